@@ -1,0 +1,134 @@
+//! Event and configuration types shared by the kernel side (`tracer-ebpf`) and user
+//! space (`tracer-user`).
+//!
+//! Every type is `#[repr(C)]` and made of plain integers so the same bytes mean the same
+//! thing on both sides of the ring buffer. The `user` feature adds [`aya::Pod`] impls so
+//! user space can put them in maps.
+#![no_std]
+#![deny(missing_docs)]
+
+/// Number of integer argument registers in the x86-64 System V ABI.
+pub const MAX_ARGS: usize = 6;
+
+/// Bytes kept of a `char *` argument or return value (not counting the NUL).
+pub const MAX_STR: usize = 256;
+
+/// Size of the buffer a string is read into: room for [`MAX_STR`] bytes, one more byte and
+/// the NUL, so a string of exactly [`MAX_STR`] bytes can be told apart from a longer one.
+pub const STR_BUF: usize = MAX_STR + 2;
+
+/// Maximum number of probe points (functions, `ret` sites and blocks) per session.
+pub const MAX_PROBES: u32 = 4096;
+
+/// What a [`CallEvent`] records.
+#[repr(u32)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EventKind {
+    /// A function was entered (arguments valid).
+    Entry = 1,
+    /// A function returned (return value valid).
+    Return = 2,
+    /// A basic block was entered.
+    Block = 3,
+}
+
+impl EventKind {
+    /// Decodes the raw `kind` field of an event.
+    pub fn from_raw(raw: u32) -> Option<Self> {
+        match raw {
+            1 => Some(Self::Entry),
+            2 => Some(Self::Return),
+            3 => Some(Self::Block),
+            _ => None,
+        }
+    }
+}
+
+/// Magic value in [`CallEvent::magic`] and [`StrEvent::magic`] telling the two record
+/// types apart in the ring buffer.
+pub const CALL_MAGIC: u32 = 0x5453_4345; // "ECST"
+/// See [`CALL_MAGIC`].
+pub const STR_MAGIC: u32 = 0x5453_5354; // "TSST"
+
+/// One entry, return or block event.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct CallEvent {
+    /// Always [`CALL_MAGIC`].
+    pub magic: u32,
+    /// An [`EventKind`] as `u32`.
+    pub kind: u32,
+    /// Index of the probe point (see [`ProbeConfig`]) that fired.
+    pub probe: u32,
+    /// Number of [`StrEvent`]s that follow this event from the same thread.
+    pub strings: u32,
+    /// Thread group id (the process id).
+    pub tgid: u32,
+    /// Thread id.
+    pub tid: u32,
+    /// `bpf_ktime_get_ns()` (CLOCK_MONOTONIC) at the probe.
+    pub ts_ns: u64,
+    /// Task on-CPU time in ns at the probe, or 0 when not available.
+    pub cpu_ns: u64,
+    /// Argument registers rdi, rsi, rdx, rcx, r8, r9 (entry events).
+    pub args: [u64; MAX_ARGS],
+    /// Return register rax (return events).
+    pub ret: u64,
+}
+
+/// A string read from user memory for the [`CallEvent`] just before it.
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub struct StrEvent {
+    /// Always [`STR_MAGIC`].
+    pub magic: u32,
+    /// Thread id (matches the preceding [`CallEvent::tid`]).
+    pub tid: u32,
+    /// Argument slot 0..6, or 6 for the return value.
+    pub slot: u32,
+    /// Bytes read including the NUL, or a negative errno as `i32` when the read failed.
+    pub len: i32,
+    /// The bytes, NUL-terminated when `len > 0`.
+    pub data: [u8; STR_BUF],
+}
+
+/// Slot number of a return-value string in [`StrEvent::slot`].
+pub const RET_SLOT: u32 = 6;
+
+/// Per-probe configuration, indexed by probe id in the `PROBES` array map.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ProbeConfig {
+    /// An [`EventKind`] as `u32`: what a hit of this probe means.
+    pub kind: u32,
+    /// Bit `i` set: argument `i` is a `char *` to read as a string. Bit 6: the return
+    /// value is a `char *`.
+    pub string_mask: u32,
+}
+
+#[cfg(feature = "user")]
+mod pod {
+    // SAFETY: `ProbeConfig` is `#[repr(C)]`, made only of `u32`s, has no padding and
+    // every bit pattern is valid.
+    unsafe impl aya::Pod for super::ProbeConfig {}
+}
+
+/// Index of the "events the probes tried to emit" counter in the `COUNTERS` per-CPU array.
+pub const COUNTER_PRODUCED: u32 = 0;
+/// Index of the "ring buffer reservation failed" counter in the `COUNTERS` per-CPU array.
+pub const COUNTER_DROPPED: u32 = 1;
+/// Number of counters in the `COUNTERS` per-CPU array.
+pub const COUNTERS: u32 = 2;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn event_layout_is_stable() {
+        assert_eq!(core::mem::size_of::<CallEvent>(), 96);
+        assert_eq!(core::mem::size_of::<StrEvent>() % 4, 0);
+        assert_eq!(EventKind::from_raw(2), Some(EventKind::Return));
+        assert_eq!(EventKind::from_raw(9), None);
+    }
+}

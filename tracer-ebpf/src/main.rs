@@ -1,0 +1,182 @@
+//! eBPF side of tracesynth: one uprobe program for function entries, basic-block hits and
+//! `ret` instructions, and one uretprobe program for returns.
+//!
+//! Every probe point is attached with a cookie: the index of its [`ProbeConfig`] in the
+//! `PROBES` map. Events go to the `EVENTS` ring buffer with `BPF_RB_NO_WAKEUP` (user
+//! space polls); every reservation attempt is counted in `COUNTERS` as produced, and every
+//! failed one as dropped, so user space can check `produced = received + dropped`.
+#![no_std]
+#![no_main]
+
+use aya_ebpf::{
+    bindings::{pt_regs, BPF_RB_NO_WAKEUP},
+    helpers::{
+        bpf_get_current_pid_tgid, bpf_ktime_get_ns, bpf_probe_read_kernel,
+        generated::{bpf_get_attach_cookie, bpf_get_current_task, bpf_probe_read_user_str},
+    },
+    macros::{map, uprobe, uretprobe},
+    maps::{Array, PerCpuArray, RingBuf},
+    programs::{ProbeContext, RetProbeContext},
+    EbpfContext,
+};
+use tracer_common::{
+    CallEvent, EventKind, ProbeConfig, StrEvent, CALL_MAGIC, COUNTERS as N_COUNTERS,
+    COUNTER_DROPPED, COUNTER_PRODUCED, MAX_ARGS, MAX_PROBES, RET_SLOT, STR_BUF, STR_MAGIC,
+};
+
+/// Ring buffer of [`CallEvent`]s and [`StrEvent`]s; user space resizes it at load time.
+#[map]
+static EVENTS: RingBuf = RingBuf::with_byte_size(16 * 1024 * 1024, 0);
+
+/// Probe configuration by probe id (the attach cookie).
+#[map]
+static PROBES: Array<ProbeConfig> = Array::with_max_entries(MAX_PROBES, 0);
+
+/// Per-CPU counters: [`COUNTER_PRODUCED`], [`COUNTER_DROPPED`].
+#[map]
+static COUNTERS: PerCpuArray<u64> = PerCpuArray::with_max_entries(N_COUNTERS, 0);
+
+/// Offset of `task_struct.se.sum_exec_runtime`, from kernel BTF; 0 when unknown.
+#[no_mangle]
+static SUM_EXEC_RUNTIME_OFF: u64 = 0;
+/// Offset of `task_struct.se.exec_start`, from kernel BTF; 0 when unknown.
+#[no_mangle]
+static EXEC_START_OFF: u64 = 0;
+
+#[uprobe]
+pub fn tracesynth_probe(ctx: ProbeContext) -> u32 {
+    handle(ctx.as_ptr().cast())
+}
+
+#[uretprobe]
+pub fn tracesynth_retprobe(ctx: RetProbeContext) -> u32 {
+    handle(ctx.as_ptr().cast())
+}
+
+#[inline(always)]
+fn count(index: u32) {
+    if let Some(counter) = COUNTERS.get_ptr_mut(index) {
+        // SAFETY: the pointer comes from a per-CPU map lookup and is valid for this CPU
+        // while the program runs; no other program on this CPU runs concurrently.
+        unsafe { *counter += 1 };
+    }
+}
+
+/// On-CPU time of the current task in ns: `sum_exec_runtime` plus the time since the task
+/// was last scheduled in, so the value is current even between scheduler ticks.
+#[inline(always)]
+fn task_cpu_ns(now: u64) -> u64 {
+    // SAFETY: read-only globals set by the loader.
+    let (sum_off, start_off) = unsafe {
+        (
+            core::ptr::read_volatile(&SUM_EXEC_RUNTIME_OFF),
+            core::ptr::read_volatile(&EXEC_START_OFF),
+        )
+    };
+    if sum_off == 0 || start_off == 0 {
+        return 0;
+    }
+    // SAFETY: helper without arguments.
+    let task = unsafe { bpf_get_current_task() } as *const u8;
+    // SAFETY: bpf_probe_read_kernel checks the address; offsets come from kernel BTF.
+    let sum = unsafe { bpf_probe_read_kernel(task.add(sum_off as usize) as *const u64) };
+    // SAFETY: as above.
+    let start = unsafe { bpf_probe_read_kernel(task.add(start_off as usize) as *const u64) };
+    match (sum, start) {
+        (Ok(sum), Ok(start)) if now >= start => sum + (now - start),
+        (Ok(sum), _) => sum,
+        _ => 0,
+    }
+}
+
+#[inline(always)]
+fn handle(regs: *const pt_regs) -> u32 {
+    // SAFETY: the context of a (ret)probe program is its pt_regs.
+    let probe = unsafe { bpf_get_attach_cookie(regs as *mut _) } as u32;
+    let Some(config) = PROBES.get(probe) else {
+        return 0;
+    };
+    let kind = config.kind;
+    let string_mask = config.string_mask;
+    // SAFETY: the verifier allows reading the registers of the context.
+    let regs = unsafe { &*regs };
+    let pid_tgid = bpf_get_current_pid_tgid();
+    let tid = pid_tgid as u32;
+    // SAFETY: helper without arguments.
+    let now = unsafe { bpf_ktime_get_ns() };
+
+    let string_slots = if kind == EventKind::Entry as u32 {
+        string_mask & 0x3f
+    } else if kind == EventKind::Return as u32 {
+        string_mask & (1 << RET_SLOT)
+    } else {
+        0
+    };
+
+    count(COUNTER_PRODUCED);
+    let Some(mut entry) = EVENTS.reserve::<CallEvent>(BPF_RB_NO_WAKEUP as u64) else {
+        count(COUNTER_DROPPED);
+        return 0;
+    };
+    let event = CallEvent {
+        magic: CALL_MAGIC,
+        kind,
+        probe,
+        strings: string_slots.count_ones(),
+        tgid: (pid_tgid >> 32) as u32,
+        tid,
+        ts_ns: now,
+        cpu_ns: task_cpu_ns(now),
+        args: if kind == EventKind::Entry as u32 {
+            [regs.rdi, regs.rsi, regs.rdx, regs.rcx, regs.r8, regs.r9]
+        } else {
+            [0; MAX_ARGS]
+        },
+        ret: regs.rax,
+    };
+    entry.write(event);
+    entry.submit(BPF_RB_NO_WAKEUP as u64);
+
+    if string_slots != 0 {
+        let values = [regs.rdi, regs.rsi, regs.rdx, regs.rcx, regs.r8, regs.r9, regs.rax];
+        let mut slot = 0u32;
+        while slot <= RET_SLOT {
+            if string_slots & (1 << slot) != 0 {
+                emit_string(tid, slot, values[slot as usize]);
+            }
+            slot += 1;
+        }
+    }
+    0
+}
+
+#[inline(always)]
+fn emit_string(tid: u32, slot: u32, address: u64) {
+    count(COUNTER_PRODUCED);
+    let Some(mut entry) = EVENTS.reserve::<StrEvent>(BPF_RB_NO_WAKEUP as u64) else {
+        count(COUNTER_DROPPED);
+        return;
+    };
+    let event = entry.as_mut_ptr();
+    // SAFETY: `event` points to a reserved, writable record of the right size; the string
+    // helper writes at most STR_BUF bytes into `data`.
+    unsafe {
+        (*event).magic = STR_MAGIC;
+        (*event).tid = tid;
+        (*event).slot = slot;
+        let data = core::ptr::addr_of_mut!((*event).data) as *mut core::ffi::c_void;
+        let len = bpf_probe_read_user_str(data, STR_BUF as u32, address as *const _);
+        (*event).len = len as i32;
+    }
+    entry.submit(BPF_RB_NO_WAKEUP as u64);
+}
+
+#[cfg(not(test))]
+#[panic_handler]
+fn panic(_info: &core::panic::PanicInfo) -> ! {
+    loop {}
+}
+
+#[link_section = "license"]
+#[no_mangle]
+static LICENSE: [u8; 13] = *b"Dual MIT/GPL\0";

@@ -1,0 +1,274 @@
+//! Command-line interface: flags are parsed by clap, validated, and handed to the library.
+use std::{
+    path::PathBuf,
+    process::ExitCode,
+    sync::{atomic::AtomicBool, OnceLock},
+    time::Duration,
+};
+
+use anyhow::{bail, Context as _};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::{
+    probes,
+    record::{self, RecordConfig},
+    trace::{RetMode, Trace},
+};
+
+/// Watch a running process's functions with eBPF uprobes and synthesize code that does
+/// what they do.
+#[derive(Debug, Parser)]
+#[command(name = "tracesynth", version, about)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Attach to a running process and record calls of the named functions.
+    Record(RecordArgs),
+    /// Convert a trace to another format.
+    Export(ExportArgs),
+    /// Print a summary of a trace file.
+    Show(ShowArgs),
+}
+
+/// Flags shared by `record` and the daemon client's `attach`.
+#[derive(Debug, Args)]
+pub struct CaptureArgs {
+    /// PID of the running process.
+    #[arg(long, short)]
+    pub pid: u32,
+    /// Function to trace (repeatable). Looked up in the main binary, then in mapped
+    /// shared libraries.
+    #[arg(long = "func", short = 'f', required = true)]
+    pub functions: Vec<String>,
+    /// How to capture returns: uretprobe, or uprobes on the `ret` instructions (for
+    /// runtimes with moving stacks, e.g. Go).
+    #[arg(long, value_enum, default_value_t = RetProbes::Uretprobe)]
+    pub ret_probes: RetProbes,
+}
+
+/// Return capture mode.
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum RetProbes {
+    /// uretprobe at the function entry.
+    Uretprobe,
+    /// uprobes on every `ret` instruction.
+    Insn,
+}
+
+impl From<RetProbes> for RetMode {
+    fn from(r: RetProbes) -> Self {
+        match r {
+            RetProbes::Uretprobe => RetMode::Uretprobe,
+            RetProbes::Insn => RetMode::Insn,
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+struct RecordArgs {
+    #[command(flatten)]
+    capture: CaptureArgs,
+    /// Stop after this many seconds.
+    #[arg(long, conflicts_with = "calls")]
+    duration: Option<f64>,
+    /// Stop after this many completed calls.
+    #[arg(long)]
+    calls: Option<u64>,
+    /// Output file: `.json` for JSON, anything else for bincode.
+    #[arg(long, short)]
+    output: Option<PathBuf>,
+    /// Print the probe plan (sites, costs and reasons) and exit without attaching.
+    #[arg(long)]
+    explain: bool,
+    /// Resource sampling interval in milliseconds.
+    #[arg(long, default_value_t = 100)]
+    interval_ms: u64,
+    /// Ring buffer size in MiB (power of two).
+    #[arg(long, default_value_t = 16)]
+    ring_mb: u32,
+    /// No live progress line.
+    #[arg(long)]
+    quiet: bool,
+}
+
+#[derive(Debug, Args)]
+struct ExportArgs {
+    /// Output format.
+    #[arg(long, value_enum)]
+    format: ExportFormat,
+    /// Trace file to read.
+    input: PathBuf,
+    /// Output file.
+    #[arg(long, short)]
+    output: PathBuf,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum ExportFormat {
+    /// Chrome trace-event JSON (Perfetto, chrome://tracing).
+    Chrome,
+    /// The trace schema as JSON.
+    Json,
+    /// The trace schema as bincode.
+    Bincode,
+}
+
+#[derive(Debug, Args)]
+struct ShowArgs {
+    /// Trace file.
+    input: PathBuf,
+    /// Also list every call.
+    #[arg(long)]
+    calls: bool,
+}
+
+/// Set by the Ctrl-C / SIGTERM handler.
+pub fn stop_flag() -> &'static AtomicBool {
+    static STOP: OnceLock<&'static AtomicBool> = OnceLock::new();
+    STOP.get_or_init(|| {
+        let flag: &'static AtomicBool = Box::leak(Box::new(AtomicBool::new(false)));
+        let _ = ctrlc::set_handler(move || flag.store(true, std::sync::atomic::Ordering::SeqCst));
+        flag
+    })
+}
+
+/// Parses the command line and runs the command.
+///
+/// # Errors
+/// Any failure, with a message for the user.
+pub fn run() -> anyhow::Result<ExitCode> {
+    init_logging();
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Record(args) => run_record(args),
+        Command::Export(args) => run_export(&args),
+        Command::Show(args) => run_show(&args),
+    }
+}
+
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("tracer_user=info"));
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+}
+
+fn run_record(args: RecordArgs) -> anyhow::Result<ExitCode> {
+    if args.output.is_none() && !args.explain {
+        bail!("give an output file with -o/--output (e.g. -o trace.json), or use --explain");
+    }
+    if let Some(d) = args.duration {
+        if !(d.is_finite() && d > 0.0) {
+            bail!("--duration must be a positive number of seconds, got {d}");
+        }
+    }
+    if args.calls == Some(0) {
+        bail!("--calls must be at least 1");
+    }
+    if !args.ring_mb.is_power_of_two() || args.ring_mb > 1024 {
+        bail!("--ring-mb must be a power of two up to 1024, got {}", args.ring_mb);
+    }
+    if args.interval_ms == 0 {
+        bail!("--interval-ms must be at least 1");
+    }
+    let stop = stop_flag();
+    let plan = probes::plan(args.capture.pid, &args.capture.functions, args.capture.ret_probes.into())?;
+    if args.explain {
+        print!("{}", plan.explain());
+        return Ok(ExitCode::SUCCESS);
+    }
+    for w in &plan.warnings {
+        eprintln!("warning: {w}");
+    }
+    let output = args.output.expect("checked above");
+    if let Some(dir) = output.parent().filter(|d| !d.as_os_str().is_empty()) {
+        if !dir.is_dir() {
+            bail!("cannot write {}: directory {} does not exist", output.display(), dir.display());
+        }
+    }
+    let config = RecordConfig {
+        duration: args.duration.map(Duration::from_secs_f64),
+        max_calls: args.calls,
+        resource_interval: Duration::from_millis(args.interval_ms),
+        ring_bytes: args.ring_mb * 1024 * 1024,
+        progress: !args.quiet,
+    };
+    let trace = record::record(&plan, &config, stop)?;
+    trace.write(&output)?;
+    eprintln!("{}", summary(&trace));
+    eprintln!("wrote {}", output.display());
+    Ok(ExitCode::SUCCESS)
+}
+
+/// A short human summary of a trace.
+pub fn summary(trace: &Trace) -> String {
+    let secs = trace.end_ns.saturating_sub(trace.start_ns) as f64 / 1e9;
+    let mut out = format!(
+        "recorded {} calls from PID {} in {secs:.2} s (ended: {:?})\n",
+        trace.calls.len(),
+        trace.pid,
+        trace.end_reason
+    );
+    for (i, f) in trace.functions.iter().enumerate() {
+        let calls: Vec<_> = trace.calls_of(i as u32).collect();
+        let durations: Vec<u64> = calls.iter().filter_map(|c| c.duration_ns).collect();
+        let mean = if durations.is_empty() { 0 } else { durations.iter().sum::<u64>() / durations.len() as u64 };
+        out.push_str(&format!(
+            "  {:<24} {:>8} calls  mean {:>8} ns  probe +{:#x} ({:?})\n",
+            f.name,
+            calls.len(),
+            mean,
+            f.entry_site.offset,
+            f.entry_site.cost
+        ));
+    }
+    let l = &trace.loss;
+    out.push_str(&format!(
+        "events: produced {} = received {} + dropped {}{}",
+        l.produced,
+        l.received,
+        l.dropped,
+        if l.produced == l.received + l.dropped { "" } else { "  (MISMATCH)" }
+    ));
+    if !trace.on_cpu.available {
+        out.push_str(&format!("\non-CPU time not available: {}", trace.on_cpu.detail));
+    }
+    out
+}
+
+fn run_export(args: &ExportArgs) -> anyhow::Result<ExitCode> {
+    let trace = Trace::read(&args.input)?;
+    let bytes = match args.format {
+        ExportFormat::Chrome => serde_json::to_vec(&crate::chrome::to_chrome(&trace))?,
+        ExportFormat::Json => trace.to_bytes(crate::trace::Encoding::Json),
+        ExportFormat::Bincode => trace.to_bytes(crate::trace::Encoding::Bincode),
+    };
+    crate::trace::write_atomic(&args.output, &bytes)
+        .with_context(|| format!("exporting {}", args.input.display()))?;
+    eprintln!("wrote {}", args.output.display());
+    Ok(ExitCode::SUCCESS)
+}
+
+fn run_show(args: &ShowArgs) -> anyhow::Result<ExitCode> {
+    let trace = Trace::read(&args.input)?;
+    println!("{}", summary(&trace));
+    if args.calls {
+        for c in &trace.calls {
+            let f = &trace.functions[c.function as usize];
+            let args: Vec<String> = c.args.iter().map(|a| format!("{a:?}")).collect();
+            println!(
+                "{:>6} tid {} {}{}({}) -> {:?}",
+                c.seq,
+                c.tid,
+                "  ".repeat(c.depth as usize),
+                f.name,
+                args.join(", "),
+                c.ret
+            );
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

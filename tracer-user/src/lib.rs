@@ -1,0 +1,16 @@
+//! tracesynth's user-space side: attach eBPF uprobes to a running process by PID, build
+//! call traces, store and export them.
+//!
+//! Data flows one way: [`probes`] plans and attaches probe points; [`record`] reads the
+//! ring buffer on a thread and sends batches over a crossbeam channel to the
+//! [`builder`], which pairs entries and returns into [`trace::Call`]s.
+#![deny(missing_docs)]
+
+pub mod builder;
+pub mod chrome;
+pub mod cli;
+pub mod events;
+pub mod probes;
+pub mod procfs;
+pub mod record;
+pub mod trace;

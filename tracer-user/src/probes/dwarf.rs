@@ -1,0 +1,321 @@
+//! Parameter names and C types of a function from DWARF (gimli).
+use std::borrow::Cow;
+
+use gimli::{AttributeValue, EndianSlice, RunTimeEndian, UnitOffset};
+use object::{Object, ObjectSection};
+use serde::{Deserialize, Serialize};
+
+/// Errors reading DWARF.
+#[derive(Debug, thiserror::Error)]
+pub enum DwarfError {
+    /// gimli rejected the debug information.
+    #[error("malformed DWARF: {0}")]
+    Gimli(#[from] gimli::Error),
+    /// The file could not be parsed as an object file.
+    #[error("cannot parse object file: {0}")]
+    Object(#[from] object::Error),
+}
+
+/// How a value of a C type is decoded from a 64-bit register.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ValueKind {
+    /// Two's-complement integer of `bytes` bytes (char, short, int, long, enums).
+    Signed {
+        /// Width in bytes.
+        bytes: u8,
+    },
+    /// Unsigned integer of `bytes` bytes.
+    Unsigned {
+        /// Width in bytes.
+        bytes: u8,
+    },
+    /// `_Bool`.
+    Bool,
+    /// A pointer other than `char *`.
+    Pointer,
+    /// `char *` / `const char *`: read as a NUL-terminated string.
+    CString,
+    /// Floating point (passed in SSE registers, which uprobes cannot read).
+    Float,
+    /// A struct, union or array passed by value.
+    Aggregate,
+    /// No value (`void` return).
+    Void,
+    /// No type information: the raw 64-bit register.
+    Raw,
+}
+
+impl ValueKind {
+    /// Whether values of this kind travel in one general-purpose register.
+    pub fn in_gpr(self) -> bool {
+        !matches!(self, Self::Float | Self::Aggregate | Self::Void)
+    }
+}
+
+/// A C type as the trace reports it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CType {
+    /// C spelling, e.g. `const char *`, `uint32_t`.
+    pub name: String,
+    /// How values are decoded.
+    pub kind: ValueKind,
+}
+
+impl CType {
+    /// The type of a value without debug information.
+    pub fn raw() -> Self {
+        Self { name: "raw".into(), kind: ValueKind::Raw }
+    }
+}
+
+/// A formal parameter.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Param {
+    /// Name from DWARF, or `argN`.
+    pub name: String,
+    /// Type.
+    pub ctype: CType,
+}
+
+/// Signature of a function from DWARF.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Signature {
+    /// Parameters in declaration order.
+    pub params: Vec<Param>,
+    /// Return type.
+    pub ret: CType,
+}
+
+type R<'a> = EndianSlice<'a, RunTimeEndian>;
+
+/// Finds the signature of the function at ELF address `address` (or, failing that, named
+/// `name`) in the DWARF of `data`. `Ok(None)` when the file has no DWARF for it.
+///
+/// # Errors
+/// When the object file or its DWARF is malformed.
+pub fn signature(data: &[u8], name: &str, address: u64) -> Result<Option<Signature>, DwarfError> {
+    let file = object::File::parse(data)?;
+    if file.section_by_name(".debug_info").is_none() {
+        return Ok(None);
+    }
+    let endian = if file.is_little_endian() { RunTimeEndian::Little } else { RunTimeEndian::Big };
+    let load = |id: gimli::SectionId| -> Result<Cow<'_, [u8]>, gimli::Error> {
+        Ok(file
+            .section_by_name(id.name())
+            .and_then(|s| s.uncompressed_data().ok())
+            .unwrap_or(Cow::Borrowed(&[])))
+    };
+    let sections = gimli::DwarfSections::load(load)?;
+    let dwarf = sections.borrow(|s| EndianSlice::new(s, endian));
+
+    let mut by_name = None;
+    let mut units = dwarf.units();
+    while let Some(header) = units.next()? {
+        let unit = dwarf.unit(header)?;
+        let mut entries = unit.entries();
+        while let Some((_, entry)) = entries.next_dfs()? {
+            if entry.tag() != gimli::DW_TAG_subprogram {
+                continue;
+            }
+            let low_pc = match entry.attr_value(gimli::DW_AT_low_pc)? {
+                Some(v) => dwarf.attr_address(&unit, v)?,
+                None => None,
+            };
+            let origin = match entry.attr_value(gimli::DW_AT_abstract_origin)? {
+                Some(AttributeValue::UnitRef(o)) => Some(o),
+                _ => None,
+            };
+            let decl = origin.unwrap_or(entry.offset());
+            if low_pc == Some(address) {
+                return Ok(Some(read_signature(&dwarf, &unit, entry.offset(), decl)?));
+            }
+            if by_name.is_none() && low_pc.is_some() && die_name(&dwarf, &unit, decl)? == Some(name.to_owned()) {
+                by_name = Some(read_signature(&dwarf, &unit, entry.offset(), decl)?);
+            }
+        }
+    }
+    Ok(by_name)
+}
+
+fn die_name(
+    dwarf: &gimli::Dwarf<R<'_>>,
+    unit: &gimli::Unit<R<'_>>,
+    offset: UnitOffset,
+) -> Result<Option<String>, gimli::Error> {
+    let entry = unit.entry(offset)?;
+    match entry.attr_value(gimli::DW_AT_name)? {
+        Some(v) => Ok(Some(dwarf.attr_string(unit, v)?.to_string_lossy().into_owned())),
+        None => Ok(None),
+    }
+}
+
+/// Reads parameters from the concrete DIE's children, taking names and types from the
+/// abstract origin where the concrete DIE has none (optimized, inlined-elsewhere code).
+fn read_signature(
+    dwarf: &gimli::Dwarf<R<'_>>,
+    unit: &gimli::Unit<R<'_>>,
+    concrete: UnitOffset,
+    decl: UnitOffset,
+) -> Result<Signature, gimli::Error> {
+    let mut params = Vec::new();
+    // The declaration's parameter list is the authoritative order and count.
+    let mut tree = unit.entries_tree(Some(decl))?;
+    let root = tree.root()?;
+    let mut children = root.children();
+    while let Some(child) = children.next()? {
+        let entry = child.entry();
+        if entry.tag() != gimli::DW_TAG_formal_parameter {
+            continue;
+        }
+        let name = match entry.attr_value(gimli::DW_AT_name)? {
+            Some(v) => dwarf.attr_string(unit, v)?.to_string_lossy().into_owned(),
+            None => format!("arg{}", params.len()),
+        };
+        let ctype = match entry.attr_value(gimli::DW_AT_type)? {
+            Some(AttributeValue::UnitRef(t)) => resolve_type(dwarf, unit, t, 0)?,
+            _ => CType::raw(),
+        };
+        params.push(Param { name, ctype });
+    }
+    if params.is_empty() && concrete != decl {
+        return read_signature(dwarf, unit, concrete, concrete);
+    }
+    let decl_entry = unit.entry(decl)?;
+    let ret = match decl_entry.attr_value(gimli::DW_AT_type)? {
+        Some(AttributeValue::UnitRef(t)) => resolve_type(dwarf, unit, t, 0)?,
+        _ => CType { name: "void".into(), kind: ValueKind::Void },
+    };
+    Ok(Signature { params, ret })
+}
+
+fn resolve_type(
+    dwarf: &gimli::Dwarf<R<'_>>,
+    unit: &gimli::Unit<R<'_>>,
+    offset: UnitOffset,
+    depth: u32,
+) -> Result<CType, gimli::Error> {
+    if depth > 16 {
+        return Ok(CType::raw());
+    }
+    let entry = unit.entry(offset)?;
+    let name = match entry.attr_value(gimli::DW_AT_name)? {
+        Some(v) => Some(dwarf.attr_string(unit, v)?.to_string_lossy().into_owned()),
+        None => None,
+    };
+    let target = match entry.attr_value(gimli::DW_AT_type)? {
+        Some(AttributeValue::UnitRef(t)) => Some(t),
+        _ => None,
+    };
+    let bytes = entry
+        .attr_value(gimli::DW_AT_byte_size)?
+        .and_then(|v| v.udata_value())
+        .and_then(|b| u8::try_from(b).ok())
+        .unwrap_or(8);
+    let inner = |d: u32| -> Result<CType, gimli::Error> {
+        match target {
+            Some(t) => resolve_type(dwarf, unit, t, d),
+            None => Ok(CType { name: "void".into(), kind: ValueKind::Void }),
+        }
+    };
+    Ok(match entry.tag() {
+        gimli::DW_TAG_base_type => {
+            let encoding = match entry.attr_value(gimli::DW_AT_encoding)? {
+                Some(AttributeValue::Encoding(e)) => e,
+                _ => gimli::DW_ATE_signed,
+            };
+            let kind = match encoding {
+                gimli::DW_ATE_boolean => ValueKind::Bool,
+                gimli::DW_ATE_float | gimli::DW_ATE_complex_float => ValueKind::Float,
+                gimli::DW_ATE_unsigned | gimli::DW_ATE_unsigned_char => ValueKind::Unsigned { bytes },
+                _ => ValueKind::Signed { bytes },
+            };
+            CType { name: name.unwrap_or_else(|| "int".into()), kind }
+        }
+        gimli::DW_TAG_typedef => {
+            let t = inner(depth + 1)?;
+            CType { name: name.unwrap_or(t.name), kind: t.kind }
+        }
+        gimli::DW_TAG_const_type | gimli::DW_TAG_volatile_type => {
+            let t = inner(depth + 1)?;
+            let qualifier = if entry.tag() == gimli::DW_TAG_const_type { "const" } else { "volatile" };
+            CType { name: format!("{qualifier} {}", t.name), kind: t.kind }
+        }
+        gimli::DW_TAG_restrict_type | gimli::DW_TAG_atomic_type => inner(depth + 1)?,
+        gimli::DW_TAG_pointer_type | gimli::DW_TAG_reference_type => {
+            let pointee = inner(depth + 1)?;
+            let is_char = {
+                let base = pointee.name.trim_start_matches("const ").trim_start_matches("volatile ");
+                matches!(base, "char" | "signed char" | "unsigned char")
+            };
+            let name = if pointee.name.ends_with('*') {
+                format!("{}*", pointee.name)
+            } else {
+                format!("{} *", pointee.name)
+            };
+            CType { name, kind: if is_char { ValueKind::CString } else { ValueKind::Pointer } }
+        }
+        gimli::DW_TAG_enumeration_type => CType {
+            name: format!("enum {}", name.unwrap_or_default()),
+            kind: ValueKind::Signed { bytes },
+        },
+        gimli::DW_TAG_structure_type | gimli::DW_TAG_union_type | gimli::DW_TAG_array_type => {
+            let prefix = match entry.tag() {
+                gimli::DW_TAG_structure_type => "struct ",
+                gimli::DW_TAG_union_type => "union ",
+                _ => "",
+            };
+            CType { name: format!("{prefix}{}", name.unwrap_or_default()), kind: ValueKind::Aggregate }
+        }
+        _ => CType { name: name.unwrap_or_else(|| "?".into()), kind: ValueKind::Raw },
+    })
+}
+
+/// Assigns SysV integer argument registers to parameters: `Some(i)` is register `i` of
+/// rdi, rsi, rdx, rcx, r8, r9; `None` when the value is not in a general-purpose register
+/// we can read (floats, aggregates, the seventh argument and later, or anything after an
+/// aggregate whose classification we do not model).
+pub fn register_slots(params: &[Param]) -> Vec<Option<usize>> {
+    let mut next = 0usize;
+    let mut lost = false;
+    params
+        .iter()
+        .map(|p| {
+            if p.ctype.kind == ValueKind::Aggregate {
+                lost = true;
+            }
+            if lost || !p.ctype.kind.in_gpr() || next >= tracer_common::MAX_ARGS {
+                return None;
+            }
+            next += 1;
+            Some(next - 1)
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn param(kind: ValueKind) -> Param {
+        Param { name: "p".into(), ctype: CType { name: "t".into(), kind } }
+    }
+
+    #[test]
+    fn floats_do_not_take_integer_registers() {
+        let params = [
+            param(ValueKind::Signed { bytes: 4 }),
+            param(ValueKind::Float),
+            param(ValueKind::CString),
+        ];
+        assert_eq!(register_slots(&params), vec![Some(0), None, Some(1)]);
+    }
+
+    #[test]
+    fn seventh_integer_argument_is_on_the_stack() {
+        let params = vec![param(ValueKind::Unsigned { bytes: 8 }); 7];
+        let slots = register_slots(&params);
+        assert_eq!(slots[5], Some(5));
+        assert_eq!(slots[6], None);
+    }
+}

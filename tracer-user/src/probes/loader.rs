@@ -1,0 +1,249 @@
+//! Loading the eBPF programs and attaching a [`Plan`]'s probe points.
+use std::{num::NonZeroU32, path::PathBuf};
+
+use aya::{
+    maps::{Array, MapData, PerCpuArray, RingBuf},
+    programs::{
+        uprobe::{UProbeAttachLocation, UProbeAttachPoint, UProbeLinkId, UProbeScope},
+        UProbe,
+    },
+    Ebpf, EbpfLoader,
+};
+use tracer_common::{ProbeConfig, COUNTER_DROPPED, COUNTER_PRODUCED, MAX_PROBES};
+
+use super::Plan;
+use crate::trace::OnCpu;
+
+/// The eBPF object built by `build.rs`.
+static EBPF_OBJECT: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/tracer"));
+
+/// Errors loading or attaching probes.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    /// The caller lacks the privileges to load eBPF programs.
+    #[error(
+        "permission denied: attaching uprobes needs root, or CAP_BPF and CAP_PERFMON \
+         (running as uid {uid})"
+    )]
+    NotPermitted {
+        /// Effective uid.
+        uid: u32,
+    },
+    /// The plan has more probe points than the `PROBES` map holds.
+    #[error("too many probe points ({0}); the limit is {MAX_PROBES}")]
+    TooManyProbes(usize),
+    /// The kernel or aya rejected the object.
+    #[error("cannot load the eBPF programs: {0}")]
+    Load(#[from] aya::EbpfError),
+    /// A map or program is missing from the object.
+    #[error("the eBPF object has no {0}")]
+    Missing(&'static str),
+    /// A map operation failed.
+    #[error("eBPF map error: {0}")]
+    Map(#[from] aya::maps::MapError),
+    /// A program operation failed.
+    #[error("eBPF program error: {0}")]
+    Program(#[from] aya::programs::ProgramError),
+    /// Attaching one probe point failed.
+    #[error("cannot attach a uprobe to {object}:{offset:#x}: {source}")]
+    Attach {
+        /// ELF file.
+        object: PathBuf,
+        /// File offset.
+        offset: u64,
+        /// Cause.
+        #[source]
+        source: aya::programs::ProgramError,
+    },
+}
+
+/// Capabilities in `CapEff` of /proc/self/status that loading needs.
+const CAP_PERFMON: u32 = 38;
+const CAP_BPF: u32 = 39;
+
+/// Checks that this process may load eBPF programs and attach uprobes.
+///
+/// # Errors
+/// [`LoadError::NotPermitted`].
+pub fn check_permissions() -> Result<(), LoadError> {
+    let uid = rustix::process::geteuid();
+    if uid.is_root() {
+        return Ok(());
+    }
+    let caps = std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("CapEff:"))
+                .and_then(|v| u64::from_str_radix(v.trim(), 16).ok())
+        })
+        .unwrap_or(0);
+    let has = |cap: u32| caps & (1 << cap) != 0;
+    if has(CAP_BPF) && has(CAP_PERFMON) {
+        Ok(())
+    } else {
+        Err(LoadError::NotPermitted { uid: uid.as_raw() })
+    }
+}
+
+/// Offsets of `task_struct.se.sum_exec_runtime` and `task_struct.se.exec_start` from the
+/// kernel's BTF, for per-call on-CPU time.
+pub fn on_cpu_offsets() -> Result<(u64, u64), String> {
+    let btf = btf_rs::Btf::from_file("/sys/kernel/btf/vmlinux")
+        .map_err(|e| format!("cannot read /sys/kernel/btf/vmlinux: {e}"))?;
+    let member_offset = |strukt: &str, member: &str| -> Result<(u64, Option<btf_rs::Type>), String> {
+        let types = btf.resolve_types_by_name(strukt).map_err(|e| format!("BTF has no {strukt}: {e}"))?;
+        for t in types {
+            if let btf_rs::Type::Struct(s) = t {
+                for m in &s.members {
+                    if btf.resolve_name(m).ok().as_deref() == Some(member) {
+                        let ty = btf.resolve_chained_type(m).ok();
+                        return Ok((u64::from(m.bit_offset() / 8), ty));
+                    }
+                }
+            }
+        }
+        Err(format!("BTF struct {strukt} has no member {member}"))
+    };
+    let (se, _) = member_offset("task_struct", "se")?;
+    let (sum, _) = member_offset("sched_entity", "sum_exec_runtime")?;
+    let (start, _) = member_offset("sched_entity", "exec_start")?;
+    Ok((se + sum, se + start))
+}
+
+/// Loaded programs with attached probes.
+pub struct Attached {
+    ebpf: Ebpf,
+    entry_links: Vec<UProbeLinkId>,
+    ret_links: Vec<UProbeLinkId>,
+    counters: PerCpuArray<MapData, u64>,
+    /// On-CPU time availability.
+    pub on_cpu: OnCpu,
+}
+
+impl std::fmt::Debug for Attached {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let Self { ebpf: _, entry_links, ret_links, counters: _, on_cpu } = self;
+        f.debug_struct("Attached")
+            .field("entry_links", &entry_links.len())
+            .field("ret_links", &ret_links.len())
+            .field("on_cpu", on_cpu)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Loads the eBPF programs, fills the probe configuration and attaches every point of
+/// `plan`. Returns the attached programs and the event ring buffer.
+///
+/// # Errors
+/// On missing privileges, load or attach failures (already attached points are detached).
+pub fn attach(plan: &Plan, ring_bytes: u32) -> Result<(Attached, RingBuf<MapData>), LoadError> {
+    check_permissions()?;
+    if plan.points.len() > MAX_PROBES as usize {
+        return Err(LoadError::TooManyProbes(plan.points.len()));
+    }
+    let offsets = on_cpu_offsets();
+    let (sum_off, start_off) = offsets.clone().unwrap_or((0, 0));
+    let on_cpu = match offsets {
+        Ok(_) => OnCpu {
+            available: true,
+            detail: "task_struct.se.sum_exec_runtime + time since exec_start (offsets from kernel BTF)".into(),
+        },
+        Err(why) => OnCpu { available: false, detail: why },
+    };
+    let mut ebpf = EbpfLoader::new()
+        .override_global("SUM_EXEC_RUNTIME_OFF", &sum_off, true)
+        .override_global("EXEC_START_OFF", &start_off, true)
+        .map_max_entries("EVENTS", ring_bytes)
+        .load(EBPF_OBJECT)?;
+
+    {
+        let mut probes: Array<_, ProbeConfig> =
+            Array::try_from(ebpf.map_mut("PROBES").ok_or(LoadError::Missing("PROBES map"))?)?;
+        for p in &plan.points {
+            probes.set(p.id, ProbeConfig { kind: p.kind as u32, string_mask: p.string_mask }, 0)?;
+        }
+    }
+    let counters: PerCpuArray<MapData, u64> =
+        PerCpuArray::try_from(ebpf.take_map("COUNTERS").ok_or(LoadError::Missing("COUNTERS map"))?)?;
+    let ring = RingBuf::try_from(ebpf.take_map("EVENTS").ok_or(LoadError::Missing("EVENTS map"))?)?;
+
+    for name in ["tracesynth_probe", "tracesynth_retprobe"] {
+        let program: &mut UProbe = ebpf
+            .program_mut(name)
+            .ok_or(LoadError::Missing("probe program"))?
+            .try_into()?;
+        program.load()?;
+    }
+    let mut attached = Attached { ebpf, entry_links: Vec::new(), ret_links: Vec::new(), counters, on_cpu };
+    let pid = NonZeroU32::new(plan.pid);
+    let scope = pid.map_or(UProbeScope::AllProcesses, UProbeScope::OneProcess);
+    for p in &plan.points {
+        let name = if p.uretprobe { "tracesynth_retprobe" } else { "tracesynth_probe" };
+        let program: &mut UProbe = attached
+            .ebpf
+            .program_mut(name)
+            .ok_or(LoadError::Missing("probe program"))?
+            .try_into()?;
+        let point = UProbeAttachPoint {
+            location: UProbeAttachLocation::AbsoluteOffset(p.file_offset),
+            cookie: Some(u64::from(p.id)),
+        };
+        let link = program.attach(point, &p.object, scope).map_err(|source| LoadError::Attach {
+            object: p.object.clone(),
+            offset: p.file_offset,
+            source,
+        });
+        match link {
+            Ok(link) if p.uretprobe => attached.ret_links.push(link),
+            Ok(link) => attached.entry_links.push(link),
+            Err(e) => {
+                attached.detach();
+                return Err(e);
+            }
+        }
+    }
+    Ok((attached, ring))
+}
+
+impl Attached {
+    /// Detaches every probe: uretprobes first, so no return arrives without its entry.
+    pub fn detach(&mut self) {
+        let ret_links = std::mem::take(&mut self.ret_links);
+        let entry_links = std::mem::take(&mut self.entry_links);
+        for (name, links) in [("tracesynth_retprobe", ret_links), ("tracesynth_probe", entry_links)] {
+            let Some(program) = self.ebpf.program_mut(name) else { continue };
+            let Ok(program) = <&mut UProbe>::try_from(program) else { continue };
+            for link in links {
+                if let Err(e) = program.detach(link) {
+                    tracing::debug!(error = %e, "detach failed (target may have exited)");
+                }
+            }
+        }
+    }
+
+    /// Events produced and dropped, summed over CPUs.
+    pub fn counters(&self) -> (u64, u64) {
+        let sum = |index: u32| {
+            self.counters
+                .get(&index, 0)
+                .map(|values| values.iter().sum::<u64>())
+                .unwrap_or(0)
+        };
+        (sum(COUNTER_PRODUCED), sum(COUNTER_DROPPED))
+    }
+
+    /// Dropped events per CPU.
+    pub fn dropped_per_cpu(&self) -> Vec<u64> {
+        self.counters
+            .get(&COUNTER_DROPPED, 0)
+            .map(|values| values.iter().copied().collect())
+            .unwrap_or_default()
+    }
+}
+
+impl Drop for Attached {
+    fn drop(&mut self) {
+        self.detach();
+    }
+}

@@ -1,0 +1,286 @@
+//! A recording session: attach a plan, read the ring buffer on a thread, build calls,
+//! sample resources, stop on a limit, Ctrl-C or target exit, and assemble the [`Trace`].
+use std::{
+    io::IsTerminal as _,
+    sync::{
+        atomic::{AtomicBool, AtomicU8, Ordering},
+        Arc,
+    },
+    thread,
+    time::{Duration, Instant},
+};
+
+use aya::maps::{MapData, RingBuf};
+use crossbeam_channel::{bounded, RecvTimeoutError, Sender};
+
+use crate::{
+    builder::TraceBuilder,
+    probes::{loader, loader::LoadError, Plan},
+    procfs,
+    trace::{Call, EndReason, Loss, Trace, SCHEMA_VERSION},
+};
+
+/// Settings of one recording.
+#[derive(Clone, Debug)]
+pub struct RecordConfig {
+    /// Stop after this long.
+    pub duration: Option<Duration>,
+    /// Stop after this many completed calls.
+    pub max_calls: Option<u64>,
+    /// Resource sampling interval.
+    pub resource_interval: Duration,
+    /// Ring buffer size in bytes (power of two, multiple of the page size).
+    pub ring_bytes: u32,
+    /// Show a live progress line on stderr.
+    pub progress: bool,
+}
+
+impl Default for RecordConfig {
+    fn default() -> Self {
+        Self {
+            duration: None,
+            max_calls: None,
+            resource_interval: Duration::from_millis(100),
+            ring_bytes: 16 * 1024 * 1024,
+            progress: true,
+        }
+    }
+}
+
+/// Records delimited in one contiguous buffer, to move many events per channel message.
+#[derive(Debug, Default)]
+pub struct Batch {
+    data: Vec<u8>,
+    ends: Vec<u32>,
+}
+
+impl Batch {
+    fn push(&mut self, record: &[u8]) {
+        self.data.extend_from_slice(record);
+        self.ends.push(self.data.len() as u32);
+    }
+    fn len(&self) -> usize {
+        self.ends.len()
+    }
+    /// The records in order.
+    pub fn iter(&self) -> impl Iterator<Item = &[u8]> {
+        let mut start = 0usize;
+        self.ends.iter().map(move |&end| {
+            let r = &self.data[start..end as usize];
+            start = end as usize;
+            r
+        })
+    }
+}
+
+const RUNNING: u8 = 0;
+const FINAL_DRAIN: u8 = 1;
+
+/// The ring-buffer reader thread: polls on an adaptive interval (the probes submit with
+/// `BPF_RB_NO_WAKEUP`) and forwards batches; on [`FINAL_DRAIN`] empties the ring and ends.
+pub struct Reader {
+    phase: Arc<AtomicU8>,
+    handle: Option<thread::JoinHandle<()>>,
+}
+
+impl Reader {
+    /// Starts the thread. Sending blocks when the channel is full, so memory stays bounded;
+    /// the kernel then drops (and counts) what does not fit in the ring.
+    pub fn spawn(mut ring: RingBuf<MapData>, tx: Sender<Batch>) -> Self {
+        let phase = Arc::new(AtomicU8::new(RUNNING));
+        let p = phase.clone();
+        let handle = thread::Builder::new()
+            .name("ringbuf-reader".into())
+            .spawn(move || {
+                let mut sleep_ms = 1u64;
+                loop {
+                    let draining = p.load(Ordering::Acquire) == FINAL_DRAIN;
+                    let mut batch = Batch::default();
+                    let mut total = 0usize;
+                    while let Some(item) = ring.next() {
+                        batch.push(&item);
+                        total += 1;
+                        if batch.len() >= 4096 {
+                            if tx.send(std::mem::take(&mut batch)).is_err() {
+                                return;
+                            }
+                        }
+                    }
+                    if batch.len() > 0 && tx.send(batch).is_err() {
+                        return;
+                    }
+                    if draining {
+                        return;
+                    }
+                    sleep_ms = if total > 2048 { 1 } else { (sleep_ms * 2).min(16) };
+                    thread::sleep(Duration::from_millis(sleep_ms));
+                }
+            })
+            .expect("spawn reader thread");
+        Self { phase, handle: Some(handle) }
+    }
+
+    /// Asks for a last drain; the thread ends when the ring is empty.
+    pub fn final_drain(&mut self) {
+        self.phase.store(FINAL_DRAIN, Ordering::Release);
+    }
+
+    /// Waits for the thread.
+    pub fn join(&mut self) {
+        if let Some(h) = self.handle.take() {
+            let _ = h.join();
+        }
+    }
+}
+
+/// Errors of a recording.
+#[derive(Debug, thiserror::Error)]
+pub enum RecordError {
+    /// Loading or attaching failed.
+    #[error(transparent)]
+    Load(#[from] LoadError),
+}
+
+/// Live numbers for a progress display.
+#[derive(Clone, Debug, Default)]
+pub struct Progress {
+    /// Records received so far.
+    pub received: u64,
+    /// Completed calls per function.
+    pub calls: Vec<u64>,
+    /// Dropped events so far (kernel counter).
+    pub dropped: u64,
+    /// Events per second over the last interval.
+    pub events_per_sec: f64,
+}
+
+/// Attaches `plan`, records until a limit, `stop`, or the target's exit, and returns the
+/// trace. Calls already captured are kept whatever ends the recording.
+///
+/// # Errors
+/// When the probes cannot be loaded or attached (nothing is recorded then).
+pub fn record(plan: &Plan, config: &RecordConfig, stop: &AtomicBool) -> Result<Trace, RecordError> {
+    let start_ns = procfs::monotonic_ns();
+    let start_unix_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64);
+    let (mut attached, ring) = loader::attach(plan, config.ring_bytes)?;
+    let (tx, rx) = bounded::<Batch>(256);
+    let mut reader = Reader::spawn(ring, tx);
+    let mut builder = TraceBuilder::new(&plan.functions, &plan.points);
+    let mut calls: Vec<Call> = Vec::new();
+    let mut resources = Vec::new();
+    if let Ok(s) = procfs::sample(plan.pid) {
+        resources.push(s);
+    }
+
+    let bar = (config.progress && std::io::stderr().is_terminal()).then(|| {
+        let bar = indicatif::ProgressBar::new_spinner();
+        bar.set_style(
+            indicatif::ProgressStyle::with_template("{spinner} [{elapsed_precise}] {msg}")
+                .expect("valid template"),
+        );
+        bar.enable_steady_tick(Duration::from_millis(120));
+        bar
+    });
+
+    let started = Instant::now();
+    let mut last_sample = Instant::now();
+    let mut last_rate = (Instant::now(), 0u64);
+    let mut rate = 0.0;
+    let end_reason = loop {
+        match rx.recv_timeout(Duration::from_millis(10)) {
+            Ok(batch) => {
+                for r in batch.iter() {
+                    builder.push_bytes(r);
+                }
+                calls.extend(builder.take_ready());
+            }
+            Err(RecvTimeoutError::Timeout) => {}
+            Err(RecvTimeoutError::Disconnected) => break EndReason::Error("ring buffer reader stopped".into()),
+        }
+        if let Some(max) = config.max_calls {
+            if builder.completed() >= max {
+                break EndReason::CallLimit;
+            }
+        }
+        if config.duration.is_some_and(|d| started.elapsed() >= d) {
+            break EndReason::Duration;
+        }
+        if stop.load(Ordering::Relaxed) {
+            break EndReason::Interrupted;
+        }
+        if last_sample.elapsed() >= config.resource_interval {
+            last_sample = Instant::now();
+            match procfs::sample(plan.pid) {
+                Ok(s) => resources.push(s),
+                Err(_) if !procfs::process_alive(plan.pid) => break EndReason::TargetExited,
+                Err(_) => {}
+            }
+            let elapsed = last_rate.0.elapsed().as_secs_f64();
+            if elapsed >= 0.5 {
+                rate = (builder.received - last_rate.1) as f64 / elapsed;
+                last_rate = (Instant::now(), builder.received);
+            }
+            if let Some(bar) = &bar {
+                let (_, dropped) = attached.counters();
+                bar.set_message(progress_line(plan, &builder.calls_per_function, rate, dropped));
+            }
+        }
+    };
+
+    // Stop: detach (returns first), let in-flight probes finish, drain everything left.
+    attached.detach();
+    thread::sleep(Duration::from_millis(20));
+    reader.final_drain();
+    // The reader drops its sender when the ring is empty, which ends this loop.
+    for batch in rx.iter() {
+        for r in batch.iter() {
+            builder.push_bytes(r);
+        }
+        calls.extend(builder.take_ready());
+    }
+    reader.join();
+    calls.extend(builder.finish_all());
+    calls.sort_by_key(|c| c.seq);
+    let (produced, dropped) = attached.counters();
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
+    let mut warnings = plan.warnings.clone();
+    if dropped > 0 {
+        warnings.push(format!(
+            "{dropped} events were dropped because the ring buffer was full (per CPU: {:?})",
+            attached.dropped_per_cpu()
+        ));
+    }
+    Ok(Trace {
+        schema_version: SCHEMA_VERSION,
+        tracer_version: env!("CARGO_PKG_VERSION").into(),
+        pid: plan.pid,
+        exe: procfs::exe(plan.pid).unwrap_or_else(|_| plan.functions[0].object.clone()),
+        cmdline: procfs::cmdline(plan.pid),
+        start_ns,
+        end_ns: procfs::monotonic_ns(),
+        start_unix_ms,
+        end_reason,
+        functions: plan.functions.clone(),
+        calls,
+        resources,
+        resource_interval_ms: config.resource_interval.as_millis() as u64,
+        loss: Loss { produced, received: builder.received, dropped, unmatched_returns: builder.unmatched_returns },
+        on_cpu: attached.on_cpu.clone(),
+        warnings,
+    })
+}
+
+/// One line of live status: events/s, calls per function, dropped.
+pub fn progress_line(plan: &Plan, calls: &[u64], events_per_sec: f64, dropped: u64) -> String {
+    let per_function: Vec<String> = plan
+        .functions
+        .iter()
+        .zip(calls)
+        .map(|(f, n)| format!("{} {n}", f.name))
+        .collect();
+    format!("{events_per_sec:.0} events/s | calls: {} | dropped {dropped}", per_function.join(", "))
+}
