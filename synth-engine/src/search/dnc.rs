@@ -1,0 +1,151 @@
+//! Divide and conquer for conditionals (as in EuSolver): terms that are right
+//! on subsets of the examples are combined by a decision tree over
+//! enumerated predicates.
+
+/// A set of example indices as a bitset.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub(crate) struct Bits(pub Vec<u64>);
+
+impl Bits {
+    pub fn empty(n: usize) -> Bits {
+        Bits(vec![0; n.div_ceil(64)])
+    }
+
+    pub fn full(n: usize) -> Bits {
+        let mut b = Bits::empty(n);
+        for i in 0..n {
+            b.set(i);
+        }
+        b
+    }
+
+    pub fn from_mask(m: &[bool]) -> Bits {
+        let mut b = Bits::empty(m.len());
+        for (i, v) in m.iter().enumerate() {
+            if *v {
+                b.set(i);
+            }
+        }
+        b
+    }
+
+    pub fn set(&mut self, i: usize) {
+        self.0[i / 64] |= 1 << (i % 64);
+    }
+
+    pub fn count(&self) -> usize {
+        self.0.iter().map(|w| w.count_ones() as usize).sum()
+    }
+
+    pub fn is_zero(&self) -> bool {
+        self.0.iter().all(|w| *w == 0)
+    }
+
+    pub fn subset_of(&self, o: &Bits) -> bool {
+        self.0.iter().zip(&o.0).all(|(a, b)| a & !b == 0)
+    }
+
+    pub fn and(&self, o: &Bits) -> Bits {
+        Bits(self.0.iter().zip(&o.0).map(|(a, b)| a & b).collect())
+    }
+
+    pub fn and_not(&self, o: &Bits) -> Bits {
+        Bits(self.0.iter().zip(&o.0).map(|(a, b)| a & !b).collect())
+    }
+
+    pub fn or_assign(&mut self, o: &Bits) {
+        self.0.iter_mut().zip(&o.0).for_each(|(a, b)| *a |= b);
+    }
+
+    pub fn and_count(&self, o: &Bits) -> usize {
+        self.0.iter().zip(&o.0).map(|(a, b)| (a & b).count_ones() as usize).sum()
+    }
+}
+
+/// A learned decision tree: leaves are cover indices, nodes predicate indices.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Tree {
+    Leaf(usize),
+    Node { pred: usize, then: Box<Tree>, els: Box<Tree> },
+}
+
+/// Learns a decision tree that sends every example in `all` to a cover that
+/// contains it. `covers` and `preds` are in enumeration (cost) order; the
+/// first fitting cover and the best-scoring predicate are chosen.
+pub(crate) fn learn(all: &Bits, covers: &[Bits], preds: &[Bits], max_nodes: usize) -> Option<Tree> {
+    let mut budget = max_nodes;
+    learn_rec(all, covers, preds, &mut budget, 0)
+}
+
+fn learn_rec(e: &Bits, covers: &[Bits], preds: &[Bits], budget: &mut usize, depth: usize) -> Option<Tree> {
+    if *budget == 0 || depth > 64 {
+        return None;
+    }
+    *budget -= 1;
+    if let Some(i) = covers.iter().position(|c| e.subset_of(c)) {
+        return Some(Tree::Leaf(i));
+    }
+    // The covers that explain most of `e`.
+    let mut top: Vec<(usize, usize)> = covers.iter().enumerate().map(|(i, c)| (e.and_count(c), i)).filter(|(k, _)| *k > 0).collect();
+    if top.is_empty() {
+        return None;
+    }
+    top.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+    top.truncate(4);
+    let tops: Vec<Bits> = top.iter().map(|(_, i)| covers[*i].and(e)).collect();
+    let total = e.count();
+    let mut best: Option<(usize, usize)> = None;
+    for (pi, p) in preds.iter().enumerate() {
+        let on = e.and_count(p);
+        if on == 0 || on == total {
+            continue;
+        }
+        let mut score = 0;
+        for t in &tops {
+            // Agreement of the split with membership in t (either polarity).
+            let tp = t.and_count(p);
+            let tcount = t.count();
+            let agree = tp + (total - on - (tcount - tp));
+            let flip = (tcount - tp) + (on - tp);
+            score = score.max(agree).max(flip);
+        }
+        if best.is_none_or(|(s, _)| score > s) {
+            best = Some((score, pi));
+            if score == total {
+                break;
+            }
+        }
+    }
+    let (_, pi) = best?;
+    let then = learn_rec(&e.and(&preds[pi]), covers, preds, budget, depth + 1)?;
+    let els = learn_rec(&e.and_not(&preds[pi]), covers, preds, budget, depth + 1)?;
+    Some(Tree::Node { pred: pi, then: Box::new(then), els: Box::new(els) })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn learns_a_split() {
+        // Examples 0..4; term A right on {0,1}, term B right on {2,3}; predicate p = {0,1}.
+        let all = Bits::full(4);
+        let a = Bits::from_mask(&[true, true, false, false]);
+        let b = Bits::from_mask(&[false, false, true, true]);
+        let noise = Bits::from_mask(&[true, false, true, false]);
+        let p = Bits::from_mask(&[true, true, false, false]);
+        let t = learn(&all, &[a, b], &[noise, p], 100).unwrap();
+        assert_eq!(
+            t,
+            Tree::Node { pred: 1, then: Box::new(Tree::Leaf(0)), els: Box::new(Tree::Leaf(1)) }
+        );
+    }
+
+    #[test]
+    fn fails_without_separating_predicate() {
+        let all = Bits::full(2);
+        let a = Bits::from_mask(&[true, false]);
+        let b = Bits::from_mask(&[false, true]);
+        assert_eq!(learn(&all, &[a, b], &[Bits::full(2)], 100), None);
+    }
+}

@@ -1,0 +1,525 @@
+//! Grammar compilation: default grammars, constant harvesting, and
+//! evaluation plans for productions.
+
+use std::sync::Arc;
+
+use smallvec::SmallVec;
+
+use super::guide::{Guide, ProductionInfo};
+use crate::dsl::{apply, width_mask, Column, EvalError, FunDefs, Id, Op, Sort, Term, Value};
+use crate::spec::{Grammar, NonTerminal, Problem, Production};
+
+/// How a production computes its value from its children's values.
+#[derive(Clone, Debug)]
+pub(crate) enum Plan {
+    /// A literal or variable: the column is fixed.
+    Leaf(Column),
+    /// A unit production `A -> B`: the child's value.
+    Chain,
+    /// One operator applied to the holes in order.
+    Direct(Op),
+    /// A general template (nested operators, macros inlined).
+    Template(Vec<TNode>),
+}
+
+#[derive(Clone, Debug)]
+pub(crate) enum TNode {
+    Hole(usize),
+    Fixed(Column),
+    Apply(Op, SmallVec<[usize; 3]>),
+}
+
+/// A compiled production.
+#[derive(Clone, Debug)]
+pub(crate) struct CProd {
+    /// The production as written; holes are `Var` leaves named by `hole_name(k)`.
+    pub print: Term,
+    /// Nonterminal of each hole, in hole order.
+    pub holes: Vec<usize>,
+    pub cost: u32,
+    pub plan: Plan,
+}
+
+/// A compiled nonterminal.
+#[derive(Clone, Debug)]
+pub(crate) struct CNt {
+    pub name: String,
+    pub sort: Sort,
+    pub prods: Vec<CProd>,
+}
+
+/// A compiled grammar over a fixed set of examples.
+#[derive(Clone, Debug)]
+pub(crate) struct CGrammar {
+    pub nts: Vec<CNt>,
+    /// The nonterminal whose terms are candidate solutions.
+    pub start: usize,
+}
+
+pub(crate) fn hole_name(k: usize) -> String {
+    format!("\u{1}{k}")
+}
+
+fn hole_index(name: &str) -> Option<usize> {
+    name.strip_prefix('\u{1}').and_then(|s| s.parse().ok())
+}
+
+/// String, integer and bit-vector literals worth offering as constants.
+#[must_use]
+pub fn harvest_constants(problem: &Problem) -> Vec<Value> {
+    let mut out: Vec<Value> = Vec::new();
+    let mut push = |v: Value| {
+        if !out.contains(&v) {
+            out.push(v);
+        }
+    };
+    match problem.output.sort {
+        Sort::String => {
+            // Separator runs in the outputs, and outputs that repeat.
+            let mut counts: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+            for ex in &problem.examples {
+                if let Value::Str(s) = &ex.output {
+                    let mut run = String::new();
+                    for c in s.chars().chain(std::iter::once('a')) {
+                        if c.is_alphanumeric() {
+                            if !run.is_empty() {
+                                *counts.entry(std::mem::take(&mut run)).or_default() += 1;
+                            }
+                        } else {
+                            run.push(c);
+                        }
+                    }
+                }
+            }
+            let mut seps: Vec<(String, usize)> = counts.into_iter().collect();
+            seps.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+            for (s, _) in seps.into_iter().take(6) {
+                push(Value::str(&s));
+            }
+            let mut outs: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+            for ex in &problem.examples {
+                if let Value::Str(s) = &ex.output {
+                    *outs.entry(s).or_default() += 1;
+                }
+            }
+            let mut reps: Vec<(&str, usize)> = outs.into_iter().filter(|(_, c)| *c >= 2).collect();
+            reps.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+            for (s, _) in reps.into_iter().take(4) {
+                push(Value::str(s));
+            }
+        }
+        Sort::Int => {
+            for ex in &problem.examples {
+                if let Value::Int(i) = ex.output {
+                    if (-2..=10).contains(&i) {
+                        push(Value::Int(i));
+                    }
+                }
+            }
+        }
+        Sort::BitVec(_) | Sort::Bool => {}
+    }
+    out
+}
+
+/// A default grammar for the problem's signature.
+#[must_use]
+pub fn default_grammar(problem: &Problem) -> Grammar {
+    let out = problem.output.sort;
+    let mut sorts = vec![out];
+    for p in &problem.params {
+        if !sorts.contains(&p.ty.sort) {
+            sorts.push(p.ty.sort);
+        }
+    }
+    if sorts.contains(&Sort::String) && !sorts.contains(&Sort::Int) {
+        sorts.push(Sort::Int);
+    }
+    if !sorts.contains(&Sort::Bool) {
+        sorts.push(Sort::Bool);
+    }
+    let nt_name = |s: Sort| -> String {
+        if s == out {
+            return "Start".into();
+        }
+        match s {
+            Sort::Bool => "B".into(),
+            Sort::Int => "I".into(),
+            Sort::String => "S".into(),
+            Sort::BitVec(w) => format!("BV{w}"),
+        }
+    };
+    let harvested = harvest_constants(problem);
+    let mut nts = Vec::new();
+    for &s in &sorts {
+        let me = nt_name(s);
+        let t = |src: String| Production::Term(src.parse().expect("default grammar production parses"));
+        let mut prods: Vec<Production> = problem
+            .params
+            .iter()
+            .filter(|p| p.ty.sort == s)
+            .map(|p| Production::Term(Term::var(&p.name)))
+            .collect();
+        let b = nt_name(Sort::Bool);
+        match s {
+            Sort::BitVec(w) => {
+                for c in [0, 1, width_mask(w)] {
+                    prods.push(Production::Term(Term::leaf(Op::Const(Value::bv(w, c)))));
+                }
+                for op in ["bvnot", "bvneg"] {
+                    prods.push(t(format!("({op} {me})")));
+                }
+                for op in ["bvand", "bvor", "bvxor", "bvadd", "bvsub", "bvmul", "bvshl", "bvlshr", "bvashr", "bvudiv", "bvurem"] {
+                    prods.push(t(format!("({op} {me} {me})")));
+                }
+                if problem.output.signed || problem.params.iter().any(|p| p.ty.signed && p.ty.sort == s) {
+                    for op in ["bvsdiv", "bvsrem"] {
+                        prods.push(t(format!("({op} {me} {me})")));
+                    }
+                }
+                prods.push(t(format!("(ite {b} {me} {me})")));
+            }
+            Sort::Int => {
+                for c in [0, 1] {
+                    prods.push(Production::Term(Term::leaf(Op::Const(Value::Int(c)))));
+                }
+                for v in &harvested {
+                    if matches!(v, Value::Int(i) if *i > 1 || *i < 0) {
+                        prods.push(Production::Term(Term::leaf(Op::Const(v.clone()))));
+                    }
+                }
+                prods.push(t(format!("(+ {me} {me})")));
+                prods.push(t(format!("(- {me} {me})")));
+                if !sorts.contains(&Sort::String) {
+                    prods.push(t(format!("(* {me} {me})")));
+                }
+                if sorts.contains(&Sort::String) {
+                    let sn = nt_name(Sort::String);
+                    prods.push(t(format!("(str.len {sn})")));
+                    prods.push(t(format!("(str.indexof {sn} {sn} {me})")));
+                    prods.push(t(format!("(str.to_int {sn})")));
+                }
+                prods.push(t(format!("(ite {b} {me} {me})")));
+            }
+            Sort::String => {
+                for c in ["", " "] {
+                    prods.push(Production::Term(Term::leaf(Op::Const(Value::str(c)))));
+                }
+                for v in &harvested {
+                    if matches!(v, Value::Str(x) if !x.is_empty() && &**x != " ") {
+                        prods.push(Production::Term(Term::leaf(Op::Const(v.clone()))));
+                    }
+                }
+                let i = nt_name(Sort::Int);
+                prods.push(t(format!("(str.++ {me} {me})")));
+                prods.push(t(format!("(str.substr {me} {i} {i})")));
+                prods.push(t(format!("(str.at {me} {i})")));
+                prods.push(t(format!("(str.replace {me} {me} {me})")));
+                prods.push(t(format!("(str.from_int {i})")));
+                prods.push(t(format!("(ite {b} {me} {me})")));
+            }
+            Sort::Bool => {
+                prods.push(t(format!("(not {me})")));
+                prods.push(t(format!("(and {me} {me})")));
+                prods.push(t(format!("(or {me} {me})")));
+                for &o in &sorts {
+                    let on = nt_name(o);
+                    match o {
+                        Sort::BitVec(_) => {
+                            prods.push(t(format!("(= {on} {on})")));
+                            prods.push(t(format!("(bvult {on} {on})")));
+                            prods.push(t(format!("(bvslt {on} {on})")));
+                        }
+                        Sort::Int => {
+                            prods.push(t(format!("(= {on} {on})")));
+                            prods.push(t(format!("(<= {on} {on})")));
+                            prods.push(t(format!("(< {on} {on})")));
+                        }
+                        Sort::String => {
+                            prods.push(t(format!("(str.prefixof {on} {on})")));
+                            prods.push(t(format!("(str.suffixof {on} {on})")));
+                            prods.push(t(format!("(str.contains {on} {on})")));
+                            prods.push(t(format!("(= {on} {on})")));
+                        }
+                        Sort::Bool => {}
+                    }
+                }
+            }
+        }
+        nts.push(NonTerminal { name: me, sort: s, productions: prods });
+    }
+    Grammar { nonterminals: nts }
+}
+
+/// Compiles a grammar over the problem's examples.
+///
+/// # Errors
+///
+/// A production that fails to evaluate as a constant (e.g. an ill-typed literal).
+pub(crate) fn compile(
+    problem: &Problem,
+    grammar: &Grammar,
+    guide: &dyn Guide,
+    inputs: &[Column],
+) -> Result<CGrammar, EvalError> {
+    let n = problem.examples.len();
+    let nt_index = |name: &str| grammar.nonterminals.iter().position(|nt| nt.name == name);
+    let harvested = harvest_constants(problem);
+    let mut nts = Vec::new();
+    for nt in &grammar.nonterminals {
+        let mut prods = Vec::new();
+        let mut seen_leaf: Vec<Term> = Vec::new();
+        let mut add_term = |prods: &mut Vec<CProd>, t: &Term| -> Result<(), EvalError> {
+            // Replace nonterminal leaves by numbered holes.
+            let mut print = Term::new();
+            let mut holes = Vec::new();
+            for node in t.nodes() {
+                let op = match &node.op {
+                    Op::Var(v) if node.children.is_empty() => match nt_index(v) {
+                        Some(i) => {
+                            holes.push(i);
+                            Op::Var(Arc::from(hole_name(holes.len() - 1).as_str()))
+                        }
+                        None => node.op.clone(),
+                    },
+                    other => other.clone(),
+                };
+                print.add(op, &node.children);
+            }
+            if holes.is_empty() {
+                if seen_leaf.contains(&print) {
+                    return Ok(());
+                }
+                seen_leaf.push(print.clone());
+            }
+            let info = ProductionInfo { nonterminal: &nt.name, sort: nt.sort, production: t, holes: holes.len() };
+            let cost = guide.production_cost(&info).clamp(1, 16);
+            let plan = plan_for(&print, &holes, problem, inputs, n)?;
+            prods.push(CProd { print, holes, cost, plan });
+            Ok(())
+        };
+        for p in &nt.productions {
+            match p {
+                Production::Term(t) => add_term(&mut prods, t)?,
+                Production::AnyVar(s) => {
+                    for prm in problem.params.iter().filter(|prm| prm.ty.sort == *s) {
+                        add_term(&mut prods, &Term::var(&prm.name))?;
+                    }
+                }
+                Production::AnyConst(s) => {
+                    let mut consts: Vec<Value> = harvested.iter().filter(|v| v.sort() == *s).cloned().collect();
+                    match s {
+                        Sort::BitVec(w) => consts.extend([Value::bv(*w, 0), Value::bv(*w, 1), Value::bv(*w, width_mask(*w))]),
+                        Sort::Int => consts.extend([Value::Int(0), Value::Int(1)]),
+                        Sort::String => consts.extend([Value::str(""), Value::str(" ")]),
+                        Sort::Bool => consts.extend([Value::Bool(true), Value::Bool(false)]),
+                    }
+                    for c in consts {
+                        add_term(&mut prods, &Term::leaf(Op::Const(c)))?;
+                    }
+                }
+            }
+        }
+        nts.push(CNt { name: nt.name.clone(), sort: nt.sort, prods });
+    }
+    // Follow unit productions from the start symbol when they are its only production.
+    let mut start = 0;
+    let mut hops = 0;
+    while nts[start].prods.len() == 1 && matches!(nts[start].prods[0].plan, Plan::Chain) && hops < nts.len() {
+        start = nts[start].prods[0].holes[0];
+        hops += 1;
+    }
+    Ok(CGrammar { nts, start })
+}
+
+fn plan_for(print: &Term, holes: &[usize], problem: &Problem, inputs: &[Column], n: usize) -> Result<Plan, EvalError> {
+    let root = print.node(print.root());
+    if holes.is_empty() {
+        let binds: Vec<(&str, &Column)> = problem.params.iter().map(|p| p.name.as_str()).zip(inputs.iter()).collect();
+        return Ok(Plan::Leaf(crate::dsl::eval_term(print, &binds, &problem.funs, n)?));
+    }
+    if print.nodes().len() == 1 {
+        return Ok(Plan::Chain);
+    }
+    let direct = !matches!(root.op, Op::Call(_) | Op::Var(_) | Op::Const(_))
+        && root.children.len() == holes.len()
+        && root
+            .children
+            .iter()
+            .enumerate()
+            .all(|(k, c)| matches!(&print.node(*c).op, Op::Var(v) if hole_index(v) == Some(k)));
+    if direct {
+        return Ok(Plan::Direct(root.op.clone()));
+    }
+    let mut nodes = Vec::new();
+    let params: Vec<(&str, &Column)> = problem.params.iter().map(|p| p.name.as_str()).zip(inputs.iter()).collect();
+    let root_idx = inline(print, print.root(), &[], &params, &problem.funs, n, &mut nodes, 0)?;
+    debug_assert_eq!(root_idx + 1, nodes.len());
+    Ok(Plan::Template(nodes))
+}
+
+/// Flattens a template into `out`, inlining macros. `bound` maps macro
+/// parameter names to already-emitted template nodes.
+#[expect(clippy::too_many_arguments, reason = "recursive helper")]
+fn inline(
+    t: &Term,
+    id: Id,
+    bound: &[(String, usize)],
+    params: &[(&str, &Column)],
+    funs: &FunDefs,
+    n: usize,
+    out: &mut Vec<TNode>,
+    depth: usize,
+) -> Result<usize, EvalError> {
+    if depth > 32 {
+        return Err(EvalError::CallDepth(32));
+    }
+    let node = t.node(id);
+    let idx = match &node.op {
+        Op::Var(v) => {
+            if let Some(k) = hole_index(v) {
+                out.push(TNode::Hole(k));
+            } else if let Some((_, i)) = bound.iter().rev().find(|(b, _)| **b == **v) {
+                return Ok(*i);
+            } else {
+                let col = params
+                    .iter()
+                    .find(|(p, _)| *p == &**v)
+                    .map(|(_, c)| (*c).clone())
+                    .ok_or_else(|| EvalError::UnboundVariable(v.to_string()))?;
+                out.push(TNode::Fixed(col));
+            }
+            out.len() - 1
+        }
+        Op::Const(c) => {
+            out.push(TNode::Fixed(Column::splat(c, n)));
+            out.len() - 1
+        }
+        Op::Call(f) => {
+            let def = funs.get(&**f).ok_or_else(|| EvalError::UnknownFunction(f.to_string()))?;
+            let mut args = Vec::new();
+            for c in &node.children {
+                args.push(inline(t, *c, bound, params, funs, n, out, depth)?);
+            }
+            let inner: Vec<(String, usize)> = def.params.iter().map(|(p, _)| p.clone()).zip(args).collect();
+            return inline(&def.body, def.body.root(), &inner, params, funs, n, out, depth + 1);
+        }
+        op => {
+            let mut args = SmallVec::new();
+            for c in &node.children {
+                args.push(inline(t, *c, bound, params, funs, n, out, depth)?);
+            }
+            // Fold constant subtrees now.
+            let fixed: Option<Vec<&Column>> = args
+                .iter()
+                .map(|&a: &usize| match &out[a] {
+                    TNode::Fixed(c) => Some(c),
+                    _ => None,
+                })
+                .collect();
+            if let Some(cols) = fixed {
+                let c = apply(op, &cols)?;
+                out.push(TNode::Fixed(c));
+            } else {
+                out.push(TNode::Apply(op.clone(), args));
+            }
+            out.len() - 1
+        }
+    };
+    Ok(idx)
+}
+
+/// Evaluates a production on its children's columns.
+pub(crate) fn eval_plan(plan: &Plan, kids: &[&Column]) -> Result<Column, EvalError> {
+    match plan {
+        Plan::Leaf(c) => Ok(c.clone()),
+        Plan::Chain => Ok(kids[0].clone()),
+        Plan::Direct(op) => apply(op, kids),
+        Plan::Template(nodes) => {
+            let mut vals: Vec<Option<Column>> = vec![None; nodes.len()];
+            for (i, nd) in nodes.iter().enumerate() {
+                let v = match nd {
+                    TNode::Hole(_) | TNode::Fixed(_) => None,
+                    TNode::Apply(op, args) => {
+                        let cols: Vec<&Column> = args
+                            .iter()
+                            .map(|&a| match &nodes[a] {
+                                TNode::Hole(k) => kids[*k],
+                                TNode::Fixed(c) => c,
+                                TNode::Apply(..) => vals[a].as_ref().expect("evaluated before use"),
+                            })
+                            .collect();
+                        Some(apply(op, &cols)?)
+                    }
+                };
+                vals[i] = v;
+            }
+            Ok(match nodes.last().expect("non-empty template") {
+                TNode::Hole(k) => kids[*k].clone(),
+                TNode::Fixed(c) => c.clone(),
+                TNode::Apply(..) => vals.pop().flatten().expect("root evaluated"),
+            })
+        }
+    }
+}
+
+/// Replaces the holes of a production by the given terms.
+pub(crate) fn instantiate(print: &Term, kids: &[Term]) -> Term {
+    let mut out = Term::new();
+    let mut map: Vec<Id> = Vec::with_capacity(print.nodes().len());
+    for node in print.nodes() {
+        let id = match &node.op {
+            Op::Var(v) if node.children.is_empty() && hole_index(v).is_some() => {
+                let k = hole_index(v).expect("hole");
+                out.add_term(&kids[k], kids[k].root())
+            }
+            op => {
+                let ch: SmallVec<[Id; 3]> = node.children.iter().map(|c| map[c.index()]).collect();
+                out.add(op.clone(), &ch)
+            }
+        };
+        map.push(id);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::search::UniformGuide;
+    use crate::spec::sygus;
+
+    #[test]
+    fn macros_are_inlined_and_printed_by_name() {
+        let p = sygus::parse(
+            "(define-fun smol ((x (_ BitVec 8))) (_ BitVec 8) (bvshl x #x01))
+             (synth-fun f ((x (_ BitVec 8))) (_ BitVec 8) ((Start (_ BitVec 8))) ((Start (_ BitVec 8) (x (smol Start) (bvand Start #x0f)))))
+             (constraint (= (f #x03) #x06))",
+        )
+        .unwrap()
+        .problem;
+        let inputs = p.input_columns();
+        let g = compile(&p, p.grammar.as_ref().unwrap(), &UniformGuide, &inputs).unwrap();
+        let nt = &g.nts[0];
+        assert_eq!(nt.prods.len(), 3);
+        let x = Column::Bv(8, vec![0x83]);
+        assert_eq!(eval_plan(&nt.prods[1].plan, &[&x]).unwrap(), Column::Bv(8, vec![0x06]));
+        assert_eq!(eval_plan(&nt.prods[2].plan, &[&x]).unwrap(), Column::Bv(8, vec![0x03]));
+        let t = instantiate(&nt.prods[1].print, &["x".parse().unwrap()]);
+        assert_eq!(t.to_string(), "(smol x)");
+    }
+
+    #[test]
+    fn default_grammar_covers_signature() {
+        let mut p = Problem::new(
+            "f",
+            vec![crate::spec::Param { name: "s".into(), ty: crate::spec::TypeSpec::of(Sort::String) }],
+            crate::spec::TypeSpec::of(Sort::String),
+        );
+        p.examples.push(crate::spec::Example { args: vec![Value::str("a b")], output: Value::str("a-b") });
+        let g = default_grammar(&p);
+        let names: Vec<&str> = g.nonterminals.iter().map(|n| n.name.as_str()).collect();
+        assert_eq!(names, ["Start", "I", "B"]);
+        assert!(g.nonterminals[0].productions.contains(&Production::Term(Term::leaf(Op::Const(Value::str("-"))))));
+    }
+}

@@ -1,0 +1,286 @@
+//! Bottom-up enumerative search with observational equivalence,
+//! divide and conquer for conditionals, and CEGIS for reference specs.
+//!
+//! ```
+//! use synth_engine::search::{synthesize, CancelToken, SearchLimits, SearchOutcome, UniformGuide};
+//! use synth_engine::spec::sygus;
+//!
+//! let p = sygus::parse(
+//!     "(synth-fun f ((x (_ BitVec 32))) (_ BitVec 32)
+//!        ((Start (_ BitVec 32))) ((Start (_ BitVec 32) (x #x00000001 (bvand Start Start) (bvsub Start Start)))))
+//!      (constraint (= (f #x0000000c) #x00000008))
+//!      (constraint (= (f #x00000007) #x00000006))
+//!      (constraint (= (f #x00000010) #x00000000))",
+//! ).unwrap().problem;
+//! let out = synthesize(&p, &SearchLimits::default(), &UniformGuide, &CancelToken::new()).unwrap();
+//! let SearchOutcome::Found { term, .. } = out else { panic!() };
+//! assert_eq!(term.to_string(), "(bvand x (bvsub x #x00000001))");
+//! ```
+
+pub(crate) mod dnc;
+mod enumerate;
+pub(crate) mod grammar;
+mod guide;
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+use thiserror::Error;
+
+use crate::dsl::{EvalError, Term};
+use crate::spec::{cegis, Problem};
+use enumerate::{Enumerator, Stop};
+
+pub use grammar::{default_grammar, harvest_constants};
+pub use guide::{Guide, ProductionInfo, UniformGuide};
+
+/// A search that cannot start (the problem is not searchable as given).
+#[derive(Debug, Error)]
+#[non_exhaustive]
+pub enum SearchError {
+    /// The problem has neither examples nor a reference implementation.
+    #[error("the problem has no examples and no reference implementation")]
+    NoSpecification,
+    /// A grammar production or the reference fails to evaluate.
+    #[error("evaluation failed while preparing the search: {0}")]
+    Eval(#[from] EvalError),
+}
+
+/// Limits on one search. `Default` gives 10 s, 2 GiB, 200 M terms.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SearchLimits {
+    /// Wall-clock limit.
+    pub timeout: Duration,
+    /// Approximate limit on the memory used by kept terms, in bytes.
+    pub max_memory_bytes: usize,
+    /// Limit on the number of terms evaluated.
+    pub max_terms: u64,
+    /// Largest term cost enumerated.
+    pub max_cost: u32,
+    /// CEGIS: number of initial sampled inputs.
+    pub cegis_samples: usize,
+    /// CEGIS: random inputs tried when checking a candidate.
+    pub cegis_checks: usize,
+    /// Seed for sampling.
+    pub seed: u64,
+    /// Whether to use divide and conquer when the grammar has a conditional.
+    pub divide_and_conquer: bool,
+}
+
+impl Default for SearchLimits {
+    fn default() -> SearchLimits {
+        SearchLimits {
+            timeout: Duration::from_secs(10),
+            max_memory_bytes: 2 << 30,
+            max_terms: 200_000_000,
+            max_cost: 64,
+            cegis_samples: 64,
+            cegis_checks: 100_000,
+            seed: 0x5eed,
+            divide_and_conquer: true,
+        }
+    }
+}
+
+/// A cancellation flag shared with another thread.
+#[derive(Clone, Debug, Default)]
+pub struct CancelToken(Arc<AtomicBool>);
+
+impl CancelToken {
+    /// A fresh, uncancelled token.
+    #[must_use]
+    pub fn new() -> CancelToken {
+        CancelToken::default()
+    }
+
+    /// Asks every search holding this token to stop.
+    pub fn cancel(&self) {
+        self.0.store(true, Ordering::Relaxed);
+    }
+
+    /// Whether [`CancelToken::cancel`] was called.
+    #[must_use]
+    pub fn is_cancelled(&self) -> bool {
+        self.0.load(Ordering::Relaxed)
+    }
+}
+
+impl From<Arc<AtomicBool>> for CancelToken {
+    fn from(flag: Arc<AtomicBool>) -> CancelToken {
+        CancelToken(flag)
+    }
+}
+
+/// Which budget ran out.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub enum Budget {
+    /// The wall-clock limit.
+    Time,
+    /// The memory limit.
+    Memory,
+    /// The term-count limit.
+    Terms,
+    /// Cancelled from another thread.
+    Cancelled,
+}
+
+/// Counters of one search.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct SearchStats {
+    /// Terms evaluated.
+    pub terms_enumerated: u64,
+    /// Terms kept after observational-equivalence pruning.
+    pub terms_kept: u64,
+    /// Largest cost level reached.
+    pub max_cost: u32,
+    /// Decision-tree learning attempts.
+    pub dnc_attempts: u64,
+    /// CEGIS rounds (0 for example-only problems).
+    pub cegis_rounds: u32,
+    /// Examples used in the last round.
+    pub examples: usize,
+    /// Wall-clock time.
+    #[serde(serialize_with = "ser_duration")]
+    pub elapsed: Duration,
+}
+
+fn ser_duration<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_f64(d.as_secs_f64())
+}
+
+/// The best term found when no full solution was: it satisfies
+/// `satisfied` of `total` examples.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Partial {
+    /// The term.
+    pub term: Term,
+    /// Examples it satisfies.
+    pub satisfied: usize,
+    /// Examples in total.
+    pub total: usize,
+}
+
+/// The result of a search.
+#[derive(Clone, Debug)]
+pub enum SearchOutcome {
+    /// A term satisfying the whole specification.
+    Found {
+        /// The solution.
+        term: Term,
+        /// Counters.
+        stats: SearchStats,
+    },
+    /// Every term up to the cost limit was tried without success.
+    Exhausted {
+        /// Best partial solution.
+        best: Option<Partial>,
+        /// Counters.
+        stats: SearchStats,
+    },
+    /// A budget ran out first.
+    BudgetExceeded {
+        /// Which one.
+        budget: Budget,
+        /// Best partial solution.
+        best: Option<Partial>,
+        /// Counters.
+        stats: SearchStats,
+    },
+}
+
+impl SearchOutcome {
+    /// The counters, whatever the outcome.
+    #[must_use]
+    pub fn stats(&self) -> &SearchStats {
+        match self {
+            SearchOutcome::Found { stats, .. }
+            | SearchOutcome::Exhausted { stats, .. }
+            | SearchOutcome::BudgetExceeded { stats, .. } => stats,
+        }
+    }
+
+    /// The solution, if found.
+    #[must_use]
+    pub fn term(&self) -> Option<&Term> {
+        match self {
+            SearchOutcome::Found { term, .. } => Some(term),
+            _ => None,
+        }
+    }
+}
+
+/// Synthesizes a term for `problem` within `limits`, with production costs
+/// from `guide`; `cancel` stops it from another thread.
+///
+/// Example problems are solved by enumeration (plus divide and conquer when
+/// the grammar has a conditional). Problems with a reference implementation
+/// run CEGIS: sample inputs, solve them, check the candidate on many fresh
+/// inputs, add the counterexample, repeat.
+///
+/// # Errors
+///
+/// [`SearchError`] when the problem cannot be searched (no specification,
+/// a grammar production that does not evaluate).
+pub fn synthesize(
+    problem: &Problem,
+    limits: &SearchLimits,
+    guide: &dyn Guide,
+    cancel: &CancelToken,
+) -> Result<SearchOutcome, SearchError> {
+    let start = Instant::now();
+    if problem.reference.is_none() {
+        if problem.examples.is_empty() {
+            return Err(SearchError::NoSpecification);
+        }
+        return pbe(problem, limits, guide, cancel, start, 0);
+    }
+    let mut p = problem.clone();
+    let inputs = cegis::sample_inputs(&p, limits.cegis_samples, limits.seed);
+    let mut examples = cegis::label(&p, &inputs)?;
+    examples.extend(p.examples.iter().cloned());
+    p.examples = examples;
+    p.validate_examples().map_err(|_| SearchError::NoSpecification)?;
+    let mut round = 0u32;
+    loop {
+        round += 1;
+        let out = pbe(&p, limits, guide, cancel, start, round)?;
+        let SearchOutcome::Found { term, mut stats } = out else {
+            return Ok(out);
+        };
+        let seed = limits.seed.wrapping_add(u64::from(round));
+        match cegis::find_counterexample(&p, &term, limits.cegis_checks, seed)? {
+            None => {
+                stats.elapsed = start.elapsed();
+                return Ok(SearchOutcome::Found { term, stats });
+            }
+            Some(cex) => p.examples.push(cex),
+        }
+    }
+}
+
+fn pbe(
+    problem: &Problem,
+    limits: &SearchLimits,
+    guide: &dyn Guide,
+    cancel: &CancelToken,
+    start: Instant,
+    round: u32,
+) -> Result<SearchOutcome, SearchError> {
+    let grammar = problem.grammar.clone().unwrap_or_else(|| default_grammar(problem));
+    let inputs = problem.input_columns();
+    let g = grammar::compile(problem, &grammar, guide, &inputs)?;
+    let target = problem.output_column();
+    let mut en = Enumerator::new(&g, &problem.funs, &target, limits, cancel, start, limits.divide_and_conquer);
+    let stop = en.run();
+    let mut stats = en.stats.clone();
+    stats.cegis_rounds = round;
+    stats.examples = problem.examples.len();
+    stats.elapsed = start.elapsed();
+    Ok(match stop {
+        Stop::Found(term) => SearchOutcome::Found { term, stats },
+        Stop::Exhausted => SearchOutcome::Exhausted { best: en.best_partial(), stats },
+        Stop::Budget(budget) => SearchOutcome::BudgetExceeded { budget, best: en.best_partial(), stats },
+    })
+}
