@@ -114,7 +114,7 @@ fn handle(regs: *const pt_regs) -> u32 {
     };
 
     count(COUNTER_PRODUCED);
-    let Some(mut entry) = EVENTS.reserve::<CallEvent>(BPF_RB_NO_WAKEUP as u64) else {
+    let Some(mut entry) = EVENTS.reserve::<CallEvent>(0) else {
         count(COUNTER_DROPPED);
         return 0;
     };
@@ -153,7 +153,7 @@ fn handle(regs: *const pt_regs) -> u32 {
 #[inline(always)]
 fn emit_string(tid: u32, slot: u32, address: u64) {
     count(COUNTER_PRODUCED);
-    let Some(mut entry) = EVENTS.reserve::<StrEvent>(BPF_RB_NO_WAKEUP as u64) else {
+    let Some(mut entry) = EVENTS.reserve::<StrEvent>(0) else {
         count(COUNTER_DROPPED);
         return;
     };
