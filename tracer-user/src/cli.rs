@@ -195,6 +195,7 @@ fn run_record(args: RecordArgs) -> anyhow::Result<ExitCode> {
         resource_interval: Duration::from_millis(args.interval_ms),
         ring_bytes: args.ring_mb * 1024 * 1024,
         progress: !args.quiet,
+        announce: true,
     };
     let trace = record::record(&plan, &config, stop)?;
     trace.write(&output)?;

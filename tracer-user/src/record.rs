@@ -33,6 +33,8 @@ pub struct RecordConfig {
     pub ring_bytes: u32,
     /// Show a live progress line on stderr.
     pub progress: bool,
+    /// Print "attached N probes to PID P" on stderr once the probes are in place.
+    pub announce: bool,
 }
 
 impl Default for RecordConfig {
@@ -43,6 +45,7 @@ impl Default for RecordConfig {
             resource_interval: Duration::from_millis(100),
             ring_bytes: 16 * 1024 * 1024,
             progress: true,
+            announce: false,
         }
     }
 }
@@ -165,6 +168,9 @@ pub fn record(plan: &Plan, config: &RecordConfig, stop: &AtomicBool) -> Result<T
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as u64);
     let (mut attached, ring) = loader::attach(plan, config.ring_bytes)?;
+    if config.announce {
+        eprintln!("attached {} probes to PID {}", plan.points.len(), plan.pid);
+    }
     let (tx, rx) = bounded::<Batch>(256);
     let mut reader = Reader::spawn(ring, tx);
     let mut builder = TraceBuilder::new(&plan.functions, &plan.points);

@@ -1,0 +1,13 @@
+//! The `tracesynth` command, built inside this package so the integration tests get its
+//! path from Cargo (`CARGO_BIN_EXE_...`); same code as `tracer-user/src/main.rs`.
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    match tracer_user::cli::run() {
+        Ok(code) => code,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,294 @@
+//! Capture tests on the real kernel: start a C fixture, attach by PID with
+//! `tracesynth record`, drive known calls, and check the trace exactly.
+use serde_json::Value as Json;
+use tests::{set_binary, build_fixture, require_root, run_tracesynth, Fixture, Recording};
+
+const ALL: &[&str] = &[
+    "clear_lowest", "add_push", "price", "depth_sum", "outer", "inner", "greet", "pick",
+];
+
+fn func_args(funcs: &[&str], pid: u32, extra: &[&str]) -> Vec<String> {
+    let mut args = vec!["--pid".to_string(), pid.to_string()];
+    for f in funcs {
+        args.push("--func".into());
+        args.push((*f).into());
+    }
+    args.extend(extra.iter().map(|s| (*s).to_string()));
+    args
+}
+
+/// `name(arg, ...) -> ret` for every call, in entry order, values rendered compactly.
+fn rendered(trace: &Json) -> Vec<String> {
+    let functions = trace["functions"].as_array().unwrap();
+    trace["calls"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            let f = &functions[c["function"].as_u64().unwrap() as usize]["name"];
+            let args: Vec<String> = c["args"].as_array().unwrap().iter().map(value).collect();
+            format!(
+                "{}{}({}) -> {}",
+                "  ".repeat(c["depth"].as_u64().unwrap() as usize),
+                f.as_str().unwrap(),
+                args.join(", "),
+                value(&c["ret"])
+            )
+        })
+        .collect()
+}
+
+fn value(v: &Json) -> String {
+    if v.is_null() {
+        return "none".into();
+    }
+    let (tag, inner) = v.as_object().unwrap().iter().next().unwrap();
+    match tag.as_str() {
+        "int" | "uint" | "bool" => inner.to_string(),
+        "raw" => format!("raw:{inner}"),
+        "str" => {
+            let s = inner["value"].as_str().unwrap_or("<null>");
+            let shown = if s.len() > 12 { format!("{}..{}", &s[..3], s.len()) } else { s.to_string() };
+            format!("{shown:?}{}", if inner["truncated"].as_bool().unwrap() { "+" } else { "" })
+        }
+        other => format!("{other}:{inner}"),
+    }
+}
+
+fn assert_loss_balanced(trace: &Json) {
+    let loss = &trace["loss"];
+    let (p, r, d) = (loss["produced"].as_u64().unwrap(), loss["received"].as_u64().unwrap(), loss["dropped"].as_u64().unwrap());
+    assert_eq!(p, r + d, "produced = received + dropped: {loss}");
+    assert_eq!(d, 0, "nothing dropped at this rate");
+}
+
+fn record_commands(binary: &std::path::Path, funcs: &[&str], commands: &[&str], calls: usize, extra: &[&str]) -> Json {
+    let dir = tempfile::tempdir().unwrap();
+    let mut fixture = Fixture::start(binary);
+    let out = dir.path().join("trace.json");
+    let calls_s = calls.to_string();
+    let mut extra_args = vec!["--calls", calls_s.as_str()];
+    extra_args.extend_from_slice(extra);
+    let args = func_args(funcs, fixture.pid(), &extra_args);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let recording = Recording::start(&args, &out);
+    for c in commands {
+        fixture.command(c);
+    }
+    recording.finish()
+}
+
+const SEQ: &[&str] = &[
+    "clear_lowest(12) -> 8",
+    "clear_lowest(0) -> 0",
+    "clear_lowest(2147483648) -> 0",
+    "add_push(2, 3) -> 5",
+    "add_push(-7, 4) -> -3",
+    "price(3, 100) -> 300",
+    "price(10, 100) -> 900",
+    "price(-2, 5) -> -10",
+];
+
+#[test]
+fn captures_exact_arguments_and_returns_across_builds() {
+    set_binary(env!("CARGO_BIN_EXE_tracesynth-under-test"));
+    if !require_root("captures_exact_arguments_and_returns_across_builds") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    for flags in [
+        &["-O2", "-g"][..],
+        &["-O0", "-g"],
+        &["-O2", "-g", "-fcf-protection=full"],
+        &["-O0", "-g", "-fno-omit-frame-pointer", "-fcf-protection=none"],
+    ] {
+        let bin = build_fixture("calls", flags, dir.path());
+        let trace = record_commands(&bin, &["clear_lowest", "add_push", "price"], &["seq"], 8, &[]);
+        assert_eq!(rendered(&trace), SEQ, "flags {flags:?}");
+        assert_loss_balanced(&trace);
+        assert_eq!(trace["end_reason"], "call_limit");
+        let f = &trace["functions"][2];
+        assert_eq!(f["params"][0]["name"], "qty");
+        assert_eq!(f["params"][0]["ctype"]["name"], "int32_t");
+        assert_eq!(f["ret"]["name"], "int64_t");
+        for call in trace["calls"].as_array().unwrap() {
+            let (entry, exit) = (call["entry_ns"].as_u64().unwrap(), call["exit_ns"].as_u64().unwrap());
+            assert!(exit >= entry);
+            assert_eq!(call["duration_ns"].as_u64().unwrap(), exit - entry);
+            assert_eq!(call["tid"].as_u64().unwrap() as u32, trace["pid"].as_u64().unwrap() as u32);
+        }
+    }
+}
+
+#[test]
+fn pairs_recursion_and_nested_calls() {
+    set_binary(env!("CARGO_BIN_EXE_tracesynth-under-test"));
+    if !require_root("pairs_recursion_and_nested_calls") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let bin = build_fixture("calls", &["-O2", "-g"], dir.path());
+    let trace = record_commands(&bin, &["depth_sum", "outer", "inner"], &["rec 3", "nest"], 7, &[]);
+    assert_eq!(
+        rendered(&trace),
+        [
+            "depth_sum(3) -> 6",
+            "  depth_sum(2) -> 3",
+            "    depth_sum(1) -> 1",
+            "      depth_sum(0) -> 0",
+            "outer(5) -> 22",
+            "  inner(5) -> 10",
+            "  inner(6) -> 12",
+        ]
+    );
+    let calls = trace["calls"].as_array().unwrap();
+    assert_eq!(calls[1]["parent"], calls[0]["seq"]);
+    assert_eq!(calls[6]["parent"], calls[4]["seq"]);
+    assert_loss_balanced(&trace);
+}
+
+#[test]
+fn reads_strings_with_truncation_flag() {
+    set_binary(env!("CARGO_BIN_EXE_tracesynth-under-test"));
+    if !require_root("reads_strings_with_truncation_flag") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let bin = build_fixture("calls", &["-O2", "-g"], dir.path());
+    let trace = record_commands(&bin, &["greet", "pick"], &["str"], 3, &[]);
+    assert_eq!(
+        rendered(&trace),
+        ["greet(\"alice\") -> 12", "greet(\"xxx..256\"+) -> 307", "pick(1) -> \"one\""]
+    );
+    assert_eq!(trace["functions"][0]["params"][0]["ctype"]["name"], "const char *");
+}
+
+#[test]
+fn return_instruction_probes_match_uretprobes() {
+    set_binary(env!("CARGO_BIN_EXE_tracesynth-under-test"));
+    if !require_root("return_instruction_probes_match_uretprobes") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let bin = build_fixture("calls", &["-O2", "-g"], dir.path());
+    let trace = record_commands(&bin, &["clear_lowest", "add_push", "price"], &["seq"], 8, &["--ret-probes", "insn"]);
+    assert_eq!(rendered(&trace), SEQ);
+    assert!(!trace["functions"][2]["ret_sites"].as_array().unwrap().is_empty());
+}
+
+#[test]
+fn without_debug_info_records_raw_registers() {
+    set_binary(env!("CARGO_BIN_EXE_tracesynth-under-test"));
+    if !require_root("without_debug_info_records_raw_registers") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let bin = build_fixture("calls", &["-O2"], dir.path());
+    let trace = record_commands(&bin, &["clear_lowest"], &["seq"], 3, &[]);
+    let calls = trace["calls"].as_array().unwrap();
+    assert_eq!(calls[0]["args"][0], serde_json::json!({"raw": 12}));
+    assert_eq!(calls[0]["ret"], serde_json::json!({"raw": 8}));
+    assert!(trace["warnings"].to_string().contains("no DWARF"));
+}
+
+#[test]
+fn cheap_sites_are_chosen_and_explained() {
+    set_binary(env!("CARGO_BIN_EXE_tracesynth-under-test"));
+    if !require_root("cheap_sites_are_chosen_and_explained") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let bin = build_fixture("calls", &["-O2", "-g"], dir.path());
+    let fixture = Fixture::start(&bin);
+    let pid = fixture.pid().to_string();
+    let (code, out, err) = run_tracesynth(&[
+        "record", "--pid", &pid, "--func", "lea_fn", "--func", "push_fn", "--func", "nop5_fn",
+        "--func", "depth_sum", "--explain",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("lea_fn") && out.contains("(SingleStep)"), "{out}");
+    assert!(out.contains("+0x0 `push rbx` (Emulated)"), "{out}");
+    assert!(out.contains("(Optimized)"), "{out}");
+    assert!(out.contains("+0x2 `jle"), "{out}");
+}
+
+#[test]
+fn target_exit_keeps_calls_and_says_why() {
+    set_binary(env!("CARGO_BIN_EXE_tracesynth-under-test"));
+    if !require_root("target_exit_keeps_calls_and_says_why") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let bin = build_fixture("calls", &["-O2", "-g"], dir.path());
+    let mut fixture = Fixture::start(&bin);
+    let out = dir.path().join("t.json");
+    let pid = fixture.pid().to_string();
+    let rec = Recording::start(&["--pid", &pid, "--func", "clear_lowest", "--duration", "60"], &out);
+    fixture.command("seq");
+    fixture.command("exit");
+    let _ = fixture.child.wait();
+    let trace = rec.finish();
+    assert_eq!(trace["end_reason"], "target_exited");
+    assert_eq!(rendered(&trace), &SEQ[..3]);
+}
+
+#[test]
+fn interrupt_writes_the_trace() {
+    set_binary(env!("CARGO_BIN_EXE_tracesynth-under-test"));
+    if !require_root("interrupt_writes_the_trace") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let bin = build_fixture("calls", &["-O2", "-g"], dir.path());
+    let mut fixture = Fixture::start(&bin);
+    let out = dir.path().join("t.bin");
+    let pid = fixture.pid().to_string();
+    let rec = Recording::start(&["--pid", &pid, "--func", "add_push"], &out);
+    fixture.command("seq");
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    let status = std::process::Command::new("kill").args(["-INT", &rec.child.id().to_string()]).status().unwrap();
+    assert!(status.success());
+    let mut child = rec.child;
+    assert!(child.wait().unwrap().success());
+    // bincode by extension; export converts it to JSON and Chrome format.
+    let json = dir.path().join("t.json");
+    let (code, _, err) = run_tracesynth(&["export", "--format", "json", out.to_str().unwrap(), "-o", json.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    let trace: Json = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    assert_eq!(trace["end_reason"], "interrupted");
+    assert_eq!(rendered(&trace), &SEQ[3..5]);
+    let chrome = dir.path().join("c.json");
+    let (code, _, err) = run_tracesynth(&["export", "--format", "chrome", out.to_str().unwrap(), "-o", chrome.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    let doc: Json = serde_json::from_str(&std::fs::read_to_string(&chrome).unwrap()).unwrap();
+    let x: Vec<&Json> = doc["traceEvents"].as_array().unwrap().iter().filter(|e| e["ph"] == "X").collect();
+    assert_eq!(x.len(), 2);
+    assert_eq!(x[0]["name"], "add_push");
+    assert_eq!(x[0]["args"]["a"], 2);
+}
+
+#[test]
+fn resource_series_and_on_cpu_time_are_recorded() {
+    set_binary(env!("CARGO_BIN_EXE_tracesynth-under-test"));
+    if !require_root("resource_series_and_on_cpu_time_are_recorded") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let bin = build_fixture("calls", &["-O2", "-g"], dir.path());
+    let mut fixture = Fixture::start(&bin);
+    let out = dir.path().join("t.json");
+    let pid = fixture.pid().to_string();
+    let rec = Recording::start(&["--pid", &pid, "--func", "depth_sum", "--duration", "0.6", "--interval-ms", "50"], &out);
+    fixture.command("rec 2");
+    let trace = rec.finish();
+    let samples = trace["resources"].as_array().unwrap();
+    assert!(samples.len() >= 5, "{} samples", samples.len());
+    assert!(samples.iter().all(|s| s["rss_bytes"].as_u64().unwrap() > 0));
+    assert_eq!(trace["on_cpu"]["available"], true, "{}", trace["on_cpu"]);
+    let calls = trace["calls"].as_array().unwrap();
+    assert_eq!(calls.len(), 3);
+    for c in calls {
+        let cpu = c["cpu_ns"].as_u64().expect("on-CPU time per call");
+        assert!(cpu <= c["duration_ns"].as_u64().unwrap() + 1_000, "{c}");
+    }
+}
