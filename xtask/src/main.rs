@@ -1,1 +1,157 @@
-fn main() {}
+//! Project automation: `cargo xtask setup | test | demo | bench ...`.
+use std::{path::PathBuf, process::Command};
+
+use anyhow::{bail, Context as _, Result};
+use clap::{Parser, Subcommand};
+
+mod bench_trace;
+mod setup;
+
+#[derive(Parser)]
+#[command(name = "xtask")]
+struct Cli {
+    #[command(subcommand)]
+    task: Task,
+}
+
+#[derive(Subcommand)]
+enum Task {
+    /// Install everything a fresh machine needs (idempotent): apt packages, rust-src for
+    /// nightly, bpf-linker, bpftrace, cvc5.
+    Setup,
+    /// Set up, then run the whole test suite (what CI runs).
+    Test,
+    /// Set up, build, start the bundled demo process, record it and print a summary.
+    Demo,
+    /// Benchmarks.
+    Bench {
+        #[command(subcommand)]
+        which: Bench,
+    },
+}
+
+#[derive(Subcommand)]
+enum Bench {
+    /// Probe cost per call vs bpftrace, and ring-buffer throughput.
+    Trace {
+        /// Calls per measurement.
+        #[arg(long, default_value_t = 200_000)]
+        calls: u64,
+        /// Repetitions (the median is reported).
+        #[arg(long, default_value_t = 3)]
+        runs: usize,
+    },
+}
+
+fn main() -> Result<()> {
+    match Cli::parse().task {
+        Task::Setup => setup::run(),
+        Task::Test => {
+            setup::run()?;
+            cargo(&["test", "--no-fail-fast"])
+        }
+        Task::Demo => {
+            setup::run()?;
+            demo()
+        }
+        Task::Bench { which: Bench::Trace { calls, runs } } => {
+            setup::run()?;
+            bench_trace::run(calls, runs)
+        }
+    }
+}
+
+/// The workspace root.
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).parent().expect("workspace").to_path_buf()
+}
+
+/// Runs cargo in the workspace root.
+pub fn cargo(args: &[&str]) -> Result<()> {
+    let status = Command::new(env!("CARGO"))
+        .args(args)
+        .current_dir(root())
+        .status()
+        .context("running cargo")?;
+    if !status.success() {
+        bail!("cargo {} failed: {status}", args.join(" "));
+    }
+    Ok(())
+}
+
+/// Builds release `tracesynth` and returns its path.
+pub fn build_tracesynth() -> Result<PathBuf> {
+    cargo(&["build", "--release", "-p", "tracer-user", "--bin", "tracesynth"])?;
+    let target = std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root().join("target"), PathBuf::from);
+    Ok(target.join("release/tracesynth"))
+}
+
+/// Compiles `tests/fixtures/NAME.c` into `out`.
+pub fn gcc(name: &str, flags: &[&str], out: &std::path::Path) -> Result<()> {
+    let status = Command::new("gcc")
+        .args(flags)
+        .arg("-o")
+        .arg(out)
+        .arg(root().join("tests/fixtures").join(format!("{name}.c")))
+        .status()
+        .context("running gcc")?;
+    if !status.success() {
+        bail!("gcc failed for {name}");
+    }
+    Ok(())
+}
+
+fn demo() -> Result<()> {
+    use std::io::{BufRead, BufReader, Write};
+    let tracesynth = build_tracesynth()?;
+    let dir = tempfile::tempdir()?;
+    let bin = dir.path().join("demo");
+    gcc("calls", &["-O2", "-g"], &bin)?;
+    let mut child = Command::new(&bin)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()?;
+    let mut stdin = child.stdin.take().context("stdin")?;
+    let mut stdout = BufReader::new(child.stdout.take().context("stdout")?);
+    let mut line = String::new();
+    stdout.read_line(&mut line)?;
+    let pid = child.id().to_string();
+    println!("demo process started: PID {pid}");
+    let trace = dir.path().join("demo-trace.json");
+    let mut rec = Command::new(&tracesynth)
+        .args(["record", "--pid", &pid, "--quiet", "--duration", "3"])
+        .args(["--func", "clear_lowest", "--func", "price", "--func", "depth_sum", "--func", "greet"])
+        .arg("-o")
+        .arg(&trace)
+        .stderr(std::process::Stdio::piped())
+        .spawn()?;
+    let mut err = BufReader::new(rec.stderr.take().context("stderr")?);
+    loop {
+        line.clear();
+        if err.read_line(&mut line)? == 0 {
+            bail!("tracesynth record exited before attaching");
+        }
+        eprint!("{line}");
+        if line.starts_with("attached") {
+            break;
+        }
+    }
+    for cmd in ["seq", "rec 4", "str", "seq"] {
+        writeln!(stdin, "{cmd}")?;
+        stdin.flush()?;
+        line.clear();
+        stdout.read_line(&mut line)?;
+    }
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut err, &mut rest)?;
+    eprint!("{rest}");
+    if !rec.wait()?.success() {
+        bail!("tracesynth record failed");
+    }
+    let _ = child.kill();
+    let status = Command::new(&tracesynth).arg("show").arg("--calls").arg(&trace).status()?;
+    if !status.success() {
+        bail!("tracesynth show failed");
+    }
+    Ok(())
+}
