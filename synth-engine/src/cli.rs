@@ -42,3 +42,97 @@ fn describe_failure(o: &SearchOutcome) -> String {
         None => why,
     }
 }
+
+/// What `tracesynth synth --examples` produces: the solution, the code,
+/// the tests and the quality report.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct ExamplesRun {
+    /// Function name.
+    pub function: String,
+    /// Target language.
+    pub lang: emit::Lang,
+    /// The solution as an s-expression.
+    pub term: String,
+    /// The solution in SyGuS form.
+    pub define_fun: String,
+    /// The emitted function.
+    pub code: String,
+    /// The emitted tests.
+    pub tests: String,
+    /// The verification report.
+    pub report: crate::verify::QualityReport,
+    /// Search counters.
+    pub stats: crate::search::SearchStats,
+}
+
+/// `tracesynth synth --examples FILE.json --lang L [--describe TEXT] [--out DIR]`
+/// with a 10 s search budget; see [`run_examples_with`].
+///
+/// # Errors
+///
+/// As [`run_examples_with`].
+pub fn run_examples(
+    path: impl AsRef<Path>,
+    lang: emit::Lang,
+    describe: Option<&str>,
+    out_dir: Option<&Path>,
+) -> Result<ExamplesRun, Error> {
+    run_examples_with(path, lang, describe, out_dir, &SearchLimits::default())
+}
+
+/// Synthesizes a function from a JSON examples file, emits it with unit
+/// tests in `lang`, verifies it, and, when `out_dir` is given, writes the
+/// code, the tests and `report.json` there.
+///
+/// # Errors
+///
+/// Unreadable or invalid examples (naming the example), no solution within
+/// the budget, an operator the language emitter cannot express, or files
+/// that cannot be written.
+pub fn run_examples_with(
+    path: impl AsRef<Path>,
+    lang: emit::Lang,
+    describe: Option<&str>,
+    out_dir: Option<&Path>,
+    limits: &SearchLimits,
+) -> Result<ExamplesRun, Error> {
+    let text = read(path.as_ref())?;
+    let mut problem = crate::spec::Examples::from_json(&text)?.to_problem()?;
+    if let Some(d) = describe {
+        problem.description = Some(d.to_string());
+    }
+    let outcome = synthesize(&problem, limits, &UniformGuide, &CancelToken::new())?;
+    let (term, stats) = match outcome {
+        SearchOutcome::Found { term, stats } => (term, stats),
+        other => return Err(Error::NoSolution(describe_failure(&other))),
+    };
+    let code = emit::emit_function(lang, &problem, &term)?;
+    let tests = emit::emit_tests(lang, &problem, &term, &problem.examples)?;
+    let mut report = crate::verify::verify(lang, &code, &tests, &crate::verify::VerifyLimits::default())?;
+    report.term_size = Some(term.size());
+    report.term_depth = Some(term.depth());
+    let run = ExamplesRun {
+        function: problem.name.clone(),
+        lang,
+        term: term.to_string(),
+        define_fun: emit::to_define_fun(&problem, &term),
+        code,
+        tests,
+        report,
+        stats,
+    };
+    if let Some(dir) = out_dir {
+        let io = |p: &Path, e: std::io::Error| Error::Io { path: p.to_path_buf(), source: e };
+        std::fs::create_dir_all(dir).map_err(|e| io(dir, e))?;
+        let files = [
+            (lang.code_file(), run.code.clone()),
+            (lang.test_file(), run.tests.clone()),
+            ("report.json", serde_json::to_string_pretty(&run).unwrap_or_default()),
+        ];
+        for (name, body) in files {
+            let p = dir.join(name);
+            std::fs::write(&p, body).map_err(|e| io(&p, e))?;
+        }
+    }
+    Ok(run)
+}

@@ -37,10 +37,6 @@ impl Bits {
         self.0.iter().map(|w| w.count_ones() as usize).sum()
     }
 
-    pub fn is_zero(&self) -> bool {
-        self.0.iter().all(|w| *w == 0)
-    }
-
     pub fn subset_of(&self, o: &Bits) -> bool {
         self.0.iter().zip(&o.0).all(|(a, b)| a & !b == 0)
     }

@@ -65,7 +65,6 @@ pub(crate) enum Stop {
 
 pub(crate) struct Enumerator<'a> {
     g: &'a CGrammar,
-    funs: &'a FunDefs,
     target: &'a Column,
     n: usize,
     limits: &'a SearchLimits,
@@ -176,7 +175,6 @@ impl<'a> Enumerator<'a> {
         };
         Enumerator {
             g,
-            funs,
             target,
             n,
             limits,

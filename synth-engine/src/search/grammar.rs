@@ -43,8 +43,6 @@ pub(crate) struct CProd {
 /// A compiled nonterminal.
 #[derive(Clone, Debug)]
 pub(crate) struct CNt {
-    pub name: String,
-    pub sort: Sort,
     pub prods: Vec<CProd>,
 }
 
@@ -320,7 +318,7 @@ pub(crate) fn compile(
                 }
             }
         }
-        nts.push(CNt { name: nt.name.clone(), sort: nt.sort, prods });
+        nts.push(CNt { prods });
     }
     // Follow unit productions from the start symbol when they are its only production.
     let mut start = 0;

@@ -1,0 +1,342 @@
+//! C emitter (C11; bit-vectors as `uintN_t`, strings as byte strings).
+//!
+//! String results are allocated with `malloc` and not freed: the emitted
+//! functions are meant for small, short-lived programs and tests.
+
+use super::rust::sorts_of;
+use super::{ident, EmitError, Helpers, Lang};
+use crate::dsl::{to_signed, Id, Op, Sort, Term, Value};
+use crate::spec::{Example, Problem, TypeSpec};
+
+fn unsupported(what: impl Into<String>) -> EmitError {
+    EmitError::Unsupported { what: what.into(), lang: Lang::C }
+}
+
+fn native(w: u32) -> Result<u32, EmitError> {
+    if matches!(w, 8 | 16 | 32 | 64) {
+        Ok(w)
+    } else {
+        Err(unsupported(format!("{w}-bit vectors")))
+    }
+}
+
+fn ctype(ty: TypeSpec) -> Result<String, EmitError> {
+    Ok(match ty.sort {
+        Sort::BitVec(w) => format!("{}int{}_t", if ty.signed { "" } else { "u" }, native(w)?),
+        Sort::Int => "int64_t".into(),
+        Sort::Bool => "bool".into(),
+        Sort::String => "const char *".into(),
+    })
+}
+
+fn c_str(s: &str) -> String {
+    let mut out = String::from("\"");
+    for b in s.bytes() {
+        match b {
+            b'"' => out.push_str("\\\""),
+            b'\\' => out.push_str("\\\\"),
+            b'\n' => out.push_str("\\n"),
+            b'\t' => out.push_str("\\t"),
+            b'?' => out.push_str("\\?"),
+            0x20..=0x7e => out.push(char::from(b)),
+            _ => out.push_str(&format!("\\{b:03o}")),
+        }
+    }
+    out.push('"');
+    out
+}
+
+fn lit(v: &Value) -> String {
+    match v {
+        Value::Bool(b) => b.to_string(),
+        Value::Int(i) => format!("INT64_C({i})"),
+        Value::Str(s) => c_str(s),
+        Value::Bv { width, bits } => {
+            if *width >= 32 {
+                format!("UINT{width}_C(0x{bits:x})")
+            } else {
+                format!("(uint{width}_t)0x{bits:x}")
+            }
+        }
+    }
+}
+
+fn test_lit(v: &Value, ty: TypeSpec) -> String {
+    match v {
+        Value::Bv { width, bits } if ty.signed => {
+            let s = to_signed(*bits, *width);
+            if s == to_signed(1 << (width - 1), *width) {
+                format!("INT{width}_MIN")
+            } else if *width >= 32 {
+                format!("INT{width}_C({s})")
+            } else {
+                format!("(int{width}_t){s}")
+            }
+        }
+        other => lit(other),
+    }
+}
+
+struct Ctx<'a> {
+    term: &'a Term,
+    helpers: Helpers,
+    sorts: Vec<Sort>,
+    problem: &'a Problem,
+}
+
+impl Ctx<'_> {
+    #[expect(clippy::too_many_lines, reason = "one arm per operator")]
+    fn emit(&mut self, id: Id) -> Result<String, EmitError> {
+        let node = self.term.node(id).clone();
+        let k = &node.children;
+        let sort = self.sorts[id.index()];
+        let arg_w = k.first().map_or(64, |c| match self.sorts[c.index()] {
+            Sort::BitVec(w) => w,
+            _ => 64,
+        });
+        let w = match sort {
+            Sort::BitVec(w) => native(w)?,
+            _ => arg_w,
+        };
+        let t = format!("uint{w}_t");
+        let mut args = Vec::new();
+        for c in k {
+            args.push(self.emit(*c)?);
+        }
+        let a = |i: usize| args[i].clone();
+        // Arithmetic below 32 bits goes through unsigned int to avoid signed promotion.
+        let wide = |x: String| if w < 32 { format!("(uint32_t){x}") } else { x };
+        let cast = |x: String| if w < 32 { format!("({t})({x})") } else { format!("({x})") };
+        let is_str = k.first().is_some_and(|c| self.sorts[c.index()] == Sort::String);
+        let r = match &node.op {
+            Op::Var(v) => {
+                let p = self.problem.params.iter().find(|p| *p.name == **v);
+                match p {
+                    Some(p) if p.ty.signed && matches!(p.ty.sort, Sort::BitVec(_)) => format!("u_{}", ident(v)),
+                    _ => ident(v),
+                }
+            }
+            Op::Const(v) => lit(v),
+            Op::Call(f) => return Err(EmitError::UnknownFunction(f.to_string())),
+            Op::Not => format!("!{}", a(0)),
+            Op::And => format!("({})", args.join(" && ")),
+            Op::Or => format!("({})", args.join(" || ")),
+            Op::Xor => format!("({} != {})", a(0), a(1)),
+            Op::Implies => format!("(!{} || {})", a(0), a(1)),
+            Op::Eq | Op::Distinct => {
+                let (eq, neq) = if is_str { ("strcmp({}, {}) == 0", "strcmp({}, {}) != 0") } else { ("{} == {}", "{} != {}") };
+                let pat = if node.op == Op::Eq { eq } else { neq };
+                let mut parts = Vec::new();
+                for i in 0..args.len() {
+                    let js: Vec<usize> = if node.op == Op::Eq { (i + 1..args.len().min(i + 2)).collect() } else { (i + 1..args.len()).collect() };
+                    for j in js {
+                        parts.push(pat.replacen("{}", &args[i], 1).replacen("{}", &args[j], 1));
+                    }
+                }
+                format!("({})", parts.join(" && "))
+            }
+            Op::Ite => format!("({} ? {} : {})", a(0), a(1), a(2)),
+            Op::Neg => format!("(-{})", a(0)),
+            Op::Abs => format!("llabs({})", a(0)),
+            Op::Add => format!("({})", args.join(" + ")),
+            Op::Sub => format!("({})", args.join(" - ")),
+            Op::Mul => format!("({})", args.join(" * ")),
+            Op::Div | Op::Mod => {
+                let h = if node.op == Op::Div { "int_div" } else { "int_mod" };
+                self.helpers.need(h);
+                format!("{h}({}, {})", a(0), a(1))
+            }
+            Op::Le => format!("({} <= {})", a(0), a(1)),
+            Op::Lt => format!("({} < {})", a(0), a(1)),
+            Op::Ge => format!("({} >= {})", a(0), a(1)),
+            Op::Gt => format!("({} > {})", a(0), a(1)),
+            Op::BvNot => cast(format!("~{}", wide(a(0)))),
+            Op::BvNeg => cast(format!("0u - {}", wide(a(0)))),
+            Op::BvAnd => format!("({})", args.join(" & ")),
+            Op::BvOr => format!("({})", args.join(" | ")),
+            Op::BvXor => format!("({})", args.join(" ^ ")),
+            Op::BvNand => cast(format!("~({} & {})", wide(a(0)), wide(a(1)))),
+            Op::BvNor => cast(format!("~({} | {})", wide(a(0)), wide(a(1)))),
+            Op::BvXnor => cast(format!("~({} ^ {})", wide(a(0)), wide(a(1)))),
+            Op::BvAdd => cast(args.iter().map(|x| wide(x.clone())).collect::<Vec<_>>().join(" + ")),
+            Op::BvSub => cast(format!("{} - {}", wide(a(0)), wide(a(1)))),
+            Op::BvMul => cast(args.iter().map(|x| wide(x.clone())).collect::<Vec<_>>().join(" * ")),
+            Op::BvUdiv | Op::BvUrem | Op::BvSdiv | Op::BvSrem | Op::BvSmod | Op::BvShl | Op::BvLshr | Op::BvAshr => {
+                let h = format!("{}{w}", node.op.name());
+                self.helpers.need(h.clone());
+                format!("{h}({}, {})", a(0), a(1))
+            }
+            Op::BvUlt => format!("({} < {})", a(0), a(1)),
+            Op::BvUle => format!("({} <= {})", a(0), a(1)),
+            Op::BvUgt => format!("({} > {})", a(0), a(1)),
+            Op::BvUge => format!("({} >= {})", a(0), a(1)),
+            Op::BvSlt | Op::BvSle | Op::BvSgt | Op::BvSge => {
+                let sym = match node.op {
+                    Op::BvSlt => "<",
+                    Op::BvSle => "<=",
+                    Op::BvSgt => ">",
+                    _ => ">=",
+                };
+                format!("((int{arg_w}_t){} {sym} (int{arg_w}_t){})", a(0), a(1))
+            }
+            Op::Concat if k.len() == 2 => {
+                let Sort::BitVec(w2) = self.sorts[k[1].index()] else { return Err(unsupported("concat")) };
+                format!("(({t}){} << {w2} | ({t}){})", a(0), a(1))
+            }
+            Op::Extract(_, lo) => format!("(({t})({} >> {lo}))", a(0)),
+            Op::ZeroExtend(_) => format!("(({t}){})", a(0)),
+            Op::SignExtend(_) => format!("(({t})(int{w}_t)(int{arg_w}_t){})", a(0)),
+            Op::RotateLeft(n) | Op::RotateRight(n) => {
+                let n = n % w;
+                let n = if matches!(node.op, Op::RotateRight(_)) { (w - n) % w } else { n };
+                if n == 0 {
+                    a(0)
+                } else {
+                    cast(format!("{0} << {n} | {0} >> {1}", wide(a(0)), w - n))
+                }
+            }
+            Op::StrConcat => {
+                self.helpers.need("str_concat");
+                let mut acc = a(0);
+                for x in &args[1..] {
+                    acc = format!("str_concat({acc}, {x})");
+                }
+                acc
+            }
+            Op::StrLen => format!("(int64_t)strlen({})", a(0)),
+            Op::StrSubstr => {
+                self.helpers.need("str_substr");
+                format!("str_substr({}, {}, {})", a(0), a(1), a(2))
+            }
+            Op::StrAt => {
+                self.helpers.need("str_substr");
+                format!("str_substr({}, {}, 1)", a(0), a(1))
+            }
+            Op::StrIndexOf => {
+                self.helpers.need("str_indexof");
+                format!("str_indexof({}, {}, {})", a(0), a(1), a(2))
+            }
+            Op::StrReplace => {
+                self.helpers.need("str_concat");
+                self.helpers.need("str_replace");
+                format!("str_replace({}, {}, {})", a(0), a(1), a(2))
+            }
+            Op::StrPrefixOf => format!("(strncmp({1}, {0}, strlen({0})) == 0)", a(0), a(1)),
+            Op::StrSuffixOf => {
+                self.helpers.need("str_suffixof");
+                format!("str_suffixof({}, {})", a(0), a(1))
+            }
+            Op::StrContains => format!("(strstr({}, {}) != NULL)", a(0), a(1)),
+            Op::StrToInt => {
+                self.helpers.need("str_to_int");
+                format!("str_to_int({})", a(0))
+            }
+            Op::StrFromInt => {
+                self.helpers.need("str_from_int");
+                format!("str_from_int({})", a(0))
+            }
+            other => return Err(unsupported(format!("`{}`", other.name()))),
+        };
+        Ok(r)
+    }
+}
+
+fn helper_code(name: &str) -> String {
+    if let Some(wpos) = name.find(|c: char| c.is_ascii_digit()) {
+        if name.starts_with("bv") {
+            let (op, w) = name.split_at(wpos);
+            let t = format!("uint{w}_t");
+            let head = format!("static {t} {name}({t} a, {t} b)");
+            let signs = format!("    const int neg_a = (int)(a >> ({w} - 1)), neg_b = (int)(b >> ({w} - 1));\n    const {t} ua = neg_a ? ({t})(0u - a) : a, ub = neg_b ? ({t})(0u - b) : b;\n");
+            return match op {
+                "bvudiv" => format!("{head} {{\n    return b == 0 ? ({t})~({t})0 : ({t})(a / b);\n}}\n"),
+                "bvurem" => format!("{head} {{\n    return b == 0 ? a : ({t})(a % b);\n}}\n"),
+                "bvshl" => format!("{head} {{\n    return b >= {w} ? 0 : ({t})(a << b);\n}}\n"),
+                "bvlshr" => format!("{head} {{\n    return b >= {w} ? 0 : ({t})(a >> b);\n}}\n"),
+                "bvashr" => format!(
+                    "{head} {{\n    const {t} sign = (a >> ({w} - 1)) ? ({t})~({t})0 : 0;\n    if (b >= {w}) {{\n        return sign;\n    }}\n    return b == 0 ? a : ({t})((a >> b) | (sign << ({w} - b)));\n}}\n"
+                ),
+                "bvsdiv" => format!(
+                    "{head} {{\n{signs}    const {t} q = ub == 0 ? ({t})~({t})0 : ({t})(ua / ub);\n    return neg_a != neg_b ? ({t})(0u - q) : q;\n}}\n"
+                ),
+                "bvsrem" => format!(
+                    "{head} {{\n{signs}    const {t} r = ub == 0 ? ua : ({t})(ua % ub);\n    return neg_a ? ({t})(0u - r) : r;\n}}\n"
+                ),
+                "bvsmod" => format!(
+                    "{head} {{\n{signs}    const {t} u = ub == 0 ? ua : ({t})(ua % ub);\n    if (u == 0 || (!neg_a && !neg_b)) {{\n        return u;\n    }}\n    if (neg_a && !neg_b) {{\n        return ({t})(b - u);\n    }}\n    if (!neg_a && neg_b) {{\n        return ({t})(u + b);\n    }}\n    return ({t})(0u - u);\n}}\n"
+                ),
+                _ => String::new(),
+            };
+        }
+    }
+    match name {
+        "int_div" => "/* Euclidean division (SMT-LIB div). */\nstatic int64_t int_div(int64_t a, int64_t b) {\n    int64_t q = a / b;\n    if (a % b < 0) {\n        q = b > 0 ? q - 1 : q + 1;\n    }\n    return q;\n}\n".into(),
+        "int_mod" => "/* Euclidean remainder (SMT-LIB mod), never negative. */\nstatic int64_t int_mod(int64_t a, int64_t b) {\n    int64_t r = a % b;\n    return r < 0 ? (b > 0 ? r + b : r - b) : r;\n}\n".into(),
+        "str_concat" => "static const char *str_concat(const char *a, const char *b) {\n    size_t n = strlen(a), m = strlen(b);\n    char *r = malloc(n + m + 1);\n    if (r == NULL) {\n        abort();\n    }\n    memcpy(r, a, n);\n    memcpy(r + n, b, m + 1);\n    return r;\n}\n".into(),
+        "str_substr" => "/* SMT-LIB str.substr: empty when i is out of range or n <= 0. */\nstatic const char *str_substr(const char *s, int64_t i, int64_t n) {\n    int64_t len = (int64_t)strlen(s);\n    if (i < 0 || i >= len || n <= 0) {\n        return \"\";\n    }\n    if (n > len - i) {\n        n = len - i;\n    }\n    char *r = malloc((size_t)n + 1);\n    if (r == NULL) {\n        abort();\n    }\n    memcpy(r, s + i, (size_t)n);\n    r[n] = '\\0';\n    return r;\n}\n".into(),
+        "str_indexof" => "/* SMT-LIB str.indexof: -1 when absent or i is out of range. */\nstatic int64_t str_indexof(const char *s, const char *t, int64_t i) {\n    int64_t len = (int64_t)strlen(s);\n    if (i < 0 || i > len) {\n        return -1;\n    }\n    const char *p = strstr(s + i, t);\n    return p == NULL ? -1 : (int64_t)(p - s);\n}\n".into(),
+        "str_replace" => "/* SMT-LIB str.replace: first occurrence; an empty pattern prepends. */\nstatic const char *str_replace(const char *s, const char *t, const char *u) {\n    if (*t == '\\0') {\n        return str_concat(u, s);\n    }\n    const char *p = strstr(s, t);\n    if (p == NULL) {\n        return s;\n    }\n    size_t pre = (size_t)(p - s), tl = strlen(t), ul = strlen(u), rest = strlen(p + tl);\n    char *r = malloc(pre + ul + rest + 1);\n    if (r == NULL) {\n        abort();\n    }\n    memcpy(r, s, pre);\n    memcpy(r + pre, u, ul);\n    memcpy(r + pre + ul, p + tl, rest + 1);\n    return r;\n}\n".into(),
+        "str_suffixof" => "static bool str_suffixof(const char *a, const char *b) {\n    size_t n = strlen(a), m = strlen(b);\n    return n <= m && strcmp(b + (m - n), a) == 0;\n}\n".into(),
+        "str_to_int" => "/* SMT-LIB str.to_int: -1 unless s is a non-empty string of 0-9. */\nstatic int64_t str_to_int(const char *s) {\n    if (*s == '\\0') {\n        return -1;\n    }\n    int64_t v = 0;\n    for (const char *p = s; *p != '\\0'; p++) {\n        if (*p < '0' || *p > '9') {\n            return -1;\n        }\n        v = v * 10 + (*p - '0');\n    }\n    return v;\n}\n".into(),
+        "str_from_int" => "static const char *str_from_int(int64_t n) {\n    if (n < 0) {\n        return \"\";\n    }\n    char *r = malloc(24);\n    if (r == NULL) {\n        abort();\n    }\n    snprintf(r, 24, \"%lld\", (long long)n);\n    return r;\n}\n".into(),
+        _ => String::new(),
+    }
+}
+
+fn signature(problem: &Problem) -> Result<String, EmitError> {
+    let params: Result<Vec<String>, EmitError> =
+        problem.params.iter().map(|p| Ok(format!("{} {}", ctype(p.ty)?, ident(&p.name)).replace("* ", "*"))).collect();
+    let params = params?;
+    let params = if params.is_empty() { "void".to_string() } else { params.join(", ") };
+    Ok(format!("{} {}({params})", ctype(problem.output)?, ident(&problem.name)).replace("* ", "*"))
+}
+
+const INCLUDES: &str = "#include <stdbool.h>\n#include <stdint.h>\n#include <stdio.h>\n#include <stdlib.h>\n#include <string.h>\n";
+
+pub(super) fn function(problem: &Problem, term: &Term) -> Result<String, EmitError> {
+    let sorts = sorts_of(problem, term).map_err(unsupported)?;
+    let mut cx = Ctx { term, helpers: Helpers::default(), sorts, problem };
+    let body = cx.emit(term.root())?;
+    let mut out = String::from(INCLUDES);
+    out.push('\n');
+    for h in cx.helpers.iter() {
+        out.push_str(&helper_code(h));
+        out.push('\n');
+    }
+    if let Some(d) = &problem.description {
+        out.push_str(&format!("/* {} */\n", d.replace("*/", "* /")));
+    }
+    out.push_str(&signature(problem)?);
+    out.push_str(" {\n");
+    for p in &problem.params {
+        if let Sort::BitVec(w) = p.ty.sort {
+            if p.ty.signed {
+                out.push_str(&format!("    const uint{w}_t u_{0} = (uint{w}_t){0};\n", ident(&p.name)));
+            }
+        }
+    }
+    let code = match problem.output.sort {
+        Sort::BitVec(w) if problem.output.signed => format!("(int{w}_t){body}"),
+        _ => body,
+    };
+    out.push_str(&format!("    return {code};\n}}\n"));
+    Ok(out)
+}
+
+pub(super) fn tests(problem: &Problem, examples: &[Example]) -> Result<String, EmitError> {
+    let f = ident(&problem.name);
+    let mut out = String::from(INCLUDES);
+    out.push_str(&format!("\n{};\n\nint main(void) {{\n    int passed = 0, total = 0;\n", signature(problem)?));
+    for (i, ex) in examples.iter().enumerate() {
+        let args: Vec<String> = ex.args.iter().zip(&problem.params).map(|(v, p)| test_lit(v, p.ty)).collect();
+        let want = test_lit(&ex.output, problem.output);
+        let call = format!("{f}({})", args.join(", "));
+        let check = if problem.output.sort == Sort::String { format!("strcmp({call}, {want}) == 0") } else { format!("{call} == {want}") };
+        out.push_str(&format!(
+            "    total++;\n    if ({check}) {{\n        passed++;\n    }} else {{\n        printf(\"FAILED example_{}\\n\");\n    }}\n",
+            i + 1
+        ));
+    }
+    out.push_str("    printf(\"passed %d/%d\\n\", passed, total);\n    return passed == total ? 0 : 1;\n}\n");
+    Ok(out)
+}

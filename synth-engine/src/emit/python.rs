@@ -1,0 +1,269 @@
+//! Python emitter (bit-vectors as masked `int`s).
+
+use super::rust::sorts_of;
+use super::{ident, EmitError, Helpers, Lang};
+use crate::dsl::{to_signed, width_mask, Id, Op, Sort, Term, Value};
+use crate::spec::{Example, Problem, TypeSpec};
+
+fn unsupported(what: impl Into<String>) -> EmitError {
+    EmitError::Unsupported { what: what.into(), lang: Lang::Python }
+}
+
+fn py_str(s: &str) -> String {
+    serde_json::to_string(s).unwrap_or_else(|_| "\"\"".into())
+}
+
+fn lit(v: &Value) -> String {
+    match v {
+        Value::Bool(true) => "True".into(),
+        Value::Bool(false) => "False".into(),
+        Value::Int(i) => i.to_string(),
+        Value::Str(s) => py_str(s),
+        Value::Bv { bits, .. } => {
+            if *bits < 10 {
+                bits.to_string()
+            } else {
+                format!("0x{bits:X}")
+            }
+        }
+    }
+}
+
+fn test_lit(v: &Value, ty: TypeSpec) -> String {
+    match v {
+        Value::Bv { width, bits } if ty.signed => to_signed(*bits, *width).to_string(),
+        other => lit(other),
+    }
+}
+
+fn hint(s: Sort) -> &'static str {
+    match s {
+        Sort::Bool => "bool",
+        Sort::String => "str",
+        Sort::Int | Sort::BitVec(_) => "int",
+    }
+}
+
+struct Ctx<'a> {
+    term: &'a Term,
+    helpers: Helpers,
+    sorts: Vec<Sort>,
+}
+
+impl Ctx<'_> {
+    fn emit(&mut self, id: Id) -> Result<String, EmitError> {
+        let node = self.term.node(id).clone();
+        let k = &node.children;
+        let sort = self.sorts[id.index()];
+        let arg_w = k.first().map_or(64, |c| match self.sorts[c.index()] {
+            Sort::BitVec(w) => w,
+            _ => 64,
+        });
+        let w = match sort {
+            Sort::BitVec(w) => w,
+            _ => arg_w,
+        };
+        let m = format!("0x{:X}", width_mask(w));
+        let mut args = Vec::new();
+        for c in k {
+            args.push(self.emit(*c)?);
+        }
+        let a = |i: usize| args[i].clone();
+        let r = match &node.op {
+            Op::Var(v) => ident(v),
+            Op::Const(v) => lit(v),
+            Op::Call(f) => return Err(EmitError::UnknownFunction(f.to_string())),
+            Op::Not => format!("(not {})", a(0)),
+            Op::And => format!("({})", args.join(" and ")),
+            Op::Or => format!("({})", args.join(" or ")),
+            Op::Xor => format!("({} != {})", a(0), a(1)),
+            Op::Implies => format!("((not {}) or {})", a(0), a(1)),
+            Op::Eq => format!("({})", args.windows(2).map(|p| format!("{} == {}", p[0], p[1])).collect::<Vec<_>>().join(" and ")),
+            Op::Distinct => {
+                let mut parts = Vec::new();
+                for i in 0..args.len() {
+                    for j in i + 1..args.len() {
+                        parts.push(format!("{} != {}", args[i], args[j]));
+                    }
+                }
+                format!("({})", parts.join(" and "))
+            }
+            Op::Ite => format!("({} if {} else {})", a(1), a(0), a(2)),
+            Op::Neg => format!("(-{})", a(0)),
+            Op::Abs => format!("abs({})", a(0)),
+            Op::Add => format!("({})", args.join(" + ")),
+            Op::Sub => format!("({})", args.join(" - ")),
+            Op::Mul => format!("({})", args.join(" * ")),
+            Op::Div | Op::Mod => {
+                let h = if node.op == Op::Div { "_ediv" } else { "_emod" };
+                self.helpers.need(h);
+                format!("{h}({}, {})", a(0), a(1))
+            }
+            Op::Le => format!("({} <= {})", a(0), a(1)),
+            Op::Lt => format!("({} < {})", a(0), a(1)),
+            Op::Ge => format!("({} >= {})", a(0), a(1)),
+            Op::Gt => format!("({} > {})", a(0), a(1)),
+            Op::BvNot => format!("(~{} & {m})", a(0)),
+            Op::BvNeg => format!("(-{} & {m})", a(0)),
+            Op::BvAnd => format!("({})", args.join(" & ")),
+            Op::BvOr => format!("({})", args.join(" | ")),
+            Op::BvXor => format!("({})", args.join(" ^ ")),
+            Op::BvNand => format!("(~({} & {}) & {m})", a(0), a(1)),
+            Op::BvNor => format!("(~({} | {}) & {m})", a(0), a(1)),
+            Op::BvXnor => format!("(~({} ^ {}) & {m})", a(0), a(1)),
+            Op::BvAdd => format!("(({}) & {m})", args.join(" + ")),
+            Op::BvSub => format!("(({} - {}) & {m})", a(0), a(1)),
+            Op::BvMul => format!("(({}) & {m})", args.join(" * ")),
+            Op::BvUdiv | Op::BvUrem | Op::BvSdiv | Op::BvSrem | Op::BvSmod | Op::BvShl | Op::BvLshr | Op::BvAshr => {
+                let h = format!("_{}", node.op.name());
+                self.helpers.need(h.clone());
+                format!("{h}({}, {}, {w})", a(0), a(1))
+            }
+            Op::BvUlt => format!("({} < {})", a(0), a(1)),
+            Op::BvUle => format!("({} <= {})", a(0), a(1)),
+            Op::BvUgt => format!("({} > {})", a(0), a(1)),
+            Op::BvUge => format!("({} >= {})", a(0), a(1)),
+            Op::BvSlt | Op::BvSle | Op::BvSgt | Op::BvSge => {
+                self.helpers.need("_signed");
+                let sym = match node.op {
+                    Op::BvSlt => "<",
+                    Op::BvSle => "<=",
+                    Op::BvSgt => ">",
+                    _ => ">=",
+                };
+                format!("(_signed({}, {w}) {sym} _signed({}, {w}))", a(0), a(1))
+            }
+            Op::BvComp => format!("(1 if {} == {} else 0)", a(0), a(1)),
+            Op::Concat => {
+                let mut acc = a(0);
+                for (c, code) in k.iter().zip(&args).skip(1) {
+                    let Sort::BitVec(cw) = self.sorts[c.index()] else { return Err(unsupported("concat")) };
+                    acc = format!("(({acc} << {cw}) | {code})");
+                }
+                acc
+            }
+            Op::Extract(_, lo) => format!("(({} >> {lo}) & {m})", a(0)),
+            Op::ZeroExtend(_) => a(0),
+            Op::SignExtend(_) => {
+                self.helpers.need("_signed");
+                format!("(_signed({}, {arg_w}) & {m})", a(0))
+            }
+            Op::RotateLeft(n) | Op::RotateRight(n) => {
+                let n = n % w;
+                let n = if matches!(node.op, Op::RotateRight(_)) { (w - n) % w } else { n };
+                if n == 0 {
+                    a(0)
+                } else {
+                    format!("((({0} << {n}) | ({0} >> {1})) & {m})", a(0), w - n)
+                }
+            }
+            Op::Repeat(n) => {
+                let mut acc = a(0);
+                for _ in 1..*n {
+                    acc = format!("(({acc} << {arg_w}) | {})", a(0));
+                }
+                acc
+            }
+            Op::StrConcat => format!("({})", args.join(" + ")),
+            Op::StrLen => format!("len({})", a(0)),
+            Op::StrSubstr => {
+                self.helpers.need("_str_substr");
+                format!("_str_substr({}, {}, {})", a(0), a(1), a(2))
+            }
+            Op::StrAt => {
+                self.helpers.need("_str_substr");
+                format!("_str_substr({}, {}, 1)", a(0), a(1))
+            }
+            Op::StrIndexOf => {
+                self.helpers.need("_str_indexof");
+                format!("_str_indexof({}, {}, {})", a(0), a(1), a(2))
+            }
+            Op::StrReplace => format!("{}.replace({}, {}, 1)", a(0), a(1), a(2)),
+            Op::StrReplaceAll => {
+                self.helpers.need("_str_replace_all");
+                format!("_str_replace_all({}, {}, {})", a(0), a(1), a(2))
+            }
+            Op::StrPrefixOf => format!("{}.startswith({})", a(1), a(0)),
+            Op::StrSuffixOf => format!("{}.endswith({})", a(1), a(0)),
+            Op::StrContains => format!("({} in {})", a(1), a(0)),
+            Op::StrToInt => {
+                self.helpers.need("_str_to_int");
+                format!("_str_to_int({})", a(0))
+            }
+            Op::StrFromInt => {
+                self.helpers.need("_str_from_int");
+                format!("_str_from_int({})", a(0))
+            }
+            Op::StrLt => format!("({} < {})", a(0), a(1)),
+            Op::StrLe => format!("({} <= {})", a(0), a(1)),
+            Op::StrIsDigit => format!("({0} in \"0123456789\" and len({0}) == 1)", a(0)),
+        };
+        Ok(r)
+    }
+}
+
+fn helper_code(name: &str) -> &'static str {
+    match name {
+        "_ediv" => "def _ediv(a: int, b: int) -> int:\n    \"\"\"Euclidean division (SMT-LIB `div`).\"\"\"\n    return (a - a % abs(b)) // b\n",
+        "_emod" => "def _emod(a: int, b: int) -> int:\n    \"\"\"Euclidean remainder (SMT-LIB `mod`), never negative.\"\"\"\n    return a % abs(b)\n",
+        "_signed" => "def _signed(x: int, w: int) -> int:\n    \"\"\"Reads a w-bit pattern as a two's-complement number.\"\"\"\n    return x - (1 << w) if x >> (w - 1) else x\n",
+        "_bvudiv" => "def _bvudiv(a: int, b: int, w: int) -> int:\n    return a // b if b else (1 << w) - 1\n",
+        "_bvurem" => "def _bvurem(a: int, b: int, w: int) -> int:\n    return a % b if b else a\n",
+        "_bvshl" => "def _bvshl(a: int, b: int, w: int) -> int:\n    return (a << b) & ((1 << w) - 1) if b < w else 0\n",
+        "_bvlshr" => "def _bvlshr(a: int, b: int, w: int) -> int:\n    return a >> b if b < w else 0\n",
+        "_bvashr" => "def _bvashr(a: int, b: int, w: int) -> int:\n    s = a - (1 << w) if a >> (w - 1) else a\n    return (s >> min(b, w - 1)) & ((1 << w) - 1)\n",
+        "_bvsdiv" => "def _bvsdiv(a: int, b: int, w: int) -> int:\n    x = a - (1 << w) if a >> (w - 1) else a\n    y = b - (1 << w) if b >> (w - 1) else b\n    if y == 0:\n        return 1 if x < 0 else (1 << w) - 1\n    q = abs(x) // abs(y)\n    return (q if (x < 0) == (y < 0) else -q) & ((1 << w) - 1)\n",
+        "_bvsrem" => "def _bvsrem(a: int, b: int, w: int) -> int:\n    x = a - (1 << w) if a >> (w - 1) else a\n    y = b - (1 << w) if b >> (w - 1) else b\n    if y == 0:\n        return a\n    r = abs(x) % abs(y)\n    return (-r if x < 0 else r) & ((1 << w) - 1)\n",
+        "_bvsmod" => "def _bvsmod(a: int, b: int, w: int) -> int:\n    x = a - (1 << w) if a >> (w - 1) else a\n    y = b - (1 << w) if b >> (w - 1) else b\n    if y == 0:\n        return a\n    return (x % y) & ((1 << w) - 1)\n",
+        "_str_substr" => "def _str_substr(s: str, i: int, n: int) -> str:\n    \"\"\"SMT-LIB `str.substr`: empty when `i` is out of range or `n <= 0`.\"\"\"\n    if i < 0 or i >= len(s) or n <= 0:\n        return \"\"\n    return s[i:i + n]\n",
+        "_str_indexof" => "def _str_indexof(s: str, t: str, i: int) -> int:\n    \"\"\"SMT-LIB `str.indexof`: -1 when absent or `i` is out of range.\"\"\"\n    if i < 0 or i > len(s):\n        return -1\n    return s.find(t, i)\n",
+        "_str_replace_all" => "def _str_replace_all(s: str, t: str, u: str) -> str:\n    return s.replace(t, u) if t else s\n",
+        "_str_to_int" => "def _str_to_int(s: str) -> int:\n    \"\"\"SMT-LIB `str.to_int`: -1 unless `s` is a non-empty string of 0-9.\"\"\"\n    if s == \"\" or any(c not in \"0123456789\" for c in s):\n        return -1\n    return int(s)\n",
+        "_str_from_int" => "def _str_from_int(n: int) -> str:\n    return str(n) if n >= 0 else \"\"\n",
+        _ => "",
+    }
+}
+
+pub(super) fn function(problem: &Problem, term: &Term) -> Result<String, EmitError> {
+    let sorts = sorts_of(problem, term).map_err(unsupported)?;
+    let mut cx = Ctx { term, helpers: Helpers::default(), sorts };
+    let body = cx.emit(term.root())?;
+    let mut code = body;
+    if let Sort::BitVec(w) = problem.output.sort {
+        if problem.output.signed {
+            cx.helpers.need("_signed");
+            code = format!("_signed({code}, {w})");
+        }
+    }
+    let mut out = String::new();
+    for h in cx.helpers.iter() {
+        out.push_str(helper_code(h));
+        out.push_str("\n\n");
+    }
+    let params: Vec<String> = problem.params.iter().map(|p| format!("{}: {}", ident(&p.name), hint(p.ty.sort))).collect();
+    out.push_str(&format!("def {}({}) -> {}:\n", ident(&problem.name), params.join(", "), hint(problem.output.sort)));
+    if let Some(d) = &problem.description {
+        out.push_str(&format!("    \"\"\"{}\"\"\"\n", d.replace('\\', "\\\\").replace("\"\"\"", "\\\"\\\"\\\"")));
+    }
+    for p in &problem.params {
+        if let Sort::BitVec(w) = p.ty.sort {
+            out.push_str(&format!("    {0} = {0} & 0x{1:X}\n", ident(&p.name), width_mask(w)));
+        }
+    }
+    out.push_str(&format!("    return {code}\n"));
+    Ok(out)
+}
+
+pub(super) fn tests(problem: &Problem, examples: &[Example]) -> Result<String, EmitError> {
+    let f = ident(&problem.name);
+    let mut out = format!("from solution import {f}\n\n");
+    for (i, ex) in examples.iter().enumerate() {
+        let args: Vec<String> = ex.args.iter().zip(&problem.params).map(|(v, p)| test_lit(v, p.ty)).collect();
+        let want = test_lit(&ex.output, problem.output);
+        out.push_str(&format!("\ndef test_example_{}():\n    assert {f}({}) == {want}\n\n", i + 1, args.join(", ")));
+    }
+    out.push_str(
+        "\nif __name__ == \"__main__\":\n    tests = [v for k, v in sorted(globals().items()) if k.startswith(\"test_\")]\n    passed = 0\n    for t in tests:\n        try:\n            t()\n            passed += 1\n        except AssertionError:\n            print(\"FAILED\", t.__name__)\n    print(f\"passed {passed}/{len(tests)}\")\n    raise SystemExit(0 if passed == len(tests) else 1)\n",
+    );
+    Ok(out)
+}

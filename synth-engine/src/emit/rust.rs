@@ -1,0 +1,390 @@
+//! Rust emitter.
+
+use super::{ident, EmitError, Helpers, Lang};
+use crate::dsl::{to_signed, Id, Op, Sort, Term, Value};
+use crate::spec::{Example, Problem, TypeSpec};
+
+fn unsupported(what: impl Into<String>) -> EmitError {
+    EmitError::Unsupported { what: what.into(), lang: Lang::Rust }
+}
+
+fn native(w: u32) -> Result<u32, EmitError> {
+    if matches!(w, 8 | 16 | 32 | 64) {
+        Ok(w)
+    } else {
+        Err(unsupported(format!("{w}-bit vectors")))
+    }
+}
+
+fn sig_type(ty: TypeSpec, is_param: bool) -> Result<String, EmitError> {
+    Ok(match ty.sort {
+        Sort::BitVec(w) => format!("{}{}", if ty.signed { "i" } else { "u" }, native(w)?),
+        Sort::Int => "i64".into(),
+        Sort::Bool => "bool".into(),
+        Sort::String => if is_param { "&str" } else { "String" }.into(),
+    })
+}
+
+/// An emitted expression and whether it is an owned `String` (vs `&str`).
+struct E {
+    code: String,
+    owned: bool,
+}
+
+fn e(code: String) -> E {
+    E { code, owned: false }
+}
+
+struct Ctx<'a> {
+    term: &'a Term,
+    helpers: Helpers,
+    sorts: Vec<Sort>,
+}
+
+fn lit(v: &Value) -> String {
+    match v {
+        Value::Bool(b) => b.to_string(),
+        Value::Int(i) => format!("{i}_i64"),
+        Value::Str(s) => format!("{:?}", &**s),
+        Value::Bv { width, bits } => {
+            if *bits < 10 {
+                format!("{bits}_u{width}")
+            } else {
+                format!("0x{bits:x}_u{width}")
+            }
+        }
+    }
+}
+
+/// A typed literal for test code, with the signature's signedness.
+fn test_lit(v: &Value, ty: TypeSpec) -> String {
+    match v {
+        Value::Bv { width, bits } if ty.signed => format!("{}_i{width}", to_signed(*bits, *width)),
+        Value::Str(s) => format!("{:?}", &**s),
+        other => lit(other),
+    }
+}
+
+impl Ctx<'_> {
+    fn s(&mut self, id: Id) -> Result<String, EmitError> {
+        Ok(self.emit(id)?.code)
+    }
+
+    /// A string argument usable where `&str` is expected.
+    fn sref(&mut self, id: Id) -> Result<String, EmitError> {
+        let x = self.emit(id)?;
+        Ok(if x.owned { format!("&{}", x.code) } else { x.code })
+    }
+
+    fn emit(&mut self, id: Id) -> Result<E, EmitError> {
+        let node = self.term.node(id).clone();
+        let k = &node.children;
+        let sort = self.sorts[id.index()];
+        let w = match sort {
+            Sort::BitVec(w) => native(w).unwrap_or(64),
+            _ => k.first().map_or(64, |c| match self.sorts[c.index()] {
+                Sort::BitVec(w) => w,
+                _ => 64,
+            }),
+        };
+        let t = format!("u{w}");
+        let bin = |c: &mut Ctx<'_>, f: &dyn Fn(String, String) -> String| -> Result<E, EmitError> {
+            let (a, b) = (c.s(k[0])?, c.s(k[1])?);
+            Ok(e(f(a, b)))
+        };
+        let r = match &node.op {
+            Op::Var(v) => e(ident(v)),
+            Op::Const(v) => e(lit(v)),
+            Op::Call(f) => return Err(EmitError::UnknownFunction(f.to_string())),
+            Op::Not => e(format!("!{}", self.s(k[0])?)),
+            Op::And | Op::Or => {
+                let sep = if node.op == Op::And { " && " } else { " || " };
+                let parts: Result<Vec<String>, _> = k.iter().map(|c| self.s(*c)).collect();
+                e(format!("({})", parts?.join(sep)))
+            }
+            Op::Xor => bin(self, &|a, b| format!("({a} != {b})"))?,
+            Op::Implies => bin(self, &|a, b| format!("(!{a} || {b})"))?,
+            Op::Eq | Op::Distinct => {
+                let is_str = self.sorts[k[0].index()] == Sort::String;
+                let mut parts = Vec::new();
+                for i in 0..k.len() {
+                    let range: Vec<usize> = if node.op == Op::Eq { (i + 1..k.len().min(i + 2)).collect() } else { (i + 1..k.len()).collect() };
+                    for j in range {
+                        let (a, b) = if is_str { (self.sref(k[i])?, self.sref(k[j])?) } else { (self.s(k[i])?, self.s(k[j])?) };
+                        let op = if node.op == Op::Eq { "==" } else { "!=" };
+                        parts.push(format!("{a} {op} {b}"));
+                    }
+                }
+                e(format!("({})", parts.join(" && ")))
+            }
+            Op::Ite => {
+                let c = self.s(k[0])?;
+                let (a, b) = (self.emit(k[1])?, self.emit(k[2])?);
+                if sort == Sort::String && a.owned != b.owned {
+                    let own = |x: E| if x.owned { x.code } else { format!("{}.to_string()", x.code) };
+                    E { code: format!("if {c} {{ {} }} else {{ {} }}", own(a), own(b)), owned: true }
+                } else {
+                    E { code: format!("if {c} {{ {} }} else {{ {} }}", a.code, b.code), owned: a.owned }
+                }
+            }
+            Op::Neg => e(format!("-{}", self.s(k[0])?)),
+            Op::Abs => e(format!("{}.abs()", self.s(k[0])?)),
+            Op::Add | Op::Sub | Op::Mul => {
+                let sym = match node.op {
+                    Op::Add => " + ",
+                    Op::Sub => " - ",
+                    _ => " * ",
+                };
+                let parts: Result<Vec<String>, _> = k.iter().map(|c| self.s(*c)).collect();
+                e(format!("({})", parts?.join(sym)))
+            }
+            Op::Div => bin(self, &|a, b| format!("{a}.div_euclid({b})"))?,
+            Op::Mod => bin(self, &|a, b| format!("{a}.rem_euclid({b})"))?,
+            Op::Le | Op::Lt | Op::Ge | Op::Gt => {
+                let sym = match node.op {
+                    Op::Le => "<=",
+                    Op::Lt => "<",
+                    Op::Ge => ">=",
+                    _ => ">",
+                };
+                bin(self, &|a, b| format!("({a} {sym} {b})"))?
+            }
+            Op::BvNot => e(format!("!{}", self.s(k[0])?)),
+            Op::BvNeg => e(format!("{}.wrapping_neg()", self.s(k[0])?)),
+            Op::BvAnd | Op::BvOr | Op::BvXor => {
+                let sym = match node.op {
+                    Op::BvAnd => " & ",
+                    Op::BvOr => " | ",
+                    _ => " ^ ",
+                };
+                let parts: Result<Vec<String>, _> = k.iter().map(|c| self.s(*c)).collect();
+                e(format!("({})", parts?.join(sym)))
+            }
+            Op::BvNand => bin(self, &|a, b| format!("!({a} & {b})"))?,
+            Op::BvNor => bin(self, &|a, b| format!("!({a} | {b})"))?,
+            Op::BvXnor => bin(self, &|a, b| format!("!({a} ^ {b})"))?,
+            Op::BvAdd | Op::BvMul => {
+                let m = if node.op == Op::BvAdd { "wrapping_add" } else { "wrapping_mul" };
+                let mut acc = self.s(k[0])?;
+                for c in &k[1..] {
+                    acc = format!("{acc}.{m}({})", self.s(*c)?);
+                }
+                e(acc)
+            }
+            Op::BvSub => bin(self, &|a, b| format!("{a}.wrapping_sub({b})"))?,
+            Op::BvUdiv => bin(self, &|a, b| format!("{a}.checked_div({b}).unwrap_or({t}::MAX)"))?,
+            Op::BvShl | Op::BvLshr => {
+                let m = if node.op == Op::BvShl { "checked_shl" } else { "checked_shr" };
+                bin(self, &|a, b| {
+                    let amount = if w == 32 { b } else { format!("u32::try_from({b}).unwrap_or(u32::MAX)") };
+                    format!("{a}.{m}({amount}).unwrap_or(0)")
+                })?
+            }
+            Op::BvUrem | Op::BvSdiv | Op::BvSrem | Op::BvSmod | Op::BvAshr => {
+                let name = format!("{}_{t}", node.op.name());
+                self.helpers.need(name.clone());
+                bin(self, &|a, b| format!("{name}({a}, {b})"))?
+            }
+            Op::BvUlt | Op::BvUle | Op::BvUgt | Op::BvUge | Op::BvSlt | Op::BvSle | Op::BvSgt | Op::BvSge => {
+                let (sym, signed) = match node.op {
+                    Op::BvUlt => ("<", false),
+                    Op::BvUle => ("<=", false),
+                    Op::BvUgt => (">", false),
+                    Op::BvUge => (">=", false),
+                    Op::BvSlt => ("<", true),
+                    Op::BvSle => ("<=", true),
+                    Op::BvSgt => (">", true),
+                    _ => (">=", true),
+                };
+                if signed {
+                    bin(self, &|a, b| format!("(({a} as i{w}) {sym} ({b} as i{w}))"))?
+                } else {
+                    bin(self, &|a, b| format!("({a} {sym} {b})"))?
+                }
+            }
+            Op::Concat if k.len() == 2 => {
+                let Sort::BitVec(w2) = self.sorts[k[1].index()] else { return Err(unsupported("concat")) };
+                let out = native(match sort {
+                    Sort::BitVec(x) => x,
+                    _ => 0,
+                })?;
+                bin(self, &|a, b| format!("((u{out}::from({a}) << {w2}) | u{out}::from({b}))"))?
+            }
+            Op::Extract(hi, lo) => {
+                let out = native(hi - lo + 1)?;
+                let a = self.s(k[0])?;
+                e(format!("(({a} >> {lo}) as u{out})"))
+            }
+            Op::ZeroExtend(_) => {
+                let out = native(match sort {
+                    Sort::BitVec(x) => x,
+                    _ => 0,
+                })?;
+                e(format!("u{out}::from({})", self.s(k[0])?))
+            }
+            Op::SignExtend(_) => {
+                let out = native(match sort {
+                    Sort::BitVec(x) => x,
+                    _ => 0,
+                })?;
+                e(format!("(i{out}::from({} as i{w}) as u{out})", self.s(k[0])?))
+            }
+            Op::RotateLeft(n) => e(format!("{}.rotate_left({})", self.s(k[0])?, n % w)),
+            Op::RotateRight(n) => e(format!("{}.rotate_right({})", self.s(k[0])?, n % w)),
+            Op::StrConcat => {
+                let parts: Result<Vec<String>, _> = k.iter().map(|c| self.s(*c)).collect();
+                let parts = parts?;
+                let fmt = "{}".repeat(parts.len());
+                E { code: format!("format!(\"{fmt}\", {})", parts.join(", ")), owned: true }
+            }
+            Op::StrLen => e(format!("(({}).chars().count() as i64)", self.s(k[0])?)),
+            Op::StrSubstr => {
+                self.helpers.need("str_substr");
+                let (s, i, n) = (self.sref(k[0])?, self.s(k[1])?, self.s(k[2])?);
+                E { code: format!("str_substr({s}, {i}, {n})"), owned: true }
+            }
+            Op::StrAt => {
+                self.helpers.need("str_substr");
+                let (s, i) = (self.sref(k[0])?, self.s(k[1])?);
+                E { code: format!("str_substr({s}, {i}, 1)"), owned: true }
+            }
+            Op::StrIndexOf => {
+                self.helpers.need("str_indexof");
+                let (s, p, i) = (self.sref(k[0])?, self.sref(k[1])?, self.s(k[2])?);
+                e(format!("str_indexof({s}, {p}, {i})"))
+            }
+            Op::StrReplace => {
+                let (s, p, r) = (self.s(k[0])?, self.sref(k[1])?, self.sref(k[2])?);
+                E { code: format!("{s}.replacen({p}, {r}, 1)"), owned: true }
+            }
+            Op::StrReplaceAll => {
+                self.helpers.need("str_replace_all");
+                let (s, p, r) = (self.sref(k[0])?, self.sref(k[1])?, self.sref(k[2])?);
+                E { code: format!("str_replace_all({s}, {p}, {r})"), owned: true }
+            }
+            Op::StrPrefixOf | Op::StrSuffixOf | Op::StrContains => {
+                let (a, b) = (self.sref(k[0])?, self.sref(k[1])?);
+                let (a_raw, b_raw) = (strip_ref(&a), strip_ref(&b));
+                e(match node.op {
+                    Op::StrPrefixOf => format!("{b_raw}.starts_with({a})"),
+                    Op::StrSuffixOf => format!("{b_raw}.ends_with({a})"),
+                    _ => format!("{a_raw}.contains({b})"),
+                })
+            }
+            Op::StrToInt => {
+                self.helpers.need("str_to_int");
+                let s = self.sref(k[0])?;
+                e(format!("str_to_int({s})"))
+            }
+            Op::StrFromInt => {
+                self.helpers.need("str_from_int");
+                let n = self.s(k[0])?;
+                E { code: format!("str_from_int({n})"), owned: true }
+            }
+            other => return Err(unsupported(format!("`{}`", other.name()))),
+        };
+        Ok(r)
+    }
+}
+
+fn strip_ref(s: &str) -> String {
+    s.strip_prefix('&').map_or_else(|| s.to_string(), |r| format!("({r})"))
+}
+
+fn helper_code(name: &str) -> String {
+    if let Some((op, t)) = name.split_once("_u") {
+        let t = format!("u{t}");
+        let i = t.replace('u', "i");
+        let bits = &t[1..];
+        return match op {
+            "bvurem" => format!("fn {name}(a: {t}, b: {t}) -> {t} {{\n    a.checked_rem(b).unwrap_or(a)\n}}\n"),
+            "bvashr" => format!(
+                "fn {name}(a: {t}, b: {t}) -> {t} {{\n    let s = a as {i};\n    (if b >= {bits} {{ s >> ({bits} - 1) }} else {{ s >> b }}) as {t}\n}}\n"
+            ),
+            "bvsdiv" => format!(
+                "fn {name}(a: {t}, b: {t}) -> {t} {{\n    let (x, y) = (a as {i}, b as {i});\n    if y == 0 {{\n        if x < 0 {{ 1 }} else {{ {t}::MAX }}\n    }} else {{\n        x.wrapping_div(y) as {t}\n    }}\n}}\n"
+            ),
+            "bvsrem" => format!(
+                "fn {name}(a: {t}, b: {t}) -> {t} {{\n    let (x, y) = (a as {i}, b as {i});\n    if y == 0 {{ a }} else {{ x.wrapping_rem(y) as {t} }}\n}}\n"
+            ),
+            "bvsmod" => format!(
+                "fn {name}(a: {t}, b: {t}) -> {t} {{\n    let (x, y) = (a as {i}, b as {i});\n    if y == 0 {{\n        return a;\n    }}\n    let r = x.wrapping_rem(y);\n    (if r != 0 && (r < 0) != (y < 0) {{ r.wrapping_add(y) }} else {{ r }}) as {t}\n}}\n"
+            ),
+            _ => String::new(),
+        };
+    }
+    match name {
+        "str_substr" => "/// SMT-LIB `str.substr`: at most `n` characters from index `i`; empty when out of range.\nfn str_substr(s: &str, i: i64, n: i64) -> String {\n    let len = s.chars().count() as i64;\n    if i < 0 || i >= len || n <= 0 {\n        return String::new();\n    }\n    s.chars().skip(i as usize).take(n.min(len - i) as usize).collect()\n}\n".into(),
+        "str_indexof" => "/// SMT-LIB `str.indexof`: first occurrence of `t` at or after character `i`, or -1.\nfn str_indexof(s: &str, t: &str, i: i64) -> i64 {\n    let len = s.chars().count() as i64;\n    if i < 0 || i > len {\n        return -1;\n    }\n    let start = s.char_indices().nth(i as usize).map_or(s.len(), |(b, _)| b);\n    match s[start..].find(t) {\n        Some(b) => s[..start + b].chars().count() as i64,\n        None => -1,\n    }\n}\n".into(),
+        "str_replace_all" => "/// SMT-LIB `str.replace_all`: an empty pattern leaves `s` unchanged.\nfn str_replace_all(s: &str, t: &str, u: &str) -> String {\n    if t.is_empty() {\n        s.to_string()\n    } else {\n        s.replace(t, u)\n    }\n}\n".into(),
+        "str_to_int" => "/// SMT-LIB `str.to_int`: the value of a non-empty digit string, else -1.\nfn str_to_int(s: &str) -> i64 {\n    if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {\n        return -1;\n    }\n    s.parse().unwrap_or(i64::MAX)\n}\n".into(),
+        "str_from_int" => "/// SMT-LIB `str.from_int`: decimal digits, or empty for negative numbers.\nfn str_from_int(n: i64) -> String {\n    if n >= 0 {\n        n.to_string()\n    } else {\n        String::new()\n    }\n}\n".into(),
+        _ => String::new(),
+    }
+}
+
+pub(super) fn sorts_of(problem: &Problem, t: &Term) -> Result<Vec<Sort>, String> {
+    let vars = problem.param_sorts();
+    let mut sorts = Vec::with_capacity(t.nodes().len());
+    for node in t.nodes() {
+        let args: Vec<Sort> = node.children.iter().map(|c| sorts[c.index()]).collect();
+        let s = match &node.op {
+            Op::Var(v) => vars.iter().find(|(n, _)| *n == &**v).map(|(_, s)| *s).ok_or_else(|| format!("unknown variable `{v}`"))?,
+            op => op.result_sort(&args)?,
+        };
+        sorts.push(s);
+    }
+    Ok(sorts)
+}
+
+pub(super) fn function(problem: &Problem, term: &Term) -> Result<String, EmitError> {
+    let sorts = sorts_of(problem, term).map_err(unsupported)?;
+    let mut cx = Ctx { term, helpers: Helpers::default(), sorts };
+    let body = cx.emit(term.root())?;
+    let mut out = String::new();
+    for h in cx.helpers.iter() {
+        out.push_str(&helper_code(h));
+        out.push('\n');
+    }
+    if let Some(d) = &problem.description {
+        for line in d.lines() {
+            out.push_str(&format!("/// {line}\n"));
+        }
+    }
+    let params: Result<Vec<String>, EmitError> =
+        problem.params.iter().map(|p| Ok(format!("{}: {}", ident(&p.name), sig_type(p.ty, true)?))).collect();
+    let ret = sig_type(problem.output, false)?;
+    out.push_str(&format!("pub fn {}({}) -> {ret} {{\n", ident(&problem.name), params?.join(", ")));
+    for p in &problem.params {
+        if let Sort::BitVec(w) = p.ty.sort {
+            if p.ty.signed {
+                out.push_str(&format!("    let {0} = {0} as u{w};\n", ident(&p.name)));
+            }
+        }
+    }
+    let mut code = body.code;
+    if problem.output.sort == Sort::String && !body.owned {
+        code = format!("{code}.to_string()");
+    }
+    if let Sort::BitVec(w) = problem.output.sort {
+        if problem.output.signed {
+            code = format!("({code}) as i{w}");
+        }
+    }
+    out.push_str(&format!("    {code}\n}}\n"));
+    Ok(out)
+}
+
+pub(super) fn tests(problem: &Problem, examples: &[Example]) -> Result<String, EmitError> {
+    let f = ident(&problem.name);
+    let mut out = String::from("#[cfg(test)]\nmod tests {\n    use super::*;\n");
+    for (i, ex) in examples.iter().enumerate() {
+        let args: Vec<String> = ex.args.iter().zip(&problem.params).map(|(v, p)| test_lit(v, p.ty)).collect();
+        let want = test_lit(&ex.output, problem.output);
+        let cmp = format!("        assert_eq!({f}({}), {want});\n", args.join(", "));
+        out.push_str(&format!("\n    #[test]\n    fn example_{}() {{\n{cmp}    }}\n", i + 1));
+    }
+    out.push_str("}\n");
+    let _ = sig_type(problem.output, false)?;
+    Ok(out)
+}

@@ -1,0 +1,130 @@
+//! Search finds known small programs within a fixed budget (seeded, no timing goals).
+
+use std::time::Duration;
+
+use synth_engine::dsl::{eval_one, Term, Value};
+use synth_engine::search::{synthesize, Budget, CancelToken, SearchLimits, SearchOutcome, UniformGuide};
+use synth_engine::spec::{sygus, Examples, Problem};
+
+fn limits() -> SearchLimits {
+    // Generous wall clock (debug builds on a busy machine); the term budget is what binds.
+    SearchLimits { timeout: Duration::from_secs(60), max_terms: 5_000_000, ..SearchLimits::default() }
+}
+
+fn solve(p: &Problem) -> Term {
+    match synthesize(p, &limits(), &UniformGuide, &CancelToken::new()).unwrap() {
+        SearchOutcome::Found { term, .. } => term,
+        other => panic!("not found: {other:?}"),
+    }
+}
+
+fn check_examples(p: &Problem, t: &Term) {
+    for ex in &p.examples {
+        let binds: Vec<(&str, Value)> = p.params.iter().map(|q| q.name.as_str()).zip(ex.args.iter().cloned()).collect();
+        assert_eq!(eval_one(t, &binds, &p.funs).unwrap(), ex.output, "{t} on {:?}", ex.args);
+    }
+}
+
+#[test]
+fn clear_lowest_set_bit_from_reference() {
+    let p = sygus::parse(
+        "(set-logic BV)
+         (define-fun hd01 ((x (_ BitVec 32))) (_ BitVec 32) (bvand x (bvsub x #x00000001)))
+         (synth-fun f ((x (_ BitVec 32))) (_ BitVec 32)
+           ((Start (_ BitVec 32)))
+           ((Start (_ BitVec 32) ((bvand Start Start) (bvsub Start Start) (bvor Start Start) (bvadd Start Start) (bvxor Start Start) x #x00000000 #xFFFFFFFF #x00000001))))
+         (declare-var x (_ BitVec 32))
+         (constraint (= (hd01 x) (f x)))",
+    )
+    .unwrap()
+    .problem;
+    let t = solve(&p);
+    assert_eq!(t.size(), 5, "{t}");
+    // Independent check on fresh inputs.
+    for x in [0u64, 1, 2, 12, 0x8000_0000, 0xffff_ffff, 0x1234_5678] {
+        let got = eval_one(&t, &[("x", Value::bv(32, x))], &p.funs).unwrap();
+        assert_eq!(got, Value::bv(32, x & x.wrapping_sub(1) & 0xffff_ffff));
+    }
+}
+
+#[test]
+fn max_of_two_via_ite() {
+    let text = r#"{"function": "max2", "params": [{"name": "a", "type": "int"}, {"name": "b", "type": "int"}],
+        "output_type": "int", "examples": [
+        {"args": [1, 2], "output": 2}, {"args": [5, 3], "output": 5}, {"args": [-4, -9], "output": -4},
+        {"args": [0, 0], "output": 0}, {"args": [7, 100], "output": 100}, {"args": [-1, -2], "output": -1}]}"#;
+    let p = Examples::from_json(text).unwrap().to_problem().unwrap();
+    let t = solve(&p);
+    check_examples(&p, &t);
+    assert!(t.to_string().starts_with("(ite "), "{t}");
+    let out = eval_one(&t, &[("a", Value::Int(40)), ("b", Value::Int(-3))], &p.funs).unwrap();
+    assert_eq!(out, Value::Int(40));
+}
+
+#[test]
+fn first_name_extraction() {
+    let text = r#"{"function": "first_name", "params": [{"name": "name", "type": "string"}],
+        "output_type": "string", "examples": [
+        {"args": ["Nancy FreeHafer"], "output": "Nancy"}, {"args": ["Andrew Cencici"], "output": "Andrew"},
+        {"args": ["Jan Kotas"], "output": "Jan"}, {"args": ["Mariya Sergienko"], "output": "Mariya"}]}"#;
+    let p = Examples::from_json(text).unwrap().to_problem().unwrap();
+    let t = solve(&p);
+    check_examples(&p, &t);
+    let out = eval_one(&t, &[("name", Value::str("Ada Lovelace"))], &p.funs).unwrap();
+    assert_eq!(out, Value::str("Ada"));
+}
+
+#[test]
+fn pbe_bv_with_macro_conditional_uses_divide_and_conquer() {
+    let p = sygus::parse(include_str!("data/pbe_bv_small.sl")).unwrap().problem;
+    let t = solve(&p);
+    check_examples(&p, &t);
+    assert!(t.to_string().contains("(im "), "{t}");
+}
+
+#[test]
+fn budget_and_cancellation_give_outcomes_with_partials() {
+    // Not expressible: output depends on nothing the grammar can reach.
+    let p = sygus::parse(
+        "(synth-fun f ((x (_ BitVec 8))) (_ BitVec 8) ((Start (_ BitVec 8))) ((Start (_ BitVec 8) (x (bvadd Start Start)))))
+         (constraint (= (f #x01) #x02)) (constraint (= (f #x02) #x07)) (constraint (= (f #x03) #x06))",
+    )
+    .unwrap()
+    .problem;
+    let l = SearchLimits { max_terms: 10_000, ..limits() };
+    match synthesize(&p, &l, &UniformGuide, &CancelToken::new()).unwrap() {
+        SearchOutcome::BudgetExceeded { budget: Budget::Terms, best: Some(b), .. }
+        | SearchOutcome::Exhausted { best: Some(b), .. } => {
+            assert!(b.satisfied >= 2 && b.total == 3, "{b:?}");
+        }
+        other => panic!("{other:?}"),
+    }
+    let cancel = CancelToken::new();
+    cancel.cancel();
+    let out = synthesize(&p, &limits(), &UniformGuide, &cancel).unwrap();
+    assert!(matches!(out, SearchOutcome::BudgetExceeded { budget: Budget::Cancelled, .. }), "{out:?}");
+}
+
+#[test]
+fn cancellation_from_another_thread() {
+    let p = sygus::parse(
+        "(synth-fun f ((x (_ BitVec 32))) (_ BitVec 32))
+         (constraint (= (f #x00000001) #x12345678)) (constraint (= (f #x00000002) #x9abcdef0))
+         (constraint (= (f #x00000003) #x0fedcba9))",
+    )
+    .unwrap()
+    .problem;
+    let cancel = CancelToken::new();
+    let c2 = cancel.clone();
+    let h = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(200));
+        c2.cancel();
+    });
+    let l = SearchLimits { timeout: Duration::from_secs(300), ..SearchLimits::default() };
+    let out = synthesize(&p, &l, &UniformGuide, &cancel).unwrap();
+    h.join().unwrap();
+    assert!(
+        matches!(out, SearchOutcome::BudgetExceeded { budget: Budget::Cancelled | Budget::Memory, .. } | SearchOutcome::Found { .. }),
+        "{out:?}"
+    );
+}
