@@ -32,6 +32,48 @@ enum Command {
     Export(ExportArgs),
     /// Print a summary of a trace file.
     Show(ShowArgs),
+    /// Synthesize a program from a SyGuS file or from input/output examples.
+    Synth(SynthArgs),
+}
+
+#[derive(Debug, Args)]
+#[command(group = clap::ArgGroup::new("spec").required(true).args(["sygus", "examples"]))]
+struct SynthArgs {
+    /// A SyGuS-IF v2 file; prints the solution as `(define-fun ...)`.
+    #[arg(long)]
+    sygus: Option<PathBuf>,
+    /// A JSON file of typed input/output examples.
+    #[arg(long)]
+    examples: Option<PathBuf>,
+    /// Language of the emitted code (with --examples).
+    #[arg(long, value_enum, default_value_t = LangArg::Rust)]
+    lang: LangArg,
+    /// What the function does, in plain English.
+    #[arg(long)]
+    describe: Option<String>,
+    /// Write code, tests and report.json into this directory.
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Search budget in seconds.
+    #[arg(long, default_value_t = 10.0)]
+    timeout: f64,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum LangArg {
+    Rust,
+    Python,
+    C,
+}
+
+impl From<LangArg> for synth_engine::emit::Lang {
+    fn from(l: LangArg) -> Self {
+        match l {
+            LangArg::Rust => Self::Rust,
+            LangArg::Python => Self::Python,
+            LangArg::C => Self::C,
+        }
+    }
 }
 
 /// Flags shared by `record` and the daemon client's `attach`.
@@ -147,6 +189,7 @@ pub fn run() -> anyhow::Result<ExitCode> {
         Command::Record(args) => run_record(args),
         Command::Export(args) => run_export(&args),
         Command::Show(args) => run_show(&args),
+        Command::Synth(args) => run_synth(&args),
     }
 }
 
@@ -272,4 +315,33 @@ fn run_show(args: &ShowArgs) -> anyhow::Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+fn run_synth(args: &SynthArgs) -> anyhow::Result<ExitCode> {
+    if !(args.timeout.is_finite() && args.timeout > 0.0) {
+        bail!("--timeout must be a positive number of seconds, got {}", args.timeout);
+    }
+    let timeout = Duration::from_secs_f64(args.timeout);
+    if let Some(path) = &args.sygus {
+        let solution = synth_engine::cli::run_sygus(path, timeout)?;
+        println!("{solution}");
+        return Ok(ExitCode::SUCCESS);
+    }
+    let path = args.examples.as_ref().expect("clap requires --sygus or --examples");
+    let limits = synth_engine::search::SearchLimits { timeout, ..Default::default() };
+    let run = synth_engine::cli::run_examples_with(
+        path,
+        args.lang.into(),
+        args.describe.as_deref(),
+        args.out.as_deref(),
+        &limits,
+    )?;
+    if let Some(dir) = &args.out {
+        eprintln!("wrote code, tests and report.json to {}", dir.display());
+    } else {
+        println!("{}", run.code);
+        println!("{}", run.tests);
+    }
+    eprintln!("{}", serde_json::to_string_pretty(&run.report)?);
+    Ok(if run.report.tests_passed == run.report.tests_total { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }

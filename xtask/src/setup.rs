@@ -13,7 +13,17 @@ pub fn run() -> Result<()> {
     apt()?;
     rust_src()?;
     bpf_linker()?;
+    ruff()?;
     Ok(())
+}
+
+/// ruff lints the Python that `synth` emits (PyPI).
+fn ruff() -> Result<()> {
+    if quiet(Command::new("ruff").arg("--version")) {
+        return Ok(());
+    }
+    eprintln!("setup: installing ruff from PyPI");
+    run_cmd(Command::new("python3").args(["-m", "pip", "install", "-q", "ruff"]))
 }
 
 fn quiet(cmd: &mut Command) -> bool {
