@@ -73,6 +73,7 @@ pub(crate) struct Enumerator<'a> {
     bank: Bank,
     seen: Vec<FxHashMap<u64, SmallVec<[u32; 2]>>>,
     dnc: Option<Dnc>,
+    concat: Option<Concat>,
     pub stats: SearchStats,
     bytes: usize,
     best: Option<(usize, u32)>,
@@ -93,6 +94,30 @@ fn col_bytes(c: &Column) -> usize {
         Column::Bv(_, v) => v.len() * 8,
         Column::Str(v) => v.iter().map(|s| 24 + s.len()).sum(),
     }
+}
+
+/// State of the concatenation decomposition for string targets.
+struct Concat {
+    /// The `(str.++ S S)` production of the start symbol.
+    prod: usize,
+    /// Expected outputs.
+    outs: Vec<std::sync::Arc<str>>,
+    /// Example whose value indexes the terms (the longest output).
+    pivot: usize,
+    /// Terms by their (non-empty) value on the pivot example.
+    index: FxHashMap<std::sync::Arc<str>, Vec<u32>>,
+    dirty: bool,
+}
+
+fn find_concat(g: &CGrammar, target: &Column) -> Option<Concat> {
+    let Column::Str(outs) = target else { return None };
+    let nt = g.start;
+    let prod = g.nts[nt].prods.iter().position(|p| matches!(p.plan, Plan::Direct(Op::StrConcat)) && p.holes == [nt, nt])?;
+    let pivot = (0..outs.len()).max_by_key(|&i| (outs[i].len(), std::cmp::Reverse(i)))?;
+    if outs[pivot].is_empty() {
+        return None;
+    }
+    Some(Concat { prod, outs: outs.clone(), pivot, index: FxHashMap::default(), dirty: false })
 }
 
 /// Finds a production usable as the divide-and-conquer conditional of `nt`.
@@ -173,6 +198,7 @@ impl<'a> Enumerator<'a> {
         } else {
             None
         };
+        let concat = if use_dnc { find_concat(g, target) } else { None };
         Enumerator {
             g,
             target,
@@ -186,6 +212,7 @@ impl<'a> Enumerator<'a> {
             stats: SearchStats::default(),
             bytes: 0,
             best: None,
+            concat,
             all: Bits::full(n),
             ticks: 0,
         }
@@ -255,6 +282,11 @@ impl<'a> Enumerator<'a> {
                 if let Some(t) = self.try_dnc(true) {
                     return Stop::Found(t);
                 }
+                if nt == self.g.start {
+                    if let Some(t) = self.try_concat() {
+                        return Stop::Found(t);
+                    }
+                }
             }
             if added == 0 {
                 empty_levels += 1;
@@ -268,6 +300,80 @@ impl<'a> Enumerator<'a> {
             }
         }
         Stop::Exhausted
+    }
+
+    /// Tries to write the target as `t1 ++ t2 ++ .. ++ tk` with kept terms,
+    /// by a breadth-first search over per-example output positions.
+    fn try_concat(&mut self) -> Option<Term> {
+        let cc = self.concat.as_mut()?;
+        if !cc.dirty {
+            return None;
+        }
+        cc.dirty = false;
+        let cc = self.concat.as_ref()?;
+        let n = cc.outs.len();
+        let start_nt = self.g.start;
+        let vals = &self.bank.vals[start_nt];
+        let goal: Vec<usize> = cc.outs.iter().map(|o| o.len()).collect();
+        let mut parent: FxHashMap<Vec<usize>, (Vec<usize>, u32)> = FxHashMap::default();
+        let mut frontier = vec![vec![0usize; n]];
+        parent.insert(vec![0usize; n], (Vec::new(), u32::MAX));
+        let mut found = None;
+        'bfs: for _depth in 0..8 {
+            let mut next = Vec::new();
+            for st in &frontier {
+                let rest0 = &cc.outs[cc.pivot][st[cc.pivot]..];
+                for (end, _) in rest0.char_indices().skip(1).chain(std::iter::once((rest0.len(), ' '))) {
+                    let Some(cands) = cc.index.get(&rest0[..end]) else { continue };
+                    for &e in cands.iter().take(64) {
+                        let Column::Str(v) = &vals[e as usize] else { continue };
+                        let mut ns = st.clone();
+                        let mut ok = true;
+                        for i in 0..n {
+                            if cc.outs[i][st[i]..].starts_with(&*v[i]) {
+                                ns[i] += v[i].len();
+                            } else {
+                                ok = false;
+                                break;
+                            }
+                        }
+                        if !ok || parent.contains_key(&ns) {
+                            continue;
+                        }
+                        parent.insert(ns.clone(), (st.clone(), e));
+                        if ns == goal {
+                            found = Some(ns);
+                            break 'bfs;
+                        }
+                        if parent.len() > 50_000 {
+                            break 'bfs;
+                        }
+                        next.push(ns);
+                    }
+                }
+            }
+            if next.is_empty() {
+                break;
+            }
+            frontier = next;
+        }
+        let mut st = found?;
+        let mut pieces = Vec::new();
+        while let Some((prev, e)) = parent.get(&st) {
+            if *e == u32::MAX {
+                break;
+            }
+            pieces.push(*e);
+            st = prev.clone();
+        }
+        pieces.reverse();
+        self.stats.concat_solutions += 1;
+        let prod = &self.g.nts[start_nt].prods[cc.prod];
+        let mut acc = self.build(start_nt, *pieces.last()?);
+        for &e in pieces.iter().rev().skip(1) {
+            acc = instantiate(&prod.print, &[self.build(start_nt, e), acc]);
+        }
+        Some(acc)
     }
 
     fn try_dnc(&mut self, force: bool) -> Option<Term> {
@@ -420,6 +526,13 @@ impl<'a> Enumerator<'a> {
         self.bytes += col_bytes(&col) + 64;
         let is_start = nt == self.g.start;
         if is_start {
+            if let (Some(cc), Column::Str(v)) = (self.concat.as_mut(), &col) {
+                let key = &v[cc.pivot];
+                if !key.is_empty() && cc.outs[cc.pivot].contains(&**key) {
+                    cc.index.entry(key.clone()).or_default().push(idx);
+                    cc.dirty = true;
+                }
+            }
             let mask = col.eq_mask(self.target);
             let k = mask.iter().filter(|m| **m).count();
             if k == self.n {

@@ -137,6 +137,8 @@ pub struct SearchStats {
     pub max_cost: u32,
     /// Decision-tree learning attempts.
     pub dnc_attempts: u64,
+    /// Solutions assembled by concatenation decomposition.
+    pub concat_solutions: u64,
     /// CEGIS rounds (0 for example-only problems).
     pub cegis_rounds: u32,
     /// Examples used in the last round.

@@ -8,6 +8,12 @@ use rand_chacha::ChaCha8Rng;
 use super::{Example, Problem};
 use crate::dsl::{eval_term, width_mask, Column, EvalError, Sort, Term, Value};
 
+/// The seeded generator used for sampling.
+#[must_use]
+pub fn seeded_rng(seed: u64) -> ChaCha8Rng {
+    ChaCha8Rng::seed_from_u64(seed)
+}
+
 /// Edge values for a sort: 0, 1, -1, the sign bit, the largest signed value,
 /// every power of two and its neighbours (bit-vectors); small and boundary
 /// numbers (Int); a few short strings.

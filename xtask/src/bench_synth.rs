@@ -1,0 +1,316 @@
+//! `cargo xtask bench synth --suite DIR --timeout N [--limit K] [--filter SUBSTR]`
+//!
+//! Runs our engine (`$TRACESYNTH_BIN synth --sygus FILE --timeout N`, default
+//! `target/release/tracesynth`) and cvc5 on every `.sl` file under DIR, one
+//! task at a time, each under the same wall-clock limit. cvc5 gets the flags
+//! of its SyGuS-Comp scripts: `--lang=sygus2 --sygus-si=none`, plus
+//! `--sygus-fair=direct` for string logics. Every solution (ours and cvc5's)
+//! is then checked independently against the task's own constraints: PBE
+//! constraints are evaluated directly; constraints over declared variables
+//! are evaluated on edge values and 20 000 seeded random inputs.
+//!
+//! Prints a markdown table per task, totals, median times and their ratio.
+//! This is a side-by-side comparison, not a timed test.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context, Result};
+use synth_engine::dsl::{eval_term, sexpr, Column, FunDef, FunDefs, SExpr, Sort, Term, Value};
+use synth_engine::spec::cegis::{edge_values, random_value, seeded_rng};
+use synth_engine::spec::sygus::parse_sort;
+
+/// One solver's result on one task.
+#[derive(Clone, Debug, Default)]
+struct Outcome {
+    solved: bool,
+    time: f64,
+    size: Option<usize>,
+    /// `Some(true)` when the solution satisfies the constraints.
+    checked: Option<bool>,
+    note: String,
+}
+
+/// Runs a command with a wall-clock limit; returns stdout, stderr, elapsed
+/// seconds and whether it was killed.
+fn run_limited(mut cmd: Command, limit: Duration) -> Result<(String, String, f64, bool)> {
+    let start = Instant::now();
+    let mut child = cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().context("cannot start solver")?;
+    let stdout = child.stdout.take();
+    let stderr = child.stderr.take();
+    let out_t = std::thread::spawn(move || {
+        let mut s = String::new();
+        if let Some(mut o) = stdout {
+            let _ = std::io::Read::read_to_string(&mut o, &mut s);
+        }
+        s
+    });
+    let err_t = std::thread::spawn(move || {
+        let mut s = String::new();
+        if let Some(mut o) = stderr {
+            let _ = std::io::Read::read_to_string(&mut o, &mut s);
+        }
+        s
+    });
+    let mut killed = false;
+    loop {
+        if child.try_wait()?.is_some() {
+            break;
+        }
+        if start.elapsed() > limit {
+            // Only the child we started, by its handle.
+            let _ = child.kill();
+            let _ = child.wait();
+            killed = true;
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let elapsed = start.elapsed().as_secs_f64();
+    Ok((out_t.join().unwrap_or_default(), err_t.join().unwrap_or_default(), elapsed, killed))
+}
+
+/// The task's own constraints, read from the file.
+struct Task {
+    logic: String,
+    fname: String,
+    funs: FunDefs,
+    vars: Vec<(String, Sort)>,
+    constraints: Vec<Term>,
+}
+
+fn read_task(src: &str) -> Result<Task> {
+    let cmds = sexpr::parse_all(src)?;
+    let mut t = Task { logic: "ALL".into(), fname: String::new(), funs: FunDefs::new(), vars: Vec::new(), constraints: Vec::new() };
+    for c in &cmds {
+        let Some(items) = c.list() else { continue };
+        match items.first().and_then(SExpr::atom) {
+            Some("set-logic") => t.logic = items.get(1).and_then(SExpr::atom).unwrap_or("ALL").to_string(),
+            Some("define-fun") => {
+                let def = fun_def(items)?;
+                t.funs.insert(def.name.clone(), def);
+            }
+            Some("declare-var") => {
+                if let [_, SExpr::Atom(n, _), s] = items {
+                    t.vars.push((n.clone(), parse_sort(s)?));
+                }
+            }
+            Some("synth-fun") => t.fname = items.get(1).and_then(SExpr::atom).unwrap_or_default().to_string(),
+            Some("constraint") => {
+                if let Some(e) = items.get(1) {
+                    t.constraints.push(Term::from_sexpr(e)?);
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(t)
+}
+
+fn fun_def(items: &[SExpr]) -> Result<FunDef> {
+    let [_, SExpr::Atom(name, _), params, ret, body] = items else { bail!("malformed define-fun") };
+    let mut ps = Vec::new();
+    for p in params.list().unwrap_or_default() {
+        if let Some([SExpr::Atom(n, _), s]) = p.list() {
+            ps.push((n.clone(), parse_sort(s)?));
+        }
+    }
+    Ok(FunDef { name: name.clone(), params: ps, ret: parse_sort(ret)?, body: Term::from_sexpr(body)? })
+}
+
+/// Extracts the synthesized function's `define-fun` from solver output.
+fn solution(out: &str, fname: &str) -> Option<FunDef> {
+    let all = sexpr::parse_all(out).ok()?;
+    let mut stack: Vec<&SExpr> = all.iter().collect();
+    while let Some(e) = stack.pop() {
+        let Some(items) = e.list() else { continue };
+        if items.first().and_then(SExpr::atom) == Some("define-fun") && items.get(1).and_then(SExpr::atom) == Some(fname) {
+            return fun_def(items).ok();
+        }
+        stack.extend(items.iter());
+    }
+    None
+}
+
+/// Evaluates every constraint with `sol` in scope: directly when it has no
+/// variables, otherwise on edge values and seeded random inputs.
+fn check(task: &Task, sol: &FunDef) -> bool {
+    let mut funs = task.funs.clone();
+    funs.insert(sol.name.clone(), sol.clone());
+    let ground: Vec<&Term> = task.constraints.iter().filter(|c| !has_vars(c)).collect();
+    let open: Vec<&Term> = task.constraints.iter().filter(|c| has_vars(c)).collect();
+    for c in ground {
+        match eval_term(c, &[], &funs, 1) {
+            Ok(Column::Bool(v)) if v[0] => {}
+            _ => return false,
+        }
+    }
+    if open.is_empty() {
+        return true;
+    }
+    let mut rng = seeded_rng(0x5eed);
+    let mut batches: Vec<Vec<Vec<Value>>> = Vec::new();
+    let edges: Vec<Vec<Value>> = task.vars.iter().map(|(_, s)| edge_values(*s)).collect();
+    let k = edges.iter().map(Vec::len).max().unwrap_or(0);
+    batches.push((0..k).map(|i| edges.iter().map(|e| e[i % e.len()].clone()).collect()).collect());
+    for _ in 0..5 {
+        batches.push((0..4000).map(|_| task.vars.iter().map(|(_, s)| random_value(*s, &mut rng)).collect()).collect());
+    }
+    for inputs in batches {
+        let n = inputs.len();
+        let cols: Vec<Column> = task
+            .vars
+            .iter()
+            .enumerate()
+            .map(|(i, (_, s))| Column::from_values(*s, &inputs.iter().map(|a| a[i].clone()).collect::<Vec<_>>()))
+            .collect::<Result<_, _>>()
+            .unwrap_or_default();
+        let binds: Vec<(&str, &Column)> = task.vars.iter().map(|(n, _)| n.as_str()).zip(cols.iter()).collect();
+        for c in &open {
+            match eval_term(c, &binds, &funs, n) {
+                Ok(Column::Bool(v)) if v.iter().all(|b| *b) => {}
+                _ => return false,
+            }
+        }
+    }
+    true
+}
+
+fn has_vars(t: &Term) -> bool {
+    t.nodes().iter().any(|n| matches!(n.op, synth_engine::dsl::Op::Var(_)))
+}
+
+fn run_ours(bin: &Path, file: &Path, timeout: u64, task: &Task) -> Result<Outcome> {
+    let mut cmd = Command::new(bin);
+    cmd.args(["synth", "--sygus"]).arg(file).args(["--timeout", &timeout.to_string()]);
+    let (out, err, time, killed) = run_limited(cmd, Duration::from_secs(timeout) + Duration::from_secs(2))?;
+    Ok(judge(&out, &err, time, killed, task))
+}
+
+fn run_cvc5(file: &Path, timeout: u64, task: &Task) -> Result<Outcome> {
+    let mut cmd = Command::new("cvc5");
+    cmd.args(["--lang=sygus2", "--sygus-si=none"]);
+    if task.logic.contains('S') {
+        cmd.arg("--sygus-fair=direct");
+    }
+    cmd.arg(format!("--tlimit={}", timeout * 1000)).arg(file);
+    let (out, err, time, killed) = run_limited(cmd, Duration::from_secs(timeout) + Duration::from_secs(2))?;
+    Ok(judge(&out, &err, time, killed, task))
+}
+
+fn judge(out: &str, err: &str, time: f64, killed: bool, task: &Task) -> Outcome {
+    match solution(out, &task.fname) {
+        Some(sol) => Outcome { solved: true, time, size: Some(sol.body.size()), checked: Some(check(task, &sol)), note: String::new() },
+        None => {
+            let note = if killed {
+                "timeout".to_string()
+            } else {
+                let text = format!("{out} {err}");
+                let first = text.split_whitespace().take(8).collect::<Vec<_>>().join(" ");
+                first.chars().take(60).collect()
+            };
+            Outcome { solved: false, time, size: None, checked: None, note }
+        }
+    }
+}
+
+fn collect(dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
+    for e in std::fs::read_dir(dir).with_context(|| format!("cannot read {}", dir.display()))? {
+        let p = e?.path();
+        if p.is_dir() {
+            collect(&p, out)?;
+        } else if p.extension().is_some_and(|x| x == "sl") {
+            out.push(p);
+        }
+    }
+    Ok(())
+}
+
+fn median(mut v: Vec<f64>) -> Option<f64> {
+    if v.is_empty() {
+        return None;
+    }
+    v.sort_by(f64::total_cmp);
+    let m = v.len() / 2;
+    Some(if v.len() % 2 == 0 { (v[m - 1] + v[m]) / 2.0 } else { v[m] })
+}
+
+fn cell(o: &Outcome) -> String {
+    if o.solved {
+        let ck = match o.checked {
+            Some(true) => "ok",
+            Some(false) => "WRONG",
+            None => "?",
+        };
+        format!("{ck} | {:.2} | {}", o.time, o.size.map_or("-".into(), |s| s.to_string()))
+    } else {
+        format!("- {} | {:.2} | -", o.note, o.time)
+    }
+}
+
+/// Runs the side-by-side benchmark; see the module documentation.
+///
+/// # Errors
+///
+/// An unreadable suite directory or a solver that cannot be started.
+pub fn run(suite: &Path, timeout_secs: u64, limit: Option<usize>, filter: Option<&str>) -> Result<()> {
+    let bin = PathBuf::from(std::env::var("TRACESYNTH_BIN").unwrap_or_else(|_| "target/release/tracesynth".into()));
+    if !bin.exists() {
+        bail!("{} not found: build it with `cargo build --release` or set TRACESYNTH_BIN", bin.display());
+    }
+    let have_cvc5 = Command::new("cvc5").arg("--version").output().is_ok();
+    if !have_cvc5 {
+        eprintln!("warning: cvc5 not found; only our engine runs");
+    }
+    let mut files = Vec::new();
+    collect(suite, &mut files)?;
+    files.sort();
+    if let Some(f) = filter {
+        files.retain(|p| p.to_string_lossy().contains(f));
+    }
+    if let Some(k) = limit {
+        files.truncate(k);
+    }
+    println!("| task | ours | time s | size | cvc5 | time s | size |");
+    println!("|---|---|---|---|---|---|---|");
+    let mut rows: Vec<(Outcome, Outcome)> = Vec::new();
+    for f in &files {
+        let name = f.strip_prefix(suite).unwrap_or(f).display().to_string();
+        let src = std::fs::read_to_string(f).with_context(|| format!("cannot read {}", f.display()))?;
+        let task = match read_task(&src) {
+            Ok(t) => t,
+            Err(e) => {
+                println!("| {name} | unreadable: {e} | | | | | |");
+                continue;
+            }
+        };
+        let ours = run_ours(&bin, f, timeout_secs, &task)?;
+        let theirs = if have_cvc5 { run_cvc5(f, timeout_secs, &task)? } else { Outcome::default() };
+        println!("| {name} | {} | {} |", cell(&ours), if have_cvc5 { cell(&theirs) } else { "n/a | | ".into() });
+        rows.push((ours, theirs));
+    }
+    let n = rows.len();
+    let solved = |pick: &dyn Fn(&(Outcome, Outcome)) -> &Outcome| rows.iter().filter(|r| pick(r).solved && pick(r).checked != Some(false)).count();
+    let ours_ok = solved(&|r| &r.0);
+    let ours_wrong = rows.iter().filter(|r| r.0.checked == Some(false)).count();
+    let cvc_ok = solved(&|r| &r.1);
+    let cvc_wrong = rows.iter().filter(|r| r.1.checked == Some(false)).count();
+    let t = timeout_secs as f64;
+    let med_solved = |pick: &dyn Fn(&(Outcome, Outcome)) -> &Outcome| median(rows.iter().map(pick).filter(|o| o.solved).map(|o| o.time).collect());
+    let med_all = |pick: &dyn Fn(&(Outcome, Outcome)) -> &Outcome| median(rows.iter().map(pick).map(|o| if o.solved { o.time } else { t }).collect());
+    let fmt = |m: Option<f64>| m.map_or("-".to_string(), |x| format!("{x:.3} s"));
+    println!();
+    println!("| | ours | cvc5 |");
+    println!("|---|---|---|");
+    println!("| solved and checked | {ours_ok}/{n} | {cvc_ok}/{n} |");
+    println!("| solutions failing the check | {ours_wrong} | {cvc_wrong} |");
+    println!("| median time, solved tasks | {} | {} |", fmt(med_solved(&|r| &r.0)), fmt(med_solved(&|r| &r.1)));
+    println!("| median time, all tasks (unsolved = {timeout_secs} s) | {} | {} |", fmt(med_all(&|r| &r.0)), fmt(med_all(&|r| &r.1)));
+    if let (Some(a), Some(b)) = (med_all(&|r| &r.0), med_all(&|r| &r.1)) {
+        if a > 0.0 {
+            println!("| cvc5 / ours median time (all tasks) | {:.1}x | |", b / a);
+        }
+    }
+    Ok(())
+}
