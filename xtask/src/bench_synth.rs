@@ -233,7 +233,7 @@ fn median(mut v: Vec<f64>) -> Option<f64> {
     }
     v.sort_by(f64::total_cmp);
     let m = v.len() / 2;
-    Some(if v.len() % 2 == 0 { (v[m - 1] + v[m]) / 2.0 } else { v[m] })
+    Some(if v.len() & 1 == 0 { (v[m - 1] + v[m]) / 2.0 } else { v[m] })
 }
 
 fn cell(o: &Outcome) -> String {

@@ -276,7 +276,7 @@ fn bvcmp(a: &Column, b: &Column, f: impl Fn(u64, u64, u32) -> bool) -> Option<Co
 #[must_use]
 pub fn to_signed(v: u64, w: u32) -> i64 {
     let sh = 64 - w;
-    #[expect(clippy::cast_possible_wrap, reason = "reinterpreting bits")]
+    #[allow(clippy::cast_possible_wrap, reason = "reinterpreting bits")]
     let r = ((v << sh) as i64) >> sh;
     r
 }
@@ -313,7 +313,7 @@ pub fn bv_binary(op: &Op, a: u64, b: u64, w: u32) -> u64 {
         }
         Op::BvAshr => {
             let s = to_signed(a, w);
-            #[expect(clippy::cast_sign_loss, reason = "reinterpreting bits")]
+            #[allow(clippy::cast_sign_loss, reason = "reinterpreting bits")]
             let r = if b >= u64::from(w) { (s >> 63) as u64 } else { (s >> b) as u64 };
             r
         }
@@ -400,7 +400,7 @@ fn euclid_div(a: i128, b: i128) -> Result<(i128, i128), EvalError> {
     Ok((q, a.rem_euclid(b)))
 }
 
-fn strs<'a>(c: &'a Column) -> Option<&'a [Arc<str>]> {
+fn strs(c: &Column) -> Option<&[Arc<str>]> {
     match c {
         Column::Str(v) => Some(v),
         _ => None,
@@ -426,7 +426,7 @@ fn bools(c: &Column) -> Option<&[bool]> {
 /// # Errors
 ///
 /// Wrong argument sorts or count, `Int` overflow, `Int` division by zero.
-#[expect(clippy::too_many_lines, reason = "one arm per operator")]
+#[allow(clippy::too_many_lines, reason = "one arm per operator")]
 pub fn apply(op: &Op, args: &[&Column]) -> Result<Column, EvalError> {
     let bad = || ill(op, args);
     if op.is_left_assoc() && args.len() > 2 {
@@ -573,7 +573,7 @@ pub fn apply(op: &Op, args: &[&Column]) -> Result<Column, EvalError> {
         (Op::ZeroExtend(k), [Column::Bv(w, x)]) if w + k <= 64 => Some(Column::Bv(w + k, x.clone())),
         (Op::SignExtend(k), [Column::Bv(w, x)]) if w + k <= 64 => {
             let m = width_mask(w + k);
-            #[expect(clippy::cast_sign_loss, reason = "reinterpreting bits")]
+            #[allow(clippy::cast_sign_loss, reason = "reinterpreting bits")]
             Some(Column::Bv(w + k, x.iter().map(|&v| (to_signed(v, *w) as u64) & m).collect()))
         }
         (Op::RotateLeft(k) | Op::RotateRight(k), [Column::Bv(w, x)]) => {

@@ -28,7 +28,7 @@ pub fn substr(s: &str, i: i128, n: i128) -> String {
         return String::new();
     }
     let end = if n > l - i { l } else { i + n };
-    #[expect(clippy::cast_possible_truncation, clippy::cast_sign_loss, reason = "0 <= i <= end <= len")]
+    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss, reason = "0 <= i <= end <= len")]
     let (a, b) = (byte_at(s, i as usize), byte_at(s, end as usize));
     s[a..b].to_string()
 }
@@ -48,7 +48,7 @@ pub fn indexof(s: &str, t: &str, i: i128) -> i128 {
     if i < 0 || i > l {
         return -1;
     }
-    #[expect(clippy::cast_possible_truncation, clippy::cast_sign_loss, reason = "0 <= i <= len")]
+    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss, reason = "0 <= i <= len")]
     let start = byte_at(s, i as usize);
     match s[start..].find(t) {
         None => -1,

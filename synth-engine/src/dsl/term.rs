@@ -314,7 +314,7 @@ fn literal_list(items: &[SExpr]) -> Result<Option<Value>, String> {
             if w == 0 || w > 64 {
                 return Err(format!("bit-vector width {w} is outside 1..=64"));
             }
-            #[expect(clippy::cast_possible_truncation, reason = "masked to the width right after")]
+            #[allow(clippy::cast_possible_truncation, reason = "masked to the width right after")]
             Ok(Some(Value::bv(w, (v as u64) & width_mask(w))))
         }
         _ => Ok(None),

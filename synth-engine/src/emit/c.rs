@@ -85,7 +85,7 @@ struct Ctx<'a> {
 }
 
 impl Ctx<'_> {
-    #[expect(clippy::too_many_lines, reason = "one arm per operator")]
+    #[allow(clippy::too_many_lines, reason = "one arm per operator")]
     fn emit(&mut self, id: Id) -> Result<String, EmitError> {
         let node = self.term.node(id).clone();
         let k = &node.children;

@@ -249,7 +249,7 @@ impl<'a> Enumerator<'a> {
 
     fn check_budget(&mut self) -> Option<Budget> {
         self.ticks += 1;
-        if self.ticks % 256 != 0 {
+        if self.ticks & 255 != 0 {
             return None;
         }
         if self.cancel.is_cancelled() {

@@ -135,7 +135,7 @@ pub fn json_value(v: &serde_json::Value, ty: TypeSpec) -> Result<Value, String> 
             if neg {
                 bv_fits(mag, true, w, ty.signed).map(|b| Value::bv(w, b))
             } else if mag <= u128::from(width_mask(w)) {
-                #[expect(clippy::cast_possible_truncation, reason = "checked against the mask")]
+                #[allow(clippy::cast_possible_truncation, reason = "checked against the mask")]
                 Ok(Value::bv(w, mag as u64))
             } else {
                 Err(format!("`{s}` does not fit in {w} bits"))
@@ -154,7 +154,7 @@ fn bv_fits(mag: u128, neg: bool, w: u32, signed: bool) -> Result<u64, String> {
         if mag > lim {
             return Err(format!("-{mag} does not fit in {w} bits"));
         }
-        #[expect(clippy::cast_possible_truncation, reason = "masked")]
+        #[allow(clippy::cast_possible_truncation, reason = "masked")]
         Ok((mag.wrapping_neg() & m) as u64)
     } else {
         // Non-negative values may use the full width even for signed types
@@ -163,7 +163,7 @@ fn bv_fits(mag: u128, neg: bool, w: u32, signed: bool) -> Result<u64, String> {
         if mag > m {
             return Err(format!("{mag} does not fit in {w} bits"));
         }
-        #[expect(clippy::cast_possible_truncation, reason = "checked")]
+        #[allow(clippy::cast_possible_truncation, reason = "checked")]
         Ok(mag as u64)
     }
 }

@@ -150,7 +150,7 @@ fn parse_counts(out: &str) -> Option<(usize, usize)> {
             }
         }
         if let Some(pos) = line.find("test result:") {
-            let words: Vec<&str> = line[pos..].split(|c: char| c == ' ' || c == ';' || c == '.').filter(|w| !w.is_empty()).collect();
+            let words: Vec<&str> = line[pos..].split([' ', ';', '.']).filter(|w| !w.is_empty()).collect();
             let num_before = |label: &str| -> Option<usize> {
                 words.iter().position(|w| *w == label).and_then(|i| i.checked_sub(1)).and_then(|i| words[i].parse().ok())
             };
