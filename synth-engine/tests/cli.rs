@@ -1,0 +1,71 @@
+//! The clap-free entry points behind `tracesynth synth`.
+
+use std::time::Duration;
+
+use synth_engine::cli::{run_examples_with, run_sygus};
+use synth_engine::emit::Lang;
+use synth_engine::search::SearchLimits;
+use synth_engine::Error;
+
+#[test]
+fn sygus_file_gives_define_fun() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("t.sl");
+    std::fs::write(
+        &f,
+        "(set-logic BV)\n(synth-fun f ((x (_ BitVec 32))) (_ BitVec 32) ((Start (_ BitVec 32))) ((Start (_ BitVec 32) (x #x00000001 (bvand Start Start) (bvsub Start Start)))))\n(constraint (= (f #x0000000c) #x00000008))\n(constraint (= (f #x00000007) #x00000006))\n(check-synth)\n",
+    )
+    .unwrap();
+    let out = run_sygus(&f, Duration::from_secs(30)).unwrap();
+    assert_eq!(out, "(define-fun f ((x (_ BitVec 32))) (_ BitVec 32) (bvand x (bvsub x #x00000001)))");
+}
+
+#[test]
+fn malformed_sygus_names_the_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("bad.sl");
+    std::fs::write(&f, "(set-logic BV)\n(synth-fun f ((x (_ BitVec 32))) (_ BitVec 32))\n(constraint (= (f #x00000001) #x01)\n").unwrap();
+    let err = run_sygus(&f, Duration::from_secs(5)).unwrap_err();
+    assert!(err.to_string().contains("line 3"), "{err}");
+    let err = run_sygus(dir.path().join("missing.sl"), Duration::from_secs(5)).unwrap_err();
+    assert!(matches!(err, Error::Io { .. }), "{err}");
+}
+
+#[test]
+fn examples_file_gives_code_tests_and_report() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("ex.json");
+    std::fs::write(
+        &f,
+        r#"{"function": "clear_lowest", "params": [{"name": "x", "type": "uint32_t"}], "output_type": "uint32_t",
+            "examples": [{"args": [12], "output": 8}, {"args": [7], "output": 6}, {"args": [16], "output": 0},
+                         {"args": [0], "output": 0}, {"args": [4294967295], "output": 4294967294}]}"#,
+    )
+    .unwrap();
+    let out = dir.path().join("out");
+    let limits = SearchLimits { timeout: Duration::from_secs(60), ..SearchLimits::default() };
+    let run = run_examples_with(&f, Lang::Python, Some("clears the lowest set bit"), Some(&out), &limits).unwrap();
+    assert!(run.report.passed(), "{:#?}", run.report);
+    assert_eq!(run.report.tests_total, 5);
+    assert!(run.code.contains("def clear_lowest(x: int) -> int:"), "{}", run.code);
+    assert!(run.code.contains("clears the lowest set bit"));
+    for name in ["solution.py", "test_solution.py", "report.json"] {
+        assert!(out.join(name).exists(), "{name}");
+    }
+    let report: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(out.join("report.json")).unwrap()).unwrap();
+    assert_eq!(report["report"]["tests_passed"], 5);
+}
+
+#[test]
+fn contradicting_examples_name_both() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("ex.json");
+    std::fs::write(
+        &f,
+        r#"{"function": "g", "params": [{"name": "s", "type": "string"}], "output_type": "string",
+            "examples": [{"args": ["a"], "output": "b"}, {"args": ["c"], "output": "d"}, {"args": ["a"], "output": "e"}]}"#,
+    )
+    .unwrap();
+    let err = run_examples_with(&f, Lang::Rust, None, None, &SearchLimits::default()).unwrap_err();
+    assert_eq!(err.to_string(), "examples 1 and 3 have the same input but different outputs (\"b\" vs \"e\")");
+}
