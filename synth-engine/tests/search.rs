@@ -57,6 +57,7 @@ fn max_of_two_via_ite() {
     let t = solve(&p);
     check_examples(&p, &t);
     assert!(t.to_string().starts_with("(ite "), "{t}");
+    assert!(t.size() <= 6, "divide and conquer should give one split: {t}");
     let out = eval_one(&t, &[("a", Value::Int(40)), ("b", Value::Int(-3))], &p.funs).unwrap();
     assert_eq!(out, Value::Int(40));
 }

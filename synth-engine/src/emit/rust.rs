@@ -67,13 +67,38 @@ fn test_lit(v: &Value, ty: TypeSpec) -> String {
 
 impl Ctx<'_> {
     fn s(&mut self, id: Id) -> Result<String, EmitError> {
+        Ok(strip_outer(&self.emit(id)?.code))
+    }
+
+    /// An operand that becomes a method receiver or operator argument: keeps parentheses.
+    fn p(&mut self, id: Id) -> Result<String, EmitError> {
         Ok(self.emit(id)?.code)
+    }
+
+    fn concat_pieces(&mut self, id: Id, fmt: &mut String, args: &mut Vec<String>) -> Result<(), EmitError> {
+        let node = self.term.node(id).clone();
+        match &node.op {
+            Op::StrConcat => {
+                for c in &node.children {
+                    self.concat_pieces(*c, fmt, args)?;
+                }
+            }
+            Op::Const(Value::Str(lit)) => {
+                let quoted = format!("{:?}", &**lit);
+                fmt.push_str(&quoted[1..quoted.len() - 1].replace('{', "{{").replace('}', "}}"));
+            }
+            _ => {
+                fmt.push_str("{}");
+                args.push(self.s(id)?);
+            }
+        }
+        Ok(())
     }
 
     /// A string argument usable where `&str` is expected.
     fn sref(&mut self, id: Id) -> Result<String, EmitError> {
         let x = self.emit(id)?;
-        Ok(if x.owned { format!("&{}", x.code) } else { x.code })
+        Ok(if x.owned { format!("&{}", x.code) } else { strip_outer(&x.code) })
     }
 
     fn emit(&mut self, id: Id) -> Result<E, EmitError> {
@@ -89,17 +114,17 @@ impl Ctx<'_> {
         };
         let t = format!("u{w}");
         let bin = |c: &mut Ctx<'_>, f: &dyn Fn(String, String) -> String| -> Result<E, EmitError> {
-            let (a, b) = (c.s(k[0])?, c.s(k[1])?);
+            let (a, b) = (c.p(k[0])?, c.s(k[1])?);
             Ok(e(f(a, b)))
         };
         let r = match &node.op {
             Op::Var(v) => e(ident(v)),
             Op::Const(v) => e(lit(v)),
             Op::Call(f) => return Err(EmitError::UnknownFunction(f.to_string())),
-            Op::Not => e(format!("!{}", self.s(k[0])?)),
+            Op::Not => e(format!("!{}", self.p(k[0])?)),
             Op::And | Op::Or => {
                 let sep = if node.op == Op::And { " && " } else { " || " };
-                let parts: Result<Vec<String>, _> = k.iter().map(|c| self.s(*c)).collect();
+                let parts: Result<Vec<String>, _> = k.iter().map(|c| self.p(*c)).collect();
                 e(format!("({})", parts?.join(sep)))
             }
             Op::Xor => bin(self, &|a, b| format!("({a} != {b})"))?,
@@ -110,7 +135,7 @@ impl Ctx<'_> {
                 for i in 0..k.len() {
                     let range: Vec<usize> = if node.op == Op::Eq { (i + 1..k.len().min(i + 2)).collect() } else { (i + 1..k.len()).collect() };
                     for j in range {
-                        let (a, b) = if is_str { (self.sref(k[i])?, self.sref(k[j])?) } else { (self.s(k[i])?, self.s(k[j])?) };
+                        let (a, b) = if is_str { (self.sref(k[i])?, self.sref(k[j])?) } else { (self.p(k[i])?, self.p(k[j])?) };
                         let op = if node.op == Op::Eq { "==" } else { "!=" };
                         parts.push(format!("{a} {op} {b}"));
                     }
@@ -118,7 +143,7 @@ impl Ctx<'_> {
                 e(format!("({})", parts.join(" && ")))
             }
             Op::Ite => {
-                let c = self.s(k[0])?;
+                let c = strip_outer(&self.p(k[0])?);
                 let (a, b) = (self.emit(k[1])?, self.emit(k[2])?);
                 if sort == Sort::String && a.owned != b.owned {
                     let own = |x: E| if x.owned { x.code } else { format!("{}.to_string()", x.code) };
@@ -127,19 +152,19 @@ impl Ctx<'_> {
                     E { code: format!("if {c} {{ {} }} else {{ {} }}", a.code, b.code), owned: a.owned }
                 }
             }
-            Op::Neg => e(format!("-{}", self.s(k[0])?)),
-            Op::Abs => e(format!("{}.abs()", self.s(k[0])?)),
+            Op::Neg => e(format!("-{}", self.p(k[0])?)),
+            Op::Abs => e(format!("{}.abs()", self.p(k[0])?)),
             Op::Add | Op::Sub | Op::Mul => {
                 let sym = match node.op {
                     Op::Add => " + ",
                     Op::Sub => " - ",
                     _ => " * ",
                 };
-                let parts: Result<Vec<String>, _> = k.iter().map(|c| self.s(*c)).collect();
+                let parts: Result<Vec<String>, _> = k.iter().map(|c| self.p(*c)).collect();
                 e(format!("({})", parts?.join(sym)))
             }
-            Op::Div => bin(self, &|a, b| format!("{a}.div_euclid({b})"))?,
-            Op::Mod => bin(self, &|a, b| format!("{a}.rem_euclid({b})"))?,
+            Op::Div => bin(self, &|a, b| format!("{a}.div_euclid({})", strip_outer(&b)))?,
+            Op::Mod => bin(self, &|a, b| format!("{a}.rem_euclid({})", strip_outer(&b)))?,
             Op::Le | Op::Lt | Op::Ge | Op::Gt => {
                 let sym = match node.op {
                     Op::Le => "<=",
@@ -149,15 +174,15 @@ impl Ctx<'_> {
                 };
                 bin(self, &|a, b| format!("({a} {sym} {b})"))?
             }
-            Op::BvNot => e(format!("!{}", self.s(k[0])?)),
-            Op::BvNeg => e(format!("{}.wrapping_neg()", self.s(k[0])?)),
+            Op::BvNot => e(format!("!{}", self.p(k[0])?)),
+            Op::BvNeg => e(format!("{}.wrapping_neg()", self.p(k[0])?)),
             Op::BvAnd | Op::BvOr | Op::BvXor => {
                 let sym = match node.op {
                     Op::BvAnd => " & ",
                     Op::BvOr => " | ",
                     _ => " ^ ",
                 };
-                let parts: Result<Vec<String>, _> = k.iter().map(|c| self.s(*c)).collect();
+                let parts: Result<Vec<String>, _> = k.iter().map(|c| self.p(*c)).collect();
                 e(format!("({})", parts?.join(sym)))
             }
             Op::BvNand => bin(self, &|a, b| format!("!({a} & {b})"))?,
@@ -165,17 +190,18 @@ impl Ctx<'_> {
             Op::BvXnor => bin(self, &|a, b| format!("!({a} ^ {b})"))?,
             Op::BvAdd | Op::BvMul => {
                 let m = if node.op == Op::BvAdd { "wrapping_add" } else { "wrapping_mul" };
-                let mut acc = self.s(k[0])?;
+                let mut acc = self.p(k[0])?;
                 for c in &k[1..] {
-                    acc = format!("{acc}.{m}({})", self.s(*c)?);
+                    acc = format!("{acc}.{m}({})", strip_outer(&self.p(*c)?));
                 }
                 e(acc)
             }
-            Op::BvSub => bin(self, &|a, b| format!("{a}.wrapping_sub({b})"))?,
-            Op::BvUdiv => bin(self, &|a, b| format!("{a}.checked_div({b}).unwrap_or({t}::MAX)"))?,
+            Op::BvSub => bin(self, &|a, b| format!("{a}.wrapping_sub({})", strip_outer(&b)))?,
+            Op::BvUdiv => bin(self, &|a, b| format!("{a}.checked_div({}).unwrap_or({t}::MAX)", strip_outer(&b)))?,
             Op::BvShl | Op::BvLshr => {
                 let m = if node.op == Op::BvShl { "checked_shl" } else { "checked_shr" };
                 bin(self, &|a, b| {
+                    let b = strip_outer(&b);
                     let amount = if w == 32 { b } else { format!("u32::try_from({b}).unwrap_or(u32::MAX)") };
                     format!("{a}.{m}({amount}).unwrap_or(0)")
                 })?
@@ -183,7 +209,7 @@ impl Ctx<'_> {
             Op::BvUrem | Op::BvSdiv | Op::BvSrem | Op::BvSmod | Op::BvAshr => {
                 let name = format!("{}_{t}", node.op.name());
                 self.helpers.need(name.clone());
-                bin(self, &|a, b| format!("{name}({a}, {b})"))?
+                bin(self, &|a, b| format!("{name}({}, {})", strip_outer(&a), strip_outer(&b)))?
             }
             Op::BvUlt | Op::BvUle | Op::BvUgt | Op::BvUge | Op::BvSlt | Op::BvSle | Op::BvSgt | Op::BvSge => {
                 let (sym, signed) = match node.op {
@@ -208,11 +234,11 @@ impl Ctx<'_> {
                     Sort::BitVec(x) => x,
                     _ => 0,
                 })?;
-                bin(self, &|a, b| format!("((u{out}::from({a}) << {w2}) | u{out}::from({b}))"))?
+                bin(self, &|a, b| format!("((u{out}::from({}) << {w2}) | u{out}::from({}))", strip_outer(&a), strip_outer(&b)))?
             }
             Op::Extract(hi, lo) => {
                 let out = native(hi - lo + 1)?;
-                let a = self.s(k[0])?;
+                let a = self.p(k[0])?;
                 e(format!("(({a} >> {lo}) as u{out})"))
             }
             Op::ZeroExtend(_) => {
@@ -220,41 +246,46 @@ impl Ctx<'_> {
                     Sort::BitVec(x) => x,
                     _ => 0,
                 })?;
-                e(format!("u{out}::from({})", self.s(k[0])?))
+                e(format!("u{out}::from({})", strip_outer(&self.p(k[0])?)))
             }
             Op::SignExtend(_) => {
                 let out = native(match sort {
                     Sort::BitVec(x) => x,
                     _ => 0,
                 })?;
-                e(format!("(i{out}::from({} as i{w}) as u{out})", self.s(k[0])?))
+                e(format!("(i{out}::from({} as i{w}) as u{out})", self.p(k[0])?))
             }
-            Op::RotateLeft(n) => e(format!("{}.rotate_left({})", self.s(k[0])?, n % w)),
-            Op::RotateRight(n) => e(format!("{}.rotate_right({})", self.s(k[0])?, n % w)),
+            Op::RotateLeft(n) => e(format!("{}.rotate_left({})", self.p(k[0])?, n % w)),
+            Op::RotateRight(n) => e(format!("{}.rotate_right({})", self.p(k[0])?, n % w)),
             Op::StrConcat => {
-                let parts: Result<Vec<String>, _> = k.iter().map(|c| self.s(*c)).collect();
-                let parts = parts?;
-                let fmt = "{}".repeat(parts.len());
-                E { code: format!("format!(\"{fmt}\", {})", parts.join(", ")), owned: true }
+                // One `format!` for a whole concatenation chain, literals inlined.
+                let mut fmt = String::new();
+                let mut args = Vec::new();
+                self.concat_pieces(id, &mut fmt, &mut args)?;
+                if args.is_empty() {
+                    E { code: format!("String::from(\"{fmt}\")"), owned: true }
+                } else {
+                    E { code: format!("format!(\"{fmt}\", {})", args.join(", ")), owned: true }
+                }
             }
-            Op::StrLen => e(format!("(({}).chars().count() as i64)", self.s(k[0])?)),
+            Op::StrLen => e(format!("({}.chars().count() as i64)", self.p(k[0])?)),
             Op::StrSubstr => {
                 self.helpers.need("str_substr");
-                let (s, i, n) = (self.sref(k[0])?, self.s(k[1])?, self.s(k[2])?);
+                let (s, i, n) = (self.sref(k[0])?, strip_outer(&self.p(k[1])?), strip_outer(&self.p(k[2])?));
                 E { code: format!("str_substr({s}, {i}, {n})"), owned: true }
             }
             Op::StrAt => {
                 self.helpers.need("str_substr");
-                let (s, i) = (self.sref(k[0])?, self.s(k[1])?);
+                let (s, i) = (self.sref(k[0])?, strip_outer(&self.p(k[1])?));
                 E { code: format!("str_substr({s}, {i}, 1)"), owned: true }
             }
             Op::StrIndexOf => {
                 self.helpers.need("str_indexof");
-                let (s, p, i) = (self.sref(k[0])?, self.sref(k[1])?, self.s(k[2])?);
+                let (s, p, i) = (self.sref(k[0])?, self.sref(k[1])?, strip_outer(&self.p(k[2])?));
                 e(format!("str_indexof({s}, {p}, {i})"))
             }
             Op::StrReplace => {
-                let (s, p, r) = (self.s(k[0])?, self.sref(k[1])?, self.sref(k[2])?);
+                let (s, p, r) = (self.p(k[0])?, self.sref(k[1])?, self.sref(k[2])?);
                 E { code: format!("{s}.replacen({p}, {r}, 1)"), owned: true }
             }
             Op::StrReplaceAll => {
@@ -278,13 +309,42 @@ impl Ctx<'_> {
             }
             Op::StrFromInt => {
                 self.helpers.need("str_from_int");
-                let n = self.s(k[0])?;
+                let n = strip_outer(&self.p(k[0])?);
                 E { code: format!("str_from_int({n})"), owned: true }
             }
             other => return Err(unsupported(format!("`{}`", other.name()))),
         };
         Ok(r)
     }
+}
+
+/// Removes one pair of parentheses enclosing the whole expression.
+pub(super) fn strip_outer(s: &str) -> String {
+    let b = s.as_bytes();
+    if b.first() != Some(&b'(') || b.last() != Some(&b')') {
+        return s.to_string();
+    }
+    let mut depth = 0i32;
+    let mut in_str = false;
+    let mut prev = 0u8;
+    for (i, &c) in b.iter().enumerate() {
+        if in_str {
+            if c == b'"' && prev != b'\\' {
+                in_str = false;
+            }
+        } else if c == b'"' {
+            in_str = true;
+        } else if c == b'(' {
+            depth += 1;
+        } else if c == b')' {
+            depth -= 1;
+            if depth == 0 && i != b.len() - 1 {
+                return s.to_string();
+            }
+        }
+        prev = if prev == b'\\' && c == b'\\' { 0 } else { c };
+    }
+    s[1..s.len() - 1].to_string()
 }
 
 fn strip_ref(s: &str) -> String {
@@ -362,7 +422,7 @@ pub(super) fn function(problem: &Problem, term: &Term) -> Result<String, EmitErr
             }
         }
     }
-    let mut code = body.code;
+    let mut code = strip_outer(&body.code);
     if problem.output.sort == Sort::String && !body.owned {
         code = format!("{code}.to_string()");
     }

@@ -87,8 +87,8 @@ fn learn_rec(e: &Bits, covers: &[Bits], preds: &[Bits], budget: &mut usize, dept
         return None;
     }
     top.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
-    top.truncate(4);
-    let tops: Vec<Bits> = top.iter().map(|(_, i)| covers[*i].and(e)).collect();
+    top.truncate(16);
+    let tops: Vec<(Bits, usize)> = top.iter().map(|(k, i)| (covers[*i].and(e), *k)).collect();
     let total = e.count();
     let mut best: Option<(usize, usize)> = None;
     for (pi, p) in preds.iter().enumerate() {
@@ -96,15 +96,14 @@ fn learn_rec(e: &Bits, covers: &[Bits], preds: &[Bits], budget: &mut usize, dept
         if on == 0 || on == total {
             continue;
         }
-        let mut score = 0;
-        for t in &tops {
-            // Agreement of the split with membership in t (either polarity).
+        // Best single cover on each side of the split.
+        let (mut on_best, mut off_best) = (0, 0);
+        for (t, tcount) in &tops {
             let tp = t.and_count(p);
-            let tcount = t.count();
-            let agree = tp + (total - on - (tcount - tp));
-            let flip = (tcount - tp) + (on - tp);
-            score = score.max(agree).max(flip);
+            on_best = on_best.max(tp);
+            off_best = off_best.max(tcount - tp);
         }
+        let score = on_best + off_best;
         if best.is_none_or(|(s, _)| score > s) {
             best = Some((score, pi));
             if score == total {
@@ -143,5 +142,22 @@ mod tests {
         let a = Bits::from_mask(&[true, false]);
         let b = Bits::from_mask(&[false, true]);
         assert_eq!(learn(&all, &[a, b], &[Bits::full(2)], 100), None);
+    }
+}
+#[cfg(test)]
+mod split_tests {
+    use super::*;
+
+    /// A tiny cover must not attract the split (regression: `max(a, b)` came out as a deep tree).
+    #[test]
+    fn prefers_split_where_each_side_has_one_good_term() {
+        let zero = Bits::from_mask(&[false, false, false, false, true]);
+        let all = Bits::full(5);
+        let a = Bits::from_mask(&[false, false, true, true, true]);
+        let b = Bits::from_mask(&[true, true, false, false, true]);
+        let eq = Bits::from_mask(&[false, false, false, false, true]);
+        let slt = Bits::from_mask(&[true, true, false, false, false]);
+        let t = learn(&all, &[a, b, zero], &[eq, slt], 100).unwrap();
+        assert_eq!(t, Tree::Node { pred: 1, then: Box::new(Tree::Leaf(1)), els: Box::new(Tree::Leaf(0)) });
     }
 }

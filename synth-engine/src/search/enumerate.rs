@@ -386,6 +386,15 @@ impl<'a> Enumerator<'a> {
         self.stats.dnc_attempts += 1;
         let covers: Vec<Bits> = d.covers.iter().map(|(_, b)| b.clone()).collect();
         let preds: Vec<Bits> = d.preds.iter().map(|(_, b)| b.clone()).collect();
+        if std::env::var_os("SYNTH_DEBUG_DNC").is_some() {
+            let d = self.dnc.as_ref()?;
+            for (e, b) in &d.covers {
+                eprintln!("cover {} {:?}", self.build(self.g.start, *e), b.0);
+            }
+            for (e, b) in &d.preds {
+                eprintln!("pred {} {:?}", self.build(d.cond.pred_nt, *e), b.0);
+            }
+        }
         let tree = dnc::learn(&self.all, &covers, &preds, 4 * self.n.max(8))?;
         let d = self.dnc.as_ref()?;
         Some(self.build_tree(&tree, d))
