@@ -37,6 +37,7 @@ fn describe_failure(o: &SearchOutcome) -> String {
         SearchOutcome::Exhausted { best, .. } => ("search space exhausted".to_string(), best.as_ref()),
         SearchOutcome::BudgetExceeded { budget, best, .. } => (format!("{budget:?} budget exceeded").to_lowercase(), best.as_ref()),
     };
+    let why = format!("{why} after {:.2} s", o.stats().elapsed.as_secs_f64());
     match best {
         Some(b) => format!("{why}; best term satisfies {}/{} examples: {}", b.satisfied, b.total, b.term),
         None => why,

@@ -2,6 +2,10 @@
 //! on subsets of the examples are combined by a decision tree over
 //! enumerated predicates.
 
+use std::time::Instant;
+
+use super::CancelToken;
+
 /// A set of example indices as a bitset.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub(crate) struct Bits(pub Vec<u64>);
@@ -68,13 +72,33 @@ pub(crate) enum Tree {
 /// Learns a decision tree that sends every example in `all` to a cover that
 /// contains it. `covers` and `preds` are in enumeration (cost) order; the
 /// first fitting cover and the best-scoring predicate are chosen.
-pub(crate) fn learn(all: &Bits, covers: &[Bits], preds: &[Bits], max_nodes: usize) -> Option<Tree> {
+/// Gives up (returns `None`) past `deadline` or when `cancel` is set.
+pub(crate) fn learn(
+    all: &Bits,
+    covers: &[Bits],
+    preds: &[Bits],
+    max_nodes: usize,
+    deadline: Instant,
+    cancel: &CancelToken,
+) -> Option<Tree> {
     let mut budget = max_nodes;
-    learn_rec(all, covers, preds, &mut budget, 0)
+    let stop = Stop { deadline, cancel };
+    learn_rec(all, covers, preds, &mut budget, 0, &stop)
 }
 
-fn learn_rec(e: &Bits, covers: &[Bits], preds: &[Bits], budget: &mut usize, depth: usize) -> Option<Tree> {
-    if *budget == 0 || depth > 64 {
+struct Stop<'a> {
+    deadline: Instant,
+    cancel: &'a CancelToken,
+}
+
+impl Stop<'_> {
+    fn now(&self) -> bool {
+        self.cancel.is_cancelled() || Instant::now() >= self.deadline
+    }
+}
+
+fn learn_rec(e: &Bits, covers: &[Bits], preds: &[Bits], budget: &mut usize, depth: usize, stop: &Stop<'_>) -> Option<Tree> {
+    if *budget == 0 || depth > 64 || stop.now() {
         return None;
     }
     *budget -= 1;
@@ -92,6 +116,9 @@ fn learn_rec(e: &Bits, covers: &[Bits], preds: &[Bits], budget: &mut usize, dept
     let total = e.count();
     let mut best: Option<(usize, usize)> = None;
     for (pi, p) in preds.iter().enumerate() {
+        if pi % 4096 == 4095 && stop.now() {
+            return None;
+        }
         let on = e.and_count(p);
         if on == 0 || on == total {
             continue;
@@ -112,14 +139,18 @@ fn learn_rec(e: &Bits, covers: &[Bits], preds: &[Bits], budget: &mut usize, dept
         }
     }
     let (_, pi) = best?;
-    let then = learn_rec(&e.and(&preds[pi]), covers, preds, budget, depth + 1)?;
-    let els = learn_rec(&e.and_not(&preds[pi]), covers, preds, budget, depth + 1)?;
+    let then = learn_rec(&e.and(&preds[pi]), covers, preds, budget, depth + 1, stop)?;
+    let els = learn_rec(&e.and_not(&preds[pi]), covers, preds, budget, depth + 1, stop)?;
     Some(Tree::Node { pred: pi, then: Box::new(then), els: Box::new(els) })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    pub(super) fn far() -> Instant {
+        Instant::now() + std::time::Duration::from_secs(3600)
+    }
 
     #[test]
     fn learns_a_split() {
@@ -129,7 +160,7 @@ mod tests {
         let b = Bits::from_mask(&[false, false, true, true]);
         let noise = Bits::from_mask(&[true, false, true, false]);
         let p = Bits::from_mask(&[true, true, false, false]);
-        let t = learn(&all, &[a, b], &[noise, p], 100).unwrap();
+        let t = learn(&all, &[a, b], &[noise, p], 100, far(), &CancelToken::new()).unwrap();
         assert_eq!(
             t,
             Tree::Node { pred: 1, then: Box::new(Tree::Leaf(0)), els: Box::new(Tree::Leaf(1)) }
@@ -141,7 +172,7 @@ mod tests {
         let all = Bits::full(2);
         let a = Bits::from_mask(&[true, false]);
         let b = Bits::from_mask(&[false, true]);
-        assert_eq!(learn(&all, &[a, b], &[Bits::full(2)], 100), None);
+        assert_eq!(learn(&all, &[a, b], &[Bits::full(2)], 100, far(), &CancelToken::new()), None);
     }
 }
 #[cfg(test)]
@@ -157,7 +188,7 @@ mod split_tests {
         let b = Bits::from_mask(&[true, true, false, false, true]);
         let eq = Bits::from_mask(&[false, false, false, false, true]);
         let slt = Bits::from_mask(&[true, true, false, false, false]);
-        let t = learn(&all, &[a, b, zero], &[eq, slt], 100).unwrap();
+        let t = learn(&all, &[a, b, zero], &[eq, slt], 100, super::tests::far(), &CancelToken::new()).unwrap();
         assert_eq!(t, Tree::Node { pred: 1, then: Box::new(Tree::Leaf(1)), els: Box::new(Tree::Leaf(0)) });
     }
 }

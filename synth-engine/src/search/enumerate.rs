@@ -218,6 +218,20 @@ impl<'a> Enumerator<'a> {
         }
     }
 
+    /// Hands the (possibly gigabytes of) kept terms to a background thread to
+    /// free, so the caller gets its result without waiting for the drop.
+    pub fn release(&mut self) {
+        let heavy = (
+            std::mem::take(&mut self.bank.vals),
+            std::mem::take(&mut self.bank.entries),
+            std::mem::take(&mut self.seen),
+            self.dnc.take(),
+            self.concat.take(),
+        );
+        // If the thread cannot be spawned, the closure (and the values) are dropped here.
+        let _ = std::thread::Builder::new().name("synth-free".into()).spawn(move || drop(heavy));
+    }
+
     /// The best partial solution seen (most examples satisfied by one term).
     pub fn best_partial(&self) -> Option<Partial> {
         self.best.map(|(k, e)| Partial { term: self.build(self.g.start, e), satisfied: k, total: self.n })
@@ -395,7 +409,8 @@ impl<'a> Enumerator<'a> {
                 eprintln!("pred {} {:?}", self.build(d.cond.pred_nt, *e), b.0);
             }
         }
-        let tree = dnc::learn(&self.all, &covers, &preds, 4 * self.n.max(8))?;
+        let deadline = self.start_time + self.limits.timeout;
+        let tree = dnc::learn(&self.all, &covers, &preds, 4 * self.n.max(8), deadline, self.cancel)?;
         let d = self.dnc.as_ref()?;
         Some(self.build_tree(&tree, d))
     }

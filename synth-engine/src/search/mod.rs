@@ -280,9 +280,11 @@ fn pbe(
     stats.cegis_rounds = round;
     stats.examples = problem.examples.len();
     stats.elapsed = start.elapsed();
-    Ok(match stop {
+    let out = match stop {
         Stop::Found(term) => SearchOutcome::Found { term, stats },
         Stop::Exhausted => SearchOutcome::Exhausted { best: en.best_partial(), stats },
         Stop::Budget(budget) => SearchOutcome::BudgetExceeded { budget, best: en.best_partial(), stats },
-    })
+    };
+    en.release();
+    Ok(out)
 }
