@@ -4,6 +4,7 @@ use std::{path::PathBuf, process::Command};
 use anyhow::{bail, Context as _, Result};
 use clap::{Parser, Subcommand};
 
+mod bench_synth;
 mod bench_trace;
 mod setup;
 
@@ -41,6 +42,21 @@ enum Bench {
         #[arg(long, default_value_t = 3)]
         runs: usize,
     },
+    /// This engine vs cvc5 on every `.sl` of a SyGuS suite, one task at a time.
+    Synth {
+        /// Folder of `.sl` files (searched recursively).
+        #[arg(long)]
+        suite: PathBuf,
+        /// Seconds per task, for both solvers.
+        #[arg(long, default_value_t = 10)]
+        timeout: u64,
+        /// Only the first K tasks.
+        #[arg(long)]
+        limit: Option<usize>,
+        /// Only tasks whose path contains this.
+        #[arg(long)]
+        filter: Option<String>,
+    },
 }
 
 fn main() -> Result<()> {
@@ -57,6 +73,14 @@ fn main() -> Result<()> {
         Task::Bench { which: Bench::Trace { calls, runs } } => {
             setup::run()?;
             bench_trace::run(calls, runs)
+        }
+        Task::Bench { which: Bench::Synth { suite, timeout, limit, filter } } => {
+            setup::run()?;
+            let bin = build_tracesynth()?;
+            if std::env::var_os("TRACESYNTH_BIN").is_none() {
+                std::env::set_var("TRACESYNTH_BIN", &bin);
+            }
+            bench_synth::run(&suite, timeout, limit, filter.as_deref())
         }
     }
 }
