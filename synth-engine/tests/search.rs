@@ -129,3 +129,27 @@ fn cancellation_from_another_thread() {
         "{out:?}"
     );
 }
+
+#[test]
+fn conditional_concatenation_via_divide_and_conquer() {
+    let p = sygus::parse(
+        r#"(set-logic SLIA)
+(synth-fun f ((col1 String) (col2 String)) String
+    ((Start String) (ntString String) (ntInt Int) (ntBool Bool))
+    ((Start String (ntString))
+    (ntString String (col1 col2 " " "," "USA" (str.++ ntString ntString) (ite ntBool ntString ntString) (str.substr ntString ntInt ntInt)))
+    (ntInt Int (0 1 (+ ntInt ntInt) (str.len ntString)))
+    (ntBool Bool ((str.suffixof ntString ntString) (str.contains ntString ntString)))))
+(constraint (= (f "University of Pennsylvania" "Phialdelphia, PA, USA") "University of Pennsylvania, Phialdelphia, PA, USA"))
+(constraint (= (f "UCLA" "Los Angeles, CA") "UCLA, Los Angeles, CA, USA"))
+(constraint (= (f "Cornell University" "Ithaca, New York, USA") "Cornell University, Ithaca, New York, USA"))
+(constraint (= (f "University of Maryland College Park" "College Park, MD") "University of Maryland College Park, College Park, MD, USA"))
+(check-synth)"#,
+    )
+    .unwrap()
+    .problem;
+    let t = solve(&p);
+    check_examples(&p, &t);
+    let out = eval_one(&t, &[("col1", Value::str("MIT")), ("col2", Value::str("Cambridge, MA"))], &p.funs).unwrap();
+    assert_eq!(out, Value::str("MIT, Cambridge, MA, USA"), "{t}");
+}

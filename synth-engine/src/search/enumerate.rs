@@ -47,7 +47,7 @@ pub(crate) struct CondProd {
 
 struct Dnc {
     cond: CondProd,
-    covers: Vec<(u32, Bits)>,
+    covers: Vec<(CoverTerm, Bits)>,
     cover_set: FxHashSet<Bits>,
     union: Bits,
     preds: Vec<(u32, Bits)>,
@@ -102,11 +102,20 @@ struct Concat {
     prod: usize,
     /// Expected outputs.
     outs: Vec<std::sync::Arc<str>>,
-    /// Example whose value indexes the terms (the longest output).
-    pivot: usize,
-    /// Terms by their (non-empty) value on the pivot example.
-    index: FxHashMap<std::sync::Arc<str>, Vec<u32>>,
+    /// Pivot examples (the first is the longest output) and, for each, the
+    /// terms by their non-empty value on it that occur in its output.
+    pivots: Vec<(usize, PieceIndex)>,
     dirty: bool,
+}
+
+/// Kept terms by their value on one example.
+type PieceIndex = FxHashMap<std::sync::Arc<str>, Vec<u32>>;
+
+/// A divide-and-conquer leaf: a kept term, or a concatenation assembled from kept terms.
+#[derive(Clone, Debug)]
+enum CoverTerm {
+    Entry(u32),
+    Built(Term),
 }
 
 fn find_concat(g: &CGrammar, target: &Column) -> Option<Concat> {
@@ -117,7 +126,7 @@ fn find_concat(g: &CGrammar, target: &Column) -> Option<Concat> {
     if outs[pivot].is_empty() {
         return None;
     }
-    Some(Concat { prod, outs: outs.clone(), pivot, index: FxHashMap::default(), dirty: false })
+    Some(Concat { prod, outs: outs.clone(), pivots: vec![(pivot, FxHashMap::default())], dirty: false })
 }
 
 /// Finds a production usable as the divide-and-conquer conditional of `nt`.
@@ -249,7 +258,10 @@ impl<'a> Enumerator<'a> {
 
     fn build_tree(&self, t: &Tree, d: &Dnc) -> Term {
         match t {
-            Tree::Leaf(i) => self.build(self.g.start, d.covers[*i].0),
+            Tree::Leaf(i) => match &d.covers[*i].0 {
+                CoverTerm::Entry(e) => self.build(self.g.start, *e),
+                CoverTerm::Built(t) => t.clone(),
+            },
             Tree::Node { pred, then, els } => {
                 let prod = &self.g.nts[self.g.start].prods[d.cond.prod];
                 let mut kids = vec![Term::new(); 3];
@@ -316,36 +328,109 @@ impl<'a> Enumerator<'a> {
         Stop::Exhausted
     }
 
-    /// Tries to write the target as `t1 ++ t2 ++ .. ++ tk` with kept terms,
-    /// by a breadth-first search over per-example output positions.
+    /// Tries to write the target as `t1 ++ t2 ++ .. ++ tk` with kept terms.
+    /// When that fails and divide and conquer is on, concatenations that are
+    /// right on a subset of the examples become extra leaves for it.
     fn try_concat(&mut self) -> Option<Term> {
         let cc = self.concat.as_mut()?;
         if !cc.dirty {
             return None;
         }
         cc.dirty = false;
+        if let Some((pieces, _)) = self.concat_search(0, false) {
+            self.stats.concat_solutions += 1;
+            return Some(self.concat_term(&pieces));
+        }
+        self.dnc.as_ref()?;
+        let npiv = self.concat.as_ref()?.pivots.len();
+        let mut added = false;
+        for k in 0..npiv {
+            if let Some((pieces, bits)) = self.concat_search(k, true) {
+                let d = self.dnc.as_mut()?;
+                if bits.count() > 0 && !d.cover_set.contains(&bits) && !d.covers.iter().any(|(_, c)| bits.subset_of(c)) {
+                    d.cover_set.insert(bits.clone());
+                    d.union.or_assign(&bits);
+                    let t = self.concat_term(&pieces);
+                    let d = self.dnc.as_mut()?;
+                    d.covers.push((CoverTerm::Built(t), bits));
+                    d.dirty = true;
+                    added = true;
+                }
+            }
+        }
+        // A new pivot: the longest output no leaf explains yet.
+        let union = self.dnc.as_ref()?.union.clone();
         let cc = self.concat.as_ref()?;
-        let n = cc.outs.len();
+        let uncovered = (0..cc.outs.len())
+            .filter(|&i| union.0[i / 64] >> (i % 64) & 1 == 0 && !cc.outs[i].is_empty())
+            .max_by_key(|&i| (cc.outs[i].len(), std::cmp::Reverse(i)));
+        if let Some(p) = uncovered {
+            if cc.pivots.len() < 6 && cc.pivots.iter().all(|(q, _)| *q != p) {
+                let mut index = PieceIndex::default();
+                for (e, col) in self.bank.vals[self.g.start].iter().enumerate() {
+                    if let Column::Str(v) = col {
+                        if !v[p].is_empty() && cc.outs[p].contains(&*v[p]) {
+                            index.entry(v[p].clone()).or_default().push(u32::try_from(e).unwrap_or(u32::MAX));
+                        }
+                    }
+                }
+                let cc = self.concat.as_mut()?;
+                cc.pivots.push((p, index));
+                cc.dirty = true;
+            }
+        }
+        if added {
+            return self.try_dnc(true);
+        }
+        None
+    }
+
+    fn concat_term(&self, pieces: &[u32]) -> Term {
         let start_nt = self.g.start;
-        let vals = &self.bank.vals[start_nt];
-        let goal: Vec<usize> = cc.outs.iter().map(|o| o.len()).collect();
+        let cc = self.concat.as_ref().expect("concat state");
+        let prod = &self.g.nts[start_nt].prods[cc.prod];
+        let mut acc = self.build(start_nt, *pieces.last().expect("at least one piece"));
+        for &e in pieces.iter().rev().skip(1) {
+            acc = instantiate(&prod.print, &[self.build(start_nt, e), acc]);
+        }
+        acc
+    }
+
+    /// Breadth-first search over per-example output positions, with pieces
+    /// indexed by their value on pivot `k`. Strict: every example must be
+    /// matched. Relaxed: examples may drop out; the goal keeping the most
+    /// fully matched examples wins. Returns the pieces and the matched examples.
+    fn concat_search(&self, k: usize, relaxed: bool) -> Option<(Vec<u32>, Bits)> {
+        const DEAD: usize = usize::MAX;
+        let cc = self.concat.as_ref()?;
+        let (pivot, index) = (&cc.pivots[k].0, &cc.pivots[k].1);
+        let pivot = *pivot;
+        let n = cc.outs.len();
+        let vals = &self.bank.vals[self.g.start];
         let mut parent: FxHashMap<Vec<usize>, (Vec<usize>, u32)> = FxHashMap::default();
-        let mut frontier = vec![vec![0usize; n]];
-        parent.insert(vec![0usize; n], (Vec::new(), u32::MAX));
-        let mut found = None;
+        let start = vec![0usize; n];
+        parent.insert(start.clone(), (Vec::new(), u32::MAX));
+        let mut frontier = vec![start];
+        let full = |st: &[usize]| (0..n).filter(|&i| st[i] != DEAD && st[i] == cc.outs[i].len()).count();
+        let mut best: Option<(usize, Vec<usize>)> = None;
         'bfs: for _depth in 0..8 {
             let mut next = Vec::new();
             for st in &frontier {
-                let rest0 = &cc.outs[cc.pivot][st[cc.pivot]..];
+                let rest0 = &cc.outs[pivot][st[pivot]..];
                 for (end, _) in rest0.char_indices().skip(1).chain(std::iter::once((rest0.len(), ' '))) {
-                    let Some(cands) = cc.index.get(&rest0[..end]) else { continue };
+                    let Some(cands) = index.get(&rest0[..end]) else { continue };
                     for &e in cands.iter().take(64) {
                         let Column::Str(v) = &vals[e as usize] else { continue };
                         let mut ns = st.clone();
                         let mut ok = true;
                         for i in 0..n {
-                            if cc.outs[i][st[i]..].starts_with(&*v[i]) {
+                            if ns[i] == DEAD {
+                                continue;
+                            }
+                            if cc.outs[i][ns[i]..].starts_with(&*v[i]) {
                                 ns[i] += v[i].len();
+                            } else if relaxed {
+                                ns[i] = DEAD;
                             } else {
                                 ok = false;
                                 break;
@@ -355,14 +440,21 @@ impl<'a> Enumerator<'a> {
                             continue;
                         }
                         parent.insert(ns.clone(), (st.clone(), e));
-                        if ns == goal {
-                            found = Some(ns);
-                            break 'bfs;
+                        if ns[pivot] == cc.outs[pivot].len() {
+                            // The pivot cannot progress further: a goal or a dead end.
+                            let score = full(&ns);
+                            if (relaxed || score == n) && best.as_ref().is_none_or(|(b, _)| score > *b) {
+                                best = Some((score, ns.clone()));
+                                if score == n {
+                                    break 'bfs;
+                                }
+                            }
+                        } else {
+                            next.push(ns);
                         }
                         if parent.len() > 50_000 {
                             break 'bfs;
                         }
-                        next.push(ns);
                     }
                 }
             }
@@ -371,7 +463,17 @@ impl<'a> Enumerator<'a> {
             }
             frontier = next;
         }
-        let mut st = found?;
+        let (score, goal) = best?;
+        if !relaxed && score != n {
+            return None;
+        }
+        let mut bits = Bits::empty(n);
+        for (i, (g, o)) in goal.iter().zip(&cc.outs).enumerate() {
+            if *g != DEAD && *g == o.len() {
+                bits.set(i);
+            }
+        }
+        let mut st = goal;
         let mut pieces = Vec::new();
         while let Some((prev, e)) = parent.get(&st) {
             if *e == u32::MAX {
@@ -381,13 +483,7 @@ impl<'a> Enumerator<'a> {
             st = prev.clone();
         }
         pieces.reverse();
-        self.stats.concat_solutions += 1;
-        let prod = &self.g.nts[start_nt].prods[cc.prod];
-        let mut acc = self.build(start_nt, *pieces.last()?);
-        for &e in pieces.iter().rev().skip(1) {
-            acc = instantiate(&prod.print, &[self.build(start_nt, e), acc]);
-        }
-        Some(acc)
+        Some((pieces, bits))
     }
 
     fn try_dnc(&mut self, force: bool) -> Option<Term> {
@@ -403,7 +499,11 @@ impl<'a> Enumerator<'a> {
         if std::env::var_os("SYNTH_DEBUG_DNC").is_some() {
             let d = self.dnc.as_ref()?;
             for (e, b) in &d.covers {
-                eprintln!("cover {} {:?}", self.build(self.g.start, *e), b.0);
+                let t = match e {
+                    CoverTerm::Entry(e) => self.build(self.g.start, *e),
+                    CoverTerm::Built(t) => t.clone(),
+                };
+                eprintln!("cover {t} {:?}", b.0);
             }
             for (e, b) in &d.preds {
                 eprintln!("pred {} {:?}", self.build(d.cond.pred_nt, *e), b.0);
@@ -551,10 +651,12 @@ impl<'a> Enumerator<'a> {
         let is_start = nt == self.g.start;
         if is_start {
             if let (Some(cc), Column::Str(v)) = (self.concat.as_mut(), &col) {
-                let key = &v[cc.pivot];
-                if !key.is_empty() && cc.outs[cc.pivot].contains(&**key) {
-                    cc.index.entry(key.clone()).or_default().push(idx);
-                    cc.dirty = true;
+                for (pivot, index) in &mut cc.pivots {
+                    let key = &v[*pivot];
+                    if !key.is_empty() && cc.outs[*pivot].contains(&**key) {
+                        index.entry(key.clone()).or_default().push(idx);
+                        cc.dirty = true;
+                    }
                 }
             }
             let mask = col.eq_mask(self.target);
@@ -573,7 +675,7 @@ impl<'a> Enumerator<'a> {
                     if !d.cover_set.contains(&bits) {
                         d.cover_set.insert(bits.clone());
                         d.union.or_assign(&bits);
-                        d.covers.push((idx, bits));
+                        d.covers.push((CoverTerm::Entry(idx), bits));
                         d.dirty = true;
                     }
                 }
