@@ -7,12 +7,34 @@
 //! tests (or as a SyGuS `define-fun`); [`verify`] compiles and runs the
 //! emitted code in a sandbox and lints it.
 //!
+//! ```
+//! use synth_engine::emit::{emit_function, Lang};
+//! use synth_engine::search::{synthesize, CancelToken, SearchLimits, UniformGuide};
+//! use synth_engine::spec::Examples;
+//!
+//! let spec = r#"{"function": "first_word", "params": [{"name": "s", "type": "string"}],
+//!   "output_type": "string", "examples": [
+//!   {"args": ["hello world"], "output": "hello"}, {"args": ["ab cd ef"], "output": "ab"},
+//!   {"args": ["x y"], "output": "x"}]}"#;
+//! let problem = Examples::from_json(spec).unwrap().to_problem().unwrap();
+//! let outcome = synthesize(&problem, &SearchLimits::default(), &UniformGuide, &CancelToken::new()).unwrap();
+//! let term = outcome.term().expect("found");
+//! assert_eq!(term.to_string(), "(str.substr s 0 (str.indexof s \" \" 0))");
+//! let code = emit_function(Lang::Python, &problem, term).unwrap();
+//! assert!(code.contains("def first_word(s: str) -> str:"));
+//! ```
+//!
 //! Design choices:
 //! - Terms are flat vectors, children before parents (as egg's `RecExpr`),
 //!   printed and parsed as SMT-LIB s-expressions.
 //! - The interpreter evaluates a term on all examples at once (one typed
 //!   column per node), which is what the enumerator needs for
 //!   observational-equivalence pruning.
+//! - The search is bottom-up enumeration in cost order (costs from a
+//!   [`search::Guide`]) with observational-equivalence pruning; string
+//!   targets are also assembled by concatenation, and grammars with a
+//!   conditional use divide and conquer (EuSolver-style decision trees).
+//!   Reference-implementation specs run CEGIS.
 //! - The search returns an outcome, never panics on bad input, and can be
 //!   cancelled from another thread.
 #![forbid(unsafe_code)]
