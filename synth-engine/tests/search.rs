@@ -153,3 +153,15 @@ fn conditional_concatenation_via_divide_and_conquer() {
     let out = eval_one(&t, &[("col1", Value::str("MIT")), ("col2", Value::str("Cambridge, MA"))], &p.funs).unwrap();
     assert_eq!(out, Value::str("MIT, Cambridge, MA, USA"), "{t}");
 }
+
+#[test]
+fn hand_built_problem_with_bad_examples_is_an_error_not_a_panic() {
+    use synth_engine::dsl::Sort;
+    use synth_engine::spec::{Example, Param, TypeSpec};
+    let mut p = Problem::new("f", vec![Param { name: "x".into(), ty: TypeSpec::of(Sort::Int) }], TypeSpec::of(Sort::Int));
+    p.examples.push(Example { args: vec![Value::str("not an int")], output: Value::Int(1) });
+    let err = synthesize(&p, &limits(), &UniformGuide, &CancelToken::new()).unwrap_err();
+    assert!(err.to_string().contains("example 1"), "{err}");
+    p.examples.clear();
+    assert!(synthesize(&p, &limits(), &UniformGuide, &CancelToken::new()).is_err());
+}

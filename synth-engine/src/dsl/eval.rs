@@ -179,6 +179,9 @@ const MAX_CALL_DEPTH: usize = 64;
 ///
 /// Unbound names, ill-typed applications, `Int` overflow or division by zero.
 pub fn eval_term(term: &Term, vars: &[(&str, &Column)], funs: &FunDefs, n: usize) -> Result<Column, EvalError> {
+    if term.is_empty() {
+        return Err(EvalError::IllTyped("empty term".into()));
+    }
     eval_at(term, term.root(), vars, funs, n, 0)
 }
 

@@ -43,6 +43,9 @@ pub enum SearchError {
     /// The problem has neither examples nor a reference implementation.
     #[error("the problem has no examples and no reference implementation")]
     NoSpecification,
+    /// The examples do not fit the signature or contradict each other.
+    #[error("invalid examples: {0}")]
+    InvalidExamples(#[from] crate::spec::SpecError),
     /// A grammar production or the reference fails to evaluate.
     #[error("evaluation failed while preparing the search: {0}")]
     Eval(#[from] EvalError),
@@ -232,18 +235,20 @@ pub fn synthesize(
     cancel: &CancelToken,
 ) -> Result<SearchOutcome, SearchError> {
     let start = Instant::now();
-    if problem.reference.is_none() {
-        if problem.examples.is_empty() {
+    // Problems may be built by hand: check them here so the search cannot panic on them.
+    let mut p = problem.clone();
+    p.validate_examples()?;
+    if p.reference.is_none() {
+        if p.examples.is_empty() {
             return Err(SearchError::NoSpecification);
         }
-        return pbe(problem, limits, guide, cancel, start, 0);
+        return pbe(&p, limits, guide, cancel, start, 0);
     }
-    let mut p = problem.clone();
     let inputs = cegis::sample_inputs(&p, limits.cegis_samples, limits.seed);
     let mut examples = cegis::label(&p, &inputs)?;
     examples.extend(p.examples.iter().cloned());
     p.examples = examples;
-    p.validate_examples().map_err(|_| SearchError::NoSpecification)?;
+    p.validate_examples()?;
     let mut round = 0u32;
     loop {
         round += 1;
