@@ -437,7 +437,10 @@ pub(super) fn function(problem: &Problem, term: &Term) -> Result<String, EmitErr
 
 pub(super) fn tests(problem: &Problem, examples: &[Example]) -> Result<String, EmitError> {
     let f = ident(&problem.name);
-    let mut out = String::from("#[cfg(test)]\nmod tests {\n    use super::*;\n");
+    let mut out = String::from("#[cfg(test)]\nmod tests {\n");
+    if !examples.is_empty() {
+        out.push_str("    use super::*;\n");
+    }
     for (i, ex) in examples.iter().enumerate() {
         let args: Vec<String> = ex.args.iter().zip(&problem.params).map(|(v, p)| test_lit(v, p.ty)).collect();
         let want = test_lit(&ex.output, problem.output);
