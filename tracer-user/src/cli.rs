@@ -37,8 +37,20 @@ enum Command {
 }
 
 #[derive(Debug, Args)]
-#[command(group = clap::ArgGroup::new("spec").required(true).args(["sygus", "examples"]))]
+#[command(group = clap::ArgGroup::new("spec").required(true).args(["sygus", "examples", "pid"]))]
 struct SynthArgs {
+    /// Watch this running process (with --func) and synthesize from its calls.
+    #[arg(long, requires = "func")]
+    pid: Option<u32>,
+    /// The function to watch (with --pid).
+    #[arg(long, short = 'f')]
+    func: Option<String>,
+    /// With --pid: stop recording after this many distinct inputs...
+    #[arg(long, default_value_t = 64)]
+    distinct: usize,
+    /// ...or after this many seconds.
+    #[arg(long, default_value_t = 10.0)]
+    max_seconds: f64,
     /// A SyGuS-IF v2 file; prints the solution as `(define-fun ...)`.
     #[arg(long)]
     sygus: Option<PathBuf>,
@@ -235,6 +247,7 @@ fn run_record(args: RecordArgs) -> anyhow::Result<ExitCode> {
     let config = RecordConfig {
         duration: args.duration.map(Duration::from_secs_f64),
         max_calls: args.calls,
+        max_distinct_inputs: None,
         resource_interval: Duration::from_millis(args.interval_ms),
         ring_bytes: args.ring_mb * 1024 * 1024,
         progress: !args.quiet,
@@ -322,6 +335,9 @@ fn run_synth(args: &SynthArgs) -> anyhow::Result<ExitCode> {
         bail!("--timeout must be a positive number of seconds, got {}", args.timeout);
     }
     let timeout = Duration::from_secs_f64(args.timeout);
+    if let Some(pid) = args.pid {
+        return run_live_synth(args, pid, timeout);
+    }
     if let Some(path) = &args.sygus {
         let solution = synth_engine::cli::run_sygus(path, timeout)?;
         println!("{solution}");
@@ -344,4 +360,48 @@ fn run_synth(args: &SynthArgs) -> anyhow::Result<ExitCode> {
     }
     eprintln!("{}", serde_json::to_string_pretty(&run.report)?);
     Ok(if run.report.tests_passed == run.report.tests_total { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+}
+
+fn run_live_synth(args: &SynthArgs, pid: u32, budget: Duration) -> anyhow::Result<ExitCode> {
+    if !(args.max_seconds.is_finite() && args.max_seconds > 0.0) {
+        bail!("--max-seconds must be a positive number, got {}", args.max_seconds);
+    }
+    if args.distinct == 0 {
+        bail!("--distinct must be at least 1");
+    }
+    let config = crate::live::LiveConfig {
+        pid,
+        function: args.func.clone().expect("clap requires --func with --pid"),
+        distinct_inputs: args.distinct,
+        max_record: Duration::from_secs_f64(args.max_seconds),
+        budget,
+        lang: args.lang.into(),
+        describe: args.describe.clone(),
+    };
+    let (result, _trace) = crate::live::run(&config, stop_flag())?;
+    eprintln!(
+        "{}: {} calls, {} distinct inputs in {:.1} s; synthesized in {:.2} s; held-out calls reproduced {}/{}",
+        result.function,
+        result.calls_observed,
+        result.distinct_inputs,
+        result.record_secs,
+        result.synth_secs,
+        result.held_out_agree.0,
+        result.held_out_agree.1
+    );
+    match &args.out {
+        Some(dir) => {
+            crate::live::write_out(&result, config.lang, dir)
+                .with_context(|| format!("writing to {}", dir.display()))?;
+            eprintln!("wrote code, tests and report.json to {}", dir.display());
+        }
+        None => {
+            println!("{}", result.code);
+            println!("{}", result.tests);
+        }
+    }
+    eprintln!("{}", serde_json::to_string_pretty(&result.report)?);
+    let ok = result.report.tests_passed == result.report.tests_total
+        && result.held_out_agree.0 == result.held_out_agree.1;
+    Ok(if ok { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }

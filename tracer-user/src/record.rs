@@ -27,6 +27,8 @@ pub struct RecordConfig {
     pub duration: Option<Duration>,
     /// Stop after this many completed calls.
     pub max_calls: Option<u64>,
+    /// Stop once this many distinct argument tuples have been seen (over all functions).
+    pub max_distinct_inputs: Option<usize>,
     /// Resource sampling interval.
     pub resource_interval: Duration,
     /// Ring buffer size in bytes (power of two, multiple of the page size).
@@ -42,6 +44,7 @@ impl Default for RecordConfig {
         Self {
             duration: None,
             max_calls: None,
+            max_distinct_inputs: None,
             resource_interval: Duration::from_millis(100),
             ring_bytes: 16 * 1024 * 1024,
             progress: true,
@@ -190,6 +193,7 @@ pub fn record(plan: &Plan, config: &RecordConfig, stop: &AtomicBool) -> Result<T
         bar
     });
 
+    let mut distinct_inputs = std::collections::HashSet::new();
     let started = Instant::now();
     let mut last_sample = Instant::now();
     let mut last_rate = (Instant::now(), 0u64);
@@ -200,7 +204,13 @@ pub fn record(plan: &Plan, config: &RecordConfig, stop: &AtomicBool) -> Result<T
                 for r in batch.iter() {
                     builder.push_bytes(r);
                 }
-                calls.extend(builder.take_ready());
+                let ready = builder.take_ready();
+                if config.max_distinct_inputs.is_some() {
+                    for c in &ready {
+                        distinct_inputs.insert(format!("{}{:?}", c.function, c.args));
+                    }
+                }
+                calls.extend(ready);
             }
             Err(RecvTimeoutError::Timeout) => {}
             Err(RecvTimeoutError::Disconnected) => break EndReason::Error("ring buffer reader stopped".into()),
@@ -209,6 +219,9 @@ pub fn record(plan: &Plan, config: &RecordConfig, stop: &AtomicBool) -> Result<T
             if builder.completed() >= max {
                 break EndReason::CallLimit;
             }
+        }
+        if config.max_distinct_inputs.is_some_and(|n| distinct_inputs.len() >= n) {
+            break EndReason::CallLimit;
         }
         if config.duration.is_some_and(|d| started.elapsed() >= d) {
             break EndReason::Duration;

@@ -1,0 +1,96 @@
+//! `tracesynth synth --pid`: from a live process to verified code, and the error paths.
+use std::{
+    io::{BufRead, BufReader},
+    process::{Command, Stdio},
+};
+
+use tests::{build_fixture, require_root, set_binary, tracesynth, Fixture};
+
+/// Starts `tracesynth synth --pid ...`, waits until attached, runs `drive` on the
+/// fixture, and returns (exit code, stderr).
+fn live(fixture: &mut Fixture, func: &str, extra: &[&str], drive: &[&str]) -> (i32, String) {
+    let pid = fixture.pid().to_string();
+    let mut child = Command::new(tracesynth())
+        .args(["synth", "--pid", &pid, "--func", func])
+        .args(extra)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut err = BufReader::new(child.stderr.take().unwrap());
+    let mut seen = String::new();
+    loop {
+        let mut line = String::new();
+        if err.read_line(&mut line).unwrap() == 0 {
+            break;
+        }
+        seen.push_str(&line);
+        if line.starts_with("attached") {
+            for d in drive {
+                fixture.command(d);
+            }
+            break;
+        }
+    }
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut err, &mut rest).unwrap();
+    seen.push_str(&rest);
+    (child.wait().unwrap().code().unwrap_or(-1), seen)
+}
+
+#[test]
+fn synthesizes_verified_code_from_a_live_process() {
+    set_binary(env!("CARGO_BIN_EXE_tracesynth-under-test"));
+    if !require_root("synthesizes_verified_code_from_a_live_process") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let bin = build_fixture("calls", &["-O2", "-g"], dir.path());
+    for lang in ["rust", "python", "c"] {
+        let mut fixture = Fixture::start(&bin);
+        let out = dir.path().join(format!("out-{lang}"));
+        let (code, err) = live(
+            &mut fixture,
+            "clear_lowest",
+            &["--lang", lang, "--distinct", "50", "--max-seconds", "20", "--out", out.to_str().unwrap()],
+            &["drive 100"],
+        );
+        assert_eq!(code, 0, "{lang}: {err}");
+        let report: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(out.join("report.json")).unwrap()).unwrap();
+        let (agree, held) = (report["held_out_agree"][0].as_u64().unwrap(), report["held_out_agree"][1].as_u64().unwrap());
+        assert!(held > 0 && agree == held, "{lang}: held-out {agree}/{held}");
+        let tests = &report["report"];
+        assert_eq!(tests["tests_passed"], tests["tests_total"], "{lang}: {tests}");
+        assert!(tests["tests_total"].as_u64().unwrap() >= 40, "{tests}");
+        assert!(report["code"].as_str().unwrap().contains("clear_lowest"), "{report}");
+    }
+}
+
+#[test]
+fn function_never_called_is_reported() {
+    set_binary(env!("CARGO_BIN_EXE_tracesynth-under-test"));
+    if !require_root("function_never_called_is_reported") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let bin = build_fixture("calls", &["-O2", "-g"], dir.path());
+    let mut fixture = Fixture::start(&bin);
+    let (code, err) = live(&mut fixture, "inner", &["--max-seconds", "0.5"], &[]);
+    assert_ne!(code, 0);
+    assert!(err.contains("`inner` was never called"), "{err}");
+}
+
+#[test]
+fn hidden_state_is_not_a_pure_function() {
+    set_binary(env!("CARGO_BIN_EXE_tracesynth-under-test"));
+    if !require_root("hidden_state_is_not_a_pure_function") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let bin = build_fixture("calls", &["-O2", "-g"], dir.path());
+    let mut fixture = Fixture::start(&bin);
+    let (code, err) = live(&mut fixture, "bump", &["--max-seconds", "1.5"], &["bump"]);
+    assert_ne!(code, 0);
+    assert!(err.contains("not a pure function of its arguments: bump(1) returned 1 and later 2"), "{err}");
+}
