@@ -69,6 +69,11 @@ fn rust_src() -> Result<()> {
     if !list.lines().any(|l| l.starts_with("rust-src")) {
         run_cmd(Command::new("rustup").args(["component", "add", "rust-src", "--toolchain", "nightly"]))?;
     }
+    // clippy-driver lints the Rust that `synth` emits.
+    let stable = Command::new("rustup").args(["component", "list", "--installed"]).output();
+    if !stable.is_ok_and(|o| String::from_utf8_lossy(&o.stdout).lines().any(|l| l.starts_with("clippy"))) {
+        run_cmd(Command::new("rustup").args(["component", "add", "clippy"]))?;
+    }
     Ok(())
 }
 
