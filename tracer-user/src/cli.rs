@@ -190,6 +190,18 @@ pub fn stop_flag() -> &'static AtomicBool {
     })
 }
 
+/// The whole `tracesynth` program: runs [`run`] and turns an error into a message on
+/// stderr and a failure exit code.
+pub fn main() -> ExitCode {
+    match run() {
+        Ok(code) => code,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
 /// Parses the command line and runs the command.
 ///
 /// # Errors

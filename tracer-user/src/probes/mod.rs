@@ -249,41 +249,24 @@ pub fn plan(pid: u32, functions: &[String], ret_mode: RetMode) -> Result<Plan, P
             ));
         }
 
-        let id = plan.points.len() as u32;
-        plan.points.push(ProbePoint {
-            id,
-            object: attach_object.clone(),
-            file_offset: symbol.file_offset + entry_site.offset,
-            kind: EventKind::Entry,
-            uretprobe: false,
-            function: index,
-            string_mask,
-        });
+        let mut add_point = |file_offset: u64, kind: EventKind, uretprobe: bool| {
+            let id = plan.points.len() as u32;
+            plan.points.push(ProbePoint {
+                id,
+                object: attach_object.clone(),
+                file_offset,
+                kind,
+                uretprobe,
+                function: index,
+                string_mask,
+            });
+        };
+        add_point(symbol.file_offset + entry_site.offset, EventKind::Entry, false);
         match ret_mode {
-            RetMode::Uretprobe => {
-                let id = plan.points.len() as u32;
-                plan.points.push(ProbePoint {
-                    id,
-                    object: attach_object.clone(),
-                    file_offset: symbol.file_offset,
-                    kind: EventKind::Return,
-                    uretprobe: true,
-                    function: index,
-                    string_mask,
-                });
-            }
+            RetMode::Uretprobe => add_point(symbol.file_offset, EventKind::Return, true),
             RetMode::Insn => {
                 for r in &ret_sites {
-                    let id = plan.points.len() as u32;
-                    plan.points.push(ProbePoint {
-                        id,
-                        object: attach_object.clone(),
-                        file_offset: symbol.file_offset + r.offset,
-                        kind: EventKind::Return,
-                        uretprobe: false,
-                        function: index,
-                        string_mask,
-                    });
+                    add_point(symbol.file_offset + r.offset, EventKind::Return, false);
                 }
             }
         }
