@@ -39,6 +39,9 @@ fn cases() -> Vec<(Problem, Term)> {
     vec![
         problem("unsigned_mix", &[("x", u32t), ("y", u32t)], u32t,
             "(bvxor (bvadd (bvudiv x y) (bvurem x y)) (bvxor (bvshl x y) (bvlshr x y)))", &pairs),
+        // Regression: `!` before a method receiver (`!1_u32.checked_shl(..)` negated the shift).
+        problem("not_receiver", &[("x", u32t), ("y", u32t)], u32t,
+            "(bvshl (bvsub #x00000001 (bvshl (bvnot #x00000001) #x00000001)) (bvand x #x00000007))", &pairs),
         problem("signed_mix", &[("x", u32t), ("y", u32t)], u32t,
             "(bvxor (bvsub (bvashr x y) (bvsdiv x y)) (bvor (bvsrem x y) (bvsmod x y)))", &pairs),
         problem("pick", &[("a", i64t), ("b", i64t)], i64t,

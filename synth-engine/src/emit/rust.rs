@@ -70,9 +70,10 @@ impl Ctx<'_> {
         Ok(strip_outer(&self.emit(id)?.code))
     }
 
-    /// An operand that becomes a method receiver or operator argument: keeps parentheses.
+    /// An operand that becomes a method receiver, a cast operand or an
+    /// operator argument: parenthesized unless it is a primary expression.
     fn p(&mut self, id: Id) -> Result<String, EmitError> {
-        Ok(self.emit(id)?.code)
+        Ok(paren(self.emit(id)?.code))
     }
 
     fn concat_pieces(&mut self, id: Id, fmt: &mut String, args: &mut Vec<String>) -> Result<(), EmitError> {
@@ -95,10 +96,16 @@ impl Ctx<'_> {
         Ok(())
     }
 
-    /// A string argument usable where `&str` is expected.
+    /// A string function argument usable where `&str` is expected.
     fn sref(&mut self, id: Id) -> Result<String, EmitError> {
         let x = self.emit(id)?;
-        Ok(if x.owned { format!("&{}", x.code) } else { strip_outer(&x.code) })
+        Ok(if x.owned { format!("&{}", paren(x.code)) } else { strip_outer(&x.code) })
+    }
+
+    /// A string operand of `==`/`!=` (a `&str` or `&String`).
+    fn sop(&mut self, id: Id) -> Result<String, EmitError> {
+        let x = self.emit(id)?;
+        Ok(if x.owned { format!("&{}", paren(x.code)) } else { paren(x.code) })
     }
 
     fn emit(&mut self, id: Id) -> Result<E, EmitError> {
@@ -114,7 +121,7 @@ impl Ctx<'_> {
         };
         let t = format!("u{w}");
         let bin = |c: &mut Ctx<'_>, f: &dyn Fn(String, String) -> String| -> Result<E, EmitError> {
-            let (a, b) = (c.p(k[0])?, c.s(k[1])?);
+            let (a, b) = (c.p(k[0])?, c.p(k[1])?);
             Ok(e(f(a, b)))
         };
         let r = match &node.op {
@@ -135,7 +142,7 @@ impl Ctx<'_> {
                 for i in 0..k.len() {
                     let range: Vec<usize> = if node.op == Op::Eq { (i + 1..k.len().min(i + 2)).collect() } else { (i + 1..k.len()).collect() };
                     for j in range {
-                        let (a, b) = if is_str { (self.sref(k[i])?, self.sref(k[j])?) } else { (self.p(k[i])?, self.p(k[j])?) };
+                        let (a, b) = if is_str { (self.sop(k[i])?, self.sop(k[j])?) } else { (self.p(k[i])?, self.p(k[j])?) };
                         let op = if node.op == Op::Eq { "==" } else { "!=" };
                         parts.push(format!("{a} {op} {b}"));
                     }
@@ -239,7 +246,11 @@ impl Ctx<'_> {
             Op::Extract(hi, lo) => {
                 let out = native(hi - lo + 1)?;
                 let a = self.p(k[0])?;
-                e(format!("(({a} >> {lo}) as u{out})"))
+                if *lo == 0 {
+                    e(format!("({a} as u{out})"))
+                } else {
+                    e(format!("(({a} >> {lo}) as u{out})"))
+                }
             }
             Op::ZeroExtend(_) => {
                 let out = native(match sort {
@@ -253,7 +264,9 @@ impl Ctx<'_> {
                     Sort::BitVec(x) => x,
                     _ => 0,
                 })?;
-                e(format!("(i{out}::from({} as i{w}) as u{out})", self.p(k[0])?))
+                let Sort::BitVec(from) = self.sorts[k[0].index()] else { return Err(unsupported("sign_extend")) };
+                let from = native(from)?;
+                e(format!("(i{out}::from({} as i{from}) as u{out})", self.p(k[0])?))
             }
             Op::RotateLeft(n) => e(format!("{}.rotate_left({})", self.p(k[0])?, n % w)),
             Op::RotateRight(n) => e(format!("{}.rotate_right({})", self.p(k[0])?, n % w)),
@@ -295,11 +308,11 @@ impl Ctx<'_> {
             }
             Op::StrPrefixOf | Op::StrSuffixOf | Op::StrContains => {
                 let (a, b) = (self.sref(k[0])?, self.sref(k[1])?);
-                let (a_raw, b_raw) = (strip_ref(&a), strip_ref(&b));
+                let (a_recv, b_recv) = (self.p(k[0])?, self.p(k[1])?);
                 e(match node.op {
-                    Op::StrPrefixOf => format!("{b_raw}.starts_with({a})"),
-                    Op::StrSuffixOf => format!("{b_raw}.ends_with({a})"),
-                    _ => format!("{a_raw}.contains({b})"),
+                    Op::StrPrefixOf => format!("{b_recv}.starts_with({a})"),
+                    Op::StrSuffixOf => format!("{b_recv}.ends_with({a})"),
+                    _ => format!("{a_recv}.contains({b})"),
                 })
             }
             Op::StrToInt => {
@@ -347,8 +360,50 @@ pub(super) fn strip_outer(s: &str) -> String {
     s[1..s.len() - 1].to_string()
 }
 
-fn strip_ref(s: &str) -> String {
-    s.strip_prefix('&').map_or_else(|| s.to_string(), |r| format!("({r})"))
+/// Whether `code` is a primary expression (a name, literal, call or method
+/// chain, or fully parenthesized), safe as a method receiver or operand.
+fn is_primary(code: &str) -> bool {
+    if code.starts_with(['!', '-', '&', '*']) || code.is_empty() {
+        return false;
+    }
+    let mut depth = 0i32;
+    let mut in_str = false;
+    let mut escaped = false;
+    for c in code.chars() {
+        if in_str {
+            if escaped {
+                escaped = false;
+            } else if c == '\\' {
+                escaped = true;
+            } else if c == '"' {
+                in_str = false;
+            }
+            continue;
+        }
+        match c {
+            '"' => in_str = true,
+            '(' | '[' | '{' => depth += 1,
+            ')' | ']' | '}' => depth -= 1,
+            c if depth == 0 && (c.is_whitespace() || "+-*/%&|^<>=!?".contains(c)) => {
+                // `!` of a macro call (`format!(`) and `::` paths are fine.
+                if c == '!' {
+                    continue;
+                }
+                return false;
+            }
+            _ => {}
+        }
+    }
+    true
+}
+
+/// Parenthesizes `code` unless it is a primary expression.
+pub(super) fn paren(code: String) -> String {
+    if is_primary(&code) {
+        code
+    } else {
+        format!("({code})")
+    }
 }
 
 fn helper_code(name: &str) -> String {
