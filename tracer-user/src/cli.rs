@@ -34,6 +34,16 @@ enum Command {
     Show(ShowArgs),
     /// Synthesize a program from a SyGuS file or from input/output examples.
     Synth(SynthArgs),
+    /// Run the tracing daemon (HTTP API; sessions and traces stored with sled).
+    Daemon(crate::client::DaemonArgs),
+    /// Start a tracing session in the daemon (prints its id).
+    Attach(crate::client::AttachArgs),
+    /// List the daemon's sessions.
+    Sessions(crate::client::DaemonUrl),
+    /// Detach a daemon session (its trace stays).
+    Detach(crate::client::DetachArgs),
+    /// List the daemon's stored traces.
+    Traces(crate::client::DaemonUrl),
 }
 
 #[derive(Debug, Args)]
@@ -155,7 +165,13 @@ struct ExportArgs {
     #[arg(long, value_enum)]
     format: ExportFormat,
     /// Trace file to read.
-    input: PathBuf,
+    #[arg(required_unless_present = "session", conflicts_with = "session")]
+    input: Option<PathBuf>,
+    /// Export the daemon's trace of this session instead of a file.
+    #[arg(long)]
+    session: Option<u64>,
+    #[command(flatten)]
+    daemon: crate::client::DaemonUrl,
     /// Output file.
     #[arg(long, short)]
     output: PathBuf,
@@ -214,6 +230,11 @@ pub fn run() -> anyhow::Result<ExitCode> {
         Command::Export(args) => run_export(&args),
         Command::Show(args) => run_show(&args),
         Command::Synth(args) => run_synth(&args),
+        Command::Daemon(args) => crate::client::run_daemon(&args),
+        Command::Attach(args) => crate::client::run_attach(&args),
+        Command::Sessions(url) => crate::client::run_sessions(&url),
+        Command::Detach(args) => crate::client::run_detach(&args),
+        Command::Traces(url) => crate::client::run_traces(&url),
     }
 }
 
@@ -309,14 +330,21 @@ pub fn summary(trace: &Trace) -> String {
 }
 
 fn run_export(args: &ExportArgs) -> anyhow::Result<ExitCode> {
-    let trace = Trace::read(&args.input)?;
+    let (trace, input) = match (&args.input, args.session) {
+        (Some(input), _) => (Trace::read(input)?, input.display().to_string()),
+        (None, Some(id)) => {
+            let bytes = crate::client::fetch_trace(&args.daemon, id, "bincode")?;
+            (Trace::from_bytes(&bytes, std::path::Path::new("daemon"))?, format!("session {id}"))
+        }
+        (None, None) => bail!("give a trace file or --session ID"),
+    };
     let bytes = match args.format {
         ExportFormat::Chrome => serde_json::to_vec(&crate::chrome::to_chrome(&trace))?,
         ExportFormat::Json => trace.to_bytes(crate::trace::Encoding::Json),
         ExportFormat::Bincode => trace.to_bytes(crate::trace::Encoding::Bincode),
     };
     crate::trace::write_atomic(&args.output, &bytes)
-        .with_context(|| format!("exporting {}", args.input.display()))?;
+        .with_context(|| format!("exporting {input}"))?;
     eprintln!("wrote {}", args.output.display());
     Ok(ExitCode::SUCCESS)
 }

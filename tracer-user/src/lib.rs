@@ -6,13 +6,17 @@
 //! [`builder`], which pairs entries and returns into [`trace::Call`]s.
 #![deny(missing_docs)]
 
+pub mod api;
 pub mod builder;
 pub mod chrome;
 pub mod cli;
+pub mod client;
+pub mod daemon;
 pub mod events;
 pub mod live;
 pub mod probes;
 pub mod procfs;
 pub mod record;
 pub mod spec;
+pub mod store;
 pub mod trace;

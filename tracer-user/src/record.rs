@@ -166,6 +166,60 @@ pub struct Progress {
 /// # Errors
 /// When the probes cannot be loaded or attached (nothing is recorded then).
 pub fn record(plan: &Plan, config: &RecordConfig, stop: &AtomicBool) -> Result<Trace, RecordError> {
+    let mut keep = KeepCalls(Vec::new());
+    let mut trace = record_into(plan, config, stop, &mut keep)?;
+    trace.calls = keep.0;
+    trace.calls.sort_by_key(|c| c.seq);
+    Ok(trace)
+}
+
+/// Where [`record_into`] sends what it captures, on the recording thread.
+pub trait RecordSink {
+    /// The probes are attached; calls follow.
+    fn attached(&mut self) {}
+    /// Calls completed since the last delivery, in completion order.
+    fn calls(&mut self, calls: Vec<Call>);
+    /// Live numbers, once per resource interval, with the newest resource sample.
+    fn status(&mut self, _status: &RecordStatus) {}
+}
+
+/// Keeps every call in memory (what [`record`] does).
+struct KeepCalls(Vec<Call>);
+
+impl RecordSink for KeepCalls {
+    fn calls(&mut self, calls: Vec<Call>) {
+        self.0.extend(calls);
+    }
+}
+
+/// Live numbers of a running recording, handed to [`RecordSink::status`].
+#[derive(Clone, Debug, Default)]
+pub struct RecordStatus {
+    /// Completed calls per function.
+    pub calls_per_function: Vec<u64>,
+    /// Events the probes tried to emit (kernel counter).
+    pub produced: u64,
+    /// Records received.
+    pub received: u64,
+    /// Events dropped because the ring buffer was full.
+    pub dropped: u64,
+    /// Events per second over the last half second or so.
+    pub events_per_sec: f64,
+    /// The newest resource sample of the target, if one was taken this interval.
+    pub resource: Option<procfs::ResourceSample>,
+}
+
+/// Like [`record`], but hands completed calls to `sink` as they are built instead of
+/// keeping them: the returned trace has no calls, everything else is filled in.
+///
+/// # Errors
+/// When the probes cannot be loaded or attached (nothing is recorded then).
+pub fn record_into(
+    plan: &Plan,
+    config: &RecordConfig,
+    stop: &AtomicBool,
+    sink: &mut dyn RecordSink,
+) -> Result<Trace, RecordError> {
     let start_ns = procfs::monotonic_ns();
     let start_unix_ms = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -174,10 +228,10 @@ pub fn record(plan: &Plan, config: &RecordConfig, stop: &AtomicBool) -> Result<T
     if config.announce {
         eprintln!("attached {} probes to PID {}", plan.points.len(), plan.pid);
     }
+    sink.attached();
     let (tx, rx) = bounded::<Batch>(256);
     let mut reader = Reader::spawn(ring, tx);
     let mut builder = TraceBuilder::new(&plan.functions, &plan.points);
-    let mut calls: Vec<Call> = Vec::new();
     let mut resources = Vec::new();
     if let Ok(s) = procfs::sample(plan.pid) {
         resources.push(s);
@@ -210,7 +264,7 @@ pub fn record(plan: &Plan, config: &RecordConfig, stop: &AtomicBool) -> Result<T
                         distinct_inputs.insert(format!("{}{:?}", c.function, c.args));
                     }
                 }
-                calls.extend(ready);
+                deliver(sink, ready);
             }
             Err(RecvTimeoutError::Timeout) => {}
             Err(RecvTimeoutError::Disconnected) => break EndReason::Error("ring buffer reader stopped".into()),
@@ -231,8 +285,12 @@ pub fn record(plan: &Plan, config: &RecordConfig, stop: &AtomicBool) -> Result<T
         }
         if last_sample.elapsed() >= config.resource_interval {
             last_sample = Instant::now();
+            let mut newest = None;
             match procfs::sample(plan.pid) {
-                Ok(s) => resources.push(s),
+                Ok(s) => {
+                    newest = Some(s);
+                    resources.push(s);
+                }
                 Err(_) if !procfs::process_alive(plan.pid) => break EndReason::TargetExited,
                 Err(_) => {}
             }
@@ -241,6 +299,15 @@ pub fn record(plan: &Plan, config: &RecordConfig, stop: &AtomicBool) -> Result<T
                 rate = (builder.received - last_rate.1) as f64 / elapsed;
                 last_rate = (Instant::now(), builder.received);
             }
+            let (produced, dropped) = attached.counters();
+            sink.status(&RecordStatus {
+                calls_per_function: builder.calls_per_function.clone(),
+                produced,
+                received: builder.received,
+                dropped,
+                events_per_sec: rate,
+                resource: newest,
+            });
             if let Some(bar) = &bar {
                 let (_, dropped) = attached.counters();
                 bar.set_message(progress_line(plan, &builder.calls_per_function, rate, dropped));
@@ -257,11 +324,10 @@ pub fn record(plan: &Plan, config: &RecordConfig, stop: &AtomicBool) -> Result<T
         for r in batch.iter() {
             builder.push_bytes(r);
         }
-        calls.extend(builder.take_ready());
+        deliver(sink, builder.take_ready());
     }
     reader.join();
-    calls.extend(builder.finish_all());
-    calls.sort_by_key(|c| c.seq);
+    deliver(sink, builder.finish_all());
     let (produced, dropped) = attached.counters();
     if let Some(bar) = bar {
         bar.finish_and_clear();
@@ -284,13 +350,19 @@ pub fn record(plan: &Plan, config: &RecordConfig, stop: &AtomicBool) -> Result<T
         start_unix_ms,
         end_reason,
         functions: plan.functions.clone(),
-        calls,
+        calls: Vec::new(),
         resources,
         resource_interval_ms: config.resource_interval.as_millis() as u64,
         loss: Loss { produced, received: builder.received, dropped, unmatched_returns: builder.unmatched_returns },
         on_cpu: attached.on_cpu.clone(),
         warnings,
     })
+}
+
+fn deliver(sink: &mut dyn RecordSink, calls: Vec<Call>) {
+    if !calls.is_empty() {
+        sink.calls(calls);
+    }
 }
 
 /// One line of live status: events/s, calls per function, dropped.

@@ -1,0 +1,425 @@
+//! The daemon's HTTP API (axum). [`router`] builds the routes over an [`ApiState`] and is
+//! what tests drive with `oneshot`; [`serve`] runs it on a listener until shutdown.
+//!
+//! Every failure is an [`ApiError`]: 4xx with `{"error": "..."}`, 5xx with a generic body
+//! and the cause in the log. With a token set, every route but `/v1/health` needs
+//! `Authorization: Bearer TOKEN`.
+mod error;
+
+use std::{future::Future, net::SocketAddr, sync::Arc};
+
+use axum::{
+    body::Body,
+    extract::{
+        rejection::{JsonRejection, PathRejection, QueryRejection},
+        DefaultBodyLimit, Path, Query, Request, State,
+    },
+    http::{header, StatusCode},
+    middleware::{self, Next},
+    response::{IntoResponse, Response},
+    routing::get,
+    Json, Router,
+};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, OpenApi, ToSchema};
+
+pub use self::error::ApiError;
+use crate::{
+    daemon::{SessionRequest, Sessions},
+    store::{SessionLimits, SessionRecord, SessionState},
+    trace::{Encoding, RetMode},
+};
+
+/// Largest request body accepted.
+pub const BODY_LIMIT: usize = 64 * 1024;
+/// Largest page of `GET /v1/traces/{id}/calls`.
+pub const MAX_PAGE: usize = 10_000;
+
+/// What the handlers share.
+#[derive(Clone)]
+pub struct ApiState {
+    /// The sessions and their store.
+    pub sessions: Sessions,
+    /// Bearer token required on every route but `/v1/health`, when set.
+    pub token: Option<Arc<str>>,
+}
+
+/// `POST /v1/sessions` body.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateSession {
+    /// Target PID.
+    pub pid: u32,
+    /// Functions to trace.
+    pub functions: Vec<String>,
+    /// Basic-block probes (not implemented yet: `true` is refused).
+    #[serde(default)]
+    pub blocks: bool,
+    /// Limits.
+    #[serde(default)]
+    pub limits: SessionLimits,
+    /// `uretprobe` (default) or `insn`.
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub ret_probes: Option<RetMode>,
+}
+
+/// A session with live numbers.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SessionView {
+    /// The stored record.
+    #[serde(flatten)]
+    pub session: SessionRecord,
+    /// Events per second (0 once ended).
+    pub events_per_sec: f64,
+    /// Newest resource samples of the target, oldest first.
+    #[schema(value_type = Vec<Object>)]
+    pub resources: Vec<crate::procfs::ResourceSample>,
+}
+
+/// One stored trace in `GET /v1/traces`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TraceSummary {
+    /// Trace (= session) id.
+    pub id: u64,
+    /// Target PID.
+    pub pid: u32,
+    /// Function names.
+    pub functions: Vec<String>,
+    /// Session state.
+    pub state: SessionState,
+    /// Calls stored.
+    pub calls: usize,
+}
+
+/// Trace download format.
+#[derive(Clone, Copy, Debug, Default, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum TraceFormat {
+    /// The trace schema as JSON.
+    #[default]
+    Json,
+    /// The trace schema as bincode.
+    Bincode,
+    /// Chrome trace-event JSON.
+    Chrome,
+}
+
+/// `GET /v1/traces/{id}` query.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct TraceQuery {
+    /// `json` (default), `bincode` or `chrome`.
+    #[serde(default)]
+    #[param(value_type = Option<String>)]
+    pub format: TraceFormat,
+}
+
+/// `GET /v1/traces/{id}/calls` query.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct CallsQuery {
+    /// Only calls of this function.
+    pub function: Option<String>,
+    /// Calls to skip.
+    #[serde(default)]
+    pub offset: usize,
+    /// Page size (1 ..= 10000, default 100).
+    pub limit: Option<usize>,
+}
+
+/// A page of calls.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CallsPage {
+    /// Calls matching the filter.
+    pub total: usize,
+    /// Offset of this page.
+    pub offset: usize,
+    /// Page size asked for.
+    pub limit: usize,
+    /// Function names by index (`calls[i].function` indexes this).
+    pub functions: Vec<String>,
+    /// The calls, ordered by (function, seq).
+    #[schema(value_type = Vec<Object>)]
+    pub calls: Vec<crate::trace::Call>,
+}
+
+/// `GET /v1/health` body.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Health {
+    /// Always `ok`.
+    pub status: &'static str,
+    /// tracesynth version.
+    pub version: &'static str,
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "tracesynth daemon", description = "Tracing sessions over eBPF uprobes, and their stored traces."),
+    paths(health, metrics, create_session, list_sessions, get_session, delete_session, list_traces, get_trace, get_calls),
+    components(schemas(CreateSession, SessionView, SessionRecord, SessionLimits, SessionState, TraceSummary, CallsPage, Health))
+)]
+struct ApiDoc;
+
+/// The OpenAPI document of this API.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    ApiDoc::openapi()
+}
+
+/// The routes over `state` (no socket: see [`serve`]).
+pub fn router(state: ApiState) -> Router {
+    Router::new()
+        .route("/v1/health", get(health))
+        .route("/metrics", get(metrics))
+        .route("/v1/openapi.json", get(openapi_json))
+        .route("/v1/sessions", get(list_sessions).post(create_session))
+        .route("/v1/sessions/{id}", get(get_session).delete(delete_session))
+        .route("/v1/traces", get(list_traces))
+        .route("/v1/traces/{id}", get(get_trace))
+        .route("/v1/traces/{id}/calls", get(get_calls))
+        .fallback(|| async { ApiError::not_found("no such route") })
+        .method_not_allowed_fallback(|| async {
+            ApiError::client(StatusCode::METHOD_NOT_ALLOWED, "method not allowed on this route")
+        })
+        .layer(middleware::from_fn_with_state(state.clone(), authorize))
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(tower_http::trace::TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+/// Serves `router(state)` on `listener` until `shutdown` completes.
+///
+/// # Errors
+/// I/O errors of the listener.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    state: ApiState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router(state)).with_graceful_shutdown(shutdown).await
+}
+
+/// Whether `addr` may be listened on without a token.
+pub fn is_loopback(addr: &SocketAddr) -> bool {
+    addr.ip().is_loopback()
+}
+
+async fn authorize(State(state): State<ApiState>, request: Request, next: Next) -> Response {
+    let Some(token) = &state.token else { return next.run(request).await };
+    if request.uri().path() == "/v1/health" {
+        return next.run(request).await;
+    }
+    let given = request
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "));
+    match given {
+        Some(g) if constant_time_eq(g.as_bytes(), token.as_bytes()) => next.run(request).await,
+        Some(_) => ApiError::client(StatusCode::UNAUTHORIZED, "wrong bearer token").into_response(),
+        None => ApiError::client(StatusCode::UNAUTHORIZED, "missing `Authorization: Bearer` token")
+            .into_response(),
+    }
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
+) -> Result<T, ApiError> {
+    tokio::task::spawn_blocking(f).await.map_err(|e| ApiError::Internal(format!("task failed: {e}")))?
+}
+
+/// Liveness; needs no token.
+#[utoipa::path(get, path = "/v1/health", responses((status = 200, body = Health)))]
+async fn health() -> Json<Health> {
+    Json(Health { status: "ok", version: env!("CARGO_PKG_VERSION") })
+}
+
+/// Prometheus metrics: sessions by state, events/s, dropped, store size.
+#[utoipa::path(get, path = "/metrics", responses((status = 200, body = String, content_type = "text/plain")))]
+async fn metrics(State(state): State<ApiState>) -> Result<Response, ApiError> {
+    let sessions = state.sessions.clone();
+    let text = blocking(move || {
+        let records = sessions.store().sessions()?;
+        let mut out = String::new();
+        out.push_str("# HELP tracesynth_sessions Sessions by state.\n# TYPE tracesynth_sessions gauge\n");
+        for s in [
+            SessionState::Running,
+            SessionState::Detached,
+            SessionState::TargetExited,
+            SessionState::CallLimit,
+            SessionState::Duration,
+            SessionState::DaemonStopped,
+            SessionState::Failed,
+        ] {
+            let n = records.iter().filter(|r| r.state == s).count();
+            let name = serde_json::to_value(s).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
+            out.push_str(&format!("tracesynth_sessions{{state=\"{name}\"}} {n}\n"));
+        }
+        let dropped: u64 = records.iter().map(|r| r.loss.dropped).sum();
+        let received: u64 = records.iter().map(|r| r.loss.received).sum();
+        let calls: u64 = records.iter().flat_map(|r| &r.calls_per_function).sum();
+        out.push_str(&format!(
+            "# HELP tracesynth_events_per_second Events per second over running sessions.\n\
+             # TYPE tracesynth_events_per_second gauge\ntracesynth_events_per_second {}\n\
+             # HELP tracesynth_events_received_total Events read from the ring buffers.\n\
+             # TYPE tracesynth_events_received_total counter\ntracesynth_events_received_total {received}\n\
+             # HELP tracesynth_events_dropped_total Events dropped because a ring buffer was full.\n\
+             # TYPE tracesynth_events_dropped_total counter\ntracesynth_events_dropped_total {dropped}\n\
+             # HELP tracesynth_calls_total Completed calls.\n\
+             # TYPE tracesynth_calls_total counter\ntracesynth_calls_total {calls}\n\
+             # HELP tracesynth_store_bytes Size of the trace store on disk.\n\
+             # TYPE tracesynth_store_bytes gauge\ntracesynth_store_bytes {}\n",
+            sessions.events_per_sec(),
+            sessions.store().size_on_disk()
+        ));
+        Ok(out)
+    })
+    .await?;
+    Ok(([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response())
+}
+
+async fn openapi_json() -> Json<utoipa::openapi::OpenApi> {
+    Json(openapi())
+}
+
+/// Attaches to a process and starts a session.
+#[utoipa::path(post, path = "/v1/sessions", request_body = CreateSession, responses(
+    (status = 201, body = SessionView),
+    (status = 400, description = "malformed or invalid request"),
+    (status = 404, description = "no such PID or function"),
+))]
+async fn create_session(
+    State(state): State<ApiState>,
+    body: Result<Json<CreateSession>, JsonRejection>,
+) -> Result<(StatusCode, Json<SessionView>), ApiError> {
+    let Json(body) = body?;
+    let request = SessionRequest {
+        pid: body.pid,
+        functions: body.functions,
+        blocks: body.blocks,
+        limits: body.limits,
+        ret_mode: body.ret_probes.unwrap_or_default(),
+    };
+    request.validate()?;
+    let sessions = state.sessions.clone();
+    let session = blocking(move || Ok(sessions.attach(&request)?)).await?;
+    Ok((StatusCode::CREATED, Json(SessionView { session, events_per_sec: 0.0, resources: Vec::new() })))
+}
+
+/// All sessions, by id.
+#[utoipa::path(get, path = "/v1/sessions", responses((status = 200, body = Vec<SessionRecord>)))]
+async fn list_sessions(State(state): State<ApiState>) -> Result<Json<Vec<SessionRecord>>, ApiError> {
+    let sessions = state.sessions.clone();
+    Ok(Json(blocking(move || Ok(sessions.store().sessions()?)).await?))
+}
+
+/// One session: state, calls per function, loss counters, newest resource samples.
+#[utoipa::path(get, path = "/v1/sessions/{id}", params(("id" = u64, Path, description = "session id")),
+    responses((status = 200, body = SessionView), (status = 404, description = "unknown id")))]
+async fn get_session(
+    State(state): State<ApiState>,
+    id: Result<Path<u64>, PathRejection>,
+) -> Result<Json<SessionView>, ApiError> {
+    let Path(id) = id?;
+    let sessions = state.sessions.clone();
+    let found = blocking(move || Ok(sessions.get(id)?)).await?;
+    let (session, live) = found.ok_or_else(|| ApiError::not_found(format!("no session {id}")))?;
+    Ok(Json(SessionView { session, events_per_sec: live.events_per_sec, resources: live.resources.into() }))
+}
+
+/// Detaches a session; its trace stays.
+#[utoipa::path(delete, path = "/v1/sessions/{id}", params(("id" = u64, Path, description = "session id")),
+    responses((status = 200, body = SessionRecord), (status = 404, description = "unknown id")))]
+async fn delete_session(
+    State(state): State<ApiState>,
+    id: Result<Path<u64>, PathRejection>,
+) -> Result<Json<SessionRecord>, ApiError> {
+    let Path(id) = id?;
+    let sessions = state.sessions.clone();
+    let found = blocking(move || Ok(sessions.detach(id)?)).await?;
+    Ok(Json(found.ok_or_else(|| ApiError::not_found(format!("no session {id}")))?))
+}
+
+/// Stored traces.
+#[utoipa::path(get, path = "/v1/traces", responses((status = 200, body = Vec<TraceSummary>)))]
+async fn list_traces(State(state): State<ApiState>) -> Result<Json<Vec<TraceSummary>>, ApiError> {
+    let sessions = state.sessions.clone();
+    let list = blocking(move || {
+        let store = sessions.store();
+        let mut out = Vec::new();
+        for id in store.trace_ids()? {
+            let Some(s) = store.get_session(id)? else { continue };
+            out.push(TraceSummary { id, pid: s.pid, functions: s.functions, state: s.state, calls: store.count_calls(id, None) });
+        }
+        Ok(out)
+    })
+    .await?;
+    Ok(Json(list))
+}
+
+/// A whole trace (calls in entry order) as JSON, bincode or Chrome trace events.
+#[utoipa::path(get, path = "/v1/traces/{id}", params(("id" = u64, Path, description = "trace id"), TraceQuery),
+    responses((status = 200, description = "the trace"), (status = 404, description = "unknown id")))]
+async fn get_trace(
+    State(state): State<ApiState>,
+    id: Result<Path<u64>, PathRejection>,
+    query: Result<Query<TraceQuery>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    let Path(id) = id?;
+    let Query(query) = query?;
+    let sessions = state.sessions.clone();
+    let trace = blocking(move || Ok(sessions.store().trace(id)?)).await?;
+    let trace = trace.ok_or_else(|| ApiError::not_found(format!("no trace {id}")))?;
+    let (content_type, bytes) = match query.format {
+        TraceFormat::Json => ("application/json", serde_json::to_vec(&trace).expect("trace serializes")),
+        TraceFormat::Bincode => ("application/octet-stream", trace.to_bytes(Encoding::Bincode)),
+        TraceFormat::Chrome => (
+            "application/json",
+            serde_json::to_vec(&crate::chrome::to_chrome(&trace)).expect("chrome trace serializes"),
+        ),
+    };
+    Ok(([(header::CONTENT_TYPE, content_type)], Body::from(bytes)).into_response())
+}
+
+/// A page of a trace's calls, optionally of one function.
+#[utoipa::path(get, path = "/v1/traces/{id}/calls", params(("id" = u64, Path, description = "trace id"), CallsQuery),
+    responses((status = 200, body = CallsPage), (status = 404, description = "unknown id or function")))]
+async fn get_calls(
+    State(state): State<ApiState>,
+    id: Result<Path<u64>, PathRejection>,
+    query: Result<Query<CallsQuery>, QueryRejection>,
+) -> Result<Json<CallsPage>, ApiError> {
+    let Path(id) = id?;
+    let Query(query) = query?;
+    let limit = query.limit.unwrap_or(100);
+    if !(1..=MAX_PAGE).contains(&limit) {
+        return Err(ApiError::bad_request(format!("limit must be in 1..={MAX_PAGE}, got {limit}")));
+    }
+    let sessions = state.sessions.clone();
+    blocking(move || {
+        let store = sessions.store();
+        let session = store.get_session(id)?.ok_or_else(|| ApiError::not_found(format!("no trace {id}")))?;
+        let function = match &query.function {
+            Some(name) => Some(session.functions.iter().position(|f| f == name).ok_or_else(|| {
+                ApiError::not_found(format!("trace {id} has no function `{name}` (it has: {})", session.functions.join(", ")))
+            })? as u32),
+            None => None,
+        };
+        let calls = store.calls(id, function, query.offset, limit)?;
+        Ok(Json(CallsPage {
+            total: store.count_calls(id, function),
+            offset: query.offset,
+            limit,
+            functions: session.functions,
+            calls,
+        }))
+    })
+    .await
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,317 @@
+//! Router tests: every route and error through `oneshot`, no socket.
+use axum::{
+    body::Body,
+    http::{header, Method, Request, StatusCode},
+};
+use http_body_util::BodyExt as _;
+use serde_json::{json, Value as Json};
+use tower::ServiceExt as _;
+
+use super::*;
+use crate::{
+    store::Store,
+    trace::{tests::sample_trace, Trace},
+};
+
+struct Harness {
+    _dir: tempfile::TempDir,
+    state: ApiState,
+}
+
+fn harness(token: Option<&str>) -> Harness {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path().join("db")).unwrap();
+    let sessions = Sessions::new(store).unwrap();
+    Harness { _dir: dir, state: ApiState { sessions, token: token.map(Arc::from) } }
+}
+
+async fn send(state: &ApiState, request: Request<Body>) -> (StatusCode, Vec<u8>) {
+    let response = router(state.clone()).oneshot(request).await.unwrap();
+    let status = response.status();
+    let bytes = response.into_body().collect().await.unwrap().to_bytes().to_vec();
+    (status, bytes)
+}
+
+async fn call(state: &ApiState, method: Method, uri: &str, body: Option<&str>) -> (StatusCode, Json) {
+    let mut builder = Request::builder().method(method).uri(uri);
+    if body.is_some() {
+        builder = builder.header(header::CONTENT_TYPE, "application/json");
+    }
+    let request = builder.body(body.map_or_else(Body::empty, |b| Body::from(b.to_owned()))).unwrap();
+    let (status, bytes) = send(state, request).await;
+    let json = serde_json::from_slice(&bytes).unwrap_or_else(|_| Json::String(String::from_utf8_lossy(&bytes).into()));
+    (status, json)
+}
+
+/// Asserts a 4xx JSON error whose message contains `needle`.
+fn assert_error(got: &(StatusCode, Json), status: StatusCode, needle: &str) {
+    assert_eq!(got.0, status, "{}", got.1);
+    let message = got.1["error"].as_str().unwrap_or_else(|| panic!("no error field in {}", got.1));
+    assert!(message.contains(needle), "{message:?} does not contain {needle:?}");
+}
+
+/// Stores a finished session 7 with the sample trace plus calls, as a daemon session would.
+fn seed(state: &ApiState) -> Trace {
+    let store = state.sessions.store();
+    let mut trace = sample_trace();
+    let mut g = trace.functions[0].clone();
+    g.name = "other".into();
+    trace.functions.push(g);
+    for seq in 1..5 {
+        let mut c = trace.calls[0].clone();
+        c.seq = seq;
+        c.function = u32::from(seq % 2 == 0);
+        trace.calls.push(c);
+    }
+    store.put_trace_header(7, &trace).unwrap();
+    store.put_calls(7, &trace.calls).unwrap();
+    store.put_resource(7, &trace.resources[0]).unwrap();
+    store
+        .put_session(&SessionRecord {
+            id: 7,
+            pid: 42,
+            functions: vec!["greet".into(), "other".into()],
+            state: SessionState::Detached,
+            limits: SessionLimits::default(),
+            started_unix_ms: 1,
+            ended_unix_ms: Some(2),
+            calls_per_function: vec![3, 2],
+            loss: trace.loss,
+            error: None,
+        })
+        .unwrap();
+    trace
+}
+
+#[tokio::test]
+async fn health_openapi_and_metrics() {
+    let h = harness(None);
+    let (status, body) = call(&h.state, Method::GET, "/v1/health", None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body["status"], "ok");
+    let (status, doc) = call(&h.state, Method::GET, "/v1/openapi.json", None).await;
+    assert_eq!(status, StatusCode::OK);
+    for path in ["/v1/sessions", "/v1/sessions/{id}", "/v1/traces/{id}", "/v1/traces/{id}/calls", "/metrics"] {
+        assert!(doc["paths"][path].is_object(), "openapi lacks {path}");
+    }
+    assert!(doc["components"]["schemas"]["CreateSession"].is_object());
+    seed(&h.state);
+    let (status, text) = call(&h.state, Method::GET, "/metrics", None).await;
+    assert_eq!(status, StatusCode::OK);
+    let text = text.as_str().unwrap();
+    assert!(text.contains("tracesynth_sessions{state=\"detached\"} 1"), "{text}");
+    assert!(text.contains("tracesynth_sessions{state=\"running\"} 0"), "{text}");
+    assert!(text.contains("tracesynth_events_dropped_total 0"));
+    assert!(text.contains("tracesynth_calls_total 5"));
+    assert!(text.contains("tracesynth_store_bytes "));
+}
+
+#[tokio::test]
+async fn sessions_and_traces_from_the_store() {
+    let h = harness(None);
+    let (status, list) = call(&h.state, Method::GET, "/v1/sessions", None).await;
+    assert_eq!((status, list), (StatusCode::OK, json!([])));
+    let trace = seed(&h.state);
+    let (status, list) = call(&h.state, Method::GET, "/v1/sessions", None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(list[0]["id"], 7);
+    assert_eq!(list[0]["state"], "detached");
+    let (status, s) = call(&h.state, Method::GET, "/v1/sessions/7", None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(s["calls_per_function"], json!([3, 2]));
+    assert_eq!(s["loss"]["produced"], 3);
+    assert_eq!(s["resources"][0]["rss_bytes"], 4096);
+    // Deleting an ended session returns it unchanged.
+    let (status, s) = call(&h.state, Method::DELETE, "/v1/sessions/7", None).await;
+    assert_eq!((status, &s["state"]), (StatusCode::OK, &json!("detached")));
+
+    let (status, list) = call(&h.state, Method::GET, "/v1/traces", None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(list, json!([{"id": 7, "pid": 42, "functions": ["greet", "other"], "state": "detached", "calls": 5}]));
+
+    let (status, back) = call(&h.state, Method::GET, "/v1/traces/7", None).await;
+    assert_eq!(status, StatusCode::OK);
+    let back: Trace = serde_json::from_value(back).unwrap();
+    assert_eq!(back, trace);
+    let (status, bytes) =
+        send(&h.state, Request::get("/v1/traces/7?format=bincode").body(Body::empty()).unwrap()).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(Trace::from_bytes(&bytes, std::path::Path::new("x")).unwrap(), trace);
+    let (status, chrome) = call(&h.state, Method::GET, "/v1/traces/7?format=chrome", None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(chrome["traceEvents"].as_array().unwrap().iter().filter(|e| e["ph"] == "X").count(), 5);
+}
+
+#[tokio::test]
+async fn calls_are_paged_and_filtered() {
+    let h = harness(None);
+    seed(&h.state);
+    let (status, page) = call(&h.state, Method::GET, "/v1/traces/7/calls", None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(page["total"], 5);
+    let seqs = |p: &Json| p["calls"].as_array().unwrap().iter().map(|c| c["seq"].as_u64().unwrap()).collect::<Vec<_>>();
+    assert_eq!(seqs(&page), [0, 1, 3, 2, 4], "(function, seq) order");
+    let (_, page) = call(&h.state, Method::GET, "/v1/traces/7/calls?function=greet&offset=1&limit=1", None).await;
+    assert_eq!((page["total"].as_u64(), seqs(&page)), (Some(3), vec![1]));
+    let (_, page) = call(&h.state, Method::GET, "/v1/traces/7/calls?function=other&offset=5", None).await;
+    assert_eq!((page["total"].as_u64(), seqs(&page)), (Some(2), vec![]));
+    assert_error(
+        &call(&h.state, Method::GET, "/v1/traces/7/calls?function=nope", None).await,
+        StatusCode::NOT_FOUND,
+        "no function `nope`",
+    );
+    assert_error(&call(&h.state, Method::GET, "/v1/traces/7/calls?limit=0", None).await, StatusCode::BAD_REQUEST, "limit");
+    assert_error(
+        &call(&h.state, Method::GET, "/v1/traces/7/calls?limit=10001", None).await,
+        StatusCode::BAD_REQUEST,
+        "limit",
+    );
+    assert_error(&call(&h.state, Method::GET, "/v1/traces/7/calls?offset=-1", None).await, StatusCode::BAD_REQUEST, "offset");
+    assert_error(&call(&h.state, Method::GET, "/v1/traces/7/calls?bogus=1", None).await, StatusCode::BAD_REQUEST, "bogus");
+}
+
+#[tokio::test]
+async fn unknown_ids_routes_and_methods() {
+    let h = harness(None);
+    for uri in ["/v1/sessions/99", "/v1/traces/99", "/v1/traces/99/calls"] {
+        assert_error(&call(&h.state, Method::GET, uri, None).await, StatusCode::NOT_FOUND, "99");
+    }
+    assert_error(&call(&h.state, Method::DELETE, "/v1/sessions/99", None).await, StatusCode::NOT_FOUND, "no session 99");
+    assert_error(&call(&h.state, Method::GET, "/v1/sessions/abc", None).await, StatusCode::BAD_REQUEST, "");
+    assert_error(&call(&h.state, Method::GET, "/v1/traces/-1", None).await, StatusCode::BAD_REQUEST, "");
+    assert_error(&call(&h.state, Method::GET, "/v1/traces/1?format=xml", None).await, StatusCode::BAD_REQUEST, "format");
+    assert_error(&call(&h.state, Method::GET, "/v2/nothing", None).await, StatusCode::NOT_FOUND, "no such route");
+    assert_error(&call(&h.state, Method::PUT, "/v1/sessions", None).await, StatusCode::METHOD_NOT_ALLOWED, "method");
+}
+
+#[tokio::test]
+async fn bad_session_requests_are_4xx_json() {
+    let h = harness(None);
+    let post = |body: String| {
+        let state = h.state.clone();
+        async move { call(&state, Method::POST, "/v1/sessions", Some(&body)).await }
+    };
+    let me = std::process::id();
+    // A child process we may read /proc of, to look functions up in.
+    let mut child = std::process::Command::new("sleep").arg("30").spawn().unwrap();
+    let child_pid = child.id();
+    std::thread::sleep(std::time::Duration::from_millis(50));
+
+    assert_error(&post("{\"pid\": 1,".into()).await, StatusCode::BAD_REQUEST, "");
+    assert_error(&post("[1, 2]".into()).await, StatusCode::UNPROCESSABLE_ENTITY, "");
+    assert_error(
+        &post(json!({"pid": child_pid, "functions": ["f"], "colour": "red"}).to_string()).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "unknown field `colour`",
+    );
+    assert_error(
+        &post(json!({"pid": child_pid, "functions": ["f"], "limits": {"max_call": 3}}).to_string()).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "unknown field `max_call`",
+    );
+    assert_error(&post(json!({"functions": ["f"]}).to_string()).await, StatusCode::UNPROCESSABLE_ENTITY, "pid");
+    assert_error(&post(json!({"pid": -3, "functions": ["f"]}).to_string()).await, StatusCode::UNPROCESSABLE_ENTITY, "");
+    let huge = json!({"pid": child_pid, "functions": vec!["x".repeat(1000); 100]}).to_string();
+    assert!(huge.len() > BODY_LIMIT);
+    let got = post(huge).await;
+    assert_eq!(got.0, StatusCode::PAYLOAD_TOO_LARGE, "{}", got.1);
+    assert!(got.1["error"].is_string());
+    let no_type = Request::post("/v1/sessions").body(Body::from(json!({"pid": 1, "functions": ["f"]}).to_string())).unwrap();
+    let (status, body) = send(&h.state, no_type).await;
+    assert_eq!(status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    assert!(serde_json::from_slice::<Json>(&body).unwrap()["error"].is_string());
+
+    for (limits, needle) in [
+        (json!({"max_calls": 0}), "max_calls"),
+        (json!({"max_calls_per_function": 0}), "max_calls_per_function"),
+        (json!({"max_seconds": -1.0}), "max_seconds"),
+        (json!({"max_seconds": 1e9}), "max_seconds"),
+        (json!({"max_calls": 2_000_000_000_000u64}), "max_calls"),
+    ] {
+        let body = json!({"pid": child_pid, "functions": ["f"], "limits": limits}).to_string();
+        assert_error(&post(body).await, StatusCode::BAD_REQUEST, needle);
+    }
+    assert_error(&post(json!({"pid": child_pid, "functions": []}).to_string()).await, StatusCode::BAD_REQUEST, "at least one");
+    assert_error(&post(json!({"pid": 0, "functions": ["f"]}).to_string()).await, StatusCode::BAD_REQUEST, "pid");
+    assert_error(
+        &post(json!({"pid": child_pid, "functions": ["f"], "blocks": true}).to_string()).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "not implemented yet",
+    );
+    assert_error(&post(json!({"pid": me, "functions": ["f"]}).to_string()).await, StatusCode::FORBIDDEN, "own PID");
+    assert_error(
+        &post(json!({"pid": 3_999_999, "functions": ["f"]}).to_string()).await,
+        StatusCode::NOT_FOUND,
+        "no process with PID 3999999",
+    );
+    assert_error(
+        &post(json!({"pid": child_pid, "functions": ["no_such_function_xyz"]}).to_string()).await,
+        StatusCode::NOT_FOUND,
+        "`no_such_function_xyz` not found",
+    );
+    assert_error(
+        &post(json!({"pid": child_pid, "functions": ["f"], "ret_probes": "sideways"}).to_string()).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "sideways",
+    );
+    let _ = child.kill();
+    let _ = child.wait();
+    // Nothing was stored by any of these.
+    assert_eq!(call(&h.state, Method::GET, "/v1/sessions", None).await.1, json!([]));
+}
+
+#[tokio::test]
+async fn token_guards_every_route_but_health() {
+    let h = harness(Some("s3cret"));
+    assert_eq!(call(&h.state, Method::GET, "/v1/health", None).await.0, StatusCode::OK);
+    for uri in ["/v1/sessions", "/metrics", "/v1/openapi.json", "/v1/traces/1"] {
+        assert_error(&call(&h.state, Method::GET, uri, None).await, StatusCode::UNAUTHORIZED, "missing");
+    }
+    let with = |token: &str| Request::get("/v1/sessions").header(header::AUTHORIZATION, format!("Bearer {token}")).body(Body::empty()).unwrap();
+    assert_eq!(send(&h.state, with("wrong")).await.0, StatusCode::UNAUTHORIZED);
+    assert_eq!(send(&h.state, with("s3cret")).await.0, StatusCode::OK);
+}
+
+#[test]
+fn only_loopback_without_token() {
+    assert!(is_loopback(&"127.0.0.1:7878".parse().unwrap()));
+    assert!(is_loopback(&"[::1]:7878".parse().unwrap()));
+    assert!(!is_loopback(&"0.0.0.0:7878".parse().unwrap()));
+}
+
+fn is_root() -> bool {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| s.lines().find_map(|l| l.strip_prefix("Uid:")).map(str::to_owned))
+        .is_some_and(|l| l.split_whitespace().nth(1) == Some("0"))
+}
+
+/// Root only: attach through the API to a child, read it back, detach.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn attach_get_and_detach_as_root() {
+    if !is_root() {
+        assert!(std::env::var_os("CI").is_none(), "attach_get_and_detach_as_root needs root, and CI is set");
+        eprintln!("SKIPPED attach_get_and_detach_as_root: eBPF tests need root (uprobes and CAP_BPF)");
+        return;
+    }
+    let h = harness(None);
+    let mut child = std::process::Command::new("sleep").arg("30").spawn().unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(50));
+    let body = json!({"pid": child.id(), "functions": ["clock_nanosleep"], "limits": {"max_seconds": 60}}).to_string();
+    let (status, s) = call(&h.state, Method::POST, "/v1/sessions", Some(&body)).await;
+    assert_eq!(status, StatusCode::CREATED, "{s}");
+    let id = s["id"].as_u64().unwrap();
+    assert_eq!(s["state"], "running");
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let (status, s) = call(&h.state, Method::GET, &format!("/v1/sessions/{id}"), None).await;
+    assert_eq!((status, &s["state"]), (StatusCode::OK, &json!("running")), "{s}");
+    assert!(!s["resources"].as_array().unwrap().is_empty(), "{s}");
+    let (status, s) = call(&h.state, Method::DELETE, &format!("/v1/sessions/{id}"), None).await;
+    assert_eq!((status, &s["state"]), (StatusCode::OK, &json!("detached")), "{s}");
+    let (status, t) = call(&h.state, Method::GET, &format!("/v1/traces/{id}"), None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(t["end_reason"], "detached");
+    assert_eq!(t["functions"][0]["name"], "clock_nanosleep");
+    let _ = child.kill();
+    let _ = child.wait();
+}

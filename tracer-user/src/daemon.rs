@@ -1,0 +1,467 @@
+//! The daemon's tracing sessions: each attaches a [`Plan`] and runs the recorder
+//! ([`record::record_into`]) on its own thread, streaming completed calls into the
+//! [`Store`] in batches.
+//!
+//! Pipeline, one direction: ring-buffer reader → crossbeam channel → trace builder (on the
+//! session thread) → one sled batch per delivery. The reader blocks on a bounded channel,
+//! so memory stays bounded and the kernel drops (and counts) what does not fit.
+use std::{
+    collections::{HashMap, VecDeque},
+    path::PathBuf,
+    sync::{
+        atomic::{AtomicBool, Ordering},
+        Arc, Mutex,
+    },
+    thread,
+    time::{Duration, SystemTime, UNIX_EPOCH},
+};
+
+use crate::{
+    probes::{self, Plan, PlanError},
+    procfs::{self, ResourceSample},
+    record::{self, RecordConfig, RecordError, RecordSink, RecordStatus},
+    store::{SessionLimits, SessionRecord, SessionState, Store, StoreError},
+    trace::{Call, EndReason, Loss, OnCpu, RetMode, Trace, SCHEMA_VERSION},
+};
+
+/// How many resource samples a live session keeps for `GET /v1/sessions/{id}`.
+pub const RESOURCE_TAIL: usize = 20;
+
+/// Errors of the session layer.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum DaemonError {
+    /// The request was invalid (the message says why).
+    #[error("{0}")]
+    Invalid(String),
+    /// Attaching to the daemon itself.
+    #[error("refusing to attach to the daemon's own PID {0}")]
+    OwnPid(u32),
+    /// `blocks: true` (basic-block probes) is not implemented yet.
+    #[error("block probes (`blocks: true`) are not implemented yet")]
+    BlocksNotImplemented,
+    /// Resolving the functions failed (no such PID, no such function, ...).
+    #[error(transparent)]
+    Plan(#[from] PlanError),
+    /// Loading or attaching failed.
+    #[error(transparent)]
+    Record(#[from] RecordError),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The session thread ended before reporting.
+    #[error("session thread ended unexpectedly: {0}")]
+    Thread(String),
+}
+
+/// A request to start a session.
+#[derive(Clone, Debug)]
+pub struct SessionRequest {
+    /// Target PID.
+    pub pid: u32,
+    /// Function names.
+    pub functions: Vec<String>,
+    /// Basic-block probes (not implemented yet: refused).
+    pub blocks: bool,
+    /// Limits.
+    pub limits: SessionLimits,
+    /// Return capture mode.
+    pub ret_mode: RetMode,
+}
+
+impl SessionRequest {
+    /// Checks everything that can be checked without touching the target.
+    ///
+    /// # Errors
+    /// [`DaemonError::Invalid`], [`DaemonError::OwnPid`], [`DaemonError::BlocksNotImplemented`].
+    pub fn validate(&self) -> Result<(), DaemonError> {
+        const MAX: u64 = 1_000_000_000_000;
+        let invalid = |m: String| Err(DaemonError::Invalid(m));
+        if self.pid == 0 {
+            return invalid("pid must be a positive process id".into());
+        }
+        if self.pid == std::process::id() {
+            return Err(DaemonError::OwnPid(self.pid));
+        }
+        if self.functions.is_empty() {
+            return invalid("functions must name at least one function".into());
+        }
+        if self.functions.len() > 64 {
+            return invalid(format!("at most 64 functions per session, got {}", self.functions.len()));
+        }
+        if let Some(f) = self.functions.iter().find(|f| f.is_empty() || f.len() > 512) {
+            return invalid(format!("function names must be 1 to 512 bytes, got {} bytes", f.len()));
+        }
+        if self.blocks {
+            return Err(DaemonError::BlocksNotImplemented);
+        }
+        let l = &self.limits;
+        if l.max_calls.is_some_and(|n| n == 0 || n > MAX) {
+            return invalid(format!("limits.max_calls must be in 1..={MAX}"));
+        }
+        if l.max_calls_per_function.is_some_and(|n| n == 0 || n > MAX) {
+            return invalid(format!("limits.max_calls_per_function must be in 1..={MAX}"));
+        }
+        if let Some(s) = l.max_seconds {
+            if !(s.is_finite() && s > 0.0 && s <= 30.0 * 86_400.0) {
+                return invalid(format!("limits.max_seconds must be in (0, 2592000], got {s}"));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Live numbers of a running session.
+#[derive(Clone, Debug, Default)]
+pub struct LiveStatus {
+    /// Events per second.
+    pub events_per_sec: f64,
+    /// Newest resource samples, oldest first.
+    pub resources: VecDeque<ResourceSample>,
+}
+
+struct LiveSession {
+    stop: Arc<AtomicBool>,
+    detach: Arc<AtomicBool>,
+    status: Arc<Mutex<LiveStatus>>,
+    thread: Option<thread::JoinHandle<()>>,
+}
+
+/// The daemon's sessions and store. Cheap to clone.
+#[derive(Clone)]
+pub struct Sessions {
+    store: Store,
+    live: Arc<Mutex<HashMap<u64, LiveSession>>>,
+}
+
+fn unix_ms() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)
+}
+
+impl Sessions {
+    /// Sessions over `store`. Sessions the store says are running were cut off by a
+    /// previous daemon's end: they are marked [`SessionState::DaemonStopped`].
+    ///
+    /// # Errors
+    /// Store errors.
+    pub fn new(store: Store) -> Result<Self, StoreError> {
+        for mut r in store.sessions()? {
+            if r.state == SessionState::Running {
+                r.state = SessionState::DaemonStopped;
+                r.ended_unix_ms.get_or_insert_with(unix_ms);
+                store.put_session(&r)?;
+            }
+        }
+        store.flush()?;
+        Ok(Self { store, live: Arc::new(Mutex::new(HashMap::new())) })
+    }
+
+    /// The store.
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// Resolves the functions, attaches, and starts capturing on a new thread. Returns
+    /// once the probes are attached (or attaching failed).
+    ///
+    /// Blocking: call it from a blocking context.
+    ///
+    /// # Errors
+    /// Invalid requests, plan errors (no such PID or function), attach errors.
+    pub fn attach(&self, request: &SessionRequest) -> Result<SessionRecord, DaemonError> {
+        request.validate()?;
+        let plan = probes::plan(request.pid, &request.functions, request.ret_mode)?;
+        let id = self.store.next_id()?;
+        let record = SessionRecord {
+            id,
+            pid: plan.pid,
+            functions: plan.functions.iter().map(|f| f.name.clone()).collect(),
+            state: SessionState::Running,
+            limits: request.limits,
+            started_unix_ms: unix_ms(),
+            ended_unix_ms: None,
+            calls_per_function: vec![0; plan.functions.len()],
+            loss: Loss::default(),
+            error: None,
+        };
+        let config = RecordConfig {
+            duration: request.limits.max_seconds.map(Duration::from_secs_f64),
+            max_calls: request.limits.max_calls,
+            progress: false,
+            announce: false,
+            ..RecordConfig::default()
+        };
+        let stop = Arc::new(AtomicBool::new(false));
+        let detach = Arc::new(AtomicBool::new(false));
+        let status = Arc::new(Mutex::new(LiveStatus::default()));
+        let (tx, rx) = crossbeam_channel::bounded::<Result<(), RecordError>>(1);
+        let mut sink = StoreSink {
+            store: self.store.clone(),
+            record: record.clone(),
+            plan: plan.clone(),
+            stop: stop.clone(),
+            status: status.clone(),
+            attached: Some(tx),
+            stored: vec![0; plan.functions.len()],
+            cap: request.limits.max_calls_per_function,
+            cap_reached: false,
+            failed: None,
+            statuses: 0,
+        };
+        let (stop_t, detach_t) = (stop.clone(), detach.clone());
+        let handle = thread::Builder::new()
+            .name(format!("session-{id}"))
+            .spawn(move || {
+                let span = tracing::info_span!("session", id, pid = plan.pid);
+                let _enter = span.enter();
+                let result = record::record_into(&plan, &config, &stop_t, &mut sink);
+                sink.finish(result, detach_t.load(Ordering::SeqCst));
+            })
+            .map_err(|e| DaemonError::Thread(e.to_string()))?;
+        match rx.recv() {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => {
+                let _ = handle.join();
+                return Err(e.into());
+            }
+            Err(_) => {
+                let _ = handle.join();
+                return Err(DaemonError::Thread("the session ended before attaching".into()));
+            }
+        }
+        tracing::info!(id, pid = request.pid, functions = ?request.functions, "session attached");
+        self.live
+            .lock()
+            .expect("sessions lock")
+            .insert(id, LiveSession { stop, detach, status, thread: Some(handle) });
+        Ok(record)
+    }
+
+    /// Detaches session `id` and waits for its last calls to be stored. `None` when no
+    /// session has that id; a session that already ended is returned as it is.
+    ///
+    /// Blocking.
+    ///
+    /// # Errors
+    /// Store errors.
+    pub fn detach(&self, id: u64) -> Result<Option<SessionRecord>, StoreError> {
+        let live = self.live.lock().expect("sessions lock").remove(&id);
+        if let Some(mut s) = live {
+            s.detach.store(true, Ordering::SeqCst);
+            s.stop.store(true, Ordering::SeqCst);
+            if let Some(h) = s.thread.take() {
+                let _ = h.join();
+            }
+        }
+        self.store.get_session(id)
+    }
+
+    /// Session `id` with live numbers (events/s, newest resource samples).
+    ///
+    /// # Errors
+    /// Store errors.
+    pub fn get(&self, id: u64) -> Result<Option<(SessionRecord, LiveStatus)>, StoreError> {
+        let Some(record) = self.store.get_session(id)? else { return Ok(None) };
+        let live = self.live.lock().expect("sessions lock").get(&id).map(|s| s.status.lock().expect("status").clone());
+        let status = match live {
+            Some(s) if record.state == SessionState::Running => s,
+            _ => LiveStatus {
+                events_per_sec: 0.0,
+                resources: self.store.resources(id, Some(RESOURCE_TAIL))?.into(),
+            },
+        };
+        Ok(Some((record, status)))
+    }
+
+    /// Sum of events/s over live sessions.
+    pub fn events_per_sec(&self) -> f64 {
+        self.live.lock().expect("sessions lock").values().map(|s| s.status.lock().expect("status").events_per_sec).sum()
+    }
+
+    /// Stops every session and flushes the store (daemon shutdown).
+    pub fn shutdown(&self) {
+        let all: Vec<LiveSession> = self.live.lock().expect("sessions lock").drain().map(|(_, s)| s).collect();
+        for s in &all {
+            s.stop.store(true, Ordering::SeqCst);
+        }
+        for mut s in all {
+            if let Some(h) = s.thread.take() {
+                let _ = h.join();
+            }
+        }
+        if let Err(e) = self.store.flush() {
+            tracing::error!(error = %e, "flushing the store at shutdown");
+        }
+    }
+}
+
+/// Streams a session's capture into the store.
+struct StoreSink {
+    store: Store,
+    record: SessionRecord,
+    plan: Plan,
+    stop: Arc<AtomicBool>,
+    status: Arc<Mutex<LiveStatus>>,
+    attached: Option<crossbeam_channel::Sender<Result<(), RecordError>>>,
+    stored: Vec<u64>,
+    cap: Option<u64>,
+    cap_reached: bool,
+    failed: Option<String>,
+    statuses: u64,
+}
+
+impl StoreSink {
+    fn fail(&mut self, what: &str, e: &StoreError) {
+        tracing::error!(error = %e, "{what}");
+        self.failed.get_or_insert_with(|| format!("{what}: {e}"));
+        self.stop.store(true, Ordering::SeqCst);
+    }
+
+    fn header(&self) -> Trace {
+        let pid = self.plan.pid;
+        Trace {
+            schema_version: SCHEMA_VERSION,
+            tracer_version: env!("CARGO_PKG_VERSION").into(),
+            pid,
+            exe: procfs::exe(pid).unwrap_or_else(|_| self.plan.functions[0].object.clone()),
+            cmdline: procfs::cmdline(pid),
+            start_ns: procfs::monotonic_ns(),
+            end_ns: 0,
+            start_unix_ms: self.record.started_unix_ms,
+            end_reason: EndReason::Interrupted,
+            functions: self.plan.functions.clone(),
+            calls: Vec::new(),
+            resources: Vec::new(),
+            resource_interval_ms: 100,
+            loss: Loss::default(),
+            on_cpu: OnCpu { available: false, detail: "session still running".into() },
+            warnings: self.plan.warnings.clone(),
+        }
+    }
+
+    fn finish(&mut self, result: Result<Trace, RecordError>, detached: bool) {
+        let mut trace = match result {
+            Ok(t) => t,
+            Err(e) => {
+                let msg = e.to_string();
+                if let Some(tx) = self.attached.take() {
+                    let _ = tx.send(Err(e));
+                    return;
+                }
+                self.record.state = SessionState::Failed;
+                self.record.error = Some(msg);
+                let _ = self.store.put_session(&self.record);
+                return;
+            }
+        };
+        self.record.state = if let Some(f) = &self.failed {
+            self.record.error = Some(f.clone());
+            SessionState::Failed
+        } else if detached {
+            trace.end_reason = EndReason::Detached;
+            SessionState::Detached
+        } else {
+            match &trace.end_reason {
+                EndReason::TargetExited => SessionState::TargetExited,
+                EndReason::CallLimit => SessionState::CallLimit,
+                EndReason::Duration => SessionState::Duration,
+                EndReason::Interrupted if self.cap_reached => {
+                    trace.end_reason = EndReason::CallLimit;
+                    SessionState::CallLimit
+                }
+                EndReason::Interrupted | EndReason::Detached => SessionState::DaemonStopped,
+                EndReason::Error(e) => {
+                    self.record.error = Some(e.clone());
+                    SessionState::Failed
+                }
+            }
+        };
+        self.record.loss = trace.loss;
+        self.record.ended_unix_ms = Some(unix_ms());
+        let result = self
+            .store
+            .put_trace_header(self.record.id, &trace)
+            .and_then(|()| self.store.put_session(&self.record))
+            .and_then(|()| self.store.flush());
+        if let Err(e) = result {
+            tracing::error!(error = %e, "storing the end of the session");
+        }
+        tracing::info!(state = ?self.record.state, calls = ?self.record.calls_per_function, "session ended");
+    }
+}
+
+impl RecordSink for StoreSink {
+    fn attached(&mut self) {
+        let header = self.header();
+        let result = self
+            .store
+            .put_trace_header(self.record.id, &header)
+            .and_then(|()| self.store.put_session(&self.record));
+        if let Err(e) = result {
+            self.fail("storing the session", &e);
+        }
+        if let Some(tx) = self.attached.take() {
+            let _ = tx.send(Ok(()));
+        }
+    }
+
+    fn calls(&mut self, mut calls: Vec<Call>) {
+        for c in &calls {
+            if let Some(n) = self.record.calls_per_function.get_mut(c.function as usize) {
+                *n += 1;
+            }
+        }
+        if let Some(cap) = self.cap {
+            let stored = &mut self.stored;
+            calls.retain(|c| {
+                let n = &mut stored[c.function as usize];
+                *n += 1;
+                *n <= cap
+            });
+            if !self.cap_reached && self.stored.iter().all(|&n| n >= cap) {
+                self.cap_reached = true;
+                self.stop.store(true, Ordering::SeqCst);
+            }
+        }
+        if let Err(e) = self.store.put_calls(self.record.id, &calls) {
+            self.fail("storing calls", &e);
+        }
+    }
+
+    fn status(&mut self, status: &RecordStatus) {
+        self.record.loss.produced = status.produced;
+        self.record.loss.received = status.received;
+        self.record.loss.dropped = status.dropped;
+        {
+            let mut live = self.status.lock().expect("status");
+            live.events_per_sec = status.events_per_sec;
+            if let Some(s) = status.resource {
+                live.resources.push_back(s);
+                if live.resources.len() > RESOURCE_TAIL {
+                    live.resources.pop_front();
+                }
+            }
+        }
+        if let Some(s) = &status.resource {
+            if let Err(e) = self.store.put_resource(self.record.id, s) {
+                self.fail("storing a resource sample", &e);
+            }
+        }
+        self.statuses += 1;
+        if self.statuses % 5 == 0 {
+            if let Err(e) = self.store.put_session(&self.record) {
+                self.fail("storing the session", &e);
+            }
+        }
+    }
+}
+
+/// The default data directory: `$XDG_DATA_HOME/tracesynth`, else
+/// `~/.local/share/tracesynth`.
+pub fn default_data_dir() -> PathBuf {
+    if let Some(d) = std::env::var_os("XDG_DATA_HOME").filter(|d| !d.is_empty()) {
+        return PathBuf::from(d).join("tracesynth");
+    }
+    let home = std::env::var_os("HOME").map_or_else(|| PathBuf::from("/root"), PathBuf::from);
+    home.join(".local/share/tracesynth")
+}

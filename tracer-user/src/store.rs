@@ -1,0 +1,422 @@
+//! The daemon's trace store: sled under a data directory, with a versioned key layout.
+//!
+//! Trees (all keys big-endian, so sled's byte order is numeric order):
+//!
+//! | tree        | key                                   | value                                   |
+//! |-------------|---------------------------------------|-----------------------------------------|
+//! | `meta`      | `schema_version`                      | [`STORE_SCHEMA_VERSION`] as `u32`        |
+//! | `sessions`  | session id `u64`                      | [`SessionRecord`] as JSON                |
+//! | `traces`    | session id `u64`                      | [`Trace`] header (no calls) as bincode   |
+//! | `calls`     | id `u64` · function `u32` · seq `u64` | [`Call`] as bincode                      |
+//! | `resources` | id `u64` · ts_ns `u64`                | [`ResourceSample`] as bincode            |
+//!
+//! A trace and the session that recorded it share one id. Writes are batched by the caller
+//! ([`Store::put_calls`]); sled flushes every 200 ms and [`Store::flush`] on session end,
+//! so a restart serves everything flushed before the daemon stopped.
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::{
+    procfs::ResourceSample,
+    trace::{Call, Loss, Trace},
+};
+
+/// Version of the key layout and value encodings; bumped on any incompatible change.
+pub const STORE_SCHEMA_VERSION: u32 = 1;
+
+const SCHEMA_KEY: &[u8] = b"schema_version";
+
+/// Errors of the trace store.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// sled failed.
+    #[error("trace store at {path}: {source}")]
+    Sled {
+        /// The data directory.
+        path: PathBuf,
+        /// The error.
+        #[source]
+        source: sled::Error,
+    },
+    /// The store was written by an incompatible version.
+    #[error(
+        "trace store at {path} has schema version {found}, this tracesynth uses version \
+         {STORE_SCHEMA_VERSION}; move it away or use another --data-dir"
+    )]
+    SchemaMismatch {
+        /// The data directory.
+        path: PathBuf,
+        /// Version found in the store.
+        found: u32,
+    },
+    /// A stored value did not decode.
+    #[error("corrupt {what} in trace store at {path}: {detail}")]
+    Corrupt {
+        /// The data directory.
+        path: PathBuf,
+        /// Which kind of value.
+        what: &'static str,
+        /// Decoder message.
+        detail: String,
+    },
+}
+
+/// State of a daemon session.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum SessionState {
+    /// Probes attached, capturing.
+    Running,
+    /// Detached on request (`DELETE /v1/sessions/{id}`).
+    Detached,
+    /// The target process exited.
+    TargetExited,
+    /// `max_calls` or `max_calls_per_function` reached.
+    CallLimit,
+    /// `max_seconds` elapsed.
+    Duration,
+    /// The daemon shut down while the session ran.
+    DaemonStopped,
+    /// Capture failed; see `error`.
+    Failed,
+}
+
+/// Limits of one session.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SessionLimits {
+    /// Stop after this many completed calls (1 ..= 10^12).
+    #[serde(default)]
+    pub max_calls: Option<u64>,
+    /// Stop after this many seconds (0 < s <= 30 days).
+    #[serde(default)]
+    pub max_seconds: Option<f64>,
+    /// Store at most this many calls of each function (1 ..= 10^12); the session ends when
+    /// every function has reached it.
+    #[serde(default)]
+    pub max_calls_per_function: Option<u64>,
+}
+
+/// What the store keeps about a session.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct SessionRecord {
+    /// Session (and trace) id.
+    pub id: u64,
+    /// Target PID.
+    pub pid: u32,
+    /// Traced function names, in index order.
+    pub functions: Vec<String>,
+    /// Current state.
+    pub state: SessionState,
+    /// Limits asked for.
+    pub limits: SessionLimits,
+    /// Start, Unix ms.
+    pub started_unix_ms: u64,
+    /// End, Unix ms.
+    pub ended_unix_ms: Option<u64>,
+    /// Completed calls per function (counted, stored or not).
+    pub calls_per_function: Vec<u64>,
+    /// Event accounting.
+    #[schema(value_type = Object)]
+    pub loss: Loss,
+    /// Why capture failed.
+    pub error: Option<String>,
+}
+
+/// The sled store.
+#[derive(Clone, Debug)]
+pub struct Store {
+    path: PathBuf,
+    db: sled::Db,
+    sessions: sled::Tree,
+    traces: sled::Tree,
+    calls: sled::Tree,
+    resources: sled::Tree,
+}
+
+fn call_key(id: u64, function: u32, seq: u64) -> [u8; 20] {
+    let mut k = [0u8; 20];
+    k[..8].copy_from_slice(&id.to_be_bytes());
+    k[8..12].copy_from_slice(&function.to_be_bytes());
+    k[12..].copy_from_slice(&seq.to_be_bytes());
+    k
+}
+
+impl Store {
+    /// Opens (creating if needed) the store in `dir`.
+    ///
+    /// # Errors
+    /// [`StoreError::SchemaMismatch`] for a store of another version; sled errors.
+    pub fn open(dir: impl AsRef<Path>) -> Result<Self, StoreError> {
+        let path = dir.as_ref().to_path_buf();
+        let sled_err = |source| StoreError::Sled { path: path.clone(), source };
+        let db = sled::Config::new()
+            .path(&path)
+            .flush_every_ms(Some(200))
+            .open()
+            .map_err(sled_err)?;
+        let meta = db.open_tree("meta").map_err(sled_err)?;
+        match meta.get(SCHEMA_KEY).map_err(sled_err)? {
+            Some(v) => {
+                let found = <[u8; 4]>::try_from(v.as_ref()).map_or(u32::MAX, u32::from_be_bytes);
+                if found != STORE_SCHEMA_VERSION {
+                    return Err(StoreError::SchemaMismatch { path, found });
+                }
+            }
+            None => {
+                meta.insert(SCHEMA_KEY, &STORE_SCHEMA_VERSION.to_be_bytes()).map_err(sled_err)?;
+                db.flush().map_err(sled_err)?;
+            }
+        }
+        Ok(Self {
+            sessions: db.open_tree("sessions").map_err(sled_err)?,
+            traces: db.open_tree("traces").map_err(sled_err)?,
+            calls: db.open_tree("calls").map_err(sled_err)?,
+            resources: db.open_tree("resources").map_err(sled_err)?,
+            db,
+            path,
+        })
+    }
+
+    fn sled(&self, source: sled::Error) -> StoreError {
+        StoreError::Sled { path: self.path.clone(), source }
+    }
+
+    fn corrupt(&self, what: &'static str, detail: impl ToString) -> StoreError {
+        StoreError::Corrupt { path: self.path.clone(), what, detail: detail.to_string() }
+    }
+
+    /// A new id, unique in this store (sled's monotonic id generator, from 1).
+    ///
+    /// # Errors
+    /// sled errors.
+    pub fn next_id(&self) -> Result<u64, StoreError> {
+        self.db.generate_id().map(|id| id + 1).map_err(|e| self.sled(e))
+    }
+
+    /// Writes a session record.
+    ///
+    /// # Errors
+    /// sled errors.
+    pub fn put_session(&self, record: &SessionRecord) -> Result<(), StoreError> {
+        let bytes = serde_json::to_vec(record).expect("session record serializes");
+        self.sessions.insert(record.id.to_be_bytes(), bytes).map_err(|e| self.sled(e))?;
+        Ok(())
+    }
+
+    /// A session record.
+    ///
+    /// # Errors
+    /// sled errors, undecodable records.
+    pub fn get_session(&self, id: u64) -> Result<Option<SessionRecord>, StoreError> {
+        let Some(v) = self.sessions.get(id.to_be_bytes()).map_err(|e| self.sled(e))? else {
+            return Ok(None);
+        };
+        serde_json::from_slice(&v).map(Some).map_err(|e| self.corrupt("session", e))
+    }
+
+    /// All session records, by id.
+    ///
+    /// # Errors
+    /// sled errors, undecodable records.
+    pub fn sessions(&self) -> Result<Vec<SessionRecord>, StoreError> {
+        self.sessions
+            .iter()
+            .values()
+            .map(|v| {
+                let v = v.map_err(|e| self.sled(e))?;
+                serde_json::from_slice(&v).map_err(|e| self.corrupt("session", e))
+            })
+            .collect()
+    }
+
+    /// Writes a trace header (its calls, if any, are not stored here: see
+    /// [`Store::put_calls`]).
+    ///
+    /// # Errors
+    /// sled errors.
+    pub fn put_trace_header(&self, id: u64, trace: &Trace) -> Result<(), StoreError> {
+        let header = Trace { calls: Vec::new(), resources: Vec::new(), ..trace.clone() };
+        let bytes = bincode::serialize(&header).expect("trace serializes");
+        self.traces.insert(id.to_be_bytes(), bytes).map_err(|e| self.sled(e))?;
+        Ok(())
+    }
+
+    /// Stores calls of trace `id` in one batch.
+    ///
+    /// # Errors
+    /// sled errors.
+    pub fn put_calls<'a>(&self, id: u64, calls: impl IntoIterator<Item = &'a Call>) -> Result<(), StoreError> {
+        let mut batch = sled::Batch::default();
+        for c in calls {
+            let bytes = bincode::serialize(c).expect("call serializes");
+            batch.insert(&call_key(id, c.function, c.seq)[..], bytes);
+        }
+        self.calls.apply_batch(batch).map_err(|e| self.sled(e))
+    }
+
+    /// Stores one resource sample of trace `id`.
+    ///
+    /// # Errors
+    /// sled errors.
+    pub fn put_resource(&self, id: u64, sample: &ResourceSample) -> Result<(), StoreError> {
+        let mut key = [0u8; 16];
+        key[..8].copy_from_slice(&id.to_be_bytes());
+        key[8..].copy_from_slice(&sample.ts_ns.to_be_bytes());
+        let bytes = bincode::serialize(sample).expect("sample serializes");
+        self.resources.insert(key, bytes).map_err(|e| self.sled(e))?;
+        Ok(())
+    }
+
+    /// Calls of trace `id`, of one function or all, in (function, seq) order, skipping
+    /// `offset` and returning at most `limit`.
+    ///
+    /// # Errors
+    /// sled errors, undecodable records.
+    pub fn calls(
+        &self,
+        id: u64,
+        function: Option<u32>,
+        offset: usize,
+        limit: usize,
+    ) -> Result<Vec<Call>, StoreError> {
+        let prefix: Vec<u8> = match function {
+            Some(f) => call_key(id, f, 0)[..12].to_vec(),
+            None => id.to_be_bytes().to_vec(),
+        };
+        self.calls
+            .scan_prefix(prefix)
+            .values()
+            .skip(offset)
+            .take(limit)
+            .map(|v| {
+                let v = v.map_err(|e| self.sled(e))?;
+                bincode::deserialize(&v).map_err(|e| self.corrupt("call", e))
+            })
+            .collect()
+    }
+
+    /// Number of stored calls of trace `id` (of one function, or all).
+    pub fn count_calls(&self, id: u64, function: Option<u32>) -> usize {
+        let prefix: Vec<u8> = match function {
+            Some(f) => call_key(id, f, 0)[..12].to_vec(),
+            None => id.to_be_bytes().to_vec(),
+        };
+        self.calls.scan_prefix(prefix).keys().count()
+    }
+
+    /// Resource samples of trace `id`, oldest first; only the newest `tail` when given.
+    ///
+    /// # Errors
+    /// sled errors, undecodable records.
+    pub fn resources(&self, id: u64, tail: Option<usize>) -> Result<Vec<ResourceSample>, StoreError> {
+        let decode = |v: Result<sled::IVec, sled::Error>| -> Result<ResourceSample, StoreError> {
+            let v = v.map_err(|e| self.sled(e))?;
+            bincode::deserialize(&v).map_err(|e| self.corrupt("resource sample", e))
+        };
+        let iter = self.resources.scan_prefix(id.to_be_bytes()).values();
+        match tail {
+            Some(n) => {
+                let mut out: Vec<_> = iter.rev().take(n).map(decode).collect::<Result<_, _>>()?;
+                out.reverse();
+                Ok(out)
+            }
+            None => iter.map(decode).collect(),
+        }
+    }
+
+    /// The whole trace `id`: header, every call in entry order, every resource sample.
+    ///
+    /// # Errors
+    /// sled errors, undecodable records.
+    pub fn trace(&self, id: u64) -> Result<Option<Trace>, StoreError> {
+        let Some(v) = self.traces.get(id.to_be_bytes()).map_err(|e| self.sled(e))? else {
+            return Ok(None);
+        };
+        let mut trace: Trace = bincode::deserialize(&v).map_err(|e| self.corrupt("trace", e))?;
+        trace.calls = self.calls(id, None, 0, usize::MAX)?;
+        trace.calls.sort_by_key(|c| c.seq);
+        trace.resources = self.resources(id, None)?;
+        Ok(Some(trace))
+    }
+
+    /// Ids of stored traces.
+    ///
+    /// # Errors
+    /// sled errors.
+    pub fn trace_ids(&self) -> Result<Vec<u64>, StoreError> {
+        self.traces
+            .iter()
+            .keys()
+            .map(|k| {
+                let k = k.map_err(|e| self.sled(e))?;
+                Ok(<[u8; 8]>::try_from(k.as_ref()).map_or(0, u64::from_be_bytes))
+            })
+            .collect()
+    }
+
+    /// Writes everything to disk now.
+    ///
+    /// # Errors
+    /// sled errors.
+    pub fn flush(&self) -> Result<(), StoreError> {
+        self.db.flush().map(drop).map_err(|e| self.sled(e))
+    }
+
+    /// Bytes the store takes on disk.
+    pub fn size_on_disk(&self) -> u64 {
+        self.db.size_on_disk().unwrap_or(0)
+    }
+
+    /// The data directory.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::trace::tests::sample_trace;
+
+    #[test]
+    fn round_trips_and_survives_reopen() {
+        let dir = tempfile::tempdir().unwrap();
+        let trace = sample_trace();
+        {
+            let store = Store::open(dir.path()).unwrap();
+            let id = store.next_id().unwrap();
+            assert_eq!(id, 1);
+            store.put_trace_header(id, &trace).unwrap();
+            let mut second = trace.calls[0].clone();
+            second.seq = 1;
+            store.put_calls(id, [&trace.calls[0], &second]).unwrap();
+            store.put_resource(id, &trace.resources[0]).unwrap();
+            store.flush().unwrap();
+        }
+        let store = Store::open(dir.path()).unwrap();
+        let back = store.trace(1).unwrap().unwrap();
+        assert_eq!(back.calls.len(), 2);
+        assert_eq!(back.calls[0], trace.calls[0]);
+        assert_eq!(back.resources, trace.resources);
+        assert_eq!(store.calls(1, Some(0), 1, 10).unwrap().len(), 1);
+        assert_eq!(store.count_calls(1, Some(1)), 0);
+        assert!(store.trace(2).unwrap().is_none());
+        assert!(store.next_id().unwrap() > 1);
+    }
+
+    #[test]
+    fn refuses_another_schema_version() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let db = sled::open(dir.path()).unwrap();
+            db.open_tree("meta").unwrap().insert(SCHEMA_KEY, &99u32.to_be_bytes()).unwrap();
+            db.flush().unwrap();
+        }
+        let err = Store::open(dir.path()).unwrap_err();
+        assert!(matches!(err, StoreError::SchemaMismatch { found: 99, .. }), "{err}");
+        assert!(err.to_string().contains("schema version 99"));
+    }
+}
