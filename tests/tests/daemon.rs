@@ -1,0 +1,267 @@
+//! The daemon on the real kernel: start `tracesynth daemon`, attach to the C fixture by PID
+//! through the HTTP API and the client verbs, drive known calls, read them back, and check
+//! that a trace survives `kill -9` of the daemon.
+use std::{
+    io::{BufRead, BufReader},
+    path::Path,
+    process::{Child, Command, Stdio},
+    time::{Duration, Instant},
+};
+
+use serde_json::{json, Value as Json};
+use tests::{build_fixture, require_root, run_tracesynth, set_binary, tracesynth, Fixture};
+use tracer_user::client::{Client, DaemonUrl};
+
+/// A `tracesynth daemon` on a free loopback port.
+struct Daemon {
+    child: Child,
+    url: String,
+}
+
+impl Daemon {
+    fn start(data_dir: &Path) -> Self {
+        let mut child = Command::new(tracesynth())
+            .args(["daemon", "--listen", "127.0.0.1:0", "--data-dir"])
+            .arg(data_dir)
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start tracesynth daemon");
+        let mut stderr = BufReader::new(child.stderr.take().expect("stderr"));
+        let mut seen = String::new();
+        let url = loop {
+            let mut line = String::new();
+            if stderr.read_line(&mut line).expect("read stderr") == 0 {
+                panic!("tracesynth daemon exited before listening:\n{seen}");
+            }
+            seen.push_str(&line);
+            if let Some(rest) = line.strip_prefix("listening on ") {
+                break rest.split_whitespace().next().expect("url").to_string();
+            }
+        };
+        std::thread::spawn(move || {
+            let mut sink = String::new();
+            while stderr.read_line(&mut sink).map(|n| n > 0).unwrap_or(false) {
+                eprint!("daemon: {sink}");
+                sink.clear();
+            }
+        });
+        Self { child, url }
+    }
+
+    fn client(&self) -> Client {
+        Client::new(&DaemonUrl { url: Some(self.url.clone()), token_file: None }).expect("client")
+    }
+
+    fn kill_9(&mut self) {
+        let status = Command::new("kill").args(["-9", &self.child.id().to_string()]).status().unwrap();
+        assert!(status.success());
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+const SEQ: &[&str] = &[
+    "clear_lowest(12) -> 8",
+    "clear_lowest(0) -> 0",
+    "clear_lowest(2147483648) -> 0",
+    "add_push(2, 3) -> 5",
+    "add_push(-7, 4) -> -3",
+    "price(3, 100) -> 300",
+    "price(10, 100) -> 900",
+    "price(-2, 5) -> -10",
+];
+
+fn value(v: &Json) -> String {
+    let (_, inner) = v.as_object().unwrap().iter().next().unwrap();
+    inner.to_string()
+}
+
+/// `name(args) -> ret` for each call, names from `functions`.
+fn rendered(functions: &Json, calls: &Json) -> Vec<String> {
+    calls
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            let f = functions[c["function"].as_u64().unwrap() as usize].as_str().map_or_else(
+                || functions[c["function"].as_u64().unwrap() as usize]["name"].as_str().unwrap().to_string(),
+                str::to_string,
+            );
+            let args: Vec<String> = c["args"].as_array().unwrap().iter().map(value).collect();
+            format!("{f}({}) -> {}", args.join(", "), value(&c["ret"]))
+        })
+        .collect()
+}
+
+fn wait_for(what: &str, timeout: Duration, mut check: impl FnMut() -> Option<Json>) -> Json {
+    let start = Instant::now();
+    loop {
+        if let Some(v) = check() {
+            return v;
+        }
+        assert!(start.elapsed() < timeout, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn total_calls(session: &Json) -> u64 {
+    session["calls_per_function"].as_array().unwrap().iter().map(|n| n.as_u64().unwrap()).sum()
+}
+
+#[test]
+fn daemon_captures_by_pid_and_a_trace_survives_kill_9() {
+    set_binary(env!("CARGO_BIN_EXE_tracesynth-under-test"));
+    if !require_root("daemon_captures_by_pid_and_a_trace_survives_kill_9") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let bin = build_fixture("calls", &["-O2", "-g"], dir.path());
+    let mut fixture = Fixture::start(&bin);
+    let mut daemon = Daemon::start(&data);
+    let client = daemon.client();
+    assert_eq!(client.get_json("/v1/health").unwrap()["status"], "ok");
+
+    let started = Instant::now();
+    let session = client
+        .post_json(
+            "/v1/sessions",
+            &json!({"pid": fixture.pid(), "functions": ["clear_lowest", "add_push", "price"]}),
+        )
+        .unwrap();
+    eprintln!("attach through the API took {:?}", started.elapsed());
+    let id = session["id"].as_u64().unwrap();
+    assert_eq!(session["state"], "running");
+
+    fixture.command("seq");
+    let live = wait_for("8 calls", Duration::from_secs(10), || {
+        let s = client.get_json(&format!("/v1/sessions/{id}")).unwrap();
+        (total_calls(&s) == 8).then_some(s)
+    });
+    assert_eq!(live["calls_per_function"], json!([3, 2, 3]));
+    assert_eq!(live["state"], "running");
+
+    // Paged calls, ordered by (function, seq): here the same as entry order.
+    let page = client.get_json(&format!("/v1/traces/{id}/calls?limit=100")).unwrap();
+    assert_eq!(page["total"], 8);
+    assert_eq!(rendered(&page["functions"], &page["calls"]), SEQ);
+    let page = client.get_json(&format!("/v1/traces/{id}/calls?function=price&offset=1&limit=1")).unwrap();
+    assert_eq!((page["total"].as_u64(), rendered(&page["functions"], &page["calls"])), (Some(3), vec![SEQ[6].to_string()]));
+    let before = client.get_json(&format!("/v1/traces/{id}")).unwrap();
+    assert_eq!(rendered(&before["functions"], &before["calls"]), SEQ);
+    let metrics = String::from_utf8(client.get_bytes("/metrics").unwrap()).unwrap();
+    assert!(metrics.contains("tracesynth_sessions{state=\"running\"} 1"), "{metrics}");
+
+    // Attaching to the daemon itself is refused.
+    let err = client
+        .post_json("/v1/sessions", &json!({"pid": daemon.child.id(), "functions": ["main"]}))
+        .unwrap_err();
+    assert!(err.to_string().contains("403") && err.to_string().contains("own PID"), "{err}");
+
+    // Past a flush (200 ms), kill -9 and restart on the same data dir.
+    std::thread::sleep(Duration::from_millis(700));
+    daemon.kill_9();
+    let daemon = Daemon::start(&data);
+    let client = daemon.client();
+    let after = client.get_json(&format!("/v1/traces/{id}")).unwrap();
+    assert_eq!(after["calls"], before["calls"], "the trace is intact after kill -9");
+    assert_eq!(after["functions"], before["functions"]);
+    let s = client.get_json(&format!("/v1/sessions/{id}")).unwrap();
+    assert_eq!(s["state"], "daemon-stopped");
+    // The fixture is still there and untraced; a new session works on the new daemon.
+    let second = client
+        .post_json("/v1/sessions", &json!({"pid": fixture.pid(), "functions": ["price"], "limits": {"max_calls": 3}}))
+        .unwrap();
+    let second_id = second["id"].as_u64().unwrap();
+    assert!(second_id > id, "ids are not reused: {second_id} after {id}");
+    fixture.command("seq");
+    let ended = wait_for("call limit", Duration::from_secs(10), || {
+        let s = client.get_json(&format!("/v1/sessions/{second_id}")).unwrap();
+        (s["state"] != "running").then_some(s)
+    });
+    assert_eq!(ended["state"], "call-limit");
+    let page = client.get_json(&format!("/v1/traces/{second_id}/calls")).unwrap();
+    assert_eq!(rendered(&page["functions"], &page["calls"]), &SEQ[5..]);
+    assert_eq!(ended["loss"]["produced"], ended["loss"]["received"]);
+}
+
+#[test]
+fn client_verbs_limits_and_target_exit() {
+    set_binary(env!("CARGO_BIN_EXE_tracesynth-under-test"));
+    if !require_root("client_verbs_limits_and_target_exit") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let bin = build_fixture("calls", &["-O2", "-g"], dir.path());
+    let mut fixture = Fixture::start(&bin);
+    let daemon = Daemon::start(&dir.path().join("data"));
+    let client = daemon.client();
+    let pid = fixture.pid().to_string();
+    let url = daemon.url.as_str();
+
+    // attach / sessions / export --session / detach through the CLI.
+    let (code, out, err) =
+        run_tracesynth(&["attach", "--pid", &pid, "--func", "clear_lowest", "--func", "add_push", "--daemon", url]);
+    assert_eq!(code, 0, "{err}");
+    let id: u64 = out.trim().parse().expect("attach prints the session id");
+    // Per-function cap: one stored call of each, then the session ends by itself.
+    let (code, out, err) = run_tracesynth(&[
+        "attach", "--pid", &pid, "--func", "add_push", "--func", "price", "--calls-per-function", "1", "--daemon", url,
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let capped: u64 = out.trim().parse().unwrap();
+    fixture.command("seq");
+    wait_for("5 calls", Duration::from_secs(10), || {
+        let s = client.get_json(&format!("/v1/sessions/{id}")).unwrap();
+        (total_calls(&s) == 5).then_some(s)
+    });
+    let (code, out, err) = run_tracesynth(&["sessions", "--daemon", url]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.lines().any(|l| l.split_whitespace().next() == Some(&id.to_string()) && l.contains("running")), "{out}");
+    let exported = dir.path().join("exported.json");
+    let (code, _, err) = run_tracesynth(&[
+        "export", "--session", &id.to_string(), "--format", "json", "-o", exported.to_str().unwrap(), "--daemon", url,
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let trace: Json = serde_json::from_str(&std::fs::read_to_string(&exported).unwrap()).unwrap();
+    let names = json!(["clear_lowest", "add_push"]);
+    assert_eq!(rendered(&names, &trace["calls"]), &SEQ[..5]);
+    let (code, _, err) = run_tracesynth(&["detach", &id.to_string(), "--daemon", url]);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("detached"), "{err}");
+    assert_eq!(client.get_json(&format!("/v1/traces/{id}")).unwrap()["end_reason"], "detached");
+    let (code, _, err) = run_tracesynth(&["detach", "999", "--daemon", url]);
+    assert_ne!(code, 0);
+    assert!(err.contains("404") && err.contains("no session 999"), "{err}");
+
+    let capped_s = wait_for("the capped session to end", Duration::from_secs(10), || {
+        let s = client.get_json(&format!("/v1/sessions/{capped}")).unwrap();
+        (s["state"] != "running").then_some(s)
+    });
+    assert_eq!(capped_s["state"], "call-limit");
+    let page = client.get_json(&format!("/v1/traces/{capped}/calls")).unwrap();
+    assert_eq!(rendered(&page["functions"], &page["calls"]), [SEQ[3], SEQ[5]]);
+
+    // A target that exits ends its session.
+    let (code, out, err) = run_tracesynth(&["attach", "--pid", &pid, "--func", "price", "--daemon", url]);
+    assert_eq!(code, 0, "{err}");
+    let last: u64 = out.trim().parse().unwrap();
+    fixture.command("seq");
+    fixture.command("exit");
+    let _ = fixture.child.wait();
+    let s = wait_for("target-exited", Duration::from_secs(10), || {
+        let s = client.get_json(&format!("/v1/sessions/{last}")).unwrap();
+        (s["state"] != "running").then_some(s)
+    });
+    assert_eq!(s["state"], "target-exited");
+    assert_eq!(s["calls_per_function"], json!([3]));
+    let (code, out, _) = run_tracesynth(&["traces", "--daemon", url]);
+    assert_eq!(code, 0);
+    assert_eq!(out.lines().count(), 4, "header and three traces:\n{out}");
+}
