@@ -179,7 +179,7 @@ fn daemon_captures_by_pid_and_a_trace_survives_kill_9() {
         .post_json("/v1/sessions", &json!({"pid": fixture.pid(), "functions": ["price"], "limits": {"max_calls": 3}}))
         .unwrap();
     let second_id = second["id"].as_u64().unwrap();
-    assert!(second_id > id, "ids are not reused: {second_id} after {id}");
+    assert_eq!(second_id, id + 1, "ids are not reused and stay small");
     fixture.command("seq");
     let ended = wait_for("call limit", Duration::from_secs(10), || {
         let s = client.get_json(&format!("/v1/sessions/{second_id}")).unwrap();

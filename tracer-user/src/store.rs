@@ -5,6 +5,7 @@
 //! | tree        | key                                   | value                                   |
 //! |-------------|---------------------------------------|-----------------------------------------|
 //! | `meta`      | `schema_version`                      | [`STORE_SCHEMA_VERSION`] as `u32`        |
+//! | `meta`      | `next_id`                             | last id handed out, `u64`                |
 //! | `sessions`  | session id `u64`                      | [`SessionRecord`] as JSON                |
 //! | `traces`    | session id `u64`                      | [`Trace`] header (no calls) as bincode   |
 //! | `calls`     | id `u64` · function `u32` · seq `u64` | [`Call`] as bincode                      |
@@ -26,6 +27,7 @@ use crate::{
 pub const STORE_SCHEMA_VERSION: u32 = 1;
 
 const SCHEMA_KEY: &[u8] = b"schema_version";
+const NEXT_ID_KEY: &[u8] = b"next_id";
 
 /// Errors of the trace store.
 #[derive(Debug, thiserror::Error)]
@@ -188,12 +190,30 @@ impl Store {
         StoreError::Corrupt { path: self.path.clone(), what, detail: detail.to_string() }
     }
 
-    /// A new id, unique in this store (sled's monotonic id generator, from 1).
+    /// A new id, unique in this store: one more than any id handed out or stored
+    /// (ids start at 1 and stay small, for `tracesynth detach 3`).
     ///
     /// # Errors
     /// sled errors.
     pub fn next_id(&self) -> Result<u64, StoreError> {
-        self.db.generate_id().map(|id| id + 1).map_err(|e| self.sled(e))
+        let last_key = |tree: &sled::Tree| -> Result<u64, StoreError> {
+            Ok(tree
+                .last()
+                .map_err(|e| self.sled(e))?
+                .and_then(|(k, _)| <[u8; 8]>::try_from(&k[..8.min(k.len())]).ok())
+                .map_or(0, u64::from_be_bytes))
+        };
+        let stored = last_key(&self.sessions)?.max(last_key(&self.traces)?);
+        let meta = self.db.open_tree("meta").map_err(|e| self.sled(e))?;
+        let next = meta
+            .update_and_fetch(NEXT_ID_KEY, |old| {
+                let old = old.and_then(|v| <[u8; 8]>::try_from(v).ok()).map_or(0, u64::from_be_bytes);
+                Some((old.max(stored) + 1).to_be_bytes().to_vec())
+            })
+            .map_err(|e| self.sled(e))?
+            .and_then(|v| <[u8; 8]>::try_from(v.as_ref()).ok())
+            .map_or(1, u64::from_be_bytes);
+        Ok(next)
     }
 
     /// Writes a session record.
@@ -404,7 +424,8 @@ mod tests {
         assert_eq!(store.calls(1, Some(0), 1, 10).unwrap().len(), 1);
         assert_eq!(store.count_calls(1, Some(1)), 0);
         assert!(store.trace(2).unwrap().is_none());
-        assert!(store.next_id().unwrap() > 1);
+        assert_eq!(store.next_id().unwrap(), 2);
+        assert_eq!(store.next_id().unwrap(), 3);
     }
 
     #[test]
