@@ -115,9 +115,95 @@ pub fn harvest_constants(problem: &Problem) -> Vec<Value> {
                 }
             }
         }
-        Sort::BitVec(_) | Sort::Bool => {}
+        Sort::BitVec(w) => {
+            for v in bv_constants(problem, w) {
+                push(v);
+            }
+        }
+        Sort::Bool => {}
     }
     out
+}
+
+/// Productions that bring parameters of other widths into the result width
+/// `w`: narrower parameters as sign- or zero-extended leaves (by the
+/// parameter's signedness), wider ones through their low bits.
+fn width_bridges(problem: &Problem, w: u32, sorts: &[Sort], nt_name: impl Fn(Sort) -> String) -> Vec<Production> {
+    let mut prods = Vec::new();
+    for p in &problem.params {
+        match p.ty.sort {
+            Sort::BitVec(wp) if wp < w => {
+                let ext = if p.ty.signed { "sign_extend" } else { "zero_extend" };
+                let t = Term::apply(Op::from_indexed(ext, &[w - wp]).expect("extend op"), &[&Term::var(&p.name)]);
+                prods.push(Production::Term(t));
+            }
+            _ => {}
+        }
+    }
+    for s in sorts {
+        if let Sort::BitVec(ws) = *s {
+            if ws > w {
+                let t = Term::apply(Op::Extract(w - 1, 0), &[&Term::var(&nt_name(*s))]);
+                prods.push(Production::Term(t));
+            }
+        }
+    }
+    prods
+}
+
+/// Bit-vector constants for a `w`-bit result: the numerator and denominator
+/// of a common scale factor. When many examples have an output close to
+/// `a/b` times a parameter or the product of the parameters (`b <= 10`, up
+/// to truncation), `a` and `b` are offered (discounts, percentages, unit
+/// conversions: `total * 9 / 10`).
+fn bv_constants(problem: &Problem, w: u32) -> Vec<Value> {
+    let num = |v: &Value, signed: bool| -> Option<f64> {
+        match v {
+            #[allow(clippy::cast_precision_loss, reason = "a rough ratio is enough")]
+            Value::Bv { width, bits } => Some(if signed { crate::dsl::to_signed(*bits, *width) as f64 } else { *bits as f64 }),
+            _ => None,
+        }
+    };
+    let bv_params: Vec<usize> = (0..problem.params.len()).filter(|&i| matches!(problem.params[i].ty.sort, Sort::BitVec(_))).collect();
+    let mut support: std::collections::HashMap<(u64, u64), usize> = std::collections::HashMap::new();
+    for ex in &problem.examples {
+        let Some(o) = num(&ex.output, problem.output.signed) else { return Vec::new() };
+        let vals: Vec<f64> = bv_params.iter().filter_map(|&i| num(&ex.args[i], problem.params[i].ty.signed)).collect();
+        let mut bases = vals.clone();
+        if vals.len() >= 2 {
+            bases.push(vals.iter().product());
+        }
+        let mut seen = Vec::new();
+        for base in bases {
+            if base.abs() < 20.0 {
+                continue;
+            }
+            let r = o / base;
+            for b in 2..=10u64 {
+                #[allow(clippy::cast_precision_loss, reason = "small numbers")]
+                let bf = b as f64;
+                let a = (r * bf).round();
+                if a < 1.0 || a > 10.0 * bf || (r - a / bf).abs() > 1.0 / base.abs() {
+                    continue;
+                }
+                #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss, reason = "checked range")]
+                let a = a as u64;
+                if (2..=b).any(|d| a.is_multiple_of(d) && b.is_multiple_of(d)) {
+                    continue;
+                }
+                if !seen.contains(&(a, b)) {
+                    seen.push((a, b));
+                    *support.entry((a, b)).or_default() += 1;
+                }
+            }
+        }
+    }
+    let need = (problem.examples.len() / 5).max(3);
+    let best = support.into_iter().filter(|(_, k)| *k >= need).max_by(|x, y| x.1.cmp(&y.1).then(y.0 .1.cmp(&x.0 .1)));
+    match best {
+        Some(((a, b), _)) => vec![Value::bv(w, a), Value::bv(w, b)],
+        None => Vec::new(),
+    }
 }
 
 /// A default grammar for the problem's signature.
@@ -126,7 +212,9 @@ pub fn default_grammar(problem: &Problem) -> Grammar {
     let out = problem.output.sort;
     let mut sorts = vec![out];
     for p in &problem.params {
-        if !sorts.contains(&p.ty.sort) {
+        // Narrower bit-vector parameters enter a wider result as extended leaves.
+        let widened = matches!((p.ty.sort, out), (Sort::BitVec(wp), Sort::BitVec(wo)) if wp < wo);
+        if !sorts.contains(&p.ty.sort) && !widened {
             sorts.push(p.ty.sort);
         }
     }
@@ -161,8 +249,16 @@ pub fn default_grammar(problem: &Problem) -> Grammar {
         let b = nt_name(Sort::Bool);
         match s {
             Sort::BitVec(w) => {
+                if s == out {
+                    prods.extend(width_bridges(problem, w, &sorts, nt_name));
+                }
                 for c in [0, 1, width_mask(w)] {
                     prods.push(Production::Term(Term::leaf(Op::Const(Value::bv(w, c)))));
+                }
+                for v in &harvested {
+                    if matches!(v, Value::Bv { width, bits } if *width == w && *bits > 1 && *bits != width_mask(w)) {
+                        prods.push(Production::Term(Term::leaf(Op::Const(v.clone()))));
+                    }
                 }
                 for op in ["bvnot", "bvneg"] {
                     prods.push(t(format!("({op} {me})")));
