@@ -113,6 +113,7 @@ impl Gen<'_> {
                         self.app(Op::Extract(lo + w - 1, lo), &[(Sort::BitVec(from), d)])
                     }
                     85..=88 if w == 64 => self.app(Op::Concat, &[(Sort::BitVec(32), d), (Sort::BitVec(32), d)]),
+                    89..=99 if has_str => self.app(Op::Int2Bv(w), &[(Sort::Int, d)]),
                     _ => self.leaf(sort),
                 }
             }
@@ -171,6 +172,10 @@ impl Gen<'_> {
                     73..=76 => self.app(Op::Neg, &[(Sort::Int, d)]),
                     77..=79 => self.app(Op::Abs, &[(Sort::Int, d)]),
                     80..=89 => self.app(Op::Ite, &[(Sort::Bool, d), (Sort::Int, d), (Sort::Int, d)]),
+                    90..=93 => {
+                        let w = [8, 32, 64][self.rng.gen_range(0..3)];
+                        self.app(Op::Bv2Nat, &[(Sort::BitVec(w), d)])
+                    }
                     _ => self.leaf(sort),
                 }
             }
@@ -246,7 +251,14 @@ fn make_cases() -> (Vec<Family>, Vec<Case>) {
     let mut cases = Vec::new();
     for (fi, fam) in fams.iter().enumerate() {
         let outs: Vec<TypeSpec> = if fam.params.iter().any(|(_, t)| t.sort == Sort::String) {
-            vec![ty(Sort::String, false), ty(Sort::Int, true), ty(Sort::Bool, false), ty(Sort::String, false)]
+            vec![
+                ty(Sort::String, false),
+                ty(Sort::Int, true),
+                ty(Sort::Bool, false),
+                ty(Sort::String, false),
+                ty(Sort::BitVec(32), true),
+                ty(Sort::BitVec(64), false),
+            ]
         } else {
             vec![
                 ty(Sort::BitVec(32), false),

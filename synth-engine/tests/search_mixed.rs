@@ -101,3 +101,21 @@ fn low_word_of_a_64_bit_parameter() {
     }
     check_emitted(&p, &t);
 }
+
+#[test]
+fn string_length_as_a_32_bit_result() {
+    // int greet(const char *name) { return strlen(name) + 7; }
+    let i32t = TypeSpec { sort: Sort::BitVec(32), signed: true };
+    let mut p = Problem::new("greet", vec![Param { name: "name".into(), ty: TypeSpec::of(Sort::String) }], i32t);
+    for name in ["Ada", "Bob", "Eve", "Alan", "Grace", "Linus", "Barba"] {
+        let n = i64::try_from(name.len()).unwrap();
+        p.examples.push(Example { args: vec![Value::str(name)], output: bv(32, n + 7) });
+    }
+    let t = solve(&p, 5_000_000);
+    assert!(t.size() <= 6, "{t}");
+    for name in ["", "x", "Margaret Hamilton", "Dennis", "Ken Thompson and friends"] {
+        let n = i64::try_from(name.len()).unwrap();
+        assert_eq!(eval_one(&t, &[("name", Value::str(name))], &p.funs).unwrap(), bv(32, n + 7), "{t} on {name:?}");
+    }
+    check_emitted(&p, &t);
+}

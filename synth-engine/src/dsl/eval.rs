@@ -601,6 +601,12 @@ pub fn apply(op: &Op, args: &[&Column]) -> Result<Column, EvalError> {
                 })
                 .collect(),
         )),
+        (Op::Int2Bv(w), [a]) => ints(a).map(|x| {
+            let m = i128::from(width_mask(*w)) + 1;
+            #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss, reason = "reduced modulo 2^w first")]
+            Column::Bv(*w, x.iter().map(|v| v.rem_euclid(m) as u64).collect())
+        }),
+        (Op::Bv2Nat, [Column::Bv(_, x)]) => Some(Column::Int(x.iter().map(|v| i128::from(*v)).collect())),
         (Op::StrConcat, [a, b]) => strs(a).zip(strs(b)).map(|(x, y)| {
             Column::Str(
                 x.iter()
@@ -756,6 +762,9 @@ mod tests {
             ("((_ rotate_left 4) #x12345678)", bv32(0x2345_6781)),
             ("((_ rotate_right 36) #x12345678)", bv32(0x8123_4567)),
             ("((_ repeat 2) #xab)", Value::bv(16, 0xabab)),
+            ("((_ int2bv 8) 257)", Value::bv(8, 1)),
+            ("((_ int2bv 8) (- 1))", Value::bv(8, 0xff)),
+            ("((_ int2bv 64) (- 1))", Value::bv(64, u64::MAX)),
             ("(bvudiv #xffffffffffffffff #x0000000000000000)", Value::bv(64, u64::MAX)),
             ("(bvlshr #xffffffffffffffff #x0000000000000040)", Value::bv(64, 0)),
             ("(bvsdiv #x8000000000000000 #xffffffffffffffff)", Value::bv(64, 1 << 63)),
@@ -788,6 +797,8 @@ mod tests {
             ("(- 3 5 1)", Value::Int(-3)),
             ("(abs (- 4))", Value::Int(4)),
             ("(+ 1 2 3)", Value::Int(6)),
+            ("(bv2nat #xff)", Value::Int(255)),
+            ("(bv2nat #xffffffffffffffff)", Value::Int(i128::from(u64::MAX))),
             ("(str.len \"héllo\")", Value::Int(5)),
             ("(str.++ \"a\" \"b\" \"c\")", Value::str("abc")),
             ("(str.substr \"hello\" 1 10)", Value::str("ello")),

@@ -157,6 +157,10 @@ pub enum Op {
     StrLe,
     /// `str.is_digit`.
     StrIsDigit,
+    /// `(_ int2bv w)`: the integer modulo `2^w`.
+    Int2Bv(u32),
+    /// `bv2nat`: the unsigned value of a bit-vector.
+    Bv2Nat,
 }
 
 /// Plain (non-indexed, non-leaf) operators and their names.
@@ -222,6 +226,7 @@ const NAMED: &[(Op, &str)] = &[
     (Op::StrLt, "str.<"),
     (Op::StrLe, "str.<="),
     (Op::StrIsDigit, "str.is_digit"),
+    (Op::Bv2Nat, "bv2nat"),
 ];
 
 impl Op {
@@ -248,6 +253,7 @@ impl Op {
             ("rotate_left", [n]) => Op::RotateLeft(*n),
             ("rotate_right", [n]) => Op::RotateRight(*n),
             ("repeat", [n]) if *n >= 1 => Op::Repeat(*n),
+            ("int2bv", [n]) if (1..=64).contains(n) => Op::Int2Bv(*n),
             _ => return None,
         })
     }
@@ -266,6 +272,7 @@ impl Op {
             Op::RotateLeft(n) => format!("(_ rotate_left {n})"),
             Op::RotateRight(n) => format!("(_ rotate_right {n})"),
             Op::Repeat(n) => format!("(_ repeat {n})"),
+            Op::Int2Bv(n) => format!("(_ int2bv {n})"),
             other => NAMED
                 .iter()
                 .find(|(op, _)| op == other)
@@ -440,6 +447,17 @@ impl Op {
                 arity(1)?;
                 match args[0] {
                     BitVec(w) if w * n <= 64 => Ok(BitVec(w * n)),
+                    _ => Err(bad()),
+                }
+            }
+            Op::Int2Bv(w) => {
+                arity(1)?;
+                if all(Int) { Ok(BitVec(*w)) } else { Err(bad()) }
+            }
+            Op::Bv2Nat => {
+                arity(1)?;
+                match args[0] {
+                    BitVec(_) => Ok(Int),
                     _ => Err(bad()),
                 }
             }

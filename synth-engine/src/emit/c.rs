@@ -195,6 +195,8 @@ impl Ctx<'_> {
                     cast(format!("{0} << {n} | {0} >> {1}", wide(a(0)), w - n))
                 }
             }
+            Op::Int2Bv(_) => format!("(({t}){})", a(0)),
+            Op::Bv2Nat => format!("((int64_t){})", a(0)),
             Op::StrConcat => {
                 self.helpers.need("str_concat");
                 let mut acc = a(0);

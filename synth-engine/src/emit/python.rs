@@ -164,6 +164,8 @@ impl Ctx<'_> {
                 }
                 acc
             }
+            Op::Int2Bv(_) => format!("({} & {m})", a(0)),
+            Op::Bv2Nat => a(0),
             Op::StrConcat => format!("({})", args.join(" + ")),
             Op::StrLen => format!("len({})", a(0)),
             Op::StrSubstr => {

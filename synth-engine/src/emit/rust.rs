@@ -268,6 +268,22 @@ impl Ctx<'_> {
                 let from = native(from)?;
                 e(format!("(i{out}::from({} as i{from}) as u{out})", self.p(k[0])?))
             }
+            Op::Int2Bv(_) => {
+                let out = native(match sort {
+                    Sort::BitVec(x) => x,
+                    _ => 0,
+                })?;
+                e(format!("({} as u{out})", self.p(k[0])?))
+            }
+            Op::Bv2Nat => {
+                let Sort::BitVec(from) = self.sorts[k[0].index()] else { return Err(unsupported("bv2nat")) };
+                if native(from)? == 64 {
+                    // `Int` is emitted as `i64`: values of 2^63 and more do not fit.
+                    e(format!("({} as i64)", self.p(k[0])?))
+                } else {
+                    e(format!("i64::from({})", self.s(k[0])?))
+                }
+            }
             Op::RotateLeft(n) => e(format!("{}.rotate_left({})", self.p(k[0])?, n % w)),
             Op::RotateRight(n) => e(format!("{}.rotate_right({})", self.p(k[0])?, n % w)),
             Op::StrConcat => {

@@ -119,6 +119,9 @@ pub fn harvest_constants(problem: &Problem) -> Vec<Value> {
             for v in bv_constants(problem, w) {
                 push(v);
             }
+            if let Some(d) = length_offset(problem) {
+                push(Value::Int(d));
+            }
         }
         Sort::Bool => {}
     }
@@ -128,7 +131,7 @@ pub fn harvest_constants(problem: &Problem) -> Vec<Value> {
 /// Productions that bring parameters of other widths into the result width
 /// `w`: narrower parameters as sign- or zero-extended leaves (by the
 /// parameter's signedness), wider ones through their low bits.
-fn width_bridges(problem: &Problem, w: u32, sorts: &[Sort], nt_name: impl Fn(Sort) -> String) -> Vec<Production> {
+fn width_bridges(problem: &Problem, w: u32, sorts: &[Sort], nt_name: &dyn Fn(Sort) -> String) -> Vec<Production> {
     let mut prods = Vec::new();
     for p in &problem.params {
         match p.ty.sort {
@@ -206,6 +209,36 @@ fn bv_constants(problem: &Problem, w: u32) -> Vec<Value> {
     }
 }
 
+/// For a bit-vector result and string parameters: the offset `d` when the
+/// result (read with its signedness) is the length of one string parameter
+/// plus `d` on at least half of the examples (`strlen(name) + 7`).
+fn length_offset(problem: &Problem) -> Option<i128> {
+    let mut support: std::collections::HashMap<i128, usize> = std::collections::HashMap::new();
+    for ex in &problem.examples {
+        let o = match ex.output {
+            Value::Bv { width, bits } if problem.output.signed => i128::from(crate::dsl::to_signed(bits, width)),
+            Value::Bv { bits, .. } => i128::from(bits),
+            _ => return None,
+        };
+        let mut seen = Vec::new();
+        for a in &ex.args {
+            if let Value::Str(s) = a {
+                let d = o - crate::dsl::strings::len(s);
+                if !seen.contains(&d) {
+                    seen.push(d);
+                    *support.entry(d).or_default() += 1;
+                }
+            }
+        }
+    }
+    let need = problem.examples.len().div_ceil(2).max(2);
+    support
+        .into_iter()
+        .filter(|(d, k)| *k >= need && !(0..=1).contains(d))
+        .max_by(|x, y| x.1.cmp(&y.1).then(y.0.abs().cmp(&x.0.abs())))
+        .map(|(d, _)| d)
+}
+
 /// A default grammar for the problem's signature.
 #[must_use]
 pub fn default_grammar(problem: &Problem) -> Grammar {
@@ -250,7 +283,11 @@ pub fn default_grammar(problem: &Problem) -> Grammar {
         match s {
             Sort::BitVec(w) => {
                 if s == out {
-                    prods.extend(width_bridges(problem, w, &sorts, nt_name));
+                    prods.extend(width_bridges(problem, w, &sorts, &nt_name));
+                    if sorts.contains(&Sort::Int) && !problem.params.iter().any(|p| p.ty.sort == Sort::Int) {
+                        // String parameters: integer results (lengths, positions) as bit-vectors.
+                        prods.push(t(format!("((_ int2bv {w}) {})", nt_name(Sort::Int))));
+                    }
                 }
                 for c in [0, 1, width_mask(w)] {
                     prods.push(Production::Term(Term::leaf(Op::Const(Value::bv(w, c)))));
