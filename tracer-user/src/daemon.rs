@@ -3,8 +3,9 @@
 //! [`Store`] in batches.
 //!
 //! Pipeline, one direction: ring-buffer reader → crossbeam channel → trace builder (on the
-//! session thread) → one sled batch per delivery. The reader blocks on a bounded channel,
-//! so memory stays bounded and the kernel drops (and counts) what does not fit.
+//! session thread) → bounded crossbeam channel → writer thread (one sled batch per
+//! wake-up, coalescing what queued up). Every stage blocks on a bounded channel, so memory
+//! stays bounded and the kernel drops (and counts) what does not fit in the ring.
 use std::{
     collections::{HashMap, VecDeque},
     path::PathBuf,
@@ -114,6 +115,8 @@ impl SessionRequest {
 /// Live numbers of a running session.
 #[derive(Clone, Debug, Default)]
 pub struct LiveStatus {
+    /// Completed calls per function so far.
+    pub calls_per_function: Vec<u64>,
     /// Events per second.
     pub events_per_sec: f64,
     /// Newest resource samples, oldest first.
@@ -195,7 +198,10 @@ impl Sessions {
         let detach = Arc::new(AtomicBool::new(false));
         let status = Arc::new(Mutex::new(LiveStatus::default()));
         let (tx, rx) = crossbeam_channel::bounded::<Result<(), RecordError>>(1);
+        let (writer_tx, writer) = spawn_writer(self.store.clone(), id, stop.clone())?;
         let mut sink = StoreSink {
+            writer_tx: Some(writer_tx),
+            writer: Some(writer),
             store: self.store.clone(),
             record: record.clone(),
             plan: plan.clone(),
@@ -263,11 +269,18 @@ impl Sessions {
     pub fn get(&self, id: u64) -> Result<Option<(SessionRecord, LiveStatus)>, StoreError> {
         let Some(record) = self.store.get_session(id)? else { return Ok(None) };
         let live = self.live.lock().expect("sessions lock").get(&id).map(|s| s.status.lock().expect("status").clone());
+        let mut record = record;
         let status = match live {
-            Some(s) if record.state == SessionState::Running => s,
+            Some(s) if record.state == SessionState::Running => {
+                if s.calls_per_function.len() == record.calls_per_function.len() {
+                    record.calls_per_function.clone_from(&s.calls_per_function);
+                }
+                s
+            }
             _ => LiveStatus {
                 events_per_sec: 0.0,
                 resources: self.store.resources(id, Some(RESOURCE_TAIL))?.into(),
+                ..LiveStatus::default()
             },
         };
         Ok(Some((record, status)))
@@ -297,6 +310,8 @@ impl Sessions {
 
 /// Streams a session's capture into the store.
 struct StoreSink {
+    writer_tx: Option<crossbeam_channel::Sender<Vec<Call>>>,
+    writer: Option<thread::JoinHandle<Option<String>>>,
     store: Store,
     record: SessionRecord,
     plan: Plan,
@@ -340,6 +355,19 @@ impl StoreSink {
     }
 
     fn finish(&mut self, result: Result<Trace, RecordError>, detached: bool) {
+        // The writer stores what is queued and ends when its channel closes.
+        self.writer_tx = None;
+        if let Some(w) = self.writer.take() {
+            match w.join() {
+                Ok(Some(e)) => {
+                    self.failed.get_or_insert(e);
+                }
+                Ok(None) => {}
+                Err(_) => {
+                    self.failed.get_or_insert_with(|| "the writer thread panicked".into());
+                }
+            }
+        }
         let mut trace = match result {
             Ok(t) => t,
             Err(e) => {
@@ -423,8 +451,11 @@ impl RecordSink for StoreSink {
                 self.stop.store(true, Ordering::SeqCst);
             }
         }
-        if let Err(e) = self.store.put_calls(self.record.id, &calls) {
-            self.fail("storing calls", &e);
+        self.status.lock().expect("status").calls_per_function.clone_from(&self.record.calls_per_function);
+        if let Some(tx) = &self.writer_tx {
+            if !calls.is_empty() && tx.send(calls).is_err() {
+                self.stop.store(true, Ordering::SeqCst);
+            }
         }
     }
 
@@ -454,6 +485,42 @@ impl RecordSink for StoreSink {
             }
         }
     }
+}
+
+/// Starts the thread that stores a session's calls: it takes whatever queued up, writes it
+/// as one sled batch, and ends when the channel closes. On a store error it stops the
+/// session and returns the message.
+fn spawn_writer(
+    store: Store,
+    id: u64,
+    stop: Arc<AtomicBool>,
+) -> Result<(crossbeam_channel::Sender<Vec<Call>>, thread::JoinHandle<Option<String>>), DaemonError> {
+    let (tx, rx) = crossbeam_channel::bounded::<Vec<Call>>(64);
+    let handle = thread::Builder::new()
+        .name(format!("session-{id}-writer"))
+        .spawn(move || {
+            let mut failed = None;
+            while let Ok(first) = rx.recv() {
+                let mut batch = first;
+                while let Ok(more) = rx.try_recv() {
+                    batch.extend(more);
+                    if batch.len() >= 65_536 {
+                        break;
+                    }
+                }
+                if failed.is_some() {
+                    continue;
+                }
+                if let Err(e) = store.put_calls(id, &batch) {
+                    tracing::error!(error = %e, id, "storing calls");
+                    failed = Some(format!("storing calls: {e}"));
+                    stop.store(true, Ordering::SeqCst);
+                }
+            }
+            failed
+        })
+        .map_err(|e| DaemonError::Thread(e.to_string()))?;
+    Ok((tx, handle))
 }
 
 /// The default data directory: `$XDG_DATA_HOME/tracesynth`, else
