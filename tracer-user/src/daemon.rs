@@ -311,7 +311,7 @@ impl Sessions {
 /// Streams a session's capture into the store.
 struct StoreSink {
     writer_tx: Option<crossbeam_channel::Sender<Vec<Call>>>,
-    writer: Option<thread::JoinHandle<Option<String>>>,
+    writer: Option<Writer>,
     store: Store,
     record: SessionRecord,
     plan: Plan,
@@ -479,13 +479,17 @@ impl RecordSink for StoreSink {
             }
         }
         self.statuses += 1;
-        if self.statuses % 5 == 0 {
+        if self.statuses >= 5 {
+            self.statuses = 0;
             if let Err(e) = self.store.put_session(&self.record) {
                 self.fail("storing the session", &e);
             }
         }
     }
 }
+
+/// The writer thread; it returns the store error that stopped it, if any.
+type Writer = thread::JoinHandle<Option<String>>;
 
 /// Starts the thread that stores a session's calls: it takes whatever queued up, writes it
 /// as one sled batch, and ends when the channel closes. On a store error it stops the
@@ -494,7 +498,7 @@ fn spawn_writer(
     store: Store,
     id: u64,
     stop: Arc<AtomicBool>,
-) -> Result<(crossbeam_channel::Sender<Vec<Call>>, thread::JoinHandle<Option<String>>), DaemonError> {
+) -> Result<(crossbeam_channel::Sender<Vec<Call>>, Writer), DaemonError> {
     let (tx, rx) = crossbeam_channel::bounded::<Vec<Call>>(64);
     let handle = thread::Builder::new()
         .name(format!("session-{id}-writer"))
