@@ -265,3 +265,53 @@ fn client_verbs_limits_and_target_exit() {
     assert_eq!(code, 0);
     assert_eq!(out.lines().count(), 4, "header and three traces:\n{out}");
 }
+
+#[test]
+fn block_probes_give_the_cfg_with_hit_counts() {
+    set_binary(env!("CARGO_BIN_EXE_tracesynth-under-test"));
+    if !require_root("block_probes_give_the_cfg_with_hit_counts") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let bin = build_fixture("calls", &["-O2", "-g"], dir.path());
+    let mut fixture = Fixture::start(&bin);
+    let daemon = Daemon::start(&dir.path().join("data"));
+    let client = daemon.client();
+    let session = client
+        .post_json(
+            "/v1/sessions",
+            &json!({"pid": fixture.pid(), "functions": ["price", "depth_sum"], "blocks": true}),
+        )
+        .unwrap();
+    let id = session["id"].as_u64().unwrap();
+    fixture.command("seq");
+    fixture.command("rec 3");
+    wait_for("7 calls", Duration::from_secs(10), || {
+        let s = client.get_json(&format!("/v1/sessions/{id}")).unwrap();
+        (total_calls(&s) == 7).then_some(s)
+    });
+    client.delete(&format!("/v1/sessions/{id}")).unwrap();
+    let cfg = client.get_json(&format!("/v1/traces/{id}/cfg")).unwrap();
+    eprintln!("{}", serde_json::to_string_pretty(&cfg).unwrap());
+    let functions = cfg["functions"].as_array().unwrap();
+    assert_eq!(functions[0]["function"], "price");
+    let hits = |f: &Json| -> Vec<u64> { f["blocks"].as_array().unwrap().iter().map(|b| b["hits"].as_u64().unwrap()).collect() };
+    // price(3, 100), price(10, 100), price(-2, 5): every call runs the entry block and the
+    // return; only qty >= 10 runs the discount.
+    let price = hits(&functions[0]);
+    assert_eq!(price[0], 3, "{price:?}");
+    assert_eq!(*price.last().unwrap(), 3, "{price:?}");
+    assert_eq!(price.iter().filter(|&&h| h == 1).count(), 1, "{price:?}");
+    assert!(price.iter().all(|&h| h <= 3));
+    // depth_sum(3): 4 entries, 3 recursive steps, 1 base case.
+    let mut depth = hits(&functions[1]);
+    assert_eq!(depth[0], 4, "{depth:?}");
+    depth.sort_unstable();
+    assert_eq!(depth, [1, 3, 4]);
+    let entry = &functions[0]["blocks"][0];
+    assert_eq!(entry["offset"], 0);
+    assert_eq!(entry["successors"].as_array().unwrap().len(), 2, "the entry block of price branches");
+    // The calls themselves are captured as without block probes.
+    let page = client.get_json(&format!("/v1/traces/{id}/calls?function=price")).unwrap();
+    assert_eq!(rendered(&page["functions"], &page["calls"]), &SEQ[5..]);
+}

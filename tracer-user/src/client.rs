@@ -63,6 +63,9 @@ pub struct AttachArgs {
     /// Store at most this many calls of each function.
     #[arg(long)]
     calls_per_function: Option<u64>,
+    /// Also count every basic block (GET /v1/traces/ID/cfg gives the graphs with hits).
+    #[arg(long)]
+    blocks: bool,
     #[command(flatten)]
     daemon: DaemonUrl,
 }
@@ -234,6 +237,7 @@ pub fn run_attach(args: &AttachArgs) -> anyhow::Result<ExitCode> {
         "pid": args.capture.pid,
         "functions": args.capture.functions,
         "ret_probes": ret,
+        "blocks": args.blocks,
         "limits": {
             "max_calls": args.calls,
             "max_seconds": args.duration,

@@ -18,7 +18,11 @@ use std::{
 };
 
 use crate::{
-    probes::{self, Plan, PlanError},
+    probes::{
+        self,
+        cfg::{Cfg, CfgError},
+        Plan, PlanError,
+    },
     procfs::{self, ResourceSample},
     record::{self, RecordConfig, RecordError, RecordSink, RecordStatus},
     store::{SessionLimits, SessionRecord, SessionState, Store, StoreError},
@@ -38,9 +42,9 @@ pub enum DaemonError {
     /// Attaching to the daemon itself.
     #[error("refusing to attach to the daemon's own PID {0}")]
     OwnPid(u32),
-    /// `blocks: true` (basic-block probes) is not implemented yet.
-    #[error("block probes (`blocks: true`) are not implemented yet")]
-    BlocksNotImplemented,
+    /// Finding basic blocks failed.
+    #[error(transparent)]
+    Cfg(#[from] CfgError),
     /// Resolving the functions failed (no such PID, no such function, ...).
     #[error(transparent)]
     Plan(#[from] PlanError),
@@ -62,7 +66,7 @@ pub struct SessionRequest {
     pub pid: u32,
     /// Function names.
     pub functions: Vec<String>,
-    /// Basic-block probes (not implemented yet: refused).
+    /// Also probe every basic block and keep the control-flow graph with hit counts.
     pub blocks: bool,
     /// Limits.
     pub limits: SessionLimits,
@@ -74,7 +78,7 @@ impl SessionRequest {
     /// Checks everything that can be checked without touching the target.
     ///
     /// # Errors
-    /// [`DaemonError::Invalid`], [`DaemonError::OwnPid`], [`DaemonError::BlocksNotImplemented`].
+    /// [`DaemonError::Invalid`], [`DaemonError::OwnPid`].
     pub fn validate(&self) -> Result<(), DaemonError> {
         const MAX: u64 = 1_000_000_000_000;
         let invalid = |m: String| Err(DaemonError::Invalid(m));
@@ -92,9 +96,6 @@ impl SessionRequest {
         }
         if let Some(f) = self.functions.iter().find(|f| f.is_empty() || f.len() > 512) {
             return invalid(format!("function names must be 1 to 512 bytes, got {} bytes", f.len()));
-        }
-        if self.blocks {
-            return Err(DaemonError::BlocksNotImplemented);
         }
         let l = &self.limits;
         if l.max_calls.is_some_and(|n| n == 0 || n > MAX) {
@@ -173,7 +174,8 @@ impl Sessions {
     /// Invalid requests, plan errors (no such PID or function), attach errors.
     pub fn attach(&self, request: &SessionRequest) -> Result<SessionRecord, DaemonError> {
         request.validate()?;
-        let plan = probes::plan(request.pid, &request.functions, request.ret_mode)?;
+        let mut plan = probes::plan(request.pid, &request.functions, request.ret_mode)?;
+        let cfg = if request.blocks { Some(probes::cfg::add_block_points(&mut plan)?) } else { None };
         let id = self.store.next_id()?;
         let record = SessionRecord {
             id,
@@ -211,6 +213,7 @@ impl Sessions {
             stored: vec![0; plan.functions.len()],
             cap: request.limits.max_calls_per_function,
             cap_reached: false,
+            cfg,
             failed: None,
             statuses: 0,
         };
@@ -321,6 +324,7 @@ struct StoreSink {
     stored: Vec<u64>,
     cap: Option<u64>,
     cap_reached: bool,
+    cfg: Option<Cfg>,
     failed: Option<String>,
     statuses: u64,
 }
@@ -424,7 +428,8 @@ impl RecordSink for StoreSink {
         let result = self
             .store
             .put_trace_header(self.record.id, &header)
-            .and_then(|()| self.store.put_session(&self.record));
+            .and_then(|()| self.store.put_session(&self.record))
+            .and_then(|()| self.cfg.as_ref().map_or(Ok(()), |c| self.store.put_cfg(self.record.id, c)));
         if let Err(e) = result {
             self.fail("storing the session", &e);
         }
@@ -479,8 +484,15 @@ impl RecordSink for StoreSink {
             }
         }
         self.statuses += 1;
-        if self.statuses >= 5 {
+        if let Some(cfg) = &mut self.cfg {
+            cfg.set_hits(&status.block_hits);
+        }
+        if self.statuses >= 5 || status.resource.is_none() {
             self.statuses = 0;
+            let stored = self.cfg.as_ref().map_or(Ok(()), |c| self.store.put_cfg(self.record.id, c));
+            if let Err(e) = stored {
+                self.fail("storing block hits", &e);
+            }
             if let Err(e) = self.store.put_session(&self.record) {
                 self.fail("storing the session", &e);
             }

@@ -207,6 +207,8 @@ pub struct RecordStatus {
     pub events_per_sec: f64,
     /// The newest resource sample of the target, if one was taken this interval.
     pub resource: Option<procfs::ResourceSample>,
+    /// Hits per probe id (only block probes count; see [`crate::probes::cfg`]).
+    pub block_hits: Vec<u64>,
 }
 
 /// Like [`record`], but hands completed calls to `sink` as they are built instead of
@@ -307,6 +309,7 @@ pub fn record_into(
                 dropped,
                 events_per_sec: rate,
                 resource: newest,
+                block_hits: builder.block_hits.clone(),
             });
             if let Some(bar) = &bar {
                 let (_, dropped) = attached.counters();
@@ -329,6 +332,16 @@ pub fn record_into(
     reader.join();
     deliver(sink, builder.finish_all());
     let (produced, dropped) = attached.counters();
+    // Last numbers, after the final drain.
+    sink.status(&RecordStatus {
+        calls_per_function: builder.calls_per_function.clone(),
+        produced,
+        received: builder.received,
+        dropped,
+        events_per_sec: 0.0,
+        resource: None,
+        block_hits: builder.block_hits.clone(),
+    });
     if let Some(bar) = bar {
         bar.finish_and_clear();
     }

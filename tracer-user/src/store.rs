@@ -10,6 +10,7 @@
 //! | `traces`    | session id `u64`                      | [`Trace`] header (no calls) as bincode   |
 //! | `calls`     | id `u64` · function `u32` · seq `u64` | [`Call`] as bincode                      |
 //! | `resources` | id `u64` · ts_ns `u64`                | [`ResourceSample`] as bincode            |
+//! | `cfg`       | id `u64`                              | [`Cfg`] (blocks and hits) as JSON        |
 //!
 //! A trace and the session that recorded it share one id. Writes are batched by the caller
 //! ([`Store::put_calls`]); sled flushes every 200 ms and [`Store::flush`] on session end,
@@ -19,6 +20,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::{
+    probes::cfg::Cfg,
     procfs::ResourceSample,
     trace::{Call, Loss, Trace},
 };
@@ -136,6 +138,7 @@ pub struct Store {
     traces: sled::Tree,
     calls: sled::Tree,
     resources: sled::Tree,
+    cfg: sled::Tree,
 }
 
 fn call_key(id: u64, function: u32, seq: u64) -> [u8; 20] {
@@ -177,6 +180,7 @@ impl Store {
             traces: db.open_tree("traces").map_err(sled_err)?,
             calls: db.open_tree("calls").map_err(sled_err)?,
             resources: db.open_tree("resources").map_err(sled_err)?,
+            cfg: db.open_tree("cfg").map_err(sled_err)?,
             db,
             path,
         })
@@ -375,6 +379,25 @@ impl Store {
                 Ok(<[u8; 8]>::try_from(k.as_ref()).map_or(0, u64::from_be_bytes))
             })
             .collect()
+    }
+
+    /// Writes the control-flow graphs (with hit counts) of trace `id`.
+    ///
+    /// # Errors
+    /// sled errors.
+    pub fn put_cfg(&self, id: u64, cfg: &Cfg) -> Result<(), StoreError> {
+        let bytes = serde_json::to_vec(cfg).expect("cfg serializes");
+        self.cfg.insert(id.to_be_bytes(), bytes).map_err(|e| self.sled(e))?;
+        Ok(())
+    }
+
+    /// The control-flow graphs of trace `id`, when it was recorded with block probes.
+    ///
+    /// # Errors
+    /// sled errors, undecodable records.
+    pub fn cfg(&self, id: u64) -> Result<Option<Cfg>, StoreError> {
+        let Some(v) = self.cfg.get(id.to_be_bytes()).map_err(|e| self.sled(e))? else { return Ok(None) };
+        serde_json::from_slice(&v).map(Some).map_err(|e| self.corrupt("cfg", e))
     }
 
     /// Writes everything to disk now.

@@ -100,8 +100,6 @@ impl From<DaemonError> for ApiError {
         match e {
             DaemonError::Invalid(_) => Self::bad_request(message),
             DaemonError::OwnPid(_) => Self::client(StatusCode::FORBIDDEN, message),
-            // A 4xx (not 501): the request is refused, the daemon is not at fault.
-            DaemonError::BlocksNotImplemented => Self::client(StatusCode::UNPROCESSABLE_ENTITY, message),
             DaemonError::Plan(PlanError::Proc(ProcError::NoSuchProcess { .. }))
             | DaemonError::Plan(PlanError::FunctionNotFound { .. }) => Self::not_found(message),
             DaemonError::Plan(PlanError::Proc(_)) => Self::client(StatusCode::FORBIDDEN, message),

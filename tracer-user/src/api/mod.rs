@@ -26,6 +26,7 @@ use utoipa::{IntoParams, OpenApi, ToSchema};
 pub use self::error::ApiError;
 use crate::{
     daemon::{SessionRequest, Sessions},
+    probes::cfg::{BasicBlock, Cfg, FunctionCfg},
     store::{SessionLimits, SessionRecord, SessionState},
     trace::{Encoding, RetMode},
 };
@@ -52,7 +53,8 @@ pub struct CreateSession {
     pub pid: u32,
     /// Functions to trace.
     pub functions: Vec<String>,
-    /// Basic-block probes (not implemented yet: `true` is refused).
+    /// Also probe every basic block: `GET /v1/traces/{id}/cfg` then has the control-flow
+    /// graphs with hit counts.
     #[serde(default)]
     pub blocks: bool,
     /// Limits.
@@ -156,8 +158,8 @@ pub struct Health {
 #[derive(OpenApi)]
 #[openapi(
     info(title = "tracesynth daemon", description = "Tracing sessions over eBPF uprobes, and their stored traces."),
-    paths(health, metrics, create_session, list_sessions, get_session, delete_session, list_traces, get_trace, get_calls),
-    components(schemas(CreateSession, SessionView, SessionRecord, SessionLimits, SessionState, TraceSummary, CallsPage, Health))
+    paths(health, metrics, create_session, list_sessions, get_session, delete_session, list_traces, get_trace, get_calls, get_cfg),
+    components(schemas(CreateSession, SessionView, SessionRecord, SessionLimits, SessionState, TraceSummary, CallsPage, Health, Cfg, FunctionCfg, BasicBlock))
 )]
 struct ApiDoc;
 
@@ -177,6 +179,7 @@ pub fn router(state: ApiState) -> Router {
         .route("/v1/traces", get(list_traces))
         .route("/v1/traces/{id}", get(get_trace))
         .route("/v1/traces/{id}/calls", get(get_calls))
+        .route("/v1/traces/{id}/cfg", get(get_cfg))
         .fallback(|| async { ApiError::not_found("no such route") })
         .method_not_allowed_fallback(|| async {
             ApiError::client(StatusCode::METHOD_NOT_ALLOWED, "method not allowed on this route")
@@ -417,6 +420,28 @@ async fn get_calls(
             functions: session.functions,
             calls,
         }))
+    })
+    .await
+}
+
+/// The control-flow graphs of a trace recorded with `blocks: true`, with block hit counts.
+#[utoipa::path(get, path = "/v1/traces/{id}/cfg", params(("id" = u64, Path, description = "trace id")),
+    responses((status = 200, body = Cfg), (status = 404, description = "unknown id, or recorded without blocks")))]
+async fn get_cfg(
+    State(state): State<ApiState>,
+    id: Result<Path<u64>, PathRejection>,
+) -> Result<Json<Cfg>, ApiError> {
+    let Path(id) = id?;
+    let sessions = state.sessions.clone();
+    blocking(move || {
+        let store = sessions.store();
+        if store.get_session(id)?.is_none() {
+            return Err(ApiError::not_found(format!("no trace {id}")));
+        }
+        let cfg = store.cfg(id)?.ok_or_else(|| {
+            ApiError::not_found(format!("trace {id} was recorded without block probes (attach with \"blocks\": true)"))
+        })?;
+        Ok(Json(cfg))
     })
     .await
 }

@@ -146,6 +146,11 @@ async fn sessions_and_traces_from_the_store() {
 async fn calls_are_paged_and_filtered() {
     let h = harness(None);
     seed(&h.state);
+    assert_error(
+        &call(&h.state, Method::GET, "/v1/traces/7/cfg", None).await,
+        StatusCode::NOT_FOUND,
+        "without block probes",
+    );
     let (status, page) = call(&h.state, Method::GET, "/v1/traces/7/calls", None).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(page["total"], 5);
@@ -173,7 +178,7 @@ async fn calls_are_paged_and_filtered() {
 #[tokio::test]
 async fn unknown_ids_routes_and_methods() {
     let h = harness(None);
-    for uri in ["/v1/sessions/99", "/v1/traces/99", "/v1/traces/99/calls"] {
+    for uri in ["/v1/sessions/99", "/v1/traces/99", "/v1/traces/99/calls", "/v1/traces/99/cfg"] {
         assert_error(&call(&h.state, Method::GET, uri, None).await, StatusCode::NOT_FOUND, "99");
     }
     assert_error(&call(&h.state, Method::DELETE, "/v1/sessions/99", None).await, StatusCode::NOT_FOUND, "no session 99");
@@ -234,9 +239,9 @@ async fn bad_session_requests_are_4xx_json() {
     assert_error(&post(json!({"pid": child_pid, "functions": []}).to_string()).await, StatusCode::BAD_REQUEST, "at least one");
     assert_error(&post(json!({"pid": 0, "functions": ["f"]}).to_string()).await, StatusCode::BAD_REQUEST, "pid");
     assert_error(
-        &post(json!({"pid": child_pid, "functions": ["f"], "blocks": true}).to_string()).await,
-        StatusCode::UNPROCESSABLE_ENTITY,
-        "not implemented yet",
+        &post(json!({"pid": child_pid, "functions": ["no_such_function_xyz"], "blocks": true}).to_string()).await,
+        StatusCode::NOT_FOUND,
+        "`no_such_function_xyz` not found",
     );
     assert_error(&post(json!({"pid": me, "functions": ["f"]}).to_string()).await, StatusCode::FORBIDDEN, "own PID");
     assert_error(

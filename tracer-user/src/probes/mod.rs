@@ -3,6 +3,7 @@
 //! [`plan`] resolves each name in the target's main binary and mapped shared libraries,
 //! reads its signature from DWARF and chooses cheap probe sites; [`loader`] loads the eBPF
 //! programs and attaches the plan's points.
+pub mod cfg;
 pub mod dwarf;
 pub mod loader;
 pub mod site;
