@@ -189,6 +189,25 @@ fn daemon_captures_by_pid_and_a_trace_survives_kill_9() {
     let page = client.get_json(&format!("/v1/traces/{second_id}/calls")).unwrap();
     assert_eq!(rendered(&page["functions"], &page["calls"]), &SEQ[5..]);
     assert_eq!(ended["loss"]["produced"], ended["loss"]["received"]);
+
+    // SIGTERM with a session running: it is ended, stored and flushed before the exit.
+    let third = client.post_json("/v1/sessions", &json!({"pid": fixture.pid(), "functions": ["add_push"]})).unwrap();
+    let third_id = third["id"].as_u64().unwrap();
+    fixture.command("seq");
+    wait_for("2 calls", Duration::from_secs(10), || {
+        let s = client.get_json(&format!("/v1/sessions/{third_id}")).unwrap();
+        (total_calls(&s) == 2).then_some(s)
+    });
+    let mut daemon = daemon;
+    assert!(Command::new("kill").args(["-TERM", &daemon.child.id().to_string()]).status().unwrap().success());
+    assert!(daemon.child.wait().unwrap().success());
+    let daemon = Daemon::start(&data);
+    let client = daemon.client();
+    let s = client.get_json(&format!("/v1/sessions/{third_id}")).unwrap();
+    assert_eq!((&s["state"], &s["calls_per_function"]), (&json!("daemon-stopped"), &json!([2])));
+    assert!(s["ended_unix_ms"].is_u64());
+    let page = client.get_json(&format!("/v1/traces/{third_id}/calls")).unwrap();
+    assert_eq!(rendered(&page["functions"], &page["calls"]), &SEQ[3..5]);
 }
 
 #[test]
@@ -314,4 +333,51 @@ fn block_probes_give_the_cfg_with_hit_counts() {
     // The calls themselves are captured as without block probes.
     let page = client.get_json(&format!("/v1/traces/{id}/calls?function=price")).unwrap();
     assert_eq!(rendered(&page["functions"], &page["calls"]), &SEQ[5..]);
+}
+
+#[test]
+fn non_loopback_listen_needs_a_token_and_then_requires_it() {
+    set_binary(env!("CARGO_BIN_EXE_tracesynth-under-test"));
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let (code, _, err) = run_tracesynth(&["daemon", "--listen", "0.0.0.0:0", "--data-dir", data.to_str().unwrap()]);
+    assert_ne!(code, 0);
+    assert!(err.contains("refusing to listen on non-loopback address 0.0.0.0:0 without --token-file"), "{err}");
+    let empty = dir.path().join("empty");
+    std::fs::write(&empty, "\n").unwrap();
+    let (code, _, err) = run_tracesynth(&[
+        "daemon", "--listen", "0.0.0.0:0", "--data-dir", data.to_str().unwrap(), "--token-file", empty.to_str().unwrap(),
+    ]);
+    assert_ne!(code, 0);
+    assert!(err.contains("is empty"), "{err}");
+
+    let token = dir.path().join("token");
+    std::fs::write(&token, "t0ken\n").unwrap();
+    let mut child = Command::new(tracesynth())
+        .args(["daemon", "--listen", "0.0.0.0:0", "--data-dir", data.to_str().unwrap(), "--token-file"])
+        .arg(&token)
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let port = loop {
+        let mut line = String::new();
+        assert!(stderr.read_line(&mut line).unwrap() > 0, "daemon exited");
+        if let Some(rest) = line.strip_prefix("listening on http://0.0.0.0:") {
+            break rest.split_whitespace().next().unwrap().to_string();
+        }
+    };
+    // Talk to it over loopback only.
+    let url = format!("http://127.0.0.1:{port}");
+    let anonymous = Client::new(&DaemonUrl { url: Some(url.clone()), token_file: None }).unwrap();
+    assert_eq!(anonymous.get_json("/v1/health").unwrap()["status"], "ok");
+    let err = anonymous.get_json("/v1/sessions").unwrap_err().to_string();
+    assert!(err.contains("401"), "{err}");
+    let (code, out, err) = run_tracesynth(&["sessions", "--daemon", &url, "--token-file", token.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.starts_with("    id"), "{out}");
+    // SIGTERM ends it cleanly.
+    assert!(Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap().success());
+    let status = child.wait().unwrap();
+    assert!(status.success(), "{status}");
 }

@@ -239,10 +239,10 @@ impl Sessions {
             }
         }
         tracing::info!(id, pid = request.pid, functions = ?request.functions, "session attached");
-        self.live
-            .lock()
-            .expect("sessions lock")
-            .insert(id, LiveSession { stop, detach, status, thread: Some(handle) });
+        let mut live = self.live.lock().expect("sessions lock");
+        // Forget sessions that ended by themselves (their state is in the store).
+        live.retain(|_, s| s.thread.as_ref().is_some_and(|h| !h.is_finished()));
+        live.insert(id, LiveSession { stop, detach, status, thread: Some(handle) });
         Ok(record)
     }
 
