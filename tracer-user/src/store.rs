@@ -417,6 +417,12 @@ impl Store {
     pub fn path(&self) -> &Path {
         &self.path
     }
+
+    /// Writes raw bytes as session `id` (tests of corrupt stores).
+    #[cfg(test)]
+    pub(crate) fn put_raw_session(&self, id: u64, bytes: &[u8]) {
+        self.sessions.insert(id.to_be_bytes(), bytes).unwrap();
+    }
 }
 
 #[cfg(test)]

@@ -266,6 +266,17 @@ async fn bad_session_requests_are_4xx_json() {
 }
 
 #[tokio::test]
+async fn internal_errors_are_500_with_a_generic_body() {
+    let h = harness(None);
+    h.state.sessions.store().put_raw_session(5, b"not json");
+    for uri in ["/v1/sessions", "/v1/sessions/5", "/metrics"] {
+        let (status, body) = call(&h.state, Method::GET, uri, None).await;
+        assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR, "{uri}");
+        assert_eq!(body, json!({"error": "internal error; see the daemon's log"}), "{uri}");
+    }
+}
+
+#[tokio::test]
 async fn token_guards_every_route_but_health() {
     let h = harness(Some("s3cret"));
     assert_eq!(call(&h.state, Method::GET, "/v1/health", None).await.0, StatusCode::OK);
