@@ -243,7 +243,9 @@ impl<'a> Enumerator<'a> {
 
     /// The best partial solution seen (most examples satisfied by one term).
     pub fn best_partial(&self) -> Option<Partial> {
-        self.best.map(|(k, e)| Partial { term: self.build(self.g.start, e), satisfied: k, total: self.n })
+        self.best
+            .filter(|(_, e)| (*e as usize) < self.bank.entries[self.g.start].len())
+            .map(|(k, e)| Partial { term: self.build(self.g.start, e), satisfied: k, total: self.n })
     }
 
     fn build(&self, nt: usize, idx: u32) -> Term {
@@ -633,6 +635,8 @@ impl<'a> Enumerator<'a> {
         // Pending entries get the indices they will have once flushed.
         let base = self.bank.entries[nt].len();
         if let Some(b) = self.check_budget() {
+            // The best partial term may be pending: keep it buildable.
+            self.flush_pending(nt, pending);
             return Err(Stop::Budget(b));
         }
         let h = hash_col(&col);

@@ -2,6 +2,7 @@
 //! files, both converted to one [`Problem`].
 
 pub mod cegis;
+pub mod invariants;
 mod examples;
 pub mod sygus;
 
