@@ -3,13 +3,22 @@
 //! Returns pair with the innermost open call of the same function on the same thread, so
 //! recursion and nested traced calls come out right. Strings follow their call record from
 //! the same thread and are attached to it.
+//!
+//! With block probes ([`TraceBuilder::track_blocks`]), each block hit is attributed to
+//! the innermost open call of its function on its thread, giving every call its block
+//! path ([`CallBlocks`]): the entry block first (the entry probe stands for it), then
+//! each block entered, cut at [`MAX_PATH`] with the rest counted, and exact edge counts.
 use std::collections::HashMap;
 
 use tracer_common::{EventKind, RET_SLOT};
 
 use crate::{
     events::{CallRecord, Record, StrRecord},
-    probes::{dwarf::ValueKind, ProbePoint},
+    probes::{
+        cfg::{CallBlocks, CallEdge, Cfg, MAX_PATH},
+        dwarf::ValueKind,
+        ProbePoint,
+    },
     trace::{Call, FunctionInfo, Value},
 };
 
@@ -31,6 +40,36 @@ struct Open {
     strings: [Option<StrRecord>; 7],
     depth: u32,
     parent: Option<u64>,
+    path: Option<Path>,
+}
+
+/// The block path of an open call.
+#[derive(Debug)]
+struct Path {
+    blocks: Vec<u32>,
+    truncated: u64,
+    last: u32,
+    edges: Vec<CallEdge>,
+}
+
+impl Path {
+    fn new() -> Self {
+        Self { blocks: vec![0], truncated: 0, last: 0, edges: Vec::new() }
+    }
+
+    fn enter(&mut self, block: u32) {
+        let (from, to) = (self.last, block);
+        match self.edges.iter_mut().find(|e| e.from == from && e.to == to) {
+            Some(e) => e.count += 1,
+            None => self.edges.push(CallEdge { from, to, count: 1 }),
+        }
+        self.last = block;
+        if self.blocks.len() < MAX_PATH {
+            self.blocks.push(block);
+        } else {
+            self.truncated += 1;
+        }
+    }
 }
 
 #[derive(Debug)]
@@ -62,8 +101,19 @@ pub struct TraceBuilder {
     pub received: u64,
     /// Returns without a matching entry.
     pub unmatched_returns: u64,
-    /// Basic-block hits per probe id.
+    /// Basic-block hits per probe id (entry probes count as hits of the entry block
+    /// when blocks are tracked).
     pub block_hits: Vec<u64>,
+    /// Block offset of each block probe id, when blocks are tracked.
+    block_offset: Vec<Option<u32>>,
+    /// Functions whose calls get block paths.
+    tracked: Vec<bool>,
+    /// Paths of calls finished but not yet complete (waiting for strings), by seq.
+    pending_paths: HashMap<u64, CallBlocks>,
+    /// Paths of the calls in `ready`.
+    ready_paths: Vec<CallBlocks>,
+    /// Block hits with no open call of their function on their thread.
+    pub unattributed_blocks: u64,
 }
 
 impl TraceBuilder {
@@ -89,6 +139,26 @@ impl TraceBuilder {
             received: 0,
             unmatched_returns: 0,
             block_hits: vec![0; points.len()],
+            block_offset: vec![None; points.len()],
+            tracked: vec![false; functions.len()],
+            pending_paths: HashMap::new(),
+            ready_paths: Vec::new(),
+            unattributed_blocks: 0,
+        }
+    }
+
+    /// Keeps a block path per call of every function in `cfg` (the graphs returned by
+    /// [`crate::probes::cfg::add_block_points`] for the same plan).
+    pub fn track_blocks(&mut self, cfg: &Cfg) {
+        for (index, f) in cfg.functions.iter().enumerate() {
+            if let Some(t) = self.tracked.get_mut(index) {
+                *t = true;
+            }
+            for b in f.blocks.iter().filter(|b| b.offset != 0) {
+                if let Some(slot) = self.block_offset.get_mut(b.probe as usize) {
+                    *slot = u32::try_from(b.offset).ok();
+                }
+            }
         }
     }
 
@@ -122,7 +192,13 @@ impl TraceBuilder {
                     strings: Default::default(),
                     depth: thread.stack.len() as u32,
                     parent: thread.stack.last().map(|o| o.seq),
+                    path: self.tracked.get(function as usize).copied().unwrap_or(false).then(Path::new),
                 });
+                if self.tracked.get(function as usize).copied().unwrap_or(false) {
+                    if let Some(h) = self.block_hits.get_mut(c.probe as usize) {
+                        *h += 1;
+                    }
+                }
                 if c.strings > 0 {
                     thread.awaiting = Some((Awaiting::Entry, c.strings));
                 }
@@ -152,6 +228,15 @@ impl TraceBuilder {
             EventKind::Block => {
                 if let Some(h) = self.block_hits.get_mut(c.probe as usize) {
                     *h += 1;
+                }
+                let Some(Some(offset)) = self.block_offset.get(c.probe as usize).copied() else { return };
+                let open = self
+                    .threads
+                    .get_mut(&c.tid)
+                    .and_then(|t| t.stack.iter_mut().rev().find(|o| o.function == function));
+                match open.and_then(|o| o.path.as_mut()) {
+                    Some(path) => path.enter(offset),
+                    None => self.unattributed_blocks += 1,
                 }
             }
         }
@@ -188,7 +273,15 @@ impl TraceBuilder {
         }
     }
 
-    fn finish(&self, open: Open, ret: Option<&CallRecord>) -> Call {
+    fn finish(&mut self, mut open: Open, ret: Option<&CallRecord>) -> Call {
+        if let Some(path) = open.path.take() {
+            let mut edges = path.edges;
+            edges.sort_unstable_by_key(|e| (e.from, e.to));
+            self.pending_paths.insert(
+                open.seq,
+                CallBlocks { seq: open.seq, function: open.function, path: path.blocks, truncated: path.truncated, edges },
+            );
+        }
         let decoder = &self.decoders[open.function as usize];
         let args = decoder
             .params
@@ -227,7 +320,20 @@ impl TraceBuilder {
         if let Some(n) = self.calls_per_function.get_mut(call.function as usize) {
             *n += 1;
         }
+        self.push_ready(call);
+    }
+
+    fn push_ready(&mut self, call: Call) {
+        if let Some(path) = self.pending_paths.remove(&call.seq) {
+            self.ready_paths.push(path);
+        }
         self.ready.push(call);
+    }
+
+    /// Takes the block paths of the calls handed out by [`Self::take_ready`] or
+    /// [`Self::finish_all`] so far (empty unless blocks are tracked).
+    pub fn take_ready_paths(&mut self) -> Vec<CallBlocks> {
+        std::mem::take(&mut self.ready_paths)
     }
 
     /// Total completed calls so far.
@@ -248,7 +354,7 @@ impl TraceBuilder {
             let stack = std::mem::take(&mut self.threads.get_mut(&tid).expect("tid").stack);
             for open in stack {
                 let call = self.finish(open, None);
-                self.ready.push(call);
+                self.push_ready(call);
             }
         }
         self.take_ready()
@@ -356,6 +462,64 @@ mod tests {
         assert_eq!(calls.len(), 1);
         assert_eq!(calls[0].exit_ns, None);
         assert_eq!(calls[0].tid, 1);
+    }
+
+    #[test]
+    fn attributes_blocks_to_the_innermost_call_of_their_function() {
+        use crate::probes::cfg::{BasicBlock, FunctionCfg};
+        let mut functions = sample_trace().functions;
+        functions[0].params.clear();
+        let point = |id, kind| ProbePoint {
+            id,
+            object: "/x".into(),
+            file_offset: 0,
+            kind,
+            uretprobe: kind == EventKind::Return,
+            function: 0,
+            string_mask: 0,
+        };
+        let points = [point(0, EventKind::Entry), point(1, EventKind::Return), point(2, EventKind::Block), point(3, EventKind::Block)];
+        let block = |offset, probe| BasicBlock {
+            offset,
+            len: 4,
+            terminator: String::new(),
+            successors: Vec::new(),
+            probe,
+            hits: 0,
+            site: offset,
+            site_cost: None,
+            line: None,
+            branch: None,
+        };
+        let cfg = Cfg {
+            functions: vec![FunctionCfg::new("f".into(), vec![block(0, 0), block(4, 2), block(8, 3)])],
+            unattributed_blocks: 0,
+        };
+        let mut b = TraceBuilder::new(&functions, &points);
+        b.track_blocks(&cfg);
+        let (entry, ret, block) = (1, 2, 3);
+        // Thread 1: f enters block 4, recurses (inner call: block 8), then loops on block 4
+        // twice and leaves through block 8. Thread 2 hits block 4 with no call open.
+        b.push_bytes(&call_bytes(entry, 0, 1, 1, [0; 6], 0));
+        b.push_bytes(&call_bytes(block, 2, 1, 2, [0; 6], 0));
+        b.push_bytes(&call_bytes(entry, 0, 1, 3, [0; 6], 0));
+        b.push_bytes(&call_bytes(block, 2, 2, 4, [0; 6], 0));
+        b.push_bytes(&call_bytes(block, 3, 1, 5, [0; 6], 0));
+        b.push_bytes(&call_bytes(ret, 1, 1, 6, [0; 6], 0));
+        for ts in 7..9 {
+            b.push_bytes(&call_bytes(block, 2, 1, ts, [0; 6], 0));
+        }
+        b.push_bytes(&call_bytes(block, 3, 1, 9, [0; 6], 0));
+        b.push_bytes(&call_bytes(ret, 1, 1, 10, [0; 6], 0));
+        assert_eq!(b.take_ready().len(), 2);
+        let mut paths = b.take_ready_paths();
+        paths.sort_by_key(|p| p.seq);
+        let edge = |from, to, count| CallEdge { from, to, count };
+        assert_eq!(paths[0].path, vec![0, 4, 4, 4, 8]);
+        assert_eq!(paths[0].edges, vec![edge(0, 4, 1), edge(4, 4, 2), edge(4, 8, 1)]);
+        assert_eq!((paths[1].seq, paths[1].path.clone()), (1, vec![0, 8]));
+        assert_eq!(b.unattributed_blocks, 1);
+        assert_eq!(&b.block_hits, &[2, 0, 4, 2]);
     }
 
     #[test]

@@ -44,6 +44,9 @@ enum Command {
     Detach(crate::client::DetachArgs),
     /// List the daemon's stored traces.
     Traces(crate::client::DaemonUrl),
+    /// Print a trace's control-flow graphs (edge counts, branch ratios, loops) as JSON or
+    /// Graphviz DOT; the trace must have been recorded with `attach --blocks`.
+    Cfg(crate::client::CfgArgs),
 }
 
 #[derive(Debug, Args)]
@@ -235,6 +238,7 @@ pub fn run() -> anyhow::Result<ExitCode> {
         Command::Sessions(url) => crate::client::run_sessions(&url),
         Command::Detach(args) => crate::client::run_detach(&args),
         Command::Traces(url) => crate::client::run_traces(&url),
+        Command::Cfg(args) => crate::client::run_cfg(&args),
     }
 }
 

@@ -79,6 +79,33 @@ pub struct DetachArgs {
     daemon: DaemonUrl,
 }
 
+/// `tracesynth cfg` output format.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum CfgOutput {
+    /// The graphs as JSON.
+    Json,
+    /// Graphviz DOT (render with `dot -Tsvg`).
+    Dot,
+}
+
+/// `tracesynth cfg` flags.
+#[derive(Debug, Args)]
+pub struct CfgArgs {
+    /// Trace (session) id, recorded with `attach --blocks`.
+    pub id: u64,
+    /// Only this function's graph.
+    #[arg(long)]
+    pub function: Option<String>,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "json")]
+    pub format: CfgOutput,
+    /// Write to this file instead of stdout.
+    #[arg(short = 'o', long = "output")]
+    pub output: Option<PathBuf>,
+    #[command(flatten)]
+    daemon: DaemonUrl,
+}
+
 fn read_token(path: &Path) -> anyhow::Result<String> {
     let token = std::fs::read_to_string(path).with_context(|| format!("reading token file {}", path.display()))?;
     let token = token.trim().to_string();
@@ -292,6 +319,44 @@ pub fn run_traces(url: &DaemonUrl) -> anyhow::Result<ExitCode> {
     for t in list.as_array().into_iter().flatten() {
         let functions: Vec<&str> = t["functions"].as_array().into_iter().flatten().filter_map(Json::as_str).collect();
         println!("{:>6} {:>8} {:<15} {:>10}  {}", t["id"], t["pid"], t["state"].as_str().unwrap_or("?"), t["calls"], functions.join(", "));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `tracesynth cfg`: a trace's control-flow graphs with edge counts, as JSON or DOT.
+///
+/// # Errors
+/// Unknown id or function, a trace without block probes, an unwritable output file.
+pub fn run_cfg(args: &CfgArgs) -> anyhow::Result<ExitCode> {
+    let format = match args.format {
+        CfgOutput::Json => "json",
+        CfgOutput::Dot => "dot",
+    };
+    let mut path = format!("/v1/traces/{}/cfg?format={format}", args.id);
+    if let Some(f) = &args.function {
+        path.push_str("&function=");
+        for b in f.bytes() {
+            if b.is_ascii_alphanumeric() || b"_.-~".contains(&b) {
+                path.push(char::from(b));
+            } else {
+                path.push_str(&format!("%{b:02X}"));
+            }
+        }
+    }
+    let bytes = Client::new(&args.daemon)?.get_bytes(&path)?;
+    match &args.output {
+        Some(out) => {
+            std::fs::write(out, &bytes).with_context(|| format!("writing {}", out.display()))?;
+            eprintln!("wrote {} ({format})", out.display());
+        }
+        None => {
+            use std::io::Write as _;
+            let mut stdout = std::io::stdout().lock();
+            stdout.write_all(&bytes)?;
+            if !bytes.ends_with(b"\n") {
+                stdout.write_all(b"\n")?;
+            }
+        }
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -20,7 +20,7 @@ use std::{
 use crate::{
     probes::{
         self,
-        cfg::{Cfg, CfgError},
+        cfg::{CallBlocks, Cfg, CfgError},
         Plan, PlanError,
     },
     procfs::{self, ResourceSample},
@@ -214,6 +214,7 @@ impl Sessions {
             cap: request.limits.max_calls_per_function,
             cap_reached: false,
             cfg,
+            capped_seqs: Vec::new(),
             failed: None,
             statuses: 0,
         };
@@ -313,7 +314,7 @@ impl Sessions {
 
 /// Streams a session's capture into the store.
 struct StoreSink {
-    writer_tx: Option<crossbeam_channel::Sender<Vec<Call>>>,
+    writer_tx: Option<crossbeam_channel::Sender<WriterItem>>,
     writer: Option<Writer>,
     store: Store,
     record: SessionRecord,
@@ -325,6 +326,9 @@ struct StoreSink {
     cap: Option<u64>,
     cap_reached: bool,
     cfg: Option<Cfg>,
+    /// Seqs of the calls the per-function cap kept out of the last delivery (their block
+    /// paths are counted in the graphs but not stored).
+    capped_seqs: Vec<u64>,
     failed: Option<String>,
     statuses: u64,
 }
@@ -444,11 +448,16 @@ impl RecordSink for StoreSink {
                 *n += 1;
             }
         }
+        self.capped_seqs.clear();
         if let Some(cap) = self.cap {
             let stored = &mut self.stored;
+            let capped = &mut self.capped_seqs;
             calls.retain(|c| {
                 let n = &mut stored[c.function as usize];
                 *n += 1;
+                if *n > cap {
+                    capped.push(c.seq);
+                }
                 *n <= cap
             });
             if !self.cap_reached && self.stored.iter().all(|&n| n >= cap) {
@@ -458,7 +467,22 @@ impl RecordSink for StoreSink {
         }
         self.status.lock().expect("status").calls_per_function.clone_from(&self.record.calls_per_function);
         if let Some(tx) = &self.writer_tx {
-            if !calls.is_empty() && tx.send(calls).is_err() {
+            if !calls.is_empty() && tx.send(WriterItem::Calls(calls)).is_err() {
+                self.stop.store(true, Ordering::SeqCst);
+            }
+        }
+    }
+
+    fn call_blocks(&mut self, mut paths: Vec<CallBlocks>) {
+        let Some(cfg) = &mut self.cfg else { return };
+        for p in &paths {
+            cfg.add_call(p);
+        }
+        if !self.capped_seqs.is_empty() {
+            paths.retain(|p| !self.capped_seqs.contains(&p.seq));
+        }
+        if let Some(tx) = &self.writer_tx {
+            if !paths.is_empty() && tx.send(WriterItem::Paths(paths)).is_err() {
                 self.stop.store(true, Ordering::SeqCst);
             }
         }
@@ -486,6 +510,7 @@ impl RecordSink for StoreSink {
         self.statuses += 1;
         if let Some(cfg) = &mut self.cfg {
             cfg.set_hits(&status.block_hits);
+            cfg.unattributed_blocks = status.unattributed_blocks;
         }
         if self.statuses >= 5 || status.resource.is_none() {
             self.statuses = 0;
@@ -503,6 +528,12 @@ impl RecordSink for StoreSink {
 /// The writer thread; it returns the store error that stopped it, if any.
 type Writer = thread::JoinHandle<Option<String>>;
 
+/// What the writer thread stores.
+enum WriterItem {
+    Calls(Vec<Call>),
+    Paths(Vec<CallBlocks>),
+}
+
 /// Starts the thread that stores a session's calls: it takes whatever queued up, writes it
 /// as one sled batch, and ends when the channel closes. On a store error it stops the
 /// session and returns the message.
@@ -510,24 +541,29 @@ fn spawn_writer(
     store: Store,
     id: u64,
     stop: Arc<AtomicBool>,
-) -> Result<(crossbeam_channel::Sender<Vec<Call>>, Writer), DaemonError> {
-    let (tx, rx) = crossbeam_channel::bounded::<Vec<Call>>(64);
+) -> Result<(crossbeam_channel::Sender<WriterItem>, Writer), DaemonError> {
+    let (tx, rx) = crossbeam_channel::bounded::<WriterItem>(64);
     let handle = thread::Builder::new()
         .name(format!("session-{id}-writer"))
         .spawn(move || {
             let mut failed = None;
             while let Ok(first) = rx.recv() {
-                let mut batch = first;
-                while let Ok(more) = rx.try_recv() {
-                    batch.extend(more);
-                    if batch.len() >= 65_536 {
-                        break;
+                let (mut calls, mut paths) = (Vec::new(), Vec::new());
+                let mut item = Some(first);
+                while let Some(next) = item.take() {
+                    match next {
+                        WriterItem::Calls(c) => calls.extend(c),
+                        WriterItem::Paths(p) => paths.extend(p),
+                    }
+                    if calls.len() + paths.len() < 65_536 {
+                        item = rx.try_recv().ok();
                     }
                 }
                 if failed.is_some() {
                     continue;
                 }
-                if let Err(e) = store.put_calls(id, &batch) {
+                let result = store.put_calls(id, &calls).and_then(|()| store.put_call_blocks(id, &paths));
+                if let Err(e) = result {
                     tracing::error!(error = %e, id, "storing calls");
                     failed = Some(format!("storing calls: {e}"));
                     stop.store(true, Ordering::SeqCst);

@@ -15,7 +15,7 @@ use crossbeam_channel::{bounded, RecvTimeoutError, Sender};
 
 use crate::{
     builder::TraceBuilder,
-    probes::{loader, loader::LoadError, Plan},
+    probes::{cfg::CallBlocks, loader, loader::LoadError, Plan},
     procfs,
     trace::{Call, EndReason, Loss, Trace, SCHEMA_VERSION},
 };
@@ -179,6 +179,9 @@ pub trait RecordSink {
     fn attached(&mut self) {}
     /// Calls completed since the last delivery, in completion order.
     fn calls(&mut self, calls: Vec<Call>);
+    /// Block paths of the calls just delivered to [`Self::calls`] (only with block
+    /// probes, see [`Plan::cfg`]).
+    fn call_blocks(&mut self, _paths: Vec<CallBlocks>) {}
     /// Live numbers, once per resource interval, with the newest resource sample.
     fn status(&mut self, _status: &RecordStatus) {}
 }
@@ -207,8 +210,11 @@ pub struct RecordStatus {
     pub events_per_sec: f64,
     /// The newest resource sample of the target, if one was taken this interval.
     pub resource: Option<procfs::ResourceSample>,
-    /// Hits per probe id (only block probes count; see [`crate::probes::cfg`]).
+    /// Hits per probe id (block probes, and entry probes standing for entry blocks; see
+    /// [`crate::probes::cfg`]).
     pub block_hits: Vec<u64>,
+    /// Block hits with no open call of their function on their thread.
+    pub unattributed_blocks: u64,
 }
 
 /// Like [`record`], but hands completed calls to `sink` as they are built instead of
@@ -234,6 +240,9 @@ pub fn record_into(
     let (tx, rx) = bounded::<Batch>(256);
     let mut reader = Reader::spawn(ring, tx);
     let mut builder = TraceBuilder::new(&plan.functions, &plan.points);
+    if let Some(cfg) = &plan.cfg {
+        builder.track_blocks(cfg);
+    }
     let mut resources = Vec::new();
     if let Ok(s) = procfs::sample(plan.pid) {
         resources.push(s);
@@ -267,6 +276,7 @@ pub fn record_into(
                     }
                 }
                 deliver(sink, ready);
+                deliver_paths(sink, builder.take_ready_paths());
             }
             Err(RecvTimeoutError::Timeout) => {}
             Err(RecvTimeoutError::Disconnected) => break EndReason::Error("ring buffer reader stopped".into()),
@@ -310,6 +320,7 @@ pub fn record_into(
                 events_per_sec: rate,
                 resource: newest,
                 block_hits: builder.block_hits.clone(),
+                unattributed_blocks: builder.unattributed_blocks,
             });
             if let Some(bar) = &bar {
                 let (_, dropped) = attached.counters();
@@ -328,9 +339,11 @@ pub fn record_into(
             builder.push_bytes(r);
         }
         deliver(sink, builder.take_ready());
+        deliver_paths(sink, builder.take_ready_paths());
     }
     reader.join();
     deliver(sink, builder.finish_all());
+    deliver_paths(sink, builder.take_ready_paths());
     let (produced, dropped) = attached.counters();
     // Last numbers, after the final drain.
     sink.status(&RecordStatus {
@@ -341,6 +354,7 @@ pub fn record_into(
         events_per_sec: 0.0,
         resource: None,
         block_hits: builder.block_hits.clone(),
+                unattributed_blocks: builder.unattributed_blocks,
     });
     if let Some(bar) = bar {
         bar.finish_and_clear();
@@ -375,6 +389,12 @@ pub fn record_into(
 fn deliver(sink: &mut dyn RecordSink, calls: Vec<Call>) {
     if !calls.is_empty() {
         sink.calls(calls);
+    }
+}
+
+fn deliver_paths(sink: &mut dyn RecordSink, paths: Vec<CallBlocks>) {
+    if !paths.is_empty() {
+        sink.call_blocks(paths);
     }
 }
 

@@ -10,7 +10,8 @@
 //! | `traces`    | session id `u64`                      | [`Trace`] header (no calls) as bincode   |
 //! | `calls`     | id `u64` · function `u32` · seq `u64` | [`Call`] as bincode                      |
 //! | `resources` | id `u64` · ts_ns `u64`                | [`ResourceSample`] as bincode            |
-//! | `cfg`       | id `u64`                              | [`Cfg`] (blocks and hits) as JSON        |
+//! | `cfg`       | id `u64`                              | [`Cfg`] (blocks, hits, edges, loops) as JSON |
+//! | `blocks`    | id `u64` · function `u32` · seq `u64` | [`CallBlocks`] (a call's block path) as bincode |
 //!
 //! A trace and the session that recorded it share one id. Writes are batched by the caller
 //! ([`Store::put_calls`]); sled flushes every 200 ms and [`Store::flush`] on session end,
@@ -20,7 +21,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::{
-    probes::cfg::Cfg,
+    probes::cfg::{CallBlocks, Cfg},
     procfs::ResourceSample,
     trace::{Call, Loss, Trace},
 };
@@ -139,6 +140,7 @@ pub struct Store {
     calls: sled::Tree,
     resources: sled::Tree,
     cfg: sled::Tree,
+    blocks: sled::Tree,
 }
 
 fn call_key(id: u64, function: u32, seq: u64) -> [u8; 20] {
@@ -181,6 +183,7 @@ impl Store {
             calls: db.open_tree("calls").map_err(sled_err)?,
             resources: db.open_tree("resources").map_err(sled_err)?,
             cfg: db.open_tree("cfg").map_err(sled_err)?,
+            blocks: db.open_tree("blocks").map_err(sled_err)?,
             db,
             path,
         })
@@ -400,6 +403,42 @@ impl Store {
         serde_json::from_slice(&v).map(Some).map_err(|e| self.corrupt("cfg", e))
     }
 
+    /// Whether trace `id` has control-flow graphs (was recorded with block probes).
+    ///
+    /// # Errors
+    /// sled errors.
+    pub fn has_cfg(&self, id: u64) -> Result<bool, StoreError> {
+        self.cfg.contains_key(id.to_be_bytes()).map_err(|e| self.sled(e))
+    }
+
+    /// Stores block paths of calls of trace `id` in one batch.
+    ///
+    /// # Errors
+    /// sled errors.
+    pub fn put_call_blocks<'a>(
+        &self,
+        id: u64,
+        paths: impl IntoIterator<Item = &'a CallBlocks>,
+    ) -> Result<(), StoreError> {
+        let mut batch = sled::Batch::default();
+        for p in paths {
+            let bytes = bincode::serialize(p).expect("block path serializes");
+            batch.insert(&call_key(id, p.function, p.seq)[..], bytes);
+        }
+        self.blocks.apply_batch(batch).map_err(|e| self.sled(e))
+    }
+
+    /// The block path of call `seq` of `function` in trace `id`, when one was stored.
+    ///
+    /// # Errors
+    /// sled errors, undecodable records.
+    pub fn call_blocks(&self, id: u64, function: u32, seq: u64) -> Result<Option<CallBlocks>, StoreError> {
+        let Some(v) = self.blocks.get(call_key(id, function, seq)).map_err(|e| self.sled(e))? else {
+            return Ok(None);
+        };
+        bincode::deserialize(&v).map(Some).map_err(|e| self.corrupt("block path", e))
+    }
+
     /// Writes everything to disk now.
     ///
     /// # Errors
@@ -455,6 +494,22 @@ mod tests {
         assert!(store.trace(2).unwrap().is_none());
         assert_eq!(store.next_id().unwrap(), 2);
         assert_eq!(store.next_id().unwrap(), 3);
+    }
+
+    #[test]
+    fn stores_block_paths_by_call() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let path = CallBlocks {
+            seq: 7,
+            function: 1,
+            path: vec![0, 4, 4, 9],
+            truncated: 2,
+            edges: vec![crate::probes::cfg::CallEdge { from: 0, to: 4, count: 1 }],
+        };
+        store.put_call_blocks(3, [&path]).unwrap();
+        assert_eq!(store.call_blocks(3, 1, 7).unwrap(), Some(path));
+        assert_eq!(store.call_blocks(3, 0, 7).unwrap(), None);
     }
 
     #[test]

@@ -26,7 +26,7 @@ use utoipa::{IntoParams, OpenApi, ToSchema};
 pub use self::error::ApiError;
 use crate::{
     daemon::{SessionRequest, Sessions},
-    probes::cfg::{BasicBlock, Cfg, FunctionCfg},
+    probes::cfg::{BasicBlock, Branch, CallBlocks, CallEdge, Cfg, CfgEdge, CfgLoop, CountStats, FunctionCfg},
     store::{SessionLimits, SessionRecord, SessionState},
     trace::{Encoding, RetMode},
 };
@@ -144,6 +144,33 @@ pub struct CallsPage {
     /// The calls, ordered by (function, seq).
     #[schema(value_type = Vec<Object>)]
     pub calls: Vec<crate::trace::Call>,
+    /// Block paths of the calls on this page (traces recorded with `blocks: true`;
+    /// absent otherwise), in the same order; a call without one is left out.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub paths: Option<Vec<CallBlocks>>,
+}
+
+/// `GET /v1/traces/{id}/cfg` format.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum CfgFormat {
+    /// [`Cfg`] as JSON.
+    #[default]
+    Json,
+    /// Graphviz DOT, one digraph per function.
+    Dot,
+}
+
+/// `GET /v1/traces/{id}/cfg` query.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct CfgQuery {
+    /// Only the graph of this function.
+    pub function: Option<String>,
+    /// `json` (default) or `dot`.
+    #[serde(default)]
+    #[param(value_type = Option<String>)]
+    pub format: CfgFormat,
 }
 
 /// `GET /v1/health` body.
@@ -159,7 +186,7 @@ pub struct Health {
 #[openapi(
     info(title = "tracesynth daemon", description = "Tracing sessions over eBPF uprobes, and their stored traces."),
     paths(health, metrics, create_session, list_sessions, get_session, delete_session, list_traces, get_trace, get_calls, get_cfg),
-    components(schemas(CreateSession, SessionView, SessionRecord, SessionLimits, SessionState, TraceSummary, CallsPage, Health, Cfg, FunctionCfg, BasicBlock))
+    components(schemas(CreateSession, SessionView, SessionRecord, SessionLimits, SessionState, TraceSummary, CallsPage, Health, Cfg, FunctionCfg, BasicBlock, Branch, CfgEdge, CfgLoop, CountStats, CallBlocks, CallEdge))
 )]
 struct ApiDoc;
 
@@ -413,37 +440,63 @@ async fn get_calls(
             None => None,
         };
         let calls = store.calls(id, function, query.offset, limit)?;
+        let paths = if store.has_cfg(id)? {
+            let mut paths = Vec::new();
+            for c in &calls {
+                paths.extend(store.call_blocks(id, c.function, c.seq)?);
+            }
+            Some(paths)
+        } else {
+            None
+        };
         Ok(Json(CallsPage {
             total: store.count_calls(id, function),
             offset: query.offset,
             limit,
             functions: session.functions,
             calls,
+            paths,
         }))
     })
     .await
 }
 
-/// The control-flow graphs of a trace recorded with `blocks: true`, with block hit counts.
-#[utoipa::path(get, path = "/v1/traces/{id}/cfg", params(("id" = u64, Path, description = "trace id")),
-    responses((status = 200, body = Cfg), (status = 404, description = "unknown id, or recorded without blocks")))]
+/// The control-flow graphs of a trace recorded with `blocks: true`: blocks with hits and
+/// source lines, edges with counts, branch taken ratios, loops with per-call iteration
+/// counts; as JSON or Graphviz DOT.
+#[utoipa::path(get, path = "/v1/traces/{id}/cfg", params(("id" = u64, Path, description = "trace id"), CfgQuery),
+    responses((status = 200, body = Cfg, description = "JSON, or text/vnd.graphviz with format=dot"),
+        (status = 400, description = "bad query"),
+        (status = 404, description = "unknown id or function, or recorded without blocks")))]
 async fn get_cfg(
     State(state): State<ApiState>,
     id: Result<Path<u64>, PathRejection>,
-) -> Result<Json<Cfg>, ApiError> {
+    query: Result<Query<CfgQuery>, QueryRejection>,
+) -> Result<Response, ApiError> {
     let Path(id) = id?;
+    let Query(query) = query?;
     let sessions = state.sessions.clone();
-    blocking(move || {
+    let mut cfg = blocking(move || {
         let store = sessions.store();
         if store.get_session(id)?.is_none() {
             return Err(ApiError::not_found(format!("no trace {id}")));
         }
-        let cfg = store.cfg(id)?.ok_or_else(|| {
+        store.cfg(id)?.ok_or_else(|| {
             ApiError::not_found(format!("trace {id} was recorded without block probes (attach with \"blocks\": true)"))
-        })?;
-        Ok(Json(cfg))
+        })
     })
-    .await
+    .await?;
+    if let Some(name) = &query.function {
+        let Some(f) = cfg.function(name).cloned() else {
+            let names: Vec<&str> = cfg.functions.iter().map(|f| f.function.as_str()).collect();
+            return Err(ApiError::not_found(format!("trace {id} has no function `{name}` (it has: {})", names.join(", "))));
+        };
+        cfg.functions = vec![f];
+    }
+    Ok(match query.format {
+        CfgFormat::Json => Json(cfg).into_response(),
+        CfgFormat::Dot => ([(header::CONTENT_TYPE, "text/vnd.graphviz; charset=utf-8")], cfg.to_dot()).into_response(),
+    })
 }
 
 #[cfg(test)]

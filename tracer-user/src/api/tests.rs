@@ -176,6 +176,65 @@ async fn calls_are_paged_and_filtered() {
 }
 
 #[tokio::test]
+async fn cfg_as_json_and_dot_per_function() {
+    use crate::probes::cfg::basic_blocks;
+    let h = harness(None);
+    seed(&h.state);
+    // 0: test edi,edi  2: jle 8  4: dec edi  6: jmp 2  8: ret; greet(3) went round 3 times.
+    let code = [0x85, 0xff, 0x7e, 0x04, 0xff, 0xcf, 0xeb, 0xfa, 0xc3];
+    let mut cfg = Cfg {
+        functions: ["greet", "other"].map(|f| FunctionCfg::new(f.into(), basic_blocks(&code, 0))).into(),
+        unattributed_blocks: 0,
+    };
+    let edge = |from, to, count| CallEdge { from, to, count };
+    let path = CallBlocks {
+        seq: 1,
+        function: 0,
+        path: vec![0, 2, 4, 2, 4, 2, 4, 2, 8],
+        truncated: 0,
+        edges: vec![edge(0, 2, 1), edge(2, 4, 3), edge(2, 8, 1), edge(4, 2, 3)],
+    };
+    cfg.add_call(&path);
+    let store = h.state.sessions.store();
+    store.put_cfg(7, &cfg).unwrap();
+    store.put_call_blocks(7, [&path]).unwrap();
+
+    let (status, all) = call(&h.state, Method::GET, "/v1/traces/7/cfg", None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(all["functions"].as_array().unwrap().len(), 2);
+    let (status, greet) = call(&h.state, Method::GET, "/v1/traces/7/cfg?function=greet&format=json", None).await;
+    assert_eq!(status, StatusCode::OK);
+    let greet = &greet["functions"];
+    assert_eq!((greet.as_array().unwrap().len(), &greet[0]["function"]), (1, &json!("greet")));
+    let back_edge = greet[0]["edges"].as_array().unwrap().iter().find(|e| e["back_edge"] == true).unwrap();
+    assert_eq!((&back_edge["from"], &back_edge["to"], &back_edge["count"]), (&json!(4), &json!(2), &json!(3)));
+    assert_eq!(greet[0]["loops"][0]["back_edges_taken"]["median"], 3);
+    assert_eq!(greet[0]["blocks"][1]["branch"]["taken_ratio"], 0.25);
+
+    let request = Request::get("/v1/traces/7/cfg?function=greet&format=dot").body(Body::empty()).unwrap();
+    let response = router(h.state.clone()).oneshot(request).await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.headers()[header::CONTENT_TYPE], "text/vnd.graphviz; charset=utf-8");
+    let dot = String::from_utf8(response.into_body().collect().await.unwrap().to_bytes().to_vec()).unwrap();
+    assert!(dot.starts_with("digraph \"greet\" {"), "{dot}");
+    assert!(dot.contains("\"0x4\" -> \"0x2\" [label=\"3\", color=red"), "{dot}");
+    assert_eq!(dot.matches("digraph").count(), 1, "{dot}");
+
+    assert_error(
+        &call(&h.state, Method::GET, "/v1/traces/7/cfg?function=nope", None).await,
+        StatusCode::NOT_FOUND,
+        "has no function `nope` (it has: greet, other)",
+    );
+    assert_error(&call(&h.state, Method::GET, "/v1/traces/7/cfg?format=svg", None).await, StatusCode::BAD_REQUEST, "format");
+    assert_error(&call(&h.state, Method::GET, "/v1/traces/7/cfg?bogus=1", None).await, StatusCode::BAD_REQUEST, "bogus");
+
+    // The calls page carries the stored block paths.
+    let (status, page) = call(&h.state, Method::GET, "/v1/traces/7/calls?function=greet", None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(page["paths"], json!([serde_json::to_value(&path).unwrap()]));
+}
+
+#[tokio::test]
 async fn unknown_ids_routes_and_methods() {
     let h = harness(None);
     for uri in ["/v1/sessions/99", "/v1/traces/99", "/v1/traces/99/calls", "/v1/traces/99/cfg"] {

@@ -293,6 +293,69 @@ pub fn register_slots(params: &[Param]) -> Vec<Option<usize>> {
         .collect()
 }
 
+/// A source position from the DWARF line table.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct SourceLine {
+    /// File name as recorded in the line table (without its directory).
+    pub file: String,
+    /// 1-based line number.
+    pub line: u64,
+}
+
+/// The source line of each ELF address in `addresses` (the line-table row that covers
+/// it), or `None` where the file has no line information for it.
+///
+/// # Errors
+/// When the object file or its DWARF is malformed.
+pub fn source_lines(data: &[u8], addresses: &[u64]) -> Result<Vec<Option<SourceLine>>, DwarfError> {
+    let mut out = vec![None; addresses.len()];
+    let file = object::File::parse(data)?;
+    if addresses.is_empty() || file.section_by_name(".debug_line").is_none() {
+        return Ok(out);
+    }
+    let endian = if file.is_little_endian() { RunTimeEndian::Little } else { RunTimeEndian::Big };
+    let load = |id: gimli::SectionId| -> Result<Cow<'_, [u8]>, gimli::Error> {
+        Ok(file
+            .section_by_name(id.name())
+            .and_then(|s| s.uncompressed_data().ok())
+            .unwrap_or(Cow::Borrowed(&[])))
+    };
+    let sections = gimli::DwarfSections::load(load)?;
+    let dwarf = sections.borrow(|s| EndianSlice::new(s, endian));
+    let (lo, hi) = (
+        addresses.iter().copied().min().unwrap_or(0),
+        addresses.iter().copied().max().unwrap_or(0),
+    );
+    let mut units = dwarf.units();
+    while let Some(header) = units.next()? {
+        let unit = dwarf.unit(header)?;
+        let Some(program) = unit.line_program.clone() else { continue };
+        let mut rows = program.rows();
+        // The previous row of the current sequence: it covers [its address, this row's).
+        let mut previous: Option<(u64, u64, u64)> = None; // (address, file index, line)
+        while let Some((header, row)) = rows.next_row()? {
+            let address = row.address();
+            if let Some((start, file_index, line)) = previous {
+                if start <= hi && address > lo {
+                    for (i, &a) in addresses.iter().enumerate() {
+                        if (start..address).contains(&a) && out[i].is_none() && line > 0 {
+                            let name = header
+                                .file(file_index)
+                                .and_then(|f| dwarf.attr_string(&unit, f.path_name()).ok())
+                                .map(|s| s.to_string_lossy().into_owned())
+                                .unwrap_or_else(|| "?".into());
+                            out[i] = Some(SourceLine { file: name, line });
+                        }
+                    }
+                }
+            }
+            previous = (!row.end_sequence())
+                .then(|| (address, row.file_index(), row.line().map_or(0, |l| l.get())));
+        }
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

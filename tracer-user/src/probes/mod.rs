@@ -78,6 +78,9 @@ pub struct Plan {
     pub points: Vec<ProbePoint>,
     /// Warnings for the user and the trace.
     pub warnings: Vec<String>,
+    /// Control-flow graphs when block probes were added ([`cfg::add_block_points`]):
+    /// the trace builder then keeps each call's block path.
+    pub cfg: Option<cfg::Cfg>,
 }
 
 impl Plan {
@@ -142,7 +145,7 @@ pub fn plan(pid: u32, functions: &[String], ret_mode: RetMode) -> Result<Plan, P
     let objects = procfs::executable_objects(pid)?;
     let mappings = procfs::maps(pid)?;
     let mut opened: HashMap<PathBuf, Option<ElfSymbols>> = HashMap::new();
-    let mut plan = Plan { pid, functions: Vec::new(), points: Vec::new(), warnings: Vec::new() };
+    let mut plan = Plan { pid, functions: Vec::new(), points: Vec::new(), warnings: Vec::new(), cfg: None };
 
     for name in functions {
         let mut found = None;
