@@ -335,6 +335,135 @@ fn block_probes_give_the_cfg_with_hit_counts() {
     assert_eq!(rendered(&page["functions"], &page["calls"]), &SEQ[5..]);
 }
 
+/// The edge `from -> to` of a graph (JSON), or of one call's block path.
+fn edge_count(edges: &Json, from: u64, to: u64) -> u64 {
+    edges
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["from"] == from && e["to"] == to)
+        .map_or(0, |e| e["count"].as_u64().unwrap())
+}
+
+#[test]
+fn block_paths_give_exact_loop_and_branch_counts() {
+    set_binary(env!("CARGO_BIN_EXE_tracesynth-under-test"));
+    if !require_root("block_paths_give_exact_loop_and_branch_counts") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let bin = build_fixture("calls", &["-O2", "-g"], dir.path());
+    let mut fixture = Fixture::start(&bin);
+    let daemon = Daemon::start(&dir.path().join("data"));
+    let client = daemon.client();
+    let session = client
+        .post_json("/v1/sessions", &json!({"pid": fixture.pid(), "functions": ["count_odd", "price"], "blocks": true}))
+        .unwrap();
+    let id = session["id"].as_u64().unwrap();
+    // count_odd(5) three times, count_odd(2) once, count_odd(0) once; then price x3.
+    fixture.command("odd 5 3");
+    fixture.command("odd 2 1");
+    fixture.command("odd 0 1");
+    fixture.command("seq");
+    wait_for("8 calls", Duration::from_secs(10), || {
+        let s = client.get_json(&format!("/v1/sessions/{id}")).unwrap();
+        (total_calls(&s) == 8).then_some(s)
+    });
+    let ended = client.delete(&format!("/v1/sessions/{id}")).unwrap();
+    assert_eq!(ended["loss"]["dropped"], 0);
+
+    // count_odd's shape is fixed in the fixture (asm): entry +0x0 -> header +0x5
+    // (jge +0x14 leaves), +0x9 (je +0x10 for even i), +0xe (odd i), +0x10 (jmp +0x5:
+    // the back edge), +0x14 ret. A call count_odd(k) takes the back edge exactly k times.
+    let cfg = client.get_json(&format!("/v1/traces/{id}/cfg?function=count_odd")).unwrap();
+    let f = &cfg["functions"][0];
+    assert_eq!(cfg["functions"].as_array().unwrap().len(), 1);
+    let offsets: Vec<u64> = f["blocks"].as_array().unwrap().iter().map(|b| b["offset"].as_u64().unwrap()).collect();
+    assert_eq!(offsets, [0x0, 0x5, 0x9, 0xe, 0x10, 0x14]);
+    let back: Vec<(u64, u64)> = f["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["back_edge"] == true)
+        .map(|e| (e["from"].as_u64().unwrap(), e["to"].as_u64().unwrap()))
+        .collect();
+    assert_eq!(back, [(0x10, 0x5)]);
+    assert_eq!(f["calls"], 5);
+    // Over all calls: k = 5, 5, 5, 2, 0.
+    let edges = &f["edges"];
+    assert_eq!(edge_count(edges, 0x0, 0x5), 5);
+    assert_eq!(edge_count(edges, 0x10, 0x5), 17, "back edge: sum of k");
+    assert_eq!(edge_count(edges, 0x5, 0x14), 5, "every call leaves the loop once");
+    assert_eq!(edge_count(edges, 0x5, 0x9), 17);
+    assert_eq!(edge_count(edges, 0x9, 0x10), 3 * 3 + 1, "i even: 0, 2, 4 and 0");
+    assert_eq!(edge_count(edges, 0x9, 0xe), 3 * 2 + 1, "i odd: 1, 3 and 1");
+    assert_eq!(edge_count(edges, 0xe, 0x10), 7);
+    let header = &f["blocks"][1]["branch"];
+    assert_eq!((header["taken_to"].as_u64(), header["taken"].as_u64(), header["not_taken"].as_u64()), (Some(0x14), Some(5), Some(17)));
+    let parity = &f["blocks"][2]["branch"];
+    assert_eq!((parity["taken_to"].as_u64(), parity["taken"].as_u64(), parity["not_taken"].as_u64()), (Some(0x10), Some(10), Some(7)));
+    assert_eq!(parity["taken_ratio"].as_f64(), Some(10.0 / 17.0));
+    let l = &f["loops"][0];
+    assert_eq!((l["header"].as_u64(), &l["blocks"]), (Some(0x5), &json!([0x5, 0x9, 0xe, 0x10])));
+    assert_eq!(l["back_edges_taken"]["histogram"], json!([[0, 1], [2, 1], [5, 3]]));
+    assert_eq!(
+        (&l["back_edges_taken"]["min"], &l["back_edges_taken"]["median"], &l["back_edges_taken"]["max"]),
+        (&json!(0), &json!(5), &json!(5))
+    );
+    assert_eq!(l["header_entries"]["histogram"], json!([[1, 1], [3, 1], [6, 3]]), "k + 1 tests per call");
+    let hits: Vec<u64> = f["blocks"].as_array().unwrap().iter().map(|b| b["hits"].as_u64().unwrap()).collect();
+    assert_eq!(hits, [5, 22, 17, 7, 17, 5]);
+
+    // Per call: the block path and its edges, next to the call's argument.
+    let page = client.get_json(&format!("/v1/traces/{id}/calls?function=count_odd")).unwrap();
+    let calls = page["calls"].as_array().unwrap();
+    let paths = page["paths"].as_array().unwrap();
+    assert_eq!((calls.len(), paths.len()), (5, 5));
+    for (call, path) in calls.iter().zip(paths) {
+        assert_eq!(call["seq"], path["seq"]);
+        // int or raw registers, depending on what DWARF gcc emits for the asm function.
+        let k: u64 = value(&call["args"][0]).parse().unwrap();
+        assert_eq!(value(&call["ret"]), (k / 2).to_string());
+        assert_eq!(edge_count(&path["edges"], 0x10, 0x5), k, "count_odd({k}) takes the back edge k times");
+        let mut expected = vec![0x0, 0x5];
+        for i in 0..k {
+            expected.extend(if i % 2 == 0 { vec![0x9, 0x10, 0x5] } else { vec![0x9, 0xe, 0x10, 0x5] });
+        }
+        expected.push(0x14);
+        assert_eq!(path["path"], json!(expected), "count_odd({k})");
+        assert_eq!(path["truncated"], 0);
+    }
+
+    // price (C, -O2 -g): its blocks carry source lines from DWARF.
+    let price = client.get_json(&format!("/v1/traces/{id}/cfg?function=price")).unwrap();
+    let entry = &price["functions"][0]["blocks"][0];
+    assert_eq!(entry["line"]["file"], "calls.c");
+    let source = std::fs::read_to_string(tests::workspace().join("tests/fixtures/calls.c")).unwrap();
+    let decl = source.lines().position(|l| l.contains("int64_t price(")).unwrap() as u64 + 1;
+    let line = entry["line"]["line"].as_u64().unwrap();
+    assert!((decl..decl + 3).contains(&line), "price's entry block at line {line}, declared at {decl}");
+
+    // DOT over HTTP and through the CLI verb; errors are clear.
+    let dot = String::from_utf8(client.get_bytes(&format!("/v1/traces/{id}/cfg?function=count_odd&format=dot")).unwrap()).unwrap();
+    assert!(dot.contains("\"0x10\" -> \"0x5\" [label=\"17\", color=red"), "{dot}");
+    let out = dir.path().join("count_odd.dot");
+    let (code, _, err) = run_tracesynth(&[
+        "cfg", &id.to_string(), "--function", "count_odd", "--format", "dot", "-o", out.to_str().unwrap(), "--daemon", &daemon.url,
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(std::fs::read_to_string(&out).unwrap(), dot);
+    let (code, json_out, err) = run_tracesynth(&["cfg", &id.to_string(), "--daemon", &daemon.url]);
+    assert_eq!(code, 0, "{err}");
+    let all: Json = serde_json::from_str(&json_out).unwrap();
+    assert_eq!(all["functions"].as_array().unwrap().len(), 2);
+    let (code, _, err) = run_tracesynth(&["cfg", &id.to_string(), "--function", "nope", "--daemon", &daemon.url]);
+    assert_ne!(code, 0);
+    assert!(err.contains("has no function `nope`"), "{err}");
+    let (code, _, err) = run_tracesynth(&["cfg", &id.to_string(), "--format", "svg", "--daemon", &daemon.url]);
+    assert_ne!(code, 0);
+    assert!(err.contains("svg"), "{err}");
+}
+
 #[test]
 fn non_loopback_listen_needs_a_token_and_then_requires_it() {
     set_binary(env!("CARGO_BIN_EXE_tracesynth-under-test"));
