@@ -97,6 +97,16 @@ impl Fixture {
         self.child.id()
     }
 
+    /// Sends a command and returns its reply line (which must start with `done` or `bye`).
+    pub fn command_reply(&mut self, cmd: &str) -> String {
+        writeln!(self.stdin, "{cmd}").expect("write command");
+        self.stdin.flush().expect("flush");
+        let mut line = String::new();
+        self.stdout.read_line(&mut line).expect("read reply");
+        assert!(line.starts_with("done") || line.starts_with("bye"), "fixture said {line:?}");
+        line.trim_end().to_owned()
+    }
+
     /// Sends a command and waits for its `done` (or `bye`).
     pub fn command(&mut self, cmd: &str) {
         writeln!(self.stdin, "{cmd}").expect("write command");

@@ -5,8 +5,8 @@
 //! emitting code and tests and running them under the sandbox of [`crate::verify`], and
 //! by the linter's warnings. The [`Reward`] combines these. Below the threshold, the loop
 //! updates what it generates from:
-//! - held-out examples the candidate gets wrong become training examples
-//!   (counterexamples, as in CEGIS);
+//! - half of the held-out examples the candidate gets wrong become training examples
+//!   (counterexamples, as in CEGIS); the other half stay held out for validation;
 //! - the guide's production weights take a step: operators of the best partial solution
 //!   are up-weighted in proportion to the examples it satisfies, operators of earlier
 //!   candidates that scored lower are down-weighted ([`WeightedGuide`]).
@@ -17,7 +17,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::{
     dsl::{eval_term, Column, Op, Term},
@@ -62,7 +62,7 @@ impl Default for RefineConfig {
 }
 
 /// The parts of a reward, each in `0..=1`.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Reward {
     /// Weighted sum: 0.5 held-out + 0.3 tests + 0.1 lint + 0.1 size.
     pub total: f64,
@@ -99,12 +99,12 @@ impl Reward {
 }
 
 /// One iteration, as reported live and kept in the history.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct IterationRecord {
     /// 1-based.
     pub iteration: u32,
     /// `found`, `partial` or `none`.
-    pub outcome: &'static str,
+    pub outcome: String,
     /// The candidate, as an s-expression.
     pub term: Option<String>,
     /// Training examples the candidate satisfies, of how many.
@@ -167,7 +167,7 @@ pub struct Refined {
 }
 
 /// How the loop ended.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum RefineStatus {
     /// The best candidate passes every test and held-out example.
@@ -296,7 +296,7 @@ pub fn refine(
         let Some(term) = term else {
             let record = IterationRecord {
                 iteration,
-                outcome: "none",
+                outcome: "none".into(),
                 term: None,
                 training: (0, training.examples.len()),
                 held_out: (0, held.len()),
@@ -332,9 +332,17 @@ pub fn refine(
         let mut moved = 0;
         let mut weight_updates = Vec::new();
         if reward.total < config.threshold && !passes {
+            // Every other wrong held-out example becomes a counterexample; the rest stay
+            // held out, so a candidate that merely memorises its training set (a decision
+            // tree grown around each counterexample) cannot pass as verified.
             let mut keep = Vec::with_capacity(held.len());
+            let mut wrong = 0usize;
             for (ex, ok) in held.drain(..).zip(held_mask) {
-                if ok {
+                let validation = !ok && {
+                    wrong += 1;
+                    wrong % 2 == 0
+                };
+                if ok || validation {
                     keep.push(ex);
                 } else {
                     training.examples.push(ex);
@@ -360,7 +368,7 @@ pub fn refine(
         }
         let record = IterationRecord {
             iteration,
-            outcome: kind,
+            outcome: kind.into(),
             term: Some(term.to_string()),
             training: (train_ok, train_mask.len()),
             held_out: (held_ok, held_total),

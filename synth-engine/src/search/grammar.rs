@@ -62,8 +62,57 @@ fn hole_index(name: &str) -> Option<usize> {
     name.strip_prefix('\u{1}').and_then(|s| s.parse().ok())
 }
 
+/// `p < c` for each bit-vector parameter `p` and each small value `c` it takes in the
+/// examples (signed or unsigned as the parameter is): the numeric splits a decision tree
+/// needs for rules like "10 or more items" whose constant the outputs do not show.
+fn threshold_predicates(problem: &Problem, sorts: &[Sort]) -> Vec<Production> {
+    const MAX_VALUE: i64 = 1024;
+    const MAX_PER_PARAM: usize = 48;
+    let mut out = Vec::new();
+    for (i, p) in problem.params.iter().enumerate() {
+        let Sort::BitVec(w) = p.ty.sort else { continue };
+        if !sorts.contains(&p.ty.sort) {
+            continue;
+        }
+        let mut values: Vec<i64> = problem
+            .examples
+            .iter()
+            .filter_map(|ex| match ex.args.get(i) {
+                Some(Value::Bv { width, bits }) => Some(if p.ty.signed { crate::dsl::to_signed(*bits, *width) } else { i64::try_from(*bits).unwrap_or(i64::MAX) }),
+                _ => None,
+            })
+            .filter(|v| (-MAX_VALUE..=MAX_VALUE).contains(v) && *v != 0)
+            .collect();
+        values.sort_unstable();
+        values.dedup();
+        if values.len() > MAX_PER_PARAM {
+            continue;
+        }
+        let op = if p.ty.signed { Op::BvSlt } else { Op::BvUlt };
+        for v in values {
+            #[allow(clippy::cast_sign_loss, reason = "two's complement bits")]
+            let bits = (v as u64) & width_mask(w);
+            let c = Term::leaf(Op::Const(Value::bv(w, bits)));
+            let t = Term::apply(op.clone(), &[&Term::var(&p.name), &c]);
+            out.push(Production::Term(t));
+        }
+    }
+    out
+}
+
 /// String, integer and bit-vector literals worth offering as constants.
 #[must_use]
+fn common_prefix<'a>(a: &'a str, b: &str) -> &'a str {
+    let n: usize = a.chars().zip(b.chars()).take_while(|(x, y)| x == y).map(|(x, _)| x.len_utf8()).sum();
+    &a[..n]
+}
+
+fn common_suffix<'a>(a: &'a str, b: &str) -> &'a str {
+    let n: usize = a.chars().rev().zip(b.chars().rev()).take_while(|(x, y)| x == y).map(|(x, _)| x.len_utf8()).sum();
+    &a[a.len() - n..]
+}
+
+/// String, integer and bit-vector literals worth offering as constants.
 pub fn harvest_constants(problem: &Problem) -> Vec<Value> {
     let mut out: Vec<Value> = Vec::new();
     let mut push = |v: Value| {
@@ -93,6 +142,18 @@ pub fn harvest_constants(problem: &Problem) -> Vec<Value> {
             seps.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
             for (s, _) in seps.into_iter().take(6) {
                 push(Value::str(&s));
+            }
+            // A prefix or suffix every output shares ("Hello, " ... "!"): a template's text.
+            let texts: Vec<&str> =
+                problem.examples.iter().filter_map(|ex| if let Value::Str(s) = &ex.output { Some(&**s) } else { None }).collect();
+            if texts.len() >= 2 {
+                let prefix = texts.iter().skip(1).fold(texts[0], |p, s| common_prefix(p, s));
+                let suffix = texts.iter().skip(1).fold(texts[0], |p, s| common_suffix(p, s));
+                for affix in [prefix, suffix] {
+                    if !affix.is_empty() && texts.iter().any(|t| t.len() > affix.len()) {
+                        push(Value::str(affix));
+                    }
+                }
             }
             let mut outs: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
             for ex in &problem.examples {
@@ -375,6 +436,7 @@ pub fn default_grammar(problem: &Problem) -> Grammar {
                         Sort::Bool => {}
                     }
                 }
+                prods.extend(threshold_predicates(problem, &sorts));
             }
         }
         nts.push(NonTerminal { name: me, sort: s, productions: prods });

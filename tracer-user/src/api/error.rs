@@ -107,6 +107,10 @@ impl From<DaemonError> for ApiError {
             DaemonError::Record(RecordError::Load(LoadError::NotPermitted { .. })) => {
                 Self::client(StatusCode::FORBIDDEN, message)
             }
+            DaemonError::FastEntry(crate::fastentry::FastEntryError::AlreadyPatched { .. }) => {
+                Self::client(StatusCode::CONFLICT, message)
+            }
+            DaemonError::FastEntry(_) => Self::client(StatusCode::UNPROCESSABLE_ENTITY, message),
             DaemonError::Record(RecordError::Load(LoadError::TooManyProbes(_))) => {
                 Self::client(StatusCode::UNPROCESSABLE_ENTITY, message)
             }
