@@ -115,6 +115,12 @@ pub struct CaptureArgs {
     /// runtimes with moving stacks, e.g. Go).
     #[arg(long, value_enum, default_value_t = RetProbes::Uretprobe)]
     pub ret_probes: RetProbes,
+    /// Cheap entry probes on any function: stop the target briefly (ptrace), move the
+    /// instructions of each function's first 5 bytes into a trampoline that starts with a
+    /// 5-byte nop, jump there, and probe the nop; the bytes are restored at the end.
+    /// Functions that cannot be patched safely are probed the normal way (warnings say why).
+    #[arg(long)]
+    pub fast_entry: bool,
 }
 
 /// Return capture mode.
@@ -267,19 +273,27 @@ fn run_record(args: RecordArgs) -> anyhow::Result<ExitCode> {
         bail!("--interval-ms must be at least 1");
     }
     let stop = stop_flag();
-    let plan = probes::plan(args.capture.pid, &args.capture.functions, args.capture.ret_probes.into())?;
+    let mut plan = probes::plan(args.capture.pid, &args.capture.functions, args.capture.ret_probes.into())?;
     if args.explain {
         print!("{}", plan.explain());
+        if args.capture.fast_entry {
+            print!("{}", crate::fastentry::explain(&plan));
+        }
         return Ok(ExitCode::SUCCESS);
-    }
-    for w in &plan.warnings {
-        eprintln!("warning: {w}");
     }
     let output = args.output.expect("checked above");
     if let Some(dir) = output.parent().filter(|d| !d.as_os_str().is_empty()) {
         if !dir.is_dir() {
             bail!("cannot write {}: directory {} does not exist", output.display(), dir.display());
         }
+    }
+    let mut fast_entry = if args.capture.fast_entry {
+        Some(crate::fastentry::FastEntry::install(&mut plan, &crate::fastentry::Options::default())?)
+    } else {
+        None
+    };
+    for w in &plan.warnings {
+        eprintln!("warning: {w}");
     }
     let config = RecordConfig {
         duration: args.duration.map(Duration::from_secs_f64),
@@ -290,7 +304,13 @@ fn run_record(args: RecordArgs) -> anyhow::Result<ExitCode> {
         progress: !args.quiet,
         announce: true,
     };
-    let trace = record::record(&plan, &config, stop)?;
+    let recorded = record::record(&plan, &config, stop);
+    let restored = fast_entry.as_mut().map(crate::fastentry::FastEntry::restore).unwrap_or_default();
+    for line in &restored {
+        eprintln!("{line}");
+    }
+    let mut trace = recorded?;
+    trace.warnings.extend(restored);
     trace.write(&output)?;
     eprintln!("{}", summary(&trace));
     eprintln!("wrote {}", output.display());

@@ -265,6 +265,7 @@ pub fn run_attach(args: &AttachArgs) -> anyhow::Result<ExitCode> {
         "functions": args.capture.functions,
         "ret_probes": ret,
         "blocks": args.blocks,
+        "fast_entry": args.capture.fast_entry,
         "limits": {
             "max_calls": args.calls,
             "max_seconds": args.duration,

@@ -45,6 +45,9 @@ pub enum DaemonError {
     /// Finding basic blocks failed.
     #[error(transparent)]
     Cfg(#[from] CfgError),
+    /// Fast-entry patching failed as a whole (per-function refusals are warnings).
+    #[error(transparent)]
+    FastEntry(#[from] crate::fastentry::FastEntryError),
     /// Resolving the functions failed (no such PID, no such function, ...).
     #[error(transparent)]
     Plan(#[from] PlanError),
@@ -72,6 +75,9 @@ pub struct SessionRequest {
     pub limits: SessionLimits,
     /// Return capture mode.
     pub ret_mode: RetMode,
+    /// Patch nop5 trampolines so every function gets a cheap entry probe
+    /// ([`crate::fastentry`]); restored when the session ends.
+    pub fast_entry: bool,
 }
 
 impl SessionRequest {
@@ -176,6 +182,11 @@ impl Sessions {
         request.validate()?;
         let mut plan = probes::plan(request.pid, &request.functions, request.ret_mode)?;
         let cfg = if request.blocks { Some(probes::cfg::add_block_points(&mut plan)?) } else { None };
+        let mut fast_entry = if request.fast_entry {
+            Some(crate::fastentry::FastEntry::install(&mut plan, &crate::fastentry::Options::default())?)
+        } else {
+            None
+        };
         let id = self.store.next_id()?;
         let record = SessionRecord {
             id,
@@ -224,7 +235,14 @@ impl Sessions {
             .spawn(move || {
                 let span = tracing::info_span!("session", id, pid = plan.pid);
                 let _enter = span.enter();
-                let result = record::record_into(&plan, &config, &stop_t, &mut sink);
+                let mut result = record::record_into(&plan, &config, &stop_t, &mut sink);
+                let restored = fast_entry.as_mut().map(crate::fastentry::FastEntry::restore).unwrap_or_default();
+                for line in &restored {
+                    tracing::info!("{line}");
+                }
+                if let Ok(trace) = &mut result {
+                    trace.warnings.extend(restored);
+                }
                 sink.finish(result, detach_t.load(Ordering::SeqCst));
             })
             .map_err(|e| DaemonError::Thread(e.to_string()))?;

@@ -13,6 +13,7 @@ pub mod cli;
 pub mod client;
 pub mod daemon;
 pub mod events;
+pub mod fastentry;
 pub mod live;
 pub mod probes;
 pub mod procfs;

@@ -64,6 +64,10 @@ pub struct CreateSession {
     #[serde(default)]
     #[schema(value_type = Option<String>)]
     pub ret_probes: Option<RetMode>,
+    /// Patch nop5 trampolines so every function gets a cheap entry probe (`--fast-entry`);
+    /// refused functions are probed the normal way and listed in the trace's warnings.
+    #[serde(default)]
+    pub fast_entry: bool,
 }
 
 /// A session with live numbers.
@@ -333,6 +337,7 @@ async fn create_session(
         blocks: body.blocks,
         limits: body.limits,
         ret_mode: body.ret_probes.unwrap_or_default(),
+        fast_entry: body.fast_entry,
     };
     request.validate()?;
     let sessions = state.sessions.clone();

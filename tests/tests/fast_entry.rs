@@ -1,0 +1,226 @@
+//! `--fast-entry` on real processes with real uprobes: threads hammer functions whose first
+//! bytes hold a `lea`, a RIP-relative load, a `call` and a short branch while the tracer
+//! patches and restores them; refusals say why; the bytes after detach are the originals.
+use std::{os::unix::fs::FileExt as _, path::Path, time::Duration};
+
+use serde_json::Value as Json;
+use tests::{build_fixture, require_root, run_tracesynth, set_binary, Fixture, Recording};
+use tracer_user::{
+    fastentry::{FastEntry, Options},
+    probes::{
+        self,
+        symbols::{ElfSymbols, Lookup},
+    },
+    trace::RetMode,
+};
+
+const PATCHABLE: &[&str] = &["lea_first", "rip_first", "call_first", "branch_first"];
+const REFUSED: &[(&str, &str)] = &[
+    ("too_short", "too short: 3 bytes"),
+    ("loop_first", "jumps to"),
+    ("call_mid", "its return address"),
+];
+const FLAGS: &[&[&str]] = &[
+    &["-O2", "-g"],
+    &["-O2", "-g", "-fcf-protection=full"],
+    &["-O0", "-g", "-fcf-protection=none"],
+];
+
+fn all_functions() -> Vec<&'static str> {
+    PATCHABLE.iter().copied().chain(REFUSED.iter().map(|r| r.0)).collect()
+}
+
+/// Every traced function's bytes in the target equal the file's.
+fn assert_bytes_are_original(binary: &Path, pid: u32, functions: &[&str]) {
+    let elf = ElfSymbols::open(binary).unwrap();
+    let plan = probes::plan(pid, &functions.iter().map(|f| (*f).to_owned()).collect::<Vec<_>>(), RetMode::Uretprobe)
+        .unwrap();
+    let mem = std::fs::File::open(format!("/proc/{pid}/mem")).unwrap();
+    for f in &plan.functions {
+        let Lookup::Found(symbol) = elf.lookup(&f.name) else { panic!("{} not in the file", f.name) };
+        let file = elf.function_bytes(&symbol);
+        let mut memory = vec![0u8; file.len()];
+        mem.read_exact_at(&mut memory, f.runtime_address.unwrap()).unwrap();
+        assert_eq!(memory, file, "{}: bytes in memory differ from the file after detach", f.name);
+    }
+}
+
+fn raw(v: &Json) -> u64 {
+    v["raw"].as_u64().unwrap_or_else(|| panic!("not a raw value: {v}"))
+}
+
+fn func_args(pid: u32, extra: &[&str]) -> Vec<String> {
+    let mut args = vec!["--pid".to_owned(), pid.to_string()];
+    for f in all_functions() {
+        args.push("--func".into());
+        args.push(f.into());
+    }
+    args.extend(extra.iter().map(|s| (*s).to_owned()));
+    args
+}
+
+#[test]
+fn records_exact_calls_through_trampolines_and_restores_the_bytes() {
+    set_binary(env!("CARGO_BIN_EXE_tracesynth-under-test"));
+    if !require_root("records_exact_calls_through_trampolines_and_restores_the_bytes") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    for flags in FLAGS {
+        let bin = build_fixture("fastentry", flags, dir.path());
+        let mut fixture = Fixture::start(&bin);
+        let (threads, rounds) = (4u64, 1000u64);
+        let per_function = threads * rounds;
+        let total = per_function * all_functions().len() as u64;
+        let out = dir.path().join("trace.json");
+        let args = func_args(fixture.pid(), &["--fast-entry", "--calls", &total.to_string()]);
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let recording = Recording::start(&args, &out);
+        let reply = fixture.command_reply(&format!("hammer {threads} {rounds}"));
+        assert_eq!(reply, "done mismatches=0", "{flags:?}: results changed under the patch");
+        let trace = recording.finish();
+
+        let functions = trace["functions"].as_array().unwrap();
+        let warnings: Vec<&str> = trace["warnings"].as_array().unwrap().iter().map(|w| w.as_str().unwrap()).collect();
+        for (i, f) in functions.iter().enumerate() {
+            let name = f["name"].as_str().unwrap();
+            let calls: Vec<&Json> =
+                trace["calls"].as_array().unwrap().iter().filter(|c| c["function"] == i).collect();
+            assert_eq!(calls.len() as u64, per_function, "{flags:?}: calls of {name}");
+            let patched = PATCHABLE.contains(&name);
+            assert_eq!(f["entry_site"]["cost"] == "optimized", patched, "{flags:?} {name}: {}", f["entry_site"]);
+            for c in &calls {
+                let a = raw(&c["args"][0]) as u32;
+                let r = raw(&c["ret"]) as u32;
+                let want = match name {
+                    "lea_first" => a & a.wrapping_sub(1),
+                    "rip_first" => a.wrapping_add(100),
+                    "call_first" => a.wrapping_add(7),
+                    "branch_first" => if (a as i32) < 0 { 0 } else { a + 1 },
+                    "too_short" => a,
+                    "loop_first" => {
+                        let n = a as i32;
+                        (if n > 0 { n * (n + 1) / 2 } else { n }) as u32
+                    }
+                    "call_mid" => 8,
+                    _ => unreachable!(),
+                };
+                assert_eq!(r, want, "{flags:?}: {name}({a}) returned {r}");
+            }
+        }
+        for name in PATCHABLE {
+            assert!(warnings.iter().any(|w| w.starts_with(&format!("fast-entry: {name}: patched 5 bytes"))), "{warnings:#?}");
+            assert!(warnings.iter().any(|w| w.starts_with(&format!("fast-entry: {name}: restored"))), "{warnings:#?}");
+        }
+        for (name, why) in REFUSED {
+            assert!(
+                warnings.iter().any(|w| w.starts_with(&format!("fast-entry: {name}: not patched, probed the normal way: "))
+                    && w.contains(why)),
+                "{flags:?}: no refusal for {name} saying {why:?}: {warnings:#?}"
+            );
+        }
+        assert!(warnings.iter().any(|w| w.contains("stays mapped")), "{warnings:#?}");
+        let maps = std::fs::read_to_string(format!("/proc/{}/maps", fixture.pid())).unwrap();
+        assert!(maps.lines().any(|l| l.ends_with(".tramp") && l.contains("r-xp")), "{maps}");
+        assert_bytes_are_original(&bin, fixture.pid(), &all_functions());
+        fixture.command("exit");
+    }
+}
+
+#[test]
+fn patches_and_restores_repeatedly_while_threads_hammer() {
+    set_binary(env!("CARGO_BIN_EXE_tracesynth-under-test"));
+    if !require_root("patches_and_restores_repeatedly_while_threads_hammer") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    for flags in &FLAGS[..2] {
+        let bin = build_fixture("fastentry", flags, dir.path());
+        let mut fixture = Fixture::start(&bin);
+        let pid = fixture.pid();
+        fixture.command("spin 3");
+        let names: Vec<String> = all_functions().iter().map(|f| (*f).to_owned()).collect();
+        let mut patched_total = 0;
+        for _ in 0..15 {
+            let mut plan = probes::plan(pid, &names, RetMode::Uretprobe).unwrap();
+            let mut fast = FastEntry::install(&mut plan, &Options::default()).unwrap();
+            patched_total += fast.patched().len();
+            // Every patched function's entry and uretprobe now point at its trampoline.
+            for p in fast.patched() {
+                let index = plan.functions.iter().position(|f| f.name == p.function).unwrap() as u32;
+                for q in plan.points.iter().filter(|q| q.function == index) {
+                    assert_eq!((q.object.as_path(), q.file_offset), (p.file.as_path(), p.file_offset));
+                }
+            }
+            std::thread::sleep(Duration::from_millis(30));
+            let report = fast.restore();
+            assert!(report.iter().all(|l| !l.contains("could not")), "{report:#?}");
+            assert_bytes_are_original(&bin, pid, &all_functions());
+        }
+        // A thread can sit inside a hot function's first bytes at a stop; those are retried,
+        // so nearly every attempt patches all four.
+        assert!(patched_total >= 15 * PATCHABLE.len() - 3, "{flags:?}: patched {patched_total}");
+        let reply = fixture.command_reply("stop");
+        assert!(reply.ends_with("mismatches=0"), "{flags:?}: {reply}");
+        // And through the CLI with real uprobes while threads keep calling (with pauses, so
+        // the tracer gets CPU on a small machine).
+        fixture.command("spin 2 300");
+        for _ in 0..3 {
+            let out = dir.path().join("spin.json");
+            let args = func_args(pid, &["--fast-entry", "--duration", "0.3"]);
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            let trace = Recording::start(&args, &out).finish();
+            assert!(trace["calls"].as_array().unwrap().len() > 10, "{flags:?}: nothing recorded");
+            assert_bytes_are_original(&bin, pid, &all_functions());
+        }
+        let reply = fixture.command_reply("stop");
+        assert!(reply.ends_with("mismatches=0"), "{flags:?}: {reply}");
+        fixture.command("exit");
+    }
+}
+
+#[test]
+fn a_thread_inside_the_first_bytes_is_refused() {
+    set_binary(env!("CARGO_BIN_EXE_tracesynth-under-test"));
+    if !require_root("a_thread_inside_the_first_bytes_is_refused") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    for flags in &FLAGS[..2] {
+        let bin = build_fixture("fastentry", flags, dir.path());
+        let mut fixture = Fixture::start(&bin);
+        fixture.command("block");
+        let names = vec!["raw_read".to_owned(), "lea_first".to_owned()];
+        let mut plan = probes::plan(fixture.pid(), &names, RetMode::Uretprobe).unwrap();
+        let mut fast = FastEntry::install(&mut plan, &Options { attempts: 3, ..Options::default() }).unwrap();
+        assert_eq!(fast.patched().iter().map(|p| p.function.as_str()).collect::<Vec<_>>(), ["lea_first"]);
+        let refusal = fast.refusals().iter().find(|(f, _)| f == "raw_read").expect("raw_read refused").1.to_string();
+        assert!(refusal.starts_with("thread ") && refusal.contains("inside the bytes to overwrite (tried 3 times)"), "{refusal}");
+        assert!(
+            plan.warnings.iter().any(|w| w.starts_with("fast-entry: raw_read: not patched") && w.contains("is stopped at +0x")),
+            "{:#?}",
+            plan.warnings
+        );
+        fast.restore();
+        assert_bytes_are_original(&bin, fixture.pid(), &["raw_read", "lea_first"]);
+        // The blocked thread's read was restarted, not broken: the process still answers.
+        fixture.command("hammer 1 10");
+    }
+}
+
+#[test]
+fn explain_says_what_fast_entry_would_do() {
+    set_binary(env!("CARGO_BIN_EXE_tracesynth-under-test"));
+    let dir = tempfile::tempdir().unwrap();
+    let bin = build_fixture("fastentry", &["-O2", "-g", "-fcf-protection=full"], dir.path());
+    let fixture = Fixture::start(&bin);
+    let args = func_args(fixture.pid(), &["--explain", "--fast-entry"]);
+    let args: Vec<&str> = ["record"].into_iter().chain(args.iter().map(String::as_str)).collect();
+    let (code, stdout, stderr) = run_tracesynth(&args);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.contains("fast-entry: lea_first: would move 5 bytes from +0x4 (`lea eax,[rdi-1]; and eax,edi`)"), "{stdout}");
+    assert!(stdout.contains("fast-entry: rip_first: would move 6 bytes from +0x4"), "{stdout}");
+    for (name, why) in REFUSED {
+        assert!(stdout.contains(&format!("fast-entry: {name}: refused")) && stdout.contains(why), "{name}: {stdout}");
+    }
+}
