@@ -184,3 +184,63 @@ pub fn run_tracesynth(args: &[&str]) -> (i32, String, String) {
         String::from_utf8_lossy(&out.stderr).into_owned(),
     )
 }
+
+impl Fixture {
+    /// Sends a line and returns the fixture's one-line answer (for commands like `eval`
+    /// that answer with something other than `done`).
+    pub fn ask(&mut self, line: &str) -> String {
+        writeln!(self.stdin, "{line}").expect("write command");
+        self.stdin.flush().expect("flush");
+        let mut reply = String::new();
+        self.stdout.read_line(&mut reply).expect("read reply");
+        reply.trim_end().to_owned()
+    }
+}
+
+/// A `tracesynth daemon` on a free loopback port with its own data directory.
+pub struct DaemonProcess {
+    /// The process.
+    pub child: Child,
+    /// Its base URL.
+    pub url: String,
+}
+
+impl DaemonProcess {
+    /// Starts the daemon and waits for its `listening on` line; its later log lines go to
+    /// this test's stderr.
+    pub fn start(data_dir: &Path) -> Self {
+        let mut child = Command::new(tracesynth())
+            .args(["daemon", "--listen", "127.0.0.1:0", "--data-dir"])
+            .arg(data_dir)
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start tracesynth daemon");
+        let mut stderr = BufReader::new(child.stderr.take().expect("stderr"));
+        let mut seen = String::new();
+        let url = loop {
+            let mut line = String::new();
+            if stderr.read_line(&mut line).expect("read stderr") == 0 {
+                panic!("tracesynth daemon exited before listening:\n{seen}");
+            }
+            seen.push_str(&line);
+            if let Some(rest) = line.strip_prefix("listening on ") {
+                break rest.split_whitespace().next().expect("url").to_string();
+            }
+        };
+        std::thread::spawn(move || {
+            let mut line = String::new();
+            while stderr.read_line(&mut line).map(|n| n > 0).unwrap_or(false) {
+                eprint!("daemon: {line}");
+                line.clear();
+            }
+        });
+        Self { child, url }
+    }
+}
+
+impl Drop for DaemonProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

@@ -50,14 +50,22 @@ enum Command {
 }
 
 #[derive(Debug, Args)]
-#[command(group = clap::ArgGroup::new("spec").required(true).args(["sygus", "examples", "pid"]))]
+#[command(group = clap::ArgGroup::new("spec").required(true).args(["sygus", "examples", "pid", "session"]))]
 struct SynthArgs {
     /// Watch this running process (with --func) and synthesize from its calls.
     #[arg(long, requires = "func")]
     pid: Option<u32>,
-    /// The function to watch (with --pid).
+    /// Synthesize in the daemon from this session's (or stored trace's) calls (with --func).
+    #[arg(long, requires = "func")]
+    session: Option<u64>,
+    #[command(flatten)]
+    daemon: crate::client::DaemonUrl,
+    /// The function to watch (with --pid or --session).
     #[arg(long, short = 'f')]
     func: Option<String>,
+    /// With --pid or --session: most refinement iterations.
+    #[arg(long, default_value_t = 4)]
+    max_iterations: u32,
     /// With --pid: stop recording after this many distinct inputs...
     #[arg(long, default_value_t = 64)]
     distinct: usize,
@@ -79,7 +87,7 @@ struct SynthArgs {
     /// Write code, tests and report.json into this directory.
     #[arg(long)]
     out: Option<PathBuf>,
-    /// Search budget in seconds.
+    /// Search budget in seconds (with --pid or --session: for the whole refinement loop).
     #[arg(long, default_value_t = 10.0)]
     timeout: f64,
 }
@@ -402,6 +410,9 @@ fn run_synth(args: &SynthArgs) -> anyhow::Result<ExitCode> {
     if let Some(pid) = args.pid {
         return run_live_synth(args, pid, timeout);
     }
+    if let Some(session) = args.session {
+        return run_session_synth(args, session, timeout);
+    }
     if let Some(path) = &args.sygus {
         let solution = synth_engine::cli::run_sygus(path, timeout)?;
         println!("{solution}");
@@ -433,31 +444,74 @@ fn run_live_synth(args: &SynthArgs, pid: u32, budget: Duration) -> anyhow::Resul
     if args.distinct == 0 {
         bail!("--distinct must be at least 1");
     }
+    if args.max_iterations == 0 {
+        bail!("--max-iterations must be at least 1");
+    }
     let config = crate::live::LiveConfig {
         pid,
-        function: args.func.clone().expect("clap requires --func with --pid"),
         distinct_inputs: args.distinct,
         max_record: Duration::from_secs_f64(args.max_seconds),
-        budget,
-        lang: args.lang.into(),
-        describe: args.describe.clone(),
+        synth: crate::live::SynthOptions {
+            function: args.func.clone().expect("clap requires --func with --pid"),
+            lang: args.lang.into(),
+            describe: args.describe.clone(),
+            budget,
+            max_iterations: args.max_iterations,
+        },
     };
     let (result, _trace) = crate::live::run(&config, stop_flag())?;
+    print_synthesis(&result, config.synth.lang, args.out.as_deref())
+}
+
+fn run_session_synth(args: &SynthArgs, session: u64, budget: Duration) -> anyhow::Result<ExitCode> {
+    let lang: synth_engine::emit::Lang = args.lang.into();
+    let function = args.func.as_deref().expect("clap requires --func with --session");
+    let job = crate::client::SynthJob {
+        session,
+        function,
+        describe: args.describe.as_deref(),
+        language: &lang.to_string(),
+        budget,
+        max_iterations: args.max_iterations,
+    };
+    let view = crate::client::run_synth_job(&args.daemon, &job)?;
+    match view["state"].as_str() {
+        Some("verified" | "partial") => {}
+        Some("cancelled") => bail!("job {} was cancelled", view["id"]),
+        _ => bail!("{}", view["error"].as_str().unwrap_or("the synthesis job failed")),
+    }
+    let result: crate::live::SynthesisReport = serde_json::from_value(view["result"].clone())
+        .context("the daemon's job result is not a synthesis report")?;
+    print_synthesis(&result, lang, args.out.as_deref())
+}
+
+/// Prints (or writes) a synthesis report: code and tests on stdout, the summary and the
+/// verification report on stderr. Fails (exit 1) unless the code is verified.
+fn print_synthesis(
+    result: &crate::live::SynthesisReport,
+    lang: synth_engine::emit::Lang,
+    out: Option<&std::path::Path>,
+) -> anyhow::Result<ExitCode> {
     eprintln!(
-        "{}: {} calls, {} distinct inputs in {:.1} s; synthesized in {:.2} s; held-out calls reproduced {}/{}",
+        "{}: {} calls, {} distinct inputs{}; {} after {} iteration(s) in {:.2} s (reward {:.3}); held-out calls reproduced {}/{}",
         result.function,
         result.calls_observed,
         result.distinct_inputs,
-        result.record_secs,
+        if result.record_secs > 0.0 { format!(" in {:.1} s", result.record_secs) } else { String::new() },
+        if result.verified() { "verified" } else { "NOT verified: best partial result" },
+        result.history.len(),
         result.synth_secs,
+        result.reward.total,
         result.held_out_agree.0,
         result.held_out_agree.1
     );
-    match &args.out {
+    for inv in &result.invariants {
+        eprintln!("  invariant: {inv}");
+    }
+    match out {
         Some(dir) => {
-            crate::live::write_out(&result, config.lang, dir)
-                .with_context(|| format!("writing to {}", dir.display()))?;
-            eprintln!("wrote code, tests and report.json to {}", dir.display());
+            crate::live::write_out(result, lang, dir).with_context(|| format!("writing to {}", dir.display()))?;
+            eprintln!("wrote code, tests, regression_{}.c and report.json to {}", result.function, dir.display());
         }
         None => {
             println!("{}", result.code);
@@ -465,7 +519,5 @@ fn run_live_synth(args: &SynthArgs, pid: u32, budget: Duration) -> anyhow::Resul
         }
     }
     eprintln!("{}", serde_json::to_string_pretty(&result.report)?);
-    let ok = result.report.tests_passed == result.report.tests_total
-        && result.held_out_agree.0 == result.held_out_agree.1;
-    Ok(if ok { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+    Ok(if result.verified() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }

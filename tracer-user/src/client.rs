@@ -132,7 +132,8 @@ pub fn run_daemon(args: &DaemonArgs) -> anyhow::Result<ExitCode> {
     std::fs::create_dir_all(&dir).with_context(|| format!("creating data directory {}", dir.display()))?;
     let store = Store::open(&dir)?;
     let sessions = Sessions::new(store)?;
-    let state = ApiState { sessions: sessions.clone(), token: token.map(Arc::from) };
+    let jobs = crate::jobs::Jobs::default();
+    let state = ApiState { sessions: sessions.clone(), jobs: jobs.clone(), token: token.map(Arc::from) };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -149,7 +150,8 @@ pub fn run_daemon(args: &DaemonArgs) -> anyhow::Result<ExitCode> {
         api::serve(listener, state, shutdown_signal()).await?;
         anyhow::Ok(())
     })?;
-    tracing::info!("shutting down: detaching sessions");
+    tracing::info!("shutting down: cancelling jobs, detaching sessions");
+    jobs.cancel_all();
     sessions.shutdown();
     eprintln!("daemon stopped");
     Ok(ExitCode::SUCCESS)
@@ -368,4 +370,64 @@ pub fn run_cfg(args: &CfgArgs) -> anyhow::Result<ExitCode> {
 /// Unknown id; the daemon's refusal.
 pub fn fetch_trace(url: &DaemonUrl, id: u64, format: &str) -> anyhow::Result<Vec<u8>> {
     Client::new(url)?.get_bytes(&format!("/v1/traces/{id}?format={format}"))
+}
+
+/// A synthesis job to run in the daemon (`tracesynth synth --session`).
+#[derive(Debug)]
+pub struct SynthJob<'a> {
+    /// Session (or trace) id.
+    pub session: u64,
+    /// Function.
+    pub function: &'a str,
+    /// Description.
+    pub describe: Option<&'a str>,
+    /// `rust`, `python` or `c`.
+    pub language: &'a str,
+    /// Budget.
+    pub budget: std::time::Duration,
+    /// Most refinement iterations.
+    pub max_iterations: u32,
+}
+
+/// Starts a synthesis job and polls it to the end with a progress line; returns the job's
+/// final view (`state` verified, partial, failed or cancelled; `result` with the report).
+///
+/// # Errors
+/// Transport errors and the daemon's refusals (unknown session, function never called...).
+pub fn run_synth_job(url: &DaemonUrl, job: &SynthJob<'_>) -> anyhow::Result<Json> {
+    let client = Client::new(url)?;
+    let budget_ms = u64::try_from(job.budget.as_millis()).unwrap_or(u64::MAX).max(1);
+    let body = json!({
+        "session_id": job.session,
+        "function": job.function,
+        "description": job.describe,
+        "language": job.language,
+        "budget_ms": budget_ms,
+        "max_iterations": job.max_iterations,
+    });
+    let started = client.post_json("/v1/synthesize", &body)?;
+    let id = started["id"].as_u64().context("the daemon's reply has no job id")?;
+    let bar = indicatif::ProgressBar::new_spinner();
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{spinner} [{elapsed_precise}] {msg}")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
+    );
+    loop {
+        let view = client.get_json(&format!("/v1/jobs/{id}"))?;
+        let state = view["state"].as_str().unwrap_or("?").to_string();
+        let p = &view["progress"];
+        bar.set_message(format!(
+            "job {id} `{}`: {state}, iteration {}, {} candidates, best reward {:.3}",
+            job.function,
+            p["iteration"].as_u64().unwrap_or(0),
+            p["candidates_tried"].as_u64().unwrap_or(0),
+            p["best_reward"].as_f64().unwrap_or(0.0)
+        ));
+        bar.tick();
+        if !matches!(state.as_str(), "queued" | "running") {
+            bar.finish_and_clear();
+            return Ok(view);
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
 }

@@ -14,6 +14,7 @@ pub mod client;
 pub mod daemon;
 pub mod events;
 pub mod fastentry;
+pub mod jobs;
 pub mod live;
 pub mod probes;
 pub mod procfs;

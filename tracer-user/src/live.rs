@@ -1,14 +1,15 @@
-//! `tracesynth synth --pid`: watch a live function, carve a specification from its calls,
-//! synthesize, emit code and tests, and verify them (also against held-out calls).
+//! `tracesynth synth --pid` and the daemon's synthesis jobs: carve a specification from a
+//! function's calls, run the refinement loop (synthesize, emit, verify against tests and
+//! held-out calls), and report code, tests, invariants and a carved regression test.
 use std::{path::Path, sync::atomic::AtomicBool, time::Duration};
 
 use serde::Serialize;
 use synth_engine::{
-    dsl::{eval_term, FunDefs},
     emit::{self, Lang},
-    search::{synthesize, CancelToken, SearchLimits, SearchOutcome, UniformGuide},
-    spec::{Examples, Problem},
-    verify::{self, QualityReport, VerifyLimits},
+    refine::{refine, IterationRecord, RefineConfig, RefineStatus, Reward},
+    search::{CancelToken, Guide, UniformGuide},
+    spec::invariants,
+    verify::QualityReport,
 };
 
 use crate::{
@@ -50,30 +51,41 @@ pub enum LiveError {
 pub struct LiveConfig {
     /// Target PID.
     pub pid: u32,
-    /// Function to synthesize.
-    pub function: String,
     /// Stop recording after this many distinct inputs...
     pub distinct_inputs: usize,
     /// ...or this long.
     pub max_record: Duration,
-    /// Search budget.
-    pub budget: Duration,
+    /// What to synthesize, and how.
+    pub synth: SynthOptions,
+}
+
+/// What to synthesize from a trace, and within what budget.
+#[derive(Clone, Debug)]
+pub struct SynthOptions {
+    /// Function to synthesize.
+    pub function: String,
     /// Output language.
     pub lang: Lang,
     /// Plain-English description.
     pub describe: Option<String>,
+    /// Budget for the whole refinement loop (searches and verifications).
+    pub budget: Duration,
+    /// Most refinement iterations.
+    pub max_iterations: u32,
 }
 
-/// The result: code, tests, reports.
-#[derive(Clone, Debug, Serialize)]
-pub struct LiveResult {
+/// The result: code, tests, the verification report, and what was observed.
+#[derive(Clone, Debug, Serialize, serde::Deserialize)]
+pub struct SynthesisReport {
     /// Function name.
     pub function: String,
+    /// `verified`, or `partial` when the budget ran out first (the best candidate).
+    pub status: RefineStatus,
     /// Calls observed.
     pub calls_observed: usize,
     /// Distinct inputs observed.
     pub distinct_inputs: usize,
-    /// Distinct inputs used for synthesis.
+    /// Distinct inputs used for synthesis (after counterexamples were added).
     pub training: usize,
     /// Held-out distinct inputs the program reproduces, of how many.
     pub held_out_agree: (usize, usize),
@@ -85,20 +97,37 @@ pub struct LiveResult {
     pub tests: String,
     /// Verification of code + tests.
     pub report: QualityReport,
+    /// Reward of the returned candidate.
+    pub reward: Reward,
+    /// One entry per refinement iteration.
+    pub history: Vec<IterationRecord>,
+    /// Relations that held on every observed call.
+    pub invariants: Vec<String>,
     /// Observed input/output table (first 20 distinct inputs).
     pub observed: Vec<(Vec<serde_json::Value>, serde_json::Value)>,
+    /// A C test file for the original function: link it with the traced binary's object
+    /// (or the library) to pin down its observed behaviour.
+    pub regression_test: String,
     /// Recording time in seconds.
     pub record_secs: f64,
-    /// Synthesis time in seconds.
+    /// Synthesis time (the whole loop) in seconds.
     pub synth_secs: f64,
 }
 
-/// Records `config.function` in the live process, then synthesizes and verifies.
+impl SynthesisReport {
+    /// Whether the code is verified: every test and held-out call passes.
+    #[must_use]
+    pub fn verified(&self) -> bool {
+        self.status == RefineStatus::Verified
+    }
+}
+
+/// Records `config.synth.function` in the live process, then synthesizes and verifies.
 ///
 /// # Errors
 /// See [`LiveError`].
-pub fn run(config: &LiveConfig, stop: &AtomicBool) -> Result<(LiveResult, Trace), LiveError> {
-    let plan = probes::plan(config.pid, std::slice::from_ref(&config.function), RetMode::Uretprobe)?;
+pub fn run(config: &LiveConfig, stop: &AtomicBool) -> Result<(SynthesisReport, Trace), LiveError> {
+    let plan = probes::plan(config.pid, std::slice::from_ref(&config.synth.function), RetMode::Uretprobe)?;
     let record_config = RecordConfig {
         duration: Some(config.max_record),
         max_distinct_inputs: Some(config.distinct_inputs),
@@ -107,86 +136,78 @@ pub fn run(config: &LiveConfig, stop: &AtomicBool) -> Result<(LiveResult, Trace)
     };
     let trace = record::record(&plan, &record_config, stop)?;
     let record_secs = trace.end_ns.saturating_sub(trace.start_ns) as f64 / 1e9;
-    let result = synthesize_from_trace(&trace, config)?;
-    Ok((LiveResult { record_secs, ..result }, trace))
+    let result = synthesize_from_trace(&trace, &config.synth, &UniformGuide, &CancelToken::new(), &mut |_| {})?;
+    Ok((SynthesisReport { record_secs, ..result }, trace))
 }
 
-/// Synthesizes `config.function` from an existing trace.
+/// Synthesizes `options.function` from an existing trace with the refinement loop;
+/// `on_iteration` sees each iteration as it ends.
 ///
 /// # Errors
-/// See [`LiveError`].
-pub fn synthesize_from_trace(trace: &Trace, config: &LiveConfig) -> Result<LiveResult, LiveError> {
-    let carved = spec::carve(trace, &config.function, 5)?;
+/// See [`LiveError`]; a budget that runs out with a candidate is not an error (the report
+/// says `partial`).
+pub fn synthesize_from_trace(
+    trace: &Trace,
+    options: &SynthOptions,
+    guide: &dyn Guide,
+    cancel: &CancelToken,
+    on_iteration: &mut dyn FnMut(&IterationRecord),
+) -> Result<SynthesisReport, LiveError> {
+    let carved = spec::carve(trace, &options.function, 5)?;
     let mut problem = carved.training.to_problem().map_err(synth_engine::Error::from)?;
-    problem.description.clone_from(&config.describe);
-    let limits = SearchLimits { timeout: config.budget, ..SearchLimits::default() };
-    let started = std::time::Instant::now();
-    let outcome =
-        synthesize(&problem, &limits, &UniformGuide, &CancelToken::new()).map_err(synth_engine::Error::from)?;
-    let synth_secs = started.elapsed().as_secs_f64();
-    let term = match outcome {
-        SearchOutcome::Found { term, .. } => term,
-        SearchOutcome::Exhausted { best, .. } | SearchOutcome::BudgetExceeded { best, .. } => {
-            return Err(LiveError::NoSolution {
-                function: config.function.clone(),
-                total: problem.examples.len(),
-                best: best
-                    .map(|b| format!("; best partial program {} satisfies {}/{}", b.term, b.satisfied, b.total))
-                    .unwrap_or_default(),
-            })
-        }
-    };
-    let held_out_agree = agreement(&carved.held_out, &term)?;
+    problem.description.clone_from(&options.describe);
+    let held_out = carved.held_out.to_problem().map_err(synth_engine::Error::from)?.examples;
     let mut all = carved.training.clone();
     all.examples.extend(carved.held_out.examples.iter().cloned());
     let all_problem = all.to_problem().map_err(synth_engine::Error::from)?;
-    let code = emit::emit_function(config.lang, &problem, &term).map_err(synth_engine::Error::from)?;
-    let tests =
-        emit::emit_tests(config.lang, &problem, &term, &all_problem.examples).map_err(synth_engine::Error::from)?;
-    let mut report = verify::verify(config.lang, &code, &tests, &VerifyLimits::default())
-        .map_err(synth_engine::Error::from)?;
-    report.term_size = Some(term.size());
-    report.term_depth = Some(term.depth());
-    Ok(LiveResult {
-        function: config.function.clone(),
+    let config = RefineConfig {
+        lang: options.lang,
+        budget: options.budget,
+        max_iterations: options.max_iterations,
+        ..RefineConfig::default()
+    };
+    let started = std::time::Instant::now();
+    let refined = refine(&problem, &held_out, &config, guide, cancel, on_iteration)?;
+    let synth_secs = started.elapsed().as_secs_f64();
+    let Some(best) = refined.best else {
+        return Err(LiveError::NoSolution { function: options.function.clone(), total: problem.examples.len(), best: String::new() });
+    };
+    let regression_test = format!(
+        "/* Carved from {} observed calls of `{}`: link with the original to check it still behaves as traced. */\n{}",
+        carved.calls,
+        options.function,
+        emit::emit_tests(Lang::C, &all_problem, &best.term, &all_problem.examples).map_err(synth_engine::Error::from)?
+    );
+    Ok(SynthesisReport {
+        function: options.function.clone(),
+        status: refined.status,
         calls_observed: carved.calls,
         distinct_inputs: carved.distinct,
-        training: carved.training.examples.len(),
-        held_out_agree,
-        term: term.to_string(),
-        code,
-        tests,
-        report,
+        training: refined.training_examples,
+        held_out_agree: best.held_out,
+        term: best.term.to_string(),
+        code: best.code,
+        tests: best.tests,
+        report: best.report,
+        reward: best.reward,
+        history: refined.history,
+        invariants: invariants::mine(&all_problem),
         observed: all.examples.iter().take(20).map(|e| (e.args.clone(), e.output.clone())).collect(),
+        regression_test,
         record_secs: 0.0,
         synth_secs,
     })
-}
-
-/// How many held-out examples the program reproduces.
-fn agreement(held_out: &Examples, term: &synth_engine::dsl::Term) -> Result<(usize, usize), LiveError> {
-    if held_out.examples.is_empty() {
-        return Ok((0, 0));
-    }
-    let problem: Problem = held_out.to_problem().map_err(synth_engine::Error::from)?;
-    let columns = problem.input_columns();
-    let vars: Vec<(&str, &synth_engine::dsl::Column)> =
-        problem.params.iter().map(|p| p.name.as_str()).zip(columns.iter()).collect();
-    let n = problem.examples.len();
-    let agree = eval_term(term, &vars, &FunDefs::default(), n)
-        .map(|out| out.eq_mask(&problem.output_column()).into_iter().filter(|b| *b).count())
-        .unwrap_or(0);
-    Ok((agree, n))
 }
 
 /// Writes code, tests and `report.json` into `dir`.
 ///
 /// # Errors
 /// I/O errors.
-pub fn write_out(result: &LiveResult, lang: Lang, dir: &Path) -> std::io::Result<()> {
+pub fn write_out(result: &SynthesisReport, lang: Lang, dir: &Path) -> std::io::Result<()> {
     std::fs::create_dir_all(dir)?;
     std::fs::write(dir.join(lang.code_file()), &result.code)?;
     std::fs::write(dir.join(lang.test_file()), &result.tests)?;
+    std::fs::write(dir.join(format!("regression_{}.c", result.function)), &result.regression_test)?;
     std::fs::write(dir.join("report.json"), serde_json::to_vec_pretty(result)?)?;
     Ok(())
 }

@@ -52,7 +52,7 @@ impl Default for VerifyLimits {
 }
 
 /// The quality report of one verification.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct QualityReport {
     /// Language.
     pub lang: String,

@@ -8,9 +8,11 @@ use axum::{
 
 use crate::{
     daemon::DaemonError,
+    jobs::JobError,
     probes::{loader::LoadError, PlanError},
     procfs::ProcError,
     record::RecordError,
+    spec::SpecError,
     store::StoreError,
 };
 
@@ -91,6 +93,18 @@ impl From<PathRejection> for ApiError {
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         Self::Internal(e.to_string())
+    }
+}
+
+impl From<JobError> for ApiError {
+    fn from(e: JobError) -> Self {
+        let message = e.to_string();
+        match e {
+            JobError::Invalid(_) => Self::bad_request(message),
+            JobError::UnknownTrace(_) | JobError::Spec(SpecError::UnknownFunction(_)) => Self::not_found(message),
+            JobError::Spec(_) => Self::client(StatusCode::UNPROCESSABLE_ENTITY, message),
+            JobError::Store(e) => Self::from(e),
+        }
     }
 }
 

@@ -17,7 +17,7 @@ use axum::{
     http::{header, StatusCode},
     middleware::{self, Next},
     response::{IntoResponse, Response},
-    routing::get,
+    routing::{get, post},
     Json, Router,
 };
 use serde::{Deserialize, Serialize};
@@ -26,6 +26,7 @@ use utoipa::{IntoParams, OpenApi, ToSchema};
 pub use self::error::ApiError;
 use crate::{
     daemon::{SessionRequest, Sessions},
+    jobs::{JobProgress, JobState, JobView, Jobs, Language, SynthesizeRequest},
     probes::cfg::{BasicBlock, Branch, CallBlocks, CallEdge, Cfg, CfgEdge, CfgLoop, CountStats, FunctionCfg},
     store::{SessionLimits, SessionRecord, SessionState},
     trace::{Encoding, RetMode},
@@ -41,6 +42,8 @@ pub const MAX_PAGE: usize = 10_000;
 pub struct ApiState {
     /// The sessions and their store.
     pub sessions: Sessions,
+    /// Synthesis jobs.
+    pub jobs: Jobs,
     /// Bearer token required on every route but `/v1/health`, when set.
     pub token: Option<Arc<str>>,
 }
@@ -189,8 +192,8 @@ pub struct Health {
 #[derive(OpenApi)]
 #[openapi(
     info(title = "tracesynth daemon", description = "Tracing sessions over eBPF uprobes, and their stored traces."),
-    paths(health, metrics, create_session, list_sessions, get_session, delete_session, list_traces, get_trace, get_calls, get_cfg),
-    components(schemas(CreateSession, SessionView, SessionRecord, SessionLimits, SessionState, TraceSummary, CallsPage, Health, Cfg, FunctionCfg, BasicBlock, Branch, CfgEdge, CfgLoop, CountStats, CallBlocks, CallEdge))
+    paths(health, metrics, create_session, list_sessions, get_session, delete_session, list_traces, get_trace, get_calls, get_cfg, create_job, list_jobs, get_job, cancel_job),
+    components(schemas(SynthesizeRequest, Language, JobView, JobState, JobProgress, CreateSession, SessionView, SessionRecord, SessionLimits, SessionState, TraceSummary, CallsPage, Health, Cfg, FunctionCfg, BasicBlock, Branch, CfgEdge, CfgLoop, CountStats, CallBlocks, CallEdge))
 )]
 struct ApiDoc;
 
@@ -211,6 +214,9 @@ pub fn router(state: ApiState) -> Router {
         .route("/v1/traces/{id}", get(get_trace))
         .route("/v1/traces/{id}/calls", get(get_calls))
         .route("/v1/traces/{id}/cfg", get(get_cfg))
+        .route("/v1/synthesize", post(create_job))
+        .route("/v1/jobs", get(list_jobs))
+        .route("/v1/jobs/{id}", get(get_job).delete(cancel_job))
         .fallback(|| async { ApiError::not_found("no such route") })
         .method_not_allowed_fallback(|| async {
             ApiError::client(StatusCode::METHOD_NOT_ALLOWED, "method not allowed on this route")
@@ -502,6 +508,45 @@ async fn get_cfg(
         CfgFormat::Json => Json(cfg).into_response(),
         CfgFormat::Dot => ([(header::CONTENT_TYPE, "text/vnd.graphviz; charset=utf-8")], cfg.to_dot()).into_response(),
     })
+}
+
+/// Starts a synthesis job on a session's or trace's calls of one function.
+#[utoipa::path(post, path = "/v1/synthesize", request_body = SynthesizeRequest, responses(
+    (status = 202, body = JobView),
+    (status = 400, description = "malformed or invalid request"),
+    (status = 404, description = "unknown session/trace, or the function is not in it"),
+    (status = 422, description = "the calls do not make a specification: never called, not pure, unsupported types"),
+))]
+async fn create_job(
+    State(state): State<ApiState>,
+    body: Result<Json<SynthesizeRequest>, JsonRejection>,
+) -> Result<(StatusCode, Json<JobView>), ApiError> {
+    let Json(body) = body?;
+    let (sessions, jobs) = (state.sessions.clone(), state.jobs.clone());
+    let view = blocking(move || Ok(jobs.start(sessions.store(), &body)?)).await?;
+    Ok((StatusCode::ACCEPTED, Json(view)))
+}
+
+/// All synthesis jobs (without their results).
+#[utoipa::path(get, path = "/v1/jobs", responses((status = 200, body = Vec<JobView>)))]
+async fn list_jobs(State(state): State<ApiState>) -> Json<Vec<JobView>> {
+    Json(state.jobs.list())
+}
+
+/// A synthesis job: live progress, then code, tests, verification report and reward history.
+#[utoipa::path(get, path = "/v1/jobs/{id}", params(("id" = u64, Path, description = "job id")),
+    responses((status = 200, body = JobView), (status = 404, description = "unknown id")))]
+async fn get_job(State(state): State<ApiState>, id: Result<Path<u64>, PathRejection>) -> Result<Json<JobView>, ApiError> {
+    let Path(id) = id?;
+    state.jobs.get(id).map(Json).ok_or_else(|| ApiError::not_found(format!("no job {id}")))
+}
+
+/// Cancels a queued or running synthesis job.
+#[utoipa::path(delete, path = "/v1/jobs/{id}", params(("id" = u64, Path, description = "job id")),
+    responses((status = 200, body = JobView), (status = 404, description = "unknown id")))]
+async fn cancel_job(State(state): State<ApiState>, id: Result<Path<u64>, PathRejection>) -> Result<Json<JobView>, ApiError> {
+    let Path(id) = id?;
+    state.jobs.cancel(id).map(Json).ok_or_else(|| ApiError::not_found(format!("no job {id}")))
 }
 
 #[cfg(test)]

@@ -22,7 +22,7 @@ fn harness(token: Option<&str>) -> Harness {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(dir.path().join("db")).unwrap();
     let sessions = Sessions::new(store).unwrap();
-    Harness { _dir: dir, state: ApiState { sessions, token: token.map(Arc::from) } }
+    Harness { _dir: dir, state: ApiState { sessions, jobs: crate::jobs::Jobs::default(), token: token.map(Arc::from) } }
 }
 
 async fn send(state: &ApiState, request: Request<Body>) -> (StatusCode, Vec<u8>) {
@@ -389,4 +389,94 @@ async fn attach_get_and_detach_as_root() {
     assert_eq!(t["functions"][0]["name"], "clock_nanosleep");
     let _ = child.kill();
     let _ = child.wait();
+}
+
+/// Stores a finished session 9 whose `greet` returned `strlen(name) + 7` on eight names,
+/// and whose `other` was never called.
+fn seed_greet(state: &ApiState) {
+    let store = state.sessions.store();
+    let mut trace = sample_trace();
+    let mut other = trace.functions[0].clone();
+    other.name = "other".into();
+    trace.functions.push(other);
+    let template = trace.calls[0].clone();
+    trace.calls.clear();
+    for (seq, name) in ["a", "bb", "ccc", "dddd", "eeeee", "ffffff", "ggggggg", "hhhhhhhh"].iter().enumerate() {
+        let mut c = template.clone();
+        c.seq = seq as u64 + 1;
+        c.function = 0;
+        c.args = vec![crate::trace::Value::Str { ptr: 0x10, value: Some((*name).into()), truncated: false }];
+        c.ret = Some(crate::trace::Value::Int(name.len() as i64 + 7));
+        trace.calls.push(c);
+    }
+    store.put_trace_header(9, &trace).unwrap();
+    store.put_calls(9, &trace.calls).unwrap();
+    store
+        .put_session(&SessionRecord {
+            id: 9,
+            pid: 42,
+            functions: vec!["greet".into(), "other".into()],
+            state: SessionState::Detached,
+            limits: SessionLimits::default(),
+            started_unix_ms: 1,
+            ended_unix_ms: Some(2),
+            calls_per_function: vec![8, 0],
+            loss: trace.loss,
+            error: None,
+        })
+        .unwrap();
+}
+
+#[tokio::test]
+async fn synthesize_job_runs_to_verified_code() {
+    let h = harness(None);
+    seed_greet(&h.state);
+    let body = r#"{"trace_id": 9, "function": "greet", "language": "python", "budget_ms": 30000, "description": "length plus seven"}"#;
+    let (status, job) = call(&h.state, Method::POST, "/v1/synthesize", Some(body)).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{job}");
+    let id = job["id"].as_u64().unwrap();
+    let started = std::time::Instant::now();
+    let view = loop {
+        let (status, view) = call(&h.state, Method::GET, &format!("/v1/jobs/{id}"), None).await;
+        assert_eq!(status, StatusCode::OK);
+        if !matches!(view["state"].as_str(), Some("queued" | "running")) {
+            break view;
+        }
+        assert!(started.elapsed() < std::time::Duration::from_secs(120), "job still running: {view}");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    };
+    assert_eq!(view["state"], "verified", "{view}");
+    let result = &view["result"];
+    assert!(result["code"].as_str().unwrap().contains("def greet(name"), "{result}");
+    assert_eq!(result["status"], "verified");
+    assert!(view["progress"]["iteration"].as_u64().unwrap() >= 1);
+    assert!(view["progress"]["best_reward"].as_f64().unwrap() >= 0.95);
+    assert!(!result["history"].as_array().unwrap().is_empty());
+    assert!(result["regression_test"].as_str().unwrap().contains("greet("));
+    assert!(result["invariants"].as_array().unwrap().iter().any(|i| i == "result ≥ 0"), "{}", result["invariants"]);
+    let (_, list) = call(&h.state, Method::GET, "/v1/jobs", None).await;
+    assert_eq!(list.as_array().unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn bad_synthesize_requests_are_4xx_json() {
+    let h = harness(None);
+    seed_greet(&h.state);
+    let post = |body: &'static str| {
+        let state = h.state.clone();
+        async move { call(&state, Method::POST, "/v1/synthesize", Some(body)).await }
+    };
+    assert_error(&post(r#"{"trace_id": 99, "function": "greet"}"#).await, StatusCode::NOT_FOUND, "no trace 99");
+    assert_error(&post(r#"{"session_id": 9, "function": "nope"}"#).await, StatusCode::NOT_FOUND, "`nope` is not in the trace");
+    assert_error(&post(r#"{"session_id": 9, "function": "other"}"#).await, StatusCode::UNPROCESSABLE_ENTITY, "never called");
+    assert_error(&post(r#"{"function": "greet"}"#).await, StatusCode::BAD_REQUEST, "session_id or trace_id");
+    assert_error(&post(r#"{"session_id": 9, "trace_id": 8, "function": "greet"}"#).await, StatusCode::BAD_REQUEST, "not two");
+    assert_error(&post(r#"{"session_id": 9, "function": "greet", "budget_ms": 0}"#).await, StatusCode::BAD_REQUEST, "budget_ms");
+    assert_error(&post(r#"{"session_id": 9, "function": "greet", "max_iterations": 0}"#).await, StatusCode::BAD_REQUEST, "max_iterations");
+    assert_error(&post(r#"{"session_id": 9, "function": "greet", "language": "cobol"}"#).await, StatusCode::UNPROCESSABLE_ENTITY, "language");
+    assert_error(&post(r#"{"session_id": 9, "function": "greet", "colour": 1}"#).await, StatusCode::UNPROCESSABLE_ENTITY, "colour");
+    assert_error(&post(r#"{"session_id": 9,"#).await, StatusCode::BAD_REQUEST, "");
+    assert_error(&call(&h.state, Method::GET, "/v1/jobs/5", None).await, StatusCode::NOT_FOUND, "no job 5");
+    assert_error(&call(&h.state, Method::DELETE, "/v1/jobs/5", None).await, StatusCode::NOT_FOUND, "no job 5");
+    assert_eq!(call(&h.state, Method::GET, "/v1/jobs", None).await.1, json!([]));
 }
