@@ -5,7 +5,8 @@ use std::path::Path;
 use std::time::Duration;
 
 use crate::emit;
-use crate::search::{synthesize, CancelToken, SearchLimits, SearchOutcome, UniformGuide};
+use crate::search::{synthesize, CancelToken, Guide, SearchLimits, SearchOutcome, UniformGuide};
+use crate::spec::Problem;
 use crate::spec::sygus;
 use crate::Error;
 
@@ -21,10 +22,24 @@ fn read(path: &Path) -> Result<String, Error> {
 /// Unreadable or malformed files, and [`Error::NoSolution`] when the search
 /// ends without a solution (the message says why and how far it got).
 pub fn run_sygus(path: impl AsRef<Path>, timeout: Duration) -> Result<String, Error> {
+    run_sygus_guided(path, timeout, &|_| Box::new(UniformGuide))
+}
+
+/// Builds the [`Guide`] for a parsed problem (e.g. a learned one that reads
+/// its examples and description).
+pub type GuideFor<'a> = &'a dyn Fn(&Problem) -> Box<dyn Guide>;
+
+/// [`run_sygus`] with production costs from `guide_for(problem)`.
+///
+/// # Errors
+///
+/// As [`run_sygus`].
+pub fn run_sygus_guided(path: impl AsRef<Path>, timeout: Duration, guide_for: GuideFor<'_>) -> Result<String, Error> {
     let text = read(path.as_ref())?;
     let problem = sygus::parse(&text)?.problem;
     let limits = SearchLimits { timeout, ..SearchLimits::default() };
-    let outcome = synthesize(&problem, &limits, &UniformGuide, &CancelToken::new())?;
+    let guide = guide_for(&problem);
+    let outcome = synthesize(&problem, &limits, guide.as_ref(), &CancelToken::new())?;
     match outcome {
         SearchOutcome::Found { term, .. } => Ok(emit::to_define_fun(&problem, &term)),
         other => Err(Error::NoSolution(describe_failure(&other))),
@@ -97,12 +112,30 @@ pub fn run_examples_with(
     out_dir: Option<&Path>,
     limits: &SearchLimits,
 ) -> Result<ExamplesRun, Error> {
+    run_examples_guided(path, lang, describe, out_dir, limits, &|_| Box::new(UniformGuide))
+}
+
+/// [`run_examples_with`] with production costs from `guide_for(problem)`
+/// (the problem carries the description).
+///
+/// # Errors
+///
+/// As [`run_examples_with`].
+pub fn run_examples_guided(
+    path: impl AsRef<Path>,
+    lang: emit::Lang,
+    describe: Option<&str>,
+    out_dir: Option<&Path>,
+    limits: &SearchLimits,
+    guide_for: GuideFor<'_>,
+) -> Result<ExamplesRun, Error> {
     let text = read(path.as_ref())?;
     let mut problem = crate::spec::Examples::from_json(&text)?.to_problem()?;
     if let Some(d) = describe {
         problem.description = Some(d.to_string());
     }
-    let outcome = synthesize(&problem, limits, &UniformGuide, &CancelToken::new())?;
+    let guide = guide_for(&problem);
+    let outcome = synthesize(&problem, limits, guide.as_ref(), &CancelToken::new())?;
     let (term, stats) = match outcome {
         SearchOutcome::Found { term, stats } => (term, stats),
         other => return Err(Error::NoSolution(describe_failure(&other))),

@@ -6,6 +6,7 @@ use clap::{Parser, Subcommand};
 
 mod bench_synth;
 mod bench_trace;
+mod model;
 mod setup;
 
 #[derive(Parser)]
@@ -24,6 +25,18 @@ enum Task {
     Test,
     /// Set up, build, start the bundled demo process, record it and print a summary.
     Demo,
+    /// Train the learned search guide (synth-model) and write its weights and model card.
+    Train {
+        /// Passed to `synth-model train` (e.g. `--epochs 4 --draws 60000`).
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
+    /// Regenerate synth-model's reference sentence embeddings with sentence-transformers.
+    RefVectors {
+        /// Throw-away virtual environment for sentence-transformers (several GB).
+        #[arg(long, default_value = "/tmp/tracesynth-st-venv")]
+        venv: PathBuf,
+    },
     /// Benchmarks.
     Bench {
         #[command(subcommand)]
@@ -57,6 +70,16 @@ enum Bench {
         #[arg(long)]
         filter: Option<String>,
     },
+    /// Learned vs uniform guide: held-out synthetic tasks (with and without descriptions) and
+    /// ../shared/bench/sygus/{pbe_bv,pbe_slia,hd}.
+    Guide {
+        /// Seconds per task.
+        #[arg(long, default_value_t = 10.0)]
+        timeout: f64,
+        /// Tasks per suite.
+        #[arg(long, default_value_t = 40)]
+        limit: usize,
+    },
 }
 
 fn main() -> Result<()> {
@@ -69,6 +92,15 @@ fn main() -> Result<()> {
         Task::Demo => {
             setup::run()?;
             demo()
+        }
+        Task::Train { args } => {
+            setup::run()?;
+            model::train(&args)
+        }
+        Task::RefVectors { venv } => model::ref_vectors(&venv),
+        Task::Bench { which: Bench::Guide { timeout, limit } } => {
+            setup::run()?;
+            model::bench_guide(timeout, limit)
         }
         Task::Bench { which: Bench::Trace { calls, runs } } => {
             setup::run()?;

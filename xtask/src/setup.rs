@@ -14,6 +14,8 @@ pub fn run() -> Result<()> {
     rust_src()?;
     bpf_linker()?;
     ruff()?;
+    // The learned guide's pretrained text encoder (never committed).
+    crate::model::fetch_text_encoder()?;
     Ok(())
 }
 

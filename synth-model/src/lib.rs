@@ -1,0 +1,63 @@
+//! Behaviour embedding and a learned search guide for tracesynth, in burn.
+//!
+//! - [`text`]: the pretrained sentence encoder (all-MiniLM-L6-v2 as a BERT
+//!   written in burn, loaded from safetensors; `tokenizers` for the ids;
+//!   mean pooling and L2 normalisation).
+//! - [`trace`]: examples as token sequences, a small transformer per
+//!   example, attention pooling across examples, trace features.
+//! - [`fuse`]: the behaviour embedding (gated concatenation of the three).
+//! - [`guide`]: heads predicting which productions the solution uses and its
+//!   size, and [`guide::LearnedGuide`], a [`synth_engine::search::Guide`]
+//!   pricing each production at ≈ −ln p.
+//! - [`data`]: the synthetic task generator; [`train`]: training and metrics.
+//!
+//! Design choices: burn 0.22 picks its backend at run time (a `Device`), so
+//! the model code has no backend parameter; everything here runs on the
+//! pure-Rust `flex` CPU backend, and the `gpu` feature adds wgpu. Training is
+//! separate from the model (config structs, seeded), as in burn's examples.
+//!
+//! ```no_run
+//! use synth_model::guide::{default_weights_dir, Guider};
+//! use synth_model::trace::TraceFeatures;
+//! use synth_engine::search::{synthesize, CancelToken, SearchLimits};
+//! # let problem: synth_engine::spec::Problem = unimplemented!();
+//! let guider = Guider::load(default_weights_dir()).expect("run `cargo xtask setup` and have weights");
+//! let guide = guider.guide_for(&problem, &TraceFeatures::none()).unwrap();
+//! let out = synthesize(&problem, &SearchLimits::default(), &guide, &CancelToken::new()).unwrap();
+//! ```
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+pub mod data;
+pub mod fuse;
+pub mod guide;
+pub mod labels;
+pub mod text;
+pub mod trace;
+pub mod train;
+
+use thiserror::Error;
+
+/// Any error of this crate.
+#[derive(Debug, Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The text encoder.
+    #[error(transparent)]
+    Text(#[from] text::TextError),
+    /// Encoding examples.
+    #[error(transparent)]
+    Trace(#[from] trace::TraceError),
+    /// Fusion.
+    #[error(transparent)]
+    Fuse(#[from] fuse::FuseError),
+    /// The guide.
+    #[error(transparent)]
+    Guide(#[from] guide::GuideError),
+    /// Task generation.
+    #[error(transparent)]
+    Data(#[from] data::DataError),
+    /// Training.
+    #[error(transparent)]
+    Train(#[from] train::TrainError),
+}

@@ -1,0 +1,414 @@
+//! Training, kept apart from the model: configuration, the text-embedding
+//! table of the descriptions, the Adam loop on an autodiff device, and
+//! held-out metrics.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use burn::optim::{AdamConfig, GradientsParams};
+use burn::prelude::*;
+use burn::tensor::activation::{log_sigmoid, log_softmax};
+use rand::seq::SliceRandom;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use thiserror::Error;
+
+use crate::data::Task;
+use crate::guide::{behaviour_input, predict_with, GuideModel, GuideModelConfig, LearnedGuide, MAX_SIZE_CLASS};
+use crate::labels::label_count;
+use crate::text::{TextEncoder, TextError, TEXT_DIM};
+use crate::trace::{TraceError, TraceFeatures};
+
+/// Errors of training.
+#[derive(Debug, Error)]
+#[non_exhaustive]
+pub enum TrainError {
+    /// Nothing to train on.
+    #[error("no training tasks")]
+    NoData,
+    /// A task's examples could not be encoded.
+    #[error(transparent)]
+    Trace(#[from] TraceError),
+    /// The text encoder failed.
+    #[error(transparent)]
+    Text(#[from] TextError),
+    /// A file could not be read or written.
+    #[error("{}: {message}", path.display())]
+    Io {
+        /// The file.
+        path: std::path::PathBuf,
+        /// What went wrong.
+        message: String,
+    },
+    /// A tensor could not be read back.
+    #[error("reading model output: {0}")]
+    Output(String),
+}
+
+/// Training settings.
+#[derive(Config, Debug)]
+pub struct TrainingConfig {
+    /// The model.
+    pub model: GuideModelConfig,
+    /// Passes over the training tasks.
+    #[config(default = 6)]
+    pub epochs: usize,
+    /// Tasks per step.
+    #[config(default = 32)]
+    pub batch_size: usize,
+    /// Adam learning rate.
+    #[config(default = 1e-3)]
+    pub learning_rate: f64,
+    /// Probability of hiding a task's description during training, so the
+    /// model also works without one.
+    #[config(default = 0.3)]
+    pub text_dropout: f64,
+    /// Weight of the size loss against the label loss.
+    #[config(default = 0.3)]
+    pub size_weight: f64,
+    /// Stop after this many steps (0 = no limit).
+    #[config(default = 0)]
+    pub max_steps: usize,
+    /// Seed for initialisation and shuffling.
+    #[config(default = 42)]
+    pub seed: u64,
+}
+
+/// Sentence embeddings of descriptions, by text.
+#[derive(Clone, Debug, Default)]
+pub struct TextTable {
+    vectors: HashMap<String, Vec<f32>>,
+}
+
+impl TextTable {
+    /// Embedding of a sentence, if computed.
+    #[must_use]
+    pub fn get(&self, s: &str) -> Option<&[f32]> {
+        self.vectors.get(s).map(Vec::as_slice)
+    }
+
+    /// Number of sentences.
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.vectors.len()
+    }
+
+    /// Whether the table is empty.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.vectors.is_empty()
+    }
+
+    /// Embeds every sentence not yet in the table, in batches of 32;
+    /// `progress` is told how many are done.
+    ///
+    /// # Errors
+    ///
+    /// A tokenizer failure.
+    pub fn fill<'a>(
+        &mut self,
+        encoder: &TextEncoder,
+        sentences: impl IntoIterator<Item = &'a str>,
+        progress: &mut dyn FnMut(usize, usize),
+    ) -> Result<(), TextError> {
+        let mut todo: Vec<&str> = sentences.into_iter().filter(|s| !self.vectors.contains_key(*s)).collect();
+        todo.sort_unstable();
+        todo.dedup();
+        // Similar lengths batch together with less padding.
+        todo.sort_by_key(|s| s.len());
+        let total = todo.len();
+        for (i, chunk) in todo.chunks(32).enumerate() {
+            let v = encoder.embed(chunk)?;
+            for (s, e) in chunk.iter().zip(v) {
+                self.vectors.insert((*s).to_string(), e);
+            }
+            progress((i * 32 + chunk.len()).min(total), total);
+        }
+        Ok(())
+    }
+
+    /// Writes the table (a JSON list of sentences, then little-endian f32s).
+    ///
+    /// # Errors
+    ///
+    /// An unwritable file.
+    pub fn save(&self, path: &Path) -> Result<(), TrainError> {
+        let io = |e: std::io::Error| TrainError::Io { path: path.to_path_buf(), message: e.to_string() };
+        let mut keys: Vec<&String> = self.vectors.keys().collect();
+        keys.sort();
+        let head = serde_json::to_vec(&keys).map_err(|e| TrainError::Io { path: path.to_path_buf(), message: e.to_string() })?;
+        let mut out = Vec::with_capacity(8 + head.len() + keys.len() * TEXT_DIM * 4);
+        out.extend((head.len() as u64).to_le_bytes());
+        out.extend(head);
+        for k in keys {
+            for x in &self.vectors[k] {
+                out.extend(x.to_le_bytes());
+            }
+        }
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).map_err(io)?;
+        }
+        std::fs::write(path, out).map_err(io)
+    }
+
+    /// Reads a table written by [`TextTable::save`].
+    ///
+    /// # Errors
+    ///
+    /// An unreadable or malformed file.
+    pub fn load(path: &Path) -> Result<TextTable, TrainError> {
+        let bad = |m: String| TrainError::Io { path: path.to_path_buf(), message: m };
+        let bytes = std::fs::read(path).map_err(|e| bad(e.to_string()))?;
+        let n = u64::from_le_bytes(bytes.get(..8).ok_or_else(|| bad("truncated".into()))?.try_into().unwrap_or_default()) as usize;
+        let head = bytes.get(8..8 + n).ok_or_else(|| bad("truncated".into()))?;
+        let keys: Vec<String> = serde_json::from_slice(head).map_err(|e| bad(e.to_string()))?;
+        let body = &bytes[8 + n..];
+        if body.len() != keys.len() * TEXT_DIM * 4 {
+            return Err(bad("size does not match the sentence list".into()));
+        }
+        let floats: Vec<f32> = body.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect();
+        let vectors = keys.into_iter().zip(floats.chunks(TEXT_DIM).map(<[f32]>::to_vec)).collect();
+        Ok(TextTable { vectors })
+    }
+}
+
+/// Progress of one training step.
+#[derive(Clone, Copy, Debug)]
+pub struct StepReport {
+    /// Step number (1-based).
+    pub step: usize,
+    /// Total steps planned.
+    pub total: usize,
+    /// Epoch (1-based).
+    pub epoch: usize,
+    /// Loss of this batch.
+    pub loss: f32,
+}
+
+/// Held-out quality of a model.
+#[derive(Clone, Debug, Default, serde::Serialize)]
+pub struct EvalMetrics {
+    /// Tasks evaluated.
+    pub tasks: usize,
+    /// Mean label binary cross-entropy.
+    pub label_bce: f64,
+    /// Share of a solution's labels among the model's top-|labels| guesses.
+    pub label_recall: f64,
+    /// Size predicted exactly.
+    pub size_exact: f64,
+    /// Size predicted within ±1.
+    pub size_within_1: f64,
+    /// Mean guide cost of the labels the solution uses.
+    pub cost_of_used: f64,
+    /// Mean guide cost of the labels it does not use.
+    pub cost_of_unused: f64,
+}
+
+/// What training produced.
+#[derive(Debug)]
+pub struct TrainOutcome {
+    /// The trained model (on a plain device).
+    pub model: GuideModel,
+    /// Loss of the first and last 50 steps, averaged.
+    pub first_loss: f32,
+    /// See `first_loss`.
+    pub last_loss: f32,
+    /// Steps run.
+    pub steps: usize,
+}
+
+fn targets(tasks: &[&Task], device: &Device) -> (Tensor<2>, Tensor<2>) {
+    let v = label_count();
+    let mut y = vec![0.0f32; tasks.len() * v];
+    let mut s = vec![0.0f32; tasks.len() * MAX_SIZE_CLASS];
+    for (i, t) in tasks.iter().enumerate() {
+        for l in &t.labels {
+            y[i * v + l] = 1.0;
+        }
+        s[i * MAX_SIZE_CLASS + t.size.clamp(1, MAX_SIZE_CLASS) - 1] = 1.0;
+    }
+    (
+        Tensor::from_data(TensorData::new(y, [tasks.len(), v]), device),
+        Tensor::from_data(TensorData::new(s, [tasks.len(), MAX_SIZE_CLASS]), device),
+    )
+}
+
+/// Label BCE and size cross-entropy of a batch.
+fn losses(model: &GuideModel, config: &GuideModelConfig, tasks: &[&Task], texts: &[Option<&[f32]>], device: &Device) -> Result<(Tensor<1>, Tensor<1>), TraceError> {
+    let problems: Vec<&synth_engine::spec::Problem> = tasks.iter().map(|t| &t.problem).collect();
+    let feats: Vec<&TraceFeatures> = tasks.iter().map(|t| &t.features).collect();
+    let input = behaviour_input(config, &problems, texts, &feats, device)?;
+    let out = model.forward(input);
+    let (y, s) = targets(tasks, device);
+    let z = out.label_logits;
+    let bce = (y.clone() * log_sigmoid(z.clone()) + (y.ones_like() - y) * log_sigmoid(z.neg())).mean().neg();
+    let ce = (log_softmax(out.size_logits, 1) * s).sum_dim(1).mean().neg();
+    Ok((bce, ce))
+}
+
+/// Trains a guide model on `tasks`; `progress` is called after every step.
+///
+/// # Errors
+///
+/// [`TrainError::NoData`], or a task whose examples cannot be encoded.
+pub fn train(
+    config: &TrainingConfig,
+    tasks: &[Task],
+    texts: &TextTable,
+    progress: &mut dyn FnMut(StepReport),
+) -> Result<TrainOutcome, TrainError> {
+    if tasks.is_empty() {
+        return Err(TrainError::NoData);
+    }
+    let plain = Device::flex();
+    plain.seed(config.seed);
+    let device = plain.clone().autodiff();
+    let mut model = config.model.init(&device);
+    let mut optim = AdamConfig::new().init();
+    let mut rng = ChaCha8Rng::seed_from_u64(config.seed);
+    let per_epoch = tasks.len().div_ceil(config.batch_size);
+    let mut total = per_epoch * config.epochs;
+    if config.max_steps > 0 {
+        total = total.min(config.max_steps);
+    }
+    let mut order: Vec<usize> = (0..tasks.len()).collect();
+    let mut history: Vec<f32> = Vec::with_capacity(total);
+    let mut step = 0;
+    'outer: for epoch in 1..=config.epochs {
+        order.shuffle(&mut rng);
+        for chunk in order.chunks(config.batch_size) {
+            if step >= total {
+                break 'outer;
+            }
+            step += 1;
+            let batch: Vec<&Task> = chunk.iter().map(|i| &tasks[*i]).collect();
+            let text: Vec<Option<&[f32]>> = batch
+                .iter()
+                .map(|t| if rng.gen_bool(config.text_dropout) { None } else { texts.get(t.description()) })
+                .collect();
+            // Linear warm-down of the learning rate over the run.
+            let lr = config.learning_rate * (1.0 - 0.9 * (step as f64 / total as f64));
+            let (bce, ce) = losses(&model, &config.model, &batch, &text, &device)?;
+            let loss = bce + ce.mul_scalar(config.size_weight);
+            let value: f32 = loss.clone().into_scalar::<f32>();
+            let grads = GradientsParams::from_grads(loss.backward(), &model);
+            model = optim.step(lr, model, grads);
+            history.push(value);
+            progress(StepReport { step, total, epoch, loss: value });
+        }
+    }
+    let k = history.len().clamp(1, 50);
+    let mean = |xs: &[f32]| xs.iter().sum::<f32>() / xs.len().max(1) as f32;
+    Ok(TrainOutcome {
+        model: model.valid().to_device(&plain),
+        first_loss: mean(&history[..k.min(history.len())]),
+        last_loss: mean(&history[history.len().saturating_sub(k)..]),
+        steps: step,
+    })
+}
+
+/// Held-out metrics; `use_text` chooses whether descriptions are given.
+///
+/// # Errors
+///
+/// A task whose examples cannot be encoded, or an unreadable output.
+pub fn evaluate(
+    model: &GuideModel,
+    config: &GuideModelConfig,
+    tasks: &[Task],
+    texts: &TextTable,
+    use_text: bool,
+) -> Result<EvalMetrics, TrainError> {
+    let device = Device::flex();
+    let mut m = EvalMetrics { tasks: tasks.len(), ..EvalMetrics::default() };
+    let (mut used_n, mut unused_n) = (0usize, 0usize);
+    for t in tasks {
+        let text = if use_text { texts.get(t.description()) } else { None };
+        let p = predict_with(model, config, &t.problem, text, &t.features, &device).map_err(|e| TrainError::Output(e.to_string()))?;
+        let guide = LearnedGuide { prediction: p.clone(), cost_scale: 1.0 };
+        let mut bce = 0.0f64;
+        for (i, prob) in p.label_probs.iter().enumerate() {
+            let y = t.labels.contains(&i);
+            let q = f64::from(prob.clamp(1e-6, 1.0 - 1e-6));
+            bce -= if y { q.ln() } else { (1.0 - q).ln() };
+            let c = f64::from(guide.label_cost(crate::labels::LABELS[i]));
+            if y {
+                m.cost_of_used += c;
+                used_n += 1;
+            } else {
+                m.cost_of_unused += c;
+                unused_n += 1;
+            }
+        }
+        m.label_bce += bce / p.label_probs.len() as f64;
+        let mut ranked: Vec<usize> = (0..p.label_probs.len()).collect();
+        ranked.sort_by(|a, b| p.label_probs[*b].total_cmp(&p.label_probs[*a]));
+        let top: Vec<usize> = ranked[..t.labels.len()].to_vec();
+        m.label_recall += t.labels.iter().filter(|l| top.contains(l)).count() as f64 / t.labels.len().max(1) as f64;
+        let s = p.likely_size();
+        m.size_exact += f64::from(u8::from(s == t.size));
+        m.size_within_1 += f64::from(u8::from(s.abs_diff(t.size) <= 1));
+    }
+    let n = tasks.len().max(1) as f64;
+    m.label_bce /= n;
+    m.label_recall /= n;
+    m.size_exact /= n;
+    m.size_within_1 /= n;
+    m.cost_of_used /= used_n.max(1) as f64;
+    m.cost_of_unused /= unused_n.max(1) as f64;
+    Ok(m)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::data::{generate, DataConfig};
+    use crate::fuse::BehaviourEncoderConfig;
+    use crate::trace::TraceEncoderConfig;
+
+    fn tiny_model() -> GuideModelConfig {
+        GuideModelConfig::new(
+            BehaviourEncoderConfig::new(
+                TraceEncoderConfig::new().with_d_model(16).with_d_ff(32).with_n_layers(1).with_example_len(24).with_max_examples(4),
+            )
+            .with_d_embed(32),
+        )
+        .with_d_hidden(32)
+    }
+
+    #[test]
+    fn loss_decreases_over_a_few_steps_and_weights_round_trip() {
+        let data = generate(&DataConfig { draws: 600, examples: 4, max_size: 6, test_percent: 0, seed: 3 }).unwrap();
+        let tasks: Vec<Task> = data.train.into_iter().take(16).collect();
+        let config = TrainingConfig::new(tiny_model()).with_epochs(40).with_batch_size(16).with_learning_rate(3e-3).with_text_dropout(0.0);
+        let mut losses = Vec::new();
+        let out = train(&config, &tasks, &TextTable::default(), &mut |r| losses.push(r.loss)).unwrap();
+        assert_eq!(losses.len(), 40);
+        let head: f32 = losses[..5].iter().sum::<f32>() / 5.0;
+        let tail: f32 = losses[35..].iter().sum::<f32>() / 5.0;
+        assert!(tail < head * 0.8, "loss went from {head} to {tail}");
+
+        // Save and load: the same predictions.
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("guide.bpk");
+        let device = Device::flex();
+        let before = predict_with(&out.model, &config.model, &tasks[0].problem, None, &tasks[0].features, &device).unwrap();
+        out.model.save_file(&path).unwrap();
+        let loaded = config.model.init(&device).try_load_file(&path).unwrap();
+        let after = predict_with(&loaded, &config.model, &tasks[0].problem, None, &tasks[0].features, &device).unwrap();
+        assert_eq!(before, after);
+    }
+
+    #[test]
+    fn text_table_round_trips() {
+        let mut t = TextTable::default();
+        t.vectors.insert("a".into(), vec![0.5; TEXT_DIM]);
+        t.vectors.insert("b c".into(), vec![-1.0; TEXT_DIM]);
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("t.bin");
+        t.save(&p).unwrap();
+        let u = TextTable::load(&p).unwrap();
+        assert_eq!(u.get("b c"), Some(&[-1.0f32; TEXT_DIM][..]));
+        assert_eq!(u.len(), 2);
+    }
+}
