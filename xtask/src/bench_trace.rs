@@ -77,11 +77,14 @@ pub fn run(calls: u64, runs: usize) -> Result<()> {
     crate::gcc("calls", &["-O2", "-g"], &bin)?;
     let bpftrace = Command::new("bpftrace").arg("--version").output().is_ok();
     println!("## Probe cost per call (entry + return), median of {runs} runs of {calls} calls\n");
-    println!("| function starts with | no probe ns | tracesynth ns | bpftrace count() ns | overhead ratio bpftrace/ours |");
-    println!("|---|---|---|---|---|");
+    println!(
+        "| function starts with | no probe ns | tracesynth ns | tracesynth --fast-entry ns | bpftrace count() ns \
+         | overhead ratio bpftrace/ours | overhead ratio bpftrace/fast-entry |"
+    );
+    println!("|---|---|---|---|---|---|---|");
     let mut throughput = Vec::new();
     for (shape, func, what) in [("lea", "lea_fn", "`lea` (single-stepped)"), ("push", "push_fn", "`push %rbx` (emulated)"), ("nop5", "nop5_fn", "5-byte nop (optimized)")] {
-        let (mut none, mut ours, mut theirs) = (Vec::new(), Vec::new(), Vec::new());
+        let (mut none, mut ours, mut fast, mut theirs) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
         for _ in 0..runs {
             let mut target = Target::start(&bin)?;
             let pid = target.child.id().to_string();
@@ -111,6 +114,28 @@ pub fn run(calls: u64, runs: usize) -> Result<()> {
                 eprintln!("warning: {func}: recorded {got} of {calls} calls (loss {loss})");
             }
 
+            let trace = dir.path().join(format!("{func}-fast.json"));
+            let mut rec = Command::new(&tracesynth)
+                .args(["record", "--quiet", "--fast-entry", "--pid", &pid, "--func", func, "-o"])
+                .arg(&trace)
+                .stderr(Stdio::piped())
+                .spawn()?;
+            let mut err = BufReader::new(rec.stderr.take().context("stderr")?);
+            wait_for(&mut err, "attached")?;
+            fast.push(target.bench(shape, calls)?);
+            interrupt(&mut rec)?;
+            let doc: serde_json::Value = serde_json::from_slice(&std::fs::read(&trace)?)?;
+            let got = doc["calls"].as_array().map_or(0, Vec::len) as u64;
+            if got != calls {
+                eprintln!("warning: {func} --fast-entry: recorded {got} of {calls} calls (loss {})", doc["loss"]);
+            }
+            let patched = doc["warnings"]
+                .as_array()
+                .is_some_and(|w| w.iter().any(|w| w.as_str().is_some_and(|w| w.contains(": patched 5 bytes"))));
+            if !patched {
+                bail!("{func} was not patched by --fast-entry: {}", doc["warnings"]);
+            }
+
             if bpftrace {
                 let script = format!(
                     "uprobe:{b}:{func} {{ @entries = count(); }} uretprobe:{b}:{func} {{ @returns = count(); }}",
@@ -128,18 +153,80 @@ pub fn run(calls: u64, runs: usize) -> Result<()> {
                 interrupt(&mut bt)?;
             }
         }
-        let (n, o) = (median(none), median(ours));
+        let (n, o, f) = (median(none), median(ours), median(fast));
         let t = if theirs.is_empty() { f64::NAN } else { median(theirs) };
         println!(
-            "| {what} | {n:.1} | {o:.1} | {t:.1} | {:.2}× |",
-            (t - n) / (o - n)
+            "| {what} | {n:.1} | {o:.1} | {f:.1} | {t:.1} | {:.2}× | {:.2}× |",
+            (t - n) / (o - n),
+            (t - n) / (f - n)
         );
     }
+    refusal_rate(&tracesynth, dir.path())?;
     println!("\n## Ring buffer at the fixture's highest rate (nop5 function, entry + return events)\n");
     println!("| run | events/s received | received | dropped | calls paired |");
     println!("|---|---|---|---|---|");
     for (i, (rate, received, dropped, got)) in throughput.iter().enumerate() {
         println!("| {} | {:.0} | {received} | {dropped} | {got} |", i + 1, rate);
     }
+    Ok(())
+}
+
+/// `--fast-entry` on every function of the capture fixtures, per build: how many would be
+/// patched and why the others are refused (from `record --explain --fast-entry`).
+fn refusal_rate(tracesynth: &Path, dir: &Path) -> Result<()> {
+    println!("\n## --fast-entry on the fixtures' functions (`record --explain --fast-entry`)\n");
+    println!("| fixture | gcc flags | functions | patched | refused | refusals |");
+    println!("|---|---|---|---|---|---|");
+    let (mut all, mut refused_all) = (0usize, 0usize);
+    for fixture in ["calls", "fastentry"] {
+        for flags in [&["-O2", "-g"][..], &["-O2", "-g", "-fcf-protection=full"], &["-O0", "-g"]] {
+            let bin = dir.join(format!("{fixture}-{}", flags.join("").replace(['-', '='], "")));
+            crate::gcc(fixture, flags, &bin)?;
+            let nm = Command::new("nm").args(["--defined-only"]).arg(&bin).output().context("running nm")?;
+            let functions: Vec<String> = String::from_utf8_lossy(&nm.stdout)
+                .lines()
+                .filter_map(|l| {
+                    let mut f = l.split_whitespace();
+                    let (_, kind, name) = (f.next()?, f.next()?, f.next()?);
+                    let runtime = name.starts_with('_') || matches!(name, "main" | "frame_dummy" | "register_tm_clones" | "deregister_tm_clones");
+                    (matches!(kind, "T" | "t") && !runtime).then(|| name.to_owned())
+                })
+                .collect();
+            let target = Target::start(&bin)?;
+            let mut args = vec!["record".to_owned(), "--explain".into(), "--fast-entry".into(), "--pid".into(), target.child.id().to_string()];
+            for f in &functions {
+                args.extend(["--func".to_owned(), f.clone()]);
+            }
+            let out = Command::new(tracesynth).args(&args).output()?;
+            let text = String::from_utf8_lossy(&out.stdout);
+            let refusals: Vec<String> = text
+                .lines()
+                .filter_map(|l| l.strip_prefix("fast-entry: "))
+                .filter(|l| l.contains(": refused"))
+                .map(|l| {
+                    let (name, why) = l.split_once(": refused, probed the normal way: ").unwrap_or((l, ""));
+                    let why = why.split(':').next().unwrap_or(why);
+                    format!("{name} ({why})")
+                })
+                .collect();
+            let patched = text.lines().filter(|l| l.starts_with("fast-entry: ") && l.contains(": would move")).count();
+            if patched + refusals.len() != functions.len() {
+                bail!("explain covered {} of {} functions: {text}{}", patched + refusals.len(), functions.len(), String::from_utf8_lossy(&out.stderr));
+            }
+            all += functions.len();
+            refused_all += refusals.len();
+            println!(
+                "| {fixture}.c | `{}` | {} | {patched} | {} | {} |",
+                flags.join(" "),
+                functions.len(),
+                refusals.len(),
+                refusals.join("; ")
+            );
+        }
+    }
+    println!(
+        "\nRefusal rate: {refused_all} of {all} functions ({:.0}%)",
+        100.0 * refused_all as f64 / all.max(1) as f64
+    );
     Ok(())
 }
