@@ -153,7 +153,11 @@ pub fn synthesize_from_trace(
     cancel: &CancelToken,
     on_iteration: &mut dyn FnMut(&IterationRecord),
 ) -> Result<SynthesisReport, LiveError> {
-    let carved = spec::carve(trace, &options.function, 5)?;
+    let mut carved = spec::carve(trace, &options.function, 5)?;
+    // A long trace has many more distinct calls than a specification needs: keep an even
+    // spread, so the search, the emitted tests and verification stay quick.
+    thin(&mut carved.training.examples, MAX_TRAINING);
+    thin(&mut carved.held_out.examples, MAX_TRAINING / 4);
     let mut problem = carved.training.to_problem().map_err(synth_engine::Error::from)?;
     problem.description.clone_from(&options.describe);
     let held_out = carved.held_out.to_problem().map_err(synth_engine::Error::from)?.examples;
@@ -199,6 +203,23 @@ pub fn synthesize_from_trace(
     })
 }
 
+/// Most distinct calls used for synthesis (a quarter as many more are held out).
+pub const MAX_TRAINING: usize = 400;
+
+/// Keeps at most `max` of `items`, evenly spread, in order.
+fn thin<T>(items: &mut Vec<T>, max: usize) {
+    if items.len() <= max {
+        return;
+    }
+    let n = items.len();
+    let mut i = 0usize;
+    items.retain(|_| {
+        let keep = (i * max / n) != ((i + 1) * max / n);
+        i += 1;
+        keep
+    });
+}
+
 /// Writes code, tests and `report.json` into `dir`.
 ///
 /// # Errors
@@ -210,4 +231,17 @@ pub fn write_out(result: &SynthesisReport, lang: Lang, dir: &Path) -> std::io::R
     std::fs::write(dir.join(format!("regression_{}.c", result.function)), &result.regression_test)?;
     std::fs::write(dir.join("report.json"), serde_json::to_vec_pretty(result)?)?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn thin_keeps_an_even_spread() {
+        let mut v: Vec<usize> = (0..10).collect();
+        super::thin(&mut v, 4);
+        assert_eq!(v, vec![2, 4, 7, 9]);
+        let mut w: Vec<usize> = (0..3).collect();
+        super::thin(&mut w, 4);
+        assert_eq!(w, vec![0, 1, 2]);
+    }
 }

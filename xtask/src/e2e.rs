@@ -1,0 +1,375 @@
+//! The main job on the bundled demo (`tests/fixtures/demo.c`): `cargo xtask demo` prints the
+//! synthesized Rust of each demo function with its verification report; `cargo xtask bench
+//! e2e` measures the whole path per function.
+use std::{
+    io::{BufRead, BufReader, Write},
+    path::{Path, PathBuf},
+    process::{Child, ChildStdin, ChildStdout, Command, Stdio},
+    time::{Duration, Instant},
+};
+
+use anyhow::{bail, Context as _, Result};
+use serde_json::{json, Value as Json};
+
+use crate::{build_tracesynth, gcc};
+
+/// A demo function: what to ask for, and how to draw fresh inputs like the demo's own.
+struct DemoFunction {
+    name: &'static str,
+    describe: &'static str,
+    params: &'static [(&'static str, &'static str)],
+    output_type: &'static str,
+    fresh: fn(&mut Rng) -> Vec<Json>,
+}
+
+const FUNCTIONS: &[DemoFunction] = &[
+    DemoFunction {
+        name: "clear_lowest_bit",
+        describe: "clear the lowest set bit",
+        params: &[("x", "u32")],
+        output_type: "u32",
+        fresh: |r| vec![json!(if r.below(2) == 0 { r.next() & 0xffff_ffff } else { r.below(4096) })],
+    },
+    DemoFunction {
+        name: "bulk_price",
+        describe: "price with the bulk discount",
+        params: &[("qty", "i32"), ("unit", "i32")],
+        output_type: "i32",
+        fresh: |r| vec![json!(r.below(40)), json!(r.below(500))],
+    },
+    DemoFunction {
+        name: "greeting",
+        describe: "greet the name",
+        params: &[("name", "string")],
+        output_type: "string",
+        fresh: |r| {
+            let len = 1 + r.below(12);
+            vec![json!((0..len).map(|_| char::from(b'a' + r.below(26) as u8)).collect::<String>())]
+        },
+    },
+];
+
+/// xorshift64*: reproducible inputs.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+}
+
+/// The running demo process.
+struct Demo {
+    child: Child,
+    stdin: ChildStdin,
+    stdout: BufReader<ChildStdout>,
+}
+
+impl Demo {
+    fn start(bin: &Path) -> Result<Demo> {
+        let mut child = Command::new(bin).stdin(Stdio::piped()).stdout(Stdio::piped()).spawn().context("starting the demo")?;
+        let stdin = child.stdin.take().context("stdin")?;
+        let mut stdout = BufReader::new(child.stdout.take().context("stdout")?);
+        let mut line = String::new();
+        stdout.read_line(&mut line)?;
+        if !line.starts_with("ready") {
+            bail!("the demo said {line:?}");
+        }
+        Ok(Demo { child, stdin, stdout })
+    }
+
+    fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Sends a line; returns every reply line up to `done` (or the single `=` line of eval).
+    fn ask(&mut self, line: &str) -> Result<Vec<String>> {
+        writeln!(self.stdin, "{line}")?;
+        self.stdin.flush()?;
+        let mut replies = Vec::new();
+        loop {
+            let mut reply = String::new();
+            if self.stdout.read_line(&mut reply)? == 0 {
+                bail!("the demo exited");
+            }
+            let reply = reply.trim_end().to_string();
+            let last = reply == "done" || reply.starts_with("= ") || reply.starts_with("error");
+            replies.push(reply);
+            if last {
+                return Ok(replies);
+            }
+        }
+    }
+
+    /// Nanoseconds for `rounds` rounds of calls.
+    fn time(&mut self, rounds: u64) -> Result<f64> {
+        let replies = self.ask(&format!("time {rounds}"))?;
+        let ns = replies.iter().find_map(|l| l.strip_prefix("ns ")).context("no timing from the demo")?;
+        Ok(ns.parse()?)
+    }
+
+    fn eval(&mut self, f: &DemoFunction, args: &[Json]) -> Result<Json> {
+        let words: Vec<String> = args.iter().map(|a| a.as_str().map_or_else(|| a.to_string(), str::to_owned)).collect();
+        let replies = self.ask(&format!("eval {} {}", f.name, words.join(" ")))?;
+        let value = replies.last().and_then(|l| l.strip_prefix("= ")).with_context(|| format!("demo said {replies:?}"))?;
+        Ok(if f.output_type == "string" { json!(value) } else { json!(value.parse::<i64>()?) })
+    }
+}
+
+impl Drop for Demo {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A `tracesynth daemon` on a free loopback port.
+struct Daemon {
+    child: Child,
+    url: String,
+    agent: ureq::Agent,
+}
+
+impl Daemon {
+    fn start(tracesynth: &Path, data: &Path) -> Result<Daemon> {
+        let mut child = Command::new(tracesynth)
+            .args(["daemon", "--listen", "127.0.0.1:0", "--data-dir"])
+            .arg(data)
+            .env("RUST_LOG", "warn")
+            .stderr(Stdio::piped())
+            .spawn()
+            .context("starting the daemon")?;
+        let mut err = BufReader::new(child.stderr.take().context("stderr")?);
+        let url = loop {
+            let mut line = String::new();
+            if err.read_line(&mut line)? == 0 {
+                bail!("the daemon exited before listening");
+            }
+            if let Some(rest) = line.strip_prefix("listening on ") {
+                break rest.split_whitespace().next().context("url")?.to_string();
+            }
+        };
+        std::thread::spawn(move || std::io::copy(&mut err, &mut std::io::sink()));
+        Ok(Daemon { child, url, agent: ureq::AgentBuilder::new().build() })
+    }
+
+    fn call(&self, method: &str, path: &str, body: Option<&Json>) -> Result<Json> {
+        let request = self.agent.request(method, &format!("{}{path}", self.url));
+        let response = match body {
+            Some(b) => request.send_json(b.clone()),
+            None => request.call(),
+        };
+        match response {
+            Ok(r) => Ok(r.into_json()?),
+            Err(ureq::Error::Status(code, r)) => bail!("{method} {path}: {code} {}", r.into_string().unwrap_or_default()),
+            Err(e) => bail!("{method} {path}: {e}"),
+        }
+    }
+
+    /// Attaches to `pid`'s `functions`, runs `drive`, and waits until each has `calls` calls.
+    fn record(&self, pid: u32, functions: &[&str], calls: u64, drive: impl FnOnce() -> Result<()>) -> Result<u64> {
+        let session = self.call("POST", "/v1/sessions", Some(&json!({"pid": pid, "functions": functions})))?;
+        let id = session["id"].as_u64().context("no session id")?;
+        drive()?;
+        let started = Instant::now();
+        loop {
+            let s = self.call("GET", &format!("/v1/sessions/{id}"), None)?;
+            let counts = s["calls_per_function"].as_array().cloned().unwrap_or_default();
+            if counts.iter().all(|c| c.as_u64().unwrap_or(0) >= calls) {
+                break;
+            }
+            if started.elapsed() > Duration::from_secs(30) {
+                bail!("the calls did not arrive in 30 s: {s}");
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        self.call("DELETE", &format!("/v1/sessions/{id}"), None)?;
+        Ok(id)
+    }
+
+    /// Runs a synthesis job to the end; returns its final view and wall time.
+    fn synthesize(&self, session: u64, f: &DemoFunction, lang: &str) -> Result<(Json, f64)> {
+        let started = Instant::now();
+        let body = json!({"session_id": session, "function": f.name, "description": f.describe, "language": lang, "budget_ms": 120_000});
+        let job = self.call("POST", "/v1/synthesize", Some(&body))?;
+        let id = job["id"].as_u64().context("no job id")?;
+        loop {
+            let view = self.call("GET", &format!("/v1/jobs/{id}"), None)?;
+            if !matches!(view["state"].as_str(), Some("queued" | "running")) {
+                return Ok((view, started.elapsed().as_secs_f64()));
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn build_demo(dir: &Path) -> Result<PathBuf> {
+    let bin = dir.join("demo");
+    gcc("demo", &["-O2", "-g"], &bin)?;
+    Ok(bin)
+}
+
+/// `cargo xtask demo`: the README's first command.
+pub fn demo() -> Result<()> {
+    let tracesynth = build_tracesynth()?;
+    let dir = tempfile::tempdir()?;
+    let mut demo = Demo::start(&build_demo(dir.path())?)?;
+    println!("demo process: PID {} (a shop with clear_lowest_bit, bulk_price, greeting)", demo.pid());
+    let daemon = Daemon::start(&tracesynth, &dir.path().join("data"))?;
+    println!("daemon: {}", daemon.url);
+    let names: Vec<&str> = FUNCTIONS.iter().map(|f| f.name).collect();
+    let session = daemon.record(demo.pid(), &names, 300, || demo.ask("run 300").map(drop))?;
+    println!("recorded 300 calls of each function by PID, then detached (session {session})\n");
+    let out = crate::root().join("target/demo");
+    std::fs::create_dir_all(&out)?;
+    let mut failed = Vec::new();
+    for f in FUNCTIONS {
+        let (view, secs) = daemon.synthesize(session, f, "rust")?;
+        let r = &view["result"];
+        println!("── {} (\"{}\") ── {} in {secs:.1} s", f.name, f.describe, view["state"].as_str().unwrap_or("?"));
+        if r.is_null() {
+            println!("   {}", view["error"].as_str().unwrap_or("no result"));
+            failed.push(f.name);
+            continue;
+        }
+        println!("{}", r["code"].as_str().unwrap_or_default().trim_end());
+        let report = &r["report"];
+        println!(
+            "   verification: compiled {}, tests {}/{}, held-out calls {}/{}, {} lint warnings ({}), reward {:.3} after {} iteration(s)",
+            report["compiled"],
+            report["tests_passed"],
+            report["tests_total"],
+            r["held_out_agree"][0],
+            r["held_out_agree"][1],
+            report["warnings"].as_array().map_or(0, Vec::len),
+            report["linter"].as_str().unwrap_or("none"),
+            r["reward"]["total"].as_f64().unwrap_or(0.0),
+            r["history"].as_array().map_or(0, Vec::len),
+        );
+        if let Some(inv) = r["invariants"].as_array().filter(|i| !i.is_empty()) {
+            let inv: Vec<&str> = inv.iter().filter_map(Json::as_str).collect();
+            println!("   invariants on all calls: {}", inv.join("; "));
+        }
+        std::fs::write(out.join(format!("{}.rs", f.name)), r["code"].as_str().unwrap_or_default())?;
+        std::fs::write(out.join(format!("{}_tests.rs", f.name)), r["tests"].as_str().unwrap_or_default())?;
+        std::fs::write(out.join(format!("regression_{}.c", f.name)), r["regression_test"].as_str().unwrap_or_default())?;
+        std::fs::write(out.join(format!("{}.report.json", f.name)), serde_json::to_vec_pretty(r)?)?;
+        println!();
+        if view["state"] != "verified" {
+            failed.push(f.name);
+        }
+    }
+    println!("code, tests, regression tests and reports: {}", out.display());
+    if !failed.is_empty() {
+        bail!("not verified: {}", failed.join(", "));
+    }
+    Ok(())
+}
+
+/// Lines of the C function `name` in demo.c, from its signature to its closing brace.
+fn original_lines(name: &str) -> usize {
+    let src = std::fs::read_to_string(crate::root().join("tests/fixtures/demo.c")).unwrap_or_default();
+    let lines: Vec<&str> = src.lines().collect();
+    let Some(start) = lines.iter().position(|l| l.contains(&format!(" {name}(")) && l.contains('{')) else { return 0 };
+    if lines[start].trim_end().ends_with('}') {
+        return 1;
+    }
+    lines[start..].iter().position(|l| *l == "}").map_or(0, |end| end + 1)
+}
+
+/// Lines of the emitted function itself (helpers excluded).
+fn emitted_lines(code: &str, name: &str) -> usize {
+    let lines: Vec<&str> = code.lines().collect();
+    let Some(start) = lines.iter().position(|l| l.contains(&format!("fn {name}("))) else { return 0 };
+    lines[start..].iter().position(|l| *l == "}").map_or(0, |end| end + 1)
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+/// `cargo xtask bench e2e`.
+pub fn bench(runs: usize, fresh: usize) -> Result<()> {
+    let tracesynth = build_tracesynth()?;
+    let dir = tempfile::tempdir()?;
+    let bin = build_demo(dir.path())?;
+    let daemon = Daemon::start(&tracesynth, &dir.path().join("data"))?;
+    let rounds = 100_000u64;
+    println!("bench e2e: demo functions, release build, median of {runs} runs for times; {fresh} fresh inputs per function\n");
+    println!(
+        "| function | calls observed | distinct inputs | overhead/call while recording | time to verified code | iterations | fresh-input agreement | emitted lines (Rust) vs original C | term size |"
+    );
+    println!("|---|---|---|---|---|---|---|---|---|");
+    let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+    for f in FUNCTIONS {
+        let mut demo = Demo::start(&bin)?;
+        // Overhead: the same rounds without and with this one function traced.
+        let mut overhead = Vec::new();
+        let mut session = 0;
+        for _ in 0..runs {
+            let plain = demo.time(rounds)?;
+            let mut traced = 0.0;
+            session = daemon.record(demo.pid(), &[f.name], rounds, || {
+                traced = demo.time(rounds)?;
+                Ok(())
+            })?;
+            overhead.push((traced - plain) / rounds as f64);
+        }
+        let mut times = Vec::new();
+        let mut last = Json::Null;
+        for _ in 0..runs {
+            let (view, secs) = daemon.synthesize(session, f, "rust")?;
+            if view["state"] != "verified" {
+                bail!("{} not verified: {view}", f.name);
+            }
+            times.push(secs);
+            last = view;
+        }
+        let r = &last["result"];
+        let code = r["code"].as_str().unwrap_or_default();
+        // Fresh inputs: the original's answers against the emitted Rust.
+        let examples: Vec<Json> = (0..fresh)
+            .map(|_| {
+                let args = (f.fresh)(&mut rng);
+                demo.eval(f, &args).map(|out| json!({"args": args, "output": out}))
+            })
+            .collect::<Result<_>>()?;
+        let params: Vec<Json> = f.params.iter().map(|(n, t)| json!({"name": n, "type": t})).collect();
+        let spec = json!({"function": f.name, "params": params, "output_type": f.output_type, "examples": examples});
+        let problem = synth_engine::spec::Examples::from_json(&spec.to_string())?.to_problem()?;
+        let term: synth_engine::dsl::Term = r["term"].as_str().unwrap_or_default().parse()?;
+        let tests = synth_engine::emit::emit_tests(synth_engine::emit::Lang::Rust, &problem, &term, &problem.examples)?;
+        let limits = synth_engine::verify::VerifyLimits { compile_timeout: Duration::from_secs(600), ..Default::default() };
+        let report = synth_engine::verify::verify(synth_engine::emit::Lang::Rust, code, &tests, &limits)?;
+        println!(
+            "| `{}` | {} | {} | {:.0} ns | {:.2} s | {} | {}/{} | {} vs {} | {} |",
+            f.name,
+            r["calls_observed"],
+            r["distinct_inputs"],
+            median(overhead),
+            median(times),
+            r["history"].as_array().map_or(0, Vec::len),
+            report.tests_passed,
+            report.tests_total,
+            emitted_lines(code, f.name),
+            original_lines(f.name),
+            term.size(),
+        );
+    }
+    Ok(())
+}
