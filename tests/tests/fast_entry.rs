@@ -1,11 +1,18 @@
 //! `--fast-entry` on real processes with real uprobes: threads hammer functions whose first
 //! bytes hold a `lea`, a RIP-relative load, a `call` and a short branch while the tracer
 //! patches and restores them; refusals say why; the bytes after detach are the originals.
-use std::{os::unix::fs::FileExt as _, path::Path, time::Duration};
+use std::{
+    io::{BufRead as _, BufReader},
+    os::unix::fs::FileExt as _,
+    path::Path,
+    process::{Child, Command, Stdio},
+    time::{Duration, Instant},
+};
 
-use serde_json::Value as Json;
-use tests::{build_fixture, require_root, run_tracesynth, set_binary, Fixture, Recording};
+use serde_json::{json, Value as Json};
+use tests::{build_fixture, require_root, run_tracesynth, set_binary, tracesynth, Fixture, Recording};
 use tracer_user::{
+    client::{Client, DaemonUrl},
     fastentry::{FastEntry, Options},
     probes::{
         self,
@@ -223,4 +230,124 @@ fn explain_says_what_fast_entry_would_do() {
     for (name, why) in REFUSED {
         assert!(stdout.contains(&format!("fast-entry: {name}: refused")) && stdout.contains(why), "{name}: {stdout}");
     }
+}
+
+/// A `tracesynth daemon` on a free loopback port.
+struct Daemon {
+    child: Child,
+    url: String,
+}
+
+impl Daemon {
+    fn start(data_dir: &Path) -> Self {
+        let mut child = Command::new(tracesynth())
+            .args(["daemon", "--listen", "127.0.0.1:0", "--data-dir"])
+            .arg(data_dir)
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start tracesynth daemon");
+        let mut stderr = BufReader::new(child.stderr.take().expect("stderr"));
+        let url = loop {
+            let mut line = String::new();
+            assert!(stderr.read_line(&mut line).expect("read stderr") > 0, "daemon exited before listening");
+            if let Some(rest) = line.strip_prefix("listening on ") {
+                break rest.split_whitespace().next().expect("url").to_string();
+            }
+        };
+        std::thread::spawn(move || {
+            let mut sink = String::new();
+            while stderr.read_line(&mut sink).map(|n| n > 0).unwrap_or(false) {
+                sink.clear();
+            }
+        });
+        Self { child, url }
+    }
+
+    fn client(&self) -> Client {
+        Client::new(&DaemonUrl { url: Some(self.url.clone()), token_file: None }).expect("client")
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn wait_for(what: &str, mut check: impl FnMut() -> Option<Json>) -> Json {
+    let start = Instant::now();
+    loop {
+        if let Some(v) = check() {
+            return v;
+        }
+        assert!(start.elapsed() < Duration::from_secs(20), "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn daemon_sessions_patch_restore_and_a_killed_daemon_leaves_a_working_target() {
+    set_binary(env!("CARGO_BIN_EXE_tracesynth-under-test"));
+    if !require_root("daemon_sessions_patch_restore_and_a_killed_daemon_leaves_a_working_target") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let bin = build_fixture("fastentry", &["-O2", "-g", "-fcf-protection=full"], dir.path());
+    let mut fixture = Fixture::start(&bin);
+    let pid = fixture.pid();
+    let mut daemon = Daemon::start(&dir.path().join("data"));
+    let client = daemon.client();
+
+    let functions = ["lea_first", "call_first", "too_short"];
+    let session = client
+        .post_json(
+            "/v1/sessions",
+            &json!({"pid": pid, "functions": functions, "fast_entry": true, "limits": {"max_calls": 3000}}),
+        )
+        .unwrap();
+    let id = session["id"].as_u64().unwrap();
+    assert_eq!(fixture.command_reply("hammer 1 1000"), "done mismatches=0");
+    let ended = wait_for("the call limit", || {
+        let s = client.get_json(&format!("/v1/sessions/{id}")).unwrap();
+        (s["state"] != "running").then_some(s)
+    });
+    assert_eq!(ended["state"], "call-limit");
+    assert_eq!(ended["calls_per_function"], json!([1000, 1000, 1000]));
+    let trace = client.get_json(&format!("/v1/traces/{id}")).unwrap();
+    let warnings: Vec<&str> = trace["warnings"].as_array().unwrap().iter().map(|w| w.as_str().unwrap()).collect();
+    for expected in [
+        "fast-entry: lea_first: patched 5 bytes",
+        "fast-entry: call_first: patched 5 bytes",
+        "fast-entry: too_short: not patched, probed the normal way: too short",
+        "fast-entry: lea_first: restored",
+        "fast-entry: call_first: restored",
+    ] {
+        assert!(warnings.iter().any(|w| w.starts_with(expected)), "no {expected:?} in {warnings:#?}");
+    }
+    assert_eq!(trace["functions"][0]["entry_site"]["cost"], "optimized");
+    assert_bytes_are_original(&bin, pid, &functions);
+
+    // A daemon killed while patched: the jump stays, its trampoline is still mapped, and
+    // the target keeps computing the right results.
+    let second = client
+        .post_json("/v1/sessions", &json!({"pid": pid, "functions": ["lea_first"], "fast_entry": true}))
+        .unwrap();
+    assert_eq!(second["state"], "running");
+    Command::new("kill").args(["-9", &daemon.child.id().to_string()]).status().unwrap();
+    let _ = daemon.child.wait();
+    assert_eq!(fixture.command_reply("hammer 2 2000"), "done mismatches=0");
+    let plan = probes::plan(pid, &["lea_first".to_owned()], RetMode::Uretprobe).unwrap();
+    let mut first = [0u8; 1];
+    let mem = std::fs::File::open(format!("/proc/{pid}/mem")).unwrap();
+    mem.read_exact_at(&mut first, plan.functions[0].runtime_address.unwrap() + 4).unwrap();
+    assert_eq!(first[0], 0xe9, "still jumps to the trampoline");
+    // Patching it again is refused with a conflict, not stacked on the old jump.
+    let daemon = Daemon::start(&dir.path().join("data"));
+    let err = daemon
+        .client()
+        .post_json("/v1/sessions", &json!({"pid": pid, "functions": ["lea_first"], "fast_entry": true}))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("409") && err.contains("already starts with a jump"), "{err}");
 }

@@ -223,15 +223,25 @@ impl FastEntry {
     fn patch(&mut self, candidates: Vec<Candidate>) -> Result<(), FastEntryError> {
         let pid = self.pid;
         let syscall_insn = patch::find_syscall_instruction(pid)?;
-        let mut by_object: BTreeMap<PathBuf, Vec<Candidate>> = BTreeMap::new();
-        for c in candidates {
-            by_object.entry(c.object.clone()).or_default().push(c);
-        }
         // (candidate, slot address, file, file offset)
         let mut ready: Vec<(Candidate, u64, PathBuf, u64)> = Vec::new();
         {
             let mut stopped = StoppedProcess::stop(pid)?;
             let mem = Memory::open(pid)?;
+            // The bytes must be the file's: an int3 is another tool's uprobe (refused), a
+            // jmp someone else's patch (an error: probing over it would break the target).
+            let mut by_object: BTreeMap<PathBuf, Vec<Candidate>> = BTreeMap::new();
+            for c in candidates {
+                let want = &c.code[c.site.start as usize..(c.site.start + c.site.len) as usize];
+                let memory = mem.read(c.runtime + c.site.start, want.len())?;
+                if memory == want {
+                    by_object.entry(c.object.clone()).or_default().push(c);
+                } else if memory[0] == 0xe9 && want[0] != 0xe9 {
+                    return Err(FastEntryError::AlreadyPatched { function: c.name, memory: hex(&memory) });
+                } else {
+                    self.refusals.push((c.name, Refusal::MemoryDiffers { memory: hex(&memory), file: hex(want) }));
+                }
+            }
             for (object, group) in by_object {
                 let len = (group.len() as u64 * SLOT).div_ceil(4096) * 4096;
                 let maps = patch::map_ranges(pid)
@@ -284,11 +294,6 @@ impl FastEntry {
                 let want = &c.code[c.site.start as usize..(c.site.start + c.site.len) as usize];
                 let memory = mem.read(address, want.len())?;
                 if memory != want {
-                    if memory[0] == 0xe9 && want[0] != 0xe9 {
-                        drop(stopped);
-                        self.restore();
-                        return Err(FastEntryError::AlreadyPatched { function: c.name, memory: hex(&memory) });
-                    }
                     self.refusals.push((c.name, Refusal::MemoryDiffers { memory: hex(&memory), file: hex(want) }));
                     continue;
                 }
