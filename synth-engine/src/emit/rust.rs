@@ -230,7 +230,19 @@ impl Ctx<'_> {
                     _ => (">=", true),
                 };
                 if signed {
-                    bin(self, &|a, b| format!("(({a} as i{w}) {sym} ({b} as i{w}))"))?
+                    // A constant operand reads better as a signed literal than as a cast.
+                    let literal = |id: Id| match &self.term.node(id).op {
+                        Op::Const(Value::Bv { width, bits }) if *bits != 1 << (width - 1) => {
+                            Some(format!("{}_i{w}", to_signed(*bits, *width)))
+                        }
+                        _ => None,
+                    };
+                    let (la, lb) = (literal(k[0]), literal(k[1]));
+                    bin(self, &|a, b| {
+                        let a = la.clone().unwrap_or_else(|| format!("({a} as i{w})"));
+                        let b = lb.clone().unwrap_or_else(|| format!("({b} as i{w})"));
+                        format!("({a} {sym} {b})")
+                    })?
                 } else {
                     bin(self, &|a, b| format!("({a} {sym} {b})"))?
                 }
