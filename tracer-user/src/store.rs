@@ -12,6 +12,7 @@
 //! | `resources` | id `u64` · ts_ns `u64`                | [`ResourceSample`] as bincode            |
 //! | `cfg`       | id `u64`                              | [`Cfg`] (blocks, hits, edges, loops) as JSON |
 //! | `blocks`    | id `u64` · function `u32` · seq `u64` | [`CallBlocks`] (a call's block path) as bincode |
+//! | `counts`    | id `u64` · function `u32`             | calls stored, `u64` (stores without it are scanned) |
 //!
 //! A trace and the session that recorded it share one id. Writes are batched by the caller
 //! ([`Store::put_calls`]); sled flushes every 200 ms and [`Store::flush`] on session end,
@@ -141,6 +142,7 @@ pub struct Store {
     resources: sled::Tree,
     cfg: sled::Tree,
     blocks: sled::Tree,
+    counts: sled::Tree,
 }
 
 fn call_key(id: u64, function: u32, seq: u64) -> [u8; 20] {
@@ -184,6 +186,7 @@ impl Store {
             resources: db.open_tree("resources").map_err(sled_err)?,
             cfg: db.open_tree("cfg").map_err(sled_err)?,
             blocks: db.open_tree("blocks").map_err(sled_err)?,
+            counts: db.open_tree("counts").map_err(sled_err)?,
             db,
             path,
         })
@@ -277,11 +280,25 @@ impl Store {
     /// sled errors.
     pub fn put_calls<'a>(&self, id: u64, calls: impl IntoIterator<Item = &'a Call>) -> Result<(), StoreError> {
         let mut batch = sled::Batch::default();
+        let mut added: Vec<(u32, u64)> = Vec::new();
         for c in calls {
             let bytes = bincode::serialize(c).expect("call serializes");
             batch.insert(&call_key(id, c.function, c.seq)[..], bytes);
+            match added.iter_mut().find(|(f, _)| *f == c.function) {
+                Some((_, n)) => *n += 1,
+                None => added.push((c.function, 1)),
+            }
         }
-        self.calls.apply_batch(batch).map_err(|e| self.sled(e))
+        self.calls.apply_batch(batch).map_err(|e| self.sled(e))?;
+        for (function, n) in added {
+            self.counts
+                .update_and_fetch(&call_key(id, function, 0)[..12], |old| {
+                    let old = old.and_then(|v| <[u8; 8]>::try_from(v).ok()).map_or(0, u64::from_be_bytes);
+                    Some((old + n).to_be_bytes().to_vec())
+                })
+                .map_err(|e| self.sled(e))?;
+        }
+        Ok(())
     }
 
     /// Stores one resource sample of trace `id`.
@@ -326,12 +343,25 @@ impl Store {
     }
 
     /// Number of stored calls of trace `id` (of one function, or all).
+    ///
+    /// Read from the per-function counters kept by [`Store::put_calls`]; traces stored
+    /// before those existed are counted by a scan.
     pub fn count_calls(&self, id: u64, function: Option<u32>) -> usize {
         let prefix: Vec<u8> = match function {
             Some(f) => call_key(id, f, 0)[..12].to_vec(),
             None => id.to_be_bytes().to_vec(),
         };
-        self.calls.scan_prefix(prefix).keys().count()
+        let counted: Vec<u64> = self
+            .counts
+            .scan_prefix(&prefix)
+            .values()
+            .filter_map(|v| v.ok().and_then(|v| <[u8; 8]>::try_from(v.as_ref()).ok()).map(u64::from_be_bytes))
+            .collect();
+        let stored_any = self.calls.scan_prefix(&prefix).keys().next().is_some();
+        if counted.is_empty() && stored_any {
+            return self.calls.scan_prefix(prefix).keys().count();
+        }
+        counted.iter().sum::<u64>() as usize
     }
 
     /// Resource samples of trace `id`, oldest first; only the newest `tail` when given.
@@ -491,6 +521,7 @@ mod tests {
         assert_eq!(back.resources, trace.resources);
         assert_eq!(store.calls(1, Some(0), 1, 10).unwrap().len(), 1);
         assert_eq!(store.count_calls(1, Some(1)), 0);
+        assert_eq!((store.count_calls(1, Some(0)), store.count_calls(1, None)), (2, 2));
         assert!(store.trace(2).unwrap().is_none());
         assert_eq!(store.next_id().unwrap(), 2);
         assert_eq!(store.next_id().unwrap(), 3);
