@@ -293,7 +293,7 @@ fn daemon_sessions_patch_restore_and_a_killed_daemon_leaves_a_working_target() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    let bin = build_fixture("fastentry", &["-O2", "-g", "-fcf-protection=full"], dir.path());
+    let bin = build_fixture("fastentry", &["-O2", "-g"], dir.path());
     let mut fixture = Fixture::start(&bin);
     let pid = fixture.pid();
     let mut daemon = Daemon::start(&dir.path().join("data"));
@@ -340,7 +340,7 @@ fn daemon_sessions_patch_restore_and_a_killed_daemon_leaves_a_working_target() {
     let plan = probes::plan(pid, &["lea_first".to_owned()], RetMode::Uretprobe).unwrap();
     let mut first = [0u8; 1];
     let mem = std::fs::File::open(format!("/proc/{pid}/mem")).unwrap();
-    mem.read_exact_at(&mut first, plan.functions[0].runtime_address.unwrap() + 4).unwrap();
+    mem.read_exact_at(&mut first, plan.functions[0].runtime_address.unwrap()).unwrap();
     assert_eq!(first[0], 0xe9, "still jumps to the trampoline");
     // Patching it again is refused with a conflict, not stacked on the old jump.
     let daemon = Daemon::start(&dir.path().join("data"));
@@ -350,4 +350,16 @@ fn daemon_sessions_patch_restore_and_a_killed_daemon_leaves_a_working_target() {
         .unwrap_err()
         .to_string();
     assert!(err.contains("409") && err.contains("already starts with a jump"), "{err}");
+    // So is a plain uprobe on the jump, through the daemon and the CLI.
+    let err = daemon
+        .client()
+        .post_json("/v1/sessions", &json!({"pid": pid, "functions": ["lea_first"]}))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("409") && err.contains("a uprobe at +0x0 would break it"), "{err}");
+    let (code, _, stderr) =
+        run_tracesynth(&["record", "--pid", &pid.to_string(), "--func", "lea_first", "--duration", "1", "-o", "/dev/null"]);
+    assert_ne!(code, 0);
+    assert!(stderr.contains("starts with a jump that is not in its file"), "{stderr}");
+    assert_eq!(fixture.command_reply("hammer 1 100"), "done mismatches=0");
 }

@@ -189,6 +189,55 @@ pub fn explain(plan: &Plan) -> String {
     out
 }
 
+/// Refuses a plan that would put a uprobe on the `jmp` of a function patched by another
+/// session or tool: the kernel would run the file's instruction there out of line and
+/// resume in the middle of the jump, and its removal would write the file's byte back over
+/// the `jmp`. Points already moved to a trampoline (this session's patches) are fine.
+///
+/// # Errors
+/// A message naming the function.
+pub fn check_not_patched(plan: &Plan) -> Result<(), String> {
+    let Ok(mem) = Memory::open(plan.pid) else { return Ok(()) };
+    for (index, f) in plan.functions.iter().enumerate() {
+        let Some(runtime) = f.runtime_address else { continue };
+        let Some(entry) = plan
+            .points
+            .iter()
+            .find(|p| p.function == index as u32 && p.kind == EventKind::Entry && !p.uretprobe)
+        else {
+            continue;
+        };
+        if entry.object.extension().is_some_and(|e| e == "tramp") {
+            continue; // patched by this session: its points are on the trampoline
+        }
+        let base = entry.file_offset - f.entry_site.offset;
+        let len = f.size.min(9);
+        let (Ok(code), Ok(memory)) = (read_code(&entry.object, base, len), mem.read(runtime, len as usize)) else {
+            continue;
+        };
+        for start in [0usize, 4] {
+            let end = start + JMP_LEN;
+            if end > memory.len() || memory[start] != 0xe9 || code[start] == 0xe9 || memory[start..end] == code[start..end] {
+                continue;
+            }
+            let probed = plan.points.iter().filter(|p| p.function == index as u32 && p.object == entry.object).find(|p| {
+                (start as u64..end as u64).contains(&p.file_offset.wrapping_sub(base))
+            });
+            if let Some(p) = probed {
+                return Err(format!(
+                    "`{}` starts with a jump that is not in its file ({}; a --fast-entry session or another tool \
+                     patched it): a uprobe at +{:#x} would break it; detach that session first, or trace \
+                     with --fast-entry after it",
+                    f.name,
+                    hex(&memory[start..end]),
+                    p.file_offset - base
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
 impl FastEntry {
     /// Patches every function of `plan` it safely can and moves their entry probes and
     /// uretprobes (and a block probe at the patch point) to the trampolines. Refused

@@ -44,6 +44,9 @@ pub enum LoadError {
     /// A program operation failed.
     #[error("eBPF program error: {0}")]
     Program(#[from] aya::programs::ProgramError),
+    /// A probe would land on another session's fast-entry jump.
+    #[error("{0}")]
+    Patched(String),
     /// Attaching one probe point failed.
     #[error("cannot attach a uprobe to {object}:{offset:#x}: {source}")]
     Attach {
@@ -139,6 +142,7 @@ impl std::fmt::Debug for Attached {
 /// On missing privileges, load or attach failures (already attached points are detached).
 pub fn attach(plan: &Plan, ring_bytes: u32) -> Result<(Attached, RingBuf<MapData>), LoadError> {
     check_permissions()?;
+    crate::fastentry::check_not_patched(plan).map_err(LoadError::Patched)?;
     if plan.points.len() > MAX_PROBES as usize {
         return Err(LoadError::TooManyProbes(plan.points.len()));
     }
