@@ -459,7 +459,22 @@ fn run_live_synth(args: &SynthArgs, pid: u32, budget: Duration) -> anyhow::Resul
             max_iterations: args.max_iterations,
         },
     };
-    let (result, _trace) = crate::live::run(&config, stop_flag())?;
+    let bar = indicatif::ProgressBar::new_spinner();
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{spinner} [{elapsed_precise}] {msg}")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
+    );
+    let mut candidates = 0u64;
+    let mut best = 0.0f64;
+    let on_iteration = &mut |it: &synth_engine::refine::IterationRecord| {
+        candidates += it.terms_enumerated;
+        best = best.max(it.reward.total);
+        bar.set_message(format!("iteration {}: {candidates} candidates, best reward {best:.3}", it.iteration));
+        bar.tick();
+    };
+    let outcome = crate::live::run(&config, &synth_engine::search::UniformGuide, stop_flag(), on_iteration);
+    bar.finish_and_clear();
+    let (result, _trace) = outcome?;
     print_synthesis(&result, config.synth.lang, args.out.as_deref())
 }
 

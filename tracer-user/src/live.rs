@@ -7,7 +7,7 @@ use serde::Serialize;
 use synth_engine::{
     emit::{self, Lang},
     refine::{refine, IterationRecord, RefineConfig, RefineStatus, Reward},
-    search::{CancelToken, Guide, UniformGuide},
+    search::{CancelToken, Guide},
     spec::invariants,
     verify::QualityReport,
 };
@@ -122,11 +122,17 @@ impl SynthesisReport {
     }
 }
 
-/// Records `config.synth.function` in the live process, then synthesizes and verifies.
+/// Records `config.synth.function` in the live process, then synthesizes and verifies
+/// with costs from `guide`; `on_iteration` sees each refinement iteration as it ends.
 ///
 /// # Errors
 /// See [`LiveError`].
-pub fn run(config: &LiveConfig, stop: &AtomicBool) -> Result<(SynthesisReport, Trace), LiveError> {
+pub fn run(
+    config: &LiveConfig,
+    guide: &dyn Guide,
+    stop: &AtomicBool,
+    on_iteration: &mut dyn FnMut(&IterationRecord),
+) -> Result<(SynthesisReport, Trace), LiveError> {
     let plan = probes::plan(config.pid, std::slice::from_ref(&config.synth.function), RetMode::Uretprobe)?;
     let record_config = RecordConfig {
         duration: Some(config.max_record),
@@ -136,7 +142,7 @@ pub fn run(config: &LiveConfig, stop: &AtomicBool) -> Result<(SynthesisReport, T
     };
     let trace = record::record(&plan, &record_config, stop)?;
     let record_secs = trace.end_ns.saturating_sub(trace.start_ns) as f64 / 1e9;
-    let result = synthesize_from_trace(&trace, &config.synth, &UniformGuide, &CancelToken::new(), &mut |_| {})?;
+    let result = synthesize_from_trace(&trace, &config.synth, guide, &CancelToken::new(), on_iteration)?;
     Ok((SynthesisReport { record_secs, ..result }, trace))
 }
 
