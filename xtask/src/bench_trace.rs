@@ -25,6 +25,21 @@ impl Target {
         Ok(Self { child, stdin, stdout })
     }
 
+    /// Nanoseconds the target's (only) thread has run on a CPU (`/proc/PID/schedstat`),
+    /// uprobe handling in the kernel included; time spent waiting for a CPU is not.
+    fn cpu_ns(&self) -> Result<u64> {
+        let stat = std::fs::read_to_string(format!("/proc/{}/schedstat", self.child.id()))?;
+        Ok(stat.split_whitespace().next().context("schedstat")?.parse()?)
+    }
+
+    /// Runs `bench F N` and returns (wall-clock ns, on-CPU ns) per call.
+    fn bench2(&mut self, shape: &str, calls: u64) -> Result<(f64, f64)> {
+        let before = self.cpu_ns()?;
+        let wall = self.bench(shape, calls)?;
+        let cpu = self.cpu_ns()? - before;
+        Ok((wall, cpu as f64 / calls as f64))
+    }
+
     /// Runs `bench F N` and returns ns per call.
     fn bench(&mut self, shape: &str, calls: u64) -> Result<f64> {
         writeln!(self.stdin, "bench {shape} {calls}")?;
@@ -83,12 +98,16 @@ pub fn run(calls: u64, runs: usize) -> Result<()> {
     );
     println!("|---|---|---|---|---|---|---|");
     let mut throughput = Vec::new();
+    let mut cpu_rows = Vec::new();
     for (shape, func, what) in [("lea", "lea_fn", "`lea` (single-stepped)"), ("push", "push_fn", "`push %rbx` (emulated)"), ("nop5", "nop5_fn", "5-byte nop (optimized)")] {
         let (mut none, mut ours, mut fast, mut theirs) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        let mut cpu: [Vec<f64>; 4] = Default::default();
         for _ in 0..runs {
             let mut target = Target::start(&bin)?;
             let pid = target.child.id().to_string();
-            none.push(target.bench(shape, calls)?);
+            let (wall, on_cpu) = target.bench2(shape, calls)?;
+            none.push(wall);
+            cpu[0].push(on_cpu);
 
             let trace = dir.path().join(format!("{func}.json"));
             let mut rec = Command::new(&tracesynth)
@@ -98,8 +117,9 @@ pub fn run(calls: u64, runs: usize) -> Result<()> {
                 .spawn()?;
             let mut err = BufReader::new(rec.stderr.take().context("stderr")?);
             wait_for(&mut err, "attached")?;
-            let per_call = target.bench(shape, calls)?;
+            let (per_call, on_cpu) = target.bench2(shape, calls)?;
             ours.push(per_call);
+            cpu[1].push(on_cpu);
             interrupt(&mut rec)?;
             let doc: serde_json::Value = serde_json::from_slice(&std::fs::read(&trace)?)?;
             let got = doc["calls"].as_array().map_or(0, Vec::len) as u64;
@@ -122,7 +142,9 @@ pub fn run(calls: u64, runs: usize) -> Result<()> {
                 .spawn()?;
             let mut err = BufReader::new(rec.stderr.take().context("stderr")?);
             wait_for(&mut err, "attached")?;
-            fast.push(target.bench(shape, calls)?);
+            let (wall, on_cpu) = target.bench2(shape, calls)?;
+            fast.push(wall);
+            cpu[2].push(on_cpu);
             interrupt(&mut rec)?;
             let doc: serde_json::Value = serde_json::from_slice(&std::fs::read(&trace)?)?;
             let got = doc["calls"].as_array().map_or(0, Vec::len) as u64;
@@ -149,7 +171,9 @@ pub fn run(calls: u64, runs: usize) -> Result<()> {
                 let mut out = BufReader::new(bt.stdout.take().context("stdout")?);
                 wait_for(&mut out, "Attaching")?;
                 std::thread::sleep(Duration::from_millis(300));
-                theirs.push(target.bench(shape, calls)?);
+                let (wall, on_cpu) = target.bench2(shape, calls)?;
+                theirs.push(wall);
+                cpu[3].push(on_cpu);
                 interrupt(&mut bt)?;
             }
         }
@@ -160,6 +184,21 @@ pub fn run(calls: u64, runs: usize) -> Result<()> {
             (t - n) / (o - n),
             (t - n) / (f - n)
         );
+        let [n, o, f, t] = cpu.map(|v| if v.is_empty() { f64::NAN } else { median(v) });
+        cpu_rows.push(format!(
+            "| {what} | {n:.1} | {o:.1} | {f:.1} | {t:.1} | {:.2}× | {:.2}× |",
+            (t - n) / (o - n),
+            (t - n) / (f - n)
+        ));
+    }
+    println!("\n## The same runs, on-CPU time of the target's thread per call (/proc/PID/schedstat; waiting for a CPU excluded)\n");
+    println!(
+        "| function starts with | no probe ns | tracesynth ns | tracesynth --fast-entry ns | bpftrace count() ns \
+         | overhead ratio bpftrace/ours | overhead ratio bpftrace/fast-entry |"
+    );
+    println!("|---|---|---|---|---|---|---|");
+    for row in cpu_rows {
+        println!("{row}");
     }
     refusal_rate(&tracesynth, dir.path())?;
     println!("\n## Ring buffer at the fixture's highest rate (nop5 function, entry + return events)\n");
