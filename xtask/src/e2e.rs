@@ -174,8 +174,9 @@ impl Daemon {
     }
 
     /// Attaches to `pid`'s `functions`, runs `drive`, and waits until each has `calls` calls.
-    fn record(&self, pid: u32, functions: &[&str], calls: u64, drive: impl FnOnce() -> Result<()>) -> Result<u64> {
-        let session = self.call("POST", "/v1/sessions", Some(&json!({"pid": pid, "functions": functions})))?;
+    fn record(&self, pid: u32, functions: &[&str], calls: u64, fast_entry: bool, drive: impl FnOnce() -> Result<()>) -> Result<u64> {
+        let body = json!({"pid": pid, "functions": functions, "fast_entry": fast_entry});
+        let session = self.call("POST", "/v1/sessions", Some(&body))?;
         let id = session["id"].as_u64().context("no session id")?;
         drive()?;
         let started = Instant::now();
@@ -232,7 +233,7 @@ pub fn demo() -> Result<()> {
     let daemon = Daemon::start(&tracesynth, &dir.path().join("data"))?;
     println!("daemon: {}", daemon.url);
     let names: Vec<&str> = FUNCTIONS.iter().map(|f| f.name).collect();
-    let session = daemon.record(demo.pid(), &names, 300, || demo.ask("run 300").map(drop))?;
+    let session = daemon.record(demo.pid(), &names, 300, false, || demo.ask("run 300").map(drop))?;
     println!("recorded 300 calls of each function by PID, then detached (session {session})\n");
     let out = crate::root().join("target/demo");
     std::fs::create_dir_all(&out)?;
@@ -284,7 +285,12 @@ pub fn demo() -> Result<()> {
 fn original_lines(name: &str) -> usize {
     let src = std::fs::read_to_string(crate::root().join("tests/fixtures/demo.c")).unwrap_or_default();
     let lines: Vec<&str> = src.lines().collect();
-    let Some(start) = lines.iter().position(|l| l.contains(&format!(" {name}(")) && l.contains('{')) else { return 0 };
+    let Some(start) = lines
+        .iter()
+        .position(|l| (l.contains(&format!(" {name}(")) || l.contains(&format!("*{name}("))) && l.contains('{'))
+    else {
+        return 0;
+    };
     if lines[start].trim_end().ends_with('}') {
         return 1;
     }
@@ -312,23 +318,26 @@ pub fn bench(runs: usize, fresh: usize) -> Result<()> {
     let rounds = 100_000u64;
     println!("bench e2e: demo functions, release build, median of {runs} runs for times; {fresh} fresh inputs per function\n");
     println!(
-        "| function | calls observed | distinct inputs | overhead/call while recording | time to verified code | iterations | fresh-input agreement | emitted lines (Rust) vs original C | term size |"
+        "| function | calls observed | distinct inputs | overhead/call recording (uprobes) | (--fast-entry) | time to verified code | iterations | agreement on distinct fresh inputs | emitted lines (Rust) vs original C | term size |"
     );
-    println!("|---|---|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|---|");
     let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
     for f in FUNCTIONS {
         let mut demo = Demo::start(&bin)?;
-        // Overhead: the same rounds without and with this one function traced.
-        let mut overhead = Vec::new();
+        // Overhead: the same rounds without and with this one function traced, with plain
+        // uprobes and with --fast-entry trampolines.
+        let mut overhead = [Vec::new(), Vec::new()];
         let mut session = 0;
         for _ in 0..runs {
-            let plain = demo.time(rounds)?;
-            let mut traced = 0.0;
-            session = daemon.record(demo.pid(), &[f.name], rounds, || {
-                traced = demo.time(rounds)?;
-                Ok(())
-            })?;
-            overhead.push((traced - plain) / rounds as f64);
+            for (i, fast_entry) in [false, true].into_iter().enumerate() {
+                let plain = demo.time(rounds)?;
+                let mut traced = 0.0;
+                session = daemon.record(demo.pid(), &[f.name], rounds, fast_entry, || {
+                    traced = demo.time(rounds)?;
+                    Ok(())
+                })?;
+                overhead[i].push((traced - plain) / rounds as f64);
+            }
         }
         let mut times = Vec::new();
         let mut last = Json::Null;
@@ -343,12 +352,18 @@ pub fn bench(runs: usize, fresh: usize) -> Result<()> {
         let r = &last["result"];
         let code = r["code"].as_str().unwrap_or_default();
         // Fresh inputs: the original's answers against the emitted Rust.
-        let examples: Vec<Json> = (0..fresh)
-            .map(|_| {
-                let args = (f.fresh)(&mut rng);
-                demo.eval(f, &args).map(|out| json!({"args": args, "output": out}))
-            })
-            .collect::<Result<_>>()?;
+        let mut seen = std::collections::HashSet::new();
+        let mut examples = Vec::with_capacity(fresh);
+        for _ in 0..fresh * 20 {
+            let args = (f.fresh)(&mut rng);
+            if examples.len() == fresh {
+                break;
+            }
+            if seen.insert(Json::Array(args.clone()).to_string()) {
+                let out = demo.eval(f, &args)?;
+                examples.push(json!({"args": args, "output": out}));
+            }
+        }
         let params: Vec<Json> = f.params.iter().map(|(n, t)| json!({"name": n, "type": t})).collect();
         let spec = json!({"function": f.name, "params": params, "output_type": f.output_type, "examples": examples});
         let problem = synth_engine::spec::Examples::from_json(&spec.to_string())?.to_problem()?;
@@ -357,11 +372,12 @@ pub fn bench(runs: usize, fresh: usize) -> Result<()> {
         let limits = synth_engine::verify::VerifyLimits { compile_timeout: Duration::from_secs(600), ..Default::default() };
         let report = synth_engine::verify::verify(synth_engine::emit::Lang::Rust, code, &tests, &limits)?;
         println!(
-            "| `{}` | {} | {} | {:.0} ns | {:.2} s | {} | {}/{} | {} vs {} | {} |",
+            "| `{}` | {} | {} | {:.0} ns | {:.0} ns | {:.2} s | {} | {}/{} | {} vs {} | {} |",
             f.name,
             r["calls_observed"],
             r["distinct_inputs"],
-            median(overhead),
+            median(overhead[0].clone()),
+            median(overhead[1].clone()),
             median(times),
             r["history"].as_array().map_or(0, Vec::len),
             report.tests_passed,
