@@ -4,6 +4,7 @@ use std::{path::PathBuf, process::Command};
 use anyhow::{bail, Context as _, Result};
 use clap::{Parser, Subcommand};
 
+mod bench_daemon;
 mod bench_synth;
 mod bench_trace;
 mod model;
@@ -46,6 +47,22 @@ enum Task {
 
 #[derive(Subcommand)]
 enum Bench {
+    /// The daemon: sustained ingest into sled, `GET /v1/traces/{id}/calls` latency, and
+    /// block-mode overhead per call.
+    Daemon {
+        /// Calls per ingest run (two events each).
+        #[arg(long, default_value_t = 200_000)]
+        calls: u64,
+        /// Requests per latency measurement.
+        #[arg(long, default_value_t = 300)]
+        requests: usize,
+        /// Calls per block-mode measurement.
+        #[arg(long, default_value_t = 20_000)]
+        block_calls: u64,
+        /// Repetitions (medians are reported).
+        #[arg(long, default_value_t = 3)]
+        runs: usize,
+    },
     /// Probe cost per call vs bpftrace, and ring-buffer throughput.
     Trace {
         /// Calls per measurement.
@@ -101,6 +118,10 @@ fn main() -> Result<()> {
         Task::Bench { which: Bench::Guide { timeout, limit } } => {
             setup::run()?;
             model::bench_guide(timeout, limit)
+        }
+        Task::Bench { which: Bench::Daemon { calls, requests, block_calls, runs } } => {
+            setup::run()?;
+            bench_daemon::run(calls, requests, block_calls, runs.max(1))
         }
         Task::Bench { which: Bench::Trace { calls, runs } } => {
             setup::run()?;
