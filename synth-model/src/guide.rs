@@ -204,7 +204,7 @@ impl Guider {
         let device = Device::flex();
         let (model, config) = load_model(weights_dir.as_ref(), &device)?;
         let text = TextEncoder::load_default(&device)?;
-        Ok(Guider { model, config, text, device, cost_scale: 1.0 })
+        Ok(Guider { model, config, text, device, cost_scale: 0.5 })
     }
 
     /// Predictions for one problem (its description, when set, is embedded).

@@ -63,6 +63,12 @@ enum Command {
         /// Weights directory.
         #[arg(long)]
         weights: Option<PathBuf>,
+        /// Cost per nat of −ln p (the learned guide's default is 0.5).
+        #[arg(long)]
+        cost_scale: Option<f32>,
+        /// Skip the synthetic tasks.
+        #[arg(long)]
+        no_synthetic: bool,
     },
     /// Generate the synthetic tasks and print counts and a few samples.
     Data {
@@ -82,9 +88,15 @@ fn main() -> Result<()> {
         Command::Train { draws, epochs, max_steps, out, cache } => {
             run_train(draws, epochs, max_steps, &out.unwrap_or_else(default_weights_dir), &cache)
         }
-        Command::Bench { suites, timeout, limit, min_size, weights } => {
-            run_bench(&suites, timeout, limit, min_size, &weights.unwrap_or_else(default_weights_dir))
-        }
+        Command::Bench { suites, timeout, limit, min_size, weights, cost_scale, no_synthetic } => run_bench(
+            &suites,
+            timeout,
+            if no_synthetic { 0 } else { limit },
+            limit,
+            min_size,
+            &weights.unwrap_or_else(default_weights_dir),
+            cost_scale,
+        ),
         Command::Data { draws } => {
             let data = generate(&data_config(draws))?;
             let mut fam: std::collections::BTreeMap<&str, (usize, usize)> = std::collections::BTreeMap::new();
@@ -386,13 +398,25 @@ fn text_latency() -> Result<String> {
     ))
 }
 
-fn run_bench(suites: &[PathBuf], timeout: f64, limit: usize, min_size: usize, weights: &Path) -> Result<()> {
+fn run_bench(
+    suites: &[PathBuf],
+    timeout: f64,
+    synthetic_limit: usize,
+    limit: usize,
+    min_size: usize,
+    weights: &Path,
+    cost_scale: Option<f32>,
+) -> Result<()> {
     if !(timeout > 0.0) {
         bail!("--timeout must be positive");
     }
     println!("{}", text_latency()?);
     let t0 = Instant::now();
-    let guider = Guider::load(weights)?;
+    let mut guider = Guider::load(weights)?;
+    if let Some(c) = cost_scale {
+        guider.cost_scale = c;
+    }
+    println!("learned guide cost = round({} × −ln p), clamped to 1..=16", guider.cost_scale);
     println!("guide load (weights + text encoder): {:.2} s", t0.elapsed().as_secs_f64());
     println!();
     let mut table = vec!["| suite | guide | solved | median s (solved) | median s (all, unsolved = timeout) |".to_string(), "|---|---|---|---|---|".to_string()];
@@ -409,10 +433,10 @@ fn run_bench(suites: &[PathBuf], timeout: f64, limit: usize, min_size: usize, we
     }
     let mut picked: Vec<&Task> = Vec::new();
     let mut i = 0;
-    while picked.len() < limit && by_family.values().any(|v| i < v.len()) {
+    while picked.len() < synthetic_limit && by_family.values().any(|v| i < v.len()) {
         for v in by_family.values() {
             if let Some(t) = v.get(i) {
-                if picked.len() < limit {
+                if picked.len() < synthetic_limit {
                     picked.push(t);
                 }
             }
@@ -435,10 +459,12 @@ fn run_bench(suites: &[PathBuf], timeout: f64, limit: usize, min_size: usize, we
         pb.inc(1);
     }
     pb.finish_and_clear();
-    table.extend(summarize(&suite, &cols, timeout));
-    ratios.push(ratio_line(&suite, &cols[0], &cols[1], timeout));
-    ratios.push(ratio_line(&suite, &cols[0], &cols[2], timeout));
-    ratios.push(ratio_line(&suite, &cols[1], &cols[2], timeout));
+    if !picked.is_empty() {
+        table.extend(summarize(&suite, &cols, timeout));
+        ratios.push(ratio_line(&suite, &cols[0], &cols[1], timeout));
+        ratios.push(ratio_line(&suite, &cols[0], &cols[2], timeout));
+        ratios.push(ratio_line(&suite, &cols[1], &cols[2], timeout));
+    }
 
     for dir in suites {
         let mut files = Vec::new();
