@@ -149,8 +149,17 @@ pub fn harvest_constants(problem: &Problem) -> Vec<Value> {
             if texts.len() >= 2 {
                 let prefix = texts.iter().skip(1).fold(texts[0], |p, s| common_prefix(p, s));
                 let suffix = texts.iter().skip(1).fold(texts[0], |p, s| common_suffix(p, s));
-                for affix in [prefix, suffix] {
-                    if !affix.is_empty() && texts.iter().any(|t| t.len() > affix.len()) {
+                // Not when the inputs share it too: then it is copied, not a template's text.
+                let copied = |affix: &str, starts: bool| {
+                    (0..problem.params.len()).any(|i| {
+                        problem.examples.iter().all(|ex| match ex.args.get(i) {
+                            Some(Value::Str(a)) => if starts { a.starts_with(affix) } else { a.ends_with(affix) },
+                            _ => false,
+                        })
+                    })
+                };
+                for (affix, starts) in [(prefix, true), (suffix, false)] {
+                    if !affix.is_empty() && texts.iter().any(|t| t.len() > affix.len()) && !copied(affix, starts) {
                         push(Value::str(affix));
                     }
                 }
