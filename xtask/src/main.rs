@@ -7,6 +7,7 @@ use clap::{Parser, Subcommand};
 mod bench_daemon;
 mod bench_synth;
 mod bench_trace;
+mod e2e;
 mod model;
 mod setup;
 
@@ -24,7 +25,8 @@ enum Task {
     Setup,
     /// Set up, then run the whole test suite (what CI runs).
     Test,
-    /// Set up, build, start the bundled demo process, record it and print a summary.
+    /// Set up, build, start the bundled demo process and the daemon, attach by PID, record,
+    /// and print the synthesized Rust of each demo function with its verification report.
     Demo,
     /// Train the learned search guide (synth-model) and write its weights and model card.
     Train {
@@ -62,6 +64,16 @@ enum Bench {
         /// Repetitions (medians are reported).
         #[arg(long, default_value_t = 3)]
         runs: usize,
+    },
+    /// The main job per demo function: calls observed, distinct inputs, overhead per call
+    /// while recording, time to verified code, iterations, fresh-input agreement, size.
+    E2e {
+        /// Repetitions (medians are reported).
+        #[arg(long, default_value_t = 3)]
+        runs: usize,
+        /// Fresh random inputs checked against the original per function.
+        #[arg(long, default_value_t = 10_000)]
+        fresh: usize,
     },
     /// Probe cost per call vs bpftrace, and ring-buffer throughput.
     Trace {
@@ -108,7 +120,7 @@ fn main() -> Result<()> {
         }
         Task::Demo => {
             setup::run()?;
-            demo()
+            e2e::demo()
         }
         Task::Train { args } => {
             setup::run()?;
@@ -122,6 +134,10 @@ fn main() -> Result<()> {
         Task::Bench { which: Bench::Daemon { calls, requests, block_calls, runs } } => {
             setup::run()?;
             bench_daemon::run(calls, requests, block_calls, runs.max(1))
+        }
+        Task::Bench { which: Bench::E2e { runs, fresh } } => {
+            setup::run()?;
+            e2e::bench(runs.max(1), fresh)
         }
         Task::Bench { which: Bench::Trace { calls, runs } } => {
             setup::run()?;
@@ -174,61 +190,6 @@ pub fn gcc(name: &str, flags: &[&str], out: &std::path::Path) -> Result<()> {
         .context("running gcc")?;
     if !status.success() {
         bail!("gcc failed for {name}");
-    }
-    Ok(())
-}
-
-fn demo() -> Result<()> {
-    use std::io::{BufRead, BufReader, Write};
-    let tracesynth = build_tracesynth()?;
-    let dir = tempfile::tempdir()?;
-    let bin = dir.path().join("demo");
-    gcc("calls", &["-O2", "-g"], &bin)?;
-    let mut child = Command::new(&bin)
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .spawn()?;
-    let mut stdin = child.stdin.take().context("stdin")?;
-    let mut stdout = BufReader::new(child.stdout.take().context("stdout")?);
-    let mut line = String::new();
-    stdout.read_line(&mut line)?;
-    let pid = child.id().to_string();
-    println!("demo process started: PID {pid}");
-    let trace = dir.path().join("demo-trace.json");
-    let mut rec = Command::new(&tracesynth)
-        .args(["record", "--pid", &pid, "--quiet", "--duration", "3"])
-        .args(["--func", "clear_lowest", "--func", "price", "--func", "depth_sum", "--func", "greet"])
-        .arg("-o")
-        .arg(&trace)
-        .stderr(std::process::Stdio::piped())
-        .spawn()?;
-    let mut err = BufReader::new(rec.stderr.take().context("stderr")?);
-    loop {
-        line.clear();
-        if err.read_line(&mut line)? == 0 {
-            bail!("tracesynth record exited before attaching");
-        }
-        eprint!("{line}");
-        if line.starts_with("attached") {
-            break;
-        }
-    }
-    for cmd in ["seq", "rec 4", "str", "seq"] {
-        writeln!(stdin, "{cmd}")?;
-        stdin.flush()?;
-        line.clear();
-        stdout.read_line(&mut line)?;
-    }
-    let mut rest = String::new();
-    std::io::Read::read_to_string(&mut err, &mut rest)?;
-    eprint!("{rest}");
-    if !rec.wait()?.success() {
-        bail!("tracesynth record failed");
-    }
-    let _ = child.kill();
-    let status = Command::new(&tracesynth).arg("show").arg("--calls").arg(&trace).status()?;
-    if !status.success() {
-        bail!("tracesynth show failed");
     }
     Ok(())
 }
