@@ -61,3 +61,30 @@ fn malformed_sygus_is_rejected() {
     assert_ne!(code, 0);
     assert!(err.contains("/nonexistent.sl"), "{err}");
 }
+
+#[test]
+fn learned_and_uniform_guides_both_solve_and_a_missing_encoder_falls_back_with_a_warning() {
+    set_binary(env!("CARGO_BIN_EXE_tracesynth-under-test"));
+    let dir = tempfile::tempdir().unwrap();
+    let sl = dir.path().join("clear.sl");
+    std::fs::write(&sl, CLEAR_LOWEST).unwrap();
+    for guide in ["uniform", "learned"] {
+        let (code, out, err) = run_tracesynth(&["synth", "--sygus", sl.to_str().unwrap(), "--guide", guide]);
+        assert_eq!(code, 0, "{guide}: {err}");
+        assert!(out.starts_with("(define-fun f"), "{guide}: {out}");
+        assert!(!err.contains("warning"), "{guide}: {err}");
+    }
+    let empty = dir.path().join("no-model");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_tracesynth-under-test"))
+        .args(["synth", "--sygus", sl.to_str().unwrap(), "--guide", "learned"])
+        .env("TRACESYNTH_MODEL_DIR", &empty)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(err.contains("warning: learned guide unavailable") && err.contains("cargo xtask setup"), "{err}");
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with("(define-fun f"));
+    let (code, _, err) = run_tracesynth(&["synth", "--sygus", sl.to_str().unwrap(), "--guide", "smart"]);
+    assert_ne!(code, 0);
+    assert!(err.contains("smart"), "{err}");
+}

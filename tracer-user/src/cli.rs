@@ -90,6 +90,10 @@ struct SynthArgs {
     /// Search budget in seconds (with --pid or --session: for the whole refinement loop).
     #[arg(long, default_value_t = 10.0)]
     timeout: f64,
+    /// Search guide: `learned` (the default when the trained guide and the pretrained text
+    /// encoder are installed) or `uniform` costs.
+    #[arg(long, value_enum)]
+    guide: Option<crate::guide_choice::GuideChoice>,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -414,18 +418,21 @@ fn run_synth(args: &SynthArgs) -> anyhow::Result<ExitCode> {
         return run_session_synth(args, session, timeout);
     }
     if let Some(path) = &args.sygus {
-        let solution = synth_engine::cli::run_sygus(path, timeout)?;
+        let guides = crate::guide_choice::GuideSource::new(args.guide);
+        let solution = synth_engine::cli::run_sygus_guided(path, timeout, &|p| guides.guide_for(p))?;
         println!("{solution}");
         return Ok(ExitCode::SUCCESS);
     }
     let path = args.examples.as_ref().expect("clap requires --sygus or --examples");
     let limits = synth_engine::search::SearchLimits { timeout, ..Default::default() };
-    let run = synth_engine::cli::run_examples_with(
+    let guides = crate::guide_choice::GuideSource::new(args.guide);
+    let run = synth_engine::cli::run_examples_guided(
         path,
         args.lang.into(),
         args.describe.as_deref(),
         args.out.as_deref(),
         &limits,
+        &|p| guides.guide_for(p),
     )?;
     if let Some(dir) = &args.out {
         eprintln!("wrote code, tests and report.json to {}", dir.display());

@@ -13,6 +13,7 @@ pub mod cli;
 pub mod client;
 pub mod daemon;
 pub mod events;
+pub mod guide_choice;
 pub mod fastentry;
 pub mod jobs;
 pub mod live;

@@ -1,0 +1,64 @@
+//! Which search guide `tracesynth synth` uses: uniform costs, or the learned
+//! guide of `synth-model` (the default when its weights and the pretrained
+//! text encoder are installed; otherwise uniform, with a warning).
+
+use std::sync::OnceLock;
+
+use synth_engine::search::{Guide, UniformGuide};
+use synth_engine::spec::Problem;
+use synth_model::guide::{default_weights_dir, Guider};
+use synth_model::trace::TraceFeatures;
+
+/// The `--guide` choice.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum GuideChoice {
+    /// Every production costs 1 (enumeration by size).
+    Uniform,
+    /// Costs from the trained model (examples + description).
+    Learned,
+}
+
+/// Builds guides per problem; the learned model is loaded on first use, so a
+/// malformed input is reported before any model work.
+pub struct GuideSource {
+    choice: Option<GuideChoice>,
+    guider: OnceLock<Option<Guider>>,
+}
+
+impl GuideSource {
+    /// A source for `choice` (`None`: learned when available).
+    #[must_use]
+    pub fn new(choice: Option<GuideChoice>) -> GuideSource {
+        GuideSource { choice, guider: OnceLock::new() }
+    }
+
+    fn guider(&self) -> Option<&Guider> {
+        self.guider
+            .get_or_init(|| {
+                if self.choice == Some(GuideChoice::Uniform) {
+                    return None;
+                }
+                match Guider::load(default_weights_dir()) {
+                    Ok(g) => Some(g),
+                    Err(e) => {
+                        eprintln!("warning: learned guide unavailable ({e}); using uniform costs");
+                        None
+                    }
+                }
+            })
+            .as_ref()
+    }
+
+    /// The guide for one problem (uniform when the learned one is unavailable or fails).
+    #[must_use]
+    pub fn guide_for(&self, problem: &Problem) -> Box<dyn Guide> {
+        let Some(g) = self.guider() else { return Box::new(UniformGuide) };
+        match g.guide_for(problem, &TraceFeatures::none()) {
+            Ok(l) => Box::new(l),
+            Err(e) => {
+                eprintln!("warning: learned guide failed on this problem ({e}); using uniform costs");
+                Box::new(UniformGuide)
+            }
+        }
+    }
+}
