@@ -610,7 +610,7 @@ mod tests {
     use synth_engine::dsl::sort_of;
 
     fn small() -> Dataset {
-        generate(&DataConfig { draws: 3000, examples: 8, max_size: 12, test_percent: 10, seed: 7 }).unwrap()
+        generate(&DataConfig { draws: 30_000, examples: 8, max_size: 12, test_percent: 10, seed: 7 }).unwrap()
     }
 
     #[test]
