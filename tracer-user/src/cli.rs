@@ -479,7 +479,8 @@ fn run_live_synth(args: &SynthArgs, pid: u32, budget: Duration) -> anyhow::Resul
         bar.set_message(format!("iteration {}: {candidates} candidates, best reward {best:.3}", it.iteration));
         bar.tick();
     };
-    let outcome = crate::live::run(&config, &synth_engine::search::UniformGuide, stop_flag(), on_iteration);
+    let guides = crate::guide_choice::GuideSource::new(args.guide);
+    let outcome = crate::live::run(&config, &guides, stop_flag(), on_iteration);
     bar.finish_and_clear();
     let (result, _trace) = outcome?;
     print_synthesis(&result, config.synth.lang, args.out.as_deref())

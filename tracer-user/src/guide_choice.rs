@@ -52,8 +52,15 @@ impl GuideSource {
     /// The guide for one problem (uniform when the learned one is unavailable or fails).
     #[must_use]
     pub fn guide_for(&self, problem: &Problem) -> Box<dyn Guide> {
+        self.guide_for_trace(problem, &TraceFeatures::none())
+    }
+
+    /// The guide for a problem carved from a trace, with what the trace says besides the
+    /// examples.
+    #[must_use]
+    pub fn guide_for_trace(&self, problem: &Problem, features: &TraceFeatures) -> Box<dyn Guide> {
         let Some(g) = self.guider() else { return Box::new(UniformGuide) };
-        match g.guide_for(problem, &TraceFeatures::none()) {
+        match g.guide_for(problem, features) {
             Ok(l) => Box::new(l),
             Err(e) => {
                 eprintln!("warning: learned guide failed on this problem ({e}); using uniform costs");

@@ -9,10 +9,11 @@ use std::{
 };
 
 use serde::{Deserialize, Serialize};
-use synth_engine::{emit::Lang, search::CancelToken, search::UniformGuide};
+use synth_engine::{emit::Lang, search::CancelToken};
 use utoipa::ToSchema;
 
 use crate::{
+    guide_choice::GuideSource,
     live::{self, SynthOptions},
     spec::{self, SpecError},
     store::{Store, StoreError},
@@ -234,7 +235,9 @@ impl Jobs {
             return;
         }
         self.update(id, |v| v.state = JobState::Running);
-        let result = live::synthesize_from_trace(trace, options, &UniformGuide, cancel, &mut |it| {
+        // The learned guide when installed (loaded per job; uniform with a warning otherwise).
+        let guides = GuideSource::new(None);
+        let result = live::synthesize_from_trace(trace, options, &guides, cancel, &mut |it| {
             self.update(id, |v| {
                 v.progress.iteration = it.iteration;
                 v.progress.candidates_tried += it.terms_enumerated;

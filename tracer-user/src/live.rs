@@ -7,12 +7,15 @@ use serde::Serialize;
 use synth_engine::{
     emit::{self, Lang},
     refine::{refine, IterationRecord, RefineConfig, RefineStatus, Reward},
-    search::{CancelToken, Guide},
+    search::CancelToken,
     spec::invariants,
     verify::QualityReport,
 };
 
+use synth_model::trace::TraceFeatures;
+
 use crate::{
+    guide_choice::GuideSource,
     probes::{self, PlanError},
     record::{self, RecordConfig, RecordError},
     spec::{self, SpecError},
@@ -123,13 +126,13 @@ impl SynthesisReport {
 }
 
 /// Records `config.synth.function` in the live process, then synthesizes and verifies
-/// with costs from `guide`; `on_iteration` sees each refinement iteration as it ends.
+/// with costs from a guide of `guides`; `on_iteration` sees each refinement iteration as it ends.
 ///
 /// # Errors
 /// See [`LiveError`].
 pub fn run(
     config: &LiveConfig,
-    guide: &dyn Guide,
+    guides: &GuideSource,
     stop: &AtomicBool,
     on_iteration: &mut dyn FnMut(&IterationRecord),
 ) -> Result<(SynthesisReport, Trace), LiveError> {
@@ -142,12 +145,13 @@ pub fn run(
     };
     let trace = record::record(&plan, &record_config, stop)?;
     let record_secs = trace.end_ns.saturating_sub(trace.start_ns) as f64 / 1e9;
-    let result = synthesize_from_trace(&trace, &config.synth, guide, &CancelToken::new(), on_iteration)?;
+    let result = synthesize_from_trace(&trace, &config.synth, guides, &CancelToken::new(), on_iteration)?;
     Ok((SynthesisReport { record_secs, ..result }, trace))
 }
 
-/// Synthesizes `options.function` from an existing trace with the refinement loop;
-/// `on_iteration` sees each iteration as it ends.
+/// Synthesizes `options.function` from an existing trace with the refinement loop, the
+/// search guided by `guides` (given the examples, the description and the trace's
+/// features); `on_iteration` sees each iteration as it ends.
 ///
 /// # Errors
 /// See [`LiveError`]; a budget that runs out with a candidate is not an error (the report
@@ -155,7 +159,7 @@ pub fn run(
 pub fn synthesize_from_trace(
     trace: &Trace,
     options: &SynthOptions,
-    guide: &dyn Guide,
+    guides: &GuideSource,
     cancel: &CancelToken,
     on_iteration: &mut dyn FnMut(&IterationRecord),
 ) -> Result<SynthesisReport, LiveError> {
@@ -177,7 +181,8 @@ pub fn synthesize_from_trace(
         ..RefineConfig::default()
     };
     let started = std::time::Instant::now();
-    let refined = refine(&problem, &held_out, &config, guide, cancel, on_iteration)?;
+    let guide = guides.guide_for_trace(&problem, &trace_features(trace, &options.function, carved.distinct));
+    let refined = refine(&problem, &held_out, &config, guide.as_ref(), cancel, on_iteration)?;
     let synth_secs = started.elapsed().as_secs_f64();
     let Some(best) = refined.best else {
         return Err(LiveError::NoSolution { function: options.function.clone(), total: problem.examples.len(), best: String::new() });
@@ -207,6 +212,29 @@ pub fn synthesize_from_trace(
         record_secs: 0.0,
         synth_secs,
     })
+}
+
+/// What the trace says about `function` besides its examples: call count, distinct inputs,
+/// duration statistics and the on-CPU share.
+fn trace_features(trace: &Trace, function: &str, distinct: usize) -> TraceFeatures {
+    let Some(index) = trace.function_index(function) else { return TraceFeatures::none() };
+    let calls: Vec<&crate::trace::Call> = trace.calls.iter().filter(|c| c.function == index).collect();
+    let durations: Vec<f64> = calls.iter().filter_map(|c| c.duration_ns).map(|d| d as f64).collect();
+    let n = durations.len().max(1) as f64;
+    let mean = durations.iter().sum::<f64>() / n;
+    let var = durations.iter().map(|d| (d - mean).powi(2)).sum::<f64>() / n;
+    let (cpu, wall) = calls
+        .iter()
+        .filter_map(|c| Some((c.cpu_ns? as f64, c.duration_ns? as f64)))
+        .fold((0.0, 0.0), |(a, b), (c, d)| (a + c, b + d));
+    TraceFeatures {
+        calls: calls.len() as u64,
+        distinct_inputs: distinct as u64,
+        mean_ns: mean,
+        cv: if mean > 0.0 { var.sqrt() / mean } else { 0.0 },
+        on_cpu: if wall > 0.0 { (cpu / wall).min(1.0) } else { 0.0 },
+        ..TraceFeatures::none()
+    }
 }
 
 /// Most distinct calls used for synthesis (a quarter as many more are held out).
