@@ -206,7 +206,7 @@ impl GenGrammar {
         let mut map: Vec<Id> = Vec::with_capacity(p.template.nodes().len());
         let mut next = 0;
         for n in p.template.nodes() {
-            let is_hole = matches!(&n.op, Op::Var(v) if n.children.is_empty() && g.nonterminals.iter().any(|x| &*x.name == &**v));
+            let is_hole = matches!(&n.op, Op::Var(v) if n.children.is_empty() && g.nonterminals.iter().any(|x| *x.name == **v));
             let id = if is_hole {
                 let s = &subs[next];
                 next += 1;

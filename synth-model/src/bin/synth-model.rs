@@ -311,7 +311,7 @@ fn median(mut v: Vec<f64>) -> Option<f64> {
     }
     v.sort_by(f64::total_cmp);
     let m = v.len() / 2;
-    Some(if v.len() % 2 == 0 { (v[m - 1] + v[m]) / 2.0 } else { v[m] })
+    Some(if v.len().is_multiple_of(2) { (v[m - 1] + v[m]) / 2.0 } else { v[m] })
 }
 
 struct Column {
@@ -407,7 +407,7 @@ fn run_bench(
     weights: &Path,
     cost_scale: Option<f32>,
 ) -> Result<()> {
-    if !(timeout > 0.0) {
+    if !(timeout.is_finite() && timeout > 0.0) {
         bail!("--timeout must be positive");
     }
     println!("{}", text_latency()?);
