@@ -238,6 +238,21 @@ impl DaemonProcess {
     }
 }
 
+impl DaemonProcess {
+    /// A client of this daemon.
+    pub fn client(&self) -> tracer_user::client::Client {
+        tracer_user::client::Client::new(&tracer_user::client::DaemonUrl { url: Some(self.url.clone()), token_file: None })
+            .expect("client")
+    }
+
+    /// Kills it with SIGKILL (no flush, no detach) and reaps it.
+    pub fn kill_9(&mut self) {
+        let status = Command::new("kill").args(["-9", &self.child.id().to_string()]).status().expect("run kill");
+        assert!(status.success());
+        let _ = self.child.wait();
+    }
+}
+
 impl Drop for DaemonProcess {
     fn drop(&mut self) {
         let _ = self.child.kill();

@@ -3,68 +3,13 @@
 //! that a trace survives `kill -9` of the daemon.
 use std::{
     io::{BufRead, BufReader},
-    path::Path,
-    process::{Child, Command, Stdio},
+    process::{Command, Stdio},
     time::{Duration, Instant},
 };
 
 use serde_json::{json, Value as Json};
-use tests::{build_fixture, require_root, run_tracesynth, set_binary, tracesynth, Fixture};
+use tests::{build_fixture, require_root, run_tracesynth, set_binary, tracesynth, DaemonProcess, Fixture};
 use tracer_user::client::{Client, DaemonUrl};
-
-/// A `tracesynth daemon` on a free loopback port.
-struct Daemon {
-    child: Child,
-    url: String,
-}
-
-impl Daemon {
-    fn start(data_dir: &Path) -> Self {
-        let mut child = Command::new(tracesynth())
-            .args(["daemon", "--listen", "127.0.0.1:0", "--data-dir"])
-            .arg(data_dir)
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("start tracesynth daemon");
-        let mut stderr = BufReader::new(child.stderr.take().expect("stderr"));
-        let mut seen = String::new();
-        let url = loop {
-            let mut line = String::new();
-            if stderr.read_line(&mut line).expect("read stderr") == 0 {
-                panic!("tracesynth daemon exited before listening:\n{seen}");
-            }
-            seen.push_str(&line);
-            if let Some(rest) = line.strip_prefix("listening on ") {
-                break rest.split_whitespace().next().expect("url").to_string();
-            }
-        };
-        std::thread::spawn(move || {
-            let mut sink = String::new();
-            while stderr.read_line(&mut sink).map(|n| n > 0).unwrap_or(false) {
-                eprint!("daemon: {sink}");
-                sink.clear();
-            }
-        });
-        Self { child, url }
-    }
-
-    fn client(&self) -> Client {
-        Client::new(&DaemonUrl { url: Some(self.url.clone()), token_file: None }).expect("client")
-    }
-
-    fn kill_9(&mut self) {
-        let status = Command::new("kill").args(["-9", &self.child.id().to_string()]).status().unwrap();
-        assert!(status.success());
-        let _ = self.child.wait();
-    }
-}
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 const SEQ: &[&str] = &[
     "clear_lowest(12) -> 8",
@@ -124,7 +69,7 @@ fn daemon_captures_by_pid_and_a_trace_survives_kill_9() {
     let data = dir.path().join("data");
     let bin = build_fixture("calls", &["-O2", "-g"], dir.path());
     let mut fixture = Fixture::start(&bin);
-    let mut daemon = Daemon::start(&data);
+    let mut daemon = DaemonProcess::start(&data);
     let client = daemon.client();
     assert_eq!(client.get_json("/v1/health").unwrap()["status"], "ok");
 
@@ -167,7 +112,7 @@ fn daemon_captures_by_pid_and_a_trace_survives_kill_9() {
     // Past a flush (200 ms), kill -9 and restart on the same data dir.
     std::thread::sleep(Duration::from_millis(700));
     daemon.kill_9();
-    let daemon = Daemon::start(&data);
+    let daemon = DaemonProcess::start(&data);
     let client = daemon.client();
     let after = client.get_json(&format!("/v1/traces/{id}")).unwrap();
     assert_eq!(after["calls"], before["calls"], "the trace is intact after kill -9");
@@ -201,7 +146,7 @@ fn daemon_captures_by_pid_and_a_trace_survives_kill_9() {
     let mut daemon = daemon;
     assert!(Command::new("kill").args(["-TERM", &daemon.child.id().to_string()]).status().unwrap().success());
     assert!(daemon.child.wait().unwrap().success());
-    let daemon = Daemon::start(&data);
+    let daemon = DaemonProcess::start(&data);
     let client = daemon.client();
     let s = client.get_json(&format!("/v1/sessions/{third_id}")).unwrap();
     assert_eq!((&s["state"], &s["calls_per_function"]), (&json!("daemon-stopped"), &json!([2])));
@@ -219,7 +164,7 @@ fn client_verbs_limits_and_target_exit() {
     let dir = tempfile::tempdir().unwrap();
     let bin = build_fixture("calls", &["-O2", "-g"], dir.path());
     let mut fixture = Fixture::start(&bin);
-    let daemon = Daemon::start(&dir.path().join("data"));
+    let daemon = DaemonProcess::start(&dir.path().join("data"));
     let client = daemon.client();
     let pid = fixture.pid().to_string();
     let url = daemon.url.as_str();
@@ -294,7 +239,7 @@ fn block_probes_give_the_cfg_with_hit_counts() {
     let dir = tempfile::tempdir().unwrap();
     let bin = build_fixture("calls", &["-O2", "-g"], dir.path());
     let mut fixture = Fixture::start(&bin);
-    let daemon = Daemon::start(&dir.path().join("data"));
+    let daemon = DaemonProcess::start(&dir.path().join("data"));
     let client = daemon.client();
     let session = client
         .post_json(
@@ -354,7 +299,7 @@ fn block_paths_give_exact_loop_and_branch_counts() {
     let dir = tempfile::tempdir().unwrap();
     let bin = build_fixture("calls", &["-O2", "-g"], dir.path());
     let mut fixture = Fixture::start(&bin);
-    let daemon = Daemon::start(&dir.path().join("data"));
+    let daemon = DaemonProcess::start(&dir.path().join("data"));
     let client = daemon.client();
     let session = client
         .post_json("/v1/sessions", &json!({"pid": fixture.pid(), "functions": ["count_odd", "price"], "blocks": true}))

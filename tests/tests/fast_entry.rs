@@ -2,17 +2,15 @@
 //! bytes hold a `lea`, a RIP-relative load, a `call` and a short branch while the tracer
 //! patches and restores them; refusals say why; the bytes after detach are the originals.
 use std::{
-    io::{BufRead as _, BufReader},
     os::unix::fs::FileExt as _,
     path::Path,
-    process::{Child, Command, Stdio},
+    process::Command,
     time::{Duration, Instant},
 };
 
 use serde_json::{json, Value as Json};
-use tests::{build_fixture, require_root, run_tracesynth, set_binary, tracesynth, Fixture, Recording};
+use tests::{build_fixture, require_root, run_tracesynth, set_binary, DaemonProcess, Fixture, Recording};
 use tracer_user::{
-    client::{Client, DaemonUrl},
     fastentry::{FastEntry, Options},
     probes::{
         self,
@@ -232,49 +230,6 @@ fn explain_says_what_fast_entry_would_do() {
     }
 }
 
-/// A `tracesynth daemon` on a free loopback port.
-struct Daemon {
-    child: Child,
-    url: String,
-}
-
-impl Daemon {
-    fn start(data_dir: &Path) -> Self {
-        let mut child = Command::new(tracesynth())
-            .args(["daemon", "--listen", "127.0.0.1:0", "--data-dir"])
-            .arg(data_dir)
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("start tracesynth daemon");
-        let mut stderr = BufReader::new(child.stderr.take().expect("stderr"));
-        let url = loop {
-            let mut line = String::new();
-            assert!(stderr.read_line(&mut line).expect("read stderr") > 0, "daemon exited before listening");
-            if let Some(rest) = line.strip_prefix("listening on ") {
-                break rest.split_whitespace().next().expect("url").to_string();
-            }
-        };
-        std::thread::spawn(move || {
-            let mut sink = String::new();
-            while stderr.read_line(&mut sink).map(|n| n > 0).unwrap_or(false) {
-                sink.clear();
-            }
-        });
-        Self { child, url }
-    }
-
-    fn client(&self) -> Client {
-        Client::new(&DaemonUrl { url: Some(self.url.clone()), token_file: None }).expect("client")
-    }
-}
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 fn wait_for(what: &str, mut check: impl FnMut() -> Option<Json>) -> Json {
     let start = Instant::now();
     loop {
@@ -296,7 +251,7 @@ fn daemon_sessions_patch_restore_and_a_killed_daemon_leaves_a_working_target() {
     let bin = build_fixture("fastentry", &["-O2", "-g"], dir.path());
     let mut fixture = Fixture::start(&bin);
     let pid = fixture.pid();
-    let mut daemon = Daemon::start(&dir.path().join("data"));
+    let mut daemon = DaemonProcess::start(&dir.path().join("data"));
     let client = daemon.client();
 
     let functions = ["lea_first", "call_first", "too_short"];
@@ -343,7 +298,7 @@ fn daemon_sessions_patch_restore_and_a_killed_daemon_leaves_a_working_target() {
     mem.read_exact_at(&mut first, plan.functions[0].runtime_address.unwrap()).unwrap();
     assert_eq!(first[0], 0xe9, "still jumps to the trampoline");
     // Patching it again is refused with a conflict, not stacked on the old jump.
-    let daemon = Daemon::start(&dir.path().join("data"));
+    let daemon = DaemonProcess::start(&dir.path().join("data"));
     let err = daemon
         .client()
         .post_json("/v1/sessions", &json!({"pid": pid, "functions": ["lea_first"], "fast_entry": true}))
