@@ -90,8 +90,8 @@ struct SynthArgs {
     /// Search budget in seconds (with --pid or --session: for the whole refinement loop).
     #[arg(long, default_value_t = 10.0)]
     timeout: f64,
-    /// Search guide: `learned` (the default when the trained guide and the pretrained text
-    /// encoder are installed) or `uniform` costs.
+    /// Search guide: `uniform` costs (the default: faster in every measured suite so far) or
+    /// `learned` (synth-model; needs the encoder from `cargo xtask setup`).
     #[arg(long, value_enum)]
     guide: Option<crate::guide_choice::GuideChoice>,
 }

@@ -1,6 +1,8 @@
-//! Which search guide `tracesynth synth` uses: uniform costs, or the learned
-//! guide of `synth-model` (the default when its weights and the pretrained
-//! text encoder are installed; otherwise uniform, with a warning).
+//! Which search guide `tracesynth synth` uses: uniform costs (the default), or
+//! the learned guide of `synth-model` (`--guide learned`; uniform, with a
+//! warning, when its weights or the pretrained text encoder are missing).
+//! Uniform stays the default while `cargo xtask bench guide` measures it
+//! faster than the learned guide.
 
 use std::sync::OnceLock;
 
@@ -26,7 +28,7 @@ pub struct GuideSource {
 }
 
 impl GuideSource {
-    /// A source for `choice` (`None`: learned when available).
+    /// A source for `choice` (`None`: uniform).
     #[must_use]
     pub fn new(choice: Option<GuideChoice>) -> GuideSource {
         GuideSource { choice, guider: OnceLock::new() }
@@ -35,7 +37,7 @@ impl GuideSource {
     fn guider(&self) -> Option<&Guider> {
         self.guider
             .get_or_init(|| {
-                if self.choice == Some(GuideChoice::Uniform) {
+                if self.choice != Some(GuideChoice::Learned) {
                     return None;
                 }
                 match Guider::load(default_weights_dir()) {

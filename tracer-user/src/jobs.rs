@@ -235,7 +235,7 @@ impl Jobs {
             return;
         }
         self.update(id, |v| v.state = JobState::Running);
-        // The learned guide when installed (loaded per job; uniform with a warning otherwise).
+        // Uniform costs: the learned guide measured slower (README, "Learned guide").
         let guides = GuideSource::new(None);
         let result = live::synthesize_from_trace(trace, options, &guides, cancel, &mut |it| {
             self.update(id, |v| {
