@@ -3,10 +3,6 @@
 use serde_json::Value as Json;
 use tests::{set_binary, build_fixture, require_root, run_tracesynth, Fixture, Recording};
 
-const ALL: &[&str] = &[
-    "clear_lowest", "add_push", "price", "depth_sum", "outer", "inner", "greet", "pick",
-];
-
 fn func_args(funcs: &[&str], pid: u32, extra: &[&str]) -> Vec<String> {
     let mut args = vec!["--pid".to_string(), pid.to_string()];
     for f in funcs {

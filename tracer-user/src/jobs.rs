@@ -35,7 +35,13 @@ pub enum JobError {
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// No worker thread could be started.
+    #[error("cannot start a worker thread: {0}")]
+    Spawn(#[source] std::io::Error),
 }
+
+/// Finished jobs kept for `GET /v1/jobs/{id}`; older finished ones are forgotten first.
+pub const MAX_FINISHED_JOBS: usize = 256;
 
 /// Output language of a job.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -202,6 +208,14 @@ impl Jobs {
         let view = {
             let mut jobs = lock(&self.jobs);
             let id = jobs.keys().next_back().map_or(1, |k| k + 1);
+            let finished: Vec<u64> = jobs
+                .iter()
+                .filter(|(_, j)| !matches!(j.view.state, JobState::Queued | JobState::Running))
+                .map(|(id, _)| *id)
+                .collect();
+            for old in finished.iter().take(finished.len().saturating_sub(MAX_FINISHED_JOBS - 1)) {
+                jobs.remove(old);
+            }
             let view = JobView {
                 id,
                 trace_id,
@@ -219,7 +233,7 @@ impl Jobs {
         std::thread::Builder::new()
             .name(format!("synth-job-{id}"))
             .spawn(move || this.run(id, &trace, &options, &cancel))
-            .map_err(|e| JobError::Invalid(format!("cannot start a worker thread: {e}")))?;
+            .map_err(JobError::Spawn)?;
         Ok(view)
     }
 

@@ -106,10 +106,8 @@ impl Reader {
                     while let Some(item) = ring.next() {
                         batch.push(&item);
                         total += 1;
-                        if batch.len() >= 4096 {
-                            if tx.send(std::mem::take(&mut batch)).is_err() {
-                                return;
-                            }
+                        if batch.len() >= 4096 && tx.send(std::mem::take(&mut batch)).is_err() {
+                            return;
                         }
                     }
                     if batch.len() > 0 && tx.send(batch).is_err() {

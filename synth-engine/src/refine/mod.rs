@@ -340,7 +340,7 @@ pub fn refine(
             for (ex, ok) in held.drain(..).zip(held_mask) {
                 let validation = !ok && {
                     wrong += 1;
-                    wrong % 2 == 0
+                    wrong.is_multiple_of(2)
                 };
                 if ok || validation {
                     keep.push(ex);
