@@ -35,6 +35,9 @@ pub enum JobError {
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// Too many jobs are queued or running.
+    #[error("{0} synthesis jobs are queued or running; try again when one has finished")]
+    Busy(usize),
     /// No worker thread could be started.
     #[error("cannot start a worker thread: {0}")]
     Spawn(#[source] std::io::Error),
@@ -42,6 +45,8 @@ pub enum JobError {
 
 /// Finished jobs kept for `GET /v1/jobs/{id}`; older finished ones are forgotten first.
 pub const MAX_FINISHED_JOBS: usize = 256;
+/// Jobs queued or running at once (each holds its trace in memory).
+pub const MAX_PENDING_JOBS: usize = 16;
 
 /// Output language of a job.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -207,6 +212,10 @@ impl Jobs {
         let cancel = CancelToken::new();
         let view = {
             let mut jobs = lock(&self.jobs);
+            let pending = jobs.values().filter(|j| matches!(j.view.state, JobState::Queued | JobState::Running)).count();
+            if pending >= MAX_PENDING_JOBS {
+                return Err(JobError::Busy(pending));
+            }
             let id = jobs.keys().next_back().map_or(1, |k| k + 1);
             let finished: Vec<u64> = jobs
                 .iter()
@@ -230,10 +239,13 @@ impl Jobs {
         };
         let this = self.clone();
         let id = view.id;
-        std::thread::Builder::new()
+        let spawned = std::thread::Builder::new()
             .name(format!("synth-job-{id}"))
-            .spawn(move || this.run(id, &trace, &options, &cancel))
-            .map_err(JobError::Spawn)?;
+            .spawn(move || this.run(id, &trace, &options, &cancel));
+        if let Err(e) = spawned {
+            lock(&self.jobs).remove(&id);
+            return Err(JobError::Spawn(e));
+        }
         Ok(view)
     }
 

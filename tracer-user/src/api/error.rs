@@ -104,6 +104,7 @@ impl From<JobError> for ApiError {
             JobError::UnknownTrace(_) | JobError::Spec(SpecError::UnknownFunction(_)) => Self::not_found(message),
             JobError::Spec(_) => Self::client(StatusCode::UNPROCESSABLE_ENTITY, message),
             JobError::Store(e) => Self::from(e),
+            JobError::Busy(_) => Self::client(StatusCode::TOO_MANY_REQUESTS, message),
             JobError::Spawn(_) => Self::Internal(message),
         }
     }

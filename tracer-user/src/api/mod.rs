@@ -516,6 +516,7 @@ async fn get_cfg(
     (status = 400, description = "malformed or invalid request"),
     (status = 404, description = "unknown session/trace, or the function is not in it"),
     (status = 422, description = "the calls do not make a specification: never called, not pure, unsupported types"),
+    (status = 429, description = "too many jobs queued or running"),
 ))]
 async fn create_job(
     State(state): State<ApiState>,

@@ -480,3 +480,25 @@ async fn bad_synthesize_requests_are_4xx_json() {
     assert_error(&call(&h.state, Method::DELETE, "/v1/jobs/5", None).await, StatusCode::NOT_FOUND, "no job 5");
     assert_eq!(call(&h.state, Method::GET, "/v1/jobs", None).await.1, json!([]));
 }
+
+#[tokio::test]
+async fn too_many_pending_jobs_is_429_and_cancel_ends_them() {
+    let h = harness(None);
+    seed_greet(&h.state);
+    let body = r#"{"trace_id": 9, "function": "greet", "language": "python", "budget_ms": 30000}"#;
+    let mut ids = Vec::new();
+    for _ in 0..crate::jobs::MAX_PENDING_JOBS {
+        let (status, job) = call(&h.state, Method::POST, "/v1/synthesize", Some(body)).await;
+        assert_eq!(status, StatusCode::ACCEPTED, "{job}");
+        ids.push(job["id"].as_u64().unwrap());
+    }
+    // Jobs run one at a time, so the last ones are still queued.
+    assert_error(&call(&h.state, Method::POST, "/v1/synthesize", Some(body)).await, StatusCode::TOO_MANY_REQUESTS, "queued or running");
+    for id in &ids {
+        let (status, view) = call(&h.state, Method::DELETE, &format!("/v1/jobs/{id}"), None).await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(matches!(view["state"].as_str(), Some("cancelled" | "verified")), "{view}");
+    }
+    let (status, _) = call(&h.state, Method::POST, "/v1/synthesize", Some(body)).await;
+    assert_eq!(status, StatusCode::ACCEPTED);
+}
