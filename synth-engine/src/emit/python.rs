@@ -131,7 +131,12 @@ impl Ctx<'_> {
                     Op::BvSgt => ">",
                     _ => ">=",
                 };
-                format!("(_signed({}, {w}) {sym} _signed({}, {w}))", a(0), a(1))
+                // A constant operand reads better as a signed literal.
+                let side = |i: usize| match &self.term.node(k[i]).op {
+                    Op::Const(Value::Bv { width, bits }) => to_signed(*bits, *width).to_string(),
+                    _ => format!("_signed({}, {w})", a(i)),
+                };
+                format!("({} {sym} {})", side(0), side(1))
             }
             Op::BvComp => format!("(1 if {} == {} else 0)", a(0), a(1)),
             Op::Concat => {
