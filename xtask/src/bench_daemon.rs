@@ -9,7 +9,9 @@ use std::{
 };
 
 use anyhow::{bail, Context as _, Result};
-use serde_json::{json, Value as Json};
+use serde_json::json;
+
+use crate::{daemon::Daemon, median};
 
 /// The C fixture, driven over stdin.
 struct Target {
@@ -52,53 +54,13 @@ impl Drop for Target {
     }
 }
 
-/// `tracesynth daemon` on a free loopback port, with an HTTP agent (keep-alive).
-struct Daemon {
-    child: Child,
-    url: String,
-    agent: ureq::Agent,
+/// Session and store queries the benchmark needs.
+trait BenchQueries {
+    fn attach(&self, pid: u32, function: &str, blocks: bool) -> Result<u64>;
+    fn stored(&self, id: u64) -> Result<u64>;
 }
 
-impl Daemon {
-    fn start(tracesynth: &Path, data: &Path) -> Result<Self> {
-        let mut child = Command::new(tracesynth)
-            .args(["daemon", "--listen", "127.0.0.1:0", "--data-dir"])
-            .arg(data)
-            .env("RUST_LOG", "warn")
-            .stderr(Stdio::piped())
-            .spawn()?;
-        let mut stderr = BufReader::new(child.stderr.take().context("stderr")?);
-        let url = loop {
-            let mut line = String::new();
-            if stderr.read_line(&mut line)? == 0 {
-                bail!("tracesynth daemon exited before listening");
-            }
-            if let Some(rest) = line.strip_prefix("listening on ") {
-                break rest.split_whitespace().next().context("url")?.to_string();
-            }
-        };
-        std::thread::spawn(move || {
-            let mut line = String::new();
-            while stderr.read_line(&mut line).map(|n| n > 0).unwrap_or(false) {
-                eprint!("daemon: {line}");
-                line.clear();
-            }
-        });
-        Ok(Self { child, url, agent: ureq::AgentBuilder::new().timeout(Duration::from_secs(60)).build() })
-    }
-
-    fn get(&self, path: &str) -> Result<Json> {
-        Ok(self.agent.get(&format!("{}{path}", self.url)).call()?.into_json()?)
-    }
-
-    fn post(&self, path: &str, body: &Json) -> Result<Json> {
-        Ok(self.agent.post(&format!("{}{path}", self.url)).send_json(body.clone())?.into_json()?)
-    }
-
-    fn delete(&self, path: &str) -> Result<Json> {
-        Ok(self.agent.delete(&format!("{}{path}", self.url)).call()?.into_json()?)
-    }
-
+impl BenchQueries for Daemon {
     fn attach(&self, pid: u32, function: &str, blocks: bool) -> Result<u64> {
         let s = self.post("/v1/sessions", &json!({"pid": pid, "functions": [function], "blocks": blocks}))?;
         s["id"].as_u64().context("session id")
@@ -109,18 +71,6 @@ impl Daemon {
         let list = self.get("/v1/traces")?;
         Ok(list.as_array().into_iter().flatten().find(|t| t["id"] == id).and_then(|t| t["calls"].as_u64()).unwrap_or(0))
     }
-}
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        let _ = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status();
-        let _ = self.child.wait();
-    }
-}
-
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    v[v.len() / 2]
 }
 
 fn percentile(sorted: &[f64], p: usize) -> f64 {

@@ -9,6 +9,8 @@ use std::{
 
 use anyhow::{bail, Context as _, Result};
 
+use crate::median;
+
 struct Target {
     child: Child,
     stdin: ChildStdin,
@@ -77,11 +79,6 @@ fn interrupt(child: &mut Child) -> Result<()> {
     Command::new("kill").args(["-INT", &child.id().to_string()]).status()?;
     child.wait()?;
     Ok(())
-}
-
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    v[v.len() / 2]
 }
 
 /// Runs the benchmark and prints the tables.

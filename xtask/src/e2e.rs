@@ -11,7 +11,7 @@ use std::{
 use anyhow::{bail, Context as _, Result};
 use serde_json::{json, Value as Json};
 
-use crate::{build_tracesynth, gcc};
+use crate::{build_tracesynth, daemon::Daemon, gcc, median};
 
 /// A demo function: what to ask for, and how to draw fresh inputs like the demo's own.
 struct DemoFunction {
@@ -130,49 +130,13 @@ impl Drop for Demo {
     }
 }
 
-/// A `tracesynth daemon` on a free loopback port.
-struct Daemon {
-    child: Child,
-    url: String,
-    agent: ureq::Agent,
+/// What the demo and the benchmark ask of the daemon.
+trait DemoSessions {
+    fn record(&self, pid: u32, functions: &[&str], calls: u64, fast_entry: bool, drive: impl FnOnce() -> Result<()>) -> Result<u64>;
+    fn synthesize(&self, session: u64, f: &DemoFunction, lang: &str) -> Result<(Json, f64)>;
 }
 
-impl Daemon {
-    fn start(tracesynth: &Path, data: &Path) -> Result<Daemon> {
-        let mut child = Command::new(tracesynth)
-            .args(["daemon", "--listen", "127.0.0.1:0", "--data-dir"])
-            .arg(data)
-            .env("RUST_LOG", "warn")
-            .stderr(Stdio::piped())
-            .spawn()
-            .context("starting the daemon")?;
-        let mut err = BufReader::new(child.stderr.take().context("stderr")?);
-        let url = loop {
-            let mut line = String::new();
-            if err.read_line(&mut line)? == 0 {
-                bail!("the daemon exited before listening");
-            }
-            if let Some(rest) = line.strip_prefix("listening on ") {
-                break rest.split_whitespace().next().context("url")?.to_string();
-            }
-        };
-        std::thread::spawn(move || std::io::copy(&mut err, &mut std::io::sink()));
-        Ok(Daemon { child, url, agent: ureq::AgentBuilder::new().build() })
-    }
-
-    fn call(&self, method: &str, path: &str, body: Option<&Json>) -> Result<Json> {
-        let request = self.agent.request(method, &format!("{}{path}", self.url));
-        let response = match body {
-            Some(b) => request.send_json(b.clone()),
-            None => request.call(),
-        };
-        match response {
-            Ok(r) => Ok(r.into_json()?),
-            Err(ureq::Error::Status(code, r)) => bail!("{method} {path}: {code} {}", r.into_string().unwrap_or_default()),
-            Err(e) => bail!("{method} {path}: {e}"),
-        }
-    }
-
+impl DemoSessions for Daemon {
     /// Attaches to `pid`'s `functions`, runs `drive`, and waits until each has `calls` calls.
     fn record(&self, pid: u32, functions: &[&str], calls: u64, fast_entry: bool, drive: impl FnOnce() -> Result<()>) -> Result<u64> {
         let body = json!({"pid": pid, "functions": functions, "fast_entry": fast_entry});
@@ -208,13 +172,6 @@ impl Daemon {
             }
             std::thread::sleep(Duration::from_millis(100));
         }
-    }
-}
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 
@@ -302,11 +259,6 @@ fn emitted_lines(code: &str, name: &str) -> usize {
     let lines: Vec<&str> = code.lines().collect();
     let Some(start) = lines.iter().position(|l| l.contains(&format!("fn {name}("))) else { return 0 };
     lines[start..].iter().position(|l| *l == "}").map_or(0, |end| end + 1)
-}
-
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    v[v.len() / 2]
 }
 
 /// `cargo xtask bench e2e`.

@@ -7,6 +7,7 @@ use clap::{Parser, Subcommand};
 mod bench_daemon;
 mod bench_synth;
 mod bench_trace;
+mod daemon;
 mod e2e;
 mod model;
 mod setup;
@@ -192,4 +193,10 @@ pub fn gcc(name: &str, flags: &[&str], out: &std::path::Path) -> Result<()> {
         bail!("gcc failed for {name}");
     }
     Ok(())
+}
+
+/// The median (the upper one for an even count) of a non-empty sample.
+pub fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
 }

@@ -1,0 +1,86 @@
+//! A `tracesynth daemon` for the demo and the benchmarks: started on a free loopback port
+//! with its own data directory, spoken to over keep-alive HTTP, stopped with SIGTERM.
+use std::{
+    io::{BufRead, BufReader},
+    path::Path,
+    process::{Child, Command, Stdio},
+    time::Duration,
+};
+
+use anyhow::{bail, Context as _, Result};
+use serde_json::Value as Json;
+
+/// A running daemon.
+pub struct Daemon {
+    child: Child,
+    /// Its base URL.
+    pub url: String,
+    agent: ureq::Agent,
+}
+
+impl Daemon {
+    /// Starts `tracesynth daemon` and waits until it listens; its warnings go to stderr.
+    pub fn start(tracesynth: &Path, data: &Path) -> Result<Daemon> {
+        let mut child = Command::new(tracesynth)
+            .args(["daemon", "--listen", "127.0.0.1:0", "--data-dir"])
+            .arg(data)
+            .env("RUST_LOG", "warn")
+            .stderr(Stdio::piped())
+            .spawn()
+            .context("starting tracesynth daemon")?;
+        let mut stderr = BufReader::new(child.stderr.take().context("stderr")?);
+        let url = loop {
+            let mut line = String::new();
+            if stderr.read_line(&mut line)? == 0 {
+                bail!("tracesynth daemon exited before listening");
+            }
+            if let Some(rest) = line.strip_prefix("listening on ") {
+                break rest.split_whitespace().next().context("url")?.to_string();
+            }
+        };
+        std::thread::spawn(move || {
+            let mut line = String::new();
+            while stderr.read_line(&mut line).map(|n| n > 0).unwrap_or(false) {
+                eprint!("daemon: {line}");
+                line.clear();
+            }
+        });
+        Ok(Daemon { child, url, agent: ureq::AgentBuilder::new().timeout(Duration::from_secs(60)).build() })
+    }
+
+    /// `method path` with an optional JSON body; a 4xx/5xx is an error with the daemon's body.
+    pub fn call(&self, method: &str, path: &str, body: Option<&Json>) -> Result<Json> {
+        let request = self.agent.request(method, &format!("{}{path}", self.url));
+        let response = match body {
+            Some(b) => request.send_json(b.clone()),
+            None => request.call(),
+        };
+        match response {
+            Ok(r) => Ok(r.into_json()?),
+            Err(ureq::Error::Status(code, r)) => bail!("{method} {path}: {code} {}", r.into_string().unwrap_or_default()),
+            Err(e) => bail!("{method} {path}: {e}"),
+        }
+    }
+
+    /// GET `path`.
+    pub fn get(&self, path: &str) -> Result<Json> {
+        self.call("GET", path, None)
+    }
+
+    /// POST `body` to `path`.
+    pub fn post(&self, path: &str, body: &Json) -> Result<Json> {
+        self.call("POST", path, Some(body))
+    }
+
+    /// DELETE `path`.
+    pub fn delete(&self, path: &str) -> Result<Json> {
+        self.call("DELETE", path, None)
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status();
+        let _ = self.child.wait();
+    }
+}
