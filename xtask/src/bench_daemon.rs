@@ -2,57 +2,14 @@
 //! latency of `GET /v1/traces/{id}/calls`, and the cost of block mode per call, in one run
 //! (release build, medians over runs).
 use std::{
-    io::{BufRead, BufReader, Write},
     path::Path,
-    process::{Child, ChildStdin, ChildStdout, Command, Stdio},
     time::{Duration, Instant},
 };
 
 use anyhow::{bail, Context as _, Result};
 use serde_json::json;
 
-use crate::{daemon::Daemon, median};
-
-/// The C fixture, driven over stdin.
-struct Target {
-    child: Child,
-    stdin: ChildStdin,
-    stdout: BufReader<ChildStdout>,
-}
-
-impl Target {
-    fn start(bin: &Path) -> Result<Self> {
-        let mut child = Command::new(bin).stdin(Stdio::piped()).stdout(Stdio::piped()).spawn()?;
-        let stdin = child.stdin.take().context("stdin")?;
-        let mut stdout = BufReader::new(child.stdout.take().context("stdout")?);
-        let mut line = String::new();
-        stdout.read_line(&mut line)?;
-        Ok(Self { child, stdin, stdout })
-    }
-
-    /// Sends a timed command (`bench F N`, `oddbench K N`) and returns the loop's ns.
-    fn timed(&mut self, command: &str) -> Result<f64> {
-        writeln!(self.stdin, "{command}")?;
-        self.stdin.flush()?;
-        let mut line = String::new();
-        self.stdout.read_line(&mut line)?;
-        let ns: f64 = line.trim().strip_prefix("ns ").context("fixture reply")?.parse()?;
-        line.clear();
-        self.stdout.read_line(&mut line)?; // done
-        Ok(ns)
-    }
-
-    fn pid(&self) -> u32 {
-        self.child.id()
-    }
-}
-
-impl Drop for Target {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+use crate::{daemon::Daemon, fixture::Fixture, median};
 
 /// Session and store queries the benchmark needs.
 trait BenchQueries {
@@ -90,7 +47,7 @@ struct Ingest {
 /// One ingest run: `bench nop5 N` under a function-only session; events/s from the loop's
 /// start until every call is in sled.
 fn ingest(daemon: &Daemon, bin: &Path, calls: u64) -> Result<(u64, Ingest)> {
-    let mut target = Target::start(bin)?;
+    let mut target = Fixture::start(bin)?;
     let id = daemon.attach(target.pid(), "nop5_fn", false)?;
     let start = Instant::now();
     let loop_ns = target.timed(&format!("bench nop5 {calls}"))?;
@@ -151,7 +108,7 @@ fn latency(daemon: &Daemon, id: u64, total: u64, requests: usize) -> Result<[(f6
 /// ns per call of `count_odd(k)`: untraced, with a function-only session, with a block
 /// session; and (blocks entered per call, block hits with no call, dropped) of the last.
 fn block_overhead(daemon: &Daemon, bin: &Path, k: u64, calls: u64) -> Result<([f64; 3], u64, u64)> {
-    let mut target = Target::start(bin)?;
+    let mut target = Fixture::start(bin)?;
     let command = format!("oddbench {k} {calls}");
     let none = target.timed(&command)? / calls as f64;
     let id = daemon.attach(target.pid(), "count_odd", false)?;

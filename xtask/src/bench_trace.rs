@@ -1,65 +1,22 @@
 //! `cargo xtask bench trace`: cost per traced call of this tracer vs bpftrace, on the same
 //! fixture in one run, and ring-buffer throughput.
 use std::{
-    io::{BufRead, BufReader, Write},
+    io::{BufRead, BufReader},
     path::Path,
-    process::{Child, ChildStdin, ChildStdout, Command, Stdio},
+    process::{Child, Command, Stdio},
     time::Duration,
 };
 
 use anyhow::{bail, Context as _, Result};
 
-use crate::median;
+use crate::{fixture::Fixture, median};
 
-struct Target {
-    child: Child,
-    stdin: ChildStdin,
-    stdout: BufReader<ChildStdout>,
-}
-
-impl Target {
-    fn start(bin: &Path) -> Result<Self> {
-        let mut child = Command::new(bin).stdin(Stdio::piped()).stdout(Stdio::piped()).spawn()?;
-        let stdin = child.stdin.take().context("stdin")?;
-        let mut stdout = BufReader::new(child.stdout.take().context("stdout")?);
-        let mut line = String::new();
-        stdout.read_line(&mut line)?;
-        Ok(Self { child, stdin, stdout })
-    }
-
-    /// Nanoseconds the target's (only) thread has run on a CPU (`/proc/PID/schedstat`),
-    /// uprobe handling in the kernel included; time spent waiting for a CPU is not.
-    fn cpu_ns(&self) -> Result<u64> {
-        let stat = std::fs::read_to_string(format!("/proc/{}/schedstat", self.child.id()))?;
-        Ok(stat.split_whitespace().next().context("schedstat")?.parse()?)
-    }
-
-    /// Runs `bench F N` and returns (wall-clock ns, on-CPU ns) per call.
-    fn bench2(&mut self, shape: &str, calls: u64) -> Result<(f64, f64)> {
-        let before = self.cpu_ns()?;
-        let wall = self.bench(shape, calls)?;
-        let cpu = self.cpu_ns()? - before;
-        Ok((wall, cpu as f64 / calls as f64))
-    }
-
-    /// Runs `bench F N` and returns ns per call.
-    fn bench(&mut self, shape: &str, calls: u64) -> Result<f64> {
-        writeln!(self.stdin, "bench {shape} {calls}")?;
-        self.stdin.flush()?;
-        let mut line = String::new();
-        self.stdout.read_line(&mut line)?;
-        let ns: f64 = line.trim().strip_prefix("ns ").context("bench reply")?.parse()?;
-        line.clear();
-        self.stdout.read_line(&mut line)?; // done
-        Ok(ns / calls as f64)
-    }
-}
-
-impl Drop for Target {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// Runs `bench F N` on `target` and returns (wall-clock ns, on-CPU ns) per call.
+fn bench(target: &mut Fixture, shape: &str, calls: u64) -> Result<(f64, f64)> {
+    let before = target.cpu_ns()?;
+    let wall = target.timed(&format!("bench {shape} {calls}"))?;
+    let cpu = target.cpu_ns()? - before;
+    Ok((wall / calls as f64, cpu as f64 / calls as f64))
 }
 
 fn wait_for(reader: &mut impl BufRead, needle: &str) -> Result<()> {
@@ -100,9 +57,9 @@ pub fn run(calls: u64, runs: usize) -> Result<()> {
         let (mut none, mut ours, mut fast, mut theirs) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
         let mut cpu: [Vec<f64>; 4] = Default::default();
         for _ in 0..runs {
-            let mut target = Target::start(&bin)?;
-            let pid = target.child.id().to_string();
-            let (wall, on_cpu) = target.bench2(shape, calls)?;
+            let mut target = Fixture::start(&bin)?;
+            let pid = target.pid().to_string();
+            let (wall, on_cpu) = bench(&mut target, shape, calls)?;
             none.push(wall);
             cpu[0].push(on_cpu);
 
@@ -114,7 +71,7 @@ pub fn run(calls: u64, runs: usize) -> Result<()> {
                 .spawn()?;
             let mut err = BufReader::new(rec.stderr.take().context("stderr")?);
             wait_for(&mut err, "attached")?;
-            let (per_call, on_cpu) = target.bench2(shape, calls)?;
+            let (per_call, on_cpu) = bench(&mut target, shape, calls)?;
             ours.push(per_call);
             cpu[1].push(on_cpu);
             interrupt(&mut rec)?;
@@ -139,7 +96,7 @@ pub fn run(calls: u64, runs: usize) -> Result<()> {
                 .spawn()?;
             let mut err = BufReader::new(rec.stderr.take().context("stderr")?);
             wait_for(&mut err, "attached")?;
-            let (wall, on_cpu) = target.bench2(shape, calls)?;
+            let (wall, on_cpu) = bench(&mut target, shape, calls)?;
             fast.push(wall);
             cpu[2].push(on_cpu);
             interrupt(&mut rec)?;
@@ -168,7 +125,7 @@ pub fn run(calls: u64, runs: usize) -> Result<()> {
                 let mut out = BufReader::new(bt.stdout.take().context("stdout")?);
                 wait_for(&mut out, "Attaching")?;
                 std::thread::sleep(Duration::from_millis(300));
-                let (wall, on_cpu) = target.bench2(shape, calls)?;
+                let (wall, on_cpu) = bench(&mut target, shape, calls)?;
                 theirs.push(wall);
                 cpu[3].push(on_cpu);
                 interrupt(&mut bt)?;
@@ -228,8 +185,8 @@ fn refusal_rate(tracesynth: &Path, dir: &Path) -> Result<()> {
                     (matches!(kind, "T" | "t") && !runtime).then(|| name.to_owned())
                 })
                 .collect();
-            let target = Target::start(&bin)?;
-            let mut args = vec!["record".to_owned(), "--explain".into(), "--fast-entry".into(), "--pid".into(), target.child.id().to_string()];
+            let target = Fixture::start(&bin)?;
+            let mut args = vec!["record".to_owned(), "--explain".into(), "--fast-entry".into(), "--pid".into(), target.pid().to_string()];
             for f in &functions {
                 args.extend(["--func".to_owned(), f.clone()]);
             }

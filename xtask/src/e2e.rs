@@ -2,16 +2,14 @@
 //! synthesized Rust of each demo function with its verification report; `cargo xtask bench
 //! e2e` measures the whole path per function.
 use std::{
-    io::{BufRead, BufReader, Write},
     path::{Path, PathBuf},
-    process::{Child, ChildStdin, ChildStdout, Command, Stdio},
     time::{Duration, Instant},
 };
 
 use anyhow::{bail, Context as _, Result};
 use serde_json::{json, Value as Json};
 
-use crate::{build_tracesynth, daemon::Daemon, gcc, median};
+use crate::{build_tracesynth, daemon::Daemon, fixture::Fixture, gcc, median};
 
 /// A demo function: what to ask for, and how to draw fresh inputs like the demo's own.
 struct DemoFunction {
@@ -65,69 +63,12 @@ impl Rng {
     }
 }
 
-/// The running demo process.
-struct Demo {
-    child: Child,
-    stdin: ChildStdin,
-    stdout: BufReader<ChildStdout>,
-}
-
-impl Demo {
-    fn start(bin: &Path) -> Result<Demo> {
-        let mut child = Command::new(bin).stdin(Stdio::piped()).stdout(Stdio::piped()).spawn().context("starting the demo")?;
-        let stdin = child.stdin.take().context("stdin")?;
-        let mut stdout = BufReader::new(child.stdout.take().context("stdout")?);
-        let mut line = String::new();
-        stdout.read_line(&mut line)?;
-        if !line.starts_with("ready") {
-            bail!("the demo said {line:?}");
-        }
-        Ok(Demo { child, stdin, stdout })
-    }
-
-    fn pid(&self) -> u32 {
-        self.child.id()
-    }
-
-    /// Sends a line; returns every reply line up to `done` (or the single `=` line of eval).
-    fn ask(&mut self, line: &str) -> Result<Vec<String>> {
-        writeln!(self.stdin, "{line}")?;
-        self.stdin.flush()?;
-        let mut replies = Vec::new();
-        loop {
-            let mut reply = String::new();
-            if self.stdout.read_line(&mut reply)? == 0 {
-                bail!("the demo exited");
-            }
-            let reply = reply.trim_end().to_string();
-            let last = reply == "done" || reply.starts_with("= ") || reply.starts_with("error");
-            replies.push(reply);
-            if last {
-                return Ok(replies);
-            }
-        }
-    }
-
-    /// Nanoseconds for `rounds` rounds of calls.
-    fn time(&mut self, rounds: u64) -> Result<f64> {
-        let replies = self.ask(&format!("time {rounds}"))?;
-        let ns = replies.iter().find_map(|l| l.strip_prefix("ns ")).context("no timing from the demo")?;
-        Ok(ns.parse()?)
-    }
-
-    fn eval(&mut self, f: &DemoFunction, args: &[Json]) -> Result<Json> {
-        let words: Vec<String> = args.iter().map(|a| a.as_str().map_or_else(|| a.to_string(), str::to_owned)).collect();
-        let replies = self.ask(&format!("eval {} {}", f.name, words.join(" ")))?;
-        let value = replies.last().and_then(|l| l.strip_prefix("= ")).with_context(|| format!("demo said {replies:?}"))?;
-        Ok(if f.output_type == "string" { json!(value) } else { json!(value.parse::<i64>()?) })
-    }
-}
-
-impl Drop for Demo {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// The original function's answer, from the demo's `eval` command.
+fn eval(demo: &mut Fixture, f: &DemoFunction, args: &[Json]) -> Result<Json> {
+    let words: Vec<String> = args.iter().map(|a| a.as_str().map_or_else(|| a.to_string(), str::to_owned)).collect();
+    let replies = demo.ask(&format!("eval {} {}", f.name, words.join(" ")))?;
+    let value = replies.last().and_then(|l| l.strip_prefix("= ")).with_context(|| format!("demo said {replies:?}"))?;
+    Ok(if f.output_type == "string" { json!(value) } else { json!(value.parse::<i64>()?) })
 }
 
 /// What the demo and the benchmark ask of the daemon.
@@ -185,7 +126,7 @@ fn build_demo(dir: &Path) -> Result<PathBuf> {
 pub fn demo() -> Result<()> {
     let tracesynth = build_tracesynth()?;
     let dir = tempfile::tempdir()?;
-    let mut demo = Demo::start(&build_demo(dir.path())?)?;
+    let mut demo = Fixture::start(&build_demo(dir.path())?)?;
     println!("demo process: PID {} (a shop with clear_lowest_bit, bulk_price, greeting)", demo.pid());
     let daemon = Daemon::start(&tracesynth, &dir.path().join("data"))?;
     println!("daemon: {}", daemon.url);
@@ -275,17 +216,17 @@ pub fn bench(runs: usize, fresh: usize) -> Result<()> {
     println!("|---|---|---|---|---|---|---|---|---|---|");
     let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
     for f in FUNCTIONS {
-        let mut demo = Demo::start(&bin)?;
+        let mut demo = Fixture::start(&bin)?;
         // Overhead: the same rounds without and with this one function traced, with plain
         // uprobes and with --fast-entry trampolines.
         let mut overhead = [Vec::new(), Vec::new()];
         let mut session = 0;
         for _ in 0..runs {
             for (i, fast_entry) in [false, true].into_iter().enumerate() {
-                let plain = demo.time(rounds)?;
+                let plain = demo.timed(&format!("time {rounds}"))?;
                 let mut traced = 0.0;
                 session = daemon.record(demo.pid(), &[f.name], rounds, fast_entry, || {
-                    traced = demo.time(rounds)?;
+                    traced = demo.timed(&format!("time {rounds}"))?;
                     Ok(())
                 })?;
                 overhead[i].push((traced - plain) / rounds as f64);
@@ -312,7 +253,7 @@ pub fn bench(runs: usize, fresh: usize) -> Result<()> {
                 break;
             }
             if seen.insert(Json::Array(args.clone()).to_string()) {
-                let out = demo.eval(f, &args)?;
+                let out = eval(&mut demo, f, &args)?;
                 examples.push(json!({"args": args, "output": out}));
             }
         }

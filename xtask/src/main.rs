@@ -9,6 +9,7 @@ mod bench_synth;
 mod bench_trace;
 mod daemon;
 mod e2e;
+mod fixture;
 mod model;
 mod setup;
 
