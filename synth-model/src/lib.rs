@@ -20,7 +20,10 @@
 //! use synth_model::guide::{default_weights_dir, Guider};
 //! use synth_model::trace::TraceFeatures;
 //! use synth_engine::search::{synthesize, CancelToken, SearchLimits};
-//! # let problem: synth_engine::spec::Problem = unimplemented!();
+//! let spec = r#"{"function": "f", "params": [{"name": "x", "type": "u32"}], "output_type": "u32",
+//!   "description": "clear the lowest set bit",
+//!   "examples": [{"args": [12], "output": 8}, {"args": [7], "output": 6}]}"#;
+//! let problem = synth_engine::spec::Examples::from_json(spec).unwrap().to_problem().unwrap();
 //! let guider = Guider::load(default_weights_dir()).expect("run `cargo xtask setup` and have weights");
 //! let guide = guider.guide_for(&problem, &TraceFeatures::none()).unwrap();
 //! let out = synthesize(&problem, &SearchLimits::default(), &guide, &CancelToken::new()).unwrap();
