@@ -50,36 +50,47 @@ fn assert_error(got: &(StatusCode, Json), status: StatusCode, needle: &str) {
     assert!(message.contains(needle), "{message:?} does not contain {needle:?}");
 }
 
+/// The sample trace with a second function, `other`, beside its `greet`.
+fn greet_and_other() -> Trace {
+    let mut trace = sample_trace();
+    let mut other = trace.functions[0].clone();
+    other.name = "other".into();
+    trace.functions.push(other);
+    trace
+}
+
+/// Stores `trace` as finished (detached) session `id` of PID 42, as a daemon session would.
+fn store_detached(state: &ApiState, id: u64, trace: &Trace, calls_per_function: Vec<u64>) {
+    let store = state.sessions.store();
+    store.put_trace_header(id, trace).unwrap();
+    store.put_calls(id, &trace.calls).unwrap();
+    store
+        .put_session(&SessionRecord {
+            id,
+            pid: 42,
+            functions: trace.functions.iter().map(|f| f.name.clone()).collect(),
+            state: SessionState::Detached,
+            limits: SessionLimits::default(),
+            started_unix_ms: 1,
+            ended_unix_ms: Some(2),
+            calls_per_function,
+            loss: trace.loss,
+            error: None,
+        })
+        .unwrap();
+}
+
 /// Stores a finished session 7 with the sample trace plus calls, as a daemon session would.
 fn seed(state: &ApiState) -> Trace {
-    let store = state.sessions.store();
-    let mut trace = sample_trace();
-    let mut g = trace.functions[0].clone();
-    g.name = "other".into();
-    trace.functions.push(g);
+    let mut trace = greet_and_other();
     for seq in 1..5 {
         let mut c = trace.calls[0].clone();
         c.seq = seq;
         c.function = u32::from(seq % 2 == 0);
         trace.calls.push(c);
     }
-    store.put_trace_header(7, &trace).unwrap();
-    store.put_calls(7, &trace.calls).unwrap();
-    store.put_resource(7, &trace.resources[0]).unwrap();
-    store
-        .put_session(&SessionRecord {
-            id: 7,
-            pid: 42,
-            functions: vec!["greet".into(), "other".into()],
-            state: SessionState::Detached,
-            limits: SessionLimits::default(),
-            started_unix_ms: 1,
-            ended_unix_ms: Some(2),
-            calls_per_function: vec![3, 2],
-            loss: trace.loss,
-            error: None,
-        })
-        .unwrap();
+    state.sessions.store().put_resource(7, &trace.resources[0]).unwrap();
+    store_detached(state, 7, &trace, vec![3, 2]);
     trace
 }
 
@@ -394,11 +405,7 @@ async fn attach_get_and_detach_as_root() {
 /// Stores a finished session 9 whose `greet` returned `strlen(name) + 7` on eight names,
 /// and whose `other` was never called.
 fn seed_greet(state: &ApiState) {
-    let store = state.sessions.store();
-    let mut trace = sample_trace();
-    let mut other = trace.functions[0].clone();
-    other.name = "other".into();
-    trace.functions.push(other);
+    let mut trace = greet_and_other();
     let template = trace.calls[0].clone();
     trace.calls.clear();
     for (seq, name) in ["a", "bb", "ccc", "dddd", "eeeee", "ffffff", "ggggggg", "hhhhhhhh"].iter().enumerate() {
@@ -409,22 +416,7 @@ fn seed_greet(state: &ApiState) {
         c.ret = Some(crate::trace::Value::Int(name.len() as i64 + 7));
         trace.calls.push(c);
     }
-    store.put_trace_header(9, &trace).unwrap();
-    store.put_calls(9, &trace.calls).unwrap();
-    store
-        .put_session(&SessionRecord {
-            id: 9,
-            pid: 42,
-            functions: vec!["greet".into(), "other".into()],
-            state: SessionState::Detached,
-            limits: SessionLimits::default(),
-            started_unix_ms: 1,
-            ended_unix_ms: Some(2),
-            calls_per_function: vec![8, 0],
-            loss: trace.loss,
-            error: None,
-        })
-        .unwrap();
+    store_detached(state, 9, &trace, vec![8, 0]);
 }
 
 #[tokio::test]
