@@ -13,6 +13,7 @@ use synth_engine::search::{Guide, ProductionInfo};
 use synth_engine::spec::Problem;
 use thiserror::Error;
 
+use crate::adapt::{AdaptiveLearnedGuide, LabelHead};
 use crate::fuse::{BehaviourEncoder, BehaviourEncoderConfig, BehaviourInput};
 use crate::labels::{label_count, label_index, op_label, LABELS};
 use crate::text::{TextEncoder, TextError, TEXT_DIM};
@@ -106,8 +107,24 @@ pub struct GuideOutput {
 impl GuideModel {
     /// Head outputs for a batch.
     pub fn forward(&self, input: BehaviourInput) -> GuideOutput {
-        let h = relu(self.hidden.forward(self.behaviour.forward(input)));
+        self.heads(self.behaviour.forward(input))
+    }
+
+    /// The behaviour embeddings of a batch `[batch, d_embed]`.
+    pub fn embed(&self, input: BehaviourInput) -> Tensor<2> {
+        self.behaviour.forward(input)
+    }
+
+    /// Head outputs from behaviour embeddings.
+    pub fn heads(&self, embedding: Tensor<2>) -> GuideOutput {
+        let h = relu(self.hidden.forward(embedding));
         GuideOutput { label_logits: self.labels.forward(h.clone()), size_logits: self.size.forward(h) }
+    }
+
+    /// The label head's weights as plain tensors.
+    pub(crate) fn label_head(&self) -> LabelHead {
+        let bias = |l: &Linear| l.bias.as_ref().map_or_else(|| Tensor::zeros([l.weight.val().dims()[1]], &l.weight.val().device()), |b| b.val());
+        LabelHead { w1: self.hidden.weight.val(), b1: bias(&self.hidden), w2: self.labels.weight.val(), b2: bias(&self.labels) }
     }
 }
 
@@ -213,10 +230,7 @@ impl Guider {
     ///
     /// A tokenizer failure or examples that do not fit the signature.
     pub fn predict(&self, problem: &Problem, features: &TraceFeatures) -> Result<Prediction, GuideError> {
-        let text = match problem.description.as_deref().map(str::trim).filter(|d| !d.is_empty()) {
-            Some(d) => self.text.embed(&[d])?.pop(),
-            None => None,
-        };
+        let text = self.describe(problem)?;
         predict_with(&self.model, &self.config, problem, text.as_deref(), features, &self.device)
     }
 
@@ -228,6 +242,35 @@ impl Guider {
     pub fn guide_for(&self, problem: &Problem, features: &TraceFeatures) -> Result<LearnedGuide, GuideError> {
         Ok(LearnedGuide { prediction: self.predict(problem, features)?, cost_scale: self.cost_scale })
     }
+
+    /// A guide for one problem that the refinement loop can update (a gradient step on
+    /// its behaviour embedding; see [`crate::adapt`]).
+    ///
+    /// # Errors
+    ///
+    /// As [`Guider::predict`].
+    pub fn adaptive_guide_for(&self, problem: &Problem, features: &TraceFeatures) -> Result<AdaptiveLearnedGuide, GuideError> {
+        let text = self.describe(problem)?;
+        let input = behaviour_input(&self.config, &[problem], &[text.as_deref()], &[features], &self.device)?;
+        let embedding = self.model.embed(input);
+        let out = self.model.heads(embedding.clone());
+        let prediction = Prediction { label_probs: read(sigmoid(out.label_logits))?, size_probs: read(softmax(out.size_logits, 1))? };
+        let guide = LearnedGuide { prediction, cost_scale: self.cost_scale };
+        Ok(AdaptiveLearnedGuide::new(guide, self.model.label_head(), read(embedding)?, self.device.clone()))
+    }
+
+    /// The description's sentence embedding, if the problem has one.
+    fn describe(&self, problem: &Problem) -> Result<Option<Vec<f32>>, GuideError> {
+        Ok(match problem.description.as_deref().map(str::trim).filter(|d| !d.is_empty()) {
+            Some(d) => self.text.embed(&[d])?.pop(),
+            None => None,
+        })
+    }
+}
+
+/// A tensor's values.
+pub(crate) fn read<const D: usize>(t: Tensor<D>) -> Result<Vec<f32>, GuideError> {
+    t.into_data().convert::<f32>().try_to_vec::<f32>().map_err(|e| GuideError::Output(format!("{e:?}")))
 }
 
 /// Reads `guide-config.json` and `guide.bpk` from `dir`.
@@ -264,7 +307,6 @@ pub fn predict_with(
 ) -> Result<Prediction, GuideError> {
     let input = behaviour_input(config, &[problem], &[text], &[features], device)?;
     let out = model.forward(input);
-    let read = |t: Tensor<2>| t.into_data().convert::<f32>().try_to_vec::<f32>().map_err(|e| GuideError::Output(format!("{e:?}")));
     Ok(Prediction { label_probs: read(sigmoid(out.label_logits))?, size_probs: read(softmax(out.size_logits, 1))? })
 }
 

@@ -9,7 +9,10 @@
 //! - [`guide`]: heads predicting which productions the solution uses and its
 //!   size, and [`guide::LearnedGuide`], a [`synth_engine::search::Guide`]
 //!   pricing each production at ≈ −ln p.
-//! - [`data`]: the synthetic task generator; [`train`]: training and metrics.
+//! - [`adapt`]: the refinement loop's update, a gradient step on the
+//!   behaviour embedding.
+//! - [`data`]: the synthetic task generator; [`train`]: training and metrics;
+//!   [`rl`]: fine-tuning from search rewards (expert iteration).
 //!
 //! Design choices: burn 0.22 picks its backend at run time (a `Device`), so
 //! the model code has no backend parameter; everything here runs on the
@@ -31,10 +34,12 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod adapt;
 pub mod data;
 pub mod fuse;
 pub mod guide;
 pub mod labels;
+pub mod rl;
 pub mod text;
 pub mod trace;
 pub mod train;
@@ -63,4 +68,7 @@ pub enum Error {
     /// Training.
     #[error(transparent)]
     Train(#[from] train::TrainError),
+    /// Fine-tuning from search rewards.
+    #[error(transparent)]
+    Rl(#[from] rl::RlError),
 }

@@ -209,7 +209,7 @@ pub struct EvalMetrics {
 pub struct TrainOutcome {
     /// The trained model (on a plain device).
     pub model: GuideModel,
-    /// Loss of the first and last 50 steps, averaged.
+    /// Loss of the first and last 50 steps (at most half the run each), averaged.
     pub first_loss: f32,
     /// See `first_loss`.
     pub last_loss: f32,
@@ -233,20 +233,30 @@ fn targets(tasks: &[&Task], device: &Device) -> (Tensor<2>, Tensor<2>) {
     )
 }
 
-/// Label BCE and size cross-entropy of a batch.
-fn losses(model: &GuideModel, config: &GuideModelConfig, tasks: &[&Task], texts: &[Option<&[f32]>], device: &Device) -> Result<(Tensor<1>, Tensor<1>), TraceError> {
+/// Label BCE and size cross-entropy of a batch, each a mean over its tasks weighted by
+/// `weights` (one per task).
+fn losses(
+    model: &GuideModel,
+    config: &GuideModelConfig,
+    tasks: &[&Task],
+    texts: &[Option<&[f32]>],
+    weights: &[f32],
+    device: &Device,
+) -> Result<(Tensor<1>, Tensor<1>), TraceError> {
     let problems: Vec<&synth_engine::spec::Problem> = tasks.iter().map(|t| &t.problem).collect();
     let feats: Vec<&TraceFeatures> = tasks.iter().map(|t| &t.features).collect();
     let input = behaviour_input(config, &problems, texts, &feats, device)?;
     let out = model.forward(input);
     let (y, s) = targets(tasks, device);
+    let total: f32 = weights.iter().sum::<f32>().max(1e-6);
+    let w = Tensor::<1>::from_data(TensorData::new(weights.iter().map(|x| x / total).collect::<Vec<f32>>(), [weights.len()]), device);
     let z = out.label_logits;
-    let bce = (y.clone() * log_sigmoid(z.clone()) + (y.ones_like() - y) * log_sigmoid(z.neg())).mean().neg();
-    let ce = (log_softmax(out.size_logits, 1) * s).sum_dim(1).mean().neg();
-    Ok((bce, ce))
+    let bce_each = (y.clone() * log_sigmoid(z.clone()) + (y.ones_like() - y) * log_sigmoid(z.neg())).mean_dim(1).squeeze_dim::<1>(1).neg();
+    let ce_each = (log_softmax(out.size_logits, 1) * s).sum_dim(1).squeeze_dim::<1>(1).neg();
+    Ok(((bce_each * w.clone()).sum(), (ce_each * w).sum()))
 }
 
-/// Trains a guide model on `tasks`; `progress` is called after every step.
+/// Trains a guide model from scratch on `tasks`; `progress` is called after every step.
 ///
 /// # Errors
 ///
@@ -257,13 +267,44 @@ pub fn train(
     texts: &TextTable,
     progress: &mut dyn FnMut(StepReport),
 ) -> Result<TrainOutcome, TrainError> {
-    if tasks.is_empty() {
+    let plain = Device::flex();
+    plain.seed(config.seed);
+    let model = config.model.init(&plain.clone().autodiff());
+    fit(model, config, tasks, &vec![1.0; tasks.len()], texts, progress)
+}
+
+/// Continues training `model` on `tasks`, each weighted by `weights` (e.g. the reward
+/// of the search that produced its targets: expert iteration).
+///
+/// # Errors
+///
+/// [`TrainError::NoData`], or a task whose examples cannot be encoded.
+pub fn fine_tune(
+    model: GuideModel,
+    config: &TrainingConfig,
+    tasks: &[Task],
+    weights: &[f32],
+    texts: &TextTable,
+    progress: &mut dyn FnMut(StepReport),
+) -> Result<TrainOutcome, TrainError> {
+    Device::flex().seed(config.seed);
+    fit(model.train(), config, tasks, weights, texts, progress)
+}
+
+/// The Adam loop shared by [`train`] and [`fine_tune`]; `model` is on an autodiff device.
+fn fit(
+    mut model: GuideModel,
+    config: &TrainingConfig,
+    tasks: &[Task],
+    weights: &[f32],
+    texts: &TextTable,
+    progress: &mut dyn FnMut(StepReport),
+) -> Result<TrainOutcome, TrainError> {
+    if tasks.is_empty() || weights.len() != tasks.len() {
         return Err(TrainError::NoData);
     }
     let plain = Device::flex();
-    plain.seed(config.seed);
     let device = plain.clone().autodiff();
-    let mut model = config.model.init(&device);
     let mut optim = AdamConfig::new().init();
     let mut rng = ChaCha8Rng::seed_from_u64(config.seed);
     let per_epoch = tasks.len().div_ceil(config.batch_size);
@@ -282,13 +323,14 @@ pub fn train(
             }
             step += 1;
             let batch: Vec<&Task> = chunk.iter().map(|i| &tasks[*i]).collect();
+            let batch_weights: Vec<f32> = chunk.iter().map(|i| weights[*i]).collect();
             let text: Vec<Option<&[f32]>> = batch
                 .iter()
                 .map(|t| if rng.gen_bool(config.text_dropout) { None } else { texts.get(t.description()) })
                 .collect();
             // Linear warm-down of the learning rate over the run.
             let lr = config.learning_rate * (1.0 - 0.9 * (step as f64 / total as f64));
-            let (bce, ce) = losses(&model, &config.model, &batch, &text, &device)?;
+            let (bce, ce) = losses(&model, &config.model, &batch, &text, &batch_weights, &device)?;
             let loss = bce + ce.mul_scalar(config.size_weight);
             let value: f32 = loss.clone().into_scalar::<f32>();
             let grads = GradientsParams::from_grads(loss.backward(), &model);
@@ -297,7 +339,7 @@ pub fn train(
             progress(StepReport { step, total, epoch, loss: value });
         }
     }
-    let k = history.len().clamp(1, 50);
+    let k = (history.len() / 2).clamp(1, 50);
     let mean = |xs: &[f32]| xs.iter().sum::<f32>() / xs.len().max(1) as f32;
     Ok(TrainOutcome {
         model: model.valid().to_device(&plain),
@@ -359,28 +401,30 @@ pub fn evaluate(
     Ok(m)
 }
 
+/// A small model for unit tests.
+#[cfg(test)]
+pub(crate) fn tiny_model_config() -> GuideModelConfig {
+    use crate::fuse::BehaviourEncoderConfig;
+    use crate::trace::TraceEncoderConfig;
+    GuideModelConfig::new(
+        BehaviourEncoderConfig::new(
+            TraceEncoderConfig::new().with_d_model(16).with_d_ff(32).with_n_layers(1).with_example_len(24).with_max_examples(4),
+        )
+        .with_d_embed(32),
+    )
+    .with_d_hidden(32)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::data::{generate, DataConfig};
-    use crate::fuse::BehaviourEncoderConfig;
-    use crate::trace::TraceEncoderConfig;
-
-    fn tiny_model() -> GuideModelConfig {
-        GuideModelConfig::new(
-            BehaviourEncoderConfig::new(
-                TraceEncoderConfig::new().with_d_model(16).with_d_ff(32).with_n_layers(1).with_example_len(24).with_max_examples(4),
-            )
-            .with_d_embed(32),
-        )
-        .with_d_hidden(32)
-    }
 
     #[test]
     fn loss_decreases_over_a_few_steps_and_weights_round_trip() {
         let data = generate(&DataConfig { draws: 600, examples: 4, max_size: 6, test_percent: 0, seed: 3 }).unwrap();
         let tasks: Vec<Task> = data.train.into_iter().take(16).collect();
-        let config = TrainingConfig::new(tiny_model()).with_epochs(40).with_batch_size(16).with_learning_rate(3e-3).with_text_dropout(0.0);
+        let config = TrainingConfig::new(tiny_model_config()).with_epochs(40).with_batch_size(16).with_learning_rate(3e-3).with_text_dropout(0.0);
         let mut losses = Vec::new();
         let out = train(&config, &tasks, &TextTable::default(), &mut |r| losses.push(r.loss)).unwrap();
         assert_eq!(losses.len(), 40);

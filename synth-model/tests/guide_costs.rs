@@ -76,3 +76,55 @@ fn learned_guide_still_finds_the_solution() {
     let t = out.term().expect("found").to_string();
     assert!(t.contains("bvand"), "{t}");
 }
+
+#[test]
+fn refinement_feedback_moves_the_behaviour_embedding_not_the_model() {
+    use synth_engine::refine::{AdaptiveGuide, Feedback};
+    let Some(g) = guider() else { return };
+    let p = clear_lowest(None);
+    let mut adaptive = g.adaptive_guide_for(&p, &TraceFeatures::none()).unwrap();
+    let fresh = g.guide_for(&p, &TraceFeatures::none()).unwrap();
+    // Same embedding path as the plain guide before any update.
+    for (a, b) in adaptive.learned().prediction.label_probs.iter().zip(&fresh.prediction.label_probs) {
+        assert!((a - b).abs() < 1e-5, "{a} vs {b}");
+    }
+    let before = adaptive.embedding().to_vec();
+    let prob = |g: &synth_model::adapt::AdaptiveLearnedGuide, l: &str| g.learned().prediction.prob(l).unwrap();
+    let before_p = |l: &str| fresh.prediction.prob(l).unwrap();
+    let partial: synth_engine::dsl::Term = "(bvand x (bvsub x #x00000001))".parse().unwrap();
+    let worse = vec![("(bvxor x #x00000001)".parse().unwrap(), 0.8)];
+    let changed = adaptive.update(&Feedback { reinforce: (&partial, 0.9), penalize: &worse, learning_rate: 1.0 });
+    let names: Vec<&str> = changed.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(names, vec!["var", "bv.1", "bvand", "bvxor", "bvsub"]); // in label order
+    let odds = |p: f32| p / (1.0 - p);
+    let gain = |l: &str| odds(prob(&adaptive, l)) / odds(before_p(l));
+    // The favoured term's operators become likelier (in odds), by more than a label the
+    // feedback did not name (bvor); the disfavoured one by less.
+    assert!(gain("bvand") > 1.2 && gain("bvsub") > 1.2, "bvand ×{} bvsub ×{}", gain("bvand"), gain("bvsub"));
+    assert!(gain("bvand") > gain("bvor") && gain("bvsub") > gain("bvor"), "bvor ×{}", gain("bvor"));
+    assert!(gain("bvxor") < gain("bvor"), "bvxor ×{} bvor ×{}", gain("bvxor"), gain("bvor"));
+    assert_ne!(adaptive.embedding(), &before[..]);
+    // The model itself is untouched: a new guide for the problem prices as before.
+    assert_eq!(g.guide_for(&p, &TraceFeatures::none()).unwrap().prediction, fresh.prediction);
+}
+
+#[test]
+fn the_refinement_loop_steps_the_learned_guide_after_a_failed_iteration() {
+    use std::time::Duration;
+    use synth_engine::emit::Lang;
+    use synth_engine::refine::{refine, RefineConfig, RefineStatus};
+    let Some(g) = guider() else { return };
+    // Training {0→0, 1→1} is solved by `x`; the held-out calls say x*x.
+    let ex = |a: u64, b: u64| (vec![Value::bv(32, a)], Value::bv(32, b));
+    let p = problem(&[("x", "u32")], "u32", vec![ex(0, 0), ex(1, 1)], None);
+    let held: Vec<Example> = [ex(2, 4), ex(3, 9), ex(5, 25)].into_iter().map(|(args, output)| Example { args, output }).collect();
+    let mut guide = g.adaptive_guide_for(&p, &TraceFeatures::none()).unwrap();
+    let config = RefineConfig { lang: Lang::Python, budget: Duration::from_secs(30), ..RefineConfig::default() };
+    let r = refine(&p, &held, &config, &mut guide, &CancelToken::new(), &mut |_| {}).unwrap();
+    assert_eq!(r.status, RefineStatus::Verified, "{:#?}", r.history);
+    assert_eq!(r.history[0].term.as_deref(), Some("x"));
+    // The update after the first iteration reports the labels it moved, with probabilities.
+    let updates = &r.history[0].weight_updates;
+    assert!(updates.iter().any(|(l, p)| l == "var" && (0.0..=1.0).contains(p)), "{updates:?}");
+    assert_eq!(r.best.unwrap().term.to_string(), "(bvmul x x)");
+}

@@ -6,6 +6,7 @@
 
 use std::sync::OnceLock;
 
+use synth_engine::refine::{AdaptiveGuide, WeightedGuide};
 use synth_engine::search::{Guide, UniformGuide};
 use synth_engine::spec::Problem;
 use synth_model::guide::{default_weights_dir, Guider};
@@ -54,19 +55,28 @@ impl GuideSource {
     /// The guide for one problem (uniform when the learned one is unavailable or fails).
     #[must_use]
     pub fn guide_for(&self, problem: &Problem) -> Box<dyn Guide> {
-        self.guide_for_trace(problem, &TraceFeatures::none())
-    }
-
-    /// The guide for a problem carved from a trace, with what the trace says besides the
-    /// examples.
-    #[must_use]
-    pub fn guide_for_trace(&self, problem: &Problem, features: &TraceFeatures) -> Box<dyn Guide> {
         let Some(g) = self.guider() else { return Box::new(UniformGuide) };
-        match g.guide_for(problem, features) {
+        match g.guide_for(problem, &TraceFeatures::none()) {
             Ok(l) => Box::new(l),
             Err(e) => {
                 eprintln!("warning: learned guide failed on this problem ({e}); using uniform costs");
                 Box::new(UniformGuide)
+            }
+        }
+    }
+
+    /// The guide the refinement loop updates, for a problem carved from a trace, with what
+    /// the trace says besides the examples: the learned guide steps its behaviour
+    /// embedding; uniform costs get per-operator weights.
+    #[must_use]
+    pub fn adaptive_guide_for_trace(&self, problem: &Problem, features: &TraceFeatures) -> Box<dyn AdaptiveGuide> {
+        let uniform = || Box::new(WeightedGuide::new(UniformGuide));
+        let Some(g) = self.guider() else { return uniform() };
+        match g.adaptive_guide_for(problem, features) {
+            Ok(l) => Box::new(l),
+            Err(e) => {
+                eprintln!("warning: learned guide failed on this problem ({e}); using uniform costs");
+                uniform()
             }
         }
     }

@@ -181,8 +181,8 @@ pub fn synthesize_from_trace(
         ..RefineConfig::default()
     };
     let started = std::time::Instant::now();
-    let guide = guides.guide_for_trace(&problem, &trace_features(trace, &options.function, carved.distinct));
-    let refined = refine(&problem, &held_out, &config, guide.as_ref(), cancel, on_iteration)?;
+    let mut guide = guides.adaptive_guide_for_trace(&problem, &trace_features(trace, &options.function, carved.distinct));
+    let refined = refine(&problem, &held_out, &config, guide.as_mut(), cancel, on_iteration)?;
     let synth_secs = started.elapsed().as_secs_f64();
     let Some(best) = refined.best else {
         return Err(LiveError::NoSolution { function: options.function.clone(), total: problem.examples.len(), best: String::new() });

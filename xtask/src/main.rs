@@ -30,9 +30,14 @@ enum Task {
     /// Set up, build, start the bundled demo process and the daemon, attach by PID, record,
     /// and print the synthesized Rust of each demo function with its verification report.
     Demo,
-    /// Train the learned search guide (synth-model) and write its weights and model card.
+    /// Train the learned search guide (synth-model) and write its weights and model card;
+    /// with `--rl`, fine-tune it from search rewards (expert iteration) and compare.
     Train {
-        /// Passed to `synth-model train` (e.g. `--epochs 4 --draws 60000`).
+        /// Fine-tune the trained guide by expert iteration (`synth-model rl`) instead.
+        #[arg(long)]
+        rl: bool,
+        /// Passed to `synth-model train` (e.g. `--epochs 4 --draws 60000`) or `synth-model rl`
+        /// (e.g. `--tasks 240 --rounds 2`).
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<String>,
     },
@@ -124,9 +129,9 @@ fn main() -> Result<()> {
             setup::run()?;
             e2e::demo()
         }
-        Task::Train { args } => {
+        Task::Train { rl, args } => {
             setup::run()?;
-            model::train(&args)
+            model::train(rl, &args)
         }
         Task::RefVectors { venv } => model::ref_vectors(&venv),
         Task::Bench { which: Bench::Guide { timeout, limit } } => {

@@ -104,9 +104,9 @@ pub fn ref_vectors(venv: &Path) -> Result<()> {
     Ok(())
 }
 
-/// `cargo xtask train`: release build of synth-model, then its `train` command.
-pub fn train(extra: &[String]) -> Result<()> {
-    let mut args = vec!["run", "--release", "-q", "-p", "synth-model", "--bin", "synth-model", "--", "train"];
+/// `cargo xtask train [--rl]`: release build of synth-model, then its `train` (or `rl`) command.
+pub fn train(rl: bool, extra: &[String]) -> Result<()> {
+    let mut args = vec!["run", "--release", "-q", "-p", "synth-model", "--bin", "synth-model", "--", if rl { "rl" } else { "train" }];
     args.extend(extra.iter().map(String::as_str));
     cargo(&args)
 }

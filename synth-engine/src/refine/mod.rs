@@ -7,9 +7,11 @@
 //! updates what it generates from:
 //! - half of the held-out examples the candidate gets wrong become training examples
 //!   (counterexamples, as in CEGIS); the other half stay held out for validation;
-//! - the guide's production weights take a step: operators of the best partial solution
-//!   are up-weighted in proportion to the examples it satisfies, operators of earlier
-//!   candidates that scored lower are down-weighted ([`WeightedGuide`]).
+//! - the guide takes a step from the evaluation ([`AdaptiveGuide::update`] with a
+//!   [`Feedback`]): what the best partial solution uses is favoured in proportion to the
+//!   examples it satisfies, what earlier candidates that scored lower used is disfavoured.
+//!   [`WeightedGuide`] does this with per-operator cost offsets over any base guide; the
+//!   learned guide of `synth-model` takes a gradient step on its behaviour embedding.
 //!
 //! It returns the best candidate by reward with the whole reward history.
 use std::{
@@ -125,7 +127,8 @@ pub struct IterationRecord {
     pub search_secs: f64,
     /// Held-out examples moved into training after this iteration.
     pub counterexamples_added: usize,
-    /// Operators whose weight changed after this iteration, with the new weight.
+    /// What the guide's update after this iteration changed: operators with their new
+    /// weight ([`WeightedGuide`]), or labels with their new probability (learned guide).
     pub weight_updates: Vec<(String, f64)>,
 }
 
@@ -178,19 +181,40 @@ pub enum RefineStatus {
     NoCandidate,
 }
 
+/// What one iteration's evaluation says about the candidates so far, for a guide that
+/// learns from it.
+#[derive(Clone, Copy, Debug)]
+pub struct Feedback<'a> {
+    /// The candidate to favour, with a weight in `0..=1`: the share of the training
+    /// examples it satisfies.
+    pub reinforce: (&'a Term, f64),
+    /// Earlier candidates that scored lower, each with a weight in `0..=1`
+    /// (`1 − its reward`): what they use and the favoured one does not is disfavoured.
+    pub penalize: &'a [(Term, f64)],
+    /// Step size (`RefineConfig::learning_rate`).
+    pub learning_rate: f64,
+}
+
+/// A guide the refinement loop updates between iterations.
+pub trait AdaptiveGuide: Guide {
+    /// Takes one step from `feedback`; returns what changed, as `(name, new value)`
+    /// pairs for the iteration's report.
+    fn update(&mut self, feedback: &Feedback<'_>) -> Vec<(String, f64)>;
+}
+
 /// A guide that adds learned per-operator weights to a base guide's costs, as −log p of
 /// a softmax over the weights: the most favoured operator keeps its base cost, the others
 /// pay `round(max − w)` more. Leaves (variables, constants) keep their base cost.
-pub struct WeightedGuide<'a> {
-    base: &'a dyn Guide,
+pub struct WeightedGuide<G> {
+    base: G,
     weights: HashMap<String, f64>,
     max: f64,
 }
 
-impl<'a> WeightedGuide<'a> {
+impl<G: Guide> WeightedGuide<G> {
     /// No adjustments yet.
     #[must_use]
-    pub fn new(base: &'a dyn Guide) -> WeightedGuide<'a> {
+    pub fn new(base: G) -> WeightedGuide<G> {
         WeightedGuide { base, weights: HashMap::new(), max: 0.0 }
     }
 
@@ -210,7 +234,7 @@ impl<'a> WeightedGuide<'a> {
     }
 }
 
-impl Guide for WeightedGuide<'_> {
+impl<G: Guide> Guide for WeightedGuide<G> {
     fn production_cost(&self, info: &ProductionInfo<'_>) -> u32 {
         let base = self.base.production_cost(info);
         let op = &info.production.node(info.production.root()).op;
@@ -219,6 +243,27 @@ impl Guide for WeightedGuide<'_> {
         }
         let extra = (self.max - self.weight(&op.name())).round().max(0.0);
         (f64::from(base) + extra).clamp(1.0, 16.0) as u32
+    }
+}
+
+impl<G: Guide> AdaptiveGuide for WeightedGuide<G> {
+    /// Operators of the favoured term gain `learning_rate × weight`; operators only the
+    /// penalized terms use lose `learning_rate × their weight`.
+    fn update(&mut self, feedback: &Feedback<'_>) -> Vec<(String, f64)> {
+        let (term, weight) = feedback.reinforce;
+        let ops = operators(term);
+        let mut changed = Vec::new();
+        for op in &ops {
+            let w = self.step(op, feedback.learning_rate * weight);
+            changed.push((op.clone(), w));
+        }
+        for (old, old_weight) in feedback.penalize {
+            for op in operators(old).iter().filter(|o| !ops.contains(o)) {
+                let w = self.step(op, -feedback.learning_rate * old_weight);
+                changed.push((op.clone(), w));
+            }
+        }
+        changed
     }
 }
 
@@ -249,8 +294,9 @@ pub fn agreement_mask(problem: &Problem, term: &Term, examples: &[Example]) -> R
 }
 
 /// Runs the loop on `problem` (its examples are the training set) with `held_out`
-/// examples kept back; `base` supplies the production costs the weights adjust;
-/// `on_iteration` sees each iteration as it ends.
+/// examples kept back; `guide` prices the productions and is updated between iterations
+/// (wrap a plain guide in [`WeightedGuide`]); `on_iteration` sees each iteration as it
+/// ends.
 ///
 /// # Errors
 /// When the problem cannot be searched or code cannot be emitted or verified at all; a
@@ -259,7 +305,7 @@ pub fn refine(
     problem: &Problem,
     held_out: &[Example],
     config: &RefineConfig,
-    base: &dyn Guide,
+    guide: &mut dyn AdaptiveGuide,
     cancel: &CancelToken,
     on_iteration: &mut dyn FnMut(&IterationRecord),
 ) -> Result<Refined, Error> {
@@ -268,11 +314,10 @@ pub fn refine(
     training.validate_examples()?;
     let mut held: Vec<Example> = held_out.to_vec();
     let all: Vec<Example> = training.examples.iter().chain(held_out).cloned().collect();
-    let mut guide = WeightedGuide::new(base);
     let mut history: Vec<IterationRecord> = Vec::new();
     let mut best: Option<Candidate> = None;
     let mut smallest_passing: Option<usize> = None;
-    let mut earlier: Vec<(Vec<String>, f64)> = Vec::new();
+    let mut earlier: Vec<(Term, f64)> = Vec::new();
     let max_iterations = config.max_iterations.max(1);
     for iteration in 1..=max_iterations {
         let left = config.budget.saturating_sub(start.elapsed());
@@ -284,7 +329,7 @@ pub fn refine(
         let share = if iteration == max_iterations { left } else { left / 2 };
         let limits = SearchLimits { timeout: share, ..config.search.clone() };
         let searched = Instant::now();
-        let outcome = synthesize(&training, &limits, &guide, cancel)?;
+        let outcome = synthesize(&training, &limits, &*guide, cancel)?;
         let search_secs = searched.elapsed().as_secs_f64();
         let terms_enumerated = outcome.stats().terms_enumerated;
         let (kind, term) = match outcome {
@@ -328,7 +373,7 @@ pub fn refine(
             smallest_passing = Some(smallest_passing.map_or(term.size(), |s| s.min(term.size())));
         }
         let reward = Reward::of((held_ok, held.len()), &report, term.size(), smallest_passing);
-        // Update: counterexamples into training, then one step on the operator weights.
+        // Update: counterexamples into training, then one update step of the guide.
         let mut moved = 0;
         let mut weight_updates = Vec::new();
         if reward.total < config.threshold && !passes {
@@ -350,21 +395,12 @@ pub fn refine(
                 }
             }
             held = keep;
-            let ops = operators(&term);
             let frac = train_ok as f64 / training.examples.len().max(1) as f64;
-            for op in &ops {
-                let w = guide.step(op, config.learning_rate * frac);
-                weight_updates.push((op.clone(), w));
-            }
-            for (old_ops, old_reward) in &earlier {
-                if *old_reward < reward.total {
-                    for op in old_ops.iter().filter(|o| !ops.contains(o)) {
-                        let w = guide.step(op, -config.learning_rate * (1.0 - old_reward));
-                        weight_updates.push((op.clone(), w));
-                    }
-                }
-            }
-            earlier.push((ops, reward.total));
+            let lower: Vec<(Term, f64)> =
+                earlier.iter().filter(|(_, r)| *r < reward.total).map(|(t, r)| (t.clone(), 1.0 - r)).collect();
+            weight_updates =
+                guide.update(&Feedback { reinforce: (&term, frac), penalize: &lower, learning_rate: config.learning_rate });
+            earlier.push((term.clone(), reward.total));
         }
         let record = IterationRecord {
             iteration,

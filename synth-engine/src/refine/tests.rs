@@ -20,7 +20,7 @@ fn verified_in_one_iteration() {
         3,
     );
     let mut seen = Vec::new();
-    let r = refine(&p, &held, &config(30), &UniformGuide, &CancelToken::new(), &mut |it| seen.push(it.iteration)).unwrap();
+    let r = refine(&p, &held, &config(30), &mut WeightedGuide::new(UniformGuide), &CancelToken::new(), &mut |it| seen.push(it.iteration)).unwrap();
     assert_eq!(r.status, RefineStatus::Verified);
     assert_eq!(seen, vec![1]);
     let best = r.best.unwrap();
@@ -39,7 +39,7 @@ fn held_out_counterexamples_drive_a_second_iteration() {
         {"args":[5],"output":25}]}"#,
         3,
     );
-    let r = refine(&p, &held, &config(30), &UniformGuide, &CancelToken::new(), &mut |_| {}).unwrap();
+    let r = refine(&p, &held, &config(30), &mut WeightedGuide::new(UniformGuide), &CancelToken::new(), &mut |_| {}).unwrap();
     assert_eq!(r.status, RefineStatus::Verified);
     assert_eq!(r.history.len(), 2, "{:#?}", r.history);
     assert_eq!(r.history[0].term.as_deref(), Some("x"));
@@ -64,7 +64,7 @@ fn exhausted_budget_returns_the_best_partial_marked_as_such() {
     );
     let mut cfg = config(4);
     cfg.search.divide_and_conquer = false;
-    let r = refine(&p, &held, &cfg, &UniformGuide, &CancelToken::new(), &mut |_| {}).unwrap();
+    let r = refine(&p, &held, &cfg, &mut WeightedGuide::new(UniformGuide), &CancelToken::new(), &mut |_| {}).unwrap();
     assert_eq!(r.status, RefineStatus::Partial);
     let best = r.best.unwrap();
     assert!(!best.verified);
@@ -74,7 +74,7 @@ fn exhausted_budget_returns_the_best_partial_marked_as_such() {
 
 #[test]
 fn weights_make_other_operators_dearer() {
-    let mut g = WeightedGuide::new(&UniformGuide);
+    let mut g = WeightedGuide::new(UniformGuide);
     let bvand: Term = "(bvand x y)".parse().unwrap();
     let bvor: Term = "(bvor x y)".parse().unwrap();
     let info = |t| ProductionInfo { nonterminal: "S", sort: crate::dsl::Sort::BitVec(32), production: t, holes: 2 };
@@ -84,6 +84,19 @@ fn weights_make_other_operators_dearer() {
     assert_eq!(g.production_cost(&info(&bvor)), 3);
     g.step("bvor", 2.0);
     assert_eq!(g.production_cost(&info(&bvor)), 1);
+}
+
+#[test]
+fn feedback_favours_the_partial_term_and_disfavours_what_only_worse_ones_used() {
+    let mut g = WeightedGuide::new(UniformGuide);
+    let better: Term = "(bvand x (bvsub x #x00000001))".parse().unwrap();
+    let worse = vec![("(bvor x (bvsub x #x00000001))".parse::<Term>().unwrap(), 0.5)];
+    let changed = g.update(&Feedback { reinforce: (&better, 0.5), penalize: &worse, learning_rate: 2.0 });
+    assert_eq!(changed, vec![("bvand".to_string(), 1.0), ("bvsub".to_string(), 1.0), ("bvor".to_string(), -1.0)]);
+    let info = |t| ProductionInfo { nonterminal: "S", sort: crate::dsl::Sort::BitVec(32), production: t, holes: 2 };
+    let bvor: Term = "(bvor x y)".parse().unwrap();
+    assert_eq!(g.production_cost(&info(&better)), 1);
+    assert_eq!(g.production_cost(&info(&bvor)), 3);
 }
 
 #[test]

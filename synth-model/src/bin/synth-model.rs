@@ -14,7 +14,8 @@ use synth_engine::search::{synthesize, CancelToken, Guide, SearchLimits, SearchO
 use synth_engine::spec::{sygus, Problem};
 use synth_model::data::{generate, DataConfig, Task};
 use synth_model::fuse::BehaviourEncoderConfig;
-use synth_model::guide::{default_weights_dir, top_labels, GuideModelConfig, Guider, CONFIG_FILE, WEIGHTS_FILE};
+use synth_model::guide::{default_weights_dir, load_model, top_labels, GuideModelConfig, Guider, CONFIG_FILE, WEIGHTS_FILE};
+use synth_model::rl::{expert_iteration, run_episode, RlConfig};
 use synth_model::text::TextEncoder;
 use synth_model::trace::{TraceEncoderConfig, TraceFeatures};
 use synth_model::train::{evaluate, train, EvalMetrics, TextTable, TrainingConfig};
@@ -42,6 +43,43 @@ enum Command {
         /// Where to write the weights, configuration and model card.
         #[arg(long)]
         out: Option<PathBuf>,
+        /// Where to keep the description embeddings between runs.
+        #[arg(long, default_value = "target/synth-model-cache")]
+        cache: PathBuf,
+    },
+    /// Fine-tune the trained guide from search rewards (expert iteration), then compare
+    /// it with the model it started from and with uniform costs on held-out tasks.
+    Rl {
+        /// Synthetic training tasks searched per round.
+        #[arg(long, default_value_t = 240)]
+        tasks: usize,
+        /// Rounds of search and fine-tuning.
+        #[arg(long, default_value_t = 2)]
+        rounds: usize,
+        /// Search limit per task while collecting, in seconds.
+        #[arg(long, default_value_t = 1.0)]
+        timeout: f64,
+        /// Fine-tuning passes over each round's solved tasks.
+        #[arg(long, default_value_t = 3)]
+        epochs: usize,
+        /// Fine-tuning learning rate.
+        #[arg(long, default_value_t = 3e-4)]
+        learning_rate: f64,
+        /// Held-out tasks in the comparison.
+        #[arg(long, default_value_t = 60)]
+        bench_limit: usize,
+        /// Search limit per held-out task, in seconds.
+        #[arg(long, default_value_t = 2.0)]
+        bench_timeout: f64,
+        /// Smallest program size among the tasks.
+        #[arg(long, default_value_t = 4)]
+        min_size: usize,
+        /// Weights to start from.
+        #[arg(long)]
+        weights: Option<PathBuf>,
+        /// Where to write the fine-tuned weights and their card.
+        #[arg(long, default_value = "target/synth-model-rl")]
+        out: PathBuf,
         /// Where to keep the description embeddings between runs.
         #[arg(long, default_value = "target/synth-model-cache")]
         cache: PathBuf,
@@ -87,6 +125,21 @@ fn main() -> Result<()> {
     match Cli::parse().command {
         Command::Train { draws, epochs, max_steps, out, cache } => {
             run_train(draws, epochs, max_steps, &out.unwrap_or_else(default_weights_dir), &cache)
+        }
+        Command::Rl { tasks, rounds, timeout, epochs, learning_rate, bench_limit, bench_timeout, min_size, weights, out, cache } => {
+            run_rl(&RlArgs {
+                tasks,
+                rounds,
+                timeout,
+                epochs,
+                learning_rate,
+                bench_limit,
+                bench_timeout,
+                min_size,
+                weights: weights.unwrap_or_else(default_weights_dir),
+                out,
+                cache,
+            })
         }
         Command::Bench { suites, timeout, limit, min_size, weights, cost_scale, no_synthetic } => run_bench(
             &suites,
@@ -276,12 +329,148 @@ steps {last:.4}.\n\n\
     )
 }
 
+// ---------------------------------------------------------------- rl
+
+struct RlArgs {
+    tasks: usize,
+    rounds: usize,
+    timeout: f64,
+    epochs: usize,
+    learning_rate: f64,
+    bench_limit: usize,
+    bench_timeout: f64,
+    min_size: usize,
+    weights: PathBuf,
+    out: PathBuf,
+    cache: PathBuf,
+}
+
+fn run_rl(a: &RlArgs) -> Result<()> {
+    use rand::seq::SliceRandom as _;
+    use rand::SeedableRng as _;
+    if !(a.timeout > 0.0 && a.bench_timeout > 0.0) {
+        bail!("--timeout and --bench-timeout must be positive");
+    }
+    let started = Instant::now();
+    let data = generate(&DataConfig::default())?;
+    // Training tasks the search can find but not instantly: size ≥ 3, a seeded sample.
+    let mut pool: Vec<&Task> = data.train.iter().filter(|t| t.size >= 3).collect();
+    pool.shuffle(&mut rand_chacha::ChaCha8Rng::seed_from_u64(0x5eed));
+    let tasks: Vec<Task> = pool.into_iter().take(a.tasks).cloned().collect();
+    let held = pick_held_out(&data.test, a.min_size, a.bench_limit);
+    let all: Vec<&Task> = tasks.iter().chain(held.iter().copied()).collect();
+    let texts = text_table(&all, &a.cache)?;
+    let device = Device::flex();
+    let (start_model, model_config) = load_model(&a.weights, &device)?;
+    let training = TrainingConfig::new(model_config.clone())
+        .with_epochs(a.epochs)
+        .with_learning_rate(a.learning_rate)
+        .with_batch_size(16)
+        .with_seed(7);
+    let config = RlConfig::new(training).with_rounds(a.rounds).with_timeout_secs(a.timeout);
+    eprintln!("expert iteration: {} tasks × {} rounds, {} s per search, from {}", tasks.len(), a.rounds, a.timeout, a.weights.display());
+    let pb = bar((tasks.len() * a.rounds) as u64, "search");
+    let steps = bar(0, "fine-tune");
+    let t0 = Instant::now();
+    let (tuned, rounds) = expert_iteration(
+        start_model.clone(),
+        &config,
+        &tasks,
+        &texts,
+        &mut |round, _, ep| {
+            pb.inc(1);
+            pb.set_message(format!("round {round}, last {}", if ep.solved { "solved" } else { "unsolved" }));
+        },
+        &mut |r| {
+            steps.set_length(r.total as u64);
+            steps.set_position(r.step as u64);
+        },
+    )?;
+    pb.finish_and_clear();
+    steps.finish_and_clear();
+    let rl_secs = t0.elapsed().as_secs_f64();
+
+    // The comparison: the same held-out tasks, searched with each guide, in this run.
+    let timeout = Duration::from_secs_f64(a.bench_timeout);
+    let names = ["uniform", "supervised, no description", "fine-tuned, no description", "supervised + description", "fine-tuned + description"];
+    let mut cols: Vec<Column> = names.iter().map(|n| Column { name: n, runs: Vec::new() }).collect();
+    let pb = bar(held.len() as u64, "compare");
+    let episode = |m: &synth_model::guide::GuideModel, t: &Task, text: Option<&[f32]>| -> Result<Run> {
+        let e = run_episode(m, &model_config, t, text, config.cost_scale, timeout)?;
+        Ok(Run { solved: e.solved, secs: e.secs, guide_secs: e.guide_secs })
+    };
+    for t in &held {
+        let mut bare = t.problem.clone();
+        bare.description = None;
+        let text = texts.get(t.description());
+        cols[0].runs.push(run_one(&bare, None, a.bench_timeout));
+        cols[1].runs.push(episode(&start_model, t, None)?);
+        cols[2].runs.push(episode(&tuned, t, None)?);
+        cols[3].runs.push(episode(&start_model, t, text)?);
+        cols[4].runs.push(episode(&tuned, t, text)?);
+        pb.inc(1);
+    }
+    pb.finish_and_clear();
+    let suite = format!("synthetic held-out (size ≥ {})", a.min_size);
+    let mut table = vec![
+        "| suite | guide | solved | median s (solved) | median s (all, unsolved = timeout) | median s computing the guide |".to_string(),
+        "|---|---|---|---|---|---|".to_string(),
+    ];
+    table.extend(summarize(&suite, &cols, a.bench_timeout));
+    let ratios = [
+        ratio_line(&suite, &cols[1], &cols[2], a.bench_timeout),
+        ratio_line(&suite, &cols[3], &cols[4], a.bench_timeout),
+        ratio_line(&suite, &cols[0], &cols[2], a.bench_timeout),
+        ratio_line(&suite, &cols[0], &cols[4], a.bench_timeout),
+    ];
+    let mut round_rows = vec![
+        "| round | tasks | solved | median s | mean reward | found ≠ generating program | fine-tune steps | loss first → last |".to_string(),
+        "|---|---|---|---|---|---|---|---|".to_string(),
+    ];
+    for r in &rounds {
+        round_rows.push(format!(
+            "| {} | {} | {} | {:.3} | {:.3} | {} | {} | {:.4} → {:.4} |",
+            r.round, r.tasks, r.solved, r.median_secs, r.mean_reward, r.different_solution, r.steps, r.loss.0, r.loss.1
+        ));
+    }
+    std::fs::create_dir_all(&a.out).with_context(|| format!("creating {}", a.out.display()))?;
+    tuned.clone().save_file(a.out.join(WEIGHTS_FILE)).map_err(|e| anyhow::anyhow!("saving weights: {e}"))?;
+    model_config.save(a.out.join(CONFIG_FILE)).context("saving the model configuration")?;
+    config.save(a.out.join("rl-config.json")).context("saving the fine-tuning configuration")?;
+    let card = format!(
+        "# Fine-tuned guide: expert iteration\n\n\
+Started from `{}`. {} rounds: each searches {} synthetic training tasks (size ≥ 3, seeded sample) with the \
+current model's guide ({} s each, half with the description), then fine-tunes on the solved ones with the found \
+solution's labels and size as targets, weighted by reward (1 − 0.5 · time/limit): {} epochs, Adam, learning rate \
+{} decayed to 10 %, batch 16. {:.0} s.\n\n{}\n\n\
+## Held-out comparison (same run; per-task limit {} s; description embeddings precomputed, so guide times are \
+the model only)\n\n{}\n\n{}\n",
+        a.weights.display(),
+        a.rounds,
+        tasks.len(),
+        a.timeout,
+        a.epochs,
+        a.learning_rate,
+        rl_secs,
+        round_rows.join("\n"),
+        a.bench_timeout,
+        table.join("\n"),
+        ratios.join("\n\n"),
+    );
+    std::fs::write(a.out.join("RL_CARD.md"), &card)?;
+    println!("{card}");
+    eprintln!("wrote {} in {:.0} s total", a.out.join(WEIGHTS_FILE).display(), started.elapsed().as_secs_f64());
+    Ok(())
+}
+
 // ---------------------------------------------------------------- bench
 
 #[derive(Clone, Copy, Debug, Default)]
 struct Run {
     solved: bool,
     secs: f64,
+    /// Of `secs`, the time spent computing the guide.
+    guide_secs: f64,
 }
 
 fn run_one(problem: &Problem, guide: Option<(&Guider, &TraceFeatures)>, timeout: f64) -> Run {
@@ -301,8 +490,9 @@ fn run_one(problem: &Problem, guide: Option<(&Guider, &TraceFeatures)>, timeout:
         },
         None => &UniformGuide,
     };
+    let guide_secs = start.elapsed().as_secs_f64();
     let out = synthesize(problem, &limits, g, &CancelToken::new());
-    Run { solved: matches!(out, Ok(SearchOutcome::Found { .. })), secs: start.elapsed().as_secs_f64() }
+    Run { solved: matches!(out, Ok(SearchOutcome::Found { .. })), secs: start.elapsed().as_secs_f64(), guide_secs }
 }
 
 fn median(mut v: Vec<f64>) -> Option<f64> {
@@ -327,7 +517,8 @@ fn summarize(suite: &str, cols: &[Column], timeout: f64) -> Vec<String> {
         let med_all = median(c.runs.iter().map(|r| if r.solved { r.secs } else { timeout }).collect());
         let med_solved = median(c.runs.iter().filter(|r| r.solved).map(|r| r.secs).collect());
         let f = |m: Option<f64>| m.map_or("-".into(), |x| format!("{x:.3}"));
-        rows.push(format!("| {suite} | {} | {solved}/{n} | {} | {} |", c.name, f(med_solved), f(med_all)));
+        let med_guide = median(c.runs.iter().map(|r| r.guide_secs).collect());
+        rows.push(format!("| {suite} | {} | {solved}/{n} | {} | {} | {} |", c.name, f(med_solved), f(med_all), f(med_guide)));
     }
     rows
 }
@@ -398,6 +589,29 @@ fn text_latency() -> Result<String> {
     ))
 }
 
+/// Up to `limit` held-out tasks of at least `min_size`, spread evenly over the families.
+fn pick_held_out(test: &[Task], min_size: usize, limit: usize) -> Vec<&Task> {
+    let mut tasks: Vec<&Task> = test.iter().filter(|t| t.size >= min_size).collect();
+    tasks.sort_by_key(|t| (t.family, t.program.to_string()));
+    let mut by_family: std::collections::BTreeMap<&str, Vec<&Task>> = std::collections::BTreeMap::new();
+    for t in tasks {
+        by_family.entry(t.family).or_default().push(t);
+    }
+    let mut picked: Vec<&Task> = Vec::new();
+    let mut i = 0;
+    while picked.len() < limit && by_family.values().any(|v| i < v.len()) {
+        for v in by_family.values() {
+            if let Some(t) = v.get(i) {
+                if picked.len() < limit {
+                    picked.push(t);
+                }
+            }
+        }
+        i += 1;
+    }
+    picked
+}
+
 fn run_bench(
     suites: &[PathBuf],
     timeout: f64,
@@ -419,30 +633,15 @@ fn run_bench(
     println!("learned guide cost = round({} × −ln p), clamped to 1..=16", guider.cost_scale);
     println!("guide load (weights + text encoder): {:.2} s", t0.elapsed().as_secs_f64());
     println!();
-    let mut table = vec!["| suite | guide | solved | median s (solved) | median s (all, unsolved = timeout) |".to_string(), "|---|---|---|---|---|".to_string()];
+    let mut table = vec![
+        "| suite | guide | solved | median s (solved) | median s (all, unsolved = timeout) | median s computing the guide |".to_string(),
+        "|---|---|---|---|---|---|".to_string(),
+    ];
     let mut ratios = Vec::new();
 
     // Held-out synthetic tasks, described.
     let data = generate(&DataConfig::default())?;
-    let mut tasks: Vec<&Task> = data.test.iter().filter(|t| t.size >= min_size).collect();
-    // A fixed spread over families: interleave by family.
-    tasks.sort_by_key(|t| (t.family, t.program.to_string()));
-    let mut by_family: std::collections::BTreeMap<&str, Vec<&Task>> = std::collections::BTreeMap::new();
-    for t in tasks {
-        by_family.entry(t.family).or_default().push(t);
-    }
-    let mut picked: Vec<&Task> = Vec::new();
-    let mut i = 0;
-    while picked.len() < synthetic_limit && by_family.values().any(|v| i < v.len()) {
-        for v in by_family.values() {
-            if let Some(t) = v.get(i) {
-                if picked.len() < synthetic_limit {
-                    picked.push(t);
-                }
-            }
-        }
-        i += 1;
-    }
+    let picked = pick_held_out(&data.test, min_size, synthetic_limit);
     let suite = format!("synthetic held-out (size ≥ {min_size})");
     let pb = bar(picked.len() as u64, "synthetic");
     let mut cols = [
