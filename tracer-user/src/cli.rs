@@ -464,6 +464,7 @@ fn run_live_synth(args: &SynthArgs, pid: u32, budget: Duration) -> anyhow::Resul
             describe: args.describe.clone(),
             budget,
             max_iterations: args.max_iterations,
+            guide: args.guide,
         },
     };
     let bar = indicatif::ProgressBar::new_spinner();
@@ -496,6 +497,7 @@ fn run_session_synth(args: &SynthArgs, session: u64, budget: Duration) -> anyhow
         language: &lang.to_string(),
         budget,
         max_iterations: args.max_iterations,
+        guide: args.guide,
     };
     let view = crate::client::run_synth_job(&args.daemon, &job)?;
     match view["state"].as_str() {

@@ -387,6 +387,8 @@ pub struct SynthJob<'a> {
     pub budget: std::time::Duration,
     /// Most refinement iterations.
     pub max_iterations: u32,
+    /// Search guide (`None`: the daemon's default, uniform).
+    pub guide: Option<crate::guide_choice::GuideChoice>,
 }
 
 /// Starts a synthesis job and polls it to the end with a progress line; returns the job's
@@ -404,6 +406,7 @@ pub fn run_synth_job(url: &DaemonUrl, job: &SynthJob<'_>) -> anyhow::Result<Json
         "language": job.language,
         "budget_ms": budget_ms,
         "max_iterations": job.max_iterations,
+        "guide": job.guide,
     });
     let started = client.post_json("/v1/synthesize", &body)?;
     let id = started["id"].as_u64().context("the daemon's reply has no job id")?;

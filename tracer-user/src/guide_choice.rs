@@ -13,7 +13,8 @@ use synth_model::guide::{default_weights_dir, Guider};
 use synth_model::trace::TraceFeatures;
 
 /// The `--guide` choice.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum, serde::Deserialize, serde::Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
 pub enum GuideChoice {
     /// Every production costs 1 (enumeration by size).
     Uniform,

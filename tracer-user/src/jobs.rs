@@ -13,7 +13,7 @@ use synth_engine::{emit::Lang, search::CancelToken};
 use utoipa::ToSchema;
 
 use crate::{
-    guide_choice::GuideSource,
+    guide_choice::{GuideChoice, GuideSource},
     live::{self, SynthOptions},
     spec::{self, SpecError},
     store::{Store, StoreError},
@@ -90,6 +90,9 @@ pub struct SynthesizeRequest {
     pub budget_ms: Option<u64>,
     /// Most refinement iterations (default 4, at most 20).
     pub max_iterations: Option<u32>,
+    /// Search guide: `uniform` (default) or `learned` (the refinement loop then takes
+    /// gradient steps on the behaviour embedding).
+    pub guide: Option<GuideChoice>,
 }
 
 impl SynthesizeRequest {
@@ -123,6 +126,7 @@ impl SynthesizeRequest {
                 describe: self.description.clone().filter(|d| !d.trim().is_empty()),
                 budget: Duration::from_millis(budget_ms),
                 max_iterations,
+                guide: self.guide,
             },
         ))
     }
@@ -261,8 +265,8 @@ impl Jobs {
             return;
         }
         self.update(id, |v| v.state = JobState::Running);
-        // Uniform costs: the learned guide measured slower (README, "Learned guide").
-        let guides = GuideSource::new(None);
+        // Uniform costs unless asked: the learned guide measured slower (README, "Learned guide").
+        let guides = GuideSource::new(options.guide);
         let result = live::synthesize_from_trace(trace, options, &guides, cancel, &mut |it| {
             self.update(id, |v| {
                 v.progress.iteration = it.iteration;

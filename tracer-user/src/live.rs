@@ -15,7 +15,7 @@ use synth_engine::{
 use synth_model::trace::TraceFeatures;
 
 use crate::{
-    guide_choice::GuideSource,
+    guide_choice::{GuideChoice, GuideSource},
     probes::{self, PlanError},
     record::{self, RecordConfig, RecordError},
     spec::{self, SpecError},
@@ -75,6 +75,8 @@ pub struct SynthOptions {
     pub budget: Duration,
     /// Most refinement iterations.
     pub max_iterations: u32,
+    /// Search guide (`None`: uniform costs).
+    pub guide: Option<GuideChoice>,
 }
 
 /// The result: code, tests, the verification report, and what was observed.

@@ -423,7 +423,8 @@ fn seed_greet(state: &ApiState) {
 async fn synthesize_job_runs_to_verified_code() {
     let h = harness(None);
     seed_greet(&h.state);
-    let body = r#"{"trace_id": 9, "function": "greet", "language": "python", "budget_ms": 30000, "description": "length plus seven"}"#;
+    // The learned guide (uniform with a warning where `cargo xtask setup` has not run).
+    let body = r#"{"trace_id": 9, "function": "greet", "language": "python", "budget_ms": 30000, "description": "length plus seven", "guide": "learned"}"#;
     let (status, job) = call(&h.state, Method::POST, "/v1/synthesize", Some(body)).await;
     assert_eq!(status, StatusCode::ACCEPTED, "{job}");
     let id = job["id"].as_u64().unwrap();
@@ -467,6 +468,7 @@ async fn bad_synthesize_requests_are_4xx_json() {
     assert_error(&post(r#"{"session_id": 9, "function": "greet", "max_iterations": 0}"#).await, StatusCode::BAD_REQUEST, "max_iterations");
     assert_error(&post(r#"{"session_id": 9, "function": "greet", "language": "cobol"}"#).await, StatusCode::UNPROCESSABLE_ENTITY, "language");
     assert_error(&post(r#"{"session_id": 9, "function": "greet", "colour": 1}"#).await, StatusCode::UNPROCESSABLE_ENTITY, "colour");
+    assert_error(&post(r#"{"session_id": 9, "function": "greet", "guide": "oracle"}"#).await, StatusCode::UNPROCESSABLE_ENTITY, "guide");
     assert_error(&post(r#"{"session_id": 9,"#).await, StatusCode::BAD_REQUEST, "");
     assert_error(&call(&h.state, Method::GET, "/v1/jobs/5", None).await, StatusCode::NOT_FOUND, "no job 5");
     assert_error(&call(&h.state, Method::DELETE, "/v1/jobs/5", None).await, StatusCode::NOT_FOUND, "no job 5");
