@@ -11,8 +11,8 @@
 use aya_ebpf::{
     bindings::{pt_regs, BPF_RB_NO_WAKEUP},
     helpers::{
-        bpf_get_current_pid_tgid, bpf_ktime_get_ns, bpf_probe_read_kernel,
-        generated::{bpf_get_attach_cookie, bpf_get_current_task, bpf_probe_read_user_str},
+        bpf_get_current_pid_tgid, bpf_ktime_get_ns,
+        generated::{bpf_get_attach_cookie, bpf_get_current_task_btf, bpf_probe_read_user_str},
     },
     macros::{map, uprobe, uretprobe},
     maps::{Array, PerCpuArray, RingBuf},
@@ -76,16 +76,18 @@ fn task_cpu_ns(now: u64) -> u64 {
     if sum_off == 0 || start_off == 0 {
         return 0;
     }
-    // SAFETY: helper without arguments.
-    let task = unsafe { bpf_get_current_task() } as *const u8;
-    // SAFETY: bpf_probe_read_kernel checks the address; offsets come from kernel BTF.
-    let sum = unsafe { bpf_probe_read_kernel(task.add(sum_off as usize) as *const u64) };
+    // SAFETY: helper without arguments; the verifier types the result as a trusted
+    // `task_struct` pointer (kernel BTF), so fields load directly instead of through
+    // bpf_probe_read_kernel, and the offsets are constants from the frozen .rodata.
+    let task = unsafe { bpf_get_current_task_btf() } as *const u8;
+    // SAFETY: offsets of u64 fields of task_struct from kernel BTF, checked by the verifier.
+    let sum = unsafe { core::ptr::read_volatile(task.add(sum_off as usize) as *const u64) };
     // SAFETY: as above.
-    let start = unsafe { bpf_probe_read_kernel(task.add(start_off as usize) as *const u64) };
-    match (sum, start) {
-        (Ok(sum), Ok(start)) if now >= start => sum + (now - start),
-        (Ok(sum), _) => sum,
-        _ => 0,
+    let start = unsafe { core::ptr::read_volatile(task.add(start_off as usize) as *const u64) };
+    if now >= start {
+        sum + (now - start)
+    } else {
+        sum
     }
 }
 

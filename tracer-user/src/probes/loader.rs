@@ -32,6 +32,9 @@ pub enum LoadError {
     /// The plan has more probe points than the `PROBES` map holds.
     #[error("too many probe points ({0}); the limit is {MAX_PROBES}")]
     TooManyProbes(usize),
+    /// The kernel has no usable BTF: the probes read the task's on-CPU time through it.
+    #[error("kernel BTF is required (/sys/kernel/btf/vmlinux, CONFIG_DEBUG_INFO_BTF): {0}")]
+    NoBtf(String),
     /// The kernel or aya rejected the object.
     #[error("cannot load the eBPF programs: {0}")]
     Load(#[from] aya::EbpfError),
@@ -146,14 +149,12 @@ pub fn attach(plan: &Plan, ring_bytes: u32) -> Result<(Attached, RingBuf<MapData
     if plan.points.len() > MAX_PROBES as usize {
         return Err(LoadError::TooManyProbes(plan.points.len()));
     }
-    let offsets = on_cpu_offsets();
-    let (sum_off, start_off) = offsets.clone().unwrap_or((0, 0));
-    let on_cpu = match offsets {
-        Ok(_) => OnCpu {
-            available: true,
-            detail: "task_struct.se.sum_exec_runtime + time since exec_start (offsets from kernel BTF)".into(),
-        },
-        Err(why) => OnCpu { available: false, detail: why },
+    // The programs type the current task through kernel BTF (direct field loads, ~100 ns
+    // cheaper per event than bpf_probe_read_kernel), so they do not verify without it.
+    let (sum_off, start_off) = on_cpu_offsets().map_err(LoadError::NoBtf)?;
+    let on_cpu = OnCpu {
+        available: true,
+        detail: "task_struct.se.sum_exec_runtime + time since exec_start (offsets from kernel BTF)".into(),
     };
     let mut ebpf = EbpfLoader::new()
         .override_global("SUM_EXEC_RUNTIME_OFF", &sum_off, true)
