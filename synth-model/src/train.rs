@@ -26,6 +26,14 @@ pub enum TrainError {
     /// Nothing to train on.
     #[error("no training tasks")]
     NoData,
+    /// Task weights that do not match the tasks.
+    #[error("{weights} task weights for {tasks} tasks")]
+    Weights {
+        /// Tasks given.
+        tasks: usize,
+        /// Weights given.
+        weights: usize,
+    },
     /// A task's examples could not be encoded.
     #[error(transparent)]
     Trace(#[from] TraceError),
@@ -278,7 +286,8 @@ pub fn train(
 ///
 /// # Errors
 ///
-/// [`TrainError::NoData`], or a task whose examples cannot be encoded.
+/// [`TrainError::NoData`], [`TrainError::Weights`], or a task whose examples cannot be
+/// encoded.
 pub fn fine_tune(
     model: GuideModel,
     config: &TrainingConfig,
@@ -300,8 +309,11 @@ fn fit(
     texts: &TextTable,
     progress: &mut dyn FnMut(StepReport),
 ) -> Result<TrainOutcome, TrainError> {
-    if tasks.is_empty() || weights.len() != tasks.len() {
+    if tasks.is_empty() {
         return Err(TrainError::NoData);
+    }
+    if weights.len() != tasks.len() {
+        return Err(TrainError::Weights { tasks: tasks.len(), weights: weights.len() });
     }
     let plain = Device::flex();
     let device = plain.clone().autodiff();
