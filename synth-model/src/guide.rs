@@ -138,6 +138,15 @@ pub struct Prediction {
 }
 
 impl Prediction {
+    /// The probabilities of one problem's head outputs.
+    ///
+    /// # Errors
+    ///
+    /// [`GuideError::Output`] when a tensor cannot be read back.
+    pub fn of(out: GuideOutput) -> Result<Prediction, GuideError> {
+        Ok(Prediction { label_probs: read(sigmoid(out.label_logits))?, size_probs: read(softmax(out.size_logits, 1))? })
+    }
+
     /// Probability of a label by name (`None` for an unknown label).
     #[must_use]
     pub fn prob(&self, label: &str) -> Option<f32> {
@@ -253,8 +262,7 @@ impl Guider {
         let text = self.describe(problem)?;
         let input = behaviour_input(&self.config, &[problem], &[text.as_deref()], &[features], &self.device)?;
         let embedding = self.model.embed(input);
-        let out = self.model.heads(embedding.clone());
-        let prediction = Prediction { label_probs: read(sigmoid(out.label_logits))?, size_probs: read(softmax(out.size_logits, 1))? };
+        let prediction = Prediction::of(self.model.heads(embedding.clone()))?;
         let guide = LearnedGuide { prediction, cost_scale: self.cost_scale };
         Ok(AdaptiveLearnedGuide::new(guide, self.model.label_head(), read(embedding)?, self.device.clone()))
     }
@@ -306,8 +314,7 @@ pub fn predict_with(
     device: &Device,
 ) -> Result<Prediction, GuideError> {
     let input = behaviour_input(config, &[problem], &[text], &[features], device)?;
-    let out = model.forward(input);
-    Ok(Prediction { label_probs: read(sigmoid(out.label_logits))?, size_probs: read(softmax(out.size_logits, 1))? })
+    Prediction::of(model.forward(input))
 }
 
 /// Prices productions from a [`Prediction`]: cost = round(scale · −ln p),
