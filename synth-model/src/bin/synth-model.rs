@@ -372,10 +372,15 @@ fn run_rl(a: &RlArgs) -> Result<()> {
     let pb = bar((tasks.len() * a.rounds) as u64, "search");
     let steps = bar(0, "fine-tune");
     let t0 = Instant::now();
+    // Replayed supervised tasks: the rest of the training split, in a seeded order.
+    let searched: std::collections::HashSet<String> = tasks.iter().map(|t| t.program.to_string()).collect();
+    let mut replay: Vec<Task> = data.train.iter().filter(|t| !searched.contains(&t.program.to_string())).cloned().collect();
+    replay.shuffle(&mut rand_chacha::ChaCha8Rng::seed_from_u64(0x7e91a7));
     let (tuned, rounds) = expert_iteration(
         start_model.clone(),
         &config,
         &tasks,
+        &replay,
         &texts,
         &mut |round, _, ep| {
             pb.inc(1);
@@ -424,13 +429,13 @@ fn run_rl(a: &RlArgs) -> Result<()> {
         ratio_line(&suite, &cols[0], &cols[4], a.bench_timeout),
     ];
     let mut round_rows = vec![
-        "| round | tasks | solved | median s | mean reward | found ≠ generating program | fine-tune steps | loss first → last |".to_string(),
-        "|---|---|---|---|---|---|---|---|".to_string(),
+        "| round | tasks | solved | median s | mean reward | found ≠ generating program | replayed supervised tasks | fine-tune steps | loss first → last |".to_string(),
+        "|---|---|---|---|---|---|---|---|---|".to_string(),
     ];
     for r in &rounds {
         round_rows.push(format!(
-            "| {} | {} | {} | {:.3} | {:.3} | {} | {} | {:.4} → {:.4} |",
-            r.round, r.tasks, r.solved, r.median_secs, r.mean_reward, r.different_solution, r.steps, r.loss.0, r.loss.1
+            "| {} | {} | {} | {:.3} | {:.3} | {} | {} | {} | {:.4} → {:.4} |",
+            r.round, r.tasks, r.solved, r.median_secs, r.mean_reward, r.different_solution, r.replayed, r.steps, r.loss.0, r.loss.1
         ));
     }
     std::fs::create_dir_all(&a.out).with_context(|| format!("creating {}", a.out.display()))?;
@@ -441,7 +446,8 @@ fn run_rl(a: &RlArgs) -> Result<()> {
         "# Fine-tuned guide: expert iteration\n\n\
 Started from `{}`. {} rounds: each searches {} synthetic training tasks (size ≥ 3, seeded sample) with the \
 current model's guide ({} s each, half with the description), then fine-tunes on the solved ones with the found \
-solution's labels and size as targets, weighted by reward (1 − 0.5 · time/limit): {} epochs, Adam, learning rate \
+solution's labels and size as targets, weighted by reward (1 − 0.5 · time/limit), plus as many supervised tasks \
+replayed from the training split (weight 1): {} epochs, Adam, learning rate \
 {} decayed to 10 %, batch 16. {:.0} s.\n\n{}\n\n\
 ## Held-out comparison (same run; per-task limit {} s; description embeddings precomputed, so guide times are \
 the model only)\n\n{}\n\n{}\n",
