@@ -3,12 +3,15 @@
 //!
 //! [`AdaptiveLearnedGuide`] keeps the problem's behaviour embedding `e` (the
 //! fused encoder output the heads read). Given the loop's [`Feedback`], it
-//! builds a loss over the label head — binary cross-entropy pulling the labels
-//! of the favoured (partial) candidate towards 1 and those only worse
-//! candidates used towards 0, each weighted as the feedback says, plus an
-//! anchor `λ‖e − e₀‖²` that keeps `e` near what the encoder saw — and moves `e`
-//! by `−lr · ∂loss/∂e` with burn's autodiff. The model's weights stay frozen;
-//! the new label probabilities reprice the next search.
+//! builds a loss over the label head's logits `z` — binary cross-entropy pulling
+//! the labels of the favoured (partial) candidate towards 1 and those only worse
+//! candidates used towards 0, each weighted as the feedback says; a pairwise
+//! ranking term `−ln σ(z_up − z_down)` (the labels share most directions of `e`,
+//! so raising one raises its neighbours; the difference cancels what they
+//! share); and an anchor `λ‖e − e₀‖²` that keeps `e` near what the encoder saw —
+//! and moves `e` by `−lr · ∂loss/∂e` with burn's autodiff, [`AdaptConfig::steps`]
+//! times. The model's weights stay frozen; the new label probabilities reprice
+//! the next search.
 
 use burn::prelude::*;
 use burn::tensor::activation::{log_sigmoid, relu, sigmoid};
@@ -88,13 +91,23 @@ impl AdaptiveLearnedGuide {
         Tensor::from_data(TensorData::new(v.to_vec(), [1, v.len()]), &self.device)
     }
 
-    /// One gradient step on the embedding towards `up` (label → weight) and away from
-    /// `down`; returns the loss before the step.
+    /// One gradient step on the embedding towards `up` and away from `down` (a weight
+    /// per label of [`LABELS`], 0 for labels not involved); returns the loss before the
+    /// step.
     ///
     /// # Errors
     ///
-    /// [`GuideError::Output`] when a tensor cannot be read back.
+    /// [`GuideError::Output`] when the weights do not have one entry per label or a
+    /// tensor cannot be read back.
     pub fn gradient_step(&mut self, up: &[f32], down: &[f32], learning_rate: f32) -> Result<f32, GuideError> {
+        if up.len() != label_count() || down.len() != label_count() {
+            return Err(GuideError::Output(format!(
+                "{} and {} label weights given, expected {} each",
+                up.len(),
+                down.len(),
+                label_count()
+            )));
+        }
         let e = self.tensor(&self.embedding).autodiff().require_grad();
         let z = self.head.logits(e.clone());
         let up_t = self.tensor(up).autodiff();
@@ -110,9 +123,9 @@ impl AdaptiveLearnedGuide {
         let pairs = up_t.clone().reshape([n, 1]) * down_t.clone(); // [up, down]
         let margin = z.clone().reshape([n, 1]) - z.clone(); // z_u − z_d
         let rank = (pairs * log_sigmoid(margin)).sum().neg();
-        let bce = (up_t * log_sigmoid(z.clone()) + down_t * log_sigmoid(z.neg())).sum().neg() + rank;
+        let bce = (up_t * log_sigmoid(z.clone()) + down_t * log_sigmoid(z.neg())).sum().neg();
         let drift = (e.clone() - self.tensor(&self.original).autodiff()).powi_scalar(2).sum().mul_scalar(self.config.anchor);
-        let loss = bce + drift;
+        let loss = bce + rank + drift;
         let value = read(loss.clone().detach())?.first().copied().unwrap_or(0.0);
         let grads = loss.backward();
         let g = e.grad(&grads).ok_or_else(|| GuideError::Output("no gradient for the behaviour embedding".into()))?;

@@ -104,6 +104,10 @@ fn refinement_feedback_moves_the_behaviour_embedding_not_the_model() {
     assert!(gain("bvand") > gain("bvor") && gain("bvsub") > gain("bvor"), "bvor ×{}", gain("bvor"));
     assert!(gain("bvxor") < gain("bvor"), "bvxor ×{} bvor ×{}", gain("bvxor"), gain("bvor"));
     assert_ne!(adaptive.embedding(), &before[..]);
+    // Weights that do not name every label are refused, not a panic.
+    let stepped = adaptive.embedding().to_vec();
+    assert!(adaptive.gradient_step(&[1.0], &[0.0], 1.0).is_err());
+    assert_eq!(adaptive.embedding(), &stepped[..]);
     // The model itself is untouched: a new guide for the problem prices as before.
     assert_eq!(g.guide_for(&p, &TraceFeatures::none()).unwrap().prediction, fresh.prediction);
 }
