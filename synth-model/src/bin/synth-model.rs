@@ -397,7 +397,7 @@ fn run_rl(a: &RlArgs) -> Result<()> {
 
     // The comparison: the same held-out tasks, searched with each guide, in this run.
     let timeout = Duration::from_secs_f64(a.bench_timeout);
-    let names = ["uniform", "supervised, no description", "fine-tuned, no description", "supervised + description", "fine-tuned + description"];
+    let names = ["uniform", "starting model, no description", "fine-tuned, no description", "starting model + description", "fine-tuned + description"];
     let mut cols: Vec<Column> = names.iter().map(|n| Column { name: n, runs: Vec::new() }).collect();
     let pb = bar(held.len() as u64, "compare");
     let episode = |m: &synth_model::guide::GuideModel, t: &Task, text: Option<&[f32]>| -> Result<Run> {
