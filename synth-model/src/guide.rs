@@ -17,7 +17,7 @@ use crate::adapt::{AdaptiveLearnedGuide, LabelHead};
 use crate::fuse::{BehaviourEncoder, BehaviourEncoderConfig, BehaviourInput};
 use crate::labels::{label_count, label_index, op_label, LABELS};
 use crate::text::{TextEncoder, TextError, TEXT_DIM};
-use crate::trace::{problem_tokens, TraceError, TraceFeatures, FEATURE_DIM};
+use crate::trace::{problem_tokens, TraceError, TraceFeatures, FEATURE_DIM, PAD};
 
 /// Largest solution size the size head predicts (larger sizes share the last class).
 pub const MAX_SIZE_CLASS: usize = 12;
@@ -217,8 +217,12 @@ fn encoder_input(
         }
         feats.extend(f.vector());
     }
-    // Padding is token 0 and fills each row's tail.
-    let used = if trim { tokens.chunks(l).map(|row| row.iter().rposition(|t| *t != 0).map_or(1, |i| i + 1)).max().unwrap_or(1) } else { l };
+    // Padding fills each row's tail.
+    let used = if trim && l > 0 {
+        tokens.chunks(l).map(|row| row.iter().rposition(|t| *t != PAD).map_or(1, |i| i + 1)).max().unwrap_or(1)
+    } else {
+        l
+    };
     let (tokens, l) = if used < l { (truncate_rows(&tokens, l, used), used) } else { (tokens, l) };
     Ok(BehaviourInput {
         tokens: Tensor::from_data(TensorData::new(tokens, [b, e, l]), device),

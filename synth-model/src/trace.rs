@@ -32,7 +32,7 @@ pub const FEATURE_DIM: usize = 10;
 /// Token vocabulary size.
 pub const VOCAB: usize = 17 + 256;
 
-const PAD: i64 = 0;
+pub(crate) const PAD: i64 = 0;
 const CLS: i64 = 1;
 const SEP: i64 = 2;
 const OUT: i64 = 3;
