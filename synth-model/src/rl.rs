@@ -36,6 +36,9 @@ pub enum RlError {
     /// The model could not price a task.
     #[error("pricing a task: {0}")]
     Guide(String),
+    /// The search time limit is not a positive, finite number of seconds.
+    #[error("timeout_secs must be positive and finite, got {0}")]
+    Timeout(f64),
 }
 
 /// Expert-iteration settings.
@@ -133,7 +136,7 @@ pub fn run_episode(
 ///
 /// # Errors
 ///
-/// A task that cannot be priced, or a fine-tuning failure.
+/// [`RlError::Timeout`], a task that cannot be priced, or a fine-tuning failure.
 pub fn expert_iteration(
     mut model: GuideModel,
     config: &RlConfig,
@@ -143,7 +146,10 @@ pub fn expert_iteration(
     on_episode: &mut dyn FnMut(usize, usize, &Episode),
     on_step: &mut dyn FnMut(StepReport),
 ) -> Result<(GuideModel, Vec<RoundReport>), RlError> {
-    let timeout = Duration::from_secs_f64(config.timeout_secs);
+    let timeout = Duration::try_from_secs_f64(config.timeout_secs)
+        .ok()
+        .filter(|t| !t.is_zero())
+        .ok_or(RlError::Timeout(config.timeout_secs))?;
     let mut reports = Vec::new();
     for round in 1..=config.rounds {
         let mut experts: Vec<Task> = Vec::new();
@@ -228,6 +234,12 @@ mod tests {
         assert!(r.solved >= tasks.len() / 2, "{r:?}");
         assert!(r.steps > 0 && r.loss.1 < r.loss.0, "{r:?}");
         assert_eq!(r.replayed, 3, "{r:?}");
+        // A time limit that is not a positive, finite number of seconds is an error.
+        for bad in [0.0, -1.0, f64::INFINITY, f64::NAN] {
+            let c = RlConfig::new(config.training.clone()).with_timeout_secs(bad);
+            let err = expert_iteration(tuned.clone(), &c, &tasks, &[], &TextTable::default(), &mut |_, _, _| {}, &mut |_| {});
+            assert!(matches!(err, Err(RlError::Timeout(_))), "{bad}");
+        }
         // The model moved towards the found solutions on the tasks they came from: the
         // labels they do not use got less likely, and the gap to the ones they use widened.
         let (mut used, mut unused) = ((0.0f32, 0.0f32, 0usize), (0.0f32, 0.0f32, 0usize));

@@ -348,8 +348,8 @@ struct RlArgs {
 fn run_rl(a: &RlArgs) -> Result<()> {
     use rand::seq::SliceRandom as _;
     use rand::SeedableRng as _;
-    if !(a.timeout > 0.0 && a.bench_timeout > 0.0) {
-        bail!("--timeout and --bench-timeout must be positive");
+    if !(a.timeout.is_finite() && a.timeout > 0.0 && a.bench_timeout.is_finite() && a.bench_timeout > 0.0) {
+        bail!("--timeout and --bench-timeout must be positive numbers of seconds");
     }
     let started = Instant::now();
     let data = generate(&DataConfig::default())?;
