@@ -351,6 +351,9 @@ fn run_rl(a: &RlArgs) -> Result<()> {
     if !(a.timeout.is_finite() && a.timeout > 0.0 && a.bench_timeout.is_finite() && a.bench_timeout > 0.0) {
         bail!("--timeout and --bench-timeout must be positive numbers of seconds");
     }
+    if !(a.learning_rate.is_finite() && a.learning_rate > 0.0) {
+        bail!("--learning-rate must be a positive number, got {}", a.learning_rate);
+    }
     let started = Instant::now();
     let data = generate(&DataConfig::default())?;
     // Training tasks the search can find but not instantly: size ≥ 3, a seeded sample.
