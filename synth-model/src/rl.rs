@@ -190,7 +190,7 @@ pub fn expert_iteration(
                 weights.push(1.0);
             }
             report.replayed = n;
-            let out = fine_tune(model.clone(), &config.training, &experts, &weights, texts, on_step)?;
+            let out = fine_tune(model, &config.training, &experts, &weights, texts, on_step)?;
             model = out.model;
             report.steps = out.steps;
             report.loss = (out.first_loss, out.last_loss);

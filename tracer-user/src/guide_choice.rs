@@ -9,7 +9,7 @@ use std::sync::OnceLock;
 use synth_engine::refine::{AdaptiveGuide, WeightedGuide};
 use synth_engine::search::{Guide, UniformGuide};
 use synth_engine::spec::Problem;
-use synth_model::guide::{default_weights_dir, Guider};
+use synth_model::guide::{default_weights_dir, GuideError, Guider};
 use synth_model::trace::TraceFeatures;
 
 /// The `--guide` choice.
@@ -56,14 +56,7 @@ impl GuideSource {
     /// The guide for one problem (uniform when the learned one is unavailable or fails).
     #[must_use]
     pub fn guide_for(&self, problem: &Problem) -> Box<dyn Guide> {
-        let Some(g) = self.guider() else { return Box::new(UniformGuide) };
-        match g.guide_for(problem, &TraceFeatures::none()) {
-            Ok(l) => Box::new(l),
-            Err(e) => {
-                eprintln!("warning: learned guide failed on this problem ({e}); using uniform costs");
-                Box::new(UniformGuide)
-            }
-        }
+        self.learned_or::<Box<dyn Guide>>(|g| Ok(Box::new(g.guide_for(problem, &TraceFeatures::none())?)), || Box::new(UniformGuide))
     }
 
     /// The guide the refinement loop updates, for a problem carved from a trace, with what
@@ -71,14 +64,19 @@ impl GuideSource {
     /// embedding; uniform costs get per-operator weights.
     #[must_use]
     pub fn adaptive_guide_for_trace(&self, problem: &Problem, features: &TraceFeatures) -> Box<dyn AdaptiveGuide> {
-        let uniform = || Box::new(WeightedGuide::new(UniformGuide));
+        self.learned_or::<Box<dyn AdaptiveGuide>>(
+            |g| Ok(Box::new(g.adaptive_guide_for(problem, features)?)),
+            || Box::new(WeightedGuide::new(UniformGuide)),
+        )
+    }
+
+    /// `learned(guider)` when the learned guide is chosen and loaded, else `uniform()`;
+    /// a failure of `learned` is reported and falls back to `uniform()`.
+    fn learned_or<T>(&self, learned: impl FnOnce(&Guider) -> Result<T, GuideError>, uniform: impl FnOnce() -> T) -> T {
         let Some(g) = self.guider() else { return uniform() };
-        match g.adaptive_guide_for(problem, features) {
-            Ok(l) => Box::new(l),
-            Err(e) => {
-                eprintln!("warning: learned guide failed on this problem ({e}); using uniform costs");
-                uniform()
-            }
-        }
+        learned(g).unwrap_or_else(|e| {
+            eprintln!("warning: learned guide failed on this problem ({e}); using uniform costs");
+            uniform()
+        })
     }
 }
