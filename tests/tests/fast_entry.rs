@@ -1,6 +1,8 @@
 //! `--fast-entry` on real processes with real uprobes: threads hammer functions whose first
 //! bytes hold a `lea`, a RIP-relative load, a `call` and a short branch while the tracer
 //! patches and restores them; refusals say why; the bytes after detach are the originals.
+//! Leaves run through call-through trampolines (one probe per call), the rest keep an
+//! entry probe and a uretprobe.
 use std::{
     os::unix::fs::FileExt as _,
     path::Path,
@@ -10,8 +12,9 @@ use std::{
 
 use serde_json::{json, Value as Json};
 use tests::{build_fixture, require_root, run_tracesynth, set_binary, DaemonProcess, Fixture, Recording};
+use tracer_common::EventKind;
 use tracer_user::{
-    fastentry::{FastEntry, Options},
+    fastentry::{FastEntry, Options, SlotProbes},
     probes::{
         self,
         symbols::{ElfSymbols, Lookup},
@@ -20,6 +23,8 @@ use tracer_user::{
 };
 
 const PATCHABLE: &[&str] = &["lea_first", "rip_first", "call_first", "branch_first"];
+/// Patchable leaves that never name rsp or rbp: called through their trampolines.
+const CALLED_THROUGH: &[&str] = &["lea_first", "rip_first", "branch_first"];
 const REFUSED: &[(&str, &str)] = &[
     ("too_short", "too short: 3 bytes"),
     ("loop_first", "jumps to"),
@@ -113,8 +118,25 @@ fn records_exact_calls_through_trampolines_and_restores_the_bytes() {
                 assert_eq!(r, want, "{flags:?}: {name}({a}) returned {r}");
             }
         }
+        for (i, f) in functions.iter().enumerate().filter(|(_, f)| CALLED_THROUGH.contains(&f["name"].as_str().unwrap())) {
+            // Seen whole at the return: the entry time is the return time less the TSC ticks.
+            for c in trace["calls"].as_array().unwrap().iter().filter(|c| c["function"] == i) {
+                let (entry, exit, took) = (c["entry_ns"].as_u64().unwrap(), c["exit_ns"].as_u64().unwrap(), c["duration_ns"].as_u64().unwrap());
+                assert_eq!(entry + took, exit, "{flags:?} {}: {c}", f["name"]);
+                assert!(took < 1_000_000_000, "{flags:?} {}: {c}", f["name"]);
+                assert!(c["cpu_ns"].as_u64().is_some_and(|t| t <= took), "{flags:?} {}: {c}", f["name"]);
+            }
+        }
         for name in PATCHABLE {
-            assert!(warnings.iter().any(|w| w.starts_with(&format!("fast-entry: {name}: patched 5 bytes"))), "{warnings:#?}");
+            let mode = if CALLED_THROUGH.contains(name) {
+                "calls run through it (one probe per call, at its return)".to_owned()
+            } else {
+                "entry probe and uretprobe on its nop (not called through: `call".to_owned()
+            };
+            assert!(
+                warnings.iter().any(|w| w.starts_with(&format!("fast-entry: {name}: patched 5 bytes")) && w.contains(&mode)),
+                "{flags:?}: {name} should say {mode:?}: {warnings:#?}"
+            );
             assert!(warnings.iter().any(|w| w.starts_with(&format!("fast-entry: {name}: restored"))), "{warnings:#?}");
         }
         for (name, why) in REFUSED {
@@ -150,13 +172,27 @@ fn patches_and_restores_repeatedly_while_threads_hammer() {
             let mut plan = probes::plan(pid, &names, RetMode::Uretprobe).unwrap();
             let mut fast = FastEntry::install(&mut plan, &Options::default()).unwrap();
             patched_total += fast.patched().len();
-            // Every patched function's entry and uretprobe now point at its trampoline.
+            // Every patched function's probes now point at its trampoline: one at the
+            // call-through slot's return, or the entry probe and uretprobe on its nop.
             for p in fast.patched() {
                 let index = plan.functions.iter().position(|f| f.name == p.function).unwrap() as u32;
-                for q in plan.points.iter().filter(|q| q.function == index) {
-                    assert_eq!((q.object.as_path(), q.file_offset), (p.file.as_path(), p.file_offset));
+                let points: Vec<_> = plan.points.iter().filter(|q| q.function == index).collect();
+                match p.probes {
+                    SlotProbes::CallThrough { probe } => {
+                        assert!(CALLED_THROUGH.contains(&p.function.as_str()), "{}", p.function);
+                        assert_eq!(points.len(), 1, "{}: {points:?}", p.function);
+                        assert_eq!(points[0].kind, EventKind::Call);
+                        assert_eq!((points[0].object.as_path(), points[0].file_offset), (p.file.as_path(), p.file_offset + probe));
+                    }
+                    SlotProbes::EntryAndUretprobe(_) => {
+                        assert_eq!(p.function, "call_first");
+                        for q in points {
+                            assert_eq!((q.object.as_path(), q.file_offset), (p.file.as_path(), p.file_offset));
+                        }
+                    }
                 }
             }
+            assert!(plan.points.iter().enumerate().all(|(i, q)| q.id == i as u32), "ids stay indexes");
             std::thread::sleep(Duration::from_millis(30));
             let report = fast.restore();
             assert!(report.iter().all(|l| !l.contains("could not")), "{report:#?}");
@@ -225,8 +261,50 @@ fn explain_says_what_fast_entry_would_do() {
     assert_eq!(code, 0, "{stderr}");
     assert!(stdout.contains("fast-entry: lea_first: would move 5 bytes from +0x4 (`lea eax,[rdi-1]; and eax,edi`)"), "{stdout}");
     assert!(stdout.contains("fast-entry: rip_first: would move 6 bytes from +0x4"), "{stdout}");
+    assert!(
+        stdout.contains("`lea eax,[rdi-1]; and eax,edi`) to a nop5 trampoline; calls would run through it"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("fast-entry: call_first: would move") && stdout.contains("not a leaf"), "{stdout}");
     for (name, why) in REFUSED {
         assert!(stdout.contains(&format!("fast-entry: {name}: refused")) && stdout.contains(why), "{name}: {stdout}");
+    }
+}
+
+/// A C leaf with six parameters and DWARF, at -O2 (no frame) and -O0 (`push rbp` and
+/// stores through rbp): called through, every argument register arrives in the trace,
+/// and the results are unchanged.
+#[test]
+fn call_through_records_all_six_arguments_of_a_c_leaf() {
+    set_binary(env!("CARGO_BIN_EXE_tracesynth-under-test"));
+    if !require_root("call_through_records_all_six_arguments_of_a_c_leaf") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    for flags in [FLAGS[0], FLAGS[2]] {
+        let bin = build_fixture("fastentry", flags, dir.path());
+        let mut fixture = Fixture::start(&bin);
+        let out = dir.path().join("mix.json");
+        let n = 2000u64;
+        let pid = fixture.pid().to_string();
+        let args = ["--pid", &pid, "--func", "mix6", "--fast-entry", "--calls", &n.to_string()];
+        let recording = Recording::start(&args, &out);
+        assert_eq!(fixture.command_reply(&format!("mix {n}")), "done mismatches=0", "{flags:?}");
+        let trace = recording.finish();
+        let warnings = trace["warnings"].to_string();
+        assert!(warnings.contains("fast-entry: mix6: patched 5 bytes") && warnings.contains("calls run through it"), "{flags:?}: {warnings}");
+        let calls = trace["calls"].as_array().unwrap();
+        assert_eq!(calls.len() as u64, n, "{flags:?}");
+        for (i, c) in calls.iter().enumerate() {
+            let i = i as i64;
+            let want = [i, 3 * i, -i, i ^ 0x55, 1000 + i, i * i];
+            let got: Vec<i64> = (0..6).map(|k| c["args"][k]["int"].as_i64().unwrap_or_else(|| panic!("{c}"))).collect();
+            assert_eq!(got, want, "{flags:?}: call {i}");
+            let sum = want[0] + 2 * want[1] + 3 * want[2] + 4 * want[3] + 5 * want[4] + 6 * want[5];
+            assert_eq!(c["ret"]["int"].as_i64(), Some(sum), "{flags:?}: call {i}: {c}");
+        }
+        assert_bytes_are_original(&bin, fixture.pid(), &["mix6"]);
+        fixture.command("exit");
     }
 }
 

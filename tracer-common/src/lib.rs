@@ -30,6 +30,10 @@ pub enum EventKind {
     Return = 2,
     /// A basic block was entered.
     Block = 3,
+    /// A whole call, seen once at its return from a fast-entry call-through trampoline:
+    /// the arguments (copied at entry into callee-saved registers), the return value, and
+    /// the TSC ticks the call took ([`CallEvent::ticks`]).
+    Call = 4,
 }
 
 impl EventKind {
@@ -39,6 +43,7 @@ impl EventKind {
             1 => Some(Self::Entry),
             2 => Some(Self::Return),
             3 => Some(Self::Block),
+            4 => Some(Self::Call),
             _ => None,
         }
     }
@@ -70,10 +75,12 @@ pub struct CallEvent {
     pub ts_ns: u64,
     /// Task on-CPU time in ns at the probe, or 0 when not available.
     pub cpu_ns: u64,
-    /// Argument registers rdi, rsi, rdx, rcx, r8, r9 (entry events).
+    /// Argument registers rdi, rsi, rdx, rcx, r8, r9 (entry and call events).
     pub args: [u64; MAX_ARGS],
-    /// Return register rax (return events).
+    /// Return register rax (return and call events).
     pub ret: u64,
+    /// TSC ticks from the call's entry to its return ([`EventKind::Call`] events; 0 else).
+    pub ticks: u64,
 }
 
 /// A string read from user memory for the [`CallEvent`] just before it.

@@ -1,5 +1,6 @@
-//! eBPF side of tracesynth: one uprobe program for function entries, basic-block hits and
-//! `ret` instructions, and one uretprobe program for returns.
+//! eBPF side of tracesynth: one uprobe program for function entries, basic-block hits,
+//! `ret` instructions and whole calls (at the return of a fast-entry call-through
+//! trampoline), and one uretprobe program for returns.
 //!
 //! Every probe point is attached with a cookie: the index of its [`ProbeConfig`] in the
 //! `PROBES` map. Events go to the `EVENTS` ring buffer with `BPF_RB_NO_WAKEUP` (user
@@ -131,10 +132,16 @@ fn handle(regs: *const pt_regs) -> u32 {
         cpu_ns: task_cpu_ns(now),
         args: if kind == EventKind::Entry as u32 {
             [regs.rdi, regs.rsi, regs.rdx, regs.rcx, regs.r8, regs.r9]
+        } else if kind == EventKind::Call as u32 {
+            // The call-through trampoline copied the argument registers into these
+            // callee-saved ones before the call, so they still hold them at its return.
+            [regs.rbx, regs.r12, regs.r13, regs.r14, regs.r15, regs.rbp]
         } else {
             [0; MAX_ARGS]
         },
         ret: regs.rax,
+        // The trampoline leaves the call's TSC ticks in rcx (caller-saved, free after it).
+        ticks: if kind == EventKind::Call as u32 { regs.rcx } else { 0 },
     };
     entry.write(event);
     entry.submit(BPF_RB_NO_WAKEUP as u64);

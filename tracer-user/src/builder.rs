@@ -175,6 +175,23 @@ impl TraceBuilder {
 
     /// Feeds one decoded call record.
     pub fn push_call(&mut self, c: &CallRecord) {
+        if c.kind == EventKind::Call {
+            // A whole call seen at its return: its entry was `ticks` earlier. A leaf
+            // function (the only kind traced so) runs on the CPU the whole time unless
+            // preempted, so its on-CPU time at entry is that much less too.
+            let took = crate::fastentry::tsc::ticks_to_ns(c.ticks);
+            let entry = CallRecord {
+                kind: EventKind::Entry,
+                ts_ns: c.ts_ns.saturating_sub(took),
+                cpu_ns: if c.cpu_ns == 0 { 0 } else { c.cpu_ns.saturating_sub(took).max(1) },
+                ret: 0,
+                ticks: 0,
+                ..*c
+            };
+            self.push_call(&entry);
+            self.push_call(&CallRecord { kind: EventKind::Return, args: [0; tracer_common::MAX_ARGS], ticks: 0, ..*c });
+            return;
+        }
         let Some(&(function, _)) = self.probe_function.get(c.probe as usize) else { return };
         self.flush_awaiting(c.tid);
         match c.kind {
@@ -225,6 +242,7 @@ impl TraceBuilder {
                     self.complete(call);
                 }
             }
+            EventKind::Call => {}
             EventKind::Block => {
                 if let Some(h) = self.block_hits.get_mut(c.probe as usize) {
                     *h += 1;

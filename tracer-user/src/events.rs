@@ -5,7 +5,7 @@
 //! [`tracer_common::StrEvent`], checked by a test.
 use tracer_common::{EventKind, CALL_MAGIC, MAX_ARGS, MAX_STR, STR_BUF, STR_MAGIC};
 
-/// An entry, return or block hit.
+/// An entry, return, block hit or whole call.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct CallRecord {
     /// What happened.
@@ -26,6 +26,8 @@ pub struct CallRecord {
     pub args: [u64; MAX_ARGS],
     /// rax.
     pub ret: u64,
+    /// TSC ticks the call took ([`EventKind::Call`]; 0 else).
+    pub ticks: u64,
 }
 
 /// A string read for the preceding [`CallRecord`] of the same thread.
@@ -82,7 +84,8 @@ pub fn decode(bytes: &[u8]) -> Option<Record> {
                 *a = c.u64()?;
             }
             let ret = c.u64()?;
-            Some(Record::Call(CallRecord { kind, probe, strings, tgid, tid, ts_ns, cpu_ns, args, ret }))
+            let ticks = c.u64()?;
+            Some(Record::Call(CallRecord { kind, probe, strings, tgid, tid, ts_ns, cpu_ns, args, ret, ticks }))
         }
         STR_MAGIC => {
             let tid = c.u32()?;
@@ -118,10 +121,24 @@ pub(crate) mod tests {
         assert_eq!(offset_of!(CallEvent, ts_ns), 24);
         assert_eq!(offset_of!(CallEvent, args), 40);
         assert_eq!(offset_of!(CallEvent, ret), 88);
+        assert_eq!(offset_of!(CallEvent, ticks), 96);
+        assert_eq!(size_of::<CallEvent>(), 104);
         assert_eq!(offset_of!(StrEvent, data), 16);
     }
 
     pub(crate) fn call_bytes(kind: u32, probe: u32, tid: u32, ts: u64, args: [u64; 6], ret: u64) -> Vec<u8> {
+        call_bytes_with_ticks(kind, probe, tid, ts, args, ret, 0)
+    }
+
+    pub(crate) fn call_bytes_with_ticks(
+        kind: u32,
+        probe: u32,
+        tid: u32,
+        ts: u64,
+        args: [u64; 6],
+        ret: u64,
+        ticks: u64,
+    ) -> Vec<u8> {
         let mut b = Vec::new();
         for v in [CALL_MAGIC, kind, probe, 0, 7, tid] {
             b.extend_from_slice(&v.to_le_bytes());
@@ -133,6 +150,7 @@ pub(crate) mod tests {
             b.extend_from_slice(&v.to_le_bytes());
         }
         b.extend_from_slice(&ret.to_le_bytes());
+        b.extend_from_slice(&ticks.to_le_bytes());
         b
     }
 
@@ -143,6 +161,8 @@ pub(crate) mod tests {
         assert_eq!((c.kind, c.probe, c.tid, c.ts_ns, c.cpu_ns), (EventKind::Entry, 3, 99, 1_000, 500));
         assert_eq!(c.args, [1, 2, 3, 4, 5, 6]);
         assert_eq!(decode(&bytes[..40]), None);
+        let Some(Record::Call(c)) = decode(&call_bytes_with_ticks(4, 3, 99, 1_000, [0; 6], 9, 2_500)) else { panic!() };
+        assert_eq!((c.kind, c.ret, c.ticks), (EventKind::Call, 9, 2_500));
         assert_eq!(decode(&[0, 0, 0, 0]), None);
     }
 

@@ -132,6 +132,9 @@ pub struct FunctionInfo {
     pub ret: CType,
     /// Whether `params` and `ret` come from DWARF.
     pub has_dwarf: bool,
+    /// DWARF declares the function with `...`.
+    #[serde(default)]
+    pub variadic: bool,
     /// Entry probe site.
     pub entry_site: ProbeSite,
     /// Return capture mode.
@@ -367,6 +370,7 @@ pub(crate) mod tests {
                 }],
                 ret: CType { name: "int".into(), kind: ValueKind::Signed { bytes: 4 } },
                 has_dwarf: true,
+                variadic: false,
                 entry_site: ProbeSite {
                     offset: 0,
                     instruction: "push rbp".into(),

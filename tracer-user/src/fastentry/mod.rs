@@ -9,6 +9,11 @@
 //! (~0.6 µs per hit on Linux 6.18), where the registers still hold the arguments and
 //! `[rsp]` the caller's return address.
 //!
+//! A leaf function that provably cannot tell gets a call-through trampoline instead
+//! ([`trampoline::encode_call_slot`]): the trampoline calls the function and one uprobe
+//! at its return sees the whole call (arguments, return value, TSC ticks) in a single
+//! [`EventKind::Call`] event, half the kernel entries of an entry probe plus a uretprobe.
+//!
 //! A function is refused (and probed the normal way, with the reason in the trace's
 //! warnings) unless patching is provably safe. [`FastEntry::restore`] (also on drop)
 //! writes the original bytes back under the same stop-the-world check; the trampolines
@@ -16,6 +21,7 @@
 pub mod patch;
 pub mod ptrace;
 pub mod trampoline;
+pub mod tsc;
 
 use std::{
     collections::BTreeMap,
@@ -29,7 +35,7 @@ use tracer_common::EventKind;
 use self::{
     patch::{hex, Memory, PatchError},
     ptrace::{PtraceError, StoppedProcess},
-    trampoline::{PatchSite, Refusal, JMP_LEN, SLOT},
+    trampoline::{PatchSite, Refusal, StackArgs, JMP_LEN, SLOT},
 };
 use crate::probes::{
     site::{ProbeSite, SiteCost},
@@ -100,8 +106,23 @@ pub struct Patched {
     pub file: PathBuf,
     /// Offset of the slot in `file`.
     pub file_offset: u64,
+    /// How the calls are probed.
+    pub probes: SlotProbes,
     /// Restored already.
     pub restored: bool,
+}
+
+/// How the calls of a patched function are probed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SlotProbes {
+    /// An entry uprobe and a uretprobe on the slot's first `nop5`; the reason a
+    /// call-through slot was not used.
+    EntryAndUretprobe(String),
+    /// A call-through slot: one uprobe at this offset from the slot's start.
+    CallThrough {
+        /// Offset of the probed `nop5` in the slot.
+        probe: u64,
+    },
 }
 
 /// A trampoline region mapped into the target.
@@ -132,6 +153,8 @@ struct Candidate {
     runtime: u64,
     code: Vec<u8>,
     site: PatchSite,
+    /// `Err(why not)`, or whether `r9` is an argument to keep.
+    call_through: Result<bool, String>,
 }
 
 fn read_code(object: &std::path::Path, offset: u64, size: u64) -> std::io::Result<Vec<u8>> {
@@ -167,7 +190,47 @@ fn candidate(plan: &Plan, index: usize) -> Result<Candidate, Refusal> {
             return Err(Refusal::ProbeInside { what, offset: at });
         }
     }
-    Ok(Candidate { name: f.name.clone(), object: entry.object.clone(), runtime, code, site })
+    let call_through = call_through(plan, index, &code);
+    Ok(Candidate { name: f.name.clone(), object: entry.object.clone(), runtime, code, site, call_through })
+}
+
+/// Whether function `index` of `plan` can run through a call-through slot (see
+/// [`trampoline::call_through_obstacle`]): `Ok(sixth_arg)` (whether `r9` may hold an
+/// argument), or why not.
+fn call_through(plan: &Plan, index: usize, code: &[u8]) -> Result<bool, String> {
+    let f = &plan.functions[index];
+    if plan.cfg.is_some() {
+        return Err("block paths need an entry event".into());
+    }
+    if f.ret_mode != crate::trace::RetMode::Uretprobe {
+        return Err("returns are probed at `ret` instructions".into());
+    }
+    let points = plan.points.iter().filter(|p| p.function == index as u32);
+    if points.clone().any(|p| p.string_mask != 0) {
+        return Err("strings are read at entry".into());
+    }
+    if points.clone().any(|p| p.kind == EventKind::Block) {
+        return Err("block paths need an entry event".into());
+    }
+    use crate::probes::dwarf::ValueKind;
+    let gprs = f.params.iter().filter(|p| p.ctype.kind.in_gpr()).count();
+    let floats = f.params.iter().filter(|p| p.ctype.kind == ValueKind::Float).count();
+    let stack_args = if !f.has_dwarf {
+        StackArgs::Unknown("there is no DWARF to show its parameters are all in registers".into())
+    } else if f.variadic {
+        StackArgs::Unknown("it takes `...`".into())
+    } else if f.params.iter().any(|p| p.ctype.kind == ValueKind::Aggregate) || f.ret.kind == ValueKind::Aggregate {
+        StackArgs::Unknown("it passes a struct by value".into())
+    } else if gprs > tracer_common::MAX_ARGS || floats > 8 {
+        StackArgs::Unknown("it has more parameters than registers".into())
+    } else {
+        StackArgs::None
+    };
+    let sixth_arg = !f.has_dwarf || gprs >= tracer_common::MAX_ARGS;
+    match trampoline::call_through_obstacle(code, &stack_args) {
+        Some(why) => Err(why),
+        None => Ok(sixth_arg),
+    }
 }
 
 /// What `--fast-entry` would do with each function of `plan`, from its code alone (a
@@ -177,11 +240,15 @@ pub fn explain(plan: &Plan) -> String {
     for (index, f) in plan.functions.iter().enumerate() {
         match candidate(plan, index) {
             Ok(c) => out.push_str(&format!(
-                "fast-entry: {}: would move {} bytes from +{:#x} (`{}`) to a nop5 trampoline\n",
+                "fast-entry: {}: would move {} bytes from +{:#x} (`{}`) to a nop5 trampoline; {}\n",
                 f.name,
                 c.site.len,
                 c.site.start,
-                c.site.instructions.join("; ")
+                c.site.instructions.join("; "),
+                match &c.call_through {
+                    Ok(_) => "calls would run through it, with one probe per call at its return".to_owned(),
+                    Err(why) => format!("entry probe and uretprobe on its nop ({why})"),
+                }
             )),
             Err(r) => out.push_str(&format!("fast-entry: {}: refused, probed the normal way: {r}\n", f.name)),
         }
@@ -272,8 +339,8 @@ impl FastEntry {
     fn patch(&mut self, candidates: Vec<Candidate>) -> Result<(), FastEntryError> {
         let pid = self.pid;
         let syscall_insn = patch::find_syscall_instruction(pid)?;
-        // (candidate, slot address, file, file offset)
-        let mut ready: Vec<(Candidate, u64, PathBuf, u64)> = Vec::new();
+        // (candidate, slot address, file, file offset, probes)
+        let mut ready: Vec<(Candidate, u64, PathBuf, u64, SlotProbes)> = Vec::new();
         {
             let mut stopped = StoppedProcess::stop(pid)?;
             let mem = Memory::open(pid)?;
@@ -310,11 +377,17 @@ impl FastEntry {
                 let mut slots = Vec::new();
                 for (i, c) in group.into_iter().enumerate() {
                     let slot = start + i as u64 * SLOT;
-                    match trampoline::encode_slot(&c.code, c.runtime, &c.site, slot) {
-                        Ok(code) => {
+                    let encoded = match &c.call_through {
+                        Ok(sixth_arg) => trampoline::encode_call_slot(&c.code, c.runtime, &c.site, slot, *sixth_arg)
+                            .map(|s| (s.bytes, SlotProbes::CallThrough { probe: s.probe })),
+                        Err(why) => trampoline::encode_slot(&c.code, c.runtime, &c.site, slot)
+                            .map(|b| (b, SlotProbes::EntryAndUretprobe(why.clone()))),
+                    };
+                    match encoded {
+                        Ok((code, probes)) => {
                             let at = (i as u64 * SLOT) as usize;
                             bytes[at..at + code.len()].copy_from_slice(&code);
-                            slots.push((c, slot, i as u64 * SLOT));
+                            slots.push((c, slot, i as u64 * SLOT, probes));
                         }
                         Err(r) => self.refusals.push((c.name, r)),
                     }
@@ -325,8 +398,8 @@ impl FastEntry {
                 let file = patch::write_trampoline_file(&self.options.dir, pid, &bytes)?;
                 patch::map_into(&mut stopped, &mem, syscall_insn, &file, start, len)?;
                 self.regions.push(Region { file: file.clone(), start, len });
-                for (c, slot, off) in slots {
-                    ready.push((c, slot, file.clone(), off));
+                for (c, slot, off, probes) in slots {
+                    ready.push((c, slot, file.clone(), off, probes));
                 }
             }
         }
@@ -338,7 +411,7 @@ impl FastEntry {
             let mem = Memory::open(pid)?;
             let rips = stopped.rips()?;
             let mut blocked = Vec::new();
-            for (c, slot, file, off) in ready {
+            for (c, slot, file, off, probes) in ready {
                 let address = c.runtime + c.site.start;
                 let want = &c.code[c.site.start as usize..(c.site.start + c.site.len) as usize];
                 let memory = mem.read(address, want.len())?;
@@ -350,7 +423,7 @@ impl FastEntry {
                     if attempt >= self.options.attempts {
                         self.refusals.push((c.name, Refusal::ThreadInside { tid, offset: rip - c.runtime, attempts: attempt }));
                     } else {
-                        blocked.push((c, slot, file, off));
+                        blocked.push((c, slot, file, off, probes));
                     }
                     continue;
                 }
@@ -374,6 +447,7 @@ impl FastEntry {
                     slot,
                     file,
                     file_offset: off,
+                    probes,
                     restored: false,
                 });
             }
@@ -397,6 +471,15 @@ impl FastEntry {
                 .iter()
                 .find(|q| q.function == index as u32 && q.kind == EventKind::Entry && !q.uretprobe)
                 .map(|q| q.file_offset - f.entry_site.offset);
+            if let SlotProbes::CallThrough { probe } = p.probes {
+                // One probe per call, at the slot's return; no uretprobe.
+                plan.points.retain(|q| !(q.function == index as u32 && q.uretprobe));
+                for q in plan.points.iter_mut().filter(|q| q.function == index as u32 && q.kind == EventKind::Entry) {
+                    q.object.clone_from(&p.file);
+                    q.file_offset = p.file_offset + probe;
+                    q.kind = EventKind::Call;
+                }
+            }
             for q in plan.points.iter_mut().filter(|q| q.function == index as u32) {
                 let block_at_patch = q.kind == EventKind::Block && base.map(|b| q.file_offset - b) == Some(p.start);
                 if q.kind == EventKind::Entry || q.uretprobe || block_at_patch {
@@ -404,29 +487,46 @@ impl FastEntry {
                     q.file_offset = p.file_offset;
                 }
             }
+            let probes = match &p.probes {
+                SlotProbes::EntryAndUretprobe(why) => format!(
+                    "starts with a 5-byte nop; the entry uprobe and uretprobe are on it ({}+{:#x}); \
+                     not called through: {why}",
+                    p.file.display(),
+                    p.file_offset
+                ),
+                SlotProbes::CallThrough { probe } => format!(
+                    "calls the function and sees each call whole with one uprobe at its return ({}+{:#x})",
+                    p.file.display(),
+                    p.file_offset + probe
+                ),
+            };
             plan.functions[index].entry_site = ProbeSite {
                 offset: p.start,
                 instruction: "nop dword ptr [rax+rax] (fast-entry trampoline)".into(),
                 cost: SiteCost::Optimized,
                 reason: format!(
-                    "fast-entry: the first bytes from +{:#x} (`{}`) run in a trampoline at {:#x} that \
-                     starts with a 5-byte nop; the entry uprobe and uretprobe are on it ({}+{:#x})",
+                    "fast-entry: the first bytes from +{:#x} (`{}`) run in a trampoline at {:#x} that {probes}",
                     p.start,
                     p.relocated.join("; "),
                     p.slot,
-                    p.file.display(),
-                    p.file_offset
                 ),
             };
             plan.warnings.push(format!(
-                "fast-entry: {}: patched {} bytes at {:#x} ({} -> {}), relocated to the trampoline at {:#x}",
+                "fast-entry: {}: patched {} bytes at {:#x} ({} -> {}), relocated to the trampoline at {:#x}; {}",
                 p.function,
                 JMP_LEN,
                 p.address,
                 hex(&p.original),
                 hex(&p.jmp),
-                p.slot
+                p.slot,
+                match &p.probes {
+                    SlotProbes::CallThrough { .. } => "calls run through it (one probe per call, at its return)".to_owned(),
+                    SlotProbes::EntryAndUretprobe(why) => format!("entry probe and uretprobe on its nop (not called through: {why})"),
+                }
             ));
+        }
+        for (id, q) in plan.points.iter_mut().enumerate() {
+            q.id = id as u32;
         }
         for (name, r) in &self.refusals {
             plan.warnings.push(format!("fast-entry: {name}: not patched, probed the normal way: {r}"));

@@ -2,12 +2,22 @@
 //! the trampoline that runs them elsewhere (iced-x86's block encoder relocates RIP-relative
 //! operands and branches).
 //!
-//! A trampoline slot is `nop5` (where the uprobe goes), the relocated instructions, and a
-//! `jmp` back to the first byte after the overwritten ones. A `call` among the relocated
-//! instructions becomes `push [rip+literal]; jmp target` with the literal holding the
-//! original return address, so the callee returns straight into the function (the stack
-//! and its unwind info look exactly as without the patch).
+//! An entry slot is `nop5` (where the entry uprobe and the uretprobe go), the relocated
+//! instructions, and a `jmp` back to the first byte after the overwritten ones. A `call`
+//! among the relocated instructions becomes `push [rip+literal]; jmp target` with the
+//! literal holding the original return address, so the callee returns straight into the
+//! function (the stack and its unwind info look exactly as without the patch).
+//!
+//! A call-through slot ([`encode_call_slot`]) serves leaf functions with one probe per
+//! call instead of two: it saves the callee-saved registers, copies the argument
+//! registers into them, reads the TSC, *calls* the relocated instructions (which jump
+//! back into the function, whose `ret` returns into the slot), leaves the TSC ticks in
+//! `rcx` and probes a `nop5` with the return value in `rax` and the arguments still in
+//! the callee-saved registers, then restores them and returns to the caller. The callee
+//! sees its stack 64 bytes lower than without the patch, so it is used only where that
+//! provably changes nothing ([`call_through_obstacle`]).
 use iced_x86::{
+    code_asm::{qword_ptr, r10, r11, r12, r13, r14, r15, r8, r9, rax, rbp, rbx, rcx, rdi, rdx, rsi, rsp, CodeAssembler},
     BlockEncoder, BlockEncoderOptions, Code, Decoder, DecoderOptions, FlowControl, Formatter as _,
     Instruction, InstructionBlock, IntelFormatter, Mnemonic, MemoryOperand, OpKind, Register,
 };
@@ -17,7 +27,7 @@ use crate::probes::cfg;
 /// The 5-byte nop every trampoline starts with (Linux 6.18 optimizes a uprobe on it).
 pub const NOP5: [u8; 5] = [0x0f, 0x1f, 0x44, 0x00, 0x00];
 /// Bytes reserved per function in the trampoline file.
-pub const SLOT: u64 = 128;
+pub const SLOT: u64 = 256;
 /// Where in a slot the return-address literal of a relocated `call` lives.
 const LITERAL_AT: u64 = SLOT - 8;
 /// Length of `jmp rel32`.
@@ -247,6 +257,151 @@ pub fn encode_slot(code: &[u8], function: u64, site: &PatchSite, slot: u64) -> R
     Ok(slot_bytes)
 }
 
+/// Whether a function's stack arguments (if any) could be seen by the callee of a
+/// call-through slot at a different place.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum StackArgs {
+    /// DWARF shows every parameter in a register (and no `...`).
+    None,
+    /// Unknown, with the reason; then the code must not name `rsp` or `rbp` at all.
+    Unknown(String),
+}
+
+/// Why the calls of the function `code` (all of it, from its first byte) cannot run
+/// through a call-through slot, or `None` when they can: the function must be a leaf
+/// that cannot block or unwind through the slot (no `call`, `syscall` or trap, no jump
+/// out of it, a plain `ret`), and it must not see that its stack is 64 bytes lower:
+/// either DWARF puts all its parameters in registers, or no instruction names `rsp` or
+/// `rbp` (so it reads neither stack arguments nor its return address).
+pub fn call_through_obstacle(code: &[u8], stack_args: &StackArgs) -> Option<String> {
+    let size = code.len() as u64;
+    let mut decoder = Decoder::with_ip(64, code, 0, DecoderOptions::NONE);
+    while decoder.can_decode() {
+        let insn = decoder.decode();
+        if insn.is_invalid() {
+            return Some(format!("undecodable bytes at +{:#x}", insn.ip()));
+        }
+        let at = insn.ip();
+        let flow = insn.flow_control();
+        if matches!(flow, FlowControl::Call | FlowControl::IndirectCall | FlowControl::Interrupt | FlowControl::Exception)
+            || matches!(insn.mnemonic(), Mnemonic::Syscall | Mnemonic::Sysenter | Mnemonic::Int3)
+        {
+            return Some(format!(
+                "`{}` at +{at:#x}: not a leaf (a callee could block, or unwind through the trampoline)",
+                text(&insn)
+            ));
+        }
+        if matches!(flow, FlowControl::UnconditionalBranch | FlowControl::ConditionalBranch)
+            && insn.near_branch_target() >= size
+        {
+            return Some(format!("`{}` at +{at:#x} leaves the function (a tail call?)", text(&insn)));
+        }
+        if flow == FlowControl::Return && insn.code() != Code::Retnq {
+            return Some(format!("`{}` at +{at:#x} is not a plain `ret`", text(&insn)));
+        }
+        if let StackArgs::Unknown(why) = stack_args {
+            if names_stack_register(&insn) {
+                return Some(format!(
+                    "`{}` at +{at:#x} addresses the stack and {why}, so it could read stack arguments \
+                     or its return address, which the trampoline moves",
+                    text(&insn)
+                ));
+            }
+        }
+    }
+    None
+}
+
+fn names_stack_register(insn: &Instruction) -> bool {
+    let stack = |r: Register| matches!(r.full_register(), Register::RSP | Register::RBP);
+    (0..insn.op_count()).any(|i| match insn.op_kind(i) {
+        OpKind::Register => stack(insn.op_register(i)),
+        OpKind::Memory => stack(insn.memory_base()) || stack(insn.memory_index()),
+        _ => false,
+    })
+}
+
+/// A call-through slot: its bytes, and the offset in them of the `nop5` to probe.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CallSlot {
+    /// The slot's bytes (at most [`SLOT`]).
+    pub bytes: Vec<u8>,
+    /// Offset of the probed `nop5` from the slot's start.
+    pub probe: u64,
+}
+
+/// Encodes the call-through slot for a function at run-time address `function` whose
+/// code is `code` (see the module documentation), with the slot at run-time address
+/// `slot`. `sixth_arg` copies `r9` into `rbp` too (else `rbp` keeps the caller's frame
+/// pointer during the call). Only for functions without [`call_through_obstacle`].
+///
+/// # Errors
+/// [`Refusal::Unrelocatable`] when the instructions cannot be relocated or do not fit.
+pub fn encode_call_slot(code: &[u8], function: u64, site: &PatchSite, slot: u64, sixth_arg: bool) -> Result<CallSlot, Refusal> {
+    let begin = site.start as usize;
+    let bytes = &code[begin..begin + site.len as usize];
+    let first = decoder_first(bytes, function + site.start);
+    let fail = |why: String| Refusal::Unrelocatable {
+        offset: site.start,
+        instruction: text(&first),
+        why,
+    };
+    let asm_fail = |e: iced_x86::IcedError| fail(format!("the assembler says: {e}"));
+    let mut a = CodeAssembler::new(64).map_err(asm_fail)?;
+    let mut body = a.create_label();
+    let mut probe = a.create_label();
+    (|| -> Result<(), iced_x86::IcedError> {
+        for r in [rbx, rbp, r12, r13, r14, r15] {
+            a.push(r)?;
+        }
+        for (to, from) in [(rbx, rdi), (r12, rsi), (r13, rdx), (r14, rcx), (r15, r8)] {
+            a.mov(to, from)?;
+        }
+        if sixth_arg {
+            a.mov(rbp, r9)?;
+        }
+        // Entry TSC on the stack (rsp is 16-byte aligned again, as before a call).
+        a.rdtsc()?;
+        a.shl(rdx, 32)?;
+        a.or(rax, rdx)?;
+        a.push(rax)?;
+        a.mov(rdx, r13)?;
+        a.call(body)?;
+        // Return values stay in rax:rdx; the ticks go to rcx.
+        a.mov(r11, rax)?;
+        a.mov(r10, rdx)?;
+        a.rdtsc()?;
+        a.shl(rdx, 32)?;
+        a.or(rax, rdx)?;
+        a.sub(rax, qword_ptr(rsp))?;
+        a.mov(rcx, rax)?;
+        a.mov(rax, r11)?;
+        a.mov(rdx, r10)?;
+        a.set_label(&mut probe)?;
+        a.db(&NOP5)?;
+        a.add(rsp, 8)?;
+        for r in [r15, r14, r13, r12, rbp, rbx] {
+            a.pop(r)?;
+        }
+        a.ret()?;
+        a.set_label(&mut body)?;
+        let mut decoder = Decoder::with_ip(64, bytes, function + site.start, DecoderOptions::NONE);
+        while decoder.can_decode() {
+            a.add_instruction(decoder.decode())?;
+        }
+        a.jmp(function + site.start + site.len)?;
+        Ok(())
+    })()
+    .map_err(asm_fail)?;
+    let result = a.assemble_options(slot, BlockEncoderOptions::RETURN_NEW_INSTRUCTION_OFFSETS).map_err(asm_fail)?;
+    let probe = result.label_ip(&probe).map_err(asm_fail)? - slot;
+    let bytes = result.inner.code_buffer;
+    if bytes.len() as u64 > SLOT {
+        return Err(fail(format!("the call-through slot needs {} bytes, a slot has {SLOT}", bytes.len())));
+    }
+    Ok(CallSlot { bytes, probe })
+}
+
 fn text(insn: &Instruction) -> String {
     let mut s = String::new();
     IntelFormatter::new().format(insn, &mut s);
@@ -333,7 +488,7 @@ mod tests {
         let site = patch_site(&code, 0x1000).unwrap();
         let slot = encode_slot(&code, 0x1000, &site, 0x40_0000).unwrap();
         let text = run_decoded(&slot[5..LITERAL_AT as usize], 0x40_0005);
-        assert_eq!(text[0], "push qword ptr [400078h]");
+        assert_eq!(text[0], format!("push qword ptr [{:X}h]", 0x40_0000 + LITERAL_AT));
         assert_eq!(text[1], "jmp 0000000000001105h");
         assert_eq!(u64::from_le_bytes(slot[LITERAL_AT as usize..].try_into().unwrap()), 0x1005);
     }
@@ -353,6 +508,90 @@ mod tests {
         // mov eax, edi; jmp rax (tail through a table)
         let e = patch_site(&[0x89, 0xf8, 0x48, 0x89, 0xf8, 0xff, 0xe0], 0).unwrap_err();
         assert!(matches!(e, Refusal::IndirectJump { offset: 5, .. }), "{e}");
+    }
+
+    #[test]
+    fn call_through_needs_a_leaf_that_cannot_see_its_stack_move() {
+        let unknown = StackArgs::Unknown("no DWARF".into());
+        // lea eax,[rdi-1]; and eax,edi; ret
+        assert_eq!(call_through_obstacle(&[0x8d, 0x47, 0xff, 0x21, 0xf8, 0xc3], &unknown), None);
+        // call +0; ret
+        let e = call_through_obstacle(&[0xe8, 0, 0, 0, 0, 0xc3], &StackArgs::None).unwrap();
+        assert!(e.contains("not a leaf"), "{e}");
+        // xor eax,eax; syscall; ret
+        let e = call_through_obstacle(&[0x31, 0xc0, 0x0f, 0x05, 0xc3], &StackArgs::None).unwrap();
+        assert!(e.contains("syscall") && e.contains("not a leaf"), "{e}");
+        // mov eax,edi; jmp +0x100 (a tail call)
+        let e = call_through_obstacle(&[0x89, 0xf8, 0xe9, 0x00, 0x01, 0, 0], &StackArgs::None).unwrap();
+        assert!(e.contains("leaves the function"), "{e}");
+        // ret 8
+        let e = call_through_obstacle(&[0xc2, 0x08, 0x00], &StackArgs::None).unwrap();
+        assert!(e.contains("not a plain `ret`"), "{e}");
+        // mov eax,[rsp+8]; ret: a stack argument, fine only when DWARF rules it out
+        let stack_read = [0x8b, 0x44, 0x24, 0x08, 0xc3];
+        let e = call_through_obstacle(&stack_read, &unknown).unwrap();
+        assert!(e.contains("addresses the stack and no DWARF"), "{e}");
+        assert_eq!(call_through_obstacle(&stack_read, &StackArgs::None), None);
+        // push rbp; mov rbp,rsp; ... names rbp
+        assert!(call_through_obstacle(&[0x55, 0x48, 0x89, 0xe5, 0x5d, 0xc3], &unknown).is_some());
+    }
+
+    #[test]
+    fn call_slot_saves_copies_calls_times_and_probes_a_nop5() {
+        let code = [0x8d, 0x47, 0xff, 0x21, 0xf8, 0xc3];
+        let site = patch_site(&code, 0x1000).unwrap();
+        let slot = encode_call_slot(&code, 0x5555_0000_1000, &site, 0x5554_ffff_0000, false).unwrap();
+        let probe = slot.probe as usize;
+        assert_eq!(&slot.bytes[probe..probe + 5], &NOP5);
+        let text = run_decoded(&slot.bytes, 0x5554_ffff_0000);
+        let at = |needle: &str| text.iter().position(|t| t == needle).unwrap_or_else(|| panic!("{needle} in {text:?}"));
+        assert!(at("push rbx") < at("mov rbx,rdi"));
+        assert!(!text.iter().any(|t| t == "mov rbp,r9"), "rbp keeps the frame pointer: {text:?}");
+        assert!(at("rdtsc") < at("push rax"));
+        assert!(at("sub rax,[rsp]") < at("mov rcx,rax"));
+        assert!(at("pop rbx") < at("ret"));
+        assert!(text.iter().any(|t| t == "jmp 0000555500001005h"), "{text:?}");
+        let six = encode_call_slot(&code, 0x5555_0000_1000, &site, 0x5554_ffff_0000, true).unwrap();
+        assert!(run_decoded(&six.bytes, 0x5554_ffff_0000).iter().any(|t| t == "mov rbp,r9"));
+    }
+
+    /// Runs a patched copy of `lea eax,[rdi-1]; and eax,edi; ret` through its call-through
+    /// slot in this process: same results, and the callee-saved registers survive (the
+    /// caller would crash otherwise).
+    #[test]
+    fn call_slot_runs_the_function() {
+        const PAGE: usize = 4096;
+        // SAFETY: a fresh anonymous mapping, unmapped at the end of the test.
+        let mem = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                PAGE,
+                libc::PROT_READ | libc::PROT_WRITE | libc::PROT_EXEC,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+                -1,
+                0,
+            )
+        };
+        assert_ne!(mem, libc::MAP_FAILED);
+        let base = mem as u64;
+        let code = [0x8d, 0x47, 0xff, 0x21, 0xf8, 0xc3];
+        let (function, slot) = (base, base + 1024);
+        let site = patch_site(&code, function).unwrap();
+        let encoded = encode_call_slot(&code, function, &site, slot, true).unwrap();
+        // SAFETY: both ranges lie inside the mapping; nothing runs it while it is written.
+        unsafe {
+            std::ptr::copy_nonoverlapping(code.as_ptr(), mem.cast::<u8>(), code.len());
+            std::ptr::copy_nonoverlapping(encoded.bytes.as_ptr(), mem.cast::<u8>().add(1024), encoded.bytes.len());
+            let jmp = jmp_bytes(function, slot).unwrap();
+            std::ptr::copy_nonoverlapping(jmp.as_ptr(), mem.cast::<u8>(), jmp.len());
+        }
+        // SAFETY: the mapping holds a function with this signature (SysV ABI).
+        let f: extern "C" fn(u32) -> u32 = unsafe { std::mem::transmute(mem) };
+        for x in [0u32, 1, 12, 0x8000_0000, u32::MAX, 0x1234_5678] {
+            assert_eq!(f(x), x & x.wrapping_sub(1), "{x:#x}");
+        }
+        // SAFETY: unmaps the mapping made above; `f` is not used again.
+        assert_eq!(unsafe { libc::munmap(mem, PAGE) }, 0);
     }
 
     #[test]

@@ -85,6 +85,8 @@ pub struct Signature {
     pub params: Vec<Param>,
     /// Return type.
     pub ret: CType,
+    /// Declared with `...` (the arguments after the named ones may be on the stack).
+    pub variadic: bool,
 }
 
 type R<'a> = EndianSlice<'a, RunTimeEndian>;
@@ -159,12 +161,16 @@ fn read_signature(
     decl: UnitOffset,
 ) -> Result<Signature, gimli::Error> {
     let mut params = Vec::new();
+    let mut variadic = false;
     // The declaration's parameter list is the authoritative order and count.
     let mut tree = unit.entries_tree(Some(decl))?;
     let root = tree.root()?;
     let mut children = root.children();
     while let Some(child) = children.next()? {
         let entry = child.entry();
+        if entry.tag() == gimli::DW_TAG_unspecified_parameters {
+            variadic = true;
+        }
         if entry.tag() != gimli::DW_TAG_formal_parameter {
             continue;
         }
@@ -178,7 +184,7 @@ fn read_signature(
         };
         params.push(Param { name, ctype });
     }
-    if params.is_empty() && concrete != decl {
+    if params.is_empty() && !variadic && concrete != decl {
         return read_signature(dwarf, unit, concrete, concrete);
     }
     let decl_entry = unit.entry(decl)?;
@@ -186,7 +192,7 @@ fn read_signature(
         Some(AttributeValue::UnitRef(t)) => resolve_type(dwarf, unit, t, 0)?,
         _ => CType { name: "void".into(), kind: ValueKind::Void },
     };
-    Ok(Signature { params, ret })
+    Ok(Signature { params, ret, variadic })
 }
 
 fn resolve_type(

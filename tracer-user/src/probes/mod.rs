@@ -202,8 +202,8 @@ pub fn plan(pid: u32, functions: &[String], ret_mode: RetMode) -> Result<Plan, P
         }
 
         let signature = debug_signature(elf, &symbol.name, symbol.address);
-        let (params, ret, has_dwarf) = match signature {
-            Some(sig) => (sig.params, sig.ret, true),
+        let (params, ret, has_dwarf, variadic) = match signature {
+            Some(sig) => (sig.params, sig.ret, true, sig.variadic),
             None => {
                 plan.warnings.push(format!(
                     "{name}: no DWARF in {}; arguments are recorded as the six raw argument \
@@ -213,7 +213,7 @@ pub fn plan(pid: u32, functions: &[String], ret_mode: RetMode) -> Result<Plan, P
                 let params = (0..tracer_common::MAX_ARGS)
                     .map(|i| Param { name: format!("arg{i}"), ctype: CType::raw() })
                     .collect();
-                (params, CType::raw(), false)
+                (params, CType::raw(), false, false)
             }
         };
         let slots = dwarf::register_slots(&params);
@@ -283,6 +283,7 @@ pub fn plan(pid: u32, functions: &[String], ret_mode: RetMode) -> Result<Plan, P
             params,
             ret,
             has_dwarf,
+            variadic,
             entry_site,
             ret_mode,
             ret_sites: ret_sites.clone(),
