@@ -266,6 +266,15 @@ fn explain_says_what_fast_entry_would_do() {
         "{stdout}"
     );
     assert!(stdout.contains("fast-entry: call_first: would move") && stdout.contains("not a leaf"), "{stdout}");
+    // Turned off, every patched function keeps an entry probe and a uretprobe.
+    let (code, stdout, stderr) = run_tracesynth(&[args.as_slice(), &["--no-call-through"]].concat());
+    assert_eq!(code, 0, "{stderr}");
+    assert!(!stdout.contains("calls would run through it"), "{stdout}");
+    assert!(stdout.contains("lea_first: would move 5 bytes") && stdout.contains("call-through is turned off"), "{stdout}");
+    let plain: Vec<&str> = args.iter().copied().filter(|a| *a != "--fast-entry").chain(["--no-call-through"]).collect();
+    let (code, _, stderr) = run_tracesynth(&plain);
+    assert_ne!(code, 0);
+    assert!(stderr.contains("--no-call-through only applies with --fast-entry"), "{stderr}");
     for (name, why) in REFUSED {
         assert!(stdout.contains(&format!("fast-entry: {name}: refused")) && stdout.contains(why), "{name}: {stdout}");
     }

@@ -19,6 +19,45 @@ fn bench(target: &mut Fixture, shape: &str, calls: u64) -> Result<(f64, f64)> {
     Ok((wall / calls as f64, cpu as f64 / calls as f64))
 }
 
+/// Records `func` with `tracesynth record FLAGS` while `bench SHAPE CALLS` runs; returns
+/// (wall ns per call, on-CPU ns per call, the trace).
+fn recorded(
+    tracesynth: &Path,
+    target: &mut Fixture,
+    flags: &[&str],
+    func: &str,
+    shape: &str,
+    calls: u64,
+    trace: &Path,
+) -> Result<(f64, f64, serde_json::Value)> {
+    let pid = target.pid().to_string();
+    let mut rec = Command::new(tracesynth)
+        .args(["record", "--quiet"])
+        .args(flags)
+        .args(["--pid", &pid, "--func", func, "-o"])
+        .arg(trace)
+        .stderr(Stdio::piped())
+        .spawn()?;
+    let mut err = BufReader::new(rec.stderr.take().context("stderr")?);
+    wait_for(&mut err, "attached")?;
+    let (wall, on_cpu) = bench(target, shape, calls)?;
+    interrupt(&mut rec)?;
+    let doc: serde_json::Value = serde_json::from_slice(&std::fs::read(trace)?)?;
+    let got = doc["calls"].as_array().map_or(0, Vec::len) as u64;
+    if got != calls {
+        eprintln!("warning: {func} {flags:?}: recorded {got} of {calls} calls (loss {})", doc["loss"]);
+    }
+    if flags.contains(&"--fast-entry") {
+        let patched = doc["warnings"]
+            .as_array()
+            .is_some_and(|w| w.iter().any(|w| w.as_str().is_some_and(|w| w.contains(": patched 5 bytes"))));
+        if !patched {
+            bail!("{func} was not patched by --fast-entry: {}", doc["warnings"]);
+        }
+    }
+    Ok((wall, on_cpu, doc))
+}
+
 fn wait_for(reader: &mut impl BufRead, needle: &str) -> Result<()> {
     let mut line = String::new();
     loop {
@@ -45,71 +84,44 @@ pub fn run(calls: u64, runs: usize) -> Result<()> {
     let bin = dir.path().join("calls");
     crate::gcc("calls", &["-O2", "-g"], &bin)?;
     let bpftrace = Command::new("bpftrace").arg("--version").output().is_ok();
-    println!("## Probe cost per call (entry + return), median of {runs} runs of {calls} calls\n");
     println!(
-        "| function starts with | no probe ns | tracesynth ns | tracesynth --fast-entry ns | bpftrace count() ns \
-         | overhead ratio bpftrace/ours | overhead ratio bpftrace/fast-entry |"
+        "## Probe cost per call (entry + return; --fast-entry: one probe per call for these leaves), \
+         median of {runs} runs of {calls} calls\n"
     );
-    println!("|---|---|---|---|---|---|---|");
+    let header = "| function starts with | no probe ns | tracesynth ns | --fast-entry ns | --fast-entry --no-call-through ns \
+                  | bpftrace count() ns | bpftrace/ours | bpftrace/fast-entry | bpftrace/fast-entry --no-call-through |\n\
+                  |---|---|---|---|---|---|---|---|---|";
+    println!("{header}");
     let mut throughput = Vec::new();
     let mut cpu_rows = Vec::new();
     for (shape, func, what) in [("lea", "lea_fn", "`lea` (single-stepped)"), ("push", "push_fn", "`push %rbx` (emulated)"), ("nop5", "nop5_fn", "5-byte nop (optimized)")] {
-        let (mut none, mut ours, mut fast, mut theirs) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-        let mut cpu: [Vec<f64>; 4] = Default::default();
+        // no probe, ours, fast-entry, fast-entry without call-through, bpftrace
+        let mut wall: [Vec<f64>; 5] = Default::default();
+        let mut cpu: [Vec<f64>; 5] = Default::default();
         for _ in 0..runs {
             let mut target = Fixture::start(&bin)?;
             let pid = target.pid().to_string();
-            let (wall, on_cpu) = bench(&mut target, shape, calls)?;
-            none.push(wall);
-            cpu[0].push(on_cpu);
+            let (w, c) = bench(&mut target, shape, calls)?;
+            wall[0].push(w);
+            cpu[0].push(c);
 
             let trace = dir.path().join(format!("{func}.json"));
-            let mut rec = Command::new(&tracesynth)
-                .args(["record", "--quiet", "--pid", &pid, "--func", func, "-o"])
-                .arg(&trace)
-                .stderr(Stdio::piped())
-                .spawn()?;
-            let mut err = BufReader::new(rec.stderr.take().context("stderr")?);
-            wait_for(&mut err, "attached")?;
-            let (per_call, on_cpu) = bench(&mut target, shape, calls)?;
-            ours.push(per_call);
-            cpu[1].push(on_cpu);
-            interrupt(&mut rec)?;
-            let doc: serde_json::Value = serde_json::from_slice(&std::fs::read(&trace)?)?;
-            let got = doc["calls"].as_array().map_or(0, Vec::len) as u64;
-            let loss = &doc["loss"];
+            let (w, c, doc) = recorded(&tracesynth, &mut target, &[], func, shape, calls, &trace)?;
+            wall[1].push(w);
+            cpu[1].push(c);
             if shape == "nop5" {
+                let loss = &doc["loss"];
                 let received = loss["received"].as_u64().unwrap_or(0);
                 let dropped = loss["dropped"].as_u64().unwrap_or(0);
-                let secs = per_call * calls as f64 / 1e9;
+                let got = doc["calls"].as_array().map_or(0, Vec::len) as u64;
+                let secs = w * calls as f64 / 1e9;
                 throughput.push((received as f64 / secs, received, dropped, got));
             }
-            if got != calls {
-                eprintln!("warning: {func}: recorded {got} of {calls} calls (loss {loss})");
-            }
-
-            let trace = dir.path().join(format!("{func}-fast.json"));
-            let mut rec = Command::new(&tracesynth)
-                .args(["record", "--quiet", "--fast-entry", "--pid", &pid, "--func", func, "-o"])
-                .arg(&trace)
-                .stderr(Stdio::piped())
-                .spawn()?;
-            let mut err = BufReader::new(rec.stderr.take().context("stderr")?);
-            wait_for(&mut err, "attached")?;
-            let (wall, on_cpu) = bench(&mut target, shape, calls)?;
-            fast.push(wall);
-            cpu[2].push(on_cpu);
-            interrupt(&mut rec)?;
-            let doc: serde_json::Value = serde_json::from_slice(&std::fs::read(&trace)?)?;
-            let got = doc["calls"].as_array().map_or(0, Vec::len) as u64;
-            if got != calls {
-                eprintln!("warning: {func} --fast-entry: recorded {got} of {calls} calls (loss {})", doc["loss"]);
-            }
-            let patched = doc["warnings"]
-                .as_array()
-                .is_some_and(|w| w.iter().any(|w| w.as_str().is_some_and(|w| w.contains(": patched 5 bytes"))));
-            if !patched {
-                bail!("{func} was not patched by --fast-entry: {}", doc["warnings"]);
+            for (i, flags) in [(2, &["--fast-entry"][..]), (3, &["--fast-entry", "--no-call-through"])] {
+                let trace = dir.path().join(format!("{func}-fast{i}.json"));
+                let (w, c, _) = recorded(&tracesynth, &mut target, flags, func, shape, calls, &trace)?;
+                wall[i].push(w);
+                cpu[i].push(c);
             }
 
             if bpftrace {
@@ -125,32 +137,26 @@ pub fn run(calls: u64, runs: usize) -> Result<()> {
                 let mut out = BufReader::new(bt.stdout.take().context("stdout")?);
                 wait_for(&mut out, "Attaching")?;
                 std::thread::sleep(Duration::from_millis(300));
-                let (wall, on_cpu) = bench(&mut target, shape, calls)?;
-                theirs.push(wall);
-                cpu[3].push(on_cpu);
+                let (w, c) = bench(&mut target, shape, calls)?;
+                wall[4].push(w);
+                cpu[4].push(c);
                 interrupt(&mut bt)?;
             }
         }
-        let (n, o, f) = (median(none), median(ours), median(fast));
-        let t = if theirs.is_empty() { f64::NAN } else { median(theirs) };
-        println!(
-            "| {what} | {n:.1} | {o:.1} | {f:.1} | {t:.1} | {:.2}× | {:.2}× |",
-            (t - n) / (o - n),
-            (t - n) / (f - n)
-        );
-        let [n, o, f, t] = cpu.map(|v| if v.is_empty() { f64::NAN } else { median(v) });
-        cpu_rows.push(format!(
-            "| {what} | {n:.1} | {o:.1} | {f:.1} | {t:.1} | {:.2}× | {:.2}× |",
-            (t - n) / (o - n),
-            (t - n) / (f - n)
-        ));
+        let row = |v: [Vec<f64>; 5]| {
+            let [n, o, f, u, t] = v.map(|v| if v.is_empty() { f64::NAN } else { median(v) });
+            format!(
+                "| {what} | {n:.1} | {o:.1} | {f:.1} | {u:.1} | {t:.1} | {:.2}× | {:.2}× | {:.2}× |",
+                (t - n) / (o - n),
+                (t - n) / (f - n),
+                (t - n) / (u - n)
+            )
+        };
+        println!("{}", row(wall));
+        cpu_rows.push(row(cpu));
     }
     println!("\n## The same runs, on-CPU time of the target's thread per call (/proc/PID/schedstat; waiting for a CPU excluded)\n");
-    println!(
-        "| function starts with | no probe ns | tracesynth ns | tracesynth --fast-entry ns | bpftrace count() ns \
-         | overhead ratio bpftrace/ours | overhead ratio bpftrace/fast-entry |"
-    );
-    println!("|---|---|---|---|---|---|---|");
+    println!("{header}");
     for row in cpu_rows {
         println!("{row}");
     }
@@ -165,12 +171,13 @@ pub fn run(calls: u64, runs: usize) -> Result<()> {
 }
 
 /// `--fast-entry` on every function of the capture fixtures, per build: how many would be
-/// patched and why the others are refused (from `record --explain --fast-entry`).
+/// patched, how many of those run through a call-through trampoline (one probe per call),
+/// and why the others are refused (from `record --explain --fast-entry`).
 fn refusal_rate(tracesynth: &Path, dir: &Path) -> Result<()> {
     println!("\n## --fast-entry on the fixtures' functions (`record --explain --fast-entry`)\n");
-    println!("| fixture | gcc flags | functions | patched | refused | refusals |");
-    println!("|---|---|---|---|---|---|");
-    let (mut all, mut refused_all) = (0usize, 0usize);
+    println!("| fixture | gcc flags | functions | patched | of which called through | refused | refusals |");
+    println!("|---|---|---|---|---|---|---|");
+    let (mut all, mut refused_all, mut through_all) = (0usize, 0usize, 0usize);
     for fixture in ["calls", "fastentry"] {
         for flags in [&["-O2", "-g"][..], &["-O2", "-g", "-fcf-protection=full"], &["-O0", "-g"]] {
             let bin = dir.join(format!("{fixture}-{}", flags.join("").replace(['-', '='], "")));
@@ -203,13 +210,15 @@ fn refusal_rate(tracesynth: &Path, dir: &Path) -> Result<()> {
                 })
                 .collect();
             let patched = text.lines().filter(|l| l.starts_with("fast-entry: ") && l.contains(": would move")).count();
+            let through = text.lines().filter(|l| l.starts_with("fast-entry: ") && l.contains("calls would run through it")).count();
             if patched + refusals.len() != functions.len() {
                 bail!("explain covered {} of {} functions: {text}{}", patched + refusals.len(), functions.len(), String::from_utf8_lossy(&out.stderr));
             }
             all += functions.len();
             refused_all += refusals.len();
+            through_all += through;
             println!(
-                "| {fixture}.c | `{}` | {} | {patched} | {} | {} |",
+                "| {fixture}.c | `{}` | {} | {patched} | {through} | {} | {} |",
                 flags.join(" "),
                 functions.len(),
                 refusals.len(),
@@ -218,7 +227,7 @@ fn refusal_rate(tracesynth: &Path, dir: &Path) -> Result<()> {
         }
     }
     println!(
-        "\nRefusal rate: {refused_all} of {all} functions ({:.0}%)",
+        "\nRefusal rate: {refused_all} of {all} functions ({:.0}%); called through: {through_all} of {all}",
         100.0 * refused_all as f64 / all.max(1) as f64
     );
     Ok(())

@@ -71,13 +71,18 @@ pub struct Options {
     pub dir: PathBuf,
     /// Stop-the-world attempts for a function a thread is inside of.
     pub attempts: u32,
+    /// Run leaves through call-through trampolines (one probe per call); off, every
+    /// patched function keeps an entry probe and a uretprobe.
+    pub call_through: bool,
 }
 
 impl Default for Options {
     fn default() -> Self {
-        Self { dir: default_dir(), attempts: 20 }
+        Self { dir: default_dir(), attempts: 20, call_through: true }
     }
 }
+
+const CALL_THROUGH_OFF: &str = "call-through is turned off (--no-call-through)";
 
 /// `$TRACESYNTH_TRAMPOLINE_DIR`, else `/run/tracesynth/trampolines`.
 pub fn default_dir() -> PathBuf {
@@ -165,7 +170,7 @@ fn read_code(object: &std::path::Path, offset: u64, size: u64) -> std::io::Resul
     Ok(code)
 }
 
-fn candidate(plan: &Plan, index: usize) -> Result<Candidate, Refusal> {
+fn candidate(plan: &Plan, index: usize, options: &Options) -> Result<Candidate, Refusal> {
     let f = &plan.functions[index];
     let runtime = f.runtime_address.ok_or(Refusal::NotMapped)?;
     let entry = plan
@@ -190,7 +195,8 @@ fn candidate(plan: &Plan, index: usize) -> Result<Candidate, Refusal> {
             return Err(Refusal::ProbeInside { what, offset: at });
         }
     }
-    let call_through = call_through(plan, index, &code);
+    let call_through =
+        if options.call_through { call_through(plan, index, &code) } else { Err(CALL_THROUGH_OFF.to_owned()) };
     Ok(Candidate { name: f.name.clone(), object: entry.object.clone(), runtime, code, site, call_through })
 }
 
@@ -235,10 +241,10 @@ fn call_through(plan: &Plan, index: usize, code: &[u8]) -> Result<bool, String> 
 
 /// What `--fast-entry` would do with each function of `plan`, from its code alone (a
 /// thread inside the bytes, or bytes changed in memory, are only seen when patching).
-pub fn explain(plan: &Plan) -> String {
+pub fn explain(plan: &Plan, options: &Options) -> String {
     let mut out = String::new();
     for (index, f) in plan.functions.iter().enumerate() {
-        match candidate(plan, index) {
+        match candidate(plan, index, options) {
             Ok(c) => out.push_str(&format!(
                 "fast-entry: {}: would move {} bytes from +{:#x} (`{}`) to a nop5 trampoline; {}\n",
                 f.name,
@@ -324,7 +330,7 @@ impl FastEntry {
         };
         let mut candidates = Vec::new();
         for (index, f) in plan.functions.iter().enumerate() {
-            match candidate(plan, index) {
+            match candidate(plan, index, options) {
                 Ok(c) => candidates.push(c),
                 Err(r) => this.refusals.push((f.name.clone(), r)),
             }
