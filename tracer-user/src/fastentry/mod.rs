@@ -208,6 +208,7 @@ fn call_through(plan: &Plan, index: usize, code: &[u8]) -> Result<bool, String> 
     if plan.cfg.is_some() {
         return Err("block paths need an entry event".into());
     }
+    tsc::reliable()?;
     if f.ret_mode != crate::trace::RetMode::Uretprobe {
         return Err("returns are probed at `ret` instructions".into());
     }

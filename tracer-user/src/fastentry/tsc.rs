@@ -53,6 +53,24 @@ pub fn ns_per_tick() -> f64 {
     })
 }
 
+/// Whether the TSC runs at a fixed rate through frequency changes and idle states
+/// (`constant_tsc` and `nonstop_tsc` in `/proc/cpuinfo`), so ticks measure time; why not
+/// otherwise. Read once.
+pub fn reliable() -> Result<(), String> {
+    static RELIABLE: OnceLock<Result<(), String>> = OnceLock::new();
+    RELIABLE
+        .get_or_init(|| {
+            let info = std::fs::read_to_string("/proc/cpuinfo").map_err(|e| format!("cannot read /proc/cpuinfo: {e}"))?;
+            let flags = info.lines().find(|l| l.starts_with("flags")).unwrap_or_default();
+            let has = |flag: &str| flags.split_whitespace().any(|f| f == flag);
+            match ["constant_tsc", "nonstop_tsc"].into_iter().find(|f| !has(f)) {
+                Some(missing) => Err(format!("the CPU's TSC lacks `{missing}`, so its ticks may not measure time")),
+                None => Ok(()),
+            }
+        })
+        .clone()
+}
+
 /// `ticks` as nanoseconds.
 pub fn ticks_to_ns(ticks: u64) -> u64 {
     (ticks as f64 * ns_per_tick()).round() as u64
