@@ -220,20 +220,27 @@ fn call_through(plan: &Plan, index: usize, code: &[u8]) -> Result<bool, String> 
         return Err("block paths need an entry event".into());
     }
     use crate::probes::dwarf::ValueKind;
-    let gprs = f.params.iter().filter(|p| p.ctype.kind.in_gpr()).count();
-    let floats = f.params.iter().filter(|p| p.ctype.kind == ValueKind::Float).count();
+    // DWARF rules stack arguments out only for parameters that each take one integer
+    // register (floats are left to the code check: a `long double` goes on the stack).
+    let one_register = |kind: ValueKind| match kind {
+        ValueKind::Signed { bytes } | ValueKind::Unsigned { bytes } => bytes <= 8,
+        ValueKind::Bool | ValueKind::Pointer | ValueKind::CString | ValueKind::Raw => true,
+        ValueKind::Float | ValueKind::Aggregate | ValueKind::Void => false,
+    };
     let stack_args = if !f.has_dwarf {
         StackArgs::Unknown("there is no DWARF to show its parameters are all in registers".into())
     } else if f.variadic {
         StackArgs::Unknown("it takes `...`".into())
-    } else if f.params.iter().any(|p| p.ctype.kind == ValueKind::Aggregate) || f.ret.kind == ValueKind::Aggregate {
-        StackArgs::Unknown("it passes a struct by value".into())
-    } else if gprs > tracer_common::MAX_ARGS || floats > 8 {
-        StackArgs::Unknown("it has more parameters than registers".into())
+    } else if f.ret.kind == ValueKind::Aggregate {
+        StackArgs::Unknown("it returns a struct (through a hidden pointer argument?)".into())
+    } else if !f.params.iter().all(|p| one_register(p.ctype.kind)) {
+        StackArgs::Unknown("DWARF does not show each parameter in one integer register".into())
+    } else if f.params.len() > tracer_common::MAX_ARGS {
+        StackArgs::Unknown("it has more parameters than argument registers".into())
     } else {
-        StackArgs::None
+        StackArgs::RuledOut
     };
-    let sixth_arg = !f.has_dwarf || gprs >= tracer_common::MAX_ARGS;
+    let sixth_arg = stack_args != StackArgs::RuledOut || f.params.len() >= tracer_common::MAX_ARGS;
     match trampoline::call_through_obstacle(code, &stack_args) {
         Some(why) => Err(why),
         None => Ok(sixth_arg),

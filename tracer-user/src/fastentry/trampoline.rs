@@ -261,8 +261,8 @@ pub fn encode_slot(code: &[u8], function: u64, site: &PatchSite, slot: u64) -> R
 /// call-through slot at a different place.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum StackArgs {
-    /// DWARF shows every parameter in a register (and no `...`).
-    None,
+    /// None: DWARF shows every parameter in a register (and no `...`).
+    RuledOut,
     /// Unknown, with the reason; then the code must not name `rsp` or `rbp` at all.
     Unknown(String),
 }
@@ -516,22 +516,22 @@ mod tests {
         // lea eax,[rdi-1]; and eax,edi; ret
         assert_eq!(call_through_obstacle(&[0x8d, 0x47, 0xff, 0x21, 0xf8, 0xc3], &unknown), None);
         // call +0; ret
-        let e = call_through_obstacle(&[0xe8, 0, 0, 0, 0, 0xc3], &StackArgs::None).unwrap();
+        let e = call_through_obstacle(&[0xe8, 0, 0, 0, 0, 0xc3], &StackArgs::RuledOut).unwrap();
         assert!(e.contains("not a leaf"), "{e}");
         // xor eax,eax; syscall; ret
-        let e = call_through_obstacle(&[0x31, 0xc0, 0x0f, 0x05, 0xc3], &StackArgs::None).unwrap();
+        let e = call_through_obstacle(&[0x31, 0xc0, 0x0f, 0x05, 0xc3], &StackArgs::RuledOut).unwrap();
         assert!(e.contains("syscall") && e.contains("not a leaf"), "{e}");
         // mov eax,edi; jmp +0x100 (a tail call)
-        let e = call_through_obstacle(&[0x89, 0xf8, 0xe9, 0x00, 0x01, 0, 0], &StackArgs::None).unwrap();
+        let e = call_through_obstacle(&[0x89, 0xf8, 0xe9, 0x00, 0x01, 0, 0], &StackArgs::RuledOut).unwrap();
         assert!(e.contains("leaves the function"), "{e}");
         // ret 8
-        let e = call_through_obstacle(&[0xc2, 0x08, 0x00], &StackArgs::None).unwrap();
+        let e = call_through_obstacle(&[0xc2, 0x08, 0x00], &StackArgs::RuledOut).unwrap();
         assert!(e.contains("not a plain `ret`"), "{e}");
         // mov eax,[rsp+8]; ret: a stack argument, fine only when DWARF rules it out
         let stack_read = [0x8b, 0x44, 0x24, 0x08, 0xc3];
         let e = call_through_obstacle(&stack_read, &unknown).unwrap();
         assert!(e.contains("addresses the stack and no DWARF"), "{e}");
-        assert_eq!(call_through_obstacle(&stack_read, &StackArgs::None), None);
+        assert_eq!(call_through_obstacle(&stack_read, &StackArgs::RuledOut), None);
         // push rbp; mov rbp,rsp; ... names rbp
         assert!(call_through_obstacle(&[0x55, 0x48, 0x89, 0xe5, 0x5d, 0xc3], &unknown).is_some());
     }
