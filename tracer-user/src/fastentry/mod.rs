@@ -219,15 +219,25 @@ fn call_through(plan: &Plan, index: usize, code: &[u8]) -> Result<bool, String> 
     if points.clone().any(|p| p.kind == EventKind::Block) {
         return Err("block paths need an entry event".into());
     }
+    let stack_args = stack_args(f);
+    let sixth_arg = stack_args != StackArgs::RuledOut || f.params.len() >= tracer_common::MAX_ARGS;
+    match trampoline::call_through_obstacle(code, &stack_args) {
+        Some(why) => Err(why),
+        None => Ok(sixth_arg),
+    }
+}
+
+/// Whether DWARF rules out that `f` takes arguments on the stack: only when it shows each
+/// parameter in one integer register, at most six, no `...` and no struct return (floats
+/// are left to the code check: a `long double` goes on the stack).
+fn stack_args(f: &crate::trace::FunctionInfo) -> StackArgs {
     use crate::probes::dwarf::ValueKind;
-    // DWARF rules stack arguments out only for parameters that each take one integer
-    // register (floats are left to the code check: a `long double` goes on the stack).
     let one_register = |kind: ValueKind| match kind {
         ValueKind::Signed { bytes } | ValueKind::Unsigned { bytes } => bytes <= 8,
         ValueKind::Bool | ValueKind::Pointer | ValueKind::CString | ValueKind::Raw => true,
         ValueKind::Float | ValueKind::Aggregate | ValueKind::Void => false,
     };
-    let stack_args = if !f.has_dwarf {
+    if !f.has_dwarf {
         StackArgs::Unknown("there is no DWARF to show its parameters are all in registers".into())
     } else if f.variadic {
         StackArgs::Unknown("it takes `...`".into())
@@ -239,11 +249,6 @@ fn call_through(plan: &Plan, index: usize, code: &[u8]) -> Result<bool, String> 
         StackArgs::Unknown("it has more parameters than argument registers".into())
     } else {
         StackArgs::RuledOut
-    };
-    let sixth_arg = stack_args != StackArgs::RuledOut || f.params.len() >= tracer_common::MAX_ARGS;
-    match trampoline::call_through_obstacle(code, &stack_args) {
-        Some(why) => Err(why),
-        None => Ok(sixth_arg),
     }
 }
 
@@ -345,6 +350,10 @@ impl FastEntry {
         }
         if !candidates.is_empty() {
             this.patch(candidates)?;
+        }
+        if this.patched.iter().any(|p| matches!(p.probes, SlotProbes::CallThrough { .. })) {
+            // Measure the TSC rate now (20 ms) rather than when the first event arrives.
+            tsc::ns_per_tick();
         }
         this.rewrite(plan);
         Ok(this)
@@ -659,5 +668,49 @@ impl Drop for FastEntry {
         for line in self.restore() {
             tracing::info!("{line}");
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{
+        probes::dwarf::{CType, Param, ValueKind},
+        trace::{FunctionInfo, RetMode},
+    };
+
+    fn function(params: &[ValueKind], ret: ValueKind, variadic: bool) -> FunctionInfo {
+        let ctype = |kind| CType { name: "t".into(), kind };
+        FunctionInfo {
+            name: "f".into(),
+            object: "/bin/f".into(),
+            address: 0x1000,
+            runtime_address: None,
+            size: 16,
+            params: params.iter().map(|&k| Param { name: "p".into(), ctype: ctype(k) }).collect(),
+            ret: ctype(ret),
+            has_dwarf: true,
+            variadic,
+            entry_site: ProbeSite { offset: 0, instruction: "nop".into(), cost: SiteCost::Optimized, reason: String::new() },
+            ret_mode: RetMode::Uretprobe,
+            ret_sites: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn dwarf_rules_out_stack_arguments_only_for_one_register_integers() {
+        let int = ValueKind::Signed { bytes: 4 };
+        let ruled_out = |f: FunctionInfo| stack_args(&f) == StackArgs::RuledOut;
+        assert!(ruled_out(function(&[int; 6], int, false)));
+        assert!(ruled_out(function(&[ValueKind::Pointer, ValueKind::CString, ValueKind::Bool], ValueKind::Void, false)));
+        assert!(!ruled_out(function(&[int; 7], int, false)), "a seventh goes on the stack");
+        assert!(!ruled_out(function(&[int], int, true)), "`...`");
+        assert!(!ruled_out(function(&[ValueKind::Float], int, false)), "a long double goes on the stack");
+        assert!(!ruled_out(function(&[ValueKind::Signed { bytes: 16 }; 4], int, false)), "__int128 takes two");
+        assert!(!ruled_out(function(&[ValueKind::Aggregate], int, false)));
+        assert!(!ruled_out(function(&[int], ValueKind::Aggregate, false)), "a hidden struct-return pointer");
+        let mut no_dwarf = function(&[int], int, false);
+        no_dwarf.has_dwarf = false;
+        assert!(!ruled_out(no_dwarf));
     }
 }
