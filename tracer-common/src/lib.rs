@@ -133,9 +133,10 @@ mod tests {
 
     #[test]
     fn event_layout_is_stable() {
-        assert_eq!(core::mem::size_of::<CallEvent>(), 96);
+        assert_eq!(core::mem::size_of::<CallEvent>(), 104);
         assert_eq!(core::mem::size_of::<StrEvent>() % 4, 0);
         assert_eq!(EventKind::from_raw(2), Some(EventKind::Return));
+        assert_eq!(EventKind::from_raw(4), Some(EventKind::Call));
         assert_eq!(EventKind::from_raw(9), None);
     }
 }
