@@ -274,7 +274,7 @@ fn explain_says_what_fast_entry_would_do() {
     let plain: Vec<&str> = args.iter().copied().filter(|a| *a != "--fast-entry").chain(["--no-call-through"]).collect();
     let (code, _, stderr) = run_tracesynth(&plain);
     assert_ne!(code, 0);
-    assert!(stderr.contains("--no-call-through only applies with --fast-entry"), "{stderr}");
+    assert!(stderr.contains("--no-call-through") && stderr.contains("--fast-entry"), "{stderr}");
     for (name, why) in REFUSED {
         assert!(stdout.contains(&format!("fast-entry: {name}: refused")) && stdout.contains(why), "{name}: {stdout}");
     }
@@ -368,6 +368,25 @@ fn daemon_sessions_patch_restore_and_a_killed_daemon_leaves_a_working_target() {
         assert!(warnings.iter().any(|w| w.starts_with(expected)), "no {expected:?} in {warnings:#?}");
     }
     assert_eq!(trace["functions"][0]["entry_site"]["cost"], "optimized");
+    assert!(warnings.iter().any(|w| w.starts_with("fast-entry: lea_first: patched") && w.contains("calls run through it")));
+    assert_bytes_are_original(&bin, pid, &functions);
+
+    // `"call_through": false`: the leaf keeps an entry probe and a uretprobe.
+    let session = client
+        .post_json(
+            "/v1/sessions",
+            &json!({"pid": pid, "functions": ["lea_first"], "fast_entry": true, "call_through": false, "limits": {"max_calls": 1000}}),
+        )
+        .unwrap();
+    let id = session["id"].as_u64().unwrap();
+    assert_eq!(fixture.command_reply("hammer 1 1000"), "done mismatches=0");
+    let ended = wait_for("the call limit", || {
+        let s = client.get_json(&format!("/v1/sessions/{id}")).unwrap();
+        (s["state"] != "running").then_some(s)
+    });
+    assert_eq!(ended["calls_per_function"], json!([1000]));
+    let warnings = client.get_json(&format!("/v1/traces/{id}")).unwrap()["warnings"].to_string();
+    assert!(warnings.contains("entry probe and uretprobe on its nop (not called through: call-through is turned off"), "{warnings}");
     assert_bytes_are_original(&bin, pid, &functions);
 
     // A daemon killed while patched: the jump stays, its trampoline is still mapped, and

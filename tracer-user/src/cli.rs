@@ -133,6 +133,11 @@ pub struct CaptureArgs {
     /// Functions that cannot be patched safely are probed the normal way (warnings say why).
     #[arg(long)]
     pub fast_entry: bool,
+    /// With --fast-entry: give every patched function an entry probe and a uretprobe, also
+    /// leaves (which otherwise run through their trampoline with one probe per call, their
+    /// on-CPU time at entry then taken as the return's less the call's duration).
+    #[arg(long, requires = "fast_entry")]
+    pub no_call_through: bool,
 }
 
 /// Return capture mode.
@@ -169,11 +174,7 @@ struct RecordArgs {
     /// Print the probe plan (sites, costs and reasons) and exit without attaching.
     #[arg(long)]
     explain: bool,
-    /// With --fast-entry: give every patched function an entry probe and a uretprobe, also
-    /// leaves (which otherwise run through their trampoline with one probe per call, their
-    /// on-CPU time at entry then taken as the return's less the call's duration).
-    #[arg(long)]
-    no_call_through: bool,
+
     /// Resource sampling interval in milliseconds.
     #[arg(long, default_value_t = 100)]
     interval_ms: u64,
@@ -289,11 +290,8 @@ fn run_record(args: RecordArgs) -> anyhow::Result<ExitCode> {
     if args.interval_ms == 0 {
         bail!("--interval-ms must be at least 1");
     }
-    if args.no_call_through && !args.capture.fast_entry {
-        bail!("--no-call-through only applies with --fast-entry");
-    }
     let fast_entry_options =
-        crate::fastentry::Options { call_through: !args.no_call_through, ..crate::fastentry::Options::default() };
+        crate::fastentry::Options { call_through: !args.capture.no_call_through, ..crate::fastentry::Options::default() };
     let stop = stop_flag();
     let mut plan = probes::plan(args.capture.pid, &args.capture.functions, args.capture.ret_probes.into())?;
     if args.explain {

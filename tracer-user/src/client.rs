@@ -268,6 +268,7 @@ pub fn run_attach(args: &AttachArgs) -> anyhow::Result<ExitCode> {
         "ret_probes": ret,
         "blocks": args.blocks,
         "fast_entry": args.capture.fast_entry,
+        "call_through": !args.capture.no_call_through,
         "limits": {
             "max_calls": args.calls,
             "max_seconds": args.duration,

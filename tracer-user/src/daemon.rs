@@ -78,6 +78,8 @@ pub struct SessionRequest {
     /// Patch nop5 trampolines so every function gets a cheap entry probe
     /// ([`crate::fastentry`]); restored when the session ends.
     pub fast_entry: bool,
+    /// With `fast_entry`: call leaves through their trampolines (one probe per call).
+    pub call_through: bool,
 }
 
 impl SessionRequest {
@@ -183,7 +185,9 @@ impl Sessions {
         let mut plan = probes::plan(request.pid, &request.functions, request.ret_mode)?;
         let cfg = if request.blocks { Some(probes::cfg::add_block_points(&mut plan)?) } else { None };
         let mut fast_entry = if request.fast_entry {
-            Some(crate::fastentry::FastEntry::install(&mut plan, &crate::fastentry::Options::default())?)
+            let options =
+                crate::fastentry::Options { call_through: request.call_through, ..crate::fastentry::Options::default() };
+            Some(crate::fastentry::FastEntry::install(&mut plan, &options)?)
         } else {
             None
         };

@@ -71,6 +71,14 @@ pub struct CreateSession {
     /// refused functions are probed the normal way and listed in the trace's warnings.
     #[serde(default)]
     pub fast_entry: bool,
+    /// With `fast_entry`: run leaves through call-through trampolines, one probe per call
+    /// (default `true`); `false` keeps an entry probe and a uretprobe on every function.
+    #[serde(default = "yes")]
+    pub call_through: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 /// A session with live numbers.
@@ -344,6 +352,7 @@ async fn create_session(
         limits: body.limits,
         ret_mode: body.ret_probes.unwrap_or_default(),
         fast_entry: body.fast_entry,
+        call_through: body.call_through,
     };
     request.validate()?;
     let sessions = state.sessions.clone();

@@ -82,7 +82,7 @@ impl Default for Options {
     }
 }
 
-const CALL_THROUGH_OFF: &str = "call-through is turned off (--no-call-through)";
+const CALL_THROUGH_OFF: &str = "call-through is turned off (--no-call-through, \"call_through\": false)";
 
 /// `$TRACESYNTH_TRAMPOLINE_DIR`, else `/run/tracesynth/trampolines`.
 pub fn default_dir() -> PathBuf {
