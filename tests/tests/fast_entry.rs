@@ -317,6 +317,20 @@ fn call_through_records_all_six_arguments_of_a_c_leaf() {
     }
 }
 
+/// Starts a daemon session with `body`, runs `hammer 1 1000` in the fixture (results must
+/// not change), and returns the ended session and its trace.
+fn hammered_session(client: &tracer_user::client::Client, fixture: &mut Fixture, body: &Json) -> (Json, Json) {
+    let session = client.post_json("/v1/sessions", body).unwrap();
+    let id = session["id"].as_u64().unwrap();
+    assert_eq!(fixture.command_reply("hammer 1 1000"), "done mismatches=0");
+    let ended = wait_for("the call limit", || {
+        let s = client.get_json(&format!("/v1/sessions/{id}")).unwrap();
+        (s["state"] != "running").then_some(s)
+    });
+    let trace = client.get_json(&format!("/v1/traces/{id}")).unwrap();
+    (ended, trace)
+}
+
 fn wait_for(what: &str, mut check: impl FnMut() -> Option<Json>) -> Json {
     let start = Instant::now();
     loop {
@@ -342,21 +356,13 @@ fn daemon_sessions_patch_restore_and_a_killed_daemon_leaves_a_working_target() {
     let client = daemon.client();
 
     let functions = ["lea_first", "call_first", "too_short"];
-    let session = client
-        .post_json(
-            "/v1/sessions",
-            &json!({"pid": pid, "functions": functions, "fast_entry": true, "limits": {"max_calls": 3000}}),
-        )
-        .unwrap();
-    let id = session["id"].as_u64().unwrap();
-    assert_eq!(fixture.command_reply("hammer 1 1000"), "done mismatches=0");
-    let ended = wait_for("the call limit", || {
-        let s = client.get_json(&format!("/v1/sessions/{id}")).unwrap();
-        (s["state"] != "running").then_some(s)
-    });
+    let (ended, trace) = hammered_session(
+        &client,
+        &mut fixture,
+        &json!({"pid": pid, "functions": functions, "fast_entry": true, "limits": {"max_calls": 3000}}),
+    );
     assert_eq!(ended["state"], "call-limit");
     assert_eq!(ended["calls_per_function"], json!([1000, 1000, 1000]));
-    let trace = client.get_json(&format!("/v1/traces/{id}")).unwrap();
     let warnings: Vec<&str> = trace["warnings"].as_array().unwrap().iter().map(|w| w.as_str().unwrap()).collect();
     for expected in [
         "fast-entry: lea_first: patched 5 bytes",
@@ -372,20 +378,13 @@ fn daemon_sessions_patch_restore_and_a_killed_daemon_leaves_a_working_target() {
     assert_bytes_are_original(&bin, pid, &functions);
 
     // `"call_through": false`: the leaf keeps an entry probe and a uretprobe.
-    let session = client
-        .post_json(
-            "/v1/sessions",
-            &json!({"pid": pid, "functions": ["lea_first"], "fast_entry": true, "call_through": false, "limits": {"max_calls": 1000}}),
-        )
-        .unwrap();
-    let id = session["id"].as_u64().unwrap();
-    assert_eq!(fixture.command_reply("hammer 1 1000"), "done mismatches=0");
-    let ended = wait_for("the call limit", || {
-        let s = client.get_json(&format!("/v1/sessions/{id}")).unwrap();
-        (s["state"] != "running").then_some(s)
-    });
+    let (ended, trace) = hammered_session(
+        &client,
+        &mut fixture,
+        &json!({"pid": pid, "functions": ["lea_first"], "fast_entry": true, "call_through": false, "limits": {"max_calls": 1000}}),
+    );
     assert_eq!(ended["calls_per_function"], json!([1000]));
-    let warnings = client.get_json(&format!("/v1/traces/{id}")).unwrap()["warnings"].to_string();
+    let warnings = trace["warnings"].to_string();
     assert!(warnings.contains("entry probe and uretprobe on its nop (not called through: call-through is turned off"), "{warnings}");
     assert_bytes_are_original(&bin, pid, &functions);
 
