@@ -176,8 +176,8 @@ impl TraceBuilder {
     /// Feeds one decoded call record.
     pub fn push_call(&mut self, c: &CallRecord) {
         if c.kind == EventKind::Call {
-            // A whole call seen at its return: its entry was `ticks` earlier. A leaf
-            // function (the only kind traced so) runs on the CPU the whole time unless
+            // A whole call seen at its return: its entry was `ticks` earlier. Only leaves
+            // are called through, and a leaf runs on the CPU the whole call unless
             // preempted, so its on-CPU time at entry is that much less too.
             let took = crate::fastentry::tsc::ticks_to_ns(c.ticks);
             let entry = CallRecord {

@@ -174,7 +174,6 @@ struct RecordArgs {
     /// Print the probe plan (sites, costs and reasons) and exit without attaching.
     #[arg(long)]
     explain: bool,
-
     /// Resource sampling interval in milliseconds.
     #[arg(long, default_value_t = 100)]
     interval_ms: u64,
