@@ -411,7 +411,7 @@ fn decode_value(kind: ValueKind, raw: u64, string: Option<&StrRecord>, with_stri
 mod tests {
     use super::*;
     use crate::{
-        events::tests::call_bytes,
+        events::tests::{call_bytes, call_bytes_with_ticks},
         probes::dwarf::{CType, Param},
         trace::tests::sample_trace,
     };
@@ -439,6 +439,24 @@ mod tests {
                 point(3, 1, EventKind::Return),
             ],
         )
+    }
+
+    #[test]
+    fn a_whole_call_event_becomes_one_call_that_began_its_ticks_earlier() {
+        let mut b = setup();
+        let ticks = 1_000_000;
+        let took = crate::fastentry::tsc::ticks_to_ns(ticks);
+        let ts = 10_000_000_000;
+        // g's probe (id 2) reports whole calls; g(-4) returned 9 on thread 5.
+        b.push_bytes(&call_bytes_with_ticks(4, 2, 5, ts, [u64::from(-4i32 as u32), 0, 0, 0, 0, 0], 9, ticks));
+        let calls = b.finish_all();
+        assert_eq!(calls.len(), 1);
+        let c = &calls[0];
+        assert_eq!((c.function, c.tid, c.depth), (1, 5, 0));
+        assert_eq!((c.args[0].clone(), c.ret.clone()), (Value::Int(-4), Some(Value::Int(9))));
+        assert_eq!((c.entry_ns, c.exit_ns, c.duration_ns), (ts - took, Some(ts), Some(took)));
+        assert_eq!(c.cpu_ns, Some(took), "a leaf is on the CPU the whole call");
+        assert_eq!((b.unmatched_returns, b.calls_per_function.clone()), (0, vec![0, 1]));
     }
 
     #[test]
