@@ -205,6 +205,8 @@ fn candidate(plan: &Plan, index: usize, options: &Options) -> Result<Candidate, 
 /// argument), or why not.
 fn call_through(plan: &Plan, index: usize, code: &[u8]) -> Result<bool, String> {
     let f = &plan.functions[index];
+    // Block probes always come with `plan.cfg` ([`crate::probes::cfg::add_block_points`]),
+    // whose probe ids must also stay as they are ([`FastEntry::rewrite`] drops points).
     if plan.cfg.is_some() {
         return Err("block paths need an entry event".into());
     }
@@ -212,12 +214,8 @@ fn call_through(plan: &Plan, index: usize, code: &[u8]) -> Result<bool, String> 
     if f.ret_mode != crate::trace::RetMode::Uretprobe {
         return Err("returns are probed at `ret` instructions".into());
     }
-    let points = plan.points.iter().filter(|p| p.function == index as u32);
-    if points.clone().any(|p| p.string_mask != 0) {
+    if plan.points.iter().any(|p| p.function == index as u32 && p.string_mask != 0) {
         return Err("strings are read at entry".into());
-    }
-    if points.clone().any(|p| p.kind == EventKind::Block) {
-        return Err("block paths need an entry event".into());
     }
     let stack_args = stack_args(f);
     let sixth_arg = stack_args != StackArgs::RuledOut || f.params.len() >= tracer_common::MAX_ARGS;
