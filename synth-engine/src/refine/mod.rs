@@ -22,7 +22,7 @@ use std::{
 use serde::{Deserialize, Serialize};
 
 use crate::{
-    dsl::{eval_term, Column, Op, Term},
+    dsl::{eval_term, Column, Op, Sort, Term, Value},
     emit::{self, Lang},
     search::{synthesize, CancelToken, Guide, ProductionInfo, SearchLimits, SearchOutcome},
     spec::{Example, Problem},
@@ -243,6 +243,9 @@ impl<G: Guide> Guide for WeightedGuide<G> {
         }
         let extra = (self.max - self.weight(&op.name())).round().max(0.0);
         (f64::from(base) + extra).clamp(1.0, 16.0) as u32
+    }
+    fn proposed_constants(&self, sort: Sort) -> Vec<Value> {
+        self.base.proposed_constants(sort)
     }
 }
 

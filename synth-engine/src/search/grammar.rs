@@ -198,6 +198,20 @@ pub fn harvest_constants(problem: &Problem) -> Vec<Value> {
     out
 }
 
+/// `grammar` with the constants `guide` proposes for each nonterminal's sort
+/// added as leaves (those it does not have already).
+pub(crate) fn with_proposed_constants(mut grammar: Grammar, guide: &dyn Guide) -> Grammar {
+    for nt in &mut grammar.nonterminals {
+        for v in guide.proposed_constants(nt.sort) {
+            let leaf = Production::Term(Term::leaf(Op::Const(v)));
+            if !nt.productions.contains(&leaf) {
+                nt.productions.push(leaf);
+            }
+        }
+    }
+    grammar
+}
+
 /// Productions that bring parameters of other widths into the result width
 /// `w`: narrower parameters as sign- or zero-extended leaves (by the
 /// parameter's signedness), wider ones through their low bits.

@@ -1,6 +1,6 @@
 //! Production costs for the enumerator.
 
-use crate::dsl::{Sort, Term};
+use crate::dsl::{Sort, Term, Value};
 
 /// What a [`Guide`] is told about a production.
 #[derive(Clone, Copy, Debug)]
@@ -25,6 +25,14 @@ pub struct ProductionInfo<'a> {
 pub trait Guide: Send + Sync {
     /// The cost of a production; values are clamped to `1..=16`.
     fn production_cost(&self, info: &ProductionInfo<'_>) -> u32;
+
+    /// Constants of `sort` to add as leaves when the search builds its own
+    /// grammar (never to a grammar the problem gives): values the guide
+    /// expects in the solution that the examples need not show. Each is then
+    /// priced by [`Guide::production_cost`]. None by default.
+    fn proposed_constants(&self, _sort: Sort) -> Vec<Value> {
+        Vec::new()
+    }
 }
 
 /// Every production costs 1: enumeration by term size.

@@ -87,9 +87,13 @@ impl Default for SearchLimits {
     }
 }
 
-/// A cancellation flag shared with another thread.
+/// A cancellation flag shared with another thread. A [`CancelToken::child`]
+/// is also cancelled by its parent.
 #[derive(Clone, Debug, Default)]
-pub struct CancelToken(Arc<AtomicBool>);
+pub struct CancelToken {
+    own: Arc<AtomicBool>,
+    parents: Vec<Arc<AtomicBool>>,
+}
 
 impl CancelToken {
     /// A fresh, uncancelled token.
@@ -98,21 +102,30 @@ impl CancelToken {
         CancelToken::default()
     }
 
-    /// Asks every search holding this token to stop.
-    pub fn cancel(&self) {
-        self.0.store(true, Ordering::Relaxed);
+    /// A token that [`CancelToken::cancel`] on it or on `self` (or on any of
+    /// `self`'s parents) cancels; cancelling it leaves `self` as it is.
+    #[must_use]
+    pub fn child(&self) -> CancelToken {
+        let mut parents = self.parents.clone();
+        parents.push(Arc::clone(&self.own));
+        CancelToken { own: Arc::default(), parents }
     }
 
-    /// Whether [`CancelToken::cancel`] was called.
+    /// Asks every search holding this token (or a child of it) to stop.
+    pub fn cancel(&self) {
+        self.own.store(true, Ordering::Relaxed);
+    }
+
+    /// Whether this token or one of its parents was cancelled.
     #[must_use]
     pub fn is_cancelled(&self) -> bool {
-        self.0.load(Ordering::Relaxed)
+        self.own.load(Ordering::Relaxed) || self.parents.iter().any(|p| p.load(Ordering::Relaxed))
     }
 }
 
 impl From<Arc<AtomicBool>> for CancelToken {
     fn from(flag: Arc<AtomicBool>) -> CancelToken {
-        CancelToken(flag)
+        CancelToken { own: flag, parents: Vec::new() }
     }
 }
 
@@ -275,7 +288,10 @@ fn pbe(
     start: Instant,
     round: u32,
 ) -> Result<SearchOutcome, SearchError> {
-    let grammar = problem.grammar.clone().unwrap_or_else(|| default_grammar(problem));
+    let grammar = match &problem.grammar {
+        Some(g) => g.clone(),
+        None => grammar::with_proposed_constants(default_grammar(problem), guide),
+    };
     let inputs = problem.input_columns();
     let g = grammar::compile(problem, &grammar, guide, &inputs)?;
     let target = problem.output_column();
@@ -292,4 +308,68 @@ fn pbe(
     };
     en.release();
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dsl::{Sort, Value};
+    use crate::spec::{sygus, Example, Param, TypeSpec};
+
+    /// Uniform costs, proposing one constant.
+    struct Proposes(Value);
+
+    impl Guide for Proposes {
+        fn production_cost(&self, _info: &ProductionInfo<'_>) -> u32 {
+            1
+        }
+
+        fn proposed_constants(&self, sort: Sort) -> Vec<Value> {
+            if self.0.sort() == sort { vec![self.0.clone()] } else { Vec::new() }
+        }
+    }
+
+    fn masked(grammar: Option<&str>) -> Problem {
+        let mut p = match grammar {
+            Some(g) => sygus::parse(g).unwrap().problem,
+            None => Problem::new("f", vec![Param { name: "x".into(), ty: TypeSpec::parse("u32").unwrap() }], TypeSpec::parse("u32").unwrap()),
+        };
+        p.examples = [0xdead_beefu64, 0xffff_ffff, 0x1234_0000, 7]
+            .iter()
+            .map(|&x| Example { args: vec![Value::bv(32, x)], output: Value::bv(32, x & 0x00f0_0f00) })
+            .collect();
+        p
+    }
+
+    #[test]
+    fn a_child_token_follows_its_parent_but_not_the_other_way() {
+        let parent = CancelToken::new();
+        let child = parent.child();
+        let grandchild = child.child();
+        child.cancel();
+        assert!(child.is_cancelled() && grandchild.is_cancelled());
+        assert!(!parent.is_cancelled());
+        let other = parent.child();
+        parent.cancel();
+        assert!(other.is_cancelled());
+    }
+
+    #[test]
+    fn proposed_constants_join_the_default_grammar_only() {
+        let limits = SearchLimits { max_cost: 4, ..SearchLimits::default() };
+        let mask = Proposes(Value::bv(32, 0x00f0_0f00));
+        let p = masked(None);
+        // Not within cost 4 from 0, 1, all ones and x alone.
+        let plain = synthesize(&p, &limits, &UniformGuide, &CancelToken::new()).unwrap();
+        assert!(plain.term().is_none(), "{:?}", plain.term().map(ToString::to_string));
+        let out = synthesize(&p, &limits, &mask, &CancelToken::new()).unwrap();
+        assert_eq!(out.term().map(ToString::to_string).as_deref(), Some("(bvand x #x00f00f00)"));
+        // A grammar the problem gives stays as it is.
+        let given = masked(Some(
+            "(synth-fun f ((x (_ BitVec 32))) (_ BitVec 32) ((Start (_ BitVec 32))) ((Start (_ BitVec 32) (x #x00000001 (bvand Start Start)))))
+             (constraint (= (f #x00000007) #x00000000))",
+        ));
+        let out = synthesize(&given, &limits, &mask, &CancelToken::new()).unwrap();
+        assert!(out.term().is_none(), "{:?}", out.term().map(ToString::to_string));
+    }
 }
