@@ -15,7 +15,7 @@
 
 use burn::prelude::*;
 use burn::tensor::activation::{log_sigmoid, relu, sigmoid};
-use synth_engine::dsl::Term;
+use synth_engine::dsl::{Sort, Term, Value};
 use synth_engine::refine::{AdaptiveGuide, Feedback};
 use synth_engine::search::{Guide, ProductionInfo};
 
@@ -168,6 +168,9 @@ impl AdaptiveLearnedGuide {
 impl Guide for AdaptiveLearnedGuide {
     fn production_cost(&self, info: &ProductionInfo<'_>) -> u32 {
         self.guide.production_cost(info)
+    }
+    fn proposed_constants(&self, sort: Sort) -> Vec<Value> {
+        self.guide.proposed_constants(sort)
     }
 }
 

@@ -22,7 +22,7 @@ use synth_engine::search::default_grammar;
 use synth_engine::spec::{cegis, Example, Grammar, Param, Problem, Production, TypeSpec};
 use thiserror::Error;
 
-use crate::labels::term_labels;
+use crate::labels::{common_constants, term_labels};
 use crate::trace::TraceFeatures;
 
 /// Errors of the task generator.
@@ -114,17 +114,33 @@ fn families() -> Vec<Family> {
 fn generation_grammar(problem: &Problem) -> Grammar {
     let mut g = default_grammar(problem);
     for nt in &mut g.nonterminals {
-        let extra: Vec<Value> = match nt.sort {
-            Sort::BitVec(w) => [2u64, 3, 4, 8, 16, 31, 0xff, 0xffff, 1 << (w - 1)].iter().map(|b| Value::bv(w, *b)).collect(),
-            Sort::Int => [2i128, 3, 10, -1].iter().map(|i| Value::Int(*i)).collect(),
-            Sort::String => [",", "-", ".", "@", "/", ":"].iter().map(|s| Value::str(s)).collect(),
-            Sort::Bool => Vec::new(),
-        };
-        for v in extra {
+        for v in common_constants(nt.sort) {
             nt.productions.push(Production::Term(Term::leaf(Op::Const(v))));
         }
     }
     g
+}
+
+/// Whether each label of [`crate::labels::LABELS`] can appear in a generated
+/// program: the labels of the generation grammars' productions. The model learns
+/// nothing about the others (`call`, `bvnand`, `concat`, …), so its outputs for
+/// them are not evidence.
+#[must_use]
+pub fn generated_labels() -> Vec<bool> {
+    let mut seen = vec![false; crate::labels::label_count()];
+    for f in families() {
+        let g = generation_grammar(&Problem::new("f", f.params.clone(), f.output));
+        for nt in &g.nonterminals {
+            for prod in &nt.productions {
+                if let Production::Term(t) = prod {
+                    for l in term_labels(t) {
+                        seen[l] = true;
+                    }
+                }
+            }
+        }
+    }
+    seen
 }
 
 /// A production's fixed nodes and its holes (nonterminal indices), in order.

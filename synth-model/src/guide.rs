@@ -4,18 +4,21 @@
 //! (DeepCoder/Probe style) for the engine's cost-ordered enumeration.
 
 use std::path::{Path, PathBuf};
+use std::sync::{mpsc, Arc, OnceLock};
+use std::time::Instant;
 
 use burn::nn::{Linear, LinearConfig};
 use burn::prelude::*;
 use burn::tensor::activation::{relu, sigmoid, softmax};
-use synth_engine::dsl::Op;
-use synth_engine::search::{Guide, ProductionInfo};
+use synth_engine::dsl::{Op, Sort, Value};
+use synth_engine::search::{synthesize, Budget, CancelToken, Guide, ProductionInfo, SearchError, SearchLimits, SearchOutcome};
 use synth_engine::spec::Problem;
 use thiserror::Error;
 
 use crate::adapt::{AdaptiveLearnedGuide, LabelHead};
+use crate::data::generated_labels;
 use crate::fuse::{BehaviourEncoder, BehaviourEncoderConfig, BehaviourInput};
-use crate::labels::{label_count, label_index, op_label, LABELS};
+use crate::labels::{common_constants, label_count, label_index, op_label, value_label, LABELS};
 use crate::text::{TextEncoder, TextError, TEXT_DIM};
 use crate::trace::{problem_tokens, TraceError, TraceFeatures, FEATURE_DIM, PAD};
 
@@ -54,6 +57,9 @@ pub enum GuideError {
     /// A tensor could not be read back.
     #[error("reading model output: {0}")]
     Output(String),
+    /// The search could not start.
+    #[error(transparent)]
+    Search(#[from] SearchError),
 }
 
 /// The committed weights: `$TRACESYNTH_GUIDE_DIR`, else `synth-model/weights`.
@@ -242,6 +248,8 @@ pub struct Guider {
     device: Device,
     /// Cost per nat of −ln p.
     pub cost_scale: f32,
+    /// Least probability at which a common constant is proposed.
+    pub propose_min_p: f32,
 }
 
 impl Guider {
@@ -257,7 +265,7 @@ impl Guider {
         let device = Device::flex();
         let (model, config) = load_model(weights_dir.as_ref(), &device)?;
         let text = TextEncoder::load_default(&device)?;
-        Ok(Guider { model, config, text, device, cost_scale: 0.5 })
+        Ok(Guider { model, config, text, device, cost_scale: COST_SCALE, propose_min_p: PROPOSE_MIN_P })
     }
 
     /// Predictions for one problem (its description, when set, is embedded).
@@ -276,7 +284,7 @@ impl Guider {
     ///
     /// As [`Guider::predict`].
     pub fn guide_for(&self, problem: &Problem, features: &TraceFeatures) -> Result<LearnedGuide, GuideError> {
-        Ok(LearnedGuide { prediction: self.predict(problem, features)?, cost_scale: self.cost_scale })
+        Ok(self.learned(self.predict(problem, features)?))
     }
 
     /// A guide for one problem that the refinement loop can update (a gradient step on
@@ -290,8 +298,13 @@ impl Guider {
         let input = behaviour_input(&self.config, &[problem], &[text.as_deref()], &[features], &self.device)?;
         let embedding = self.model.embed(input);
         let prediction = Prediction::of(self.model.heads(embedding.clone()))?;
-        let guide = LearnedGuide { prediction, cost_scale: self.cost_scale };
+        let guide = self.learned(prediction);
         Ok(AdaptiveLearnedGuide::new(guide, self.model.label_head(), read(embedding)?, self.device.clone()))
+    }
+
+    /// A guide from a prediction, with this guider's settings.
+    fn learned(&self, prediction: Prediction) -> LearnedGuide {
+        LearnedGuide { prediction, cost_scale: self.cost_scale, propose_min_p: self.propose_min_p }
     }
 
     /// The description's sentence embedding, if the problem has one.
@@ -300,6 +313,67 @@ impl Guider {
             Some(d) => self.text.embed(&[d])?.pop(),
             None => None,
         })
+    }
+}
+
+/// What [`Guider::synthesize`] did.
+#[derive(Clone, Debug)]
+pub struct GuidedSearch {
+    /// The outcome of the search that ended.
+    pub outcome: SearchOutcome,
+    /// Whether that search used the guide that also read the description.
+    pub described: bool,
+    /// Seconds the calling thread spent computing guides (the description is
+    /// embedded on another thread).
+    pub guide_secs: f64,
+}
+
+impl Guider {
+    /// Searches `problem` with the learned guide, within `limits` in all.
+    ///
+    /// Without a description this is [`Guider::guide_for`] then the search. With
+    /// one, the search starts at once with the guide from the examples alone while
+    /// a second thread embeds the description (≈ 20 ms) and prices again; a search
+    /// still running then restarts with that guide for the time left. So a
+    /// description costs an easy task no wall time, and guides the longer ones.
+    ///
+    /// # Errors
+    ///
+    /// As [`Guider::predict`] for the examples, or a search that cannot start.
+    pub fn synthesize(
+        self: &Arc<Self>,
+        problem: &Problem,
+        features: &TraceFeatures,
+        limits: &SearchLimits,
+        cancel: &CancelToken,
+    ) -> Result<GuidedSearch, GuideError> {
+        let start = Instant::now();
+        let mut bare = problem.clone();
+        let description = bare.description.take().filter(|d| !d.trim().is_empty());
+        let first = cancel.child();
+        let described = description.map(|_| {
+            let (guider, problem, features, first) = (Arc::clone(self), problem.clone(), features.clone(), first.clone());
+            let (tx, rx) = mpsc::channel();
+            std::thread::spawn(move || {
+                let guide = guider.guide_for(&problem, &features);
+                if guide.is_ok() {
+                    first.cancel();
+                }
+                // The caller may have stopped listening; that is fine.
+                let _ = tx.send(guide);
+            });
+            rx
+        });
+        let guide = self.guide_for(&bare, features)?;
+        let guide_secs = start.elapsed().as_secs_f64();
+        let outcome = synthesize(problem, limits, &guide, &first)?;
+        let restart = matches!(outcome, SearchOutcome::BudgetExceeded { budget: Budget::Cancelled, .. }) && !cancel.is_cancelled();
+        let Some(Ok(Ok(guide))) = described.filter(|_| restart).map(|rx| rx.recv()) else {
+            return Ok(GuidedSearch { outcome, described: false, guide_secs });
+        };
+        let rest = SearchLimits { timeout: limits.timeout.saturating_sub(start.elapsed()), ..limits.clone() };
+        let outcome = synthesize(problem, &rest, &guide, cancel)?;
+        Ok(GuidedSearch { outcome, described: true, guide_secs })
     }
 }
 
@@ -345,21 +419,48 @@ pub fn predict_with(
 }
 
 /// Prices productions from a [`Prediction`]: cost = round(scale · −ln p),
-/// clamped to 1..=16. Unit productions (`A → B`) cost 1; a label the model
-/// does not know is priced as p = 0.1.
+/// clamped to 1..=16. Unit productions (`A → B`) cost 1; a constant is priced
+/// by its class or, when cheaper, by its own label (a common constant, see
+/// [`common_constants`]); a label the model does not know, or that no training
+/// program can contain (see [`generated_labels`]), is priced as p = 0.1.
+///
+/// When the search builds its own grammar, the common constants whose
+/// probability reaches [`LearnedGuide::propose_min_p`] are added to it.
 #[derive(Clone, Debug)]
 pub struct LearnedGuide {
     /// The model's predictions for the problem.
     pub prediction: Prediction,
     /// Cost per nat.
     pub cost_scale: f32,
+    /// Least probability at which a common constant is proposed.
+    pub propose_min_p: f32,
 }
 
+/// Default of [`LearnedGuide::propose_min_p`] (chosen over 0.05 and 0.25 on held-out
+/// tasks that `bench guide` does not use).
+pub const PROPOSE_MIN_P: f32 = 0.1;
+
+/// Default of [`LearnedGuide::cost_scale`] (chosen over 1.0 on held-out tasks; 0.25
+/// measured no different on the SyGuS development suites).
+pub const COST_SCALE: f32 = 0.5;
+
 impl LearnedGuide {
-    /// Cost of a label.
+    /// A guide pricing by `prediction` at [`COST_SCALE`] per nat, proposing at [`PROPOSE_MIN_P`].
+    #[must_use]
+    pub fn new(prediction: Prediction) -> LearnedGuide {
+        LearnedGuide { prediction, cost_scale: COST_SCALE, propose_min_p: PROPOSE_MIN_P }
+    }
+
+    /// Cost of a label. One the training data cannot contain is priced as unknown.
     #[must_use]
     pub fn label_cost(&self, label: &str) -> u32 {
-        let p = self.prediction.prob(label).unwrap_or(0.1).clamp(1e-6, 1.0);
+        static GENERATED: OnceLock<Vec<bool>> = OnceLock::new();
+        let generated = GENERATED.get_or_init(generated_labels);
+        let p = label_index(label)
+            .filter(|&i| generated.get(i).copied().unwrap_or(false))
+            .and_then(|i| self.prediction.label_probs.get(i).copied())
+            .unwrap_or(0.1)
+            .clamp(1e-6, 1.0);
         let c = (-p.ln() * self.cost_scale).round();
         (c as u32).clamp(1, 16)
     }
@@ -375,7 +476,19 @@ impl Guide for LearnedGuide {
         if info.holes > 0 && matches!(root, Op::Var(_)) {
             return 1; // a unit production A -> B
         }
-        self.label_cost(&op_label(root))
+        let class = self.label_cost(&op_label(root));
+        match root {
+            // A common constant: its own label may make it cheaper than its class.
+            Op::Const(v) => value_label(v).map_or(class, |l| class.min(self.label_cost(l))),
+            _ => class,
+        }
+    }
+
+    fn proposed_constants(&self, sort: Sort) -> Vec<Value> {
+        common_constants(sort)
+            .into_iter()
+            .filter(|v| value_label(v).and_then(|l| self.prediction.prob(l)).is_some_and(|p| p >= self.propose_min_p))
+            .collect()
     }
 }
 

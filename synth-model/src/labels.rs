@@ -2,10 +2,13 @@
 //!
 //! A grammar production is labelled by its root operator (`bvand`,
 //! `str.substr`, …); leaves are `var` or a constant class (`bv.1`,
-//! `str.const`, …). Labels are shared by every grammar, so a model trained
-//! on the default grammars also prices SyGuS grammars.
+//! `str.const`, …). A constant common in code (`0xff`, `16`, `","`, see
+//! [`common_constants`]) also has a label of its own (`bv=0xff`, …), so the
+//! guide can say which constants to add to a grammar the examples do not
+//! show. Labels are shared by every grammar, so a model trained on the default
+//! grammars also prices SyGuS grammars.
 
-use synth_engine::dsl::{width_mask, Op, Term, Value};
+use synth_engine::dsl::{width_mask, Op, Sort, Term, Value};
 
 /// Every label, in the order of the guide's output units.
 pub const LABELS: &[&str] = &[
@@ -20,7 +23,70 @@ pub const LABELS: &[&str] = &[
     "str.++", "str.len", "str.substr", "str.at", "str.indexof", "str.replace", "str.replace_all", "str.prefixof",
     "str.suffixof", "str.contains", "str.to_int", "str.from_int", "str.<", "str.<=", "str.is_digit", // strings
     "call",
+    // common constants, in the order of `common_constants`
+    "bv=2", "bv=3", "bv=4", "bv=8", "bv=16", "bv=31", "bv=0xff", "bv=0xffff", "bv=sign", "int=2", "int=3", "int=10", "int=-1",
+    "str=,", "str=-", "str=.", "str=@", "str=/", "str=:",
 ];
+
+/// Integer constants common in code, beyond 0 and 1.
+const COMMON_INTS: [i128; 4] = [2, 3, 10, -1];
+/// Separators common in text.
+const COMMON_STRS: [&str; 6] = [",", "-", ".", "@", "/", ":"];
+/// Bit-vector constants common in code, beyond 0, 1 and all ones (the last
+/// entry stands for the sign bit, `1 << (w - 1)`).
+const COMMON_BVS: [u64; 9] = [2, 3, 4, 8, 16, 31, 0xff, 0xffff, 0];
+
+/// The constants of `sort` that have a label of their own: small counts,
+/// shift amounts, masks and the sign bit for bit-vectors; 2, 3, 10 and −1 for
+/// integers; separators for strings. None for Booleans.
+#[must_use]
+pub fn common_constants(sort: Sort) -> Vec<Value> {
+    match sort {
+        Sort::BitVec(w) => {
+            let mut out: Vec<Value> = Vec::new();
+            for b in COMMON_BVS {
+                let bits = if b == 0 { 1u64.checked_shl(w - 1).unwrap_or(0) } else { b };
+                // Only values the width holds that are not 0, 1 or all ones.
+                if bits > 1 && bits < width_mask(w) {
+                    let v = Value::bv(w, bits);
+                    if !out.contains(&v) {
+                        out.push(v);
+                    }
+                }
+            }
+            out
+        }
+        Sort::Int => COMMON_INTS.iter().map(|i| Value::Int(*i)).collect(),
+        Sort::String => COMMON_STRS.iter().map(|s| Value::str(s)).collect(),
+        Sort::Bool => Vec::new(),
+    }
+}
+
+/// The label of a common constant (see [`common_constants`]), if `v` is one.
+#[must_use]
+pub fn value_label(v: &Value) -> Option<&'static str> {
+    match v {
+        Value::Bv { width, bits } => {
+            if *bits <= 1 || *bits == width_mask(*width) {
+                return None;
+            }
+            if *width > 1 && *bits == 1u64 << (*width - 1) {
+                return Some("bv=sign");
+            }
+            let names = ["bv=2", "bv=3", "bv=4", "bv=8", "bv=16", "bv=31", "bv=0xff", "bv=0xffff"];
+            COMMON_BVS[..8].iter().position(|b| b == bits).map(|i| names[i])
+        }
+        Value::Int(i) => {
+            let names = ["int=2", "int=3", "int=10", "int=-1"];
+            COMMON_INTS.iter().position(|c| c == i).map(|k| names[k])
+        }
+        Value::Str(s) => {
+            let names = ["str=,", "str=-", "str=.", "str=@", "str=/", "str=:"];
+            COMMON_STRS.iter().position(|c| *c == &**s).map(|k| names[k])
+        }
+        Value::Bool(_) => None,
+    }
+}
 
 /// Number of labels.
 #[must_use]
@@ -82,10 +148,17 @@ pub fn op_label(op: &Op) -> String {
     }
 }
 
-/// Indices of the labels of every node of a solution term.
+/// Indices of the labels of every node of a solution term (a common
+/// constant has two: its class and its own).
 #[must_use]
 pub fn term_labels(term: &Term) -> Vec<usize> {
-    let mut out: Vec<usize> = term.nodes().iter().filter_map(|n| label_index(&op_label(&n.op))).collect();
+    let mut out: Vec<usize> = Vec::new();
+    for n in term.nodes() {
+        out.extend(label_index(&op_label(&n.op)));
+        if let Op::Const(v) = &n.op {
+            out.extend(value_label(v).and_then(label_index));
+        }
+    }
     out.sort_unstable();
     out.dedup();
     out
@@ -100,6 +173,26 @@ mod tests {
         let t: Term = "(bvand x (bvsub x #x00000001))".parse().unwrap();
         let names: Vec<&str> = term_labels(&t).into_iter().map(|i| LABELS[i]).collect();
         assert_eq!(names, vec!["var", "bv.1", "bvand", "bvsub"]);
+    }
+
+    #[test]
+    fn common_constants_carry_their_own_label() {
+        let t: Term = "(bvadd (bvand x #x000000ff) #x80000000)".parse().unwrap();
+        let names: Vec<&str> = term_labels(&t).into_iter().map(|i| LABELS[i]).collect();
+        assert_eq!(names, vec!["var", "bv.const", "bvand", "bvadd", "bv=0xff", "bv=sign"]);
+        for sort in [Sort::BitVec(8), Sort::BitVec(16), Sort::BitVec(32), Sort::BitVec(64), Sort::Int, Sort::String] {
+            let consts = common_constants(sort);
+            assert!(!consts.is_empty());
+            for v in &consts {
+                let label = value_label(v).unwrap_or_else(|| panic!("{v:?} has no label"));
+                assert!(label_index(label).is_some(), "{label}");
+            }
+        }
+        // 8 bits: 0xff is all ones and 0xffff does not fit; the sign bit is 0x80.
+        let w8: Vec<u64> = common_constants(Sort::BitVec(8)).iter().map(|v| if let Value::Bv { bits, .. } = v { *bits } else { 0 }).collect();
+        assert_eq!(w8, vec![2, 3, 4, 8, 16, 31, 0x80]);
+        assert_eq!(value_label(&Value::bv(32, 5)), None);
+        assert_eq!(value_label(&Value::str(";")), None);
     }
 
     #[test]

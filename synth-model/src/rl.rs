@@ -112,7 +112,7 @@ pub fn run_episode(
     let start = Instant::now();
     let device = Device::flex();
     let prediction = predict_with(model, config, &task.problem, text, &task.features, &device).map_err(|e| RlError::Guide(e.to_string()))?;
-    let guide = LearnedGuide { prediction, cost_scale };
+    let guide = LearnedGuide { cost_scale, ..LearnedGuide::new(prediction) };
     let guide_secs = start.elapsed().as_secs_f64();
     let limits = SearchLimits { timeout, ..SearchLimits::default() };
     let mut problem = task.problem.clone();

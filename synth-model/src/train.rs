@@ -15,7 +15,7 @@ use thiserror::Error;
 
 use crate::data::Task;
 use crate::guide::{behaviour_input, predict_with, GuideModel, GuideModelConfig, LearnedGuide, MAX_SIZE_CLASS};
-use crate::labels::label_count;
+use crate::labels::{label_count, LABELS};
 use crate::text::{TextEncoder, TextError, TEXT_DIM};
 use crate::trace::{TraceError, TraceFeatures};
 
@@ -210,6 +210,11 @@ pub struct EvalMetrics {
     pub cost_of_used: f64,
     /// Mean guide cost of the labels it does not use.
     pub cost_of_unused: f64,
+    /// Common constants the guide proposes (see `LearnedGuide::proposed_constants`)
+    /// that the solution uses, over all it proposes.
+    pub constant_precision: f64,
+    /// Common constants the solution uses that the guide proposes, over all it uses.
+    pub constant_recall: f64,
 }
 
 /// What training produced.
@@ -376,16 +381,17 @@ pub fn evaluate(
     let device = Device::flex();
     let mut m = EvalMetrics { tasks: tasks.len(), ..EvalMetrics::default() };
     let (mut used_n, mut unused_n) = (0usize, 0usize);
+    let (mut proposed_n, mut needed_n, mut hits) = (0usize, 0usize, 0usize);
     for t in tasks {
         let text = if use_text { texts.get(t.description()) } else { None };
         let p = predict_with(model, config, &t.problem, text, &t.features, &device).map_err(|e| TrainError::Output(e.to_string()))?;
-        let guide = LearnedGuide { prediction: p.clone(), cost_scale: 1.0 };
+        let guide = LearnedGuide { cost_scale: 1.0, ..LearnedGuide::new(p.clone()) };
         let mut bce = 0.0f64;
         for (i, prob) in p.label_probs.iter().enumerate() {
             let y = t.labels.contains(&i);
             let q = f64::from(prob.clamp(1e-6, 1.0 - 1e-6));
             bce -= if y { q.ln() } else { (1.0 - q).ln() };
-            let c = f64::from(guide.label_cost(crate::labels::LABELS[i]));
+            let c = f64::from(guide.label_cost(LABELS[i]));
             if y {
                 m.cost_of_used += c;
                 used_n += 1;
@@ -399,6 +405,13 @@ pub fn evaluate(
         ranked.sort_by(|a, b| p.label_probs[*b].total_cmp(&p.label_probs[*a]));
         let top: Vec<usize> = ranked[..t.labels.len()].to_vec();
         m.label_recall += t.labels.iter().filter(|l| top.contains(l)).count() as f64 / t.labels.len().max(1) as f64;
+        let proposed: Vec<usize> = (0..p.label_probs.len())
+            .filter(|&i| LABELS[i].contains('=') && p.label_probs[i] >= guide.propose_min_p)
+            .collect();
+        let needed: Vec<&usize> = t.labels.iter().filter(|&&i| LABELS[i].contains('=')).collect();
+        proposed_n += proposed.len();
+        needed_n += needed.len();
+        hits += needed.iter().filter(|i| proposed.contains(i)).count();
         let s = p.likely_size();
         m.size_exact += f64::from(u8::from(s == t.size));
         m.size_within_1 += f64::from(u8::from(s.abs_diff(t.size) <= 1));
@@ -410,6 +423,8 @@ pub fn evaluate(
     m.size_within_1 /= n;
     m.cost_of_used /= used_n.max(1) as f64;
     m.cost_of_unused /= unused_n.max(1) as f64;
+    m.constant_precision = hits as f64 / proposed_n.max(1) as f64;
+    m.constant_recall = hits as f64 / needed_n.max(1) as f64;
     Ok(m)
 }
 

@@ -132,3 +132,63 @@ fn the_refinement_loop_steps_the_learned_guide_after_a_failed_iteration() {
     assert!(updates.iter().any(|(l, p)| l == "var" && (0.0..=1.0).contains(p)), "{updates:?}");
     assert_eq!(r.best.unwrap().term.to_string(), "(bvmul x x)");
 }
+
+#[test]
+fn the_guide_proposes_the_constants_a_task_needs() {
+    use synth_engine::dsl::Sort;
+    use synth_engine::search::Guide;
+    let Some(g) = guider() else { return };
+    // (x >> 8) & 0xff: the examples show neither constant.
+    let xs = [0x1234_5678u64, 0xdead_beef, 0x0000_ff00, 0xffff_ffff, 0x8000_0001, 42, 0x00ab_cdef, 0x7fff_0100];
+    let p = problem(&[("x", "u32")], "u32", xs.iter().map(|&x| (vec![Value::bv(32, x)], Value::bv(32, (x >> 8) & 0xff))).collect(), None);
+    let guide = g.guide_for(&p, &TraceFeatures::none()).unwrap();
+    let proposed = guide.proposed_constants(Sort::BitVec(32));
+    assert!(proposed.contains(&Value::bv(32, 0xff)) && proposed.contains(&Value::bv(32, 8)), "{proposed:?}");
+    let out = synthesize(&p, &SearchLimits::default(), &guide, &CancelToken::new()).unwrap();
+    let t = out.term().expect("found").to_string();
+    assert!(t.contains("#x000000ff"), "{t}");
+    // Text before the first comma: of the separators, the comma is the likeliest.
+    let rows = [("john,smith", "john"), ("a,b,c", "a"), ("key,value", "key"), ("red,Green", "red")];
+    let p = problem(&[("s", "string")], "string", rows.iter().map(|(a, b)| (vec![Value::str(a)], Value::str(b))).collect(), None);
+    let guide = g.guide_for(&p, &TraceFeatures::none()).unwrap();
+    let prob = |l: &str| guide.prediction.prob(l).unwrap();
+    for other in ["str=-", "str=.", "str=@", "str=/", "str=:"] {
+        assert!(prob("str=,") > prob(other), "str=, {} vs {other} {}", prob("str=,"), prob(other));
+    }
+    assert!(guide.proposed_constants(Sort::String).contains(&Value::str(",")));
+}
+
+#[test]
+fn a_description_is_read_while_the_search_runs() {
+    use std::sync::Arc;
+    use std::time::{Duration, Instant};
+    use synth_engine::search::{Budget, SearchOutcome};
+    let Some(g) = guider() else { return };
+    let g = Arc::new(g);
+    let none = TraceFeatures::none();
+    let p = clear_lowest(Some("clear the lowest set bit"));
+    let s = g.synthesize(&p, &none, &SearchLimits::default(), &CancelToken::new()).unwrap();
+    let t = s.outcome.term().expect("found").to_string();
+    assert!(t.contains("bvand"), "{t}");
+    // Outputs no small term computes: the search outlasts the embedding, goes on with
+    // the guide that read the description, and keeps to the limit in all.
+    let outs = [0x9e37_79b9u64, 0x7f4a_7c15, 0xf39c_c060, 0x5ced_c834, 0x2b0d_2a31, 0x0aa3_11d1];
+    let hard = problem(
+        &[("x", "u32")],
+        "u32",
+        outs.iter().enumerate().map(|(i, &o)| (vec![Value::bv(32, i as u64 * 1000)], Value::bv(32, o))).collect(),
+        Some("mix the bits of the number"),
+    );
+    let limits = SearchLimits { timeout: Duration::from_millis(1500), ..SearchLimits::default() };
+    let start = Instant::now();
+    let s = g.synthesize(&hard, &none, &limits, &CancelToken::new()).unwrap();
+    assert!(s.described);
+    assert!(matches!(s.outcome, SearchOutcome::BudgetExceeded { budget: Budget::Time, .. }), "{:?}", s.outcome.stats());
+    assert!(start.elapsed() < limits.timeout + Duration::from_secs(2), "{:?}", start.elapsed());
+    // A caller's cancellation stops it, described or not.
+    let cancel = CancelToken::new();
+    cancel.cancel();
+    let s = g.synthesize(&hard, &none, &SearchLimits::default(), &cancel).unwrap();
+    assert!(matches!(s.outcome, SearchOutcome::BudgetExceeded { budget: Budget::Cancelled, .. }));
+    assert!(!s.described);
+}

