@@ -90,8 +90,8 @@ struct SynthArgs {
     /// Search budget in seconds (with --pid or --session: for the whole refinement loop).
     #[arg(long, default_value_t = 10.0)]
     timeout: f64,
-    /// Search guide: `uniform` costs (the default: faster in every measured suite so far) or
-    /// `learned` (synth-model; needs the encoder from `cargo xtask setup`).
+    /// Search guide: `uniform` costs (the default) or `learned` (synth-model: also proposes
+    /// constants the examples do not show; needs the encoder from `cargo xtask setup`).
     #[arg(long, value_enum)]
     guide: Option<crate::guide_choice::GuideChoice>,
 }
