@@ -5,7 +5,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use crate::emit;
-use crate::search::{synthesize, CancelToken, Guide, SearchLimits, SearchOutcome, UniformGuide};
+use crate::search::{synthesize, CancelToken, SearchError, SearchLimits, SearchOutcome, UniformGuide};
 use crate::spec::Problem;
 use crate::spec::sygus;
 use crate::Error;
@@ -22,24 +22,28 @@ fn read(path: &Path) -> Result<String, Error> {
 /// Unreadable or malformed files, and [`Error::NoSolution`] when the search
 /// ends without a solution (the message says why and how far it got).
 pub fn run_sygus(path: impl AsRef<Path>, timeout: Duration) -> Result<String, Error> {
-    run_sygus_guided(path, timeout, &|_| Box::new(UniformGuide))
+    run_sygus_guided(path, timeout, &uniform)
 }
 
-/// Builds the [`Guide`] for a parsed problem (e.g. a learned one that reads
-/// its examples and description).
-pub type GuideFor<'a> = &'a dyn Fn(&Problem) -> Box<dyn Guide>;
+/// Searches a parsed problem within limits: [`synthesize`] with some guide
+/// (e.g. a learned one that reads its examples and description).
+pub type SearchWith<'a> = &'a dyn Fn(&Problem, &SearchLimits) -> Result<SearchOutcome, SearchError>;
 
-/// [`run_sygus`] with production costs from `guide_for(problem)`.
+/// The [`SearchWith`] of uniform costs.
+fn uniform(problem: &Problem, limits: &SearchLimits) -> Result<SearchOutcome, SearchError> {
+    synthesize(problem, limits, &UniformGuide, &CancelToken::new())
+}
+
+/// [`run_sygus`], searching with `search`.
 ///
 /// # Errors
 ///
 /// As [`run_sygus`].
-pub fn run_sygus_guided(path: impl AsRef<Path>, timeout: Duration, guide_for: GuideFor<'_>) -> Result<String, Error> {
+pub fn run_sygus_guided(path: impl AsRef<Path>, timeout: Duration, search: SearchWith<'_>) -> Result<String, Error> {
     let text = read(path.as_ref())?;
     let problem = sygus::parse(&text)?.problem;
     let limits = SearchLimits { timeout, ..SearchLimits::default() };
-    let guide = guide_for(&problem);
-    let outcome = synthesize(&problem, &limits, guide.as_ref(), &CancelToken::new())?;
+    let outcome = search(&problem, &limits)?;
     match outcome {
         SearchOutcome::Found { term, .. } => Ok(emit::to_define_fun(&problem, &term)),
         other => Err(Error::NoSolution(describe_failure(&other))),
@@ -112,11 +116,11 @@ pub fn run_examples_with(
     out_dir: Option<&Path>,
     limits: &SearchLimits,
 ) -> Result<ExamplesRun, Error> {
-    run_examples_guided(path, lang, describe, out_dir, limits, &|_| Box::new(UniformGuide))
+    run_examples_guided(path, lang, describe, out_dir, limits, &uniform)
 }
 
-/// [`run_examples_with`] with production costs from `guide_for(problem)`
-/// (the problem carries the description).
+/// [`run_examples_with`], searching with `search` (the problem carries the
+/// description).
 ///
 /// # Errors
 ///
@@ -127,15 +131,14 @@ pub fn run_examples_guided(
     describe: Option<&str>,
     out_dir: Option<&Path>,
     limits: &SearchLimits,
-    guide_for: GuideFor<'_>,
+    search: SearchWith<'_>,
 ) -> Result<ExamplesRun, Error> {
     let text = read(path.as_ref())?;
     let mut problem = crate::spec::Examples::from_json(&text)?.to_problem()?;
     if let Some(d) = describe {
         problem.description = Some(d.to_string());
     }
-    let guide = guide_for(&problem);
-    let outcome = synthesize(&problem, limits, guide.as_ref(), &CancelToken::new())?;
+    let outcome = search(&problem, limits)?;
     let (term, stats) = match outcome {
         SearchOutcome::Found { term, stats } => (term, stats),
         other => return Err(Error::NoSolution(describe_failure(&other))),

@@ -11,7 +11,7 @@ use burn::nn::{Linear, LinearConfig};
 use burn::prelude::*;
 use burn::tensor::activation::{relu, sigmoid, softmax};
 use synth_engine::dsl::{Op, Sort, Value};
-use synth_engine::search::{synthesize, Budget, CancelToken, Guide, ProductionInfo, SearchError, SearchLimits, SearchOutcome};
+use synth_engine::search::{synthesize, Budget, CancelToken, Guide, ProductionInfo, SearchError, SearchLimits, SearchOutcome, UniformGuide};
 use synth_engine::spec::Problem;
 use thiserror::Error;
 
@@ -316,30 +316,41 @@ impl Guider {
     }
 }
 
+/// Which guide ran the search that ended (see [`Guider::synthesize`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum GuideUsed {
+    /// Uniform costs: the search ended before the model's guide was ready (or the
+    /// model failed).
+    Uniform,
+    /// The model's guide from the examples (and trace features).
+    Examples,
+    /// The model's guide that also read the description.
+    Description,
+}
+
 /// What [`Guider::synthesize`] did.
 #[derive(Clone, Debug)]
 pub struct GuidedSearch {
     /// The outcome of the search that ended.
     pub outcome: SearchOutcome,
-    /// Whether that search used the guide that also read the description.
-    pub described: bool,
-    /// Seconds the calling thread spent computing guides (the description is
-    /// embedded on another thread).
-    pub guide_secs: f64,
+    /// The guide of that search.
+    pub guide: GuideUsed,
 }
 
 impl Guider {
-    /// Searches `problem` with the learned guide, within `limits` in all.
+    /// Searches `problem` with the learned guide, within `limits` in all, without
+    /// making the search wait for the model.
     ///
-    /// Without a description this is [`Guider::guide_for`] then the search. With
-    /// one, the search starts at once with the guide from the examples alone while
-    /// a second thread embeds the description (≈ 20 ms) and prices again; a search
-    /// still running then restarts with that guide for the time left. So a
-    /// description costs an easy task no wall time, and guides the longer ones.
+    /// The search starts at once with uniform costs while a second thread runs the
+    /// model on the examples (≈ 1–3 ms) and then, if there is one, on the
+    /// description too (≈ 20 ms more, the sentence encoder). Each time a better
+    /// guide is ready, a search still running restarts with it for the time left.
+    /// So the model costs an easy task no wall time, and guides the longer ones.
     ///
     /// # Errors
     ///
-    /// As [`Guider::predict`] for the examples, or a search that cannot start.
+    /// A search that cannot start ([`GuideError::Search`]). A model that fails
+    /// leaves the search to the guide before it.
     pub fn synthesize(
         self: &Arc<Self>,
         problem: &Problem,
@@ -349,31 +360,36 @@ impl Guider {
     ) -> Result<GuidedSearch, GuideError> {
         let start = Instant::now();
         let mut bare = problem.clone();
-        let description = bare.description.take().filter(|d| !d.trim().is_empty());
-        let first = cancel.child();
-        let described = description.map(|_| {
-            let (guider, problem, features, first) = (Arc::clone(self), problem.clone(), features.clone(), first.clone());
-            let (tx, rx) = mpsc::channel();
+        let described = bare.description.take().is_some_and(|d| !d.trim().is_empty());
+        // One token per search that a better guide may interrupt.
+        let phases = [cancel.child(), cancel.child()];
+        let (tx, rx) = mpsc::channel();
+        {
+            let (guider, problem, features, phases) = (Arc::clone(self), problem.clone(), features.clone(), phases.clone());
             std::thread::spawn(move || {
-                let guide = guider.guide_for(&problem, &features);
-                if guide.is_ok() {
-                    first.cancel();
+                let steps = [(&bare, GuideUsed::Examples), (&problem, GuideUsed::Description)];
+                for ((p, used), phase) in steps.into_iter().take(if described { 2 } else { 1 }).zip(&phases) {
+                    // Each guide is sent as soon as it is ready.
+                    let Ok(guide) = guider.guide_for(p, &features) else { return };
+                    // The caller may have stopped listening; that is fine.
+                    if tx.send((guide, used)).is_err() {
+                        return;
+                    }
+                    phase.cancel();
                 }
-                // The caller may have stopped listening; that is fine.
-                let _ = tx.send(guide);
             });
-            rx
-        });
-        let guide = self.guide_for(&bare, features)?;
-        let guide_secs = start.elapsed().as_secs_f64();
-        let outcome = synthesize(problem, limits, &guide, &first)?;
-        let restart = matches!(outcome, SearchOutcome::BudgetExceeded { budget: Budget::Cancelled, .. }) && !cancel.is_cancelled();
-        let Some(Ok(Ok(guide))) = described.filter(|_| restart).map(|rx| rx.recv()) else {
-            return Ok(GuidedSearch { outcome, described: false, guide_secs });
-        };
-        let rest = SearchLimits { timeout: limits.timeout.saturating_sub(start.elapsed()), ..limits.clone() };
-        let outcome = synthesize(problem, &rest, &guide, cancel)?;
-        Ok(GuidedSearch { outcome, described: true, guide_secs })
+        }
+        let mut outcome = synthesize(problem, limits, &UniformGuide, &phases[0])?;
+        let mut used = GuideUsed::Uniform;
+        // The examples' guide may give way to the description's; that one only to the caller.
+        for phase in [&phases[1], cancel] {
+            let interrupted = matches!(outcome, SearchOutcome::BudgetExceeded { budget: Budget::Cancelled, .. }) && !cancel.is_cancelled();
+            let Some((guide, next)) = interrupted.then(|| rx.recv().ok()).flatten() else { break };
+            let rest = SearchLimits { timeout: limits.timeout.saturating_sub(start.elapsed()), ..limits.clone() };
+            outcome = synthesize(problem, &rest, &guide, phase)?;
+            used = next;
+        }
+        Ok(GuidedSearch { outcome, guide: used })
     }
 }
 

@@ -159,10 +159,11 @@ fn the_guide_proposes_the_constants_a_task_needs() {
 }
 
 #[test]
-fn a_description_is_read_while_the_search_runs() {
+fn the_model_and_the_description_are_read_while_the_search_runs() {
     use std::sync::Arc;
     use std::time::{Duration, Instant};
     use synth_engine::search::{Budget, SearchOutcome};
+    use synth_model::guide::GuideUsed;
     let Some(g) = guider() else { return };
     let g = Arc::new(g);
     let none = TraceFeatures::none();
@@ -170,8 +171,8 @@ fn a_description_is_read_while_the_search_runs() {
     let s = g.synthesize(&p, &none, &SearchLimits::default(), &CancelToken::new()).unwrap();
     let t = s.outcome.term().expect("found").to_string();
     assert!(t.contains("bvand"), "{t}");
-    // Outputs no small term computes: the search outlasts the embedding, goes on with
-    // the guide that read the description, and keeps to the limit in all.
+    // Outputs no small term computes: the search outlasts the model and the embedding,
+    // goes on with the guide that read the description, and keeps to the limit in all.
     let outs = [0x9e37_79b9u64, 0x7f4a_7c15, 0xf39c_c060, 0x5ced_c834, 0x2b0d_2a31, 0x0aa3_11d1];
     let hard = problem(
         &[("x", "u32")],
@@ -182,7 +183,7 @@ fn a_description_is_read_while_the_search_runs() {
     let limits = SearchLimits { timeout: Duration::from_millis(1500), ..SearchLimits::default() };
     let start = Instant::now();
     let s = g.synthesize(&hard, &none, &limits, &CancelToken::new()).unwrap();
-    assert!(s.described);
+    assert_eq!(s.guide, GuideUsed::Description);
     assert!(matches!(s.outcome, SearchOutcome::BudgetExceeded { budget: Budget::Time, .. }), "{:?}", s.outcome.stats());
     assert!(start.elapsed() < limits.timeout + Duration::from_secs(2), "{:?}", start.elapsed());
     // A caller's cancellation stops it, described or not.
@@ -190,5 +191,10 @@ fn a_description_is_read_while_the_search_runs() {
     cancel.cancel();
     let s = g.synthesize(&hard, &none, &SearchLimits::default(), &cancel).unwrap();
     assert!(matches!(s.outcome, SearchOutcome::BudgetExceeded { budget: Budget::Cancelled, .. }));
-    assert!(!s.described);
+    assert_eq!(s.guide, GuideUsed::Uniform);
+    // Without a description the examples' guide takes over and runs to the end.
+    let mut bare = hard.clone();
+    bare.description = None;
+    let s = g.synthesize(&bare, &none, &limits, &CancelToken::new()).unwrap();
+    assert_eq!(s.guide, GuideUsed::Examples);
 }

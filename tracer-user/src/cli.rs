@@ -426,7 +426,7 @@ fn run_synth(args: &SynthArgs) -> anyhow::Result<ExitCode> {
     }
     if let Some(path) = &args.sygus {
         let guides = crate::guide_choice::GuideSource::new(args.guide);
-        let solution = synth_engine::cli::run_sygus_guided(path, timeout, &|p| guides.guide_for(p))?;
+        let solution = synth_engine::cli::run_sygus_guided(path, timeout, &|p, l| guides.synthesize(p, l))?;
         println!("{solution}");
         return Ok(ExitCode::SUCCESS);
     }
@@ -439,7 +439,7 @@ fn run_synth(args: &SynthArgs) -> anyhow::Result<ExitCode> {
         args.describe.as_deref(),
         args.out.as_deref(),
         &limits,
-        &|p| guides.guide_for(p),
+        &|p, l| guides.synthesize(p, l),
     )?;
     if let Some(dir) = &args.out {
         eprintln!("wrote code, tests and report.json to {}", dir.display());

@@ -5,10 +5,10 @@
 //! wins on held-out synthetic tasks but so does adding every common constant,
 //! and it is slower on the SyGuS suites.
 
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 use synth_engine::refine::{AdaptiveGuide, WeightedGuide};
-use synth_engine::search::{Guide, UniformGuide};
+use synth_engine::search::{synthesize, CancelToken, SearchError, SearchLimits, SearchOutcome, UniformGuide};
 use synth_engine::spec::Problem;
 use synth_model::guide::{default_weights_dir, GuideError, Guider};
 use synth_model::trace::TraceFeatures;
@@ -27,7 +27,7 @@ pub enum GuideChoice {
 /// malformed input is reported before any model work.
 pub struct GuideSource {
     choice: Option<GuideChoice>,
-    guider: OnceLock<Option<Guider>>,
+    guider: OnceLock<Option<Arc<Guider>>>,
 }
 
 impl GuideSource {
@@ -37,14 +37,14 @@ impl GuideSource {
         GuideSource { choice, guider: OnceLock::new() }
     }
 
-    fn guider(&self) -> Option<&Guider> {
+    fn guider(&self) -> Option<&Arc<Guider>> {
         self.guider
             .get_or_init(|| {
                 if self.choice != Some(GuideChoice::Learned) {
                     return None;
                 }
                 match Guider::load(default_weights_dir()) {
-                    Ok(g) => Some(g),
+                    Ok(g) => Some(Arc::new(g)),
                     Err(e) => {
                         eprintln!("warning: learned guide unavailable ({e}); using uniform costs");
                         None
@@ -54,10 +54,24 @@ impl GuideSource {
             .as_ref()
     }
 
-    /// The guide for one problem (uniform when the learned one is unavailable or fails).
-    #[must_use]
-    pub fn guide_for(&self, problem: &Problem) -> Box<dyn Guide> {
-        self.learned_or::<Box<dyn Guide>>(|g| Ok(Box::new(g.guide_for(problem, &TraceFeatures::none())?)), || Box::new(UniformGuide))
+    /// One search of `problem`: with the learned guide, the search starts with uniform
+    /// costs while the model (and the description's embedding) run on a second thread,
+    /// then goes on with the model's guide (`Guider::synthesize`); else uniform costs.
+    ///
+    /// # Errors
+    ///
+    /// A problem the search cannot start on.
+    pub fn synthesize(&self, problem: &Problem, limits: &SearchLimits) -> Result<SearchOutcome, SearchError> {
+        let cancel = CancelToken::new();
+        let Some(g) = self.guider() else { return synthesize(problem, limits, &UniformGuide, &cancel) };
+        match g.synthesize(problem, &TraceFeatures::none(), limits, &cancel) {
+            Ok(s) => Ok(s.outcome),
+            Err(GuideError::Search(e)) => Err(e),
+            Err(e) => {
+                eprintln!("warning: learned guide failed on this problem ({e}); using uniform costs");
+                synthesize(problem, limits, &UniformGuide, &cancel)
+            }
+        }
     }
 
     /// The guide the refinement loop updates, for a problem carved from a trace, with what
