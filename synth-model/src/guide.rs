@@ -337,20 +337,23 @@ pub struct GuidedSearch {
     pub guide: GuideUsed,
 }
 
+/// Where [`guided_search`] gets the model.
+#[derive(Clone, Debug)]
+pub enum ModelSource {
+    /// A model already loaded.
+    Loaded(Arc<Guider>),
+    /// Weights to load (with the default text encoder) on the helper thread, so a
+    /// search that ends first never waits for them. A load that fails leaves the
+    /// search to uniform costs.
+    Load(PathBuf),
+}
+
 impl Guider {
-    /// Searches `problem` with the learned guide, within `limits` in all, without
-    /// making the search wait for the model.
-    ///
-    /// The search starts at once with uniform costs while a second thread runs the
-    /// model on the examples (≈ 1–3 ms) and then, if there is one, on the
-    /// description too (≈ 20 ms more, the sentence encoder). Each time a better
-    /// guide is ready, a search still running restarts with it for the time left.
-    /// So the model costs an easy task no wall time, and guides the longer ones.
+    /// [`guided_search`] with this model.
     ///
     /// # Errors
     ///
-    /// A search that cannot start ([`GuideError::Search`]). A model that fails
-    /// leaves the search to the guide before it.
+    /// As [`guided_search`].
     pub fn synthesize(
         self: &Arc<Self>,
         problem: &Problem,
@@ -358,39 +361,70 @@ impl Guider {
         limits: &SearchLimits,
         cancel: &CancelToken,
     ) -> Result<GuidedSearch, GuideError> {
-        let start = Instant::now();
-        let mut bare = problem.clone();
-        let described = bare.description.take().is_some_and(|d| !d.trim().is_empty());
-        // One token per search that a better guide may interrupt.
-        let phases = [cancel.child(), cancel.child()];
-        let (tx, rx) = mpsc::channel();
-        {
-            let (guider, problem, features, phases) = (Arc::clone(self), problem.clone(), features.clone(), phases.clone());
-            std::thread::spawn(move || {
-                let steps = [(&bare, GuideUsed::Examples), (&problem, GuideUsed::Description)];
-                for ((p, used), phase) in steps.into_iter().take(if described { 2 } else { 1 }).zip(&phases) {
-                    // Each guide is sent as soon as it is ready.
-                    let Ok(guide) = guider.guide_for(p, &features) else { return };
-                    // The caller may have stopped listening; that is fine.
-                    if tx.send((guide, used)).is_err() {
-                        return;
-                    }
-                    phase.cancel();
-                }
-            });
-        }
-        let mut outcome = synthesize(problem, limits, &UniformGuide, &phases[0])?;
-        let mut used = GuideUsed::Uniform;
-        // The examples' guide may give way to the description's; that one only to the caller.
-        for phase in [&phases[1], cancel] {
-            let interrupted = matches!(outcome, SearchOutcome::BudgetExceeded { budget: Budget::Cancelled, .. }) && !cancel.is_cancelled();
-            let Some((guide, next)) = interrupted.then(|| rx.recv().ok()).flatten() else { break };
-            let rest = SearchLimits { timeout: limits.timeout.saturating_sub(start.elapsed()), ..limits.clone() };
-            outcome = synthesize(problem, &rest, &guide, phase)?;
-            used = next;
-        }
-        Ok(GuidedSearch { outcome, guide: used })
+        guided_search(ModelSource::Loaded(Arc::clone(self)), problem, features, limits, cancel)
     }
+}
+
+/// Searches `problem` with the learned guide, within `limits` in all, without
+/// making the search wait for the model.
+///
+/// The search starts at once with uniform costs while a second thread gets the
+/// model (see [`ModelSource`]), runs it on the examples (≈ 1–3 ms) and then, if
+/// there is one, on the description too (≈ 20 ms more, the sentence encoder).
+/// Each time a better guide is ready, a search still running restarts with it for
+/// the time left. So the model costs an easy task no wall time, and guides the
+/// longer ones.
+///
+/// # Errors
+///
+/// A search that cannot start ([`GuideError::Search`]). A model that fails
+/// leaves the search to the guide before it.
+pub fn guided_search(
+    model: ModelSource,
+    problem: &Problem,
+    features: &TraceFeatures,
+    limits: &SearchLimits,
+    cancel: &CancelToken,
+) -> Result<GuidedSearch, GuideError> {
+    let start = Instant::now();
+    let mut bare = problem.clone();
+    let described = bare.description.take().is_some_and(|d| !d.trim().is_empty());
+    // One token per search that a better guide may interrupt.
+    let phases = [cancel.child(), cancel.child()];
+    let (tx, rx) = mpsc::channel();
+    {
+        let (problem, features, phases) = (problem.clone(), features.clone(), phases.clone());
+        std::thread::spawn(move || {
+            let guider = match model {
+                ModelSource::Loaded(g) => g,
+                ModelSource::Load(dir) => match Guider::load(dir) {
+                    Ok(g) => Arc::new(g),
+                    Err(_) => return,
+                },
+            };
+            let steps = [(&bare, GuideUsed::Examples), (&problem, GuideUsed::Description)];
+            for ((p, used), phase) in steps.into_iter().take(if described { 2 } else { 1 }).zip(&phases) {
+                // Each guide is sent as soon as it is ready.
+                let Ok(guide) = guider.guide_for(p, &features) else { return };
+                // The caller may have stopped listening; that is fine.
+                if tx.send((guide, used)).is_err() {
+                    return;
+                }
+                phase.cancel();
+            }
+        });
+    }
+    let mut outcome = synthesize(problem, limits, &UniformGuide, &phases[0])?;
+    let mut used = GuideUsed::Uniform;
+    // The examples' guide may give way to the description's; that one only to the caller.
+    for phase in [&phases[1], cancel] {
+        let interrupted = matches!(outcome, SearchOutcome::BudgetExceeded { budget: Budget::Cancelled, .. }) && !cancel.is_cancelled();
+        let Some((guide, next)) = interrupted.then(|| rx.recv().ok()).flatten() else { break };
+        let rest = SearchLimits { timeout: limits.timeout.saturating_sub(start.elapsed()), ..limits.clone() };
+        outcome = synthesize(problem, &rest, &guide, phase)?;
+        used = next;
+    }
+    Ok(GuidedSearch { outcome, guide: used })
 }
 
 /// A tensor's values.

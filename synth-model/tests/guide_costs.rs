@@ -197,4 +197,10 @@ fn the_model_and_the_description_are_read_while_the_search_runs() {
     bare.description = None;
     let s = g.synthesize(&bare, &none, &limits, &CancelToken::new()).unwrap();
     assert_eq!(s.guide, GuideUsed::Examples);
+    // Weights that cannot be loaded leave the search to uniform costs, without an error.
+    use synth_model::guide::{guided_search, ModelSource};
+    let missing = ModelSource::Load("/nonexistent/weights".into());
+    let s = guided_search(missing, &clear_lowest(None), &none, &SearchLimits::default(), &CancelToken::new()).unwrap();
+    assert_eq!(s.guide, GuideUsed::Uniform);
+    assert!(s.outcome.term().is_some());
 }

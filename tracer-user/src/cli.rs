@@ -90,8 +90,10 @@ struct SynthArgs {
     /// Search budget in seconds (with --pid or --session: for the whole refinement loop).
     #[arg(long, default_value_t = 10.0)]
     timeout: f64,
-    /// Search guide: `uniform` costs (the default) or `learned` (synth-model: also proposes
-    /// constants the examples do not show; needs the encoder from `cargo xtask setup`).
+    /// Search guide: `learned` (synth-model: also proposes constants the examples do not
+    /// show; needs the encoder from `cargo xtask setup`) or `uniform` costs. Default: with
+    /// --sygus/--examples, learned, loaded while the search starts with uniform costs (uniform
+    /// if it is not installed); with --pid/--session, uniform.
     #[arg(long, value_enum)]
     guide: Option<crate::guide_choice::GuideChoice>,
 }

@@ -1,17 +1,20 @@
-//! Which search guide `tracesynth synth` uses: uniform costs (the default), or
-//! the learned guide of `synth-model` (`--guide learned`; uniform, with a
-//! warning, when its weights or the pretrained text encoder are missing).
-//! Uniform stays the default: in `cargo xtask bench guide` the learned guide
-//! wins on held-out synthetic tasks but so does adding every common constant,
-//! it only draws level on the SyGuS suites, and loading it costs a process
-//! 0.2–0.3 s.
+//! Which search guide `tracesynth synth` uses.
+//!
+//! - `--sygus` and `--examples`: by default the learned guide of `synth-model`,
+//!   loaded on a helper thread while the search starts with uniform costs, so a
+//!   task that ends first never waits for it (and a missing model leaves uniform
+//!   costs, silently). `--guide learned` loads it first and warns when it is
+//!   missing; `--guide uniform` never loads it.
+//! - `--pid` and `--session` (the refinement loop): uniform costs unless
+//!   `--guide learned`. That loop computes its guide before its first search, and
+//!   `cargo xtask bench e2e` has measured it with uniform costs only.
 
 use std::sync::{Arc, OnceLock};
 
 use synth_engine::refine::{AdaptiveGuide, WeightedGuide};
 use synth_engine::search::{synthesize, CancelToken, SearchError, SearchLimits, SearchOutcome, UniformGuide};
 use synth_engine::spec::Problem;
-use synth_model::guide::{default_weights_dir, GuideError, Guider};
+use synth_model::guide::{default_weights_dir, guided_search, GuideError, Guider, ModelSource};
 use synth_model::trace::TraceFeatures;
 
 /// The `--guide` choice.
@@ -32,7 +35,7 @@ pub struct GuideSource {
 }
 
 impl GuideSource {
-    /// A source for `choice` (`None`: uniform).
+    /// A source for `choice` (`None`: the default, see the module documentation).
     #[must_use]
     pub fn new(choice: Option<GuideChoice>) -> GuideSource {
         GuideSource { choice, guider: OnceLock::new() }
@@ -55,17 +58,23 @@ impl GuideSource {
             .as_ref()
     }
 
-    /// One search of `problem`: with the learned guide, the search starts with uniform
-    /// costs while the model (and the description's embedding) run on a second thread,
-    /// then goes on with the model's guide (`Guider::synthesize`); else uniform costs.
+    /// One search of `problem` (for `--sygus` and `--examples`): with the learned
+    /// guide unless `--guide uniform` (see the module documentation).
     ///
     /// # Errors
     ///
     /// A problem the search cannot start on.
     pub fn synthesize(&self, problem: &Problem, limits: &SearchLimits) -> Result<SearchOutcome, SearchError> {
         let cancel = CancelToken::new();
-        let Some(g) = self.guider() else { return synthesize(problem, limits, &UniformGuide, &cancel) };
-        match g.synthesize(problem, &TraceFeatures::none(), limits, &cancel) {
+        let model = match self.choice {
+            Some(GuideChoice::Uniform) => return synthesize(problem, limits, &UniformGuide, &cancel),
+            None => ModelSource::Load(default_weights_dir()),
+            Some(GuideChoice::Learned) => match self.guider() {
+                Some(g) => ModelSource::Loaded(Arc::clone(g)),
+                None => return synthesize(problem, limits, &UniformGuide, &cancel),
+            },
+        };
+        match guided_search(model, problem, &TraceFeatures::none(), limits, &cancel) {
             Ok(s) => Ok(s.outcome),
             Err(GuideError::Search(e)) => Err(e),
             Err(e) => {
