@@ -244,6 +244,7 @@ impl<G: Guide> Guide for WeightedGuide<G> {
         let extra = (self.max - self.weight(&op.name())).round().max(0.0);
         (f64::from(base) + extra).clamp(1.0, 16.0) as u32
     }
+
     fn proposed_constants(&self, sort: Sort) -> Vec<Value> {
         self.base.proposed_constants(sort)
     }

@@ -1,7 +1,8 @@
-//! `synth-model train | bench | embed`: trains the guide (run by `cargo xtask
-//! train`), compares learned and uniform guides (run by `cargo xtask bench
-//! guide`), and prints sentence embeddings (used by `cargo xtask ref-vectors`
-//! checks).
+//! `synth-model train | rl | bench | eval | embed`: trains the guide (run by
+//! `cargo xtask train`), fine-tunes it from search rewards (`cargo xtask train
+//! --rl`), compares learned and uniform guides (run by `cargo xtask bench
+//! guide`), prints the held-out metrics of trained weights, and prints sentence
+//! embeddings (used by `cargo xtask ref-vectors` checks).
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
