@@ -161,11 +161,7 @@ impl Store {
     pub fn open(dir: impl AsRef<Path>) -> Result<Self, StoreError> {
         let path = dir.as_ref().to_path_buf();
         let sled_err = |source| StoreError::Sled { path: path.clone(), source };
-        let db = sled::Config::new()
-            .path(&path)
-            .flush_every_ms(Some(200))
-            .open()
-            .map_err(sled_err)?;
+        let db = open_db(&path).map_err(sled_err)?;
         let meta = db.open_tree("meta").map_err(sled_err)?;
         match meta.get(SCHEMA_KEY).map_err(sled_err)? {
             Some(v) => {
@@ -494,6 +490,23 @@ impl Store {
     }
 }
 
+/// Opens the sled database at `path`. A store dropped a moment ago in this
+/// process can still hold the file lock while sled's flusher thread winds down,
+/// so a lock refusal is retried for up to 2 s; a lock held longer (another
+/// daemon on the same directory) is reported.
+fn open_db(path: &Path) -> sled::Result<sled::Db> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
+    loop {
+        match sled::Config::new().path(path).flush_every_ms(Some(200)).open() {
+            // sled reports the refused lock only in the message of an `Other` I/O error.
+            Err(sled::Error::Io(e)) if e.to_string().contains("could not acquire lock") && std::time::Instant::now() < deadline => {
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            other => return other,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -525,6 +538,14 @@ mod tests {
         assert!(store.trace(2).unwrap().is_none());
         assert_eq!(store.next_id().unwrap(), 2);
         assert_eq!(store.next_id().unwrap(), 3);
+    }
+
+    #[test]
+    fn a_store_held_open_is_refused_with_the_lock_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let _held = Store::open(dir.path()).unwrap();
+        let err = Store::open(dir.path()).err().expect("a second open of a held store fails");
+        assert!(matches!(err, StoreError::Sled { .. }) && err.to_string().contains("could not acquire lock"), "{err}");
     }
 
     #[test]
