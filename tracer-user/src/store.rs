@@ -544,7 +544,7 @@ mod tests {
     fn a_store_held_open_is_refused_with_the_lock_named() {
         let dir = tempfile::tempdir().unwrap();
         let _held = Store::open(dir.path()).unwrap();
-        let err = Store::open(dir.path()).err().expect("a second open of a held store fails");
+        let err = Store::open(dir.path()).expect_err("a second open of a held store fails");
         assert!(matches!(err, StoreError::Sled { .. }) && err.to_string().contains("could not acquire lock"), "{err}");
     }
 
