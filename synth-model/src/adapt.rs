@@ -169,6 +169,7 @@ impl Guide for AdaptiveLearnedGuide {
     fn production_cost(&self, info: &ProductionInfo<'_>) -> u32 {
         self.guide.production_cost(info)
     }
+
     fn proposed_constants(&self, sort: Sort) -> Vec<Value> {
         self.guide.proposed_constants(sort)
     }

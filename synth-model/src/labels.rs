@@ -28,13 +28,16 @@ pub const LABELS: &[&str] = &[
     "str=,", "str=-", "str=.", "str=@", "str=/", "str=:",
 ];
 
-/// Integer constants common in code, beyond 0 and 1.
-const COMMON_INTS: [i128; 4] = [2, 3, 10, -1];
-/// Separators common in text.
-const COMMON_STRS: [&str; 6] = [",", "-", ".", "@", "/", ":"];
-/// Bit-vector constants common in code, beyond 0, 1 and all ones (the last
-/// entry stands for the sign bit, `1 << (w - 1)`).
-const COMMON_BVS: [u64; 9] = [2, 3, 4, 8, 16, 31, 0xff, 0xffff, 0];
+/// Bit-vector constants common in code, beyond 0, 1 and all ones, with their
+/// labels; the sign bit, `1 << (w - 1)`, follows them as `bv=sign`.
+const COMMON_BVS: [(u64, &str); 8] =
+    [(2, "bv=2"), (3, "bv=3"), (4, "bv=4"), (8, "bv=8"), (16, "bv=16"), (31, "bv=31"), (0xff, "bv=0xff"), (0xffff, "bv=0xffff")];
+/// The label of the sign bit.
+const SIGN_BIT: &str = "bv=sign";
+/// Integer constants common in code, beyond 0 and 1, with their labels.
+const COMMON_INTS: [(i128, &str); 4] = [(2, "int=2"), (3, "int=3"), (10, "int=10"), (-1, "int=-1")];
+/// Separators common in text, with their labels.
+const COMMON_STRS: [(&str, &str); 6] = [(",", "str=,"), ("-", "str=-"), (".", "str=."), ("@", "str=@"), ("/", "str=/"), (":", "str=:")];
 
 /// The constants of `sort` that have a label of their own: small counts,
 /// shift amounts, masks and the sign bit for bit-vectors; 2, 3, 10 and −1 for
@@ -43,9 +46,9 @@ const COMMON_BVS: [u64; 9] = [2, 3, 4, 8, 16, 31, 0xff, 0xffff, 0];
 pub fn common_constants(sort: Sort) -> Vec<Value> {
     match sort {
         Sort::BitVec(w) => {
+            let sign = 1u64.checked_shl(w - 1).unwrap_or(0);
             let mut out: Vec<Value> = Vec::new();
-            for b in COMMON_BVS {
-                let bits = if b == 0 { 1u64.checked_shl(w - 1).unwrap_or(0) } else { b };
+            for bits in COMMON_BVS.iter().map(|(b, _)| *b).chain([sign]) {
                 // Only values the width holds that are not 0, 1 or all ones.
                 if bits > 1 && bits < width_mask(w) {
                     let v = Value::bv(w, bits);
@@ -56,8 +59,8 @@ pub fn common_constants(sort: Sort) -> Vec<Value> {
             }
             out
         }
-        Sort::Int => COMMON_INTS.iter().map(|i| Value::Int(*i)).collect(),
-        Sort::String => COMMON_STRS.iter().map(|s| Value::str(s)).collect(),
+        Sort::Int => COMMON_INTS.iter().map(|(i, _)| Value::Int(*i)).collect(),
+        Sort::String => COMMON_STRS.iter().map(|(s, _)| Value::str(s)).collect(),
         Sort::Bool => Vec::new(),
     }
 }
@@ -68,22 +71,15 @@ pub fn value_label(v: &Value) -> Option<&'static str> {
     match v {
         Value::Bv { width, bits } => {
             if *bits <= 1 || *bits == width_mask(*width) {
-                return None;
+                None
+            } else if *width > 1 && *bits == 1u64 << (*width - 1) {
+                Some(SIGN_BIT)
+            } else {
+                COMMON_BVS.iter().find(|(b, _)| b == bits).map(|(_, l)| *l)
             }
-            if *width > 1 && *bits == 1u64 << (*width - 1) {
-                return Some("bv=sign");
-            }
-            let names = ["bv=2", "bv=3", "bv=4", "bv=8", "bv=16", "bv=31", "bv=0xff", "bv=0xffff"];
-            COMMON_BVS[..8].iter().position(|b| b == bits).map(|i| names[i])
         }
-        Value::Int(i) => {
-            let names = ["int=2", "int=3", "int=10", "int=-1"];
-            COMMON_INTS.iter().position(|c| c == i).map(|k| names[k])
-        }
-        Value::Str(s) => {
-            let names = ["str=,", "str=-", "str=.", "str=@", "str=/", "str=:"];
-            COMMON_STRS.iter().position(|c| *c == &**s).map(|k| names[k])
-        }
+        Value::Int(i) => COMMON_INTS.iter().find(|(c, _)| c == i).map(|(_, l)| *l),
+        Value::Str(s) => COMMON_STRS.iter().find(|(c, _)| *c == &**s).map(|(_, l)| *l),
         Value::Bool(_) => None,
     }
 }
