@@ -57,9 +57,6 @@ pub enum GuideError {
     /// A tensor could not be read back.
     #[error("reading model output: {0}")]
     Output(String),
-    /// The search could not start.
-    #[error(transparent)]
-    Search(#[from] SearchError),
 }
 
 /// The committed weights: `$TRACESYNTH_GUIDE_DIR`, else `synth-model/weights`.
@@ -360,7 +357,7 @@ impl Guider {
         features: &TraceFeatures,
         limits: &SearchLimits,
         cancel: &CancelToken,
-    ) -> Result<GuidedSearch, GuideError> {
+    ) -> Result<GuidedSearch, SearchError> {
         guided_search(ModelSource::Loaded(Arc::clone(self)), problem, features, limits, cancel)
     }
 }
@@ -377,15 +374,15 @@ impl Guider {
 ///
 /// # Errors
 ///
-/// A search that cannot start ([`GuideError::Search`]). A model that fails
-/// leaves the search to the guide before it.
+/// A search that cannot start. A model that fails is not an error: it leaves
+/// the search to the guide before it.
 pub fn guided_search(
     model: ModelSource,
     problem: &Problem,
     features: &TraceFeatures,
     limits: &SearchLimits,
     cancel: &CancelToken,
-) -> Result<GuidedSearch, GuideError> {
+) -> Result<GuidedSearch, SearchError> {
     let start = Instant::now();
     let mut bare = problem.clone();
     let described = bare.description.take().is_some_and(|d| !d.trim().is_empty());

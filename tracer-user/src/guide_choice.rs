@@ -67,20 +67,13 @@ impl GuideSource {
     pub fn synthesize(&self, problem: &Problem, limits: &SearchLimits) -> Result<SearchOutcome, SearchError> {
         let cancel = CancelToken::new();
         let model = match self.choice {
-            Some(GuideChoice::Uniform) => return synthesize(problem, limits, &UniformGuide, &cancel),
-            None => ModelSource::Load(default_weights_dir()),
-            Some(GuideChoice::Learned) => match self.guider() {
-                Some(g) => ModelSource::Loaded(Arc::clone(g)),
-                None => return synthesize(problem, limits, &UniformGuide, &cancel),
-            },
+            Some(GuideChoice::Uniform) => None,
+            None => Some(ModelSource::Load(default_weights_dir())),
+            Some(GuideChoice::Learned) => self.guider().map(|g| ModelSource::Loaded(Arc::clone(g))),
         };
-        match guided_search(model, problem, &TraceFeatures::none(), limits, &cancel) {
-            Ok(s) => Ok(s.outcome),
-            Err(GuideError::Search(e)) => Err(e),
-            Err(e) => {
-                eprintln!("warning: learned guide failed on this problem ({e}); using uniform costs");
-                synthesize(problem, limits, &UniformGuide, &cancel)
-            }
+        match model {
+            Some(model) => guided_search(model, problem, &TraceFeatures::none(), limits, &cancel).map(|s| s.outcome),
+            None => synthesize(problem, limits, &UniformGuide, &cancel),
         }
     }
 
