@@ -4,6 +4,7 @@
 //! (DeepCoder/Probe style) for the engine's cost-ordered enumeration.
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{mpsc, Arc, OnceLock};
 use std::time::Instant;
 
@@ -316,9 +317,9 @@ impl Guider {
 /// Which guide ran the search that ended (see [`Guider::synthesize`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum GuideUsed {
-    /// Uniform costs: the search ended before the model's guide was ready (or the
-    /// model failed).
-    Uniform,
+    /// The [`PriorGuide`] (uniform costs, every common constant): the search ended
+    /// before the model's guide was ready (or the model failed).
+    Prior,
     /// The model's guide from the examples (and trace features).
     Examples,
     /// The model's guide that also read the description.
@@ -341,7 +342,7 @@ pub enum ModelSource {
     Loaded(Arc<Guider>),
     /// Weights to load (with the default text encoder) on the helper thread, so a
     /// search that ends first never waits for them. A load that fails leaves the
-    /// search to uniform costs.
+    /// search to the [`PriorGuide`].
     Load(PathBuf),
 }
 
@@ -365,9 +366,10 @@ impl Guider {
 /// Searches `problem` with the learned guide, within `limits` in all, without
 /// making the search wait for the model.
 ///
-/// The search starts at once with uniform costs while a second thread gets the
-/// model (see [`ModelSource`]), runs it on the examples (≈ 1–3 ms) and then, if
-/// there is one, on the description too (≈ 20 ms more, the sentence encoder).
+/// The search starts at once with the [`PriorGuide`] while a second thread (one
+/// core) gets the model (see [`ModelSource`]), runs it on the examples (≈ 1–3 ms)
+/// and then, if there is one, on the description too (≈ 20 ms more, the sentence
+/// encoder).
 /// Each time a better guide is ready, a search still running restarts with it for
 /// the time left. So the model costs an easy task no wall time, and guides the
 /// longer ones.
@@ -388,10 +390,13 @@ pub fn guided_search(
     let described = bare.description.take().is_some_and(|d| !d.trim().is_empty());
     // One token per search that a better guide may interrupt.
     let phases = [cancel.child(), cancel.child()];
+    // Set when this search returns, so the helper starts no more model work for it.
+    let finished = Arc::new(AtomicBool::new(false));
+    let _finish = SetOnDrop(Arc::clone(&finished));
     let (tx, rx) = mpsc::channel();
-    {
+    let helper = {
         let (problem, features, phases) = (problem.clone(), features.clone(), phases.clone());
-        std::thread::spawn(move || {
+        move || {
             let guider = match model {
                 ModelSource::Loaded(g) => g,
                 ModelSource::Load(dir) => match Guider::load(dir) {
@@ -401,6 +406,9 @@ pub fn guided_search(
             };
             let steps = [(&bare, GuideUsed::Examples), (&problem, GuideUsed::Description)];
             for ((p, used), phase) in steps.into_iter().take(if described { 2 } else { 1 }).zip(&phases) {
+                if finished.load(Ordering::Relaxed) {
+                    return;
+                }
                 // Each guide is sent as soon as it is ready.
                 let Ok(guide) = guider.guide_for(p, &features) else { return };
                 // The caller may have stopped listening; that is fine.
@@ -409,10 +417,14 @@ pub fn guided_search(
                 }
                 phase.cancel();
             }
-        });
+        }
+    };
+    match model_pool() {
+        Some(pool) => pool.spawn(helper),
+        None => drop(std::thread::spawn(helper)),
     }
-    let mut outcome = synthesize(problem, limits, &UniformGuide, &phases[0])?;
-    let mut used = GuideUsed::Uniform;
+    let mut outcome = synthesize(problem, limits, &PriorGuide, &phases[0])?;
+    let mut used = GuideUsed::Prior;
     // The examples' guide may give way to the description's; that one only to the caller.
     for phase in [&phases[1], cancel] {
         let interrupted = matches!(outcome, SearchOutcome::BudgetExceeded { budget: Budget::Cancelled, .. }) && !cancel.is_cancelled();
@@ -422,6 +434,24 @@ pub fn guided_search(
         used = next;
     }
     Ok(GuidedSearch { outcome, guide: used })
+}
+
+/// One thread for the model's work beside a search. Left to rayon's global pool,
+/// the model's matrix products would take every core, the search's too; and the
+/// work left over from a search that has ended would slow the next one.
+fn model_pool() -> Option<&'static rayon::ThreadPool> {
+    static POOL: OnceLock<Option<rayon::ThreadPool>> = OnceLock::new();
+    POOL.get_or_init(|| rayon::ThreadPoolBuilder::new().num_threads(1).thread_name(|_| "guide-model".into()).build().ok())
+        .as_ref()
+}
+
+/// Sets its flag when dropped.
+struct SetOnDrop(Arc<AtomicBool>);
+
+impl Drop for SetOnDrop {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::Relaxed);
+    }
 }
 
 /// A tensor's values.
@@ -536,6 +566,23 @@ impl Guide for LearnedGuide {
             .into_iter()
             .filter(|v| value_label(v).and_then(|l| self.prediction.prob(l)).is_some_and(|p| p >= self.propose_min_p))
             .collect()
+    }
+}
+
+/// The guide before the model has read a problem: uniform costs, with every common
+/// constant (see [`common_constants`]) added to a grammar the search builds itself.
+/// [`guided_search`] starts with it; `bench guide` measures it as the baseline a
+/// learned guide has to beat.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct PriorGuide;
+
+impl Guide for PriorGuide {
+    fn production_cost(&self, info: &ProductionInfo<'_>) -> u32 {
+        UniformGuide.production_cost(info)
+    }
+
+    fn proposed_constants(&self, sort: Sort) -> Vec<Value> {
+        common_constants(sort)
     }
 }
 

@@ -191,16 +191,23 @@ fn the_model_and_the_description_are_read_while_the_search_runs() {
     cancel.cancel();
     let s = g.synthesize(&hard, &none, &SearchLimits::default(), &cancel).unwrap();
     assert!(matches!(s.outcome, SearchOutcome::BudgetExceeded { budget: Budget::Cancelled, .. }));
-    assert_eq!(s.guide, GuideUsed::Uniform);
+    assert_eq!(s.guide, GuideUsed::Prior);
     // Without a description the examples' guide takes over and runs to the end.
     let mut bare = hard.clone();
     bare.description = None;
     let s = g.synthesize(&bare, &none, &limits, &CancelToken::new()).unwrap();
     assert_eq!(s.guide, GuideUsed::Examples);
-    // Weights that cannot be loaded leave the search to uniform costs, without an error.
+    // Weights that cannot be loaded leave the search to the prior guide, without an
+    // error; it has the common constants, so a byte extraction is still found.
     use synth_model::guide::{guided_search, ModelSource};
-    let missing = ModelSource::Load("/nonexistent/weights".into());
-    let s = guided_search(missing, &clear_lowest(None), &none, &SearchLimits::default(), &CancelToken::new()).unwrap();
-    assert_eq!(s.guide, GuideUsed::Uniform);
+    let missing = || ModelSource::Load("/nonexistent/weights".into());
+    let s = guided_search(missing(), &clear_lowest(None), &none, &SearchLimits::default(), &CancelToken::new()).unwrap();
+    assert_eq!(s.guide, GuideUsed::Prior);
     assert!(s.outcome.term().is_some());
+    let xs = [0x1234_5678u64, 0xdead_beef, 0x0000_ff00, 0xffff_ffff, 0x8000_0001, 42, 0x00ab_cdef, 0x7fff_0100];
+    let byte = problem(&[("x", "u32")], "u32", xs.iter().map(|&x| (vec![Value::bv(32, x)], Value::bv(32, (x >> 8) & 0xff))).collect(), None);
+    let s = guided_search(missing(), &byte, &none, &SearchLimits::default(), &CancelToken::new()).unwrap();
+    assert_eq!(s.guide, GuideUsed::Prior);
+    let t = s.outcome.term().expect("found with the prior's constants").to_string();
+    assert!(t.contains("#x000000ff"), "{t}");
 }
