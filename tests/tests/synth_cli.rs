@@ -90,11 +90,12 @@ fn learned_and_uniform_guides_both_solve_and_a_missing_encoder_falls_back_with_a
 }
 
 #[test]
-fn by_default_the_learned_guide_supplies_a_constant_the_examples_do_not_show() {
+fn by_default_the_search_has_the_common_constants_the_examples_do_not_show() {
     set_binary(env!("CARGO_BIN_EXE_tracesynth-under-test"));
     let dir = tempfile::tempdir().unwrap();
     let ex = dir.path().join("byte.json");
-    // (x >> 8) & 0xff: neither constant is in the default grammar or the examples.
+    // (x >> 8) & 0xff: neither constant is in the examples or the plain default grammar;
+    // the default search adds the common constants (the prior guide, then the model's).
     let xs = [0x1234_5678u64, 0xdead_beef, 0x0000_ff00, 0xffff_ffff, 0x8000_0001, 42, 0x00ab_cdef, 0x7fff_0100];
     let examples: Vec<String> = xs.iter().map(|x| format!(r#"{{"args": [{x}], "output": {}}}"#, (x >> 8) & 0xff)).collect();
     std::fs::write(
@@ -107,7 +108,7 @@ fn by_default_the_learned_guide_supplies_a_constant_the_examples_do_not_show() {
     assert!(out.contains("def byte1") && out.to_lowercase().contains("0xff"), "{out}");
     let report: serde_json::Value = serde_json::from_str(err.trim()).unwrap_or_default();
     assert_eq!(report["tests_passed"], 8, "{err}");
-    // Uniform costs have no 0xff to start from.
+    // Plain uniform costs have no 0xff to start from.
     let (code, _, err) = run_tracesynth(&["synth", "--examples", ex.to_str().unwrap(), "--guide", "uniform", "--timeout", "2"]);
     assert_ne!(code, 0);
     assert!(err.contains("no solution found"), "{err}");

@@ -91,9 +91,9 @@ struct SynthArgs {
     #[arg(long, default_value_t = 10.0)]
     timeout: f64,
     /// Search guide: `learned` (synth-model: also proposes constants the examples do not
-    /// show; needs the encoder from `cargo xtask setup`) or `uniform` costs. Default: with
-    /// --sygus/--examples, learned, loaded while the search starts with uniform costs (uniform
-    /// if it is not installed); with --pid/--session, uniform.
+    /// show; needs the encoder from `cargo xtask setup`) or `uniform` costs. Default:
+    /// learned, or uniform costs when it is not installed (with --sygus/--examples it loads
+    /// while the search starts without it).
     #[arg(long, value_enum)]
     guide: Option<crate::guide_choice::GuideChoice>,
 }
@@ -527,7 +527,7 @@ fn print_synthesis(
     out: Option<&std::path::Path>,
 ) -> anyhow::Result<ExitCode> {
     eprintln!(
-        "{}: {} calls, {} distinct inputs{}; {} after {} iteration(s) in {:.2} s (reward {:.3}); held-out calls reproduced {}/{}",
+        "{}: {} calls, {} distinct inputs{}; {} after {} iteration(s) in {:.2} s with the {} guide (reward {:.3}); held-out calls reproduced {}/{}",
         result.function,
         result.calls_observed,
         result.distinct_inputs,
@@ -535,6 +535,10 @@ fn print_synthesis(
         if result.verified() { "verified" } else { "NOT verified: best partial result" },
         result.history.len(),
         result.synth_secs,
+        match result.guide {
+            crate::guide_choice::GuideChoice::Learned => "learned",
+            crate::guide_choice::GuideChoice::Uniform => "uniform",
+        },
         result.reward.total,
         result.held_out_agree.0,
         result.held_out_agree.1

@@ -133,6 +133,8 @@ pub fn run_daemon(args: &DaemonArgs) -> anyhow::Result<ExitCode> {
     let store = Store::open(&dir)?;
     let sessions = Sessions::new(store)?;
     let jobs = crate::jobs::Jobs::default();
+    // Jobs use the learned guide by default: load it now, off the request path.
+    std::thread::spawn(crate::guide_choice::preload_model);
     let state = ApiState { sessions: sessions.clone(), jobs: jobs.clone(), token: token.map(Arc::from) };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)

@@ -5,9 +5,10 @@
 //!   task that ends first never waits for it (and a missing model leaves uniform
 //!   costs, silently). `--guide learned` loads it first and warns when it is
 //!   missing; `--guide uniform` never loads it.
-//! - `--pid` and `--session` (the refinement loop): uniform costs unless
-//!   `--guide learned`. That loop computes its guide before its first search, and
-//!   `cargo xtask bench e2e` has measured it with uniform costs only.
+//! - `--pid` and `--session` (the refinement loop, also the daemon's jobs): by
+//!   default the learned guide too, loaded before the first search (uniform costs,
+//!   silently, when it is not installed). The model is loaded once per process, so
+//!   a daemon's jobs share it.
 
 use std::sync::{Arc, OnceLock};
 
@@ -27,35 +28,46 @@ pub enum GuideChoice {
     Learned,
 }
 
+/// Loads the learned model now (a daemon does this at its start, so its first job
+/// does not wait); a missing model is left for the jobs that ask for it to report.
+pub fn preload_model() {
+    let _ = shared_model();
+}
+
 /// Builds guides per problem; the learned model is loaded on first use, so a
 /// malformed input is reported before any model work.
 pub struct GuideSource {
     choice: Option<GuideChoice>,
-    guider: OnceLock<Option<Arc<Guider>>>,
+}
+
+/// The model at [`default_weights_dir`], loaded once per process (the outcome too:
+/// a model that is not installed is not looked for again).
+static MODEL: OnceLock<Result<Arc<Guider>, GuideError>> = OnceLock::new();
+
+/// [`MODEL`], loading it if this process has not tried yet.
+fn shared_model() -> Result<&'static Arc<Guider>, &'static GuideError> {
+    MODEL.get_or_init(|| Guider::load(default_weights_dir()).map(Arc::new)).as_ref()
 }
 
 impl GuideSource {
     /// A source for `choice` (`None`: the default, see the module documentation).
     #[must_use]
     pub fn new(choice: Option<GuideChoice>) -> GuideSource {
-        GuideSource { choice, guider: OnceLock::new() }
+        GuideSource { choice }
     }
 
-    fn guider(&self) -> Option<&Arc<Guider>> {
-        self.guider
-            .get_or_init(|| {
-                if self.choice != Some(GuideChoice::Learned) {
-                    return None;
-                }
-                match Guider::load(default_weights_dir()) {
-                    Ok(g) => Some(Arc::new(g)),
-                    Err(e) => {
-                        eprintln!("warning: learned guide unavailable ({e}); using uniform costs");
-                        None
-                    }
-                }
-            })
-            .as_ref()
+    /// The model, unless `--guide uniform`; `--guide learned` warns when it is
+    /// missing, the default stays silent.
+    fn guider(&self) -> Option<&'static Arc<Guider>> {
+        match (self.choice, shared_model()) {
+            (Some(GuideChoice::Uniform), _) => None,
+            (_, Ok(g)) => Some(g),
+            (Some(GuideChoice::Learned), Err(e)) => {
+                eprintln!("warning: learned guide unavailable ({e}); using uniform costs");
+                None
+            }
+            (None, Err(_)) => None,
+        }
     }
 
     /// One search of `problem` (for `--sygus` and `--examples`): with the learned
@@ -68,7 +80,11 @@ impl GuideSource {
         let cancel = CancelToken::new();
         let model = match self.choice {
             Some(GuideChoice::Uniform) => None,
-            None => Some(ModelSource::Load(default_weights_dir())),
+            // Loaded on the search's helper thread, unless this process has it already.
+            None => Some(match MODEL.get() {
+                Some(Ok(g)) => ModelSource::Loaded(Arc::clone(g)),
+                _ => ModelSource::Load(default_weights_dir()),
+            }),
             Some(GuideChoice::Learned) => self.guider().map(|g| ModelSource::Loaded(Arc::clone(g))),
         };
         match model {
@@ -78,18 +94,18 @@ impl GuideSource {
     }
 
     /// The guide the refinement loop updates, for a problem carved from a trace, with what
-    /// the trace says besides the examples: the learned guide steps its behaviour
-    /// embedding; uniform costs get per-operator weights.
+    /// the trace says besides the examples, and which it is: the learned guide steps its
+    /// behaviour embedding; uniform costs get per-operator weights.
     #[must_use]
-    pub fn adaptive_guide_for_trace(&self, problem: &Problem, features: &TraceFeatures) -> Box<dyn AdaptiveGuide> {
-        self.learned_or::<Box<dyn AdaptiveGuide>>(
-            |g| Ok(Box::new(g.adaptive_guide_for(problem, features)?)),
-            || Box::new(WeightedGuide::new(UniformGuide)),
+    pub fn adaptive_guide_for_trace(&self, problem: &Problem, features: &TraceFeatures) -> (Box<dyn AdaptiveGuide>, GuideChoice) {
+        self.learned_or::<(Box<dyn AdaptiveGuide>, GuideChoice)>(
+            |g| Ok((Box::new(g.adaptive_guide_for(problem, features)?), GuideChoice::Learned)),
+            || (Box::new(WeightedGuide::new(UniformGuide)), GuideChoice::Uniform),
         )
     }
 
-    /// `learned(guider)` when the learned guide is chosen and loaded, else `uniform()`;
-    /// a failure of `learned` is reported and falls back to `uniform()`.
+    /// `learned(guider)` unless `--guide uniform` or the model is missing, else
+    /// `uniform()`; a failure of `learned` is reported and falls back to `uniform()`.
     fn learned_or<T>(&self, learned: impl FnOnce(&Guider) -> Result<T, GuideError>, uniform: impl FnOnce() -> T) -> T {
         let Some(g) = self.guider() else { return uniform() };
         learned(g).unwrap_or_else(|e| {

@@ -265,7 +265,7 @@ impl Jobs {
             return;
         }
         self.update(id, |v| v.state = JobState::Running);
-        // Uniform costs unless asked (README, "Learned guide").
+        // The learned guide unless asked otherwise (README, "Learned guide").
         let guides = GuideSource::new(options.guide);
         let result = live::synthesize_from_trace(trace, options, &guides, cancel, &mut |it| {
             self.update(id, |v| {

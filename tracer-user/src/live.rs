@@ -75,7 +75,7 @@ pub struct SynthOptions {
     pub budget: Duration,
     /// Most refinement iterations.
     pub max_iterations: u32,
-    /// Search guide (`None`: uniform costs).
+    /// Search guide (`None`: the learned guide when it is installed, else uniform costs).
     pub guide: Option<GuideChoice>,
 }
 
@@ -117,6 +117,9 @@ pub struct SynthesisReport {
     pub record_secs: f64,
     /// Synthesis time (the whole loop) in seconds.
     pub synth_secs: f64,
+    /// The guide the loop searched with: `learned`, or `uniform` when chosen or when
+    /// the model is not installed.
+    pub guide: GuideChoice,
 }
 
 impl SynthesisReport {
@@ -183,7 +186,7 @@ pub fn synthesize_from_trace(
         ..RefineConfig::default()
     };
     let started = std::time::Instant::now();
-    let mut guide = guides.adaptive_guide_for_trace(&problem, &trace_features(trace, &options.function, carved.distinct));
+    let (mut guide, guide_used) = guides.adaptive_guide_for_trace(&problem, &trace_features(trace, &options.function, carved.distinct));
     let refined = refine(&problem, &held_out, &config, guide.as_mut(), cancel, on_iteration)?;
     let synth_secs = started.elapsed().as_secs_f64();
     let Some(best) = refined.best else {
@@ -213,6 +216,7 @@ pub fn synthesize_from_trace(
         regression_test,
         record_secs: 0.0,
         synth_secs,
+        guide: guide_used,
     })
 }
 

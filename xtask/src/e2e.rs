@@ -74,7 +74,7 @@ fn eval(demo: &mut Fixture, f: &DemoFunction, args: &[Json]) -> Result<Json> {
 /// What the demo and the benchmark ask of the daemon.
 trait DemoSessions {
     fn record(&self, pid: u32, functions: &[&str], calls: u64, fast_entry: bool, drive: impl FnOnce() -> Result<()>) -> Result<u64>;
-    fn synthesize(&self, session: u64, f: &DemoFunction, lang: &str) -> Result<(Json, f64)>;
+    fn synthesize(&self, session: u64, f: &DemoFunction, lang: &str, guide: Option<&str>) -> Result<(Json, f64)>;
 }
 
 impl DemoSessions for Daemon {
@@ -100,10 +100,14 @@ impl DemoSessions for Daemon {
         Ok(id)
     }
 
-    /// Runs a synthesis job to the end; returns its final view and wall time.
-    fn synthesize(&self, session: u64, f: &DemoFunction, lang: &str) -> Result<(Json, f64)> {
+    /// Runs a synthesis job to the end (with the daemon's default guide unless `guide`);
+    /// returns its final view and wall time.
+    fn synthesize(&self, session: u64, f: &DemoFunction, lang: &str, guide: Option<&str>) -> Result<(Json, f64)> {
         let started = Instant::now();
-        let body = json!({"session_id": session, "function": f.name, "description": f.describe, "language": lang, "budget_ms": 120_000});
+        let mut body = json!({"session_id": session, "function": f.name, "description": f.describe, "language": lang, "budget_ms": 120_000});
+        if let Some(g) = guide {
+            body["guide"] = json!(g);
+        }
         let job = self.call("POST", "/v1/synthesize", Some(&body))?;
         let id = job["id"].as_u64().context("no job id")?;
         loop {
@@ -137,7 +141,7 @@ pub fn demo() -> Result<()> {
     std::fs::create_dir_all(&out)?;
     let mut failed = Vec::new();
     for f in FUNCTIONS {
-        let (view, secs) = daemon.synthesize(session, f, "rust")?;
+        let (view, secs) = daemon.synthesize(session, f, "rust", None)?;
         let r = &view["result"];
         println!("── {} (\"{}\") ── {} in {secs:.1} s", f.name, f.describe, view["state"].as_str().unwrap_or("?"));
         if r.is_null() {
@@ -202,6 +206,9 @@ fn emitted_lines(code: &str, name: &str) -> usize {
     lines[start..].iter().position(|l| *l == "}").map_or(0, |end| end + 1)
 }
 
+/// The guides `bench e2e` compares, in its column order.
+const GUIDES: [&str; 2] = ["uniform", "learned"];
+
 /// `cargo xtask bench e2e`.
 pub fn bench(runs: usize, fresh: usize) -> Result<()> {
     let tracesynth = build_tracesynth()?;
@@ -211,7 +218,7 @@ pub fn bench(runs: usize, fresh: usize) -> Result<()> {
     let rounds = 100_000u64;
     println!("bench e2e: demo functions, release build, median of {runs} runs for times; {fresh} fresh inputs per function\n");
     println!(
-        "| function | calls observed | distinct inputs | overhead/call recording (uprobes) | (--fast-entry) | time to verified code | iterations | agreement on distinct fresh inputs | emitted lines (Rust) vs original C | term size |"
+        "| function | calls observed | distinct inputs | overhead/call recording (uprobes) | (--fast-entry) | time to verified code, uniform / learned guide | iterations | agreement on distinct fresh inputs | emitted lines (Rust) vs original C | term size |"
     );
     println!("|---|---|---|---|---|---|---|---|---|---|");
     let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
@@ -232,18 +239,24 @@ pub fn bench(runs: usize, fresh: usize) -> Result<()> {
                 overhead[i].push((traced - plain) / rounds as f64);
             }
         }
-        let mut times = Vec::new();
-        let mut last = Json::Null;
-        for _ in 0..runs {
-            let (view, secs) = daemon.synthesize(session, f, "rust")?;
-            if view["state"] != "verified" {
-                bail!("{} not verified: {view}", f.name);
+        // Each guide in turn, `runs` times (the daemon loads the model once, at its start).
+        let mut by_guide = Vec::new();
+        for guide in GUIDES {
+            let mut times = Vec::new();
+            let mut last = Json::Null;
+            for _ in 0..runs {
+                let (view, secs) = daemon.synthesize(session, f, "rust", Some(guide))?;
+                if view["state"] != "verified" {
+                    bail!("{} not verified with the {guide} guide: {view}", f.name);
+                }
+                if view["result"]["guide"] != guide {
+                    bail!("asked for the {guide} guide, the job used {} (run `cargo xtask setup`)", view["result"]["guide"]);
+                }
+                times.push(secs);
+                last = view;
             }
-            times.push(secs);
-            last = view;
+            by_guide.push((median(times), last));
         }
-        let r = &last["result"];
-        let code = r["code"].as_str().unwrap_or_default();
         // Fresh inputs: the original's answers against the emitted Rust.
         let mut seen = std::collections::HashSet::new();
         let mut examples = Vec::with_capacity(fresh);
@@ -260,24 +273,36 @@ pub fn bench(runs: usize, fresh: usize) -> Result<()> {
         let params: Vec<Json> = f.params.iter().map(|(n, t)| json!({"name": n, "type": t})).collect();
         let spec = json!({"function": f.name, "params": params, "output_type": f.output_type, "examples": examples});
         let problem = synth_engine::spec::Examples::from_json(&spec.to_string())?.to_problem()?;
-        let term: synth_engine::dsl::Term = r["term"].as_str().unwrap_or_default().parse()?;
-        let tests = synth_engine::emit::emit_tests(synth_engine::emit::Lang::Rust, &problem, &term, &problem.examples)?;
-        let limits = synth_engine::verify::VerifyLimits { compile_timeout: Duration::from_secs(600), ..Default::default() };
-        let report = synth_engine::verify::verify(synth_engine::emit::Lang::Rust, code, &tests, &limits)?;
+        let mut cells = Vec::new();
+        for (_, view) in &by_guide {
+            let r = &view["result"];
+            let code = r["code"].as_str().unwrap_or_default();
+            let term: synth_engine::dsl::Term = r["term"].as_str().unwrap_or_default().parse()?;
+            let tests = synth_engine::emit::emit_tests(synth_engine::emit::Lang::Rust, &problem, &term, &problem.examples)?;
+            let limits = synth_engine::verify::VerifyLimits { compile_timeout: Duration::from_secs(600), ..Default::default() };
+            let report = synth_engine::verify::verify(synth_engine::emit::Lang::Rust, code, &tests, &limits)?;
+            cells.push((
+                r["history"].as_array().map_or(0, Vec::len),
+                format!("{}/{}", report.tests_passed, report.tests_total),
+                emitted_lines(code, f.name),
+                term.size(),
+            ));
+        }
+        let r = &by_guide[0].1["result"];
+        let pair = |f: &dyn Fn(usize) -> String| format!("{} / {}", f(0), f(1));
         println!(
-            "| `{}` | {} | {} | {:.0} ns | {:.0} ns | {:.2} s | {} | {}/{} | {} vs {} | {} |",
+            "| `{}` | {} | {} | {:.0} ns | {:.0} ns | {} | {} | {} | {} vs {} | {} |",
             f.name,
             r["calls_observed"],
             r["distinct_inputs"],
             median(overhead[0].clone()),
             median(overhead[1].clone()),
-            median(times),
-            r["history"].as_array().map_or(0, Vec::len),
-            report.tests_passed,
-            report.tests_total,
-            emitted_lines(code, f.name),
+            pair(&|i| format!("{:.2} s", by_guide[i].0)),
+            pair(&|i| cells[i].0.to_string()),
+            pair(&|i| cells[i].1.clone()),
+            pair(&|i| cells[i].2.to_string()),
             original_lines(f.name),
-            term.size(),
+            pair(&|i| cells[i].3.to_string()),
         );
     }
     Ok(())

@@ -419,36 +419,48 @@ fn seed_greet(state: &ApiState) {
     store_detached(state, 9, &trace, vec![8, 0]);
 }
 
+/// Posts a synthesis job and waits for it to end; returns its final view.
+async fn run_job(state: &ApiState, body: &str) -> serde_json::Value {
+    let (status, job) = call(state, Method::POST, "/v1/synthesize", Some(body)).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{job}");
+    let id = job["id"].as_u64().unwrap();
+    let started = std::time::Instant::now();
+    loop {
+        let (status, view) = call(state, Method::GET, &format!("/v1/jobs/{id}"), None).await;
+        assert_eq!(status, StatusCode::OK);
+        if !matches!(view["state"].as_str(), Some("queued" | "running")) {
+            return view;
+        }
+        assert!(started.elapsed() < std::time::Duration::from_secs(120), "job still running: {view}");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
+
 #[tokio::test]
 async fn synthesize_job_runs_to_verified_code() {
     let h = harness(None);
     seed_greet(&h.state);
-    // The learned guide (uniform with a warning where `cargo xtask setup` has not run).
-    let body = r#"{"trace_id": 9, "function": "greet", "language": "python", "budget_ms": 30000, "description": "length plus seven", "guide": "learned"}"#;
-    let (status, job) = call(&h.state, Method::POST, "/v1/synthesize", Some(body)).await;
-    assert_eq!(status, StatusCode::ACCEPTED, "{job}");
-    let id = job["id"].as_u64().unwrap();
-    let started = std::time::Instant::now();
-    let view = loop {
-        let (status, view) = call(&h.state, Method::GET, &format!("/v1/jobs/{id}"), None).await;
-        assert_eq!(status, StatusCode::OK);
-        if !matches!(view["state"].as_str(), Some("queued" | "running")) {
-            break view;
-        }
-        assert!(started.elapsed() < std::time::Duration::from_secs(120), "job still running: {view}");
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    };
+    // The default guide: learned, or uniform costs where `cargo xtask setup` has not run.
+    let body = r#"{"trace_id": 9, "function": "greet", "language": "python", "budget_ms": 30000, "description": "length plus seven"}"#;
+    let view = run_job(&h.state, body).await;
     assert_eq!(view["state"], "verified", "{view}");
     let result = &view["result"];
     assert!(result["code"].as_str().unwrap().contains("def greet(name"), "{result}");
     assert_eq!(result["status"], "verified");
+    let installed = synth_model::guide::Guider::load(synth_model::guide::default_weights_dir()).is_ok();
+    assert_eq!(result["guide"], if installed { "learned" } else { "uniform" });
     assert!(view["progress"]["iteration"].as_u64().unwrap() >= 1);
     assert!(view["progress"]["best_reward"].as_f64().unwrap() >= 0.95);
     assert!(!result["history"].as_array().unwrap().is_empty());
     assert!(result["regression_test"].as_str().unwrap().contains("greet("));
     assert!(result["invariants"].as_array().unwrap().iter().any(|i| i == "result ≥ 0"), "{}", result["invariants"]);
+    // Uniform costs when asked.
+    let body = r#"{"trace_id": 9, "function": "greet", "language": "python", "budget_ms": 30000, "guide": "uniform"}"#;
+    let view = run_job(&h.state, body).await;
+    assert_eq!(view["state"], "verified", "{view}");
+    assert_eq!(view["result"]["guide"], "uniform");
     let (_, list) = call(&h.state, Method::GET, "/v1/jobs", None).await;
-    assert_eq!(list.as_array().unwrap().len(), 1);
+    assert_eq!(list.as_array().unwrap().len(), 2);
 }
 
 #[tokio::test]
