@@ -445,6 +445,15 @@ fn model_pool() -> Option<&'static rayon::ThreadPool> {
         .as_ref()
 }
 
+/// Waits until the model's thread has finished what searches that have ended left
+/// it (at most one model run: it starts nothing new for them). A benchmark calls
+/// this between tasks, so each task starts as a lone search would.
+pub fn wait_for_model_thread() {
+    if let Some(pool) = model_pool() {
+        pool.install(|| ());
+    }
+}
+
 /// Sets its flag when dropped.
 struct SetOnDrop(Arc<AtomicBool>);
 

@@ -16,7 +16,7 @@ use synth_engine::search::{synthesize, CancelToken, Guide, SearchLimits, SearchO
 use synth_engine::spec::{sygus, Problem};
 use synth_model::data::{generate, DataConfig, Task};
 use synth_model::fuse::BehaviourEncoderConfig;
-use synth_model::guide::{default_weights_dir, load_model, top_labels, GuideModelConfig, GuideUsed, Guider, PriorGuide, CONFIG_FILE, WEIGHTS_FILE};
+use synth_model::guide::{default_weights_dir, load_model, top_labels, wait_for_model_thread, GuideModelConfig, GuideUsed, Guider, PriorGuide, CONFIG_FILE, WEIGHTS_FILE};
 use synth_model::rl::{expert_iteration, run_episode, RlConfig};
 use synth_model::text::TextEncoder;
 use synth_model::trace::{TraceEncoderConfig, TraceFeatures};
@@ -545,16 +545,20 @@ fn run_one(problem: &Problem, guide: Option<(&Arc<Guider>, &TraceFeatures)>, tim
     let Some((guider, features)) = guide else { return run_with(problem, &UniformGuide, timeout) };
     let start = Instant::now();
     let limits = SearchLimits { timeout: Duration::from_secs_f64(timeout), ..SearchLimits::default() };
-    match guider.synthesize(problem, features, &limits, &CancelToken::new()) {
+    let outcome = guider.synthesize(problem, features, &limits, &CancelToken::new());
+    let secs = start.elapsed().as_secs_f64();
+    // Model work left from this search must not delay the next one's.
+    wait_for_model_thread();
+    match outcome {
         Ok(s) => Run {
             solved: matches!(s.outcome, SearchOutcome::Found { .. }),
-            secs: start.elapsed().as_secs_f64(),
+            secs,
             guide_secs: 0.0,
             ended_by: Some(s.guide),
         },
         Err(e) => {
             eprintln!("guided search failed ({e})");
-            Run { secs: start.elapsed().as_secs_f64(), ..Run::default() }
+            Run { secs, ..Run::default() }
         }
     }
 }
