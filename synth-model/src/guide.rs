@@ -441,8 +441,17 @@ pub fn guided_search(
 /// work left over from a search that has ended would slow the next one.
 fn model_pool() -> Option<&'static rayon::ThreadPool> {
     static POOL: OnceLock<Option<rayon::ThreadPool>> = OnceLock::new();
-    POOL.get_or_init(|| rayon::ThreadPoolBuilder::new().num_threads(1).thread_name(|_| "guide-model".into()).build().ok())
-        .as_ref()
+    POOL.get_or_init(|| {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(1)
+            .thread_name(|_| "guide-model".into())
+            // A model run that panics ends that run only (rayon would abort the
+            // process); the search goes on with the guide it has.
+            .panic_handler(|_| {})
+            .build()
+            .ok()
+    })
+    .as_ref()
 }
 
 /// Waits until the model's thread has finished what searches that have ended left

@@ -1,10 +1,11 @@
 //! Which search guide `tracesynth synth` uses.
 //!
 //! - `--sygus` and `--examples`: by default the learned guide of `synth-model`,
-//!   loaded on a helper thread while the search starts with uniform costs, so a
-//!   task that ends first never waits for it (and a missing model leaves uniform
-//!   costs, silently). `--guide learned` loads it first and warns when it is
-//!   missing; `--guide uniform` never loads it.
+//!   loaded on a helper thread while the search starts with the prior guide
+//!   (uniform costs, every common constant), so a task that ends first never
+//!   waits for it; a missing model leaves the prior guide, silently. `--guide
+//!   learned` loads it first and warns when it is missing; `--guide uniform`
+//!   never loads it.
 //! - `--pid` and `--session` (the refinement loop, also the daemon's jobs): by
 //!   default the learned guide too, loaded before the first search (uniform costs,
 //!   silently, when it is not installed). The model is loaded once per process, so
@@ -59,14 +60,16 @@ impl GuideSource {
     /// The model, unless `--guide uniform`; `--guide learned` warns when it is
     /// missing, the default stays silent.
     fn guider(&self) -> Option<&'static Arc<Guider>> {
+        if self.choice == Some(GuideChoice::Uniform) {
+            return None;
+        }
         match (self.choice, shared_model()) {
-            (Some(GuideChoice::Uniform), _) => None,
             (_, Ok(g)) => Some(g),
             (Some(GuideChoice::Learned), Err(e)) => {
                 eprintln!("warning: learned guide unavailable ({e}); using uniform costs");
                 None
             }
-            (None, Err(_)) => None,
+            (_, Err(_)) => None,
         }
     }
 
