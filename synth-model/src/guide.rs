@@ -12,7 +12,7 @@ use burn::nn::{Linear, LinearConfig};
 use burn::prelude::*;
 use burn::tensor::activation::{relu, sigmoid, softmax};
 use synth_engine::dsl::{Op, Sort, Value};
-use synth_engine::search::{synthesize, Budget, CancelToken, Guide, ProductionInfo, SearchError, SearchLimits, SearchOutcome, UniformGuide};
+use synth_engine::search::{same_search, synthesize, Budget, CancelToken, Guide, ProductionInfo, SearchError, SearchLimits, SearchOutcome, UniformGuide};
 use synth_engine::spec::Problem;
 use thiserror::Error;
 
@@ -318,7 +318,8 @@ impl Guider {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum GuideUsed {
     /// The [`PriorGuide`] (uniform costs, every common constant): the search ended
-    /// before the model's guide was ready (or the model failed).
+    /// before the model's guide was ready, the model priced the grammar the same, or
+    /// the model failed.
     Prior,
     /// The model's guide from the examples (and trace features).
     Examples,
@@ -370,9 +371,9 @@ impl Guider {
 /// core) gets the model (see [`ModelSource`]), runs it on the examples (≈ 1–3 ms)
 /// and then, if there is one, on the description too (≈ 20 ms more, the sentence
 /// encoder).
-/// Each time a better guide is ready, a search still running restarts with it for
-/// the time left. So the model costs an easy task no wall time, and guides the
-/// longer ones.
+/// Each time a guide is ready that prices the grammar differently (see
+/// [`same_search`]), a search still running restarts with it for the time left.
+/// So the model costs an easy task no wall time, and guides the longer ones.
 ///
 /// # Errors
 ///
@@ -405,17 +406,29 @@ pub fn guided_search(
                 },
             };
             let steps = [(&bare, GuideUsed::Examples), (&problem, GuideUsed::Description)];
-            for ((p, used), phase) in steps.into_iter().take(if described { 2 } else { 1 }).zip(&phases) {
+            // The guide of the running search (`None`: the prior guide), and its token.
+            let mut running: Option<LearnedGuide> = None;
+            let mut phase = phases.iter();
+            for (p, used) in steps.into_iter().take(if described { 2 } else { 1 }) {
                 if finished.load(Ordering::Relaxed) {
                     return;
                 }
-                // Each guide is sent as soon as it is ready.
                 let Ok(guide) = guider.guide_for(p, &features) else { return };
-                // The caller may have stopped listening; that is fine.
-                if tx.send((guide, used)).is_err() {
+                // A guide that would search as the running one does is not worth a
+                // restart (common on given grammars, where nothing is proposed).
+                let current: &dyn Guide = running.as_ref().map_or(&PriorGuide, |g| g);
+                if same_search(&bare, current, &guide).unwrap_or(false) {
+                    continue;
+                }
+                // Each guide is sent as soon as it is ready. The caller may have
+                // stopped listening; that is fine.
+                if tx.send((guide.clone(), used)).is_err() {
                     return;
                 }
-                phase.cancel();
+                if let Some(token) = phase.next() {
+                    token.cancel();
+                }
+                running = Some(guide);
             }
         }
     };

@@ -280,6 +280,28 @@ pub fn synthesize(
     }
 }
 
+/// Whether `a` and `b` would search `problem` alike: the same grammar (with the
+/// constants each proposes, when the search builds the grammar) at the same costs.
+/// A caller that could switch guides mid-search keeps the search it has when they do.
+///
+/// # Errors
+///
+/// As [`synthesize`], for a problem it could not start on.
+pub fn same_search(problem: &Problem, a: &dyn Guide, b: &dyn Guide) -> Result<bool, SearchError> {
+    let mut p = problem.clone();
+    p.validate_examples()?;
+    let inputs = p.input_columns();
+    let priced = |guide: &dyn Guide| -> Result<Vec<(Term, u32)>, SearchError> {
+        let grammar = match &p.grammar {
+            Some(g) => g.clone(),
+            None => grammar::with_proposed_constants(default_grammar(&p), guide),
+        };
+        let g = grammar::compile(&p, &grammar, guide, &inputs)?;
+        Ok(g.nts.into_iter().flat_map(|nt| nt.prods.into_iter().map(|prod| (prod.print, prod.cost))).collect())
+    };
+    Ok(priced(a)? == priced(b)?)
+}
+
 fn pbe(
     problem: &Problem,
     limits: &SearchLimits,
@@ -313,7 +335,7 @@ fn pbe(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::dsl::{Sort, Value};
+    use crate::dsl::{Op, Sort, Value};
     use crate::spec::{sygus, Example, Param, TypeSpec};
 
     /// Uniform costs, proposing one constant.
@@ -371,5 +393,36 @@ mod tests {
         ));
         let out = synthesize(&given, &limits, &mask, &CancelToken::new()).unwrap();
         assert!(out.term().is_none(), "{:?}", out.term().map(ToString::to_string));
+    }
+
+    /// Uniform costs, but `bvand` costs 3.
+    struct DearAnd;
+
+    impl Guide for DearAnd {
+        fn production_cost(&self, info: &ProductionInfo<'_>) -> u32 {
+            let t = info.production;
+            if !t.is_empty() && matches!(&t.node(t.root()).op, Op::BvAnd) { 3 } else { 1 }
+        }
+    }
+
+    #[test]
+    fn same_search_compares_the_priced_grammars() {
+        let mask = Proposes(Value::bv(32, 0x00f0_0f00));
+        let p = masked(None);
+        assert!(same_search(&p, &UniformGuide, &UniformGuide).unwrap());
+        // A proposed constant changes the grammar the search builds, a price the costs.
+        assert!(!same_search(&p, &UniformGuide, &mask).unwrap());
+        assert!(!same_search(&p, &UniformGuide, &DearAnd).unwrap());
+        // A given grammar takes no proposed constants: the same search.
+        let given = masked(Some(
+            "(synth-fun f ((x (_ BitVec 32))) (_ BitVec 32) ((Start (_ BitVec 32))) ((Start (_ BitVec 32) (x #x00000001 (bvand Start Start)))))
+             (constraint (= (f #x00000007) #x00000000))",
+        ));
+        assert!(same_search(&given, &UniformGuide, &mask).unwrap());
+        assert!(!same_search(&given, &UniformGuide, &DearAnd).unwrap());
+        // Contradicting examples are an error, not a panic.
+        let mut bad = p.clone();
+        bad.examples.push(Example { args: vec![Value::bv(32, 7)], output: Value::bv(32, 1) });
+        assert!(same_search(&bad, &UniformGuide, &UniformGuide).is_err());
     }
 }
