@@ -30,7 +30,7 @@ use serde::Serialize;
 use thiserror::Error;
 
 use crate::dsl::{EvalError, Term};
-use crate::spec::{cegis, Problem};
+use crate::spec::{cegis, Grammar, Problem};
 use enumerate::{Enumerator, Stop};
 
 pub use grammar::{default_grammar, harvest_constants};
@@ -292,14 +292,19 @@ pub fn same_search(problem: &Problem, a: &dyn Guide, b: &dyn Guide) -> Result<bo
     p.validate_examples()?;
     let inputs = p.input_columns();
     let priced = |guide: &dyn Guide| -> Result<Vec<(Term, u32)>, SearchError> {
-        let grammar = match &p.grammar {
-            Some(g) => g.clone(),
-            None => grammar::with_proposed_constants(default_grammar(&p), guide),
-        };
-        let g = grammar::compile(&p, &grammar, guide, &inputs)?;
+        let g = grammar::compile(&p, &search_grammar(&p, guide), guide, &inputs)?;
         Ok(g.nts.into_iter().flat_map(|nt| nt.prods.into_iter().map(|prod| (prod.print, prod.cost))).collect())
     };
     Ok(priced(a)? == priced(b)?)
+}
+
+/// The grammar a search of `problem` with `guide` enumerates: the one the problem
+/// gives, as it is, or the default one with the constants `guide` proposes.
+fn search_grammar(problem: &Problem, guide: &dyn Guide) -> Grammar {
+    match &problem.grammar {
+        Some(g) => g.clone(),
+        None => grammar::with_proposed_constants(default_grammar(problem), guide),
+    }
 }
 
 fn pbe(
@@ -310,10 +315,7 @@ fn pbe(
     start: Instant,
     round: u32,
 ) -> Result<SearchOutcome, SearchError> {
-    let grammar = match &problem.grammar {
-        Some(g) => g.clone(),
-        None => grammar::with_proposed_constants(default_grammar(problem), guide),
-    };
+    let grammar = search_grammar(problem, guide);
     let inputs = problem.input_columns();
     let g = grammar::compile(problem, &grammar, guide, &inputs)?;
     let target = problem.output_column();
