@@ -11,11 +11,13 @@ use burn::tensor::activation::{log_sigmoid, log_softmax};
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
+use synth_engine::dsl::Sort;
+use synth_engine::search::{default_grammar, Guide as _};
 use thiserror::Error;
 
 use crate::data::Task;
 use crate::guide::{behaviour_input, predict_with, GuideModel, GuideModelConfig, LearnedGuide, MAX_SIZE_CLASS};
-use crate::labels::{label_count, LABELS};
+use crate::labels::{label_count, label_index, value_label, LABELS};
 use crate::text::{TextEncoder, TextError, TEXT_DIM};
 use crate::trace::{TraceError, TraceFeatures};
 
@@ -405,9 +407,16 @@ pub fn evaluate(
         ranked.sort_by(|a, b| p.label_probs[*b].total_cmp(&p.label_probs[*a]));
         let top: Vec<usize> = ranked[..t.labels.len()].to_vec();
         m.label_recall += t.labels.iter().filter(|l| top.contains(l)).count() as f64 / t.labels.len().max(1) as f64;
-        let proposed: Vec<usize> = (0..p.label_probs.len())
-            .filter(|&i| LABELS[i].contains('=') && p.label_probs[i] >= guide.propose_min_p)
-            .collect();
+        // What the guide would add to the grammar the search builds: its constants
+        // for the sorts that grammar has.
+        let mut sorts: Vec<Sort> = Vec::new();
+        for nt in default_grammar(&t.problem).nonterminals {
+            if !sorts.contains(&nt.sort) {
+                sorts.push(nt.sort);
+            }
+        }
+        let proposed: Vec<usize> =
+            sorts.into_iter().flat_map(|s| guide.proposed_constants(s)).filter_map(|v| value_label(&v).and_then(label_index)).collect();
         let needed: Vec<&usize> = t.labels.iter().filter(|&&i| LABELS[i].contains('=')).collect();
         proposed_n += proposed.len();
         needed_n += needed.len();
