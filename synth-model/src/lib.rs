@@ -11,6 +11,7 @@
 //!   pricing each production at ≈ −ln p.
 //! - [`adapt`]: the refinement loop's update, a gradient step on the
 //!   behaviour embedding.
+//! - [`device`]: CPU or GPU for training and evaluation.
 //! - [`data`]: the synthetic task generator; [`train`]: training and metrics;
 //!   [`rl`]: fine-tuning from search rewards (expert iteration).
 //!
@@ -36,6 +37,7 @@
 
 pub mod adapt;
 pub mod data;
+pub mod device;
 pub mod fuse;
 pub mod guide;
 pub mod labels;
@@ -65,6 +67,9 @@ pub enum Error {
     /// Task generation.
     #[error(transparent)]
     Data(#[from] data::DataError),
+    /// Choosing a device.
+    #[error(transparent)]
+    Device(#[from] device::DeviceError),
     /// Training.
     #[error(transparent)]
     Train(#[from] train::TrainError),

@@ -280,12 +280,12 @@ pub fn train(
     config: &TrainingConfig,
     tasks: &[Task],
     texts: &TextTable,
+    device: &Device,
     progress: &mut dyn FnMut(StepReport),
 ) -> Result<TrainOutcome, TrainError> {
-    let plain = Device::flex();
-    plain.seed(config.seed);
-    let model = config.model.init(&plain.clone().autodiff());
-    fit(model, config, tasks, &vec![1.0; tasks.len()], texts, progress)
+    device.seed(config.seed);
+    let model = config.model.init(&device.clone().autodiff());
+    fit(model, config, tasks, &vec![1.0; tasks.len()], texts, device, progress)
 }
 
 /// Continues training `model` on `tasks`, each weighted by `weights` (e.g. the reward
@@ -303,17 +303,20 @@ pub fn fine_tune(
     texts: &TextTable,
     progress: &mut dyn FnMut(StepReport),
 ) -> Result<TrainOutcome, TrainError> {
-    Device::flex().seed(config.seed);
-    fit(model.train(), config, tasks, weights, texts, progress)
+    let device = Device::flex();
+    device.seed(config.seed);
+    fit(model.train(), config, tasks, weights, texts, &device, progress)
 }
 
-/// The Adam loop shared by [`train`] and [`fine_tune`]; `model` is on an autodiff device.
+/// The Adam loop shared by [`train`] and [`fine_tune`]; `model` is on `device`
+/// with autodiff. The trained model comes back on the CPU.
 fn fit(
     mut model: GuideModel,
     config: &TrainingConfig,
     tasks: &[Task],
     weights: &[f32],
     texts: &TextTable,
+    plain: &Device,
     progress: &mut dyn FnMut(StepReport),
 ) -> Result<TrainOutcome, TrainError> {
     if tasks.is_empty() {
@@ -322,7 +325,6 @@ fn fit(
     if weights.len() != tasks.len() {
         return Err(TrainError::Weights { tasks: tasks.len(), weights: weights.len() });
     }
-    let plain = Device::flex();
     let device = plain.clone().autodiff();
     let mut optim = AdamConfig::new().init();
     let mut rng = ChaCha8Rng::seed_from_u64(config.seed);
@@ -361,14 +363,15 @@ fn fit(
     let k = (history.len() / 2).clamp(1, 50);
     let mean = |xs: &[f32]| xs.iter().sum::<f32>() / xs.len().max(1) as f32;
     Ok(TrainOutcome {
-        model: model.valid().to_device(&plain),
+        model: model.valid().to_device(&Device::flex()),
         first_loss: mean(&history[..k.min(history.len())]),
         last_loss: mean(&history[history.len().saturating_sub(k)..]),
         steps: step,
     })
 }
 
-/// Held-out metrics; `use_text` chooses whether descriptions are given.
+/// Held-out metrics, computed on `device`; `use_text` chooses whether
+/// descriptions are given.
 ///
 /// # Errors
 ///
@@ -379,14 +382,15 @@ pub fn evaluate(
     tasks: &[Task],
     texts: &TextTable,
     use_text: bool,
+    device: &Device,
 ) -> Result<EvalMetrics, TrainError> {
-    let device = Device::flex();
+    let model = &model.clone().to_device(device);
     let mut m = EvalMetrics { tasks: tasks.len(), ..EvalMetrics::default() };
     let (mut used_n, mut unused_n) = (0usize, 0usize);
     let (mut proposed_n, mut needed_n, mut hits) = (0usize, 0usize, 0usize);
     for t in tasks {
         let text = if use_text { texts.get(t.description()) } else { None };
-        let p = predict_with(model, config, &t.problem, text, &t.features, &device).map_err(|e| TrainError::Output(e.to_string()))?;
+        let p = predict_with(model, config, &t.problem, text, &t.features, device).map_err(|e| TrainError::Output(e.to_string()))?;
         let guide = LearnedGuide { cost_scale: 1.0, ..LearnedGuide::new(p.clone()) };
         let mut bce = 0.0f64;
         for (i, prob) in p.label_probs.iter().enumerate() {
@@ -462,7 +466,7 @@ mod tests {
         let tasks: Vec<Task> = data.train.into_iter().take(16).collect();
         let config = TrainingConfig::new(tiny_model_config()).with_epochs(40).with_batch_size(16).with_learning_rate(3e-3).with_text_dropout(0.0);
         let mut losses = Vec::new();
-        let out = train(&config, &tasks, &TextTable::default(), &mut |r| losses.push(r.loss)).unwrap();
+        let out = train(&config, &tasks, &TextTable::default(), &Device::flex(), &mut |r| losses.push(r.loss)).unwrap();
         assert_eq!(losses.len(), 40);
         let head: f32 = losses[..5].iter().sum::<f32>() / 5.0;
         let tail: f32 = losses[35..].iter().sum::<f32>() / 5.0;

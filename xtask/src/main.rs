@@ -47,6 +47,14 @@ enum Task {
         #[arg(long, default_value = "/tmp/tracesynth-st-venv")]
         venv: PathBuf,
     },
+    /// Build synth-model with its `gpu` feature (burn's wgpu backend) and compare held-out
+    /// evaluation and training steps on the CPU and on the GPU wgpu finds. Installs a Vulkan
+    /// loader and mesa's drivers, so a machine without a GPU checks on lavapipe (software).
+    GpuCheck {
+        /// Training steps timed on each device.
+        #[arg(long, default_value_t = 20)]
+        steps: usize,
+    },
     /// Benchmarks.
     Bench {
         #[command(subcommand)]
@@ -134,6 +142,10 @@ fn main() -> Result<()> {
             model::train(rl, &args)
         }
         Task::RefVectors { venv } => model::ref_vectors(&venv),
+        Task::GpuCheck { steps } => {
+            setup::run()?;
+            model::gpu_check(steps)
+        }
         Task::Bench { which: Bench::Guide { timeout, limit } } => {
             setup::run()?;
             model::bench_guide(timeout, limit)

@@ -41,7 +41,12 @@ fn run_cmd(cmd: &mut Command) -> Result<()> {
 }
 
 fn apt() -> Result<()> {
-    let missing: Vec<&str> = APT_PACKAGES
+    apt_install(APT_PACKAGES)
+}
+
+/// Installs the Debian packages of `packages` that are missing.
+pub fn apt_install(packages: &[&str]) -> Result<()> {
+    let missing: Vec<&str> = packages
         .iter()
         .copied()
         .filter(|p| !quiet(Command::new("dpkg").args(["-s", p])))

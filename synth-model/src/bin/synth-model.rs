@@ -17,6 +17,7 @@ use synth_engine::spec::{sygus, Problem};
 use synth_model::data::{generate, DataConfig, Task};
 use synth_model::fuse::BehaviourEncoderConfig;
 use synth_model::guide::{default_weights_dir, load_model, top_labels, wait_for_model_thread, GuideModelConfig, GuideUsed, Guider, PriorGuide, CONFIG_FILE, WEIGHTS_FILE};
+use synth_model::device::ComputeDevice;
 use synth_model::rl::{expert_iteration, run_episode, RlConfig};
 use synth_model::text::TextEncoder;
 use synth_model::trace::{TraceEncoderConfig, TraceFeatures};
@@ -25,6 +26,9 @@ use synth_model::train::{evaluate, train, EvalMetrics, TextTable, TrainingConfig
 #[derive(Parser)]
 #[command(name = "synth-model")]
 struct Cli {
+    /// Where training and evaluation run (search-time guidance is always on the CPU).
+    #[arg(long, global = true, value_enum, default_value_t)]
+    device: ComputeDevice,
     #[command(subcommand)]
     command: Command,
 }
@@ -97,9 +101,10 @@ enum Command {
         /// Tasks per suite (synthetic and each SyGuS suite).
         #[arg(long, default_value_t = 40)]
         limit: usize,
-        /// Smallest synthetic program size to include.
-        #[arg(long, default_value_t = 4)]
-        min_size: usize,
+        /// Smallest synthetic program size of a slice; one slice per value. Larger
+        /// tasks search longer, so the description's guide (≈ 20 ms) can arrive in time.
+        #[arg(long = "min-size", default_values_t = [4, 7])]
+        min_sizes: Vec<usize>,
         /// Weights directory.
         #[arg(long)]
         weights: Option<PathBuf>,
@@ -122,6 +127,19 @@ enum Command {
         #[arg(long, default_value_t = 600_000)]
         draws: usize,
     },
+    /// The same held-out evaluation and a few training steps on the CPU and on `--device`
+    /// (default `gpu`): times, and whether the metrics agree. Fails if they differ.
+    DeviceCheck {
+        /// Weights directory.
+        #[arg(long)]
+        weights: Option<PathBuf>,
+        /// Training steps timed on each device (batch 32, from the same seed).
+        #[arg(long, default_value_t = 20)]
+        steps: usize,
+        /// Where to keep the description embeddings between runs.
+        #[arg(long, default_value = "target/synth-model-cache")]
+        cache: PathBuf,
+    },
     /// Print sentence embeddings as JSON.
     Embed {
         /// Sentences.
@@ -139,9 +157,10 @@ enum Command {
 }
 
 fn main() -> Result<()> {
-    match Cli::parse().command {
+    let cli = Cli::parse();
+    match cli.command {
         Command::Train { draws, epochs, max_steps, out, cache } => {
-            run_train(draws, epochs, max_steps, &out.unwrap_or_else(default_weights_dir), &cache)
+            run_train(draws, epochs, max_steps, &out.unwrap_or_else(default_weights_dir), &cache, cli.device)
         }
         Command::Rl { tasks, rounds, timeout, epochs, learning_rate, bench_limit, bench_timeout, min_size, weights, out, cache } => {
             run_rl(&RlArgs {
@@ -158,12 +177,12 @@ fn main() -> Result<()> {
                 cache,
             })
         }
-        Command::Bench { suites, timeout, limit, min_size, weights, cost_scale, propose_min_p, no_synthetic, repeat } => run_bench(
+        Command::Bench { suites, timeout, limit, min_sizes, weights, cost_scale, propose_min_p, no_synthetic, repeat } => run_bench(
             &suites,
             timeout,
             if no_synthetic { 0 } else { limit },
             limit,
-            min_size,
+            &min_sizes,
             &weights.unwrap_or_else(default_weights_dir),
             GuideSettings { cost_scale, propose_min_p, repeat },
         ),
@@ -190,10 +209,17 @@ fn main() -> Result<()> {
             let data = generate(&DataConfig::default())?;
             let texts = text_table(&data.test.iter().collect::<Vec<_>>(), &cache)?;
             let (model, config) = load_model(&dir, &Device::flex())?;
-            let with_text = evaluate(&model, &config, &data.test, &texts, true)?;
-            let without_text = evaluate(&model, &config, &data.test, &texts, false)?;
-            println!("{}: {} held-out tasks\n\n{}", dir.display(), data.test.len(), metrics_table(&with_text, &without_text));
+            let device = cli.device.device()?;
+            let t0 = Instant::now();
+            let with_text = evaluate(&model, &config, &data.test, &texts, true, &device)?;
+            let without_text = evaluate(&model, &config, &data.test, &texts, false, &device)?;
+            let secs = t0.elapsed().as_secs_f64();
+            println!("{}: {} held-out tasks on {:?} ({secs:.1} s)\n\n{}", dir.display(), data.test.len(), cli.device, metrics_table(&with_text, &without_text));
             Ok(())
+        }
+        Command::DeviceCheck { weights, steps, cache } => {
+            let other = if cli.device == ComputeDevice::Cpu { ComputeDevice::Gpu } else { cli.device };
+            device_check(&weights.unwrap_or_else(default_weights_dir), steps, &cache, other)
         }
         Command::Embed { sentences } => {
             let enc = TextEncoder::load_default(&Device::flex())?;
@@ -202,6 +228,49 @@ fn main() -> Result<()> {
             Ok(())
         }
     }
+}
+
+/// Evaluation and training timed on the CPU and on `other`, with the metrics compared.
+fn device_check(weights: &Path, steps: usize, cache: &Path, other: ComputeDevice) -> Result<()> {
+    let data = generate(&DataConfig::default())?;
+    let all: Vec<&Task> = data.train.iter().chain(&data.test).collect();
+    let texts = text_table(&all, cache)?;
+    let (model, config) = load_model(weights, &Device::flex())?;
+    let training = TrainingConfig::new(model_config()).with_max_steps(steps.max(1));
+    let mut rows = Vec::new();
+    for kind in [ComputeDevice::Cpu, other] {
+        let device = kind.device()?;
+        let t0 = Instant::now();
+        let metrics = evaluate(&model, &config, &data.test, &texts, true, &device)?;
+        let eval_secs = t0.elapsed().as_secs_f64();
+        let t0 = Instant::now();
+        let out = train(&training, &data.train, &texts, &device, &mut |_| {})?;
+        let train_secs = t0.elapsed().as_secs_f64();
+        println!(
+            "{kind:?}: held-out evaluation of {} tasks {eval_secs:.1} s (label BCE {:.5}, size exact {:.3}); {} training steps {train_secs:.1} s ({:.2} steps/s), loss {:.4} -> {:.4}",
+            metrics.tasks,
+            metrics.label_bce,
+            metrics.size_exact,
+            out.steps,
+            out.steps as f64 / train_secs,
+            out.first_loss,
+            out.last_loss
+        );
+        rows.push((metrics, out));
+    }
+    let (cpu, dev) = (&rows[0], &rows[1]);
+    let bce_diff = (cpu.0.label_bce - dev.0.label_bce).abs();
+    let size_diff = (cpu.0.size_exact - dev.0.size_exact).abs();
+    println!("difference {other:?} vs Cpu on the same weights: label BCE {bce_diff:.2e}, size exact {size_diff:.3}");
+    // Float sums in another order differ in the last bits; a wrong kernel differs far more.
+    if bce_diff > 1e-3 || size_diff > 0.01 {
+        bail!("{other:?} disagrees with the CPU on the same weights");
+    }
+    // Each backend draws its own initial weights, so only learning is compared.
+    if dev.1.last_loss >= dev.1.first_loss {
+        bail!("training on {other:?} did not lower the loss ({:.4} -> {:.4})", dev.1.first_loss, dev.1.last_loss);
+    }
+    Ok(())
 }
 
 fn bar(len: u64, what: &str) -> ProgressBar {
@@ -236,7 +305,7 @@ fn text_table(tasks: &[&Task], cache: &Path) -> Result<TextTable> {
     Ok(table)
 }
 
-fn run_train(draws: usize, epochs: usize, max_steps: usize, out: &Path, cache: &Path) -> Result<()> {
+fn run_train(draws: usize, epochs: usize, max_steps: usize, out: &Path, cache: &Path, device: ComputeDevice) -> Result<()> {
     let started = Instant::now();
     let dc = data_config(draws);
     eprintln!("generating tasks ({} draws, seed {:#x})", dc.draws, dc.seed);
@@ -247,7 +316,7 @@ fn run_train(draws: usize, epochs: usize, max_steps: usize, out: &Path, cache: &
     let config = TrainingConfig::new(model_config()).with_epochs(epochs).with_max_steps(max_steps);
     let pb = bar(0, "train");
     let t0 = Instant::now();
-    let outcome = train(&config, &data.train, &texts, &mut |r| {
+    let outcome = train(&config, &data.train, &texts, &device.device()?, &mut |r| {
         pb.set_length(r.total as u64);
         pb.set_position(r.step as u64);
         if r.step % 10 == 0 {
@@ -256,8 +325,8 @@ fn run_train(draws: usize, epochs: usize, max_steps: usize, out: &Path, cache: &
     })?;
     pb.finish();
     let train_secs = t0.elapsed().as_secs_f64();
-    let with_text = evaluate(&outcome.model, &config.model, &data.test, &texts, true)?;
-    let without_text = evaluate(&outcome.model, &config.model, &data.test, &texts, false)?;
+    let with_text = evaluate(&outcome.model, &config.model, &data.test, &texts, true, &device.device()?)?;
+    let without_text = evaluate(&outcome.model, &config.model, &data.test, &texts, false, &device.device()?)?;
     std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
     let params = param_count(&outcome.model);
     outcome.model.save_file(out.join(WEIGHTS_FILE)).map_err(|e| anyhow::anyhow!("saving weights: {e}"))?;
@@ -733,7 +802,7 @@ fn run_bench(
     timeout: f64,
     synthetic_limit: usize,
     limit: usize,
-    min_size: usize,
+    min_sizes: &[usize],
     weights: &Path,
     settings: GuideSettings,
 ) -> Result<()> {
@@ -762,37 +831,39 @@ fn run_bench(
     ];
     let mut ratios = Vec::new();
 
-    // Held-out synthetic tasks, described.
+    // Held-out synthetic tasks, described: one slice per smallest size.
     let data = generate(&DataConfig::default())?;
-    let picked = pick_held_out(&data.test, min_size, synthetic_limit);
-    let suite = format!("synthetic held-out (size ≥ {min_size})");
-    let pb = bar(picked.len() as u64, "synthetic");
-    let mut cols = [
-        Column { name: "uniform", runs: Vec::new() },
-        Column { name: "uniform + every common constant", runs: Vec::new() },
-        Column { name: "learned, no description", runs: Vec::new() },
-        Column { name: "learned + description", runs: Vec::new() },
-    ];
-    for t in &picked {
-        let mut bare = t.problem.clone();
-        bare.description = None;
-        let r = settings.repeat;
-        cols[0].runs.push(repeated(r, || run_one(&bare, None, timeout)));
-        cols[1].runs.push(repeated(r, || run_with(&bare, &PriorGuide, timeout)));
-        cols[2].runs.push(repeated(r, || run_one(&bare, Some((&guider, &t.features)), timeout)));
-        cols[3].runs.push(repeated(r, || run_one(&t.problem, Some((&guider, &t.features)), timeout)));
-        pb.inc(1);
-    }
-    pb.finish_and_clear();
-    if !picked.is_empty() {
-        table.extend(summarize(&suite, &cols, timeout));
-        ratios.push(ratio_line(&suite, &cols[0], &cols[2], timeout));
-        ratios.push(ratio_line(&suite, &cols[0], &cols[3], timeout));
-        ratios.push(ratio_line(&suite, &cols[2], &cols[3], timeout));
-        ratios.push(ratio_line(&suite, &cols[1], &cols[2], timeout));
-        ratios.push(ratio_line(&suite, &cols[1], &cols[3], timeout));
-        ratios.push(format!("{suite}: {}", ended_by(&cols[2])));
-        ratios.push(format!("{suite}: {}", ended_by(&cols[3])));
+    for &min_size in min_sizes {
+        let picked = pick_held_out(&data.test, min_size, synthetic_limit);
+        let suite = format!("synthetic held-out (size ≥ {min_size})");
+        let pb = bar(picked.len() as u64, &suite);
+        let mut cols = [
+            Column { name: "uniform", runs: Vec::new() },
+            Column { name: "uniform + every common constant", runs: Vec::new() },
+            Column { name: "learned, no description", runs: Vec::new() },
+            Column { name: "learned + description", runs: Vec::new() },
+        ];
+        for t in &picked {
+            let mut bare = t.problem.clone();
+            bare.description = None;
+            let r = settings.repeat;
+            cols[0].runs.push(repeated(r, || run_one(&bare, None, timeout)));
+            cols[1].runs.push(repeated(r, || run_with(&bare, &PriorGuide, timeout)));
+            cols[2].runs.push(repeated(r, || run_one(&bare, Some((&guider, &t.features)), timeout)));
+            cols[3].runs.push(repeated(r, || run_one(&t.problem, Some((&guider, &t.features)), timeout)));
+            pb.inc(1);
+        }
+        pb.finish_and_clear();
+        if !picked.is_empty() {
+            table.extend(summarize(&suite, &cols, timeout));
+            ratios.push(ratio_line(&suite, &cols[0], &cols[2], timeout));
+            ratios.push(ratio_line(&suite, &cols[0], &cols[3], timeout));
+            ratios.push(ratio_line(&suite, &cols[2], &cols[3], timeout));
+            ratios.push(ratio_line(&suite, &cols[1], &cols[2], timeout));
+            ratios.push(ratio_line(&suite, &cols[1], &cols[3], timeout));
+            ratios.push(format!("{suite}: {}", ended_by(&cols[2])));
+            ratios.push(format!("{suite}: {}", ended_by(&cols[3])));
+        }
     }
 
     for dir in suites {
