@@ -333,7 +333,7 @@ fn run_train(draws: usize, epochs: usize, max_steps: usize, out: &Path, cache: &
     config.model.save(out.join(CONFIG_FILE)).context("saving the model configuration")?;
     config.save(out.join("training-config.json")).context("saving the training configuration")?;
     let size = std::fs::metadata(out.join(WEIGHTS_FILE)).map(|m| m.len()).unwrap_or(0);
-    let card = model_card(&dc, &data, &config, params, size, train_secs, outcome.first_loss, outcome.last_loss, outcome.steps, &with_text, &without_text);
+    let card = model_card(&dc, &data, &config, params, size, train_secs, outcome.first_loss, outcome.last_loss, outcome.steps, &with_text, &without_text, device);
     std::fs::write(out.join("MODEL_CARD.md"), &card)?;
     println!("{card}");
     eprintln!("wrote {} ({:.1} MB) in {:.0} s total", out.join(WEIGHTS_FILE).display(), size as f64 / 1e6, started.elapsed().as_secs_f64());
@@ -357,6 +357,7 @@ fn model_card(
     steps: usize,
     with_text: &EvalMetrics,
     without_text: &EvalMetrics,
+    device: ComputeDevice,
 ) -> String {
     let mut fam: std::collections::BTreeMap<&str, usize> = std::collections::BTreeMap::new();
     for t in &data.train {
@@ -385,7 +386,7 @@ of tasks. {ntrain} training tasks ({fams}); {ntest} held-out tasks whose behavio
 ## Training\n\n\
 Adam, learning rate {lr} decayed linearly to 10 %, batch {bs}, {epochs} epochs ({steps} steps), description \
 hidden with probability {drop} (so the model works without one), loss = label BCE + {sw} × size cross-entropy, \
-seed {tseed}, CPU (burn flex backend), {secs:.0} s. Mean loss over the first 50 steps {first:.4}, last 50 \
+seed {tseed}, {dev}, {secs:.0} s. Mean loss over the first 50 steps {first:.4}, last 50 \
 steps {last:.4}.\n\n\
 ## Held-out metrics\n\n\
 {metrics}\n",
@@ -412,6 +413,10 @@ steps {last:.4}.\n\n\
         drop = config.text_dropout,
         sw = config.size_weight,
         tseed = config.seed,
+        dev = match device {
+            ComputeDevice::Cpu => "CPU (burn flex backend)",
+            ComputeDevice::Gpu => "GPU (burn wgpu backend)",
+        },
         metrics = metrics_table(with_text, without_text),
     )
 }
