@@ -206,10 +206,10 @@ fn main() -> Result<()> {
         }
         Command::Eval { weights, cache } => {
             let dir = weights.unwrap_or_else(default_weights_dir);
+            let device = cli.device.device()?;
             let data = generate(&DataConfig::default())?;
             let texts = text_table(&data.test.iter().collect::<Vec<_>>(), &cache)?;
             let (model, config) = load_model(&dir, &Device::flex())?;
-            let device = cli.device.device()?;
             let t0 = Instant::now();
             let with_text = evaluate(&model, &config, &data.test, &texts, true, &device)?;
             let without_text = evaluate(&model, &config, &data.test, &texts, false, &device)?;
@@ -232,14 +232,14 @@ fn main() -> Result<()> {
 
 /// Evaluation and training timed on the CPU and on `other`, with the metrics compared.
 fn device_check(weights: &Path, steps: usize, cache: &Path, other: ComputeDevice) -> Result<()> {
+    let devices = [(ComputeDevice::Cpu, ComputeDevice::Cpu.device()?), (other, other.device()?)];
     let data = generate(&DataConfig::default())?;
     let all: Vec<&Task> = data.train.iter().chain(&data.test).collect();
     let texts = text_table(&all, cache)?;
     let (model, config) = load_model(weights, &Device::flex())?;
     let training = TrainingConfig::new(model_config()).with_max_steps(steps.max(1));
     let mut rows = Vec::new();
-    for kind in [ComputeDevice::Cpu, other] {
-        let device = kind.device()?;
+    for (kind, device) in devices {
         let t0 = Instant::now();
         let metrics = evaluate(&model, &config, &data.test, &texts, true, &device)?;
         let eval_secs = t0.elapsed().as_secs_f64();
@@ -305,8 +305,9 @@ fn text_table(tasks: &[&Task], cache: &Path) -> Result<TextTable> {
     Ok(table)
 }
 
-fn run_train(draws: usize, epochs: usize, max_steps: usize, out: &Path, cache: &Path, device: ComputeDevice) -> Result<()> {
+fn run_train(draws: usize, epochs: usize, max_steps: usize, out: &Path, cache: &Path, kind: ComputeDevice) -> Result<()> {
     let started = Instant::now();
+    let device = kind.device()?;
     let dc = data_config(draws);
     eprintln!("generating tasks ({} draws, seed {:#x})", dc.draws, dc.seed);
     let data = generate(&dc)?;
@@ -316,7 +317,7 @@ fn run_train(draws: usize, epochs: usize, max_steps: usize, out: &Path, cache: &
     let config = TrainingConfig::new(model_config()).with_epochs(epochs).with_max_steps(max_steps);
     let pb = bar(0, "train");
     let t0 = Instant::now();
-    let outcome = train(&config, &data.train, &texts, &device.device()?, &mut |r| {
+    let outcome = train(&config, &data.train, &texts, &device, &mut |r| {
         pb.set_length(r.total as u64);
         pb.set_position(r.step as u64);
         if r.step % 10 == 0 {
@@ -325,15 +326,15 @@ fn run_train(draws: usize, epochs: usize, max_steps: usize, out: &Path, cache: &
     })?;
     pb.finish();
     let train_secs = t0.elapsed().as_secs_f64();
-    let with_text = evaluate(&outcome.model, &config.model, &data.test, &texts, true, &device.device()?)?;
-    let without_text = evaluate(&outcome.model, &config.model, &data.test, &texts, false, &device.device()?)?;
+    let with_text = evaluate(&outcome.model, &config.model, &data.test, &texts, true, &device)?;
+    let without_text = evaluate(&outcome.model, &config.model, &data.test, &texts, false, &device)?;
     std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
     let params = param_count(&outcome.model);
     outcome.model.save_file(out.join(WEIGHTS_FILE)).map_err(|e| anyhow::anyhow!("saving weights: {e}"))?;
     config.model.save(out.join(CONFIG_FILE)).context("saving the model configuration")?;
     config.save(out.join("training-config.json")).context("saving the training configuration")?;
     let size = std::fs::metadata(out.join(WEIGHTS_FILE)).map(|m| m.len()).unwrap_or(0);
-    let card = model_card(&dc, &data, &config, params, size, train_secs, outcome.first_loss, outcome.last_loss, outcome.steps, &with_text, &without_text, device);
+    let card = model_card(&dc, &data, &config, params, size, train_secs, outcome.first_loss, outcome.last_loss, outcome.steps, &with_text, &without_text, kind);
     std::fs::write(out.join("MODEL_CARD.md"), &card)?;
     println!("{card}");
     eprintln!("wrote {} ({:.1} MB) in {:.0} s total", out.join(WEIGHTS_FILE).display(), size as f64 / 1e6, started.elapsed().as_secs_f64());
