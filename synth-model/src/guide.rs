@@ -305,8 +305,25 @@ impl Guider {
         LearnedGuide { prediction, cost_scale: self.cost_scale, propose_min_p: self.propose_min_p }
     }
 
-    /// The description's sentence embedding, if the problem has one.
-    fn describe(&self, problem: &Problem) -> Result<Option<Vec<f32>>, GuideError> {
+    /// A [`Guide`] for one problem whose description was embedded earlier (see
+    /// [`Guider::describe`]; `None`: no description). The sentence encoder takes
+    /// ≈ 20 ms, the rest 1–3 ms, so a caller that knows the description early
+    /// (while a trace is captured, say) can embed it then. An embedding of the
+    /// wrong size counts as none.
+    ///
+    /// # Errors
+    ///
+    /// Examples that do not fit the signature.
+    pub fn guide_with_text(&self, problem: &Problem, text: Option<&[f32]>, features: &TraceFeatures) -> Result<LearnedGuide, GuideError> {
+        Ok(self.learned(predict_with(&self.model, &self.config, problem, text, features, &self.device)?))
+    }
+
+    /// The sentence embedding of the problem's description, if it has one.
+    ///
+    /// # Errors
+    ///
+    /// A tokenizer failure.
+    pub fn describe(&self, problem: &Problem) -> Result<Option<Vec<f32>>, GuideError> {
         Ok(match problem.description.as_deref().map(str::trim).filter(|d| !d.is_empty()) {
             Some(d) => self.text.embed(&[d])?.pop(),
             None => None,

@@ -47,6 +47,21 @@ fn bit_twiddling_costs_less_than_string_operations_for_clear_lowest_bit() {
 }
 
 #[test]
+fn a_description_embedded_ahead_prices_as_one_embedded_on_the_spot() {
+    let Some(g) = guider() else { return };
+    let none = TraceFeatures::none();
+    let described = clear_lowest(Some("clear the lowest set bit"));
+    let text = g.describe(&described).unwrap().expect("a description has an embedding");
+    let ahead = g.guide_with_text(&described, Some(&text), &none).unwrap();
+    assert_eq!(ahead.prediction, g.guide_for(&described, &none).unwrap().prediction);
+    // Without the embedding, the guide is the examples' alone, whatever the problem says.
+    let bare = g.guide_with_text(&described, None, &none).unwrap();
+    assert_eq!(bare.prediction, g.guide_for(&clear_lowest(None), &none).unwrap().prediction);
+    assert_ne!(bare.prediction, ahead.prediction);
+    assert_eq!(g.describe(&clear_lowest(Some("  "))).unwrap(), None);
+}
+
+#[test]
 fn string_task_prefers_string_operations() {
     let Some(g) = guider() else { return };
     let rows = [("john,smith", "john"), ("a,b,c", "a"), ("key,value", "key"), ("red,Green", "red")];
