@@ -22,6 +22,8 @@ use crate::fuse::{BehaviourEncoder, BehaviourEncoderConfig, BehaviourInput};
 use crate::labels::{common_constants, label_count, label_index, op_label, value_label, LABELS};
 use crate::text::{TextEncoder, TextError, TEXT_DIM};
 use crate::trace::{problem_tokens, TraceError, TraceFeatures, FEATURE_DIM, PAD};
+use crate::train::without_description;
+use crate::words::word_bag;
 
 /// Largest solution size the size head predicts (larger sizes share the last class).
 pub const MAX_SIZE_CLASS: usize = 12;
@@ -151,6 +153,16 @@ impl Prediction {
         Ok(Prediction { label_probs: read(sigmoid(out.label_logits))?, size_probs: read(softmax(out.size_logits, 1))? })
     }
 
+    /// This prediction with each label's probability raised to `floor`'s where that
+    /// is higher (the size distribution is kept).
+    #[must_use]
+    pub fn at_least(mut self, floor: &Prediction) -> Prediction {
+        for (p, q) in self.label_probs.iter_mut().zip(&floor.label_probs) {
+            *p = p.max(*q);
+        }
+        self
+    }
+
     /// Probability of a label by name (`None` for an unknown label).
     #[must_use]
     pub fn prob(&self, label: &str) -> Option<f32> {
@@ -166,7 +178,8 @@ impl Prediction {
 
 /// Builds a batch of encoder inputs.
 ///
-/// `texts[i]` is the description's sentence embedding, if any. Token positions that
+/// The model reads each problem's description (if any) as a bag of words (see
+/// [`crate::words`]); `texts[i]` is its sentence embedding, if computed. Token positions that
 /// are padding in every example of the batch are cut off (they are masked anyway, so
 /// the result is the same, and short examples — a `u32` is 13 tokens of the 40 a
 /// string example may take — cost the encoder a third as much).
@@ -205,7 +218,13 @@ fn encoder_input(
     let mut text = Vec::with_capacity(b * TEXT_DIM);
     let mut has_text = Vec::with_capacity(b);
     let mut feats = Vec::with_capacity(b * FEATURE_DIM);
+    let nw = config.behaviour.word_buckets;
+    let mut words = Vec::with_capacity(b * nw);
+    let mut has_words = Vec::with_capacity(b);
     for ((p, t), f) in problems.iter().zip(texts).zip(features) {
+        let description = p.description.as_deref().filter(|d| !d.trim().is_empty());
+        words.extend(word_bag(description, nw));
+        has_words.push(if description.is_some() { 1.0f32 } else { 0.0 });
         let (tk, pr) = problem_tokens(p, e, l)?;
         tokens.extend(tk);
         present.extend(pr.into_iter().map(|x| if x { 1.0f32 } else { 0.0 }));
@@ -233,6 +252,8 @@ fn encoder_input(
         present: Tensor::from_data(TensorData::new(present, [b, e]), device),
         text: Tensor::from_data(TensorData::new(text, [b, TEXT_DIM]), device),
         has_text: Tensor::from_data(TensorData::new(has_text, [b, 1]), device),
+        words: Tensor::from_data(TensorData::new(words, [b, nw]), device),
+        has_words: Tensor::from_data(TensorData::new(has_words, [b, 1]), device),
         features: Tensor::from_data(TensorData::new(feats, [b, FEATURE_DIM]), device),
     })
 }
@@ -268,12 +289,31 @@ impl Guider {
 
     /// Predictions for one problem (its description, when set, is embedded).
     ///
+    /// A description can only raise a label's probability above what the examples
+    /// alone give it ([`Prediction::at_least`]), so it can make productions cheaper but
+    /// never dearer. The model was trained on the template grammar's descriptions,
+    /// which are as long as their programs; a short user phrasing ("take the text
+    /// before the first comma") reads to it as a small program and lowers every
+    /// operator (`str.substr` 0.26 → 0.03 there), and the examples alone should
+    /// not lose what they show.
+    ///
     /// # Errors
     ///
     /// A tokenizer failure or examples that do not fit the signature.
     pub fn predict(&self, problem: &Problem, features: &TraceFeatures) -> Result<Prediction, GuideError> {
         let text = self.describe(problem)?;
-        predict_with(&self.model, &self.config, problem, text.as_deref(), features, &self.device)
+        self.predict_with_text(problem, text.as_deref(), features)
+    }
+
+    /// [`Guider::predict`] with the description's sentence embedding made earlier
+    /// (`None`: the description's words only).
+    fn predict_with_text(&self, problem: &Problem, text: Option<&[f32]>, features: &TraceFeatures) -> Result<Prediction, GuideError> {
+        let described = predict_with(&self.model, &self.config, problem, text, features, &self.device)?;
+        if problem.description.as_deref().is_none_or(|d| d.trim().is_empty()) {
+            return Ok(described);
+        }
+        let bare = predict_with(&self.model, &self.config, &without_description(problem), None, features, &self.device)?;
+        Ok(described.at_least(&bare))
     }
 
     /// A [`Guide`] for one problem.
@@ -305,17 +345,18 @@ impl Guider {
         LearnedGuide { prediction, cost_scale: self.cost_scale, propose_min_p: self.propose_min_p }
     }
 
-    /// A [`Guide`] for one problem whose description was embedded earlier (see
-    /// [`Guider::describe`]; `None`: no description). The sentence encoder takes
-    /// ≈ 20 ms, the rest 1–3 ms, so a caller that knows the description early
-    /// (while a trace is captured, say) can embed it then. An embedding of the
-    /// wrong size counts as none.
+    /// A [`Guide`] for one problem with its description's sentence embedding made
+    /// earlier (see [`Guider::describe`]), or without one (`None`): the model then
+    /// reads the description's words only. The sentence encoder takes ≈ 20 ms, the
+    /// rest 1–3 ms, so this gives a guide that reads the description at once, and a
+    /// caller that knows the description early (while a trace is captured, say) can
+    /// embed it then. An embedding of the wrong size counts as none.
     ///
     /// # Errors
     ///
     /// Examples that do not fit the signature.
     pub fn guide_with_text(&self, problem: &Problem, text: Option<&[f32]>, features: &TraceFeatures) -> Result<LearnedGuide, GuideError> {
-        Ok(self.learned(predict_with(&self.model, &self.config, problem, text, features, &self.device)?))
+        Ok(self.learned(self.predict_with_text(problem, text, features)?))
     }
 
     /// The sentence embedding of the problem's description, if it has one.
@@ -338,9 +379,10 @@ pub enum GuideUsed {
     /// before the model's guide was ready, the model priced the grammar the same, or
     /// the model failed.
     Prior,
-    /// The model's guide from the examples (and trace features).
+    /// The model's guide from the examples (and trace features), and the
+    /// description's words when there is a description.
     Examples,
-    /// The model's guide that also read the description.
+    /// The model's guide that also read the description's sentence embedding.
     Description,
 }
 
@@ -385,9 +427,9 @@ impl Guider {
 /// making the search wait for the model.
 ///
 /// The search starts at once with the [`PriorGuide`] while a second thread (one
-/// core) gets the model (see [`ModelSource`]), runs it on the examples (≈ 1–3 ms)
-/// and then, if there is one, on the description too (≈ 20 ms more, the sentence
-/// encoder).
+/// core) gets the model (see [`ModelSource`]), runs it on the examples and the
+/// description's words (≈ 1–3 ms) and then, if there is a description, on its
+/// sentence embedding too (≈ 20 ms more, the sentence encoder).
 /// Each time a guide is ready that prices the grammar differently (see
 /// [`same_search`]), a search still running restarts with it for the time left.
 /// So the model costs an easy task no wall time, and guides the longer ones.
@@ -422,15 +464,19 @@ pub fn guided_search(
                     Err(_) => return,
                 },
             };
-            let steps = [(&bare, GuideUsed::Examples), (&problem, GuideUsed::Description)];
             // The guide of the running search (`None`: the prior guide), and its token.
             let mut running: Option<LearnedGuide> = None;
             let mut phase = phases.iter();
-            for (p, used) in steps.into_iter().take(if described { 2 } else { 1 }) {
+            for used in [GuideUsed::Examples, GuideUsed::Description].into_iter().take(if described { 2 } else { 1 }) {
                 if finished.load(Ordering::Relaxed) {
                     return;
                 }
-                let Ok(guide) = guider.guide_for(p, &features) else { return };
+                // First the examples and the description's words, then its sentence embedding too.
+                let guide = match used {
+                    GuideUsed::Description => guider.guide_for(&problem, &features),
+                    _ => guider.guide_with_text(&problem, None, &features),
+                };
+                let Ok(guide) = guide else { return };
                 // A guide that would search as the running one does is not worth a
                 // restart (common on given grammars, where nothing is proposed).
                 let current: &dyn Guide = running.as_ref().map_or(&PriorGuide, |g| g);

@@ -5,7 +5,10 @@
 //!   mean pooling and L2 normalisation).
 //! - [`trace`]: examples as token sequences, a small transformer per
 //!   example, attention pooling across examples, trace features.
-//! - [`fuse`]: the behaviour embedding (gated concatenation of the three).
+//! - [`words`]: the description's words, hashed into a bag: the fast view of
+//!   a description, ready with the examples.
+//! - [`fuse`]: the behaviour embedding (gated concatenation of the examples,
+//!   the description's sentence embedding and words, and trace features).
 //! - [`guide`]: heads predicting which productions the solution uses and its
 //!   size, and [`guide::LearnedGuide`], a [`synth_engine::search::Guide`]
 //!   pricing each production at ≈ −ln p.
@@ -45,6 +48,7 @@ pub mod rl;
 pub mod text;
 pub mod trace;
 pub mod train;
+pub mod words;
 
 use thiserror::Error;
 

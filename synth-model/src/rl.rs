@@ -24,7 +24,7 @@ use thiserror::Error;
 use crate::data::Task;
 use crate::guide::{predict_with, GuideModel, GuideModelConfig, LearnedGuide};
 use crate::labels::term_labels;
-use crate::train::{fine_tune, StepReport, TextTable, TrainError, TrainingConfig};
+use crate::train::{fine_tune, without_description, StepReport, TextTable, TrainError, TrainingConfig};
 
 /// Errors of a fine-tuning run.
 #[derive(Debug, Error)]
@@ -111,14 +111,12 @@ pub fn run_episode(
 ) -> Result<Episode, RlError> {
     let start = Instant::now();
     let device = Device::flex();
-    let prediction = predict_with(model, config, &task.problem, text, &task.features, &device).map_err(|e| RlError::Guide(e.to_string()))?;
+    // Without a text the episode is undescribed: the model does not read the words either.
+    let problem = if text.is_none() { without_description(&task.problem) } else { task.problem.clone() };
+    let prediction = predict_with(model, config, &problem, text, &task.features, &device).map_err(|e| RlError::Guide(e.to_string()))?;
     let guide = LearnedGuide { cost_scale, ..LearnedGuide::new(prediction) };
     let guide_secs = start.elapsed().as_secs_f64();
     let limits = SearchLimits { timeout, ..SearchLimits::default() };
-    let mut problem = task.problem.clone();
-    if text.is_none() {
-        problem.description = None;
-    }
     let outcome = synthesize(&problem, &limits, &guide, &CancelToken::new());
     let secs = start.elapsed().as_secs_f64();
     Ok(match outcome {

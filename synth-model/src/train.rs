@@ -15,6 +15,10 @@ use synth_engine::dsl::Sort;
 use synth_engine::search::{default_grammar, Guide as _};
 use thiserror::Error;
 
+use std::borrow::Cow;
+
+use synth_engine::spec::Problem;
+
 use crate::data::Task;
 use crate::guide::{behaviour_input, predict_with, GuideModel, GuideModelConfig, LearnedGuide, MAX_SIZE_CLASS};
 use crate::labels::{label_count, label_index, value_label, LABELS};
@@ -73,6 +77,11 @@ pub struct TrainingConfig {
     /// model also works without one.
     #[config(default = 0.3)]
     pub text_dropout: f64,
+    /// Probability of hiding the sentence embedding of a description that is
+    /// shown, so the model also works from its words alone (as it does until the
+    /// sentence encoder is done).
+    #[config(default = 0.4)]
+    pub sentence_dropout: f64,
     /// Weight of the size loss against the label loss.
     #[config(default = 0.3)]
     pub size_weight: f64,
@@ -250,17 +259,18 @@ fn targets(tasks: &[&Task], device: &Device) -> (Tensor<2>, Tensor<2>) {
 
 /// Label BCE and size cross-entropy of a batch, each a mean over its tasks weighted by
 /// `weights` (one per task).
+/// `problems[i]` is `tasks[i]`'s problem as the model is shown it.
 fn losses(
     model: &GuideModel,
     config: &GuideModelConfig,
     tasks: &[&Task],
+    problems: &[&Problem],
     texts: &[Option<&[f32]>],
     weights: &[f32],
     device: &Device,
 ) -> Result<(Tensor<1>, Tensor<1>), TraceError> {
-    let problems: Vec<&synth_engine::spec::Problem> = tasks.iter().map(|t| &t.problem).collect();
     let feats: Vec<&TraceFeatures> = tasks.iter().map(|t| &t.features).collect();
-    let input = behaviour_input(config, &problems, texts, &feats, device)?;
+    let input = behaviour_input(config, problems, texts, &feats, device)?;
     let out = model.forward(input);
     let (y, s) = targets(tasks, device);
     let total: f32 = weights.iter().sum::<f32>().max(1e-6);
@@ -345,13 +355,23 @@ fn fit(
             step += 1;
             let batch: Vec<&Task> = chunk.iter().map(|i| &tasks[*i]).collect();
             let batch_weights: Vec<f32> = chunk.iter().map(|i| weights[*i]).collect();
-            let text: Vec<Option<&[f32]>> = batch
-                .iter()
-                .map(|t| if rng.gen_bool(config.text_dropout) { None } else { texts.get(t.description()) })
-                .collect();
+            // What each task shows of its description: nothing, its words, or its words
+            // and its sentence embedding.
+            let mut problems: Vec<Cow<'_, Problem>> = Vec::with_capacity(batch.len());
+            let mut text: Vec<Option<&[f32]>> = Vec::with_capacity(batch.len());
+            for t in &batch {
+                if rng.gen_bool(config.text_dropout) {
+                    problems.push(Cow::Owned(without_description(&t.problem)));
+                    text.push(None);
+                } else {
+                    problems.push(Cow::Borrowed(&t.problem));
+                    text.push(if rng.gen_bool(config.sentence_dropout) { None } else { texts.get(t.description()) });
+                }
+            }
+            let problems: Vec<&Problem> = problems.iter().map(AsRef::as_ref).collect();
             // Linear warm-down of the learning rate over the run.
             let lr = config.learning_rate * (1.0 - 0.9 * (step as f64 / total as f64));
-            let (bce, ce) = losses(&model, &config.model, &batch, &text, &batch_weights, &device)?;
+            let (bce, ce) = losses(&model, &config.model, &batch, &problems, &text, &batch_weights, &device)?;
             let loss = bce + ce.mul_scalar(config.size_weight);
             let value: f32 = loss.clone().into_scalar::<f32>();
             let grads = GradientsParams::from_grads(loss.backward(), &model);
@@ -370,8 +390,8 @@ fn fit(
     })
 }
 
-/// Held-out metrics, computed on `device`; `use_text` chooses whether
-/// descriptions are given.
+/// Held-out metrics, computed on `device`; `view` chooses how much of each
+/// description the model is shown.
 ///
 /// # Errors
 ///
@@ -381,7 +401,7 @@ pub fn evaluate(
     config: &GuideModelConfig,
     tasks: &[Task],
     texts: &TextTable,
-    use_text: bool,
+    view: DescriptionView,
     device: &Device,
 ) -> Result<EvalMetrics, TrainError> {
     let model = &model.clone().to_device(device);
@@ -389,8 +409,12 @@ pub fn evaluate(
     let (mut used_n, mut unused_n) = (0usize, 0usize);
     let (mut proposed_n, mut needed_n, mut hits) = (0usize, 0usize, 0usize);
     for t in tasks {
-        let text = if use_text { texts.get(t.description()) } else { None };
-        let p = predict_with(model, config, &t.problem, text, &t.features, device).map_err(|e| TrainError::Output(e.to_string()))?;
+        let (problem, text) = match view {
+            DescriptionView::Hidden => (Cow::Owned(without_description(&t.problem)), None),
+            DescriptionView::Words => (Cow::Borrowed(&t.problem), None),
+            DescriptionView::Full => (Cow::Borrowed(&t.problem), texts.get(t.description())),
+        };
+        let p = predict_with(model, config, &problem, text, &t.features, device).map_err(|e| TrainError::Output(e.to_string()))?;
         let guide = LearnedGuide { cost_scale: 1.0, ..LearnedGuide::new(p.clone()) };
         let mut bce = 0.0f64;
         for (i, prob) in p.label_probs.iter().enumerate() {
@@ -439,6 +463,22 @@ pub fn evaluate(
     m.constant_precision = hits as f64 / proposed_n.max(1) as f64;
     m.constant_recall = hits as f64 / needed_n.max(1) as f64;
     Ok(m)
+}
+
+/// How much of a task's description the model is shown.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DescriptionView {
+    /// None of it.
+    Hidden,
+    /// Its words (see [`crate::words`]), as when the sentence encoder is not done yet.
+    Words,
+    /// Its words and its sentence embedding.
+    Full,
+}
+
+/// `problem` without its description.
+pub(crate) fn without_description(problem: &Problem) -> Problem {
+    Problem { description: None, ..problem.clone() }
 }
 
 /// A small model for unit tests.

