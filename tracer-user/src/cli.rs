@@ -490,6 +490,10 @@ fn run_live_synth(args: &SynthArgs, pid: u32, budget: Duration) -> anyhow::Resul
         bar.tick();
     };
     let guides = crate::guide_choice::GuideSource::new(args.guide);
+    // The learned guide is needed only after the trace is captured: load it meanwhile.
+    if args.guide != Some(crate::guide_choice::GuideChoice::Uniform) {
+        std::thread::spawn(crate::guide_choice::preload_model);
+    }
     let outcome = crate::live::run(&config, &guides, stop_flag(), on_iteration);
     bar.finish_and_clear();
     let (result, _trace) = outcome?;

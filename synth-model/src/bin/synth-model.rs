@@ -677,7 +677,7 @@ fn run_one(problem: &Problem, guide: Option<(&Arc<Guider>, &TraceFeatures)>, tim
 fn ended_by(c: &Column) -> String {
     let count = |g: GuideUsed| c.runs.iter().filter(|r| r.ended_by == Some(g)).count();
     format!(
-        "{}: searches ended by the prior guide (model not ready yet, or pricing the grammar alike) {}, the examples' guide {}, the description's guide {}",
+        "{}: searches ended by the prior guide (model not ready yet, or pricing the grammar alike) {}, the examples' guide (with the description's words, if any) {}, the description's guide (its sentence embedding too) {}",
         c.name,
         count(GuideUsed::Prior),
         count(GuideUsed::Examples),
