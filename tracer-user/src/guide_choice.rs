@@ -8,8 +8,9 @@
 //!   never loads it.
 //! - `--pid` and `--session` (the refinement loop, also the daemon's jobs): by
 //!   default the learned guide too, loaded before the first search (uniform costs,
-//!   silently, when it is not installed). The model is loaded once per process, so
-//!   a daemon's jobs share it.
+//!   silently, when it is not installed); `synth --pid` starts loading it while the
+//!   trace is captured. The model is loaded once per process, so a daemon's jobs
+//!   share it.
 
 use std::sync::{Arc, OnceLock};
 
