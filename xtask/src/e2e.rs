@@ -78,17 +78,28 @@ trait DemoSessions {
 }
 
 impl DemoSessions for Daemon {
-    /// Attaches to `pid`'s `functions`, runs `drive`, and waits until each has `calls` calls.
+    /// Attaches to `pid`'s `functions`, runs `drive`, and waits until each has `calls` calls,
+    /// or, when the ring buffer dropped events, until the counts stop growing (the
+    /// session keeps what arrived; the loss is reported).
     fn record(&self, pid: u32, functions: &[&str], calls: u64, fast_entry: bool, drive: impl FnOnce() -> Result<()>) -> Result<u64> {
         let body = json!({"pid": pid, "functions": functions, "fast_entry": fast_entry});
         let session = self.call("POST", "/v1/sessions", Some(&body))?;
         let id = session["id"].as_u64().context("no session id")?;
         drive()?;
         let started = Instant::now();
+        let (mut last, mut changed) = (Vec::new(), Instant::now());
         loop {
             let s = self.call("GET", &format!("/v1/sessions/{id}"), None)?;
-            let counts = s["calls_per_function"].as_array().cloned().unwrap_or_default();
-            if counts.iter().all(|c| c.as_u64().unwrap_or(0) >= calls) {
+            let counts: Vec<u64> = s["calls_per_function"].as_array().map_or_else(Vec::new, |a| a.iter().map(|c| c.as_u64().unwrap_or(0)).collect());
+            if counts.iter().all(|&c| c >= calls) {
+                break;
+            }
+            if counts != last {
+                (last, changed) = (counts.clone(), Instant::now());
+            }
+            let dropped = s["loss"]["dropped"].as_u64().unwrap_or(0);
+            if dropped > 0 && changed.elapsed() > Duration::from_secs(2) {
+                eprintln!("session {id}: {dropped} events dropped by the ring buffer; {counts:?} of {calls} calls arrived");
                 break;
             }
             if started.elapsed() > Duration::from_secs(30) {
