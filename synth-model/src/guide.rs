@@ -22,7 +22,6 @@ use crate::fuse::{BehaviourEncoder, BehaviourEncoderConfig, BehaviourInput};
 use crate::labels::{common_constants, label_count, label_index, op_label, value_label, LABELS};
 use crate::text::{TextEncoder, TextError, TEXT_DIM};
 use crate::trace::{problem_tokens, TraceError, TraceFeatures, FEATURE_DIM, PAD};
-use crate::train::without_description;
 use crate::words::word_bag;
 
 /// Largest solution size the size head predicts (larger sizes share the last class).
@@ -326,7 +325,9 @@ impl Guider {
     }
 
     /// A guide for one problem that the refinement loop can update (a gradient step on
-    /// its behaviour embedding; see [`crate::adapt`]).
+    /// its behaviour embedding; see [`crate::adapt`]). Its prices come from that one
+    /// embedding, description included, without [`Prediction::at_least`]: a floor from
+    /// a second run would hold back the loop's steps away from a label.
     ///
     /// # Errors
     ///
@@ -570,6 +571,11 @@ pub fn load_model(dir: &Path, device: &Device) -> Result<(GuideModel, GuideModel
         .try_load_file(&wpath)
         .map_err(|e| GuideError::Load { path: wpath.clone(), message: e.to_string() })?;
     Ok((model, config))
+}
+
+/// `problem` without its description.
+pub(crate) fn without_description(problem: &Problem) -> Problem {
+    Problem { description: None, ..problem.clone() }
 }
 
 /// Runs the model on one problem with a precomputed text embedding.

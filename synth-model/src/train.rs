@@ -20,7 +20,7 @@ use std::borrow::Cow;
 use synth_engine::spec::Problem;
 
 use crate::data::Task;
-use crate::guide::{behaviour_input, predict_with, GuideModel, GuideModelConfig, LearnedGuide, MAX_SIZE_CLASS};
+use crate::guide::{behaviour_input, predict_with, without_description, GuideModel, GuideModelConfig, LearnedGuide, MAX_SIZE_CLASS};
 use crate::labels::{label_count, label_index, value_label, LABELS};
 use crate::text::{TextEncoder, TextError, TEXT_DIM};
 use crate::trace::{TraceError, TraceFeatures};
@@ -474,11 +474,6 @@ pub enum DescriptionView {
     Words,
     /// Its words and its sentence embedding.
     Full,
-}
-
-/// `problem` without its description.
-pub(crate) fn without_description(problem: &Problem) -> Problem {
-    Problem { description: None, ..problem.clone() }
 }
 
 /// A small model for unit tests.
