@@ -152,6 +152,23 @@ impl Prediction {
         Ok(Prediction { label_probs: read(sigmoid(out.label_logits))?, size_probs: read(softmax(out.size_logits, 1))? })
     }
 
+    /// The probabilities of a batch's head outputs, one prediction per row.
+    ///
+    /// # Errors
+    ///
+    /// [`GuideError::Output`] when a tensor cannot be read back.
+    pub fn of_batch(out: GuideOutput) -> Result<Vec<Prediction>, GuideError> {
+        let [_, n_labels] = out.label_logits.dims();
+        let [_, n_sizes] = out.size_logits.dims();
+        let labels = read(sigmoid(out.label_logits))?;
+        let sizes = read(softmax(out.size_logits, 1))?;
+        Ok(labels
+            .chunks(n_labels.max(1))
+            .zip(sizes.chunks(n_sizes.max(1)))
+            .map(|(l, s)| Prediction { label_probs: l.to_vec(), size_probs: s.to_vec() })
+            .collect())
+    }
+
     /// This prediction with each label's probability raised to `floor`'s where that
     /// is higher (the size distribution is kept).
     #[must_use]
@@ -221,7 +238,7 @@ fn encoder_input(
     let mut words = Vec::with_capacity(b * nw);
     let mut has_words = Vec::with_capacity(b);
     for ((p, t), f) in problems.iter().zip(texts).zip(features) {
-        let description = p.description.as_deref().filter(|d| !d.trim().is_empty());
+        let description = description(p);
         words.extend(word_bag(description, nw));
         has_words.push(if description.is_some() { 1.0f32 } else { 0.0 });
         let (tk, pr) = problem_tokens(p, e, l)?;
@@ -307,12 +324,17 @@ impl Guider {
     /// [`Guider::predict`] with the description's sentence embedding made earlier
     /// (`None`: the description's words only).
     fn predict_with_text(&self, problem: &Problem, text: Option<&[f32]>, features: &TraceFeatures) -> Result<Prediction, GuideError> {
-        let described = predict_with(&self.model, &self.config, problem, text, features, &self.device)?;
-        if problem.description.as_deref().is_none_or(|d| d.trim().is_empty()) {
-            return Ok(described);
+        if description(problem).is_none() {
+            return predict_with(&self.model, &self.config, problem, text, features, &self.device);
         }
-        let bare = predict_with(&self.model, &self.config, &without_description(problem), None, features, &self.device)?;
-        Ok(described.at_least(&bare))
+        // Described and bare in one batch: one forward pass.
+        let bare = without_description(problem);
+        let input = behaviour_input(&self.config, &[problem, &bare], &[text, None], &[features, features], &self.device)?;
+        let mut rows = Prediction::of_batch(self.model.forward(input))?.into_iter();
+        match (rows.next(), rows.next()) {
+            (Some(described), Some(bare)) => Ok(described.at_least(&bare)),
+            _ => Err(GuideError::Output("the model gave fewer than 2 rows for a batch of 2".into())),
+        }
     }
 
     /// A [`Guide`] for one problem.
@@ -366,7 +388,7 @@ impl Guider {
     ///
     /// A tokenizer failure.
     pub fn describe(&self, problem: &Problem) -> Result<Option<Vec<f32>>, GuideError> {
-        Ok(match problem.description.as_deref().map(str::trim).filter(|d| !d.is_empty()) {
+        Ok(match description(problem) {
             Some(d) => self.text.embed(&[d])?.pop(),
             None => None,
         })
@@ -447,8 +469,8 @@ pub fn guided_search(
     cancel: &CancelToken,
 ) -> Result<GuidedSearch, SearchError> {
     let start = Instant::now();
-    let mut bare = problem.clone();
-    let described = bare.description.take().is_some_and(|d| !d.trim().is_empty());
+    let bare = without_description(problem);
+    let described = description(problem).is_some();
     // One token per search that a better guide may interrupt.
     let phases = [cancel.child(), cancel.child()];
     // Set when this search returns, so the helper starts no more model work for it.
@@ -571,6 +593,11 @@ pub fn load_model(dir: &Path, device: &Device) -> Result<(GuideModel, GuideModel
         .try_load_file(&wpath)
         .map_err(|e| GuideError::Load { path: wpath.clone(), message: e.to_string() })?;
     Ok((model, config))
+}
+
+/// The problem's description, trimmed; `None` when it has none or a blank one.
+fn description(problem: &Problem) -> Option<&str> {
+    problem.description.as_deref().map(str::trim).filter(|d| !d.is_empty())
 }
 
 /// `problem` without its description.

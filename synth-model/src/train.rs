@@ -2,6 +2,7 @@
 //! table of the descriptions, the Adam loop on an autodiff device, and
 //! held-out metrics.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::path::Path;
 
@@ -13,11 +14,8 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use synth_engine::dsl::Sort;
 use synth_engine::search::{default_grammar, Guide as _};
-use thiserror::Error;
-
-use std::borrow::Cow;
-
 use synth_engine::spec::Problem;
+use thiserror::Error;
 
 use crate::data::Task;
 use crate::guide::{behaviour_input, predict_with, without_description, GuideModel, GuideModelConfig, LearnedGuide, MAX_SIZE_CLASS};
