@@ -78,6 +78,13 @@ impl Task {
     pub fn description(&self) -> &str {
         self.problem.description.as_deref().unwrap_or("")
     }
+
+    /// Another description of the task's program, drawn from the template grammar
+    /// (training shows a task's words in many phrasings).
+    #[must_use]
+    pub fn rephrase(&self, rng: &mut ChaCha8Rng) -> Option<String> {
+        families().iter().find(|f| f.name == self.family).map(|f| describe(&self.program, f, rng))
+    }
 }
 
 /// Train and test tasks.

@@ -4,7 +4,6 @@
 //! (DeepCoder/Probe style) for the engine's cost-ordered enumeration.
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{mpsc, Arc, OnceLock};
 use std::time::Instant;
 
@@ -76,7 +75,19 @@ pub struct GuideModelConfig {
     /// Hidden width of the heads.
     #[config(default = 128)]
     pub d_hidden: usize,
+    /// A linear map from the description's words (see [`crate::words`]) straight to
+    /// the label logits, beside the behaviour embedding: a word like "xor" or
+    /// "comma" points at its label without going through the fused embedding.
+    #[config(default = false)]
+    pub lexicon: bool,
 }
+
+/// What the lexicon reads for each word bucket a description fills (0 for the
+/// others). Adam moves each weight by about the learning rate per step, so with
+/// inputs of 1/√k (the word bag) a word's logit could move ≈ 0.2 in the 1,000
+/// steps of training; at 12 a word like "xor" learns its label (held-out label
+/// recall with a description 0.67 at 1/√k, 0.95 at 4, 0.975 at 12).
+pub const LEXICON_GAIN: f32 = 12.0;
 
 impl GuideModelConfig {
     /// Builds the model with random weights.
@@ -87,6 +98,7 @@ impl GuideModelConfig {
             hidden: LinearConfig::new(self.behaviour.d_embed, self.d_hidden).init(device),
             labels: LinearConfig::new(self.d_hidden, label_count()).init(device),
             size: LinearConfig::new(self.d_hidden, MAX_SIZE_CLASS).init(device),
+            lexicon: self.lexicon.then(|| LinearConfig::new(self.behaviour.word_buckets, label_count()).init(device)),
         }
     }
 }
@@ -98,6 +110,7 @@ pub struct GuideModel {
     hidden: Linear,
     labels: Linear,
     size: Linear,
+    lexicon: Option<Linear>,
 }
 
 /// Raw head outputs.
@@ -112,7 +125,15 @@ pub struct GuideOutput {
 impl GuideModel {
     /// Head outputs for a batch.
     pub fn forward(&self, input: BehaviourInput) -> GuideOutput {
-        self.heads(self.behaviour.forward(input))
+        let lexicon = self.lexicon_logits(&input);
+        self.heads(self.behaviour.forward(input), lexicon)
+    }
+
+    /// The lexicon's label logits for a batch `[batch, labels]` (zeros for a problem
+    /// without a description), if the model has a lexicon.
+    pub fn lexicon_logits(&self, input: &BehaviourInput) -> Option<Tensor<2>> {
+        let present = input.words.clone().greater_elem(0.0).float().mul_scalar(LEXICON_GAIN);
+        self.lexicon.as_ref().map(|l| l.forward(present) * input.has_words.clone())
     }
 
     /// The behaviour embeddings of a batch `[batch, d_embed]`.
@@ -120,16 +141,27 @@ impl GuideModel {
         self.behaviour.forward(input)
     }
 
-    /// Head outputs from behaviour embeddings.
-    pub fn heads(&self, embedding: Tensor<2>) -> GuideOutput {
+    /// Head outputs from behaviour embeddings, plus the lexicon's label logits
+    /// (see [`GuideModel::lexicon_logits`]).
+    pub fn heads(&self, embedding: Tensor<2>, lexicon: Option<Tensor<2>>) -> GuideOutput {
         let h = relu(self.hidden.forward(embedding));
-        GuideOutput { label_logits: self.labels.forward(h.clone()), size_logits: self.size.forward(h) }
+        let labels = self.labels.forward(h.clone());
+        let label_logits = match lexicon {
+            Some(l) => labels + l,
+            None => labels,
+        };
+        GuideOutput { label_logits, size_logits: self.size.forward(h) }
     }
 
-    /// The label head's weights as plain tensors.
-    pub(crate) fn label_head(&self) -> LabelHead {
+    /// The label head's weights as plain tensors, with one problem's lexicon logits
+    /// (`[labels]`) folded into the output bias.
+    pub(crate) fn label_head(&self, lexicon: Option<Tensor<1>>) -> LabelHead {
         let bias = |l: &Linear| l.bias.as_ref().map_or_else(|| Tensor::zeros([l.weight.val().dims()[1]], &l.weight.val().device()), |b| b.val());
-        LabelHead { w1: self.hidden.weight.val(), b1: bias(&self.hidden), w2: self.labels.weight.val(), b2: bias(&self.labels) }
+        let b2 = match lexicon {
+            Some(l) => bias(&self.labels) + l,
+            None => bias(&self.labels),
+        };
+        LabelHead { w1: self.hidden.weight.val(), b1: bias(&self.hidden), w2: self.labels.weight.val(), b2 }
     }
 }
 
@@ -169,12 +201,12 @@ impl Prediction {
             .collect())
     }
 
-    /// This prediction with each label's probability raised to `floor`'s where that
-    /// is higher (the size distribution is kept).
+    /// This prediction with each label's probability raised to `share` times
+    /// `floor`'s where that is higher (the size distribution is kept).
     #[must_use]
-    pub fn at_least(mut self, floor: &Prediction) -> Prediction {
+    pub fn at_least(mut self, floor: &Prediction, share: f32) -> Prediction {
         for (p, q) in self.label_probs.iter_mut().zip(&floor.label_probs) {
-            *p = p.max(*q);
+            *p = p.max(share * *q);
         }
         self
     }
@@ -285,6 +317,9 @@ pub struct Guider {
     pub cost_scale: f32,
     /// Least probability at which a common constant is proposed.
     pub propose_min_p: f32,
+    /// Share of the examples' probability below which a description cannot lower a
+    /// label (see [`Guider::predict`]).
+    pub description_floor: f32,
 }
 
 impl Guider {
@@ -300,18 +335,18 @@ impl Guider {
         let device = Device::flex();
         let (model, config) = load_model(weights_dir.as_ref(), &device)?;
         let text = TextEncoder::load_default(&device)?;
-        Ok(Guider { model, config, text, device, cost_scale: COST_SCALE, propose_min_p: PROPOSE_MIN_P })
+        Ok(Guider { model, config, text, device, cost_scale: COST_SCALE, propose_min_p: PROPOSE_MIN_P, description_floor: DESCRIPTION_FLOOR })
     }
 
     /// Predictions for one problem (its description, when set, is embedded).
     ///
-    /// A description can only raise a label's probability above what the examples
-    /// alone give it ([`Prediction::at_least`]), so it can make productions cheaper but
-    /// never dearer. The model was trained on the template grammar's descriptions,
-    /// which are as long as their programs; a short user phrasing ("take the text
-    /// before the first comma") reads to it as a small program and lowers every
-    /// operator (`str.substr` 0.26 → 0.03 there), and the examples alone should
-    /// not lose what they show.
+    /// A description can lower a label's probability to [`Guider::description_floor`]
+    /// (a tenth) of what the examples alone give it, no further
+    /// ([`Prediction::at_least`]). The model learnt descriptions from a template
+    /// grammar, and a user's phrasing can read to it otherwise: "take the text before
+    /// the first comma" gives `str.indexof` p = 0.004, the examples alone 0.14. The
+    /// floor keeps such a label within one cost step; the labels a description rules
+    /// out still get dearer, which is most of what it is worth to the search.
     ///
     /// # Errors
     ///
@@ -332,7 +367,7 @@ impl Guider {
         let input = behaviour_input(&self.config, &[problem, &bare], &[text, None], &[features, features], &self.device)?;
         let mut rows = Prediction::of_batch(self.model.forward(input))?.into_iter();
         match (rows.next(), rows.next()) {
-            (Some(described), Some(bare)) => Ok(described.at_least(&bare)),
+            (Some(described), Some(bare)) => Ok(described.at_least(&bare, self.description_floor)),
             _ => Err(GuideError::Output("the model gave fewer than 2 rows for a batch of 2".into())),
         }
     }
@@ -357,10 +392,12 @@ impl Guider {
     pub fn adaptive_guide_for(&self, problem: &Problem, features: &TraceFeatures) -> Result<AdaptiveLearnedGuide, GuideError> {
         let text = self.describe(problem)?;
         let input = behaviour_input(&self.config, &[problem], &[text.as_deref()], &[features], &self.device)?;
+        let lexicon = self.model.lexicon_logits(&input);
         let embedding = self.model.embed(input);
-        let prediction = Prediction::of(self.model.heads(embedding.clone()))?;
+        let prediction = Prediction::of(self.model.heads(embedding.clone(), lexicon.clone()))?;
         let guide = self.learned(prediction);
-        Ok(AdaptiveLearnedGuide::new(guide, self.model.label_head(), read(embedding)?, self.device.clone()))
+        let head = self.model.label_head(lexicon.map(|l| l.squeeze_dim::<1>(0)));
+        Ok(AdaptiveLearnedGuide::new(guide, head, read(embedding)?, self.device.clone()))
     }
 
     /// A guide from a prediction, with this guider's settings.
@@ -395,12 +432,13 @@ impl Guider {
     }
 }
 
-/// Which guide ran the search that ended (see [`Guider::synthesize`]).
+/// Which guide ran the search whose outcome [`Guider::synthesize`] returns: the one
+/// that found a solution, else the newest that ran to its end.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum GuideUsed {
-    /// The [`PriorGuide`] (uniform costs, every common constant): the search ended
-    /// before the model's guide was ready, the model priced the grammar the same, or
-    /// the model failed.
+    /// The [`PriorGuide`] (uniform costs, every common constant): its search found a
+    /// solution first, or no learned search ran (the model priced the grammar the
+    /// same, or failed).
     Prior,
     /// The model's guide from the examples (and trace features), and the
     /// description's words when there is a description.
@@ -412,7 +450,7 @@ pub enum GuideUsed {
 /// What [`Guider::synthesize`] did.
 #[derive(Clone, Debug)]
 pub struct GuidedSearch {
-    /// The outcome of the search that ended.
+    /// The outcome of the search that found a solution, else of the newest that ran to its end.
     pub outcome: SearchOutcome,
     /// The guide of that search.
     pub guide: GuideUsed,
@@ -447,20 +485,25 @@ impl Guider {
 }
 
 /// Searches `problem` with the learned guide, within `limits` in all, without
-/// making the search wait for the model.
+/// making the search wait for the model, and never losing to the prior guide by
+/// more than what sharing the machine costs.
 ///
 /// The search starts at once with the [`PriorGuide`] while a second thread (one
 /// core) gets the model (see [`ModelSource`]), runs it on the examples and the
 /// description's words (≈ 1–3 ms) and then, if there is a description, on its
 /// sentence embedding too (≈ 20 ms more, the sentence encoder).
-/// Each time a guide is ready that prices the grammar differently (see
-/// [`same_search`]), a search still running restarts with it for the time left.
-/// So the model costs an easy task no wall time, and guides the longer ones.
+/// Each guide that prices the grammar otherwise than the one before it (see
+/// [`same_search`]) starts a search of its own beside the prior guide's, for the
+/// time left; a later guide replaces an earlier one's search. The searches race:
+/// the first to find a solution stops the others. Two searches run at a time, so
+/// each gets half of `limits.max_memory_bytes`. An easy task costs the model no
+/// wall time, and a guide that prices the grammar worse than uniform costs (a
+/// grammar unlike the training data's) costs a second core, not the time it took.
 ///
 /// # Errors
 ///
 /// A search that cannot start. A model that fails is not an error: it leaves
-/// the search to the guide before it.
+/// the search to the prior guide.
 pub fn guided_search(
     model: ModelSource,
     problem: &Problem,
@@ -471,14 +514,15 @@ pub fn guided_search(
     let start = Instant::now();
     let bare = without_description(problem);
     let described = description(problem).is_some();
-    // One token per search that a better guide may interrupt.
-    let phases = [cancel.child(), cancel.child()];
-    // Set when this search returns, so the helper starts no more model work for it.
-    let finished = Arc::new(AtomicBool::new(false));
-    let _finish = SetOnDrop(Arc::clone(&finished));
-    let (tx, rx) = mpsc::channel();
+    let prior_token = cancel.child();
+    // Every learned search holds a child of this; it is cancelled when this search
+    // returns, which also tells the helper to start no more model work for it.
+    let learned = cancel.child();
+    let _stop = CancelOnDrop(learned.clone());
+    let half = SearchLimits { max_memory_bytes: limits.max_memory_bytes / 2, ..limits.clone() };
+    let (tx, rx) = mpsc::channel::<(GuideUsed, Result<SearchOutcome, SearchError>)>();
     let helper = {
-        let (problem, features, phases) = (problem.clone(), features.clone(), phases.clone());
+        let (problem, features, half, prior_token, learned) = (problem.clone(), features.clone(), half.clone(), prior_token.clone(), learned.clone());
         move || {
             let guider = match model {
                 ModelSource::Loaded(g) => g,
@@ -487,11 +531,10 @@ pub fn guided_search(
                     Err(_) => return,
                 },
             };
-            // The guide of the running search (`None`: the prior guide), and its token.
-            let mut running: Option<LearnedGuide> = None;
-            let mut phase = phases.iter();
+            // The newest learned guide and its search's token.
+            let mut running: Option<(LearnedGuide, CancelToken)> = None;
             for used in [GuideUsed::Examples, GuideUsed::Description].into_iter().take(if described { 2 } else { 1 }) {
-                if finished.load(Ordering::Relaxed) {
+                if learned.is_cancelled() {
                     return;
                 }
                 // First the examples and the description's words, then its sentence embedding too.
@@ -500,21 +543,30 @@ pub fn guided_search(
                     _ => guider.guide_with_text(&problem, None, &features),
                 };
                 let Ok(guide) = guide else { return };
-                // A guide that would search as the running one does is not worth a
-                // restart (common on given grammars, where nothing is proposed).
-                let current: &dyn Guide = running.as_ref().map_or(&PriorGuide, |g| g);
-                if same_search(&bare, current, &guide).unwrap_or(false) {
+                // A guide that would search as the newest one does is not worth a search
+                // (common on given grammars, where nothing is proposed).
+                let newest: &dyn Guide = running.as_ref().map_or(&PriorGuide, |(g, _)| g);
+                if same_search(&bare, newest, &guide).unwrap_or(false) {
                     continue;
                 }
-                // Each guide is sent as soon as it is ready. The caller may have
-                // stopped listening; that is fine.
-                if tx.send((guide.clone(), used)).is_err() {
+                if let Some((_, superseded)) = running.take() {
+                    superseded.cancel();
+                }
+                let token = learned.child();
+                let rest = SearchLimits { timeout: half.timeout.saturating_sub(start.elapsed()), ..half.clone() };
+                let (problem, search_guide, search_token, prior_token, tx) = (problem.clone(), guide.clone(), token.clone(), prior_token.clone(), tx.clone());
+                let search = move || {
+                    let outcome = synthesize(&problem, &rest, &search_guide, &search_token);
+                    if matches!(outcome, Ok(SearchOutcome::Found { .. })) {
+                        prior_token.cancel();
+                    }
+                    // The caller may have returned already; that is fine.
+                    let _ = tx.send((used, outcome));
+                };
+                if std::thread::Builder::new().name("guided-search".into()).spawn(search).is_err() {
                     return;
                 }
-                if let Some(token) = phase.next() {
-                    token.cancel();
-                }
-                running = Some(guide);
+                running = Some((guide, token));
             }
         }
     };
@@ -522,17 +574,27 @@ pub fn guided_search(
         Some(pool) => pool.spawn(helper),
         None => drop(std::thread::spawn(helper)),
     }
-    let mut outcome = synthesize(problem, limits, &PriorGuide, &phases[0])?;
-    let mut used = GuideUsed::Prior;
-    // The examples' guide may give way to the description's; that one only to the caller.
-    for phase in [&phases[1], cancel] {
-        let interrupted = matches!(outcome, SearchOutcome::BudgetExceeded { budget: Budget::Cancelled, .. }) && !cancel.is_cancelled();
-        let Some((guide, next)) = interrupted.then(|| rx.recv().ok()).flatten() else { break };
-        let rest = SearchLimits { timeout: limits.timeout.saturating_sub(start.elapsed()), ..limits.clone() };
-        outcome = synthesize(problem, &rest, &guide, phase)?;
-        used = next;
+    let prior = synthesize(problem, &half, &PriorGuide, &prior_token)?;
+    if matches!(prior, SearchOutcome::Found { .. }) {
+        return Ok(GuidedSearch { outcome: prior, guide: GuideUsed::Prior });
     }
-    Ok(GuidedSearch { outcome, guide: used })
+    // The prior guide's search gave up or was stopped by a learned search that found a
+    // solution: wait for the learned searches (the channel closes when the helper and
+    // every search it started are done).
+    let mut ended = GuidedSearch { outcome: prior, guide: GuideUsed::Prior };
+    for (used, outcome) in rx {
+        // The prior guide's search started on the same problem; a learned one that
+        // cannot start has nothing to add.
+        let Ok(outcome) = outcome else { continue };
+        let superseded = matches!(outcome, SearchOutcome::BudgetExceeded { budget: Budget::Cancelled, .. }) && !cancel.is_cancelled();
+        if matches!(outcome, SearchOutcome::Found { .. }) {
+            return Ok(GuidedSearch { outcome, guide: used });
+        }
+        if !superseded {
+            ended = GuidedSearch { outcome, guide: used };
+        }
+    }
+    Ok(ended)
 }
 
 /// One thread for the model's work beside a search. Left to rayon's global pool,
@@ -562,12 +624,12 @@ pub fn wait_for_model_thread() {
     }
 }
 
-/// Sets its flag when dropped.
-struct SetOnDrop(Arc<AtomicBool>);
+/// Cancels its token when dropped.
+struct CancelOnDrop(CancelToken);
 
-impl Drop for SetOnDrop {
+impl Drop for CancelOnDrop {
     fn drop(&mut self) {
-        self.0.store(true, Ordering::Relaxed);
+        self.0.cancel();
     }
 }
 
@@ -643,6 +705,15 @@ pub struct LearnedGuide {
 /// Default of [`LearnedGuide::propose_min_p`] (chosen over 0.05 and 0.25 on held-out
 /// tasks that `bench guide` does not use).
 pub const PROPOSE_MIN_P: f32 = 0.1;
+
+/// Default of [`Guider::description_floor`]. On 40 held-out tasks of size ≥ 7 that
+/// `bench guide` does not use (guides given ready, 3 s each), the description's
+/// words guide searched 1.38× faster than the examples' alone (geometric mean) with
+/// a floor of 1 (a description could only make labels cheaper), 2.55× at 0.3, 3.65×
+/// at 0.1 and 3.68× at 0.03; 0.1 still finds `str.substr`/`str.indexof` for five
+/// phrasings of "the text before the first comma" in ≤ 8 ms, where 0.03 fits
+/// `ite` chains to three of them.
+pub const DESCRIPTION_FLOOR: f32 = 0.1;
 
 /// Default of [`LearnedGuide::cost_scale`] (chosen over 1.0 on held-out tasks; 0.25
 /// measured no different on the SyGuS development suites).

@@ -72,14 +72,20 @@ pub struct TrainingConfig {
     #[config(default = 1e-3)]
     pub learning_rate: f64,
     /// Probability of hiding a task's description during training, so the
-    /// model also works without one.
-    #[config(default = 0.3)]
+    /// model also works without one (and its examples' encoder learns from half the
+    /// tasks, not only from what the description's words leave unexplained).
+    #[config(default = 0.5)]
     pub text_dropout: f64,
     /// Probability of hiding the sentence embedding of a description that is
     /// shown, so the model also works from its words alone (as it does until the
     /// sentence encoder is done).
     #[config(default = 0.4)]
     pub sentence_dropout: f64,
+    /// Probability that a description shown as words only is replaced by a fresh
+    /// phrasing of the same program ([`Task::rephrase`]), so the words are learnt
+    /// from more than one phrasing per task.
+    #[config(default = 0.5)]
+    pub rephrase: f64,
     /// Weight of the size loss against the label loss.
     #[config(default = 0.3)]
     pub size_weight: f64,
@@ -361,9 +367,16 @@ fn fit(
                 if rng.gen_bool(config.text_dropout) {
                     problems.push(Cow::Owned(without_description(&t.problem)));
                     text.push(None);
+                } else if rng.gen_bool(config.sentence_dropout) {
+                    let fresh = if rng.gen_bool(config.rephrase) { t.rephrase(&mut rng) } else { None };
+                    problems.push(match fresh {
+                        Some(d) => Cow::Owned(Problem { description: Some(d), ..t.problem.clone() }),
+                        None => Cow::Borrowed(&t.problem),
+                    });
+                    text.push(None);
                 } else {
                     problems.push(Cow::Borrowed(&t.problem));
-                    text.push(if rng.gen_bool(config.sentence_dropout) { None } else { texts.get(t.description()) });
+                    text.push(texts.get(t.description()));
                 }
             }
             let problems: Vec<&Problem> = problems.iter().map(AsRef::as_ref).collect();

@@ -41,7 +41,7 @@ enum Command {
         #[arg(long, default_value_t = 600_000)]
         draws: usize,
         /// Passes over the training tasks.
-        #[arg(long, default_value_t = 4)]
+        #[arg(long, default_value_t = 5)]
         epochs: usize,
         /// Stop after this many steps (0 = no limit).
         #[arg(long, default_value_t = 0)]
@@ -283,7 +283,7 @@ fn bar(len: u64, what: &str) -> ProgressBar {
 
 /// The model configuration trained by `cargo xtask train`.
 fn model_config() -> GuideModelConfig {
-    GuideModelConfig::new(BehaviourEncoderConfig::new(TraceEncoderConfig::new()))
+    GuideModelConfig::new(BehaviourEncoderConfig::new(TraceEncoderConfig::new())).with_lexicon(true)
 }
 
 fn data_config(draws: usize) -> DataConfig {
@@ -375,7 +375,8 @@ and the description's words, unigrams and bigrams hashed into {wb} buckets (`syn
 - Trace: examples as token sequences ({len} tokens: type tags, sign and big-endian bytes, string bytes), \
 a transformer encoder per example (d_model {d}, {layers} layers, {heads} heads, feed-forward {ff}), attention \
 pooling across up to {ex} examples; a {fd}-value trace feature vector.\n\
-- Fusion: gated concatenation into a {emb}-d behaviour embedding; heads: {nl} label logits, {ns} size classes.\n\
+- Fusion: gated concatenation into a {emb}-d behaviour embedding; heads: {nl} label logits, {ns} size classes; \
+{lexicon}.\n\
 - Trainable parameters: {params} ({mb:.2} MB of weights in `guide.bpk`, burn's burnpack format).\n\n\
 ## Data\n\n\
 Synthetic, from `synth_model::data` (seed {seed:#x}): {draws} programs drawn from the engine's default grammars \
@@ -385,7 +386,9 @@ of tasks. {ntrain} training tasks ({fams}); {ntest} held-out tasks whose behavio
 ## Training\n\n\
 Adam, learning rate {lr} decayed linearly to 10 %, batch {bs}, {epochs} epochs ({steps} steps), description \
 hidden with probability {drop} (so the model works without one), its sentence embedding hidden with probability \
-{sdrop} of the rest (so it works from the words alone, as before the sentence encoder is done), loss = label BCE + {sw} × size cross-entropy, \
+{sdrop} of the rest (so it works from the words alone, as before the sentence encoder is done); a description shown \
+without its sentence embedding is replaced, with probability {reph}, by a fresh phrasing of the same program from \
+the template grammar (so the words are learnt from many phrasings per task); loss = label BCE + {sw} × size cross-entropy, \
 seed {tseed}, {dev}, {secs:.0} s. Mean loss over the first 50 steps {first:.4}, last 50 \
 steps {last:.4}.\n\n\
 ## Held-out metrics\n\n\
@@ -412,6 +415,15 @@ steps {last:.4}.\n\n\
         epochs = config.epochs,
         drop = config.text_dropout,
         sdrop = config.sentence_dropout,
+        reph = config.rephrase,
+        lexicon = if config.model.lexicon {
+            format!(
+                "a lexicon: a linear map from the description's word buckets (each present one read as {}) straight to the label logits",
+                synth_model::guide::LEXICON_GAIN
+            )
+        } else {
+            "no lexicon".to_string()
+        },
         cs = synth_model::guide::COST_SCALE,
         wb = config.model.behaviour.word_buckets,
         sw = config.size_weight,
@@ -673,11 +685,11 @@ fn run_one(problem: &Problem, guide: Option<(&Arc<Guider>, &TraceFeatures)>, tim
     }
 }
 
-/// Which guide ended the searches of a column, e.g. "uniform 12, examples 20, description 8".
+/// Whose search gave each outcome of a column: the one that found the solution first.
 fn ended_by(c: &Column) -> String {
     let count = |g: GuideUsed| c.runs.iter().filter(|r| r.ended_by == Some(g)).count();
     format!(
-        "{}: searches ended by the prior guide (model not ready yet, or pricing the grammar alike) {}, the examples' guide (with the description's words, if any) {}, the description's guide (its sentence embedding too) {}",
+        "{}: outcomes from the search of the prior guide (first to find, or the only one: the model was not ready, or priced the grammar alike) {}, of the examples' guide (with the description's words, if any) {}, of the description's guide (its sentence embedding too) {}",
         c.name,
         count(GuideUsed::Prior),
         count(GuideUsed::Examples),
