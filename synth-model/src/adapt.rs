@@ -63,6 +63,8 @@ impl Default for AdaptConfig {
 pub struct AdaptiveLearnedGuide {
     guide: LearnedGuide,
     head: LabelHead,
+    /// Least probability of each label, whatever the steps do (see `Guider::description_floor`).
+    floor: Option<Vec<f32>>,
     embedding: Vec<f32>,
     original: Vec<f32>,
     device: Device,
@@ -71,8 +73,18 @@ pub struct AdaptiveLearnedGuide {
 }
 
 impl AdaptiveLearnedGuide {
-    pub(crate) fn new(guide: LearnedGuide, head: LabelHead, embedding: Vec<f32>, device: Device) -> AdaptiveLearnedGuide {
-        AdaptiveLearnedGuide { guide, head, original: embedding.clone(), embedding, device, config: AdaptConfig::default() }
+    pub(crate) fn new(guide: LearnedGuide, head: LabelHead, embedding: Vec<f32>, floor: Option<Vec<f32>>, device: Device) -> AdaptiveLearnedGuide {
+        let mut adaptive = AdaptiveLearnedGuide { guide, head, floor, original: embedding.clone(), embedding, device, config: AdaptConfig::default() };
+        adaptive.apply_floor();
+        adaptive
+    }
+
+    fn apply_floor(&mut self) {
+        if let Some(floor) = &self.floor {
+            for (p, q) in self.guide.prediction.label_probs.iter_mut().zip(floor) {
+                *p = p.max(*q);
+            }
+        }
     }
 
     /// The current pricing.
@@ -144,6 +156,7 @@ impl AdaptiveLearnedGuide {
     pub fn reprice(&mut self) -> Result<(), GuideError> {
         let z = self.head.logits(self.tensor(&self.embedding));
         self.guide.prediction.label_probs = read(sigmoid(z))?;
+        self.apply_floor();
         Ok(())
     }
 

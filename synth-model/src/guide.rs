@@ -383,8 +383,9 @@ impl Guider {
 
     /// A guide for one problem that the refinement loop can update (a gradient step on
     /// its behaviour embedding; see [`crate::adapt`]). Its prices come from that one
-    /// embedding, description included, without [`Prediction::at_least`]: a floor from
-    /// a second run would hold back the loop's steps away from a label.
+    /// embedding, description included, each label kept at
+    /// [`Guider::description_floor`] of its probability from the examples alone (as in
+    /// [`Guider::predict`]); the loop's steps may lower a label down to that floor.
     ///
     /// # Errors
     ///
@@ -397,7 +398,14 @@ impl Guider {
         let prediction = Prediction::of(self.model.heads(embedding.clone(), lexicon.clone()))?;
         let guide = self.learned(prediction);
         let head = self.model.label_head(lexicon.map(|l| l.squeeze_dim::<1>(0)));
-        Ok(AdaptiveLearnedGuide::new(guide, head, read(embedding)?, self.device.clone()))
+        let floor = match description(problem) {
+            Some(_) => {
+                let bare = predict_with(&self.model, &self.config, &without_description(problem), None, features, &self.device)?;
+                Some(bare.label_probs.iter().map(|q| self.description_floor * q).collect())
+            }
+            None => None,
+        };
+        Ok(AdaptiveLearnedGuide::new(guide, head, read(embedding)?, floor, self.device.clone()))
     }
 
     /// A guide from a prediction, with this guider's settings.
