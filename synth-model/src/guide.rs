@@ -11,12 +11,15 @@ use burn::nn::{Linear, LinearConfig};
 use burn::prelude::*;
 use burn::tensor::activation::{relu, sigmoid, softmax};
 use synth_engine::dsl::{Op, Sort, Value};
-use synth_engine::search::{same_search, synthesize, Budget, CancelToken, Guide, ProductionInfo, SearchError, SearchLimits, SearchOutcome, UniformGuide};
+use synth_engine::search::{
+    same_search, synthesize, Budget, CancelToken, Guide, ProductionInfo, SearchError, SearchLimits, SearchOutcome, SearchStats, UniformGuide,
+};
 use synth_engine::spec::Problem;
 use thiserror::Error;
 
 use crate::adapt::{AdaptiveLearnedGuide, LabelHead};
 use crate::data::generated_labels;
+use crate::decoder::{condition, load_decoder, BeamOutcome, BeamSettings, Checker, DecoderError, DecodingGrammar, ProgramDecoder};
 use crate::fuse::{BehaviourEncoder, BehaviourEncoderConfig, BehaviourInput};
 use crate::labels::{common_constants, label_count, label_index, op_label, value_label, LABELS};
 use crate::text::{TextEncoder, TextError, TEXT_DIM};
@@ -58,6 +61,9 @@ pub enum GuideError {
     /// A tensor could not be read back.
     #[error("reading model output: {0}")]
     Output(String),
+    /// The program decoder failed.
+    #[error(transparent)]
+    Decoder(#[from] DecoderError),
 }
 
 /// The committed weights: `$TRACESYNTH_GUIDE_DIR`, else `synth-model/weights`.
@@ -313,6 +319,12 @@ pub struct Guider {
     config: GuideModelConfig,
     text: TextEncoder,
     device: Device,
+    /// The program decoder, when its weights are beside the guide's.
+    decoder: Option<ProgramDecoder>,
+    /// How [`guided_search`] runs the decoder (`None`, the default: not at all). Racing
+    /// the searches, it ended none of `bench guide`'s tasks first and slowed them
+    /// 0.7–0.95× by taking a core (README, "Program decoder").
+    pub beam: Option<BeamSettings>,
     /// Cost per nat of −ln p.
     pub cost_scale: f32,
     /// Least probability at which a common constant is proposed.
@@ -335,7 +347,40 @@ impl Guider {
         let device = Device::flex();
         let (model, config) = load_model(weights_dir.as_ref(), &device)?;
         let text = TextEncoder::load_default(&device)?;
-        Ok(Guider { model, config, text, device, cost_scale: COST_SCALE, propose_min_p: PROPOSE_MIN_P, description_floor: DESCRIPTION_FLOOR })
+        let decoder = load_decoder(weights_dir.as_ref(), &device)?.map(|(d, _)| d);
+        Ok(Guider {
+            model,
+            config,
+            text,
+            device,
+            decoder,
+            beam: None,
+            cost_scale: COST_SCALE,
+            propose_min_p: PROPOSE_MIN_P,
+            description_floor: DESCRIPTION_FLOOR,
+        })
+    }
+
+    /// Whether the program decoder was loaded (its weights are optional).
+    #[must_use]
+    pub fn has_decoder(&self) -> bool {
+        self.decoder.is_some()
+    }
+
+    /// Terms the program decoder proposes for `problem` (reading the examples, trace
+    /// features and the description's words), each checked against the specification
+    /// as `limits` would have the search check it; the first that passes is the
+    /// outcome's. Nothing is proposed without a decoder or with [`Guider::beam`] unset.
+    ///
+    /// # Errors
+    ///
+    /// Examples that do not fit the signature, or a reference that does not evaluate.
+    pub fn propose(&self, problem: &Problem, features: &TraceFeatures, limits: &SearchLimits, cancel: &CancelToken) -> Result<BeamOutcome, GuideError> {
+        let (Some(decoder), Some(settings)) = (&self.decoder, self.beam) else { return Ok(BeamOutcome::default()) };
+        let checker = Checker::new(problem, limits.cegis_samples, limits.cegis_checks, limits.seed)?;
+        let grammar = DecodingGrammar::for_problem(problem);
+        let cond = condition(&self.model, &self.config, &[problem], &[features], &self.device)?;
+        Ok(decoder.beam_search(cond, &grammar, settings, &mut |t| checker.accepts(t), cancel)?)
     }
 
     /// Predictions for one problem (its description, when set, is embedded).
@@ -453,6 +498,8 @@ pub enum GuideUsed {
     Examples,
     /// The model's guide that also read the description's sentence embedding.
     Description,
+    /// No search: the program decoder proposed the term (see [`Guider::propose`]).
+    Decoder,
 }
 
 /// What [`Guider::synthesize`] did.
@@ -507,6 +554,9 @@ impl Guider {
 /// each gets half of `limits.max_memory_bytes`. An easy task costs the model no
 /// wall time, and a guide that prices the grammar worse than uniform costs (a
 /// grammar unlike the training data's) costs a second core, not the time it took.
+/// Once the examples' guide's search has started, the program decoder (when loaded
+/// and [`Guider::beam`] is set) proposes whole terms on the model's thread
+/// ([`Guider::propose`]); one that meets the specification ends every search.
 ///
 /// # Errors
 ///
@@ -554,27 +604,36 @@ pub fn guided_search(
                 // A guide that would search as the newest one does is not worth a search
                 // (common on given grammars, where nothing is proposed).
                 let newest: &dyn Guide = running.as_ref().map_or(&PriorGuide, |(g, _)| g);
-                if same_search(&bare, newest, &guide).unwrap_or(false) {
-                    continue;
-                }
-                if let Some((_, superseded)) = running.take() {
-                    superseded.cancel();
-                }
-                let token = learned.child();
-                let rest = SearchLimits { timeout: half.timeout.saturating_sub(start.elapsed()), ..half.clone() };
-                let (problem, search_guide, search_token, prior_token, tx) = (problem.clone(), guide.clone(), token.clone(), prior_token.clone(), tx.clone());
-                let search = move || {
-                    let outcome = synthesize(&problem, &rest, &search_guide, &search_token);
-                    if matches!(outcome, Ok(SearchOutcome::Found { .. })) {
-                        prior_token.cancel();
+                if !same_search(&bare, newest, &guide).unwrap_or(false) {
+                    if let Some((_, superseded)) = running.take() {
+                        superseded.cancel();
                     }
-                    // The caller may have returned already; that is fine.
-                    let _ = tx.send((used, outcome));
-                };
-                if std::thread::Builder::new().name("guided-search".into()).spawn(search).is_err() {
-                    return;
+                    let token = learned.child();
+                    let rest = SearchLimits { timeout: half.timeout.saturating_sub(start.elapsed()), ..half.clone() };
+                    let (problem, search_guide, search_token, prior_token, tx) = (problem.clone(), guide.clone(), token.clone(), prior_token.clone(), tx.clone());
+                    let search = move || {
+                        let outcome = synthesize(&problem, &rest, &search_guide, &search_token);
+                        if matches!(outcome, Ok(SearchOutcome::Found { .. })) {
+                            prior_token.cancel();
+                        }
+                        // The caller may have returned already; that is fine.
+                        let _ = tx.send((used, outcome));
+                    };
+                    if std::thread::Builder::new().name("guided-search".into()).spawn(search).is_err() {
+                        return;
+                    }
+                    running = Some((guide, token));
                 }
-                running = Some((guide, token));
+                if used == GuideUsed::Examples && guider.has_decoder() && guider.beam.is_some() {
+                    // The decoder proposes whole terms while the searches run.
+                    if let Ok(BeamOutcome { found: Some(term), .. }) = guider.propose(&problem, &features, &half, &learned) {
+                        prior_token.cancel();
+                        learned.cancel();
+                        let stats = SearchStats { examples: problem.examples.len(), elapsed: start.elapsed(), ..SearchStats::default() };
+                        let _ = tx.send((GuideUsed::Decoder, Ok(SearchOutcome::Found { term, stats })));
+                        return;
+                    }
+                }
             }
         }
     };

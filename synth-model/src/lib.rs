@@ -12,6 +12,8 @@
 //! - [`guide`]: heads predicting which productions the solution uses and its
 //!   size, and [`guide::LearnedGuide`], a [`synth_engine::search::Guide`]
 //!   pricing each production at ≈ −ln p.
+//! - [`decoder`]: a GRU over the behaviour embedding that proposes whole
+//!   terms by beam search, each checked before any enumeration finds one.
 //! - [`adapt`]: the refinement loop's update, a gradient step on the
 //!   behaviour embedding.
 //! - [`device`]: CPU or GPU for training and evaluation.
@@ -40,6 +42,7 @@
 
 pub mod adapt;
 pub mod data;
+pub mod decoder;
 pub mod device;
 pub mod fuse;
 pub mod guide;
@@ -68,6 +71,9 @@ pub enum Error {
     /// The guide.
     #[error(transparent)]
     Guide(#[from] guide::GuideError),
+    /// The program decoder.
+    #[error(transparent)]
+    Decoder(#[from] decoder::DecoderError),
     /// Task generation.
     #[error(transparent)]
     Data(#[from] data::DataError),

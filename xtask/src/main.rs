@@ -31,13 +31,17 @@ enum Task {
     /// and print the synthesized Rust of each demo function with its verification report.
     Demo,
     /// Train the learned search guide (synth-model) and write its weights and model card;
-    /// with `--rl`, fine-tune it from search rewards (expert iteration) and compare.
+    /// with `--rl`, fine-tune it from search rewards (expert iteration) and compare; with
+    /// `--decoder`, train the program decoder on the committed guide.
     Train {
         /// Fine-tune the trained guide by expert iteration (`synth-model rl`) instead.
-        #[arg(long)]
+        #[arg(long, conflicts_with = "decoder")]
         rl: bool,
-        /// Passed to `synth-model train` (e.g. `--epochs 4 --draws 60000`) or `synth-model rl`
-        /// (e.g. `--tasks 240 --rounds 2`).
+        /// Train the program decoder (`synth-model train-decoder`) instead.
+        #[arg(long)]
+        decoder: bool,
+        /// Passed to `synth-model train` (e.g. `--epochs 4 --draws 60000`), `synth-model rl`
+        /// (e.g. `--tasks 240 --rounds 2`) or `synth-model train-decoder` (`--epochs 12`).
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<String>,
     },
@@ -137,9 +141,16 @@ fn main() -> Result<()> {
             setup::run()?;
             e2e::demo()
         }
-        Task::Train { rl, args } => {
+        Task::Train { rl, decoder, args } => {
             setup::run()?;
-            model::train(rl, &args)
+            let what = if rl {
+                "rl"
+            } else if decoder {
+                "train-decoder"
+            } else {
+                "train"
+            };
+            model::train(what, &args)
         }
         Task::RefVectors { venv } => model::ref_vectors(&venv),
         Task::GpuCheck { steps } => {

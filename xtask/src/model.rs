@@ -104,9 +104,10 @@ pub fn ref_vectors(venv: &Path) -> Result<()> {
     Ok(())
 }
 
-/// `cargo xtask train [--rl]`: release build of synth-model, then its `train` (or `rl`) command.
-pub fn train(rl: bool, extra: &[String]) -> Result<()> {
-    let mut args = vec!["run", "--release", "-q", "-p", "synth-model", "--bin", "synth-model", "--", if rl { "rl" } else { "train" }];
+/// `cargo xtask train [--rl|--decoder]`: release build of synth-model, then its `train`, `rl` or
+/// `train-decoder` command (`what`).
+pub fn train(what: &str, extra: &[String]) -> Result<()> {
+    let mut args = vec!["run", "--release", "-q", "-p", "synth-model", "--bin", "synth-model", "--", what];
     args.extend(extra.iter().map(String::as_str));
     cargo(&args)
 }

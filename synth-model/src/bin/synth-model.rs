@@ -17,6 +17,7 @@ use synth_engine::spec::{sygus, Problem};
 use synth_model::data::{generate, DataConfig, Task};
 use synth_model::fuse::BehaviourEncoderConfig;
 use synth_model::guide::{default_weights_dir, load_model, top_labels, wait_for_model_thread, GuideModelConfig, GuideUsed, Guider, PriorGuide, CONFIG_FILE, WEIGHTS_FILE};
+use synth_model::decoder::{evaluate_decoder, train_decoder, BeamSettings, DecoderConfig, DecoderTrainingConfig, DECODER_CONFIG_FILE, DECODER_WEIGHTS_FILE};
 use synth_model::device::ComputeDevice;
 use synth_model::rl::{expert_iteration, run_episode, RlConfig};
 use synth_model::text::TextEncoder;
@@ -140,6 +141,25 @@ enum Command {
         #[arg(long, default_value = "target/synth-model-cache")]
         cache: PathBuf,
     },
+    /// Train the program decoder on the frozen guide model, evaluate its beam search on
+    /// the held-out tasks, and write its weights and card.
+    TrainDecoder {
+        /// Passes over the training sequences.
+        #[arg(long, default_value_t = 12)]
+        epochs: usize,
+        /// Stop after this many steps (0 = no limit).
+        #[arg(long, default_value_t = 0)]
+        max_steps: usize,
+        /// The guide model it reads.
+        #[arg(long)]
+        weights: Option<PathBuf>,
+        /// Where to write the decoder's weights, configuration and card.
+        #[arg(long, default_value = "target/synth-model-decoder")]
+        out: PathBuf,
+        /// Beam widths evaluated on the held-out tasks.
+        #[arg(long = "width", default_values_t = [16, 64, 256])]
+        widths: Vec<usize>,
+    },
     /// Print sentence embeddings as JSON.
     Embed {
         /// Sentences.
@@ -219,6 +239,9 @@ fn main() -> Result<()> {
         Command::DeviceCheck { weights, steps, cache } => {
             let other = if cli.device == ComputeDevice::Cpu { ComputeDevice::Gpu } else { cli.device };
             device_check(&weights.unwrap_or_else(default_weights_dir), steps, &cache, other)
+        }
+        Command::TrainDecoder { epochs, max_steps, weights, out, widths } => {
+            run_train_decoder(epochs, max_steps, &weights.unwrap_or_else(default_weights_dir), &out, &widths)
         }
         Command::Embed { sentences } => {
             let enc = TextEncoder::load_default(&Device::flex())?;
@@ -336,6 +359,85 @@ fn run_train(draws: usize, epochs: usize, max_steps: usize, out: &Path, cache: &
     std::fs::write(out.join("MODEL_CARD.md"), &card)?;
     println!("{card}");
     eprintln!("wrote {} ({:.1} MB) in {:.0} s total", out.join(WEIGHTS_FILE).display(), size as f64 / 1e6, started.elapsed().as_secs_f64());
+    Ok(())
+}
+
+fn run_train_decoder(epochs: usize, max_steps: usize, weights: &Path, out: &Path, widths: &[usize]) -> Result<()> {
+    let started = Instant::now();
+    let (model, model_config) = load_model(weights, &Device::flex())?;
+    let dc = data_config(DataConfig::default().draws);
+    eprintln!("generating tasks ({} draws, seed {:#x})", dc.draws, dc.seed);
+    let data = generate(&dc)?;
+    let config = DecoderTrainingConfig::new(DecoderConfig::new().with_d_embed(model_config.behaviour.d_embed)).with_epochs(epochs).with_max_steps(max_steps);
+    let pb = bar(0, "train decoder");
+    let t0 = Instant::now();
+    let outcome = train_decoder(&config, &model, &model_config, &data.train, &mut |step, total, loss| {
+        pb.set_length(total as u64);
+        pb.set_position(step as u64);
+        if step % 10 == 0 {
+            pb.set_message(format!("loss {loss:.4}"));
+        }
+    })?;
+    pb.finish();
+    let train_secs = t0.elapsed().as_secs_f64();
+    let mut rows = Vec::new();
+    for &width in widths {
+        let settings = BeamSettings { width, ..BeamSettings::default() };
+        let m = evaluate_decoder(&outcome.decoder, &model, &model_config, &data.test, settings)?;
+        eprintln!("width {width}: {m:?}");
+        rows.push(format!(
+            "| {width} | {} / {} | {} / {} | {:.0} | {:.1} |",
+            m.solved_bare, m.tasks, m.solved_words, m.tasks, m.mean_checked, m.median_ms
+        ));
+    }
+    std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
+    let params = outcome.decoder.num_params();
+    outcome.decoder.save_file(out.join(DECODER_WEIGHTS_FILE)).map_err(|e| anyhow::anyhow!("saving the decoder: {e}"))?;
+    config.decoder.save(out.join(DECODER_CONFIG_FILE)).context("saving the decoder configuration")?;
+    config.save(out.join("decoder-training-config.json")).context("saving the decoder training configuration")?;
+    let size = std::fs::metadata(out.join(DECODER_WEIGHTS_FILE)).map(|m| m.len()).unwrap_or(0);
+    let card = format!(
+        "# Program decoder card\n\n\
+         A GRU that proposes whole terms by beam search (`synth_model::decoder`), conditioned on the\n\
+         frozen guide model's behaviour embedding and label probabilities (the description's words, not\n\
+         its sentence embedding). Generated by `synth-model train-decoder`.\n\n\
+         ## Data\n\n\
+         The guide's synthetic tasks ({} draws, seed {:#x}): {} training tasks, each shown twice (without\n\
+         its description and with its words): {} sequences of prefix-order tokens. {} held-out tasks.\n\n\
+         ## Model and training\n\n\
+         Tokens: the guide's {} labels, `var0`..`var3`, a start token. Each step reads the previous token,\n\
+         the parent's token and the position under it, and the condition ({} values). Token width {},\n\
+         GRU state {}; {} parameters, {:.2} MB. Adam, learning rate {} with a linear warm-down, batch {},\n\
+         {} epochs, {} steps, {:.0} s on the CPU. Token cross-entropy: first 50 steps {:.3}, last 50 {:.3}.\n\n\
+         ## Held-out beam search\n\n\
+         Each held-out task's grammar (the default one with every common constant), terms of at most {}\n\
+         nodes, each complete term checked against the task's examples as it completes:\n\n\
+         | beam width | found a term meeting the examples, no description | with the description's words | complete terms checked (mean) | median ms per search |\n\
+         |---|---|---|---|---|\n{}\n",
+        dc.draws,
+        dc.seed,
+        data.train.len(),
+        outcome.sequences,
+        data.test.len(),
+        synth_model::labels::label_count(),
+        config.decoder.d_condition(),
+        config.decoder.d_token,
+        config.decoder.d_hidden,
+        params,
+        size as f64 / 1e6,
+        config.learning_rate,
+        config.batch_size,
+        config.epochs,
+        outcome.steps,
+        train_secs,
+        outcome.first_loss,
+        outcome.last_loss,
+        BeamSettings::default().max_nodes,
+        rows.join("\n")
+    );
+    std::fs::write(out.join("DECODER_CARD.md"), &card)?;
+    println!("{card}");
+    eprintln!("wrote {} in {:.0} s total", out.join(DECODER_WEIGHTS_FILE).display(), started.elapsed().as_secs_f64());
     Ok(())
 }
 
@@ -689,11 +791,12 @@ fn run_one(problem: &Problem, guide: Option<(&Arc<Guider>, &TraceFeatures)>, tim
 fn ended_by(c: &Column) -> String {
     let count = |g: GuideUsed| c.runs.iter().filter(|r| r.ended_by == Some(g)).count();
     format!(
-        "{}: outcomes from the search of the prior guide (first to find, or the only one: the model was not ready, or priced the grammar alike) {}, of the examples' guide (with the description's words, if any) {}, of the description's guide (its sentence embedding too) {}",
+        "{}: outcomes from the search of the prior guide (first to find, or the only one: the model was not ready, or priced the grammar alike) {}, of the examples' guide (with the description's words, if any) {}, of the description's guide (its sentence embedding too) {}; terms the decoder proposed {}",
         c.name,
         count(GuideUsed::Prior),
         count(GuideUsed::Examples),
-        count(GuideUsed::Description)
+        count(GuideUsed::Description),
+        count(GuideUsed::Decoder)
     )
 }
 
@@ -876,6 +979,19 @@ fn run_bench(
         guider.cost_scale, guider.propose_min_p
     );
     println!("guide load (weights + text encoder): {:.2} s", t0.elapsed().as_secs_f64());
+    // The same guide with the program decoder racing the searches (off by default), to
+    // measure what the decoder buys.
+    let decoding: Option<Arc<Guider>> = if guider.has_decoder() {
+        let beam = BeamSettings::default();
+        println!("program decoder: beam width {}, terms of at most {} nodes", beam.width, beam.max_nodes);
+        let mut g = Guider::load(weights)?;
+        g.cost_scale = guider.cost_scale;
+        g.propose_min_p = guider.propose_min_p;
+        g.beam = Some(beam);
+        Some(Arc::new(g))
+    } else {
+        None
+    };
     let guider = Arc::new(guider);
     println!();
     let mut table = vec![
@@ -890,7 +1006,7 @@ fn run_bench(
         let picked = pick_held_out(&data.test, min_size, synthetic_limit);
         let suite = format!("synthetic held-out (size ≥ {min_size})");
         let pb = bar(picked.len() as u64, &suite);
-        let mut cols = [
+        let mut cols = vec![
             Column { name: "uniform", runs: Vec::new() },
             Column { name: "uniform + every common constant", runs: Vec::new() },
             Column { name: "learned, no description", runs: Vec::new() },
@@ -898,6 +1014,10 @@ fn run_bench(
             Column { name: "examples' guide, ready", runs: Vec::new() },
             Column { name: "description's guide, embedding ready", runs: Vec::new() },
         ];
+        if decoding.is_some() {
+            cols.push(Column { name: "learned, no description, + decoder", runs: Vec::new() });
+            cols.push(Column { name: "learned + description, + decoder", runs: Vec::new() });
+        }
         for t in &picked {
             let mut bare = t.problem.clone();
             bare.description = None;
@@ -912,6 +1032,10 @@ fn run_bench(
             let text = guider.describe(&t.problem)?;
             cols[4].runs.push(repeated(r, || run_ready(&guider, &bare, None, &t.features, timeout)));
             cols[5].runs.push(repeated(r, || run_ready(&guider, &t.problem, text.as_deref(), &t.features, timeout)));
+            if let Some(decoding) = &decoding {
+                cols[6].runs.push(repeated(r, || run_one(&bare, Some((decoding, &t.features)), timeout)));
+                cols[7].runs.push(repeated(r, || run_one(&t.problem, Some((decoding, &t.features)), timeout)));
+            }
             pb.inc(1);
         }
         pb.finish_and_clear();
@@ -925,6 +1049,12 @@ fn run_bench(
             ratios.push(ratio_line(&suite, &cols[4], &cols[5], timeout));
             ratios.push(format!("{suite}: {}", ended_by(&cols[2])));
             ratios.push(format!("{suite}: {}", ended_by(&cols[3])));
+            if decoding.is_some() {
+                ratios.push(ratio_line(&suite, &cols[2], &cols[6], timeout));
+                ratios.push(ratio_line(&suite, &cols[3], &cols[7], timeout));
+                ratios.push(format!("{suite}: {}", ended_by(&cols[6])));
+                ratios.push(format!("{suite}: {}", ended_by(&cols[7])));
+            }
         }
     }
 
@@ -937,7 +1067,10 @@ fn run_bench(
         let step = (files.len() / limit.max(1)).max(1);
         let files: Vec<&PathBuf> = files.iter().step_by(step).take(limit).collect();
         let pb = bar(files.len() as u64, &name);
-        let mut cols = [Column { name: "uniform", runs: Vec::new() }, Column { name: "learned", runs: Vec::new() }];
+        let mut cols = vec![Column { name: "uniform", runs: Vec::new() }, Column { name: "learned", runs: Vec::new() }];
+        if decoding.is_some() {
+            cols.push(Column { name: "learned + decoder", runs: Vec::new() });
+        }
         for f in &files {
             let src = std::fs::read_to_string(f).with_context(|| format!("cannot read {}", f.display()))?;
             let Ok(p) = sygus::parse(&src) else {
@@ -946,12 +1079,19 @@ fn run_bench(
             };
             cols[0].runs.push(repeated(settings.repeat, || run_one(&p.problem, None, timeout)));
             cols[1].runs.push(repeated(settings.repeat, || run_one(&p.problem, Some((&guider, &TraceFeatures::none())), timeout)));
+            if let Some(decoding) = &decoding {
+                cols[2].runs.push(repeated(settings.repeat, || run_one(&p.problem, Some((decoding, &TraceFeatures::none())), timeout)));
+            }
             pb.inc(1);
         }
         pb.finish_and_clear();
         table.extend(summarize(&name, &cols, timeout));
         ratios.push(ratio_line(&name, &cols[0], &cols[1], timeout));
         ratios.push(format!("{name}: {}", ended_by(&cols[1])));
+        if decoding.is_some() {
+            ratios.push(ratio_line(&name, &cols[1], &cols[2], timeout));
+            ratios.push(format!("{name}: {}", ended_by(&cols[2])));
+        }
     }
     println!(
         "per-task timeout {timeout} s; each task's time is the median of {} runs of a search that solves it; learned: the search starts with the prior guide (uniform costs, every common constant) while the model runs on a second thread (Guider::synthesize)",
