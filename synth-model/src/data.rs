@@ -224,24 +224,29 @@ impl GenGrammar {
             spare -= extra;
             subs.push(self.sample(g, *h, self.min[*h] + extra, rng, depth + 1)?);
         }
-        // Substitute the holes, in order.
-        let mut t = Term::new();
-        let mut map: Vec<Id> = Vec::with_capacity(p.template.nodes().len());
-        let mut next = 0;
-        for n in p.template.nodes() {
-            let is_hole = matches!(&n.op, Op::Var(v) if n.children.is_empty() && g.nonterminals.iter().any(|x| *x.name == **v));
-            let id = if is_hole {
-                let s = &subs[next];
-                next += 1;
-                t.add_term(s, s.root())
-            } else {
-                let kids: Vec<Id> = n.children.iter().map(|c| map[c.index()]).collect();
-                t.add(n.op.clone(), &kids)
-            };
-            map.push(id);
-        }
-        Some(t)
+        fill_holes(&p.template, &subs, &|v| g.nonterminals.iter().any(|x| *x.name == *v))
     }
+}
+
+/// `template` with its holes (leaves naming a nonterminal: `is_nonterminal`) replaced by
+/// `subs`, left to right; `None` when there are fewer `subs` than holes.
+pub(crate) fn fill_holes(template: &Term, subs: &[Term], is_nonterminal: &dyn Fn(&str) -> bool) -> Option<Term> {
+    let mut t = Term::new();
+    let mut map: Vec<Id> = Vec::with_capacity(template.nodes().len());
+    let mut next = 0;
+    for n in template.nodes() {
+        let is_hole = matches!(&n.op, Op::Var(v) if n.children.is_empty() && is_nonterminal(v));
+        let id = if is_hole {
+            let s = subs.get(next)?;
+            next += 1;
+            t.add_term(s, s.root())
+        } else {
+            let kids: Vec<Id> = n.children.iter().map(|c| map[c.index()]).collect();
+            t.add(n.op.clone(), &kids)
+        };
+        map.push(id);
+    }
+    Some(t)
 }
 
 const WORDS: &[&str] = &[

@@ -25,7 +25,7 @@ use synth_engine::search::CancelToken;
 use synth_engine::spec::{cegis, Grammar, Param, Problem, Production};
 use thiserror::Error;
 
-use crate::data::Task;
+use crate::data::{fill_holes, Task};
 use crate::guide::{behaviour_input, read, without_description, GuideModel, GuideModelConfig};
 use crate::labels::{common_constants, const_label, label_count, label_index, op_label, value_label};
 use crate::trace::TraceFeatures;
@@ -473,22 +473,7 @@ impl DecodingGrammar {
         *at += 1;
         let prod = &self.nts[nt][p];
         let subs: Vec<Term> = prod.holes.iter().map(|_| self.build(derivation, at)).collect::<Option<_>>()?;
-        let mut t = Term::new();
-        let mut map: Vec<Id> = Vec::with_capacity(prod.template.nodes().len());
-        let mut next = 0;
-        for n in prod.template.nodes() {
-            let is_hole = n.children.is_empty() && matches!(&n.op, Op::Var(v) if self.names.iter().any(|x| **x == **v));
-            let id = if is_hole {
-                let s = subs.get(next)?;
-                next += 1;
-                t.add_term(s, s.root())
-            } else {
-                let kids: Vec<Id> = n.children.iter().map(|c| map[c.index()]).collect();
-                t.add(n.op.clone(), &kids)
-            };
-            map.push(id);
-        }
-        Some(t)
+        fill_holes(&prod.template, &subs, &|v| self.names.iter().any(|x| **x == *v))
     }
 }
 
