@@ -322,8 +322,8 @@ pub struct Guider {
     /// The program decoder, when its weights are beside the guide's.
     decoder: Option<ProgramDecoder>,
     /// How [`guided_search`] runs the decoder (`None`, the default: not at all). Racing
-    /// the searches, it ended none of `bench guide`'s tasks first and slowed them
-    /// 0.7–0.95× by taking a core (README, "Program decoder").
+    /// the searches, it ended none of `bench guide`'s tasks first, and on `hd` it slowed
+    /// them (0.65–0.87× at the median) by taking a core (README, "Program decoder").
     pub beam: Option<BeamSettings>,
     /// Cost per nat of −ln p.
     pub cost_scale: f32,
