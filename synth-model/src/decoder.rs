@@ -433,11 +433,13 @@ impl DecodingGrammar {
             }
             nts.push(prods);
         }
-        let mut min = vec![usize::MAX / 4; nts.len()];
+        // Nodes of the smallest term of each nonterminal (`usize::MAX`: none the decoder
+        // can spell); sums saturate.
+        let mut min = vec![usize::MAX; nts.len()];
         for _ in 0..nts.len() + 2 {
             for i in 0..nts.len() {
                 for p in &nts[i] {
-                    let s = p.fixed + p.holes.iter().map(|h| min[*h]).sum::<usize>();
+                    let s = p.holes.iter().fold(p.fixed, |a, h| a.saturating_add(min[*h]));
                     min[i] = min[i].min(s);
                 }
             }
@@ -612,9 +614,9 @@ impl ProgramDecoder {
             for (i, h) in beam.iter().enumerate() {
                 let mut pending = h.pending.clone();
                 let Some((nt, _, _)) = pending.pop() else { continue };
-                let later: usize = pending.iter().map(|p| grammar.min[p.0]).sum();
+                let later = pending.iter().fold(0usize, |a, p| a.saturating_add(grammar.min[p.0]));
                 for (k, prod) in grammar.nts[nt].iter().enumerate() {
-                    let nodes = h.nodes + prod.fixed + prod.holes.iter().map(|x| grammar.min[*x]).sum::<usize>() + later;
+                    let nodes = prod.holes.iter().fold(h.nodes + prod.fixed, |a, x| a.saturating_add(grammar.min[*x])).saturating_add(later);
                     if nodes > settings.max_nodes {
                         continue;
                     }
@@ -774,6 +776,37 @@ mod tests {
         let checker = Checker::new(&p, 0, 0, 0).unwrap();
         assert!(checker.accepts(&t));
         assert!(!checker.accepts(&"(bvsub x #x00000001)".parse().unwrap()));
+    }
+
+    #[test]
+    fn a_nonterminal_the_decoder_cannot_spell_is_never_expanded() {
+        // `C` has only `(Constant …)`; five of it under one operator would overflow an
+        // unsaturated size bound.
+        let p = synth_engine::spec::sygus::parse(
+            "(define-fun g ((a (_ BitVec 32)) (b (_ BitVec 32)) (c (_ BitVec 32)) (d (_ BitVec 32)) (e (_ BitVec 32))) (_ BitVec 32) a)
+             (synth-fun f ((x (_ BitVec 32))) (_ BitVec 32) ((Start (_ BitVec 32)) (C (_ BitVec 32)))
+               ((Start (_ BitVec 32) (x #x00000001 (bvadd Start Start) (bvand Start C) (g C C C C C)))
+                (C (_ BitVec 32) ((Constant (_ BitVec 32))))))
+             (constraint (= (f #x00000003) #x00000004))",
+        )
+        .unwrap()
+        .problem;
+        let grammar = DecodingGrammar::for_problem(&p);
+        assert_eq!(grammar.min[1], usize::MAX);
+        let device = Device::flex();
+        let config = DecoderConfig::new().with_d_embed(8).with_d_token(8).with_d_hidden(8);
+        let decoder = config.init(&device);
+        let cond = Tensor::<2>::zeros([1, config.d_condition()], &device);
+        let mut seen = Vec::new();
+        let out = decoder
+            .beam_search(cond, &grammar, BeamSettings { width: 32, max_nodes: 5 }, &mut |t| {
+                seen.push(t.to_string());
+                t.to_string() == "(bvadd x #x00000001)"
+            }, &CancelToken::new())
+            .unwrap();
+        assert!(!seen.is_empty());
+        assert!(seen.iter().all(|t| !t.contains("bvand") && !t.contains("(g ")), "{seen:?}");
+        assert_eq!(out.found.map(|t| t.to_string()), seen.last().filter(|t| *t == "(bvadd x #x00000001)").cloned());
     }
 
     #[test]
