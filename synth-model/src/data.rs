@@ -187,16 +187,31 @@ fn compile(g: &Grammar) -> GenGrammar {
                 .collect()
         })
         .collect();
-    let mut min = vec![usize::MAX / 4; nts.len()];
+    let min = least_sizes(&nts, |p| (p.fixed, &p.holes));
+    GenGrammar { nts, min }
+}
+
+/// Nodes of the smallest term of a production with `fixed` nodes and `holes` (their
+/// nonterminals), given each nonterminal's least size `min`; saturates, so `usize::MAX`
+/// stands for a nonterminal with no term.
+pub(crate) fn least_nodes(fixed: usize, holes: &[usize], min: &[usize]) -> usize {
+    holes.iter().fold(fixed, |a, h| a.saturating_add(min[*h]))
+}
+
+/// The least size of each nonterminal's terms, from its productions' fixed nodes and
+/// holes (`shape`); `usize::MAX` for a nonterminal with no term.
+pub(crate) fn least_sizes<P>(nts: &[Vec<P>], shape: impl Fn(&P) -> (usize, &[usize])) -> Vec<usize> {
+    let mut min = vec![usize::MAX; nts.len()];
     for _ in 0..nts.len() + 2 {
         for (i, prods) in nts.iter().enumerate() {
             for p in prods {
-                let s = p.fixed + p.holes.iter().map(|h| min[*h]).sum::<usize>();
-                min[i] = min[i].min(s);
+                let (fixed, holes) = shape(p);
+                let size = least_nodes(fixed, holes, &min);
+                min[i] = min[i].min(size);
             }
         }
     }
-    GenGrammar { nts, min }
+    min
 }
 
 impl GenGrammar {
@@ -204,7 +219,7 @@ impl GenGrammar {
     fn sample(&self, g: &Grammar, nt: usize, budget: usize, rng: &mut ChaCha8Rng, depth: usize) -> Option<Term> {
         let fits: Vec<&GenProd> = self.nts[nt]
             .iter()
-            .filter(|p| p.fixed + p.holes.iter().map(|h| self.min[*h]).sum::<usize>() <= budget)
+            .filter(|p| least_nodes(p.fixed, &p.holes, &self.min) <= budget)
             .filter(|p| depth < 8 || p.holes.is_empty())
             .collect();
         if fits.is_empty() {
@@ -217,7 +232,7 @@ impl GenGrammar {
         } else {
             fits[rng.gen_range(0..fits.len())]
         };
-        let mut spare = budget - p.fixed - p.holes.iter().map(|h| self.min[*h]).sum::<usize>();
+        let mut spare = budget - least_nodes(p.fixed, &p.holes, &self.min);
         let mut subs = Vec::with_capacity(p.holes.len());
         for (k, h) in p.holes.iter().enumerate() {
             let extra = if k + 1 == p.holes.len() { spare } else { rng.gen_range(0..=spare) };

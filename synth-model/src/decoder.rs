@@ -25,10 +25,11 @@ use synth_engine::search::CancelToken;
 use synth_engine::spec::{cegis, Grammar, Param, Problem, Production};
 use thiserror::Error;
 
-use crate::data::{fill_holes, Task};
+use crate::data::{fill_holes, least_nodes, least_sizes, Task};
 use crate::guide::{behaviour_input, read, without_description, GuideModel, GuideModelConfig};
 use crate::labels::{common_constants, const_label, label_count, label_index, op_label, value_label};
 use crate::trace::TraceFeatures;
+use crate::train::{first_and_last_loss, warm_down};
 
 /// The decoder's configuration file, beside the guide's weights.
 pub const DECODER_CONFIG_FILE: &str = "decoder-config.json";
@@ -226,8 +227,8 @@ pub fn condition(
 pub struct DecoderTrainingConfig {
     /// The decoder.
     pub decoder: DecoderConfig,
-    /// Passes over the training sequences.
-    #[config(default = 12)]
+    /// Passes over the training sequences (the committed weights: 10).
+    #[config(default = 10)]
     pub epochs: usize,
     /// Sequences per step.
     #[config(default = 64)]
@@ -318,19 +319,17 @@ pub fn train_decoder(
             let batch: Vec<&Sequence> = chunk.iter().map(|i| &sequences[*i]).collect();
             let loss = sequence_loss(&decoder, &batch, c, &device);
             let value: f32 = loss.clone().into_scalar::<f32>();
-            let lr = config.learning_rate * (1.0 - 0.9 * (step as f64 / total as f64));
             let grads = GradientsParams::from_grads(loss.backward(), &decoder);
-            decoder = optim.step(lr, decoder, grads);
+            decoder = optim.step(warm_down(config.learning_rate, step, total), decoder, grads);
             history.push(value);
             progress(step, total, value);
         }
     }
-    let k = (history.len() / 2).clamp(1, 50);
-    let mean = |xs: &[f32]| xs.iter().sum::<f32>() / xs.len().max(1) as f32;
+    let (first_loss, last_loss) = first_and_last_loss(&history);
     Ok(DecoderOutcome {
         decoder: decoder.valid().to_device(&Device::flex()),
-        first_loss: mean(&history[..k.min(history.len())]),
-        last_loss: mean(&history[history.len().saturating_sub(k)..]),
+        first_loss,
+        last_loss,
         steps: step,
         sequences: sequences.len(),
     })
@@ -433,17 +432,8 @@ impl DecodingGrammar {
             }
             nts.push(prods);
         }
-        // Nodes of the smallest term of each nonterminal (`usize::MAX`: none the decoder
-        // can spell); sums saturate.
-        let mut min = vec![usize::MAX; nts.len()];
-        for _ in 0..nts.len() + 2 {
-            for i in 0..nts.len() {
-                for p in &nts[i] {
-                    let s = p.holes.iter().fold(p.fixed, |a, h| a.saturating_add(min[*h]));
-                    min[i] = min[i].min(s);
-                }
-            }
-        }
+        // `usize::MAX` for a nonterminal with no term the decoder can spell.
+        let min = least_sizes(&nts, |p| (p.fixed, &p.holes));
         DecodingGrammar { names, nts, min }
     }
 
@@ -616,7 +606,7 @@ impl ProgramDecoder {
                 let Some((nt, _, _)) = pending.pop() else { continue };
                 let later = pending.iter().fold(0usize, |a, p| a.saturating_add(grammar.min[p.0]));
                 for (k, prod) in grammar.nts[nt].iter().enumerate() {
-                    let nodes = prod.holes.iter().fold(h.nodes + prod.fixed, |a, x| a.saturating_add(grammar.min[*x])).saturating_add(later);
+                    let nodes = least_nodes(h.nodes + prod.fixed, &prod.holes, &grammar.min).saturating_add(later);
                     if nodes > settings.max_nodes {
                         continue;
                     }

@@ -380,8 +380,7 @@ fn fit(
                 }
             }
             let problems: Vec<&Problem> = problems.iter().map(AsRef::as_ref).collect();
-            // Linear warm-down of the learning rate over the run.
-            let lr = config.learning_rate * (1.0 - 0.9 * (step as f64 / total as f64));
+            let lr = warm_down(config.learning_rate, step, total);
             let (bce, ce) = losses(&model, &config.model, &batch, &problems, &text, &batch_weights, &device)?;
             let loss = bce + ce.mul_scalar(config.size_weight);
             let value: f32 = loss.clone().into_scalar::<f32>();
@@ -391,14 +390,20 @@ fn fit(
             progress(StepReport { step, total, epoch, loss: value });
         }
     }
+    let (first_loss, last_loss) = first_and_last_loss(&history);
+    Ok(TrainOutcome { model: model.valid().to_device(&Device::flex()), first_loss, last_loss, steps: step })
+}
+
+/// The learning rate at `step` of `total`: a linear warm-down from `lr` to a tenth of it.
+pub(crate) fn warm_down(lr: f64, step: usize, total: usize) -> f64 {
+    lr * (1.0 - 0.9 * (step as f64 / total as f64))
+}
+
+/// Mean loss of the first and of the last 50 steps of a run (at most half the run each).
+pub(crate) fn first_and_last_loss(history: &[f32]) -> (f32, f32) {
     let k = (history.len() / 2).clamp(1, 50);
     let mean = |xs: &[f32]| xs.iter().sum::<f32>() / xs.len().max(1) as f32;
-    Ok(TrainOutcome {
-        model: model.valid().to_device(&Device::flex()),
-        first_loss: mean(&history[..k.min(history.len())]),
-        last_loss: mean(&history[history.len().saturating_sub(k)..]),
-        steps: step,
-    })
+    (mean(&history[..k.min(history.len())]), mean(&history[history.len().saturating_sub(k)..]))
 }
 
 /// Held-out metrics, computed on `device`; `view` chooses how much of each

@@ -41,7 +41,7 @@ enum Task {
         #[arg(long)]
         decoder: bool,
         /// Passed to `synth-model train` (e.g. `--epochs 4 --draws 60000`), `synth-model rl`
-        /// (e.g. `--tasks 240 --rounds 2`) or `synth-model train-decoder` (`--epochs 12`).
+        /// (e.g. `--tasks 240 --rounds 2`) or `synth-model train-decoder` (`--epochs 10`).
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<String>,
     },
