@@ -107,6 +107,20 @@ impl Fixture {
         line.trim_end().to_owned()
     }
 
+    /// Sends a command without waiting for its answer (read it later with
+    /// [`Self::read_line`]).
+    pub fn send(&mut self, cmd: &str) {
+        writeln!(self.stdin, "{cmd}").expect("write command");
+        self.stdin.flush().expect("flush");
+    }
+
+    /// Reads the fixture's next output line.
+    pub fn read_line(&mut self) -> String {
+        let mut line = String::new();
+        self.stdout.read_line(&mut line).expect("read line");
+        line.trim_end().to_owned()
+    }
+
     /// Sends a command and waits for its `done` (or `bye`).
     pub fn command(&mut self, cmd: &str) {
         writeln!(self.stdin, "{cmd}").expect("write command");

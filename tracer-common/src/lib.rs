@@ -81,6 +81,12 @@ pub struct CallEvent {
     pub ret: u64,
     /// TSC ticks from the call's entry to its return ([`EventKind::Call`] events; 0 else).
     pub ticks: u64,
+    /// Stack pointer `rsp` at the probe. With where the probe sits (entry, `ret`
+    /// instruction, uretprobe, call-through slot) it names the call's frame, which tells a
+    /// really nested call from one whose return was lost.
+    pub sp: u64,
+    /// The return address at `[rsp]` for entry events (0 when unread or not an entry).
+    pub ret_addr: u64,
 }
 
 /// A string read from user memory for the [`CallEvent`] just before it.
@@ -106,7 +112,8 @@ pub const RET_SLOT: u32 = 6;
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default)]
 pub struct ProbeConfig {
-    /// An [`EventKind`] as `u32`: what a hit of this probe means.
+    /// An [`EventKind`] as `u32`: what a hit of this probe means; 0 switches the probe off
+    /// (it emits nothing).
     pub kind: u32,
     /// Bit `i` set: argument `i` is a `char *` to read as a string. Bit 6: the return
     /// value is a `char *`.
@@ -133,7 +140,7 @@ mod tests {
 
     #[test]
     fn event_layout_is_stable() {
-        assert_eq!(core::mem::size_of::<CallEvent>(), 104);
+        assert_eq!(core::mem::size_of::<CallEvent>(), 120);
         assert_eq!(core::mem::size_of::<StrEvent>() % 4, 0);
         assert_eq!(EventKind::from_raw(2), Some(EventKind::Return));
         assert_eq!(EventKind::from_raw(4), Some(EventKind::Call));

@@ -14,6 +14,7 @@ use aya_ebpf::{
     helpers::{
         bpf_get_current_pid_tgid, bpf_ktime_get_ns,
         generated::{bpf_get_attach_cookie, bpf_get_current_task_btf, bpf_probe_read_user_str},
+        bpf_probe_read_user,
     },
     macros::{map, uprobe, uretprobe},
     maps::{Array, PerCpuArray, RingBuf},
@@ -100,6 +101,10 @@ fn handle(regs: *const pt_regs) -> u32 {
         return 0;
     };
     let kind = config.kind;
+    // A probe user space has switched off (kind 0) while it detaches.
+    if kind == 0 {
+        return 0;
+    }
     let string_mask = config.string_mask;
     // SAFETY: the verifier allows reading the registers of the context.
     let regs = unsafe { &*regs };
@@ -142,6 +147,15 @@ fn handle(regs: *const pt_regs) -> u32 {
         ret: regs.rax,
         // The trampoline leaves the call's TSC ticks in rcx (caller-saved, free after it).
         ticks: if kind == EventKind::Call as u32 { regs.rcx } else { 0 },
+        sp: regs.rsp,
+        // The entry site is chosen before anything moves rsp, so [rsp] is the return
+        // address; a fault leaves 0 (the builder then relies on the stack pointer alone).
+        ret_addr: if kind == EventKind::Entry as u32 {
+            // SAFETY: bpf_probe_read_user checks the user address and fails cleanly.
+            unsafe { bpf_probe_read_user(regs.rsp as *const u64) }.unwrap_or(0)
+        } else {
+            0
+        },
     };
     entry.write(event);
     entry.submit(BPF_RB_NO_WAKEUP as u64);

@@ -1,8 +1,17 @@
 //! The trace builder: pairs entry and return records per thread into [`Call`]s.
 //!
-//! Returns pair with the innermost open call of the same function on the same thread, so
-//! recursion and nested traced calls come out right. Strings follow their call record from
-//! the same thread and are attached to it.
+//! Calls nest by their stack frames: every probe reports `rsp`, and where the probe sits
+//! (an entry site before anything moves `rsp`, a `ret` instruction, a uretprobe, the
+//! return of a call-through slot) turns it into the address of the call's return-address
+//! slot, its *frame*. A return pairs with the open call of its function and frame on its
+//! thread. An open call whose frame a later call reuses, or lies below a later call's or
+//! return's frame, cannot still be running: its return was lost (a dropped event, a
+//! `longjmp`, a return while no return probe was attached), so it is closed as
+//! [`Incomplete::ReturnLost`] and is never the parent of a later call. A call at the same
+//! frame as the open one is its tail call only when its return address differs (the
+//! kernel's uretprobe trampoline stands in the slot). Records without a stack pointer pair
+//! with the innermost open call of the same function, as before. Strings follow their call
+//! record from the same thread and are attached to it.
 //!
 //! With block probes ([`TraceBuilder::track_blocks`]), each block hit is attributed to
 //! the innermost open call of its function on its thread, giving every call its block
@@ -19,8 +28,21 @@ use crate::{
         dwarf::ValueKind,
         ProbePoint,
     },
-    trace::{Call, FunctionInfo, Value},
+    trace::{Call, FunctionInfo, Incomplete, Value},
 };
+
+/// What `rsp` at a probe is, relative to the frame of the call it reports.
+fn frame_of(kind: EventKind, uretprobe: bool, sp: u64) -> u64 {
+    if sp == 0 {
+        return 0;
+    }
+    match kind {
+        // A uretprobe runs after `ret` popped the return address.
+        EventKind::Return if uretprobe => sp.wrapping_add_signed(-8),
+        EventKind::Call => sp.wrapping_add(crate::fastentry::trampoline::CALL_SLOT_FRAME_BYTES),
+        _ => sp,
+    }
+}
 
 /// How to decode one function's values.
 #[derive(Clone, Debug)]
@@ -41,6 +63,10 @@ struct Open {
     depth: u32,
     parent: Option<u64>,
     path: Option<Path>,
+    /// Address of the return-address slot (0 = unknown).
+    frame: u64,
+    /// Return address at entry (0 = unknown).
+    ret_addr: u64,
 }
 
 /// The block path of an open call.
@@ -91,7 +117,8 @@ struct Thread {
 #[derive(Debug)]
 pub struct TraceBuilder {
     decoders: Vec<Decoder>,
-    probe_function: Vec<(u32, EventKind)>,
+    /// Function, kind and whether it is a uretprobe, by probe id.
+    probe_function: Vec<(u32, EventKind, bool)>,
     threads: HashMap<u32, Thread>,
     next_seq: u64,
     ready: Vec<Call>,
@@ -99,8 +126,16 @@ pub struct TraceBuilder {
     pub calls_per_function: Vec<u64>,
     /// Records decoded.
     pub received: u64,
-    /// Returns without a matching entry.
+    /// Returns without a matching entry while the entry probes were attached.
     pub unmatched_returns: u64,
+    /// When the entry probes were all attached and when their removal began (CLOCK_MONOTONIC
+    /// ns): a return outside that window without an entry belongs to a call that began
+    /// while they were not attached, and is not counted as unmatched.
+    entries_window: (u64, u64),
+    /// Newest event time seen.
+    pub newest_ns: u64,
+    /// Calls handed out as [`Incomplete`], by reason: return lost, still running.
+    pub incomplete: [u64; 2],
     /// Basic-block hits per probe id (entry probes count as hits of the entry block
     /// when blocks are tracked).
     pub block_hits: Vec<u64>,
@@ -131,13 +166,16 @@ impl TraceBuilder {
             .collect();
         Self {
             decoders,
-            probe_function: points.iter().map(|p| (p.function, p.kind)).collect(),
+            probe_function: points.iter().map(|p| (p.function, p.kind, p.uretprobe)).collect(),
             threads: HashMap::new(),
             next_seq: 0,
             ready: Vec::new(),
             calls_per_function: vec![0; functions.len()],
             received: 0,
             unmatched_returns: 0,
+            entries_window: (0, u64::MAX),
+            newest_ns: 0,
+            incomplete: [0; 2],
             block_hits: vec![0; points.len()],
             block_offset: vec![None; points.len()],
             tracked: vec![false; functions.len()],
@@ -173,90 +211,158 @@ impl TraceBuilder {
         }
     }
 
+    /// Sets when the entry probes were all attached (see [`Self::unmatched_returns`]).
+    pub fn entries_attached_at(&mut self, ns: u64) {
+        self.entries_window.0 = ns;
+    }
+
+    /// Sets when the removal of the entry probes began.
+    pub fn entries_detached_at(&mut self, ns: u64) {
+        self.entries_window.1 = ns;
+    }
+
     /// Feeds one decoded call record.
     pub fn push_call(&mut self, c: &CallRecord) {
+        self.newest_ns = self.newest_ns.max(c.ts_ns);
         if c.kind == EventKind::Call {
             // A whole call seen at its return: its entry was `ticks` earlier. Only leaves
             // are called through, and a leaf runs on the CPU the whole call unless
             // preempted, so its on-CPU time at entry is that much less too.
             let took = crate::fastentry::tsc::ticks_to_ns(c.ticks);
+            // Both halves carry the call's frame (the slot's probe sits below it).
+            let Some(&(_, _, uretprobe)) = self.probe_function.get(c.probe as usize) else { return };
+            let frame = frame_of(EventKind::Call, uretprobe, c.sp);
             let entry = CallRecord {
                 kind: EventKind::Entry,
                 ts_ns: c.ts_ns.saturating_sub(took),
                 cpu_ns: if c.cpu_ns == 0 { 0 } else { c.cpu_ns.saturating_sub(took).max(1) },
                 ret: 0,
                 ticks: 0,
+                sp: frame,
+                ret_addr: 0,
                 ..*c
             };
-            self.push_call(&entry);
-            self.push_call(&CallRecord { kind: EventKind::Return, args: [0; tracer_common::MAX_ARGS], ticks: 0, ..*c });
+            self.push_entry(&entry, frame);
+            let ret = CallRecord { kind: EventKind::Return, args: [0; tracer_common::MAX_ARGS], ticks: 0, ..*c };
+            self.push_return(&ret, frame);
             return;
         }
-        let Some(&(function, _)) = self.probe_function.get(c.probe as usize) else { return };
-        self.flush_awaiting(c.tid);
+        let Some(&(_, kind, uretprobe)) = self.probe_function.get(c.probe as usize) else { return };
+        let frame = frame_of(kind, uretprobe, c.sp);
         match c.kind {
-            EventKind::Entry => {
-                let thread = self.threads.entry(c.tid).or_default();
-                let seq = self.next_seq;
-                self.next_seq += 1;
-                thread.stack.push(Open {
-                    seq,
-                    tid: c.tid,
-                    function,
-                    entry_ns: c.ts_ns,
-                    entry_cpu: c.cpu_ns,
-                    args: c.args,
-                    strings: Default::default(),
-                    depth: thread.stack.len() as u32,
-                    parent: thread.stack.last().map(|o| o.seq),
-                    path: self.tracked.get(function as usize).copied().unwrap_or(false).then(Path::new),
-                });
-                if self.tracked.get(function as usize).copied().unwrap_or(false) {
-                    if let Some(h) = self.block_hits.get_mut(c.probe as usize) {
-                        *h += 1;
-                    }
-                }
-                if c.strings > 0 {
-                    thread.awaiting = Some((Awaiting::Entry, c.strings));
-                }
-            }
-            EventKind::Return => {
-                let thread = self.threads.entry(c.tid).or_default();
-                let Some(pos) = thread.stack.iter().rposition(|o| o.function == function) else {
-                    self.unmatched_returns += 1;
-                    return;
-                };
-                // Frames above the match never returned through a probe (longjmp, lost
-                // events): close them without a return.
-                let orphans: Vec<Open> = thread.stack.drain(pos + 1..).collect();
-                let open = thread.stack.pop().expect("pos is in the stack");
-                let call = self.finish(open, Some(c));
-                for orphan in orphans.into_iter().rev() {
-                    let unfinished = self.finish(orphan, None);
-                    self.complete(unfinished);
-                }
-                if c.strings > 0 {
-                    let thread = self.threads.entry(c.tid).or_default();
-                    thread.awaiting = Some((Awaiting::Return(Box::new(call), c.ret), c.strings));
-                } else {
-                    self.complete(call);
-                }
-            }
+            EventKind::Entry => self.push_entry(c, frame),
+            EventKind::Return => self.push_return(c, frame),
             EventKind::Call => {}
-            EventKind::Block => {
-                if let Some(h) = self.block_hits.get_mut(c.probe as usize) {
-                    *h += 1;
+            EventKind::Block => self.push_block(c),
+        }
+    }
+
+    /// An entry whose frame is `frame` (0 = unknown).
+    fn push_entry(&mut self, c: &CallRecord, frame: u64) {
+        let Some(&(function, _, _)) = self.probe_function.get(c.probe as usize) else { return };
+        self.flush_awaiting(c.tid);
+        if frame != 0 {
+            // Open calls this entry shows to have returned unseen.
+            loop {
+                let thread = self.threads.entry(c.tid).or_default();
+                let Some(top) = thread.stack.last() else { break };
+                let same_site = top.ret_addr != 0 && top.ret_addr == c.ret_addr;
+                let returned = top.frame != 0 && (top.frame < frame || (top.frame == frame && same_site));
+                if !returned {
+                    break;
                 }
-                let Some(Some(offset)) = self.block_offset.get(c.probe as usize).copied() else { return };
-                let open = self
-                    .threads
-                    .get_mut(&c.tid)
-                    .and_then(|t| t.stack.iter_mut().rev().find(|o| o.function == function));
-                match open.and_then(|o| o.path.as_mut()) {
-                    Some(path) => path.enter(offset),
-                    None => self.unattributed_blocks += 1,
-                }
+                let open = thread.stack.pop().expect("top exists");
+                self.close_incomplete(open, Incomplete::ReturnLost);
             }
+        }
+        let thread = self.threads.entry(c.tid).or_default();
+        let seq = self.next_seq;
+        self.next_seq += 1;
+        thread.stack.push(Open {
+            seq,
+            tid: c.tid,
+            function,
+            entry_ns: c.ts_ns,
+            entry_cpu: c.cpu_ns,
+            args: c.args,
+            strings: Default::default(),
+            depth: thread.stack.len() as u32,
+            parent: thread.stack.last().map(|o| o.seq),
+            path: self.tracked.get(function as usize).copied().unwrap_or(false).then(Path::new),
+            frame,
+            ret_addr: c.ret_addr,
+        });
+        if self.tracked.get(function as usize).copied().unwrap_or(false) {
+            if let Some(h) = self.block_hits.get_mut(c.probe as usize) {
+                *h += 1;
+            }
+        }
+        if c.strings > 0 {
+            thread.awaiting = Some((Awaiting::Entry, c.strings));
+        }
+    }
+
+    /// A return whose frame is `frame` (0 = unknown).
+    fn push_return(&mut self, c: &CallRecord, frame: u64) {
+        let Some(&(function, _, _)) = self.probe_function.get(c.probe as usize) else { return };
+        self.flush_awaiting(c.tid);
+        let thread = self.threads.entry(c.tid).or_default();
+        // Open calls below the returning frame had returned unseen.
+        let mut lost = Vec::new();
+        while thread.stack.last().is_some_and(|top| frame != 0 && top.frame != 0 && top.frame < frame) {
+            lost.extend(thread.stack.pop());
+        }
+        let pos = if frame == 0 {
+            thread.stack.iter().rposition(|o| o.function == function)
+        } else {
+            // Among the calls in this frame (a tail-call chain), the innermost of this
+            // function.
+            thread
+                .stack
+                .iter()
+                .rev()
+                .take_while(|o| o.frame == frame || o.frame == 0)
+                .position(|o| o.function == function)
+                .map(|from_top| thread.stack.len() - 1 - from_top)
+        };
+        let Some(pos) = pos else {
+            if (self.entries_window.0..=self.entries_window.1).contains(&c.ts_ns) {
+                self.unmatched_returns += 1;
+            }
+            for open in lost {
+                self.close_incomplete(open, Incomplete::ReturnLost);
+            }
+            return;
+        };
+        let orphans: Vec<Open> = thread.stack.drain(pos + 1..).collect();
+        let open = thread.stack.pop().expect("pos is in the stack");
+        for orphan in lost.into_iter().chain(orphans.into_iter().rev()) {
+            self.close_incomplete(orphan, Incomplete::ReturnLost);
+        }
+        let call = self.finish(open, Some(c));
+        if c.strings > 0 {
+            let thread = self.threads.entry(c.tid).or_default();
+            thread.awaiting = Some((Awaiting::Return(Box::new(call), c.ret), c.strings));
+        } else {
+            self.complete(call);
+        }
+    }
+
+    /// A basic-block hit.
+    fn push_block(&mut self, c: &CallRecord) {
+        let Some(&(function, _, _)) = self.probe_function.get(c.probe as usize) else { return };
+        self.flush_awaiting(c.tid);
+        if let Some(h) = self.block_hits.get_mut(c.probe as usize) {
+            *h += 1;
+        }
+        let Some(Some(offset)) = self.block_offset.get(c.probe as usize).copied() else { return };
+        let open = self
+            .threads
+            .get_mut(&c.tid)
+            .and_then(|t| t.stack.iter_mut().rev().find(|o| o.function == function));
+        match open.and_then(|o| o.path.as_mut()) {
+            Some(path) => path.enter(offset),
+            None => self.unattributed_blocks += 1,
         }
     }
 
@@ -331,7 +437,21 @@ impl TraceBuilder {
             cpu_ns,
             args,
             ret: ret_value,
+            incomplete: None,
         }
+    }
+
+    /// Hands out an open call whose return will not be seen.
+    fn close_incomplete(&mut self, open: Open, why: Incomplete) {
+        let mut call = self.finish(open, None);
+        call.incomplete = Some(why);
+        self.incomplete[why as usize] += 1;
+        self.push_ready(call);
+    }
+
+    /// Calls open now (entered, return not yet seen), over all threads.
+    pub fn open_calls(&self) -> usize {
+        self.threads.values().map(|t| t.stack.len()).sum()
     }
 
     fn complete(&mut self, call: Call) {
@@ -364,15 +484,15 @@ impl TraceBuilder {
         std::mem::take(&mut self.ready)
     }
 
-    /// Ends the trace: calls still open are returned without exit time.
+    /// Ends the trace: calls still open are handed out as [`Incomplete::StillRunning`],
+    /// without exit time.
     pub fn finish_all(&mut self) -> Vec<Call> {
         let tids: Vec<u32> = self.threads.keys().copied().collect();
         for tid in tids {
             self.flush_awaiting(tid);
             let stack = std::mem::take(&mut self.threads.get_mut(&tid).expect("tid").stack);
             for open in stack {
-                let call = self.finish(open, None);
-                self.push_ready(call);
+                self.close_incomplete(open, Incomplete::StillRunning);
             }
         }
         self.take_ready()
@@ -411,7 +531,7 @@ fn decode_value(kind: ValueKind, raw: u64, string: Option<&StrRecord>, with_stri
 mod tests {
     use super::*;
     use crate::{
-        events::tests::{call_bytes, call_bytes_with_ticks},
+        events::tests::{call_bytes, call_bytes_at, call_bytes_with_ticks},
         probes::dwarf::{CType, Param},
         trace::tests::sample_trace,
     };
@@ -498,6 +618,99 @@ mod tests {
         assert_eq!(calls.len(), 1);
         assert_eq!(calls[0].exit_ns, None);
         assert_eq!(calls[0].tid, 1);
+        assert_eq!(calls[0].incomplete, Some(Incomplete::StillRunning));
+        assert_eq!(b.incomplete, [0, 1]);
+    }
+
+    /// (function, depth, parent, argument, incomplete) of every call, in entry order.
+    fn shape(calls: &mut [Call]) -> Vec<(u32, u32, Option<u64>, Value, Option<Incomplete>)> {
+        calls.sort_by_key(|c| c.seq);
+        calls.iter().map(|c| (c.function, c.depth, c.parent, c.args[0].clone(), c.incomplete)).collect()
+    }
+
+    const ENTRY: u32 = 1;
+    const RETURN: u32 = 2;
+    // Probe ids of `setup`: f entry 0, f uretprobe 1, g entry 2, g uretprobe 3.
+
+    #[test]
+    fn a_call_whose_return_was_lost_is_marked_and_parents_nothing() {
+        let mut b = setup();
+        // A loop calls f from one call site (frame 0x7000, return address 0x401000); the
+        // return of every other call is lost.
+        for i in 0..100u64 {
+            b.push_bytes(&call_bytes_at(ENTRY, 0, 1, 10 * i, i, 0, 0x7000, 0x40_1000));
+            if i % 2 == 1 {
+                b.push_bytes(&call_bytes_at(RETURN, 1, 1, 10 * i + 5, 0, i, 0x7008, 0));
+            }
+        }
+        let mut calls = b.finish_all();
+        let calls = shape(&mut calls);
+        assert_eq!(calls.len(), 100);
+        for (i, c) in calls.iter().enumerate() {
+            let lost = (i % 2 == 0).then_some(Incomplete::ReturnLost);
+            assert_eq!(*c, (0, 0, None, Value::Int(i as i64), lost), "call {i}");
+        }
+        assert_eq!((b.incomplete, b.unmatched_returns, b.completed()), ([50, 0], 0, 50));
+    }
+
+    #[test]
+    fn a_later_call_in_a_shallower_frame_closes_the_lost_one() {
+        let mut b = setup();
+        // f's return is lost; g is then called from f's caller's caller (a higher frame).
+        b.push_bytes(&call_bytes_at(ENTRY, 0, 1, 1, 1, 0, 0x7000, 0x40_1000));
+        b.push_bytes(&call_bytes_at(ENTRY, 2, 1, 2, 2, 0, 0x7100, 0x40_2000));
+        b.push_bytes(&call_bytes_at(RETURN, 3, 1, 3, 0, 9, 0x7108, 0));
+        let mut calls = b.finish_all();
+        assert_eq!(
+            shape(&mut calls),
+            vec![(0, 0, None, Value::Int(1), Some(Incomplete::ReturnLost)), (1, 0, None, Value::Int(2), None)]
+        );
+    }
+
+    #[test]
+    fn recursion_and_tail_calls_nest_by_frame() {
+        let mut b = setup();
+        // f(3) calls f(2) (a lower frame), which tail-calls g(1): g runs in f(2)'s frame
+        // with the kernel's return trampoline as its return address; both return there.
+        b.push_bytes(&call_bytes_at(ENTRY, 0, 1, 1, 3, 0, 0x7000, 0x40_1000));
+        b.push_bytes(&call_bytes_at(ENTRY, 0, 1, 2, 2, 0, 0x6f00, 0x40_3000));
+        b.push_bytes(&call_bytes_at(ENTRY, 2, 1, 3, 1, 0, 0x6f00, 0x7fff_f000));
+        b.push_bytes(&call_bytes_at(RETURN, 3, 1, 4, 0, 5, 0x6f08, 0));
+        b.push_bytes(&call_bytes_at(RETURN, 1, 1, 5, 0, 5, 0x6f08, 0));
+        b.push_bytes(&call_bytes_at(RETURN, 1, 1, 6, 0, 6, 0x7008, 0));
+        let mut calls = b.finish_all();
+        assert_eq!(
+            shape(&mut calls),
+            vec![
+                (0, 0, None, Value::Int(3), None),
+                (0, 1, Some(0), Value::Int(2), None),
+                (1, 2, Some(1), Value::Int(1), None),
+            ]
+        );
+        assert_eq!((b.incomplete, b.unmatched_returns), ([0, 0], 0));
+    }
+
+    #[test]
+    fn a_return_closes_the_lost_calls_below_its_frame() {
+        let mut b = setup();
+        // f calls g, whose return is lost (longjmp); f returns.
+        b.push_bytes(&call_bytes_at(ENTRY, 0, 1, 1, 1, 0, 0x7000, 0x40_1000));
+        b.push_bytes(&call_bytes_at(ENTRY, 2, 1, 2, 2, 0, 0x6f00, 0x40_3000));
+        b.push_bytes(&call_bytes_at(RETURN, 1, 1, 3, 0, 7, 0x7008, 0));
+        // A return from a higher frame whose entry was not seen is unmatched, and shows
+        // that the call open below it had returned.
+        b.push_bytes(&call_bytes_at(ENTRY, 0, 1, 4, 3, 0, 0x7000, 0x40_1000));
+        b.push_bytes(&call_bytes_at(RETURN, 3, 1, 5, 0, 7, 0x7108, 0));
+        let mut calls = b.finish_all();
+        assert_eq!(
+            shape(&mut calls),
+            vec![
+                (0, 0, None, Value::Int(1), None),
+                (1, 1, Some(0), Value::Int(2), Some(Incomplete::ReturnLost)),
+                (0, 0, None, Value::Int(3), Some(Incomplete::ReturnLost)),
+            ]
+        );
+        assert_eq!((b.unmatched_returns, b.incomplete), (1, [2, 0]));
     }
 
     #[test]

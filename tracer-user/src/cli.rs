@@ -368,6 +368,12 @@ pub fn summary(trace: &Trace) -> String {
         l.dropped,
         if l.produced == l.received + l.dropped { "" } else { "  (MISMATCH)" }
     ));
+    if l.unmatched_returns > 0 || l.incomplete_calls > 0 {
+        out.push_str(&format!(
+            "\ncalls: {} incomplete (return not observed; marked, not carved), {} returns without an entry",
+            l.incomplete_calls, l.unmatched_returns
+        ));
+    }
     if !trace.on_cpu.available {
         out.push_str(&format!("\non-CPU time not available: {}", trace.on_cpu.detail));
     }
@@ -401,15 +407,11 @@ fn run_show(args: &ShowArgs) -> anyhow::Result<ExitCode> {
         for c in &trace.calls {
             let f = &trace.functions[c.function as usize];
             let args: Vec<String> = c.args.iter().map(|a| format!("{a:?}")).collect();
-            println!(
-                "{:>6} tid {} {}{}({}) -> {:?}",
-                c.seq,
-                c.tid,
-                "  ".repeat(c.depth as usize),
-                f.name,
-                args.join(", "),
-                c.ret
-            );
+            let end = match c.incomplete {
+                None => format!("-> {:?}", c.ret),
+                Some(why) => format!("[incomplete: {why:?}]"),
+            };
+            println!("{:>6} tid {} {}{}({}) {end}", c.seq, c.tid, "  ".repeat(c.depth as usize), f.name, args.join(", "));
         }
     }
     Ok(ExitCode::SUCCESS)

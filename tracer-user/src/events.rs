@@ -28,6 +28,10 @@ pub struct CallRecord {
     pub ret: u64,
     /// TSC ticks the call took ([`EventKind::Call`]; 0 else).
     pub ticks: u64,
+    /// `rsp` at the probe (0 = unknown).
+    pub sp: u64,
+    /// Return address at `[rsp]` of an entry (0 = unknown).
+    pub ret_addr: u64,
 }
 
 /// A string read for the preceding [`CallRecord`] of the same thread.
@@ -85,7 +89,9 @@ pub fn decode(bytes: &[u8]) -> Option<Record> {
             }
             let ret = c.u64()?;
             let ticks = c.u64()?;
-            Some(Record::Call(CallRecord { kind, probe, strings, tgid, tid, ts_ns, cpu_ns, args, ret, ticks }))
+            let sp = c.u64()?;
+            let ret_addr = c.u64()?;
+            Some(Record::Call(CallRecord { kind, probe, strings, tgid, tid, ts_ns, cpu_ns, args, ret, ticks, sp, ret_addr }))
         }
         STR_MAGIC => {
             let tid = c.u32()?;
@@ -122,7 +128,9 @@ pub(crate) mod tests {
         assert_eq!(offset_of!(CallEvent, args), 40);
         assert_eq!(offset_of!(CallEvent, ret), 88);
         assert_eq!(offset_of!(CallEvent, ticks), 96);
-        assert_eq!(size_of::<CallEvent>(), 104);
+        assert_eq!(offset_of!(CallEvent, sp), 104);
+        assert_eq!(offset_of!(CallEvent, ret_addr), 112);
+        assert_eq!(size_of::<CallEvent>(), 120);
         assert_eq!(offset_of!(StrEvent, data), 16);
     }
 
@@ -151,6 +159,16 @@ pub(crate) mod tests {
         }
         b.extend_from_slice(&ret.to_le_bytes());
         b.extend_from_slice(&ticks.to_le_bytes());
+        b.extend_from_slice(&[0; 16]);
+        b
+    }
+
+    /// A call record with a stack pointer and, for entries, a return address.
+    pub(crate) fn call_bytes_at(kind: u32, probe: u32, tid: u32, ts: u64, arg: u64, ret: u64, sp: u64, ret_addr: u64) -> Vec<u8> {
+        let mut b = call_bytes(kind, probe, tid, ts, [arg, 0, 0, 0, 0, 0], ret);
+        b.truncate(b.len() - 16);
+        b.extend_from_slice(&sp.to_le_bytes());
+        b.extend_from_slice(&ret_addr.to_le_bytes());
         b
     }
 
@@ -163,6 +181,8 @@ pub(crate) mod tests {
         assert_eq!(decode(&bytes[..40]), None);
         let Some(Record::Call(c)) = decode(&call_bytes_with_ticks(4, 3, 99, 1_000, [0; 6], 9, 2_500)) else { panic!() };
         assert_eq!((c.kind, c.ret, c.ticks), (EventKind::Call, 9, 2_500));
+        let Some(Record::Call(c)) = decode(&call_bytes_at(1, 3, 99, 1_000, 0, 0, 0x7ff0, 0x4011)) else { panic!() };
+        assert_eq!((c.sp, c.ret_addr), (0x7ff0, 0x4011));
         assert_eq!(decode(&[0, 0, 0, 0]), None);
     }
 

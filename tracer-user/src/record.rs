@@ -79,6 +79,11 @@ impl Batch {
     }
 }
 
+/// How long a stopping recording waits for the calls in flight to return.
+const IN_FLIGHT_WAIT: Duration = Duration::from_millis(500);
+/// How far past `--duration` a recording may end before the trace says why.
+const DURATION_SLACK: Duration = Duration::from_millis(250);
+
 const RUNNING: u8 = 0;
 const FINAL_DRAIN: u8 = 1;
 
@@ -230,7 +235,13 @@ pub fn record_into(
     let start_unix_ms = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as u64);
+    let attaching = Instant::now();
     let (mut attached, ring) = loader::attach(plan, config.ring_bytes)?;
+    // The recording starts when `record` is called: capture stops the time attaching took
+    // before `--duration` (at half of it at the latest), and the trace says when stopping
+    // then overran it.
+    let attach_took = attaching.elapsed();
+    let capture_for = config.duration.map(|d| d.saturating_sub(attach_took).max(d / 2));
     if config.announce {
         eprintln!("attached {} probes to PID {}", plan.points.len(), plan.pid);
     }
@@ -238,6 +249,7 @@ pub fn record_into(
     let (tx, rx) = bounded::<Batch>(256);
     let mut reader = Reader::spawn(ring, tx);
     let mut builder = TraceBuilder::new(&plan.functions, &plan.points);
+    builder.entries_attached_at(procfs::monotonic_ns());
     if let Some(cfg) = &plan.cfg {
         builder.track_blocks(cfg);
     }
@@ -269,7 +281,7 @@ pub fn record_into(
                 }
                 let ready = builder.take_ready();
                 if config.max_distinct_inputs.is_some() {
-                    for c in &ready {
+                    for c in ready.iter().filter(|c| c.is_complete()) {
                         distinct_inputs.insert(format!("{}{:?}", c.function, c.args));
                     }
                 }
@@ -287,7 +299,7 @@ pub fn record_into(
         if config.max_distinct_inputs.is_some_and(|n| distinct_inputs.len() >= n) {
             break EndReason::CallLimit;
         }
-        if config.duration.is_some_and(|d| started.elapsed() >= d) {
+        if capture_for.is_some_and(|d| started.elapsed() >= d) {
             break EndReason::Duration;
         }
         if stop.load(Ordering::Relaxed) {
@@ -327,8 +339,43 @@ pub fn record_into(
         }
     };
 
-    // Stop: detach (returns first), let in-flight probes finish, drain everything left.
+    // Stop: no new calls (entry probes off), let the calls in flight return through the
+    // return probes still attached (bounded), then detach those and drain everything left.
+    let detaching = Instant::now();
+    builder.entries_detached_at(procfs::monotonic_ns());
+    if let Err(e) = attached.switch_entries_off() {
+        tracing::warn!(error = %e, "cannot switch the entry probes off; removing them instead");
+        attached.detach_entries();
+    }
+    // Events stamped after this were produced after every entry probe was gone.
+    let detached_ns = procfs::monotonic_ns();
+    let in_flight_until = Instant::now() + IN_FLIGHT_WAIT;
+    let mut quiet_since = Instant::now();
+    while Instant::now() < in_flight_until {
+        match rx.recv_timeout(Duration::from_millis(5)) {
+            Ok(batch) => {
+                for r in batch.iter() {
+                    builder.push_bytes(r);
+                }
+                deliver(sink, builder.take_ready());
+                deliver_paths(sink, builder.take_ready_paths());
+                quiet_since = Instant::now();
+            }
+            Err(RecvTimeoutError::Timeout) => {}
+            Err(RecvTimeoutError::Disconnected) => break,
+        }
+        // Everything produced before the entry probes went has been read once an event
+        // from after it has (give or take another CPU's late reservation), or once the
+        // ring stays quiet for longer than the reader's longest poll.
+        let caught_up = builder.newest_ns > detached_ns + 1_000_000 || quiet_since.elapsed() >= Duration::from_millis(40);
+        if builder.open_calls() == 0 && caught_up {
+            break;
+        }
+    }
+    let waited = detaching.elapsed();
     attached.detach();
+    let detach_took = detaching.elapsed() - waited;
+    let draining = Instant::now();
     thread::sleep(Duration::from_millis(20));
     reader.final_drain();
     // The reader drops its sender when the ring is empty, which ends this loop.
@@ -340,6 +387,7 @@ pub fn record_into(
         deliver_paths(sink, builder.take_ready_paths());
     }
     reader.join();
+    let drain_took = draining.elapsed();
     deliver(sink, builder.finish_all());
     deliver_paths(sink, builder.take_ready_paths());
     let (produced, dropped) = attached.counters();
@@ -352,12 +400,39 @@ pub fn record_into(
         events_per_sec: 0.0,
         resource: None,
         block_hits: builder.block_hits.clone(),
-                unattributed_blocks: builder.unattributed_blocks,
+        unattributed_blocks: builder.unattributed_blocks,
     });
     if let Some(bar) = bar {
         bar.finish_and_clear();
     }
     let mut warnings = plan.warnings.clone();
+    if let Some(asked) = config.duration {
+        let took = started.elapsed() + attach_took;
+        if took > asked + DURATION_SLACK {
+            warnings.push(format!(
+                "the recording took {:.1} s, more than --duration {:.1} s: attaching took {:.1} s, \
+                 waiting for the calls in flight to return {:.1} s, removing {} probes {:.1} s (the \
+                 kernel waits for an RCU grace period per probe), and reading the events still \
+                 buffered {:.1} s",
+                took.as_secs_f64(),
+                asked.as_secs_f64(),
+                attach_took.as_secs_f64(),
+                waited.as_secs_f64(),
+                plan.points.len(),
+                detach_took.as_secs_f64(),
+                drain_took.as_secs_f64(),
+            ));
+        }
+    }
+    let [lost, still_running] = builder.incomplete;
+    if lost + still_running > 0 {
+        warnings.push(format!(
+            "{} calls are marked incomplete and left out of carving: {lost} whose return was lost \
+             (dropped events, longjmp, exceptions), {still_running} still running when the return \
+             probes were removed",
+            lost + still_running
+        ));
+    }
     if dropped > 0 {
         warnings.push(format!(
             "{dropped} events were dropped because the ring buffer was full (per CPU: {:?})",
@@ -378,7 +453,13 @@ pub fn record_into(
         calls: Vec::new(),
         resources,
         resource_interval_ms: config.resource_interval.as_millis() as u64,
-        loss: Loss { produced, received: builder.received, dropped, unmatched_returns: builder.unmatched_returns },
+        loss: Loss {
+            produced,
+            received: builder.received,
+            dropped,
+            unmatched_returns: builder.unmatched_returns,
+            incomplete_calls: builder.incomplete.iter().sum(),
+        },
         on_cpu: attached.on_cpu.clone(),
         warnings,
     })

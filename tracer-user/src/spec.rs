@@ -117,7 +117,8 @@ pub fn carve(trace: &Trace, function: &str, holdout_every: usize) -> Result<Carv
     let mut order: Vec<String> = Vec::new();
     let mut seen: BTreeMap<String, (Vec<Json>, Json)> = BTreeMap::new();
     let mut calls = 0usize;
-    for call in trace.calls_of(index) {
+    // A call whose return was not seen has no output to learn from.
+    for call in trace.calls_of(index).filter(|c| c.is_complete()) {
         let Some(ret) = call.ret.as_ref().and_then(json_value) else { continue };
         let Some(args) = call.args.iter().map(json_value).collect::<Option<Vec<_>>>() else { continue };
         calls += 1;

@@ -28,7 +28,7 @@ use crate::{
 };
 
 /// Version of the key layout and value encodings; bumped on any incompatible change.
-pub const STORE_SCHEMA_VERSION: u32 = 1;
+pub const STORE_SCHEMA_VERSION: u32 = 2;
 
 const SCHEMA_KEY: &[u8] = b"schema_version";
 const NEXT_ID_KEY: &[u8] = b"next_id";
@@ -166,7 +166,15 @@ impl Store {
         match meta.get(SCHEMA_KEY).map_err(sled_err)? {
             Some(v) => {
                 let found = <[u8; 4]>::try_from(v.as_ref()).map_or(u32::MAX, u32::from_be_bytes);
-                if found != STORE_SCHEMA_VERSION {
+                if found == 1 {
+                    migrate_from_v1(&db).map_err(|detail| StoreError::Corrupt {
+                        path: path.clone(),
+                        what: "version-1 record",
+                        detail,
+                    })?;
+                    meta.insert(SCHEMA_KEY, &STORE_SCHEMA_VERSION.to_be_bytes()).map_err(sled_err)?;
+                    db.flush().map_err(sled_err)?;
+                } else if found != STORE_SCHEMA_VERSION {
                     return Err(StoreError::SchemaMismatch { path, found });
                 }
             }
@@ -494,6 +502,34 @@ impl Store {
 /// process can still hold the file lock while sled's flusher thread winds down,
 /// so a lock refusal is retried for up to 2 s; a lock held longer (another
 /// daemon on the same directory) is reported.
+/// Rewrites a version-1 store's trace headers and calls in the version-2 encoding (calls
+/// gained [`Call::incomplete`], the loss its count). Each record is rewritten in place, so
+/// a migration cut short is finished by the next open.
+fn migrate_from_v1(db: &sled::Db) -> Result<(), String> {
+    use crate::trace::v1;
+    fn rewrite<Old: serde::de::DeserializeOwned, New: Serialize + serde::de::DeserializeOwned>(
+        tree: &sled::Tree,
+        convert: impl Fn(Old) -> New,
+    ) -> Result<(), String> {
+        for item in tree.iter() {
+            let (k, v) = item.map_err(|e| e.to_string())?;
+            // A version-1 record is one field short, so it never decodes as version 2: a
+            // record that does was rewritten by an earlier, interrupted migration.
+            if bincode::deserialize::<New>(&v).is_ok() {
+                continue;
+            }
+            let old: Old = bincode::deserialize(&v).map_err(|e| e.to_string())?;
+            let bytes = bincode::serialize(&convert(old)).map_err(|e| e.to_string())?;
+            tree.insert(k, bytes).map_err(|e| e.to_string())?;
+        }
+        Ok(())
+    }
+    let traces = db.open_tree("traces").map_err(|e| e.to_string())?;
+    rewrite::<v1::Trace, Trace>(&traces, Trace::from)?;
+    let calls = db.open_tree("calls").map_err(|e| e.to_string())?;
+    rewrite::<v1::Call, Call>(&calls, Call::from)
+}
+
 fn open_db(path: &Path) -> sled::Result<sled::Db> {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
     loop {
@@ -562,6 +598,37 @@ mod tests {
         store.put_call_blocks(3, [&path]).unwrap();
         assert_eq!(store.call_blocks(3, 1, 7).unwrap(), Some(path));
         assert_eq!(store.call_blocks(3, 0, 7).unwrap(), None);
+    }
+
+    #[test]
+    fn a_version_1_store_is_migrated_on_open() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut trace = crate::trace::tests::sample_trace();
+        let mut old = serde_json::to_value(&trace).unwrap();
+        old["schema_version"] = 1.into();
+        old["loss"].as_object_mut().unwrap().remove("incomplete_calls");
+        let old_call = old["calls"][0].as_object().unwrap().clone();
+        let mut old_call = serde_json::Value::Object(old_call);
+        old_call.as_object_mut().unwrap().remove("incomplete");
+        old["calls"] = serde_json::Value::Array(vec![]);
+        {
+            let db = sled::open(dir.path()).unwrap();
+            db.open_tree("meta").unwrap().insert(SCHEMA_KEY, &1u32.to_be_bytes()).unwrap();
+            let header: crate::trace::v1::Trace = serde_json::from_value(old).unwrap();
+            db.open_tree("traces").unwrap().insert(1u64.to_be_bytes(), bincode::serialize(&header).unwrap()).unwrap();
+            let call: crate::trace::v1::Call = serde_json::from_value(old_call).unwrap();
+            db.open_tree("calls").unwrap().insert(call_key(1, 0, 0), bincode::serialize(&call).unwrap()).unwrap();
+            db.flush().unwrap();
+        }
+        let store = Store::open(dir.path()).unwrap();
+        let back = store.trace(1).unwrap().unwrap();
+        trace.schema_version = 1;
+        // Resource samples live in their own tree (none were stored here).
+        trace.resources.clear();
+        assert_eq!(back, trace);
+        drop(store);
+        // Opened again, it is version 2 and reads the same.
+        assert_eq!(Store::open(dir.path()).unwrap().trace(1).unwrap().unwrap(), trace);
     }
 
     #[test]

@@ -12,7 +12,10 @@ use crate::{
 };
 
 /// Version of the trace schema; bumped on any incompatible change.
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 2;
+
+/// Schema versions [`Trace::from_bytes`] reads (older ones are converted).
+pub const READABLE_VERSIONS: std::ops::RangeInclusive<u32> = 1..=SCHEMA_VERSION;
 
 /// Errors reading or writing a trace file.
 #[derive(Debug, thiserror::Error)]
@@ -168,6 +171,29 @@ pub struct Call {
     pub args: Vec<Value>,
     /// Return value (`None` for void functions or calls still running).
     pub ret: Option<Value>,
+    /// Set when the call's return was not observed: it has no exit time or return value,
+    /// is nobody's parent, and is left out of carving.
+    #[serde(default)]
+    pub incomplete: Option<Incomplete>,
+}
+
+impl Call {
+    /// Whether the call was seen from entry to return.
+    pub fn is_complete(&self) -> bool {
+        self.incomplete.is_none()
+    }
+}
+
+/// Why a call's return was not observed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Incomplete {
+    /// A later call or return on the same thread reused or rose above its stack frame, so
+    /// it had returned unseen: its return event was dropped, it left by `longjmp` or an
+    /// exception, or it returned while no return probe was attached.
+    ReturnLost = 0,
+    /// It had not returned when the return probes were removed (the recording ended).
+    StillRunning = 1,
 }
 
 /// Events counted on both sides of the ring buffer.
@@ -181,6 +207,10 @@ pub struct Loss {
     pub dropped: u64,
     /// Returns seen without a matching entry (e.g. calls in flight at attach time).
     pub unmatched_returns: u64,
+    /// Calls whose return was not observed (see [`Incomplete`]); they are in the trace,
+    /// marked.
+    #[serde(default)]
+    pub incomplete_calls: u64,
 }
 
 /// Why recording stopped.
@@ -301,21 +331,24 @@ impl Trace {
             let version = serde_json::from_slice::<serde_json::Value>(bytes)
                 .ok()
                 .and_then(|v| v.get("schema_version")?.as_u64());
-            if let Some(found) = version.filter(|v| *v != u64::from(SCHEMA_VERSION)) {
+            if let Some(found) = version.filter(|v| !READABLE_VERSIONS.contains(&(*v as u32)) || *v > u64::from(u32::MAX)) {
                 return Err(TraceError::Version { path: path.into(), found: found as u32 });
             }
             serde_json::from_slice(bytes)
                 .map_err(|source| TraceError::Json { path: path.into(), source })?
         } else {
-            if let Some(found) = bytes.get(..4).map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]])) {
-                if found != SCHEMA_VERSION {
-                    return Err(TraceError::Version { path: path.into(), found });
-                }
+            let found = bytes.get(..4).map_or(SCHEMA_VERSION, |b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]));
+            if !READABLE_VERSIONS.contains(&found) {
+                return Err(TraceError::Version { path: path.into(), found });
             }
-            bincode::deserialize(bytes)
-                .map_err(|source| TraceError::Bincode { path: path.into(), source })?
+            let decoded = if found == 1 {
+                bincode::deserialize::<v1::Trace>(bytes).map(Self::from)
+            } else {
+                bincode::deserialize(bytes)
+            };
+            decoded.map_err(|source| TraceError::Bincode { path: path.into(), source })?
         };
-        Ok(trace)
+        Ok(Self { schema_version: SCHEMA_VERSION, ..trace })
     }
 }
 
@@ -340,6 +373,97 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), TraceError> {
         return Err(io("write", source));
     }
     Ok(())
+}
+
+/// Schema version 1, read and converted: calls had no [`Call::incomplete`] and the loss
+/// no [`Loss::incomplete_calls`]. bincode is not self-describing, so these mirror the old
+/// layout field for field.
+pub(crate) mod v1 {
+    use std::path::PathBuf;
+
+    use serde::Deserialize;
+
+    use super::{EndReason, FunctionInfo, OnCpu, Value};
+    use crate::procfs::ResourceSample;
+
+    /// A version-1 call.
+    #[derive(Deserialize)]
+    #[cfg_attr(test, derive(serde::Serialize))]
+    pub(crate) struct Call {
+        seq: u64,
+        function: u32,
+        tid: u32,
+        depth: u32,
+        parent: Option<u64>,
+        entry_ns: u64,
+        exit_ns: Option<u64>,
+        duration_ns: Option<u64>,
+        cpu_ns: Option<u64>,
+        args: Vec<Value>,
+        ret: Option<Value>,
+    }
+
+    impl From<Call> for super::Call {
+        fn from(c: Call) -> Self {
+            let Call { seq, function, tid, depth, parent, entry_ns, exit_ns, duration_ns, cpu_ns, args, ret } = c;
+            Self { seq, function, tid, depth, parent, entry_ns, exit_ns, duration_ns, cpu_ns, args, ret, incomplete: None }
+        }
+    }
+
+    #[derive(Deserialize)]
+    #[cfg_attr(test, derive(serde::Serialize))]
+    struct Loss {
+        produced: u64,
+        received: u64,
+        dropped: u64,
+        unmatched_returns: u64,
+    }
+
+    /// A version-1 trace.
+    #[derive(Deserialize)]
+    #[cfg_attr(test, derive(serde::Serialize))]
+    pub(crate) struct Trace {
+        schema_version: u32,
+        tracer_version: String,
+        pid: u32,
+        exe: PathBuf,
+        cmdline: String,
+        start_ns: u64,
+        end_ns: u64,
+        start_unix_ms: u64,
+        end_reason: EndReason,
+        functions: Vec<FunctionInfo>,
+        calls: Vec<Call>,
+        resources: Vec<ResourceSample>,
+        resource_interval_ms: u64,
+        loss: Loss,
+        on_cpu: OnCpu,
+        warnings: Vec<String>,
+    }
+
+    impl From<Trace> for super::Trace {
+        fn from(t: Trace) -> Self {
+            let Loss { produced, received, dropped, unmatched_returns } = t.loss;
+            Self {
+                schema_version: t.schema_version,
+                tracer_version: t.tracer_version,
+                pid: t.pid,
+                exe: t.exe,
+                cmdline: t.cmdline,
+                start_ns: t.start_ns,
+                end_ns: t.end_ns,
+                start_unix_ms: t.start_unix_ms,
+                end_reason: t.end_reason,
+                functions: t.functions,
+                calls: t.calls.into_iter().map(Into::into).collect(),
+                resources: t.resources,
+                resource_interval_ms: t.resource_interval_ms,
+                loss: super::Loss { produced, received, dropped, unmatched_returns, incomplete_calls: 0 },
+                on_cpu: t.on_cpu,
+                warnings: t.warnings,
+            }
+        }
+    }
 }
 
 #[cfg(test)]
@@ -392,10 +516,11 @@ pub(crate) mod tests {
                 cpu_ns: Some(900),
                 args: vec![Value::Str { ptr: 0x10, value: Some("bob".into()), truncated: false }],
                 ret: Some(Value::Int(-1)),
+                incomplete: None,
             }],
             resources: vec![ResourceSample { ts_ns: 1_500, cpu_user_ns: 1, cpu_system_ns: 2, rss_bytes: 4096 }],
             resource_interval_ms: 100,
-            loss: Loss { produced: 3, received: 3, dropped: 0, unmatched_returns: 0 },
+            loss: Loss { produced: 3, received: 3, dropped: 0, unmatched_returns: 0, incomplete_calls: 0 },
             on_cpu: OnCpu { available: true, detail: "test".into() },
             warnings: vec![],
         }
@@ -411,7 +536,23 @@ pub(crate) mod tests {
             assert_eq!(Trace::read(&path).unwrap(), trace);
         }
         let json = std::fs::read_to_string(dir.path().join("t.json")).unwrap();
-        assert!(json.contains("\"schema_version\": 1"));
+        assert!(json.contains("\"schema_version\": 2"));
+    }
+
+    #[test]
+    fn version_1_traces_still_load_in_json_and_bincode() {
+        let trace = sample_trace();
+        let mut old = serde_json::to_value(&trace).unwrap();
+        old["schema_version"] = 1.into();
+        old["loss"].as_object_mut().unwrap().remove("incomplete_calls");
+        for c in old["calls"].as_array_mut().unwrap() {
+            c.as_object_mut().unwrap().remove("incomplete");
+        }
+        let json = serde_json::to_vec(&old).unwrap();
+        assert_eq!(Trace::from_bytes(&json, Path::new("old.json")).unwrap(), trace);
+        let v1: v1::Trace = serde_json::from_value(old).unwrap();
+        let bin = bincode::serialize(&v1).unwrap();
+        assert_eq!(Trace::from_bytes(&bin, Path::new("old.bin")).unwrap(), trace);
     }
 
     #[test]

@@ -330,6 +330,10 @@ pub struct CallSlot {
     pub probe: u64,
 }
 
+/// How far below the call's frame (its return-address slot) `rsp` is at the probe of a
+/// call-through slot: the six callee-saved registers and the entry TSC pushed.
+pub const CALL_SLOT_FRAME_BYTES: u64 = 7 * 8;
+
 /// Encodes the call-through slot for a function at run-time address `function` whose
 /// code is `code` (see the module documentation), with the slot at run-time address
 /// `slot`. `sixth_arg` copies `r9` into `rbp` too (else `rbp` keeps the caller's frame

@@ -63,6 +63,9 @@ pub enum LoadError {
     },
 }
 
+/// Most threads that remove probes at once.
+const DETACH_THREADS: usize = 16;
+
 /// Capabilities in `CapEff` of /proc/self/status that loading needs.
 const CAP_PERFMON: u32 = 38;
 const CAP_BPF: u32 = 39;
@@ -120,8 +123,12 @@ pub fn on_cpu_offsets() -> Result<(u64, u64), String> {
 /// Loaded programs with attached probes.
 pub struct Attached {
     ebpf: Ebpf,
+    /// Entry, block and whole-call probes.
     entry_links: Vec<UProbeLinkId>,
-    ret_links: Vec<UProbeLinkId>,
+    /// Their probe ids.
+    entry_ids: Vec<u32>,
+    /// Return probes (uretprobes and `ret`-instruction uprobes), with their program.
+    ret_links: Vec<(&'static str, UProbeLinkId)>,
     counters: PerCpuArray<MapData, u64>,
     /// On-CPU time availability.
     pub on_cpu: OnCpu,
@@ -129,7 +136,7 @@ pub struct Attached {
 
 impl std::fmt::Debug for Attached {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let Self { ebpf: _, entry_links, ret_links, counters: _, on_cpu } = self;
+        let Self { ebpf: _, entry_links, entry_ids: _, ret_links, counters: _, on_cpu } = self;
         f.debug_struct("Attached")
             .field("entry_links", &entry_links.len())
             .field("ret_links", &ret_links.len())
@@ -180,10 +187,15 @@ pub fn attach(plan: &Plan, ring_bytes: u32) -> Result<(Attached, RingBuf<MapData
             .try_into()?;
         program.load()?;
     }
-    let mut attached = Attached { ebpf, entry_links: Vec::new(), ret_links: Vec::new(), counters, on_cpu };
+    let mut attached =
+        Attached { ebpf, entry_links: Vec::new(), entry_ids: Vec::new(), ret_links: Vec::new(), counters, on_cpu };
     let pid = NonZeroU32::new(plan.pid);
     let scope = pid.map_or(UProbeScope::AllProcesses, UProbeScope::OneProcess);
-    for p in &plan.points {
+    // Return probes first: an entry seen before its function's return probe is in place
+    // would stay open forever.
+    let is_return = |p: &&super::ProbePoint| p.kind == tracer_common::EventKind::Return;
+    let returns_first = plan.points.iter().filter(is_return).chain(plan.points.iter().filter(|p| !is_return(p)));
+    for p in returns_first {
         let name = if p.uretprobe { "tracesynth_retprobe" } else { "tracesynth_probe" };
         let program: &mut UProbe = attached
             .ebpf
@@ -200,8 +212,11 @@ pub fn attach(plan: &Plan, ring_bytes: u32) -> Result<(Attached, RingBuf<MapData
             source,
         });
         match link {
-            Ok(link) if p.uretprobe => attached.ret_links.push(link),
-            Ok(link) => attached.entry_links.push(link),
+            Ok(link) if p.kind == tracer_common::EventKind::Return => attached.ret_links.push((name, link)),
+            Ok(link) => {
+                attached.entry_links.push(link);
+                attached.entry_ids.push(p.id);
+            }
             Err(e) => {
                 attached.detach();
                 return Err(e);
@@ -212,19 +227,58 @@ pub fn attach(plan: &Plan, ring_bytes: u32) -> Result<(Attached, RingBuf<MapData
 }
 
 impl Attached {
-    /// Detaches every probe: uretprobes first, so no return arrives without its entry.
+    /// Detaches every probe: entry (and block and `ret`-instruction) probes first, then
+    /// the uretprobes. A recording that wants the returns of the calls in flight calls
+    /// [`Self::detach_entries`], waits for them, then this.
     pub fn detach(&mut self) {
-        let ret_links = std::mem::take(&mut self.ret_links);
-        let entry_links = std::mem::take(&mut self.entry_links);
-        for (name, links) in [("tracesynth_retprobe", ret_links), ("tracesynth_probe", entry_links)] {
-            let Some(program) = self.ebpf.program_mut(name) else { continue };
-            let Ok(program) = <&mut UProbe>::try_from(program) else { continue };
-            for link in links {
-                if let Err(e) = program.detach(link) {
-                    tracing::debug!(error = %e, "detach failed (target may have exited)");
-                }
+        self.detach_entries();
+        let (uretprobes, ret_insns): (Vec<_>, Vec<_>) =
+            std::mem::take(&mut self.ret_links).into_iter().partition(|(program, _)| *program == "tracesynth_retprobe");
+        self.detach_links("tracesynth_retprobe", uretprobes.into_iter().map(|(_, l)| l).collect());
+        self.detach_links("tracesynth_probe", ret_insns.into_iter().map(|(_, l)| l).collect());
+    }
+
+    /// Switches the entry, block and whole-call probes off at once (they emit nothing from
+    /// now on; removing them takes much longer), leaving the return probes on, so calls in
+    /// flight still report their returns and no new call is seen starting.
+    ///
+    /// # Errors
+    /// When the probe configuration map cannot be written; the probes stay on.
+    pub fn switch_entries_off(&mut self) -> Result<(), LoadError> {
+        let mut probes: Array<_, ProbeConfig> =
+            Array::try_from(self.ebpf.map_mut("PROBES").ok_or(LoadError::Missing("PROBES map"))?)?;
+        for id in &self.entry_ids {
+            probes.set(*id, ProbeConfig::default(), 0)?;
+        }
+        Ok(())
+    }
+
+    /// Detaches the entry, block and whole-call probes, leaving the return probes.
+    pub fn detach_entries(&mut self) {
+        let links = std::mem::take(&mut self.entry_links);
+        self.detach_links("tracesynth_probe", links);
+    }
+
+    /// Detaches `links` of `program`. The kernel waits for an RCU grace period per removed
+    /// uprobe, which is slow in a VM; removals on separate threads overlap some of it.
+    fn detach_links(&mut self, program: &str, links: Vec<UProbeLinkId>) {
+        let Some(program) = self.ebpf.program_mut(program) else { return };
+        let Ok(program) = <&mut UProbe>::try_from(program) else { return };
+        let mut owned = Vec::with_capacity(links.len());
+        for link in links {
+            match program.take_link(link) {
+                Ok(link) => owned.push(link),
+                Err(e) => tracing::debug!(error = %e, "detach failed (target may have exited)"),
             }
         }
+        let per_thread = owned.len().div_ceil(DETACH_THREADS).max(1);
+        std::thread::scope(|scope| {
+            while !owned.is_empty() {
+                let chunk: Vec<_> = owned.drain(..per_thread.min(owned.len())).collect();
+                // Dropping a link detaches it.
+                scope.spawn(move || drop(chunk));
+            }
+        });
     }
 
     /// Events produced and dropped, summed over CPUs.

@@ -101,7 +101,9 @@ fn written_arg_register(
             used.access(),
             OpAccess::Write | OpAccess::ReadWrite | OpAccess::CondWrite | OpAccess::ReadCondWrite
         );
-        (writes && ARG_REGISTERS.contains(&full)).then_some(full)
+        // rsp too: the entry probe reads the return address at [rsp] and the call's frame
+        // from rsp, so nothing before it may move the stack.
+        (writes && (ARG_REGISTERS.contains(&full) || full == Register::RSP)).then_some(full)
     })
 }
 
@@ -149,7 +151,8 @@ pub fn entry_site(code: &[u8], address: u64) -> ProbeSite {
             return ProbeSite { offset: d.offset, instruction: d.text.clone(), cost, reason };
         }
         if let Some(reg) = written_arg_register(&mut factory, &d.instruction) {
-            blocker = Some(format!("`{}` at +{:#x} writes argument register {reg:?}", d.text, d.offset));
+            let what = if reg == Register::RSP { "the stack pointer" } else { "argument register" };
+            blocker = Some(format!("`{}` at +{:#x} writes {what} {reg:?}", d.text, d.offset));
             break;
         }
         if d.instruction.flow_control() != FlowControl::Next {
@@ -257,6 +260,16 @@ mod tests {
         let code = [0x89, 0xf0, 0x53, 0x5b, 0xc3];
         let site = entry_site(&code, 0x1000);
         assert_eq!(site.offset, 2);
+    }
+
+    #[test]
+    fn stops_where_the_stack_pointer_moves() {
+        // sub rsp, 8; push rbx: the push comes after rsp moved, so [rsp] at it is no longer
+        // the return address.
+        let code = [0x48, 0x83, 0xec, 0x08, 0x53, 0x5b, 0xc3];
+        let site = entry_site(&code, 0x1000);
+        assert_eq!(site.offset, 0);
+        assert!(site.reason.contains("stack pointer"), "{}", site.reason);
     }
 
     #[test]
