@@ -211,21 +211,30 @@ impl Fixture {
     }
 }
 
-/// A `tracesynth daemon` on a free loopback port with its own data directory.
+/// A `tracesynth daemon` on its own Unix socket with its own data directory.
 pub struct DaemonProcess {
     /// The process.
     pub child: Child,
-    /// Its base URL.
+    /// Its address (`unix:PATH`).
     pub url: String,
 }
 
 impl DaemonProcess {
-    /// Starts the daemon and waits for its `listening on` line; its later log lines go to
-    /// this test's stderr.
+    /// Starts the daemon with its Unix socket beside `data_dir` and waits for its
+    /// `listening on` line; its later log lines go to this test's stderr.
     pub fn start(data_dir: &Path) -> Self {
+        Self::start_with(data_dir, &[])
+    }
+
+    /// [`Self::start`] with more daemon flags.
+    pub fn start_with(data_dir: &Path, flags: &[&str]) -> Self {
         let mut child = Command::new(tracesynth())
-            .args(["daemon", "--listen", "127.0.0.1:0", "--data-dir"])
+            .arg("daemon")
+            .arg("--socket")
+            .arg(data_dir.with_file_name("api.sock"))
+            .arg("--data-dir")
             .arg(data_dir)
+            .args(flags)
             .stderr(Stdio::piped())
             .spawn()
             .expect("start tracesynth daemon");

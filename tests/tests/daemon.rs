@@ -2,7 +2,8 @@
 //! through the HTTP API and the client verbs, drive known calls, read them back, and check
 //! that a trace survives `kill -9` of the daemon.
 use std::{
-    io::{BufRead, BufReader},
+    io::{BufRead, BufReader, Write as _},
+    os::unix::process::CommandExt as _,
     process::{Command, Stdio},
     time::{Duration, Instant},
 };
@@ -410,25 +411,31 @@ fn block_paths_give_exact_loop_and_branch_counts() {
 }
 
 #[test]
-fn non_loopback_listen_needs_a_token_and_then_requires_it() {
+fn tcp_needs_a_token_loopback_too_and_then_requires_it() {
     set_binary(env!("CARGO_BIN_EXE_tracesynth-under-test"));
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
-    let (code, _, err) = run_tracesynth(&["daemon", "--listen", "0.0.0.0:0", "--data-dir", data.to_str().unwrap()]);
-    assert_ne!(code, 0);
-    assert!(err.contains("refusing to listen on non-loopback address 0.0.0.0:0 without --token-file"), "{err}");
+    let socket = dir.path().join("api.sock");
+    let daemon = |extra: &[&str]| {
+        let mut args = vec!["daemon", "--socket", socket.to_str().unwrap(), "--data-dir", data.to_str().unwrap()];
+        args.extend_from_slice(extra);
+        run_tracesynth(&args)
+    };
+    for listen in ["0.0.0.0:0", "127.0.0.1:0"] {
+        let (code, _, err) = daemon(&["--listen", listen]);
+        assert_ne!(code, 0);
+        assert!(err.contains(&format!("refusing to listen on {listen} without --token-file")), "{err}");
+    }
     let empty = dir.path().join("empty");
     std::fs::write(&empty, "\n").unwrap();
-    let (code, _, err) = run_tracesynth(&[
-        "daemon", "--listen", "0.0.0.0:0", "--data-dir", data.to_str().unwrap(), "--token-file", empty.to_str().unwrap(),
-    ]);
+    let (code, _, err) = daemon(&["--listen", "0.0.0.0:0", "--token-file", empty.to_str().unwrap()]);
     assert_ne!(code, 0);
     assert!(err.contains("is empty"), "{err}");
 
     let token = dir.path().join("token");
     std::fs::write(&token, "t0ken\n").unwrap();
     let mut child = Command::new(tracesynth())
-        .args(["daemon", "--listen", "0.0.0.0:0", "--data-dir", data.to_str().unwrap(), "--token-file"])
+        .args(["daemon", "--listen", "0.0.0.0:0", "--socket", socket.to_str().unwrap(), "--data-dir", data.to_str().unwrap(), "--token-file"])
         .arg(&token)
         .stderr(Stdio::piped())
         .spawn()
@@ -450,8 +457,113 @@ fn non_loopback_listen_needs_a_token_and_then_requires_it() {
     let (code, out, err) = run_tracesynth(&["sessions", "--daemon", &url, "--token-file", token.to_str().unwrap()]);
     assert_eq!(code, 0, "{err}");
     assert!(out.starts_with("    id"), "{out}");
-    // SIGTERM ends it cleanly.
+    // The Unix socket serves root without a token.
+    let (code, out, err) = run_tracesynth(&["sessions", "--daemon", &format!("unix:{}", socket.display())]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.starts_with("    id"), "{out}");
+    // SIGTERM ends it cleanly, and the socket goes with it.
     assert!(Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap().success());
     let status = child.wait().unwrap();
     assert!(status.success(), "{status}");
+    assert!(!socket.exists());
+}
+
+/// Runs `tracesynth ARGS` as `nobody` (uid 65534, group nogroup, no other groups).
+fn as_nobody(binary: &std::path::Path, args: &[&str]) -> (i32, String, String) {
+    let out = Command::new("setpriv")
+        .args(["--reuid", "65534", "--regid", "65534", "--clear-groups", "--"])
+        .arg(binary)
+        .args(args)
+        .output()
+        .expect("run setpriv");
+    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).into(), String::from_utf8_lossy(&out.stderr).into())
+}
+
+#[test]
+fn a_local_user_may_trace_only_what_it_could_ptrace_and_read_only_its_own_traces() {
+    use std::os::unix::fs::PermissionsExt as _;
+    set_binary(env!("CARGO_BIN_EXE_tracesynth-under-test"));
+    if !require_root("a_local_user_may_trace_only_what_it_could_ptrace_and_read_only_its_own_traces") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    // nobody runs its own copy of the binary (the build tree may not be open to it).
+    let binary = dir.path().join("tracesynth");
+    std::fs::copy(tracesynth(), &binary).unwrap();
+    std::fs::set_permissions(&binary, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let fixture_bin = build_fixture("calls", &["-O2", "-g"], dir.path());
+    std::fs::set_permissions(&fixture_bin, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let daemon = DaemonProcess::start_with(&dir.path().join("data"), &["--socket-group", "nogroup"]);
+    let url = daemon.url.as_str();
+
+    // A root-owned target: nobody may not trace it, fast entry or not.
+    let mut root_target = Fixture::start(&fixture_bin);
+    let root_pid = root_target.pid().to_string();
+    for extra in [&[][..], &["--fast-entry"][..]] {
+        let mut args = vec!["attach", "--pid", &root_pid, "--func", "clear_lowest", "--daemon", url];
+        args.extend_from_slice(extra);
+        let (code, _, err) = as_nobody(&binary, &args);
+        assert_ne!(code, 0, "{err}");
+        assert!(err.contains("403") && err.contains("uid 65534 may not trace PID"), "{err}");
+    }
+    // Root may; its session and trace stay hidden from nobody.
+    let (code, out, err) = run_tracesynth(&["attach", "--pid", &root_pid, "--func", "clear_lowest", "--daemon", url]);
+    assert_eq!(code, 0, "{err}");
+    let root_session = out.trim().to_string();
+    root_target.command("seq");
+    for verb in [&["export", "--session", &root_session, "--format", "json", "-o", "/dev/null"][..], &["detach", &root_session][..]] {
+        let mut args = verb.to_vec();
+        args.extend(["--daemon", url]);
+        let (code, _, err) = as_nobody(&binary, &args);
+        assert_ne!(code, 0, "{verb:?}: {err}");
+        assert!(err.contains("403") && err.contains("belongs to another user"), "{verb:?}: {err}");
+    }
+    let (code, out, err) = as_nobody(&binary, &["sessions", "--daemon", url]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out.lines().count(), 1, "only the header: {out}");
+
+    // A process of nobody's own: nobody may trace it and read what it recorded.
+    let mut own = Command::new(&fixture_bin)
+        .uid(65534)
+        .gid(65534)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut own_out = BufReader::new(own.stdout.take().unwrap());
+    let mut line = String::new();
+    own_out.read_line(&mut line).unwrap();
+    assert!(line.starts_with("ready"), "{line}");
+    let own_pid = own.id().to_string();
+    let (code, out, err) =
+        as_nobody(&binary, &["attach", "--pid", &own_pid, "--func", "clear_lowest", "--calls", "3", "--daemon", url]);
+    assert_eq!(code, 0, "{err}");
+    let own_session = out.trim().to_string();
+    let mut stdin = own.stdin.take().unwrap();
+    writeln!(stdin, "seq").unwrap();
+    line.clear();
+    own_out.read_line(&mut line).unwrap();
+    // Exports are written through a temporary file beside them: nobody needs the folder.
+    let out_dir = dir.path().join("out");
+    std::fs::create_dir(&out_dir).unwrap();
+    std::fs::set_permissions(&out_dir, std::fs::Permissions::from_mode(0o777)).unwrap();
+    let exported = out_dir.join("own.json");
+    let client = daemon.client();
+    wait_for("nobody's session to end", Duration::from_secs(10), || {
+        let s = client.get_json(&format!("/v1/sessions/{own_session}")).unwrap();
+        (s["state"] != "running").then_some(s)
+    });
+    let (code, _, err) = as_nobody(
+        &binary,
+        &["export", "--session", &own_session, "--format", "json", "-o", exported.to_str().unwrap(), "--daemon", url],
+    );
+    assert_eq!(code, 0, "{err}");
+    let trace: Json = serde_json::from_str(&std::fs::read_to_string(&exported).unwrap()).unwrap();
+    assert_eq!(trace["calls"].as_array().unwrap().len(), 3);
+    let (code, out, _) = as_nobody(&binary, &["sessions", "--daemon", url]);
+    assert_eq!(code, 0);
+    assert_eq!(out.lines().count(), 2, "the header and nobody's session: {out}");
+    let _ = own.kill();
+    let _ = own.wait();
 }

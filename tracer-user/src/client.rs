@@ -1,5 +1,6 @@
 //! `tracesynth daemon` and the verbs that talk to it over HTTP (`attach`, `sessions`,
-//! `detach`, `traces`, `export --session`), with a small blocking client (ureq).
+//! `detach`, `traces`, `export --session`), with a small blocking client: hyper over the
+//! daemon's Unix socket (`unix:PATH`, the default), ureq over TCP (`http://HOST:PORT`).
 use std::{
     net::SocketAddr,
     path::{Path, PathBuf},
@@ -19,15 +20,25 @@ use crate::{
     trace::RetMode,
 };
 
-/// Default address of the daemon.
-pub const DEFAULT_LISTEN: &str = "127.0.0.1:7878";
+/// Default Unix socket of the daemon.
+pub const DEFAULT_SOCKET: &str = "/run/tracesynth/api.sock";
 
 /// `tracesynth daemon` flags.
 #[derive(Debug, Args)]
 pub struct DaemonArgs {
-    /// Address to listen on. A non-loopback address needs --token-file.
-    #[arg(long, default_value = DEFAULT_LISTEN)]
-    pub listen: SocketAddr,
+    /// Unix socket to serve the API on. Each caller is known by its credentials: root and
+    /// CAP_SYS_PTRACE may do everything; other users may trace only processes they could
+    /// ptrace themselves and see only their own sessions.
+    #[arg(long, default_value = DEFAULT_SOCKET)]
+    pub socket: PathBuf,
+    /// Group whose members may connect to the socket (mode 0660). When no such group
+    /// exists the socket is root's alone (0600).
+    #[arg(long, default_value = "tracesynth")]
+    pub socket_group: String,
+    /// Also serve the API on this TCP address; needs --token-file, loopback included
+    /// (the token holder may do everything).
+    #[arg(long)]
+    pub listen: Option<SocketAddr>,
     /// Where traces are stored (default: $XDG_DATA_HOME/tracesynth or
     /// ~/.local/share/tracesynth).
     #[arg(long)]
@@ -41,7 +52,8 @@ pub struct DaemonArgs {
 /// Where the daemon is, for the client verbs.
 #[derive(Debug, Args)]
 pub struct DaemonUrl {
-    /// Daemon URL (default: $TRACESYNTH_DAEMON or http://127.0.0.1:7878).
+    /// Daemon address: unix:PATH or http://HOST:PORT (default: $TRACESYNTH_DAEMON, else
+    /// unix:/run/tracesynth/api.sock).
     #[arg(long = "daemon")]
     pub url: Option<String>,
     /// File holding the daemon's bearer token.
@@ -121,11 +133,12 @@ fn read_token(path: &Path) -> anyhow::Result<String> {
 /// Bad flags, an unusable data directory, a busy address.
 pub fn run_daemon(args: &DaemonArgs) -> anyhow::Result<ExitCode> {
     let token = args.token_file.as_deref().map(read_token).transpose()?;
-    if !api::is_loopback(&args.listen) && token.is_none() {
+    if let (Some(listen), None) = (args.listen, &token) {
+        let who = if api::is_loopback(&listen) { "any local user" } else { "anyone who can reach it" };
         bail!(
-            "refusing to listen on non-loopback address {} without --token-file (anyone who \
-             can reach it could attach probes to processes as this user)",
-            args.listen
+            "refusing to listen on {listen} without --token-file ({who} could attach probes to \
+             processes as this user); local users connect to the Unix socket {}",
+            args.socket.display()
         );
     }
     let dir = args.data_dir.clone().unwrap_or_else(default_data_dir);
@@ -141,17 +154,46 @@ pub fn run_daemon(args: &DaemonArgs) -> anyhow::Result<ExitCode> {
         .enable_all()
         .build()
         .context("starting the async runtime")?;
-    let listen = args.listen;
-    runtime.block_on(async move {
-        let listener = tokio::net::TcpListener::bind(listen)
-            .await
-            .with_context(|| format!("cannot listen on {listen}"))?;
-        let local = listener.local_addr()?;
-        eprintln!("listening on http://{local} (data in {})", dir.display());
-        tracing::info!(%local, data_dir = %dir.display(), "daemon listening");
-        api::serve(listener, state, shutdown_signal()).await?;
+    let (listen, socket_path, group) = (args.listen, args.socket.clone(), args.socket_group.clone());
+    let served = runtime.block_on(async move {
+        let socket = crate::socket::ApiSocket::bind(&socket_path, &group)?;
+        eprintln!("listening on unix:{} ({}; data in {})", socket_path.display(), socket.access, dir.display());
+        tracing::info!(socket = %socket_path.display(), data_dir = %dir.display(), "daemon listening");
+        let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+        let stopped = move || {
+            let mut rx = stop_rx.clone();
+            async move {
+                let _ = rx.wait_for(|stop| *stop).await;
+            }
+        };
+        let tcp = match listen {
+            Some(listen) => {
+                let listener = tokio::net::TcpListener::bind(listen)
+                    .await
+                    .with_context(|| format!("cannot listen on {listen}"))?;
+                let local = listener.local_addr()?;
+                eprintln!("listening on http://{local} (bearer token required)");
+                Some(tokio::spawn(api::serve(listener, state.clone(), stopped())))
+            }
+            None => None,
+        };
+        let mut unix = tokio::spawn(api::serve_unix(socket.listener, state, stopped()));
+        tokio::select! {
+            () = shutdown_signal() => {}
+            ended = &mut unix => {
+                ended??;
+                bail!("the API server on the Unix socket stopped");
+            }
+        }
+        let _ = stop_tx.send(true);
+        unix.await??;
+        if let Some(tcp) = tcp {
+            tcp.await??;
+        }
         anyhow::Ok(())
-    })?;
+    });
+    crate::socket::remove(&args.socket);
+    served?;
     tracing::info!("shutting down: cancelling jobs, detaching sessions");
     jobs.cancel_all();
     sessions.shutdown();
@@ -179,48 +221,91 @@ async fn shutdown_signal() {
 
 /// A blocking client of the daemon.
 pub struct Client {
-    base: String,
+    target: Target,
     token: Option<String>,
-    agent: ureq::Agent,
+}
+
+/// Where the daemon is.
+enum Target {
+    /// `http://HOST:PORT`.
+    Tcp { base: String, agent: ureq::Agent },
+    /// `unix:PATH`: hyper on a one-thread runtime, one connection per request.
+    Unix { path: PathBuf, runtime: tokio::runtime::Runtime },
 }
 
 impl Client {
-    /// A client for the daemon named by `url` (or the default).
+    /// A client for the daemon named by `url` (or the default: `$TRACESYNTH_DAEMON`, else
+    /// the Unix socket [`DEFAULT_SOCKET`]).
     ///
     /// # Errors
-    /// An unreadable token file.
+    /// An unreadable token file; a URL that is neither `unix:PATH` nor `http://...`.
     pub fn new(url: &DaemonUrl) -> anyhow::Result<Self> {
         let base = url
             .url
             .clone()
             .or_else(|| std::env::var("TRACESYNTH_DAEMON").ok().filter(|s| !s.is_empty()))
-            .unwrap_or_else(|| format!("http://{DEFAULT_LISTEN}"));
-        let base = base.trim_end_matches('/').to_string();
+            .unwrap_or_else(|| format!("unix:{DEFAULT_SOCKET}"));
+        let target = if let Some(path) = base.strip_prefix("unix:") {
+            let path = PathBuf::from(path.strip_prefix("//").unwrap_or(path));
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_io()
+                .build()
+                .context("starting the client's async runtime")?;
+            Target::Unix { path, runtime }
+        } else if base.starts_with("http://") || base.starts_with("https://") {
+            Target::Tcp { base: base.trim_end_matches('/').to_string(), agent: ureq::AgentBuilder::new().build() }
+        } else {
+            bail!("daemon address {base:?} is neither unix:PATH nor http://HOST:PORT");
+        };
         let token = url.token_file.as_deref().map(read_token).transpose()?;
-        Ok(Self { base, token, agent: ureq::AgentBuilder::new().build() })
+        Ok(Self { target, token })
     }
 
-    fn request(&self, method: &str, path: &str) -> ureq::Request {
-        let r = self.agent.request(method, &format!("{}{path}", self.base));
-        match &self.token {
-            Some(t) => r.set("Authorization", &format!("Bearer {t}")),
-            None => r,
+    /// Where the daemon is, for messages.
+    fn address(&self) -> String {
+        match &self.target {
+            Target::Tcp { base, .. } => base.clone(),
+            Target::Unix { path, .. } => format!("unix:{}", path.display()),
         }
     }
 
-    fn check(&self, result: Result<ureq::Response, ureq::Error>) -> anyhow::Result<ureq::Response> {
-        match result {
-            Ok(r) => Ok(r),
-            Err(ureq::Error::Status(code, r)) => {
-                let body = r.into_string().unwrap_or_default();
-                let msg = serde_json::from_str::<Json>(&body)
-                    .ok()
-                    .and_then(|v| v["error"].as_str().map(str::to_owned))
-                    .unwrap_or(body);
-                bail!("daemon answered {code}: {msg}")
+    /// Sends a request; the body of a 2xx answer, else the daemon's message as the error.
+    fn send(&self, method: &str, path: &str, body: Option<&Json>) -> anyhow::Result<Vec<u8>> {
+        let unreachable = |e: &dyn std::fmt::Display| {
+            anyhow::anyhow!("cannot reach the daemon at {}: {e} (is `tracesynth daemon` running?)", self.address())
+        };
+        let (status, bytes) = match &self.target {
+            Target::Tcp { base, agent } => {
+                let mut request = agent.request(method, &format!("{base}{path}"));
+                if let Some(t) = &self.token {
+                    request = request.set("Authorization", &format!("Bearer {t}"));
+                }
+                let result = match body {
+                    Some(b) => request.send_json(b),
+                    None => request.call(),
+                };
+                let response = match result {
+                    Ok(r) | Err(ureq::Error::Status(_, r)) => r,
+                    Err(e) => return Err(unreachable(&e)),
+                };
+                let status = response.status();
+                let mut out = Vec::new();
+                std::io::Read::read_to_end(&mut response.into_reader(), &mut out)?;
+                (status, out)
             }
-            Err(e) => bail!("cannot reach the daemon at {}: {e} (is `tracesynth daemon` running?)", self.base),
+            Target::Unix { path: socket, runtime } => runtime
+                .block_on(unix_request(socket, method, path, body, self.token.as_deref()))
+                .map_err(|e| unreachable(&format!("{e:#}")))?,
+        };
+        if (200..300).contains(&status) {
+            return Ok(bytes);
         }
+        let text = String::from_utf8_lossy(&bytes).into_owned();
+        let msg = serde_json::from_str::<Json>(&text)
+            .ok()
+            .and_then(|v| v["error"].as_str().map(str::to_owned))
+            .unwrap_or(text);
+        bail!("daemon answered {status}: {msg}")
     }
 
     /// GET `path` as JSON.
@@ -228,7 +313,7 @@ impl Client {
     /// # Errors
     /// Transport errors and 4xx/5xx answers (with the daemon's message).
     pub fn get_json(&self, path: &str) -> anyhow::Result<Json> {
-        Ok(self.check(self.request("GET", path).call())?.into_json()?)
+        Ok(serde_json::from_slice(&self.send("GET", path, None)?)?)
     }
 
     /// GET `path` as bytes.
@@ -236,9 +321,7 @@ impl Client {
     /// # Errors
     /// As [`Client::get_json`].
     pub fn get_bytes(&self, path: &str) -> anyhow::Result<Vec<u8>> {
-        let mut out = Vec::new();
-        std::io::Read::read_to_end(&mut self.check(self.request("GET", path).call())?.into_reader(), &mut out)?;
-        Ok(out)
+        self.send("GET", path, None)
     }
 
     /// POST JSON to `path`.
@@ -246,7 +329,7 @@ impl Client {
     /// # Errors
     /// As [`Client::get_json`].
     pub fn post_json(&self, path: &str, body: &Json) -> anyhow::Result<Json> {
-        Ok(self.check(self.request("POST", path).send_json(body))?.into_json()?)
+        Ok(serde_json::from_slice(&self.send("POST", path, Some(body))?)?)
     }
 
     /// DELETE `path`.
@@ -254,8 +337,44 @@ impl Client {
     /// # Errors
     /// As [`Client::get_json`].
     pub fn delete(&self, path: &str) -> anyhow::Result<Json> {
-        Ok(self.check(self.request("DELETE", path).call())?.into_json()?)
+        Ok(serde_json::from_slice(&self.send("DELETE", path, None)?)?)
     }
+}
+
+/// One HTTP/1.1 request over a new connection to the Unix socket `socket`: (status, body).
+async fn unix_request(
+    socket: &Path,
+    method: &str,
+    path: &str,
+    body: Option<&Json>,
+    token: Option<&str>,
+) -> anyhow::Result<(u16, Vec<u8>)> {
+    use http_body_util::{BodyExt as _, Full};
+    use hyper::{body::Bytes, header};
+
+    let stream = tokio::net::UnixStream::connect(socket).await?;
+    let (mut sender, connection) = hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream)).await?;
+    let connection = tokio::spawn(connection);
+    let mut request = hyper::Request::builder()
+        .method(hyper::Method::from_bytes(method.as_bytes())?)
+        .uri(path)
+        .header(header::HOST, "localhost");
+    if let Some(t) = token {
+        request = request.header(header::AUTHORIZATION, format!("Bearer {t}"));
+    }
+    let bytes = match body {
+        Some(b) => {
+            request = request.header(header::CONTENT_TYPE, "application/json");
+            Bytes::from(serde_json::to_vec(b)?)
+        }
+        None => Bytes::new(),
+    };
+    let response = sender.send_request(request.body(Full::new(bytes))?).await?;
+    let status = response.status().as_u16();
+    let body = response.into_body().collect().await?.to_bytes().to_vec();
+    drop(sender);
+    let _ = connection.await;
+    Ok((status, body))
 }
 
 /// `tracesynth attach`.

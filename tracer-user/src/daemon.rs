@@ -80,6 +80,9 @@ pub struct SessionRequest {
     pub fast_entry: bool,
     /// With `fast_entry`: call leaves through their trampolines (one probe per call).
     pub call_through: bool,
+    /// The local user who asked (`None`: an operator over TCP); only they and operators
+    /// see the session and its trace.
+    pub owner_uid: Option<u32>,
 }
 
 impl SessionRequest {
@@ -203,6 +206,7 @@ impl Sessions {
             calls_per_function: vec![0; plan.functions.len()],
             loss: Loss::default(),
             error: None,
+            owner_uid: request.owner_uid,
         };
         let config = RecordConfig {
             duration: request.limits.max_seconds.map(Duration::from_secs_f64),

@@ -19,6 +19,7 @@ pub mod jobs;
 pub mod live;
 pub mod probes;
 pub mod procfs;
+pub mod socket;
 pub mod record;
 pub mod spec;
 pub mod store;

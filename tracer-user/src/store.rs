@@ -129,6 +129,10 @@ pub struct SessionRecord {
     pub loss: Loss,
     /// Why capture failed.
     pub error: Option<String>,
+    /// The local user who started it (`None`: an operator over TCP, or a store from
+    /// before owners were kept); only they and operators may see it.
+    #[serde(default)]
+    pub owner_uid: Option<u32>,
 }
 
 /// The sled store.

@@ -1,5 +1,6 @@
 //! A `tracesynth daemon` for the demo and the benchmarks: started on a free loopback port
-//! with its own data directory, spoken to over keep-alive HTTP, stopped with SIGTERM.
+//! (with a bearer token) with its own data directory, spoken to over keep-alive HTTP,
+//! stopped with SIGTERM.
 use std::{
     io::{BufRead, BufReader},
     path::Path,
@@ -15,14 +16,23 @@ pub struct Daemon {
     child: Child,
     /// Its base URL.
     pub url: String,
+    token: String,
     agent: ureq::Agent,
 }
 
 impl Daemon {
     /// Starts `tracesynth daemon` and waits until it listens; its warnings go to stderr.
     pub fn start(tracesynth: &Path, data: &Path) -> Result<Daemon> {
+        // TCP needs a token; its holder may do everything, as root on the socket may.
+        let token_file = data.with_file_name("token");
+        let token = format!("bench-{}", std::process::id());
+        std::fs::write(&token_file, &token).context("writing the daemon's token")?;
         let mut child = Command::new(tracesynth)
-            .args(["daemon", "--listen", "127.0.0.1:0", "--data-dir"])
+            .args(["daemon", "--listen", "127.0.0.1:0", "--token-file"])
+            .arg(&token_file)
+            .arg("--socket")
+            .arg(data.with_file_name("api.sock"))
+            .arg("--data-dir")
             .arg(data)
             .env("RUST_LOG", "warn")
             .stderr(Stdio::piped())
@@ -34,7 +44,7 @@ impl Daemon {
             if stderr.read_line(&mut line)? == 0 {
                 bail!("tracesynth daemon exited before listening");
             }
-            if let Some(rest) = line.strip_prefix("listening on ") {
+            if let Some(rest) = line.strip_prefix("listening on http://").map(|r| format!("http://{r}")) {
                 break rest.split_whitespace().next().context("url")?.to_string();
             }
         };
@@ -45,12 +55,15 @@ impl Daemon {
                 line.clear();
             }
         });
-        Ok(Daemon { child, url, agent: ureq::AgentBuilder::new().timeout(Duration::from_secs(60)).build() })
+        Ok(Daemon { child, url, token, agent: ureq::AgentBuilder::new().timeout(Duration::from_secs(60)).build() })
     }
 
     /// `method path` with an optional JSON body; a 4xx/5xx is an error with the daemon's body.
     pub fn call(&self, method: &str, path: &str, body: Option<&Json>) -> Result<Json> {
-        let request = self.agent.request(method, &format!("{}{path}", self.url));
+        let request = self
+            .agent
+            .request(method, &format!("{}{path}", self.url))
+            .set("Authorization", &format!("Bearer {}", self.token));
         let response = match body {
             Some(b) => request.send_json(b.clone()),
             None => request.call(),

@@ -2,8 +2,12 @@
 //! what tests drive with `oneshot`; [`serve`] runs it on a listener until shutdown.
 //!
 //! Every failure is an [`ApiError`]: 4xx with `{"error": "..."}`, 5xx with a generic body
-//! and the cause in the log. With a token set, every route but `/v1/health` needs
-//! `Authorization: Bearer TOKEN`.
+//! and the cause in the log.
+//!
+//! Who may do what is decided per request ([`caller`]): on the Unix socket ([`serve_unix`])
+//! by the peer's credentials, which the kernel gives; on TCP ([`serve`]) by the bearer
+//! token every route but `/v1/health` then needs.
+pub mod caller;
 mod error;
 
 use std::{future::Future, net::SocketAddr, sync::Arc};
@@ -11,9 +15,11 @@ use std::{future::Future, net::SocketAddr, sync::Arc};
 use axum::{
     body::Body,
     extract::{
+        connect_info::{ConnectInfo, Connected},
         rejection::{JsonRejection, PathRejection, QueryRejection},
-        DefaultBodyLimit, Path, Query, Request, State,
+        DefaultBodyLimit, Extension, Path, Query, Request, State,
     },
+    serve::IncomingStream,
     http::{header, StatusCode},
     middleware::{self, Next},
     response::{IntoResponse, Response},
@@ -24,6 +30,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, OpenApi, ToSchema};
 
 pub use self::error::ApiError;
+use self::caller::{Caller, Peer, TraceRefused};
 use crate::{
     daemon::{SessionRequest, Sessions},
     jobs::{JobProgress, JobState, JobView, Jobs, Language, SynthesizeRequest},
@@ -44,8 +51,20 @@ pub struct ApiState {
     pub sessions: Sessions,
     /// Synthesis jobs.
     pub jobs: Jobs,
-    /// Bearer token required on every route but `/v1/health`, when set.
+    /// Bearer token required on TCP on every route but `/v1/health`. Without one the
+    /// daemon serves only its Unix socket; requests with neither a peer nor a token come
+    /// from within the process (tests) and act as an operator.
     pub token: Option<Arc<str>>,
+}
+
+/// The peer of a Unix-socket connection, as the kernel gave it (`SO_PEERCRED`).
+#[derive(Clone, Copy, Debug)]
+pub struct UnixPeer(pub Option<Peer>);
+
+impl Connected<IncomingStream<'_, tokio::net::UnixListener>> for UnixPeer {
+    fn connect_info(stream: IncomingStream<'_, tokio::net::UnixListener>) -> Self {
+        Self(stream.io().peer_cred().ok().map(|c| Peer { pid: c.pid(), uid: c.uid(), gid: c.gid() }))
+    }
 }
 
 /// `POST /v1/sessions` body.
@@ -247,26 +266,68 @@ pub async fn serve(
     axum::serve(listener, router(state)).with_graceful_shutdown(shutdown).await
 }
 
-/// Whether `addr` may be listened on without a token.
+/// Serves `router(state)` on a Unix socket until `shutdown` completes; each request is
+/// authorized by its peer's credentials.
+///
+/// # Errors
+/// I/O errors of the listener.
+pub async fn serve_unix(
+    listener: tokio::net::UnixListener,
+    state: ApiState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router(state).into_make_service_with_connect_info::<UnixPeer>())
+        .with_graceful_shutdown(shutdown)
+        .await
+}
+
+/// Whether `addr` is a loopback address.
 pub fn is_loopback(addr: &SocketAddr) -> bool {
     addr.ip().is_loopback()
 }
 
-async fn authorize(State(state): State<ApiState>, request: Request, next: Next) -> Response {
-    let Some(token) = &state.token else { return next.run(request).await };
+/// Finds out who the caller is and hands it to the handlers as a [`Caller`] extension.
+async fn authorize(State(state): State<ApiState>, mut request: Request, next: Next) -> Response {
     if request.uri().path() == "/v1/health" {
         return next.run(request).await;
     }
-    let given = request
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "));
-    match given {
-        Some(g) if constant_time_eq(g.as_bytes(), token.as_bytes()) => next.run(request).await,
-        Some(_) => ApiError::client(StatusCode::UNAUTHORIZED, "wrong bearer token").into_response(),
-        None => ApiError::client(StatusCode::UNAUTHORIZED, "missing `Authorization: Bearer` token")
-            .into_response(),
+    let caller = match request.extensions().get::<ConnectInfo<UnixPeer>>().map(|c| c.0 .0) {
+        Some(Some(peer)) => Caller::from_peer(peer),
+        Some(None) => {
+            return ApiError::client(StatusCode::FORBIDDEN, "the kernel did not say who is calling (SO_PEERCRED)")
+                .into_response()
+        }
+        None => match &state.token {
+            None => Caller::Operator,
+            Some(token) => {
+                let given = request
+                    .headers()
+                    .get(header::AUTHORIZATION)
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(|v| v.strip_prefix("Bearer "));
+                match given {
+                    Some(g) if constant_time_eq(g.as_bytes(), token.as_bytes()) => Caller::Operator,
+                    Some(_) => return ApiError::client(StatusCode::UNAUTHORIZED, "wrong bearer token").into_response(),
+                    None => {
+                        return ApiError::client(StatusCode::UNAUTHORIZED, "missing `Authorization: Bearer` token")
+                            .into_response()
+                    }
+                }
+            }
+        },
+    };
+    request.extensions_mut().insert(caller);
+    next.run(request).await
+}
+
+/// The session `id` if `caller` may see it: 404 when there is none, 403 when it is
+/// another user's; `what` names it in the messages (`session`, `trace`).
+fn visible_session(store: &crate::store::Store, caller: &Caller, id: u64, what: &str) -> Result<SessionRecord, ApiError> {
+    let record = store.get_session(id)?.ok_or_else(|| ApiError::not_found(format!("no {what} {id}")))?;
+    if caller.may_see(record.owner_uid) {
+        Ok(record)
+    } else {
+        Err(ApiError::client(StatusCode::FORBIDDEN, format!("{what} {id} belongs to another user")))
     }
 }
 
@@ -338,10 +399,12 @@ async fn openapi_json() -> Json<utoipa::openapi::OpenApi> {
 #[utoipa::path(post, path = "/v1/sessions", request_body = CreateSession, responses(
     (status = 201, body = SessionView),
     (status = 400, description = "malformed or invalid request"),
+    (status = 403, description = "the caller may not ptrace this process"),
     (status = 404, description = "no such PID or function"),
 ))]
 async fn create_session(
     State(state): State<ApiState>,
+    Extension(caller): Extension<Caller>,
     body: Result<Json<CreateSession>, JsonRejection>,
 ) -> Result<(StatusCode, Json<SessionView>), ApiError> {
     let Json(body) = body?;
@@ -353,18 +416,33 @@ async fn create_session(
         ret_mode: body.ret_probes.unwrap_or_default(),
         fast_entry: body.fast_entry,
         call_through: body.call_through,
+        owner_uid: caller.uid(),
     };
     request.validate()?;
     let sessions = state.sessions.clone();
-    let session = blocking(move || Ok(sessions.attach(&request)?)).await?;
+    let session = blocking(move || {
+        if let Caller::User(peer) = caller {
+            caller::may_ptrace(peer, request.pid).map_err(|e| match e {
+                TraceRefused::Denied { .. } => ApiError::client(StatusCode::FORBIDDEN, e.to_string()),
+                TraceRefused::Check { .. } => ApiError::Internal(e.to_string()),
+            })?;
+        }
+        Ok(sessions.attach(&request)?)
+    })
+    .await?;
     Ok((StatusCode::CREATED, Json(SessionView { session, events_per_sec: 0.0, resources: Vec::new() })))
 }
 
 /// All sessions, by id.
 #[utoipa::path(get, path = "/v1/sessions", responses((status = 200, body = Vec<SessionRecord>)))]
-async fn list_sessions(State(state): State<ApiState>) -> Result<Json<Vec<SessionRecord>>, ApiError> {
+async fn list_sessions(
+    State(state): State<ApiState>,
+    Extension(caller): Extension<Caller>,
+) -> Result<Json<Vec<SessionRecord>>, ApiError> {
     let sessions = state.sessions.clone();
-    Ok(Json(blocking(move || Ok(sessions.store().sessions()?)).await?))
+    let mut list = blocking(move || Ok(sessions.store().sessions()?)).await?;
+    list.retain(|s| caller.may_see(s.owner_uid));
+    Ok(Json(list))
 }
 
 /// One session: state, calls per function, loss counters, newest resource samples.
@@ -372,11 +450,16 @@ async fn list_sessions(State(state): State<ApiState>) -> Result<Json<Vec<Session
     responses((status = 200, body = SessionView), (status = 404, description = "unknown id")))]
 async fn get_session(
     State(state): State<ApiState>,
+    Extension(caller): Extension<Caller>,
     id: Result<Path<u64>, PathRejection>,
 ) -> Result<Json<SessionView>, ApiError> {
     let Path(id) = id?;
     let sessions = state.sessions.clone();
-    let found = blocking(move || Ok(sessions.get(id)?)).await?;
+    let found = blocking(move || {
+        visible_session(sessions.store(), &caller, id, "session")?;
+        Ok(sessions.get(id)?)
+    })
+    .await?;
     let (session, live) = found.ok_or_else(|| ApiError::not_found(format!("no session {id}")))?;
     Ok(Json(SessionView { session, events_per_sec: live.events_per_sec, resources: live.resources.into() }))
 }
@@ -386,23 +469,31 @@ async fn get_session(
     responses((status = 200, body = SessionRecord), (status = 404, description = "unknown id")))]
 async fn delete_session(
     State(state): State<ApiState>,
+    Extension(caller): Extension<Caller>,
     id: Result<Path<u64>, PathRejection>,
 ) -> Result<Json<SessionRecord>, ApiError> {
     let Path(id) = id?;
     let sessions = state.sessions.clone();
-    let found = blocking(move || Ok(sessions.detach(id)?)).await?;
+    let found = blocking(move || {
+        visible_session(sessions.store(), &caller, id, "session")?;
+        Ok(sessions.detach(id)?)
+    })
+    .await?;
     Ok(Json(found.ok_or_else(|| ApiError::not_found(format!("no session {id}")))?))
 }
 
 /// Stored traces.
 #[utoipa::path(get, path = "/v1/traces", responses((status = 200, body = Vec<TraceSummary>)))]
-async fn list_traces(State(state): State<ApiState>) -> Result<Json<Vec<TraceSummary>>, ApiError> {
+async fn list_traces(
+    State(state): State<ApiState>,
+    Extension(caller): Extension<Caller>,
+) -> Result<Json<Vec<TraceSummary>>, ApiError> {
     let sessions = state.sessions.clone();
     let list = blocking(move || {
         let store = sessions.store();
         let mut out = Vec::new();
         for id in store.trace_ids()? {
-            let Some(s) = store.get_session(id)? else { continue };
+            let Some(s) = store.get_session(id)?.filter(|s| caller.may_see(s.owner_uid)) else { continue };
             out.push(TraceSummary { id, pid: s.pid, functions: s.functions, state: s.state, calls: store.count_calls(id, None) });
         }
         Ok(out)
@@ -416,13 +507,18 @@ async fn list_traces(State(state): State<ApiState>) -> Result<Json<Vec<TraceSumm
     responses((status = 200, description = "the trace"), (status = 404, description = "unknown id")))]
 async fn get_trace(
     State(state): State<ApiState>,
+    Extension(caller): Extension<Caller>,
     id: Result<Path<u64>, PathRejection>,
     query: Result<Query<TraceQuery>, QueryRejection>,
 ) -> Result<Response, ApiError> {
     let Path(id) = id?;
     let Query(query) = query?;
     let sessions = state.sessions.clone();
-    let trace = blocking(move || Ok(sessions.store().trace(id)?)).await?;
+    let trace = blocking(move || {
+        visible_session(sessions.store(), &caller, id, "trace")?;
+        Ok(sessions.store().trace(id)?)
+    })
+    .await?;
     let trace = trace.ok_or_else(|| ApiError::not_found(format!("no trace {id}")))?;
     let (content_type, bytes) = match query.format {
         TraceFormat::Json => ("application/json", serde_json::to_vec(&trace).expect("trace serializes")),
@@ -440,6 +536,7 @@ async fn get_trace(
     responses((status = 200, body = CallsPage), (status = 404, description = "unknown id or function")))]
 async fn get_calls(
     State(state): State<ApiState>,
+    Extension(caller): Extension<Caller>,
     id: Result<Path<u64>, PathRejection>,
     query: Result<Query<CallsQuery>, QueryRejection>,
 ) -> Result<Json<CallsPage>, ApiError> {
@@ -452,7 +549,7 @@ async fn get_calls(
     let sessions = state.sessions.clone();
     blocking(move || {
         let store = sessions.store();
-        let session = store.get_session(id)?.ok_or_else(|| ApiError::not_found(format!("no trace {id}")))?;
+        let session = visible_session(store, &caller, id, "trace")?;
         let function = match &query.function {
             Some(name) => Some(session.functions.iter().position(|f| f == name).ok_or_else(|| {
                 ApiError::not_found(format!("trace {id} has no function `{name}` (it has: {})", session.functions.join(", ")))
@@ -490,6 +587,7 @@ async fn get_calls(
         (status = 404, description = "unknown id or function, or recorded without blocks")))]
 async fn get_cfg(
     State(state): State<ApiState>,
+    Extension(caller): Extension<Caller>,
     id: Result<Path<u64>, PathRejection>,
     query: Result<Query<CfgQuery>, QueryRejection>,
 ) -> Result<Response, ApiError> {
@@ -498,9 +596,7 @@ async fn get_cfg(
     let sessions = state.sessions.clone();
     let mut cfg = blocking(move || {
         let store = sessions.store();
-        if store.get_session(id)?.is_none() {
-            return Err(ApiError::not_found(format!("no trace {id}")));
-        }
+        visible_session(store, &caller, id, "trace")?;
         store.cfg(id)?.ok_or_else(|| {
             ApiError::not_found(format!("trace {id} was recorded without block probes (attach with \"blocks\": true)"))
         })
@@ -529,33 +625,70 @@ async fn get_cfg(
 ))]
 async fn create_job(
     State(state): State<ApiState>,
+    Extension(caller): Extension<Caller>,
     body: Result<Json<SynthesizeRequest>, JsonRejection>,
 ) -> Result<(StatusCode, Json<JobView>), ApiError> {
     let Json(body) = body?;
     let (sessions, jobs) = (state.sessions.clone(), state.jobs.clone());
-    let view = blocking(move || Ok(jobs.start(sessions.store(), &body)?)).await?;
+    let view = blocking(move || {
+        if let Some(id) = body.session_id.or(body.trace_id) {
+            visible_session(sessions.store(), &caller, id, "trace")?;
+        }
+        Ok(jobs.start(sessions.store(), &body)?)
+    })
+    .await?;
     Ok((StatusCode::ACCEPTED, Json(view)))
 }
 
 /// All synthesis jobs (without their results).
 #[utoipa::path(get, path = "/v1/jobs", responses((status = 200, body = Vec<JobView>)))]
-async fn list_jobs(State(state): State<ApiState>) -> Json<Vec<JobView>> {
-    Json(state.jobs.list())
+async fn list_jobs(State(state): State<ApiState>, Extension(caller): Extension<Caller>) -> Result<Json<Vec<JobView>>, ApiError> {
+    let sessions = state.sessions.clone();
+    let mut list = state.jobs.list();
+    if caller != Caller::Operator {
+        list = blocking(move || {
+            let store = sessions.store();
+            Ok(list.into_iter().filter(|j| visible_session(store, &caller, j.trace_id, "trace").is_ok()).collect())
+        })
+        .await?;
+    }
+    Ok(Json(list))
+}
+
+/// Job `id` if `caller` may see it (the job's trace decides).
+async fn visible_job(state: &ApiState, caller: Caller, id: u64) -> Result<JobView, ApiError> {
+    let view = state.jobs.get(id).ok_or_else(|| ApiError::not_found(format!("no job {id}")))?;
+    if caller != Caller::Operator {
+        let (sessions, trace_id) = (state.sessions.clone(), view.trace_id);
+        blocking(move || visible_session(sessions.store(), &caller, trace_id, "trace").map(drop))
+            .await
+            .map_err(|_| ApiError::client(StatusCode::FORBIDDEN, format!("job {id} belongs to another user")))?;
+    }
+    Ok(view)
 }
 
 /// A synthesis job: live progress, then code, tests, verification report and reward history.
 #[utoipa::path(get, path = "/v1/jobs/{id}", params(("id" = u64, Path, description = "job id")),
     responses((status = 200, body = JobView), (status = 404, description = "unknown id")))]
-async fn get_job(State(state): State<ApiState>, id: Result<Path<u64>, PathRejection>) -> Result<Json<JobView>, ApiError> {
+async fn get_job(
+    State(state): State<ApiState>,
+    Extension(caller): Extension<Caller>,
+    id: Result<Path<u64>, PathRejection>,
+) -> Result<Json<JobView>, ApiError> {
     let Path(id) = id?;
-    state.jobs.get(id).map(Json).ok_or_else(|| ApiError::not_found(format!("no job {id}")))
+    visible_job(&state, caller, id).await.map(Json)
 }
 
 /// Cancels a queued or running synthesis job.
 #[utoipa::path(delete, path = "/v1/jobs/{id}", params(("id" = u64, Path, description = "job id")),
     responses((status = 200, body = JobView), (status = 404, description = "unknown id")))]
-async fn cancel_job(State(state): State<ApiState>, id: Result<Path<u64>, PathRejection>) -> Result<Json<JobView>, ApiError> {
+async fn cancel_job(
+    State(state): State<ApiState>,
+    Extension(caller): Extension<Caller>,
+    id: Result<Path<u64>, PathRejection>,
+) -> Result<Json<JobView>, ApiError> {
     let Path(id) = id?;
+    visible_job(&state, caller, id).await?;
     state.jobs.cancel(id).map(Json).ok_or_else(|| ApiError::not_found(format!("no job {id}")))
 }
 

@@ -76,6 +76,7 @@ fn store_detached(state: &ApiState, id: u64, trace: &Trace, calls_per_function: 
             calls_per_function,
             loss: trace.loss,
             error: None,
+            owner_uid: None,
         })
         .unwrap();
 }
@@ -356,6 +357,49 @@ async fn token_guards_every_route_but_health() {
     let with = |token: &str| Request::get("/v1/sessions").header(header::AUTHORIZATION, format!("Bearer {token}")).body(Body::empty()).unwrap();
     assert_eq!(send(&h.state, with("wrong")).await.0, StatusCode::UNAUTHORIZED);
     assert_eq!(send(&h.state, with("s3cret")).await.0, StatusCode::OK);
+}
+
+/// A request from a local peer on the Unix socket.
+fn from_peer(uid: u32, method: Method, uri: &str, body: Option<&str>) -> Request<Body> {
+    let mut request = Request::builder()
+        .method(method)
+        .uri(uri)
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(body.map_or_else(Body::empty, |b| Body::from(b.to_owned())))
+        .unwrap();
+    request.extensions_mut().insert(ConnectInfo(UnixPeer(Some(Peer { pid: None, uid, gid: uid }))));
+    request
+}
+
+#[tokio::test]
+async fn a_local_user_sees_only_its_own_sessions_and_traces() {
+    let h = harness(None);
+    let trace = greet_and_other();
+    store_detached(&h.state, 1, &trace, vec![1, 0]);
+    let mut record = h.state.sessions.store().get_session(1).unwrap().unwrap();
+    record.id = 2;
+    record.owner_uid = Some(1000);
+    h.state.sessions.store().put_session(&record).unwrap();
+    h.state.sessions.store().put_trace_header(2, &trace).unwrap();
+    // Session 1 was started by an operator, session 2 by uid 1000.
+    for uri in ["/v1/sessions/1", "/v1/traces/1", "/v1/traces/1/calls", "/v1/traces/1/cfg"] {
+        let (status, body) = send(&h.state, from_peer(1000, Method::GET, uri, None)).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{uri}: {}", String::from_utf8_lossy(&body));
+    }
+    assert_eq!(send(&h.state, from_peer(1000, Method::DELETE, "/v1/sessions/1", None)).await.0, StatusCode::FORBIDDEN);
+    let job = r#"{"session_id": 1, "function": "greet"}"#;
+    assert_eq!(send(&h.state, from_peer(1000, Method::POST, "/v1/synthesize", Some(job))).await.0, StatusCode::FORBIDDEN);
+    let (status, body) = send(&h.state, from_peer(1000, Method::GET, "/v1/sessions", None)).await;
+    let list: Json = serde_json::from_slice(&body).unwrap();
+    assert_eq!((status, list.as_array().unwrap().iter().map(|s| s["id"].as_u64().unwrap()).collect::<Vec<_>>()), (StatusCode::OK, vec![2]));
+    let (_, body) = send(&h.state, from_peer(1000, Method::GET, "/v1/traces", None)).await;
+    assert_eq!(serde_json::from_slice::<Json>(&body).unwrap().as_array().unwrap().len(), 1);
+    assert_eq!(send(&h.state, from_peer(1000, Method::GET, "/v1/traces/2", None)).await.0, StatusCode::OK);
+    assert_eq!(send(&h.state, from_peer(1001, Method::GET, "/v1/traces/2", None)).await.0, StatusCode::FORBIDDEN);
+    // Root on the socket is an operator.
+    assert_eq!(send(&h.state, from_peer(0, Method::GET, "/v1/traces/1", None)).await.0, StatusCode::OK);
+    let (_, body) = send(&h.state, from_peer(0, Method::GET, "/v1/sessions", None)).await;
+    assert_eq!(serde_json::from_slice::<Json>(&body).unwrap().as_array().unwrap().len(), 2);
 }
 
 #[test]
