@@ -221,6 +221,60 @@ fn patches_and_restores_repeatedly_while_threads_hammer() {
 }
 
 #[test]
+fn a_thread_in_a_system_call_ending_at_the_patch_is_refused() {
+    set_binary(env!("CARGO_BIN_EXE_tracesynth-under-test"));
+    if !require_root("a_thread_in_a_system_call_ending_at_the_patch_is_refused") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    for flags in &FLAGS[..2] {
+        let bin = build_fixture("fastentry", flags, dir.path());
+        let mut fixture = Fixture::start(&bin);
+        // Its RIP is right after the 6 bytes the jmp would cover; the kernel restarts the
+        // read 2 bytes back, which would land inside the jmp.
+        fixture.command("blockedge");
+        let names = vec!["raw_read_edge".to_owned(), "lea_first".to_owned()];
+        let mut plan = probes::plan(fixture.pid(), &names, RetMode::Uretprobe).unwrap();
+        let mut fast = FastEntry::install(&mut plan, &Options { attempts: 3, ..Options::default() }).unwrap();
+        assert_eq!(fast.patched().iter().map(|p| p.function.as_str()).collect::<Vec<_>>(), ["lea_first"]);
+        let refusal = fast.refusals().iter().find(|(f, _)| f == "raw_read_edge").expect("refused").1.to_string();
+        assert!(refusal.contains("in a system call ending there (tried 3 times)"), "{refusal}");
+        fast.restore();
+        assert_bytes_are_original(&bin, fixture.pid(), &["raw_read_edge", "lea_first"]);
+        fixture.command("hammer 1 10");
+    }
+}
+
+#[test]
+fn a_seccomp_filtered_target_is_probed_the_normal_way() {
+    set_binary(env!("CARGO_BIN_EXE_tracesynth-under-test"));
+    if !require_root("a_seccomp_filtered_target_is_probed_the_normal_way") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let bin = build_fixture("fastentry", FLAGS[0], dir.path());
+    let mut fixture = Fixture::start(&bin);
+    assert_eq!(fixture.command_reply("seccomp"), "done");
+    let names = vec!["lea_first".to_owned()];
+    let mut plan = probes::plan(fixture.pid(), &names, RetMode::Uretprobe).unwrap();
+    let mut fast = FastEntry::install(&mut plan, &Options::default()).unwrap();
+    assert!(fast.patched().is_empty());
+    let refusal = fast.refusals()[0].1.to_string();
+    assert!(refusal.contains("runs under seccomp (mode 2"), "{refusal}");
+    assert!(plan.warnings.iter().any(|w| w.starts_with("fast-entry: lea_first: not patched, probed the normal way")), "{:#?}", plan.warnings);
+    fast.restore();
+    assert_bytes_are_original(&bin, fixture.pid(), &["lea_first"]);
+    // Recording still works, the normal way.
+    let out = dir.path().join("seccomp.json");
+    let args = func_args(fixture.pid(), &["--fast-entry", "--calls", "20"]);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let recording = Recording::start(&args, &out);
+    fixture.command("hammer 1 10");
+    let trace = recording.finish();
+    assert!(trace["calls"].as_array().unwrap().len() >= 10);
+}
+
+#[test]
 fn a_thread_inside_the_first_bytes_is_refused() {
     set_binary(env!("CARGO_BIN_EXE_tracesynth-under-test"));
     if !require_root("a_thread_inside_the_first_bytes_is_refused") {
@@ -236,7 +290,7 @@ fn a_thread_inside_the_first_bytes_is_refused() {
         let mut fast = FastEntry::install(&mut plan, &Options { attempts: 3, ..Options::default() }).unwrap();
         assert_eq!(fast.patched().iter().map(|p| p.function.as_str()).collect::<Vec<_>>(), ["lea_first"]);
         let refusal = fast.refusals().iter().find(|(f, _)| f == "raw_read").expect("raw_read refused").1.to_string();
-        assert!(refusal.starts_with("thread ") && refusal.contains("inside the bytes to overwrite (tried 3 times)"), "{refusal}");
+        assert!(refusal.starts_with("thread ") && refusal.contains("inside the bytes to overwrite or in a system call ending there (tried 3 times)"), "{refusal}");
         assert!(
             plan.warnings.iter().any(|w| w.starts_with("fast-entry: raw_read: not patched") && w.contains("is stopped at +0x")),
             "{:#?}",

@@ -145,6 +145,8 @@ pub struct Region {
 #[derive(Debug)]
 pub struct FastEntry {
     pid: u32,
+    /// The target's start time: a PID reused by another process is not written to.
+    start_time: Option<u64>,
     options: Options,
     patched: Vec<Patched>,
     regions: Vec<Region>,
@@ -333,6 +335,7 @@ impl FastEntry {
     pub fn install(plan: &mut Plan, options: &Options) -> Result<Self, FastEntryError> {
         let mut this = Self {
             pid: plan.pid,
+            start_time: patch::start_time(plan.pid),
             options: options.clone(),
             patched: Vec::new(),
             regions: Vec::new(),
@@ -340,8 +343,10 @@ impl FastEntry {
             done: false,
         };
         let mut candidates = Vec::new();
+        let seccomp = seccomp_mode(plan.pid);
         for (index, f) in plan.functions.iter().enumerate() {
             match candidate(plan, index, options) {
+                Ok(_) if seccomp != 0 => this.refusals.push((f.name.clone(), Refusal::Seccomp { mode: seccomp })),
                 Ok(c) => candidates.push(c),
                 Err(r) => this.refusals.push((f.name.clone(), r)),
             }
@@ -440,7 +445,9 @@ impl FastEntry {
                     self.refusals.push((c.name, Refusal::MemoryDiffers { memory: hex(&memory), file: hex(want) }));
                     continue;
                 }
-                if let Some(&(tid, rip)) = rips.iter().find(|(_, rip)| *rip > address && *rip < address + c.site.len) {
+                // A thread whose RIP is at the end of the bytes may be in a system call
+                // there, which the kernel restarts 2 bytes back: inside the jump.
+                if let Some(&(tid, rip)) = rips.iter().find(|(_, rip)| *rip > address && *rip <= address + c.site.len) {
                     if attempt >= self.options.attempts {
                         self.refusals.push((c.name, Refusal::ThreadInside { tid, offset: rip - c.runtime, attempts: attempt }));
                     } else {
@@ -585,6 +592,13 @@ impl FastEntry {
             report.push(format!("fast-entry: PID {} exited; nothing to restore", self.pid));
             return report;
         }
+        if patch::start_time(self.pid) != self.start_time {
+            report.push(format!(
+                "fast-entry: PID {} is now another process (its start time changed); nothing restored",
+                self.pid
+            ));
+            return report;
+        }
         for attempt in 1..=self.options.attempts.max(1) {
             let stopped = match StoppedProcess::stop(self.pid) {
                 Ok(s) => s,
@@ -661,6 +675,15 @@ impl FastEntry {
     }
 }
 
+/// The `Seccomp:` field of `/proc/PID/status` (0 none, 1 strict, 2 filter); an unreadable
+/// one counts as filtered.
+fn seccomp_mode(pid: u32) -> u32 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| s.lines().find_map(|l| l.strip_prefix("Seccomp:")).and_then(|v| v.trim().parse().ok()))
+        .unwrap_or(2)
+}
+
 impl Drop for FastEntry {
     fn drop(&mut self) {
         for line in self.restore() {
@@ -676,6 +699,40 @@ mod tests {
         probes::dwarf::{CType, Param, ValueKind},
         trace::{FunctionInfo, RetMode},
     };
+
+    #[test]
+    fn a_reused_pid_is_not_written_to() {
+        let mut fast = FastEntry {
+            pid: std::process::id(),
+            start_time: patch::start_time(std::process::id()).map(|t| t + 1),
+            options: Options::default(),
+            patched: vec![Patched {
+                function: "f".into(),
+                address: 0x1000,
+                start: 0,
+                original: [0x90; JMP_LEN],
+                jmp: [0xe9, 0, 0, 0, 0],
+                relocated: Vec::new(),
+                slot: 0x2000,
+                file: "/nonexistent".into(),
+                file_offset: 0,
+                probes: SlotProbes::EntryAndUretprobe(String::new()),
+                restored: false,
+            }],
+            regions: Vec::new(),
+            refusals: Vec::new(),
+            done: false,
+        };
+        let report = fast.restore();
+        assert_eq!(report.len(), 1, "{report:#?}");
+        assert!(report[0].contains("is now another process"), "{report:#?}");
+    }
+
+    #[test]
+    fn seccomp_mode_is_read_from_status() {
+        assert_eq!(seccomp_mode(std::process::id()), 0);
+        assert_eq!(seccomp_mode(u32::MAX / 2), 2, "unreadable counts as filtered");
+    }
 
     fn function(params: &[ValueKind], ret: ValueKind, variadic: bool) -> FunctionInfo {
         let ctype = |kind| CType { name: "t".into(), kind };

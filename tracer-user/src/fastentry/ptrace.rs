@@ -56,10 +56,13 @@ struct Thread {
     signal: i32,
 }
 
-/// A process whose threads are all stopped under ptrace.
+/// A process whose threads are all stopped under ptrace. Only the thread that attached may
+/// make ptrace requests, so this is neither `Send` nor `Sync`.
 pub struct StoppedProcess {
     pid: u32,
     threads: Vec<Thread>,
+    /// Pins the value to the tracer thread.
+    _tracer_thread: std::marker::PhantomData<*const ()>,
 }
 
 fn request_error(request: &'static str, tid: i32) -> PtraceError {
@@ -122,7 +125,7 @@ impl StoppedProcess {
     /// When a thread cannot be seized (e.g. already traced) or the process is gone; the
     /// threads stopped so far are let go.
     pub fn stop(pid: u32) -> Result<Self, PtraceError> {
-        let mut stopped = Self { pid, threads: Vec::new() };
+        let mut stopped = Self { pid, threads: Vec::new(), _tracer_thread: std::marker::PhantomData };
         let mut gone: Vec<i32> = Vec::new();
         loop {
             let fresh: Vec<i32> = tasks(pid)?

@@ -75,8 +75,15 @@ pub enum Refusal {
         /// Why.
         why: String,
     },
+    /// The process runs under a seccomp filter, which the system calls injected to map the
+    /// trampolines could violate (a filter may kill the process for them).
+    #[error("PID runs under seccomp (mode {mode} in /proc/PID/status): the injected openat/mmap could be refused or kill it")]
+    Seccomp {
+        /// The `Seccomp:` field: 1 strict, 2 filter.
+        mode: u32,
+    },
     /// A thread was stopped inside the bytes to overwrite (every attempt).
-    #[error("thread {tid} is stopped at +{offset:#x}, inside the bytes to overwrite (tried {attempts} times)")]
+    #[error("thread {tid} is stopped at +{offset:#x}, inside the bytes to overwrite or in a system call ending there (tried {attempts} times)")]
     ThreadInside {
         /// Thread id.
         tid: i32,
