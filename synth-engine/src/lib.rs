@@ -43,6 +43,7 @@
 pub mod cli;
 pub mod dsl;
 pub mod emit;
+pub mod occam;
 pub mod refine;
 pub mod search;
 pub mod spec;

@@ -67,7 +67,7 @@ struct SynthArgs {
     #[arg(long, default_value_t = 4)]
     max_iterations: u32,
     /// With --pid: stop recording after this many distinct inputs...
-    #[arg(long, default_value_t = 64)]
+    #[arg(long, default_value_t = 256)]
     distinct: usize,
     /// ...or after this many seconds.
     #[arg(long, default_value_t = 10.0)]
@@ -538,7 +538,11 @@ fn print_synthesis(
         result.calls_observed,
         result.distinct_inputs,
         if result.record_secs > 0.0 { format!(" in {:.1} s", result.record_secs) } else { String::new() },
-        if result.verified() { "verified" } else { "NOT verified: best partial result" },
+        match (&result.status, &result.status_reason) {
+            (synth_engine::refine::RefineStatus::Verified, _) => "verified".to_owned(),
+            (_, Some(why)) => format!("NOT verified, fits the observed calls only ({why})"),
+            _ => "NOT verified: best partial result".to_owned(),
+        },
         result.history.len(),
         result.synth_secs,
         match result.guide {

@@ -84,8 +84,13 @@ pub struct SynthOptions {
 pub struct SynthesisReport {
     /// Function name.
     pub function: String,
-    /// `verified`, or `partial` when the budget ran out first (the best candidate).
+    /// `verified`; `fits-observed` when the program reproduces every observed call only by
+    /// a case split that memorizes them (`status_reason` says why); `partial` when the
+    /// budget ran out first (the best candidate).
     pub status: RefineStatus,
+    /// Why the program is not verified although it reproduces the observed calls.
+    #[serde(default)]
+    pub status_reason: Option<String>,
     /// Calls observed.
     pub calls_observed: usize,
     /// Distinct inputs observed.
@@ -201,6 +206,7 @@ pub fn synthesize_from_trace(
     Ok(SynthesisReport {
         function: options.function.clone(),
         status: refined.status,
+        status_reason: best.fits_only.clone(),
         calls_observed: carved.calls,
         distinct_inputs: carved.distinct,
         training: refined.training_examples,

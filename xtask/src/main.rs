@@ -5,6 +5,7 @@ use anyhow::{bail, Context as _, Result};
 use clap::{Parser, Subcommand};
 
 mod bench_daemon;
+mod bench_rules;
 mod bench_synth;
 mod bench_trace;
 mod daemon;
@@ -118,6 +119,9 @@ enum Bench {
         #[arg(long)]
         filter: Option<String>,
     },
+    /// Business rules from a live PID (`../shared/bench/business/check_rules.py`): agreement
+    /// with the original on fresh inputs, term size, and whether `verified` was earned.
+    Rules,
     /// Learned vs uniform guide: held-out synthetic tasks (with and without descriptions) and
     /// ../shared/bench/sygus/{pbe_bv,pbe_slia,hd}.
     Guide {
@@ -156,6 +160,10 @@ fn main() -> Result<()> {
         Task::GpuCheck { steps } => {
             setup::run()?;
             model::gpu_check(steps)
+        }
+        Task::Bench { which: Bench::Rules } => {
+            setup::run()?;
+            bench_rules::run()
         }
         Task::Bench { which: Bench::Guide { timeout, limit } } => {
             setup::run()?;

@@ -57,7 +57,9 @@ impl Default for RefineConfig {
             max_iterations: 4,
             threshold: 0.95,
             learning_rate: 1.0,
-            search: SearchLimits::default(),
+            // The examples are a sample of a function's behaviour: trees that memorize them
+            // are refused while anything else may turn up.
+            search: SearchLimits { occam: true, ..SearchLimits::default() },
             verify: VerifyLimits::default(),
         }
     }
@@ -148,8 +150,11 @@ pub struct Candidate {
     pub held_out: (usize, usize),
     /// Reward.
     pub reward: Reward,
-    /// Whether it passed every test and held-out example.
+    /// Whether it passed every test and held-out example and meets the Occam criterion.
     pub verified: bool,
+    /// Why a candidate that reproduces every observed call is not verified: its case
+    /// split memorizes the calls ([`crate::occam`]).
+    pub fits_only: Option<String>,
 }
 
 fn ser_term<S: serde::Serializer>(t: &Term, s: S) -> Result<S::Ok, S::Error> {
@@ -175,6 +180,9 @@ pub struct Refined {
 pub enum RefineStatus {
     /// The best candidate passes every test and held-out example.
     Verified,
+    /// The best candidate reproduces every observed call, but only by a case split that
+    /// memorizes them (see [`Candidate::fits_only`]): it may be wrong on other inputs.
+    FitsObserved,
     /// The budget ran out; the best candidate is partial.
     Partial,
     /// No candidate at all.
@@ -372,7 +380,13 @@ pub fn refine(
         let mut report = verify::verify(config.lang, &code, &tests, &config.verify)?;
         report.term_size = Some(term.size());
         report.term_depth = Some(term.depth());
-        let passes = report.passed() && held_ok == held.len();
+        let fits = report.passed() && held_ok == held.len();
+        let judged = crate::occam::judge(&term, &Problem { examples: all.clone(), ..training.clone() });
+        let fits_only = match judged {
+            crate::occam::Verdict::Memorizes(why) if fits => Some(why),
+            _ => None,
+        };
+        let passes = fits && fits_only.is_none();
         if passes {
             smallest_passing = Some(smallest_passing.map_or(term.size(), |s| s.min(term.size())));
         }
@@ -423,16 +437,21 @@ pub fn refine(
         };
         on_iteration(&record);
         history.push(record);
-        let candidate = Candidate { term, code, tests, report, held_out: (held_ok, held_total), reward, verified: passes };
+        let candidate =
+            Candidate { term, code, tests, report, held_out: (held_ok, held_total), reward, verified: passes, fits_only };
+        let memorizes = candidate.fits_only.is_some();
         if best.as_ref().is_none_or(|b| candidate.reward.total > b.reward.total) {
             best = Some(candidate);
         }
-        if passes || reward.total >= config.threshold {
+        // A memorizing tree that reproduces everything: the search already had its chance
+        // to find a rule for the same calls.
+        if passes || memorizes || reward.total >= config.threshold {
             break;
         }
     }
     let status = match &best {
         Some(b) if b.verified => RefineStatus::Verified,
+        Some(b) if b.fits_only.is_some() => RefineStatus::FitsObserved,
         Some(_) => RefineStatus::Partial,
         None => RefineStatus::NoCandidate,
     };

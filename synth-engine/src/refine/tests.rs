@@ -109,3 +109,22 @@ fn reward_parts() {
     assert_eq!(r.size, 0.0);
     assert!((r.total - (0.3 * 0.25 + 0.1)).abs() < 1e-9, "{r:?}");
 }
+
+#[test]
+fn a_memorizing_candidate_fits_the_observed_calls_but_is_not_verified() {
+    // A lookup table: whatever reproduces it is a decision tree around each call.
+    let (p, held) = split(
+        r#"{"function":"f","params":[{"name":"x","type":"i32"}],"output_type":"i32","examples":[
+        {"args":[3],"output":91},{"args":[8],"output":17},{"args":[15],"output":64},{"args":[22],"output":5},
+        {"args":[29],"output":77},{"args":[36],"output":40},{"args":[43],"output":12},{"args":[50],"output":99},
+        {"args":[57],"output":33},{"args":[64],"output":58}]}"#,
+        0,
+    );
+    let r = refine(&p, &held, &config(6), &mut WeightedGuide::new(UniformGuide), &CancelToken::new(), &mut |_| {}).unwrap();
+    assert_eq!(r.status, RefineStatus::FitsObserved, "{:#?}", r.history);
+    let best = r.best.unwrap();
+    assert!(!best.verified);
+    assert!(best.report.passed(), "it reproduces every observed call: {:?}", best.report);
+    let why = best.fits_only.unwrap();
+    assert!(why.contains("fewer than 3 observed calls"), "{why}");
+}

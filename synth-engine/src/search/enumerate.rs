@@ -79,6 +79,20 @@ pub(crate) struct Enumerator<'a> {
     best: Option<(usize, u32)>,
     all: Bits,
     ticks: u64,
+    /// The smallest decision tree that fits every example but fails the Occam criterion
+    /// (with [`SearchLimits::occam`]), kept in case nothing better turns up.
+    memorizing: Option<Term>,
+}
+
+/// How many of `reaching` arrive at each leaf of `tree`.
+fn leaf_supports(tree: &Tree, reaching: &Bits, preds: &[Bits], out: &mut Vec<usize>) {
+    match tree {
+        Tree::Leaf(_) => out.push(reaching.count()),
+        Tree::Node { pred, then, els } => {
+            leaf_supports(then, &reaching.and(&preds[*pred]), preds, out);
+            leaf_supports(els, &reaching.and_not(&preds[*pred]), preds, out);
+        }
+    }
 }
 
 fn hash_col(c: &Column) -> u64 {
@@ -224,7 +238,13 @@ impl<'a> Enumerator<'a> {
             concat,
             all: Bits::full(n),
             ticks: 0,
+            memorizing: None,
         }
+    }
+
+    /// The smallest tree refused by the Occam criterion, if any.
+    pub fn memorizing_tree(&self) -> Option<&Term> {
+        self.memorizing.as_ref()
     }
 
     /// Hands the (possibly gigabytes of) kept terms to a background thread to
@@ -514,7 +534,18 @@ impl<'a> Enumerator<'a> {
         let deadline = self.start_time + self.limits.timeout;
         let tree = dnc::learn(&self.all, &covers, &preds, 4 * self.n.max(8), deadline, self.cancel)?;
         let d = self.dnc.as_ref()?;
-        Some(self.build_tree(&tree, d))
+        let term = self.build_tree(&tree, d);
+        if self.limits.occam {
+            let mut supports = Vec::new();
+            leaf_supports(&tree, &self.all, &preds, &mut supports);
+            if !crate::occam::judge_supports(&supports).passes() {
+                if self.memorizing.as_ref().is_none_or(|m| term.size() < m.size()) {
+                    self.memorizing = Some(term);
+                }
+                return None;
+            }
+        }
+        Some(term)
     }
 
     /// Enumerates all terms of `nt` with exactly `cost`; returns how many were kept.

@@ -62,14 +62,21 @@ fn hole_index(name: &str) -> Option<usize> {
     name.strip_prefix('\u{1}').and_then(|s| s.parse().ok())
 }
 
-/// `p < c` for each bit-vector parameter `p` and each small value `c` it takes in the
-/// examples (signed or unsigned as the parameter is): the numeric splits a decision tree
-/// needs for rules like "10 or more items" whose constant the outputs do not show.
+/// Most threshold predicates per parameter.
+const MAX_THRESHOLDS: usize = 48;
+
+/// `p < t` for each bit-vector parameter `p`: the numeric splits a decision tree
+/// needs for rules like "10 or more items", whose constant the outputs do not show. Each
+/// gap between two neighbouring values `p` takes in the examples gets the roundest number
+/// that separates them (500, not 497, when both do), and each number of the description
+/// `c` gives `p < c` and `p < c + 1` (its "below" and "at most" readings). The roundest
+/// [`MAX_THRESHOLDS`] are kept.
 fn threshold_predicates(problem: &Problem, sorts: &[Sort]) -> Vec<Production> {
-    const MAX_VALUE: i64 = 1024;
-    const MAX_PER_PARAM: usize = 48;
+    let described = problem.description.as_deref().map(description_numbers).unwrap_or_default();
     let mut out = Vec::new();
     for (i, p) in problem.params.iter().enumerate() {
+        // Integer (SMT-LIB `Int`) parameters keep their comparisons with each other: with
+        // few examples, fitted thresholds would split them before `a <= b` could.
         let Sort::BitVec(w) = p.ty.sort else { continue };
         if !sorts.contains(&p.ty.sort) {
             continue;
@@ -81,20 +88,206 @@ fn threshold_predicates(problem: &Problem, sorts: &[Sort]) -> Vec<Production> {
                 Some(Value::Bv { width, bits }) => Some(if p.ty.signed { crate::dsl::to_signed(*bits, *width) } else { i64::try_from(*bits).unwrap_or(i64::MAX) }),
                 _ => None,
             })
-            .filter(|v| (-MAX_VALUE..=MAX_VALUE).contains(v) && *v != 0)
             .collect();
         values.sort_unstable();
         values.dedup();
-        if values.len() > MAX_PER_PARAM {
+        // The description's own number wins a gap it falls in ("under 65", not 64).
+        let said: Vec<i64> = described.iter().flat_map(|c| [*c, c.saturating_add(1)]).collect();
+        let mut thresholds: Vec<i64> = values
+            .windows(2)
+            .filter(|w| !said.iter().any(|c| w[0] < *c && *c <= w[1]))
+            .map(|w| roundest_in(w[0], w[1]))
+            .collect();
+        thresholds.sort_by_key(|t| (std::cmp::Reverse(roundness(*t)), t.unsigned_abs()));
+        thresholds.truncate(MAX_THRESHOLDS);
+        thresholds.extend(said);
+        thresholds.sort_unstable();
+        thresholds.dedup();
+        for t in thresholds {
+            #[allow(clippy::cast_sign_loss, reason = "two's complement bits")]
+            let bits = (t as u64) & width_mask(w);
+            let fits = if p.ty.signed { crate::dsl::to_signed(bits, w) == t } else { t >= 0 && t as u64 == bits };
+            if !fits {
+                continue;
+            }
+            let op = if p.ty.signed { Op::BvSlt } else { Op::BvUlt };
+            let c = Term::leaf(Op::Const(Value::bv(w, bits)));
+            out.push(Production::Term(Term::apply(op, &[&Term::var(&p.name), &c])));
+        }
+    }
+    out
+}
+
+/// How round a number reads: trailing decimal zeros count twice, a multiple of 5 once, a
+/// power of two from 1024 up as much as the power of ten below it.
+fn roundness(v: i64) -> u32 {
+    if v == 0 {
+        return 40;
+    }
+    let mut a = v.unsigned_abs();
+    let mut zeros = 0;
+    while a % 10 == 0 {
+        zeros += 1;
+        a /= 10;
+    }
+    let mut score = 2 * zeros + u32::from(a % 5 == 0);
+    let magnitude = v.unsigned_abs();
+    if magnitude >= 1024 && magnitude.is_power_of_two() {
+        score = score.max(2 * (magnitude.ilog10()) );
+    }
+    score
+}
+
+/// The roundest integer `t` with `lo < t <= hi` (so `x < t` puts `lo` on one side and
+/// `hi` on the other); the smallest in magnitude among equals.
+fn roundest_in(lo: i64, hi: i64) -> i64 {
+    let mut best = hi;
+    let mut consider = |t: i64| {
+        if t > lo && t <= hi && (roundness(t), std::cmp::Reverse(t.unsigned_abs())) > (roundness(best), std::cmp::Reverse(best.unsigned_abs())) {
+            best = t;
+        }
+    };
+    let mut step: i64 = 1;
+    for _ in 0..18 {
+        for m in [step, step.saturating_mul(5)] {
+            // The first multiple of m above lo.
+            consider(lo.div_euclid(m).saturating_add(1).saturating_mul(m));
+        }
+        if 0 > lo && 0 <= hi {
+            consider(0);
+        }
+        step = step.saturating_mul(10);
+    }
+    for k in 4..63 {
+        let p = 1i64 << k;
+        consider(p);
+        consider(-p);
+    }
+    best
+}
+
+/// The numbers a description names, with the units people write them in: digits ("30",
+/// "1,000", "-5"), number words up to twelve, and the number a unit word stands for
+/// ("percent" 100, "KiB" 1024 times the number before it, "hour" 60, "week" 7, "dozen"
+/// 12, "dime" 10, "cents" 100, "thousand" 1000). A decimal ("1.5") gives its fraction's
+/// numerator and denominator.
+#[must_use]
+pub fn description_numbers(text: &str) -> Vec<i64> {
+    const WORDS: [(&str, i64); 12] = [
+        ("one", 1), ("two", 2), ("three", 3), ("four", 4), ("five", 5), ("six", 6),
+        ("seven", 7), ("eight", 8), ("nine", 9), ("ten", 10), ("eleven", 11), ("twelve", 12),
+    ];
+    const UNITS: [(&str, i64); 16] = [
+        ("%", 100), ("percent", 100), ("hundred", 100), ("thousand", 1000), ("million", 1_000_000),
+        ("hour", 60), ("hours", 60), ("minute", 60), ("minutes", 60), ("day", 24), ("week", 7),
+        ("weeks", 7), ("dozen", 12), ("dime", 10), ("cent", 100), ("cents", 100),
+    ];
+    const SCALES: [(&str, i64); 6] = [("kib", 1024), ("kb", 1000), ("mib", 1 << 20), ("mb", 1_000_000), ("gib", 1 << 30), ("k", 1000)];
+    let mut out: Vec<i64> = Vec::new();
+    let push = |v: i64, out: &mut Vec<i64>| {
+        if !out.contains(&v) {
+            out.push(v);
+        }
+    };
+    // Tokens: numbers (with thousands commas and decimals), words, and '%'.
+    let mut tokens: Vec<String> = Vec::new();
+    let chars: Vec<char> = text.chars().collect();
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        if c.is_ascii_digit() || (c == '-' && chars.get(i + 1).is_some_and(char::is_ascii_digit) && (i == 0 || !chars[i - 1].is_alphanumeric())) {
+            let start = i;
+            i += 1;
+            while i < chars.len() && (chars[i].is_ascii_digit() || ((chars[i] == ',' || chars[i] == '.') && chars.get(i + 1).is_some_and(char::is_ascii_digit))) {
+                i += 1;
+            }
+            tokens.push(chars[start..i].iter().collect());
+        } else if c.is_alphabetic() {
+            let start = i;
+            while i < chars.len() && chars[i].is_alphabetic() {
+                i += 1;
+            }
+            tokens.push(chars[start..i].iter().collect::<String>().to_lowercase());
+        } else {
+            // A percent sign after a number (19%); a lone one is more likely modulo.
+            if c == '%' && i > 0 && chars[i - 1].is_ascii_digit() {
+                tokens.push("%".into());
+            }
+            i += 1;
+        }
+    }
+    let mut previous: Option<i64> = None;
+    for token in &tokens {
+        let number = if token.starts_with(|c: char| c.is_ascii_digit() || c == '-') {
+            let plain = token.replace(',', "");
+            match plain.split_once('.') {
+                Some((whole, frac)) => {
+                    // 1.5 = 15/10 = 3/2: the reduced numerator and denominator.
+                    let den = 10i64.checked_pow(u32::try_from(frac.len()).unwrap_or(u32::MAX));
+                    let num = format!("{whole}{frac}").parse::<i64>().ok();
+                    if let (Some(num), Some(den)) = (num, den) {
+                        let g = gcd(num.unsigned_abs(), den.unsigned_abs()).max(1) as i64;
+                        push(num / g, &mut out);
+                        push(den / g, &mut out);
+                    }
+                    None
+                }
+                None => plain.parse::<i64>().ok(),
+            }
+        } else {
+            WORDS.iter().find(|(w, _)| w == token).map(|(_, v)| *v)
+        };
+        if let Some(v) = number {
+            push(v, &mut out);
+            previous = Some(v);
             continue;
         }
-        let op = if p.ty.signed { Op::BvSlt } else { Op::BvUlt };
-        for v in values {
-            #[allow(clippy::cast_sign_loss, reason = "two's complement bits")]
-            let bits = (v as u64) & width_mask(w);
-            let c = Term::leaf(Op::Const(Value::bv(w, bits)));
-            let t = Term::apply(op.clone(), &[&Term::var(&p.name), &c]);
-            out.push(Production::Term(t));
+        if let Some((_, scale)) = SCALES.iter().find(|(w, _)| w == token) {
+            if let Some(v) = previous.and_then(|p| p.checked_mul(*scale)) {
+                push(v, &mut out);
+            }
+            push(*scale, &mut out);
+        } else if let Some((_, v)) = UNITS.iter().find(|(w, _)| w == token) {
+            push(*v, &mut out);
+        }
+        previous = None;
+    }
+    out
+}
+
+fn gcd(a: u64, b: u64) -> u64 {
+    if b == 0 {
+        a
+    } else {
+        gcd(b, a % b)
+    }
+}
+
+/// The quoted strings of a description (`'...'` or `"..."`; a single quote opens only
+/// after a space or at the start, and closes only before a non-letter, so apostrophes in
+/// words are not quotes).
+#[must_use]
+pub fn description_strings(text: &str) -> Vec<String> {
+    let chars: Vec<char> = text.chars().collect();
+    let mut out: Vec<String> = Vec::new();
+    let mut i = 0;
+    while i < chars.len() {
+        let q = chars[i];
+        let opens = q == '"' || (q == '\'' && (i == 0 || !chars[i - 1].is_alphanumeric()));
+        if !opens {
+            i += 1;
+            continue;
+        }
+        let close = (i + 1..chars.len()).find(|&j| chars[j] == q && (q == '"' || chars.get(j + 1).is_none_or(|c| !c.is_alphanumeric())));
+        match close {
+            Some(j) if j > i + 1 => {
+                let inside: String = chars[i + 1..j].iter().collect();
+                if !out.contains(&inside) {
+                    out.push(inside);
+                }
+                i = j + 1;
+            }
+            _ => i += 1,
         }
     }
     out
@@ -353,6 +546,11 @@ pub fn default_grammar(problem: &Problem) -> Grammar {
         }
     };
     let harvested = harvest_constants(problem);
+    let (described_numbers, described_strings) = problem
+        .description
+        .as_deref()
+        .map(|d| (description_numbers(d), description_strings(d)))
+        .unwrap_or_default();
     let mut nts = Vec::new();
     for &s in &sorts {
         let me = nt_name(s);
@@ -376,9 +574,22 @@ pub fn default_grammar(problem: &Problem) -> Grammar {
                 for c in [0, 1, width_mask(w)] {
                     prods.push(Production::Term(Term::leaf(Op::Const(Value::bv(w, c)))));
                 }
+                let mut bv_constants: Vec<u64> = vec![0, 1, width_mask(w)];
                 for v in &harvested {
-                    if matches!(v, Value::Bv { width, bits } if *width == w && *bits > 1 && *bits != width_mask(w)) {
-                        prods.push(Production::Term(Term::leaf(Op::Const(v.clone()))));
+                    if let Value::Bv { width, bits } = v {
+                        if *width == w && !bv_constants.contains(bits) {
+                            bv_constants.push(*bits);
+                            prods.push(Production::Term(Term::leaf(Op::Const(v.clone()))));
+                        }
+                    }
+                }
+                // The description's numbers, where the width holds them.
+                for &n in &described_numbers {
+                    #[allow(clippy::cast_sign_loss, reason = "two's complement bits")]
+                    let bits = (n as u64) & width_mask(w);
+                    if crate::dsl::to_signed(bits, w) == n && !bv_constants.contains(&bits) {
+                        bv_constants.push(bits);
+                        prods.push(Production::Term(Term::leaf(Op::Const(Value::bv(w, bits)))));
                     }
                 }
                 for op in ["bvnot", "bvneg"] {
@@ -398,9 +609,15 @@ pub fn default_grammar(problem: &Problem) -> Grammar {
                 for c in [0, 1] {
                     prods.push(Production::Term(Term::leaf(Op::Const(Value::Int(c)))));
                 }
-                for v in &harvested {
-                    if matches!(v, Value::Int(i) if *i > 1 || *i < 0) {
-                        prods.push(Production::Term(Term::leaf(Op::Const(v.clone()))));
+                let mut int_constants: Vec<i128> = vec![0, 1];
+                let numbers = harvested
+                    .iter()
+                    .filter_map(|v| if let Value::Int(i) = v { Some(*i) } else { None })
+                    .chain(described_numbers.iter().map(|n| i128::from(*n)));
+                for i in numbers {
+                    if !int_constants.contains(&i) {
+                        int_constants.push(i);
+                        prods.push(Production::Term(Term::leaf(Op::Const(Value::Int(i)))));
                     }
                 }
                 prods.push(t(format!("(+ {me} {me})")));
@@ -420,9 +637,12 @@ pub fn default_grammar(problem: &Problem) -> Grammar {
                 for c in ["", " "] {
                     prods.push(Production::Term(Term::leaf(Op::Const(Value::str(c)))));
                 }
-                for v in &harvested {
-                    if matches!(v, Value::Str(x) if !x.is_empty() && &**x != " ") {
-                        prods.push(Production::Term(Term::leaf(Op::Const(v.clone()))));
+                let mut strings: Vec<Value> = vec![Value::str(""), Value::str(" ")];
+                let quoted = described_strings.iter().map(|q| Value::str(q.as_str()));
+                for v in harvested.iter().filter(|v| matches!(v, Value::Str(_))).cloned().chain(quoted) {
+                    if !strings.contains(&v) {
+                        strings.push(v.clone());
+                        prods.push(Production::Term(Term::leaf(Op::Const(v))));
                     }
                 }
                 let i = nt_name(Sort::Int);
@@ -704,6 +924,75 @@ mod tests {
     use super::*;
     use crate::search::UniformGuide;
     use crate::spec::sygus;
+
+    #[test]
+    fn a_description_gives_its_numbers_in_the_units_people_write() {
+        let n = |t: &str| description_numbers(t);
+        assert_eq!(n("parking: the first 30 minutes are free, then 200 per started hour, at most 2,000"), [30, 60, 200, 2000]);
+        assert_eq!(n("19% of the net amount, 7% when reduced"), [19, 100, 7]);
+        assert_eq!(n("small below 1 KiB, medium below 1 MiB"), [1, 1024, 1_048_576]);
+        assert_eq!(n("one and a half times the rate, 1.5x"), [1, 15 / 5, 2]);
+        assert_eq!(n("(day + n) % 7, one point per 100 cents"), [24, 7, 1, 100]);
+        assert_eq!(n("from -40 degrees"), [-40]);
+        assert!(n("no numbers here").is_empty());
+    }
+
+    #[test]
+    fn a_description_gives_its_quoted_strings() {
+        assert_eq!(description_strings(r#"prepend "Mr. " to the last name, don't trim 'x'"#), ["Mr. ", "x"]);
+        assert!(description_strings("the user's name isn't quoted").is_empty());
+    }
+
+    #[test]
+    fn thresholds_are_the_roundest_numbers_between_the_observed_values() {
+        assert_eq!(roundest_in(497, 512), 500);
+        assert_eq!(roundest_in(9, 12), 10);
+        assert_eq!(roundest_in(1000, 1100), 1024);
+        assert_eq!(roundest_in(999, 1030), 1000);
+        assert_eq!(roundest_in(-3, 4), 0);
+        assert_eq!(roundest_in(41, 43), 42);
+        assert_eq!(roundest_in(1_000_000, 1_100_000), 1_048_576);
+        // Between two neighbours 7 and 8 only 8 separates them.
+        assert_eq!(roundest_in(7, 8), 8);
+    }
+
+    #[test]
+    fn description_constants_and_round_thresholds_enter_the_default_grammar() {
+        let json = r#"{"function": "fee", "description": "200 per started hour, at most 2000",
+            "params": [{"name": "m", "type": "i32"}], "output_type": "i32", "examples": [
+            {"args": [0], "output": 0}, {"args": [95], "output": 400}, {"args": [499], "output": 1800},
+            {"args": [512], "output": 2000}]}"#;
+        let p = crate::spec::Examples::from_json(json).unwrap().to_problem().unwrap();
+        let g = default_grammar(&p);
+        let text: Vec<String> = g
+            .nonterminals
+            .iter()
+            .flat_map(|n| n.productions.iter().filter_map(|p| if let Production::Term(t) = p { Some(t.to_string()) } else { None }))
+            .collect();
+        let all = text.join(" ");
+        for c in ["#x000000c8", "#x000007d0", "#x0000003c"] {
+            assert!(all.contains(c), "{c} (200, 2000, 60) missing: {all}");
+        }
+        // 500 separates 499 from 512; 2000 and 2001 come from "at most 2000".
+        for c in ["(bvslt m #x000001f4)", "(bvslt m #x000007d0)", "(bvslt m #x000007d1)"] {
+            assert!(all.contains(c), "{c} missing: {all}");
+        }
+        assert!(!all.contains("(bvslt m #x000001f3)"), "not 499: {all}");
+    }
+
+    #[test]
+    fn the_description_s_number_wins_the_gap_it_falls_in() {
+        let json = r#"{"function": "group", "description": "adult under 65",
+            "params": [{"name": "age", "type": "i32"}], "output_type": "i32", "examples": [
+            {"args": [30], "output": 2}, {"args": [63], "output": 2}, {"args": [66], "output": 3}]}"#;
+        let p = crate::spec::Examples::from_json(json).unwrap().to_problem().unwrap();
+        let bool_nt = default_grammar(&p).nonterminals.into_iter().find(|n| n.sort == Sort::Bool).unwrap();
+        let preds: Vec<String> =
+            bool_nt.productions.iter().filter_map(|p| if let Production::Term(t) = p { Some(t.to_string()) } else { None }).collect();
+        assert!(preds.contains(&"(bvslt age #x00000041)".to_owned()), "{preds:?}");
+        assert!(!preds.contains(&"(bvslt age #x00000040)".to_owned()), "64 is not said: {preds:?}");
+        assert!(preds.contains(&"(bvslt age #x00000032)".to_owned()), "50 between 30 and 63: {preds:?}");
+    }
 
     #[test]
     fn macros_are_inlined_and_printed_by_name() {

@@ -70,6 +70,11 @@ pub struct SearchLimits {
     pub seed: u64,
     /// Whether to use divide and conquer when the grammar has a conditional.
     pub divide_and_conquer: bool,
+    /// Refuse decision trees that fail the Occam criterion ([`crate::occam`]) and keep
+    /// searching; the smallest such tree is then only the best partial answer. Off for
+    /// specifications that are the examples themselves (SyGuS PBE), on where the examples
+    /// are a sample of a function's behaviour.
+    pub occam: bool,
 }
 
 impl Default for SearchLimits {
@@ -83,6 +88,7 @@ impl Default for SearchLimits {
             cegis_checks: 100_000,
             seed: 0x5eed,
             divide_and_conquer: true,
+            occam: false,
         }
     }
 }
@@ -325,10 +331,16 @@ fn pbe(
     stats.cegis_rounds = round;
     stats.examples = problem.examples.len();
     stats.elapsed = start.elapsed();
+    // A tree the Occam criterion refused still fits every example: the best partial answer.
+    let n = problem.examples.len();
+    let best = || match en.memorizing_tree() {
+        Some(tree) => Some(Partial { term: tree.clone(), satisfied: n, total: n }),
+        None => en.best_partial(),
+    };
     let out = match stop {
         Stop::Found(term) => SearchOutcome::Found { term, stats },
-        Stop::Exhausted => SearchOutcome::Exhausted { best: en.best_partial(), stats },
-        Stop::Budget(budget) => SearchOutcome::BudgetExceeded { budget, best: en.best_partial(), stats },
+        Stop::Exhausted => SearchOutcome::Exhausted { best: best(), stats },
+        Stop::Budget(budget) => SearchOutcome::BudgetExceeded { budget, best: best(), stats },
     };
     en.release();
     Ok(out)
@@ -376,6 +388,42 @@ mod tests {
         let other = parent.child();
         parent.cancel();
         assert!(other.is_cancelled());
+    }
+
+    /// Outputs with no rule behind them: a lookup table of 12 calls.
+    const LOOKUP: &str = r#"{"function": "f", "params": [{"name": "x", "type": "i32"}], "output_type": "i32", "examples": [
+        {"args": [3], "output": 91}, {"args": [8], "output": 17}, {"args": [15], "output": 64}, {"args": [22], "output": 5},
+        {"args": [29], "output": 77}, {"args": [36], "output": 40}, {"args": [43], "output": 12}, {"args": [50], "output": 99},
+        {"args": [57], "output": 33}, {"args": [64], "output": 58}, {"args": [71], "output": 21}, {"args": [78], "output": 86}]}"#;
+
+    #[test]
+    fn with_occam_a_memorizing_tree_is_only_the_best_partial_answer() {
+        let p = crate::spec::Examples::from_json(LOOKUP).unwrap().to_problem().unwrap();
+        let quick = SearchLimits { timeout: std::time::Duration::from_millis(1500), ..SearchLimits::default() };
+        let plain = synthesize(&p, &quick, &UniformGuide, &CancelToken::new()).unwrap();
+        let tree = plain.term().expect("without the criterion a decision tree fits the table").clone();
+        assert!(!crate::occam::judge(&tree, &p).passes(), "{tree}");
+        let occam = SearchLimits { occam: true, ..quick };
+        let out = synthesize(&p, &occam, &UniformGuide, &CancelToken::new()).unwrap();
+        assert!(out.term().is_none(), "refused: {:?}", out.term().map(ToString::to_string));
+        let (SearchOutcome::Exhausted { best: Some(best), .. } | SearchOutcome::BudgetExceeded { best: Some(best), .. }) = out else {
+            panic!("a best partial answer")
+        };
+        assert_eq!((best.satisfied, best.total), (12, 12), "the refused tree still fits: {}", best.term);
+    }
+
+    #[test]
+    fn with_occam_a_rule_with_supported_branches_is_found() {
+        let rows: Vec<String> = (0..24).map(|x| format!(r#"{{"args": [{x}], "output": {}}}"#, if x < 10 { 0 } else { 5 })).collect();
+        let json = format!(
+            r#"{{"function": "f", "params": [{{"name": "x", "type": "i32"}}], "output_type": "i32", "examples": [{}]}}"#,
+            rows.join(",")
+        );
+        let p = crate::spec::Examples::from_json(&json).unwrap().to_problem().unwrap();
+        let occam = SearchLimits { occam: true, timeout: std::time::Duration::from_secs(5), ..SearchLimits::default() };
+        let out = synthesize(&p, &occam, &UniformGuide, &CancelToken::new()).unwrap();
+        let term = out.term().expect("a two-way rule passes");
+        assert!(crate::occam::judge(term, &p).passes(), "{term}");
     }
 
     #[test]

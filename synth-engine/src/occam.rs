@@ -1,0 +1,145 @@
+//! The Occam criterion: when a case split is a rule and when it only memorizes the calls.
+//!
+//! A term whose top is a tree of `ite` (a decision tree) sends each example to one leaf.
+//! The tree is accepted as a rule only when
+//! - it has at most [`MAX_LEAVES`] leaves, and
+//! - every leaf is reached by at least [`MIN_LEAF_SUPPORT`] examples,
+//!
+//! so a leaf stands for a piece of behaviour seen several times, not for one call (a
+//! minimum-description-length argument: a leaf that explains fewer examples than it costs
+//! to write down is a lookup table, not a rule). A term without a top-level case split
+//! always passes. The search refuses trees that fail it and keeps looking ([`crate::search`]
+//! with [`crate::search::SearchLimits::occam`]); the refinement loop reports a candidate
+//! that fails it as fitting the observed calls only, never as verified.
+use crate::{
+    dsl::{eval_term, Op, Term, Value},
+    spec::Problem,
+};
+
+/// Fewest examples that must reach each leaf of a case split.
+pub const MIN_LEAF_SUPPORT: usize = 3;
+/// Most leaves a case split may have.
+pub const MAX_LEAVES: usize = 8;
+
+/// What the criterion says of a term.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    /// No top-level case split.
+    NoSplit,
+    /// A case split that passes: its leaves and the fewest examples reaching one.
+    Rule {
+        /// Leaves of the tree.
+        leaves: usize,
+        /// Examples reaching the least supported leaf.
+        min_support: usize,
+    },
+    /// A case split that memorizes, and why.
+    Memorizes(String),
+}
+
+impl Verdict {
+    /// Whether the term passes.
+    #[must_use]
+    pub fn passes(&self) -> bool {
+        !matches!(self, Verdict::Memorizes(_))
+    }
+}
+
+/// Judges a decision tree from the number of examples reaching each of its leaves.
+#[must_use]
+pub fn judge_supports(supports: &[usize]) -> Verdict {
+    if supports.len() <= 1 {
+        return Verdict::NoSplit;
+    }
+    let thin = supports.iter().filter(|s| **s < MIN_LEAF_SUPPORT).count();
+    if supports.len() > MAX_LEAVES {
+        return Verdict::Memorizes(format!(
+            "a case split with {} branches (at most {MAX_LEAVES} make a rule)",
+            supports.len()
+        ));
+    }
+    if thin > 0 {
+        return Verdict::Memorizes(format!(
+            "a case split with {} branches, {thin} of them taken by fewer than {MIN_LEAF_SUPPORT} observed calls",
+            supports.len()
+        ));
+    }
+    Verdict::Rule { leaves: supports.len(), min_support: supports.iter().copied().min().unwrap_or(0) }
+}
+
+/// Judges `term` on the examples of `problem`: the examples are sent down its top-level
+/// `ite` tree by evaluating the conditions.
+#[must_use]
+pub fn judge(term: &Term, problem: &Problem) -> Verdict {
+    if term.is_empty() || problem.examples.is_empty() {
+        return Verdict::NoSplit;
+    }
+    let inputs = problem.input_columns();
+    let vars: Vec<(&str, &crate::dsl::Column)> =
+        problem.params.iter().map(|p| p.name.as_str()).zip(inputs.iter()).collect();
+    let n = problem.examples.len();
+    let mut supports = Vec::new();
+    let mut stack = vec![(term.root(), (0..n).collect::<Vec<usize>>())];
+    while let Some((id, reaching)) = stack.pop() {
+        let node = term.node(id);
+        if node.op != Op::Ite || node.children.len() != 3 {
+            supports.push(reaching.len());
+            continue;
+        }
+        let mut cond = Term::new();
+        cond.add_term(term, node.children[0]);
+        let Ok(column) = eval_term(&cond, &vars, &problem.funs, n) else {
+            // A condition that does not evaluate on the examples explains nothing.
+            return Verdict::Memorizes("a case split whose condition fails on the observed calls".into());
+        };
+        let (then, els): (Vec<usize>, Vec<usize>) =
+            reaching.into_iter().partition(|i| column.get(*i) == Value::Bool(true));
+        stack.push((node.children[1], then));
+        stack.push((node.children[2], els));
+    }
+    judge_supports(&supports)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::spec::Examples;
+
+    fn problem(examples: &[(i64, i64)]) -> Problem {
+        let rows: Vec<String> = examples.iter().map(|(a, o)| format!(r#"{{"args": [{a}], "output": {o}}}"#)).collect();
+        let json = format!(
+            r#"{{"function": "f", "params": [{{"name": "x", "type": "int"}}], "output_type": "int", "examples": [{}]}}"#,
+            rows.join(",")
+        );
+        Examples::from_json(&json).unwrap().to_problem().unwrap()
+    }
+
+    fn term(s: &str) -> Term {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn a_tree_that_memorizes_the_calls_is_refused() {
+        let p = problem(&[(1, 5), (2, 9), (3, 4), (4, 4), (5, 4), (6, 4)]);
+        let memo = term("(ite (< x 2) 5 (ite (< x 3) 9 4))");
+        let verdict = judge(&memo, &p);
+        assert!(!verdict.passes(), "{verdict:?}");
+        let Verdict::Memorizes(why) = verdict else { unreachable!() };
+        assert!(why.contains("3 branches, 2 of them taken by fewer than 3"), "{why}");
+    }
+
+    #[test]
+    fn a_split_that_each_branch_supports_is_a_rule() {
+        let p = problem(&[(1, 0), (5, 0), (9, 0), (10, 5), (20, 5), (49, 5)]);
+        assert_eq!(judge(&term("(ite (< x 10) 0 5)"), &p), Verdict::Rule { leaves: 2, min_support: 3 });
+        assert_eq!(judge(&term("(+ x 1)"), &p), Verdict::NoSplit);
+    }
+
+    #[test]
+    fn too_many_branches_are_refused_whatever_their_support() {
+        let supports = vec![5; MAX_LEAVES + 1];
+        assert!(!judge_supports(&supports).passes());
+        assert!(judge_supports(&vec![5; MAX_LEAVES]).passes());
+        assert_eq!(judge_supports(&[7]), Verdict::NoSplit);
+    }
+}
