@@ -31,7 +31,7 @@ fn ty(sort: Sort, signed: bool) -> TypeSpec {
     TypeSpec { sort, signed }
 }
 
-const STR_ALPHABET: &[char] = &['a', 'b', ' ', '1', '2', '.', '-'];
+const STR_ALPHABET: &[char] = &['a', 'b', 'A', ' ', '1', '2', '.', '-', ','];
 
 struct Gen<'a> {
     rng: ChaCha8Rng,
@@ -187,7 +187,15 @@ impl Gen<'_> {
                     35..=44 => self.app(Op::StrAt, &[(Sort::String, d), (Sort::Int, d)]),
                     45..=54 => self.app(Op::StrReplace, &[(Sort::String, d), (Sort::String, d), (Sort::String, d)]),
                     55..=62 => self.app(Op::StrFromInt, &[(Sort::Int, d)]),
-                    63..=74 => self.app(Op::Ite, &[(Sort::Bool, d), (Sort::String, d), (Sort::String, d)]),
+                    63..=72 => self.app(Op::Ite, &[(Sort::Bool, d), (Sort::String, d), (Sort::String, d)]),
+                    73..=80 => {
+                        let ops = [Op::StrToUpper, Op::StrToLower, Op::StrToTitle, Op::StrTrim];
+                        let op = ops[self.rng.gen_range(0..ops.len())].clone();
+                        self.app(op, &[(Sort::String, d)])
+                    }
+                    81..=85 => self.app(Op::StrField, &[(Sort::String, d), (Sort::String, d), (Sort::Int, d)]),
+                    86..=89 => self.app(Op::StrPadLeft, &[(Sort::String, d), (Sort::Int, d), (Sort::String, d)]),
+                    90..=92 => self.app(Op::StrRepeat, &[(Sort::String, d), (Sort::Int, d)]),
                     _ => self.leaf(sort),
                 }
             }
@@ -218,7 +226,7 @@ fn families(rng: &mut ChaCha8Rng) -> Vec<Family> {
     let i32t = ty(Sort::BitVec(32), true);
     let u64t = ty(Sort::BitVec(64), false);
     let i64t = ty(Sort::BitVec(64), true);
-    let strs = ["", "a", "ab", "a b", "12", "1.2", "b-a ab", "2a", "aaa"];
+    let strs = ["", "a", "ab", "a b", "12", "1.2", "b-a ab", "2a", "aaa", " Ab cD ", "x,y,,z", "hELLO wORLD"];
     let mut str_inputs = Vec::new();
     for (i, s) in strs.iter().enumerate() {
         let t = strs[(i * 4 + 3) % strs.len()];
@@ -273,7 +281,9 @@ fn make_cases() -> (Vec<Family>, Vec<Case>) {
         let mut gen = Gen { rng: ChaCha8Rng::seed_from_u64(0x5eed + fi as u64), vars: &fam.params };
         let mut made = 0;
         let mut tries = 0;
-        while made < 70 && tries < 5000 {
+        // More text terms: many string operators share the one string family.
+        let want = if fam.params.iter().any(|(_, t)| t.sort == Sort::String) { 160 } else { 70 };
+        while made < want && tries < 10_000 {
             tries += 1;
             let out = outs[made % outs.len()];
             let depth = 2 + made % 3;
@@ -475,6 +485,14 @@ type Check = fn(&Path, &[Family], &[Case]);
 fn emitters_agree_with_the_interpreter_on_random_terms() {
     let (fams, cases) = make_cases();
     assert!(cases.len() >= 250, "only {} cases generated", cases.len());
+    // The text operators are among the terms compared.
+    for op in [Op::StrToUpper, Op::StrToLower, Op::StrToTitle, Op::StrTrim, Op::StrField, Op::StrPadLeft, Op::StrRepeat] {
+        assert!(
+            cases.iter().any(|c| c.term.nodes().iter().any(|n| n.op == op)),
+            "no case uses `{}`",
+            op.name()
+        );
+    }
     let dir = tempfile::tempdir().unwrap();
     let langs: [(&str, Check); 3] = [("rustc", check_rust), ("python3", check_python), ("gcc", check_c)];
     for (tool, check) in langs {

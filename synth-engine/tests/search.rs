@@ -76,6 +76,20 @@ fn first_name_extraction() {
 }
 
 #[test]
+fn text_operators_find_the_short_program() {
+    let text = r#"{"function": "initial", "params": [{"name": "name", "type": "string"}],
+        "output_type": "string", "examples": [
+        {"args": ["nancy freehafer"], "output": "NANCY"}, {"args": ["andrew cencici"], "output": "ANDREW"},
+        {"args": ["jan kotas"], "output": "JAN"}, {"args": ["mariya sergienko"], "output": "MARIYA"}]}"#;
+    let p = Examples::from_json(text).unwrap().to_problem().unwrap();
+    let t = solve(&p);
+    check_examples(&p, &t);
+    assert_eq!(t.to_string(), "(str.to_upper (str.field name \" \" 0))");
+    let out = eval_one(&t, &[("name", Value::str("ada lovelace"))], &p.funs).unwrap();
+    assert_eq!(out, Value::str("ADA"));
+}
+
+#[test]
 fn pbe_bv_with_macro_conditional_uses_divide_and_conquer() {
     let p = sygus::parse(include_str!("data/pbe_bv_small.sl")).unwrap().problem;
     let t = solve(&p);

@@ -637,6 +637,47 @@ pub fn apply(op: &Op, args: &[&Column]) -> Result<Column, EvalError> {
         },
         (Op::StrFromInt, [a]) => ints(a).map(|x| Column::Str(x.iter().map(|v| Arc::from(strings::from_int(*v))).collect())),
         (Op::StrIsDigit, [a]) => strs(a).map(|x| Column::Bool(x.iter().map(|s| strings::is_digit(s)).collect())),
+        (Op::StrToUpper | Op::StrToLower | Op::StrToTitle | Op::StrTrim, [a]) => strs(a).map(|x| {
+            Column::Str(
+                x.iter()
+                    .map(|s| {
+                        Arc::from(match op {
+                            Op::StrToUpper => s.to_ascii_uppercase(),
+                            Op::StrToLower => s.to_ascii_lowercase(),
+                            Op::StrToTitle => strings::to_title(s),
+                            _ => s.trim_matches(&strings::TRIMMED[..]).to_string(),
+                        })
+                    })
+                    .collect(),
+            )
+        }),
+        (Op::StrField, [s, t, i]) => match (strs(s), strs(t), ints(i)) {
+            (Some(s), Some(t), Some(i)) => {
+                Some(Column::Str(s.iter().zip(t).zip(i).map(|((s, t), &i)| Arc::from(strings::field(s, t, i))).collect()))
+            }
+            _ => None,
+        },
+        (Op::StrPadLeft, [s, w, c]) => match (strs(s), ints(w), strs(c)) {
+            (Some(s), Some(w), Some(c)) => Some(Column::Str(
+                s.iter()
+                    .zip(w)
+                    .zip(c)
+                    .map(|((s, &w), c)| {
+                        strings::pad_left(s, w, c).map(Arc::from).ok_or_else(|| EvalError::IntOverflow("str.pad_left width".into()))
+                    })
+                    .collect::<Result<_, _>>()?,
+            )),
+            _ => None,
+        },
+        (Op::StrRepeat, [s, n]) => match (strs(s), ints(n)) {
+            (Some(s), Some(n)) => Some(Column::Str(
+                s.iter()
+                    .zip(n)
+                    .map(|(s, &n)| strings::repeat(s, n).map(Arc::from).ok_or_else(|| EvalError::IntOverflow("str.repeat length".into())))
+                    .collect::<Result<_, _>>()?,
+            )),
+            _ => None,
+        },
         (Op::StrSubstr, [s, i, l]) => match (strs(s), ints(i), ints(l)) {
             (Some(s), Some(i), Some(l)) => Some(Column::Str(
                 s.iter()

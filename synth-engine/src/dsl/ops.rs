@@ -157,6 +157,20 @@ pub enum Op {
     StrLe,
     /// `str.is_digit`.
     StrIsDigit,
+    /// `str.to_upper`: ASCII letters to upper case (as cvc5's extension).
+    StrToUpper,
+    /// `str.to_lower`: ASCII letters to lower case.
+    StrToLower,
+    /// `str.to_title`: each word's first ASCII letter upper case, the rest lower case.
+    StrToTitle,
+    /// `str.trim`: without leading and trailing spaces, tabs, newlines, carriage returns.
+    StrTrim,
+    /// `str.field s sep i`: the `i`-th piece (from 0) of `s` split at each `sep`.
+    StrField,
+    /// `str.pad_left s w c`: `s` preceded by copies of the one character `c` up to width `w`.
+    StrPadLeft,
+    /// `str.repeat s n`: `s` `n` times.
+    StrRepeat,
     /// `(_ int2bv w)`: the integer modulo `2^w`.
     Int2Bv(u32),
     /// `bv2nat`: the unsigned value of a bit-vector.
@@ -226,6 +240,13 @@ const NAMED: &[(Op, &str)] = &[
     (Op::StrLt, "str.<"),
     (Op::StrLe, "str.<="),
     (Op::StrIsDigit, "str.is_digit"),
+    (Op::StrToUpper, "str.to_upper"),
+    (Op::StrToLower, "str.to_lower"),
+    (Op::StrToTitle, "str.to_title"),
+    (Op::StrTrim, "str.trim"),
+    (Op::StrField, "str.field"),
+    (Op::StrPadLeft, "str.pad_left"),
+    (Op::StrRepeat, "str.repeat"),
     (Op::Bv2Nat, "bv2nat"),
 ];
 
@@ -472,6 +493,22 @@ impl Op {
             Op::StrIsDigit => {
                 arity(1)?;
                 if all(Str) { Ok(Bool) } else { Err(bad()) }
+            }
+            Op::StrToUpper | Op::StrToLower | Op::StrToTitle | Op::StrTrim => {
+                arity(1)?;
+                if all(Str) { Ok(Str) } else { Err(bad()) }
+            }
+            Op::StrField => {
+                arity(3)?;
+                if args == [Str, Str, Int] { Ok(Str) } else { Err(bad()) }
+            }
+            Op::StrPadLeft => {
+                arity(3)?;
+                if args == [Str, Int, Str] { Ok(Str) } else { Err(bad()) }
+            }
+            Op::StrRepeat => {
+                arity(2)?;
+                if args == [Str, Int] { Ok(Str) } else { Err(bad()) }
             }
             Op::StrFromInt => {
                 arity(1)?;

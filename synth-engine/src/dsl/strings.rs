@@ -126,6 +126,27 @@ mod tests {
     use super::*;
 
     #[test]
+    fn text_operators_people_use() {
+        assert_eq!(to_title("hELLO wORLD-x 2nd"), "Hello World-X 2Nd");
+        assert_eq!(to_title("élan o'neil"), "éLan O'Neil");
+        assert_eq!(field("x,y,,z", ",", 0), "x");
+        assert_eq!(field("x,y,,z", ",", 2), "");
+        assert_eq!(field("x,y,,z", ",", 3), "z");
+        assert_eq!(field("x,y,,z", ",", 4), "");
+        assert_eq!(field("x,y", ",", -1), "");
+        assert_eq!(field("x,y", "", 0), "x,y");
+        assert_eq!(field("x,y", "", 1), "");
+        assert_eq!(pad_left("7", 3, "0").as_deref(), Some("007"));
+        assert_eq!(pad_left("1234", 3, "0").as_deref(), Some("1234"));
+        assert_eq!(pad_left("7", 3, "ab").as_deref(), Some("7"), "the pad must be one character");
+        assert_eq!(pad_left("7", MAX_BUILT + 1, "0"), None);
+        assert_eq!(repeat("ab", 3).as_deref(), Some("ababab"));
+        assert_eq!(repeat("ab", -2).as_deref(), Some(""));
+        assert_eq!(repeat("ab", MAX_BUILT), None);
+        assert_eq!(" \t a b \r\n".trim_matches(&TRIMMED[..]), "a b");
+    }
+
+    #[test]
     fn substr_edges() {
         assert_eq!(substr("hello", 1, 3), "ell");
         assert_eq!(substr("hello", 3, 10), "lo");
@@ -165,4 +186,67 @@ mod tests {
         assert!(lt("ab", "abc") && !lt("b", "abc"));
         assert!(is_digit("7") && !is_digit("77"));
     }
+}
+
+/// Longest string `str.pad_left` and `str.repeat` build; longer results are evaluation
+/// errors, so a search never builds huge strings.
+pub const MAX_BUILT: i128 = 4096;
+
+/// `str.to_title`: an ASCII letter that starts the string or follows a character that is
+/// not an ASCII letter becomes upper case, every other ASCII letter lower case; the rest
+/// is unchanged.
+#[must_use]
+pub fn to_title(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut after_letter = false;
+    for c in s.chars() {
+        out.push(if after_letter { c.to_ascii_lowercase() } else { c.to_ascii_uppercase() });
+        after_letter = c.is_ascii_alphabetic();
+    }
+    out
+}
+
+/// The characters `str.trim` removes from both ends.
+pub const TRIMMED: [char; 4] = [' ', '\t', '\n', '\r'];
+
+/// `str.field s sep i`: the `i`-th piece (from 0) of `s` split at every `sep`; empty
+/// when `i` is negative or past the last piece. An empty `sep` leaves `s` whole (piece 0).
+#[must_use]
+pub fn field(s: &str, sep: &str, i: i128) -> String {
+    let Ok(i) = usize::try_from(i) else { return String::new() };
+    if sep.is_empty() {
+        return if i == 0 { s.to_string() } else { String::new() };
+    }
+    s.split(sep).nth(i).unwrap_or("").to_string()
+}
+
+/// `str.pad_left s w c`: `s` preceded by enough copies of `c` to be `w` characters long,
+/// when `c` is one character and `s` is shorter; else `s`. `None` past [`MAX_BUILT`].
+#[must_use]
+pub fn pad_left(s: &str, w: i128, c: &str) -> Option<String> {
+    let l = len(s);
+    let mut chars = c.chars();
+    let (Some(pad), None) = (chars.next(), chars.next()) else { return Some(s.to_string()) };
+    if w <= l {
+        return Some(s.to_string());
+    }
+    if w > MAX_BUILT {
+        return None;
+    }
+    let n = usize::try_from(w - l).ok()?;
+    let mut out: String = std::iter::repeat_n(pad, n).collect();
+    out.push_str(s);
+    Some(out)
+}
+
+/// `str.repeat s n`: `s` `n` times; empty for `n <= 0`. `None` past [`MAX_BUILT`].
+#[must_use]
+pub fn repeat(s: &str, n: i128) -> Option<String> {
+    if n <= 0 || s.is_empty() {
+        return Some(String::new());
+    }
+    if len(s).checked_mul(n)? > MAX_BUILT {
+        return None;
+    }
+    Some(s.repeat(usize::try_from(n).ok()?))
 }

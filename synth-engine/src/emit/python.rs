@@ -204,6 +204,32 @@ impl Ctx<'_> {
             Op::StrLt => format!("({} < {})", a(0), a(1)),
             Op::StrLe => format!("({} <= {})", a(0), a(1)),
             Op::StrIsDigit => format!("({0} in \"0123456789\" and len({0}) == 1)", a(0)),
+            Op::StrToUpper | Op::StrToLower => {
+                self.helpers.need("_ASCII_CASE");
+                let table = if node.op == Op::StrToUpper { "_ASCII_UPPER" } else { "_ASCII_LOWER" };
+                format!("{}.translate({table})", a(0))
+            }
+            Op::StrToTitle => {
+                self.helpers.need("_ASCII_CASE");
+                self.helpers.need("_str_to_title");
+                format!("_str_to_title({})", a(0))
+            }
+            Op::StrTrim => format!("{}.strip(\" \\t\\n\\r\")", a(0)),
+            Op::StrField => {
+                self.helpers.need("_str_field");
+                format!("_str_field({}, {}, {})", a(0), a(1), a(2))
+            }
+            Op::StrPadLeft => {
+                // A one-character literal pad is what `rjust` takes as it is.
+                let c = a(2);
+                if c.len() == 3 && c.starts_with('"') && c.ends_with('"') && !c.contains('\\') {
+                    format!("{}.rjust({}, {c})", a(0), a(1))
+                } else {
+                    self.helpers.need("_str_pad_left");
+                    format!("_str_pad_left({}, {}, {c})", a(0), a(1))
+                }
+            }
+            Op::StrRepeat => format!("({} * {})", a(0), a(1)),
         };
         Ok(r)
     }
@@ -226,6 +252,27 @@ fn helper_code(name: &str) -> &'static str {
         "_str_indexof" => "def _str_indexof(s: str, t: str, i: int) -> int:\n    \"\"\"SMT-LIB `str.indexof`: -1 when absent or `i` is out of range.\"\"\"\n    if i < 0 or i > len(s):\n        return -1\n    return s.find(t, i)\n",
         "_str_replace_all" => "def _str_replace_all(s: str, t: str, u: str) -> str:\n    return s.replace(t, u) if t else s\n",
         "_str_to_int" => "def _str_to_int(s: str) -> int:\n    \"\"\"SMT-LIB `str.to_int`: -1 unless `s` is a non-empty string of 0-9.\"\"\"\n    if s == \"\" or any(c not in \"0123456789\" for c in s):\n        return -1\n    return int(s)\n",
+        "_ASCII_CASE" => r#"_ASCII_UPPER = str.maketrans("abcdefghijklmnopqrstuvwxyz", "ABCDEFGHIJKLMNOPQRSTUVWXYZ")
+_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+"#,
+        "_str_to_title" => r#"def _str_to_title(s: str) -> str:
+    """Each word's first ASCII letter upper case, its other ASCII letters lower case."""
+    out = []
+    after_letter = False
+    for c in s:
+        out.append(c.translate(_ASCII_LOWER if after_letter else _ASCII_UPPER))
+        after_letter = c.isascii() and c.isalpha()
+    return "".join(out)
+"#,
+        "_str_field" => r#"def _str_field(s: str, sep: str, i: int) -> str:
+    """The i-th piece (from 0) of s split at each sep; "" past the last."""
+    pieces = s.split(sep) if sep else [s]
+    return pieces[i] if 0 <= i < len(pieces) else ""
+"#,
+        "_str_pad_left" => r#"def _str_pad_left(s: str, w: int, c: str) -> str:
+    """s padded on the left with the one character c to width w."""
+    return s.rjust(w, c) if len(c) == 1 else s
+"#,
         "_str_from_int" => "def _str_from_int(n: int) -> str:\n    return str(n) if n >= 0 else \"\"\n",
         _ => "",
     }

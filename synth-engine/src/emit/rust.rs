@@ -353,6 +353,29 @@ impl Ctx<'_> {
                 let n = strip_outer(&self.p(k[0])?);
                 E { code: format!("str_from_int({n})"), owned: true }
             }
+            Op::StrToUpper => E { code: format!("{}.to_ascii_uppercase()", self.p(k[0])?), owned: true },
+            Op::StrToLower => E { code: format!("{}.to_ascii_lowercase()", self.p(k[0])?), owned: true },
+            Op::StrToTitle => {
+                self.helpers.need("str_to_title");
+                E { code: format!("str_to_title({})", self.sref(k[0])?), owned: true }
+            }
+            Op::StrTrim => {
+                E { code: format!("{}.trim_matches(&[' ', '\\t', '\\n', '\\r'][..]).to_string()", self.p(k[0])?), owned: true }
+            }
+            Op::StrField => {
+                self.helpers.need("str_field");
+                let (s, sep, i) = (self.sref(k[0])?, self.sref(k[1])?, strip_outer(&self.p(k[2])?));
+                E { code: format!("str_field({s}, {sep}, {i})"), owned: true }
+            }
+            Op::StrPadLeft => {
+                self.helpers.need("str_pad_left");
+                let (s, w, c) = (self.sref(k[0])?, strip_outer(&self.p(k[1])?), self.sref(k[2])?);
+                E { code: format!("str_pad_left({s}, {w}, {c})"), owned: true }
+            }
+            Op::StrRepeat => {
+                let (s, n) = (self.p(k[0])?, self.p(k[1])?);
+                E { code: format!("{s}.repeat({n}.max(0) as usize)"), owned: true }
+            }
             other => return Err(unsupported(format!("`{}`", other.name()))),
         };
         Ok(r)
@@ -457,6 +480,43 @@ fn helper_code(name: &str) -> String {
         };
     }
     match name {
+        "str_to_title" => r#"/// Each word's first ASCII letter upper case, its other ASCII letters lower case.
+fn str_to_title(s: &str) -> String {
+    let mut after_letter = false;
+    s.chars()
+        .map(|c| {
+            let t = if after_letter { c.to_ascii_lowercase() } else { c.to_ascii_uppercase() };
+            after_letter = c.is_ascii_alphabetic();
+            t
+        })
+        .collect()
+}
+"#
+        .into(),
+        "str_field" => r#"/// The `i`-th piece (from 0) of `s` split at each `sep`; empty past the last.
+fn str_field(s: &str, sep: &str, i: i64) -> String {
+    let Ok(i) = usize::try_from(i) else { return String::new() };
+    if sep.is_empty() {
+        return if i == 0 { s.to_string() } else { String::new() };
+    }
+    s.split(sep).nth(i).unwrap_or("").to_string()
+}
+"#
+        .into(),
+        "str_pad_left" => r#"/// `s` padded on the left with the one character `c` to `w` characters.
+fn str_pad_left(s: &str, w: i64, c: &str) -> String {
+    let mut cs = c.chars();
+    let (Some(pad), None) = (cs.next(), cs.next()) else { return s.to_string() };
+    let len = s.chars().count() as i64;
+    if w <= len {
+        return s.to_string();
+    }
+    let mut out: String = std::iter::repeat_n(pad, (w - len) as usize).collect();
+    out.push_str(s);
+    out
+}
+"#
+        .into(),
         "str_substr" => "/// SMT-LIB `str.substr`: at most `n` characters from index `i`; empty when out of range.\nfn str_substr(s: &str, i: i64, n: i64) -> String {\n    let len = s.chars().count() as i64;\n    if i < 0 || i >= len || n <= 0 {\n        return String::new();\n    }\n    s.chars().skip(i as usize).take(n.min(len - i) as usize).collect()\n}\n".into(),
         "str_indexof" => "/// SMT-LIB `str.indexof`: first occurrence of `t` at or after character `i`, or -1.\nfn str_indexof(s: &str, t: &str, i: i64) -> i64 {\n    let len = s.chars().count() as i64;\n    if i < 0 || i > len {\n        return -1;\n    }\n    let start = s.char_indices().nth(i as usize).map_or(s.len(), |(b, _)| b);\n    match s[start..].find(t) {\n        Some(b) => s[..start + b].chars().count() as i64,\n        None => -1,\n    }\n}\n".into(),
         "str_replace_all" => "/// SMT-LIB `str.replace_all`: an empty pattern leaves `s` unchanged.\nfn str_replace_all(s: &str, t: &str, u: &str) -> String {\n    if t.is_empty() {\n        s.to_string()\n    } else {\n        s.replace(t, u)\n    }\n}\n".into(),

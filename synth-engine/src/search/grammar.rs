@@ -651,6 +651,12 @@ pub fn default_grammar(problem: &Problem) -> Grammar {
                 prods.push(t(format!("(str.at {me} {i})")));
                 prods.push(t(format!("(str.replace {me} {me} {me})")));
                 prods.push(t(format!("(str.from_int {i})")));
+                for op in ["str.to_upper", "str.to_lower", "str.to_title", "str.trim"] {
+                    prods.push(t(format!("({op} {me})")));
+                }
+                prods.push(t(format!("(str.field {me} {me} {i})")));
+                prods.push(t(format!("(str.pad_left {me} {i} {me})")));
+                prods.push(t(format!("(str.repeat {me} {i})")));
                 prods.push(t(format!("(ite {b} {me} {me})")));
             }
             Sort::Bool => {
