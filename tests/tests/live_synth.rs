@@ -68,6 +68,33 @@ fn synthesizes_verified_code_from_a_live_process() {
 }
 
 #[test]
+fn a_branch_seen_one_way_keeps_the_code_from_verified() {
+    set_binary(env!("CARGO_BIN_EXE_tracesynth-under-test"));
+    if !require_root("a_branch_seen_one_way_keeps_the_code_from_verified") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let bin = build_fixture("calls", &["-O2", "-g"], dir.path());
+    let mut fixture = Fixture::start(&bin);
+    let out = dir.path().join("out");
+    // `price` discounts from 10 items; the program only ever buys fewer.
+    let (code, err) = live(
+        &mut fixture,
+        "price",
+        &["--lang", "python", "--distinct", "60", "--max-seconds", "10", "--out", out.to_str().unwrap()],
+        &["cheap 400"],
+    );
+    assert_ne!(code, 0, "not verified: {err}");
+    let report: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(out.join("report.json")).unwrap()).unwrap();
+    assert_eq!(report["status"], "fits-observed", "{report}");
+    let why = report["status_reason"].as_str().unwrap();
+    assert!(why.contains("went one way only"), "{why}");
+    let branches = report["coverage"]["branches"].as_array().unwrap();
+    assert!(branches.iter().any(|b| b["taken"] == 0 || b["not_taken"] == 0), "{branches:?}");
+    assert!(err.contains("fits the observed calls only"), "{err}");
+}
+
+#[test]
 fn function_never_called_is_reported() {
     set_binary(env!("CARGO_BIN_EXE_tracesynth-under-test"));
     if !require_root("function_never_called_is_reported") {

@@ -320,6 +320,7 @@ fn run_record(args: RecordArgs) -> anyhow::Result<ExitCode> {
         duration: args.duration.map(Duration::from_secs_f64),
         max_calls: args.calls,
         max_distinct_inputs: None,
+        coverage_stable: None,
         resource_interval: Duration::from_millis(args.interval_ms),
         ring_bytes: args.ring_mb * 1024 * 1024,
         progress: !args.quiet,

@@ -11,6 +11,7 @@ pub mod builder;
 pub mod chrome;
 pub mod cli;
 pub mod client;
+pub mod coverage;
 pub mod daemon;
 pub mod events;
 pub mod guide_choice;

@@ -15,6 +15,7 @@ use synth_engine::{
 use synth_model::trace::TraceFeatures;
 
 use crate::{
+    coverage::{self, BranchCoverage},
     guide_choice::{GuideChoice, GuideSource},
     probes::{self, PlanError},
     record::{self, RecordConfig, RecordError},
@@ -91,6 +92,10 @@ pub struct SynthesisReport {
     /// Why the program is not verified although it reproduces the observed calls.
     #[serde(default)]
     pub status_reason: Option<String>,
+    /// With `--pid`: the conditional branches of the original the calls reached, each with
+    /// how often it went each way, and the blocks no call entered.
+    #[serde(default)]
+    pub coverage: Option<BranchCoverage>,
     /// Calls observed.
     pub calls_observed: usize,
     /// Distinct inputs observed.
@@ -146,17 +151,38 @@ pub fn run(
     stop: &AtomicBool,
     on_iteration: &mut dyn FnMut(&IterationRecord),
 ) -> Result<(SynthesisReport, Trace), LiveError> {
-    let plan = probes::plan(config.pid, std::slice::from_ref(&config.synth.function), RetMode::Uretprobe)?;
+    let mut plan = probes::plan(config.pid, std::slice::from_ref(&config.synth.function), RetMode::Uretprobe)?;
+    // Block probes show which branches of the original the calls took.
+    let cfg = match probes::cfg::add_block_points(&mut plan) {
+        Ok(cfg) => cfg.functions.into_iter().next(),
+        Err(e) => {
+            tracing::warn!(error = %e, "no block probes: the report will have no branch coverage");
+            None
+        }
+    };
     let record_config = RecordConfig {
         duration: Some(config.max_record),
         max_distinct_inputs: Some(config.distinct_inputs),
+        coverage_stable: Some(COVERAGE_STABLE),
         announce: true,
         ..RecordConfig::default()
     };
-    let trace = record::record(&plan, &record_config, stop)?;
+    let (trace, paths) = record::record_with_paths(&plan, &record_config, stop)?;
     let record_secs = trace.end_ns.saturating_sub(trace.start_ns) as f64 / 1e9;
-    let result = synthesize_from_trace(&trace, &config.synth, guides, &CancelToken::new(), on_iteration)?;
+    let observed = cfg.map(|cfg| Observed { coverage: BranchCoverage::of(&cfg, &paths), edges: coverage::edges_by_call(&paths) });
+    let result = synthesize_observed(&trace, &config.synth, guides, &CancelToken::new(), on_iteration, observed.as_ref())?;
     Ok((SynthesisReport { record_secs, ..result }, trace))
+}
+
+/// How long no new block of the original may be reached before recording stops (once
+/// enough distinct inputs are in).
+const COVERAGE_STABLE: Duration = Duration::from_secs(1);
+
+/// What block probes showed of the original's control flow.
+struct Observed {
+    coverage: BranchCoverage,
+    /// Block edges followed, by call `seq`.
+    edges: std::collections::HashMap<u64, Vec<(u32, u32)>>,
 }
 
 /// Synthesizes `options.function` from an existing trace with the refinement loop, the
@@ -173,7 +199,23 @@ pub fn synthesize_from_trace(
     cancel: &CancelToken,
     on_iteration: &mut dyn FnMut(&IterationRecord),
 ) -> Result<SynthesisReport, LiveError> {
-    let mut carved = spec::carve(trace, &options.function, 5)?;
+    synthesize_observed(trace, options, guides, cancel, on_iteration, None)
+}
+
+/// [`synthesize_from_trace`] with what block probes observed: held-out calls are chosen to
+/// cover each branch direction, and `verified` also needs every branch the calls reached
+/// seen going both ways.
+fn synthesize_observed(
+    trace: &Trace,
+    options: &SynthOptions,
+    guides: &GuideSource,
+    cancel: &CancelToken,
+    on_iteration: &mut dyn FnMut(&IterationRecord),
+    observed: Option<&Observed>,
+) -> Result<SynthesisReport, LiveError> {
+    let no_edges = std::collections::HashMap::new();
+    let edges = observed.map_or(&no_edges, |o| &o.edges);
+    let mut carved = spec::carve_covering(trace, &options.function, 5, edges)?;
     // A long trace has many more distinct calls than a specification needs: keep an even
     // spread, so the search, the emitted tests and verification stay quick.
     thin(&mut carved.training.examples, MAX_TRAINING);
@@ -203,10 +245,18 @@ pub fn synthesize_from_trace(
         options.function,
         emit::emit_tests(Lang::C, &all_problem, &best.term, &all_problem.examples).map_err(synth_engine::Error::from)?
     );
+    // Code that reproduces every call is still unchecked on a side of a branch the calls
+    // never took.
+    let one_way = observed.and_then(|o| o.coverage.one_way());
+    let (status, status_reason) = match (refined.status, one_way) {
+        (RefineStatus::Verified, Some(why)) => (RefineStatus::FitsObserved, Some(why)),
+        (status, _) => (status, best.fits_only.clone()),
+    };
     Ok(SynthesisReport {
         function: options.function.clone(),
-        status: refined.status,
-        status_reason: best.fits_only.clone(),
+        status,
+        status_reason,
+        coverage: observed.map(|o| o.coverage.clone()),
         calls_observed: carved.calls,
         distinct_inputs: carved.distinct,
         training: refined.training_examples,

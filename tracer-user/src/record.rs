@@ -27,8 +27,11 @@ pub struct RecordConfig {
     pub duration: Option<Duration>,
     /// Stop after this many completed calls.
     pub max_calls: Option<u64>,
-    /// Stop once this many distinct argument tuples have been seen (over all functions).
+    /// Stop once this many distinct argument tuples have been seen (over all functions)...
     pub max_distinct_inputs: Option<usize>,
+    /// ...and, with block probes, no new block has been reached for this long (coverage
+    /// has stopped growing).
+    pub coverage_stable: Option<Duration>,
     /// Resource sampling interval.
     pub resource_interval: Duration,
     /// Ring buffer size in bytes (power of two, multiple of the page size).
@@ -45,6 +48,7 @@ impl Default for RecordConfig {
             duration: None,
             max_calls: None,
             max_distinct_inputs: None,
+            coverage_stable: None,
             resource_interval: Duration::from_millis(100),
             ring_bytes: 16 * 1024 * 1024,
             progress: true,
@@ -169,7 +173,7 @@ pub struct Progress {
 /// # Errors
 /// When the probes cannot be loaded or attached (nothing is recorded then).
 pub fn record(plan: &Plan, config: &RecordConfig, stop: &AtomicBool) -> Result<Trace, RecordError> {
-    let mut keep = KeepCalls(Vec::new());
+    let mut keep = KeepCalls(Vec::new(), Vec::new());
     let mut trace = record_into(plan, config, stop, &mut keep)?;
     trace.calls = keep.0;
     trace.calls.sort_by_key(|c| c.seq);
@@ -189,13 +193,31 @@ pub trait RecordSink {
     fn status(&mut self, _status: &RecordStatus) {}
 }
 
-/// Keeps every call in memory (what [`record`] does).
-struct KeepCalls(Vec<Call>);
+/// Keeps every call in memory (what [`record`] does), and the block paths when there are
+/// block probes ([`record_with_paths`]).
+struct KeepCalls(Vec<Call>, Vec<CallBlocks>);
 
 impl RecordSink for KeepCalls {
     fn calls(&mut self, calls: Vec<Call>) {
         self.0.extend(calls);
     }
+
+    fn call_blocks(&mut self, paths: Vec<CallBlocks>) {
+        self.1.extend(paths);
+    }
+}
+
+/// [`record`] for a plan with block probes ([`Plan::cfg`]): also the block path of every
+/// call.
+///
+/// # Errors
+/// As [`record`].
+pub fn record_with_paths(plan: &Plan, config: &RecordConfig, stop: &AtomicBool) -> Result<(Trace, Vec<CallBlocks>), RecordError> {
+    let mut keep = KeepCalls(Vec::new(), Vec::new());
+    let mut trace = record_into(plan, config, stop, &mut keep)?;
+    trace.calls = keep.0;
+    trace.calls.sort_by_key(|c| c.seq);
+    Ok((trace, keep.1))
 }
 
 /// Live numbers of a running recording, handed to [`RecordSink::status`].
@@ -269,6 +291,8 @@ pub fn record_into(
     });
 
     let mut distinct_inputs = std::collections::HashSet::new();
+    // Blocks reached so far, and when that last grew.
+    let mut coverage = (0usize, Instant::now());
     let started = Instant::now();
     let mut last_sample = Instant::now();
     let mut last_rate = (Instant::now(), 0u64);
@@ -296,7 +320,12 @@ pub fn record_into(
                 break EndReason::CallLimit;
             }
         }
-        if config.max_distinct_inputs.is_some_and(|n| distinct_inputs.len() >= n) {
+        let reached = builder.block_hits.iter().filter(|h| **h > 0).count();
+        if reached > coverage.0 {
+            coverage = (reached, Instant::now());
+        }
+        let coverage_done = config.coverage_stable.is_none_or(|d| coverage.1.elapsed() >= d);
+        if config.max_distinct_inputs.is_some_and(|n| distinct_inputs.len() >= n) && coverage_done {
             break EndReason::CallLimit;
         }
         if capture_for.is_some_and(|d| started.elapsed() >= d) {

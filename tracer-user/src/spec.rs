@@ -1,6 +1,6 @@
 //! From recorded calls to a synthesis specification: distinct argument tuples and their
 //! return values, typed from DWARF, with a held-out share kept back for verification.
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use serde_json::{json, Value as Json};
 use synth_engine::spec::{ExampleJson, Examples, ParamDecl};
@@ -90,6 +90,23 @@ fn json_value(v: &Value) -> Option<Json> {
 /// See [`SpecError`]; in particular the same input giving two outputs, or a pointer
 /// parameter the output may depend on, is reported as "not a pure function".
 pub fn carve(trace: &Trace, function: &str, holdout_every: usize) -> Result<CarvedSpec, SpecError> {
+    carve_covering(trace, function, holdout_every, &HashMap::new())
+}
+
+/// [`carve`], with the held-out set chosen to cover the original's control flow: `edges`
+/// gives the block edges each call (by `seq`) followed. Every edge followed by at least
+/// two distinct inputs gets one of them held out and keeps one in training, so each
+/// observed branch direction is both learned from and checked; the every-`holdout_every`-th
+/// rule fills in the rest.
+///
+/// # Errors
+/// As [`carve`].
+pub fn carve_covering(
+    trace: &Trace,
+    function: &str,
+    holdout_every: usize,
+    edges: &HashMap<u64, Vec<(u32, u32)>>,
+) -> Result<CarvedSpec, SpecError> {
     let index = trace.function_index(function).ok_or_else(|| SpecError::UnknownFunction(function.into()))?;
     let info = &trace.functions[index as usize];
     if !info.has_dwarf {
@@ -115,7 +132,7 @@ pub fn carve(trace: &Trace, function: &str, holdout_every: usize) -> Result<Carv
 
     // Distinct inputs in first-seen order, each with the outputs seen for it.
     let mut order: Vec<String> = Vec::new();
-    let mut seen: BTreeMap<String, (Vec<Json>, Json)> = BTreeMap::new();
+    let mut seen: BTreeMap<String, (Vec<Json>, Json, u64)> = BTreeMap::new();
     let mut calls = 0usize;
     // A call whose return was not seen has no output to learn from.
     for call in trace.calls_of(index).filter(|c| c.is_complete()) {
@@ -124,7 +141,7 @@ pub fn carve(trace: &Trace, function: &str, holdout_every: usize) -> Result<Carv
         calls += 1;
         let key = serde_json::to_string(&args).unwrap_or_default();
         match seen.get(&key) {
-            Some((_, previous)) if *previous != ret => {
+            Some((_, previous, _)) if *previous != ret => {
                 let shown: Vec<String> = args.iter().map(Json::to_string).collect();
                 return Err(SpecError::NotPure {
                     function: function.into(),
@@ -137,7 +154,7 @@ pub fn carve(trace: &Trace, function: &str, holdout_every: usize) -> Result<Carv
             Some(_) => {}
             None => {
                 order.push(key.clone());
-                seen.insert(key, (args, ret));
+                seen.insert(key, (args, ret, call.seq));
             }
         }
     }
@@ -145,11 +162,28 @@ pub fn carve(trace: &Trace, function: &str, holdout_every: usize) -> Result<Carv
         return Err(SpecError::NeverCalled(function.into()));
     }
     let holdout_every = holdout_every.max(2);
+    let n = order.len();
+    let mut held: Vec<bool> = (0..n).map(|i| n >= 4 && i % holdout_every == holdout_every - 1).collect();
+    // Distinct inputs by edge followed, in first-seen order.
+    let mut by_edge: BTreeMap<(u32, u32), Vec<usize>> = BTreeMap::new();
+    for (i, key) in order.iter().enumerate() {
+        for e in edges.get(&seen[key].2).into_iter().flatten() {
+            by_edge.entry(*e).or_default().push(i);
+        }
+    }
+    for inputs in by_edge.values().filter(|v| v.len() >= 2) {
+        if !inputs.iter().any(|i| held[*i]) {
+            held[inputs[inputs.len() - 1]] = true;
+        }
+        if inputs.iter().all(|i| held[*i]) {
+            held[inputs[0]] = false;
+        }
+    }
     let (mut training, mut held_out) = (Vec::new(), Vec::new());
     for (i, key) in order.iter().enumerate() {
-        let (args, output) = seen[key].clone();
+        let (args, output, _) = seen[key].clone();
         let example = ExampleJson { args, output };
-        if order.len() >= 4 && i % holdout_every == holdout_every - 1 {
+        if held[i] {
             held_out.push(example);
         } else {
             training.push(example);
@@ -187,6 +221,29 @@ mod tests {
             })
             .collect();
         t
+    }
+
+    #[test]
+    fn held_out_calls_cover_each_branch_direction_seen_twice() {
+        // Inputs 1..=10: the branch at block 4 goes to block 12 for 8 and 9 only, to block
+        // 8 otherwise; by position alone 5 and 10 would be held out.
+        let t = int_trace(&(1..=10).map(|x| (x, x)).collect::<Vec<_>>());
+        let rare = |seq: u64| seq == 7 || seq == 8;
+        let edges: HashMap<u64, Vec<(u32, u32)>> =
+            (0..10u64).map(|seq| (seq, vec![(0, 4), if rare(seq) { (4, 12) } else { (4, 8) }])).collect();
+        let spec = carve_covering(&t, "greet", 5, &edges).unwrap();
+        let held: Vec<Json> = spec.held_out.examples.iter().map(|e| e.args[0].clone()).collect();
+        let training: Vec<Json> = spec.training.examples.iter().map(|e| e.args[0].clone()).collect();
+        assert_eq!(held, [json!(5), json!(9), json!(10)], "9 checks the rare direction");
+        assert!(training.contains(&json!(8)), "8 teaches it: {training:?}");
+        // Without paths: the same split by position.
+        let plain = carve(&t, "greet", 5).unwrap();
+        assert_eq!(plain.held_out.examples.len(), 2);
+        // A direction followed by one input only stays in training.
+        let edges: HashMap<u64, Vec<(u32, u32)>> =
+            (0..10u64).map(|seq| (seq, vec![if seq == 3 { (4, 12) } else { (4, 8) }])).collect();
+        let spec = carve_covering(&t, "greet", 5, &edges).unwrap();
+        assert!(spec.training.examples.iter().any(|e| e.args[0] == json!(4)));
     }
 
     #[test]
