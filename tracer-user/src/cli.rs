@@ -291,8 +291,10 @@ fn run_record(args: RecordArgs) -> anyhow::Result<ExitCode> {
     if args.interval_ms == 0 {
         bail!("--interval-ms must be at least 1");
     }
-    let fast_entry_options =
-        crate::fastentry::Options { call_through: !args.capture.no_call_through, ..crate::fastentry::Options::default() };
+    let fast_entry_options = crate::fastentry::Options {
+        call_through: !args.capture.no_call_through,
+        ..crate::fastentry::Options::default()
+    };
     let stop = stop_flag();
     let mut plan = probes::plan(args.capture.pid, &args.capture.functions, args.capture.ret_probes.into())?;
     if args.explain {
@@ -395,8 +397,7 @@ fn run_export(args: &ExportArgs) -> anyhow::Result<ExitCode> {
         ExportFormat::Json => trace.to_bytes(crate::trace::Encoding::Json),
         ExportFormat::Bincode => trace.to_bytes(crate::trace::Encoding::Bincode),
     };
-    crate::trace::write_atomic(&args.output, &bytes)
-        .with_context(|| format!("exporting {input}"))?;
+    crate::trace::write_atomic(&args.output, &bytes).with_context(|| format!("exporting {input}"))?;
     eprintln!("wrote {}", args.output.display());
     Ok(ExitCode::SUCCESS)
 }
@@ -412,7 +413,14 @@ fn run_show(args: &ShowArgs) -> anyhow::Result<ExitCode> {
                 None => format!("-> {:?}", c.ret),
                 Some(why) => format!("[incomplete: {why:?}]"),
             };
-            println!("{:>6} tid {} {}{}({}) {end}", c.seq, c.tid, "  ".repeat(c.depth as usize), f.name, args.join(", "));
+            println!(
+                "{:>6} tid {} {}{}({}) {end}",
+                c.seq,
+                c.tid,
+                "  ".repeat(c.depth as usize),
+                f.name,
+                args.join(", ")
+            );
         }
     }
     Ok(ExitCode::SUCCESS)
@@ -521,8 +529,8 @@ fn run_session_synth(args: &SynthArgs, session: u64, budget: Duration) -> anyhow
         Some("cancelled") => bail!("job {} was cancelled", view["id"]),
         _ => bail!("{}", view["error"].as_str().unwrap_or("the synthesis job failed")),
     }
-    let result: crate::live::SynthesisReport = serde_json::from_value(view["result"].clone())
-        .context("the daemon's job result is not a synthesis report")?;
+    let result: crate::live::SynthesisReport =
+        serde_json::from_value(view["result"].clone()).context("the daemon's job result is not a synthesis report")?;
     print_synthesis(&result, lang, args.out.as_deref())
 }
 
@@ -556,6 +564,9 @@ fn print_synthesis(
     );
     for inv in &result.invariants {
         eprintln!("  invariant: {inv}");
+    }
+    if let Some(why) = result.coverage.as_ref().and_then(crate::coverage::BranchCoverage::one_way) {
+        eprintln!("  note: {why}");
     }
     match out {
         Some(dir) => {

@@ -169,14 +169,16 @@ pub fn run(
     };
     let (trace, paths) = record::record_with_paths(&plan, &record_config, stop)?;
     let record_secs = trace.end_ns.saturating_sub(trace.start_ns) as f64 / 1e9;
-    let observed = cfg.map(|cfg| Observed { coverage: BranchCoverage::of(&cfg, &paths), edges: coverage::edges_by_call(&paths) });
-    let result = synthesize_observed(&trace, &config.synth, guides, &CancelToken::new(), on_iteration, observed.as_ref())?;
+    let observed =
+        cfg.map(|cfg| Observed { coverage: BranchCoverage::of(&cfg, &paths), edges: coverage::edges_by_call(&paths) });
+    let result =
+        synthesize_observed(&trace, &config.synth, guides, &CancelToken::new(), on_iteration, observed.as_ref())?;
     Ok((SynthesisReport { record_secs, ..result }, trace))
 }
 
 /// How long no new block of the original may be reached before recording stops (once
 /// enough distinct inputs are in).
-const COVERAGE_STABLE: Duration = Duration::from_secs(1);
+const COVERAGE_STABLE: Duration = Duration::from_millis(500);
 
 /// What block probes showed of the original's control flow.
 struct Observed {
@@ -203,8 +205,8 @@ pub fn synthesize_from_trace(
 }
 
 /// [`synthesize_from_trace`] with what block probes observed: held-out calls are chosen to
-/// cover each branch direction, and `verified` also needs every branch the calls reached
-/// seen going both ways.
+/// cover each branch direction the calls took (so `verified`, which needs every held-out
+/// call reproduced, checks the code on each of them), and the report lists the branches.
 fn synthesize_observed(
     trace: &Trace,
     options: &SynthOptions,
@@ -233,29 +235,28 @@ fn synthesize_observed(
         ..RefineConfig::default()
     };
     let started = std::time::Instant::now();
-    let (mut guide, guide_used) = guides.adaptive_guide_for_trace(&problem, &trace_features(trace, &options.function, carved.distinct));
+    let (mut guide, guide_used) =
+        guides.adaptive_guide_for_trace(&problem, &trace_features(trace, &options.function, carved.distinct));
     let refined = refine(&problem, &held_out, &config, guide.as_mut(), cancel, on_iteration)?;
     let synth_secs = started.elapsed().as_secs_f64();
     let Some(best) = refined.best else {
-        return Err(LiveError::NoSolution { function: options.function.clone(), total: problem.examples.len(), best: String::new() });
+        return Err(LiveError::NoSolution {
+            function: options.function.clone(),
+            total: problem.examples.len(),
+            best: String::new(),
+        });
     };
     let regression_test = format!(
         "/* Carved from {} observed calls of `{}`: link with the original to check it still behaves as traced. */\n{}",
         carved.calls,
         options.function,
-        emit::emit_tests(Lang::C, &all_problem, &best.term, &all_problem.examples).map_err(synth_engine::Error::from)?
+        emit::emit_tests(Lang::C, &all_problem, &best.term, &all_problem.examples)
+            .map_err(synth_engine::Error::from)?
     );
-    // Code that reproduces every call is still unchecked on a side of a branch the calls
-    // never took.
-    let one_way = observed.and_then(|o| o.coverage.one_way());
-    let (status, status_reason) = match (refined.status, one_way) {
-        (RefineStatus::Verified, Some(why)) => (RefineStatus::FitsObserved, Some(why)),
-        (status, _) => (status, best.fits_only.clone()),
-    };
     Ok(SynthesisReport {
         function: options.function.clone(),
-        status,
-        status_reason,
+        status: refined.status,
+        status_reason: best.fits_only.clone(),
         coverage: observed.map(|o| o.coverage.clone()),
         calls_observed: carved.calls,
         distinct_inputs: carved.distinct,
@@ -300,7 +301,7 @@ fn trace_features(trace: &Trace, function: &str, distinct: usize) -> TraceFeatur
 }
 
 /// Most distinct calls used for synthesis (a quarter as many more are held out).
-pub const MAX_TRAINING: usize = 400;
+pub const MAX_TRAINING: usize = 256;
 
 /// Keeps at most `max` of `items`, evenly spread, in order.
 fn thin<T>(items: &mut Vec<T>, max: usize) {

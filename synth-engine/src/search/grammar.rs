@@ -85,7 +85,11 @@ fn threshold_predicates(problem: &Problem, sorts: &[Sort]) -> Vec<Production> {
             .examples
             .iter()
             .filter_map(|ex| match ex.args.get(i) {
-                Some(Value::Bv { width, bits }) => Some(if p.ty.signed { crate::dsl::to_signed(*bits, *width) } else { i64::try_from(*bits).unwrap_or(i64::MAX) }),
+                Some(Value::Bv { width, bits }) => Some(if p.ty.signed {
+                    crate::dsl::to_signed(*bits, *width)
+                } else {
+                    i64::try_from(*bits).unwrap_or(i64::MAX)
+                }),
                 _ => None,
             })
             .collect();
@@ -133,7 +137,7 @@ fn roundness(v: i64) -> u32 {
     let mut score = 2 * zeros + u32::from(a % 5 == 0);
     let magnitude = v.unsigned_abs();
     if magnitude >= 1024 && magnitude.is_power_of_two() {
-        score = score.max(2 * (magnitude.ilog10()) );
+        score = score.max(2 * (magnitude.ilog10()));
     }
     score
 }
@@ -143,7 +147,11 @@ fn roundness(v: i64) -> u32 {
 fn roundest_in(lo: i64, hi: i64) -> i64 {
     let mut best = hi;
     let mut consider = |t: i64| {
-        if t > lo && t <= hi && (roundness(t), std::cmp::Reverse(t.unsigned_abs())) > (roundness(best), std::cmp::Reverse(best.unsigned_abs())) {
+        if t > lo
+            && t <= hi
+            && (roundness(t), std::cmp::Reverse(t.unsigned_abs()))
+                > (roundness(best), std::cmp::Reverse(best.unsigned_abs()))
+        {
             best = t;
         }
     };
@@ -174,15 +182,39 @@ fn roundest_in(lo: i64, hi: i64) -> i64 {
 #[must_use]
 pub fn description_numbers(text: &str) -> Vec<i64> {
     const WORDS: [(&str, i64); 12] = [
-        ("one", 1), ("two", 2), ("three", 3), ("four", 4), ("five", 5), ("six", 6),
-        ("seven", 7), ("eight", 8), ("nine", 9), ("ten", 10), ("eleven", 11), ("twelve", 12),
+        ("one", 1),
+        ("two", 2),
+        ("three", 3),
+        ("four", 4),
+        ("five", 5),
+        ("six", 6),
+        ("seven", 7),
+        ("eight", 8),
+        ("nine", 9),
+        ("ten", 10),
+        ("eleven", 11),
+        ("twelve", 12),
     ];
     const UNITS: [(&str, i64); 16] = [
-        ("%", 100), ("percent", 100), ("hundred", 100), ("thousand", 1000), ("million", 1_000_000),
-        ("hour", 60), ("hours", 60), ("minute", 60), ("minutes", 60), ("day", 24), ("week", 7),
-        ("weeks", 7), ("dozen", 12), ("dime", 10), ("cent", 100), ("cents", 100),
+        ("%", 100),
+        ("percent", 100),
+        ("hundred", 100),
+        ("thousand", 1000),
+        ("million", 1_000_000),
+        ("hour", 60),
+        ("hours", 60),
+        ("minute", 60),
+        ("minutes", 60),
+        ("day", 24),
+        ("week", 7),
+        ("weeks", 7),
+        ("dozen", 12),
+        ("dime", 10),
+        ("cent", 100),
+        ("cents", 100),
     ];
-    const SCALES: [(&str, i64); 6] = [("kib", 1024), ("kb", 1000), ("mib", 1 << 20), ("mb", 1_000_000), ("gib", 1 << 30), ("k", 1000)];
+    const SCALES: [(&str, i64); 6] =
+        [("kib", 1024), ("kb", 1000), ("mib", 1 << 20), ("mb", 1_000_000), ("gib", 1 << 30), ("k", 1000)];
     let mut out: Vec<i64> = Vec::new();
     let push = |v: i64, out: &mut Vec<i64>| {
         if !out.contains(&v) {
@@ -195,10 +227,17 @@ pub fn description_numbers(text: &str) -> Vec<i64> {
     let mut i = 0;
     while i < chars.len() {
         let c = chars[i];
-        if c.is_ascii_digit() || (c == '-' && chars.get(i + 1).is_some_and(char::is_ascii_digit) && (i == 0 || !chars[i - 1].is_alphanumeric())) {
+        if c.is_ascii_digit()
+            || (c == '-'
+                && chars.get(i + 1).is_some_and(char::is_ascii_digit)
+                && (i == 0 || !chars[i - 1].is_alphanumeric()))
+        {
             let start = i;
             i += 1;
-            while i < chars.len() && (chars[i].is_ascii_digit() || ((chars[i] == ',' || chars[i] == '.') && chars.get(i + 1).is_some_and(char::is_ascii_digit))) {
+            while i < chars.len()
+                && (chars[i].is_ascii_digit()
+                    || ((chars[i] == ',' || chars[i] == '.') && chars.get(i + 1).is_some_and(char::is_ascii_digit)))
+            {
                 i += 1;
             }
             tokens.push(chars[start..i].iter().collect());
@@ -278,7 +317,8 @@ pub fn description_strings(text: &str) -> Vec<String> {
             i += 1;
             continue;
         }
-        let close = (i + 1..chars.len()).find(|&j| chars[j] == q && (q == '"' || chars.get(j + 1).is_none_or(|c| !c.is_alphanumeric())));
+        let close = (i + 1..chars.len())
+            .find(|&j| chars[j] == q && (q == '"' || chars.get(j + 1).is_none_or(|c| !c.is_alphanumeric())));
         match close {
             Some(j) if j > i + 1 => {
                 let inside: String = chars[i + 1..j].iter().collect();
@@ -337,8 +377,11 @@ pub fn harvest_constants(problem: &Problem) -> Vec<Value> {
                 push(Value::str(&s));
             }
             // A prefix or suffix every output shares ("Hello, " ... "!"): a template's text.
-            let texts: Vec<&str> =
-                problem.examples.iter().filter_map(|ex| if let Value::Str(s) = &ex.output { Some(&**s) } else { None }).collect();
+            let texts: Vec<&str> = problem
+                .examples
+                .iter()
+                .filter_map(|ex| if let Value::Str(s) = &ex.output { Some(&**s) } else { None })
+                .collect();
             if texts.len() >= 2 {
                 let prefix = texts.iter().skip(1).fold(texts[0], |p, s| common_prefix(p, s));
                 let suffix = texts.iter().skip(1).fold(texts[0], |p, s| common_suffix(p, s));
@@ -346,7 +389,13 @@ pub fn harvest_constants(problem: &Problem) -> Vec<Value> {
                 let copied = |affix: &str, starts: bool| {
                     (0..problem.params.len()).any(|i| {
                         problem.examples.iter().all(|ex| match ex.args.get(i) {
-                            Some(Value::Str(a)) => if starts { a.starts_with(affix) } else { a.ends_with(affix) },
+                            Some(Value::Str(a)) => {
+                                if starts {
+                                    a.starts_with(affix)
+                                } else {
+                                    a.ends_with(affix)
+                                }
+                            }
                             _ => false,
                         })
                     })
@@ -440,11 +489,14 @@ fn bv_constants(problem: &Problem, w: u32) -> Vec<Value> {
     let num = |v: &Value, signed: bool| -> Option<f64> {
         match v {
             #[allow(clippy::cast_precision_loss, reason = "a rough ratio is enough")]
-            Value::Bv { width, bits } => Some(if signed { crate::dsl::to_signed(*bits, *width) as f64 } else { *bits as f64 }),
+            Value::Bv { width, bits } => {
+                Some(if signed { crate::dsl::to_signed(*bits, *width) as f64 } else { *bits as f64 })
+            }
             _ => None,
         }
     };
-    let bv_params: Vec<usize> = (0..problem.params.len()).filter(|&i| matches!(problem.params[i].ty.sort, Sort::BitVec(_))).collect();
+    let bv_params: Vec<usize> =
+        (0..problem.params.len()).filter(|&i| matches!(problem.params[i].ty.sort, Sort::BitVec(_))).collect();
     let mut support: std::collections::HashMap<(u64, u64), usize> = std::collections::HashMap::new();
     for ex in &problem.examples {
         let Some(o) = num(&ex.output, problem.output.signed) else { return Vec::new() };
@@ -546,21 +598,14 @@ pub fn default_grammar(problem: &Problem) -> Grammar {
         }
     };
     let harvested = harvest_constants(problem);
-    let (described_numbers, described_strings) = problem
-        .description
-        .as_deref()
-        .map(|d| (description_numbers(d), description_strings(d)))
-        .unwrap_or_default();
+    let (described_numbers, described_strings) =
+        problem.description.as_deref().map(|d| (description_numbers(d), description_strings(d))).unwrap_or_default();
     let mut nts = Vec::new();
     for &s in &sorts {
         let me = nt_name(s);
         let t = |src: String| Production::Term(src.parse().expect("default grammar production parses"));
-        let mut prods: Vec<Production> = problem
-            .params
-            .iter()
-            .filter(|p| p.ty.sort == s)
-            .map(|p| Production::Term(Term::var(&p.name)))
-            .collect();
+        let mut prods: Vec<Production> =
+            problem.params.iter().filter(|p| p.ty.sort == s).map(|p| Production::Term(Term::var(&p.name))).collect();
         let b = nt_name(Sort::Bool);
         match s {
             Sort::BitVec(w) => {
@@ -595,7 +640,10 @@ pub fn default_grammar(problem: &Problem) -> Grammar {
                 for op in ["bvnot", "bvneg"] {
                     prods.push(t(format!("({op} {me})")));
                 }
-                for op in ["bvand", "bvor", "bvxor", "bvadd", "bvsub", "bvmul", "bvshl", "bvlshr", "bvashr", "bvudiv", "bvurem"] {
+                for op in [
+                    "bvand", "bvor", "bvxor", "bvadd", "bvsub", "bvmul", "bvshl", "bvlshr", "bvashr", "bvudiv",
+                    "bvurem",
+                ] {
                     prods.push(t(format!("({op} {me} {me})")));
                 }
                 if problem.output.signed || problem.params.iter().any(|p| p.ty.signed && p.ty.sort == s) {
@@ -651,12 +699,16 @@ pub fn default_grammar(problem: &Problem) -> Grammar {
                 prods.push(t(format!("(str.at {me} {i})")));
                 prods.push(t(format!("(str.replace {me} {me} {me})")));
                 prods.push(t(format!("(str.from_int {i})")));
-                for op in ["str.to_upper", "str.to_lower", "str.to_title", "str.trim"] {
-                    prods.push(t(format!("({op} {me})")));
+                // Text operators for text results: where strings only feed a number, they
+                // would widen the search without helping it.
+                if out == Sort::String {
+                    for op in ["str.to_upper", "str.to_lower", "str.to_title", "str.trim"] {
+                        prods.push(t(format!("({op} {me})")));
+                    }
+                    prods.push(t(format!("(str.field {me} {me} {i})")));
+                    prods.push(t(format!("(str.pad_left {me} {i} {me})")));
+                    prods.push(t(format!("(str.repeat {me} {i})")));
                 }
-                prods.push(t(format!("(str.field {me} {me} {i})")));
-                prods.push(t(format!("(str.pad_left {me} {i} {me})")));
-                prods.push(t(format!("(str.repeat {me} {i})")));
                 prods.push(t(format!("(ite {b} {me} {me})")));
             }
             Sort::Bool => {
@@ -751,7 +803,9 @@ pub(crate) fn compile(
                 Production::AnyConst(s) => {
                     let mut consts: Vec<Value> = harvested.iter().filter(|v| v.sort() == *s).cloned().collect();
                     match s {
-                        Sort::BitVec(w) => consts.extend([Value::bv(*w, 0), Value::bv(*w, 1), Value::bv(*w, width_mask(*w))]),
+                        Sort::BitVec(w) => {
+                            consts.extend([Value::bv(*w, 0), Value::bv(*w, 1), Value::bv(*w, width_mask(*w))])
+                        }
                         Sort::Int => consts.extend([Value::Int(0), Value::Int(1)]),
                         Sort::String => consts.extend([Value::str(""), Value::str(" ")]),
                         Sort::Bool => consts.extend([Value::Bool(true), Value::Bool(false)]),
@@ -934,7 +988,10 @@ mod tests {
     #[test]
     fn a_description_gives_its_numbers_in_the_units_people_write() {
         let n = |t: &str| description_numbers(t);
-        assert_eq!(n("parking: the first 30 minutes are free, then 200 per started hour, at most 2,000"), [30, 60, 200, 2000]);
+        assert_eq!(
+            n("parking: the first 30 minutes are free, then 200 per started hour, at most 2,000"),
+            [30, 60, 200, 2000]
+        );
         assert_eq!(n("19% of the net amount, 7% when reduced"), [19, 100, 7]);
         assert_eq!(n("small below 1 KiB, medium below 1 MiB"), [1, 1024, 1_048_576]);
         assert_eq!(n("one and a half times the rate, 1.5x"), [1, 15 / 5, 2]);
@@ -973,7 +1030,11 @@ mod tests {
         let text: Vec<String> = g
             .nonterminals
             .iter()
-            .flat_map(|n| n.productions.iter().filter_map(|p| if let Production::Term(t) = p { Some(t.to_string()) } else { None }))
+            .flat_map(|n| {
+                n.productions
+                    .iter()
+                    .filter_map(|p| if let Production::Term(t) = p { Some(t.to_string()) } else { None })
+            })
             .collect();
         let all = text.join(" ");
         for c in ["#x000000c8", "#x000007d0", "#x0000003c"] {
@@ -993,8 +1054,11 @@ mod tests {
             {"args": [30], "output": 2}, {"args": [63], "output": 2}, {"args": [66], "output": 3}]}"#;
         let p = crate::spec::Examples::from_json(json).unwrap().to_problem().unwrap();
         let bool_nt = default_grammar(&p).nonterminals.into_iter().find(|n| n.sort == Sort::Bool).unwrap();
-        let preds: Vec<String> =
-            bool_nt.productions.iter().filter_map(|p| if let Production::Term(t) = p { Some(t.to_string()) } else { None }).collect();
+        let preds: Vec<String> = bool_nt
+            .productions
+            .iter()
+            .filter_map(|p| if let Production::Term(t) = p { Some(t.to_string()) } else { None })
+            .collect();
         assert!(preds.contains(&"(bvslt age #x00000041)".to_owned()), "{preds:?}");
         assert!(!preds.contains(&"(bvslt age #x00000040)".to_owned()), "64 is not said: {preds:?}");
         assert!(preds.contains(&"(bvslt age #x00000032)".to_owned()), "50 between 30 and 63: {preds:?}");
