@@ -9,11 +9,7 @@ fn main() -> anyhow::Result<()> {
     let root = root.to_str().context("workspace path is UTF-8")?;
     println!("cargo:rerun-if-changed=../tracer-common/src");
     aya_build::build_ebpf(
-        [aya_build::Package {
-            name: "tracer-ebpf",
-            root_dir: root,
-            ..Default::default()
-        }],
+        [aya_build::Package { name: "tracer-ebpf", root_dir: root, ..Default::default() }],
         aya_build::Toolchain::Nightly,
     )
 }

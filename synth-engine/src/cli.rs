@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use crate::emit;
 use crate::search::{synthesize, CancelToken, SearchError, SearchLimits, SearchOutcome, UniformGuide};
-use crate::spec::Problem;
 use crate::spec::sygus;
+use crate::spec::Problem;
 use crate::Error;
 
 fn read(path: &Path) -> Result<String, Error> {
@@ -54,7 +54,9 @@ fn describe_failure(o: &SearchOutcome) -> String {
     let (why, best) = match o {
         SearchOutcome::Found { .. } => ("found".to_string(), None),
         SearchOutcome::Exhausted { best, .. } => ("search space exhausted".to_string(), best.as_ref()),
-        SearchOutcome::BudgetExceeded { budget, best, .. } => (format!("{budget:?} budget exceeded").to_lowercase(), best.as_ref()),
+        SearchOutcome::BudgetExceeded { budget, best, .. } => {
+            (format!("{budget:?} budget exceeded").to_lowercase(), best.as_ref())
+        }
     };
     let why = format!("{why} after {:.2} s", o.stats().elapsed.as_secs_f64());
     match best {

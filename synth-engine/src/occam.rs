@@ -139,7 +139,7 @@ mod tests {
     fn too_many_branches_are_refused_whatever_their_support() {
         let supports = vec![5; MAX_LEAVES + 1];
         assert!(!judge_supports(&supports).passes());
-        assert!(judge_supports(&vec![5; MAX_LEAVES]).passes());
+        assert!(judge_supports(&[5; MAX_LEAVES]).passes());
         assert_eq!(judge_supports(&[7]), Verdict::NoSplit);
     }
 }

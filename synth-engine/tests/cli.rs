@@ -24,7 +24,11 @@ fn sygus_file_gives_define_fun() {
 fn malformed_sygus_names_the_line() {
     let dir = tempfile::tempdir().unwrap();
     let f = dir.path().join("bad.sl");
-    std::fs::write(&f, "(set-logic BV)\n(synth-fun f ((x (_ BitVec 32))) (_ BitVec 32))\n(constraint (= (f #x00000001) #x01)\n").unwrap();
+    std::fs::write(
+        &f,
+        "(set-logic BV)\n(synth-fun f ((x (_ BitVec 32))) (_ BitVec 32))\n(constraint (= (f #x00000001) #x01)\n",
+    )
+    .unwrap();
     let err = run_sygus(&f, Duration::from_secs(5)).unwrap_err();
     assert!(err.to_string().contains("line 3"), "{err}");
     let err = run_sygus(dir.path().join("missing.sl"), Duration::from_secs(5)).unwrap_err();
@@ -52,7 +56,8 @@ fn examples_file_gives_code_tests_and_report() {
     for name in ["solution.py", "test_solution.py", "report.json"] {
         assert!(out.join(name).exists(), "{name}");
     }
-    let report: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(out.join("report.json")).unwrap()).unwrap();
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("report.json")).unwrap()).unwrap();
     assert_eq!(report["report"]["tests_passed"], 5);
 }
 

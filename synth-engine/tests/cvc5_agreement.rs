@@ -143,7 +143,8 @@ fn cvc5_solutions_evaluate_correctly_here() {
         let out = cvc5(src, &flags).expect("cvc5 runs");
         let t = body(&out);
         for ex in &p.examples {
-            let binds: Vec<(&str, Value)> = p.params.iter().map(|q| q.name.as_str()).zip(ex.args.iter().cloned()).collect();
+            let binds: Vec<(&str, Value)> =
+                p.params.iter().map(|q| q.name.as_str()).zip(ex.args.iter().cloned()).collect();
             assert_eq!(eval_one(&t, &binds, &p.funs).unwrap(), ex.output, "cvc5 solution {t}");
         }
     }

@@ -89,9 +89,23 @@ impl Gen<'_> {
                     4..=6 => self.app(Op::BvNeg, &[(bv, d)]),
                     7..=48 => {
                         let ops = [
-                            Op::BvAnd, Op::BvOr, Op::BvXor, Op::BvNand, Op::BvNor, Op::BvXnor, Op::BvAdd, Op::BvSub,
-                            Op::BvMul, Op::BvUdiv, Op::BvUrem, Op::BvSdiv, Op::BvSrem, Op::BvSmod, Op::BvShl,
-                            Op::BvLshr, Op::BvAshr,
+                            Op::BvAnd,
+                            Op::BvOr,
+                            Op::BvXor,
+                            Op::BvNand,
+                            Op::BvNor,
+                            Op::BvXnor,
+                            Op::BvAdd,
+                            Op::BvSub,
+                            Op::BvMul,
+                            Op::BvUdiv,
+                            Op::BvUrem,
+                            Op::BvSdiv,
+                            Op::BvSrem,
+                            Op::BvSmod,
+                            Op::BvShl,
+                            Op::BvLshr,
+                            Op::BvAshr,
                         ];
                         let op = ops[self.rng.gen_range(0..ops.len())].clone();
                         self.app(op, &[(bv, d), (bv, d)])
@@ -103,7 +117,8 @@ impl Gen<'_> {
                         self.app(op, &[(bv, d)])
                     }
                     63..=74 if w > 8 => {
-                        let from = [8, 16, 32].into_iter().filter(|f| *f < w).nth(self.rng.gen_range(0..3)).unwrap_or(w / 2);
+                        let from =
+                            [8, 16, 32].into_iter().filter(|f| *f < w).nth(self.rng.gen_range(0..3)).unwrap_or(w / 2);
                         let op = if self.rng.gen() { Op::SignExtend(w - from) } else { Op::ZeroExtend(w - from) };
                         self.app(op, &[(Sort::BitVec(from), d)])
                     }
@@ -123,7 +138,15 @@ impl Gen<'_> {
                     0..=49 => {
                         let w = [32, 64, 32, 8][self.rng.gen_range(0..4)];
                         let ops = [
-                            Op::Eq, Op::BvUlt, Op::BvUle, Op::BvUgt, Op::BvUge, Op::BvSlt, Op::BvSle, Op::BvSgt, Op::BvSge,
+                            Op::Eq,
+                            Op::BvUlt,
+                            Op::BvUle,
+                            Op::BvUgt,
+                            Op::BvUge,
+                            Op::BvSlt,
+                            Op::BvSle,
+                            Op::BvSgt,
+                            Op::BvSge,
                         ];
                         let op = ops[self.rng.gen_range(0..ops.len())].clone();
                         self.app(op, &[(Sort::BitVec(w), d), (Sort::BitVec(w), d)])
@@ -212,7 +235,8 @@ fn bv_inputs(rng: &mut ChaCha8Rng, widths: &[u32], n: usize) -> Vec<Vec<Value>> 
             .map(|(j, &w)| {
                 let m = width_mask(w);
                 let edges = [0, 1, 2, 3, 10, 31, 32, 33, 64, m, m - 1, m >> 1, (m >> 1) + 1, m - 8];
-                let bits = if (i + j) % 3 == 2 { rng.gen::<u64>() & m } else { edges[(i * 5 + j * 3 + i / 3) % edges.len()] };
+                let bits =
+                    if (i + j) % 3 == 2 { rng.gen::<u64>() & m } else { edges[(i * 5 + j * 3 + i / 3) % edges.len()] };
                 Value::bv(w, bits)
             })
             .collect();
@@ -393,7 +417,12 @@ fn compare(lang: Lang, cases: &[Case], fams: &[Family], codes: &[String], stdout
             }
         }
     }
-    assert!(failures.is_empty(), "{} mismatches, first ones:\n{}", failures.len(), failures[..failures.len().min(4)].join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} mismatches, first ones:\n{}",
+        failures.len(),
+        failures[..failures.len().min(4)].join("\n")
+    );
 }
 
 fn emit_all(lang: Lang, cases: &[Case]) -> Vec<String> {
@@ -423,7 +452,10 @@ fn check_rust(dir: &Path, fams: &[Family], cases: &[Case]) {
     }
     src.push_str("}\n");
     std::fs::write(dir.join("diff.rs"), &src).unwrap();
-    run(Command::new("rustc").args(["--edition", "2021", "-C", "opt-level=0", "-o"]).arg(dir.join("diff_rs")).arg(dir.join("diff.rs")));
+    run(Command::new("rustc")
+        .args(["--edition", "2021", "-C", "opt-level=0", "-o"])
+        .arg(dir.join("diff_rs"))
+        .arg(dir.join("diff.rs")));
     let out = run(&mut Command::new(dir.join("diff_rs")));
     compare(Lang::Rust, cases, fams, &codes, &out);
 }
@@ -467,7 +499,8 @@ fn check_c(dir: &Path, fams: &[Family], cases: &[Case]) {
         let fam = &fams[c.family];
         for args in &fam.inputs {
             let a: Vec<String> = args.iter().zip(&fam.params).map(|(v, (_, t))| c_lit(v, *t)).collect();
-            let _ = writeln!(main, "    {}", c_print(c.problem.output, &format!("{}({})", c.problem.name, a.join(", "))));
+            let _ =
+                writeln!(main, "    {}", c_print(c.problem.output, &format!("{}({})", c.problem.name, a.join(", "))));
         }
     }
     main.push_str("    return 0;\n}\n");
@@ -486,12 +519,9 @@ fn emitters_agree_with_the_interpreter_on_random_terms() {
     let (fams, cases) = make_cases();
     assert!(cases.len() >= 250, "only {} cases generated", cases.len());
     // The text operators are among the terms compared.
-    for op in [Op::StrToUpper, Op::StrToLower, Op::StrToTitle, Op::StrTrim, Op::StrField, Op::StrPadLeft, Op::StrRepeat] {
-        assert!(
-            cases.iter().any(|c| c.term.nodes().iter().any(|n| n.op == op)),
-            "no case uses `{}`",
-            op.name()
-        );
+    for op in [Op::StrToUpper, Op::StrToLower, Op::StrToTitle, Op::StrTrim, Op::StrField, Op::StrPadLeft, Op::StrRepeat]
+    {
+        assert!(cases.iter().any(|c| c.term.nodes().iter().any(|n| n.op == op)), "no case uses `{}`", op.name());
     }
     let dir = tempfile::tempdir().unwrap();
     let langs: [(&str, Check); 3] = [("rustc", check_rust), ("python3", check_python), ("gcc", check_c)];

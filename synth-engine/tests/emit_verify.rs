@@ -7,7 +7,13 @@ use synth_engine::emit::{emit_function, emit_tests, Lang};
 use synth_engine::spec::{Example, Param, Problem, TypeSpec};
 use synth_engine::verify::{verify, VerifyLimits};
 
-fn problem(name: &str, params: &[(&str, TypeSpec)], out: TypeSpec, term: &str, inputs: &[Vec<Value>]) -> (Problem, Term) {
+fn problem(
+    name: &str,
+    params: &[(&str, TypeSpec)],
+    out: TypeSpec,
+    term: &str,
+    inputs: &[Vec<Value>],
+) -> (Problem, Term) {
     let t: Term = term.parse().unwrap();
     let mut p = Problem::new(name, params.iter().map(|(n, ty)| Param { name: (*n).into(), ty: *ty }).collect(), out);
     p.description = Some(format!("computes {term}"));
@@ -30,12 +36,16 @@ fn cases() -> Vec<(Problem, Term)> {
             pairs.push(vec![Value::bv(32, a), Value::bv(32, b)]);
         }
     }
-    let pairs64: Vec<Vec<Value>> = [(0u64, 0u64), (5, 3), (u64::MAX - 6, 2), (1 << 63, u64::MAX), (7, u64::MAX - 1), (3, 64), (u64::MAX, 65)]
-        .iter()
-        .map(|(a, b)| vec![Value::bv(64, *a), Value::bv(64, *b)])
-        .collect();
+    let pairs64: Vec<Vec<Value>> =
+        [(0u64, 0u64), (5, 3), (u64::MAX - 6, 2), (1 << 63, u64::MAX), (7, u64::MAX - 1), (3, 64), (u64::MAX, 65)]
+            .iter()
+            .map(|(a, b)| vec![Value::bv(64, *a), Value::bv(64, *b)])
+            .collect();
     let strs: Vec<Vec<Value>> = ["", "a b", "1 abc", "9", "ab  c", "abc"].iter().map(|x| vec![Value::str(x)]).collect();
-    let ints: Vec<Vec<Value>> = [(7, 2), (-7, 2), (7, -2), (-7, -2), (0, 5)].iter().map(|(a, b)| vec![Value::Int(*a), Value::Int(*b)]).collect();
+    let ints: Vec<Vec<Value>> = [(7, 2), (-7, 2), (7, -2), (-7, -2), (0, 5)]
+        .iter()
+        .map(|(a, b)| vec![Value::Int(*a), Value::Int(*b)])
+        .collect();
     vec![
         problem("unsigned_mix", &[("x", u32t), ("y", u32t)], u32t,
             "(bvxor (bvadd (bvudiv x y) (bvurem x y)) (bvxor (bvshl x y) (bvlshr x y)))", &pairs),

@@ -139,7 +139,11 @@ fn cancellation_from_another_thread() {
     let out = synthesize(&p, &l, &UniformGuide, &cancel).unwrap();
     h.join().unwrap();
     assert!(
-        matches!(out, SearchOutcome::BudgetExceeded { budget: Budget::Cancelled | Budget::Memory, .. } | SearchOutcome::Found { .. }),
+        matches!(
+            out,
+            SearchOutcome::BudgetExceeded { budget: Budget::Cancelled | Budget::Memory, .. }
+                | SearchOutcome::Found { .. }
+        ),
         "{out:?}"
     );
 }
@@ -172,7 +176,8 @@ fn conditional_concatenation_via_divide_and_conquer() {
 fn hand_built_problem_with_bad_examples_is_an_error_not_a_panic() {
     use synth_engine::dsl::Sort;
     use synth_engine::spec::{Example, Param, TypeSpec};
-    let mut p = Problem::new("f", vec![Param { name: "x".into(), ty: TypeSpec::of(Sort::Int) }], TypeSpec::of(Sort::Int));
+    let mut p =
+        Problem::new("f", vec![Param { name: "x".into(), ty: TypeSpec::of(Sort::Int) }], TypeSpec::of(Sort::Int));
     p.examples.push(Example { args: vec![Value::str("not an int")], output: Value::Int(1) });
     let err = synthesize(&p, &limits(), &UniformGuide, &CancelToken::new()).unwrap_err();
     assert!(err.to_string().contains("example 1"), "{err}");

@@ -41,7 +41,11 @@ fn bv(w: u32, x: i64) -> Value {
 fn price_bridges_32_bit_parameters_to_a_64_bit_result() {
     let i32t = TypeSpec { sort: Sort::BitVec(32), signed: true };
     let i64t = TypeSpec { sort: Sort::BitVec(64), signed: true };
-    let mut p = Problem::new("price", vec![Param { name: "qty".into(), ty: i32t }, Param { name: "unit".into(), ty: i32t }], i64t);
+    let mut p = Problem::new(
+        "price",
+        vec![Param { name: "qty".into(), ty: i32t }, Param { name: "unit".into(), ty: i32t }],
+        i64t,
+    );
     let mut rng = ChaCha8Rng::seed_from_u64(7);
     for i in 0..40 {
         let qty: i32 = match i {
@@ -50,7 +54,8 @@ fn price_bridges_32_bit_parameters_to_a_64_bit_result() {
             _ => rng.gen_range(10..60),
         };
         let unit: i32 = rng.gen_range(-500..2000);
-        p.examples.push(Example { args: vec![bv(32, qty.into()), bv(32, unit.into())], output: bv(64, price(qty, unit)) });
+        p.examples
+            .push(Example { args: vec![bv(32, qty.into()), bv(32, unit.into())], output: bv(64, price(qty, unit)) });
     }
     let t = solve(&p, 30_000_000);
     for _ in 0..200 {

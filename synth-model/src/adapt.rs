@@ -73,8 +73,22 @@ pub struct AdaptiveLearnedGuide {
 }
 
 impl AdaptiveLearnedGuide {
-    pub(crate) fn new(guide: LearnedGuide, head: LabelHead, embedding: Vec<f32>, floor: Option<Vec<f32>>, device: Device) -> AdaptiveLearnedGuide {
-        let mut adaptive = AdaptiveLearnedGuide { guide, head, floor, original: embedding.clone(), embedding, device, config: AdaptConfig::default() };
+    pub(crate) fn new(
+        guide: LearnedGuide,
+        head: LabelHead,
+        embedding: Vec<f32>,
+        floor: Option<Vec<f32>>,
+        device: Device,
+    ) -> AdaptiveLearnedGuide {
+        let mut adaptive = AdaptiveLearnedGuide {
+            guide,
+            head,
+            floor,
+            original: embedding.clone(),
+            embedding,
+            device,
+            config: AdaptConfig::default(),
+        };
         adaptive.apply_floor();
         adaptive
     }
@@ -136,7 +150,8 @@ impl AdaptiveLearnedGuide {
         let margin = z.clone().reshape([n, 1]) - z.clone(); // z_u − z_d
         let rank = (pairs * log_sigmoid(margin)).sum().neg();
         let bce = (up_t * log_sigmoid(z.clone()) + down_t * log_sigmoid(z.neg())).sum().neg();
-        let drift = (e.clone() - self.tensor(&self.original).autodiff()).powi_scalar(2).sum().mul_scalar(self.config.anchor);
+        let drift =
+            (e.clone() - self.tensor(&self.original).autodiff()).powi_scalar(2).sum().mul_scalar(self.config.anchor);
         let loss = bce + rank + drift;
         let value = read(loss.clone().detach())?.first().copied().unwrap_or(0.0);
         let grads = loss.backward();

@@ -265,8 +265,8 @@ pub(crate) fn fill_holes(template: &Term, subs: &[Term], is_nonterminal: &dyn Fn
 }
 
 const WORDS: &[&str] = &[
-    "hello", "world", "John", "Smith", "alice", "bob", "data", "file", "csv", "2024", "01", "15", "foo", "bar", "example",
-    "com", "x", "Ab", "path", "to", "user", "name", "42", "7", "red", "Green", "BLUE", "key", "value", "id",
+    "hello", "world", "John", "Smith", "alice", "bob", "data", "file", "csv", "2024", "01", "15", "foo", "bar",
+    "example", "com", "x", "Ab", "path", "to", "user", "name", "42", "7", "red", "Green", "BLUE", "key", "value", "id",
 ];
 const SEPS: &[&str] = &[" ", ",", "-", ".", "@", "/", ":", ", ", "_"];
 
@@ -430,7 +430,14 @@ fn simulate_features(t: &Term, f: &Family, p: &Problem, rng: &mut ChaCha8Rng) ->
     let loops = count(&|o| {
         matches!(
             o,
-            Op::StrIndexOf | Op::StrReplace | Op::StrContains | Op::StrPrefixOf | Op::StrSuffixOf | Op::StrToInt | Op::StrFromInt | Op::StrLen
+            Op::StrIndexOf
+                | Op::StrReplace
+                | Op::StrContains
+                | Op::StrPrefixOf
+                | Op::StrSuffixOf
+                | Op::StrToInt
+                | Op::StrFromInt
+                | Op::StrLen
         )
     });
     let bools = count(&|o| matches!(o, Op::And | Op::Or));
@@ -527,7 +534,8 @@ fn var_phrase(name: &str, f: &Family, rng: &mut ChaCha8Rng) -> String {
 /// An English description of `t` from the template grammar.
 fn describe(t: &Term, f: &Family, rng: &mut ChaCha8Rng) -> String {
     let body = phrase(t, t.root(), f, rng, 0);
-    let lead = pick(rng, &["", "", "return ", "compute ", "returns ", "give ", "this function returns ", "it computes "]);
+    let lead =
+        pick(rng, &["", "", "return ", "compute ", "returns ", "give ", "this function returns ", "it computes "]);
     format!("{lead}{body}")
 }
 
@@ -549,13 +557,31 @@ fn phrase(t: &Term, id: Id, f: &Family, rng: &mut ChaCha8Rng, depth: usize) -> S
             if matches!(yn.op, Op::BvSub) && same(t, yn.children[0], x) && is_one(t, yn.children[1]) {
                 let xs = phrase(t, x, f, rng, depth + 1);
                 return fill(
-                    pick(rng, &["clear the lowest set bit of {0}", "turn off the rightmost 1 bit in {0}", "{0} with its lowest set bit cleared", "reset the least significant set bit of {0}"]),
+                    pick(
+                        rng,
+                        &[
+                            "clear the lowest set bit of {0}",
+                            "turn off the rightmost 1 bit in {0}",
+                            "{0} with its lowest set bit cleared",
+                            "reset the least significant set bit of {0}",
+                        ],
+                    ),
                     &[xs],
                 );
             }
             if matches!(yn.op, Op::BvNeg) && same(t, yn.children[0], x) {
                 let xs = phrase(t, x, f, rng, depth + 1);
-                return fill(pick(rng, &["isolate the lowest set bit of {0}", "keep only the rightmost 1 bit of {0}", "the lowest set bit of {0}"]), &[xs]);
+                return fill(
+                    pick(
+                        rng,
+                        &[
+                            "isolate the lowest set bit of {0}",
+                            "keep only the rightmost 1 bit of {0}",
+                            "the lowest set bit of {0}",
+                        ],
+                    ),
+                    &[xs],
+                );
             }
         }
     }
@@ -564,17 +590,31 @@ fn phrase(t: &Term, id: Id, f: &Family, rng: &mut ChaCha8Rng, depth: usize) -> S
             let yn = t.node(y);
             if matches!(yn.op, Op::BvAdd) && same(t, yn.children[0], x) && is_one(t, yn.children[1]) {
                 let xs = phrase(t, x, f, rng, depth + 1);
-                return fill(pick(rng, &["set the lowest clear bit of {0}", "turn on the rightmost 0 bit of {0}"]), &[xs]);
+                return fill(
+                    pick(rng, &["set the lowest clear bit of {0}", "turn on the rightmost 0 bit of {0}"]),
+                    &[xs],
+                );
             }
         }
     }
     if let (Op::StrSubstr, [s, z, len]) = (&n.op, k.as_slice()) {
         let ln = t.node(*len);
-        if matches!(&t.node(*z).op, Op::Const(Value::Int(0))) && matches!(ln.op, Op::StrIndexOf) && same(t, ln.children[0], *s) {
+        if matches!(&t.node(*z).op, Op::Const(Value::Int(0)))
+            && matches!(ln.op, Op::StrIndexOf)
+            && same(t, ln.children[0], *s)
+        {
             let ss = phrase(t, *s, f, rng, depth + 1);
             let sep = phrase(t, ln.children[1], f, rng, depth + 1);
             return fill(
-                pick(rng, &["the text before the first {1} in {0}", "take the part of {0} before the first {1}", "everything in {0} up to the first {1}", "the prefix of {0} ending before {1}"]),
+                pick(
+                    rng,
+                    &[
+                        "the text before the first {1} in {0}",
+                        "take the part of {0} before the first {1}",
+                        "everything in {0} up to the first {1}",
+                        "the prefix of {0} ending before {1}",
+                    ],
+                ),
                 &[ss, sep],
             );
         }
@@ -594,46 +634,105 @@ fn phrase(t: &Term, id: Id, f: &Family, rng: &mut ChaCha8Rng, depth: usize) -> S
     if let (Op::BvLshr, [a, b]) = (&n.op, k.as_slice()) {
         if is_one(t, *b) {
             let xs = phrase(t, *a, f, rng, depth + 1);
-            return fill(pick(rng, &["halve {0}", "shift {0} right by one", "{0} divided by two, rounding down"]), &[xs]);
+            return fill(
+                pick(rng, &["halve {0}", "shift {0} right by one", "{0} divided by two, rounding down"]),
+                &[xs],
+            );
         }
     }
     let args: Vec<String> = k.iter().map(|c| phrase(t, *c, f, rng, depth + 1)).collect();
     let templates: &[&str] = match &n.op {
         Op::Var(v) => return var_phrase(v, f, rng),
         Op::Const(v) => return const_phrase(v, rng),
-        Op::BvNot => &["the bitwise complement of {0}", "invert all bits of {0}", "flip every bit in {0}", "bitwise not {0}"],
+        Op::BvNot => {
+            &["the bitwise complement of {0}", "invert all bits of {0}", "flip every bit in {0}", "bitwise not {0}"]
+        }
         Op::BvNeg => &["negate {0}", "the two's complement negation of {0}", "minus {0}", "the negative of {0}"],
         Op::BvAnd => &["the bitwise and of {0} and {1}", "{0} masked with {1}", "{0} AND {1}", "and {0} with {1}"],
-        Op::BvOr => &["the bitwise or of {0} and {1}", "{0} OR {1}", "set the bits of {1} in {0}", "combine the bits of {0} and {1}"],
-        Op::BvXor => &["the exclusive or of {0} and {1}", "{0} XOR {1}", "toggle the bits of {1} in {0}", "xor {0} with {1}"],
+        Op::BvOr => &[
+            "the bitwise or of {0} and {1}",
+            "{0} OR {1}",
+            "set the bits of {1} in {0}",
+            "combine the bits of {0} and {1}",
+        ],
+        Op::BvXor => {
+            &["the exclusive or of {0} and {1}", "{0} XOR {1}", "toggle the bits of {1} in {0}", "xor {0} with {1}"]
+        }
         Op::BvAdd | Op::Add => &["the sum of {0} and {1}", "{0} plus {1}", "add {1} to {0}", "{0} + {1}"],
-        Op::BvSub | Op::Sub => &["{0} minus {1}", "subtract {1} from {0}", "the difference of {0} and {1}", "{0} - {1}"],
+        Op::BvSub | Op::Sub => {
+            &["{0} minus {1}", "subtract {1} from {0}", "the difference of {0} and {1}", "{0} - {1}"]
+        }
         Op::BvMul | Op::Mul => &["{0} times {1}", "multiply {0} by {1}", "the product of {0} and {1}", "{0} * {1}"],
-        Op::BvUdiv | Op::BvSdiv | Op::Div => &["{0} divided by {1}", "divide {0} by {1}", "the quotient of {0} and {1}", "{0} / {1}"],
-        Op::BvUrem | Op::BvSrem | Op::Mod => &["{0} modulo {1}", "the remainder of {0} divided by {1}", "{0} mod {1}", "{0} % {1}"],
-        Op::BvShl => &["shift {0} left by {1}", "{0} shifted left {1} bits", "{0} << {1}", "move the bits of {0} up by {1}"],
-        Op::BvLshr => &["shift {0} right by {1}", "{0} logically shifted right by {1}", "{0} >> {1}", "move the bits of {0} down by {1}"],
-        Op::BvAshr => &["arithmetic shift of {0} right by {1}", "{0} shifted right by {1} keeping the sign", "sign-preserving shift of {0} by {1}"],
-        Op::Ite => &["if {0} then {1} otherwise {2}", "{1} when {0}, else {2}", "{1} if {0}, and {2} otherwise", "choose {1} when {0} holds, else {2}"],
+        Op::BvUdiv | Op::BvSdiv | Op::Div => {
+            &["{0} divided by {1}", "divide {0} by {1}", "the quotient of {0} and {1}", "{0} / {1}"]
+        }
+        Op::BvUrem | Op::BvSrem | Op::Mod => {
+            &["{0} modulo {1}", "the remainder of {0} divided by {1}", "{0} mod {1}", "{0} % {1}"]
+        }
+        Op::BvShl => {
+            &["shift {0} left by {1}", "{0} shifted left {1} bits", "{0} << {1}", "move the bits of {0} up by {1}"]
+        }
+        Op::BvLshr => &[
+            "shift {0} right by {1}",
+            "{0} logically shifted right by {1}",
+            "{0} >> {1}",
+            "move the bits of {0} down by {1}",
+        ],
+        Op::BvAshr => &[
+            "arithmetic shift of {0} right by {1}",
+            "{0} shifted right by {1} keeping the sign",
+            "sign-preserving shift of {0} by {1}",
+        ],
+        Op::Ite => &[
+            "if {0} then {1} otherwise {2}",
+            "{1} when {0}, else {2}",
+            "{1} if {0}, and {2} otherwise",
+            "choose {1} when {0} holds, else {2}",
+        ],
         Op::Not => &["not {0}", "it is not the case that {0}", "{0} is false"],
         Op::And => &["{0} and {1}", "both {0} and {1}"],
         Op::Or => &["{0} or {1}", "either {0} or {1}"],
         Op::Eq => &["{0} equals {1}", "{0} is {1}", "{0} is the same as {1}"],
         Op::BvUlt => &["{0} is below {1}", "{0} is less than {1} (unsigned)", "{0} < {1} unsigned"],
-        Op::BvSlt => &["{0} is less than {1} as signed numbers", "{0} < {1} signed", "{0} is smaller than {1} when signed"],
+        Op::BvSlt => {
+            &["{0} is less than {1} as signed numbers", "{0} < {1} signed", "{0} is smaller than {1} when signed"]
+        }
         Op::Le => &["{0} is at most {1}", "{0} <= {1}", "{0} does not exceed {1}"],
         Op::Lt => &["{0} is less than {1}", "{0} < {1}", "{0} is smaller than {1}"],
-        Op::StrConcat => &["{0} followed by {1}", "concatenate {0} and {1}", "join {0} and {1}", "append {1} to {0}", "{0} then {1}"],
-        Op::StrLen => &["the length of {0}", "how many characters {0} has", "the number of characters in {0}", "len of {0}"],
-        Op::StrSubstr => &["the substring of {0} from {1} of length {2}", "take {2} characters of {0} starting at {1}", "a slice of {0} at {1} with length {2}"],
-        Op::StrAt => &["the character of {0} at {1}", "the {1}th character of {0}", "the letter at position {1} in {0}"],
-        Op::StrIndexOf => &["the position of {1} in {0} from {2}", "where {1} first occurs in {0} after {2}", "the index of {1} in {0}, searching from {2}", "find {1} in {0} starting at {2}"],
-        Op::StrReplace => &["replace the first {1} in {0} with {2}", "{0} with its first {1} replaced by {2}", "substitute {2} for the first {1} in {0}"],
+        Op::StrConcat => {
+            &["{0} followed by {1}", "concatenate {0} and {1}", "join {0} and {1}", "append {1} to {0}", "{0} then {1}"]
+        }
+        Op::StrLen => {
+            &["the length of {0}", "how many characters {0} has", "the number of characters in {0}", "len of {0}"]
+        }
+        Op::StrSubstr => &[
+            "the substring of {0} from {1} of length {2}",
+            "take {2} characters of {0} starting at {1}",
+            "a slice of {0} at {1} with length {2}",
+        ],
+        Op::StrAt => {
+            &["the character of {0} at {1}", "the {1}th character of {0}", "the letter at position {1} in {0}"]
+        }
+        Op::StrIndexOf => &[
+            "the position of {1} in {0} from {2}",
+            "where {1} first occurs in {0} after {2}",
+            "the index of {1} in {0}, searching from {2}",
+            "find {1} in {0} starting at {2}",
+        ],
+        Op::StrReplace => &[
+            "replace the first {1} in {0} with {2}",
+            "{0} with its first {1} replaced by {2}",
+            "substitute {2} for the first {1} in {0}",
+        ],
         Op::StrPrefixOf => &["{1} starts with {0}", "{0} is a prefix of {1}", "{1} begins with {0}"],
         Op::StrSuffixOf => &["{1} ends with {0}", "{0} is a suffix of {1}", "{1} finishes with {0}"],
         Op::StrContains => &["{0} contains {1}", "{1} occurs in {0}", "{0} includes {1}"],
-        Op::StrToInt => &["{0} parsed as a number", "the number written in {0}", "convert {0} to an integer", "parse {0}"],
-        Op::StrFromInt => &["{0} as text", "the decimal digits of {0}", "convert {0} to a string", "format {0} as a string"],
+        Op::StrToInt => {
+            &["{0} parsed as a number", "the number written in {0}", "convert {0} to an integer", "parse {0}"]
+        }
+        Op::StrFromInt => {
+            &["{0} as text", "the decimal digits of {0}", "convert {0} to a string", "format {0} as a string"]
+        }
         Op::Int2Bv(_) => &["{0}", "{0} as a machine integer", "{0} as a 32-bit number"],
         Op::ZeroExtend(_) | Op::SignExtend(_) => &["{0}", "{0} widened"],
         Op::Extract(..) => &["the low bits of {0}", "part of the bits of {0}"],

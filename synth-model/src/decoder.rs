@@ -77,7 +77,9 @@ fn start_token() -> usize {
 /// own label, another constant by its class, an operator by its label.
 fn node_token(op: &Op, params: &[Param]) -> Option<usize> {
     match op {
-        Op::Var(name) => params.iter().position(|p| *p.name == **name).filter(|i| *i < MAX_VARS).map(|i| label_count() + i),
+        Op::Var(name) => {
+            params.iter().position(|p| *p.name == **name).filter(|i| *i < MAX_VARS).map(|i| label_count() + i)
+        }
         Op::Const(v) => label_index(value_label(v).unwrap_or_else(|| const_label(v))),
         other => label_index(&op_label(other)),
     }
@@ -215,7 +217,8 @@ pub fn condition(
     device: &Device,
 ) -> Result<Tensor<2>, DecoderError> {
     let texts = vec![None; problems.len()];
-    let input = behaviour_input(config, problems, &texts, features, device).map_err(|e| DecoderError::Encode(e.to_string()))?;
+    let input =
+        behaviour_input(config, problems, &texts, features, device).map_err(|e| DecoderError::Encode(e.to_string()))?;
     let lexicon = model.lexicon_logits(&input);
     let embedding = model.embed(input);
     let labels = sigmoid(model.heads(embedding.clone(), lexicon).label_logits);
@@ -282,13 +285,15 @@ pub fn train_decoder(
     let plain = Device::flex();
     let c = config.decoder.d_condition();
     let mut sequences: Vec<Sequence> = Vec::with_capacity(2 * tasks.len());
-    let spelt: Vec<(&Task, Vec<Step>)> = tasks.iter().filter_map(|t| term_steps(&t.program, &t.problem.params).map(|s| (t, s))).collect();
+    let spelt: Vec<(&Task, Vec<Step>)> =
+        tasks.iter().filter_map(|t| term_steps(&t.program, &t.problem.params).map(|s| (t, s))).collect();
     for chunk in spelt.chunks(64) {
         let bare: Vec<Problem> = chunk.iter().map(|(t, _)| without_description(&t.problem)).collect();
         let mut problems: Vec<&Problem> = bare.iter().collect();
         problems.extend(chunk.iter().map(|(t, _)| &t.problem));
         let features: Vec<&TraceFeatures> = chunk.iter().chain(chunk.iter()).map(|(t, _)| &t.features).collect();
-        let cond = read(condition(model, model_config, &problems, &features, &plain)?).map_err(|e| DecoderError::Encode(e.to_string()))?;
+        let cond = read(condition(model, model_config, &problems, &features, &plain)?)
+            .map_err(|e| DecoderError::Encode(e.to_string()))?;
         for (row, (_, steps)) in cond.chunks(c).zip(chunk.iter().chain(chunk.iter())) {
             sequences.push(Sequence { condition: row.to_vec(), steps: steps.clone() });
         }
@@ -351,8 +356,13 @@ fn sequence_loss(decoder: &ProgramDecoder, batch: &[&Sequence], c: usize, device
             let ids: Vec<i64> = batch.iter().map(|s| s.steps.get(t).map_or(pad, f) as i64).collect();
             Tensor::from_data(TensorData::new(ids, [b]), device)
         };
-        let (logits, next) =
-            decoder.step(condition.clone(), state, pick(|s| s.prev, start_token()), pick(|s| s.parent, start_token()), pick(|s| s.position, 0));
+        let (logits, next) = decoder.step(
+            condition.clone(),
+            state,
+            pick(|s| s.prev, start_token()),
+            pick(|s| s.parent, start_token()),
+            pick(|s| s.position, 0),
+        );
         state = next;
         let mut target = vec![0.0f32; b * v];
         for (i, s) in batch.iter().enumerate() {
@@ -411,7 +421,8 @@ impl DecodingGrammar {
                     return;
                 }
                 let Some(token) = node_token(root, params) else { return };
-                let holes: Vec<usize> = template.nodes().iter().filter(|n| n.children.is_empty()).filter_map(|n| hole(&n.op)).collect();
+                let holes: Vec<usize> =
+                    template.nodes().iter().filter(|n| n.children.is_empty()).filter_map(|n| hole(&n.op)).collect();
                 let fixed = template.size() - holes.len();
                 prods.push(DecodedProduction { template, token, holes, fixed, share: 0.0 });
             };
@@ -504,7 +515,8 @@ impl Checker {
     /// Whether `term` meets the specification.
     #[must_use]
     pub fn accepts(&self, term: &Term) -> bool {
-        let vars: Vec<(&str, &Column)> = self.problem.params.iter().map(|p| p.name.as_str()).zip(&self.inputs).collect();
+        let vars: Vec<(&str, &Column)> =
+            self.problem.params.iter().map(|p| p.name.as_str()).zip(&self.inputs).collect();
         let Ok(got) = eval_term(term, &vars, &self.problem.funs, self.target.len()) else { return false };
         if !got.eq_mask(&self.target).iter().all(|ok| *ok) {
             return false;
@@ -657,8 +669,12 @@ pub fn load_decoder(dir: &Path, device: &Device) -> Result<Option<(ProgramDecode
     if !cpath.is_file() || !wpath.is_file() {
         return Ok(None);
     }
-    let config = DecoderConfig::load(&cpath).map_err(|e| DecoderError::Io { path: cpath.clone(), message: e.to_string() })?;
-    let decoder = config.init(device).try_load_file(&wpath).map_err(|e| DecoderError::Io { path: wpath, message: e.to_string() })?;
+    let config =
+        DecoderConfig::load(&cpath).map_err(|e| DecoderError::Io { path: cpath.clone(), message: e.to_string() })?;
+    let decoder = config
+        .init(device)
+        .try_load_file(&wpath)
+        .map_err(|e| DecoderError::Io { path: wpath, message: e.to_string() })?;
     Ok(Some((decoder, config)))
 }
 
@@ -701,7 +717,13 @@ pub fn evaluate_decoder(
             let problem = if described { t.problem.clone() } else { without_description(&t.problem) };
             let start = std::time::Instant::now();
             let cond = condition(model, model_config, &[&problem], &[&t.features], &device)?;
-            let out = decoder.beam_search(cond, &grammar, settings, &mut |term| checker.accepts(term), &CancelToken::new())?;
+            let out = decoder.beam_search(
+                cond,
+                &grammar,
+                settings,
+                &mut |term| checker.accepts(term),
+                &CancelToken::new(),
+            )?;
             times.push(start.elapsed().as_secs_f64() * 1e3);
             checked += out.checked;
             if out.found.is_some() {
@@ -743,7 +765,10 @@ mod tests {
         let steps = term_steps(&t, &p.params).unwrap();
         let tok = |s: &str| label_index(s).unwrap();
         let x = label_count();
-        assert_eq!(steps.iter().map(|s| s.token).collect::<Vec<_>>(), vec![tok("bvand"), x, tok("bvsub"), x, tok("bv.1")]);
+        assert_eq!(
+            steps.iter().map(|s| s.token).collect::<Vec<_>>(),
+            vec![tok("bvand"), x, tok("bvsub"), x, tok("bv.1")]
+        );
         assert_eq!(steps[2], Step { token: tok("bvsub"), prev: x, parent: tok("bvand"), position: 1 });
         assert_eq!(steps[4].parent, tok("bvsub"));
         // A parameter that is not the function's has no token.
@@ -789,10 +814,16 @@ mod tests {
         let cond = Tensor::<2>::zeros([1, config.d_condition()], &device);
         let mut seen = Vec::new();
         let out = decoder
-            .beam_search(cond, &grammar, BeamSettings { width: 32, max_nodes: 5 }, &mut |t| {
-                seen.push(t.to_string());
-                t.to_string() == "(bvadd x #x00000001)"
-            }, &CancelToken::new())
+            .beam_search(
+                cond,
+                &grammar,
+                BeamSettings { width: 32, max_nodes: 5 },
+                &mut |t| {
+                    seen.push(t.to_string());
+                    t.to_string() == "(bvadd x #x00000001)"
+                },
+                &CancelToken::new(),
+            )
             .unwrap();
         assert!(!seen.is_empty());
         assert!(seen.iter().all(|t| !t.contains("bvand") && !t.contains("(g ")), "{seen:?}");
@@ -807,15 +838,17 @@ mod tests {
         let device = Device::flex();
         let model_config = tiny_model_config();
         let model = model_config.init(&device);
-        let config = DecoderTrainingConfig::new(DecoderConfig::new().with_d_embed(32).with_d_token(16).with_d_hidden(32))
-            .with_epochs(150)
-            .with_batch_size(16)
-            .with_learning_rate(1e-2);
+        let config =
+            DecoderTrainingConfig::new(DecoderConfig::new().with_d_embed(32).with_d_token(16).with_d_hidden(32))
+                .with_epochs(150)
+                .with_batch_size(16)
+                .with_learning_rate(1e-2);
         let out = train_decoder(&config, &model, &model_config, &tasks, &mut |_, _, _| {}).unwrap();
         assert!(out.last_loss < out.first_loss * 0.5, "loss went from {} to {}", out.first_loss, out.last_loss);
         assert_eq!(out.sequences, 2 * tasks.len());
         // On its own training tasks the decoder finds a term meeting the examples for most.
-        let m = evaluate_decoder(&out.decoder, &model, &model_config, &tasks, BeamSettings { width: 16, max_nodes: 6 }).unwrap();
+        let m = evaluate_decoder(&out.decoder, &model, &model_config, &tasks, BeamSettings { width: 16, max_nodes: 6 })
+            .unwrap();
         assert!(m.solved_bare * 2 >= tasks.len(), "{m:?}");
         // Every term it proposes is one of the grammar's.
         let p = &tasks[0].problem;
@@ -824,10 +857,16 @@ mod tests {
         let mut seen = Vec::new();
         let outcome = out
             .decoder
-            .beam_search(cond, &grammar, BeamSettings { width: 8, max_nodes: 6 }, &mut |t| {
-                seen.push(t.clone());
-                false
-            }, &CancelToken::new())
+            .beam_search(
+                cond,
+                &grammar,
+                BeamSettings { width: 8, max_nodes: 6 },
+                &mut |t| {
+                    seen.push(t.clone());
+                    false
+                },
+                &CancelToken::new(),
+            )
             .unwrap();
         assert_eq!(outcome.checked, seen.len());
         assert!(!seen.is_empty());

@@ -96,7 +96,9 @@ impl BehaviourEncoder {
         let words = self.word_proj.forward(input.words) * input.has_words.clone(); // [b, d]
         let x = sentence + words;
         let f = self.feat_proj.forward(input.features); // [b, d]
-        let g = sigmoid(self.gate.forward(Tensor::cat(vec![t.clone(), x.clone(), f.clone(), input.has_text, input.has_words], 1))); // [b, d]
+        let g = sigmoid(
+            self.gate.forward(Tensor::cat(vec![t.clone(), x.clone(), f.clone(), input.has_text, input.has_words], 1)),
+        ); // [b, d]
         let h = relu(self.mix.forward(Tensor::cat(vec![t, g * x, f], 1))); // [b, d_embed]
         self.norm.forward(h)
     }

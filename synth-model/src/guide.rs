@@ -12,14 +12,17 @@ use burn::prelude::*;
 use burn::tensor::activation::{relu, sigmoid, softmax};
 use synth_engine::dsl::{Op, Sort, Value};
 use synth_engine::search::{
-    same_search, synthesize, Budget, CancelToken, Guide, ProductionInfo, SearchError, SearchLimits, SearchOutcome, SearchStats, UniformGuide,
+    same_search, synthesize, Budget, CancelToken, Guide, ProductionInfo, SearchError, SearchLimits, SearchOutcome,
+    SearchStats, UniformGuide,
 };
 use synth_engine::spec::Problem;
 use thiserror::Error;
 
 use crate::adapt::{AdaptiveLearnedGuide, LabelHead};
 use crate::data::generated_labels;
-use crate::decoder::{condition, load_decoder, BeamOutcome, BeamSettings, Checker, DecoderError, DecodingGrammar, ProgramDecoder};
+use crate::decoder::{
+    condition, load_decoder, BeamOutcome, BeamSettings, Checker, DecoderError, DecodingGrammar, ProgramDecoder,
+};
 use crate::fuse::{BehaviourEncoder, BehaviourEncoderConfig, BehaviourInput};
 use crate::labels::{common_constants, label_count, label_index, op_label, value_label, LABELS};
 use crate::text::{TextEncoder, TextError, TEXT_DIM};
@@ -162,7 +165,11 @@ impl GuideModel {
     /// The label head's weights as plain tensors, with one problem's lexicon logits
     /// (`[labels]`) folded into the output bias.
     pub(crate) fn label_head(&self, lexicon: Option<Tensor<1>>) -> LabelHead {
-        let bias = |l: &Linear| l.bias.as_ref().map_or_else(|| Tensor::zeros([l.weight.val().dims()[1]], &l.weight.val().device()), |b| b.val());
+        let bias = |l: &Linear| {
+            l.bias
+                .as_ref()
+                .map_or_else(|| Tensor::zeros([l.weight.val().dims()[1]], &l.weight.val().device()), |b| b.val())
+        };
         let b2 = match lexicon {
             Some(l) => bias(&self.labels) + l,
             None => bias(&self.labels),
@@ -375,7 +382,13 @@ impl Guider {
     /// # Errors
     ///
     /// Examples that do not fit the signature, or a reference that does not evaluate.
-    pub fn propose(&self, problem: &Problem, features: &TraceFeatures, limits: &SearchLimits, cancel: &CancelToken) -> Result<BeamOutcome, GuideError> {
+    pub fn propose(
+        &self,
+        problem: &Problem,
+        features: &TraceFeatures,
+        limits: &SearchLimits,
+        cancel: &CancelToken,
+    ) -> Result<BeamOutcome, GuideError> {
         let (Some(decoder), Some(settings)) = (&self.decoder, self.beam) else { return Ok(BeamOutcome::default()) };
         let checker = Checker::new(problem, limits.cegis_samples, limits.cegis_checks, limits.seed)?;
         let grammar = DecodingGrammar::for_problem(problem);
@@ -403,13 +416,19 @@ impl Guider {
 
     /// [`Guider::predict`] with the description's sentence embedding made earlier
     /// (`None`: the description's words only).
-    fn predict_with_text(&self, problem: &Problem, text: Option<&[f32]>, features: &TraceFeatures) -> Result<Prediction, GuideError> {
+    fn predict_with_text(
+        &self,
+        problem: &Problem,
+        text: Option<&[f32]>,
+        features: &TraceFeatures,
+    ) -> Result<Prediction, GuideError> {
         if description(problem).is_none() {
             return predict_with(&self.model, &self.config, problem, text, features, &self.device);
         }
         // Described and bare in one batch: one forward pass.
         let bare = without_description(problem);
-        let input = behaviour_input(&self.config, &[problem, &bare], &[text, None], &[features, features], &self.device)?;
+        let input =
+            behaviour_input(&self.config, &[problem, &bare], &[text, None], &[features, features], &self.device)?;
         let mut rows = Prediction::of_batch(self.model.forward(input))?.into_iter();
         match (rows.next(), rows.next()) {
             (Some(described), Some(bare)) => Ok(described.at_least(&bare, self.description_floor)),
@@ -435,7 +454,11 @@ impl Guider {
     /// # Errors
     ///
     /// As [`Guider::predict`].
-    pub fn adaptive_guide_for(&self, problem: &Problem, features: &TraceFeatures) -> Result<AdaptiveLearnedGuide, GuideError> {
+    pub fn adaptive_guide_for(
+        &self,
+        problem: &Problem,
+        features: &TraceFeatures,
+    ) -> Result<AdaptiveLearnedGuide, GuideError> {
         let text = self.describe(problem)?;
         let input = behaviour_input(&self.config, &[problem], &[text.as_deref()], &[features], &self.device)?;
         let lexicon = self.model.lexicon_logits(&input);
@@ -445,7 +468,14 @@ impl Guider {
         let head = self.model.label_head(lexicon.map(|l| l.squeeze_dim::<1>(0)));
         let floor = match description(problem) {
             Some(_) => {
-                let bare = predict_with(&self.model, &self.config, &without_description(problem), None, features, &self.device)?;
+                let bare = predict_with(
+                    &self.model,
+                    &self.config,
+                    &without_description(problem),
+                    None,
+                    features,
+                    &self.device,
+                )?;
                 Some(bare.label_probs.iter().map(|q| self.description_floor * q).collect())
             }
             None => None,
@@ -468,7 +498,12 @@ impl Guider {
     /// # Errors
     ///
     /// Examples that do not fit the signature.
-    pub fn guide_with_text(&self, problem: &Problem, text: Option<&[f32]>, features: &TraceFeatures) -> Result<LearnedGuide, GuideError> {
+    pub fn guide_with_text(
+        &self,
+        problem: &Problem,
+        text: Option<&[f32]>,
+        features: &TraceFeatures,
+    ) -> Result<LearnedGuide, GuideError> {
         Ok(self.learned(self.predict_with_text(problem, text, features)?))
     }
 
@@ -580,7 +615,8 @@ pub fn guided_search(
     let half = SearchLimits { max_memory_bytes: limits.max_memory_bytes / 2, ..limits.clone() };
     let (tx, rx) = mpsc::channel::<(GuideUsed, Result<SearchOutcome, SearchError>)>();
     let helper = {
-        let (problem, features, half, prior_token, learned) = (problem.clone(), features.clone(), half.clone(), prior_token.clone(), learned.clone());
+        let (problem, features, half, prior_token, learned) =
+            (problem.clone(), features.clone(), half.clone(), prior_token.clone(), learned.clone());
         move || {
             let guider = match model {
                 ModelSource::Loaded(g) => g,
@@ -610,7 +646,8 @@ pub fn guided_search(
                     }
                     let token = learned.child();
                     let rest = SearchLimits { timeout: half.timeout.saturating_sub(start.elapsed()), ..half.clone() };
-                    let (problem, search_guide, search_token, prior_token, tx) = (problem.clone(), guide.clone(), token.clone(), prior_token.clone(), tx.clone());
+                    let (problem, search_guide, search_token, prior_token, tx) =
+                        (problem.clone(), guide.clone(), token.clone(), prior_token.clone(), tx.clone());
                     let search = move || {
                         let outcome = synthesize(&problem, &rest, &search_guide, &search_token);
                         if matches!(outcome, Ok(SearchOutcome::Found { .. })) {
@@ -626,10 +663,16 @@ pub fn guided_search(
                 }
                 if used == GuideUsed::Examples && guider.has_decoder() && guider.beam.is_some() {
                     // The decoder proposes whole terms while the searches run.
-                    if let Ok(BeamOutcome { found: Some(term), .. }) = guider.propose(&problem, &features, &half, &learned) {
+                    if let Ok(BeamOutcome { found: Some(term), .. }) =
+                        guider.propose(&problem, &features, &half, &learned)
+                    {
                         prior_token.cancel();
                         learned.cancel();
-                        let stats = SearchStats { examples: problem.examples.len(), elapsed: start.elapsed(), ..SearchStats::default() };
+                        let stats = SearchStats {
+                            examples: problem.examples.len(),
+                            elapsed: start.elapsed(),
+                            ..SearchStats::default()
+                        };
                         let _ = tx.send((GuideUsed::Decoder, Ok(SearchOutcome::Found { term, stats })));
                         return;
                     }
@@ -653,7 +696,8 @@ pub fn guided_search(
         // The prior guide's search started on the same problem; a learned one that
         // cannot start has nothing to add.
         let Ok(outcome) = outcome else { continue };
-        let superseded = matches!(outcome, SearchOutcome::BudgetExceeded { budget: Budget::Cancelled, .. }) && !cancel.is_cancelled();
+        let superseded = matches!(outcome, SearchOutcome::BudgetExceeded { budget: Budget::Cancelled, .. })
+            && !cancel.is_cancelled();
         if matches!(outcome, SearchOutcome::Found { .. }) {
             return Ok(GuidedSearch { outcome, guide: used });
         }
@@ -716,7 +760,8 @@ pub fn load_model(dir: &Path, device: &Device) -> Result<(GuideModel, GuideModel
     if !cpath.is_file() || !wpath.is_file() {
         return Err(GuideError::MissingWeights { dir: dir.to_path_buf() });
     }
-    let config = GuideModelConfig::load(&cpath).map_err(|e| GuideError::Load { path: cpath.clone(), message: e.to_string() })?;
+    let config =
+        GuideModelConfig::load(&cpath).map_err(|e| GuideError::Load { path: cpath.clone(), message: e.to_string() })?;
     let model = config
         .init(device)
         .try_load_file(&wpath)
@@ -872,11 +917,18 @@ mod tests {
     fn cutting_the_padding_changes_nothing_but_the_cost() {
         let device = Device::flex();
         device.seed(3);
-        let config = GuideModelConfig::new(BehaviourEncoderConfig::new(TraceEncoderConfig::new().with_d_model(16).with_d_ff(32)).with_d_embed(16))
-            .with_d_hidden(16);
+        let config = GuideModelConfig::new(
+            BehaviourEncoderConfig::new(TraceEncoderConfig::new().with_d_model(16).with_d_ff(32)).with_d_embed(16),
+        )
+        .with_d_hidden(16);
         let model = config.init(&device);
-        let mut p = Problem::new("f", vec![Param { name: "x".into(), ty: TypeSpec::parse("u32").unwrap() }], TypeSpec::parse("u32").unwrap());
-        p.examples = (1..6u64).map(|a| Example { args: vec![Value::bv(32, a * 77)], output: Value::bv(32, a) }).collect();
+        let mut p = Problem::new(
+            "f",
+            vec![Param { name: "x".into(), ty: TypeSpec::parse("u32").unwrap() }],
+            TypeSpec::parse("u32").unwrap(),
+        );
+        p.examples =
+            (1..6u64).map(|a| Example { args: vec![Value::bv(32, a * 77)], output: Value::bv(32, a) }).collect();
         let f = TraceFeatures::none();
         let trimmed = encoder_input(&config, &[&p], &[None], &[&f], &device, true).unwrap();
         let full = encoder_input(&config, &[&p], &[None], &[&f], &device, false).unwrap();

@@ -12,32 +12,131 @@ use synth_engine::dsl::{width_mask, Op, Sort, Term, Value};
 
 /// Every label, in the order of the guide's output units.
 pub const LABELS: &[&str] = &[
-    "var", "bv.0", "bv.1", "bv.ones", "bv.const", "int.0", "int.1", "int.const", "str.empty", "str.space", "str.const",
+    "var",
+    "bv.0",
+    "bv.1",
+    "bv.ones",
+    "bv.const",
+    "int.0",
+    "int.1",
+    "int.const",
+    "str.empty",
+    "str.space",
+    "str.const",
     "bool.const", // leaves
-    "bvnot", "bvneg", "bvand", "bvor", "bvxor", "bvnand", "bvnor", "bvxnor", "bvadd", "bvsub", "bvmul", "bvudiv", "bvurem",
-    "bvsdiv", "bvsrem", "bvsmod", "bvshl", "bvlshr", "bvashr", "bvcomp", "concat", "extract", "zero_extend", "sign_extend",
-    "rotate_left", "rotate_right", "repeat", "int2bv", "bv2nat", // bit-vectors
-    "bvult", "bvule", "bvugt", "bvuge", "bvslt", "bvsle", "bvsgt", "bvsge", // comparisons
-    "not", "and", "or", "xor", "=>", "=", "distinct", "ite", // Boolean
-    "+", "-", "neg", "*", "div", "mod", "abs", "<=", "<", ">=", ">", // integers
-    "str.++", "str.len", "str.substr", "str.at", "str.indexof", "str.replace", "str.replace_all", "str.prefixof",
-    "str.suffixof", "str.contains", "str.to_int", "str.from_int", "str.<", "str.<=", "str.is_digit", // strings
+    "bvnot",
+    "bvneg",
+    "bvand",
+    "bvor",
+    "bvxor",
+    "bvnand",
+    "bvnor",
+    "bvxnor",
+    "bvadd",
+    "bvsub",
+    "bvmul",
+    "bvudiv",
+    "bvurem",
+    "bvsdiv",
+    "bvsrem",
+    "bvsmod",
+    "bvshl",
+    "bvlshr",
+    "bvashr",
+    "bvcomp",
+    "concat",
+    "extract",
+    "zero_extend",
+    "sign_extend",
+    "rotate_left",
+    "rotate_right",
+    "repeat",
+    "int2bv",
+    "bv2nat", // bit-vectors
+    "bvult",
+    "bvule",
+    "bvugt",
+    "bvuge",
+    "bvslt",
+    "bvsle",
+    "bvsgt",
+    "bvsge", // comparisons
+    "not",
+    "and",
+    "or",
+    "xor",
+    "=>",
+    "=",
+    "distinct",
+    "ite", // Boolean
+    "+",
+    "-",
+    "neg",
+    "*",
+    "div",
+    "mod",
+    "abs",
+    "<=",
+    "<",
+    ">=",
+    ">", // integers
+    "str.++",
+    "str.len",
+    "str.substr",
+    "str.at",
+    "str.indexof",
+    "str.replace",
+    "str.replace_all",
+    "str.prefixof",
+    "str.suffixof",
+    "str.contains",
+    "str.to_int",
+    "str.from_int",
+    "str.<",
+    "str.<=",
+    "str.is_digit", // strings
     "call",
     // common constants, in the order of `common_constants`
-    "bv=2", "bv=3", "bv=4", "bv=8", "bv=16", "bv=31", "bv=0xff", "bv=0xffff", "bv=sign", "int=2", "int=3", "int=10", "int=-1",
-    "str=,", "str=-", "str=.", "str=@", "str=/", "str=:",
+    "bv=2",
+    "bv=3",
+    "bv=4",
+    "bv=8",
+    "bv=16",
+    "bv=31",
+    "bv=0xff",
+    "bv=0xffff",
+    "bv=sign",
+    "int=2",
+    "int=3",
+    "int=10",
+    "int=-1",
+    "str=,",
+    "str=-",
+    "str=.",
+    "str=@",
+    "str=/",
+    "str=:",
 ];
 
 /// Bit-vector constants common in code, beyond 0, 1 and all ones, with their
 /// labels; the sign bit, `1 << (w - 1)`, follows them as `bv=sign`.
-const COMMON_BVS: [(u64, &str); 8] =
-    [(2, "bv=2"), (3, "bv=3"), (4, "bv=4"), (8, "bv=8"), (16, "bv=16"), (31, "bv=31"), (0xff, "bv=0xff"), (0xffff, "bv=0xffff")];
+const COMMON_BVS: [(u64, &str); 8] = [
+    (2, "bv=2"),
+    (3, "bv=3"),
+    (4, "bv=4"),
+    (8, "bv=8"),
+    (16, "bv=16"),
+    (31, "bv=31"),
+    (0xff, "bv=0xff"),
+    (0xffff, "bv=0xffff"),
+];
 /// The label of the sign bit.
 const SIGN_BIT: &str = "bv=sign";
 /// Integer constants common in code, beyond 0 and 1, with their labels.
 const COMMON_INTS: [(i128, &str); 4] = [(2, "int=2"), (3, "int=3"), (10, "int=10"), (-1, "int=-1")];
 /// Separators common in text, with their labels.
-const COMMON_STRS: [(&str, &str); 6] = [(",", "str=,"), ("-", "str=-"), (".", "str=."), ("@", "str=@"), ("/", "str=/"), (":", "str=:")];
+const COMMON_STRS: [(&str, &str); 6] =
+    [(",", "str=,"), ("-", "str=-"), (".", "str=."), ("@", "str=@"), ("/", "str=/"), (":", "str=:")];
 
 /// The constants of `sort` that have a label of their own: small counts,
 /// shift amounts, masks and the sign bit for bit-vectors; 2, 3, 10 and −1 for
@@ -185,7 +284,10 @@ mod tests {
             }
         }
         // 8 bits: 0xff is all ones and 0xffff does not fit; the sign bit is 0x80.
-        let w8: Vec<u64> = common_constants(Sort::BitVec(8)).iter().map(|v| if let Value::Bv { bits, .. } = v { *bits } else { 0 }).collect();
+        let w8: Vec<u64> = common_constants(Sort::BitVec(8))
+            .iter()
+            .map(|v| if let Value::Bv { bits, .. } = v { *bits } else { 0 })
+            .collect();
         assert_eq!(w8, vec![2, 3, 4, 8, 16, 31, 0x80]);
         assert_eq!(value_label(&Value::bv(32, 5)), None);
         assert_eq!(value_label(&Value::str(";")), None);

@@ -113,7 +113,8 @@ pub fn run_episode(
     let device = Device::flex();
     // Without a text the episode is undescribed: the model does not read the words either.
     let problem = if text.is_none() { without_description(&task.problem) } else { task.problem.clone() };
-    let prediction = predict_with(model, config, &problem, text, &task.features, &device).map_err(|e| RlError::Guide(e.to_string()))?;
+    let prediction = predict_with(model, config, &problem, text, &task.features, &device)
+        .map_err(|e| RlError::Guide(e.to_string()))?;
     let guide = LearnedGuide { cost_scale, ..LearnedGuide::new(prediction) };
     let guide_secs = start.elapsed().as_secs_f64();
     let limits = SearchLimits { timeout, ..SearchLimits::default() };
@@ -212,7 +213,11 @@ mod tests {
         assert_eq!(replay.len(), 3);
         assert!(tasks.len() >= 6, "{} tasks", tasks.len());
         let config = RlConfig::new(
-            TrainingConfig::new(tiny_model_config()).with_epochs(30).with_batch_size(12).with_learning_rate(3e-3).with_text_dropout(0.0),
+            TrainingConfig::new(tiny_model_config())
+                .with_epochs(30)
+                .with_batch_size(12)
+                .with_learning_rate(3e-3)
+                .with_text_dropout(0.0),
         )
         .with_rounds(1)
         .with_timeout_secs(2.0);
@@ -221,12 +226,23 @@ mod tests {
         let model = config.training.model.init(&device);
         let before: Vec<Vec<f32>> = tasks
             .iter()
-            .map(|t| predict_with(&model, &config.training.model, &t.problem, None, &t.features, &device).unwrap().label_probs)
+            .map(|t| {
+                predict_with(&model, &config.training.model, &t.problem, None, &t.features, &device)
+                    .unwrap()
+                    .label_probs
+            })
             .collect();
         let mut episodes = Vec::new();
-        let (tuned, reports) =
-            expert_iteration(model, &config, &tasks, &replay, &TextTable::default(), &mut |_, i, e| episodes.push((i, e.clone())), &mut |_| {})
-                .unwrap();
+        let (tuned, reports) = expert_iteration(
+            model,
+            &config,
+            &tasks,
+            &replay,
+            &TextTable::default(),
+            &mut |_, i, e| episodes.push((i, e.clone())),
+            &mut |_| {},
+        )
+        .unwrap();
         let r = &reports[0];
         assert_eq!(r.tasks, tasks.len());
         assert!(r.solved >= tasks.len() / 2, "{r:?}");
@@ -235,14 +251,17 @@ mod tests {
         // A time limit that is not a positive, finite number of seconds is an error.
         for bad in [0.0, -1.0, f64::INFINITY, f64::NAN] {
             let c = RlConfig::new(config.training.clone()).with_timeout_secs(bad);
-            let err = expert_iteration(tuned.clone(), &c, &tasks, &[], &TextTable::default(), &mut |_, _, _| {}, &mut |_| {});
+            let err =
+                expert_iteration(tuned.clone(), &c, &tasks, &[], &TextTable::default(), &mut |_, _, _| {}, &mut |_| {});
             assert!(matches!(err, Err(RlError::Timeout(_))), "{bad}");
         }
         // The model moved towards the found solutions on the tasks they came from: the
         // labels they do not use got less likely, and the gap to the ones they use widened.
         let (mut used, mut unused) = ((0.0f32, 0.0f32, 0usize), (0.0f32, 0.0f32, 0usize));
         for (i, ep) in episodes.iter().filter(|(_, e)| e.solved) {
-            let after = predict_with(&tuned, &config.training.model, &tasks[*i].problem, None, &tasks[*i].features, &device).unwrap();
+            let after =
+                predict_with(&tuned, &config.training.model, &tasks[*i].problem, None, &tasks[*i].features, &device)
+                    .unwrap();
             let labels = term_labels(ep.term.as_ref().unwrap());
             for (l, (b, a)) in before[*i].iter().zip(&after.label_probs).enumerate() {
                 let side = if labels.contains(&l) { &mut used } else { &mut unused };
@@ -252,7 +271,8 @@ mod tests {
             }
         }
         let mean = |sum: f32, n: usize| sum / n.max(1) as f32;
-        let (u0, u1, n0, n1) = (mean(used.0, used.2), mean(used.1, used.2), mean(unused.0, unused.2), mean(unused.1, unused.2));
+        let (u0, u1, n0, n1) =
+            (mean(used.0, used.2), mean(used.1, used.2), mean(unused.0, unused.2), mean(unused.1, unused.2));
         assert!(n1 < n0, "used labels: mean p {u0} -> {u1}; unused {n0} -> {n1}");
         assert!((u1 - n1) > (u0 - n0) + 0.1, "used labels: mean p {u0} -> {u1}; unused {n0} -> {n1}");
     }

@@ -119,8 +119,13 @@ impl BertConfig {
                             },
                             output: BertSelfOutput { dense: LinearConfig::new(h, h).init(device), layer_norm: ln() },
                         },
-                        intermediate: BertIntermediate { dense: LinearConfig::new(h, self.intermediate_size).init(device) },
-                        output: BertOutput { dense: LinearConfig::new(self.intermediate_size, h).init(device), layer_norm: ln() },
+                        intermediate: BertIntermediate {
+                            dense: LinearConfig::new(h, self.intermediate_size).init(device),
+                        },
+                        output: BertOutput {
+                            dense: LinearConfig::new(self.intermediate_size, h).init(device),
+                            layer_norm: ln(),
+                        },
                     })
                     .collect(),
             },
@@ -207,9 +212,11 @@ impl Bert {
         let pos = Tensor::<1, Int>::arange(0..l as i64, &device).reshape([1, l]).repeat_dim(0, b);
         let types = Tensor::<2, Int>::zeros([b, l], &device);
         let e = &self.embeddings;
-        let x = e.word_embeddings.forward(ids) + e.position_embeddings.forward(pos) + e.token_type_embeddings.forward(types);
+        let x = e.word_embeddings.forward(ids)
+            + e.position_embeddings.forward(pos)
+            + e.token_type_embeddings.forward(types);
         let mut x = e.layer_norm.forward(x); // [b, l, h]
-        // Additive attention bias: 0 for tokens, a large negative number for padding.
+                                             // Additive attention bias: 0 for tokens, a large negative number for padding.
         let bias = (mask.ones_like() - mask).mul_scalar(-1e9).reshape([b, 1, 1, l]);
         for layer in &self.encoder.layer {
             x = self.layer_forward(layer, x, bias.clone());
@@ -266,11 +273,12 @@ impl TextEncoder {
             return Err(TextError::Missing { dir: dir.to_path_buf() });
         }
         let cpath = dir.join("config.json");
-        let text = std::fs::read_to_string(&cpath).map_err(|e| TextError::Config { path: cpath.clone(), message: e.to_string() })?;
-        let config: BertConfig =
-            serde_json::from_str(&text).map_err(|e| TextError::Config { path: cpath.clone(), message: e.to_string() })?;
-        let mut tokenizer =
-            tokenizers::Tokenizer::from_file(dir.join("tokenizer.json")).map_err(|e| TextError::Tokenizer(e.to_string()))?;
+        let text = std::fs::read_to_string(&cpath)
+            .map_err(|e| TextError::Config { path: cpath.clone(), message: e.to_string() })?;
+        let config: BertConfig = serde_json::from_str(&text)
+            .map_err(|e| TextError::Config { path: cpath.clone(), message: e.to_string() })?;
+        let mut tokenizer = tokenizers::Tokenizer::from_file(dir.join("tokenizer.json"))
+            .map_err(|e| TextError::Tokenizer(e.to_string()))?;
         // sentence-transformers pads to the longest sentence and truncates at 256 tokens.
         let max_len = 256.min(config.max_position_embeddings);
         tokenizer.with_padding(None);
@@ -284,7 +292,9 @@ impl TextEncoder {
             .with_key_remapping(r"\.attention\.self\.", ".attention.self_attn.")
             .with_key_remapping(r"LayerNorm", "layer_norm")
             .allow_partial(true);
-        let result = bert.load_from(&mut store).map_err(|e| TextError::Weights { path: wpath.clone(), message: e.to_string() })?;
+        let result = bert
+            .load_from(&mut store)
+            .map_err(|e| TextError::Weights { path: wpath.clone(), message: e.to_string() })?;
         if !result.missing.is_empty() || !result.errors.is_empty() {
             return Err(TextError::Weights {
                 path: wpath,

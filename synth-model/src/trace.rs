@@ -267,7 +267,10 @@ mod tests {
     #[test]
     fn examples_tokenize_with_type_tags_and_bytes() {
         let t = example_tokens(&[Value::bv(32, 0x0102_0304)], &Value::Int(-2), 16);
-        assert_eq!(&t[..8], &[CLS, type_tag(Sort::BitVec(32)), BYTE_BASE + 1, BYTE_BASE + 2, BYTE_BASE + 3, BYTE_BASE + 4, SEP, OUT]);
+        assert_eq!(
+            &t[..8],
+            &[CLS, type_tag(Sort::BitVec(32)), BYTE_BASE + 1, BYTE_BASE + 2, BYTE_BASE + 3, BYTE_BASE + 4, SEP, OUT]
+        );
         assert_eq!(&t[8..11], &[type_tag(Sort::Int), NEG, BYTE_BASE + 2]);
         assert!(t[11..].iter().all(|x| *x == PAD));
     }

@@ -18,7 +18,9 @@ use synth_engine::spec::Problem;
 use thiserror::Error;
 
 use crate::data::Task;
-use crate::guide::{behaviour_input, predict_with, without_description, GuideModel, GuideModelConfig, LearnedGuide, MAX_SIZE_CLASS};
+use crate::guide::{
+    behaviour_input, predict_with, without_description, GuideModel, GuideModelConfig, LearnedGuide, MAX_SIZE_CLASS,
+};
 use crate::labels::{label_count, label_index, value_label, LABELS};
 use crate::text::{TextEncoder, TextError, TEXT_DIM};
 use crate::trace::{TraceError, TraceFeatures};
@@ -159,7 +161,8 @@ impl TextTable {
         let io = |e: std::io::Error| TrainError::Io { path: path.to_path_buf(), message: e.to_string() };
         let mut keys: Vec<&String> = self.vectors.keys().collect();
         keys.sort();
-        let head = serde_json::to_vec(&keys).map_err(|e| TrainError::Io { path: path.to_path_buf(), message: e.to_string() })?;
+        let head = serde_json::to_vec(&keys)
+            .map_err(|e| TrainError::Io { path: path.to_path_buf(), message: e.to_string() })?;
         let mut out = Vec::with_capacity(8 + head.len() + keys.len() * TEXT_DIM * 4);
         out.extend((head.len() as u64).to_le_bytes());
         out.extend(head);
@@ -182,7 +185,9 @@ impl TextTable {
     pub fn load(path: &Path) -> Result<TextTable, TrainError> {
         let bad = |m: String| TrainError::Io { path: path.to_path_buf(), message: m };
         let bytes = std::fs::read(path).map_err(|e| bad(e.to_string()))?;
-        let n = u64::from_le_bytes(bytes.get(..8).ok_or_else(|| bad("truncated".into()))?.try_into().unwrap_or_default()) as usize;
+        let n =
+            u64::from_le_bytes(bytes.get(..8).ok_or_else(|| bad("truncated".into()))?.try_into().unwrap_or_default())
+                as usize;
         let head = bytes.get(8..8 + n).ok_or_else(|| bad("truncated".into()))?;
         let keys: Vec<String> = serde_json::from_slice(head).map_err(|e| bad(e.to_string()))?;
         let body = &bytes[8 + n..];
@@ -278,9 +283,15 @@ fn losses(
     let out = model.forward(input);
     let (y, s) = targets(tasks, device);
     let total: f32 = weights.iter().sum::<f32>().max(1e-6);
-    let w = Tensor::<1>::from_data(TensorData::new(weights.iter().map(|x| x / total).collect::<Vec<f32>>(), [weights.len()]), device);
+    let w = Tensor::<1>::from_data(
+        TensorData::new(weights.iter().map(|x| x / total).collect::<Vec<f32>>(), [weights.len()]),
+        device,
+    );
     let z = out.label_logits;
-    let bce_each = (y.clone() * log_sigmoid(z.clone()) + (y.ones_like() - y) * log_sigmoid(z.neg())).mean_dim(1).squeeze_dim::<1>(1).neg();
+    let bce_each = (y.clone() * log_sigmoid(z.clone()) + (y.ones_like() - y) * log_sigmoid(z.neg()))
+        .mean_dim(1)
+        .squeeze_dim::<1>(1)
+        .neg();
     let ce_each = (log_softmax(out.size_logits, 1) * s).sum_dim(1).squeeze_dim::<1>(1).neg();
     Ok(((bce_each * w.clone()).sum(), (ce_each * w).sum()))
 }
@@ -430,7 +441,8 @@ pub fn evaluate(
             DescriptionView::Words => (Cow::Borrowed(&t.problem), None),
             DescriptionView::Full => (Cow::Borrowed(&t.problem), texts.get(t.description())),
         };
-        let p = predict_with(model, config, &problem, text, &t.features, device).map_err(|e| TrainError::Output(e.to_string()))?;
+        let p = predict_with(model, config, &problem, text, &t.features, device)
+            .map_err(|e| TrainError::Output(e.to_string()))?;
         let guide = LearnedGuide { cost_scale: 1.0, ..LearnedGuide::new(p.clone()) };
         let mut bce = 0.0f64;
         for (i, prob) in p.label_probs.iter().enumerate() {
@@ -459,8 +471,11 @@ pub fn evaluate(
                 sorts.push(nt.sort);
             }
         }
-        let proposed: Vec<usize> =
-            sorts.into_iter().flat_map(|s| guide.proposed_constants(s)).filter_map(|v| value_label(&v).and_then(label_index)).collect();
+        let proposed: Vec<usize> = sorts
+            .into_iter()
+            .flat_map(|s| guide.proposed_constants(s))
+            .filter_map(|v| value_label(&v).and_then(label_index))
+            .collect();
         let needed: Vec<&usize> = t.labels.iter().filter(|&&i| LABELS[i].contains('=')).collect();
         proposed_n += proposed.len();
         needed_n += needed.len();
@@ -499,7 +514,12 @@ pub(crate) fn tiny_model_config() -> GuideModelConfig {
     use crate::trace::TraceEncoderConfig;
     GuideModelConfig::new(
         BehaviourEncoderConfig::new(
-            TraceEncoderConfig::new().with_d_model(16).with_d_ff(32).with_n_layers(1).with_example_len(24).with_max_examples(4),
+            TraceEncoderConfig::new()
+                .with_d_model(16)
+                .with_d_ff(32)
+                .with_n_layers(1)
+                .with_example_len(24)
+                .with_max_examples(4),
         )
         .with_d_embed(32),
     )
@@ -515,7 +535,11 @@ mod tests {
     fn loss_decreases_over_a_few_steps_and_weights_round_trip() {
         let data = generate(&DataConfig { draws: 600, examples: 4, max_size: 6, test_percent: 0, seed: 3 }).unwrap();
         let tasks: Vec<Task> = data.train.into_iter().take(16).collect();
-        let config = TrainingConfig::new(tiny_model_config()).with_epochs(40).with_batch_size(16).with_learning_rate(3e-3).with_text_dropout(0.0);
+        let config = TrainingConfig::new(tiny_model_config())
+            .with_epochs(40)
+            .with_batch_size(16)
+            .with_learning_rate(3e-3)
+            .with_text_dropout(0.0);
         let mut losses = Vec::new();
         let out = train(&config, &tasks, &TextTable::default(), &Device::flex(), &mut |r| losses.push(r.loss)).unwrap();
         assert_eq!(losses.len(), 40);
@@ -527,7 +551,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("guide.bpk");
         let device = Device::flex();
-        let before = predict_with(&out.model, &config.model, &tasks[0].problem, None, &tasks[0].features, &device).unwrap();
+        let before =
+            predict_with(&out.model, &config.model, &tasks[0].problem, None, &tasks[0].features, &device).unwrap();
         out.model.save_file(&path).unwrap();
         let loaded = config.model.init(&device).try_load_file(&path).unwrap();
         let after = predict_with(&loaded, &config.model, &tasks[0].problem, None, &tasks[0].features, &device).unwrap();

@@ -84,7 +84,10 @@ mod tests {
 
     #[test]
     fn words_keep_numbers_and_symbols() {
-        assert_eq!(words("Shift x LEFT by 8, then AND 0xff"), ["shift", "x", "left", "by", "8", ",", "then", "and", "0xff"]);
+        assert_eq!(
+            words("Shift x LEFT by 8, then AND 0xff"),
+            ["shift", "x", "left", "by", "8", ",", "then", "and", "0xff"]
+        );
         assert_eq!(words("join \",\" and s  << 2"), ["join", "\"", ",", "\"", "and", "s", "<", "<", "2"]);
         assert!(words("  ").is_empty());
     }

@@ -11,7 +11,8 @@ use synth_model::trace::TraceFeatures;
 
 fn guider() -> Option<Guider> {
     if !model_files_present(&default_model_dir()) {
-        let msg = format!("pretrained text encoder missing at {}: run `cargo xtask setup`", default_model_dir().display());
+        let msg =
+            format!("pretrained text encoder missing at {}: run `cargo xtask setup`", default_model_dir().display());
         assert!(std::env::var("CI").map_or(true, |v| v != "true"), "{msg}");
         eprintln!("skipping: {msg}");
         return None;
@@ -29,7 +30,12 @@ fn problem(params: &[(&str, &str)], out: &str, examples: Vec<(Vec<Value>, Value)
 
 fn clear_lowest(describe: Option<&str>) -> Problem {
     let ex = [(12u64, 8u64), (7, 6), (16, 0), (5, 4), (0, 0), (0xffff_ffff, 0xffff_fffe)];
-    problem(&[("x", "u32")], "u32", ex.iter().map(|(a, b)| (vec![Value::bv(32, *a)], Value::bv(32, *b))).collect(), describe)
+    problem(
+        &[("x", "u32")],
+        "u32",
+        ex.iter().map(|(a, b)| (vec![Value::bv(32, *a)], Value::bv(32, *b))).collect(),
+        describe,
+    )
 }
 
 #[test]
@@ -40,7 +46,12 @@ fn bit_twiddling_costs_less_than_string_operations_for_clear_lowest_bit() {
     for bv in ["bvand", "bvsub"] {
         for s in ["str.substr", "str.++", "str.indexof", "str.len"] {
             assert!(p(bv) > p(s), "{bv} {} vs {s} {}", p(bv), p(s));
-            assert!(guide.label_cost(bv) < guide.label_cost(s), "{bv} {} vs {s} {}", guide.label_cost(bv), guide.label_cost(s));
+            assert!(
+                guide.label_cost(bv) < guide.label_cost(s),
+                "{bv} {} vs {s} {}",
+                guide.label_cost(bv),
+                guide.label_cost(s)
+            );
         }
     }
     assert_eq!(guide.label_cost("var"), 1);
@@ -60,7 +71,10 @@ fn a_description_embedded_ahead_prices_as_one_embedded_on_the_spot() {
     assert_ne!(words.prediction, g.guide_for(&clear_lowest(None), &none).unwrap().prediction);
     assert_ne!(words.prediction, ahead.prediction);
     // A blank description is none.
-    assert_eq!(g.guide_with_text(&clear_lowest(Some(" ")), None, &none).unwrap().prediction, g.guide_for(&clear_lowest(None), &none).unwrap().prediction);
+    assert_eq!(
+        g.guide_with_text(&clear_lowest(Some(" ")), None, &none).unwrap().prediction,
+        g.guide_for(&clear_lowest(None), &none).unwrap().prediction
+    );
     assert_eq!(g.describe(&clear_lowest(Some("  "))).unwrap(), None);
 }
 
@@ -80,7 +94,12 @@ fn string_task_prefers_string_operations() {
     for s in ["str.substr", "str.indexof"] {
         for bv in ["bvand", "bvmul", "bvshl"] {
             assert!(prob(s) > prob(bv), "{s} {} vs {bv} {}", prob(s), prob(bv));
-            assert!(guide.label_cost(s) <= guide.label_cost(bv), "{s} {} vs {bv} {}", guide.label_cost(s), guide.label_cost(bv));
+            assert!(
+                guide.label_cost(s) <= guide.label_cost(bv),
+                "{s} {} vs {bv} {}",
+                guide.label_cost(s),
+                guide.label_cost(bv)
+            );
         }
     }
 }
@@ -139,7 +158,8 @@ fn the_refinement_loop_steps_the_learned_guide_after_a_failed_iteration() {
     // Training {0→0, 1→1} is solved by `x`; the held-out calls say x*x.
     let ex = |a: u64, b: u64| (vec![Value::bv(32, a)], Value::bv(32, b));
     let p = problem(&[("x", "u32")], "u32", vec![ex(0, 0), ex(1, 1)], None);
-    let held: Vec<Example> = [ex(2, 4), ex(3, 9), ex(5, 25)].into_iter().map(|(args, output)| Example { args, output }).collect();
+    let held: Vec<Example> =
+        [ex(2, 4), ex(3, 9), ex(5, 25)].into_iter().map(|(args, output)| Example { args, output }).collect();
     let mut guide = g.adaptive_guide_for(&p, &TraceFeatures::none()).unwrap();
     let config = RefineConfig { lang: Lang::Python, budget: Duration::from_secs(30), ..RefineConfig::default() };
     let r = refine(&p, &held, &config, &mut guide, &CancelToken::new(), &mut |_| {}).unwrap();
@@ -158,7 +178,12 @@ fn the_guide_proposes_the_constants_a_task_needs() {
     let Some(g) = guider() else { return };
     // (x >> 8) & 0xff: the examples show neither constant.
     let xs = [0x1234_5678u64, 0xdead_beef, 0x0000_ff00, 0xffff_ffff, 0x8000_0001, 42, 0x00ab_cdef, 0x7fff_0100];
-    let p = problem(&[("x", "u32")], "u32", xs.iter().map(|&x| (vec![Value::bv(32, x)], Value::bv(32, (x >> 8) & 0xff))).collect(), None);
+    let p = problem(
+        &[("x", "u32")],
+        "u32",
+        xs.iter().map(|&x| (vec![Value::bv(32, x)], Value::bv(32, (x >> 8) & 0xff))).collect(),
+        None,
+    );
     let guide = g.guide_for(&p, &TraceFeatures::none()).unwrap();
     let proposed = guide.proposed_constants(Sort::BitVec(32));
     assert!(proposed.contains(&Value::bv(32, 0xff)) && proposed.contains(&Value::bv(32, 8)), "{proposed:?}");
@@ -167,7 +192,12 @@ fn the_guide_proposes_the_constants_a_task_needs() {
     assert!(t.contains("#x000000ff"), "{t}");
     // Text before the first comma: of the separators, the comma is the likeliest.
     let rows = [("john,smith", "john"), ("a,b,c", "a"), ("key,value", "key"), ("red,Green", "red")];
-    let p = problem(&[("s", "string")], "string", rows.iter().map(|(a, b)| (vec![Value::str(a)], Value::str(b))).collect(), None);
+    let p = problem(
+        &[("s", "string")],
+        "string",
+        rows.iter().map(|(a, b)| (vec![Value::str(a)], Value::str(b))).collect(),
+        None,
+    );
     let guide = g.guide_for(&p, &TraceFeatures::none()).unwrap();
     let prob = |l: &str| guide.prediction.prob(l).unwrap();
     for other in ["str=-", "str=.", "str=@", "str=/", "str=:"] {
@@ -225,11 +255,17 @@ fn the_model_and_the_description_are_read_while_the_search_runs() {
     // error; it has the common constants, so a byte extraction is still found.
     use synth_model::guide::{guided_search, ModelSource};
     let missing = || ModelSource::Load("/nonexistent/weights".into());
-    let s = guided_search(missing(), &clear_lowest(None), &none, &SearchLimits::default(), &CancelToken::new()).unwrap();
+    let s =
+        guided_search(missing(), &clear_lowest(None), &none, &SearchLimits::default(), &CancelToken::new()).unwrap();
     assert_eq!(s.guide, GuideUsed::Prior);
     assert!(s.outcome.term().is_some());
     let xs = [0x1234_5678u64, 0xdead_beef, 0x0000_ff00, 0xffff_ffff, 0x8000_0001, 42, 0x00ab_cdef, 0x7fff_0100];
-    let byte = problem(&[("x", "u32")], "u32", xs.iter().map(|&x| (vec![Value::bv(32, x)], Value::bv(32, (x >> 8) & 0xff))).collect(), None);
+    let byte = problem(
+        &[("x", "u32")],
+        "u32",
+        xs.iter().map(|&x| (vec![Value::bv(32, x)], Value::bv(32, (x >> 8) & 0xff))).collect(),
+        None,
+    );
     let s = guided_search(missing(), &byte, &none, &SearchLimits::default(), &CancelToken::new()).unwrap();
     assert_eq!(s.guide, GuideUsed::Prior);
     let t = s.outcome.term().expect("found with the prior's constants").to_string();
@@ -242,15 +278,31 @@ fn a_description_leads_the_search_to_the_program_it_describes() {
     let Some(g) = guider() else { return };
     let none = TraceFeatures::none();
     let rows = [("john,smith", "john"), ("a,b,c", "a"), ("key,value", "key"), ("red,Green", "red")];
-    let comma = |d: Option<&str>| problem(&[("s", "string")], "string", rows.iter().map(|(a, b)| (vec![Value::str(a)], Value::str(b))).collect(), d);
+    let comma = |d: Option<&str>| {
+        problem(
+            &[("s", "string")],
+            "string",
+            rows.iter().map(|(a, b)| (vec![Value::str(a)], Value::str(b))).collect(),
+            d,
+        )
+    };
     let bare = g.guide_for(&comma(None), &none).unwrap();
     // Phrasings unlike the template grammar's, which reads this as `str.replace`.
-    for d in ["take the text before the first comma", "the part before the comma", "everything up to the first comma", "split on comma and keep the first field"] {
+    for d in [
+        "take the text before the first comma",
+        "the part before the comma",
+        "everything up to the first comma",
+        "split on comma and keep the first field",
+    ] {
         let described = comma(Some(d));
         for guide in [g.guide_for(&described, &none).unwrap(), g.guide_with_text(&described, None, &none).unwrap()] {
             // A description lowers no label below the floor share of the examples' probability.
             for (i, (p, q)) in guide.prediction.label_probs.iter().zip(&bare.prediction.label_probs).enumerate() {
-                assert!(*p >= g.description_floor * q * 0.999, "{}: {p} with {d:?}, {q} without", synth_model::labels::LABELS[i]);
+                assert!(
+                    *p >= g.description_floor * q * 0.999,
+                    "{}: {p} with {d:?}, {q} without",
+                    synth_model::labels::LABELS[i]
+                );
             }
             assert!(guide.proposed_constants(synth_engine::dsl::Sort::String).contains(&Value::str(",")));
             // The search finds the program that cuts at the comma, not cases fitted to the
@@ -272,8 +324,11 @@ fn a_learned_search_that_finds_first_ends_the_race() {
     let none = TraceFeatures::none();
     // −(x & (0xff − 0xffff·y)): uniform costs with every common constant (the prior
     // guide) took 6.3 s to find it here; the guide that reads the description, a few ms.
-    let f = |x: u64, y: u64| (x & 0xffu64.wrapping_sub(0xffffu64.wrapping_mul(y)) & 0xffff_ffff).wrapping_neg() & 0xffff_ffff;
-    let pairs: Vec<(u64, u64)> = (1..=16u64).map(|i| ((i * 0x9e37_79b9) & 0xffff_ffff, (i * i * 0x0101) ^ (i << 7))).collect();
+    let f = |x: u64, y: u64| {
+        (x & 0xffu64.wrapping_sub(0xffffu64.wrapping_mul(y)) & 0xffff_ffff).wrapping_neg() & 0xffff_ffff
+    };
+    let pairs: Vec<(u64, u64)> =
+        (1..=16u64).map(|i| ((i * 0x9e37_79b9) & 0xffff_ffff, (i * i * 0x0101) ^ (i << 7))).collect();
     let p = problem(
         &[("x", "u32"), ("y", "u32")],
         "u32",

@@ -57,13 +57,7 @@ pub fn build_fixture(name: &str, flags: &[&str], out_dir: &Path) -> PathBuf {
     let src = workspace().join("tests/fixtures").join(format!("{name}.c"));
     let tag: String = flags.join("").chars().filter(char::is_ascii_alphanumeric).collect();
     let out = out_dir.join(format!("{name}-{tag}"));
-    let status = Command::new("gcc")
-        .args(flags)
-        .arg("-o")
-        .arg(&out)
-        .arg(&src)
-        .status()
-        .expect("run gcc");
+    let status = Command::new("gcc").args(flags).arg("-o").arg(&out).arg(&src).status().expect("run gcc");
     assert!(status.success(), "gcc {flags:?} {} failed", src.display());
     out
 }
@@ -79,11 +73,8 @@ pub struct Fixture {
 impl Fixture {
     /// Starts `binary` and waits for its `ready` line.
     pub fn start(binary: &Path) -> Self {
-        let mut child = Command::new(binary)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .spawn()
-            .expect("start fixture");
+        let mut child =
+            Command::new(binary).stdin(Stdio::piped()).stdout(Stdio::piped()).spawn().expect("start fixture");
         let stdin = child.stdin.take().expect("stdin");
         let mut stdout = BufReader::new(child.stdout.take().expect("stdout"));
         let mut line = String::new();
@@ -264,8 +255,11 @@ impl DaemonProcess {
 impl DaemonProcess {
     /// A client of this daemon.
     pub fn client(&self) -> tracer_user::client::Client {
-        tracer_user::client::Client::new(&tracer_user::client::DaemonUrl { url: Some(self.url.clone()), token_file: None })
-            .expect("client")
+        tracer_user::client::Client::new(&tracer_user::client::DaemonUrl {
+            url: Some(self.url.clone()),
+            token_file: None,
+        })
+        .expect("client")
     }
 
     /// Kills it with SIGKILL (no flush, no detach) and reaps it.

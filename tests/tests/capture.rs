@@ -1,7 +1,7 @@
 //! Capture tests on the real kernel: start a C fixture, attach by PID with
 //! `tracesynth record`, drive known calls, and check the trace exactly.
 use serde_json::Value as Json;
-use tests::{set_binary, build_fixture, require_root, run_tracesynth, Fixture, Recording};
+use tests::{build_fixture, require_root, run_tracesynth, set_binary, Fixture, Recording};
 
 fn func_args(funcs: &[&str], pid: u32, extra: &[&str]) -> Vec<String> {
     let mut args = vec!["--pid".to_string(), pid.to_string()];
@@ -53,7 +53,8 @@ fn value(v: &Json) -> String {
 
 fn assert_loss_balanced(trace: &Json) {
     let loss = &trace["loss"];
-    let (p, r, d) = (loss["produced"].as_u64().unwrap(), loss["received"].as_u64().unwrap(), loss["dropped"].as_u64().unwrap());
+    let (p, r, d) =
+        (loss["produced"].as_u64().unwrap(), loss["received"].as_u64().unwrap(), loss["dropped"].as_u64().unwrap());
     assert_eq!(p, r + d, "produced = received + dropped: {loss}");
     assert_eq!(d, 0, "nothing dropped at this rate");
 }
@@ -152,10 +153,7 @@ fn reads_strings_with_truncation_flag() {
     let dir = tempfile::tempdir().unwrap();
     let bin = build_fixture("calls", &["-O2", "-g"], dir.path());
     let trace = record_commands(&bin, &["greet", "pick"], &["str"], 3, &[]);
-    assert_eq!(
-        rendered(&trace),
-        ["greet(\"alice\") -> 12", "greet(\"xxx..256\"+) -> 307", "pick(1) -> \"one\""]
-    );
+    assert_eq!(rendered(&trace), ["greet(\"alice\") -> 12", "greet(\"xxx..256\"+) -> 307", "pick(1) -> \"one\""]);
     assert_eq!(trace["functions"][0]["params"][0]["ctype"]["name"], "const char *");
 }
 
@@ -198,8 +196,18 @@ fn cheap_sites_are_chosen_and_explained() {
     let fixture = Fixture::start(&bin);
     let pid = fixture.pid().to_string();
     let (code, out, err) = run_tracesynth(&[
-        "record", "--pid", &pid, "--func", "lea_fn", "--func", "push_fn", "--func", "nop5_fn",
-        "--func", "depth_sum", "--explain",
+        "record",
+        "--pid",
+        &pid,
+        "--func",
+        "lea_fn",
+        "--func",
+        "push_fn",
+        "--func",
+        "nop5_fn",
+        "--func",
+        "depth_sum",
+        "--explain",
     ]);
     assert_eq!(code, 0, "{err}");
     assert!(out.contains("lea_fn") && out.contains("(SingleStep)"), "{out}");
@@ -248,13 +256,15 @@ fn interrupt_writes_the_trace() {
     assert!(child.wait().unwrap().success());
     // bincode by extension; export converts it to JSON and Chrome format.
     let json = dir.path().join("t.json");
-    let (code, _, err) = run_tracesynth(&["export", "--format", "json", out.to_str().unwrap(), "-o", json.to_str().unwrap()]);
+    let (code, _, err) =
+        run_tracesynth(&["export", "--format", "json", out.to_str().unwrap(), "-o", json.to_str().unwrap()]);
     assert_eq!(code, 0, "{err}");
     let trace: Json = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
     assert_eq!(trace["end_reason"], "interrupted");
     assert_eq!(rendered(&trace), &SEQ[3..5]);
     let chrome = dir.path().join("c.json");
-    let (code, _, err) = run_tracesynth(&["export", "--format", "chrome", out.to_str().unwrap(), "-o", chrome.to_str().unwrap()]);
+    let (code, _, err) =
+        run_tracesynth(&["export", "--format", "chrome", out.to_str().unwrap(), "-o", chrome.to_str().unwrap()]);
     assert_eq!(code, 0, "{err}");
     let doc: Json = serde_json::from_str(&std::fs::read_to_string(&chrome).unwrap()).unwrap();
     let x: Vec<&Json> = doc["traceEvents"].as_array().unwrap().iter().filter(|e| e["ph"] == "X").collect();
@@ -274,7 +284,8 @@ fn resource_series_and_on_cpu_time_are_recorded() {
     let mut fixture = Fixture::start(&bin);
     let out = dir.path().join("t.json");
     let pid = fixture.pid().to_string();
-    let rec = Recording::start(&["--pid", &pid, "--func", "depth_sum", "--duration", "0.6", "--interval-ms", "50"], &out);
+    let rec =
+        Recording::start(&["--pid", &pid, "--func", "depth_sum", "--duration", "0.6", "--interval-ms", "50"], &out);
     fixture.command("rec 2");
     let trace = rec.finish();
     let samples = trace["resources"].as_array().unwrap();

@@ -76,10 +76,7 @@ fn daemon_captures_by_pid_and_a_trace_survives_kill_9() {
 
     let started = Instant::now();
     let session = client
-        .post_json(
-            "/v1/sessions",
-            &json!({"pid": fixture.pid(), "functions": ["clear_lowest", "add_push", "price"]}),
-        )
+        .post_json("/v1/sessions", &json!({"pid": fixture.pid(), "functions": ["clear_lowest", "add_push", "price"]}))
         .unwrap();
     eprintln!("attach through the API took {:?}", started.elapsed());
     let id = session["id"].as_u64().unwrap();
@@ -98,16 +95,17 @@ fn daemon_captures_by_pid_and_a_trace_survives_kill_9() {
     assert_eq!(page["total"], 8);
     assert_eq!(rendered(&page["functions"], &page["calls"]), SEQ);
     let page = client.get_json(&format!("/v1/traces/{id}/calls?function=price&offset=1&limit=1")).unwrap();
-    assert_eq!((page["total"].as_u64(), rendered(&page["functions"], &page["calls"])), (Some(3), vec![SEQ[6].to_string()]));
+    assert_eq!(
+        (page["total"].as_u64(), rendered(&page["functions"], &page["calls"])),
+        (Some(3), vec![SEQ[6].to_string()])
+    );
     let before = client.get_json(&format!("/v1/traces/{id}")).unwrap();
     assert_eq!(rendered(&before["functions"], &before["calls"]), SEQ);
     let metrics = String::from_utf8(client.get_bytes("/metrics").unwrap()).unwrap();
     assert!(metrics.contains("tracesynth_sessions{state=\"running\"} 1"), "{metrics}");
 
     // Attaching to the daemon itself is refused.
-    let err = client
-        .post_json("/v1/sessions", &json!({"pid": daemon.child.id(), "functions": ["main"]}))
-        .unwrap_err();
+    let err = client.post_json("/v1/sessions", &json!({"pid": daemon.child.id(), "functions": ["main"]})).unwrap_err();
     assert!(err.to_string().contains("403") && err.to_string().contains("own PID"), "{err}");
 
     // Past a flush (200 ms), kill -9 and restart on the same data dir.
@@ -177,7 +175,17 @@ fn client_verbs_limits_and_target_exit() {
     let id: u64 = out.trim().parse().expect("attach prints the session id");
     // Per-function cap: one stored call of each, then the session ends by itself.
     let (code, out, err) = run_tracesynth(&[
-        "attach", "--pid", &pid, "--func", "add_push", "--func", "price", "--calls-per-function", "1", "--daemon", url,
+        "attach",
+        "--pid",
+        &pid,
+        "--func",
+        "add_push",
+        "--func",
+        "price",
+        "--calls-per-function",
+        "1",
+        "--daemon",
+        url,
     ]);
     assert_eq!(code, 0, "{err}");
     let capped: u64 = out.trim().parse().unwrap();
@@ -188,10 +196,21 @@ fn client_verbs_limits_and_target_exit() {
     });
     let (code, out, err) = run_tracesynth(&["sessions", "--daemon", url]);
     assert_eq!(code, 0, "{err}");
-    assert!(out.lines().any(|l| l.split_whitespace().next() == Some(&id.to_string()) && l.contains("running")), "{out}");
+    assert!(
+        out.lines().any(|l| l.split_whitespace().next() == Some(&id.to_string()) && l.contains("running")),
+        "{out}"
+    );
     let exported = dir.path().join("exported.json");
     let (code, _, err) = run_tracesynth(&[
-        "export", "--session", &id.to_string(), "--format", "json", "-o", exported.to_str().unwrap(), "--daemon", url,
+        "export",
+        "--session",
+        &id.to_string(),
+        "--format",
+        "json",
+        "-o",
+        exported.to_str().unwrap(),
+        "--daemon",
+        url,
     ]);
     assert_eq!(code, 0, "{err}");
     let trace: Json = serde_json::from_str(&std::fs::read_to_string(&exported).unwrap()).unwrap();
@@ -243,10 +262,7 @@ fn block_probes_give_the_cfg_with_hit_counts() {
     let daemon = DaemonProcess::start(&dir.path().join("data"));
     let client = daemon.client();
     let session = client
-        .post_json(
-            "/v1/sessions",
-            &json!({"pid": fixture.pid(), "functions": ["price", "depth_sum"], "blocks": true}),
-        )
+        .post_json("/v1/sessions", &json!({"pid": fixture.pid(), "functions": ["price", "depth_sum"], "blocks": true}))
         .unwrap();
     let id = session["id"].as_u64().unwrap();
     fixture.command("seq");
@@ -260,7 +276,9 @@ fn block_probes_give_the_cfg_with_hit_counts() {
     eprintln!("{}", serde_json::to_string_pretty(&cfg).unwrap());
     let functions = cfg["functions"].as_array().unwrap();
     assert_eq!(functions[0]["function"], "price");
-    let hits = |f: &Json| -> Vec<u64> { f["blocks"].as_array().unwrap().iter().map(|b| b["hits"].as_u64().unwrap()).collect() };
+    let hits = |f: &Json| -> Vec<u64> {
+        f["blocks"].as_array().unwrap().iter().map(|b| b["hits"].as_u64().unwrap()).collect()
+    };
     // price(3, 100), price(10, 100), price(-2, 5): every call runs the entry block and the
     // return; only qty >= 10 runs the discount.
     let price = hits(&functions[0]);
@@ -345,9 +363,15 @@ fn block_paths_give_exact_loop_and_branch_counts() {
     assert_eq!(edge_count(edges, 0x9, 0xe), 3 * 2 + 1, "i odd: 1, 3 and 1");
     assert_eq!(edge_count(edges, 0xe, 0x10), 7);
     let header = &f["blocks"][1]["branch"];
-    assert_eq!((header["taken_to"].as_u64(), header["taken"].as_u64(), header["not_taken"].as_u64()), (Some(0x14), Some(5), Some(17)));
+    assert_eq!(
+        (header["taken_to"].as_u64(), header["taken"].as_u64(), header["not_taken"].as_u64()),
+        (Some(0x14), Some(5), Some(17))
+    );
     let parity = &f["blocks"][2]["branch"];
-    assert_eq!((parity["taken_to"].as_u64(), parity["taken"].as_u64(), parity["not_taken"].as_u64()), (Some(0x10), Some(10), Some(7)));
+    assert_eq!(
+        (parity["taken_to"].as_u64(), parity["taken"].as_u64(), parity["not_taken"].as_u64()),
+        (Some(0x10), Some(10), Some(7))
+    );
     assert_eq!(parity["taken_ratio"].as_f64(), Some(10.0 / 17.0));
     let l = &f["loops"][0];
     assert_eq!((l["header"].as_u64(), &l["blocks"]), (Some(0x5), &json!([0x5, 0x9, 0xe, 0x10])));
@@ -390,11 +414,22 @@ fn block_paths_give_exact_loop_and_branch_counts() {
     assert!((decl..decl + 3).contains(&line), "price's entry block at line {line}, declared at {decl}");
 
     // DOT over HTTP and through the CLI verb; errors are clear.
-    let dot = String::from_utf8(client.get_bytes(&format!("/v1/traces/{id}/cfg?function=count_odd&format=dot")).unwrap()).unwrap();
+    let dot =
+        String::from_utf8(client.get_bytes(&format!("/v1/traces/{id}/cfg?function=count_odd&format=dot")).unwrap())
+            .unwrap();
     assert!(dot.contains("\"0x10\" -> \"0x5\" [label=\"17\", color=red"), "{dot}");
     let out = dir.path().join("count_odd.dot");
     let (code, _, err) = run_tracesynth(&[
-        "cfg", &id.to_string(), "--function", "count_odd", "--format", "dot", "-o", out.to_str().unwrap(), "--daemon", &daemon.url,
+        "cfg",
+        &id.to_string(),
+        "--function",
+        "count_odd",
+        "--format",
+        "dot",
+        "-o",
+        out.to_str().unwrap(),
+        "--daemon",
+        &daemon.url,
     ]);
     assert_eq!(code, 0, "{err}");
     assert_eq!(std::fs::read_to_string(&out).unwrap(), dot);
@@ -435,7 +470,16 @@ fn tcp_needs_a_token_loopback_too_and_then_requires_it() {
     let token = dir.path().join("token");
     std::fs::write(&token, "t0ken\n").unwrap();
     let mut child = Command::new(tracesynth())
-        .args(["daemon", "--listen", "0.0.0.0:0", "--socket", socket.to_str().unwrap(), "--data-dir", data.to_str().unwrap(), "--token-file"])
+        .args([
+            "daemon",
+            "--listen",
+            "0.0.0.0:0",
+            "--socket",
+            socket.to_str().unwrap(),
+            "--data-dir",
+            data.to_str().unwrap(),
+            "--token-file",
+        ])
         .arg(&token)
         .stderr(Stdio::piped())
         .spawn()
@@ -476,7 +520,11 @@ fn as_nobody(binary: &std::path::Path, args: &[&str]) -> (i32, String, String) {
         .args(args)
         .output()
         .expect("run setpriv");
-    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).into(), String::from_utf8_lossy(&out.stderr).into())
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into(),
+        String::from_utf8_lossy(&out.stderr).into(),
+    )
 }
 
 #[test]
@@ -512,7 +560,10 @@ fn a_local_user_may_trace_only_what_it_could_ptrace_and_read_only_its_own_traces
     assert_eq!(code, 0, "{err}");
     let root_session = out.trim().to_string();
     root_target.command("seq");
-    for verb in [&["export", "--session", &root_session, "--format", "json", "-o", "/dev/null"][..], &["detach", &root_session][..]] {
+    for verb in [
+        &["export", "--session", &root_session, "--format", "json", "-o", "/dev/null"][..],
+        &["detach", &root_session][..],
+    ] {
         let mut args = verb.to_vec();
         args.extend(["--daemon", url]);
         let (code, _, err) = as_nobody(&binary, &args);
@@ -524,13 +575,8 @@ fn a_local_user_may_trace_only_what_it_could_ptrace_and_read_only_its_own_traces
     assert_eq!(out.lines().count(), 1, "only the header: {out}");
 
     // A process of nobody's own: nobody may trace it and read what it recorded.
-    let mut own = Command::new(&fixture_bin)
-        .uid(65534)
-        .gid(65534)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut own =
+        Command::new(&fixture_bin).uid(65534).gid(65534).stdin(Stdio::piped()).stdout(Stdio::piped()).spawn().unwrap();
     let mut own_out = BufReader::new(own.stdout.take().unwrap());
     let mut line = String::new();
     own_out.read_line(&mut line).unwrap();

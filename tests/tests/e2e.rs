@@ -125,7 +125,10 @@ fn demo_functions_from_a_live_pid_to_code_that_agrees_on_fresh_inputs() {
         .unwrap_err()
         .to_string();
     assert!(err.contains("422") && err.contains("not a pure function of its arguments"), "{err}");
-    let err = client.post_json("/v1/synthesize", &json!({"session_id": 4242, "function": "greeting"})).unwrap_err().to_string();
+    let err = client
+        .post_json("/v1/synthesize", &json!({"session_id": 4242, "function": "greeting"}))
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("404") && err.contains("no trace 4242"), "{err}");
     let quiet = client.post_json("/v1/sessions", &json!({"pid": demo.pid(), "functions": ["greeting"]})).unwrap();
     let quiet_id = quiet["id"].as_u64().unwrap();
@@ -170,7 +173,11 @@ fn demo_functions_from_a_live_pid_to_code_that_agrees_on_fresh_inputs() {
             }
             let term: Term = result["term"].as_str().unwrap().parse().unwrap();
             let tests = emit_tests(lang, &problem, &term, &problem.examples).unwrap();
-            let limits = VerifyLimits { compile_timeout: Duration::from_secs(600), run_timeout: Duration::from_secs(120), ..VerifyLimits::default() };
+            let limits = VerifyLimits {
+                compile_timeout: Duration::from_secs(600),
+                run_timeout: Duration::from_secs(120),
+                ..VerifyLimits::default()
+            };
             let report = verify(lang, code, &tests, &limits).unwrap();
             assert!(report.compiled, "{} in {lang} did not compile: {}", target.name, report.log);
             assert_eq!(

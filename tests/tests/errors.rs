@@ -1,12 +1,13 @@
 //! Bad input gets a clear message, a non-zero exit, and no output file.
-use tests::{set_binary, build_fixture, require_root, run_tracesynth, Fixture};
+use tests::{build_fixture, require_root, run_tracesynth, set_binary, Fixture};
 
 #[test]
 fn missing_pid_is_reported() {
     set_binary(env!("CARGO_BIN_EXE_tracesynth-under-test"));
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("t.json");
-    let (code, _, err) = run_tracesynth(&["record", "--pid", "999999999", "--func", "main", "-o", out.to_str().unwrap()]);
+    let (code, _, err) =
+        run_tracesynth(&["record", "--pid", "999999999", "--func", "main", "-o", out.to_str().unwrap()]);
     assert_ne!(code, 0);
     assert!(err.contains("no process with PID 999999999"), "{err}");
     assert!(!out.exists());
@@ -20,7 +21,8 @@ fn unknown_function_suggests_close_names() {
     let fixture = Fixture::start(&bin);
     let out = dir.path().join("t.json");
     let pid = fixture.pid().to_string();
-    let (code, _, err) = run_tracesynth(&["record", "--pid", &pid, "--func", "clear_lowst", "-o", out.to_str().unwrap()]);
+    let (code, _, err) =
+        run_tracesynth(&["record", "--pid", &pid, "--func", "clear_lowst", "-o", out.to_str().unwrap()]);
     assert_ne!(code, 0);
     assert!(err.contains("function `clear_lowst` not found"), "{err}");
     assert!(err.contains("did you mean: clear_lowest"), "{err}");
@@ -35,7 +37,8 @@ fn stripped_binary_is_explained() {
     let fixture = Fixture::start(&bin);
     let pid = fixture.pid().to_string();
     let out = dir.path().join("t.json");
-    let (code, _, err) = run_tracesynth(&["record", "--pid", &pid, "--func", "clear_lowest", "-o", out.to_str().unwrap()]);
+    let (code, _, err) =
+        run_tracesynth(&["record", "--pid", &pid, "--func", "clear_lowest", "-o", out.to_str().unwrap()]);
     assert_ne!(code, 0);
     assert!(err.contains("is stripped (no .symtab) and its .dynsym has no `clear_lowest`"), "{err}");
     assert!(!out.exists());
@@ -62,10 +65,7 @@ fn unprivileged_user_is_told_what_is_needed() {
         .unwrap();
     let err = String::from_utf8_lossy(&status.stderr);
     assert_ne!(status.status.code(), Some(0));
-    assert!(
-        err.contains("permission denied") || err.contains("cannot read /proc"),
-        "{err}"
-    );
+    assert!(err.contains("permission denied") || err.contains("cannot read /proc"), "{err}");
     assert!(!out.exists());
 }
 
@@ -76,7 +76,8 @@ fn malformed_trace_file_is_rejected() {
     let bad = dir.path().join("bad.json");
     std::fs::write(&bad, "{ not json").unwrap();
     let out = dir.path().join("o.json");
-    let (code, _, err) = run_tracesynth(&["export", "--format", "chrome", bad.to_str().unwrap(), "-o", out.to_str().unwrap()]);
+    let (code, _, err) =
+        run_tracesynth(&["export", "--format", "chrome", bad.to_str().unwrap(), "-o", out.to_str().unwrap()]);
     assert_ne!(code, 0);
     assert!(err.contains("is not a valid trace"), "{err}");
     assert!(!out.exists());

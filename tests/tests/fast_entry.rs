@@ -25,16 +25,10 @@ use tracer_user::{
 const PATCHABLE: &[&str] = &["lea_first", "rip_first", "call_first", "branch_first"];
 /// Patchable leaves that never name rsp or rbp: called through their trampolines.
 const CALLED_THROUGH: &[&str] = &["lea_first", "rip_first", "branch_first"];
-const REFUSED: &[(&str, &str)] = &[
-    ("too_short", "too short: 3 bytes"),
-    ("loop_first", "jumps to"),
-    ("call_mid", "its return address"),
-];
-const FLAGS: &[&[&str]] = &[
-    &["-O2", "-g"],
-    &["-O2", "-g", "-fcf-protection=full"],
-    &["-O0", "-g", "-fcf-protection=none"],
-];
+const REFUSED: &[(&str, &str)] =
+    &[("too_short", "too short: 3 bytes"), ("loop_first", "jumps to"), ("call_mid", "its return address")];
+const FLAGS: &[&[&str]] =
+    &[&["-O2", "-g"], &["-O2", "-g", "-fcf-protection=full"], &["-O0", "-g", "-fcf-protection=none"]];
 
 fn all_functions() -> Vec<&'static str> {
     PATCHABLE.iter().copied().chain(REFUSED.iter().map(|r| r.0)).collect()
@@ -43,8 +37,8 @@ fn all_functions() -> Vec<&'static str> {
 /// Every traced function's bytes in the target equal the file's.
 fn assert_bytes_are_original(binary: &Path, pid: u32, functions: &[&str]) {
     let elf = ElfSymbols::open(binary).unwrap();
-    let plan = probes::plan(pid, &functions.iter().map(|f| (*f).to_owned()).collect::<Vec<_>>(), RetMode::Uretprobe)
-        .unwrap();
+    let plan =
+        probes::plan(pid, &functions.iter().map(|f| (*f).to_owned()).collect::<Vec<_>>(), RetMode::Uretprobe).unwrap();
     let mem = std::fs::File::open(format!("/proc/{pid}/mem")).unwrap();
     for f in &plan.functions {
         let Lookup::Found(symbol) = elf.lookup(&f.name) else { panic!("{} not in the file", f.name) };
@@ -94,8 +88,7 @@ fn records_exact_calls_through_trampolines_and_restores_the_bytes() {
         let warnings: Vec<&str> = trace["warnings"].as_array().unwrap().iter().map(|w| w.as_str().unwrap()).collect();
         for (i, f) in functions.iter().enumerate() {
             let name = f["name"].as_str().unwrap();
-            let calls: Vec<&Json> =
-                trace["calls"].as_array().unwrap().iter().filter(|c| c["function"] == i).collect();
+            let calls: Vec<&Json> = trace["calls"].as_array().unwrap().iter().filter(|c| c["function"] == i).collect();
             assert_eq!(calls.len() as u64, per_function, "{flags:?}: calls of {name}");
             let patched = PATCHABLE.contains(&name);
             assert_eq!(f["entry_site"]["cost"] == "optimized", patched, "{flags:?} {name}: {}", f["entry_site"]);
@@ -106,7 +99,13 @@ fn records_exact_calls_through_trampolines_and_restores_the_bytes() {
                     "lea_first" => a & a.wrapping_sub(1),
                     "rip_first" => a.wrapping_add(100),
                     "call_first" => a.wrapping_add(7),
-                    "branch_first" => if (a as i32) < 0 { 0 } else { a + 1 },
+                    "branch_first" => {
+                        if (a as i32) < 0 {
+                            0
+                        } else {
+                            a + 1
+                        }
+                    }
                     "too_short" => a,
                     "loop_first" => {
                         let n = a as i32;
@@ -118,10 +117,16 @@ fn records_exact_calls_through_trampolines_and_restores_the_bytes() {
                 assert_eq!(r, want, "{flags:?}: {name}({a}) returned {r}");
             }
         }
-        for (i, f) in functions.iter().enumerate().filter(|(_, f)| CALLED_THROUGH.contains(&f["name"].as_str().unwrap())) {
+        for (i, f) in
+            functions.iter().enumerate().filter(|(_, f)| CALLED_THROUGH.contains(&f["name"].as_str().unwrap()))
+        {
             // Seen whole at the return: the entry time is the return time less the TSC ticks.
             for c in trace["calls"].as_array().unwrap().iter().filter(|c| c["function"] == i) {
-                let (entry, exit, took) = (c["entry_ns"].as_u64().unwrap(), c["exit_ns"].as_u64().unwrap(), c["duration_ns"].as_u64().unwrap());
+                let (entry, exit, took) = (
+                    c["entry_ns"].as_u64().unwrap(),
+                    c["exit_ns"].as_u64().unwrap(),
+                    c["duration_ns"].as_u64().unwrap(),
+                );
                 assert_eq!(entry + took, exit, "{flags:?} {}: {c}", f["name"]);
                 assert!(took < 1_000_000_000, "{flags:?} {}: {c}", f["name"]);
                 assert!(c["cpu_ns"].as_u64().is_some_and(|t| t <= took), "{flags:?} {}: {c}", f["name"]);
@@ -134,15 +139,19 @@ fn records_exact_calls_through_trampolines_and_restores_the_bytes() {
                 "entry probe and uretprobe on its nop (not called through: `call".to_owned()
             };
             assert!(
-                warnings.iter().any(|w| w.starts_with(&format!("fast-entry: {name}: patched 5 bytes")) && w.contains(&mode)),
+                warnings
+                    .iter()
+                    .any(|w| w.starts_with(&format!("fast-entry: {name}: patched 5 bytes")) && w.contains(&mode)),
                 "{flags:?}: {name} should say {mode:?}: {warnings:#?}"
             );
             assert!(warnings.iter().any(|w| w.starts_with(&format!("fast-entry: {name}: restored"))), "{warnings:#?}");
         }
         for (name, why) in REFUSED {
             assert!(
-                warnings.iter().any(|w| w.starts_with(&format!("fast-entry: {name}: not patched, probed the normal way: "))
-                    && w.contains(why)),
+                warnings
+                    .iter()
+                    .any(|w| w.starts_with(&format!("fast-entry: {name}: not patched, probed the normal way: "))
+                        && w.contains(why)),
                 "{flags:?}: no refusal for {name} saying {why:?}: {warnings:#?}"
             );
         }
@@ -182,7 +191,10 @@ fn patches_and_restores_repeatedly_while_threads_hammer() {
                         assert!(CALLED_THROUGH.contains(&p.function.as_str()), "{}", p.function);
                         assert_eq!(points.len(), 1, "{}: {points:?}", p.function);
                         assert_eq!(points[0].kind, EventKind::Call);
-                        assert_eq!((points[0].object.as_path(), points[0].file_offset), (p.file.as_path(), p.file_offset + probe));
+                        assert_eq!(
+                            (points[0].object.as_path(), points[0].file_offset),
+                            (p.file.as_path(), p.file_offset + probe)
+                        );
                     }
                     SlotProbes::EntryAndUretprobe(_) => {
                         assert_eq!(p.function, "call_first");
@@ -261,7 +273,11 @@ fn a_seccomp_filtered_target_is_probed_the_normal_way() {
     assert!(fast.patched().is_empty());
     let refusal = fast.refusals()[0].1.to_string();
     assert!(refusal.contains("runs under seccomp (mode 2"), "{refusal}");
-    assert!(plan.warnings.iter().any(|w| w.starts_with("fast-entry: lea_first: not patched, probed the normal way")), "{:#?}", plan.warnings);
+    assert!(
+        plan.warnings.iter().any(|w| w.starts_with("fast-entry: lea_first: not patched, probed the normal way")),
+        "{:#?}",
+        plan.warnings
+    );
     fast.restore();
     assert_bytes_are_original(&bin, fixture.pid(), &["lea_first"]);
     // Recording still works, the normal way.
@@ -290,9 +306,15 @@ fn a_thread_inside_the_first_bytes_is_refused() {
         let mut fast = FastEntry::install(&mut plan, &Options { attempts: 3, ..Options::default() }).unwrap();
         assert_eq!(fast.patched().iter().map(|p| p.function.as_str()).collect::<Vec<_>>(), ["lea_first"]);
         let refusal = fast.refusals().iter().find(|(f, _)| f == "raw_read").expect("raw_read refused").1.to_string();
-        assert!(refusal.starts_with("thread ") && refusal.contains("inside the bytes to overwrite or in a system call ending there (tried 3 times)"), "{refusal}");
         assert!(
-            plan.warnings.iter().any(|w| w.starts_with("fast-entry: raw_read: not patched") && w.contains("is stopped at +0x")),
+            refusal.starts_with("thread ")
+                && refusal.contains("inside the bytes to overwrite or in a system call ending there (tried 3 times)"),
+            "{refusal}"
+        );
+        assert!(
+            plan.warnings
+                .iter()
+                .any(|w| w.starts_with("fast-entry: raw_read: not patched") && w.contains("is stopped at +0x")),
             "{:#?}",
             plan.warnings
         );
@@ -313,7 +335,10 @@ fn explain_says_what_fast_entry_would_do() {
     let args: Vec<&str> = ["record"].into_iter().chain(args.iter().map(String::as_str)).collect();
     let (code, stdout, stderr) = run_tracesynth(&args);
     assert_eq!(code, 0, "{stderr}");
-    assert!(stdout.contains("fast-entry: lea_first: would move 5 bytes from +0x4 (`lea eax,[rdi-1]; and eax,edi`)"), "{stdout}");
+    assert!(
+        stdout.contains("fast-entry: lea_first: would move 5 bytes from +0x4 (`lea eax,[rdi-1]; and eax,edi`)"),
+        "{stdout}"
+    );
     assert!(stdout.contains("fast-entry: rip_first: would move 6 bytes from +0x4"), "{stdout}");
     assert!(
         stdout.contains("`lea eax,[rdi-1]; and eax,edi`) to a nop5 trampoline; calls would run through it"),
@@ -324,7 +349,10 @@ fn explain_says_what_fast_entry_would_do() {
     let (code, stdout, stderr) = run_tracesynth(&[args.as_slice(), &["--no-call-through"]].concat());
     assert_eq!(code, 0, "{stderr}");
     assert!(!stdout.contains("calls would run through it"), "{stdout}");
-    assert!(stdout.contains("lea_first: would move 5 bytes") && stdout.contains("call-through is turned off"), "{stdout}");
+    assert!(
+        stdout.contains("lea_first: would move 5 bytes") && stdout.contains("call-through is turned off"),
+        "{stdout}"
+    );
     let plain: Vec<&str> = args.iter().copied().filter(|a| *a != "--fast-entry").chain(["--no-call-through"]).collect();
     let (code, _, stderr) = run_tracesynth(&plain);
     assert_ne!(code, 0);
@@ -355,7 +383,10 @@ fn call_through_records_all_six_arguments_of_a_c_leaf() {
         assert_eq!(fixture.command_reply(&format!("mix {n}")), "done mismatches=0", "{flags:?}");
         let trace = recording.finish();
         let warnings = trace["warnings"].to_string();
-        assert!(warnings.contains("fast-entry: mix6: patched 5 bytes") && warnings.contains("calls run through it"), "{flags:?}: {warnings}");
+        assert!(
+            warnings.contains("fast-entry: mix6: patched 5 bytes") && warnings.contains("calls run through it"),
+            "{flags:?}: {warnings}"
+        );
         let calls = trace["calls"].as_array().unwrap();
         assert_eq!(calls.len() as u64, n, "{flags:?}");
         for (i, c) in calls.iter().enumerate() {
@@ -428,7 +459,9 @@ fn daemon_sessions_patch_restore_and_a_killed_daemon_leaves_a_working_target() {
         assert!(warnings.iter().any(|w| w.starts_with(expected)), "no {expected:?} in {warnings:#?}");
     }
     assert_eq!(trace["functions"][0]["entry_site"]["cost"], "optimized");
-    assert!(warnings.iter().any(|w| w.starts_with("fast-entry: lea_first: patched") && w.contains("calls run through it")));
+    assert!(warnings
+        .iter()
+        .any(|w| w.starts_with("fast-entry: lea_first: patched") && w.contains("calls run through it")));
     assert_bytes_are_original(&bin, pid, &functions);
 
     // `"call_through": false`: the leaf keeps an entry probe and a uretprobe.
@@ -439,14 +472,16 @@ fn daemon_sessions_patch_restore_and_a_killed_daemon_leaves_a_working_target() {
     );
     assert_eq!(ended["calls_per_function"], json!([1000]));
     let warnings = trace["warnings"].to_string();
-    assert!(warnings.contains("entry probe and uretprobe on its nop (not called through: call-through is turned off"), "{warnings}");
+    assert!(
+        warnings.contains("entry probe and uretprobe on its nop (not called through: call-through is turned off"),
+        "{warnings}"
+    );
     assert_bytes_are_original(&bin, pid, &functions);
 
     // A daemon killed while patched: the jump stays, its trampoline is still mapped, and
     // the target keeps computing the right results.
-    let second = client
-        .post_json("/v1/sessions", &json!({"pid": pid, "functions": ["lea_first"], "fast_entry": true}))
-        .unwrap();
+    let second =
+        client.post_json("/v1/sessions", &json!({"pid": pid, "functions": ["lea_first"], "fast_entry": true})).unwrap();
     assert_eq!(second["state"], "running");
     Command::new("kill").args(["-9", &daemon.child.id().to_string()]).status().unwrap();
     let _ = daemon.child.wait();
@@ -471,8 +506,17 @@ fn daemon_sessions_patch_restore_and_a_killed_daemon_leaves_a_working_target() {
         .unwrap_err()
         .to_string();
     assert!(err.contains("409") && err.contains("a uprobe at +0x0 would break it"), "{err}");
-    let (code, _, stderr) =
-        run_tracesynth(&["record", "--pid", &pid.to_string(), "--func", "lea_first", "--duration", "1", "-o", "/dev/null"]);
+    let (code, _, stderr) = run_tracesynth(&[
+        "record",
+        "--pid",
+        &pid.to_string(),
+        "--func",
+        "lea_first",
+        "--duration",
+        "1",
+        "-o",
+        "/dev/null",
+    ]);
     assert_ne!(code, 0);
     assert!(stderr.contains("starts with a jump that is not in its file"), "{stderr}");
     assert_eq!(fixture.command_reply("hammer 1 100"), "done mismatches=0");

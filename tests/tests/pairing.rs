@@ -142,8 +142,17 @@ fn a_daemon_session_on_hot_functions_pairs_every_call() {
     }
     let exported = dir.path().join("exported.json");
     let id = id.to_string();
-    let (code, _, err) =
-        run_tracesynth(&["export", "--session", &id, "--format", "json", "-o", exported.to_str().unwrap(), "--daemon", &daemon.url]);
+    let (code, _, err) = run_tracesynth(&[
+        "export",
+        "--session",
+        &id,
+        "--format",
+        "json",
+        "-o",
+        exported.to_str().unwrap(),
+        "--daemon",
+        &daemon.url,
+    ]);
     assert_eq!(code, 0, "{err}");
     let trace: Json = serde_json::from_str(&std::fs::read_to_string(&exported).unwrap()).unwrap();
     assert_well_paired(&trace, "daemon");

@@ -37,9 +37,8 @@ fn emits_verified_code_from_examples() {
     )
     .unwrap();
     let out = dir.path().join("out");
-    let (code, _, err) = run_tracesynth(&[
-        "synth", "--examples", ex.to_str().unwrap(), "--lang", "c", "--out", out.to_str().unwrap(),
-    ]);
+    let (code, _, err) =
+        run_tracesynth(&["synth", "--examples", ex.to_str().unwrap(), "--lang", "c", "--out", out.to_str().unwrap()]);
     assert_eq!(code, 0, "{err}");
     let report: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(out.join("report.json")).unwrap()).unwrap();
@@ -97,19 +96,22 @@ fn by_default_the_search_has_the_common_constants_the_examples_do_not_show() {
     // (x >> 8) & 0xff: neither constant is in the examples or the plain default grammar;
     // the default search adds the common constants (the prior guide, then the model's).
     let xs = [0x1234_5678u64, 0xdead_beef, 0x0000_ff00, 0xffff_ffff, 0x8000_0001, 42, 0x00ab_cdef, 0x7fff_0100];
-    let examples: Vec<String> = xs.iter().map(|x| format!(r#"{{"args": [{x}], "output": {}}}"#, (x >> 8) & 0xff)).collect();
+    let examples: Vec<String> =
+        xs.iter().map(|x| format!(r#"{{"args": [{x}], "output": {}}}"#, (x >> 8) & 0xff)).collect();
     std::fs::write(
         &ex,
         format!(r#"{{"function": "byte1", "params": [{{"name": "x", "type": "u32"}}], "output_type": "u32", "examples": [{}]}}"#, examples.join(", ")),
     )
     .unwrap();
-    let (code, out, err) = run_tracesynth(&["synth", "--examples", ex.to_str().unwrap(), "--lang", "python", "--timeout", "10"]);
+    let (code, out, err) =
+        run_tracesynth(&["synth", "--examples", ex.to_str().unwrap(), "--lang", "python", "--timeout", "10"]);
     assert_eq!(code, 0, "{err}");
     assert!(out.contains("def byte1") && out.to_lowercase().contains("0xff"), "{out}");
     let report: serde_json::Value = serde_json::from_str(err.trim()).unwrap_or_default();
     assert_eq!(report["tests_passed"], 8, "{err}");
     // Plain uniform costs have no 0xff to start from.
-    let (code, _, err) = run_tracesynth(&["synth", "--examples", ex.to_str().unwrap(), "--guide", "uniform", "--timeout", "2"]);
+    let (code, _, err) =
+        run_tracesynth(&["synth", "--examples", ex.to_str().unwrap(), "--guide", "uniform", "--timeout", "2"]);
     assert_ne!(code, 0);
     assert!(err.contains("no solution found"), "{err}");
 }

@@ -12,9 +12,8 @@
 use aya_ebpf::{
     bindings::{pt_regs, BPF_RB_NO_WAKEUP},
     helpers::{
-        bpf_get_current_pid_tgid, bpf_ktime_get_ns,
+        bpf_get_current_pid_tgid, bpf_ktime_get_ns, bpf_probe_read_user,
         generated::{bpf_get_attach_cookie, bpf_get_current_task_btf, bpf_probe_read_user_str},
-        bpf_probe_read_user,
     },
     macros::{map, uprobe, uretprobe},
     maps::{Array, PerCpuArray, RingBuf},
@@ -22,8 +21,8 @@ use aya_ebpf::{
     EbpfContext,
 };
 use tracer_common::{
-    CallEvent, EventKind, ProbeConfig, StrEvent, CALL_MAGIC, COUNTERS as N_COUNTERS,
-    COUNTER_DROPPED, COUNTER_PRODUCED, MAX_ARGS, MAX_PROBES, RET_SLOT, STR_BUF, STR_MAGIC,
+    CallEvent, EventKind, ProbeConfig, StrEvent, CALL_MAGIC, COUNTERS as N_COUNTERS, COUNTER_DROPPED, COUNTER_PRODUCED,
+    MAX_ARGS, MAX_PROBES, RET_SLOT, STR_BUF, STR_MAGIC,
 };
 
 /// Ring buffer of [`CallEvent`]s and [`StrEvent`]s; user space resizes it at load time.
@@ -69,12 +68,8 @@ fn count(index: u32) {
 #[inline(always)]
 fn task_cpu_ns(now: u64) -> u64 {
     // SAFETY: read-only globals set by the loader.
-    let (sum_off, start_off) = unsafe {
-        (
-            core::ptr::read_volatile(&SUM_EXEC_RUNTIME_OFF),
-            core::ptr::read_volatile(&EXEC_START_OFF),
-        )
-    };
+    let (sum_off, start_off) =
+        unsafe { (core::ptr::read_volatile(&SUM_EXEC_RUNTIME_OFF), core::ptr::read_volatile(&EXEC_START_OFF)) };
     if sum_off == 0 || start_off == 0 {
         return 0;
     }

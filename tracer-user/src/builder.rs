@@ -356,10 +356,7 @@ impl TraceBuilder {
             *h += 1;
         }
         let Some(Some(offset)) = self.block_offset.get(c.probe as usize).copied() else { return };
-        let open = self
-            .threads
-            .get_mut(&c.tid)
-            .and_then(|t| t.stack.iter_mut().rev().find(|o| o.function == function));
+        let open = self.threads.get_mut(&c.tid).and_then(|t| t.stack.iter_mut().rev().find(|o| o.function == function));
         match open.and_then(|o| o.path.as_mut()) {
             Some(path) => path.enter(offset),
             None => self.unattributed_blocks += 1,
@@ -403,7 +400,13 @@ impl TraceBuilder {
             edges.sort_unstable_by_key(|e| (e.from, e.to));
             self.pending_paths.insert(
                 open.seq,
-                CallBlocks { seq: open.seq, function: open.function, path: path.blocks, truncated: path.truncated, edges },
+                CallBlocks {
+                    seq: open.seq,
+                    function: open.function,
+                    path: path.blocks,
+                    truncated: path.truncated,
+                    edges,
+                },
             );
         }
         let decoder = &self.decoders[open.function as usize];
@@ -417,14 +420,11 @@ impl TraceBuilder {
             .collect();
         let ret_value = ret.and_then(|r| match decoder.ret {
             ValueKind::Void => None,
-            ValueKind::Float | ValueKind::Aggregate => {
-                Some(Value::Unavailable("return value is not in rax".into()))
-            }
+            ValueKind::Float | ValueKind::Aggregate => Some(Value::Unavailable("return value is not in rax".into())),
             kind => Some(decode_value(kind, r.ret, None, false)),
         });
-        let cpu_ns = ret.and_then(|r| {
-            (open.entry_cpu != 0 && r.cpu_ns >= open.entry_cpu).then(|| r.cpu_ns - open.entry_cpu)
-        });
+        let cpu_ns =
+            ret.and_then(|r| (open.entry_cpu != 0 && r.cpu_ns >= open.entry_cpu).then(|| r.cpu_ns - open.entry_cpu));
         Call {
             seq: open.seq,
             function: open.function,
@@ -538,7 +538,8 @@ mod tests {
 
     fn setup() -> TraceBuilder {
         let mut f = sample_trace().functions[0].clone();
-        f.params = vec![Param { name: "n".into(), ctype: CType { name: "int".into(), kind: ValueKind::Signed { bytes: 4 } } }];
+        f.params =
+            vec![Param { name: "n".into(), ctype: CType { name: "int".into(), kind: ValueKind::Signed { bytes: 4 } } }];
         let mut g = f.clone();
         g.name = "g".into();
         let point = |id, function, kind| ProbePoint {
@@ -593,7 +594,8 @@ mod tests {
         b.push_bytes(&call_bytes(2, 1, 1, 17, [0; 6], 30));
         let mut calls = b.finish_all();
         calls.sort_by_key(|c| c.seq);
-        let summary: Vec<_> = calls.iter().map(|c| (c.function, c.tid, c.depth, c.parent, c.args[0].clone(), c.ret.clone())).collect();
+        let summary: Vec<_> =
+            calls.iter().map(|c| (c.function, c.tid, c.depth, c.parent, c.args[0].clone(), c.ret.clone())).collect();
         assert_eq!(
             summary,
             vec![
@@ -622,8 +624,11 @@ mod tests {
         assert_eq!(b.incomplete, [0, 1]);
     }
 
-    /// (function, depth, parent, argument, incomplete) of every call, in entry order.
-    fn shape(calls: &mut [Call]) -> Vec<(u32, u32, Option<u64>, Value, Option<Incomplete>)> {
+    /// (function, depth, parent, argument, incomplete) of a call.
+    type Shape = (u32, u32, Option<u64>, Value, Option<Incomplete>);
+
+    /// The [`Shape`] of every call, in entry order.
+    fn shape(calls: &mut [Call]) -> Vec<Shape> {
         calls.sort_by_key(|c| c.seq);
         calls.iter().map(|c| (c.function, c.depth, c.parent, c.args[0].clone(), c.incomplete)).collect()
     }
@@ -727,7 +732,12 @@ mod tests {
             function: 0,
             string_mask: 0,
         };
-        let points = [point(0, EventKind::Entry), point(1, EventKind::Return), point(2, EventKind::Block), point(3, EventKind::Block)];
+        let points = [
+            point(0, EventKind::Entry),
+            point(1, EventKind::Return),
+            point(2, EventKind::Block),
+            point(3, EventKind::Block),
+        ];
         let block = |offset, probe| BasicBlock {
             offset,
             len: 4,

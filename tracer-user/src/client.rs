@@ -430,7 +430,12 @@ pub fn run_sessions(url: &DaemonUrl) -> anyhow::Result<ExitCode> {
 /// Unknown id; the daemon's refusal.
 pub fn run_detach(args: &DetachArgs) -> anyhow::Result<ExitCode> {
     let s = Client::new(&args.daemon)?.delete(&format!("/v1/sessions/{}", args.id))?;
-    eprintln!("session {} {}; its trace stays (tracesynth export --session {})", args.id, s["state"].as_str().unwrap_or("?"), args.id);
+    eprintln!(
+        "session {} {}; its trace stays (tracesynth export --session {})",
+        args.id,
+        s["state"].as_str().unwrap_or("?"),
+        args.id
+    );
     Ok(ExitCode::SUCCESS)
 }
 
@@ -443,7 +448,14 @@ pub fn run_traces(url: &DaemonUrl) -> anyhow::Result<ExitCode> {
     println!("{:>6} {:>8} {:<15} {:>10}  functions", "id", "pid", "state", "calls");
     for t in list.as_array().into_iter().flatten() {
         let functions: Vec<&str> = t["functions"].as_array().into_iter().flatten().filter_map(Json::as_str).collect();
-        println!("{:>6} {:>8} {:<15} {:>10}  {}", t["id"], t["pid"], t["state"].as_str().unwrap_or("?"), t["calls"], functions.join(", "));
+        println!(
+            "{:>6} {:>8} {:<15} {:>10}  {}",
+            t["id"],
+            t["pid"],
+            t["state"].as_str().unwrap_or("?"),
+            t["calls"],
+            functions.join(", ")
+        );
     }
     Ok(ExitCode::SUCCESS)
 }

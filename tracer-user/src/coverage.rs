@@ -136,7 +136,14 @@ mod tests {
         // 0 branches to 8 (taken) or 4; 4 branches to 12 or 16; 20 is never entered.
         let cfg = FunctionCfg::new(
             "f".into(),
-            vec![block(0, vec![8, 4]), block(4, vec![12, 16]), block(8, vec![]), block(12, vec![]), block(16, vec![]), block(20, vec![])],
+            vec![
+                block(0, vec![8, 4]),
+                block(4, vec![12, 16]),
+                block(8, vec![]),
+                block(12, vec![]),
+                block(16, vec![]),
+                block(20, vec![]),
+            ],
         );
         let paths = [path(1, &[(0, 8)]), path(2, &[(0, 4), (4, 16)]), path(3, &[(0, 4), (4, 16)])];
         let cov = BranchCoverage::of(&cfg, &paths);

@@ -188,8 +188,10 @@ impl Sessions {
         let mut plan = probes::plan(request.pid, &request.functions, request.ret_mode)?;
         let cfg = if request.blocks { Some(probes::cfg::add_block_points(&mut plan)?) } else { None };
         let mut fast_entry = if request.fast_entry {
-            let options =
-                crate::fastentry::Options { call_through: request.call_through, ..crate::fastentry::Options::default() };
+            let options = crate::fastentry::Options {
+                call_through: request.call_through,
+                ..crate::fastentry::Options::default()
+            };
             Some(crate::fastentry::FastEntry::install(&mut plan, &options)?)
         } else {
             None

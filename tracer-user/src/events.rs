@@ -91,7 +91,20 @@ pub fn decode(bytes: &[u8]) -> Option<Record> {
             let ticks = c.u64()?;
             let sp = c.u64()?;
             let ret_addr = c.u64()?;
-            Some(Record::Call(CallRecord { kind, probe, strings, tgid, tid, ts_ns, cpu_ns, args, ret, ticks, sp, ret_addr }))
+            Some(Record::Call(CallRecord {
+                kind,
+                probe,
+                strings,
+                tgid,
+                tid,
+                ts_ns,
+                cpu_ns,
+                args,
+                ret,
+                ticks,
+                sp,
+                ret_addr,
+            }))
         }
         STR_MAGIC => {
             let tid = c.u32()?;
@@ -164,7 +177,17 @@ pub(crate) mod tests {
     }
 
     /// A call record with a stack pointer and, for entries, a return address.
-    pub(crate) fn call_bytes_at(kind: u32, probe: u32, tid: u32, ts: u64, arg: u64, ret: u64, sp: u64, ret_addr: u64) -> Vec<u8> {
+    #[allow(clippy::too_many_arguments, reason = "one argument per record field a test sets")]
+    pub(crate) fn call_bytes_at(
+        kind: u32,
+        probe: u32,
+        tid: u32,
+        ts: u64,
+        arg: u64,
+        ret: u64,
+        sp: u64,
+        ret_addr: u64,
+    ) -> Vec<u8> {
         let mut b = call_bytes(kind, probe, tid, ts, [arg, 0, 0, 0, 0, 0], ret);
         b.truncate(b.len() - 16);
         b.extend_from_slice(&sp.to_le_bytes());

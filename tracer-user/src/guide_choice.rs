@@ -21,7 +21,9 @@ use synth_model::guide::{default_weights_dir, guided_search, GuideError, Guider,
 use synth_model::trace::TraceFeatures;
 
 /// The `--guide` choice.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum, serde::Deserialize, serde::Serialize, utoipa::ToSchema)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum, serde::Deserialize, serde::Serialize, utoipa::ToSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum GuideChoice {
     /// Every production costs 1 (enumeration by size).
@@ -101,7 +103,11 @@ impl GuideSource {
     /// the trace says besides the examples, and which it is: the learned guide steps its
     /// behaviour embedding; uniform costs get per-operator weights.
     #[must_use]
-    pub fn adaptive_guide_for_trace(&self, problem: &Problem, features: &TraceFeatures) -> (Box<dyn AdaptiveGuide>, GuideChoice) {
+    pub fn adaptive_guide_for_trace(
+        &self,
+        problem: &Problem,
+        features: &TraceFeatures,
+    ) -> (Box<dyn AdaptiveGuide>, GuideChoice) {
         self.learned_or::<(Box<dyn AdaptiveGuide>, GuideChoice)>(
             |g| Ok((Box::new(g.adaptive_guide_for(problem, features)?), GuideChoice::Learned)),
             || (Box::new(WeightedGuide::new(UniformGuide)), GuideChoice::Uniform),

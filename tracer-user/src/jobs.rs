@@ -104,7 +104,9 @@ impl SynthesizeRequest {
         let id = match (self.session_id, self.trace_id) {
             (Some(id), None) | (None, Some(id)) => id,
             (Some(a), Some(b)) if a == b => a,
-            (Some(_), Some(_)) => return Err(JobError::Invalid("give session_id or trace_id, not two different ids".into())),
+            (Some(_), Some(_)) => {
+                return Err(JobError::Invalid("give session_id or trace_id, not two different ids".into()))
+            }
             (None, None) => return Err(JobError::Invalid("give session_id or trace_id".into())),
         };
         let budget_ms = self.budget_ms.unwrap_or(20_000);
@@ -216,7 +218,8 @@ impl Jobs {
         let cancel = CancelToken::new();
         let view = {
             let mut jobs = lock(&self.jobs);
-            let pending = jobs.values().filter(|j| matches!(j.view.state, JobState::Queued | JobState::Running)).count();
+            let pending =
+                jobs.values().filter(|j| matches!(j.view.state, JobState::Queued | JobState::Running)).count();
             if pending >= MAX_PENDING_JOBS {
                 return Err(JobError::Busy(pending));
             }

@@ -118,9 +118,7 @@ pub fn maps(pid: u32) -> Result<Vec<Mapping>, ProcError> {
             ProcError::NoSuchProcess { pid }
         }
     })?;
-    text.lines()
-        .map(|line| parse_maps_line(line).ok_or_else(|| ProcError::Parse { path: path.clone() }))
-        .collect()
+    text.lines().map(|line| parse_maps_line(line).ok_or_else(|| ProcError::Parse { path: path.clone() })).collect()
 }
 
 fn parse_maps_line(line: &str) -> Option<Mapping> {
@@ -165,8 +163,7 @@ pub fn runtime_address(mappings: &[Mapping], object: &Path, file_offset: u64) ->
     mappings.iter().find_map(|m| {
         let same = m.path.as_deref() == Some(object);
         let size = m.end - m.start;
-        (same && file_offset >= m.offset && file_offset < m.offset + size)
-            .then(|| m.start + (file_offset - m.offset))
+        (same && file_offset >= m.offset && file_offset < m.offset + size).then(|| m.start + (file_offset - m.offset))
     })
 }
 
@@ -194,15 +191,10 @@ pub fn sample(pid: u32) -> Result<ResourceSample, ProcError> {
     let statm = fs::read_to_string(&statm_path).map_err(|_| ProcError::NoSuchProcess { pid })?;
     let ts_ns = monotonic_ns();
     // Fields after the command name: state is field 3; utime and stime are 14 and 15.
-    let rest = stat.rsplit_once(')').map(|(_, r)| r).ok_or_else(|| ProcError::Parse {
-        path: stat_path.clone(),
-    })?;
+    let rest = stat.rsplit_once(')').map(|(_, r)| r).ok_or_else(|| ProcError::Parse { path: stat_path.clone() })?;
     let fields: Vec<&str> = rest.split_whitespace().collect();
     let ticks = |i: usize| -> Result<u64, ProcError> {
-        fields
-            .get(i)
-            .and_then(|f| f.parse::<u64>().ok())
-            .ok_or_else(|| ProcError::Parse { path: stat_path.clone() })
+        fields.get(i).and_then(|f| f.parse::<u64>().ok()).ok_or_else(|| ProcError::Parse { path: stat_path.clone() })
     };
     let tick_ns = 1_000_000_000 / rustix::param::clock_ticks_per_second();
     let rss_pages = statm
@@ -230,10 +222,7 @@ mod tests {
 
     #[test]
     fn parses_maps_lines() {
-        let m = parse_maps_line(
-            "55d0c0a00000-55d0c0a01000 r-xp 00001000 fe:01 1234   /usr/bin/demo prog",
-        )
-        .unwrap();
+        let m = parse_maps_line("55d0c0a00000-55d0c0a01000 r-xp 00001000 fe:01 1234   /usr/bin/demo prog").unwrap();
         assert_eq!(m.start, 0x55d0_c0a0_0000);
         assert_eq!(m.offset, 0x1000);
         assert!(m.is_exec());

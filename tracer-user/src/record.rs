@@ -212,7 +212,11 @@ impl RecordSink for KeepCalls {
 ///
 /// # Errors
 /// As [`record`].
-pub fn record_with_paths(plan: &Plan, config: &RecordConfig, stop: &AtomicBool) -> Result<(Trace, Vec<CallBlocks>), RecordError> {
+pub fn record_with_paths(
+    plan: &Plan,
+    config: &RecordConfig,
+    stop: &AtomicBool,
+) -> Result<(Trace, Vec<CallBlocks>), RecordError> {
     let mut keep = KeepCalls(Vec::new(), Vec::new());
     let mut trace = record_into(plan, config, stop, &mut keep)?;
     trace.calls = keep.0;
@@ -254,9 +258,8 @@ pub fn record_into(
     sink: &mut dyn RecordSink,
 ) -> Result<Trace, RecordError> {
     let start_ns = procfs::monotonic_ns();
-    let start_unix_ms = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as u64);
+    let start_unix_ms =
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64);
     let attaching = Instant::now();
     let (mut attached, ring) = loader::attach(plan, config.ring_bytes)?;
     // The recording starts when `record` is called: capture stops the time attaching took
@@ -283,8 +286,7 @@ pub fn record_into(
     let bar = (config.progress && std::io::stderr().is_terminal()).then(|| {
         let bar = indicatif::ProgressBar::new_spinner();
         bar.set_style(
-            indicatif::ProgressStyle::with_template("{spinner} [{elapsed_precise}] {msg}")
-                .expect("valid template"),
+            indicatif::ProgressStyle::with_template("{spinner} [{elapsed_precise}] {msg}").expect("valid template"),
         );
         bar.enable_steady_tick(Duration::from_millis(120));
         bar
@@ -396,7 +398,8 @@ pub fn record_into(
         // Everything produced before the entry probes went has been read once an event
         // from after it has (give or take another CPU's late reservation), or once the
         // ring stays quiet for longer than the reader's longest poll.
-        let caught_up = builder.newest_ns > detached_ns + 1_000_000 || quiet_since.elapsed() >= Duration::from_millis(40);
+        let caught_up =
+            builder.newest_ns > detached_ns + 1_000_000 || quiet_since.elapsed() >= Duration::from_millis(40);
         if builder.open_calls() == 0 && caught_up {
             break;
         }
@@ -508,11 +511,6 @@ fn deliver_paths(sink: &mut dyn RecordSink, paths: Vec<CallBlocks>) {
 
 /// One line of live status: events/s, calls per function, dropped.
 pub fn progress_line(plan: &Plan, calls: &[u64], events_per_sec: f64, dropped: u64) -> String {
-    let per_function: Vec<String> = plan
-        .functions
-        .iter()
-        .zip(calls)
-        .map(|(f, n)| format!("{} {n}", f.name))
-        .collect();
+    let per_function: Vec<String> = plan.functions.iter().zip(calls).map(|(f, n)| format!("{} {n}", f.name)).collect();
     format!("{events_per_sec:.0} events/s | calls: {} | dropped {dropped}", per_function.join(", "))
 }

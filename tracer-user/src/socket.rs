@@ -84,9 +84,8 @@ fn group_id(name: &str) -> Option<u32> {
     let mut result = std::ptr::null_mut();
     // SAFETY: every pointer is valid for the call; getgrnam_r writes at most `buf.len()`
     // bytes into `buf` and sets `result` to `group` on success, or to null.
-    let rc = unsafe {
-        libc::getgrnam_r(name.as_ptr(), group.as_mut_ptr(), buf.as_mut_ptr().cast(), buf.len(), &mut result)
-    };
+    let rc =
+        unsafe { libc::getgrnam_r(name.as_ptr(), group.as_mut_ptr(), buf.as_mut_ptr().cast(), buf.len(), &mut result) };
     if rc != 0 || result.is_null() {
         return None;
     }

@@ -17,10 +17,14 @@ pub enum SpecError {
     #[error("function `{0}` is not in the trace")]
     UnknownFunction(String),
     /// No call returned while recording.
-    #[error("`{0}` was never called (and returned) while recording; drive the program so it calls it, or record longer")]
+    #[error(
+        "`{0}` was never called (and returned) while recording; drive the program so it calls it, or record longer"
+    )]
     NeverCalled(String),
     /// A parameter or return type synthesis cannot express.
-    #[error("`{function}`: {what} has type `{ctype}`, which synthesis does not support (integers, bool and char * are)")]
+    #[error(
+        "`{function}`: {what} has type `{ctype}`, which synthesis does not support (integers, bool and char * are)"
+    )]
     Unsupported {
         /// Function.
         function: String,
@@ -56,11 +60,8 @@ pub struct CarvedSpec {
 }
 
 fn type_name(function: &str, what: &str, ctype: &CType) -> Result<&'static str, SpecError> {
-    let unsupported = || SpecError::Unsupported {
-        function: function.into(),
-        what: what.into(),
-        ctype: ctype.name.clone(),
-    };
+    let unsupported =
+        || SpecError::Unsupported { function: function.into(), what: what.into(), ctype: ctype.name.clone() };
     Ok(match ctype.kind {
         ValueKind::Signed { bytes: 1..=4 } => "i32",
         ValueKind::Unsigned { bytes: 1..=4 } => "u32",
@@ -126,7 +127,12 @@ pub fn carve_covering(
     let params: Vec<ParamDecl> = info
         .params
         .iter()
-        .map(|p| Ok(ParamDecl { name: p.name.clone(), ty: type_name(function, &format!("parameter `{}`", p.name), &p.ctype)?.into() }))
+        .map(|p| {
+            Ok(ParamDecl {
+                name: p.name.clone(),
+                ty: type_name(function, &format!("parameter `{}`", p.name), &p.ctype)?.into(),
+            })
+        })
         .collect::<Result<_, SpecError>>()?;
     let output_type = type_name(function, "the return value", &info.ret)?;
 
@@ -145,10 +151,7 @@ pub fn carve_covering(
                 let shown: Vec<String> = args.iter().map(Json::to_string).collect();
                 return Err(SpecError::NotPure {
                     function: function.into(),
-                    detail: format!(
-                        "{function}({}) returned {previous} and later {ret}",
-                        shown.join(", ")
-                    ),
+                    detail: format!("{function}({}) returned {previous} and later {ret}", shown.join(", ")),
                 });
             }
             Some(_) => {}
@@ -207,7 +210,8 @@ mod tests {
     fn int_trace(calls: &[(i64, i64)]) -> Trace {
         let mut t = sample_trace();
         let f = &mut t.functions[0];
-        f.params = vec![Param { name: "x".into(), ctype: CType { name: "int".into(), kind: ValueKind::Signed { bytes: 4 } } }];
+        f.params =
+            vec![Param { name: "x".into(), ctype: CType { name: "int".into(), kind: ValueKind::Signed { bytes: 4 } } }];
         let template = t.calls[0].clone();
         t.calls = calls
             .iter()

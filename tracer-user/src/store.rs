@@ -327,13 +327,7 @@ impl Store {
     ///
     /// # Errors
     /// sled errors, undecodable records.
-    pub fn calls(
-        &self,
-        id: u64,
-        function: Option<u32>,
-        offset: usize,
-        limit: usize,
-    ) -> Result<Vec<Call>, StoreError> {
+    pub fn calls(&self, id: u64, function: Option<u32>, offset: usize, limit: usize) -> Result<Vec<Call>, StoreError> {
         let prefix: Vec<u8> = match function {
             Some(f) => call_key(id, f, 0)[..12].to_vec(),
             None => id.to_be_bytes().to_vec(),
@@ -539,7 +533,9 @@ fn open_db(path: &Path) -> sled::Result<sled::Db> {
     loop {
         match sled::Config::new().path(path).flush_every_ms(Some(200)).open() {
             // sled reports the refused lock only in the message of an `Other` I/O error.
-            Err(sled::Error::Io(e)) if e.to_string().contains("could not acquire lock") && std::time::Instant::now() < deadline => {
+            Err(sled::Error::Io(e))
+                if e.to_string().contains("could not acquire lock") && std::time::Instant::now() < deadline =>
+            {
                 std::thread::sleep(std::time::Duration::from_millis(20));
             }
             other => return other,

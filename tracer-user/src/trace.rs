@@ -7,7 +7,10 @@ use std::{
 use serde::{Deserialize, Serialize};
 
 use crate::{
-    probes::{dwarf::{CType, Param}, site::ProbeSite},
+    probes::{
+        dwarf::{CType, Param},
+        site::ProbeSite,
+    },
     procfs::ResourceSample,
 };
 
@@ -328,14 +331,14 @@ impl Trace {
     pub fn from_bytes(bytes: &[u8], path: &Path) -> Result<Self, TraceError> {
         let looks_json = bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{');
         let trace: Self = if looks_json {
-            let version = serde_json::from_slice::<serde_json::Value>(bytes)
-                .ok()
-                .and_then(|v| v.get("schema_version")?.as_u64());
-            if let Some(found) = version.filter(|v| !READABLE_VERSIONS.contains(&(*v as u32)) || *v > u64::from(u32::MAX)) {
+            let version =
+                serde_json::from_slice::<serde_json::Value>(bytes).ok().and_then(|v| v.get("schema_version")?.as_u64());
+            if let Some(found) =
+                version.filter(|v| !READABLE_VERSIONS.contains(&(*v as u32)) || *v > u64::from(u32::MAX))
+            {
                 return Err(TraceError::Version { path: path.into(), found: found as u32 });
             }
-            serde_json::from_slice(bytes)
-                .map_err(|source| TraceError::Json { path: path.into(), source })?
+            serde_json::from_slice(bytes).map_err(|source| TraceError::Json { path: path.into(), source })?
         } else {
             let found = bytes.get(..4).map_or(SCHEMA_VERSION, |b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]));
             if !READABLE_VERSIONS.contains(&found) {
@@ -406,7 +409,20 @@ pub(crate) mod v1 {
     impl From<Call> for super::Call {
         fn from(c: Call) -> Self {
             let Call { seq, function, tid, depth, parent, entry_ns, exit_ns, duration_ns, cpu_ns, args, ret } = c;
-            Self { seq, function, tid, depth, parent, entry_ns, exit_ns, duration_ns, cpu_ns, args, ret, incomplete: None }
+            Self {
+                seq,
+                function,
+                tid,
+                depth,
+                parent,
+                entry_ns,
+                exit_ns,
+                duration_ns,
+                cpu_ns,
+                args,
+                ret,
+                incomplete: None,
+            }
         }
     }
 

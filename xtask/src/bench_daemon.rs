@@ -142,7 +142,9 @@ pub fn run(calls: u64, requests: usize, block_calls: u64, runs: usize) -> Result
         ingests.push(run);
     }
     println!("#### Sustained ingest: `bench nop5 {calls}` under a session (entry + return events), {runs} runs\n");
-    println!("| run | loop s | events/s produced | events/s into sled | produced | received | dropped | calls in sled |");
+    println!(
+        "| run | loop s | events/s produced | events/s into sled | produced | received | dropped | calls in sled |"
+    );
     println!("|---|---|---|---|---|---|---|---|");
     for (i, r) in ingests.iter().enumerate() {
         println!(

@@ -68,7 +68,10 @@ mod tests {
     #[test]
     fn parses_the_check_s_lines() {
         let row = parse("pages: 1470/2000 agree, term size 203 (natural 7), reported verified (2s)").unwrap();
-        assert_eq!(row, Row { name: "pages".into(), agree: (1470, 2000), size: Some(203), natural: 7, status: "verified".into() });
+        assert_eq!(
+            row,
+            Row { name: "pages".into(), agree: (1470, 2000), size: Some(203), natural: 7, status: "verified".into() }
+        );
         let row = parse("sign: 2000/2000 agree, term size None (natural 9), reported fits-observed (1s)").unwrap();
         assert_eq!((row.size, row.status.as_str()), (None, "fits-observed"));
         assert!(parse("celsius_to_f: synth failed rc=1 (11s)").is_none());

@@ -82,7 +82,13 @@ struct Task {
 
 fn read_task(src: &str) -> Result<Task> {
     let cmds = sexpr::parse_all(src)?;
-    let mut t = Task { logic: "ALL".into(), fname: String::new(), funs: FunDefs::new(), vars: Vec::new(), constraints: Vec::new() };
+    let mut t = Task {
+        logic: "ALL".into(),
+        fname: String::new(),
+        funs: FunDefs::new(),
+        vars: Vec::new(),
+        constraints: Vec::new(),
+    };
     for c in &cmds {
         let Some(items) = c.list() else { continue };
         match items.first().and_then(SExpr::atom) {
@@ -125,7 +131,9 @@ fn solution(out: &str, fname: &str) -> Option<FunDef> {
     let mut stack: Vec<&SExpr> = all.iter().collect();
     while let Some(e) = stack.pop() {
         let Some(items) = e.list() else { continue };
-        if items.first().and_then(SExpr::atom) == Some("define-fun") && items.get(1).and_then(SExpr::atom) == Some(fname) {
+        if items.first().and_then(SExpr::atom) == Some("define-fun")
+            && items.get(1).and_then(SExpr::atom) == Some(fname)
+        {
             return fun_def(items).ok();
         }
         stack.extend(items.iter());
@@ -201,7 +209,13 @@ fn run_cvc5(file: &Path, timeout: u64, task: &Task) -> Result<Outcome> {
 
 fn judge(out: &str, err: &str, time: f64, killed: bool, task: &Task) -> Outcome {
     match solution(out, &task.fname) {
-        Some(sol) => Outcome { solved: true, time, size: Some(sol.body.size()), checked: Some(check(task, &sol)), note: String::new() },
+        Some(sol) => Outcome {
+            solved: true,
+            time,
+            size: Some(sol.body.size()),
+            checked: Some(check(task, &sol)),
+            note: String::new(),
+        },
         None => {
             let note = if killed {
                 "timeout".to_string()
@@ -291,14 +305,20 @@ pub fn run(suite: &Path, timeout_secs: u64, limit: Option<usize>, filter: Option
         rows.push((ours, theirs));
     }
     let n = rows.len();
-    let solved = |pick: &dyn Fn(&(Outcome, Outcome)) -> &Outcome| rows.iter().filter(|r| pick(r).solved && pick(r).checked != Some(false)).count();
+    let solved = |pick: &dyn Fn(&(Outcome, Outcome)) -> &Outcome| {
+        rows.iter().filter(|r| pick(r).solved && pick(r).checked != Some(false)).count()
+    };
     let ours_ok = solved(&|r| &r.0);
     let ours_wrong = rows.iter().filter(|r| r.0.checked == Some(false)).count();
     let cvc_ok = solved(&|r| &r.1);
     let cvc_wrong = rows.iter().filter(|r| r.1.checked == Some(false)).count();
     let t = timeout_secs as f64;
-    let med_solved = |pick: &dyn Fn(&(Outcome, Outcome)) -> &Outcome| median(rows.iter().map(pick).filter(|o| o.solved).map(|o| o.time).collect());
-    let med_all = |pick: &dyn Fn(&(Outcome, Outcome)) -> &Outcome| median(rows.iter().map(pick).map(|o| if o.solved { o.time } else { t }).collect());
+    let med_solved = |pick: &dyn Fn(&(Outcome, Outcome)) -> &Outcome| {
+        median(rows.iter().map(pick).filter(|o| o.solved).map(|o| o.time).collect())
+    };
+    let med_all = |pick: &dyn Fn(&(Outcome, Outcome)) -> &Outcome| {
+        median(rows.iter().map(pick).map(|o| if o.solved { o.time } else { t }).collect())
+    };
     let fmt = |m: Option<f64>| m.map_or("-".to_string(), |x| format!("{x:.3} s"));
     println!();
     println!("| | ours | cvc5 |");
@@ -306,7 +326,11 @@ pub fn run(suite: &Path, timeout_secs: u64, limit: Option<usize>, filter: Option
     println!("| solved and checked | {ours_ok}/{n} | {cvc_ok}/{n} |");
     println!("| solutions failing the check | {ours_wrong} | {cvc_wrong} |");
     println!("| median time, solved tasks | {} | {} |", fmt(med_solved(&|r| &r.0)), fmt(med_solved(&|r| &r.1)));
-    println!("| median time, all tasks (unsolved = {timeout_secs} s) | {} | {} |", fmt(med_all(&|r| &r.0)), fmt(med_all(&|r| &r.1)));
+    println!(
+        "| median time, all tasks (unsolved = {timeout_secs} s) | {} | {} |",
+        fmt(med_all(&|r| &r.0)),
+        fmt(med_all(&|r| &r.1))
+    );
     if let (Some(a), Some(b)) = (med_all(&|r| &r.0), med_all(&|r| &r.1)) {
         if a > 0.0 {
             println!("| cvc5 / ours median time (all tasks) | {:.1}x | |", b / a);

@@ -94,7 +94,11 @@ pub fn run(calls: u64, runs: usize) -> Result<()> {
     println!("{header}");
     let mut throughput = Vec::new();
     let mut cpu_rows = Vec::new();
-    for (shape, func, what) in [("lea", "lea_fn", "`lea` (single-stepped)"), ("push", "push_fn", "`push %rbx` (emulated)"), ("nop5", "nop5_fn", "5-byte nop (optimized)")] {
+    for (shape, func, what) in [
+        ("lea", "lea_fn", "`lea` (single-stepped)"),
+        ("push", "push_fn", "`push %rbx` (emulated)"),
+        ("nop5", "nop5_fn", "5-byte nop (optimized)"),
+    ] {
         // no probe, ours, fast-entry, fast-entry without call-through, bpftrace
         let mut wall: [Vec<f64>; 5] = Default::default();
         let mut cpu: [Vec<f64>; 5] = Default::default();
@@ -188,12 +192,19 @@ fn refusal_rate(tracesynth: &Path, dir: &Path) -> Result<()> {
                 .filter_map(|l| {
                     let mut f = l.split_whitespace();
                     let (_, kind, name) = (f.next()?, f.next()?, f.next()?);
-                    let runtime = name.starts_with('_') || matches!(name, "main" | "frame_dummy" | "register_tm_clones" | "deregister_tm_clones");
+                    let runtime = name.starts_with('_')
+                        || matches!(name, "main" | "frame_dummy" | "register_tm_clones" | "deregister_tm_clones");
                     (matches!(kind, "T" | "t") && !runtime).then(|| name.to_owned())
                 })
                 .collect();
             let target = Fixture::start(&bin)?;
-            let mut args = vec!["record".to_owned(), "--explain".into(), "--fast-entry".into(), "--pid".into(), target.pid().to_string()];
+            let mut args = vec![
+                "record".to_owned(),
+                "--explain".into(),
+                "--fast-entry".into(),
+                "--pid".into(),
+                target.pid().to_string(),
+            ];
             for f in &functions {
                 args.extend(["--func".to_owned(), f.clone()]);
             }
@@ -210,9 +221,17 @@ fn refusal_rate(tracesynth: &Path, dir: &Path) -> Result<()> {
                 })
                 .collect();
             let patched = text.lines().filter(|l| l.starts_with("fast-entry: ") && l.contains(": would move")).count();
-            let through = text.lines().filter(|l| l.starts_with("fast-entry: ") && l.contains("calls would run through it")).count();
+            let through = text
+                .lines()
+                .filter(|l| l.starts_with("fast-entry: ") && l.contains("calls would run through it"))
+                .count();
             if patched + refusals.len() != functions.len() {
-                bail!("explain covered {} of {} functions: {text}{}", patched + refusals.len(), functions.len(), String::from_utf8_lossy(&out.stderr));
+                bail!(
+                    "explain covered {} of {} functions: {text}{}",
+                    patched + refusals.len(),
+                    functions.len(),
+                    String::from_utf8_lossy(&out.stderr)
+                );
             }
             all += functions.len();
             refused_all += refusals.len();

@@ -70,7 +70,9 @@ impl Daemon {
         };
         match response {
             Ok(r) => Ok(r.into_json()?),
-            Err(ureq::Error::Status(code, r)) => bail!("{method} {path}: {code} {}", r.into_string().unwrap_or_default()),
+            Err(ureq::Error::Status(code, r)) => {
+                bail!("{method} {path}: {code} {}", r.into_string().unwrap_or_default())
+            }
             Err(e) => bail!("{method} {path}: {e}"),
         }
     }

@@ -73,7 +73,14 @@ fn eval(demo: &mut Fixture, f: &DemoFunction, args: &[Json]) -> Result<Json> {
 
 /// What the demo and the benchmark ask of the daemon.
 trait DemoSessions {
-    fn record(&self, pid: u32, functions: &[&str], calls: u64, fast_entry: bool, drive: impl FnOnce() -> Result<()>) -> Result<u64>;
+    fn record(
+        &self,
+        pid: u32,
+        functions: &[&str],
+        calls: u64,
+        fast_entry: bool,
+        drive: impl FnOnce() -> Result<()>,
+    ) -> Result<u64>;
     fn synthesize(&self, session: u64, f: &DemoFunction, lang: &str, guide: Option<&str>) -> Result<(Json, f64)>;
 }
 
@@ -81,7 +88,14 @@ impl DemoSessions for Daemon {
     /// Attaches to `pid`'s `functions`, runs `drive`, and waits until each has `calls` calls,
     /// or, when the ring buffer dropped events, until the counts stop growing (the
     /// session keeps what arrived; the loss is reported).
-    fn record(&self, pid: u32, functions: &[&str], calls: u64, fast_entry: bool, drive: impl FnOnce() -> Result<()>) -> Result<u64> {
+    fn record(
+        &self,
+        pid: u32,
+        functions: &[&str],
+        calls: u64,
+        fast_entry: bool,
+        drive: impl FnOnce() -> Result<()>,
+    ) -> Result<u64> {
         let body = json!({"pid": pid, "functions": functions, "fast_entry": fast_entry});
         let session = self.call("POST", "/v1/sessions", Some(&body))?;
         let id = session["id"].as_u64().context("no session id")?;
@@ -90,7 +104,9 @@ impl DemoSessions for Daemon {
         let (mut last, mut changed) = (Vec::new(), Instant::now());
         loop {
             let s = self.call("GET", &format!("/v1/sessions/{id}"), None)?;
-            let counts: Vec<u64> = s["calls_per_function"].as_array().map_or_else(Vec::new, |a| a.iter().map(|c| c.as_u64().unwrap_or(0)).collect());
+            let counts: Vec<u64> = s["calls_per_function"]
+                .as_array()
+                .map_or_else(Vec::new, |a| a.iter().map(|c| c.as_u64().unwrap_or(0)).collect());
             if counts.iter().all(|&c| c >= calls) {
                 break;
             }
@@ -99,7 +115,9 @@ impl DemoSessions for Daemon {
             }
             let dropped = s["loss"]["dropped"].as_u64().unwrap_or(0);
             if dropped > 0 && changed.elapsed() > Duration::from_secs(2) {
-                eprintln!("session {id}: {dropped} events dropped by the ring buffer; {counts:?} of {calls} calls arrived");
+                eprintln!(
+                    "session {id}: {dropped} events dropped by the ring buffer; {counts:?} of {calls} calls arrived"
+                );
                 break;
             }
             if started.elapsed() > Duration::from_secs(30) {
@@ -180,7 +198,10 @@ pub fn demo() -> Result<()> {
         }
         std::fs::write(out.join(format!("{}.rs", f.name)), r["code"].as_str().unwrap_or_default())?;
         std::fs::write(out.join(format!("{}_tests.rs", f.name)), r["tests"].as_str().unwrap_or_default())?;
-        std::fs::write(out.join(format!("regression_{}.c", f.name)), r["regression_test"].as_str().unwrap_or_default())?;
+        std::fs::write(
+            out.join(format!("regression_{}.c", f.name)),
+            r["regression_test"].as_str().unwrap_or_default(),
+        )?;
         std::fs::write(out.join(format!("{}.report.json", f.name)), serde_json::to_vec_pretty(r)?)?;
         println!();
         if view["state"] != "verified" {
@@ -261,7 +282,10 @@ pub fn bench(runs: usize, fresh: usize) -> Result<()> {
                     bail!("{} not verified with the {guide} guide: {view}", f.name);
                 }
                 if view["result"]["guide"] != guide {
-                    bail!("asked for the {guide} guide, the job used {} (run `cargo xtask setup`)", view["result"]["guide"]);
+                    bail!(
+                        "asked for the {guide} guide, the job used {} (run `cargo xtask setup`)",
+                        view["result"]["guide"]
+                    );
                 }
                 times.push(secs);
                 last = view;
@@ -289,8 +313,10 @@ pub fn bench(runs: usize, fresh: usize) -> Result<()> {
             let r = &view["result"];
             let code = r["code"].as_str().unwrap_or_default();
             let term: synth_engine::dsl::Term = r["term"].as_str().unwrap_or_default().parse()?;
-            let tests = synth_engine::emit::emit_tests(synth_engine::emit::Lang::Rust, &problem, &term, &problem.examples)?;
-            let limits = synth_engine::verify::VerifyLimits { compile_timeout: Duration::from_secs(600), ..Default::default() };
+            let tests =
+                synth_engine::emit::emit_tests(synth_engine::emit::Lang::Rust, &problem, &term, &problem.examples)?;
+            let limits =
+                synth_engine::verify::VerifyLimits { compile_timeout: Duration::from_secs(600), ..Default::default() };
             let report = synth_engine::verify::verify(synth_engine::emit::Lang::Rust, code, &tests, &limits)?;
             cells.push((
                 r["history"].as_array().map_or(0, Vec::len),

@@ -61,7 +61,8 @@ impl Fixture {
     /// nanoseconds its loop took, from the `ns T` line.
     pub fn timed(&mut self, command: &str) -> Result<f64> {
         let replies = self.ask(command)?;
-        let ns = replies.iter().find_map(|l| l.strip_prefix("ns ")).with_context(|| format!("no timing in {replies:?}"))?;
+        let ns =
+            replies.iter().find_map(|l| l.strip_prefix("ns ")).with_context(|| format!("no timing in {replies:?}"))?;
         Ok(ns.parse()?)
     }
 

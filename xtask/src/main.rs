@@ -11,6 +11,7 @@ mod bench_trace;
 mod daemon;
 mod e2e;
 mod fixture;
+mod lint;
 mod model;
 mod setup;
 
@@ -26,7 +27,8 @@ enum Task {
     /// Install everything a fresh machine needs (idempotent): apt packages, rust-src for
     /// nightly, bpf-linker, bpftrace, cvc5.
     Setup,
-    /// Set up, then run the whole test suite (what CI runs).
+    /// Set up, check formatting (rustfmt) and lints (clippy, warnings denied, every crate),
+    /// then run the whole test suite (what CI runs).
     Test,
     /// Set up, build, start the bundled demo process and the daemon, attach by PID, record,
     /// and print the synthesized Rust of each demo function with its verification report.
@@ -139,6 +141,7 @@ fn main() -> Result<()> {
         Task::Setup => setup::run(),
         Task::Test => {
             setup::run()?;
+            lint::run()?;
             cargo(&["test", "--no-fail-fast"])
         }
         Task::Demo => {
@@ -199,11 +202,7 @@ pub fn root() -> PathBuf {
 
 /// Runs cargo in the workspace root.
 pub fn cargo(args: &[&str]) -> Result<()> {
-    let status = Command::new(env!("CARGO"))
-        .args(args)
-        .current_dir(root())
-        .status()
-        .context("running cargo")?;
+    let status = Command::new(env!("CARGO")).args(args).current_dir(root()).status().context("running cargo")?;
     if !status.success() {
         bail!("cargo {} failed: {status}", args.join(" "));
     }

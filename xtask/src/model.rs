@@ -58,7 +58,12 @@ for n in z.namelist():
 "#;
     let staging = dir.with_extension("partial");
     let _ = std::fs::remove_dir_all(&staging);
-    let status = Command::new("python3").args(["-c", script]).arg(&wheel).arg(&staging).status().context("unpacking the wheel")?;
+    let status = Command::new("python3")
+        .args(["-c", script])
+        .arg(&wheel)
+        .arg(&staging)
+        .status()
+        .context("unpacking the wheel")?;
     if !status.success() {
         bail!("unpacking {} failed", wheel.display());
     }
@@ -124,8 +129,23 @@ pub fn gpu_check(steps: usize) -> Result<()> {
     let target = target.display().to_string();
     let steps = steps.to_string();
     cargo(&[
-        "run", "--release", "-q", "--target-dir", &target, "-p", "synth-model", "--features", "gpu", "--bin", "synth-model", "--",
-        "--device", "gpu", "device-check", "--steps", &steps,
+        "run",
+        "--release",
+        "-q",
+        "--target-dir",
+        &target,
+        "-p",
+        "synth-model",
+        "--features",
+        "gpu",
+        "--bin",
+        "synth-model",
+        "--",
+        "--device",
+        "gpu",
+        "device-check",
+        "--steps",
+        &steps,
     ])
 }
 
@@ -134,8 +154,23 @@ pub fn bench_guide(timeout: f64, limit: usize) -> Result<()> {
     let suites = root().join("../shared/bench/sygus");
     let t = timeout.to_string();
     let l = limit.to_string();
-    let mut args = vec!["run", "--release", "-q", "-p", "synth-model", "--bin", "synth-model", "--", "bench", "--timeout", &t, "--limit", &l];
-    let names: Vec<String> = ["pbe_bv", "pbe_slia", "hd"].iter().map(|s| suites.join(s).display().to_string()).collect();
+    let mut args = vec![
+        "run",
+        "--release",
+        "-q",
+        "-p",
+        "synth-model",
+        "--bin",
+        "synth-model",
+        "--",
+        "bench",
+        "--timeout",
+        &t,
+        "--limit",
+        &l,
+    ];
+    let names: Vec<String> =
+        ["pbe_bv", "pbe_slia", "hd"].iter().map(|s| suites.join(s).display().to_string()).collect();
     for n in &names {
         if Path::new(n).is_dir() {
             args.extend(["--suite", n.as_str()]);

@@ -46,11 +46,8 @@ fn apt() -> Result<()> {
 
 /// Installs the Debian packages of `packages` that are missing.
 pub fn apt_install(packages: &[&str]) -> Result<()> {
-    let missing: Vec<&str> = packages
-        .iter()
-        .copied()
-        .filter(|p| !quiet(Command::new("dpkg").args(["-s", p])))
-        .collect();
+    let missing: Vec<&str> =
+        packages.iter().copied().filter(|p| !quiet(Command::new("dpkg").args(["-s", p]))).collect();
     if missing.is_empty() {
         return Ok(());
     }
@@ -73,13 +70,19 @@ fn rust_src() -> Result<()> {
     if !installed.status.success() {
         run_cmd(Command::new("rustup").args(["toolchain", "install", "nightly", "--profile", "minimal"]))?;
     }
-    if !list.lines().any(|l| l.starts_with("rust-src")) {
-        run_cmd(Command::new("rustup").args(["component", "add", "rust-src", "--toolchain", "nightly"]))?;
+    // The eBPF crate is linted with nightly's clippy (it builds only for the BPF target).
+    for component in ["rust-src", "clippy"] {
+        if !list.lines().any(|l| l.starts_with(component)) {
+            run_cmd(Command::new("rustup").args(["component", "add", component, "--toolchain", "nightly"]))?;
+        }
     }
-    // clippy-driver lints the Rust that `synth` emits.
+    // clippy lints the workspace and the Rust that `synth` emits; rustfmt checks the layout.
     let stable = Command::new("rustup").args(["component", "list", "--installed"]).output();
-    if !stable.is_ok_and(|o| String::from_utf8_lossy(&o.stdout).lines().any(|l| l.starts_with("clippy"))) {
-        run_cmd(Command::new("rustup").args(["component", "add", "clippy"]))?;
+    let stable = stable.map(|o| String::from_utf8_lossy(&o.stdout).into_owned()).unwrap_or_default();
+    for component in ["clippy", "rustfmt"] {
+        if !stable.lines().any(|l| l.starts_with(component)) {
+            run_cmd(Command::new("rustup").args(["component", "add", component]))?;
+        }
     }
     Ok(())
 }

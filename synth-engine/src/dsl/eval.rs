@@ -108,10 +108,14 @@ impl Column {
         let bad = |v: &Value| EvalError::IllTyped(format!("value {v} is not of sort {sort}"));
         Ok(match sort {
             Sort::Bool => Column::Bool(
-                vals.iter().map(|v| if let Value::Bool(b) = v { Ok(*b) } else { Err(bad(v)) }).collect::<Result<_, _>>()?,
+                vals.iter()
+                    .map(|v| if let Value::Bool(b) = v { Ok(*b) } else { Err(bad(v)) })
+                    .collect::<Result<_, _>>()?,
             ),
             Sort::Int => Column::Int(
-                vals.iter().map(|v| if let Value::Int(b) = v { Ok(*b) } else { Err(bad(v)) }).collect::<Result<_, _>>()?,
+                vals.iter()
+                    .map(|v| if let Value::Int(b) = v { Ok(*b) } else { Err(bad(v)) })
+                    .collect::<Result<_, _>>()?,
             ),
             Sort::String => Column::Str(
                 vals.iter()
@@ -216,12 +220,14 @@ fn eval_at(
                         node.children.len()
                     )));
                 }
-                let args: Vec<&Column> = node.children.iter().map(|c| cols[c.index()].as_ref().expect("child")).collect();
+                let args: Vec<&Column> =
+                    node.children.iter().map(|c| cols[c.index()].as_ref().expect("child")).collect();
                 let binds: Vec<(&str, &Column)> = def.params.iter().map(|(p, _)| p.as_str()).zip(args).collect();
                 eval_at(&def.body, def.body.root(), &binds, funs, n, depth + 1)?
             }
             op => {
-                let args: Vec<&Column> = node.children.iter().map(|c| cols[c.index()].as_ref().expect("child")).collect();
+                let args: Vec<&Column> =
+                    node.children.iter().map(|c| cols[c.index()].as_ref().expect("child")).collect();
                 apply(op, &args)?
             }
         };
@@ -442,10 +448,18 @@ pub fn apply(op: &Op, args: &[&Column]) -> Result<Column, EvalError> {
     let n = args.first().map_or(0, |a| a.len());
     let r = match (op, args) {
         (Op::Not, [a]) => bools(a).map(|x| Column::Bool(x.iter().map(|v| !v).collect())),
-        (Op::And, [a, b]) => bools(a).zip(bools(b)).map(|(x, y)| Column::Bool(x.iter().zip(y).map(|(p, q)| *p && *q).collect())),
-        (Op::Or, [a, b]) => bools(a).zip(bools(b)).map(|(x, y)| Column::Bool(x.iter().zip(y).map(|(p, q)| *p || *q).collect())),
-        (Op::Xor, [a, b]) => bools(a).zip(bools(b)).map(|(x, y)| Column::Bool(x.iter().zip(y).map(|(p, q)| p != q).collect())),
-        (Op::Implies, [a, b]) => bools(a).zip(bools(b)).map(|(x, y)| Column::Bool(x.iter().zip(y).map(|(p, q)| !*p || *q).collect())),
+        (Op::And, [a, b]) => {
+            bools(a).zip(bools(b)).map(|(x, y)| Column::Bool(x.iter().zip(y).map(|(p, q)| *p && *q).collect()))
+        }
+        (Op::Or, [a, b]) => {
+            bools(a).zip(bools(b)).map(|(x, y)| Column::Bool(x.iter().zip(y).map(|(p, q)| *p || *q).collect()))
+        }
+        (Op::Xor, [a, b]) => {
+            bools(a).zip(bools(b)).map(|(x, y)| Column::Bool(x.iter().zip(y).map(|(p, q)| p != q).collect()))
+        }
+        (Op::Implies, [a, b]) => {
+            bools(a).zip(bools(b)).map(|(x, y)| Column::Bool(x.iter().zip(y).map(|(p, q)| !*p || *q).collect()))
+        }
         (Op::Implies, [first, rest @ ..]) if !rest.is_empty() => {
             // Right-associative: a => (b => c).
             let tail = apply(op, rest)?;
@@ -488,13 +502,17 @@ pub fn apply(op: &Op, args: &[&Column]) -> Result<Column, EvalError> {
         }
         (Op::Neg, [a]) => match ints(a) {
             Some(x) => Some(Column::Int(
-                x.iter().map(|v| v.checked_neg().ok_or_else(|| EvalError::IntOverflow("-".into()))).collect::<Result<_, _>>()?,
+                x.iter()
+                    .map(|v| v.checked_neg().ok_or_else(|| EvalError::IntOverflow("-".into())))
+                    .collect::<Result<_, _>>()?,
             )),
             None => None,
         },
         (Op::Abs, [a]) => match ints(a) {
             Some(x) => Some(Column::Int(
-                x.iter().map(|v| v.checked_abs().ok_or_else(|| EvalError::IntOverflow("abs".into()))).collect::<Result<_, _>>()?,
+                x.iter()
+                    .map(|v| v.checked_abs().ok_or_else(|| EvalError::IntOverflow("abs".into())))
+                    .collect::<Result<_, _>>()?,
             )),
             None => None,
         },
@@ -584,10 +602,7 @@ pub fn apply(op: &Op, args: &[&Column]) -> Result<Column, EvalError> {
             let k = k % w;
             let k = if matches!(op, Op::RotateRight(_)) { (w - k) % w } else { k };
             let m = width_mask(w);
-            Some(Column::Bv(
-                w,
-                x.iter().map(|&v| if k == 0 { v } else { ((v << k) | (v >> (w - k))) & m }).collect(),
-            ))
+            Some(Column::Bv(w, x.iter().map(|&v| if k == 0 { v } else { ((v << k) | (v >> (w - k))) & m }).collect()))
         }
         (Op::Repeat(k), [Column::Bv(w, x)]) if w * k <= 64 => Some(Column::Bv(
             w * k,
@@ -635,7 +650,9 @@ pub fn apply(op: &Op, args: &[&Column]) -> Result<Column, EvalError> {
             )),
             None => None,
         },
-        (Op::StrFromInt, [a]) => ints(a).map(|x| Column::Str(x.iter().map(|v| Arc::from(strings::from_int(*v))).collect())),
+        (Op::StrFromInt, [a]) => {
+            ints(a).map(|x| Column::Str(x.iter().map(|v| Arc::from(strings::from_int(*v))).collect()))
+        }
         (Op::StrIsDigit, [a]) => strs(a).map(|x| Column::Bool(x.iter().map(|s| strings::is_digit(s)).collect())),
         (Op::StrToUpper | Op::StrToLower | Op::StrToTitle | Op::StrTrim, [a]) => strs(a).map(|x| {
             Column::Str(
@@ -652,9 +669,9 @@ pub fn apply(op: &Op, args: &[&Column]) -> Result<Column, EvalError> {
             )
         }),
         (Op::StrField, [s, t, i]) => match (strs(s), strs(t), ints(i)) {
-            (Some(s), Some(t), Some(i)) => {
-                Some(Column::Str(s.iter().zip(t).zip(i).map(|((s, t), &i)| Arc::from(strings::field(s, t, i))).collect()))
-            }
+            (Some(s), Some(t), Some(i)) => Some(Column::Str(
+                s.iter().zip(t).zip(i).map(|((s, t), &i)| Arc::from(strings::field(s, t, i))).collect(),
+            )),
             _ => None,
         },
         (Op::StrPadLeft, [s, w, c]) => match (strs(s), ints(w), strs(c)) {
@@ -663,7 +680,9 @@ pub fn apply(op: &Op, args: &[&Column]) -> Result<Column, EvalError> {
                     .zip(w)
                     .zip(c)
                     .map(|((s, &w), c)| {
-                        strings::pad_left(s, w, c).map(Arc::from).ok_or_else(|| EvalError::IntOverflow("str.pad_left width".into()))
+                        strings::pad_left(s, w, c)
+                            .map(Arc::from)
+                            .ok_or_else(|| EvalError::IntOverflow("str.pad_left width".into()))
                     })
                     .collect::<Result<_, _>>()?,
             )),
@@ -673,29 +692,37 @@ pub fn apply(op: &Op, args: &[&Column]) -> Result<Column, EvalError> {
             (Some(s), Some(n)) => Some(Column::Str(
                 s.iter()
                     .zip(n)
-                    .map(|(s, &n)| strings::repeat(s, n).map(Arc::from).ok_or_else(|| EvalError::IntOverflow("str.repeat length".into())))
+                    .map(|(s, &n)| {
+                        strings::repeat(s, n)
+                            .map(Arc::from)
+                            .ok_or_else(|| EvalError::IntOverflow("str.repeat length".into()))
+                    })
                     .collect::<Result<_, _>>()?,
             )),
             _ => None,
         },
-        (Op::StrSubstr, [s, i, l]) => match (strs(s), ints(i), ints(l)) {
-            (Some(s), Some(i), Some(l)) => Some(Column::Str(
-                s.iter()
-                    .zip(i)
-                    .zip(l)
-                    .map(|((s, &i), &l)| {
-                        if i == 0 && l >= strings::len(s) {
-                            s.clone()
-                        } else {
-                            Arc::from(strings::substr(s, i, l))
-                        }
-                    })
-                    .collect(),
-            )),
-            _ => None,
-        },
+        (Op::StrSubstr, [s, i, l]) => {
+            match (strs(s), ints(i), ints(l)) {
+                (Some(s), Some(i), Some(l)) => Some(Column::Str(
+                    s.iter()
+                        .zip(i)
+                        .zip(l)
+                        .map(|((s, &i), &l)| {
+                            if i == 0 && l >= strings::len(s) {
+                                s.clone()
+                            } else {
+                                Arc::from(strings::substr(s, i, l))
+                            }
+                        })
+                        .collect(),
+                )),
+                _ => None,
+            }
+        }
         (Op::StrAt, [s, i]) => match (strs(s), ints(i)) {
-            (Some(s), Some(i)) => Some(Column::Str(s.iter().zip(i).map(|(s, &i)| Arc::from(strings::at(s, i))).collect())),
+            (Some(s), Some(i)) => {
+                Some(Column::Str(s.iter().zip(i).map(|(s, &i)| Arc::from(strings::at(s, i))).collect()))
+            }
             _ => None,
         },
         (Op::StrIndexOf, [s, t, i]) => match (strs(s), strs(t), ints(i)) {
@@ -870,10 +897,7 @@ mod tests {
         assert_eq!(eval_one(&t, &[], &FunDefs::new()), Err(EvalError::IntDivByZero));
         let t: Term = "(bvadd x #x01)".parse().unwrap();
         assert!(matches!(eval_one(&t, &[], &FunDefs::new()), Err(EvalError::UnboundVariable(_))));
-        assert!(matches!(
-            eval_one(&t, &[("x", Value::bv(32, 1))], &FunDefs::new()),
-            Err(EvalError::IllTyped(_))
-        ));
+        assert!(matches!(eval_one(&t, &[("x", Value::bv(32, 1))], &FunDefs::new()), Err(EvalError::IllTyped(_))));
         let t: Term = "(g x)".parse().unwrap();
         assert!(matches!(eval_one(&t, &[("x", Value::Int(1))], &FunDefs::new()), Err(EvalError::UnknownFunction(_))));
     }
@@ -885,7 +909,11 @@ mod tests {
             "im".into(),
             FunDef {
                 name: "im".into(),
-                params: vec![("x".into(), Sort::BitVec(8)), ("y".into(), Sort::BitVec(8)), ("z".into(), Sort::BitVec(8))],
+                params: vec![
+                    ("x".into(), Sort::BitVec(8)),
+                    ("y".into(), Sort::BitVec(8)),
+                    ("z".into(), Sort::BitVec(8)),
+                ],
                 ret: Sort::BitVec(8),
                 body: "(ite (= x #x01) y z)".parse().unwrap(),
             },

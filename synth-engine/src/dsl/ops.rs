@@ -294,10 +294,9 @@ impl Op {
             Op::RotateRight(n) => format!("(_ rotate_right {n})"),
             Op::Repeat(n) => format!("(_ repeat {n})"),
             Op::Int2Bv(n) => format!("(_ int2bv {n})"),
-            other => NAMED
-                .iter()
-                .find(|(op, _)| op == other)
-                .map_or_else(|| format!("{other:?}"), |(_, n)| (*n).to_string()),
+            other => {
+                NAMED.iter().find(|(op, _)| op == other).map_or_else(|| format!("{other:?}"), |(_, n)| (*n).to_string())
+            }
         }
     }
 
@@ -367,35 +366,67 @@ impl Op {
             }
             Op::Not => {
                 arity(1)?;
-                if all(Bool) { Ok(Bool) } else { Err(bad()) }
+                if all(Bool) {
+                    Ok(Bool)
+                } else {
+                    Err(bad())
+                }
             }
             Op::And | Op::Or | Op::Xor | Op::Implies => {
                 at_least(2)?;
-                if all(Bool) { Ok(Bool) } else { Err(bad()) }
+                if all(Bool) {
+                    Ok(Bool)
+                } else {
+                    Err(bad())
+                }
             }
             Op::Eq | Op::Distinct => {
                 at_least(2)?;
-                if all(args[0]) { Ok(Bool) } else { Err(bad()) }
+                if all(args[0]) {
+                    Ok(Bool)
+                } else {
+                    Err(bad())
+                }
             }
             Op::Ite => {
                 arity(3)?;
-                if args[0] == Bool && args[1] == args[2] { Ok(args[1]) } else { Err(bad()) }
+                if args[0] == Bool && args[1] == args[2] {
+                    Ok(args[1])
+                } else {
+                    Err(bad())
+                }
             }
             Op::Neg | Op::Abs => {
                 arity(1)?;
-                if all(Int) { Ok(Int) } else { Err(bad()) }
+                if all(Int) {
+                    Ok(Int)
+                } else {
+                    Err(bad())
+                }
             }
             Op::Add | Op::Sub | Op::Mul => {
                 at_least(2)?;
-                if all(Int) { Ok(Int) } else { Err(bad()) }
+                if all(Int) {
+                    Ok(Int)
+                } else {
+                    Err(bad())
+                }
             }
             Op::Div | Op::Mod => {
                 arity(2)?;
-                if all(Int) { Ok(Int) } else { Err(bad()) }
+                if all(Int) {
+                    Ok(Int)
+                } else {
+                    Err(bad())
+                }
             }
             Op::Le | Op::Lt | Op::Ge | Op::Gt => {
                 arity(2)?;
-                if all(Int) { Ok(Bool) } else { Err(bad()) }
+                if all(Int) {
+                    Ok(Bool)
+                } else {
+                    Err(bad())
+                }
             }
             Op::BvNot | Op::BvNeg => {
                 arity(1)?;
@@ -420,14 +451,7 @@ impl Op {
                 arity(2)?;
                 same_bv().map(BitVec).ok_or_else(bad)
             }
-            Op::BvUlt
-            | Op::BvUle
-            | Op::BvUgt
-            | Op::BvUge
-            | Op::BvSlt
-            | Op::BvSle
-            | Op::BvSgt
-            | Op::BvSge => {
+            Op::BvUlt | Op::BvUle | Op::BvUgt | Op::BvUge | Op::BvSlt | Op::BvSle | Op::BvSgt | Op::BvSge => {
                 arity(2)?;
                 same_bv().map(|_| Bool).ok_or_else(bad)
             }
@@ -444,7 +468,11 @@ impl Op {
                         _ => return Err(bad()),
                     }
                 }
-                if total <= 64 { Ok(BitVec(total)) } else { Err(format!("`concat` result of {total} bits exceeds 64")) }
+                if total <= 64 {
+                    Ok(BitVec(total))
+                } else {
+                    Err(format!("`concat` result of {total} bits exceeds 64"))
+                }
             }
             Op::Extract(hi, lo) => {
                 arity(1)?;
@@ -473,7 +501,11 @@ impl Op {
             }
             Op::Int2Bv(w) => {
                 arity(1)?;
-                if all(Int) { Ok(BitVec(*w)) } else { Err(bad()) }
+                if all(Int) {
+                    Ok(BitVec(*w))
+                } else {
+                    Err(bad())
+                }
             }
             Op::Bv2Nat => {
                 arity(1)?;
@@ -484,55 +516,107 @@ impl Op {
             }
             Op::StrConcat => {
                 at_least(2)?;
-                if all(Str) { Ok(Str) } else { Err(bad()) }
+                if all(Str) {
+                    Ok(Str)
+                } else {
+                    Err(bad())
+                }
             }
             Op::StrLen | Op::StrToInt => {
                 arity(1)?;
-                if all(Str) { Ok(Int) } else { Err(bad()) }
+                if all(Str) {
+                    Ok(Int)
+                } else {
+                    Err(bad())
+                }
             }
             Op::StrIsDigit => {
                 arity(1)?;
-                if all(Str) { Ok(Bool) } else { Err(bad()) }
+                if all(Str) {
+                    Ok(Bool)
+                } else {
+                    Err(bad())
+                }
             }
             Op::StrToUpper | Op::StrToLower | Op::StrToTitle | Op::StrTrim => {
                 arity(1)?;
-                if all(Str) { Ok(Str) } else { Err(bad()) }
+                if all(Str) {
+                    Ok(Str)
+                } else {
+                    Err(bad())
+                }
             }
             Op::StrField => {
                 arity(3)?;
-                if args == [Str, Str, Int] { Ok(Str) } else { Err(bad()) }
+                if args == [Str, Str, Int] {
+                    Ok(Str)
+                } else {
+                    Err(bad())
+                }
             }
             Op::StrPadLeft => {
                 arity(3)?;
-                if args == [Str, Int, Str] { Ok(Str) } else { Err(bad()) }
+                if args == [Str, Int, Str] {
+                    Ok(Str)
+                } else {
+                    Err(bad())
+                }
             }
             Op::StrRepeat => {
                 arity(2)?;
-                if args == [Str, Int] { Ok(Str) } else { Err(bad()) }
+                if args == [Str, Int] {
+                    Ok(Str)
+                } else {
+                    Err(bad())
+                }
             }
             Op::StrFromInt => {
                 arity(1)?;
-                if all(Int) { Ok(Str) } else { Err(bad()) }
+                if all(Int) {
+                    Ok(Str)
+                } else {
+                    Err(bad())
+                }
             }
             Op::StrSubstr => {
                 arity(3)?;
-                if args == [Str, Int, Int] { Ok(Str) } else { Err(bad()) }
+                if args == [Str, Int, Int] {
+                    Ok(Str)
+                } else {
+                    Err(bad())
+                }
             }
             Op::StrAt => {
                 arity(2)?;
-                if args == [Str, Int] { Ok(Str) } else { Err(bad()) }
+                if args == [Str, Int] {
+                    Ok(Str)
+                } else {
+                    Err(bad())
+                }
             }
             Op::StrIndexOf => {
                 arity(3)?;
-                if args == [Str, Str, Int] { Ok(Int) } else { Err(bad()) }
+                if args == [Str, Str, Int] {
+                    Ok(Int)
+                } else {
+                    Err(bad())
+                }
             }
             Op::StrReplace | Op::StrReplaceAll => {
                 arity(3)?;
-                if all(Str) { Ok(Str) } else { Err(bad()) }
+                if all(Str) {
+                    Ok(Str)
+                } else {
+                    Err(bad())
+                }
             }
             Op::StrPrefixOf | Op::StrSuffixOf | Op::StrContains | Op::StrLt | Op::StrLe => {
                 arity(2)?;
-                if all(Str) { Ok(Bool) } else { Err(bad()) }
+                if all(Str) {
+                    Ok(Bool)
+                } else {
+                    Err(bad())
+                }
             }
         }
     }

@@ -121,6 +121,69 @@ pub fn is_digit(s: &str) -> bool {
     s.len() == 1 && s.as_bytes()[0].is_ascii_digit()
 }
 
+/// Longest string `str.pad_left` and `str.repeat` build; longer results are evaluation
+/// errors, so a search never builds huge strings.
+pub const MAX_BUILT: i128 = 4096;
+
+/// `str.to_title`: an ASCII letter that starts the string or follows a character that is
+/// not an ASCII letter becomes upper case, every other ASCII letter lower case; the rest
+/// is unchanged.
+#[must_use]
+pub fn to_title(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut after_letter = false;
+    for c in s.chars() {
+        out.push(if after_letter { c.to_ascii_lowercase() } else { c.to_ascii_uppercase() });
+        after_letter = c.is_ascii_alphabetic();
+    }
+    out
+}
+
+/// The characters `str.trim` removes from both ends.
+pub const TRIMMED: [char; 4] = [' ', '\t', '\n', '\r'];
+
+/// `str.field s sep i`: the `i`-th piece (from 0) of `s` split at every `sep`; empty
+/// when `i` is negative or past the last piece. An empty `sep` leaves `s` whole (piece 0).
+#[must_use]
+pub fn field(s: &str, sep: &str, i: i128) -> String {
+    let Ok(i) = usize::try_from(i) else { return String::new() };
+    if sep.is_empty() {
+        return if i == 0 { s.to_string() } else { String::new() };
+    }
+    s.split(sep).nth(i).unwrap_or("").to_string()
+}
+
+/// `str.pad_left s w c`: `s` preceded by enough copies of `c` to be `w` characters long,
+/// when `c` is one character and `s` is shorter; else `s`. `None` past [`MAX_BUILT`].
+#[must_use]
+pub fn pad_left(s: &str, w: i128, c: &str) -> Option<String> {
+    let l = len(s);
+    let mut chars = c.chars();
+    let (Some(pad), None) = (chars.next(), chars.next()) else { return Some(s.to_string()) };
+    if w <= l {
+        return Some(s.to_string());
+    }
+    if w > MAX_BUILT {
+        return None;
+    }
+    let n = usize::try_from(w - l).ok()?;
+    let mut out: String = std::iter::repeat_n(pad, n).collect();
+    out.push_str(s);
+    Some(out)
+}
+
+/// `str.repeat s n`: `s` `n` times; empty for `n <= 0`. `None` past [`MAX_BUILT`].
+#[must_use]
+pub fn repeat(s: &str, n: i128) -> Option<String> {
+    if n <= 0 || s.is_empty() {
+        return Some(String::new());
+    }
+    if len(s).checked_mul(n)? > MAX_BUILT {
+        return None;
+    }
+    Some(s.repeat(usize::try_from(n).ok()?))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -186,67 +249,4 @@ mod tests {
         assert!(lt("ab", "abc") && !lt("b", "abc"));
         assert!(is_digit("7") && !is_digit("77"));
     }
-}
-
-/// Longest string `str.pad_left` and `str.repeat` build; longer results are evaluation
-/// errors, so a search never builds huge strings.
-pub const MAX_BUILT: i128 = 4096;
-
-/// `str.to_title`: an ASCII letter that starts the string or follows a character that is
-/// not an ASCII letter becomes upper case, every other ASCII letter lower case; the rest
-/// is unchanged.
-#[must_use]
-pub fn to_title(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    let mut after_letter = false;
-    for c in s.chars() {
-        out.push(if after_letter { c.to_ascii_lowercase() } else { c.to_ascii_uppercase() });
-        after_letter = c.is_ascii_alphabetic();
-    }
-    out
-}
-
-/// The characters `str.trim` removes from both ends.
-pub const TRIMMED: [char; 4] = [' ', '\t', '\n', '\r'];
-
-/// `str.field s sep i`: the `i`-th piece (from 0) of `s` split at every `sep`; empty
-/// when `i` is negative or past the last piece. An empty `sep` leaves `s` whole (piece 0).
-#[must_use]
-pub fn field(s: &str, sep: &str, i: i128) -> String {
-    let Ok(i) = usize::try_from(i) else { return String::new() };
-    if sep.is_empty() {
-        return if i == 0 { s.to_string() } else { String::new() };
-    }
-    s.split(sep).nth(i).unwrap_or("").to_string()
-}
-
-/// `str.pad_left s w c`: `s` preceded by enough copies of `c` to be `w` characters long,
-/// when `c` is one character and `s` is shorter; else `s`. `None` past [`MAX_BUILT`].
-#[must_use]
-pub fn pad_left(s: &str, w: i128, c: &str) -> Option<String> {
-    let l = len(s);
-    let mut chars = c.chars();
-    let (Some(pad), None) = (chars.next(), chars.next()) else { return Some(s.to_string()) };
-    if w <= l {
-        return Some(s.to_string());
-    }
-    if w > MAX_BUILT {
-        return None;
-    }
-    let n = usize::try_from(w - l).ok()?;
-    let mut out: String = std::iter::repeat_n(pad, n).collect();
-    out.push_str(s);
-    Some(out)
-}
-
-/// `str.repeat s n`: `s` `n` times; empty for `n <= 0`. `None` past [`MAX_BUILT`].
-#[must_use]
-pub fn repeat(s: &str, n: i128) -> Option<String> {
-    if n <= 0 || s.is_empty() {
-        return Some(String::new());
-    }
-    if len(s).checked_mul(n)? > MAX_BUILT {
-        return None;
-    }
-    Some(s.repeat(usize::try_from(n).ok()?))
 }

@@ -124,11 +124,16 @@ impl Ctx<'_> {
             Op::Xor => format!("({} != {})", a(0), a(1)),
             Op::Implies => format!("(!{} || {})", a(0), a(1)),
             Op::Eq | Op::Distinct => {
-                let (eq, neq) = if is_str { ("strcmp({}, {}) == 0", "strcmp({}, {}) != 0") } else { ("{} == {}", "{} != {}") };
+                let (eq, neq) =
+                    if is_str { ("strcmp({}, {}) == 0", "strcmp({}, {}) != 0") } else { ("{} == {}", "{} != {}") };
                 let pat = if node.op == Op::Eq { eq } else { neq };
                 let mut parts = Vec::new();
                 for i in 0..args.len() {
-                    let js: Vec<usize> = if node.op == Op::Eq { (i + 1..args.len().min(i + 2)).collect() } else { (i + 1..args.len()).collect() };
+                    let js: Vec<usize> = if node.op == Op::Eq {
+                        (i + 1..args.len().min(i + 2)).collect()
+                    } else {
+                        (i + 1..args.len()).collect()
+                    };
                     for j in js {
                         parts.push(pat.replacen("{}", &args[i], 1).replacen("{}", &args[j], 1));
                     }
@@ -448,7 +453,8 @@ fn signature(problem: &Problem) -> Result<String, EmitError> {
     Ok(format!("{} {}({params})", ctype(problem.output)?, ident(&problem.name)).replace("* ", "*"))
 }
 
-const INCLUDES: &str = "#include <stdbool.h>\n#include <stdint.h>\n#include <stdio.h>\n#include <stdlib.h>\n#include <string.h>\n";
+const INCLUDES: &str =
+    "#include <stdbool.h>\n#include <stdint.h>\n#include <stdio.h>\n#include <stdlib.h>\n#include <string.h>\n";
 
 pub(super) fn function(problem: &Problem, term: &Term) -> Result<String, EmitError> {
     let sorts = sorts_of(problem, term).map_err(unsupported)?;
@@ -488,7 +494,11 @@ pub(super) fn tests(problem: &Problem, examples: &[Example]) -> Result<String, E
         let args: Vec<String> = ex.args.iter().zip(&problem.params).map(|(v, p)| test_lit(v, p.ty)).collect();
         let want = test_lit(&ex.output, problem.output);
         let call = format!("{f}({})", args.join(", "));
-        let check = if problem.output.sort == Sort::String { format!("strcmp({call}, {want}) == 0") } else { format!("{call} == {want}") };
+        let check = if problem.output.sort == Sort::String {
+            format!("strcmp({call}, {want}) == 0")
+        } else {
+            format!("{call} == {want}")
+        };
         out.push_str(&format!(
             "    total++;\n    if ({check}) {{\n        passed++;\n    }} else {{\n        printf(\"FAILED example_{}\\n\");\n    }}\n",
             i + 1

@@ -179,12 +179,13 @@ pub fn ident(name: &str) -> String {
         s.insert(0, '_');
     }
     const KEYWORDS: &[&str] = &[
-        "as", "break", "const", "continue", "crate", "else", "enum", "extern", "false", "fn", "for", "if", "impl", "in",
-        "let", "loop", "match", "mod", "move", "mut", "pub", "ref", "return", "self", "static", "struct", "super",
-        "trait", "true", "type", "unsafe", "use", "where", "while", "and", "or", "not", "def", "class", "import",
-        "from", "lambda", "pass", "None", "True", "False", "int", "char", "long", "short", "unsigned", "signed",
-        "void", "double", "float", "case", "switch", "default", "do", "goto", "sizeof", "str", "len", "is", "with",
-        "yield", "try", "except", "raise", "assert", "del", "global", "nonlocal", "async", "await", "elif", "main",
+        "as", "break", "const", "continue", "crate", "else", "enum", "extern", "false", "fn", "for", "if", "impl",
+        "in", "let", "loop", "match", "mod", "move", "mut", "pub", "ref", "return", "self", "static", "struct",
+        "super", "trait", "true", "type", "unsafe", "use", "where", "while", "and", "or", "not", "def", "class",
+        "import", "from", "lambda", "pass", "None", "True", "False", "int", "char", "long", "short", "unsigned",
+        "signed", "void", "double", "float", "case", "switch", "default", "do", "goto", "sizeof", "str", "len", "is",
+        "with", "yield", "try", "except", "raise", "assert", "del", "global", "nonlocal", "async", "await", "elif",
+        "main",
     ];
     if KEYWORDS.contains(&s.as_str()) {
         s.push('_');

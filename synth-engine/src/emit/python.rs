@@ -78,7 +78,10 @@ impl Ctx<'_> {
             Op::Or => format!("({})", args.join(" or ")),
             Op::Xor => format!("({} != {})", a(0), a(1)),
             Op::Implies => format!("((not {}) or {})", a(0), a(1)),
-            Op::Eq => format!("({})", args.windows(2).map(|p| format!("{} == {}", p[0], p[1])).collect::<Vec<_>>().join(" and ")),
+            Op::Eq => format!(
+                "({})",
+                args.windows(2).map(|p| format!("{} == {}", p[0], p[1])).collect::<Vec<_>>().join(" and ")
+            ),
             Op::Distinct => {
                 let mut parts = Vec::new();
                 for i in 0..args.len() {
@@ -294,7 +297,8 @@ pub(super) fn function(problem: &Problem, term: &Term) -> Result<String, EmitErr
         out.push_str(helper_code(h));
         out.push_str("\n\n");
     }
-    let params: Vec<String> = problem.params.iter().map(|p| format!("{}: {}", ident(&p.name), hint(p.ty.sort))).collect();
+    let params: Vec<String> =
+        problem.params.iter().map(|p| format!("{}: {}", ident(&p.name), hint(p.ty.sort))).collect();
     out.push_str(&format!("def {}({}) -> {}:\n", ident(&problem.name), params.join(", "), hint(problem.output.sort)));
     if let Some(d) = &problem.description {
         out.push_str(&format!("    \"\"\"{}\"\"\"\n", d.replace('\\', "\\\\").replace("\"\"\"", "\\\"\\\"\\\"")));

@@ -140,9 +140,14 @@ impl Ctx<'_> {
                 let is_str = self.sorts[k[0].index()] == Sort::String;
                 let mut parts = Vec::new();
                 for i in 0..k.len() {
-                    let range: Vec<usize> = if node.op == Op::Eq { (i + 1..k.len().min(i + 2)).collect() } else { (i + 1..k.len()).collect() };
+                    let range: Vec<usize> = if node.op == Op::Eq {
+                        (i + 1..k.len().min(i + 2)).collect()
+                    } else {
+                        (i + 1..k.len()).collect()
+                    };
                     for j in range {
-                        let (a, b) = if is_str { (self.sop(k[i])?, self.sop(k[j])?) } else { (self.p(k[i])?, self.p(k[j])?) };
+                        let (a, b) =
+                            if is_str { (self.sop(k[i])?, self.sop(k[j])?) } else { (self.p(k[i])?, self.p(k[j])?) };
                         let op = if node.op == Op::Eq { "==" } else { "!=" };
                         parts.push(format!("{a} {op} {b}"));
                     }
@@ -253,7 +258,9 @@ impl Ctx<'_> {
                     Sort::BitVec(x) => x,
                     _ => 0,
                 })?;
-                bin(self, &|a, b| format!("((u{out}::from({}) << {w2}) | u{out}::from({}))", strip_outer(&a), strip_outer(&b)))?
+                bin(self, &|a, b| {
+                    format!("((u{out}::from({}) << {w2}) | u{out}::from({}))", strip_outer(&a), strip_outer(&b))
+                })?
             }
             Op::Extract(hi, lo) => {
                 let out = native(hi - lo + 1)?;
@@ -359,9 +366,10 @@ impl Ctx<'_> {
                 self.helpers.need("str_to_title");
                 E { code: format!("str_to_title({})", self.sref(k[0])?), owned: true }
             }
-            Op::StrTrim => {
-                E { code: format!("{}.trim_matches(&[' ', '\\t', '\\n', '\\r'][..]).to_string()", self.p(k[0])?), owned: true }
-            }
+            Op::StrTrim => E {
+                code: format!("{}.trim_matches(&[' ', '\\t', '\\n', '\\r'][..]).to_string()", self.p(k[0])?),
+                owned: true,
+            },
             Op::StrField => {
                 self.helpers.need("str_field");
                 let (s, sep, i) = (self.sref(k[0])?, self.sref(k[1])?, strip_outer(&self.p(k[2])?));
@@ -532,7 +540,11 @@ pub(super) fn sorts_of(problem: &Problem, t: &Term) -> Result<Vec<Sort>, String>
     for node in t.nodes() {
         let args: Vec<Sort> = node.children.iter().map(|c| sorts[c.index()]).collect();
         let s = match &node.op {
-            Op::Var(v) => vars.iter().find(|(n, _)| *n == &**v).map(|(_, s)| *s).ok_or_else(|| format!("unknown variable `{v}`"))?,
+            Op::Var(v) => vars
+                .iter()
+                .find(|(n, _)| *n == &**v)
+                .map(|(_, s)| *s)
+                .ok_or_else(|| format!("unknown variable `{v}`"))?,
             op => op.result_sort(&args)?,
         };
         sorts.push(s);

@@ -84,7 +84,12 @@ impl Reward {
     /// Combines an evaluation; `smallest_passing` is the size of the smallest candidate
     /// that passed everything so far (this one included).
     #[must_use]
-    pub fn of(held_out: (usize, usize), report: &QualityReport, size: usize, smallest_passing: Option<usize>) -> Reward {
+    pub fn of(
+        held_out: (usize, usize),
+        report: &QualityReport,
+        size: usize,
+        smallest_passing: Option<usize>,
+    ) -> Reward {
         let tests = if report.compiled && report.tests_total > 0 {
             report.tests_passed as f64 / report.tests_total as f64
         } else {
@@ -416,8 +421,11 @@ pub fn refine(
             let frac = train_ok as f64 / training.examples.len().max(1) as f64;
             let lower: Vec<(Term, f64)> =
                 earlier.iter().filter(|(_, r)| *r < reward.total).map(|(t, r)| (t.clone(), 1.0 - r)).collect();
-            weight_updates =
-                guide.update(&Feedback { reinforce: (&term, frac), penalize: &lower, learning_rate: config.learning_rate });
+            weight_updates = guide.update(&Feedback {
+                reinforce: (&term, frac),
+                penalize: &lower,
+                learning_rate: config.learning_rate,
+            });
             earlier.push((term.clone(), reward.total));
         }
         let record = IterationRecord {
@@ -437,8 +445,16 @@ pub fn refine(
         };
         on_iteration(&record);
         history.push(record);
-        let candidate =
-            Candidate { term, code, tests, report, held_out: (held_ok, held_total), reward, verified: passes, fits_only };
+        let candidate = Candidate {
+            term,
+            code,
+            tests,
+            report,
+            held_out: (held_ok, held_total),
+            reward,
+            verified: passes,
+            fits_only,
+        };
         let memorizes = candidate.fits_only.is_some();
         if best.as_ref().is_none_or(|b| candidate.reward.total > b.reward.total) {
             best = Some(candidate);

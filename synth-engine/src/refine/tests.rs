@@ -20,7 +20,10 @@ fn verified_in_one_iteration() {
         3,
     );
     let mut seen = Vec::new();
-    let r = refine(&p, &held, &config(30), &mut WeightedGuide::new(UniformGuide), &CancelToken::new(), &mut |it| seen.push(it.iteration)).unwrap();
+    let r = refine(&p, &held, &config(30), &mut WeightedGuide::new(UniformGuide), &CancelToken::new(), &mut |it| {
+        seen.push(it.iteration)
+    })
+    .unwrap();
     assert_eq!(r.status, RefineStatus::Verified);
     assert_eq!(seen, vec![1]);
     let best = r.best.unwrap();
@@ -39,7 +42,8 @@ fn held_out_counterexamples_drive_a_second_iteration() {
         {"args":[5],"output":25}]}"#,
         3,
     );
-    let r = refine(&p, &held, &config(30), &mut WeightedGuide::new(UniformGuide), &CancelToken::new(), &mut |_| {}).unwrap();
+    let r = refine(&p, &held, &config(30), &mut WeightedGuide::new(UniformGuide), &CancelToken::new(), &mut |_| {})
+        .unwrap();
     assert_eq!(r.status, RefineStatus::Verified);
     assert_eq!(r.history.len(), 2, "{:#?}", r.history);
     assert_eq!(r.history[0].term.as_deref(), Some("x"));
@@ -101,7 +105,13 @@ fn feedback_favours_the_partial_term_and_disfavours_what_only_worse_ones_used() 
 
 #[test]
 fn reward_parts() {
-    let report = QualityReport { compiled: true, tests_passed: 4, tests_total: 4, warnings: vec!["w".into()], ..QualityReport::default() };
+    let report = QualityReport {
+        compiled: true,
+        tests_passed: 4,
+        tests_total: 4,
+        warnings: vec!["w".into()],
+        ..QualityReport::default()
+    };
     let r = Reward::of((2, 2), &report, 5, Some(5));
     assert!((r.total - (0.5 + 0.3 + 0.05 + 0.1)).abs() < 1e-9, "{r:?}");
     let failing = QualityReport { compiled: true, tests_passed: 1, tests_total: 4, ..QualityReport::default() };
@@ -120,7 +130,8 @@ fn a_memorizing_candidate_fits_the_observed_calls_but_is_not_verified() {
         {"args":[57],"output":33},{"args":[64],"output":58}]}"#,
         0,
     );
-    let r = refine(&p, &held, &config(6), &mut WeightedGuide::new(UniformGuide), &CancelToken::new(), &mut |_| {}).unwrap();
+    let r =
+        refine(&p, &held, &config(6), &mut WeightedGuide::new(UniformGuide), &CancelToken::new(), &mut |_| {}).unwrap();
     assert_eq!(r.status, RefineStatus::FitsObserved, "{:#?}", r.history);
     let best = r.best.unwrap();
     assert!(!best.verified);

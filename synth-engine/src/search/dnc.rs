@@ -97,7 +97,14 @@ impl Stop<'_> {
     }
 }
 
-fn learn_rec(e: &Bits, covers: &[Bits], preds: &[Bits], budget: &mut usize, depth: usize, stop: &Stop<'_>) -> Option<Tree> {
+fn learn_rec(
+    e: &Bits,
+    covers: &[Bits],
+    preds: &[Bits],
+    budget: &mut usize,
+    depth: usize,
+    stop: &Stop<'_>,
+) -> Option<Tree> {
     if *budget == 0 || depth > 64 || stop.now() {
         return None;
     }
@@ -106,7 +113,8 @@ fn learn_rec(e: &Bits, covers: &[Bits], preds: &[Bits], budget: &mut usize, dept
         return Some(Tree::Leaf(i));
     }
     // The covers that explain most of `e`.
-    let mut top: Vec<(usize, usize)> = covers.iter().enumerate().map(|(i, c)| (e.and_count(c), i)).filter(|(k, _)| *k > 0).collect();
+    let mut top: Vec<(usize, usize)> =
+        covers.iter().enumerate().map(|(i, c)| (e.and_count(c), i)).filter(|(k, _)| *k > 0).collect();
     if top.is_empty() {
         return None;
     }
@@ -161,10 +169,7 @@ mod tests {
         let noise = Bits::from_mask(&[true, false, true, false]);
         let p = Bits::from_mask(&[true, true, false, false]);
         let t = learn(&all, &[a, b], &[noise, p], 100, far(), &CancelToken::new()).unwrap();
-        assert_eq!(
-            t,
-            Tree::Node { pred: 1, then: Box::new(Tree::Leaf(0)), els: Box::new(Tree::Leaf(1)) }
-        );
+        assert_eq!(t, Tree::Node { pred: 1, then: Box::new(Tree::Leaf(0)), els: Box::new(Tree::Leaf(1)) });
     }
 
     #[test]

@@ -135,7 +135,8 @@ enum CoverTerm {
 fn find_concat(g: &CGrammar, target: &Column) -> Option<Concat> {
     let Column::Str(outs) = target else { return None };
     let nt = g.start;
-    let prod = g.nts[nt].prods.iter().position(|p| matches!(p.plan, Plan::Direct(Op::StrConcat)) && p.holes == [nt, nt])?;
+    let prod =
+        g.nts[nt].prods.iter().position(|p| matches!(p.plan, Plan::Direct(Op::StrConcat)) && p.holes == [nt, nt])?;
     let pivot = (0..outs.len()).max_by_key(|&i| (outs[i].len(), std::cmp::Reverse(i)))?;
     if outs[pivot].is_empty() {
         return None;
@@ -156,7 +157,14 @@ pub(crate) fn find_cond(g: &CGrammar, nt: usize, funs: &FunDefs) -> Option<CondP
         }
         match &root.op {
             Op::Ite if p.holes[1] == nt && p.holes[2] == nt => {
-                return Some(CondProd { prod: pi, cond_hole: 0, then_hole: 1, else_hole: 2, pred_nt: p.holes[0], kind: CondKind::Bool });
+                return Some(CondProd {
+                    prod: pi,
+                    cond_hole: 0,
+                    then_hole: 1,
+                    else_hole: 2,
+                    pred_nt: p.holes[0],
+                    kind: CondKind::Bool,
+                });
             }
             Op::Call(m) => {
                 let Some(def) = funs.get(&**m) else { continue };
@@ -173,7 +181,12 @@ pub(crate) fn find_cond(g: &CGrammar, nt: usize, funs: &FunDefs) -> Option<CondP
                 if cond.op != Op::Eq || cond.children.len() != 2 {
                     continue;
                 }
-                let (ci, k) = match (param_of(cond.children[0]), &b.node(cond.children[1]).op, param_of(cond.children[1]), &b.node(cond.children[0]).op) {
+                let (ci, k) = match (
+                    param_of(cond.children[0]),
+                    &b.node(cond.children[1]).op,
+                    param_of(cond.children[1]),
+                    &b.node(cond.children[0]).op,
+                ) {
                     (Some(i), Op::Const(k), _, _) | (_, _, Some(i), Op::Const(k)) => (i, k.clone()),
                     _ => continue,
                 };
@@ -263,9 +276,11 @@ impl<'a> Enumerator<'a> {
 
     /// The best partial solution seen (most examples satisfied by one term).
     pub fn best_partial(&self) -> Option<Partial> {
-        self.best
-            .filter(|(_, e)| (*e as usize) < self.bank.entries[self.g.start].len())
-            .map(|(k, e)| Partial { term: self.build(self.g.start, e), satisfied: k, total: self.n })
+        self.best.filter(|(_, e)| (*e as usize) < self.bank.entries[self.g.start].len()).map(|(k, e)| Partial {
+            term: self.build(self.g.start, e),
+            satisfied: k,
+            total: self.n,
+        })
     }
 
     fn build(&self, nt: usize, idx: u32) -> Term {
@@ -338,7 +353,8 @@ impl<'a> Enumerator<'a> {
             }
             if added == 0 {
                 empty_levels += 1;
-                let max_arity = self.g.nts.iter().flat_map(|n| n.prods.iter().map(|p| p.holes.len())).max().unwrap_or(0);
+                let max_arity =
+                    self.g.nts.iter().flat_map(|n| n.prods.iter().map(|p| p.holes.len())).max().unwrap_or(0);
                 // Nothing new for longer than any production can bridge: the space is finite and done.
                 if empty_levels as usize > (max_prod_cost as usize + 1) * (max_arity.max(1)) * 2 {
                     return Stop::Exhausted;
@@ -369,7 +385,8 @@ impl<'a> Enumerator<'a> {
         for k in 0..npiv {
             if let Some((pieces, bits)) = self.concat_search(k, true) {
                 let d = self.dnc.as_mut()?;
-                if bits.count() > 0 && !d.cover_set.contains(&bits) && !d.covers.iter().any(|(_, c)| bits.subset_of(c)) {
+                if bits.count() > 0 && !d.cover_set.contains(&bits) && !d.covers.iter().any(|(_, c)| bits.subset_of(c))
+                {
                     d.cover_set.insert(bits.clone());
                     d.union.or_assign(&bits);
                     let t = self.concat_term(&pieces);
@@ -622,10 +639,17 @@ impl<'a> Enumerator<'a> {
         self.bank.levels[nt].get(cost).copied().unwrap_or((0, 0))
     }
 
-    fn combine(&mut self, nt: usize, pi: usize, parts: &[usize], pending: &mut Vec<(Entry, Column)>) -> Result<(), Stop> {
+    fn combine(
+        &mut self,
+        nt: usize,
+        pi: usize,
+        parts: &[usize],
+        pending: &mut Vec<(Entry, Column)>,
+    ) -> Result<(), Stop> {
         let g = self.g;
         let p = &g.nts[nt].prods[pi];
-        let ranges: SmallVec<[(usize, usize); 3]> = p.holes.iter().zip(parts).map(|(h, c)| self.range(*h, *c)).collect();
+        let ranges: SmallVec<[(usize, usize); 3]> =
+            p.holes.iter().zip(parts).map(|(h, c)| self.range(*h, *c)).collect();
         if ranges.iter().any(|(a, b)| a == b) {
             return Ok(());
         }
@@ -633,7 +657,8 @@ impl<'a> Enumerator<'a> {
         let mut idx: SmallVec<[usize; 3]> = ranges.iter().map(|(a, _)| *a).collect();
         loop {
             let col = {
-                let kids: SmallVec<[&Column; 3]> = p.holes.iter().zip(&idx).map(|(h, i)| &self.bank.vals[*h][*i]).collect();
+                let kids: SmallVec<[&Column; 3]> =
+                    p.holes.iter().zip(&idx).map(|(h, i)| &self.bank.vals[*h][*i]).collect();
                 eval_plan(&p.plan, &kids)
             };
             if let Ok(col) = col {
@@ -661,7 +686,13 @@ impl<'a> Enumerator<'a> {
         }
     }
 
-    fn consider(&mut self, nt: usize, entry: Entry, col: Column, pending: &mut Vec<(Entry, Column)>) -> Result<(), Stop> {
+    fn consider(
+        &mut self,
+        nt: usize,
+        entry: Entry,
+        col: Column,
+        pending: &mut Vec<(Entry, Column)>,
+    ) -> Result<(), Stop> {
         self.stats.terms_enumerated += 1;
         // Pending entries get the indices they will have once flushed.
         let base = self.bank.entries[nt].len();

@@ -130,11 +130,11 @@ fn roundness(v: i64) -> u32 {
     }
     let mut a = v.unsigned_abs();
     let mut zeros = 0;
-    while a % 10 == 0 {
+    while a.is_multiple_of(10) {
         zeros += 1;
         a /= 10;
     }
-    let mut score = 2 * zeros + u32::from(a % 5 == 0);
+    let mut score = 2 * zeros + u32::from(a.is_multiple_of(5));
     let magnitude = v.unsigned_abs();
     if magnitude >= 1024 && magnitude.is_power_of_two() {
         score = score.max(2 * (magnitude.ilog10()));

@@ -361,14 +361,22 @@ mod tests {
         }
 
         fn proposed_constants(&self, sort: Sort) -> Vec<Value> {
-            if self.0.sort() == sort { vec![self.0.clone()] } else { Vec::new() }
+            if self.0.sort() == sort {
+                vec![self.0.clone()]
+            } else {
+                Vec::new()
+            }
         }
     }
 
     fn masked(grammar: Option<&str>) -> Problem {
         let mut p = match grammar {
             Some(g) => sygus::parse(g).unwrap().problem,
-            None => Problem::new("f", vec![Param { name: "x".into(), ty: TypeSpec::parse("u32").unwrap() }], TypeSpec::parse("u32").unwrap()),
+            None => Problem::new(
+                "f",
+                vec![Param { name: "x".into(), ty: TypeSpec::parse("u32").unwrap() }],
+                TypeSpec::parse("u32").unwrap(),
+            ),
         };
         p.examples = [0xdead_beefu64, 0xffff_ffff, 0x1234_0000, 7]
             .iter()
@@ -406,7 +414,9 @@ mod tests {
         let occam = SearchLimits { occam: true, ..quick };
         let out = synthesize(&p, &occam, &UniformGuide, &CancelToken::new()).unwrap();
         assert!(out.term().is_none(), "refused: {:?}", out.term().map(ToString::to_string));
-        let (SearchOutcome::Exhausted { best: Some(best), .. } | SearchOutcome::BudgetExceeded { best: Some(best), .. }) = out else {
+        let (SearchOutcome::Exhausted { best: Some(best), .. }
+        | SearchOutcome::BudgetExceeded { best: Some(best), .. }) = out
+        else {
             panic!("a best partial answer")
         };
         assert_eq!((best.satisfied, best.total), (12, 12), "the refused tree still fits: {}", best.term);
@@ -414,7 +424,8 @@ mod tests {
 
     #[test]
     fn with_occam_a_rule_with_supported_branches_is_found() {
-        let rows: Vec<String> = (0..24).map(|x| format!(r#"{{"args": [{x}], "output": {}}}"#, if x < 10 { 0 } else { 5 })).collect();
+        let rows: Vec<String> =
+            (0..24).map(|x| format!(r#"{{"args": [{x}], "output": {}}}"#, if x < 10 { 0 } else { 5 })).collect();
         let json = format!(
             r#"{{"function": "f", "params": [{{"name": "x", "type": "i32"}}], "output_type": "i32", "examples": [{}]}}"#,
             rows.join(",")
@@ -451,7 +462,11 @@ mod tests {
     impl Guide for DearAnd {
         fn production_cost(&self, info: &ProductionInfo<'_>) -> u32 {
             let t = info.production;
-            if !t.is_empty() && matches!(&t.node(t.root()).op, Op::BvAnd) { 3 } else { 1 }
+            if !t.is_empty() && matches!(&t.node(t.root()).op, Op::BvAnd) {
+                3
+            } else {
+                1
+            }
         }
     }
 

@@ -144,7 +144,8 @@ pub fn find_counterexample(
     while left > 0 {
         let k = left.min(CHUNK);
         left -= k;
-        batches.push((0..k).map(|_| problem.params.iter().map(|p| random_value(p.ty.sort, &mut rng)).collect()).collect());
+        batches
+            .push((0..k).map(|_| problem.params.iter().map(|p| random_value(p.ty.sort, &mut rng)).collect()).collect());
     }
     for inputs in batches {
         if inputs.is_empty() {

@@ -68,8 +68,10 @@ impl Examples {
     pub fn to_problem(&self) -> Result<Problem, SpecError> {
         let mut params = Vec::new();
         for p in &self.params {
-            let ty = TypeSpec::parse(&p.ty)
-                .ok_or_else(|| SpecError::UnknownType { name: p.ty.clone(), what: format!("parameter `{}`", p.name) })?;
+            let ty = TypeSpec::parse(&p.ty).ok_or_else(|| SpecError::UnknownType {
+                name: p.ty.clone(),
+                what: format!("parameter `{}`", p.name),
+            })?;
             params.push(Param { name: p.name.clone(), ty });
         }
         let output = TypeSpec::parse(&self.output_type)
@@ -111,7 +113,9 @@ pub fn json_value(v: &serde_json::Value, ty: TypeSpec) -> Result<Value, String> 
             .map(|i| Value::Int(i128::from(i)))
             .or_else(|| n.as_u64().map(|u| Value::Int(i128::from(u))))
             .ok_or_else(|| format!("{n} is not an integer")),
-        (Sort::Int, J::String(s)) => s.trim().parse::<i128>().map(Value::Int).map_err(|_| format!("`{s}` is not an integer")),
+        (Sort::Int, J::String(s)) => {
+            s.trim().parse::<i128>().map(Value::Int).map_err(|_| format!("`{s}` is not an integer"))
+        }
         (Sort::BitVec(w), J::Number(n)) => {
             if let Some(u) = n.as_u64() {
                 bv_fits(u128::from(u), false, w, ty.signed).map(|b| Value::bv(w, b))
@@ -174,7 +178,9 @@ pub fn value_json(v: &Value, ty: TypeSpec) -> serde_json::Value {
     match v {
         Value::Bool(b) => serde_json::Value::Bool(*b),
         Value::Str(s) => serde_json::Value::String(s.to_string()),
-        Value::Int(i) => i64::try_from(*i).map_or_else(|_| serde_json::Value::String(i.to_string()), serde_json::Value::from),
+        Value::Int(i) => {
+            i64::try_from(*i).map_or_else(|_| serde_json::Value::String(i.to_string()), serde_json::Value::from)
+        }
         Value::Bv { width, bits } => {
             if ty.signed {
                 serde_json::Value::from(crate::dsl::to_signed(*bits, *width))
@@ -209,8 +215,14 @@ mod tests {
             "examples": [{"args": [1], "output": 2}, {"args": [4294967296], "output": 2}]}"#;
         let err = Examples::from_json(text).unwrap().to_problem().unwrap_err();
         assert!(err.to_string().starts_with("example 2: argument `x`"), "{err}");
-        let text = r#"{"function": "f", "params": [{"name": "x", "type": "float"}], "output_type": "u32", "examples": []}"#;
-        assert!(Examples::from_json(text).unwrap().to_problem().unwrap_err().to_string().contains("unknown type `float`"));
+        let text =
+            r#"{"function": "f", "params": [{"name": "x", "type": "float"}], "output_type": "u32", "examples": []}"#;
+        assert!(Examples::from_json(text)
+            .unwrap()
+            .to_problem()
+            .unwrap_err()
+            .to_string()
+            .contains("unknown type `float`"));
         assert!(Examples::from_json("{").is_err());
     }
 }

@@ -24,10 +24,16 @@ fn text(v: &Value) -> Option<&str> {
 /// The strongest of `=`, `<`, `≤`, `>`, `≥` that holds for every pair, if any.
 fn strongest_order(pairs: &[(i128, i128)]) -> Option<&'static str> {
     let all = |f: fn(i128, i128) -> bool| pairs.iter().all(|&(a, b)| f(a, b));
-    [("=", all(|a, b| a == b)), ("<", all(|a, b| a < b)), (">", all(|a, b| a > b)), ("≤", all(|a, b| a <= b)), ("≥", all(|a, b| a >= b))]
-        .into_iter()
-        .find(|(_, holds)| *holds)
-        .map(|(name, _)| name)
+    [
+        ("=", all(|a, b| a == b)),
+        ("<", all(|a, b| a < b)),
+        (">", all(|a, b| a > b)),
+        ("≤", all(|a, b| a <= b)),
+        ("≥", all(|a, b| a >= b)),
+    ]
+    .into_iter()
+    .find(|(_, holds)| *holds)
+    .map(|(name, _)| name)
 }
 
 /// Invariants that hold on all of `problem`'s examples, as short readable sentences
@@ -71,7 +77,10 @@ pub fn mine(problem: &Problem) -> Vec<String> {
                         };
                         found.push(format!("len(result) = {rhs}"));
                     } else if let Some(rel) = strongest_order(
-                        &pairs.iter().map(|(a, b)| (b.chars().count() as i128, a.chars().count() as i128)).collect::<Vec<_>>(),
+                        &pairs
+                            .iter()
+                            .map(|(a, b)| (b.chars().count() as i128, a.chars().count() as i128))
+                            .collect::<Vec<_>>(),
                     ) {
                         found.push(format!("len(result) {rel} len({})", p.name));
                     }

@@ -2,8 +2,8 @@
 //! files, both converted to one [`Problem`].
 
 pub mod cegis;
-pub mod invariants;
 mod examples;
+pub mod invariants;
 pub mod sygus;
 
 use std::fmt;
@@ -80,7 +80,9 @@ impl TypeSpec {
         let (sort, signed) = match n.as_str() {
             "bv32" | "u32" | "uint32_t" | "unsigned" | "unsigned int" | "uint" => (Sort::BitVec(32), false),
             "i32" | "int32_t" | "int32" | "signed" | "signed int" => (Sort::BitVec(32), true),
-            "bv64" | "u64" | "uint64_t" | "unsigned long" | "unsigned long long" | "size_t" => (Sort::BitVec(64), false),
+            "bv64" | "u64" | "uint64_t" | "unsigned long" | "unsigned long long" | "size_t" => {
+                (Sort::BitVec(64), false)
+            }
             "i64" | "int64_t" | "int64" | "long" | "long long" => (Sort::BitVec(64), true),
             "bv8" | "u8" | "uint8_t" => (Sort::BitVec(8), false),
             "i8" | "int8_t" => (Sort::BitVec(8), true),
@@ -296,7 +298,8 @@ mod tests {
 
     #[test]
     fn contradicting_examples_are_named() {
-        let mut p = Problem::new("f", vec![Param { name: "x".into(), ty: TypeSpec::of(Sort::Int) }], TypeSpec::of(Sort::Int));
+        let mut p =
+            Problem::new("f", vec![Param { name: "x".into(), ty: TypeSpec::of(Sort::Int) }], TypeSpec::of(Sort::Int));
         p.examples = vec![
             Example { args: vec![Value::Int(1)], output: Value::Int(2) },
             Example { args: vec![Value::Int(1)], output: Value::Int(2) },

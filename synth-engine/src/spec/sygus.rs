@@ -79,7 +79,10 @@ pub fn parse_sort(e: &SExpr) -> Result<Sort, SygusError> {
                 if (1..=64).contains(&w) {
                     Ok(Sort::BitVec(w))
                 } else {
-                    Err(SygusError::Unsupported { line: e.line(), message: format!("bit-vectors wider than 64 bits ({w})") })
+                    Err(SygusError::Unsupported {
+                        line: e.line(),
+                        message: format!("bit-vectors wider than 64 bits ({w})"),
+                    })
                 }
             }
             _ => Err(invalid(e, format!("unknown sort `{e}`"))),
@@ -128,7 +131,11 @@ pub fn parse(src: &str) -> Result<SygusProblem, SygusError> {
         let head = items.first().and_then(SExpr::atom).ok_or_else(|| invalid(cmd, "expected a command name"))?;
         match head {
             "set-logic" => {
-                logic = items.get(1).and_then(SExpr::atom).ok_or_else(|| invalid(cmd, "`set-logic` needs a name"))?.to_string();
+                logic = items
+                    .get(1)
+                    .and_then(SExpr::atom)
+                    .ok_or_else(|| invalid(cmd, "`set-logic` needs a name"))?
+                    .to_string();
             }
             "set-option" | "set-info" | "set-feature" | "check-synth" | "exit" => {}
             "define-fun" => {
@@ -154,7 +161,10 @@ pub fn parse(src: &str) -> Result<SygusProblem, SygusError> {
             }
             "synth-fun" => {
                 if synth.is_some() {
-                    return Err(SygusError::Unsupported { line: cmd.line(), message: "more than one synth-fun".into() });
+                    return Err(SygusError::Unsupported {
+                        line: cmd.line(),
+                        message: "more than one synth-fun".into(),
+                    });
                 }
                 synth = Some(parse_synth_fun(cmd, items, &funs)?);
             }
@@ -181,7 +191,12 @@ pub fn parse(src: &str) -> Result<SygusProblem, SygusError> {
     let mut typing_funs = funs.clone();
     typing_funs.insert(
         sf.name.clone(),
-        FunDef { name: sf.name.clone(), params: sf.params.clone(), ret: sf.ret, body: Term::leaf(Op::Const(default_value(sf.ret))) },
+        FunDef {
+            name: sf.name.clone(),
+            params: sf.params.clone(),
+            ret: sf.ret,
+            body: Term::leaf(Op::Const(default_value(sf.ret))),
+        },
     );
     let scope: Vec<(&str, Sort)> = vars.iter().map(|(n, s)| (n.as_str(), *s)).collect();
     for c in constraints {
@@ -227,7 +242,10 @@ fn parse_synth_fun(cmd: &SExpr, items: &[SExpr], funs: &crate::dsl::FunDefs) -> 
     };
     if let Some(g) = &grammar {
         if g.nonterminals[0].sort != ret {
-            return Err(invalid(cmd, format!("the start symbol has sort {} but `{name}` returns {ret}", g.nonterminals[0].sort)));
+            return Err(invalid(
+                cmd,
+                format!("the start symbol has sort {} but `{name}` returns {ret}", g.nonterminals[0].sort),
+            ));
         }
     }
     Ok(SynthFun { name: name.clone(), params, ret, grammar })
@@ -259,7 +277,9 @@ fn parse_grammar(
         let mut productions = Vec::new();
         for p in list {
             match p.list() {
-                Some([SExpr::Atom(k, _), s]) if k == "Constant" => productions.push(Production::AnyConst(parse_sort(s)?)),
+                Some([SExpr::Atom(k, _), s]) if k == "Constant" => {
+                    productions.push(Production::AnyConst(parse_sort(s)?))
+                }
                 Some([SExpr::Atom(k, _), s]) if k == "Variable" => productions.push(Production::AnyVar(parse_sort(s)?)),
                 _ => {
                     let t = term(p)?;
@@ -343,11 +363,18 @@ fn add_constraint(
         if distinct.len() == names.len() {
             // Rename the declared variables to the parameter names.
             let renamed = rename_vars(&other_term, &names, &problem.params);
-            if renamed.nodes().iter().any(|n| matches!(&n.op, Op::Var(v) if !problem.params.iter().any(|p| *p.name == **v))) {
+            if renamed
+                .nodes()
+                .iter()
+                .any(|n| matches!(&n.op, Op::Var(v) if !problem.params.iter().any(|p| *p.name == **v)))
+            {
                 return Err(invalid(c, "the reference side uses a variable that is not an argument of the call"));
             }
             if problem.reference.is_some() {
-                return Err(SygusError::Unsupported { line: c.line(), message: "more than one reference constraint".into() });
+                return Err(SygusError::Unsupported {
+                    line: c.line(),
+                    message: "more than one reference constraint".into(),
+                });
             }
             problem.reference = Some(renamed);
             return Ok(());
@@ -419,7 +446,10 @@ mod tests {
 
     #[test]
     fn errors_name_lines() {
-        let e = parse("(set-logic BV)\n(synth-fun f ((x (_ BitVec 32))) (_ BitVec 32))\n(constraint (= (f #x01) #x00000001))").unwrap_err();
+        let e = parse(
+            "(set-logic BV)\n(synth-fun f ((x (_ BitVec 32))) (_ BitVec 32))\n(constraint (= (f #x01) #x00000001))",
+        )
+        .unwrap_err();
         assert!(e.to_string().starts_with("line 3:"), "{e}");
         let e = parse("(set-logic BV)\n(synth-fun f ((x Foo)) Int)").unwrap_err();
         assert_eq!(e.to_string(), "line 2: unknown sort `Foo`");

@@ -101,7 +101,14 @@ struct Run {
     out: String,
 }
 
-fn sandboxed(dir: &Path, argv: &[&str], timeout: Duration, memory: Option<u64>, limits: &VerifyLimits, notes: &mut Vec<String>) -> Run {
+fn sandboxed(
+    dir: &Path,
+    argv: &[&str],
+    timeout: Duration,
+    memory: Option<u64>,
+    limits: &VerifyLimits,
+    notes: &mut Vec<String>,
+) -> Run {
     let secs = timeout.as_secs().max(1).to_string();
     let mut cmd = Command::new("timeout");
     cmd.args(["-k", "2", &secs]);
@@ -152,7 +159,11 @@ fn parse_counts(out: &str) -> Option<(usize, usize)> {
         if let Some(pos) = line.find("test result:") {
             let words: Vec<&str> = line[pos..].split([' ', ';', '.']).filter(|w| !w.is_empty()).collect();
             let num_before = |label: &str| -> Option<usize> {
-                words.iter().position(|w| *w == label).and_then(|i| i.checked_sub(1)).and_then(|i| words[i].parse().ok())
+                words
+                    .iter()
+                    .position(|w| *w == label)
+                    .and_then(|i| i.checked_sub(1))
+                    .and_then(|i| words[i].parse().ok())
             };
             let p = num_before("passed")?;
             let f = num_before("failed")?;
@@ -190,7 +201,9 @@ pub fn verify(lang: Lang, code: &str, tests: &str, limits: &VerifyLimits) -> Res
             r.warnings = c
                 .out
                 .lines()
-                .filter(|l| l.starts_with("warning") && !l.contains("warning emitted") && !l.contains("warnings emitted"))
+                .filter(|l| {
+                    l.starts_with("warning") && !l.contains("warning emitted") && !l.contains("warnings emitted")
+                })
                 .map(str::to_string)
                 .collect();
             r.compiled = c.ok;
@@ -198,7 +211,14 @@ pub fn verify(lang: Lang, code: &str, tests: &str, limits: &VerifyLimits) -> Res
             if !c.ok {
                 r.log = tail(&c.out);
             } else {
-                let run = sandboxed(d, &["./tests_bin", "--test-threads=1"], limits.run_timeout, Some(limits.memory_bytes), limits, &mut notes);
+                let run = sandboxed(
+                    d,
+                    &["./tests_bin", "--test-threads=1"],
+                    limits.run_timeout,
+                    Some(limits.memory_bytes),
+                    limits,
+                    &mut notes,
+                );
                 r.timed_out |= run.timed_out;
                 if let Some((p, t)) = parse_counts(&run.out) {
                     r.tests_passed = p;
@@ -212,12 +232,26 @@ pub fn verify(lang: Lang, code: &str, tests: &str, limits: &VerifyLimits) -> Res
         Lang::Python => {
             write("solution.py", code)?;
             write("test_solution.py", tests)?;
-            let c = sandboxed(d, &["python3", "-m", "py_compile", "solution.py", "test_solution.py"], limits.compile_timeout, None, limits, &mut notes);
+            let c = sandboxed(
+                d,
+                &["python3", "-m", "py_compile", "solution.py", "test_solution.py"],
+                limits.compile_timeout,
+                None,
+                limits,
+                &mut notes,
+            );
             r.compiled = c.ok;
             if !c.ok {
                 r.log = tail(&c.out);
             } else {
-                let run = sandboxed(d, &["python3", "test_solution.py"], limits.run_timeout, Some(limits.memory_bytes), limits, &mut notes);
+                let run = sandboxed(
+                    d,
+                    &["python3", "test_solution.py"],
+                    limits.run_timeout,
+                    Some(limits.memory_bytes),
+                    limits,
+                    &mut notes,
+                );
                 r.timed_out |= run.timed_out;
                 if let Some((p, t)) = parse_counts(&run.out) {
                     r.tests_passed = p;
@@ -228,8 +262,13 @@ pub fn verify(lang: Lang, code: &str, tests: &str, limits: &VerifyLimits) -> Res
                 }
             }
             let lint: Option<(&str, Vec<&str>)> = if have("ruff", "--version") {
-                Some(("ruff", vec!["ruff", "check", "--quiet", "--no-cache", "--output-format", "concise", "solution.py"]))
-            } else if have("python3", "-c") && Command::new("python3").args(["-c", "import pyflakes"]).output().is_ok_and(|o| o.status.success()) {
+                Some((
+                    "ruff",
+                    vec!["ruff", "check", "--quiet", "--no-cache", "--output-format", "concise", "solution.py"],
+                ))
+            } else if have("python3", "-c")
+                && Command::new("python3").args(["-c", "import pyflakes"]).output().is_ok_and(|o| o.status.success())
+            {
                 Some(("pyflakes", vec!["python3", "-m", "pyflakes", "solution.py"]))
             } else {
                 notes.push("no python linter found (pip install ruff)".into());
@@ -259,7 +298,8 @@ pub fn verify(lang: Lang, code: &str, tests: &str, limits: &VerifyLimits) -> Res
             if !c.ok {
                 r.log = tail(&c.out);
             } else {
-                let run = sandboxed(d, &["./tests_bin"], limits.run_timeout, Some(limits.memory_bytes), limits, &mut notes);
+                let run =
+                    sandboxed(d, &["./tests_bin"], limits.run_timeout, Some(limits.memory_bytes), limits, &mut notes);
                 r.timed_out |= run.timed_out;
                 if let Some((p, t)) = parse_counts(&run.out) {
                     r.tests_passed = p;

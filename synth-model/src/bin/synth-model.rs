@@ -15,10 +15,16 @@ use indicatif::{ProgressBar, ProgressStyle};
 use synth_engine::search::{synthesize, CancelToken, Guide, SearchLimits, SearchOutcome, UniformGuide};
 use synth_engine::spec::{sygus, Problem};
 use synth_model::data::{generate, DataConfig, Task};
-use synth_model::fuse::BehaviourEncoderConfig;
-use synth_model::guide::{default_weights_dir, load_model, top_labels, wait_for_model_thread, GuideModelConfig, GuideUsed, Guider, PriorGuide, CONFIG_FILE, WEIGHTS_FILE};
-use synth_model::decoder::{evaluate_decoder, train_decoder, BeamSettings, DecoderConfig, DecoderTrainingConfig, DECODER_CONFIG_FILE, DECODER_WEIGHTS_FILE};
+use synth_model::decoder::{
+    evaluate_decoder, train_decoder, BeamSettings, DecoderConfig, DecoderTrainingConfig, DECODER_CONFIG_FILE,
+    DECODER_WEIGHTS_FILE,
+};
 use synth_model::device::ComputeDevice;
+use synth_model::fuse::BehaviourEncoderConfig;
+use synth_model::guide::{
+    default_weights_dir, load_model, top_labels, wait_for_model_thread, GuideModelConfig, GuideUsed, Guider,
+    PriorGuide, CONFIG_FILE, WEIGHTS_FILE,
+};
 use synth_model::rl::{expert_iteration, run_episode, RlConfig};
 use synth_model::text::TextEncoder;
 use synth_model::trace::{TraceEncoderConfig, TraceFeatures};
@@ -182,22 +188,42 @@ fn main() -> Result<()> {
         Command::Train { draws, epochs, max_steps, out, cache } => {
             run_train(draws, epochs, max_steps, &out.unwrap_or_else(default_weights_dir), &cache, cli.device)
         }
-        Command::Rl { tasks, rounds, timeout, epochs, learning_rate, bench_limit, bench_timeout, min_size, weights, out, cache } => {
-            run_rl(&RlArgs {
-                tasks,
-                rounds,
-                timeout,
-                epochs,
-                learning_rate,
-                bench_limit,
-                bench_timeout,
-                min_size,
-                weights: weights.unwrap_or_else(default_weights_dir),
-                out,
-                cache,
-            })
-        }
-        Command::Bench { suites, timeout, limit, min_sizes, weights, cost_scale, propose_min_p, no_synthetic, repeat } => run_bench(
+        Command::Rl {
+            tasks,
+            rounds,
+            timeout,
+            epochs,
+            learning_rate,
+            bench_limit,
+            bench_timeout,
+            min_size,
+            weights,
+            out,
+            cache,
+        } => run_rl(&RlArgs {
+            tasks,
+            rounds,
+            timeout,
+            epochs,
+            learning_rate,
+            bench_limit,
+            bench_timeout,
+            min_size,
+            weights: weights.unwrap_or_else(default_weights_dir),
+            out,
+            cache,
+        }),
+        Command::Bench {
+            suites,
+            timeout,
+            limit,
+            min_sizes,
+            weights,
+            cost_scale,
+            propose_min_p,
+            no_synthetic,
+            repeat,
+        } => run_bench(
             &suites,
             timeout,
             if no_synthetic { 0 } else { limit },
@@ -233,7 +259,13 @@ fn main() -> Result<()> {
             let t0 = Instant::now();
             let metrics = evaluate_views(&model, &config, &data.test, &texts, &device)?;
             let secs = t0.elapsed().as_secs_f64();
-            println!("{}: {} held-out tasks on {:?} ({secs:.1} s)\n\n{}", dir.display(), data.test.len(), cli.device, metrics_table(&metrics));
+            println!(
+                "{}: {} held-out tasks on {:?} ({secs:.1} s)\n\n{}",
+                dir.display(),
+                data.test.len(),
+                cli.device,
+                metrics_table(&metrics)
+            );
             Ok(())
         }
         Command::DeviceCheck { weights, steps, cache } => {
@@ -298,8 +330,10 @@ fn device_check(weights: &Path, steps: usize, cache: &Path, other: ComputeDevice
 fn bar(len: u64, what: &str) -> ProgressBar {
     let pb = ProgressBar::new(len);
     pb.set_style(
-        ProgressStyle::with_template(&format!("{what:>10} [{{elapsed_precise}}] {{bar:40}} {{pos}}/{{len}} {{msg}} (eta {{eta}})"))
-            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        ProgressStyle::with_template(&format!(
+            "{what:>10} [{{elapsed_precise}}] {{bar:40}} {{pos}}/{{len}} {{msg}} (eta {{eta}})"
+        ))
+        .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
     pb
 }
@@ -316,7 +350,8 @@ fn data_config(draws: usize) -> DataConfig {
 fn text_table(tasks: &[&Task], cache: &Path) -> Result<TextTable> {
     let path = cache.join("description-embeddings.bin");
     let mut table = if path.is_file() { TextTable::load(&path).unwrap_or_default() } else { TextTable::default() };
-    let enc = TextEncoder::load_default(&Device::flex()).context("the pretrained text encoder is needed for training")?;
+    let enc =
+        TextEncoder::load_default(&Device::flex()).context("the pretrained text encoder is needed for training")?;
     let pb = bar(0, "embed");
     table.fill(&enc, tasks.iter().map(|t| t.description()), &mut |done, total| {
         pb.set_length(total as u64);
@@ -327,13 +362,25 @@ fn text_table(tasks: &[&Task], cache: &Path) -> Result<TextTable> {
     Ok(table)
 }
 
-fn run_train(draws: usize, epochs: usize, max_steps: usize, out: &Path, cache: &Path, kind: ComputeDevice) -> Result<()> {
+fn run_train(
+    draws: usize,
+    epochs: usize,
+    max_steps: usize,
+    out: &Path,
+    cache: &Path,
+    kind: ComputeDevice,
+) -> Result<()> {
     let started = Instant::now();
     let device = kind.device()?;
     let dc = data_config(draws);
     eprintln!("generating tasks ({} draws, seed {:#x})", dc.draws, dc.seed);
     let data = generate(&dc)?;
-    eprintln!("{} training tasks, {} held out ({:.1} s)", data.train.len(), data.test.len(), started.elapsed().as_secs_f64());
+    eprintln!(
+        "{} training tasks, {} held out ({:.1} s)",
+        data.train.len(),
+        data.test.len(),
+        started.elapsed().as_secs_f64()
+    );
     let all: Vec<&Task> = data.train.iter().chain(&data.test).collect();
     let texts = text_table(&all, cache)?;
     let config = TrainingConfig::new(model_config()).with_epochs(epochs).with_max_steps(max_steps);
@@ -355,10 +402,27 @@ fn run_train(draws: usize, epochs: usize, max_steps: usize, out: &Path, cache: &
     config.model.save(out.join(CONFIG_FILE)).context("saving the model configuration")?;
     config.save(out.join("training-config.json")).context("saving the training configuration")?;
     let size = std::fs::metadata(out.join(WEIGHTS_FILE)).map(|m| m.len()).unwrap_or(0);
-    let card = model_card(&dc, &data, &config, params, size, train_secs, outcome.first_loss, outcome.last_loss, outcome.steps, &metrics, kind);
+    let card = model_card(
+        &dc,
+        &data,
+        &config,
+        params,
+        size,
+        train_secs,
+        outcome.first_loss,
+        outcome.last_loss,
+        outcome.steps,
+        &metrics,
+        kind,
+    );
     std::fs::write(out.join("MODEL_CARD.md"), &card)?;
     println!("{card}");
-    eprintln!("wrote {} ({:.1} MB) in {:.0} s total", out.join(WEIGHTS_FILE).display(), size as f64 / 1e6, started.elapsed().as_secs_f64());
+    eprintln!(
+        "wrote {} ({:.1} MB) in {:.0} s total",
+        out.join(WEIGHTS_FILE).display(),
+        size as f64 / 1e6,
+        started.elapsed().as_secs_f64()
+    );
     Ok(())
 }
 
@@ -368,7 +432,9 @@ fn run_train_decoder(epochs: usize, max_steps: usize, weights: &Path, out: &Path
     let dc = data_config(DataConfig::default().draws);
     eprintln!("generating tasks ({} draws, seed {:#x})", dc.draws, dc.seed);
     let data = generate(&dc)?;
-    let config = DecoderTrainingConfig::new(DecoderConfig::new().with_d_embed(model_config.behaviour.d_embed)).with_epochs(epochs).with_max_steps(max_steps);
+    let config = DecoderTrainingConfig::new(DecoderConfig::new().with_d_embed(model_config.behaviour.d_embed))
+        .with_epochs(epochs)
+        .with_max_steps(max_steps);
     let pb = bar(0, "train decoder");
     let t0 = Instant::now();
     let outcome = train_decoder(&config, &model, &model_config, &data.train, &mut |step, total, loss| {
@@ -392,7 +458,10 @@ fn run_train_decoder(epochs: usize, max_steps: usize, weights: &Path, out: &Path
     }
     std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
     let params = outcome.decoder.num_params();
-    outcome.decoder.save_file(out.join(DECODER_WEIGHTS_FILE)).map_err(|e| anyhow::anyhow!("saving the decoder: {e}"))?;
+    outcome
+        .decoder
+        .save_file(out.join(DECODER_WEIGHTS_FILE))
+        .map_err(|e| anyhow::anyhow!("saving the decoder: {e}"))?;
     config.decoder.save(out.join(DECODER_CONFIG_FILE)).context("saving the decoder configuration")?;
     config.save(out.join("decoder-training-config.json")).context("saving the decoder training configuration")?;
     let size = std::fs::metadata(out.join(DECODER_WEIGHTS_FILE)).map(|m| m.len()).unwrap_or(0);
@@ -625,13 +694,20 @@ fn run_rl(a: &RlArgs) -> Result<()> {
         .with_batch_size(16)
         .with_seed(7);
     let config = RlConfig::new(training).with_rounds(a.rounds).with_timeout_secs(a.timeout);
-    eprintln!("expert iteration: {} tasks × {} rounds, {} s per search, from {}", tasks.len(), a.rounds, a.timeout, a.weights.display());
+    eprintln!(
+        "expert iteration: {} tasks × {} rounds, {} s per search, from {}",
+        tasks.len(),
+        a.rounds,
+        a.timeout,
+        a.weights.display()
+    );
     let pb = bar((tasks.len() * a.rounds) as u64, "search");
     let steps = bar(0, "fine-tune");
     let t0 = Instant::now();
     // Replayed supervised tasks: the rest of the training split, in a seeded order.
     let searched: std::collections::HashSet<String> = tasks.iter().map(|t| t.program.to_string()).collect();
-    let mut replay: Vec<Task> = data.train.iter().filter(|t| !searched.contains(&t.program.to_string())).cloned().collect();
+    let mut replay: Vec<Task> =
+        data.train.iter().filter(|t| !searched.contains(&t.program.to_string())).cloned().collect();
     replay.shuffle(&mut rand_chacha::ChaCha8Rng::seed_from_u64(0x7e91a7));
     let (tuned, rounds) = expert_iteration(
         start_model.clone(),
@@ -654,7 +730,13 @@ fn run_rl(a: &RlArgs) -> Result<()> {
 
     // The comparison: the same held-out tasks, searched with each guide, in this run.
     let timeout = Duration::from_secs_f64(a.bench_timeout);
-    let names = ["uniform", "starting model, no description", "fine-tuned, no description", "starting model + description", "fine-tuned + description"];
+    let names = [
+        "uniform",
+        "starting model, no description",
+        "fine-tuned, no description",
+        "starting model + description",
+        "fine-tuned + description",
+    ];
     let mut cols: Vec<Column> = names.iter().map(|n| Column { name: n, runs: Vec::new() }).collect();
     let pb = bar(held.len() as u64, "compare");
     let episode = |m: &synth_model::guide::GuideModel, t: &Task, text: Option<&[f32]>| -> Result<Run> {
@@ -692,7 +774,16 @@ fn run_rl(a: &RlArgs) -> Result<()> {
     for r in &rounds {
         round_rows.push(format!(
             "| {} | {} | {} | {:.3} | {:.3} | {} | {} | {} | {:.4} → {:.4} |",
-            r.round, r.tasks, r.solved, r.median_secs, r.mean_reward, r.different_solution, r.replayed, r.steps, r.loss.0, r.loss.1
+            r.round,
+            r.tasks,
+            r.solved,
+            r.median_secs,
+            r.mean_reward,
+            r.different_solution,
+            r.replayed,
+            r.steps,
+            r.loss.0,
+            r.loss.1
         ));
     }
     std::fs::create_dir_all(&a.out).with_context(|| format!("creating {}", a.out.display()))?;
@@ -743,7 +834,11 @@ fn run_with(problem: &Problem, guide: &dyn Guide, timeout: f64) -> Run {
     let start = Instant::now();
     let limits = SearchLimits { timeout: Duration::from_secs_f64(timeout), ..SearchLimits::default() };
     let out = synthesize(problem, &limits, guide, &CancelToken::new());
-    Run { solved: matches!(out, Ok(SearchOutcome::Found { .. })), secs: start.elapsed().as_secs_f64(), ..Run::default() }
+    Run {
+        solved: matches!(out, Ok(SearchOutcome::Found { .. })),
+        secs: start.elapsed().as_secs_f64(),
+        ..Run::default()
+    }
 }
 
 /// The model's guide computed first (its time counted; `text`, the description's
@@ -828,14 +923,27 @@ fn summarize(suite: &str, cols: &[Column], timeout: f64) -> Vec<String> {
         } else {
             f(median(c.runs.iter().map(|r| r.guide_secs).collect()))
         };
-        rows.push(format!("| {suite} | {} | {solved}/{n} | {} | {} | {med_guide} |", c.name, f(med_solved), f(med_all)));
+        rows.push(format!(
+            "| {suite} | {} | {solved}/{n} | {} | {} | {med_guide} |",
+            c.name,
+            f(med_solved),
+            f(med_all)
+        ));
     }
     rows
 }
 
 fn ratio_line(suite: &str, base: &Column, other: &Column, timeout: f64) -> String {
-    let med = |c: &Column| median(c.runs.iter().map(|r| if r.solved { r.secs } else { timeout }).collect()).unwrap_or(timeout);
-    let both: Vec<(f64, f64)> = base.runs.iter().zip(&other.runs).filter(|(a, b)| a.solved && b.solved).map(|(a, b)| (a.secs, b.secs)).collect();
+    let med = |c: &Column| {
+        median(c.runs.iter().map(|r| if r.solved { r.secs } else { timeout }).collect()).unwrap_or(timeout)
+    };
+    let both: Vec<(f64, f64)> = base
+        .runs
+        .iter()
+        .zip(&other.runs)
+        .filter(|(a, b)| a.solved && b.solved)
+        .map(|(a, b)| (a.secs, b.secs))
+        .collect();
     let med_both = |pick: fn(&(f64, f64)) -> f64| median(both.iter().map(pick).collect());
     let solved = |c: &Column| c.runs.iter().filter(|r| r.solved).count();
     // Per-task ratios, unsolved = timeout, times floored at 0.1 ms.
@@ -1078,9 +1186,13 @@ fn run_bench(
                 continue;
             };
             cols[0].runs.push(repeated(settings.repeat, || run_one(&p.problem, None, timeout)));
-            cols[1].runs.push(repeated(settings.repeat, || run_one(&p.problem, Some((&guider, &TraceFeatures::none())), timeout)));
+            cols[1].runs.push(repeated(settings.repeat, || {
+                run_one(&p.problem, Some((&guider, &TraceFeatures::none())), timeout)
+            }));
             if let Some(decoding) = &decoding {
-                cols[2].runs.push(repeated(settings.repeat, || run_one(&p.problem, Some((decoding, &TraceFeatures::none())), timeout)));
+                cols[2].runs.push(repeated(settings.repeat, || {
+                    run_one(&p.problem, Some((decoding, &TraceFeatures::none())), timeout)
+                }));
             }
             pb.inc(1);
         }
@@ -1106,11 +1218,21 @@ fn run_bench(
         println!("{r}");
     }
     // What the guide says for the example.
-    let mut p = Problem::new("f", vec![synth_engine::spec::Param { name: "x".into(), ty: synth_engine::spec::TypeSpec::parse("u32").expect("type") }], synth_engine::spec::TypeSpec::parse("u32").expect("type"));
+    let mut p = Problem::new(
+        "f",
+        vec![synth_engine::spec::Param {
+            name: "x".into(),
+            ty: synth_engine::spec::TypeSpec::parse("u32").expect("type"),
+        }],
+        synth_engine::spec::TypeSpec::parse("u32").expect("type"),
+    );
     p.description = Some("clear the lowest set bit".into());
     p.examples = [(12u64, 8u64), (7, 6), (16, 0), (5, 4)]
         .iter()
-        .map(|(a, b)| synth_engine::spec::Example { args: vec![synth_engine::dsl::Value::bv(32, *a)], output: synth_engine::dsl::Value::bv(32, *b) })
+        .map(|(a, b)| synth_engine::spec::Example {
+            args: vec![synth_engine::dsl::Value::bv(32, *a)],
+            output: synth_engine::dsl::Value::bv(32, *b),
+        })
         .collect();
     let pred = guider.predict(&p, &TraceFeatures::none())?;
     let top: Vec<String> = top_labels(&pred, 8).iter().map(|(l, q)| format!("{l} {q:.2}")).collect();

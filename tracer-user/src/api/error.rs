@@ -127,7 +127,9 @@ impl From<DaemonError> for ApiError {
                 Self::client(StatusCode::CONFLICT, message)
             }
             DaemonError::FastEntry(_) => Self::client(StatusCode::UNPROCESSABLE_ENTITY, message),
-            DaemonError::Record(RecordError::Load(LoadError::Patched(_))) => Self::client(StatusCode::CONFLICT, message),
+            DaemonError::Record(RecordError::Load(LoadError::Patched(_))) => {
+                Self::client(StatusCode::CONFLICT, message)
+            }
             DaemonError::Record(RecordError::Load(LoadError::TooManyProbes(_))) => {
                 Self::client(StatusCode::UNPROCESSABLE_ENTITY, message)
             }

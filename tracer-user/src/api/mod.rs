@@ -19,18 +19,18 @@ use axum::{
         rejection::{JsonRejection, PathRejection, QueryRejection},
         DefaultBodyLimit, Extension, Path, Query, Request, State,
     },
-    serve::IncomingStream,
     http::{header, StatusCode},
     middleware::{self, Next},
     response::{IntoResponse, Response},
     routing::{get, post},
+    serve::IncomingStream,
     Json, Router,
 };
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, OpenApi, ToSchema};
 
-pub use self::error::ApiError;
 use self::caller::{Caller, Peer, TraceRefused};
+pub use self::error::ApiError;
 use crate::{
     daemon::{SessionRequest, Sessions},
     jobs::{JobProgress, JobState, JobView, Jobs, Language, SynthesizeRequest},
@@ -219,8 +219,46 @@ pub struct Health {
 #[derive(OpenApi)]
 #[openapi(
     info(title = "tracesynth daemon", description = "Tracing sessions over eBPF uprobes, and their stored traces."),
-    paths(health, metrics, create_session, list_sessions, get_session, delete_session, list_traces, get_trace, get_calls, get_cfg, create_job, list_jobs, get_job, cancel_job),
-    components(schemas(SynthesizeRequest, Language, JobView, JobState, JobProgress, CreateSession, SessionView, SessionRecord, SessionLimits, SessionState, TraceSummary, CallsPage, Health, Cfg, FunctionCfg, BasicBlock, Branch, CfgEdge, CfgLoop, CountStats, CallBlocks, CallEdge))
+    paths(
+        health,
+        metrics,
+        create_session,
+        list_sessions,
+        get_session,
+        delete_session,
+        list_traces,
+        get_trace,
+        get_calls,
+        get_cfg,
+        create_job,
+        list_jobs,
+        get_job,
+        cancel_job
+    ),
+    components(schemas(
+        SynthesizeRequest,
+        Language,
+        JobView,
+        JobState,
+        JobProgress,
+        CreateSession,
+        SessionView,
+        SessionRecord,
+        SessionLimits,
+        SessionState,
+        TraceSummary,
+        CallsPage,
+        Health,
+        Cfg,
+        FunctionCfg,
+        BasicBlock,
+        Branch,
+        CfgEdge,
+        CfgLoop,
+        CountStats,
+        CallBlocks,
+        CallEdge
+    ))
 )]
 struct ApiDoc;
 
@@ -322,7 +360,12 @@ async fn authorize(State(state): State<ApiState>, mut request: Request, next: Ne
 
 /// The session `id` if `caller` may see it: 404 when there is none, 403 when it is
 /// another user's; `what` names it in the messages (`session`, `trace`).
-fn visible_session(store: &crate::store::Store, caller: &Caller, id: u64, what: &str) -> Result<SessionRecord, ApiError> {
+fn visible_session(
+    store: &crate::store::Store,
+    caller: &Caller,
+    id: u64,
+    what: &str,
+) -> Result<SessionRecord, ApiError> {
     let record = store.get_session(id)?.ok_or_else(|| ApiError::not_found(format!("no {what} {id}")))?;
     if caller.may_see(record.owner_uid) {
         Ok(record)
@@ -335,9 +378,7 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
-async fn blocking<T: Send + 'static>(
-    f: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
-) -> Result<T, ApiError> {
+async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T, ApiError> + Send + 'static) -> Result<T, ApiError> {
     tokio::task::spawn_blocking(f).await.map_err(|e| ApiError::Internal(format!("task failed: {e}")))?
 }
 
@@ -494,7 +535,13 @@ async fn list_traces(
         let mut out = Vec::new();
         for id in store.trace_ids()? {
             let Some(s) = store.get_session(id)?.filter(|s| caller.may_see(s.owner_uid)) else { continue };
-            out.push(TraceSummary { id, pid: s.pid, functions: s.functions, state: s.state, calls: store.count_calls(id, None) });
+            out.push(TraceSummary {
+                id,
+                pid: s.pid,
+                functions: s.functions,
+                state: s.state,
+                calls: store.count_calls(id, None),
+            });
         }
         Ok(out)
     })
@@ -552,7 +599,10 @@ async fn get_calls(
         let session = visible_session(store, &caller, id, "trace")?;
         let function = match &query.function {
             Some(name) => Some(session.functions.iter().position(|f| f == name).ok_or_else(|| {
-                ApiError::not_found(format!("trace {id} has no function `{name}` (it has: {})", session.functions.join(", ")))
+                ApiError::not_found(format!(
+                    "trace {id} has no function `{name}` (it has: {})",
+                    session.functions.join(", ")
+                ))
             })? as u32),
             None => None,
         };
@@ -605,7 +655,10 @@ async fn get_cfg(
     if let Some(name) = &query.function {
         let Some(f) = cfg.function(name).cloned() else {
             let names: Vec<&str> = cfg.functions.iter().map(|f| f.function.as_str()).collect();
-            return Err(ApiError::not_found(format!("trace {id} has no function `{name}` (it has: {})", names.join(", "))));
+            return Err(ApiError::not_found(format!(
+                "trace {id} has no function `{name}` (it has: {})",
+                names.join(", ")
+            )));
         };
         cfg.functions = vec![f];
     }
@@ -642,7 +695,10 @@ async fn create_job(
 
 /// All synthesis jobs (without their results).
 #[utoipa::path(get, path = "/v1/jobs", responses((status = 200, body = Vec<JobView>)))]
-async fn list_jobs(State(state): State<ApiState>, Extension(caller): Extension<Caller>) -> Result<Json<Vec<JobView>>, ApiError> {
+async fn list_jobs(
+    State(state): State<ApiState>,
+    Extension(caller): Extension<Caller>,
+) -> Result<Json<Vec<JobView>>, ApiError> {
     let sessions = state.sessions.clone();
     let mut list = state.jobs.list();
     if caller != Caller::Operator {

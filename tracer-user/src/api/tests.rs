@@ -177,14 +177,26 @@ async fn calls_are_paged_and_filtered() {
         StatusCode::NOT_FOUND,
         "no function `nope`",
     );
-    assert_error(&call(&h.state, Method::GET, "/v1/traces/7/calls?limit=0", None).await, StatusCode::BAD_REQUEST, "limit");
+    assert_error(
+        &call(&h.state, Method::GET, "/v1/traces/7/calls?limit=0", None).await,
+        StatusCode::BAD_REQUEST,
+        "limit",
+    );
     assert_error(
         &call(&h.state, Method::GET, "/v1/traces/7/calls?limit=10001", None).await,
         StatusCode::BAD_REQUEST,
         "limit",
     );
-    assert_error(&call(&h.state, Method::GET, "/v1/traces/7/calls?offset=-1", None).await, StatusCode::BAD_REQUEST, "offset");
-    assert_error(&call(&h.state, Method::GET, "/v1/traces/7/calls?bogus=1", None).await, StatusCode::BAD_REQUEST, "bogus");
+    assert_error(
+        &call(&h.state, Method::GET, "/v1/traces/7/calls?offset=-1", None).await,
+        StatusCode::BAD_REQUEST,
+        "offset",
+    );
+    assert_error(
+        &call(&h.state, Method::GET, "/v1/traces/7/calls?bogus=1", None).await,
+        StatusCode::BAD_REQUEST,
+        "bogus",
+    );
 }
 
 #[tokio::test]
@@ -237,8 +249,16 @@ async fn cfg_as_json_and_dot_per_function() {
         StatusCode::NOT_FOUND,
         "has no function `nope` (it has: greet, other)",
     );
-    assert_error(&call(&h.state, Method::GET, "/v1/traces/7/cfg?format=svg", None).await, StatusCode::BAD_REQUEST, "format");
-    assert_error(&call(&h.state, Method::GET, "/v1/traces/7/cfg?bogus=1", None).await, StatusCode::BAD_REQUEST, "bogus");
+    assert_error(
+        &call(&h.state, Method::GET, "/v1/traces/7/cfg?format=svg", None).await,
+        StatusCode::BAD_REQUEST,
+        "format",
+    );
+    assert_error(
+        &call(&h.state, Method::GET, "/v1/traces/7/cfg?bogus=1", None).await,
+        StatusCode::BAD_REQUEST,
+        "bogus",
+    );
 
     // The calls page carries the stored block paths.
     let (status, page) = call(&h.state, Method::GET, "/v1/traces/7/calls?function=greet", None).await;
@@ -252,10 +272,18 @@ async fn unknown_ids_routes_and_methods() {
     for uri in ["/v1/sessions/99", "/v1/traces/99", "/v1/traces/99/calls", "/v1/traces/99/cfg"] {
         assert_error(&call(&h.state, Method::GET, uri, None).await, StatusCode::NOT_FOUND, "99");
     }
-    assert_error(&call(&h.state, Method::DELETE, "/v1/sessions/99", None).await, StatusCode::NOT_FOUND, "no session 99");
+    assert_error(
+        &call(&h.state, Method::DELETE, "/v1/sessions/99", None).await,
+        StatusCode::NOT_FOUND,
+        "no session 99",
+    );
     assert_error(&call(&h.state, Method::GET, "/v1/sessions/abc", None).await, StatusCode::BAD_REQUEST, "");
     assert_error(&call(&h.state, Method::GET, "/v1/traces/-1", None).await, StatusCode::BAD_REQUEST, "");
-    assert_error(&call(&h.state, Method::GET, "/v1/traces/1?format=xml", None).await, StatusCode::BAD_REQUEST, "format");
+    assert_error(
+        &call(&h.state, Method::GET, "/v1/traces/1?format=xml", None).await,
+        StatusCode::BAD_REQUEST,
+        "format",
+    );
     assert_error(&call(&h.state, Method::GET, "/v2/nothing", None).await, StatusCode::NOT_FOUND, "no such route");
     assert_error(&call(&h.state, Method::PUT, "/v1/sessions", None).await, StatusCode::METHOD_NOT_ALLOWED, "method");
 }
@@ -292,7 +320,8 @@ async fn bad_session_requests_are_4xx_json() {
     let got = post(huge).await;
     assert_eq!(got.0, StatusCode::PAYLOAD_TOO_LARGE, "{}", got.1);
     assert!(got.1["error"].is_string());
-    let no_type = Request::post("/v1/sessions").body(Body::from(json!({"pid": 1, "functions": ["f"]}).to_string())).unwrap();
+    let no_type =
+        Request::post("/v1/sessions").body(Body::from(json!({"pid": 1, "functions": ["f"]}).to_string())).unwrap();
     let (status, body) = send(&h.state, no_type).await;
     assert_eq!(status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
     assert!(serde_json::from_slice::<Json>(&body).unwrap()["error"].is_string());
@@ -307,7 +336,11 @@ async fn bad_session_requests_are_4xx_json() {
         let body = json!({"pid": child_pid, "functions": ["f"], "limits": limits}).to_string();
         assert_error(&post(body).await, StatusCode::BAD_REQUEST, needle);
     }
-    assert_error(&post(json!({"pid": child_pid, "functions": []}).to_string()).await, StatusCode::BAD_REQUEST, "at least one");
+    assert_error(
+        &post(json!({"pid": child_pid, "functions": []}).to_string()).await,
+        StatusCode::BAD_REQUEST,
+        "at least one",
+    );
     assert_error(&post(json!({"pid": 0, "functions": ["f"]}).to_string()).await, StatusCode::BAD_REQUEST, "pid");
     assert_error(
         &post(json!({"pid": child_pid, "functions": ["no_such_function_xyz"], "blocks": true}).to_string()).await,
@@ -354,7 +387,12 @@ async fn token_guards_every_route_but_health() {
     for uri in ["/v1/sessions", "/metrics", "/v1/openapi.json", "/v1/traces/1"] {
         assert_error(&call(&h.state, Method::GET, uri, None).await, StatusCode::UNAUTHORIZED, "missing");
     }
-    let with = |token: &str| Request::get("/v1/sessions").header(header::AUTHORIZATION, format!("Bearer {token}")).body(Body::empty()).unwrap();
+    let with = |token: &str| {
+        Request::get("/v1/sessions")
+            .header(header::AUTHORIZATION, format!("Bearer {token}"))
+            .body(Body::empty())
+            .unwrap()
+    };
     assert_eq!(send(&h.state, with("wrong")).await.0, StatusCode::UNAUTHORIZED);
     assert_eq!(send(&h.state, with("s3cret")).await.0, StatusCode::OK);
 }
@@ -388,10 +426,16 @@ async fn a_local_user_sees_only_its_own_sessions_and_traces() {
     }
     assert_eq!(send(&h.state, from_peer(1000, Method::DELETE, "/v1/sessions/1", None)).await.0, StatusCode::FORBIDDEN);
     let job = r#"{"session_id": 1, "function": "greet"}"#;
-    assert_eq!(send(&h.state, from_peer(1000, Method::POST, "/v1/synthesize", Some(job))).await.0, StatusCode::FORBIDDEN);
+    assert_eq!(
+        send(&h.state, from_peer(1000, Method::POST, "/v1/synthesize", Some(job))).await.0,
+        StatusCode::FORBIDDEN
+    );
     let (status, body) = send(&h.state, from_peer(1000, Method::GET, "/v1/sessions", None)).await;
     let list: Json = serde_json::from_slice(&body).unwrap();
-    assert_eq!((status, list.as_array().unwrap().iter().map(|s| s["id"].as_u64().unwrap()).collect::<Vec<_>>()), (StatusCode::OK, vec![2]));
+    assert_eq!(
+        (status, list.as_array().unwrap().iter().map(|s| s["id"].as_u64().unwrap()).collect::<Vec<_>>()),
+        (StatusCode::OK, vec![2])
+    );
     let (_, body) = send(&h.state, from_peer(1000, Method::GET, "/v1/traces", None)).await;
     assert_eq!(serde_json::from_slice::<Json>(&body).unwrap().as_array().unwrap().len(), 1);
     assert_eq!(send(&h.state, from_peer(1000, Method::GET, "/v1/traces/2", None)).await.0, StatusCode::OK);
@@ -516,15 +560,47 @@ async fn bad_synthesize_requests_are_4xx_json() {
         async move { call(&state, Method::POST, "/v1/synthesize", Some(body)).await }
     };
     assert_error(&post(r#"{"trace_id": 99, "function": "greet"}"#).await, StatusCode::NOT_FOUND, "no trace 99");
-    assert_error(&post(r#"{"session_id": 9, "function": "nope"}"#).await, StatusCode::NOT_FOUND, "`nope` is not in the trace");
-    assert_error(&post(r#"{"session_id": 9, "function": "other"}"#).await, StatusCode::UNPROCESSABLE_ENTITY, "never called");
+    assert_error(
+        &post(r#"{"session_id": 9, "function": "nope"}"#).await,
+        StatusCode::NOT_FOUND,
+        "`nope` is not in the trace",
+    );
+    assert_error(
+        &post(r#"{"session_id": 9, "function": "other"}"#).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "never called",
+    );
     assert_error(&post(r#"{"function": "greet"}"#).await, StatusCode::BAD_REQUEST, "session_id or trace_id");
-    assert_error(&post(r#"{"session_id": 9, "trace_id": 8, "function": "greet"}"#).await, StatusCode::BAD_REQUEST, "not two");
-    assert_error(&post(r#"{"session_id": 9, "function": "greet", "budget_ms": 0}"#).await, StatusCode::BAD_REQUEST, "budget_ms");
-    assert_error(&post(r#"{"session_id": 9, "function": "greet", "max_iterations": 0}"#).await, StatusCode::BAD_REQUEST, "max_iterations");
-    assert_error(&post(r#"{"session_id": 9, "function": "greet", "language": "cobol"}"#).await, StatusCode::UNPROCESSABLE_ENTITY, "language");
-    assert_error(&post(r#"{"session_id": 9, "function": "greet", "colour": 1}"#).await, StatusCode::UNPROCESSABLE_ENTITY, "colour");
-    assert_error(&post(r#"{"session_id": 9, "function": "greet", "guide": "oracle"}"#).await, StatusCode::UNPROCESSABLE_ENTITY, "guide");
+    assert_error(
+        &post(r#"{"session_id": 9, "trace_id": 8, "function": "greet"}"#).await,
+        StatusCode::BAD_REQUEST,
+        "not two",
+    );
+    assert_error(
+        &post(r#"{"session_id": 9, "function": "greet", "budget_ms": 0}"#).await,
+        StatusCode::BAD_REQUEST,
+        "budget_ms",
+    );
+    assert_error(
+        &post(r#"{"session_id": 9, "function": "greet", "max_iterations": 0}"#).await,
+        StatusCode::BAD_REQUEST,
+        "max_iterations",
+    );
+    assert_error(
+        &post(r#"{"session_id": 9, "function": "greet", "language": "cobol"}"#).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "language",
+    );
+    assert_error(
+        &post(r#"{"session_id": 9, "function": "greet", "colour": 1}"#).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "colour",
+    );
+    assert_error(
+        &post(r#"{"session_id": 9, "function": "greet", "guide": "oracle"}"#).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "guide",
+    );
     assert_error(&post(r#"{"session_id": 9,"#).await, StatusCode::BAD_REQUEST, "");
     assert_error(&call(&h.state, Method::GET, "/v1/jobs/5", None).await, StatusCode::NOT_FOUND, "no job 5");
     assert_error(&call(&h.state, Method::DELETE, "/v1/jobs/5", None).await, StatusCode::NOT_FOUND, "no job 5");
@@ -543,7 +619,11 @@ async fn too_many_pending_jobs_is_429_and_cancel_ends_them() {
         ids.push(job["id"].as_u64().unwrap());
     }
     // Jobs run one at a time, so the last ones are still queued.
-    assert_error(&call(&h.state, Method::POST, "/v1/synthesize", Some(body)).await, StatusCode::TOO_MANY_REQUESTS, "queued or running");
+    assert_error(
+        &call(&h.state, Method::POST, "/v1/synthesize", Some(body)).await,
+        StatusCode::TOO_MANY_REQUESTS,
+        "queued or running",
+    );
     for id in &ids {
         let (status, view) = call(&h.state, Method::DELETE, &format!("/v1/jobs/{id}"), None).await;
         assert_eq!(status, StatusCode::OK);

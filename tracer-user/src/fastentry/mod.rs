@@ -189,9 +189,7 @@ fn candidate(plan: &Plan, index: usize, options: &Options) -> Result<Candidate, 
     let range = site.start..site.start + site.len;
     for p in plan.points.iter().filter(|p| p.function == index as u32) {
         let at = p.file_offset.wrapping_sub(base);
-        let moves = p.kind == EventKind::Entry
-            || p.uretprobe
-            || (p.kind == EventKind::Block && at == site.start);
+        let moves = p.kind == EventKind::Entry || p.uretprobe || (p.kind == EventKind::Block && at == site.start);
         if !moves && range.contains(&at) {
             let what = if p.kind == EventKind::Block { "basic-block" } else { "return" };
             return Err(Refusal::ProbeInside { what, offset: at });
@@ -286,10 +284,8 @@ pub fn check_not_patched(plan: &Plan) -> Result<(), String> {
     let Ok(mem) = Memory::open(plan.pid) else { return Ok(()) };
     for (index, f) in plan.functions.iter().enumerate() {
         let Some(runtime) = f.runtime_address else { continue };
-        let Some(entry) = plan
-            .points
-            .iter()
-            .find(|p| p.function == index as u32 && p.kind == EventKind::Entry && !p.uretprobe)
+        let Some(entry) =
+            plan.points.iter().find(|p| p.function == index as u32 && p.kind == EventKind::Entry && !p.uretprobe)
         else {
             continue;
         };
@@ -303,12 +299,18 @@ pub fn check_not_patched(plan: &Plan) -> Result<(), String> {
         };
         for start in [0usize, 4] {
             let end = start + JMP_LEN;
-            if end > memory.len() || memory[start] != 0xe9 || code[start] == 0xe9 || memory[start..end] == code[start..end] {
+            if end > memory.len()
+                || memory[start] != 0xe9
+                || code[start] == 0xe9
+                || memory[start..end] == code[start..end]
+            {
                 continue;
             }
-            let probed = plan.points.iter().filter(|p| p.function == index as u32 && p.object == entry.object).find(|p| {
-                (start as u64..end as u64).contains(&p.file_offset.wrapping_sub(base))
-            });
+            let probed = plan
+                .points
+                .iter()
+                .filter(|p| p.function == index as u32 && p.object == entry.object)
+                .find(|p| (start as u64..end as u64).contains(&p.file_offset.wrapping_sub(base)));
             if let Some(p) = probed {
                 return Err(format!(
                     "`{}` starts with a jump that is not in its file ({}; a --fast-entry session or another tool \
@@ -386,16 +388,24 @@ impl FastEntry {
             }
             for (object, group) in by_object {
                 let len = (group.len() as u64 * SLOT).div_ceil(4096) * 4096;
-                let maps = patch::map_ranges(pid)
-                    .map_err(|source| PatchError::Memory { what: "maps of", pid, addr: 0, len: 0, source })?;
+                let maps = patch::map_ranges(pid).map_err(|source| PatchError::Memory {
+                    what: "maps of",
+                    pid,
+                    addr: 0,
+                    len: 0,
+                    source,
+                })?;
                 let targets: Vec<u64> = group.iter().map(|c| c.runtime).collect();
                 let Some(start) = patch::choose_region(&maps, &targets, len) else {
                     for c in group {
-                        self.refusals.push((c.name, Refusal::Unrelocatable {
-                            offset: c.site.start,
-                            instruction: c.site.instructions.join("; "),
-                            why: format!("no free address range within ±2 GiB of {}", object.display()),
-                        }));
+                        self.refusals.push((
+                            c.name,
+                            Refusal::Unrelocatable {
+                                offset: c.site.start,
+                                instruction: c.site.instructions.join("; "),
+                                why: format!("no free address range within ±2 GiB of {}", object.display()),
+                            },
+                        ));
                     }
                     continue;
                 };
@@ -449,7 +459,8 @@ impl FastEntry {
                 // there, which the kernel restarts 2 bytes back: inside the jump.
                 if let Some(&(tid, rip)) = rips.iter().find(|(_, rip)| *rip > address && *rip <= address + c.site.len) {
                     if attempt >= self.options.attempts {
-                        self.refusals.push((c.name, Refusal::ThreadInside { tid, offset: rip - c.runtime, attempts: attempt }));
+                        self.refusals
+                            .push((c.name, Refusal::ThreadInside { tid, offset: rip - c.runtime, attempts: attempt }));
                     } else {
                         blocked.push((c, slot, file, off, probes));
                     }
@@ -548,8 +559,10 @@ impl FastEntry {
                 hex(&p.jmp),
                 p.slot,
                 match &p.probes {
-                    SlotProbes::CallThrough { .. } => "calls run through it (one probe per call, at its return)".to_owned(),
-                    SlotProbes::EntryAndUretprobe(why) => format!("entry probe and uretprobe on its nop (not called through: {why})"),
+                    SlotProbes::CallThrough { .. } =>
+                        "calls run through it (one probe per call, at its return)".to_owned(),
+                    SlotProbes::EntryAndUretprobe(why) =>
+                        format!("entry probe and uretprobe on its nop (not called through: {why})"),
                 }
             ));
         }
@@ -617,7 +630,9 @@ impl FastEntry {
             };
             let last = attempt == self.options.attempts.max(1);
             for p in self.patched.iter_mut().filter(|p| !p.restored) {
-                if let Some((tid, _)) = rips.iter().find(|(_, rip)| *rip > p.address && *rip < p.address + JMP_LEN as u64) {
+                if let Some((tid, _)) =
+                    rips.iter().find(|(_, rip)| *rip > p.address && *rip < p.address + JMP_LEN as u64)
+                {
                     if last {
                         report.push(format!(
                             "fast-entry: {}: thread {tid} is inside the jump at {:#x}; left patched (the trampoline keeps it working)",
@@ -746,7 +761,12 @@ mod tests {
             ret: ctype(ret),
             has_dwarf: true,
             variadic,
-            entry_site: ProbeSite { offset: 0, instruction: "nop".into(), cost: SiteCost::Optimized, reason: String::new() },
+            entry_site: ProbeSite {
+                offset: 0,
+                instruction: "nop".into(),
+                cost: SiteCost::Optimized,
+                reason: String::new(),
+            },
             ret_mode: RetMode::Uretprobe,
             ret_sites: Vec::new(),
         }
@@ -757,7 +777,11 @@ mod tests {
         let int = ValueKind::Signed { bytes: 4 };
         let ruled_out = |f: FunctionInfo| stack_args(&f) == StackArgs::RuledOut;
         assert!(ruled_out(function(&[int; 6], int, false)));
-        assert!(ruled_out(function(&[ValueKind::Pointer, ValueKind::CString, ValueKind::Bool], ValueKind::Void, false)));
+        assert!(ruled_out(function(
+            &[ValueKind::Pointer, ValueKind::CString, ValueKind::Bool],
+            ValueKind::Void,
+            false
+        )));
         assert!(!ruled_out(function(&[int; 7], int, false)), "a seventh goes on the stack");
         assert!(!ruled_out(function(&[int], int, true)), "`...`");
         assert!(!ruled_out(function(&[ValueKind::Float], int, false)), "a long double goes on the stack");

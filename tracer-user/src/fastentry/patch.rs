@@ -107,9 +107,13 @@ impl Memory {
     /// [`PatchError::Memory`].
     pub fn read(&self, addr: u64, len: usize) -> Result<Vec<u8>, PatchError> {
         let mut buf = vec![0; len];
-        self.file
-            .read_exact_at(&mut buf, addr)
-            .map_err(|source| PatchError::Memory { what: "reading", pid: self.pid, addr, len, source })?;
+        self.file.read_exact_at(&mut buf, addr).map_err(|source| PatchError::Memory {
+            what: "reading",
+            pid: self.pid,
+            addr,
+            len,
+            source,
+        })?;
         Ok(buf)
     }
 
@@ -176,9 +180,15 @@ pub fn map_ranges(pid: u32) -> io::Result<Vec<MapRange>> {
 /// # Errors
 /// [`PatchError::NoSyscallInstruction`].
 pub fn find_syscall_instruction(pid: u32) -> Result<u64, PatchError> {
-    let mem = File::open(format!("/proc/{pid}/mem"))
-        .map_err(|source| PatchError::Memory { what: "opening", pid, addr: 0, len: 0, source })?;
-    let mut ranges = map_ranges(pid).map_err(|source| PatchError::Memory { what: "maps of", pid, addr: 0, len: 0, source })?;
+    let mem = File::open(format!("/proc/{pid}/mem")).map_err(|source| PatchError::Memory {
+        what: "opening",
+        pid,
+        addr: 0,
+        len: 0,
+        source,
+    })?;
+    let mut ranges =
+        map_ranges(pid).map_err(|source| PatchError::Memory { what: "maps of", pid, addr: 0, len: 0, source })?;
     ranges.retain(|r| r.perms.contains('x') && r.end <= 0x0000_8000_0000_0000 && r.name != "[uprobes]");
     ranges.sort_by_key(|r| r.name != "[vdso]");
     for r in ranges {
@@ -281,7 +291,8 @@ pub fn write_trampoline_file(dir: &Path, pid: u32, bytes: &[u8]) -> Result<PathB
     sweep(dir);
     let stamp = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
     let path = dir.join(format!("{pid}-{}-{stamp}.tramp", start_time(pid).unwrap_or(0)));
-    let mut file = OpenOptions::new().write(true).create_new(true).mode(0o644).open(&path).map_err(file_error(&path))?;
+    let mut file =
+        OpenOptions::new().write(true).create_new(true).mode(0o644).open(&path).map_err(file_error(&path))?;
     io::Write::write_all(&mut file, bytes).map_err(file_error(&path))?;
     file.sync_all().map_err(file_error(&path))?;
     Ok(path)
@@ -357,7 +368,11 @@ pub fn map_into(
     if at != addr {
         // A kernel without MAP_FIXED_NOREPLACE treats it as a hint.
         let _ = stopped.syscall(syscall_insn, libc::SYS_munmap, [at, len, 0, 0, 0, 0]);
-        return Err(PatchError::Injected { call: "mmap at a fixed address", pid, source: io::Error::from_raw_os_error(libc::EEXIST) });
+        return Err(PatchError::Injected {
+            call: "mmap at a fixed address",
+            pid,
+            source: io::Error::from_raw_os_error(libc::EEXIST),
+        });
     }
     check("close", pid, closed?)?;
     Ok(())

@@ -17,9 +17,11 @@
 //! sees its stack 64 bytes lower than without the patch, so it is used only where that
 //! provably changes nothing ([`call_through_obstacle`]).
 use iced_x86::{
-    code_asm::{qword_ptr, r10, r11, r12, r13, r14, r15, r8, r9, rax, rbp, rbx, rcx, rdi, rdx, rsi, rsp, CodeAssembler},
-    BlockEncoder, BlockEncoderOptions, Code, Decoder, DecoderOptions, FlowControl, Formatter as _,
-    Instruction, InstructionBlock, IntelFormatter, Mnemonic, MemoryOperand, OpKind, Register,
+    code_asm::{
+        qword_ptr, r10, r11, r12, r13, r14, r15, r8, r9, rax, rbp, rbx, rcx, rdi, rdx, rsi, rsp, CodeAssembler,
+    },
+    BlockEncoder, BlockEncoderOptions, Code, Decoder, DecoderOptions, FlowControl, Formatter as _, Instruction,
+    InstructionBlock, IntelFormatter, MemoryOperand, Mnemonic, OpKind, Register,
 };
 
 use crate::probes::cfg;
@@ -155,7 +157,10 @@ pub fn patch_site(code: &[u8], address: u64) -> Result<PatchSite, Refusal> {
     for (n, insn) in covered.iter().enumerate() {
         if insn.mnemonic() == Mnemonic::Call {
             let why = if n + 1 != covered.len() {
-                Some(format!("its return address +{:#x} would lie inside the overwritten bytes", insn.next_ip() - address))
+                Some(format!(
+                    "its return address +{:#x} would lie inside the overwritten bytes",
+                    insn.next_ip() - address
+                ))
             } else if !matches!(insn.code(), Code::Call_rel32_64 | Code::Call_rm64) {
                 Some("only near calls are relocated".to_owned())
             } else if insn.op0_kind() == OpKind::Memory
@@ -227,8 +232,9 @@ pub fn encode_slot(code: &[u8], function: u64, site: &PatchSite, slot: u64) -> R
     while decoder.can_decode() {
         let insn = decoder.decode();
         if insn.mnemonic() == Mnemonic::Call {
-            let push = Instruction::with1(Code::Push_rm64, MemoryOperand::with_base_displ(Register::RIP, literal as i64))
-                .map_err(|e| fail(&insn, e.to_string()))?;
+            let push =
+                Instruction::with1(Code::Push_rm64, MemoryOperand::with_base_displ(Register::RIP, literal as i64))
+                    .map_err(|e| fail(&insn, e.to_string()))?;
             let jmp = if insn.code() == Code::Call_rel32_64 {
                 Instruction::with_branch(Code::Jmp_rel32_64, insn.near_branch_target())
                     .map_err(|e| fail(&insn, e.to_string()))?
@@ -245,13 +251,15 @@ pub fn encode_slot(code: &[u8], function: u64, site: &PatchSite, slot: u64) -> R
         }
     }
     if literal_value.is_none() {
-        out.push(Instruction::with_branch(Code::Jmp_rel32_64, resume).map_err(|e| {
-            fail(&Instruction::default(), e.to_string())
-        })?);
+        out.push(
+            Instruction::with_branch(Code::Jmp_rel32_64, resume)
+                .map_err(|e| fail(&Instruction::default(), e.to_string()))?,
+        );
     }
     let first = decoder_first(bytes, function + site.start);
-    let encoded = BlockEncoder::encode(64, InstructionBlock::new(&out, slot + NOP5.len() as u64), BlockEncoderOptions::NONE)
-        .map_err(|e| fail(&first, format!("the block encoder says: {e}")))?;
+    let encoded =
+        BlockEncoder::encode(64, InstructionBlock::new(&out, slot + NOP5.len() as u64), BlockEncoderOptions::NONE)
+            .map_err(|e| fail(&first, format!("the block encoder says: {e}")))?;
     let mut slot_bytes = NOP5.to_vec();
     slot_bytes.extend_from_slice(&encoded.code_buffer);
     if slot_bytes.len() as u64 > LITERAL_AT {
@@ -290,8 +298,10 @@ pub fn call_through_obstacle(code: &[u8], stack_args: &StackArgs) -> Option<Stri
         }
         let at = insn.ip();
         let flow = insn.flow_control();
-        if matches!(flow, FlowControl::Call | FlowControl::IndirectCall | FlowControl::Interrupt | FlowControl::Exception)
-            || matches!(insn.mnemonic(), Mnemonic::Syscall | Mnemonic::Sysenter | Mnemonic::Int3)
+        if matches!(
+            flow,
+            FlowControl::Call | FlowControl::IndirectCall | FlowControl::Interrupt | FlowControl::Exception
+        ) || matches!(insn.mnemonic(), Mnemonic::Syscall | Mnemonic::Sysenter | Mnemonic::Int3)
         {
             return Some(format!(
                 "`{}` at +{at:#x}: not a leaf (a callee could block, or unwind through the trampoline)",
@@ -348,15 +358,17 @@ pub const CALL_SLOT_FRAME_BYTES: u64 = 7 * 8;
 ///
 /// # Errors
 /// [`Refusal::Unrelocatable`] when the instructions cannot be relocated or do not fit.
-pub fn encode_call_slot(code: &[u8], function: u64, site: &PatchSite, slot: u64, sixth_arg: bool) -> Result<CallSlot, Refusal> {
+pub fn encode_call_slot(
+    code: &[u8],
+    function: u64,
+    site: &PatchSite,
+    slot: u64,
+    sixth_arg: bool,
+) -> Result<CallSlot, Refusal> {
     let begin = site.start as usize;
     let bytes = &code[begin..begin + site.len as usize];
     let first = decoder_first(bytes, function + site.start);
-    let fail = |why: String| Refusal::Unrelocatable {
-        offset: site.start,
-        instruction: text(&first),
-        why,
-    };
+    let fail = |why: String| Refusal::Unrelocatable { offset: site.start, instruction: text(&first), why };
     let asm_fail = |e: iced_x86::IcedError| fail(format!("the assembler says: {e}"));
     let mut a = CodeAssembler::new(64).map_err(asm_fail)?;
     let mut body = a.create_label();

@@ -60,7 +60,8 @@ pub fn reliable() -> Result<(), String> {
     static RELIABLE: OnceLock<Result<(), String>> = OnceLock::new();
     RELIABLE
         .get_or_init(|| {
-            let info = std::fs::read_to_string("/proc/cpuinfo").map_err(|e| format!("cannot read /proc/cpuinfo: {e}"))?;
+            let info =
+                std::fs::read_to_string("/proc/cpuinfo").map_err(|e| format!("cannot read /proc/cpuinfo: {e}"))?;
             let flags = info.lines().find(|l| l.starts_with("flags")).unwrap_or_default();
             let has = |flag: &str| flags.split_whitespace().any(|f| f == flag);
             match ["constant_tsc", "nonstop_tsc"].into_iter().find(|f| !has(f)) {

@@ -17,7 +17,10 @@ use std::{
 };
 
 use iced_x86::{Decoder, DecoderOptions, FlowControl, Formatter as _, IntelFormatter};
-use petgraph::{algo::dominators, graph::{DiGraph, NodeIndex}};
+use petgraph::{
+    algo::dominators,
+    graph::{DiGraph, NodeIndex},
+};
 use serde::{Deserialize, Serialize};
 use tracer_common::EventKind;
 
@@ -294,9 +297,8 @@ impl FunctionCfg {
             return;
         }
         let dom = dominators::simple_fast(&graph, nodes[0]);
-        let dominates = |a: usize, b: usize| {
-            dom.dominators(nodes[b]).is_some_and(|mut chain| chain.any(|n| n == nodes[a]))
-        };
+        let dominates =
+            |a: usize, b: usize| dom.dominators(nodes[b]).is_some_and(|mut chain| chain.any(|n| n == nodes[a]));
         let mut by_header: Vec<(usize, Vec<usize>)> = Vec::new();
         for &(i, j) in &pairs {
             let back_edge = dominates(j, i);
@@ -360,8 +362,7 @@ impl FunctionCfg {
             }
         }
         for l in &mut self.loops {
-            let into_header: u64 =
-                call.edges.iter().filter(|e| u64::from(e.to) == l.header).map(|e| e.count).sum();
+            let into_header: u64 = call.edges.iter().filter(|e| u64::from(e.to) == l.header).map(|e| e.count).sum();
             let back: u64 = call
                 .edges
                 .iter()
@@ -392,11 +393,7 @@ impl FunctionCfg {
             let mut attrs = String::new();
             if let Some(l) = self.loops.iter().find(|l| l.header == b.offset) {
                 let s = &l.header_entries;
-                let _ = write!(
-                    label,
-                    "\\nloop header: entries/call min {} median {} max {}",
-                    s.min, s.median, s.max
-                );
+                let _ = write!(label, "\\nloop header: entries/call min {} median {} max {}", s.min, s.median, s.max);
                 attrs.push_str(", peripheries=2, color=red");
             }
             let _ = writeln!(out, "  \"{:#x}\" [label=\"{}\"{attrs}];", b.offset, esc(&label).replace("\\\\n", "\\n"));
@@ -496,10 +493,9 @@ pub fn basic_blocks(code: &[u8], address: u64) -> Vec<BasicBlock> {
         b.successors = match flow {
             FlowControl::ConditionalBranch => target.iter().copied().chain(fallthrough).collect(),
             FlowControl::UnconditionalBranch => target.iter().copied().collect(),
-            FlowControl::IndirectBranch
-            | FlowControl::Return
-            | FlowControl::Exception
-            | FlowControl::Interrupt => Vec::new(),
+            FlowControl::IndirectBranch | FlowControl::Return | FlowControl::Exception | FlowControl::Interrupt => {
+                Vec::new()
+            }
             _ => fallthrough.into_iter().collect(),
         };
         b.successors.dedup();
@@ -592,9 +588,8 @@ mod tests {
         //  f: lea rcx, [rax+rax*8] 13: mov rax, rcx        16: sub rax, 1 (4 bytes)
         // 1a: nop dword [rax] (4)  1e: ret                 1f: nop (padding)
         let code = [
-            0x48, 0x63, 0xc7, 0x48, 0x63, 0xf6, 0x48, 0x0f, 0xaf, 0xc6, 0x83, 0xff, 0x09, 0x7e, 0x0f,
-            0x48, 0x8d, 0x0c, 0xc0, 0x48, 0x89, 0xc8, 0x48, 0x83, 0xe8, 0x01, 0x0f, 0x1f, 0x40, 0x00,
-            0xc3, 0x90,
+            0x48, 0x63, 0xc7, 0x48, 0x63, 0xf6, 0x48, 0x0f, 0xaf, 0xc6, 0x83, 0xff, 0x09, 0x7e, 0x0f, 0x48, 0x8d, 0x0c,
+            0xc0, 0x48, 0x89, 0xc8, 0x48, 0x83, 0xe8, 0x01, 0x0f, 0x1f, 0x40, 0x00, 0xc3, 0x90,
         ];
         let blocks = basic_blocks(&code, 0x1000);
         let shape: Vec<(u64, u64, Vec<u64>)> = blocks.iter().map(|b| (b.offset, b.len, b.successors.clone())).collect();

@@ -103,10 +103,7 @@ pub fn signature(data: &[u8], name: &str, address: u64) -> Result<Option<Signatu
     }
     let endian = if file.is_little_endian() { RunTimeEndian::Little } else { RunTimeEndian::Big };
     let load = |id: gimli::SectionId| -> Result<Cow<'_, [u8]>, gimli::Error> {
-        Ok(file
-            .section_by_name(id.name())
-            .and_then(|s| s.uncompressed_data().ok())
-            .unwrap_or(Cow::Borrowed(&[])))
+        Ok(file.section_by_name(id.name()).and_then(|s| s.uncompressed_data().ok()).unwrap_or(Cow::Borrowed(&[])))
     };
     let sections = gimli::DwarfSections::load(load)?;
     let dwarf = sections.borrow(|s| EndianSlice::new(s, endian));
@@ -254,17 +251,13 @@ fn resolve_type(
                 let base = pointee.name.trim_start_matches("const ").trim_start_matches("volatile ");
                 matches!(base, "char" | "signed char" | "unsigned char")
             };
-            let name = if pointee.name.ends_with('*') {
-                format!("{}*", pointee.name)
-            } else {
-                format!("{} *", pointee.name)
-            };
+            let name =
+                if pointee.name.ends_with('*') { format!("{}*", pointee.name) } else { format!("{} *", pointee.name) };
             CType { name, kind: if is_char { ValueKind::CString } else { ValueKind::Pointer } }
         }
-        gimli::DW_TAG_enumeration_type => CType {
-            name: format!("enum {}", name.unwrap_or_default()),
-            kind: ValueKind::Signed { bytes },
-        },
+        gimli::DW_TAG_enumeration_type => {
+            CType { name: format!("enum {}", name.unwrap_or_default()), kind: ValueKind::Signed { bytes } }
+        }
         gimli::DW_TAG_structure_type | gimli::DW_TAG_union_type | gimli::DW_TAG_array_type => {
             let prefix = match entry.tag() {
                 gimli::DW_TAG_structure_type => "struct ",
@@ -321,17 +314,11 @@ pub fn source_lines(data: &[u8], addresses: &[u64]) -> Result<Vec<Option<SourceL
     }
     let endian = if file.is_little_endian() { RunTimeEndian::Little } else { RunTimeEndian::Big };
     let load = |id: gimli::SectionId| -> Result<Cow<'_, [u8]>, gimli::Error> {
-        Ok(file
-            .section_by_name(id.name())
-            .and_then(|s| s.uncompressed_data().ok())
-            .unwrap_or(Cow::Borrowed(&[])))
+        Ok(file.section_by_name(id.name()).and_then(|s| s.uncompressed_data().ok()).unwrap_or(Cow::Borrowed(&[])))
     };
     let sections = gimli::DwarfSections::load(load)?;
     let dwarf = sections.borrow(|s| EndianSlice::new(s, endian));
-    let (lo, hi) = (
-        addresses.iter().copied().min().unwrap_or(0),
-        addresses.iter().copied().max().unwrap_or(0),
-    );
+    let (lo, hi) = (addresses.iter().copied().min().unwrap_or(0), addresses.iter().copied().max().unwrap_or(0));
     let mut units = dwarf.units();
     while let Some(header) = units.next()? {
         let unit = dwarf.unit(header)?;
@@ -355,8 +342,7 @@ pub fn source_lines(data: &[u8], addresses: &[u64]) -> Result<Vec<Option<SourceL
                     }
                 }
             }
-            previous = (!row.end_sequence())
-                .then(|| (address, row.file_index(), row.line().map_or(0, |l| l.get())));
+            previous = (!row.end_sequence()).then(|| (address, row.file_index(), row.line().map_or(0, |l| l.get())));
         }
     }
     Ok(out)
@@ -372,11 +358,7 @@ mod tests {
 
     #[test]
     fn floats_do_not_take_integer_registers() {
-        let params = [
-            param(ValueKind::Signed { bytes: 4 }),
-            param(ValueKind::Float),
-            param(ValueKind::CString),
-        ];
+        let params = [param(ValueKind::Signed { bytes: 4 }), param(ValueKind::Float), param(ValueKind::CString)];
         assert_eq!(register_slots(&params), vec![Some(0), None, Some(1)]);
     }
 

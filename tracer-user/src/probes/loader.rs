@@ -82,9 +82,7 @@ pub fn check_permissions() -> Result<(), LoadError> {
     let caps = std::fs::read_to_string("/proc/self/status")
         .ok()
         .and_then(|s| {
-            s.lines()
-                .find_map(|l| l.strip_prefix("CapEff:"))
-                .and_then(|v| u64::from_str_radix(v.trim(), 16).ok())
+            s.lines().find_map(|l| l.strip_prefix("CapEff:")).and_then(|v| u64::from_str_radix(v.trim(), 16).ok())
         })
         .unwrap_or(0);
     let has = |cap: u32| caps & (1 << cap) != 0;
@@ -181,10 +179,7 @@ pub fn attach(plan: &Plan, ring_bytes: u32) -> Result<(Attached, RingBuf<MapData
     let ring = RingBuf::try_from(ebpf.take_map("EVENTS").ok_or(LoadError::Missing("EVENTS map"))?)?;
 
     for name in ["tracesynth_probe", "tracesynth_retprobe"] {
-        let program: &mut UProbe = ebpf
-            .program_mut(name)
-            .ok_or(LoadError::Missing("probe program"))?
-            .try_into()?;
+        let program: &mut UProbe = ebpf.program_mut(name).ok_or(LoadError::Missing("probe program"))?.try_into()?;
         program.load()?;
     }
     let mut attached =
@@ -197,11 +192,8 @@ pub fn attach(plan: &Plan, ring_bytes: u32) -> Result<(Attached, RingBuf<MapData
     let returns_first = plan.points.iter().filter(is_return).chain(plan.points.iter().filter(|p| !is_return(p)));
     for p in returns_first {
         let name = if p.uretprobe { "tracesynth_retprobe" } else { "tracesynth_probe" };
-        let program: &mut UProbe = attached
-            .ebpf
-            .program_mut(name)
-            .ok_or(LoadError::Missing("probe program"))?
-            .try_into()?;
+        let program: &mut UProbe =
+            attached.ebpf.program_mut(name).ok_or(LoadError::Missing("probe program"))?.try_into()?;
         let point = UProbeAttachPoint {
             location: UProbeAttachLocation::AbsoluteOffset(p.file_offset),
             cookie: Some(u64::from(p.id)),
@@ -283,21 +275,13 @@ impl Attached {
 
     /// Events produced and dropped, summed over CPUs.
     pub fn counters(&self) -> (u64, u64) {
-        let sum = |index: u32| {
-            self.counters
-                .get(&index, 0)
-                .map(|values| values.iter().sum::<u64>())
-                .unwrap_or(0)
-        };
+        let sum = |index: u32| self.counters.get(&index, 0).map(|values| values.iter().sum::<u64>()).unwrap_or(0);
         (sum(COUNTER_PRODUCED), sum(COUNTER_DROPPED))
     }
 
     /// Dropped events per CPU.
     pub fn dropped_per_cpu(&self) -> Vec<u64> {
-        self.counters
-            .get(&COUNTER_DROPPED, 0)
-            .map(|values| values.iter().copied().collect())
-            .unwrap_or_default()
+        self.counters.get(&COUNTER_DROPPED, 0).map(|values| values.iter().copied().collect()).unwrap_or_default()
     }
 }
 

@@ -96,8 +96,7 @@ impl Plan {
                 f.size,
                 f.runtime_address.map(|a| format!(", runtime {a:#x}")).unwrap_or_default()
             ));
-            let params: Vec<String> =
-                f.params.iter().map(|p| format!("{} {}", p.ctype.name, p.name)).collect();
+            let params: Vec<String> = f.params.iter().map(|p| format!("{} {}", p.ctype.name, p.name)).collect();
             out.push_str(&format!(
                 "  signature: {} {}({}){}\n",
                 f.ret.name,
@@ -113,10 +112,7 @@ impl Plan {
                 RetMode::Uretprobe => out.push_str("  returns: uretprobe (no trap on 6.11+)\n"),
                 RetMode::Insn => {
                     for r in &f.ret_sites {
-                        out.push_str(&format!(
-                            "  return probe: +{:#x} `{}` ({:?})\n",
-                            r.offset, r.instruction, r.cost
-                        ));
+                        out.push_str(&format!("  return probe: +{:#x} `{}` ({:?})\n", r.offset, r.instruction, r.cost));
                     }
                 }
             }
@@ -152,9 +148,8 @@ pub fn plan(pid: u32, functions: &[String], ret_mode: RetMode) -> Result<Plan, P
         let mut suggestions: Vec<String> = Vec::new();
         let mut stripped_main = false;
         for (i, object) in objects.iter().enumerate() {
-            let elf = opened
-                .entry(object.clone())
-                .or_insert_with(|| ElfSymbols::open(attach_path(pid, object, i == 0)).ok());
+            let elf =
+                opened.entry(object.clone()).or_insert_with(|| ElfSymbols::open(attach_path(pid, object, i == 0)).ok());
             let Some(elf) = elf.as_ref() else { continue };
             match elf.lookup(name) {
                 Lookup::Found(symbol) => {
@@ -186,11 +181,7 @@ pub fn plan(pid: u32, functions: &[String], ret_mode: RetMode) -> Result<Plan, P
             return Err(PlanError::FunctionNotFound {
                 name: name.clone(),
                 pid,
-                searched: format!(
-                    "{} and {} shared libraries",
-                    objects[0].display(),
-                    objects.len().saturating_sub(1)
-                ),
+                searched: format!("{} and {} shared libraries", objects[0].display(), objects.len().saturating_sub(1)),
                 hint,
             });
         };

@@ -7,8 +7,8 @@
 //! first cheap instruction that every call executes before any argument register is
 //! written, so the registers read there still hold the arguments.
 use iced_x86::{
-    Decoder, DecoderOptions, FlowControl, Formatter, InstructionInfoFactory, IntelFormatter,
-    Mnemonic, OpAccess, OpKind, Register,
+    Decoder, DecoderOptions, FlowControl, Formatter, InstructionInfoFactory, IntelFormatter, Mnemonic, OpAccess,
+    OpKind, Register,
 };
 use serde::{Deserialize, Serialize};
 
@@ -76,25 +76,19 @@ pub fn cost_of(bytes: &[u8], instruction: &iced_x86::Instruction) -> SiteCost {
     if bytes == [0x90] {
         return SiteCost::Emulated;
     }
-    let near_branch = matches!(
-        instruction.op0_kind(),
-        OpKind::NearBranch16 | OpKind::NearBranch32 | OpKind::NearBranch64
-    );
+    let near_branch =
+        matches!(instruction.op0_kind(), OpKind::NearBranch16 | OpKind::NearBranch32 | OpKind::NearBranch64);
     match instruction.mnemonic() {
-        Mnemonic::Push if instruction.op0_kind() == OpKind::Register
-            && instruction.op0_register().is_gpr64() => SiteCost::Emulated,
-        Mnemonic::Call | Mnemonic::Jmp if near_branch => SiteCost::Emulated,
-        _ if instruction.flow_control() == FlowControl::ConditionalBranch && near_branch => {
+        Mnemonic::Push if instruction.op0_kind() == OpKind::Register && instruction.op0_register().is_gpr64() => {
             SiteCost::Emulated
         }
+        Mnemonic::Call | Mnemonic::Jmp if near_branch => SiteCost::Emulated,
+        _ if instruction.flow_control() == FlowControl::ConditionalBranch && near_branch => SiteCost::Emulated,
         _ => SiteCost::SingleStep,
     }
 }
 
-fn written_arg_register(
-    factory: &mut InstructionInfoFactory,
-    instruction: &iced_x86::Instruction,
-) -> Option<Register> {
+fn written_arg_register(factory: &mut InstructionInfoFactory, instruction: &iced_x86::Instruction) -> Option<Register> {
     factory.info(instruction).used_registers().iter().find_map(|used| {
         let full = used.register().full_register();
         let writes = matches!(

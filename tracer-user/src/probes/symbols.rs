@@ -68,14 +68,8 @@ impl ElfSymbols {
     /// [`SymbolError::Read`] or [`SymbolError::Parse`].
     pub fn open(path: impl AsRef<Path>) -> Result<Self, SymbolError> {
         let path = path.as_ref().to_path_buf();
-        let data = std::fs::read(&path).map_err(|source| SymbolError::Read {
-            path: path.clone(),
-            source,
-        })?;
-        object::File::parse(&*data).map_err(|source| SymbolError::Parse {
-            path: path.clone(),
-            source,
-        })?;
+        let data = std::fs::read(&path).map_err(|source| SymbolError::Read { path: path.clone(), source })?;
+        object::File::parse(&*data).map_err(|source| SymbolError::Parse { path: path.clone(), source })?;
         Ok(Self { path, data })
     }
 
@@ -104,10 +98,7 @@ impl ElfSymbols {
         let from_symtab = file.symbols().find(|s| is_function(s) && s.name() == Ok(name));
         let (symbol, from_dynsym) = match from_symtab {
             Some(s) => (Some(s), false),
-            None => (
-                file.dynamic_symbols().find(|s| is_function(s) && s.name() == Ok(name)),
-                true,
-            ),
+            None => (file.dynamic_symbols().find(|s| is_function(s) && s.name() == Ok(name)), true),
         };
         if let Some(symbol) = symbol {
             if let Some(file_offset) = file_offset(&file, symbol.address()) {
@@ -120,10 +111,7 @@ impl ElfSymbols {
                 });
             }
         }
-        Lookup::Missing {
-            stripped: !self.has_symtab(),
-            suggestions: self.closest_names(name, 3),
-        }
+        Lookup::Missing { stripped: !self.has_symtab(), suggestions: self.closest_names(name, 3) }
     }
 
     /// All defined function names.
@@ -155,10 +143,8 @@ impl ElfSymbols {
 
 /// The `n` candidates most similar to `name`, best first.
 pub fn closest<'a>(name: &str, candidates: impl Iterator<Item = &'a str>, n: usize) -> Vec<String> {
-    let mut scored: Vec<(f64, &str)> = candidates
-        .map(|c| (strsim::jaro_winkler(name, c), c))
-        .filter(|(score, _)| *score > 0.6)
-        .collect();
+    let mut scored: Vec<(f64, &str)> =
+        candidates.map(|c| (strsim::jaro_winkler(name, c), c)).filter(|(score, _)| *score > 0.6).collect();
     scored.sort_by(|a, b| b.0.total_cmp(&a.0).then_with(|| a.1.cmp(b.1)));
     scored.dedup_by(|a, b| a.1 == b.1);
     scored.into_iter().take(n).map(|(_, c)| c.to_owned()).collect()
