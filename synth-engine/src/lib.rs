@@ -19,7 +19,7 @@
 //! let problem = Examples::from_json(spec).unwrap().to_problem().unwrap();
 //! let outcome = synthesize(&problem, &SearchLimits::default(), &UniformGuide, &CancelToken::new()).unwrap();
 //! let term = outcome.term().expect("found");
-//! assert_eq!(term.to_string(), "(str.substr s 0 (str.indexof s \" \" 0))");
+//! assert_eq!(term.to_string(), "(str.field s \" \" 0)");
 //! let code = emit_function(Lang::Python, &problem, term).unwrap();
 //! assert!(code.contains("def first_word(s: str) -> str:"));
 //! ```
