@@ -459,7 +459,25 @@ const INCLUDES: &str =
 pub(super) fn function(problem: &Problem, term: &Term) -> Result<String, EmitError> {
     let sorts = sorts_of(problem, term).map_err(unsupported)?;
     let mut cx = Ctx { term, helpers: Helpers::default(), sorts, problem };
-    let body = cx.emit(term.root())?;
+    let cast = |code: String| match problem.output.sort {
+        Sort::BitVec(w) if problem.output.signed => format!("(int{w}_t){code}"),
+        _ => code,
+    };
+    // A top-level case split reads as if / else if / else.
+    let (arms, last) = super::case_arms(term);
+    let mut body = String::new();
+    for (i, (cond, then)) in arms.iter().enumerate() {
+        let cond = cx.emit(*cond)?;
+        let then = cast(cx.emit(*then)?);
+        let kw = if i == 0 { "if" } else { "} else if" };
+        body.push_str(&format!("    {kw} ({cond}) {{\n        return {then};\n"));
+    }
+    let last = cast(cx.emit(last)?);
+    if arms.is_empty() {
+        body.push_str(&format!("    return {last};\n}}\n"));
+    } else {
+        body.push_str(&format!("    }} else {{\n        return {last};\n    }}\n}}\n"));
+    }
     let mut out = String::from(INCLUDES);
     out.push('\n');
     for h in cx.helpers.iter() {
@@ -478,11 +496,7 @@ pub(super) fn function(problem: &Problem, term: &Term) -> Result<String, EmitErr
             }
         }
     }
-    let code = match problem.output.sort {
-        Sort::BitVec(w) if problem.output.signed => format!("(int{w}_t){body}"),
-        _ => body,
-    };
-    out.push_str(&format!("    return {code};\n}}\n"));
+    out.push_str(&body);
     Ok(out)
 }
 

@@ -109,7 +109,7 @@ impl fmt::Display for Lang {
 /// [`EmitError::Unsupported`] for operators or widths the language emitter
 /// does not handle.
 pub fn emit_function(lang: Lang, problem: &Problem, term: &Term) -> Result<String, EmitError> {
-    let t = inline_calls(term, &problem.funs)?;
+    let t = fold_constants(&inline_calls(term, &problem.funs)?);
     match lang {
         Lang::Rust => rust::function(problem, &t),
         Lang::Python => python::function(problem, &t),
@@ -197,6 +197,46 @@ pub fn ident(name: &str) -> String {
 #[derive(Default)]
 pub(crate) struct Helpers(BTreeSet<String>);
 
+/// `term` with every subterm that has no variable replaced by its value (computed by the
+/// interpreter, so with the DSL's exact semantics): `10`, not `(bvor 2 8)`.
+#[must_use]
+pub fn fold_constants(term: &Term) -> Term {
+    let mut out = Term::new();
+    let mut map: Vec<Id> = Vec::with_capacity(term.nodes().len());
+    for node in term.nodes() {
+        let kids: Vec<Id> = node.children.iter().map(|c| map[c.index()]).collect();
+        let closed = !kids.is_empty()
+            && !matches!(node.op, Op::Call(_))
+            && kids.iter().all(|k| matches!(out.node(*k).op, Op::Const(_)));
+        if closed {
+            let mut one = Term::new();
+            let consts: Vec<Id> = kids.iter().map(|k| one.add(out.node(*k).op.clone(), &[])).collect();
+            one.add(node.op.clone(), &consts);
+            if let Ok(v) = crate::dsl::eval_one(&one, &[], &FunDefs::new()) {
+                map.push(out.add(Op::Const(v), &[]));
+                continue;
+            }
+        }
+        map.push(out.add(node.op.clone(), &kids));
+    }
+    out
+}
+
+/// A top-level case split as `(condition, result)` arms and the final `else`: the `ite`
+/// chain along else-branches from the root (empty arms when the root is no `ite`).
+pub(crate) fn case_arms(term: &Term) -> (Vec<(Id, Id)>, Id) {
+    let mut arms = Vec::new();
+    let mut id = term.root();
+    loop {
+        let node = term.node(id);
+        if node.op != Op::Ite || node.children.len() != 3 {
+            return (arms, id);
+        }
+        arms.push((node.children[0], node.children[1]));
+        id = node.children[2];
+    }
+}
+
 impl Helpers {
     pub fn need(&mut self, name: impl Into<String>) {
         self.0.insert(name.into());
@@ -210,6 +250,17 @@ impl Helpers {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn closed_subterms_become_their_values() {
+        let t: Term = "(bvadd x (bvor #x00000002 #x00000008))".parse().unwrap();
+        assert_eq!(fold_constants(&t).to_string(), "(bvadd x #x0000000a)");
+        let t: Term = "(ite (bvslt x #x0000000a) #x00000000 (bvneg (bvnot #x00000004)))".parse().unwrap();
+        assert_eq!(fold_constants(&t).to_string(), "(ite (bvslt x #x0000000a) #x00000000 #x00000005)");
+        // Division by zero has an SMT-LIB value too; a failing evaluation would stay as it is.
+        let t: Term = "(str.++ s (str.from_int (+ 1 2)))".parse().unwrap();
+        assert_eq!(fold_constants(&t).to_string(), "(str.++ s \"3\")");
+    }
     use crate::spec::sygus;
 
     #[test]

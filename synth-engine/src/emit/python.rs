@@ -284,13 +284,36 @@ _ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrst
 pub(super) fn function(problem: &Problem, term: &Term) -> Result<String, EmitError> {
     let sorts = sorts_of(problem, term).map_err(unsupported)?;
     let mut cx = Ctx { term, helpers: Helpers::default(), sorts };
-    let body = cx.emit(term.root())?;
-    let mut code = body;
-    if let Sort::BitVec(w) = problem.output.sort {
-        if problem.output.signed {
-            cx.helpers.need("_signed");
-            code = format!("_signed({code}, {w})");
-        }
+    let signed = match problem.output.sort {
+        Sort::BitVec(w) if problem.output.signed => Some(w),
+        _ => None,
+    };
+    let result = |cx: &mut Ctx<'_>, id| -> Result<String, EmitError> {
+        let code = cx.emit(id)?;
+        Ok(match signed {
+            Some(w) => {
+                cx.helpers.need("_signed");
+                format!("_signed({code}, {w})")
+            }
+            None => code,
+        })
+    };
+    // A top-level case split reads as if / elif / else.
+    let (arms, last) = super::case_arms(term);
+    let mut body = String::new();
+    for (i, (cond, then)) in arms.iter().enumerate() {
+        let cond = cx.emit(*cond)?;
+        let cond = cond.strip_prefix('(').and_then(|c| c.strip_suffix(')')).filter(|c| balanced(c)).unwrap_or(&cond);
+        body.push_str(&format!(
+            "    {} {cond}:\n        return {}\n",
+            if i == 0 { "if" } else { "elif" },
+            result(&mut cx, *then)?
+        ));
+    }
+    if arms.is_empty() {
+        body.push_str(&format!("    return {}\n", result(&mut cx, last)?));
+    } else {
+        body.push_str(&format!("    else:\n        return {}\n", result(&mut cx, last)?));
     }
     let mut out = String::new();
     for h in cx.helpers.iter() {
@@ -308,8 +331,26 @@ pub(super) fn function(problem: &Problem, term: &Term) -> Result<String, EmitErr
             out.push_str(&format!("    {0} = {0} & 0x{1:X}\n", ident(&p.name), width_mask(w)));
         }
     }
-    out.push_str(&format!("    return {code}\n"));
+    out.push_str(&body);
     Ok(out)
+}
+
+/// Whether dropping a pair of outer parentheses keeps `s`'s own parentheses balanced.
+fn balanced(s: &str) -> bool {
+    let mut depth = 0i32;
+    for c in s.chars() {
+        match c {
+            '(' => depth += 1,
+            ')' => {
+                depth -= 1;
+                if depth < 0 {
+                    return false;
+                }
+            }
+            _ => {}
+        }
+    }
+    depth == 0
 }
 
 pub(super) fn tests(problem: &Problem, examples: &[Example]) -> Result<String, EmitError> {

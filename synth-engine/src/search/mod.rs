@@ -407,7 +407,7 @@ mod tests {
     #[test]
     fn with_occam_a_memorizing_tree_is_only_the_best_partial_answer() {
         let p = crate::spec::Examples::from_json(LOOKUP).unwrap().to_problem().unwrap();
-        let quick = SearchLimits { timeout: std::time::Duration::from_millis(1500), ..SearchLimits::default() };
+        let quick = SearchLimits { timeout: std::time::Duration::from_secs(5), ..SearchLimits::default() };
         let plain = synthesize(&p, &quick, &UniformGuide, &CancelToken::new()).unwrap();
         let tree = plain.term().expect("without the criterion a decision tree fits the table").clone();
         assert!(!crate::occam::judge(&tree, &p).passes(), "{tree}");

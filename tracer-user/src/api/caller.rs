@@ -96,6 +96,10 @@ pub enum TraceRefused {
     },
 }
 
+/// The error a check process reports when it cannot take the caller's credentials (an
+/// errno value no system call returns).
+const CREDENTIALS_NOT_TAKEN: i32 = 1_000_001;
+
 /// Asks the kernel whether `peer` could ptrace `pid` itself: a child process takes the
 /// peer's uid, gid and supplementary groups (and so no capabilities) and opens
 /// `/proc/PID/mem`, which the kernel allows only to a tracer that passes its ptrace access
@@ -123,7 +127,7 @@ pub fn may_ptrace(peer: Peer, pid: u32) -> Result<(), TraceRefused> {
                 || libc::setresgid(gid, gid, gid) != 0
                 || libc::setresuid(uid, uid, uid) != 0
             {
-                return Err(io::Error::from_raw_os_error(libc::EPERM + 1000));
+                return Err(io::Error::from_raw_os_error(CREDENTIALS_NOT_TAKEN));
             }
             let fd = libc::open(mem.as_ptr(), libc::O_RDONLY | libc::O_CLOEXEC);
             if fd < 0 {
@@ -140,7 +144,7 @@ pub fn may_ptrace(peer: Peer, pid: u32) -> Result<(), TraceRefused> {
         Err(e) if matches!(e.raw_os_error(), Some(libc::EACCES | libc::EPERM)) => {
             Err(TraceRefused::Denied { uid: peer.uid, pid, source: e })
         }
-        Err(e) if e.raw_os_error() == Some(libc::EPERM + 1000) => {
+        Err(e) if e.raw_os_error() == Some(CREDENTIALS_NOT_TAKEN) => {
             Err(check(io::Error::other("the daemon cannot take the caller's credentials (it must run as root)")))
         }
         Err(e) => Err(check(e)),
