@@ -82,3 +82,30 @@ fn malformed_trace_file_is_rejected() {
     assert!(err.contains("is not a valid trace"), "{err}");
     assert!(!out.exists());
 }
+
+#[test]
+fn doctor_says_what_this_user_lacks() {
+    set_binary(env!("CARGO_BIN_EXE_tracesynth-under-test"));
+    if !require_root("doctor_says_what_this_user_lacks") {
+        return;
+    }
+    let (code, out, err) = run_tracesynth(&["doctor"]);
+    assert_eq!(code, 0, "root here can trace:\n{out}{err}");
+    for what in ["kernel BTF", "uprobes", "CAP_BPF, CAP_PERFMON"] {
+        assert!(out.lines().any(|l| l.starts_with("ok") && l.contains(what)), "{what}:\n{out}");
+    }
+    // nobody (the binary is read from the build tree, which others may not enter: copy it).
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(dir.path(), std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let binary = dir.path().join("tracesynth");
+    std::fs::copy(tests::tracesynth(), &binary).unwrap();
+    let out = std::process::Command::new("setpriv")
+        .args(["--reuid=65534", "--regid=65534", "--clear-groups", "--inh-caps=-all"])
+        .arg(&binary)
+        .arg("doctor")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_ne!(out.status.code(), Some(0), "{text}");
+    assert!(text.lines().any(|l| l.starts_with("MISSING") && l.contains("CAP_BPF")), "{text}");
+}

@@ -47,6 +47,9 @@ enum Command {
     /// Print a trace's control-flow graphs (edge counts, branch ratios, loops) as JSON or
     /// Graphviz DOT; the trace must have been recorded with `attach --blocks`.
     Cfg(crate::client::CfgArgs),
+    /// Check that this machine and this user can trace: kernel, BTF, uprobes,
+    /// capabilities, perf_event_paranoid, Yama; says what is missing.
+    Doctor,
 }
 
 #[derive(Debug, Args)]
@@ -264,6 +267,13 @@ pub fn run() -> anyhow::Result<ExitCode> {
         Command::Detach(args) => crate::client::run_detach(&args),
         Command::Traces(url) => crate::client::run_traces(&url),
         Command::Cfg(args) => crate::client::run_cfg(&args),
+        Command::Doctor => {
+            let checks = crate::doctor::checks();
+            for c in &checks {
+                println!("{c}");
+            }
+            Ok(if crate::doctor::ready(&checks) { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+        }
     }
 }
 

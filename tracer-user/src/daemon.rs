@@ -42,6 +42,14 @@ pub enum DaemonError {
     /// Attaching to the daemon itself.
     #[error("refusing to attach to the daemon's own PID {0}")]
     OwnPid(u32),
+    /// A feature needs a capability the daemon does not have.
+    #[error("{feature} needs {capability}, which this daemon does not have (see `tracesynth doctor`)")]
+    Lacks {
+        /// The feature asked for.
+        feature: &'static str,
+        /// The capability it needs.
+        capability: &'static str,
+    },
     /// Finding basic blocks failed.
     #[error(transparent)]
     Cfg(#[from] CfgError),
@@ -187,6 +195,12 @@ impl Sessions {
         request.validate()?;
         let mut plan = probes::plan(request.pid, &request.functions, request.ret_mode)?;
         let cfg = if request.blocks { Some(probes::cfg::add_block_points(&mut plan)?) } else { None };
+        if request.fast_entry && !crate::doctor::has_capability(crate::doctor::CAP_SYS_PTRACE) {
+            return Err(DaemonError::Lacks {
+                feature: "fast_entry (patching the target)",
+                capability: "CAP_SYS_PTRACE",
+            });
+        }
         let mut fast_entry = if request.fast_entry {
             let options = crate::fastentry::Options {
                 call_through: request.call_through,

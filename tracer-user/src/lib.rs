@@ -13,6 +13,7 @@ pub mod cli;
 pub mod client;
 pub mod coverage;
 pub mod daemon;
+pub mod doctor;
 pub mod events;
 pub mod fastentry;
 pub mod guide_choice;

@@ -115,7 +115,7 @@ impl From<DaemonError> for ApiError {
         let message = e.to_string();
         match e {
             DaemonError::Invalid(_) => Self::bad_request(message),
-            DaemonError::OwnPid(_) => Self::client(StatusCode::FORBIDDEN, message),
+            DaemonError::OwnPid(_) | DaemonError::Lacks { .. } => Self::client(StatusCode::FORBIDDEN, message),
             DaemonError::Plan(PlanError::Proc(ProcError::NoSuchProcess { .. }))
             | DaemonError::Plan(PlanError::FunctionNotFound { .. }) => Self::not_found(message),
             DaemonError::Plan(PlanError::Proc(_)) => Self::client(StatusCode::FORBIDDEN, message),
