@@ -524,13 +524,18 @@ fn run_live_synth(args: &SynthArgs, pid: u32, budget: Duration) -> anyhow::Resul
 fn run_session_synth(args: &SynthArgs, session: u64, budget: Duration) -> anyhow::Result<ExitCode> {
     let lang: synth_engine::emit::Lang = args.lang.into();
     let function = args.func.as_deref().expect("clap requires --func with --session");
-    let job = crate::client::SynthJob {
-        session,
-        function,
-        describe: args.describe.as_deref(),
-        language: &lang.to_string(),
-        budget,
-        max_iterations: args.max_iterations,
+    let job = crate::jobs::SynthesizeRequest {
+        session_id: Some(session),
+        trace_id: None,
+        function: function.to_owned(),
+        description: args.describe.clone(),
+        language: match lang {
+            synth_engine::emit::Lang::Rust => crate::jobs::Language::Rust,
+            synth_engine::emit::Lang::Python => crate::jobs::Language::Python,
+            synth_engine::emit::Lang::C => crate::jobs::Language::C,
+        },
+        budget_ms: Some(u64::try_from(budget.as_millis()).unwrap_or(u64::MAX).max(1)),
+        max_iterations: Some(args.max_iterations),
         guide: args.guide,
     };
     let view = crate::client::run_synth_job(&args.daemon, &job)?;

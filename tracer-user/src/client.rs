@@ -10,14 +10,13 @@ use std::{
 
 use anyhow::{bail, Context as _};
 use clap::Args;
-use serde_json::{json, Value as Json};
+use serde_json::Value as Json;
 
 use crate::{
     api::{self, ApiState},
     cli::CaptureArgs,
     daemon::{default_data_dir, Sessions},
     store::Store,
-    trace::RetMode,
 };
 
 /// Default Unix socket of the daemon.
@@ -382,21 +381,20 @@ async fn unix_request(
 /// # Errors
 /// Bad flags; the daemon's refusal.
 pub fn run_attach(args: &AttachArgs) -> anyhow::Result<ExitCode> {
-    let ret: RetMode = args.capture.ret_probes.into();
-    let body = json!({
-        "pid": args.capture.pid,
-        "functions": args.capture.functions,
-        "ret_probes": ret,
-        "blocks": args.blocks,
-        "fast_entry": args.capture.fast_entry,
-        "call_through": !args.capture.no_call_through,
-        "limits": {
-            "max_calls": args.calls,
-            "max_seconds": args.duration,
-            "max_calls_per_function": args.calls_per_function,
+    let request = api::CreateSession {
+        pid: args.capture.pid,
+        functions: args.capture.functions.clone(),
+        blocks: args.blocks,
+        limits: crate::store::SessionLimits {
+            max_calls: args.calls,
+            max_seconds: args.duration,
+            max_calls_per_function: args.calls_per_function,
         },
-    });
-    let session = Client::new(&args.daemon)?.post_json("/v1/sessions", &body)?;
+        ret_probes: Some(args.capture.ret_probes.into()),
+        fast_entry: args.capture.fast_entry,
+        call_through: !args.capture.no_call_through,
+    };
+    let session = Client::new(&args.daemon)?.post_json("/v1/sessions", &serde_json::to_value(&request)?)?;
     println!("{}", session["id"]);
     eprintln!("session {} attached to PID {}", session["id"], args.capture.pid);
     Ok(ExitCode::SUCCESS)
@@ -506,43 +504,14 @@ pub fn fetch_trace(url: &DaemonUrl, id: u64, format: &str) -> anyhow::Result<Vec
     Client::new(url)?.get_bytes(&format!("/v1/traces/{id}?format={format}"))
 }
 
-/// A synthesis job to run in the daemon (`tracesynth synth --session`).
-#[derive(Debug)]
-pub struct SynthJob<'a> {
-    /// Session (or trace) id.
-    pub session: u64,
-    /// Function.
-    pub function: &'a str,
-    /// Description.
-    pub describe: Option<&'a str>,
-    /// `rust`, `python` or `c`.
-    pub language: &'a str,
-    /// Budget.
-    pub budget: std::time::Duration,
-    /// Most refinement iterations.
-    pub max_iterations: u32,
-    /// Search guide (`None`: the daemon's default, uniform).
-    pub guide: Option<crate::guide_choice::GuideChoice>,
-}
-
 /// Starts a synthesis job and polls it to the end with a progress line; returns the job's
 /// final view (`state` verified, partial, failed or cancelled; `result` with the report).
 ///
 /// # Errors
 /// Transport errors and the daemon's refusals (unknown session, function never called...).
-pub fn run_synth_job(url: &DaemonUrl, job: &SynthJob<'_>) -> anyhow::Result<Json> {
+pub fn run_synth_job(url: &DaemonUrl, job: &crate::jobs::SynthesizeRequest) -> anyhow::Result<Json> {
     let client = Client::new(url)?;
-    let budget_ms = u64::try_from(job.budget.as_millis()).unwrap_or(u64::MAX).max(1);
-    let body = json!({
-        "session_id": job.session,
-        "function": job.function,
-        "description": job.describe,
-        "language": job.language,
-        "budget_ms": budget_ms,
-        "max_iterations": job.max_iterations,
-        "guide": job.guide,
-    });
-    let started = client.post_json("/v1/synthesize", &body)?;
+    let started = client.post_json("/v1/synthesize", &serde_json::to_value(job)?)?;
     let id = started["id"].as_u64().context("the daemon's reply has no job id")?;
     let bar = indicatif::ProgressBar::new_spinner();
     bar.set_style(

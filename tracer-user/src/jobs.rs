@@ -71,8 +71,8 @@ impl From<Language> for Lang {
     }
 }
 
-/// `POST /v1/synthesize` body.
-#[derive(Clone, Debug, Deserialize, ToSchema)]
+/// `POST /v1/synthesize` body (the client sends this very type).
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SynthesizeRequest {
     /// A session (its trace so far, if it is still running)...

@@ -67,8 +67,8 @@ impl Connected<IncomingStream<'_, tokio::net::UnixListener>> for UnixPeer {
     }
 }
 
-/// `POST /v1/sessions` body.
-#[derive(Debug, Deserialize, ToSchema)]
+/// `POST /v1/sessions` body (the client sends this very type).
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateSession {
     /// Target PID.
