@@ -9,9 +9,10 @@
 //! `longjmp`, a return while no return probe was attached), so it is closed as
 //! [`Incomplete::ReturnLost`] and is never the parent of a later call. A call at the same
 //! frame as the open one is its tail call only when its return address differs (the
-//! kernel's uretprobe trampoline stands in the slot). Records without a stack pointer pair
-//! with the innermost open call of the same function, as before. Strings follow their call
-//! record from the same thread and are attached to it.
+//! kernel's uretprobe trampoline stands in the slot). Records without a stack pointer, and
+//! calls of functions whose returns are caught at `ret` instructions (`--ret-probes insn`,
+//! for stacks that move), pair with the innermost open call of the same function, as
+//! before. Strings follow their call record from the same thread and are attached to it.
 //!
 //! With block probes ([`TraceBuilder::track_blocks`]), each block hit is attributed to
 //! the innermost open call of its function on its thread, giving every call its block
@@ -119,6 +120,9 @@ pub struct TraceBuilder {
     decoders: Vec<Decoder>,
     /// Function, kind and whether it is a uretprobe, by probe id.
     probe_function: Vec<(u32, EventKind, bool)>,
+    /// Functions whose calls pair without frames: returns caught at `ret` instructions
+    /// serve stacks that move (Go), where a frame's address does not last.
+    frameless: Vec<bool>,
     threads: HashMap<u32, Thread>,
     next_seq: u64,
     ready: Vec<Call>,
@@ -167,6 +171,7 @@ impl TraceBuilder {
         Self {
             decoders,
             probe_function: points.iter().map(|p| (p.function, p.kind, p.uretprobe)).collect(),
+            frameless: functions.iter().map(|f| f.ret_mode == crate::trace::RetMode::Insn).collect(),
             threads: HashMap::new(),
             next_seq: 0,
             ready: Vec::new(),
@@ -230,8 +235,8 @@ impl TraceBuilder {
             // preempted, so its on-CPU time at entry is that much less too.
             let took = crate::fastentry::tsc::ticks_to_ns(c.ticks);
             // Both halves carry the call's frame (the slot's probe sits below it).
-            let Some(&(_, _, uretprobe)) = self.probe_function.get(c.probe as usize) else { return };
-            let frame = frame_of(EventKind::Call, uretprobe, c.sp);
+            let Some(&(function, _, uretprobe)) = self.probe_function.get(c.probe as usize) else { return };
+            let frame = if self.frameless(function) { 0 } else { frame_of(EventKind::Call, uretprobe, c.sp) };
             let entry = CallRecord {
                 kind: EventKind::Entry,
                 ts_ns: c.ts_ns.saturating_sub(took),
@@ -247,14 +252,18 @@ impl TraceBuilder {
             self.push_return(&ret, frame);
             return;
         }
-        let Some(&(_, kind, uretprobe)) = self.probe_function.get(c.probe as usize) else { return };
-        let frame = frame_of(kind, uretprobe, c.sp);
+        let Some(&(function, kind, uretprobe)) = self.probe_function.get(c.probe as usize) else { return };
+        let frame = if self.frameless(function) { 0 } else { frame_of(kind, uretprobe, c.sp) };
         match c.kind {
             EventKind::Entry => self.push_entry(c, frame),
             EventKind::Return => self.push_return(c, frame),
             EventKind::Call => {}
             EventKind::Block => self.push_block(c),
         }
+    }
+
+    fn frameless(&self, function: u32) -> bool {
+        self.frameless.get(function as usize).copied().unwrap_or(true)
     }
 
     /// An entry whose frame is `frame` (0 = unknown).
@@ -693,6 +702,30 @@ mod tests {
             ]
         );
         assert_eq!((b.incomplete, b.unmatched_returns), ([0, 0], 0));
+    }
+
+    #[test]
+    fn with_ret_instruction_probes_calls_pair_by_function_as_stacks_may_move() {
+        let mut functions = sample_trace().functions;
+        functions[0].params =
+            vec![Param { name: "n".into(), ctype: CType { name: "int".into(), kind: ValueKind::Signed { bytes: 4 } } }];
+        functions[0].ret_mode = crate::trace::RetMode::Insn;
+        let point = |id, kind| ProbePoint {
+            id,
+            object: "/x".into(),
+            file_offset: 0,
+            kind,
+            uretprobe: false,
+            function: 0,
+            string_mask: 0,
+        };
+        let mut b = TraceBuilder::new(&functions, &[point(0, EventKind::Entry), point(1, EventKind::Return)]);
+        // The goroutine's stack moved between entry and return.
+        b.push_bytes(&call_bytes_at(ENTRY, 0, 1, 1, 4, 0, 0x7000, 0x40_1000));
+        b.push_bytes(&call_bytes_at(RETURN, 1, 1, 2, 0, 8, 0x9_0000, 0));
+        let mut calls = b.finish_all();
+        assert_eq!(shape(&mut calls), vec![(0, 0, None, Value::Int(4), None)]);
+        assert_eq!(b.unmatched_returns, 0);
     }
 
     #[test]
