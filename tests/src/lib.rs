@@ -276,3 +276,15 @@ impl Drop for DaemonProcess {
         let _ = self.child.wait();
     }
 }
+
+/// Polls `check` every 50 ms until it gives a value; fails the test after `timeout`.
+pub fn wait_for<T>(what: &str, timeout: std::time::Duration, mut check: impl FnMut() -> Option<T>) -> T {
+    let start = std::time::Instant::now();
+    loop {
+        if let Some(v) = check() {
+            return v;
+        }
+        assert!(start.elapsed() < timeout, "timed out waiting for {what}");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}

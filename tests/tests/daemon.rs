@@ -9,7 +9,7 @@ use std::{
 };
 
 use serde_json::{json, Value as Json};
-use tests::{build_fixture, require_root, run_tracesynth, set_binary, tracesynth, DaemonProcess, Fixture};
+use tests::{build_fixture, require_root, run_tracesynth, set_binary, tracesynth, wait_for, DaemonProcess, Fixture};
 use tracer_user::client::{Client, DaemonUrl};
 
 const SEQ: &[&str] = &[
@@ -43,17 +43,6 @@ fn rendered(functions: &Json, calls: &Json) -> Vec<String> {
             format!("{f}({}) -> {}", args.join(", "), value(&c["ret"]))
         })
         .collect()
-}
-
-fn wait_for(what: &str, timeout: Duration, mut check: impl FnMut() -> Option<Json>) -> Json {
-    let start = Instant::now();
-    loop {
-        if let Some(v) = check() {
-            return v;
-        }
-        assert!(start.elapsed() < timeout, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
 }
 
 fn total_calls(session: &Json) -> u64 {

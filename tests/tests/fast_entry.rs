@@ -3,15 +3,10 @@
 //! patches and restores them; refusals say why; the bytes after detach are the originals.
 //! Leaves run through call-through trampolines (one probe per call), the rest keep an
 //! entry probe and a uretprobe.
-use std::{
-    os::unix::fs::FileExt as _,
-    path::Path,
-    process::Command,
-    time::{Duration, Instant},
-};
+use std::{os::unix::fs::FileExt as _, path::Path, process::Command, time::Duration};
 
 use serde_json::{json, Value as Json};
-use tests::{build_fixture, require_root, run_tracesynth, set_binary, DaemonProcess, Fixture, Recording};
+use tests::{build_fixture, require_root, run_tracesynth, set_binary, wait_for, DaemonProcess, Fixture, Recording};
 use tracer_common::EventKind;
 use tracer_user::{
     fastentry::{FastEntry, Options, SlotProbes},
@@ -408,23 +403,12 @@ fn hammered_session(client: &tracer_user::client::Client, fixture: &mut Fixture,
     let session = client.post_json("/v1/sessions", body).unwrap();
     let id = session["id"].as_u64().unwrap();
     assert_eq!(fixture.command_reply("hammer 1 1000"), "done mismatches=0");
-    let ended = wait_for("the call limit", || {
+    let ended = wait_for("the call limit", Duration::from_secs(20), || {
         let s = client.get_json(&format!("/v1/sessions/{id}")).unwrap();
         (s["state"] != "running").then_some(s)
     });
     let trace = client.get_json(&format!("/v1/traces/{id}")).unwrap();
     (ended, trace)
-}
-
-fn wait_for(what: &str, mut check: impl FnMut() -> Option<Json>) -> Json {
-    let start = Instant::now();
-    loop {
-        if let Some(v) = check() {
-            return v;
-        }
-        assert!(start.elapsed() < Duration::from_secs(20), "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
 }
 
 #[test]

@@ -6,7 +6,7 @@
 use std::{collections::HashMap, time::Duration};
 
 use serde_json::Value as Json;
-use tests::{build_fixture, require_root, run_tracesynth, set_binary, DaemonProcess, Fixture, Recording};
+use tests::{build_fixture, require_root, run_tracesynth, set_binary, wait_for, DaemonProcess, Fixture, Recording};
 
 /// Traced functions: `depth_sum(2)` recurses three deep, `outer` calls `inner` twice.
 const FUNCS: &[&str] = &["clear_lowest", "add_push", "depth_sum", "outer", "inner"];
@@ -130,16 +130,11 @@ fn a_daemon_session_on_hot_functions_pairs_every_call() {
     let (code, out, err) = run_tracesynth(&args);
     assert_eq!(code, 0, "{err}");
     let id: u64 = out.trim().parse().expect("attach prints the session id");
-    let deadline = std::time::Instant::now() + Duration::from_secs(30);
-    loop {
+    let s = wait_for("the session to end", Duration::from_secs(30), || {
         let s = client.get_json(&format!("/v1/sessions/{id}")).unwrap();
-        if s["state"] != "running" {
-            assert_eq!(s["state"], "duration", "{s}");
-            break;
-        }
-        assert!(std::time::Instant::now() < deadline, "the session ended: {s}");
-        std::thread::sleep(Duration::from_millis(100));
-    }
+        (s["state"] != "running").then_some(s)
+    });
+    assert_eq!(s["state"], "duration", "{s}");
     let exported = dir.path().join("exported.json");
     let id = id.to_string();
     let (code, _, err) = run_tracesynth(&[

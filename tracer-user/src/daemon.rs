@@ -195,7 +195,9 @@ impl Sessions {
         request.validate()?;
         let mut plan = probes::plan(request.pid, &request.functions, request.ret_mode)?;
         let cfg = if request.blocks { Some(probes::cfg::add_block_points(&mut plan)?) } else { None };
-        if request.fast_entry && !crate::doctor::has_capability(crate::doctor::CAP_SYS_PTRACE) {
+        let ptrace_capable = rustix::process::geteuid().is_root()
+            || crate::procfs::has_capability("self", crate::procfs::CAP_SYS_PTRACE);
+        if request.fast_entry && !ptrace_capable {
             return Err(DaemonError::Lacks {
                 feature: "fast_entry (patching the target)",
                 capability: "CAP_SYS_PTRACE",

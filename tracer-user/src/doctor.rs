@@ -2,6 +2,8 @@
 //! missing — kernel, BTF, uprobes, capabilities, `perf_event_paranoid`, Yama.
 use std::fmt;
 
+use crate::procfs::{CAP_BPF, CAP_PERFMON, CAP_SYS_PTRACE};
+
 /// What one check found.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Finding {
@@ -31,27 +33,6 @@ impl fmt::Display for Check {
         };
         write!(f, "{mark} {:<22} {text}", self.what)
     }
-}
-
-/// Capability numbers (linux/capability.h).
-pub const CAP_SYS_PTRACE: u32 = 19;
-const CAP_PERFMON: u32 = 38;
-const CAP_BPF: u32 = 39;
-
-/// The capabilities of this process (`CapEff`), and whether it is root.
-fn capabilities() -> (u64, bool) {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    let field = |name: &str| status.lines().find_map(|l| l.strip_prefix(name)).map(str::trim).map(str::to_owned);
-    let caps = field("CapEff:").and_then(|v| u64::from_str_radix(&v, 16).ok()).unwrap_or(0);
-    let root = field("Uid:").and_then(|l| l.split_whitespace().nth(1).map(|e| e == "0")).unwrap_or(false);
-    (caps, root)
-}
-
-/// Whether this process has capability `cap` (root has them all).
-#[must_use]
-pub fn has_capability(cap: u32) -> bool {
-    let (caps, root) = capabilities();
-    root || caps & (1 << cap) != 0
 }
 
 fn read_trimmed(path: &str) -> Option<String> {
@@ -90,8 +71,8 @@ pub fn checks() -> Vec<Check> {
             None => Finding::Missing("no uprobe PMU in /sys/bus/event_source/devices (CONFIG_UPROBE_EVENTS)".into()),
         },
     });
-    let (caps, root) = capabilities();
-    let has = |cap: u32| root || caps & (1 << cap) != 0;
+    let root = rustix::process::geteuid().is_root();
+    let has = |cap| root || crate::procfs::has_capability("self", cap);
     out.push(Check {
         what: "CAP_BPF, CAP_PERFMON",
         finding: if has(CAP_BPF) && has(CAP_PERFMON) {

@@ -54,6 +54,28 @@ impl Mapping {
     }
 }
 
+/// `CAP_SYS_PTRACE` (linux/capability.h).
+pub const CAP_SYS_PTRACE: u32 = 19;
+/// `CAP_PERFMON`.
+pub const CAP_PERFMON: u32 = 38;
+/// `CAP_BPF`.
+pub const CAP_BPF: u32 = 39;
+
+/// The value of `field` (e.g. `CapEff`) in `/proc/PID/status`, trimmed; `pid` may be
+/// `self`.
+pub fn status_field(pid: &str, field: &str) -> Option<String> {
+    let status = fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status.lines().find_map(|l| l.strip_prefix(field)?.strip_prefix(':')).map(|v| v.trim().to_owned())
+}
+
+/// Whether process `pid` (or `self`) has capability `cap` in its effective set (root
+/// included: its set is full); `false` when the status cannot be read.
+pub fn has_capability(pid: &str, cap: u32) -> bool {
+    status_field(pid, "CapEff")
+        .and_then(|v| u64::from_str_radix(&v, 16).ok())
+        .is_some_and(|caps| caps & (1 << cap) != 0)
+}
+
 /// Whether a process with this PID exists (zombies count as gone).
 pub fn process_alive(pid: u32) -> bool {
     match fs::read_to_string(format!("/proc/{pid}/stat")) {

@@ -322,9 +322,11 @@ pub fn record_into(
                 break EndReason::CallLimit;
             }
         }
-        let reached = builder.block_hits.iter().filter(|h| **h > 0).count();
-        if reached > coverage.0 {
-            coverage = (reached, Instant::now());
+        if config.coverage_stable.is_some() {
+            let reached = builder.block_hits.iter().filter(|h| **h > 0).count();
+            if reached > coverage.0 {
+                coverage = (reached, Instant::now());
+            }
         }
         let coverage_done = config.coverage_stable.is_none_or(|d| coverage.1.elapsed() >= d);
         if config.max_distinct_inputs.is_some_and(|n| distinct_inputs.len() >= n) && coverage_done {

@@ -28,13 +28,11 @@ pub struct Peer {
     pub gid: u32,
 }
 
-/// `CAP_SYS_PTRACE` in a capability mask.
-const CAP_SYS_PTRACE: u32 = 19;
-
 impl Caller {
     /// The caller a Unix-socket peer is.
     pub fn from_peer(peer: Peer) -> Self {
-        if peer.uid == 0 || peer.pid.is_some_and(|pid| effective_caps(pid) & (1 << CAP_SYS_PTRACE) != 0) {
+        let ptrace_capable = |pid: i32| crate::procfs::has_capability(&pid.to_string(), crate::procfs::CAP_SYS_PTRACE);
+        if peer.uid == 0 || peer.pid.is_some_and(ptrace_capable) {
             Self::Operator
         } else {
             Self::User(peer)
@@ -57,16 +55,6 @@ impl Caller {
             Self::User(p) => owner == Some(p.uid),
         }
     }
-}
-
-/// The effective capabilities of `pid` (`CapEff` in its status), 0 when unreadable.
-fn effective_caps(pid: i32) -> u64 {
-    status_field(pid, "CapEff:").and_then(|v| u64::from_str_radix(v.trim(), 16).ok()).unwrap_or(0)
-}
-
-fn status_field(pid: i32, field: &str) -> Option<String> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    status.lines().find_map(|l| l.strip_prefix(field)).map(str::to_owned)
 }
 
 /// Why a caller may not trace a process.
@@ -113,7 +101,7 @@ pub fn may_ptrace(peer: Peer, pid: u32) -> Result<(), TraceRefused> {
     let check = |source| TraceRefused::Check { uid: peer.uid, pid, source };
     let groups: Vec<libc::gid_t> = peer
         .pid
-        .and_then(|p| status_field(p, "Groups:"))
+        .and_then(|p| crate::procfs::status_field(&p.to_string(), "Groups"))
         .map(|g| g.split_whitespace().filter_map(|g| g.parse().ok()).collect())
         .unwrap_or_default();
     let mem = CString::new(format!("/proc/{pid}/mem")).map_err(|e| check(io::Error::other(e)))?;

@@ -693,10 +693,7 @@ impl FastEntry {
 /// The `Seccomp:` field of `/proc/PID/status` (0 none, 1 strict, 2 filter); an unreadable
 /// one counts as filtered.
 fn seccomp_mode(pid: u32) -> u32 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .ok()
-        .and_then(|s| s.lines().find_map(|l| l.strip_prefix("Seccomp:")).and_then(|v| v.trim().parse().ok()))
-        .unwrap_or(2)
+    crate::procfs::status_field(&pid.to_string(), "Seccomp").and_then(|v| v.parse().ok()).unwrap_or(2)
 }
 
 impl Drop for FastEntry {

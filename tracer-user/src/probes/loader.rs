@@ -66,10 +66,6 @@ pub enum LoadError {
 /// Most threads that remove probes at once.
 const DETACH_THREADS: usize = 16;
 
-/// Capabilities in `CapEff` of /proc/self/status that loading needs.
-const CAP_PERFMON: u32 = 38;
-const CAP_BPF: u32 = 39;
-
 /// Checks that this process may load eBPF programs and attach uprobes.
 ///
 /// # Errors
@@ -79,14 +75,8 @@ pub fn check_permissions() -> Result<(), LoadError> {
     if uid.is_root() {
         return Ok(());
     }
-    let caps = std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines().find_map(|l| l.strip_prefix("CapEff:")).and_then(|v| u64::from_str_radix(v.trim(), 16).ok())
-        })
-        .unwrap_or(0);
-    let has = |cap: u32| caps & (1 << cap) != 0;
-    if has(CAP_BPF) && has(CAP_PERFMON) {
+    let has = |cap| crate::procfs::has_capability("self", cap);
+    if has(crate::procfs::CAP_BPF) && has(crate::procfs::CAP_PERFMON) {
         Ok(())
     } else {
         Err(LoadError::NotPermitted { uid: uid.as_raw() })
