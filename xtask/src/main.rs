@@ -5,6 +5,7 @@ use anyhow::{bail, Context as _, Result};
 use clap::{Parser, Subcommand};
 
 mod bench_daemon;
+mod bench_generalize;
 mod bench_rules;
 mod bench_synth;
 mod bench_trace;
@@ -14,6 +15,7 @@ mod fixture;
 mod lint;
 mod model;
 mod setup;
+mod sygus_task;
 
 #[derive(Parser)]
 #[command(name = "xtask")]
@@ -121,6 +123,22 @@ enum Bench {
         #[arg(long)]
         filter: Option<String>,
     },
+    /// Generalization: SyGuS PBE tasks with at least 6 examples, synthesized from the
+    /// first 3 (and 2) and checked on the rest, with the uniform and the learned guide.
+    Generalize {
+        /// Folders of `.sl` files (searched recursively); default: the development PBE suites.
+        #[arg(long)]
+        suite: Vec<PathBuf>,
+        /// Seconds per solve.
+        #[arg(long, default_value_t = 10)]
+        timeout: u64,
+        /// Only every Nth eligible task (1: all).
+        #[arg(long, default_value_t = 1)]
+        every: usize,
+        /// Guides compared.
+        #[arg(long, default_values_t = ["uniform".to_string(), "learned".to_string()])]
+        guide: Vec<String>,
+    },
     /// Business rules from a live PID (`../shared/bench/business/check_rules.py`): agreement
     /// with the original on fresh inputs, term size, and whether `verified` was earned.
     Rules,
@@ -183,6 +201,20 @@ fn main() -> Result<()> {
         Task::Bench { which: Bench::Trace { calls, runs } } => {
             setup::run()?;
             bench_trace::run(calls, runs)
+        }
+        Task::Bench { which: Bench::Generalize { suite, timeout, every, guide } } => {
+            setup::run()?;
+            let bin = build_tracesynth()?;
+            if std::env::var_os("TRACESYNTH_BIN").is_none() {
+                std::env::set_var("TRACESYNTH_BIN", &bin);
+            }
+            let suites = if suite.is_empty() {
+                let shared = root().join("../shared/bench/sygus");
+                vec![shared.join("pbe_slia"), shared.join("pbe_bv")]
+            } else {
+                suite
+            };
+            bench_generalize::run(&suites, timeout, every, &guide)
         }
         Task::Bench { which: Bench::Synth { suite, timeout, limit, filter } } => {
             setup::run()?;

@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use smallvec::SmallVec;
 
+use super::description::{description_numbers, description_strings, description_thresholds};
 use super::guide::{Guide, ProductionInfo};
 use crate::dsl::{apply, width_mask, Column, EvalError, FunDefs, Id, Op, Sort, Term, Value};
 use crate::spec::{Grammar, NonTerminal, Problem, Production};
@@ -72,7 +73,7 @@ const MAX_THRESHOLDS: usize = 48;
 /// `c` gives `p < c` and `p < c + 1` (its "below" and "at most" readings). The roundest
 /// [`MAX_THRESHOLDS`] are kept.
 fn threshold_predicates(problem: &Problem, sorts: &[Sort]) -> Vec<Production> {
-    let described = problem.description.as_deref().map(description_numbers).unwrap_or_default();
+    let said = problem.description.as_deref().map(description_thresholds).unwrap_or_default();
     let mut out = Vec::new();
     for (i, p) in problem.params.iter().enumerate() {
         // Integer (SMT-LIB `Int`) parameters keep their comparisons with each other: with
@@ -95,8 +96,7 @@ fn threshold_predicates(problem: &Problem, sorts: &[Sort]) -> Vec<Production> {
             .collect();
         values.sort_unstable();
         values.dedup();
-        // The description's own number wins a gap it falls in ("under 65", not 64).
-        let said: Vec<i64> = described.iter().flat_map(|c| [*c, c.saturating_add(1)]).collect();
+        // The description's own threshold wins a gap it falls in ("under 65", not 64).
         let mut thresholds: Vec<i64> = values
             .windows(2)
             .filter(|w| !said.iter().any(|c| w[0] < *c && *c <= w[1]))
@@ -104,7 +104,7 @@ fn threshold_predicates(problem: &Problem, sorts: &[Sort]) -> Vec<Production> {
             .collect();
         thresholds.sort_by_key(|t| (std::cmp::Reverse(roundness(*t)), t.unsigned_abs()));
         thresholds.truncate(MAX_THRESHOLDS);
-        thresholds.extend(said);
+        thresholds.extend(said.iter().copied());
         thresholds.sort_unstable();
         thresholds.dedup();
         for t in thresholds {
@@ -172,165 +172,6 @@ fn roundest_in(lo: i64, hi: i64) -> i64 {
         consider(-p);
     }
     best
-}
-
-/// The numbers a description names, with the units people write them in: digits ("30",
-/// "1,000", "-5"), number words up to twelve, and the number a unit word stands for
-/// ("percent" 100, "KiB" 1024 times the number before it, "hour" 60, "week" 7, "dozen"
-/// 12, "dime" 10, "cents" 100, "thousand" 1000). A decimal ("1.5") gives its fraction's
-/// numerator and denominator.
-#[must_use]
-pub fn description_numbers(text: &str) -> Vec<i64> {
-    const WORDS: [(&str, i64); 12] = [
-        ("one", 1),
-        ("two", 2),
-        ("three", 3),
-        ("four", 4),
-        ("five", 5),
-        ("six", 6),
-        ("seven", 7),
-        ("eight", 8),
-        ("nine", 9),
-        ("ten", 10),
-        ("eleven", 11),
-        ("twelve", 12),
-    ];
-    const UNITS: [(&str, i64); 16] = [
-        ("%", 100),
-        ("percent", 100),
-        ("hundred", 100),
-        ("thousand", 1000),
-        ("million", 1_000_000),
-        ("hour", 60),
-        ("hours", 60),
-        ("minute", 60),
-        ("minutes", 60),
-        ("day", 24),
-        ("week", 7),
-        ("weeks", 7),
-        ("dozen", 12),
-        ("dime", 10),
-        ("cent", 100),
-        ("cents", 100),
-    ];
-    const SCALES: [(&str, i64); 6] =
-        [("kib", 1024), ("kb", 1000), ("mib", 1 << 20), ("mb", 1_000_000), ("gib", 1 << 30), ("k", 1000)];
-    let mut out: Vec<i64> = Vec::new();
-    let push = |v: i64, out: &mut Vec<i64>| {
-        if !out.contains(&v) {
-            out.push(v);
-        }
-    };
-    // Tokens: numbers (with thousands commas and decimals), words, and '%'.
-    let mut tokens: Vec<String> = Vec::new();
-    let chars: Vec<char> = text.chars().collect();
-    let mut i = 0;
-    while i < chars.len() {
-        let c = chars[i];
-        if c.is_ascii_digit()
-            || (c == '-'
-                && chars.get(i + 1).is_some_and(char::is_ascii_digit)
-                && (i == 0 || !chars[i - 1].is_alphanumeric()))
-        {
-            let start = i;
-            i += 1;
-            while i < chars.len()
-                && (chars[i].is_ascii_digit()
-                    || ((chars[i] == ',' || chars[i] == '.') && chars.get(i + 1).is_some_and(char::is_ascii_digit)))
-            {
-                i += 1;
-            }
-            tokens.push(chars[start..i].iter().collect());
-        } else if c.is_alphabetic() {
-            let start = i;
-            while i < chars.len() && chars[i].is_alphabetic() {
-                i += 1;
-            }
-            tokens.push(chars[start..i].iter().collect::<String>().to_lowercase());
-        } else {
-            // A percent sign after a number (19%); a lone one is more likely modulo.
-            if c == '%' && i > 0 && chars[i - 1].is_ascii_digit() {
-                tokens.push("%".into());
-            }
-            i += 1;
-        }
-    }
-    let mut previous: Option<i64> = None;
-    for token in &tokens {
-        let number = if token.starts_with(|c: char| c.is_ascii_digit() || c == '-') {
-            let plain = token.replace(',', "");
-            match plain.split_once('.') {
-                Some((whole, frac)) => {
-                    // 1.5 = 15/10 = 3/2: the reduced numerator and denominator.
-                    let den = 10i64.checked_pow(u32::try_from(frac.len()).unwrap_or(u32::MAX));
-                    let num = format!("{whole}{frac}").parse::<i64>().ok();
-                    if let (Some(num), Some(den)) = (num, den) {
-                        let g = gcd(num.unsigned_abs(), den.unsigned_abs()).max(1) as i64;
-                        push(num / g, &mut out);
-                        push(den / g, &mut out);
-                    }
-                    None
-                }
-                None => plain.parse::<i64>().ok(),
-            }
-        } else {
-            WORDS.iter().find(|(w, _)| w == token).map(|(_, v)| *v)
-        };
-        if let Some(v) = number {
-            push(v, &mut out);
-            previous = Some(v);
-            continue;
-        }
-        if let Some((_, scale)) = SCALES.iter().find(|(w, _)| w == token) {
-            if let Some(v) = previous.and_then(|p| p.checked_mul(*scale)) {
-                push(v, &mut out);
-            }
-            push(*scale, &mut out);
-        } else if let Some((_, v)) = UNITS.iter().find(|(w, _)| w == token) {
-            push(*v, &mut out);
-        }
-        previous = None;
-    }
-    out
-}
-
-fn gcd(a: u64, b: u64) -> u64 {
-    if b == 0 {
-        a
-    } else {
-        gcd(b, a % b)
-    }
-}
-
-/// The quoted strings of a description (`'...'` or `"..."`; a single quote opens only
-/// after a space or at the start, and closes only before a non-letter, so apostrophes in
-/// words are not quotes).
-#[must_use]
-pub fn description_strings(text: &str) -> Vec<String> {
-    let chars: Vec<char> = text.chars().collect();
-    let mut out: Vec<String> = Vec::new();
-    let mut i = 0;
-    while i < chars.len() {
-        let q = chars[i];
-        let opens = q == '"' || (q == '\'' && (i == 0 || !chars[i - 1].is_alphanumeric()));
-        if !opens {
-            i += 1;
-            continue;
-        }
-        let close = (i + 1..chars.len())
-            .find(|&j| chars[j] == q && (q == '"' || chars.get(j + 1).is_none_or(|c| !c.is_alphanumeric())));
-        match close {
-            Some(j) if j > i + 1 => {
-                let inside: String = chars[i + 1..j].iter().collect();
-                if !out.contains(&inside) {
-                    out.push(inside);
-                }
-                i = j + 1;
-            }
-            _ => i += 1,
-        }
-    }
-    out
 }
 
 /// String, integer and bit-vector literals worth offering as constants.
@@ -611,6 +452,7 @@ pub fn default_grammar(problem: &Problem) -> Grammar {
             Sort::BitVec(w) => {
                 if s == out {
                     prods.extend(width_bridges(problem, w, &sorts, &nt_name));
+                    prods.extend(super::fitted::fitted_terms(problem).into_iter().map(Production::Term));
                     if sorts.contains(&Sort::Int) && !problem.params.iter().any(|p| p.ty.sort == Sort::Int) {
                         // String parameters: integer results (lengths, positions) as bit-vectors.
                         prods.push(t(format!("((_ int2bv {w}) {})", nt_name(Sort::Int))));
@@ -986,27 +828,6 @@ mod tests {
     use crate::spec::sygus;
 
     #[test]
-    fn a_description_gives_its_numbers_in_the_units_people_write() {
-        let n = |t: &str| description_numbers(t);
-        assert_eq!(
-            n("parking: the first 30 minutes are free, then 200 per started hour, at most 2,000"),
-            [30, 60, 200, 2000]
-        );
-        assert_eq!(n("19% of the net amount, 7% when reduced"), [19, 100, 7]);
-        assert_eq!(n("small below 1 KiB, medium below 1 MiB"), [1, 1024, 1_048_576]);
-        assert_eq!(n("one and a half times the rate, 1.5x"), [1, 15 / 5, 2]);
-        assert_eq!(n("(day + n) % 7, one point per 100 cents"), [24, 7, 1, 100]);
-        assert_eq!(n("from -40 degrees"), [-40]);
-        assert!(n("no numbers here").is_empty());
-    }
-
-    #[test]
-    fn a_description_gives_its_quoted_strings() {
-        assert_eq!(description_strings(r#"prepend "Mr. " to the last name, don't trim 'x'"#), ["Mr. ", "x"]);
-        assert!(description_strings("the user's name isn't quoted").is_empty());
-    }
-
-    #[test]
     fn thresholds_are_the_roundest_numbers_between_the_observed_values() {
         assert_eq!(roundest_in(497, 512), 500);
         assert_eq!(roundest_in(9, 12), 10);
@@ -1040,8 +861,8 @@ mod tests {
         for c in ["#x000000c8", "#x000007d0", "#x0000003c"] {
             assert!(all.contains(c), "{c} (200, 2000, 60) missing: {all}");
         }
-        // 500 separates 499 from 512; 2000 and 2001 come from "at most 2000".
-        for c in ["(bvslt m #x000001f4)", "(bvslt m #x000007d0)", "(bvslt m #x000007d1)"] {
+        // 500 separates 499 from 512; "at most 2000" is below 2001.
+        for c in ["(bvslt m #x000001f4)", "(bvslt m #x000007d1)"] {
             assert!(all.contains(c), "{c} missing: {all}");
         }
         assert!(!all.contains("(bvslt m #x000001f3)"), "not 499: {all}");

@@ -17,8 +17,10 @@
 //! assert_eq!(term.to_string(), "(bvand x (bvsub x #x00000001))");
 //! ```
 
+mod description;
 pub(crate) mod dnc;
 mod enumerate;
+mod fitted;
 pub(crate) mod grammar;
 mod guide;
 
@@ -33,6 +35,7 @@ use crate::dsl::{EvalError, Term};
 use crate::spec::{cegis, Grammar, Problem};
 use enumerate::{Enumerator, Stop};
 
+pub use description::{description_numbers, description_strings, description_thresholds};
 pub use grammar::{default_grammar, harvest_constants};
 pub use guide::{Guide, ProductionInfo, UniformGuide};
 
