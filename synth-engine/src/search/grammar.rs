@@ -186,6 +186,40 @@ fn common_suffix<'a>(a: &'a str, b: &str) -> &'a str {
     &a[a.len() - n..]
 }
 
+/// Most repeated outputs offered as constants.
+const MAX_LABELS: usize = 8;
+
+/// The runs of characters that are neither letters nor digits in `texts` ("$", ", ",
+/// "-"), most frequent first.
+fn separator_runs<'a>(texts: impl Iterator<Item = &'a str>) -> Vec<String> {
+    let mut counts: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+    for s in texts {
+        let mut run = String::new();
+        for c in s.chars().chain(std::iter::once('a')) {
+            if c.is_alphanumeric() {
+                if !run.is_empty() {
+                    *counts.entry(std::mem::take(&mut run)).or_default() += 1;
+                }
+            } else {
+                run.push(c);
+            }
+        }
+    }
+    let mut seps: Vec<(String, usize)> = counts.into_iter().collect();
+    seps.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    seps.into_iter().map(|(s, _)| s).collect()
+}
+
+/// Separator runs of the string parameters (the "$" of "$12", the "." of "a.txt"), for
+/// programs that search for them or strip them.
+fn input_separators(problem: &Problem) -> Vec<Value> {
+    let inputs = problem.examples.iter().flat_map(|ex| ex.args.iter()).filter_map(|v| match v {
+        Value::Str(s) => Some(&**s),
+        _ => None,
+    });
+    separator_runs(inputs).into_iter().take(4).map(|s| Value::str(&s)).collect()
+}
+
 /// String, integer and bit-vector literals worth offering as constants.
 pub fn harvest_constants(problem: &Problem) -> Vec<Value> {
     let mut out: Vec<Value> = Vec::new();
@@ -197,24 +231,9 @@ pub fn harvest_constants(problem: &Problem) -> Vec<Value> {
     match problem.output.sort {
         Sort::String => {
             // Separator runs in the outputs, and outputs that repeat.
-            let mut counts: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
-            for ex in &problem.examples {
-                if let Value::Str(s) = &ex.output {
-                    let mut run = String::new();
-                    for c in s.chars().chain(std::iter::once('a')) {
-                        if c.is_alphanumeric() {
-                            if !run.is_empty() {
-                                *counts.entry(std::mem::take(&mut run)).or_default() += 1;
-                            }
-                        } else {
-                            run.push(c);
-                        }
-                    }
-                }
-            }
-            let mut seps: Vec<(String, usize)> = counts.into_iter().collect();
-            seps.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
-            for (s, _) in seps.into_iter().take(6) {
+            let outputs =
+                problem.examples.iter().filter_map(|ex| if let Value::Str(s) = &ex.output { Some(&**s) } else { None });
+            for s in separator_runs(outputs).into_iter().take(6) {
                 push(Value::str(&s));
             }
             // A prefix or suffix every output shares ("Hello, " ... "!"): a template's text.
@@ -255,7 +274,8 @@ pub fn harvest_constants(problem: &Problem) -> Vec<Value> {
             }
             let mut reps: Vec<(&str, usize)> = outs.into_iter().filter(|(_, c)| *c >= 2).collect();
             reps.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
-            for (s, _) in reps.into_iter().take(4) {
+            // Labels a rule returns ("informational" ... "server error").
+            for (s, _) in reps.into_iter().take(MAX_LABELS) {
                 push(Value::str(s));
             }
         }
@@ -529,7 +549,8 @@ pub fn default_grammar(problem: &Problem) -> Grammar {
                 }
                 let mut strings: Vec<Value> = vec![Value::str(""), Value::str(" ")];
                 let quoted = described_strings.iter().map(|q| Value::str(q.as_str()));
-                for v in harvested.iter().filter(|v| matches!(v, Value::Str(_))).cloned().chain(quoted) {
+                let harvested = harvested.iter().filter(|v| matches!(v, Value::Str(_))).cloned();
+                for v in harvested.chain(quoted).chain(input_separators(problem)) {
                     if !strings.contains(&v) {
                         strings.push(v.clone());
                         prods.push(Production::Term(Term::leaf(Op::Const(v))));
