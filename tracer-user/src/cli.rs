@@ -99,6 +99,19 @@ struct SynthArgs {
     /// while the search starts without it).
     #[arg(long, value_enum)]
     guide: Option<crate::guide_choice::GuideChoice>,
+    /// With --pid: `fork` asks the running binary itself about inputs where the candidate
+    /// could be wrong, calling the original in forked copies of the process (pure functions
+    /// only: a call that makes a system call is stopped before it runs and the oracle is
+    /// refused; the process is paused while it is asked).
+    #[arg(long, value_enum, requires = "pid")]
+    oracle: Option<OracleChoice>,
+}
+
+/// `--oracle`.
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum OracleChoice {
+    /// Call the original in forked copies of the process.
+    Fork,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -486,6 +499,7 @@ fn run_live_synth(args: &SynthArgs, pid: u32, budget: Duration) -> anyhow::Resul
     }
     let config = crate::live::LiveConfig {
         pid,
+        oracle: args.oracle.is_some(),
         distinct_inputs: args.distinct,
         max_record: Duration::from_secs_f64(args.max_seconds),
         synth: crate::live::SynthOptions {
@@ -577,6 +591,19 @@ fn print_synthesis(
         result.held_out_agree.0,
         result.held_out_agree.1
     );
+    if let Some(o) = &result.oracle {
+        match &o.refused {
+            Some(why) => eprintln!("  oracle: not used: {why}"),
+            None => eprintln!(
+                "  oracle: asked the binary {} inputs in {} round(s): {} disagreed with the candidate of the time, {} failed; the returned program {}",
+                o.queries,
+                o.rounds,
+                o.disagreements,
+                o.failed,
+                if o.confirmed { "agreed with every answer of the last round" } else { "was not confirmed" }
+            ),
+        }
+    }
     for inv in &result.invariants {
         eprintln!("  invariant: {inv}");
     }

@@ -19,6 +19,7 @@ pub mod fastentry;
 pub mod guide_choice;
 pub mod jobs;
 pub mod live;
+pub mod oracle;
 pub mod probes;
 pub mod procfs;
 pub mod record;

@@ -61,6 +61,9 @@ pub struct LiveConfig {
     pub max_record: Duration,
     /// What to synthesize, and how.
     pub synth: SynthOptions,
+    /// `--oracle fork`: ask the live binary about inputs where the candidate could be
+    /// wrong ([`crate::oracle`]).
+    pub oracle: bool,
 }
 
 /// What to synthesize from a trace, and within what budget.
@@ -130,6 +133,26 @@ pub struct SynthesisReport {
     /// The guide the loop searched with: `learned`, or `uniform` when chosen or when
     /// the model is not installed.
     pub guide: GuideChoice,
+    /// With `--oracle fork`: what the live binary was asked and what it changed.
+    #[serde(default)]
+    pub oracle: Option<OracleReport>,
+}
+
+/// What `--oracle fork` asked the live binary and what it changed.
+#[derive(Clone, Debug, Default, Serialize, serde::Deserialize)]
+pub struct OracleReport {
+    /// Inputs the original was called on, in forked copies.
+    pub queries: usize,
+    /// Answers the candidate of the time got wrong (they became training calls).
+    pub disagreements: usize,
+    /// Calls that faulted or timed out in the copy (left out).
+    pub failed: usize,
+    /// Rounds of questions (each followed by a new search when an answer disagreed).
+    pub rounds: usize,
+    /// Whether the returned program agreed with every answer of the last round.
+    pub confirmed: bool,
+    /// Why the oracle was not used (an impure function, shared memory, ...).
+    pub refused: Option<String>,
 }
 
 impl SynthesisReport {
@@ -171,8 +194,18 @@ pub fn run(
     let record_secs = trace.end_ns.saturating_sub(trace.start_ns) as f64 / 1e9;
     let observed =
         cfg.map(|cfg| Observed { coverage: BranchCoverage::of(&cfg, &paths), edges: coverage::edges_by_call(&paths) });
-    let result =
-        synthesize_observed(&trace, &config.synth, guides, &CancelToken::new(), on_iteration, observed.as_ref())?;
+    let oracle = config
+        .oracle
+        .then(|| OracleTarget { pid: config.pid, address: plan.functions.first().and_then(|f| f.runtime_address) });
+    let result = synthesize_observed(
+        &trace,
+        &config.synth,
+        guides,
+        &CancelToken::new(),
+        on_iteration,
+        observed.as_ref(),
+        oracle.as_ref(),
+    )?;
     Ok((SynthesisReport { record_secs, ..result }, trace))
 }
 
@@ -201,7 +234,95 @@ pub fn synthesize_from_trace(
     cancel: &CancelToken,
     on_iteration: &mut dyn FnMut(&IterationRecord),
 ) -> Result<SynthesisReport, LiveError> {
-    synthesize_observed(trace, options, guides, cancel, on_iteration, None)
+    synthesize_observed(trace, options, guides, cancel, on_iteration, None, None)
+}
+
+/// Where `--oracle fork` finds the original: the process and the function's address in it.
+struct OracleTarget {
+    pid: u32,
+    address: Option<u64>,
+}
+
+/// Most rounds of questions to the oracle.
+const ORACLE_ROUNDS: usize = 3;
+/// Random inputs asked per round (besides the candidate's boundaries).
+const ORACLE_RANDOM: usize = 48;
+/// Time one call may take in a forked copy.
+const ORACLE_CALL_LIMIT: Duration = Duration::from_millis(200);
+
+/// Asks the original about inputs where `refined`'s candidate could be wrong; answers it
+/// gets wrong become training calls and the loop searches again (the rest are held out),
+/// for up to [`ORACLE_ROUNDS`] rounds or until a round finds no disagreement.
+#[allow(clippy::too_many_arguments, reason = "the loop's state, passed through")]
+fn consult_oracle(
+    target: &OracleTarget,
+    training: &mut synth_engine::spec::Problem,
+    held_out: &mut Vec<synth_engine::spec::Example>,
+    config: &RefineConfig,
+    guide: &mut dyn synth_engine::refine::AdaptiveGuide,
+    cancel: &CancelToken,
+    on_iteration: &mut dyn FnMut(&IterationRecord),
+    refined: &mut synth_engine::refine::Refined,
+) -> Result<OracleReport, LiveError> {
+    let mut report = OracleReport::default();
+    let oracle = match target.address {
+        None => Err(crate::oracle::OracleError::NoAddress(training.name.clone())),
+        Some(address) => crate::oracle::ForkOracle::new(
+            target.pid,
+            address,
+            training.params.iter().map(|p| p.ty).collect(),
+            training.output,
+            ORACLE_CALL_LIMIT,
+        ),
+    };
+    let oracle = match oracle {
+        Ok(o) => o,
+        Err(e) => {
+            report.refused = Some(e.to_string());
+            return Ok(report);
+        }
+    };
+    let started = std::time::Instant::now();
+    for round in 1..=ORACLE_ROUNDS {
+        let Some(best) = &refined.best else { break };
+        let mut everything = training.clone();
+        everything.examples.extend(held_out.iter().cloned());
+        let queries = synth_engine::refine::distinguishing_inputs(&everything, &best.term, ORACLE_RANDOM, round as u64);
+        if queries.is_empty() {
+            break;
+        }
+        let answers = match oracle.ask(&queries) {
+            Ok(a) => a,
+            Err(e) => {
+                report.refused = Some(e.to_string());
+                break;
+            }
+        };
+        report.rounds = round;
+        report.queries += queries.len();
+        let mut answered = Vec::new();
+        for (args, answer) in queries.into_iter().zip(answers) {
+            match answer {
+                crate::oracle::Answer::Returned(output) => answered.push(synth_engine::spec::Example { args, output }),
+                _ => report.failed += 1,
+            }
+        }
+        let agree = synth_engine::refine::agreement_mask(training, &best.term, &answered)?;
+        let (right, wrong): (Vec<_>, Vec<_>) = answered.into_iter().zip(agree).partition(|(_, ok)| *ok);
+        report.disagreements += wrong.len();
+        if wrong.is_empty() {
+            report.confirmed = true;
+            break;
+        }
+        training.examples.extend(wrong.into_iter().map(|(e, _)| e));
+        held_out.extend(right.into_iter().map(|(e, _)| e));
+        let budget = config.budget.saturating_sub(started.elapsed());
+        if budget.is_zero() {
+            break;
+        }
+        *refined = refine(training, held_out, &RefineConfig { budget, ..config.clone() }, guide, cancel, on_iteration)?;
+    }
+    Ok(report)
 }
 
 /// [`synthesize_from_trace`] with what block probes observed: held-out calls are chosen to
@@ -214,6 +335,7 @@ fn synthesize_observed(
     cancel: &CancelToken,
     on_iteration: &mut dyn FnMut(&IterationRecord),
     observed: Option<&Observed>,
+    oracle: Option<&OracleTarget>,
 ) -> Result<SynthesisReport, LiveError> {
     let no_edges = std::collections::HashMap::new();
     let edges = observed.map_or(&no_edges, |o| &o.edges);
@@ -224,7 +346,7 @@ fn synthesize_observed(
     thin(&mut carved.held_out.examples, MAX_TRAINING / 4);
     let mut problem = carved.training.to_problem().map_err(synth_engine::Error::from)?;
     problem.description.clone_from(&options.describe);
-    let held_out = carved.held_out.to_problem().map_err(synth_engine::Error::from)?.examples;
+    let mut held_out = carved.held_out.to_problem().map_err(synth_engine::Error::from)?.examples;
     let mut all = carved.training.clone();
     all.examples.extend(carved.held_out.examples.iter().cloned());
     let all_problem = all.to_problem().map_err(synth_engine::Error::from)?;
@@ -237,7 +359,35 @@ fn synthesize_observed(
     let started = std::time::Instant::now();
     let (mut guide, guide_used) =
         guides.adaptive_guide_for_trace(&problem, &trace_features(trace, &options.function, carved.distinct));
-    let refined = refine(&problem, &held_out, &config, guide.as_mut(), cancel, on_iteration)?;
+    let mut refined = refine(&problem, &held_out, &config, guide.as_mut(), cancel, on_iteration)?;
+    let oracle_report = match oracle {
+        Some(target) => {
+            let mut training = problem.clone();
+            Some(consult_oracle(
+                target,
+                &mut training,
+                &mut held_out,
+                &config,
+                guide.as_mut(),
+                cancel,
+                on_iteration,
+                &mut refined,
+            )?)
+        }
+        None => None,
+    };
+    // With the oracle, `verified` also needs the binary's agreement on the last round.
+    let oracle_doubt = oracle_report.as_ref().and_then(|r| {
+        (!r.confirmed && r.refused.is_none() && refined.status == RefineStatus::Verified).then(|| {
+            format!(
+                "the original disagreed with a candidate on {} of {} inputs asked; the last program was not confirmed",
+                r.disagreements, r.queries
+            )
+        })
+    });
+    if oracle_doubt.is_some() {
+        refined.status = RefineStatus::FitsObserved;
+    }
     let synth_secs = started.elapsed().as_secs_f64();
     let Some(best) = refined.best else {
         return Err(LiveError::NoSolution {
@@ -256,7 +406,7 @@ fn synthesize_observed(
     Ok(SynthesisReport {
         function: options.function.clone(),
         status: refined.status,
-        status_reason: best.fits_only.clone(),
+        status_reason: oracle_doubt.or_else(|| best.fits_only.clone()),
         coverage: observed.map(|o| o.coverage.clone()),
         calls_observed: carved.calls,
         distinct_inputs: carved.distinct,
@@ -274,6 +424,7 @@ fn synthesize_observed(
         record_secs: 0.0,
         synth_secs,
         guide: guide_used,
+        oracle: oracle_report,
     })
 }
 

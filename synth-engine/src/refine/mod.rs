@@ -21,6 +21,9 @@ use std::{
 
 use serde::{Deserialize, Serialize};
 
+mod queries;
+pub use queries::distinguishing_inputs;
+
 use crate::{
     dsl::{eval_term, Column, Op, Sort, Term, Value},
     emit::{self, Lang},

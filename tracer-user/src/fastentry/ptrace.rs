@@ -38,6 +38,14 @@ pub enum PtraceError {
     /// The borrowed thread exited during an injected system call.
     #[error("thread {0} exited while running an injected system call")]
     ThreadExited(i32),
+    /// The injected `clone` returned without creating a child.
+    #[error("the injected clone on thread {tid} failed with {result}")]
+    Clone {
+        /// Thread.
+        tid: i32,
+        /// Its raw result (a negative errno).
+        result: i64,
+    },
     /// The injected system call did not complete as expected.
     #[error("the injected system call on thread {tid} stopped at {rip:#x} instead of {expected:#x}")]
     Injection {
@@ -65,7 +73,7 @@ pub struct StoppedProcess {
     _tracer_thread: std::marker::PhantomData<*const ()>,
 }
 
-fn request_error(request: &'static str, tid: i32) -> PtraceError {
+pub(crate) fn request_error(request: &'static str, tid: i32) -> PtraceError {
     let source = io::Error::last_os_error();
     let hint = match source.raw_os_error() {
         Some(libc::EPERM) => " (is it already traced by a debugger, or is ptrace restricted by yama/seccomp?)",
@@ -90,6 +98,11 @@ enum Waited {
 }
 
 fn wait(tid: i32) -> Result<Waited, PtraceError> {
+    wait_event(tid).map(|(w, _)| w)
+}
+
+/// [`wait`], with the ptrace event of the stop (0 when none).
+fn wait_event(tid: i32) -> Result<(Waited, i32), PtraceError> {
     loop {
         let mut status = 0;
         // SAFETY: waitpid writes the status into a valid i32.
@@ -100,12 +113,12 @@ fn wait(tid: i32) -> Result<Waited, PtraceError> {
                 continue;
             }
             if e.raw_os_error() == Some(libc::ECHILD) {
-                return Ok(Waited::Exited);
+                return Ok((Waited::Exited, 0));
             }
             return Err(PtraceError::Request { request: "waitpid", tid, source: e, hint: "" });
         }
         if libc::WIFEXITED(status) || libc::WIFSIGNALED(status) {
-            return Ok(Waited::Exited);
+            return Ok((Waited::Exited, 0));
         }
         if libc::WIFSTOPPED(status) {
             let event = status >> 16;
@@ -113,7 +126,7 @@ fn wait(tid: i32) -> Result<Waited, PtraceError> {
             // PTRACE_EVENT_STOP: our interrupt (or a group stop); anything else with a
             // signal is a signal-delivery stop (SIGTRAP from a single step included).
             let signal = if event == libc::PTRACE_EVENT_STOP { 0 } else { sig };
-            return Ok(Waited::Stopped { signal });
+            return Ok((Waited::Stopped { signal }, event));
         }
     }
 }
@@ -228,6 +241,101 @@ impl StoppedProcess {
         result
     }
 
+    /// Forks the process from one stopped thread: injects `clone` with no exit signal (so
+    /// the target is never sent `SIGCHLD` for it) and returns the child's id, stopped and
+    /// traced by this thread. The child is a copy of that thread at the injection point;
+    /// the target's thread gets its registers back. The caller kills the child and has the
+    /// target reap it ([`reap`](Self::reap)).
+    ///
+    /// # Errors
+    /// When the thread cannot be driven or the kernel refuses the clone.
+    pub fn fork_child(&mut self, syscall_insn: u64) -> Result<i32, PtraceError> {
+        let index = self.threads.iter().position(|t| t.signal == 0).unwrap_or(0);
+        let tid = self.threads[index].tid;
+        let saved = regs(tid)?;
+        set_options(tid, libc::PTRACE_O_TRACECLONE)?;
+        let mut r = saved;
+        r.rip = syscall_insn;
+        r.rax = libc::SYS_clone as u64;
+        r.orig_rax = u64::MAX;
+        // flags 0: a new process (no CLONE_VM), exit signal 0; same stack (copy-on-write).
+        (r.rdi, r.rsi, r.rdx, r.r10, r.r8) = (0, 0, 0, 0, 0);
+        set_regs(tid, &r)?;
+        let expected = syscall_insn + 2;
+        let mut child = None;
+        let mut result = Err(PtraceError::Injection { tid, rip: syscall_insn, expected });
+        for _ in 0..16 {
+            // SAFETY: plain ptrace request.
+            if unsafe { libc::ptrace(libc::PTRACE_SINGLESTEP, tid, 0, 0) } == -1 {
+                result = Err(request_error("PTRACE_SINGLESTEP", tid));
+                break;
+            }
+            let (waited, event) = wait_event(tid)?;
+            match waited {
+                Waited::Exited => {
+                    self.threads.remove(index);
+                    return Err(PtraceError::ThreadExited(tid));
+                }
+                Waited::Stopped { signal } => {
+                    if event == libc::PTRACE_EVENT_CLONE {
+                        let mut msg: libc::c_ulong = 0;
+                        // SAFETY: GETEVENTMSG writes one c_ulong into `msg`.
+                        if unsafe {
+                            libc::ptrace(libc::PTRACE_GETEVENTMSG, tid, 0, &mut msg as *mut _ as *mut libc::c_void)
+                        } == -1
+                        {
+                            result = Err(request_error("PTRACE_GETEVENTMSG", tid));
+                            break;
+                        }
+                        child = i32::try_from(msg).ok();
+                        continue;
+                    }
+                    if signal != 0 && signal != libc::SIGTRAP {
+                        self.threads[index].signal = signal;
+                    }
+                }
+            }
+            let now = regs(tid)?;
+            if now.rip == expected {
+                result = match child {
+                    Some(c) => Ok(c),
+                    None => Err(PtraceError::Clone { tid, result: now.rax as i64 }),
+                };
+                break;
+            }
+            if now.rip != syscall_insn {
+                result = Err(PtraceError::Injection { tid, rip: now.rip, expected });
+                break;
+            }
+        }
+        set_regs(tid, &saved)?;
+        set_options(tid, 0)?;
+        let child = result?;
+        // The auto-attached child starts in a stop of its own.
+        match wait(child)? {
+            Waited::Stopped { .. } => Ok(child),
+            Waited::Exited => Err(PtraceError::ThreadExited(child)),
+        }
+    }
+
+    /// Has the target reap its exited child `child` (a zombie after
+    /// [`fork_child`](Self::fork_child)) with an injected `wait4(child, NULL, __WALL |
+    /// WNOHANG)`, retrying briefly until the kernel hands it over. Returns whether it did.
+    ///
+    /// # Errors
+    /// When the thread cannot be driven.
+    pub fn reap(&mut self, syscall_insn: u64, child: i32) -> Result<bool, PtraceError> {
+        #[allow(clippy::cast_sign_loss, reason = "flag bits and a pid as registers")]
+        let args = [child as u64, 0, (libc::__WALL | libc::WNOHANG) as u64, 0, 0, 0];
+        for _ in 0..200 {
+            if self.syscall(syscall_insn, libc::SYS_wait4, args)? == i64::from(child) {
+                return Ok(true);
+            }
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+        Ok(false)
+    }
+
     /// The stack pointer of the thread [`syscall`](Self::syscall) borrows.
     ///
     /// # Errors
@@ -238,7 +346,7 @@ impl StoppedProcess {
     }
 }
 
-fn regs(tid: i32) -> Result<libc::user_regs_struct, PtraceError> {
+pub(crate) fn regs(tid: i32) -> Result<libc::user_regs_struct, PtraceError> {
     // SAFETY: user_regs_struct is plain data; PTRACE_GETREGS fills it.
     let mut r: libc::user_regs_struct = unsafe { std::mem::zeroed() };
     // SAFETY: the pointer is to a live, correctly sized struct.
@@ -248,7 +356,15 @@ fn regs(tid: i32) -> Result<libc::user_regs_struct, PtraceError> {
     Ok(r)
 }
 
-fn set_regs(tid: i32, r: &libc::user_regs_struct) -> Result<(), PtraceError> {
+fn set_options(tid: i32, options: i32) -> Result<(), PtraceError> {
+    // SAFETY: plain ptrace request; the data argument is the option bits.
+    if unsafe { libc::ptrace(libc::PTRACE_SETOPTIONS, tid, 0, options as usize as *mut libc::c_void) } == -1 {
+        return Err(request_error("PTRACE_SETOPTIONS", tid));
+    }
+    Ok(())
+}
+
+pub(crate) fn set_regs(tid: i32, r: &libc::user_regs_struct) -> Result<(), PtraceError> {
     // SAFETY: the pointer is to a live, correctly sized struct the kernel only reads.
     if unsafe { libc::ptrace(libc::PTRACE_SETREGS, tid, 0, r as *const _ as *mut libc::c_void) } == -1 {
         return Err(request_error("PTRACE_SETREGS", tid));
