@@ -130,8 +130,10 @@ impl ForkOracle {
         for input in inputs {
             let child = stopped.fork_child(self.syscall_insn)?;
             let answer = self.run_child(child, input);
-            kill_traced(child);
-            stopped.reap(self.syscall_insn, child)?;
+            ptrace::kill_traced(child);
+            if !stopped.reap(self.syscall_insn, child)? {
+                tracing::warn!(pid = self.pid, child, "the target did not reap a forked copy: a zombie is left");
+            }
             answers.push(answer?);
         }
         Ok(answers)
@@ -275,19 +277,5 @@ impl ForkOracle {
                 Value::str(&String::from_utf8_lossy(&bytes))
             }
         })
-    }
-}
-
-/// Kills a traced child and collects it (as its tracer).
-fn kill_traced(child: i32) {
-    // SAFETY: signals our own tracee; waitpid writes into a valid i32.
-    unsafe {
-        libc::kill(child, libc::SIGKILL);
-        let mut status = 0;
-        while libc::waitpid(child, &mut status, libc::__WALL) == child {
-            if libc::WIFEXITED(status) || libc::WIFSIGNALED(status) {
-                break;
-            }
-        }
     }
 }

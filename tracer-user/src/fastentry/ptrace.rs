@@ -310,7 +310,16 @@ impl StoppedProcess {
         }
         set_regs(tid, &saved)?;
         set_options(tid, 0)?;
-        let child = result?;
+        let child = match (result, child) {
+            (Ok(c), _) => c,
+            (Err(e), Some(c)) => {
+                // A child was made although the injection went wrong: do not leave it.
+                kill_traced(c);
+                let _ = self.reap(syscall_insn, c);
+                return Err(e);
+            }
+            (Err(e), None) => return Err(e),
+        };
         // The auto-attached child starts in a stop of its own.
         match wait(child)? {
             Waited::Stopped { .. } => Ok(child),
@@ -354,6 +363,20 @@ pub(crate) fn regs(tid: i32) -> Result<libc::user_regs_struct, PtraceError> {
         return Err(request_error("PTRACE_GETREGS", tid));
     }
     Ok(r)
+}
+
+/// Kills a traced child and collects it (as its tracer).
+pub(crate) fn kill_traced(child: i32) {
+    // SAFETY: signals our own tracee; waitpid writes into a valid i32.
+    unsafe {
+        libc::kill(child, libc::SIGKILL);
+        let mut status = 0;
+        while libc::waitpid(child, &mut status, libc::__WALL) == child {
+            if libc::WIFEXITED(status) || libc::WIFSIGNALED(status) {
+                break;
+            }
+        }
+    }
 }
 
 fn set_options(tid: i32, options: i32) -> Result<(), PtraceError> {
