@@ -18,7 +18,9 @@ use std::time::Duration;
 use anyhow::{bail, Context, Result};
 use synth_engine::dsl::{sexpr, SExpr};
 
-use crate::sygus_task::{check, collect, has_vars, read_task, run_limited, solution, Task};
+use synth_engine::spec::sygus;
+
+use crate::sygus_task::{check, has_vars, read_task, run_limited, solution, Task};
 
 /// Fewest examples a task needs to take part (3 to synthesize from, 3 held out).
 pub const MIN_EXAMPLES: usize = 6;
@@ -74,7 +76,7 @@ pub fn run(suites: &[PathBuf], timeout: u64, every: usize, guides: &[String]) ->
     }
     let mut files = Vec::new();
     for s in suites {
-        collect(s, &mut files)?;
+        sygus::collect_files(s, &mut files).with_context(|| format!("cannot read {}", s.display()))?;
     }
     files.sort();
     let tmp = tempfile::tempdir()?;

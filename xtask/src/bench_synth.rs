@@ -18,7 +18,9 @@ use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
 
-use crate::sygus_task::{check, collect, read_task, run_limited, solution, Task};
+use synth_engine::spec::sygus;
+
+use crate::sygus_task::{check, read_task, run_limited, solution, Task};
 
 /// One solver's result on one task.
 #[derive(Clone, Debug, Default)]
@@ -108,7 +110,7 @@ pub fn run(suite: &Path, timeout_secs: u64, limit: Option<usize>, filter: Option
         eprintln!("warning: cvc5 not found; only our engine runs");
     }
     let mut files = Vec::new();
-    collect(suite, &mut files)?;
+    sygus::collect_files(suite, &mut files).with_context(|| format!("cannot read {}", suite.display()))?;
     files.sort();
     if let Some(f) = filter {
         files.retain(|p| p.to_string_lossy().contains(f));

@@ -1,6 +1,5 @@
 //! SyGuS task files for the synthesis benchmarks: their constraints, a solver's answer,
 //! and an independent check of that answer against constraints.
-use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -164,17 +163,4 @@ pub fn check(task: &Task, sol: &FunDef) -> bool {
 
 pub fn has_vars(t: &Term) -> bool {
     t.nodes().iter().any(|n| matches!(n.op, synth_engine::dsl::Op::Var(_)))
-}
-
-/// Every `.sl` file under `dir`, recursively.
-pub fn collect(dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
-    for e in std::fs::read_dir(dir).with_context(|| format!("cannot read {}", dir.display()))? {
-        let p = e?.path();
-        if p.is_dir() {
-            collect(&p, out)?;
-        } else if p.extension().is_some_and(|x| x == "sl") {
-            out.push(p);
-        }
-    }
-    Ok(())
 }

@@ -21,6 +21,7 @@ pub use eval::{apply, bv_binary, bv_compare, eval_one, eval_term, to_signed, Col
 pub use ops::Op;
 pub use sexpr::{SExpr, SExprError};
 pub use term::{print_symbol, Id, Node, Term};
+pub(crate) use types::gcd;
 pub use types::{width_mask, Sort, Value};
 
 /// Infers the sort of `term` given the sorts of its free variables and the

@@ -95,6 +95,28 @@ impl Value {
     pub fn str(s: &str) -> Value {
         Value::Str(Arc::from(s))
     }
+
+    /// The number an integer or bit-vector value stands for (a bit-vector read as two's
+    /// complement when `signed`); `None` for booleans and strings.
+    #[must_use]
+    pub fn integer(&self, signed: bool) -> Option<i128> {
+        match self {
+            Value::Bv { width, bits } if signed => Some(i128::from(super::eval::to_signed(*bits, *width))),
+            Value::Bv { bits, .. } => Some(i128::from(*bits)),
+            Value::Int(i) => Some(*i),
+            _ => None,
+        }
+    }
+}
+
+/// The greatest common divisor of `|a|` and `|b|` (0 when both are 0).
+#[must_use]
+pub(crate) fn gcd(a: i128, b: i128) -> i128 {
+    if b == 0 {
+        a.abs()
+    } else {
+        gcd(b, a % b)
+    }
 }
 
 impl fmt::Display for Value {

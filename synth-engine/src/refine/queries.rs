@@ -13,7 +13,7 @@
 use rand::Rng;
 
 use crate::{
-    dsl::{to_signed, width_mask, Op, Sort, Term, Value},
+    dsl::{width_mask, Op, Sort, Term, Value},
     spec::{cegis::seeded_rng, Problem},
 };
 
@@ -56,6 +56,12 @@ fn shifted(v: &Value, delta: i64) -> Option<Value> {
         Value::Int(i) => Some(Value::Int(i + i128::from(delta))),
         _ => None,
     }
+}
+
+/// The `w`-bit value of `x` (two's complement).
+fn bits_of(w: u32, x: i128) -> Value {
+    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss, reason = "two's complement bits")]
+    Value::bv(w, (x as u64) & width_mask(w))
 }
 
 /// `s` with one character replaced, removed or repeated (an observed character, so the
@@ -103,19 +109,19 @@ pub fn distinguishing_inputs(problem: &Problem, term: &Term, random: usize, seed
             }
         }
     }
+    // Each integer parameter's range over the calls.
+    let ranges: Vec<Option<(i128, i128)>> = (0..problem.params.len())
+        .map(|i| {
+            let signed = problem.params[i].ty.signed;
+            problem.examples.iter().map(|e| e.args[i].integer(signed)).try_fold((i128::MAX, i128::MIN), |(a, b), x| {
+                let x = x?;
+                Some((a.min(x), b.max(x)))
+            })
+        })
+        .collect();
     // The edges of each integer parameter: 0, ±1, and just past the observed range.
     for (index, p) in problem.params.iter().enumerate() {
-        let Sort::BitVec(w) = p.ty.sort else { continue };
-        let read = |v: &Value| match v {
-            Value::Bv { bits, .. } if p.ty.signed => i128::from(to_signed(*bits, w)),
-            Value::Bv { bits, .. } => i128::from(*bits),
-            _ => 0,
-        };
-        let (lo, hi) = problem
-            .examples
-            .iter()
-            .map(|e| read(&e.args[index]))
-            .fold((i128::MAX, i128::MIN), |(a, b), x| (a.min(x), b.max(x)));
+        let (Sort::BitVec(w), Some((lo, hi))) = (p.ty.sort, ranges[index]) else { continue };
         let mut edges = vec![0, 1, lo - 1, hi + 1];
         if p.ty.signed {
             edges.push(-1);
@@ -124,8 +130,7 @@ pub fn distinguishing_inputs(problem: &Problem, term: &Term, random: usize, seed
             if !p.ty.signed && x < 0 {
                 continue;
             }
-            #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss, reason = "two's complement bits")]
-            let v = Value::bv(w, (x as u64) & width_mask(w));
+            let v = bits_of(w, x);
             for base in &bases {
                 let mut args = (*base).clone();
                 args[index] = v.clone();
@@ -137,31 +142,17 @@ pub fn distinguishing_inputs(problem: &Problem, term: &Term, random: usize, seed
     for _ in 0..random {
         let mut args = first.args.clone();
         for (i, p) in problem.params.iter().enumerate() {
-            let observed = problem.examples.iter().map(|e| &e.args[i]);
-            args[i] = match p.ty.sort {
-                Sort::BitVec(w) => {
-                    let read = |v: &Value| match v {
-                        Value::Bv { bits, .. } if p.ty.signed => i128::from(to_signed(*bits, w)),
-                        Value::Bv { bits, .. } => i128::from(*bits),
-                        _ => 0,
-                    };
-                    let (lo, hi) = observed.map(read).fold((i128::MAX, i128::MIN), |(a, b), x| (a.min(x), b.max(x)));
-                    let x = rng.gen_range(lo..=hi);
-                    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss, reason = "two's complement bits")]
-                    Value::bv(w, (x as u64) & width_mask(w))
-                }
-                Sort::Int => {
-                    let read = |v: &Value| if let Value::Int(i) = v { *i } else { 0 };
-                    let (lo, hi) = observed.map(read).fold((i128::MAX, i128::MIN), |(a, b), x| (a.min(x), b.max(x)));
-                    Value::Int(rng.gen_range(lo..=hi))
-                }
-                Sort::Bool => Value::Bool(rng.gen()),
-                Sort::String => {
+            args[i] = match (p.ty.sort, ranges[i]) {
+                (Sort::BitVec(w), Some((lo, hi))) => bits_of(w, rng.gen_range(lo..=hi)),
+                (Sort::Int, Some((lo, hi))) => Value::Int(rng.gen_range(lo..=hi)),
+                (Sort::Bool, _) => Value::Bool(rng.gen()),
+                (Sort::String, _) => {
                     let Value::Str(s) = &problem.examples[rng.gen_range(0..problem.examples.len())].args[i] else {
                         continue;
                     };
                     Value::str(&mutated(s, &mut rng))
                 }
+                _ => continue,
             };
         }
         push(args, &mut out);

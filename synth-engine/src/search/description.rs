@@ -94,24 +94,24 @@ pub fn description_numbers(text: &str) -> Vec<i64> {
     let tokens = tokens(text);
     let mut previous: Option<i64> = None;
     for token in &tokens {
-        let number = if token.starts_with(|c: char| c.is_ascii_digit() || c == '-') {
-            let plain = token.replace(',', "");
-            match plain.split_once('.') {
-                Some((whole, frac)) => {
-                    // 1.5 = 15/10 = 3/2: the reduced numerator and denominator.
-                    let den = 10i64.checked_pow(u32::try_from(frac.len()).unwrap_or(u32::MAX));
-                    let num = format!("{whole}{frac}").parse::<i64>().ok();
-                    if let (Some(num), Some(den)) = (num, den) {
-                        let g = gcd(num.unsigned_abs(), den.unsigned_abs()).max(1) as i64;
-                        push(num / g, &mut out);
-                        push(den / g, &mut out);
-                    }
-                    None
+        let decimal = token
+            .starts_with(|c: char| c.is_ascii_digit() || c == '-')
+            .then(|| token.replace(',', ""))
+            .and_then(|plain| plain.split_once('.').map(|(w, f)| (w.to_owned(), f.to_owned())));
+        let number = match decimal {
+            Some((whole, frac)) => {
+                // 1.5 = 15/10 = 3/2: the reduced numerator and denominator.
+                let den = 10i64.checked_pow(u32::try_from(frac.len()).unwrap_or(u32::MAX));
+                let num = format!("{whole}{frac}").parse::<i64>().ok();
+                if let (Some(num), Some(den)) = (num, den) {
+                    #[allow(clippy::cast_possible_truncation, reason = "divides an i64")]
+                    let g = crate::dsl::gcd(i128::from(num), i128::from(den)).max(1) as i64;
+                    push(num / g, &mut out);
+                    push(den / g, &mut out);
                 }
-                None => plain.parse::<i64>().ok(),
+                None
             }
-        } else {
-            WORDS.iter().find(|(w, _)| w == token).map(|(_, v)| *v)
+            None => whole_number(token),
         };
         if let Some(v) = number {
             push(v, &mut out);
@@ -129,14 +129,6 @@ pub fn description_numbers(text: &str) -> Vec<i64> {
         previous = None;
     }
     out
-}
-
-fn gcd(a: u64, b: u64) -> u64 {
-    if b == 0 {
-        a
-    } else {
-        gcd(b, a % b)
-    }
 }
 
 /// The quoted strings of a description (`'...'` or `"..."`; a single quote opens only

@@ -13,7 +13,7 @@
 //! least-squares fit over the parameters and their pairwise products. A fit is kept when it
 //! reproduces every call of its window; it is then offered to the search as a ready-made
 //! term, so that it can be the whole program or a leaf of a case split.
-use crate::dsl::{eval_term, to_signed, width_mask, Op, Sort, Term, Value};
+use crate::dsl::{eval_term, gcd, width_mask, Op, Sort, Term, Value};
 use crate::spec::Problem;
 
 /// Calls per window.
@@ -54,16 +54,6 @@ enum Arithmetic {
     Int,
 }
 
-fn number(v: &Value, signed: bool) -> Option<i128> {
-    match v {
-        Value::Bv { width, bits } => {
-            Some(if signed { i128::from(to_signed(*bits, *width)) } else { i128::from(*bits) })
-        }
-        Value::Int(i) => Some(*i),
-        _ => None,
-    }
-}
-
 impl Numbers {
     fn of(problem: &Problem) -> Option<Numbers> {
         let mut inputs = Vec::new();
@@ -102,8 +92,8 @@ impl Numbers {
         let mut xs = Vec::new();
         let mut ys = Vec::new();
         for ex in &problem.examples {
-            ys.push(number(&ex.output, problem.output.signed)?);
-            xs.push(inputs.iter().map(|i| number(&ex.args[i.index], i.signed)).collect::<Option<Vec<_>>>()?);
+            ys.push(ex.output.integer(problem.output.signed)?);
+            xs.push(inputs.iter().map(|i| ex.args[i.index].integer(i.signed)).collect::<Option<Vec<_>>>()?);
         }
         Some(Numbers { inputs, xs, ys, arithmetic })
     }
@@ -172,14 +162,6 @@ fn monomials(n: usize) -> Vec<Vec<usize>> {
 
 fn monomial_value(x: &[i128], mono: &[usize]) -> i128 {
     mono.iter().map(|&i| x[i]).product()
-}
-
-fn gcd(a: i128, b: i128) -> i128 {
-    if b == 0 {
-        a.abs()
-    } else {
-        gcd(b, a % b)
-    }
 }
 
 /// Least squares `y ≈ Σ β_j f_j + β_0` by the normal equations; `None` when singular.
@@ -316,11 +298,7 @@ fn windows(nums: &Numbers) -> Vec<Vec<usize>> {
     }
     for k in 0..nums.inputs.len() {
         let mut order: Vec<usize> = (0..n).collect();
-        order.sort_by_key(|&i| {
-            let mut key = vec![nums.xs[i][k]];
-            key.extend(nums.xs[i].iter().copied());
-            key
-        });
+        order.sort_by(|&a, &b| (nums.xs[a][k], &nums.xs[a]).cmp(&(nums.xs[b][k], &nums.xs[b])));
         let mut start = 0;
         while start < n {
             let end = (start + WINDOW).min(n);

@@ -69,9 +69,9 @@ const MAX_THRESHOLDS: usize = 48;
 /// `p < t` for each bit-vector parameter `p`: the numeric splits a decision tree
 /// needs for rules like "10 or more items", whose constant the outputs do not show. Each
 /// gap between two neighbouring values `p` takes in the examples gets the roundest number
-/// that separates them (500, not 497, when both do), and each number of the description
-/// `c` gives `p < c` and `p < c + 1` (its "below" and "at most" readings). The roundest
-/// [`MAX_THRESHOLDS`] are kept.
+/// that separates them (500, not 497, when both do); of those the roundest
+/// [`MAX_THRESHOLDS`] are kept. The description's thresholds
+/// ([`description_thresholds`]) are added, and win the gaps they fall in.
 fn threshold_predicates(problem: &Problem, sorts: &[Sort]) -> Vec<Production> {
     let said = problem.description.as_deref().map(description_thresholds).unwrap_or_default();
     let mut out = Vec::new();
@@ -174,8 +174,6 @@ fn roundest_in(lo: i64, hi: i64) -> i64 {
     best
 }
 
-/// String, integer and bit-vector literals worth offering as constants.
-#[must_use]
 fn common_prefix<'a>(a: &'a str, b: &str) -> &'a str {
     let n: usize = a.chars().zip(b.chars()).take_while(|(x, y)| x == y).map(|(x, _)| x.len_utf8()).sum();
     &a[..n]
@@ -405,11 +403,7 @@ fn bv_constants(problem: &Problem, w: u32) -> Vec<Value> {
 fn length_offset(problem: &Problem) -> Option<i128> {
     let mut support: std::collections::HashMap<i128, usize> = std::collections::HashMap::new();
     for ex in &problem.examples {
-        let o = match ex.output {
-            Value::Bv { width, bits } if problem.output.signed => i128::from(crate::dsl::to_signed(bits, width)),
-            Value::Bv { bits, .. } => i128::from(bits),
-            _ => return None,
-        };
+        let o = ex.output.integer(problem.output.signed)?;
         let mut seen = Vec::new();
         for a in &ex.args {
             if let Value::Str(s) = a {

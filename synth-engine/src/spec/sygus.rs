@@ -402,6 +402,24 @@ fn rename_vars(t: &Term, from: &[String], to: &[Param]) -> Term {
     out
 }
 
+/// Every `.sl` file under `dir`, recursively, in the order the directory lists them
+/// (callers sort).
+///
+/// # Errors
+///
+/// A directory that cannot be read.
+pub fn collect_files(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) -> std::io::Result<()> {
+    for e in std::fs::read_dir(dir)? {
+        let p = e?.path();
+        if p.is_dir() {
+            collect_files(&p, out)?;
+        } else if p.extension().is_some_and(|x| x == "sl") {
+            out.push(p);
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -972,18 +972,6 @@ fn ratio_line(suite: &str, base: &Column, other: &Column, timeout: f64) -> Strin
     )
 }
 
-fn collect(dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
-    for e in std::fs::read_dir(dir).with_context(|| format!("cannot read {}", dir.display()))? {
-        let p = e?.path();
-        if p.is_dir() {
-            collect(&p, out)?;
-        } else if p.extension().is_some_and(|x| x == "sl") {
-            out.push(p);
-        }
-    }
-    Ok(())
-}
-
 fn text_latency() -> Result<String> {
     let device = Device::flex();
     let t0 = Instant::now();
@@ -1168,7 +1156,7 @@ fn run_bench(
 
     for dir in suites {
         let mut files = Vec::new();
-        collect(dir, &mut files)?;
+        sygus::collect_files(dir, &mut files).with_context(|| format!("cannot read {}", dir.display()))?;
         files.sort();
         let name = dir.file_name().map_or_else(|| dir.display().to_string(), |n| n.to_string_lossy().into_owned());
         // An even spread over the suite.

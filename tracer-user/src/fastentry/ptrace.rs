@@ -197,8 +197,28 @@ impl StoppedProcess {
     /// # Errors
     /// When the thread cannot be driven or exits.
     pub fn syscall(&mut self, syscall_insn: u64, nr: i64, args: [u64; 6]) -> Result<i64, PtraceError> {
-        // Prefer a thread with no pending signal (its stop must stay a clean one).
-        let index = self.threads.iter().position(|t| t.signal == 0).unwrap_or(0);
+        self.inject(syscall_insn, nr, args, |_, _| Ok(()))
+    }
+
+    /// The thread [`syscall`](Self::syscall) borrows: one with no pending signal (its stop
+    /// must stay a clean one), else the first.
+    fn borrowed(&self) -> usize {
+        self.threads.iter().position(|t| t.signal == 0).unwrap_or(0)
+    }
+
+    /// [`syscall`](Self::syscall), passing each ptrace event stop of the borrowed thread
+    /// (thread id, event) to `on_event`.
+    fn inject(
+        &mut self,
+        syscall_insn: u64,
+        nr: i64,
+        args: [u64; 6],
+        mut on_event: impl FnMut(i32, i32) -> Result<(), PtraceError>,
+    ) -> Result<i64, PtraceError> {
+        if self.threads.is_empty() {
+            return Err(PtraceError::NoThreads(self.pid));
+        }
+        let index = self.borrowed();
         let tid = self.threads[index].tid;
         let saved = regs(tid)?;
         let mut r = saved;
@@ -216,12 +236,19 @@ impl StoppedProcess {
                 result = Err(request_error("PTRACE_SINGLESTEP", tid));
                 break;
             }
-            match wait(tid)? {
-                Waited::Exited => {
+            match wait_event(tid)? {
+                (Waited::Exited, _) => {
                     self.threads.remove(index);
                     return Err(PtraceError::ThreadExited(tid));
                 }
-                Waited::Stopped { signal } => {
+                (Waited::Stopped { .. }, event) if event != 0 && event != libc::PTRACE_EVENT_STOP => {
+                    if let Err(e) = on_event(tid, event) {
+                        result = Err(e);
+                        break;
+                    }
+                    continue;
+                }
+                (Waited::Stopped { signal }, _) => {
                     if signal != 0 && signal != libc::SIGTRAP {
                         self.threads[index].signal = signal;
                     }
@@ -250,68 +277,27 @@ impl StoppedProcess {
     /// # Errors
     /// When the thread cannot be driven or the kernel refuses the clone.
     pub fn fork_child(&mut self, syscall_insn: u64) -> Result<i32, PtraceError> {
-        let index = self.threads.iter().position(|t| t.signal == 0).unwrap_or(0);
-        let tid = self.threads[index].tid;
-        let saved = regs(tid)?;
+        let tid = self.threads.get(self.borrowed()).ok_or(PtraceError::NoThreads(self.pid))?.tid;
         set_options(tid, libc::PTRACE_O_TRACECLONE)?;
-        let mut r = saved;
-        r.rip = syscall_insn;
-        r.rax = libc::SYS_clone as u64;
-        r.orig_rax = u64::MAX;
-        // flags 0: a new process (no CLONE_VM), exit signal 0; same stack (copy-on-write).
-        (r.rdi, r.rsi, r.rdx, r.r10, r.r8) = (0, 0, 0, 0, 0);
-        set_regs(tid, &r)?;
-        let expected = syscall_insn + 2;
         let mut child = None;
-        let mut result = Err(PtraceError::Injection { tid, rip: syscall_insn, expected });
-        for _ in 0..16 {
-            // SAFETY: plain ptrace request.
-            if unsafe { libc::ptrace(libc::PTRACE_SINGLESTEP, tid, 0, 0) } == -1 {
-                result = Err(request_error("PTRACE_SINGLESTEP", tid));
-                break;
-            }
-            let (waited, event) = wait_event(tid)?;
-            match waited {
-                Waited::Exited => {
-                    self.threads.remove(index);
-                    return Err(PtraceError::ThreadExited(tid));
+        // flags 0: a new process (no CLONE_VM), exit signal 0; same stack (copy-on-write).
+        let result = self.inject(syscall_insn, libc::SYS_clone, [0; 6], |tid, event| {
+            if event == libc::PTRACE_EVENT_CLONE {
+                let mut msg: libc::c_ulong = 0;
+                // SAFETY: GETEVENTMSG writes one c_ulong into `msg`.
+                if unsafe { libc::ptrace(libc::PTRACE_GETEVENTMSG, tid, 0, &mut msg as *mut _ as *mut libc::c_void) }
+                    == -1
+                {
+                    return Err(request_error("PTRACE_GETEVENTMSG", tid));
                 }
-                Waited::Stopped { signal } => {
-                    if event == libc::PTRACE_EVENT_CLONE {
-                        let mut msg: libc::c_ulong = 0;
-                        // SAFETY: GETEVENTMSG writes one c_ulong into `msg`.
-                        if unsafe {
-                            libc::ptrace(libc::PTRACE_GETEVENTMSG, tid, 0, &mut msg as *mut _ as *mut libc::c_void)
-                        } == -1
-                        {
-                            result = Err(request_error("PTRACE_GETEVENTMSG", tid));
-                            break;
-                        }
-                        child = i32::try_from(msg).ok();
-                        continue;
-                    }
-                    if signal != 0 && signal != libc::SIGTRAP {
-                        self.threads[index].signal = signal;
-                    }
-                }
+                child = i32::try_from(msg).ok();
             }
-            let now = regs(tid)?;
-            if now.rip == expected {
-                result = match child {
-                    Some(c) => Ok(c),
-                    None => Err(PtraceError::Clone { tid, result: now.rax as i64 }),
-                };
-                break;
-            }
-            if now.rip != syscall_insn {
-                result = Err(PtraceError::Injection { tid, rip: now.rip, expected });
-                break;
-            }
-        }
-        set_regs(tid, &saved)?;
-        set_options(tid, 0)?;
+            Ok(())
+        });
+        let reset = set_options(tid, 0);
         let child = match (result, child) {
-            (Ok(c), _) => c,
+            (Ok(_), Some(c)) => c,
+            (Ok(rax), None) => return Err(PtraceError::Clone { tid, result: rax }),
             (Err(e), Some(c)) => {
                 // A child was made although the injection went wrong: do not leave it.
                 kill_traced(c);
@@ -320,6 +306,7 @@ impl StoppedProcess {
             }
             (Err(e), None) => return Err(e),
         };
+        reset?;
         // The auto-attached child starts in a stop of its own.
         match wait(child)? {
             Waited::Stopped { .. } => Ok(child),
@@ -350,8 +337,7 @@ impl StoppedProcess {
     /// # Errors
     /// When registers cannot be read.
     pub fn borrowed_rsp(&self) -> Result<u64, PtraceError> {
-        let index = self.threads.iter().position(|t| t.signal == 0).unwrap_or(0);
-        Ok(regs(self.threads[index].tid)?.rsp)
+        Ok(regs(self.threads[self.borrowed()].tid)?.rsp)
     }
 }
 
