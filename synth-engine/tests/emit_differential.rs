@@ -208,7 +208,8 @@ impl Gen<'_> {
                     0..=19 => self.app(Op::StrConcat, &[(Sort::String, d), (Sort::String, d)]),
                     20..=34 => self.app(Op::StrSubstr, &[(Sort::String, d), (Sort::Int, d), (Sort::Int, d)]),
                     35..=44 => self.app(Op::StrAt, &[(Sort::String, d), (Sort::Int, d)]),
-                    45..=54 => self.app(Op::StrReplace, &[(Sort::String, d), (Sort::String, d), (Sort::String, d)]),
+                    45..=50 => self.app(Op::StrReplace, &[(Sort::String, d), (Sort::String, d), (Sort::String, d)]),
+                    51..=54 => self.app(Op::StrReplaceAll, &[(Sort::String, d), (Sort::String, d), (Sort::String, d)]),
                     55..=62 => self.app(Op::StrFromInt, &[(Sort::Int, d)]),
                     63..=72 => self.app(Op::Ite, &[(Sort::Bool, d), (Sort::String, d), (Sort::String, d)]),
                     73..=80 => {
@@ -519,8 +520,16 @@ fn emitters_agree_with_the_interpreter_on_random_terms() {
     let (fams, cases) = make_cases();
     assert!(cases.len() >= 250, "only {} cases generated", cases.len());
     // The text operators are among the terms compared.
-    for op in [Op::StrToUpper, Op::StrToLower, Op::StrToTitle, Op::StrTrim, Op::StrField, Op::StrPadLeft, Op::StrRepeat]
-    {
+    for op in [
+        Op::StrToUpper,
+        Op::StrToLower,
+        Op::StrToTitle,
+        Op::StrTrim,
+        Op::StrField,
+        Op::StrPadLeft,
+        Op::StrRepeat,
+        Op::StrReplaceAll,
+    ] {
         assert!(cases.iter().any(|c| c.term.nodes().iter().any(|n| n.op == op)), "no case uses `{}`", op.name());
     }
     let dir = tempfile::tempdir().unwrap();

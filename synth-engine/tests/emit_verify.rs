@@ -46,6 +46,12 @@ fn cases() -> Vec<(Problem, Term)> {
         .iter()
         .map(|(a, b)| vec![Value::Int(*a), Value::Int(*b)])
         .collect();
+    let i32t = TypeSpec { sort: Sort::BitVec(32), signed: true };
+    #[allow(clippy::cast_sign_loss, reason = "two's complement bits")]
+    let statuses: Vec<Vec<Value>> = [-1i32, 100, 199, 200, 299, 300, 399, 400, 499, 500, 599]
+        .iter()
+        .map(|x| vec![Value::bv(32, *x as u32 as u64)])
+        .collect();
     vec![
         problem("unsigned_mix", &[("x", u32t), ("y", u32t)], u32t,
             "(bvxor (bvadd (bvudiv x y) (bvurem x y)) (bvxor (bvshl x y) (bvlshr x y)))", &pairs),
@@ -61,6 +67,9 @@ fn cases() -> Vec<(Problem, Term)> {
             &strs),
         problem("flags", &[("s", s)], TypeSpec::of(Sort::Bool),
             "(and (str.contains s \"b\") (not (str.suffixof \"c\" s)))", &strs),
+        problem("classes", &[("status", i32t)], s,
+            "(ite (bvslt status #x000000c8) \"info\" (ite (bvslt status #x000001f4) (ite (bvslt status #x0000012c) \"ok\" (ite (bvslt status #x00000190) \"moved\" \"client\")) \"server\"))",
+            &statuses),
         problem("euclid", &[("a", TypeSpec::of(Sort::Int)), ("b", TypeSpec::of(Sort::Int))], TypeSpec::of(Sort::Int),
             "(+ (* 10 (div a b)) (mod a b))", &ints),
     ]
@@ -98,4 +107,19 @@ fn python_code_runs_and_passes() {
 #[test]
 fn c_code_compiles_and_passes() {
     check_lang(Lang::C);
+}
+
+#[test]
+fn nested_case_splits_read_as_nested_blocks() {
+    let (p, t) = cases().into_iter().find(|(p, _)| p.name == "classes").unwrap();
+    let python = emit_function(Lang::Python, &p, &t).unwrap();
+    assert!(
+        python.contains("\n    elif ")
+            && python.contains("\n        if ")
+            && python.contains("\n            return \"moved\""),
+        "{python}"
+    );
+    assert!(!python.contains(" if ("), "no conditional expressions left: {python}");
+    let c = emit_function(Lang::C, &p, &t).unwrap();
+    assert!(c.contains("\n        if (") && c.contains("\n        } else {\n"), "{c}");
 }

@@ -257,6 +257,10 @@ impl Ctx<'_> {
                 self.helpers.need("str_field");
                 format!("str_field({}, {}, {})", a(0), a(1), a(2))
             }
+            Op::StrReplaceAll => {
+                self.helpers.need("str_replace_all");
+                format!("str_replace_all({}, {}, {})", a(0), a(1), a(2))
+            }
             Op::StrPadLeft => {
                 self.helpers.need("str_pad_left");
                 format!("str_pad_left({}, {}, {})", a(0), a(1), a(2))
@@ -438,6 +442,7 @@ static const char *str_repeat(const char *s, int64_t n) {
 "#
         .into(),
         "str_replace" => "/* SMT-LIB str.replace: first occurrence; an empty pattern prepends. */\nstatic const char *str_replace(const char *s, const char *t, const char *u) {\n    if (*t == '\\0') {\n        return str_concat(u, s);\n    }\n    const char *p = strstr(s, t);\n    if (p == NULL) {\n        return s;\n    }\n    size_t pre = (size_t)(p - s), tl = strlen(t), ul = strlen(u), rest = strlen(p + tl);\n    char *r = malloc(pre + ul + rest + 1);\n    if (r == NULL) {\n        abort();\n    }\n    memcpy(r, s, pre);\n    memcpy(r + pre, u, ul);\n    memcpy(r + pre + ul, p + tl, rest + 1);\n    return r;\n}\n".into(),
+        "str_replace_all" => "/* SMT-LIB str.replace_all: every occurrence, left to right; an empty pattern leaves s unchanged. */\nstatic const char *str_replace_all(const char *s, const char *t, const char *u) {\n    size_t tl = strlen(t), ul = strlen(u), n = 0;\n    if (tl == 0) {\n        return s;\n    }\n    for (const char *p = strstr(s, t); p != NULL; p = strstr(p + tl, t)) {\n        n++;\n    }\n    if (n == 0) {\n        return s;\n    }\n    char *r = malloc(strlen(s) - n * tl + n * ul + 1);\n    if (r == NULL) {\n        abort();\n    }\n    char *w = r;\n    const char *p = s;\n    for (const char *q = strstr(p, t); q != NULL; q = strstr(p, t)) {\n        memcpy(w, p, (size_t)(q - p));\n        w += q - p;\n        memcpy(w, u, ul);\n        w += ul;\n        p = q + tl;\n    }\n    strcpy(w, p);\n    return r;\n}\n".into(),
         "str_suffixof" => "static bool str_suffixof(const char *a, const char *b) {\n    size_t n = strlen(a), m = strlen(b);\n    return n <= m && strcmp(b + (m - n), a) == 0;\n}\n".into(),
         "str_to_int" => "/* SMT-LIB str.to_int: -1 unless s is a non-empty string of 0-9. */\nstatic int64_t str_to_int(const char *s) {\n    if (*s == '\\0') {\n        return -1;\n    }\n    int64_t v = 0;\n    for (const char *p = s; *p != '\\0'; p++) {\n        if (*p < '0' || *p > '9') {\n            return -1;\n        }\n        v = v * 10 + (*p - '0');\n    }\n    return v;\n}\n".into(),
         "str_from_int" => "static const char *str_from_int(int64_t n) {\n    if (n < 0) {\n        return \"\";\n    }\n    char *r = malloc(24);\n    if (r == NULL) {\n        abort();\n    }\n    snprintf(r, 24, \"%lld\", (long long)n);\n    return r;\n}\n".into(),
@@ -459,25 +464,9 @@ const INCLUDES: &str =
 pub(super) fn function(problem: &Problem, term: &Term) -> Result<String, EmitError> {
     let sorts = sorts_of(problem, term).map_err(unsupported)?;
     let mut cx = Ctx { term, helpers: Helpers::default(), sorts, problem };
-    let cast = |code: String| match problem.output.sort {
-        Sort::BitVec(w) if problem.output.signed => format!("(int{w}_t){code}"),
-        _ => code,
-    };
-    // A top-level case split reads as if / else if / else.
-    let (arms, last) = super::case_arms(term);
-    let mut body = String::new();
-    for (i, (cond, then)) in arms.iter().enumerate() {
-        let cond = cx.emit(*cond)?;
-        let then = cast(cx.emit(*then)?);
-        let kw = if i == 0 { "if" } else { "} else if" };
-        body.push_str(&format!("    {kw} ({cond}) {{\n        return {then};\n"));
-    }
-    let last = cast(cx.emit(last)?);
-    if arms.is_empty() {
-        body.push_str(&format!("    return {last};\n}}\n"));
-    } else {
-        body.push_str(&format!("    }} else {{\n        return {last};\n    }}\n}}\n"));
-    }
+    // Case splits read as if / else if / else, nested as the tree is.
+    let mut body = block(&mut cx, term.root(), 0)?;
+    body.push_str("}\n");
     let mut out = String::from(INCLUDES);
     out.push('\n');
     for h in cx.helpers.iter() {
@@ -497,6 +486,31 @@ pub(super) fn function(problem: &Problem, term: &Term) -> Result<String, EmitErr
         }
     }
     out.push_str(&body);
+    Ok(out)
+}
+
+/// The statements returning the value of `id` at nesting `depth`: an `if` / `else if` /
+/// `else` for a case split (each branch a block of its own), else a `return`.
+fn block(cx: &mut Ctx<'_>, id: Id, depth: usize) -> Result<String, EmitError> {
+    let pad = "    ".repeat(depth + 1);
+    let (arms, last) = if depth < super::MAX_NESTED_CASES { super::case_arms(cx.term, id) } else { (Vec::new(), id) };
+    let output = cx.problem.output;
+    let cast = |code: String| match output.sort {
+        Sort::BitVec(w) if output.signed => format!("(int{w}_t){code}"),
+        _ => code,
+    };
+    if arms.is_empty() {
+        return Ok(format!("{pad}return {};\n", cast(cx.emit(id)?)));
+    }
+    let mut out = String::new();
+    for (i, (cond, then)) in arms.iter().enumerate() {
+        let kw = if i == 0 { "if" } else { "} else if" };
+        out.push_str(&format!("{pad}{kw} ({}) {{\n", cx.emit(*cond)?));
+        out.push_str(&block(cx, *then, depth + 1)?);
+    }
+    out.push_str(&format!("{pad}}} else {{\n"));
+    out.push_str(&block(cx, last, depth + 1)?);
+    out.push_str(&format!("{pad}}}\n"));
     Ok(out)
 }
 

@@ -222,11 +222,15 @@ pub fn fold_constants(term: &Term) -> Term {
     out
 }
 
-/// A top-level case split as `(condition, result)` arms and the final `else`: the `ite`
-/// chain along else-branches from the root (empty arms when the root is no `ite`).
-pub(crate) fn case_arms(term: &Term) -> (Vec<(Id, Id)>, Id) {
+/// Deepest nesting of case splits written as statements (`if` inside `if`); deeper ones
+/// stay expressions.
+pub(crate) const MAX_NESTED_CASES: usize = 4;
+
+/// The case split at `id` as `(condition, result)` arms and the final `else`: the `ite`
+/// chain along else-branches (empty arms when `id` is no `ite`).
+pub(crate) fn case_arms(term: &Term, id: Id) -> (Vec<(Id, Id)>, Id) {
     let mut arms = Vec::new();
-    let mut id = term.root();
+    let mut id = id;
     loop {
         let node = term.node(id);
         if node.op != Op::Ite || node.children.len() != 3 {

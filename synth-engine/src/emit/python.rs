@@ -288,33 +288,8 @@ pub(super) fn function(problem: &Problem, term: &Term) -> Result<String, EmitErr
         Sort::BitVec(w) if problem.output.signed => Some(w),
         _ => None,
     };
-    let result = |cx: &mut Ctx<'_>, id| -> Result<String, EmitError> {
-        let code = cx.emit(id)?;
-        Ok(match signed {
-            Some(w) => {
-                cx.helpers.need("_signed");
-                format!("_signed({code}, {w})")
-            }
-            None => code,
-        })
-    };
-    // A top-level case split reads as if / elif / else.
-    let (arms, last) = super::case_arms(term);
-    let mut body = String::new();
-    for (i, (cond, then)) in arms.iter().enumerate() {
-        let cond = cx.emit(*cond)?;
-        let cond = cond.strip_prefix('(').and_then(|c| c.strip_suffix(')')).filter(|c| balanced(c)).unwrap_or(&cond);
-        body.push_str(&format!(
-            "    {} {cond}:\n        return {}\n",
-            if i == 0 { "if" } else { "elif" },
-            result(&mut cx, *then)?
-        ));
-    }
-    if arms.is_empty() {
-        body.push_str(&format!("    return {}\n", result(&mut cx, last)?));
-    } else {
-        body.push_str(&format!("    else:\n        return {}\n", result(&mut cx, last)?));
-    }
+    // Case splits read as if / elif / else, nested as the tree is.
+    let body = block(&mut cx, term.root(), 0, signed)?;
     let mut out = String::new();
     for h in cx.helpers.iter() {
         out.push_str(helper_code(h));
@@ -332,6 +307,35 @@ pub(super) fn function(problem: &Problem, term: &Term) -> Result<String, EmitErr
         }
     }
     out.push_str(&body);
+    Ok(out)
+}
+
+/// The statements returning the value of `id` at nesting `depth`: an `if` / `elif` / `else`
+/// for a case split (each branch a block of its own), else a `return`; `signed`: the width
+/// of a signed result.
+fn block(cx: &mut Ctx<'_>, id: Id, depth: usize, signed: Option<u32>) -> Result<String, EmitError> {
+    let pad = "    ".repeat(depth + 1);
+    let (arms, last) = if depth < super::MAX_NESTED_CASES { super::case_arms(cx.term, id) } else { (Vec::new(), id) };
+    if arms.is_empty() {
+        let code = cx.emit(id)?;
+        let code = match signed {
+            Some(w) => {
+                cx.helpers.need("_signed");
+                format!("_signed({code}, {w})")
+            }
+            None => code,
+        };
+        return Ok(format!("{pad}return {code}\n"));
+    }
+    let mut out = String::new();
+    for (i, (cond, then)) in arms.iter().enumerate() {
+        let cond = cx.emit(*cond)?;
+        let cond = cond.strip_prefix('(').and_then(|c| c.strip_suffix(')')).filter(|c| balanced(c)).unwrap_or(&cond);
+        out.push_str(&format!("{pad}{} {cond}:\n", if i == 0 { "if" } else { "elif" }));
+        out.push_str(&block(cx, *then, depth + 1, signed)?);
+    }
+    out.push_str(&format!("{pad}else:\n"));
+    out.push_str(&block(cx, last, depth + 1, signed)?);
     Ok(out)
 }
 

@@ -466,7 +466,6 @@ pub fn default_grammar(problem: &Problem) -> Grammar {
             Sort::BitVec(w) => {
                 if s == out {
                     prods.extend(width_bridges(problem, w, &sorts, &nt_name));
-                    prods.extend(super::fitted::fitted_terms(problem).into_iter().map(Production::Term));
                     if sorts.contains(&Sort::Int) && !problem.params.iter().any(|p| p.ty.sort == Sort::Int) {
                         // String parameters: integer results (lengths, positions) as bit-vectors.
                         prods.push(t(format!("((_ int2bv {w}) {})", nt_name(Sort::Int))));
@@ -492,6 +491,12 @@ pub fn default_grammar(problem: &Problem) -> Grammar {
                         bv_constants.push(bits);
                         prods.push(Production::Term(Term::leaf(Op::Const(Value::bv(w, bits)))));
                     }
+                }
+                // Fitted terms after the constants: of two leaves of the same cost that explain
+                // the same calls, a decision tree takes the first (a constant 0, not a fitted
+                // step that happens to be 0 there).
+                if s == out {
+                    prods.extend(super::fitted::fitted_terms(problem).into_iter().map(Production::Term));
                 }
                 for op in ["bvnot", "bvneg"] {
                     prods.push(t(format!("({op} {me})")));
@@ -565,6 +570,7 @@ pub fn default_grammar(problem: &Problem) -> Grammar {
                     prods.push(t(format!("(str.field {me} {me} {i})")));
                     prods.push(t(format!("(str.pad_left {me} {i} {me})")));
                     prods.push(t(format!("(str.repeat {me} {i})")));
+                    prods.push(t(format!("(str.replace_all {me} {me} {me})")));
                 }
                 prods.push(t(format!("(ite {b} {me} {me})")));
             }
