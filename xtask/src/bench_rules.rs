@@ -33,21 +33,16 @@ fn parse(line: &str) -> Option<Row> {
     })
 }
 
-/// Runs the check and prints the summary.
-pub fn run() -> Result<()> {
-    let bin = crate::build_tracesynth()?;
-    let script = crate::root().join("../shared/bench/business/check_rules.py");
-    if !script.exists() {
-        bail!("{} not found (the shared benchmarks sit beside the repository)", script.display());
-    }
-    let out = Command::new("python3").arg(&script).arg(&bin).output().context("running check_rules.py")?;
+/// One pass of the check with `bin` as the `tracesynth` it runs: its lines, echoed.
+fn check(script: &std::path::Path, bin: &std::path::Path) -> Result<Vec<Row>> {
+    let out = Command::new("python3").arg(script).arg(bin).output().context("running check_rules.py")?;
     let text = String::from_utf8_lossy(&out.stdout);
     print!("{text}");
     if !out.status.success() {
         bail!("check_rules.py failed: {}\n{}", out.status, String::from_utf8_lossy(&out.stderr));
     }
-    let rows: Vec<Row> = text.lines().filter_map(parse).collect();
     let total = text.lines().filter(|l| l.contains(": ") && !l.starts_with("rules:")).count();
+    let rows: Vec<Row> = text.lines().filter_map(parse).collect();
     let agree = rows.iter().filter(|r| r.agree.0 == r.agree.1).count();
     let small = rows.iter().filter(|r| r.agree.0 == r.agree.1 && r.size.is_some_and(|s| s <= 2 * r.natural)).count();
     let wrong_verified: Vec<&str> =
@@ -58,6 +53,29 @@ pub fn run() -> Result<()> {
         wrong_verified.len(),
         if wrong_verified.is_empty() { String::new() } else { format!(" ({})", wrong_verified.join(", ")) }
     );
+    Ok(rows)
+}
+
+/// Runs the check and prints the summary; with `oracle`, a second pass runs every function
+/// with `--oracle fork` (through a wrapper that appends it, as the script's command line is
+/// fixed).
+pub fn run(oracle: bool) -> Result<()> {
+    let bin = crate::build_tracesynth()?;
+    let script = crate::root().join("../shared/bench/business/check_rules.py");
+    if !script.exists() {
+        bail!("{} not found (the shared benchmarks sit beside the repository)", script.display());
+    }
+    check(&script, &bin)?;
+    if oracle {
+        let dir = tempfile::tempdir()?;
+        let wrapper = dir.path().join("tracesynth-oracle");
+        std::fs::write(&wrapper, format!("#!/bin/sh\nexec '{}' \"$@\" --oracle fork\n", bin.display()))?;
+        let mut perms = std::fs::metadata(&wrapper)?.permissions();
+        std::os::unix::fs::PermissionsExt::set_mode(&mut perms, 0o755);
+        std::fs::set_permissions(&wrapper, perms)?;
+        println!("\nwith --oracle fork:");
+        check(&script, &wrapper)?;
+    }
     Ok(())
 }
 

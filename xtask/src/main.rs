@@ -141,7 +141,11 @@ enum Bench {
     },
     /// Business rules from a live PID (`../shared/bench/business/check_rules.py`): agreement
     /// with the original on fresh inputs, term size, and whether `verified` was earned.
-    Rules,
+    Rules {
+        /// Also run every function with `--oracle fork`, in the same run, and compare.
+        #[arg(long)]
+        oracle: bool,
+    },
     /// Learned vs uniform guide: held-out synthetic tasks (with and without descriptions) and
     /// ../shared/bench/sygus/{pbe_bv,pbe_slia,hd}.
     Guide {
@@ -182,9 +186,9 @@ fn main() -> Result<()> {
             setup::run()?;
             model::gpu_check(steps)
         }
-        Task::Bench { which: Bench::Rules } => {
+        Task::Bench { which: Bench::Rules { oracle } } => {
             setup::run()?;
-            bench_rules::run()
+            bench_rules::run(oracle)
         }
         Task::Bench { which: Bench::Guide { timeout, limit } } => {
             setup::run()?;
