@@ -2,8 +2,11 @@
 //!
 //! A term whose top is a tree of `ite` (a decision tree) sends each example to one leaf.
 //! The tree is accepted as a rule only when
-//! - it has at most [`MAX_LEAVES`] leaves, and
-//! - every leaf is reached by at least [`MIN_LEAF_SUPPORT`] examples,
+//! - it has at most [`MAX_LEAVES`] leaves,
+//! - every leaf is reached by at least [`MIN_LEAF_SUPPORT`] examples, and
+//! - its conditions come from a small grammar: each comparison under `and`, `or` and
+//!   `not` has at most [`MAX_CONDITION_NODES`] nodes (`x < 30`, `y % 4 == 0`), not a
+//!   formula fitted to separate the calls,
 //!
 //! so a leaf stands for a piece of behaviour seen several times, not for one call (a
 //! minimum-description-length argument: a leaf that explains fewer examples than it costs
@@ -15,6 +18,9 @@ use crate::{
     dsl::{eval_term, Op, Term, Value},
     spec::Problem,
 };
+
+/// Most nodes of one comparison in a case split's condition (`(= (bvsrem y 4) #x0)` has 5).
+pub const MAX_CONDITION_NODES: usize = 5;
 
 /// Fewest examples that must reach each leaf of a case split.
 pub const MIN_LEAF_SUPPORT: usize = 3;
@@ -67,12 +73,50 @@ pub fn judge_supports(supports: &[usize]) -> Verdict {
     Verdict::Rule { leaves: supports.len(), min_support: supports.iter().copied().min().unwrap_or(0) }
 }
 
+/// The first condition of `term`'s top-level `ite` tree with a comparison of more than
+/// [`MAX_CONDITION_NODES`] nodes, with that size.
+#[must_use]
+pub fn complex_condition(term: &Term) -> Option<(Term, usize)> {
+    if term.is_empty() {
+        return None;
+    }
+    let mut stack = vec![term.root()];
+    while let Some(id) = stack.pop() {
+        let node = term.node(id);
+        if node.op != Op::Ite || node.children.len() != 3 {
+            continue;
+        }
+        let mut atoms = vec![node.children[0]];
+        while let Some(a) = atoms.pop() {
+            let n = term.node(a);
+            if matches!(n.op, Op::And | Op::Or | Op::Not) {
+                atoms.extend(n.children.iter().copied());
+                continue;
+            }
+            let mut atom = Term::new();
+            atom.add_term(term, a);
+            if atom.size() > MAX_CONDITION_NODES {
+                let size = atom.size();
+                return Some((atom, size));
+            }
+        }
+        stack.push(node.children[1]);
+        stack.push(node.children[2]);
+    }
+    None
+}
+
 /// Judges `term` on the examples of `problem`: the examples are sent down its top-level
 /// `ite` tree by evaluating the conditions.
 #[must_use]
 pub fn judge(term: &Term, problem: &Problem) -> Verdict {
     if term.is_empty() || problem.examples.is_empty() {
         return Verdict::NoSplit;
+    }
+    if let Some((atom, size)) = complex_condition(term) {
+        return Verdict::Memorizes(format!(
+            "a case split on `{atom}`, a condition of {size} nodes (at most {MAX_CONDITION_NODES} make a rule)"
+        ));
     }
     let inputs = problem.input_columns();
     let vars: Vec<(&str, &crate::dsl::Column)> =
@@ -133,6 +177,17 @@ mod tests {
         let p = problem(&[(1, 0), (5, 0), (9, 0), (10, 5), (20, 5), (49, 5)]);
         assert_eq!(judge(&term("(ite (< x 10) 0 5)"), &p), Verdict::Rule { leaves: 2, min_support: 3 });
         assert_eq!(judge(&term("(+ x 1)"), &p), Verdict::NoSplit);
+    }
+
+    #[test]
+    fn a_case_split_on_a_fitted_formula_is_refused() {
+        let p = problem(&[(1, 0), (5, 0), (9, 0), (40, 200), (70, 400), (99, 400)]);
+        let fitted = term("(ite (bvult #x000007d0 (bvsub (bvmul (bvsdiv (bvadd x #x00000013) #x00000032) #x000000c8) #x000000c8)) #x00000000 #x00000190)");
+        let Verdict::Memorizes(why) = judge(&fitted, &p) else { panic!("refused") };
+        assert!(why.contains("11 nodes"), "{why}");
+        // Comparisons people write pass, also combined.
+        let leap = term("(ite (or (and (= (bvsrem x #x00000004) #x00000000) (not (= (bvsrem x #x00000064) #x00000000))) (= (bvsrem x #x00000190) #x00000000)) #x00000001 #x00000000)");
+        assert_eq!(complex_condition(&leap), None);
     }
 
     #[test]

@@ -555,7 +555,7 @@ impl<'a> Enumerator<'a> {
         if self.limits.occam {
             let mut supports = Vec::new();
             leaf_supports(&tree, &self.all, &preds, &mut supports);
-            if !crate::occam::judge_supports(&supports).passes() {
+            if !crate::occam::judge_supports(&supports).passes() || crate::occam::complex_condition(&term).is_some() {
                 if self.memorizing.as_ref().is_none_or(|m| term.size() < m.size()) {
                     self.memorizing = Some(term);
                 }
@@ -730,7 +730,15 @@ impl<'a> Enumerator<'a> {
             if k == self.n {
                 pending.push((entry, col));
                 self.flush_pending(nt, pending);
-                return Err(Stop::Found(self.build(nt, idx)));
+                let term = self.build(nt, idx);
+                // A case split whose condition is no rule's: keep looking.
+                if self.limits.occam && crate::occam::complex_condition(&term).is_some() {
+                    if self.memorizing.as_ref().is_none_or(|m| term.size() < m.size()) {
+                        self.memorizing = Some(term);
+                    }
+                    return Ok(());
+                }
+                return Err(Stop::Found(term));
             }
             if k > 0 && self.best.is_none_or(|(b, _)| k > b) {
                 self.best = Some((k, idx));

@@ -11,8 +11,9 @@
 //! divisor of the outputs' differences, and the offsets `b` and `e` of
 //! `m * ((p * x + b) / q) + e` are solved exactly. With several parameters the slope is a
 //! least-squares fit over the parameters and their pairwise products. A fit is kept when it
-//! reproduces every call of its window; it is then offered to the search as a ready-made
-//! term, so that it can be the whole program or a leaf of a case split.
+//! reproduces an unbroken run of two windows' worth of calls around its window (a fit of
+//! one window only straddles two pieces); it is then offered to the search as a
+//! ready-made term, so that it can be the whole program or a leaf of a case split.
 use crate::dsl::{eval_term, gcd, width_mask, Op, Sort, Term, Value};
 use crate::spec::Problem;
 
@@ -265,7 +266,8 @@ fn fit_window(nums: &Numbers, window: &[usize], feats: &[Vec<i128>], extra_q: &[
             if r.abs() > 1e-12 && r.abs() < 1.0 {
                 #[allow(clippy::cast_possible_truncation, reason = "bounded below")]
                 let inv = (1.0 / r.abs()).round() as i128;
-                if inv <= 1 << 20 {
+                // Only a round one: a step of 49 that fits a dozen calls is a coincidence.
+                if inv <= 1 << 20 && super::grammar::roundness(i64::try_from(inv).unwrap_or(0)) > 0 {
                     qs.push(inv);
                 }
             }
@@ -288,30 +290,48 @@ fn fit_window(nums: &Numbers, window: &[usize], feats: &[Vec<i128>], extra_q: &[
     out
 }
 
-/// The windows: the calls sorted by each input (ties by the others), cut into overlapping
-/// runs of [`WINDOW`]; all calls form one more.
-fn windows(nums: &Numbers) -> Vec<Vec<usize>> {
+/// The calls in one order (as given, or sorted by one input, ties by the others), and
+/// its windows: overlapping runs of [`WINDOW`] (the whole order when it is that short).
+struct Ordering {
+    order: Vec<usize>,
+    windows: Vec<std::ops::Range<usize>>,
+}
+
+/// The calls as given (one window of all of them) and sorted by each input.
+fn orderings(nums: &Numbers) -> Vec<Ordering> {
     let n = nums.ys.len();
-    let mut out = vec![(0..n).collect::<Vec<usize>>()];
+    let mut out = vec![Ordering { order: (0..n).collect(), windows: std::iter::once(0..n).collect() }];
     if n <= WINDOW {
         return out;
     }
     for k in 0..nums.inputs.len() {
         let mut order: Vec<usize> = (0..n).collect();
         order.sort_by(|&a, &b| (nums.xs[a][k], &nums.xs[a]).cmp(&(nums.xs[b][k], &nums.xs[b])));
+        let mut windows = Vec::new();
         let mut start = 0;
         while start < n {
             let end = (start + WINDOW).min(n);
             if end - start >= WINDOW / 2 {
-                out.push(order[start..end].to_vec());
+                windows.push(start..end);
             }
             if end == n {
                 break;
             }
             start += WINDOW / 2;
         }
+        out.push(Ordering { order, windows });
     }
     out
+}
+
+/// The longest run of `order` around `window` on which every call is reproduced (`ok`).
+fn run_around(order: &[usize], window: &std::ops::Range<usize>, ok: &[bool]) -> usize {
+    if !order[window.clone()].iter().all(|&i| ok[i]) {
+        return 0;
+    }
+    let before = order[..window.start].iter().rev().take_while(|&&i| ok[i]).count();
+    let after = order[window.end..].iter().take_while(|&&i| ok[i]).count();
+    before + window.len() + after
 }
 
 fn term_of(nums: &Numbers, monos: &[Vec<usize>], fit: &Fit) -> Term {
@@ -384,20 +404,29 @@ pub fn fitted_terms(problem: &Problem) -> Vec<Term> {
     if nums.inputs.len() > 1 {
         families.push(monomials(nums.inputs.len()));
     }
+    // A piece of a rule holds on a run of calls longer than one window (in the window's
+    // order): a fit that holds on its window only straddles two pieces.
+    let piece_support = (2 * WINDOW).min(n);
     let mut found: Vec<(usize, Term)> = Vec::new();
-    for window in windows(&nums) {
-        for monos in &families {
-            let feats: Vec<Vec<i128>> =
-                nums.xs.iter().map(|x| monos.iter().map(|m| monomial_value(x, m)).collect()).collect();
-            for fit in fit_window(&nums, &window, &feats, &described) {
-                let term = term_of(&nums, monos, &fit);
-                if found.iter().any(|(_, t)| *t == term) {
-                    continue;
-                }
-                let Ok(column) = eval_term(&term, &vars, &problem.funs, n) else { continue };
-                let support = (0..n).filter(|&i| column.get(i) == expected.get(i)).count();
-                if support >= MIN_SUPPORT.max(window.len()) {
-                    found.push((support, term));
+    let features: Vec<Vec<Vec<i128>>> = families
+        .iter()
+        .map(|monos| nums.xs.iter().map(|x| monos.iter().map(|m| monomial_value(x, m)).collect()).collect())
+        .collect();
+    for ordering in orderings(&nums) {
+        for range in &ordering.windows {
+            let window = &ordering.order[range.clone()];
+            for (monos, feats) in families.iter().zip(&features) {
+                for fit in fit_window(&nums, window, feats, &described) {
+                    let term = term_of(&nums, monos, &fit);
+                    if found.iter().any(|(_, t)| *t == term) {
+                        continue;
+                    }
+                    let Ok(column) = eval_term(&term, &vars, &problem.funs, n) else { continue };
+                    let ok: Vec<bool> = (0..n).map(|i| column.get(i) == expected.get(i)).collect();
+                    let support = ok.iter().filter(|b| **b).count();
+                    if support >= MIN_SUPPORT && run_around(&ordering.order, range, &ok) >= piece_support {
+                        found.push((support, term));
+                    }
                 }
             }
         }
@@ -456,6 +485,9 @@ mod tests {
         let found = terms(&problem(&["minutes"], &rows, None));
         let want = "(bvmul (bvsdiv (bvadd minutes #x0000003b) #x0000003c) #x000000c8)";
         assert!(found.iter().any(|t| t == want), "{found:?}");
+        // Windows that straddle the free half hour and the first hours fit steps of their
+        // own (`minutes / 30 * 200`); those are not offered.
+        assert_eq!(found, [want], "only the piece itself");
     }
 
     #[test]

@@ -124,7 +124,7 @@ fn threshold_predicates(problem: &Problem, sorts: &[Sort]) -> Vec<Production> {
 
 /// How round a number reads: trailing decimal zeros count twice, a multiple of 5 once, a
 /// power of two from 1024 up as much as the power of ten below it.
-fn roundness(v: i64) -> u32 {
+pub(super) fn roundness(v: i64) -> u32 {
     if v == 0 {
         return 40;
     }
