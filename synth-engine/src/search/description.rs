@@ -37,8 +37,8 @@ const UNITS: [(&str, i64); 16] = [
     ("cents", 100),
 ];
 /// Words that multiply the number before them.
-const SCALES: [(&str, i64); 6] =
-    [("kib", 1024), ("kb", 1000), ("mib", 1 << 20), ("mb", 1_000_000), ("gib", 1 << 30), ("k", 1000)];
+const SCALES: [(&str, i64); 7] =
+    [("kib", 1024), ("kb", 1000), ("mib", 1 << 20), ("mb", 1_000_000), ("gib", 1 << 30), ("k", 1000), ("kg", 1000)];
 /// The description's tokens: numbers (with thousands commas and decimals), lowercase
 /// words, and `%` after a number.
 fn tokens(text: &str) -> Vec<String> {
@@ -80,7 +80,7 @@ fn tokens(text: &str) -> Vec<String> {
 
 /// The numbers a description names, with the units people write them in: digits ("30",
 /// "1,000", "-5"), number words up to twelve, and the number a unit word stands for
-/// ("percent" 100, "KiB" 1024 times the number before it, "hour" 60, "week" 7, "dozen"
+/// ("percent" 100, "KiB" 1024 and "kg" 1000 times the number before it, "hour" 60, "week" 7, "dozen"
 /// 12, "dime" 10, "cents" 100, "thousand" 1000). A decimal ("1.5") gives its fraction's
 /// numerator and denominator.
 #[must_use]
@@ -177,9 +177,10 @@ fn whole_number(token: &str) -> Option<i64> {
 /// 65", "below 1 KiB", "from 10", "at least 10", "10 or more" give `t` = the number;
 /// "over 40", "above 40", "more than 40", "at most 2000", "up to 1000", "the first 30",
 /// "within 5", "40 or less" give the number plus one. A number without such a word gives
-/// both readings.
+/// both readings, unless it is one of the function's `results` ("499 up to 1 kg": 499 is
+/// what it returns, not where it changes).
 #[must_use]
-pub fn description_thresholds(text: &str) -> Vec<i64> {
+pub fn description_thresholds(text: &str, results: &[i128]) -> Vec<i64> {
     const BELOW: [&str; 6] = ["below", "under", "before", "from", "least", "minimum"];
     const AT_MOST: [&str; 10] =
         ["above", "over", "after", "first", "most", "to", "within", "maximum", "exceeds", "exceeding"];
@@ -212,6 +213,7 @@ pub fn description_thresholds(text: &str) -> Vec<i64> {
         let readings = match strict {
             Some(true) => vec![value],
             Some(false) => vec![value.saturating_add(1)],
+            None if results.contains(&i128::from(value)) => Vec::new(),
             None => vec![value, value.saturating_add(1)],
         };
         for t in readings {
@@ -229,12 +231,14 @@ mod tests {
 
     #[test]
     fn a_comparison_word_says_which_side_the_number_is_on() {
-        let t = description_thresholds;
+        let t = |text: &str| description_thresholds(text, &[]);
         assert_eq!(t("parking: the first 30 minutes are free, at most 2,000"), [31, 2001]);
         assert_eq!(t("small below 1 KiB, medium below 1 MiB"), [1024, 1_048_576]);
         assert_eq!(t("hours above 40 paid at one and a half times"), [41, 1, 2]);
         assert_eq!(t("child under 13, less than 20, 65 or more, more than 9"), [13, 20, 65, 10]);
         assert_eq!(t("10 items or fewer, from 5, up to 1000"), [11, 5, 1001]);
+        assert_eq!(t("499 up to 1 kg"), [499, 500, 1001]);
+        assert_eq!(description_thresholds("499 up to 1 kg", &[499, 749]), [1001]);
     }
 
     #[test]

@@ -7,7 +7,8 @@
 //! to guess them. Here they are fitted: the examples are sorted by each parameter and cut
 //! into overlapping windows (a piece of a piecewise rule fills whole windows); in each
 //! window a least-squares slope gives the ratio `p / q` (tried over small and round
-//! denominators and the description's numbers), the step height `m` is the greatest common
+//! denominators and the description's numbers; the fit that reproduces the most calls
+//! ranks first, and one that explains no calls the better ones leave is dropped), the step height `m` is the greatest common
 //! divisor of the outputs' differences, and the offsets `b` and `e` of
 //! `m * ((p * x + b) / q) + e` are solved exactly. With several parameters the slope is a
 //! least-squares fit over the parameters and their pairwise products. A fit is kept when it
@@ -24,7 +25,7 @@ const MAX_FITTED: usize = 8;
 /// Fewest calls a fitted term must reproduce to be offered (fewer do not pin its
 /// constants).
 const MIN_SUPPORT: usize = 6;
-/// Denominators tried, smallest first (the first that fits wins).
+/// Denominators tried, besides the description's numbers and a round one read off the slope.
 const DENOMINATORS: [i128; 22] = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 12, 15, 16, 20, 24, 25, 30, 50, 60, 100, 1000, 1024];
 /// Largest denominator whose every offset is tried (above it: floor, ceiling, rounding).
 const FULL_OFFSET_SEARCH: i128 = 1000;
@@ -269,8 +270,8 @@ fn sparsest(nums: &Numbers, window: &[usize], feats: &[Vec<i128>], mut fit: Fit)
     }
 }
 
-/// Fits on one window: the smallest denominator that reproduces every call, per step
-/// height.
+/// Fits on one window: one per denominator that reproduces every call, per step height
+/// (neighbouring denominators can both fit a window; the calls beyond it choose).
 fn fit_window(nums: &Numbers, window: &[usize], feats: &[Vec<i128>], extra_q: &[i128]) -> Vec<Fit> {
     let y0 = nums.ys[window[0]];
     if window.iter().all(|&i| nums.ys[i] == y0) {
@@ -308,7 +309,6 @@ fn fit_window(nums: &Numbers, window: &[usize], feats: &[Vec<i128>], extra_q: &[
             }
             if let Some(fit) = solve_offsets(nums, window, feats, &coeffs, q, m) {
                 out.push(sparsest(nums, window, feats, fit));
-                break;
             }
         }
     }
@@ -432,7 +432,7 @@ pub fn fitted_terms(problem: &Problem) -> Vec<Term> {
     // A piece of a rule holds on a run of calls longer than one window (in the window's
     // order): a fit that holds on its window only straddles two pieces.
     let piece_support = (2 * WINDOW).min(n);
-    let mut found: Vec<(usize, Term)> = Vec::new();
+    let mut found: Vec<(usize, Term, Vec<bool>)> = Vec::new();
     let features: Vec<Vec<Vec<i128>>> = families
         .iter()
         .map(|monos| nums.xs.iter().map(|x| monos.iter().map(|m| monomial_value(x, m)).collect()).collect())
@@ -443,21 +443,35 @@ pub fn fitted_terms(problem: &Problem) -> Vec<Term> {
             for (monos, feats) in families.iter().zip(&features) {
                 for fit in fit_window(&nums, window, feats, &described) {
                     let term = term_of(&nums, monos, &fit);
-                    if found.iter().any(|(_, t)| *t == term) {
+                    if found.iter().any(|(_, t, _)| *t == term) {
                         continue;
                     }
                     let Ok(column) = eval_term(&term, &vars, &problem.funs, n) else { continue };
                     let ok: Vec<bool> = (0..n).map(|i| column.get(i) == expected.get(i)).collect();
                     let support = ok.iter().filter(|b| **b).count();
                     if support >= MIN_SUPPORT && run_around(&ordering.order, range, &ok) >= piece_support {
-                        found.push((support, term));
+                        found.push((support, term, ok));
                     }
                 }
             }
         }
     }
-    found.sort_by_key(|(support, term)| (std::cmp::Reverse(*support), term.size()));
-    found.into_iter().take(MAX_FITTED).map(|(_, t)| t).collect()
+    // Most calls first; a fit is kept only when it explains calls the fits kept before it
+    // do not (a step of 1000 / 17 that agrees with 60 on most of a piece adds nothing).
+    found.sort_by_key(|(support, term, _)| (std::cmp::Reverse(*support), term.size()));
+    let mut explained = vec![false; n];
+    let mut kept = Vec::new();
+    for (_, term, ok) in found {
+        let new = ok.iter().zip(&explained).filter(|(o, e)| **o && !**e).count();
+        if new >= MIN_SUPPORT {
+            explained.iter_mut().zip(&ok).for_each(|(e, o)| *e |= *o);
+            kept.push(term);
+        }
+        if kept.len() == MAX_FITTED {
+            break;
+        }
+    }
+    kept
 }
 
 #[cfg(test)]

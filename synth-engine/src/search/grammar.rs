@@ -73,7 +73,8 @@ const MAX_THRESHOLDS: usize = 48;
 /// [`MAX_THRESHOLDS`] are kept. The description's thresholds
 /// ([`description_thresholds`]) are added, and win the gaps they fall in.
 fn threshold_predicates(problem: &Problem, sorts: &[Sort]) -> Vec<Production> {
-    let said = problem.description.as_deref().map(description_thresholds).unwrap_or_default();
+    let results: Vec<i128> = problem.examples.iter().filter_map(|e| e.output.integer(problem.output.signed)).collect();
+    let said = problem.description.as_deref().map(|d| description_thresholds(d, &results)).unwrap_or_default();
     let mut out = Vec::new();
     for (i, p) in problem.params.iter().enumerate() {
         // Integer (SMT-LIB `Int`) parameters keep their comparisons with each other: with
