@@ -4,6 +4,8 @@
 //! - Each comparison of a parameter with a constant in the candidate, at the constant and
 //!   on either side of it (the other parameters as in observed calls): a threshold the
 //!   calls do not pin (29 and 31 observed, the rule says `< 30` or `< 31`) is settled here.
+//! - The steps of each division by a constant: multiples of it in the observed range and
+//!   either side (a floor and a ceiling differ only there).
 //! - Each integer parameter at 0, 1, -1 (when signed) and just outside the range the calls
 //!   covered.
 //! - Random inputs within the ranges the calls covered; strings are observed ones with
@@ -138,6 +140,38 @@ pub fn distinguishing_inputs(problem: &Problem, term: &Term, random: usize, seed
             }
         }
     }
+    // The steps of each division by a constant `q` of an expression of a parameter: at a
+    // few multiples of `q` in the observed range and on either side (floor or ceiling,
+    // `(x + 59) / 60` or `x / 60 + 1`, differ only there).
+    for node in term.nodes() {
+        if !matches!(node.op, Op::BvSdiv | Op::BvUdiv | Op::Div) || node.children.len() != 2 {
+            continue;
+        }
+        let Op::Const(divisor) = &term.node(node.children[1]).op else { continue };
+        let Some(q) = divisor.integer(false) else { continue };
+        if q < 2 {
+            continue;
+        }
+        let mut dividend = Term::new();
+        dividend.add_term(term, node.children[0]);
+        for (index, p) in problem.params.iter().enumerate() {
+            let mentioned = dividend.nodes().iter().any(|n| matches!(&n.op, Op::Var(v) if **v == *p.name));
+            let (Sort::BitVec(w), Some((lo, hi)), true) = (p.ty.sort, ranges[index], mentioned) else { continue };
+            let (first, last) = (lo.div_euclid(q) + 1, hi.div_euclid(q));
+            let ks: Vec<i128> =
+                if last - first > 2 { vec![first, (first + last) / 2, last] } else { (first..=last).collect() };
+            for k in ks {
+                for delta in [-1, 0, 1] {
+                    let v = bits_of(w, k * q + delta);
+                    for base in &bases {
+                        let mut args = (*base).clone();
+                        args[index] = v.clone();
+                        push(args, &mut out);
+                    }
+                }
+            }
+        }
+    }
     let mut rng = seeded_rng(seed);
     for _ in 0..random {
         let mut args = first.args.clone();
@@ -177,6 +211,10 @@ mod tests {
         assert!(asked.contains(&m(30)), "{asked:?}");
         assert!(!asked.contains(&m(29)) && !asked.contains(&m(31)), "observed inputs are not asked again: {asked:?}");
         assert!(asked.contains(&m(91)) && asked.contains(&m(u64::from(u32::MAX))), "edges of the range: {asked:?}");
+        // A step rule: its steps are asked about, floor or ceiling.
+        let steps: Term = "(bvmul (bvsdiv (bvadd m #x0000003b) #x0000003c) #x000000c8)".parse().unwrap();
+        let asked = distinguishing_inputs(&p, &steps, 0, 1);
+        assert!(asked.contains(&m(60)) && asked.contains(&m(61)) && asked.contains(&m(59)), "{asked:?}");
         for a in &asked {
             let Value::Bv { bits, .. } = a[0] else { panic!() };
             assert!(bits <= 91 || bits == u64::from(u32::MAX), "random inputs stay in the observed range: {asked:?}");
