@@ -56,24 +56,24 @@ fn check(script: &std::path::Path, bin: &std::path::Path) -> Result<Vec<Row>> {
     Ok(rows)
 }
 
-/// Runs the check and prints the summary; with `oracle`, a second pass runs every function
-/// with `--oracle fork` (through a wrapper that appends it, as the script's command line is
-/// fixed).
-pub fn run(oracle: bool) -> Result<()> {
+/// Runs the check and prints the summary; then one more pass per entry of `with`, whose
+/// arguments are appended to every `tracesynth synth` (through a wrapper script, as the
+/// check's command line is fixed).
+pub fn run(with: &[String]) -> Result<()> {
     let bin = crate::build_tracesynth()?;
     let script = crate::root().join("../shared/bench/business/check_rules.py");
     if !script.exists() {
         bail!("{} not found (the shared benchmarks sit beside the repository)", script.display());
     }
     check(&script, &bin)?;
-    if oracle {
-        let dir = tempfile::tempdir()?;
-        let wrapper = dir.path().join("tracesynth-oracle");
-        std::fs::write(&wrapper, format!("#!/bin/sh\nexec '{}' \"$@\" --oracle fork\n", bin.display()))?;
+    let dir = tempfile::tempdir()?;
+    for (i, extra) in with.iter().enumerate() {
+        let wrapper = dir.path().join(format!("tracesynth-{i}"));
+        std::fs::write(&wrapper, format!("#!/bin/sh\nexec '{}' \"$@\" {extra}\n", bin.display()))?;
         let mut perms = std::fs::metadata(&wrapper)?.permissions();
         std::os::unix::fs::PermissionsExt::set_mode(&mut perms, 0o755);
         std::fs::set_permissions(&wrapper, perms)?;
-        println!("\nwith --oracle fork:");
+        println!("\nwith {extra}:");
         check(&script, &wrapper)?;
     }
     Ok(())

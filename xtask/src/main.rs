@@ -142,9 +142,10 @@ enum Bench {
     /// Business rules from a live PID (`../shared/bench/business/check_rules.py`): agreement
     /// with the original on fresh inputs, term size, and whether `verified` was earned.
     Rules {
-        /// Also run every function with `--oracle fork`, in the same run, and compare.
-        #[arg(long)]
-        oracle: bool,
+        /// A further pass in the same run with these arguments appended to each `tracesynth
+        /// synth` (repeatable), e.g. `--with "--oracle fork" --with "--guide uniform"`.
+        #[arg(long = "with", allow_hyphen_values = true)]
+        with: Vec<String>,
     },
     /// Learned vs uniform guide: held-out synthetic tasks (with and without descriptions) and
     /// ../shared/bench/sygus/{pbe_bv,pbe_slia,hd}.
@@ -186,9 +187,9 @@ fn main() -> Result<()> {
             setup::run()?;
             model::gpu_check(steps)
         }
-        Task::Bench { which: Bench::Rules { oracle } } => {
+        Task::Bench { which: Bench::Rules { with } } => {
             setup::run()?;
-            bench_rules::run(oracle)
+            bench_rules::run(&with)
         }
         Task::Bench { which: Bench::Guide { timeout, limit } } => {
             setup::run()?;
