@@ -14,32 +14,14 @@
 //! the next search.
 
 use burn::prelude::*;
-use burn::tensor::activation::{log_sigmoid, relu, sigmoid};
+use burn::tensor::activation::{log_sigmoid, sigmoid};
 use synth_engine::dsl::{Sort, Term, Value};
 use synth_engine::refine::{AdaptiveGuide, Feedback};
 use synth_engine::search::{Guide, ProductionInfo};
 
-use crate::guide::{read, GuideError, LearnedGuide};
 use crate::labels::{label_count, term_labels, LABELS};
-
-/// The label head as plain tensors: `z = relu(e·W₁ + b₁)·W₂ + b₂`.
-#[derive(Clone, Debug)]
-pub(crate) struct LabelHead {
-    pub(crate) w1: Tensor<2>,
-    pub(crate) b1: Tensor<1>,
-    pub(crate) w2: Tensor<2>,
-    pub(crate) b2: Tensor<1>,
-}
-
-impl LabelHead {
-    fn logits(&self, e: Tensor<2>) -> Tensor<2> {
-        let autodiff = e.is_autodiff();
-        let lift2 = |t: &Tensor<2>| if autodiff { t.clone().autodiff() } else { t.clone() };
-        let lift1 = |t: &Tensor<1>| if autodiff { t.clone().autodiff() } else { t.clone() };
-        let h = relu(e.matmul(lift2(&self.w1)) + lift1(&self.b1).unsqueeze::<2>());
-        h.matmul(lift2(&self.w2)) + lift1(&self.b2).unsqueeze::<2>()
-    }
-}
+use crate::model::{read, GuideError, LabelHead};
+use crate::pricing::LearnedGuide;
 
 /// Step settings of [`AdaptiveLearnedGuide`].
 #[derive(Clone, Copy, Debug)]

@@ -4,7 +4,7 @@
 //! checked against the specification at once (DeepCoder's and RobustFill's
 //! "propose, then check", before any enumeration).
 //!
-//! The decoder reads the frozen guide model ([`crate::guide::GuideModel`]): it is
+//! The decoder reads the frozen guide model ([`crate::model::GuideModel`]): it is
 //! trained after it, on the same synthetic tasks ([`train_decoder`]), and saved
 //! beside it (`decoder-config.json`, `decoder.bpk`). Decoding follows the grammar
 //! the search would enumerate, so every term it proposes is in that grammar: at
@@ -26,8 +26,8 @@ use synth_engine::spec::{cegis, Grammar, Param, Problem, Production};
 use thiserror::Error;
 
 use crate::data::{fill_holes, least_nodes, least_sizes, Task};
-use crate::guide::{behaviour_input, read, without_description, GuideModel, GuideModelConfig};
 use crate::labels::{common_constants, const_label, label_count, label_index, op_label, value_label};
+use crate::model::{behaviour_input, read, without_description, GuideError, GuideModel, GuideModelConfig};
 use crate::trace::TraceFeatures;
 use crate::train::{first_and_last_loss, warm_down};
 
@@ -59,6 +59,12 @@ pub enum DecoderError {
     /// The guide model could not encode a task.
     #[error("encoding a task: {0}")]
     Encode(String),
+}
+
+impl From<DecoderError> for GuideError {
+    fn from(e: DecoderError) -> Self {
+        GuideError::Decoder(Box::new(e))
+    }
 }
 
 /// Tokens: the guide's labels (a parameter is `var0`… instead of `var`), then

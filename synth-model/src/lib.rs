@@ -9,9 +9,11 @@
 //!   a description, ready with the examples.
 //! - [`fuse`]: the behaviour embedding (gated concatenation of the examples,
 //!   the description's sentence embedding and words, and trace features).
-//! - [`guide`]: heads predicting which productions the solution uses and its
-//!   size, and [`guide::LearnedGuide`], a [`synth_engine::search::Guide`]
-//!   pricing each production at ≈ −ln p.
+//! - [`model`]: heads predicting which productions the solution uses and its
+//!   size; [`pricing`]: [`pricing::LearnedGuide`], a [`synth_engine::search::Guide`]
+//!   pricing each production at ≈ −ln p; [`guide`]: [`guide::Guider`], the loaded
+//!   model ready to price problems; [`race`]: [`race::guided_search`], the prior
+//!   guide's search raced against the model's.
 //! - [`decoder`]: a GRU over the behaviour embedding that proposes whole
 //!   terms by beam search, each checked before any enumeration finds one.
 //! - [`adapt`]: the refinement loop's update, a gradient step on the
@@ -26,7 +28,8 @@
 //! separate from the model (config structs, seeded), as in burn's examples.
 //!
 //! ```no_run
-//! use synth_model::guide::{default_weights_dir, Guider};
+//! use synth_model::guide::Guider;
+//! use synth_model::model::default_weights_dir;
 //! use synth_model::trace::TraceFeatures;
 //! use synth_engine::search::{synthesize, CancelToken, SearchLimits};
 //! let spec = r#"{"function": "f", "params": [{"name": "x", "type": "u32"}], "output_type": "u32",
@@ -47,6 +50,9 @@ pub mod device;
 pub mod fuse;
 pub mod guide;
 pub mod labels;
+pub mod model;
+pub mod pricing;
+pub mod race;
 pub mod rl;
 pub mod text;
 pub mod trace;
@@ -70,7 +76,7 @@ pub enum Error {
     Fuse(#[from] fuse::FuseError),
     /// The guide.
     #[error(transparent)]
-    Guide(#[from] guide::GuideError),
+    Guide(#[from] model::GuideError),
     /// The program decoder.
     #[error(transparent)]
     Decoder(#[from] decoder::DecoderError),

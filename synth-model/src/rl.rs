@@ -22,8 +22,9 @@ use synth_engine::search::{synthesize, CancelToken, SearchLimits, SearchOutcome}
 use thiserror::Error;
 
 use crate::data::Task;
-use crate::guide::{predict_with, without_description, GuideModel, GuideModelConfig, LearnedGuide};
 use crate::labels::term_labels;
+use crate::model::{predict_with, without_description, GuideModel, GuideModelConfig};
+use crate::pricing::LearnedGuide;
 use crate::train::{fine_tune, StepReport, TextTable, TrainError, TrainingConfig};
 
 /// Errors of a fine-tuning run.

@@ -18,10 +18,9 @@ use synth_engine::spec::Problem;
 use thiserror::Error;
 
 use crate::data::Task;
-use crate::guide::{
-    behaviour_input, predict_with, without_description, GuideModel, GuideModelConfig, LearnedGuide, MAX_SIZE_CLASS,
-};
 use crate::labels::{label_count, label_index, value_label, LABELS};
+use crate::model::{behaviour_input, predict_with, without_description, GuideModel, GuideModelConfig, MAX_SIZE_CLASS};
+use crate::pricing::LearnedGuide;
 use crate::text::{TextEncoder, TextError, TEXT_DIM};
 use crate::trace::{TraceError, TraceFeatures};
 

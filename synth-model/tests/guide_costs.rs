@@ -5,7 +5,8 @@
 use synth_engine::dsl::Value;
 use synth_engine::search::{synthesize, CancelToken, SearchLimits};
 use synth_engine::spec::{Example, Param, Problem, TypeSpec};
-use synth_model::guide::{default_weights_dir, Guider};
+use synth_model::guide::Guider;
+use synth_model::model::default_weights_dir;
 use synth_model::text::{default_model_dir, model_files_present};
 use synth_model::trace::TraceFeatures;
 
@@ -90,7 +91,7 @@ fn string_task_prefers_string_operations() {
     );
     let guide = g.guide_for(&p, &TraceFeatures::none()).unwrap();
     let prob = |l: &str| guide.prediction.prob(l).unwrap();
-    eprintln!("{:?}", synth_model::guide::top_labels(&guide.prediction, 8));
+    eprintln!("{:?}", synth_model::model::top_labels(&guide.prediction, 8));
     for s in ["str.substr", "str.indexof"] {
         for bv in ["bvand", "bvmul", "bvshl"] {
             assert!(prob(s) > prob(bv), "{s} {} vs {bv} {}", prob(s), prob(bv));
@@ -211,7 +212,7 @@ fn the_model_and_the_description_are_read_while_the_search_runs() {
     use std::sync::Arc;
     use std::time::{Duration, Instant};
     use synth_engine::search::{Budget, SearchOutcome};
-    use synth_model::guide::GuideUsed;
+    use synth_model::race::GuideUsed;
     let Some(g) = guider() else { return };
     let g = Arc::new(g);
     let none = TraceFeatures::none();
@@ -253,7 +254,7 @@ fn the_model_and_the_description_are_read_while_the_search_runs() {
     assert_eq!(s.guide, GuideUsed::Examples);
     // Weights that cannot be loaded leave the search to the prior guide, without an
     // error; it has the common constants, so a byte extraction is still found.
-    use synth_model::guide::{guided_search, ModelSource};
+    use synth_model::race::{guided_search, ModelSource};
     let missing = || ModelSource::Load("/nonexistent/weights".into());
     let s =
         guided_search(missing(), &clear_lowest(None), &none, &SearchLimits::default(), &CancelToken::new()).unwrap();
@@ -322,7 +323,7 @@ fn a_description_leads_the_search_to_the_program_it_describes() {
 fn a_learned_search_that_finds_first_ends_the_race() {
     use std::sync::Arc;
     use std::time::Duration;
-    use synth_model::guide::GuideUsed;
+    use synth_model::race::GuideUsed;
     let Some(g) = guider() else { return };
     let g = Arc::new(g);
     let none = TraceFeatures::none();
@@ -351,7 +352,7 @@ fn the_decoder_proposes_terms_that_meet_the_examples_and_can_end_the_search() {
     use std::sync::Arc;
     use synth_engine::search::SearchOutcome;
     use synth_model::decoder::{BeamSettings, Checker};
-    use synth_model::guide::GuideUsed;
+    use synth_model::race::GuideUsed;
     let Some(mut g) = guider() else { return };
     assert!(g.has_decoder(), "the decoder's weights are committed beside the guide's");
     // Off by default (it did not pay in `bench guide`).

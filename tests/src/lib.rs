@@ -254,8 +254,8 @@ impl DaemonProcess {
 
 impl DaemonProcess {
     /// A client of this daemon.
-    pub fn client(&self) -> tracer_user::client::Client {
-        tracer_user::client::Client::new(&tracer_user::client::DaemonUrl {
+    pub fn client(&self) -> tracer_daemon::client::Client {
+        tracer_daemon::client::Client::new(&tracer_daemon::client::DaemonUrl {
             url: Some(self.url.clone()),
             token_file: None,
         })

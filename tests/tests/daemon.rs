@@ -10,7 +10,7 @@ use std::{
 
 use serde_json::{json, Value as Json};
 use tests::{build_fixture, require_root, run_tracesynth, set_binary, tracesynth, wait_for, DaemonProcess, Fixture};
-use tracer_user::client::{Client, DaemonUrl};
+use tracer_daemon::client::{Client, DaemonUrl};
 
 const SEQ: &[&str] = &[
     "clear_lowest(12) -> 8",

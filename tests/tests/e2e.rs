@@ -13,7 +13,7 @@ use synth_engine::{
     verify::{verify, VerifyLimits},
 };
 use tests::{build_fixture, require_root, set_binary, DaemonProcess, Fixture};
-use tracer_user::client::{Client, DaemonUrl};
+use tracer_daemon::client::{Client, DaemonUrl};
 
 const FRESH: usize = 10_000;
 

@@ -8,8 +8,8 @@ use std::{os::unix::fs::FileExt as _, path::Path, process::Command, time::Durati
 use serde_json::{json, Value as Json};
 use tests::{build_fixture, require_root, run_tracesynth, set_binary, wait_for, DaemonProcess, Fixture, Recording};
 use tracer_common::EventKind;
-use tracer_user::{
-    fastentry::{FastEntry, Options, SlotProbes},
+use tracer_patch::fastentry::{FastEntry, Options, SlotProbes};
+use tracer_probe::{
     probes::{
         self,
         symbols::{ElfSymbols, Lookup},
@@ -399,7 +399,7 @@ fn call_through_records_all_six_arguments_of_a_c_leaf() {
 
 /// Starts a daemon session with `body`, runs `hammer 1 1000` in the fixture (results must
 /// not change), and returns the ended session and its trace.
-fn hammered_session(client: &tracer_user::client::Client, fixture: &mut Fixture, body: &Json) -> (Json, Json) {
+fn hammered_session(client: &tracer_daemon::client::Client, fixture: &mut Fixture, body: &Json) -> (Json, Json) {
     let session = client.post_json("/v1/sessions", body).unwrap();
     let id = session["id"].as_u64().unwrap();
     assert_eq!(fixture.command_reply("hammer 1 1000"), "done mismatches=0");

@@ -8,11 +8,8 @@ use std::time::Duration;
 
 use synth_engine::{dsl::Value, spec::TypeSpec};
 use tests::{build_fixture, require_root};
-use tracer_user::{
-    oracle::{Answer, ForkOracle, OracleError},
-    probes,
-    trace::RetMode,
-};
+use tracer_patch::oracle::{Answer, ForkOracle, OracleError};
+use tracer_probe::{probes, trace::RetMode};
 
 fn fee(minutes: i32) -> i32 {
     if minutes <= 30 {

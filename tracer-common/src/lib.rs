@@ -1,5 +1,5 @@
 //! Event and configuration types shared by the kernel side (`tracer-ebpf`) and user
-//! space (`tracer-user`).
+//! space (`tracer-probe`).
 //!
 //! Every type is `#[repr(C)]` and made of plain integers so the same bytes mean the same
 //! thing on both sides of the ring buffer. The `user` feature adds [`aya::Pod`] impls so

@@ -9,10 +9,11 @@ use std::{
 use anyhow::{bail, Context as _};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::{
+use crate::capture::CaptureArgs;
+use tracer_probe::{
     probes,
     record::{self, RecordConfig},
-    trace::{RetMode, Trace},
+    trace::Trace,
 };
 
 /// Watch a running process's functions with eBPF uprobes and synthesize code that does
@@ -35,18 +36,18 @@ enum Command {
     /// Synthesize a program from a SyGuS file or from input/output examples.
     Synth(SynthArgs),
     /// Run the tracing daemon (HTTP API; sessions and traces stored with sled).
-    Daemon(crate::client::DaemonArgs),
+    Daemon(tracer_daemon::server::DaemonArgs),
     /// Start a tracing session in the daemon (prints its id).
-    Attach(crate::client::AttachArgs),
+    Attach(crate::remote::AttachArgs),
     /// List the daemon's sessions.
-    Sessions(crate::client::DaemonUrl),
+    Sessions(tracer_daemon::client::DaemonUrl),
     /// Detach a daemon session (its trace stays).
-    Detach(crate::client::DetachArgs),
+    Detach(crate::remote::DetachArgs),
     /// List the daemon's stored traces.
-    Traces(crate::client::DaemonUrl),
+    Traces(tracer_daemon::client::DaemonUrl),
     /// Print a trace's control-flow graphs (edge counts, branch ratios, loops) as JSON or
     /// Graphviz DOT; the trace must have been recorded with `attach --blocks`.
-    Cfg(crate::client::CfgArgs),
+    Cfg(crate::remote::CfgArgs),
     /// Check that this machine and this user can trace: kernel, BTF, uprobes,
     /// capabilities, perf_event_paranoid, Yama; says what is missing.
     Doctor,
@@ -62,7 +63,7 @@ struct SynthArgs {
     #[arg(long, requires = "func")]
     session: Option<u64>,
     #[command(flatten)]
-    daemon: crate::client::DaemonUrl,
+    daemon: tracer_daemon::client::DaemonUrl,
     /// The function to watch (with --pid or --session).
     #[arg(long, short = 'f')]
     func: Option<String>,
@@ -98,7 +99,7 @@ struct SynthArgs {
     /// learned, or uniform costs when it is not installed (with --sygus/--examples it loads
     /// while the search starts without it).
     #[arg(long, value_enum)]
-    guide: Option<crate::guide_choice::GuideChoice>,
+    guide: Option<carving::guide_choice::GuideChoice>,
     /// With --pid: `fork` asks the running binary itself about inputs where the candidate
     /// could be wrong, calling the original in forked copies of the process (pure functions
     /// only: a call that makes a system call is stopped before it runs and the oracle is
@@ -127,51 +128,6 @@ impl From<LangArg> for synth_engine::emit::Lang {
             LangArg::Rust => Self::Rust,
             LangArg::Python => Self::Python,
             LangArg::C => Self::C,
-        }
-    }
-}
-
-/// Flags shared by `record` and the daemon client's `attach`.
-#[derive(Debug, Args)]
-pub struct CaptureArgs {
-    /// PID of the running process.
-    #[arg(long, short)]
-    pub pid: u32,
-    /// Function to trace (repeatable). Looked up in the main binary, then in mapped
-    /// shared libraries.
-    #[arg(long = "func", short = 'f', required = true)]
-    pub functions: Vec<String>,
-    /// How to capture returns: uretprobe, or uprobes on the `ret` instructions (for
-    /// runtimes with moving stacks, e.g. Go).
-    #[arg(long, value_enum, default_value_t = RetProbes::Uretprobe)]
-    pub ret_probes: RetProbes,
-    /// Cheap entry probes on any function: stop the target briefly (ptrace), move the
-    /// instructions of each function's first 5 bytes into a trampoline that starts with a
-    /// 5-byte nop, jump there, and probe the nop; the bytes are restored at the end.
-    /// Functions that cannot be patched safely are probed the normal way (warnings say why).
-    #[arg(long)]
-    pub fast_entry: bool,
-    /// With --fast-entry: give every patched function an entry probe and a uretprobe, also
-    /// leaves (which otherwise run through their trampoline with one probe per call, their
-    /// on-CPU time at entry then taken as the return's less the call's duration).
-    #[arg(long, requires = "fast_entry")]
-    pub no_call_through: bool,
-}
-
-/// Return capture mode.
-#[derive(Clone, Copy, Debug, ValueEnum)]
-pub enum RetProbes {
-    /// uretprobe at the function entry.
-    Uretprobe,
-    /// uprobes on every `ret` instruction.
-    Insn,
-}
-
-impl From<RetProbes> for RetMode {
-    fn from(r: RetProbes) -> Self {
-        match r {
-            RetProbes::Uretprobe => RetMode::Uretprobe,
-            RetProbes::Insn => RetMode::Insn,
         }
     }
 }
@@ -215,7 +171,7 @@ struct ExportArgs {
     #[arg(long)]
     session: Option<u64>,
     #[command(flatten)]
-    daemon: crate::client::DaemonUrl,
+    daemon: tracer_daemon::client::DaemonUrl,
     /// Output file.
     #[arg(long, short)]
     output: PathBuf,
@@ -274,12 +230,12 @@ pub fn run() -> anyhow::Result<ExitCode> {
         Command::Export(args) => run_export(&args),
         Command::Show(args) => run_show(&args),
         Command::Synth(args) => run_synth(&args),
-        Command::Daemon(args) => crate::client::run_daemon(&args),
-        Command::Attach(args) => crate::client::run_attach(&args),
-        Command::Sessions(url) => crate::client::run_sessions(&url),
-        Command::Detach(args) => crate::client::run_detach(&args),
-        Command::Traces(url) => crate::client::run_traces(&url),
-        Command::Cfg(args) => crate::client::run_cfg(&args),
+        Command::Daemon(args) => tracer_daemon::server::run_daemon(&args),
+        Command::Attach(args) => crate::remote::run_attach(&args),
+        Command::Sessions(url) => crate::remote::run_sessions(&url),
+        Command::Detach(args) => crate::remote::run_detach(&args),
+        Command::Traces(url) => crate::remote::run_traces(&url),
+        Command::Cfg(args) => crate::remote::run_cfg(&args),
         Command::Doctor => {
             let checks = crate::doctor::checks();
             for c in &checks {
@@ -291,8 +247,11 @@ pub fn run() -> anyhow::Result<ExitCode> {
 }
 
 fn init_logging() {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("tracer_user=info"));
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
+        tracing_subscriber::EnvFilter::new(
+            "tracer_user=info,tracer_probe=info,tracer_patch=info,carving=info,tracer_daemon=info",
+        )
+    });
     let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
 }
 
@@ -314,16 +273,16 @@ fn run_record(args: RecordArgs) -> anyhow::Result<ExitCode> {
     if args.interval_ms == 0 {
         bail!("--interval-ms must be at least 1");
     }
-    let fast_entry_options = crate::fastentry::Options {
+    let fast_entry_options = tracer_patch::fastentry::Options {
         call_through: !args.capture.no_call_through,
-        ..crate::fastentry::Options::default()
+        ..tracer_patch::fastentry::Options::default()
     };
     let stop = stop_flag();
     let mut plan = probes::plan(args.capture.pid, &args.capture.functions, args.capture.ret_probes.into())?;
     if args.explain {
         print!("{}", plan.explain());
         if args.capture.fast_entry {
-            print!("{}", crate::fastentry::explain(&plan, &fast_entry_options));
+            print!("{}", tracer_patch::fastentry::explain(&plan, &fast_entry_options));
         }
         return Ok(ExitCode::SUCCESS);
     }
@@ -334,7 +293,7 @@ fn run_record(args: RecordArgs) -> anyhow::Result<ExitCode> {
         }
     }
     let mut fast_entry = if args.capture.fast_entry {
-        Some(crate::fastentry::FastEntry::install(&mut plan, &fast_entry_options)?)
+        Some(tracer_patch::fastentry::FastEntry::install(&mut plan, &fast_entry_options)?)
     } else {
         None
     };
@@ -352,7 +311,7 @@ fn run_record(args: RecordArgs) -> anyhow::Result<ExitCode> {
         announce: true,
     };
     let recorded = record::record(&plan, &config, stop);
-    let restored = fast_entry.as_mut().map(crate::fastentry::FastEntry::restore).unwrap_or_default();
+    let restored = fast_entry.as_mut().map(tracer_patch::fastentry::FastEntry::restore).unwrap_or_default();
     for line in &restored {
         eprintln!("{line}");
     }
@@ -410,17 +369,17 @@ fn run_export(args: &ExportArgs) -> anyhow::Result<ExitCode> {
     let (trace, input) = match (&args.input, args.session) {
         (Some(input), _) => (Trace::read(input)?, input.display().to_string()),
         (None, Some(id)) => {
-            let bytes = crate::client::fetch_trace(&args.daemon, id, "bincode")?;
+            let bytes = crate::remote::fetch_trace(&args.daemon, id, "bincode")?;
             (Trace::from_bytes(&bytes, std::path::Path::new("daemon"))?, format!("session {id}"))
         }
         (None, None) => bail!("give a trace file or --session ID"),
     };
     let bytes = match args.format {
-        ExportFormat::Chrome => serde_json::to_vec(&crate::chrome::to_chrome(&trace))?,
-        ExportFormat::Json => trace.to_bytes(crate::trace::Encoding::Json),
-        ExportFormat::Bincode => trace.to_bytes(crate::trace::Encoding::Bincode),
+        ExportFormat::Chrome => serde_json::to_vec(&tracer_probe::chrome::to_chrome(&trace))?,
+        ExportFormat::Json => trace.to_bytes(tracer_probe::trace::Encoding::Json),
+        ExportFormat::Bincode => trace.to_bytes(tracer_probe::trace::Encoding::Bincode),
     };
-    crate::trace::write_atomic(&args.output, &bytes).with_context(|| format!("exporting {input}"))?;
+    tracer_probe::trace::write_atomic(&args.output, &bytes).with_context(|| format!("exporting {input}"))?;
     eprintln!("wrote {}", args.output.display());
     Ok(ExitCode::SUCCESS)
 }
@@ -461,14 +420,14 @@ fn run_synth(args: &SynthArgs) -> anyhow::Result<ExitCode> {
         return run_session_synth(args, session, timeout);
     }
     if let Some(path) = &args.sygus {
-        let guides = crate::guide_choice::GuideSource::new(args.guide);
+        let guides = carving::guide_choice::GuideSource::new(args.guide);
         let solution = synth_engine::cli::run_sygus_guided(path, timeout, &|p, l| guides.synthesize(p, l))?;
         println!("{solution}");
         return Ok(ExitCode::SUCCESS);
     }
     let path = args.examples.as_ref().expect("clap requires --sygus or --examples");
     let limits = synth_engine::search::SearchLimits { timeout, ..Default::default() };
-    let guides = crate::guide_choice::GuideSource::new(args.guide);
+    let guides = carving::guide_choice::GuideSource::new(args.guide);
     let run = synth_engine::cli::run_examples_guided(
         path,
         args.lang.into(),
@@ -497,12 +456,12 @@ fn run_live_synth(args: &SynthArgs, pid: u32, budget: Duration) -> anyhow::Resul
     if args.max_iterations == 0 {
         bail!("--max-iterations must be at least 1");
     }
-    let config = crate::live::LiveConfig {
+    let config = carving::live::LiveConfig {
         pid,
         oracle: args.oracle.is_some(),
         distinct_inputs: args.distinct,
         max_record: Duration::from_secs_f64(args.max_seconds),
-        synth: crate::live::SynthOptions {
+        synth: carving::live::SynthOptions {
             function: args.func.clone().expect("clap requires --func with --pid"),
             lang: args.lang.into(),
             describe: args.describe.clone(),
@@ -524,12 +483,12 @@ fn run_live_synth(args: &SynthArgs, pid: u32, budget: Duration) -> anyhow::Resul
         bar.set_message(format!("iteration {}: {candidates} candidates, best reward {best:.3}", it.iteration));
         bar.tick();
     };
-    let guides = crate::guide_choice::GuideSource::new(args.guide);
+    let guides = carving::guide_choice::GuideSource::new(args.guide);
     // The learned guide is needed only after the trace is captured: load it meanwhile.
-    if args.guide != Some(crate::guide_choice::GuideChoice::Uniform) {
-        std::thread::spawn(crate::guide_choice::preload_model);
+    if args.guide != Some(carving::guide_choice::GuideChoice::Uniform) {
+        std::thread::spawn(carving::guide_choice::preload_model);
     }
-    let outcome = crate::live::run(&config, &guides, stop_flag(), on_iteration);
+    let outcome = carving::live::run(&config, &guides, stop_flag(), on_iteration);
     bar.finish_and_clear();
     let (result, _trace) = outcome?;
     print_synthesis(&result, config.synth.lang, args.out.as_deref())
@@ -538,27 +497,27 @@ fn run_live_synth(args: &SynthArgs, pid: u32, budget: Duration) -> anyhow::Resul
 fn run_session_synth(args: &SynthArgs, session: u64, budget: Duration) -> anyhow::Result<ExitCode> {
     let lang: synth_engine::emit::Lang = args.lang.into();
     let function = args.func.as_deref().expect("clap requires --func with --session");
-    let job = crate::jobs::SynthesizeRequest {
+    let job = tracer_daemon::jobs::SynthesizeRequest {
         session_id: Some(session),
         trace_id: None,
         function: function.to_owned(),
         description: args.describe.clone(),
         language: match lang {
-            synth_engine::emit::Lang::Rust => crate::jobs::Language::Rust,
-            synth_engine::emit::Lang::Python => crate::jobs::Language::Python,
-            synth_engine::emit::Lang::C => crate::jobs::Language::C,
+            synth_engine::emit::Lang::Rust => tracer_daemon::jobs::Language::Rust,
+            synth_engine::emit::Lang::Python => tracer_daemon::jobs::Language::Python,
+            synth_engine::emit::Lang::C => tracer_daemon::jobs::Language::C,
         },
         budget_ms: Some(u64::try_from(budget.as_millis()).unwrap_or(u64::MAX).max(1)),
         max_iterations: Some(args.max_iterations),
         guide: args.guide,
     };
-    let view = crate::client::run_synth_job(&args.daemon, &job)?;
+    let view = crate::remote::run_synth_job(&args.daemon, &job)?;
     match view["state"].as_str() {
         Some("verified" | "partial") => {}
         Some("cancelled") => bail!("job {} was cancelled", view["id"]),
         _ => bail!("{}", view["error"].as_str().unwrap_or("the synthesis job failed")),
     }
-    let result: crate::live::SynthesisReport =
+    let result: carving::live::SynthesisReport =
         serde_json::from_value(view["result"].clone()).context("the daemon's job result is not a synthesis report")?;
     print_synthesis(&result, lang, args.out.as_deref())
 }
@@ -566,7 +525,7 @@ fn run_session_synth(args: &SynthArgs, session: u64, budget: Duration) -> anyhow
 /// Prints (or writes) a synthesis report: code and tests on stdout, the summary and the
 /// verification report on stderr. Fails (exit 1) unless the code is verified.
 fn print_synthesis(
-    result: &crate::live::SynthesisReport,
+    result: &carving::live::SynthesisReport,
     lang: synth_engine::emit::Lang,
     out: Option<&std::path::Path>,
 ) -> anyhow::Result<ExitCode> {
@@ -584,8 +543,8 @@ fn print_synthesis(
         result.history.len(),
         result.synth_secs,
         match result.guide {
-            crate::guide_choice::GuideChoice::Learned => "learned",
-            crate::guide_choice::GuideChoice::Uniform => "uniform",
+            carving::guide_choice::GuideChoice::Learned => "learned",
+            carving::guide_choice::GuideChoice::Uniform => "uniform",
         },
         result.reward.total,
         result.held_out_agree.0,
@@ -607,12 +566,12 @@ fn print_synthesis(
     for inv in &result.invariants {
         eprintln!("  invariant: {inv}");
     }
-    if let Some(why) = result.coverage.as_ref().and_then(crate::coverage::BranchCoverage::one_way) {
+    if let Some(why) = result.coverage.as_ref().and_then(tracer_probe::coverage::BranchCoverage::one_way) {
         eprintln!("  note: {why}");
     }
     match out {
         Some(dir) => {
-            crate::live::write_out(result, lang, dir).with_context(|| format!("writing to {}", dir.display()))?;
+            carving::live::write_out(result, lang, dir).with_context(|| format!("writing to {}", dir.display()))?;
             eprintln!("wrote code, tests, regression_{}.c and report.json to {}", result.function, dir.display());
         }
         None => {

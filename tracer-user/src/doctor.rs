@@ -2,7 +2,7 @@
 //! missing — kernel, BTF, uprobes, capabilities, `perf_event_paranoid`, Yama.
 use std::fmt;
 
-use crate::procfs::{CAP_BPF, CAP_PERFMON, CAP_SYS_PTRACE};
+use tracer_probe::procfs::{CAP_BPF, CAP_PERFMON, CAP_SYS_PTRACE};
 
 /// What one check found.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -59,7 +59,7 @@ pub fn checks() -> Vec<Check> {
     });
     out.push(Check {
         what: "kernel BTF",
-        finding: match crate::probes::loader::on_cpu_offsets() {
+        finding: match tracer_probe::probes::loader::on_cpu_offsets() {
             Ok(_) => Finding::Ok("/sys/kernel/btf/vmlinux has task_struct's scheduler fields".into()),
             Err(e) => Finding::Missing(format!("{e} (a kernel built with CONFIG_DEBUG_INFO_BTF)")),
         },
@@ -72,7 +72,7 @@ pub fn checks() -> Vec<Check> {
         },
     });
     let root = rustix::process::geteuid().is_root();
-    let has = |cap| root || crate::procfs::has_capability("self", cap);
+    let has = |cap| root || tracer_probe::procfs::has_capability("self", cap);
     out.push(Check {
         what: "CAP_BPF, CAP_PERFMON",
         finding: if has(CAP_BPF) && has(CAP_PERFMON) {

@@ -12,6 +12,7 @@ mod bench_trace;
 mod daemon;
 mod e2e;
 mod fixture;
+mod gpu_check;
 mod lint;
 mod model;
 mod setup;
@@ -185,7 +186,7 @@ fn main() -> Result<()> {
         Task::RefVectors { venv } => model::ref_vectors(&venv),
         Task::GpuCheck { steps } => {
             setup::run()?;
-            model::gpu_check(steps)
+            gpu_check::gpu_check(steps)
         }
         Task::Bench { which: Bench::Rules { with } } => {
             setup::run()?;

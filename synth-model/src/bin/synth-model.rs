@@ -21,10 +21,10 @@ use synth_model::decoder::{
 };
 use synth_model::device::ComputeDevice;
 use synth_model::fuse::BehaviourEncoderConfig;
-use synth_model::guide::{
-    default_weights_dir, load_model, top_labels, wait_for_model_thread, GuideModelConfig, GuideUsed, Guider,
-    PriorGuide, CONFIG_FILE, WEIGHTS_FILE,
-};
+use synth_model::guide::Guider;
+use synth_model::model::{default_weights_dir, load_model, top_labels, GuideModelConfig, CONFIG_FILE, WEIGHTS_FILE};
+use synth_model::pricing::PriorGuide;
+use synth_model::race::{wait_for_model_thread, GuideUsed};
 use synth_model::rl::{expert_iteration, run_episode, RlConfig};
 use synth_model::text::TextEncoder;
 use synth_model::trace::{TraceEncoderConfig, TraceFeatures};
@@ -510,7 +510,7 @@ fn run_train_decoder(epochs: usize, max_steps: usize, weights: &Path, out: &Path
     Ok(())
 }
 
-fn param_count(model: &synth_model::guide::GuideModel) -> usize {
+fn param_count(model: &synth_model::model::GuideModel) -> usize {
     model.num_params()
 }
 
@@ -537,7 +537,7 @@ fn model_card(
     format!(
         "# Model card: tracesynth learned guide\n\n\
 Predicts, from a specification (typed input/output examples, an optional English description, optional trace \
-features), which DSL production labels the solution uses and its size; `synth_model::guide::LearnedGuide` turns \
+features), which DSL production labels the solution uses and its size; `synth_model::pricing::LearnedGuide` turns \
 the label probabilities into enumeration costs round({cs} × −ln p) clamped to 1..=16, and adds the common constants it \
 expects to a grammar the search builds itself.\n\n\
 ## Architecture\n\n\
@@ -573,7 +573,7 @@ steps {last:.4}.\n\n\
         fd = synth_model::trace::FEATURE_DIM,
         emb = config.model.behaviour.d_embed,
         nl = synth_model::labels::label_count(),
-        ns = synth_model::guide::MAX_SIZE_CLASS,
+        ns = synth_model::model::MAX_SIZE_CLASS,
         mb = bytes as f64 / 1e6,
         seed = dc.seed,
         draws = dc.draws,
@@ -590,12 +590,12 @@ steps {last:.4}.\n\n\
         lexicon = if config.model.lexicon {
             format!(
                 "a lexicon: a linear map from the description's word buckets (each present one read as {}) straight to the label logits",
-                synth_model::guide::LEXICON_GAIN
+                synth_model::model::LEXICON_GAIN
             )
         } else {
             "no lexicon".to_string()
         },
-        cs = synth_model::guide::COST_SCALE,
+        cs = synth_model::pricing::COST_SCALE,
         wb = config.model.behaviour.word_buckets,
         sw = config.size_weight,
         tseed = config.seed,
@@ -609,7 +609,7 @@ steps {last:.4}.\n\n\
 
 /// Held-out metrics with the descriptions given, their words only, and hidden.
 fn evaluate_views(
-    model: &synth_model::guide::GuideModel,
+    model: &synth_model::model::GuideModel,
     config: &GuideModelConfig,
     tasks: &[Task],
     texts: &TextTable,
@@ -648,7 +648,7 @@ against those the generating program uses.)",
         row("given", full),
         row("words only (no sentence embedding)", words),
         row("hidden", hidden),
-        synth_model::guide::PROPOSE_MIN_P
+        synth_model::pricing::PROPOSE_MIN_P
     )
 }
 
@@ -739,7 +739,7 @@ fn run_rl(a: &RlArgs) -> Result<()> {
     ];
     let mut cols: Vec<Column> = names.iter().map(|n| Column { name: n, runs: Vec::new() }).collect();
     let pb = bar(held.len() as u64, "compare");
-    let episode = |m: &synth_model::guide::GuideModel, t: &Task, text: Option<&[f32]>| -> Result<Run> {
+    let episode = |m: &synth_model::model::GuideModel, t: &Task, text: Option<&[f32]>| -> Result<Run> {
         let e = run_episode(m, &model_config, t, text, config.cost_scale, timeout)?;
         Ok(Run { solved: e.solved, secs: e.secs, guide_secs: e.guide_secs, ended_by: None })
     };

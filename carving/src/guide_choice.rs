@@ -1,0 +1,128 @@
+//! Which search guide `tracesynth synth` uses.
+//!
+//! - `--sygus` and `--examples`: by default the learned guide of `synth-model`,
+//!   loaded on a helper thread while the search starts with the prior guide
+//!   (uniform costs, every common constant), so a task that ends first never
+//!   waits for it; a missing model leaves the prior guide, silently. `--guide
+//!   learned` loads it first and warns when it is missing; `--guide uniform`
+//!   never loads it.
+//! - `--pid` and `--session` (the refinement loop, also the daemon's jobs): by
+//!   default the learned guide too, loaded before the first search (uniform costs,
+//!   silently, when it is not installed); `synth --pid` starts loading it while the
+//!   trace is captured. The model is loaded once per process, so a daemon's jobs
+//!   share it.
+
+use std::sync::{Arc, OnceLock};
+
+use synth_engine::refine::{AdaptiveGuide, WeightedGuide};
+use synth_engine::search::{synthesize, CancelToken, SearchError, SearchLimits, SearchOutcome, UniformGuide};
+use synth_engine::spec::Problem;
+use synth_model::guide::Guider;
+use synth_model::model::{default_weights_dir, GuideError};
+use synth_model::race::{guided_search, ModelSource};
+use synth_model::trace::TraceFeatures;
+
+/// The `--guide` choice.
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum, serde::Deserialize, serde::Serialize, utoipa::ToSchema,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum GuideChoice {
+    /// Every production costs 1 (enumeration by size).
+    Uniform,
+    /// Costs from the trained model (examples + description).
+    Learned,
+}
+
+/// Loads the learned model now (a daemon does this at its start, so its first job
+/// does not wait); a missing model is left for the jobs that ask for it to report.
+pub fn preload_model() {
+    let _ = shared_model();
+}
+
+/// Builds guides per problem; the learned model is loaded on first use, so a
+/// malformed input is reported before any model work.
+pub struct GuideSource {
+    choice: Option<GuideChoice>,
+}
+
+/// The model at [`default_weights_dir`], loaded once per process (the outcome too:
+/// a model that is not installed is not looked for again).
+static MODEL: OnceLock<Result<Arc<Guider>, GuideError>> = OnceLock::new();
+
+/// [`MODEL`], loading it if this process has not tried yet.
+fn shared_model() -> Result<&'static Arc<Guider>, &'static GuideError> {
+    MODEL.get_or_init(|| Guider::load(default_weights_dir()).map(Arc::new)).as_ref()
+}
+
+impl GuideSource {
+    /// A source for `choice` (`None`: the default, see the module documentation).
+    #[must_use]
+    pub fn new(choice: Option<GuideChoice>) -> GuideSource {
+        GuideSource { choice }
+    }
+
+    /// The model, unless `--guide uniform`; `--guide learned` warns when it is
+    /// missing, the default stays silent.
+    fn guider(&self) -> Option<&'static Arc<Guider>> {
+        if self.choice == Some(GuideChoice::Uniform) {
+            return None;
+        }
+        match (self.choice, shared_model()) {
+            (_, Ok(g)) => Some(g),
+            (Some(GuideChoice::Learned), Err(e)) => {
+                eprintln!("warning: learned guide unavailable ({e}); using uniform costs");
+                None
+            }
+            (_, Err(_)) => None,
+        }
+    }
+
+    /// One search of `problem` (for `--sygus` and `--examples`): with the learned
+    /// guide unless `--guide uniform` (see the module documentation).
+    ///
+    /// # Errors
+    ///
+    /// A problem the search cannot start on.
+    pub fn synthesize(&self, problem: &Problem, limits: &SearchLimits) -> Result<SearchOutcome, SearchError> {
+        let cancel = CancelToken::new();
+        let model = match self.choice {
+            Some(GuideChoice::Uniform) => None,
+            // Loaded on the search's helper thread, unless this process has it already.
+            None => Some(match MODEL.get() {
+                Some(Ok(g)) => ModelSource::Loaded(Arc::clone(g)),
+                _ => ModelSource::Load(default_weights_dir()),
+            }),
+            Some(GuideChoice::Learned) => self.guider().map(|g| ModelSource::Loaded(Arc::clone(g))),
+        };
+        match model {
+            Some(model) => guided_search(model, problem, &TraceFeatures::none(), limits, &cancel).map(|s| s.outcome),
+            None => synthesize(problem, limits, &UniformGuide, &cancel),
+        }
+    }
+
+    /// The guide the refinement loop updates, for a problem carved from a trace, with what
+    /// the trace says besides the examples, and which it is: the learned guide steps its
+    /// behaviour embedding; uniform costs get per-operator weights.
+    #[must_use]
+    pub fn adaptive_guide_for_trace(
+        &self,
+        problem: &Problem,
+        features: &TraceFeatures,
+    ) -> (Box<dyn AdaptiveGuide>, GuideChoice) {
+        self.learned_or::<(Box<dyn AdaptiveGuide>, GuideChoice)>(
+            |g| Ok((Box::new(g.adaptive_guide_for(problem, features)?), GuideChoice::Learned)),
+            || (Box::new(WeightedGuide::new(UniformGuide)), GuideChoice::Uniform),
+        )
+    }
+
+    /// `learned(guider)` unless `--guide uniform` or the model is missing, else
+    /// `uniform()`; a failure of `learned` is reported and falls back to `uniform()`.
+    fn learned_or<T>(&self, learned: impl FnOnce(&Guider) -> Result<T, GuideError>, uniform: impl FnOnce() -> T) -> T {
+        let Some(g) = self.guider() else { return uniform() };
+        learned(g).unwrap_or_else(|e| {
+            eprintln!("warning: learned guide failed on this problem ({e}); using uniform costs");
+            uniform()
+        })
+    }
+}

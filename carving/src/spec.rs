@@ -1,0 +1,277 @@
+//! From recorded calls to a synthesis specification: distinct argument tuples and their
+//! return values, typed from DWARF, with a held-out share kept back for verification.
+use std::collections::{BTreeMap, HashMap};
+
+use serde_json::{json, Value as Json};
+use synth_engine::spec::{ExampleJson, Examples, ParamDecl};
+
+use tracer_probe::{
+    probes::dwarf::{CType, ValueKind},
+    trace::{Trace, Value},
+};
+
+/// Why a function's calls cannot become a specification.
+#[derive(Debug, thiserror::Error)]
+pub enum SpecError {
+    /// The function is not in the trace.
+    #[error("function `{0}` is not in the trace")]
+    UnknownFunction(String),
+    /// No call returned while recording.
+    #[error(
+        "`{0}` was never called (and returned) while recording; drive the program so it calls it, or record longer"
+    )]
+    NeverCalled(String),
+    /// A parameter or return type synthesis cannot express.
+    #[error(
+        "`{function}`: {what} has type `{ctype}`, which synthesis does not support (integers, bool and char * are)"
+    )]
+    Unsupported {
+        /// Function.
+        function: String,
+        /// Which parameter, or the return value.
+        what: String,
+        /// Its C type.
+        ctype: String,
+    },
+    /// The function is not a function of its captured arguments.
+    #[error("`{function}` is not a pure function of its arguments: {detail}")]
+    NotPure {
+        /// Function.
+        function: String,
+        /// Evidence.
+        detail: String,
+    },
+    /// The trace has no DWARF types for the function.
+    #[error("`{0}` has no DWARF type information; synthesis needs parameter types (rebuild with -g)")]
+    NoDwarf(String),
+}
+
+/// A specification carved from a trace.
+#[derive(Clone, Debug)]
+pub struct CarvedSpec {
+    /// Distinct examples used for synthesis.
+    pub training: Examples,
+    /// Distinct examples kept back to check the result.
+    pub held_out: Examples,
+    /// Calls observed.
+    pub calls: usize,
+    /// Distinct inputs observed.
+    pub distinct: usize,
+}
+
+fn type_name(function: &str, what: &str, ctype: &CType) -> Result<&'static str, SpecError> {
+    let unsupported =
+        || SpecError::Unsupported { function: function.into(), what: what.into(), ctype: ctype.name.clone() };
+    Ok(match ctype.kind {
+        ValueKind::Signed { bytes: 1..=4 } => "i32",
+        ValueKind::Unsigned { bytes: 1..=4 } => "u32",
+        ValueKind::Signed { .. } => "i64",
+        ValueKind::Unsigned { .. } => "u64",
+        ValueKind::Bool => "bool",
+        ValueKind::CString => "string",
+        _ => return Err(unsupported()),
+    })
+}
+
+fn json_value(v: &Value) -> Option<Json> {
+    match v {
+        Value::Int(i) => Some(json!(i)),
+        Value::Uint(u) => Some(json!(u)),
+        Value::Bool(b) => Some(json!(b)),
+        Value::Str { value: Some(s), truncated: false, .. } => Some(json!(s)),
+        _ => None,
+    }
+}
+
+/// Carves a specification for `function` from `trace`: every returned call whose
+/// arguments and result could be read, grouped by distinct input; every `holdout_every`-th
+/// distinct input (in first-seen order) goes to the held-out set.
+///
+/// # Errors
+/// See [`SpecError`]; in particular the same input giving two outputs, or a pointer
+/// parameter the output may depend on, is reported as "not a pure function".
+pub fn carve(trace: &Trace, function: &str, holdout_every: usize) -> Result<CarvedSpec, SpecError> {
+    carve_covering(trace, function, holdout_every, &HashMap::new())
+}
+
+/// [`carve`], with the held-out set chosen to cover the original's control flow: `edges`
+/// gives the block edges each call (by `seq`) followed. Every edge followed by at least
+/// two distinct inputs gets one of them held out and keeps one in training, so each
+/// observed branch direction is both learned from and checked; the every-`holdout_every`-th
+/// rule fills in the rest.
+///
+/// # Errors
+/// As [`carve`].
+pub fn carve_covering(
+    trace: &Trace,
+    function: &str,
+    holdout_every: usize,
+    edges: &HashMap<u64, Vec<(u32, u32)>>,
+) -> Result<CarvedSpec, SpecError> {
+    let index = trace.function_index(function).ok_or_else(|| SpecError::UnknownFunction(function.into()))?;
+    let info = &trace.functions[index as usize];
+    if !info.has_dwarf {
+        return Err(SpecError::NoDwarf(function.into()));
+    }
+    for p in &info.params {
+        if p.ctype.kind == ValueKind::Pointer {
+            return Err(SpecError::NotPure {
+                function: function.into(),
+                detail: format!(
+                    "it may read memory through pointer parameter `{}` ({}), which is not captured",
+                    p.name, p.ctype.name
+                ),
+            });
+        }
+    }
+    let params: Vec<ParamDecl> = info
+        .params
+        .iter()
+        .map(|p| {
+            Ok(ParamDecl {
+                name: p.name.clone(),
+                ty: type_name(function, &format!("parameter `{}`", p.name), &p.ctype)?.into(),
+            })
+        })
+        .collect::<Result<_, SpecError>>()?;
+    let output_type = type_name(function, "the return value", &info.ret)?;
+
+    // Distinct inputs in first-seen order, each with the outputs seen for it.
+    let mut order: Vec<String> = Vec::new();
+    let mut seen: BTreeMap<String, (Vec<Json>, Json, u64)> = BTreeMap::new();
+    let mut calls = 0usize;
+    // A call whose return was not seen has no output to learn from.
+    for call in trace.calls_of(index).filter(|c| c.is_complete()) {
+        let Some(ret) = call.ret.as_ref().and_then(json_value) else { continue };
+        let Some(args) = call.args.iter().map(json_value).collect::<Option<Vec<_>>>() else { continue };
+        calls += 1;
+        let key = serde_json::to_string(&args).unwrap_or_default();
+        match seen.get(&key) {
+            Some((_, previous, _)) if *previous != ret => {
+                let shown: Vec<String> = args.iter().map(Json::to_string).collect();
+                return Err(SpecError::NotPure {
+                    function: function.into(),
+                    detail: format!("{function}({}) returned {previous} and later {ret}", shown.join(", ")),
+                });
+            }
+            Some(_) => {}
+            None => {
+                order.push(key.clone());
+                seen.insert(key, (args, ret, call.seq));
+            }
+        }
+    }
+    if order.is_empty() {
+        return Err(SpecError::NeverCalled(function.into()));
+    }
+    let holdout_every = holdout_every.max(2);
+    let n = order.len();
+    let mut held: Vec<bool> = (0..n).map(|i| n >= 4 && i % holdout_every == holdout_every - 1).collect();
+    // Distinct inputs by edge followed, in first-seen order.
+    let mut by_edge: BTreeMap<(u32, u32), Vec<usize>> = BTreeMap::new();
+    for (i, key) in order.iter().enumerate() {
+        for e in edges.get(&seen[key].2).into_iter().flatten() {
+            by_edge.entry(*e).or_default().push(i);
+        }
+    }
+    for inputs in by_edge.values().filter(|v| v.len() >= 2) {
+        if !inputs.iter().any(|i| held[*i]) {
+            held[inputs[inputs.len() - 1]] = true;
+        }
+        if inputs.iter().all(|i| held[*i]) {
+            held[inputs[0]] = false;
+        }
+    }
+    let (mut training, mut held_out) = (Vec::new(), Vec::new());
+    for (i, key) in order.iter().enumerate() {
+        let (args, output, _) = seen[key].clone();
+        let example = ExampleJson { args, output };
+        if held[i] {
+            held_out.push(example);
+        } else {
+            training.push(example);
+        }
+    }
+    let make = |examples| Examples {
+        function: function.into(),
+        params: params.clone(),
+        output_type: output_type.into(),
+        description: None,
+        examples,
+    };
+    Ok(CarvedSpec { training: make(training), held_out: make(held_out), calls, distinct: order.len() })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tracer_probe::probes::dwarf::Param;
+
+    fn int_trace(calls: &[(i64, i64)]) -> Trace {
+        let mut t = Trace::sample();
+        let f = &mut t.functions[0];
+        f.params =
+            vec![Param { name: "x".into(), ctype: CType { name: "int".into(), kind: ValueKind::Signed { bytes: 4 } } }];
+        let template = t.calls[0].clone();
+        t.calls = calls
+            .iter()
+            .enumerate()
+            .map(|(i, (a, r))| {
+                let mut c = template.clone();
+                c.seq = i as u64;
+                c.args = vec![Value::Int(*a)];
+                c.ret = Some(Value::Int(*r));
+                c
+            })
+            .collect();
+        t
+    }
+
+    #[test]
+    fn held_out_calls_cover_each_branch_direction_seen_twice() {
+        // Inputs 1..=10: the branch at block 4 goes to block 12 for 8 and 9 only, to block
+        // 8 otherwise; by position alone 5 and 10 would be held out.
+        let t = int_trace(&(1..=10).map(|x| (x, x)).collect::<Vec<_>>());
+        let rare = |seq: u64| seq == 7 || seq == 8;
+        let edges: HashMap<u64, Vec<(u32, u32)>> =
+            (0..10u64).map(|seq| (seq, vec![(0, 4), if rare(seq) { (4, 12) } else { (4, 8) }])).collect();
+        let spec = carve_covering(&t, "greet", 5, &edges).unwrap();
+        let held: Vec<Json> = spec.held_out.examples.iter().map(|e| e.args[0].clone()).collect();
+        let training: Vec<Json> = spec.training.examples.iter().map(|e| e.args[0].clone()).collect();
+        assert_eq!(held, [json!(5), json!(9), json!(10)], "9 checks the rare direction");
+        assert!(training.contains(&json!(8)), "8 teaches it: {training:?}");
+        // Without paths: the same split by position.
+        let plain = carve(&t, "greet", 5).unwrap();
+        assert_eq!(plain.held_out.examples.len(), 2);
+        // A direction followed by one input only stays in training.
+        let edges: HashMap<u64, Vec<(u32, u32)>> =
+            (0..10u64).map(|seq| (seq, vec![if seq == 3 { (4, 12) } else { (4, 8) }])).collect();
+        let spec = carve_covering(&t, "greet", 5, &edges).unwrap();
+        assert!(spec.training.examples.iter().any(|e| e.args[0] == json!(4)));
+    }
+
+    #[test]
+    fn groups_distinct_inputs_and_holds_some_out() {
+        let t = int_trace(&[(1, 2), (2, 4), (1, 2), (3, 6), (4, 8), (5, 10)]);
+        let spec = carve(&t, "greet", 5).unwrap();
+        assert_eq!((spec.calls, spec.distinct), (6, 5));
+        assert_eq!(spec.training.examples.len(), 4);
+        assert_eq!(spec.held_out.examples.len(), 1);
+        assert_eq!(spec.training.params[0].ty, "i32");
+        assert!(spec.training.to_problem().is_ok());
+    }
+
+    #[test]
+    fn same_input_two_outputs_is_not_pure() {
+        let t = int_trace(&[(1, 2), (1, 3)]);
+        let err = carve(&t, "greet", 5).unwrap_err().to_string();
+        assert!(err.contains("not a pure function of its arguments: greet(1) returned 2 and later 3"), "{err}");
+    }
+
+    #[test]
+    fn uncalled_and_unknown_functions_are_reported() {
+        let t = int_trace(&[]);
+        assert!(matches!(carve(&t, "greet", 5), Err(SpecError::NeverCalled(_))));
+        assert!(matches!(carve(&t, "nope", 5), Err(SpecError::UnknownFunction(_))));
+    }
+}

@@ -1,0 +1,357 @@
+//! Turning `--func` names into probe points, and attaching them.
+//!
+//! [`plan`] resolves each name in the target's main binary and mapped shared libraries,
+//! reads its signature from DWARF and chooses cheap probe sites; [`loader`] loads the eBPF
+//! programs and attaches the plan's points.
+pub mod cfg;
+pub mod dwarf;
+pub mod loader;
+pub mod patched;
+pub mod site;
+pub mod symbols;
+
+use std::{collections::HashMap, path::PathBuf};
+
+use tracer_common::{EventKind, RET_SLOT};
+
+use self::{
+    dwarf::{CType, Param, ValueKind},
+    symbols::{ElfSymbols, Lookup},
+};
+use serde::{Deserialize, Serialize};
+
+use self::site::ProbeSite;
+use crate::procfs::{self, ProcError};
+
+/// How a function's returns are captured.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum RetMode {
+    /// uretprobe (6.11+ returns through a syscall, no trap).
+    #[default]
+    Uretprobe,
+    /// uprobes on the function's `ret` instructions (works with moving stacks, e.g. Go).
+    Insn,
+}
+
+/// A traced function and how it was probed.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct FunctionInfo {
+    /// Symbol name.
+    pub name: String,
+    /// ELF file that defines it.
+    pub object: PathBuf,
+    /// ELF virtual address.
+    pub address: u64,
+    /// Run-time address in the target (after load bias), when mapped.
+    pub runtime_address: Option<u64>,
+    /// Size in bytes.
+    pub size: u64,
+    /// Parameters (from DWARF, or six raw registers without it).
+    pub params: Vec<Param>,
+    /// Return type.
+    pub ret: CType,
+    /// Whether `params` and `ret` come from DWARF.
+    pub has_dwarf: bool,
+    /// DWARF declares the function with `...`.
+    #[serde(default)]
+    pub variadic: bool,
+    /// Entry probe site.
+    pub entry_site: ProbeSite,
+    /// Return capture mode.
+    pub ret_mode: RetMode,
+    /// `ret` instruction sites in [`RetMode::Insn`] mode.
+    pub ret_sites: Vec<ProbeSite>,
+}
+
+/// Errors turning function names into probe points.
+#[derive(Debug, thiserror::Error)]
+pub enum PlanError {
+    /// `/proc` could not be read (e.g. no such PID).
+    #[error(transparent)]
+    Proc(#[from] ProcError),
+    /// No mapped object defines the function.
+    #[error("function `{name}` not found in PID {pid} ({searched}){hint}")]
+    FunctionNotFound {
+        /// The name asked for.
+        name: String,
+        /// Target PID.
+        pid: u32,
+        /// What was searched, for the message.
+        searched: String,
+        /// Suggestions or a note about stripped binaries.
+        hint: String,
+    },
+    /// No `--func` was given.
+    #[error("no function to trace: give at least one --func")]
+    NoFunctions,
+    /// The same function was named twice.
+    #[error("function `{0}` is named more than once")]
+    Duplicate(String),
+}
+
+/// One uprobe or uretprobe to attach.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ProbePoint {
+    /// Probe id, passed as the attach cookie and used as index in the `PROBES` map.
+    pub id: u32,
+    /// ELF file to attach to.
+    pub object: PathBuf,
+    /// File offset of the probed instruction.
+    pub file_offset: u64,
+    /// What a hit means.
+    pub kind: EventKind,
+    /// Attach as a uretprobe (at the function's entry offset).
+    pub uretprobe: bool,
+    /// Index of the function in [`Plan::functions`].
+    pub function: u32,
+    /// `char *` slots to read (see [`tracer_common::ProbeConfig::string_mask`]).
+    pub string_mask: u32,
+}
+
+/// Everything needed to attach and to decode the events.
+#[derive(Clone, Debug)]
+pub struct Plan {
+    /// Target PID.
+    pub pid: u32,
+    /// Function metadata, in `--func` order.
+    pub functions: Vec<FunctionInfo>,
+    /// Probe points; `points[i].id == i`.
+    pub points: Vec<ProbePoint>,
+    /// Warnings for the user and the trace.
+    pub warnings: Vec<String>,
+    /// Control-flow graphs when block probes were added ([`cfg::add_block_points`]):
+    /// the trace builder then keeps each call's block path.
+    pub cfg: Option<cfg::Cfg>,
+}
+
+impl Plan {
+    /// Human-readable explanation of the chosen probe sites (`--explain`).
+    pub fn explain(&self) -> String {
+        let mut out = String::new();
+        for f in &self.functions {
+            out.push_str(&format!(
+                "{} in {} at {:#x} ({} bytes){}\n",
+                f.name,
+                f.object.display(),
+                f.address,
+                f.size,
+                f.runtime_address.map(|a| format!(", runtime {a:#x}")).unwrap_or_default()
+            ));
+            let params: Vec<String> = f.params.iter().map(|p| format!("{} {}", p.ctype.name, p.name)).collect();
+            out.push_str(&format!(
+                "  signature: {} {}({}){}\n",
+                f.ret.name,
+                f.name,
+                params.join(", "),
+                if f.has_dwarf { "" } else { "  [no DWARF: raw registers]" }
+            ));
+            out.push_str(&format!(
+                "  entry probe: +{:#x} `{}` ({:?}): {}\n",
+                f.entry_site.offset, f.entry_site.instruction, f.entry_site.cost, f.entry_site.reason
+            ));
+            match f.ret_mode {
+                RetMode::Uretprobe => out.push_str("  returns: uretprobe (no trap on 6.11+)\n"),
+                RetMode::Insn => {
+                    for r in &f.ret_sites {
+                        out.push_str(&format!("  return probe: +{:#x} `{}` ({:?})\n", r.offset, r.instruction, r.cost));
+                    }
+                }
+            }
+        }
+        for w in &self.warnings {
+            out.push_str(&format!("warning: {w}\n"));
+        }
+        out
+    }
+}
+
+/// Resolves `functions` in process `pid` and chooses probe sites.
+///
+/// # Errors
+/// When the process does not exist or a function is not found.
+pub fn plan(pid: u32, functions: &[String], ret_mode: RetMode) -> Result<Plan, PlanError> {
+    if functions.is_empty() {
+        return Err(PlanError::NoFunctions);
+    }
+    for (i, f) in functions.iter().enumerate() {
+        if functions[..i].contains(f) {
+            return Err(PlanError::Duplicate(f.clone()));
+        }
+    }
+    procfs::require_process(pid)?;
+    let objects = procfs::executable_objects(pid)?;
+    let mappings = procfs::maps(pid)?;
+    let mut opened: HashMap<PathBuf, Option<ElfSymbols>> = HashMap::new();
+    let mut plan = Plan { pid, functions: Vec::new(), points: Vec::new(), warnings: Vec::new(), cfg: None };
+
+    for name in functions {
+        let mut found = None;
+        let mut suggestions: Vec<String> = Vec::new();
+        let mut stripped_main = false;
+        for (i, object) in objects.iter().enumerate() {
+            let elf =
+                opened.entry(object.clone()).or_insert_with(|| ElfSymbols::open(attach_path(pid, object, i == 0)).ok());
+            let Some(elf) = elf.as_ref() else { continue };
+            match elf.lookup(name) {
+                Lookup::Found(symbol) => {
+                    found = Some((object.clone(), i == 0, symbol));
+                    break;
+                }
+                Lookup::Missing { stripped, suggestions: s } => {
+                    if i == 0 {
+                        stripped_main = stripped;
+                        suggestions.extend(s);
+                    } else if suggestions.len() < 3 {
+                        suggestions.extend(s.into_iter().take(1));
+                    }
+                }
+            }
+        }
+        let Some((object, is_main, symbol)) = found else {
+            let mut hint = String::new();
+            suggestions.truncate(3);
+            if !suggestions.is_empty() {
+                hint.push_str(&format!("; did you mean: {}?", suggestions.join(", ")));
+            }
+            if stripped_main {
+                hint.push_str(&format!(
+                    "; note: {} is stripped (no .symtab) and its .dynsym has no `{name}`",
+                    objects[0].display()
+                ));
+            }
+            return Err(PlanError::FunctionNotFound {
+                name: name.clone(),
+                pid,
+                searched: format!("{} and {} shared libraries", objects[0].display(), objects.len().saturating_sub(1)),
+                hint,
+            });
+        };
+        let elf = opened[&object].as_ref().expect("opened above");
+        let index = plan.functions.len() as u32;
+        let attach_object = attach_path(pid, &object, is_main);
+        if symbol.from_dynsym {
+            plan.warnings.push(format!("{name}: found in .dynsym of {} (no .symtab)", object.display()));
+        }
+
+        let signature = debug_signature(elf, &symbol.name, symbol.address);
+        let (params, ret, has_dwarf, variadic) = match signature {
+            Some(sig) => (sig.params, sig.ret, true, sig.variadic),
+            None => {
+                plan.warnings.push(format!(
+                    "{name}: no DWARF in {}; arguments are recorded as the six raw argument \
+                     registers and the return value as raw rax",
+                    object.display()
+                ));
+                let params = (0..tracer_common::MAX_ARGS)
+                    .map(|i| Param { name: format!("arg{i}"), ctype: CType::raw() })
+                    .collect();
+                (params, CType::raw(), false, false)
+            }
+        };
+        let slots = dwarf::register_slots(&params);
+        for (p, slot) in params.iter().zip(&slots) {
+            if slot.is_none() {
+                plan.warnings.push(format!(
+                    "{name}: parameter `{}` ({}) is not in an integer register; recorded as unavailable",
+                    p.name, p.ctype.name
+                ));
+            }
+        }
+        if ret.kind == ValueKind::Float || ret.kind == ValueKind::Aggregate {
+            plan.warnings.push(format!("{name}: return type {} is not in rax; recorded as unavailable", ret.name));
+        }
+        let mut string_mask = 0u32;
+        for (p, slot) in params.iter().zip(&slots) {
+            if let (ValueKind::CString, Some(s)) = (p.ctype.kind, slot) {
+                string_mask |= 1 << s;
+            }
+        }
+        if ret.kind == ValueKind::CString {
+            string_mask |= 1 << RET_SLOT;
+        }
+
+        let code = elf.function_bytes(&symbol);
+        let entry_site = site::entry_site(code, symbol.address);
+        let (ret_sites, tail_calls) = match ret_mode {
+            RetMode::Uretprobe => (Vec::new(), Vec::new()),
+            RetMode::Insn => site::ret_sites(code, symbol.address),
+        };
+        if ret_mode == RetMode::Insn && ret_sites.is_empty() {
+            plan.warnings.push(format!("{name}: no `ret` instruction found; returns will not be seen"));
+        }
+        for t in &tail_calls {
+            plan.warnings.push(format!(
+                "{name}: tail call at +{t:#x} leaves the function without `ret`; --ret-probes insn misses those returns"
+            ));
+        }
+
+        let mut add_point = |file_offset: u64, kind: EventKind, uretprobe: bool| {
+            let id = plan.points.len() as u32;
+            plan.points.push(ProbePoint {
+                id,
+                object: attach_object.clone(),
+                file_offset,
+                kind,
+                uretprobe,
+                function: index,
+                string_mask,
+            });
+        };
+        add_point(symbol.file_offset + entry_site.offset, EventKind::Entry, false);
+        match ret_mode {
+            RetMode::Uretprobe => add_point(symbol.file_offset, EventKind::Return, true),
+            RetMode::Insn => {
+                for r in &ret_sites {
+                    add_point(symbol.file_offset + r.offset, EventKind::Return, false);
+                }
+            }
+        }
+        plan.functions.push(FunctionInfo {
+            name: name.clone(),
+            object: object.clone(),
+            address: symbol.address,
+            runtime_address: procfs::runtime_address(&mappings, &object, symbol.file_offset),
+            size: symbol.size,
+            params,
+            ret,
+            has_dwarf,
+            variadic,
+            entry_site,
+            ret_mode,
+            ret_sites: ret_sites.clone(),
+        });
+    }
+    Ok(plan)
+}
+
+/// The path the kernel should open for `object`: the real path when it exists from here,
+/// else the target's own view of it (`/proc/PID/root/...`, or `/proc/PID/exe` for the
+/// main binary), which also covers deleted files and other mount namespaces.
+fn attach_path(pid: u32, object: &std::path::Path, is_main: bool) -> PathBuf {
+    if object.exists() {
+        return object.to_path_buf();
+    }
+    if is_main {
+        return PathBuf::from(format!("/proc/{pid}/exe"));
+    }
+    PathBuf::from(format!("/proc/{pid}/root")).join(object.strip_prefix("/").unwrap_or(object))
+}
+
+/// The function's signature from DWARF in the file itself, or in a separate debug file
+/// found by build id under `/usr/lib/debug/.build-id/`.
+fn debug_signature(elf: &ElfSymbols, name: &str, address: u64) -> Option<dwarf::Signature> {
+    if let Ok(Some(sig)) = dwarf::signature(elf.data(), name, address) {
+        return Some(sig);
+    }
+    use object::Object as _;
+    let file = object::File::parse(elf.data()).ok()?;
+    let id = file.build_id().ok()??;
+    let hex: String = id.iter().map(|b| format!("{b:02x}")).collect();
+    if hex.len() < 3 {
+        return None;
+    }
+    let path = format!("/usr/lib/debug/.build-id/{}/{}.debug", &hex[..2], &hex[2..]);
+    let data = std::fs::read(path).ok()?;
+    dwarf::signature(&data, name, address).ok().flatten()
+}

@@ -1,0 +1,541 @@
+//! The trace file: one versioned serde schema, written as JSON or bincode by extension.
+use std::{
+    io::Write as _,
+    path::{Path, PathBuf},
+};
+
+use serde::{Deserialize, Serialize};
+
+pub use crate::probes::{loader::OnCpu, FunctionInfo, RetMode};
+use crate::{
+    probes::dwarf::{CType, Param},
+    procfs::ResourceSample,
+};
+
+/// Version of the trace schema; bumped on any incompatible change.
+pub const SCHEMA_VERSION: u32 = 2;
+
+/// Schema versions [`Trace::from_bytes`] reads (older ones are converted).
+pub const READABLE_VERSIONS: std::ops::RangeInclusive<u32> = 1..=SCHEMA_VERSION;
+
+/// Errors reading or writing a trace file.
+#[derive(Debug, thiserror::Error)]
+pub enum TraceError {
+    /// I/O failed.
+    #[error("cannot {action} {path}: {source}")]
+    Io {
+        /// What was being done.
+        action: &'static str,
+        /// The file.
+        path: PathBuf,
+        /// The error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// JSON was malformed or did not match the schema.
+    #[error("{path} is not a valid trace (JSON): {source}")]
+    Json {
+        /// The file.
+        path: PathBuf,
+        /// The error.
+        #[source]
+        source: serde_json::Error,
+    },
+    /// bincode was malformed or did not match the schema.
+    #[error("{path} is not a valid trace (bincode): {source}")]
+    Bincode {
+        /// The file.
+        path: PathBuf,
+        /// The error.
+        #[source]
+        source: bincode::Error,
+    },
+    /// The file was written by an incompatible version.
+    #[error("{path} has trace schema version {found}, this tracesynth reads version {SCHEMA_VERSION}")]
+    Version {
+        /// The file.
+        path: PathBuf,
+        /// Version in the file.
+        found: u32,
+    },
+}
+
+/// On-disk encodings.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Encoding {
+    /// Pretty JSON (`.json`).
+    Json,
+    /// bincode (`.bin`, `.bincode`, anything else).
+    Bincode,
+}
+
+impl Encoding {
+    /// Chooses the encoding from a file name's extension.
+    pub fn for_path(path: &Path) -> Self {
+        match path.extension().and_then(|e| e.to_str()) {
+            Some("json") => Self::Json,
+            _ => Self::Bincode,
+        }
+    }
+}
+
+/// A decoded argument or return value.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Value {
+    /// Signed integer.
+    Int(i64),
+    /// Unsigned integer.
+    Uint(u64),
+    /// Boolean.
+    Bool(bool),
+    /// Pointer (address in the target).
+    Ptr(u64),
+    /// `char *` read from the target.
+    Str {
+        /// Address of the string.
+        ptr: u64,
+        /// The bytes read, lossily UTF-8 decoded (`None` when the read failed, e.g. NULL).
+        value: Option<String>,
+        /// The string was longer than the capture limit.
+        truncated: bool,
+    },
+    /// No type information: the raw register.
+    Raw(u64),
+    /// The value could not be captured.
+    Unavailable(String),
+}
+
+/// One call of a traced function.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Call {
+    /// Sequence number in entry order.
+    pub seq: u64,
+    /// Index into [`Trace::functions`].
+    pub function: u32,
+    /// Thread id.
+    pub tid: u32,
+    /// Nesting depth among traced calls on this thread (0 = outermost).
+    pub depth: u32,
+    /// `seq` of the enclosing traced call on this thread.
+    pub parent: Option<u64>,
+    /// Entry time (CLOCK_MONOTONIC ns).
+    pub entry_ns: u64,
+    /// Return time; `None` when the call had not returned when recording stopped.
+    pub exit_ns: Option<u64>,
+    /// `exit_ns - entry_ns`.
+    pub duration_ns: Option<u64>,
+    /// On-CPU time during the call, when the kernel exposes it.
+    pub cpu_ns: Option<u64>,
+    /// Arguments, one per parameter.
+    pub args: Vec<Value>,
+    /// Return value (`None` for void functions or calls still running).
+    pub ret: Option<Value>,
+    /// Set when the call's return was not observed: it has no exit time or return value,
+    /// is nobody's parent, and is left out of carving.
+    #[serde(default)]
+    pub incomplete: Option<Incomplete>,
+}
+
+impl Call {
+    /// Whether the call was seen from entry to return.
+    pub fn is_complete(&self) -> bool {
+        self.incomplete.is_none()
+    }
+}
+
+/// Why a call's return was not observed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Incomplete {
+    /// A later call or return on the same thread reused or rose above its stack frame, so
+    /// it had returned unseen: its return event was dropped, it left by `longjmp` or an
+    /// exception, or it returned while no return probe was attached.
+    ReturnLost = 0,
+    /// It had not returned when the return probes were removed (the recording ended).
+    StillRunning = 1,
+}
+
+/// Events counted on both sides of the ring buffer.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Loss {
+    /// Events the probes tried to emit.
+    pub produced: u64,
+    /// Events user space read.
+    pub received: u64,
+    /// Ring-buffer reservations that failed.
+    pub dropped: u64,
+    /// Returns seen without a matching entry (e.g. calls in flight at attach time).
+    pub unmatched_returns: u64,
+    /// Calls whose return was not observed (see [`Incomplete`]); they are in the trace,
+    /// marked.
+    #[serde(default)]
+    pub incomplete_calls: u64,
+}
+
+/// Why recording stopped.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EndReason {
+    /// `--duration` elapsed.
+    Duration,
+    /// `--calls` calls were recorded.
+    CallLimit,
+    /// Ctrl-C / SIGTERM.
+    Interrupted,
+    /// The target process exited.
+    TargetExited,
+    /// Stopped by a daemon request.
+    Detached,
+    /// An error stopped capture (the message).
+    Error(String),
+}
+
+/// A recorded trace.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Trace {
+    /// [`SCHEMA_VERSION`].
+    pub schema_version: u32,
+    /// tracesynth version that wrote it.
+    pub tracer_version: String,
+    /// Target PID.
+    pub pid: u32,
+    /// Target executable.
+    pub exe: PathBuf,
+    /// Target command line.
+    pub cmdline: String,
+    /// Recording start, CLOCK_MONOTONIC ns.
+    pub start_ns: u64,
+    /// Recording end, CLOCK_MONOTONIC ns.
+    pub end_ns: u64,
+    /// Recording start, Unix time in ms.
+    pub start_unix_ms: u64,
+    /// Why recording stopped.
+    pub end_reason: EndReason,
+    /// Traced functions.
+    pub functions: Vec<FunctionInfo>,
+    /// Calls in entry order.
+    pub calls: Vec<Call>,
+    /// Resource samples of the target.
+    pub resources: Vec<ResourceSample>,
+    /// Resource sampling interval in ms.
+    pub resource_interval_ms: u64,
+    /// Event accounting.
+    pub loss: Loss,
+    /// On-CPU time availability.
+    pub on_cpu: OnCpu,
+    /// Warnings (missing DWARF, unsupported parameter types, ...).
+    pub warnings: Vec<String>,
+}
+
+impl Trace {
+    /// Calls of one function by index.
+    pub fn calls_of(&self, function: u32) -> impl Iterator<Item = &Call> {
+        self.calls.iter().filter(move |c| c.function == function)
+    }
+
+    /// Index of the function named `name`.
+    pub fn function_index(&self, name: &str) -> Option<u32> {
+        self.functions.iter().position(|f| f.name == name).map(|i| i as u32)
+    }
+
+    /// Writes the trace atomically (temporary file, then rename), encoding chosen by the
+    /// extension of `path`.
+    ///
+    /// # Errors
+    /// [`TraceError::Io`] when the file cannot be written.
+    pub fn write(&self, path: impl AsRef<Path>) -> Result<(), TraceError> {
+        let path = path.as_ref();
+        let bytes = self.to_bytes(Encoding::for_path(path));
+        write_atomic(path, &bytes)
+    }
+
+    /// Encodes the trace.
+    pub fn to_bytes(&self, encoding: Encoding) -> Vec<u8> {
+        match encoding {
+            Encoding::Json => serde_json::to_vec_pretty(self).expect("trace serializes"),
+            Encoding::Bincode => bincode::serialize(self).expect("trace serializes"),
+        }
+    }
+
+    /// Reads a trace, encoding chosen by extension (JSON is also detected by content).
+    ///
+    /// # Errors
+    /// When the file cannot be read, is malformed, or has another schema version.
+    pub fn read(path: impl AsRef<Path>) -> Result<Self, TraceError> {
+        let path = path.as_ref();
+        let bytes = std::fs::read(path).map_err(|source| TraceError::Io {
+            action: "read",
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Self::from_bytes(&bytes, path)
+    }
+
+    /// Decodes a trace; `path` is only used in error messages.
+    ///
+    /// # Errors
+    /// When the bytes are malformed or have another schema version.
+    pub fn from_bytes(bytes: &[u8], path: &Path) -> Result<Self, TraceError> {
+        let looks_json = bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{');
+        let trace: Self = if looks_json {
+            let version =
+                serde_json::from_slice::<serde_json::Value>(bytes).ok().and_then(|v| v.get("schema_version")?.as_u64());
+            if let Some(found) =
+                version.filter(|v| !READABLE_VERSIONS.contains(&(*v as u32)) || *v > u64::from(u32::MAX))
+            {
+                return Err(TraceError::Version { path: path.into(), found: found as u32 });
+            }
+            serde_json::from_slice(bytes).map_err(|source| TraceError::Json { path: path.into(), source })?
+        } else {
+            let found = bytes.get(..4).map_or(SCHEMA_VERSION, |b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]));
+            if !READABLE_VERSIONS.contains(&found) {
+                return Err(TraceError::Version { path: path.into(), found });
+            }
+            let decoded = if found == 1 {
+                bincode::deserialize::<v1::Trace>(bytes).map(Self::from)
+            } else {
+                bincode::deserialize(bytes)
+            };
+            decoded.map_err(|source| TraceError::Bincode { path: path.into(), source })?
+        };
+        Ok(Self { schema_version: SCHEMA_VERSION, ..trace })
+    }
+}
+
+/// Writes `bytes` to `path` through a temporary file in the same directory, so a reader
+/// never sees a partial file.
+///
+/// # Errors
+/// [`TraceError::Io`].
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), TraceError> {
+    let io = |action, source| TraceError::Io { action, path: path.to_path_buf(), source };
+    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
+    let result = (|| {
+        let mut file = std::fs::File::create(&tmp)?;
+        file.write_all(bytes)?;
+        file.sync_all()?;
+        std::fs::rename(&tmp, path)
+    })();
+    if let Err(source) = result {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(io("write", source));
+    }
+    Ok(())
+}
+
+/// Schema version 1, read and converted: calls had no [`Call::incomplete`] and the loss
+/// no [`Loss::incomplete_calls`]. bincode is not self-describing, so these mirror the old
+/// layout field for field.
+pub mod v1 {
+    use std::path::PathBuf;
+
+    use serde::Deserialize;
+
+    use super::{EndReason, FunctionInfo, OnCpu, Value};
+    use crate::procfs::ResourceSample;
+
+    /// A version-1 call.
+    #[derive(Deserialize, serde::Serialize)]
+    pub struct Call {
+        seq: u64,
+        function: u32,
+        tid: u32,
+        depth: u32,
+        parent: Option<u64>,
+        entry_ns: u64,
+        exit_ns: Option<u64>,
+        duration_ns: Option<u64>,
+        cpu_ns: Option<u64>,
+        args: Vec<Value>,
+        ret: Option<Value>,
+    }
+
+    impl From<Call> for super::Call {
+        fn from(c: Call) -> Self {
+            let Call { seq, function, tid, depth, parent, entry_ns, exit_ns, duration_ns, cpu_ns, args, ret } = c;
+            Self {
+                seq,
+                function,
+                tid,
+                depth,
+                parent,
+                entry_ns,
+                exit_ns,
+                duration_ns,
+                cpu_ns,
+                args,
+                ret,
+                incomplete: None,
+            }
+        }
+    }
+
+    #[derive(Deserialize, serde::Serialize)]
+    struct Loss {
+        produced: u64,
+        received: u64,
+        dropped: u64,
+        unmatched_returns: u64,
+    }
+
+    /// A version-1 trace.
+    #[derive(Deserialize, serde::Serialize)]
+    pub struct Trace {
+        schema_version: u32,
+        tracer_version: String,
+        pid: u32,
+        exe: PathBuf,
+        cmdline: String,
+        start_ns: u64,
+        end_ns: u64,
+        start_unix_ms: u64,
+        end_reason: EndReason,
+        functions: Vec<FunctionInfo>,
+        calls: Vec<Call>,
+        resources: Vec<ResourceSample>,
+        resource_interval_ms: u64,
+        loss: Loss,
+        on_cpu: OnCpu,
+        warnings: Vec<String>,
+    }
+
+    impl From<Trace> for super::Trace {
+        fn from(t: Trace) -> Self {
+            let Loss { produced, received, dropped, unmatched_returns } = t.loss;
+            Self {
+                schema_version: t.schema_version,
+                tracer_version: t.tracer_version,
+                pid: t.pid,
+                exe: t.exe,
+                cmdline: t.cmdline,
+                start_ns: t.start_ns,
+                end_ns: t.end_ns,
+                start_unix_ms: t.start_unix_ms,
+                end_reason: t.end_reason,
+                functions: t.functions,
+                calls: t.calls.into_iter().map(Into::into).collect(),
+                resources: t.resources,
+                resource_interval_ms: t.resource_interval_ms,
+                loss: super::Loss { produced, received, dropped, unmatched_returns, incomplete_calls: 0 },
+                on_cpu: t.on_cpu,
+                warnings: t.warnings,
+            }
+        }
+    }
+}
+
+impl Trace {
+    /// A one-call trace of `greet("bob")` returning -1 in `/bin/demo`, for examples and tests.
+    #[must_use]
+    pub fn sample() -> Self {
+        use crate::probes::{
+            dwarf::ValueKind,
+            site::{ProbeSite, SiteCost},
+        };
+
+        Self {
+            schema_version: SCHEMA_VERSION,
+            tracer_version: "test".into(),
+            pid: 42,
+            exe: "/bin/demo".into(),
+            cmdline: "demo".into(),
+            start_ns: 1_000,
+            end_ns: 9_000,
+            start_unix_ms: 0,
+            end_reason: EndReason::CallLimit,
+            functions: vec![FunctionInfo {
+                name: "greet".into(),
+                object: "/bin/demo".into(),
+                address: 0x1139,
+                runtime_address: Some(0x5555_5555_5139),
+                size: 20,
+                params: vec![Param {
+                    name: "name".into(),
+                    ctype: CType { name: "const char *".into(), kind: ValueKind::CString },
+                }],
+                ret: CType { name: "int".into(), kind: ValueKind::Signed { bytes: 4 } },
+                has_dwarf: true,
+                variadic: false,
+                entry_site: ProbeSite {
+                    offset: 0,
+                    instruction: "push rbp".into(),
+                    cost: SiteCost::Emulated,
+                    reason: "test".into(),
+                },
+                ret_mode: RetMode::Uretprobe,
+                ret_sites: vec![],
+            }],
+            calls: vec![Call {
+                seq: 0,
+                function: 0,
+                tid: 42,
+                depth: 0,
+                parent: None,
+                entry_ns: 2_000,
+                exit_ns: Some(3_000),
+                duration_ns: Some(1_000),
+                cpu_ns: Some(900),
+                args: vec![Value::Str { ptr: 0x10, value: Some("bob".into()), truncated: false }],
+                ret: Some(Value::Int(-1)),
+                incomplete: None,
+            }],
+            resources: vec![ResourceSample { ts_ns: 1_500, cpu_user_ns: 1, cpu_system_ns: 2, rss_bytes: 4096 }],
+            resource_interval_ms: 100,
+            loss: Loss { produced: 3, received: 3, dropped: 0, unmatched_returns: 0, incomplete_calls: 0 },
+            on_cpu: OnCpu { available: true, detail: "test".into() },
+            warnings: vec![],
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trips_json_and_bincode() {
+        let dir = tempfile::tempdir().unwrap();
+        let trace = Trace::sample();
+        for name in ["t.json", "t.bin"] {
+            let path = dir.path().join(name);
+            trace.write(&path).unwrap();
+            assert_eq!(Trace::read(&path).unwrap(), trace);
+        }
+        let json = std::fs::read_to_string(dir.path().join("t.json")).unwrap();
+        assert!(json.contains("\"schema_version\": 2"));
+    }
+
+    #[test]
+    fn version_1_traces_still_load_in_json_and_bincode() {
+        let trace = Trace::sample();
+        let mut old = serde_json::to_value(&trace).unwrap();
+        old["schema_version"] = 1.into();
+        old["loss"].as_object_mut().unwrap().remove("incomplete_calls");
+        for c in old["calls"].as_array_mut().unwrap() {
+            c.as_object_mut().unwrap().remove("incomplete");
+        }
+        let json = serde_json::to_vec(&old).unwrap();
+        assert_eq!(Trace::from_bytes(&json, Path::new("old.json")).unwrap(), trace);
+        let v1: v1::Trace = serde_json::from_value(old).unwrap();
+        let bin = bincode::serialize(&v1).unwrap();
+        assert_eq!(Trace::from_bytes(&bin, Path::new("old.bin")).unwrap(), trace);
+    }
+
+    #[test]
+    fn rejects_malformed_and_other_versions() {
+        let dir = tempfile::tempdir().unwrap();
+        let bad = dir.path().join("bad.json");
+        std::fs::write(&bad, b"{\"schema_version\": 1, \"pid\": ").unwrap();
+        assert!(matches!(Trace::read(&bad), Err(TraceError::Json { .. })));
+        let future = dir.path().join("future.json");
+        std::fs::write(&future, b"{\"schema_version\": 99}").unwrap();
+        let err = Trace::read(&future).unwrap_err();
+        assert!(err.to_string().contains("version 99"), "{err}");
+        let junk = dir.path().join("junk.bin");
+        std::fs::write(&junk, [1u8, 0, 0, 0, 255, 255]).unwrap();
+        assert!(matches!(Trace::read(&junk), Err(TraceError::Bincode { .. })));
+    }
+}

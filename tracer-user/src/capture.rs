@@ -1,0 +1,49 @@
+//! The flags that say what to capture, shared by `record`, `synth --pid` and `attach`.
+
+use clap::{Args, ValueEnum};
+use tracer_probe::trace::RetMode;
+
+/// Flags shared by `record` and the daemon client's `attach`.
+#[derive(Debug, Args)]
+pub struct CaptureArgs {
+    /// PID of the running process.
+    #[arg(long, short)]
+    pub pid: u32,
+    /// Function to trace (repeatable). Looked up in the main binary, then in mapped
+    /// shared libraries.
+    #[arg(long = "func", short = 'f', required = true)]
+    pub functions: Vec<String>,
+    /// How to capture returns: uretprobe, or uprobes on the `ret` instructions (for
+    /// runtimes with moving stacks, e.g. Go).
+    #[arg(long, value_enum, default_value_t = RetProbes::Uretprobe)]
+    pub ret_probes: RetProbes,
+    /// Cheap entry probes on any function: stop the target briefly (ptrace), move the
+    /// instructions of each function's first 5 bytes into a trampoline that starts with a
+    /// 5-byte nop, jump there, and probe the nop; the bytes are restored at the end.
+    /// Functions that cannot be patched safely are probed the normal way (warnings say why).
+    #[arg(long)]
+    pub fast_entry: bool,
+    /// With --fast-entry: give every patched function an entry probe and a uretprobe, also
+    /// leaves (which otherwise run through their trampoline with one probe per call, their
+    /// on-CPU time at entry then taken as the return's less the call's duration).
+    #[arg(long, requires = "fast_entry")]
+    pub no_call_through: bool,
+}
+
+/// Return capture mode.
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum RetProbes {
+    /// uretprobe at the function entry.
+    Uretprobe,
+    /// uprobes on every `ret` instruction.
+    Insn,
+}
+
+impl From<RetProbes> for RetMode {
+    fn from(r: RetProbes) -> Self {
+        match r {
+            RetProbes::Uretprobe => RetMode::Uretprobe,
+            RetProbes::Insn => RetMode::Insn,
+        }
+    }
+}
