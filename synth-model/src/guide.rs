@@ -4,10 +4,12 @@
 use std::path::Path;
 
 use burn::prelude::*;
+#[cfg(feature = "decoder")]
 use synth_engine::search::{CancelToken, SearchLimits};
 use synth_engine::spec::Problem;
 
 use crate::adapt::AdaptiveLearnedGuide;
+#[cfg(feature = "decoder")]
 use crate::decoder::{condition, load_decoder, BeamOutcome, BeamSettings, Checker, DecodingGrammar, ProgramDecoder};
 use crate::model::{
     behaviour_input, description, load_model, predict_with, read, without_description, GuideError, GuideModel,
@@ -25,10 +27,11 @@ pub struct Guider {
     text: TextEncoder,
     device: Device,
     /// The program decoder, when its weights are beside the guide's.
+    #[cfg(feature = "decoder")]
     decoder: Option<ProgramDecoder>,
-    /// How [`guided_search`] runs the decoder (`None`, the default: not at all). Racing
-    /// the searches, it ended none of `bench guide`'s tasks first, and on `hd` it slowed
-    /// them (0.65–0.87× at the median) by taking a core (README, "Program decoder").
+    /// How [`crate::race::guided_search`] runs the decoder (`None`, the default: not at
+    /// all; it has not yet ended a benchmark's search first, see docs/synthesis.md).
+    #[cfg(feature = "decoder")]
     pub beam: Option<BeamSettings>,
     /// Cost per nat of −ln p.
     pub cost_scale: f32,
@@ -52,13 +55,16 @@ impl Guider {
         let device = Device::flex();
         let (model, config) = load_model(weights_dir.as_ref(), &device)?;
         let text = TextEncoder::load_default(&device)?;
+        #[cfg(feature = "decoder")]
         let decoder = load_decoder(weights_dir.as_ref(), &device)?.map(|(d, _)| d);
         Ok(Guider {
             model,
             config,
             text,
             device,
+            #[cfg(feature = "decoder")]
             decoder,
+            #[cfg(feature = "decoder")]
             beam: None,
             cost_scale: COST_SCALE,
             propose_min_p: PROPOSE_MIN_P,
@@ -67,6 +73,7 @@ impl Guider {
     }
 
     /// Whether the program decoder was loaded (its weights are optional).
+    #[cfg(feature = "decoder")]
     #[must_use]
     pub fn has_decoder(&self) -> bool {
         self.decoder.is_some()
@@ -80,6 +87,7 @@ impl Guider {
     /// # Errors
     ///
     /// Examples that do not fit the signature, or a reference that does not evaluate.
+    #[cfg(feature = "decoder")]
     pub fn propose(
         &self,
         problem: &Problem,

@@ -14,13 +14,16 @@
 //!   pricing each production at ≈ −ln p; [`guide`]: [`guide::Guider`], the loaded
 //!   model ready to price problems; [`race`]: [`race::guided_search`], the prior
 //!   guide's search raced against the model's.
-//! - [`decoder`]: a GRU over the behaviour embedding that proposes whole
-//!   terms by beam search, each checked before any enumeration finds one.
+//! - `decoder` (feature `decoder`): a GRU over the behaviour embedding that
+//!   proposes whole terms by beam search, each checked before any enumeration
+//!   finds one.
 //! - [`adapt`]: the refinement loop's update, a gradient step on the
 //!   behaviour embedding.
 //! - [`device`]: CPU or GPU for training and evaluation.
 //! - [`data`]: the synthetic task generator; [`train`]: training and metrics;
-//!   [`rl`]: fine-tuning from search rewards (expert iteration).
+//!   `rl` (feature `decoder`): fine-tuning from search rewards (expert
+//!   iteration). Neither the decoder nor this fine-tuning has yet paid for
+//!   itself in a benchmark, so they are built only on request.
 //!
 //! Design choices: burn 0.22 picks its backend at run time (a `Device`), so
 //! the model code has no backend parameter; everything here runs on the
@@ -45,6 +48,7 @@
 
 pub mod adapt;
 pub mod data;
+#[cfg(feature = "decoder")]
 pub mod decoder;
 pub mod device;
 pub mod fuse;
@@ -53,6 +57,7 @@ pub mod labels;
 pub mod model;
 pub mod pricing;
 pub mod race;
+#[cfg(feature = "decoder")]
 pub mod rl;
 pub mod text;
 pub mod trace;
@@ -78,6 +83,7 @@ pub enum Error {
     #[error(transparent)]
     Guide(#[from] model::GuideError),
     /// The program decoder.
+    #[cfg(feature = "decoder")]
     #[error(transparent)]
     Decoder(#[from] decoder::DecoderError),
     /// Task generation.
@@ -90,6 +96,7 @@ pub enum Error {
     #[error(transparent)]
     Train(#[from] train::TrainError),
     /// Fine-tuning from search rewards.
+    #[cfg(feature = "decoder")]
     #[error(transparent)]
     Rl(#[from] rl::RlError),
 }

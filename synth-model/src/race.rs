@@ -7,10 +7,11 @@ use std::sync::{mpsc, Arc, OnceLock};
 use std::time::Instant;
 
 use synth_engine::search::{
-    same_search, synthesize, Budget, CancelToken, Guide, SearchError, SearchLimits, SearchOutcome, SearchStats,
+    same_search, synthesize, Budget, CancelToken, Guide, SearchError, SearchLimits, SearchOutcome,
 };
 use synth_engine::spec::Problem;
 
+#[cfg(feature = "decoder")]
 use crate::decoder::BeamOutcome;
 use crate::guide::Guider;
 use crate::model::{description, without_description};
@@ -158,6 +159,7 @@ pub fn guided_search(
                     }
                     running = Some((guide, token));
                 }
+                #[cfg(feature = "decoder")]
                 if used == GuideUsed::Examples && guider.has_decoder() && guider.beam.is_some() {
                     // The decoder proposes whole terms while the searches run.
                     if let Ok(BeamOutcome { found: Some(term), .. }) =
@@ -165,10 +167,10 @@ pub fn guided_search(
                     {
                         prior_token.cancel();
                         learned.cancel();
-                        let stats = SearchStats {
+                        let stats = synth_engine::search::SearchStats {
                             examples: problem.examples.len(),
                             elapsed: start.elapsed(),
-                            ..SearchStats::default()
+                            ..synth_engine::search::SearchStats::default()
                         };
                         let _ = tx.send((GuideUsed::Decoder, Ok(SearchOutcome::Found { term, stats })));
                         return;

@@ -1,6 +1,6 @@
 //! What `cargo xtask test` checks before the tests: rustfmt's layout and clippy with the
-//! workspace lints on every crate, warnings denied. The eBPF crate builds only for the BPF
-//! target, so nightly's clippy checks it there.
+//! workspace lints on every crate (synth-model also with its `decoder` feature), warnings
+//! denied. The eBPF crate builds only for the BPF target, so nightly's clippy checks it there.
 use std::process::Command;
 
 use anyhow::{bail, Context as _, Result};
@@ -9,6 +9,8 @@ use anyhow::{bail, Context as _, Result};
 pub fn run() -> Result<()> {
     crate::cargo(&["fmt", "--all", "--check"])?;
     crate::cargo(&["clippy", "--all-targets", "--", "-D", "warnings"])?;
+    // The program decoder and fine-tuning from rewards are behind a feature; keep them building.
+    crate::cargo(&["clippy", "-p", "synth-model", "--features", "decoder", "--all-targets", "--", "-D", "warnings"])?;
     let status = Command::new("rustup")
         .args(["run", "nightly", "cargo", "clippy", "-p", "tracer-ebpf", "--release"])
         .args(["--target", "bpfel-unknown-none", "-Z", "build-std=core", "--", "-D", "warnings"])

@@ -166,7 +166,11 @@ fn main() -> Result<()> {
         Task::Test => {
             setup::run()?;
             lint::run()?;
-            cargo(&["test", "--no-fail-fast"])
+            let all = cargo(&["test", "--no-fail-fast"]);
+            // The decoder and fine-tuning behind synth-model's `decoder` feature.
+            let decoder =
+                cargo(&["test", "-p", "synth-model", "--features", "decoder", "--lib", "--", "decoder::", "rl::"]);
+            all.and(decoder)
         }
         Task::Demo => {
             setup::run()?;

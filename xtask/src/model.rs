@@ -112,7 +112,11 @@ pub fn ref_vectors(venv: &Path) -> Result<()> {
 /// `cargo xtask train [--rl|--decoder]`: release build of synth-model, then its `train`, `rl` or
 /// `train-decoder` command (`what`).
 pub fn train(what: &str, extra: &[String]) -> Result<()> {
-    let mut args = vec!["run", "--release", "-q", "-p", "synth-model", "--bin", "synth-model", "--", what];
+    let mut args = vec!["run", "--release", "-q", "-p", "synth-model", "--bin", "synth-model"];
+    if what != "train" {
+        args.extend(["--features", "decoder"]);
+    }
+    args.extend(["--", what]);
     args.extend(extra.iter().map(String::as_str));
     cargo(&args)
 }

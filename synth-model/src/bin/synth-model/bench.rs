@@ -9,7 +9,6 @@ use burn::prelude::*;
 use synth_engine::search::{synthesize, CancelToken, Guide, SearchLimits, SearchOutcome, UniformGuide};
 use synth_engine::spec::{sygus, Problem};
 use synth_model::data::{generate, DataConfig, Task};
-use synth_model::decoder::BeamSettings;
 use synth_model::guide::Guider;
 use synth_model::model::top_labels;
 use synth_model::pricing::PriorGuide;
@@ -283,17 +282,10 @@ pub(crate) fn run_bench(
     println!("guide load (weights + text encoder): {:.2} s", t0.elapsed().as_secs_f64());
     // The same guide with the program decoder racing the searches (off by default), to
     // measure what the decoder buys.
-    let decoding: Option<Arc<Guider>> = if guider.has_decoder() {
-        let beam = BeamSettings::default();
-        println!("program decoder: beam width {}, terms of at most {} nodes", beam.width, beam.max_nodes);
-        let mut g = Guider::load(weights)?;
-        g.cost_scale = guider.cost_scale;
-        g.propose_min_p = guider.propose_min_p;
-        g.beam = Some(beam);
-        Some(Arc::new(g))
-    } else {
-        None
-    };
+    #[cfg(feature = "decoder")]
+    let decoding = decoding_guider(&guider, weights)?;
+    #[cfg(not(feature = "decoder"))]
+    let decoding: Option<Arc<Guider>> = None;
     let guider = Arc::new(guider);
     println!();
     let mut table = vec![
@@ -433,4 +425,20 @@ pub(crate) fn run_bench(
     println!();
     println!("\"clear the lowest set bit\" on 4 u32 examples: top labels {}", top.join(", "));
     Ok(())
+}
+
+/// The guide of `guider` with the program decoder proposing terms beside the searches,
+/// when the decoder's weights are there.
+#[cfg(feature = "decoder")]
+fn decoding_guider(guider: &Guider, weights: &Path) -> Result<Option<Arc<Guider>>> {
+    if !guider.has_decoder() {
+        return Ok(None);
+    }
+    let beam = synth_model::decoder::BeamSettings::default();
+    println!("program decoder: beam width {}, terms of at most {} nodes", beam.width, beam.max_nodes);
+    let mut g = Guider::load(weights)?;
+    g.cost_scale = guider.cost_scale;
+    g.propose_min_p = guider.propose_min_p;
+    g.beam = Some(beam);
+    Ok(Some(Arc::new(g)))
 }

@@ -20,14 +20,18 @@ use synth_model::trace::TraceEncoderConfig;
 use synth_model::train::TextTable;
 
 use bench::{run_bench, GuideSettings};
+#[cfg(feature = "decoder")]
 use decoder::run_train_decoder;
 use device_check::device_check;
+#[cfg(feature = "decoder")]
 use rl::{run_rl, RlArgs};
 use train::{evaluate_views, metrics_table, run_train};
 
 mod bench;
+#[cfg(feature = "decoder")]
 mod decoder;
 mod device_check;
+#[cfg(feature = "decoder")]
 mod rl;
 mod train;
 
@@ -63,6 +67,7 @@ enum Command {
     },
     /// Fine-tune the trained guide from search rewards (expert iteration), then compare
     /// it with the model it started from and with uniform costs on held-out tasks.
+    #[cfg(feature = "decoder")]
     Rl {
         /// Synthetic training tasks searched per round.
         #[arg(long, default_value_t = 240)]
@@ -150,6 +155,7 @@ enum Command {
     },
     /// Train the program decoder on the frozen guide model, evaluate its beam search on
     /// the held-out tasks, and write its weights and card.
+    #[cfg(feature = "decoder")]
     TrainDecoder {
         /// Passes over the training sequences (the committed weights: 10).
         #[arg(long, default_value_t = 10)]
@@ -189,6 +195,7 @@ fn main() -> Result<()> {
         Command::Train { draws, epochs, max_steps, out, cache } => {
             run_train(draws, epochs, max_steps, &out.unwrap_or_else(default_weights_dir), &cache, cli.device)
         }
+        #[cfg(feature = "decoder")]
         Command::Rl {
             tasks,
             rounds,
@@ -273,6 +280,7 @@ fn main() -> Result<()> {
             let other = if cli.device == ComputeDevice::Cpu { ComputeDevice::Gpu } else { cli.device };
             device_check(&weights.unwrap_or_else(default_weights_dir), steps, &cache, other)
         }
+        #[cfg(feature = "decoder")]
         Command::TrainDecoder { epochs, max_steps, weights, out, widths } => {
             run_train_decoder(epochs, max_steps, &weights.unwrap_or_else(default_weights_dir), &out, &widths)
         }
