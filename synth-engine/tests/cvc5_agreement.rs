@@ -16,12 +16,7 @@ fn cvc5(src: &str, extra: &[&str]) -> Option<String> {
 }
 
 fn have_cvc5() -> bool {
-    if Command::new("cvc5").arg("--version").output().is_ok() {
-        true
-    } else {
-        eprintln!("SKIPPED: cvc5 is not installed; cannot compare semantics with it");
-        false
-    }
+    test_support::ci::require_tool("agreement with cvc5", "cvc5")
 }
 
 /// The body of the first `define-fun` in solver output.

@@ -398,10 +398,6 @@ fn run(cmd: &mut Command) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
-fn have(tool: &str) -> bool {
-    Command::new(tool).arg("--version").output().is_ok_and(|o| o.status.success())
-}
-
 /// Compares the program output with the expected values, case by case.
 fn compare(lang: Lang, cases: &[Case], fams: &[Family], codes: &[String], stdout: &str) {
     let mut lines = stdout.lines();
@@ -535,10 +531,8 @@ fn emitters_agree_with_the_interpreter_on_random_terms() {
     let dir = tempfile::tempdir().unwrap();
     let langs: [(&str, Check); 3] = [("rustc", check_rust), ("python3", check_python), ("gcc", check_c)];
     for (tool, check) in langs {
-        if have(tool) {
+        if test_support::ci::require_tool("differential emission", tool) {
             check(dir.path(), &fams, &cases);
-        } else {
-            eprintln!("SKIPPED: {tool} is not installed");
         }
     }
 }

@@ -81,8 +81,7 @@ fn check_lang(lang: Lang) {
         Lang::Python => "python3",
         Lang::C => "gcc",
     };
-    if std::process::Command::new(tool).arg("--version").output().is_err() {
-        eprintln!("SKIPPED: {tool} is not installed, cannot check {lang} emission");
+    if !test_support::ci::require_tool(&format!("{lang} emission"), tool) {
         return;
     }
     for (p, t) in cases() {

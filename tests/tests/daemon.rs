@@ -9,7 +9,9 @@ use std::{
 };
 
 use serde_json::{json, Value as Json};
-use tests::{build_fixture, require_root, run_tracesynth, set_binary, tracesynth, wait_for, DaemonProcess, Fixture};
+use tests::{
+    build_fixture, require_root, run_tracesynth, set_binary, start_daemon, tracesynth, wait_for, DaemonClient, Fixture,
+};
 use tracer_daemon::client::{Client, DaemonUrl};
 
 const SEQ: &[&str] = &[
@@ -59,7 +61,7 @@ fn daemon_captures_by_pid_and_a_trace_survives_kill_9() {
     let data = dir.path().join("data");
     let bin = build_fixture("calls", &["-O2", "-g"], dir.path());
     let mut fixture = Fixture::start(&bin);
-    let mut daemon = DaemonProcess::start(&data);
+    let mut daemon = start_daemon(&data, &[]);
     let client = daemon.client();
     assert_eq!(client.get_json("/v1/health").unwrap()["status"], "ok");
 
@@ -100,7 +102,7 @@ fn daemon_captures_by_pid_and_a_trace_survives_kill_9() {
     // Past a flush (200 ms), kill -9 and restart on the same data dir.
     std::thread::sleep(Duration::from_millis(700));
     daemon.kill_9();
-    let daemon = DaemonProcess::start(&data);
+    let daemon = start_daemon(&data, &[]);
     let client = daemon.client();
     let after = client.get_json(&format!("/v1/traces/{id}")).unwrap();
     assert_eq!(after["calls"], before["calls"], "the trace is intact after kill -9");
@@ -134,7 +136,7 @@ fn daemon_captures_by_pid_and_a_trace_survives_kill_9() {
     let mut daemon = daemon;
     assert!(Command::new("kill").args(["-TERM", &daemon.child.id().to_string()]).status().unwrap().success());
     assert!(daemon.child.wait().unwrap().success());
-    let daemon = DaemonProcess::start(&data);
+    let daemon = start_daemon(&data, &[]);
     let client = daemon.client();
     let s = client.get_json(&format!("/v1/sessions/{third_id}")).unwrap();
     assert_eq!((&s["state"], &s["calls_per_function"]), (&json!("daemon-stopped"), &json!([2])));
@@ -152,7 +154,7 @@ fn client_verbs_limits_and_target_exit() {
     let dir = tempfile::tempdir().unwrap();
     let bin = build_fixture("calls", &["-O2", "-g"], dir.path());
     let mut fixture = Fixture::start(&bin);
-    let daemon = DaemonProcess::start(&dir.path().join("data"));
+    let daemon = start_daemon(&dir.path().join("data"), &[]);
     let client = daemon.client();
     let pid = fixture.pid().to_string();
     let url = daemon.url.as_str();
@@ -248,7 +250,7 @@ fn block_probes_give_the_cfg_with_hit_counts() {
     let dir = tempfile::tempdir().unwrap();
     let bin = build_fixture("calls", &["-O2", "-g"], dir.path());
     let mut fixture = Fixture::start(&bin);
-    let daemon = DaemonProcess::start(&dir.path().join("data"));
+    let daemon = start_daemon(&dir.path().join("data"), &[]);
     let client = daemon.client();
     let session = client
         .post_json("/v1/sessions", &json!({"pid": fixture.pid(), "functions": ["price", "depth_sum"], "blocks": true}))
@@ -307,7 +309,7 @@ fn block_paths_give_exact_loop_and_branch_counts() {
     let dir = tempfile::tempdir().unwrap();
     let bin = build_fixture("calls", &["-O2", "-g"], dir.path());
     let mut fixture = Fixture::start(&bin);
-    let daemon = DaemonProcess::start(&dir.path().join("data"));
+    let daemon = start_daemon(&dir.path().join("data"), &[]);
     let client = daemon.client();
     let session = client
         .post_json("/v1/sessions", &json!({"pid": fixture.pid(), "functions": ["count_odd", "price"], "blocks": true}))
@@ -531,7 +533,7 @@ fn a_local_user_may_trace_only_what_it_could_ptrace_and_read_only_its_own_traces
     std::fs::set_permissions(&binary, std::fs::Permissions::from_mode(0o755)).unwrap();
     let fixture_bin = build_fixture("calls", &["-O2", "-g"], dir.path());
     std::fs::set_permissions(&fixture_bin, std::fs::Permissions::from_mode(0o755)).unwrap();
-    let daemon = DaemonProcess::start_with(&dir.path().join("data"), &["--socket-group", "nogroup"]);
+    let daemon = start_daemon(&dir.path().join("data"), &["--socket-group", "nogroup"]);
     let url = daemon.url.as_str();
 
     // A root-owned target: nobody may not trace it, fast entry or not.

@@ -12,7 +12,7 @@ use synth_engine::{
     spec::Examples,
     verify::{verify, VerifyLimits},
 };
-use tests::{build_fixture, require_root, set_binary, DaemonProcess, Fixture};
+use tests::{build_fixture, require_root, set_binary, start_daemon, Fixture};
 use tracer_daemon::client::{Client, DaemonUrl};
 
 const FRESH: usize = 10_000;
@@ -101,7 +101,7 @@ fn demo_functions_from_a_live_pid_to_code_that_agrees_on_fresh_inputs() {
     let dir = tempfile::tempdir().unwrap();
     let demo_bin = build_fixture("demo", &["-g", "-O2"], dir.path());
     let mut demo = Fixture::start(&demo_bin);
-    let daemon = DaemonProcess::start(&dir.path().join("data"));
+    let daemon = start_daemon(&dir.path().join("data"), &[]);
     let client = Client::new(&DaemonUrl { url: Some(daemon.url.clone()), token_file: None }).unwrap();
 
     let functions = ["clear_lowest_bit", "bulk_price", "greeting", "next_ticket"];

@@ -6,7 +6,9 @@
 use std::{os::unix::fs::FileExt as _, path::Path, process::Command, time::Duration};
 
 use serde_json::{json, Value as Json};
-use tests::{build_fixture, require_root, run_tracesynth, set_binary, wait_for, DaemonProcess, Fixture, Recording};
+use tests::{
+    build_fixture, require_root, run_tracesynth, set_binary, start_daemon, wait_for, DaemonClient, Fixture, Recording,
+};
 use tracer_common::EventKind;
 use tracer_patch::fastentry::{FastEntry, Options, SlotProbes};
 use tracer_probe::{
@@ -421,7 +423,7 @@ fn daemon_sessions_patch_restore_and_a_killed_daemon_leaves_a_working_target() {
     let bin = build_fixture("fastentry", &["-O2", "-g"], dir.path());
     let mut fixture = Fixture::start(&bin);
     let pid = fixture.pid();
-    let mut daemon = DaemonProcess::start(&dir.path().join("data"));
+    let mut daemon = start_daemon(&dir.path().join("data"), &[]);
     let client = daemon.client();
 
     let functions = ["lea_first", "call_first", "too_short"];
@@ -476,7 +478,7 @@ fn daemon_sessions_patch_restore_and_a_killed_daemon_leaves_a_working_target() {
     mem.read_exact_at(&mut first, plan.functions[0].runtime_address.unwrap()).unwrap();
     assert_eq!(first[0], 0xe9, "still jumps to the trampoline");
     // Patching it again is refused with a conflict, not stacked on the old jump.
-    let daemon = DaemonProcess::start(&dir.path().join("data"));
+    let daemon = start_daemon(&dir.path().join("data"), &[]);
     let err = daemon
         .client()
         .post_json("/v1/sessions", &json!({"pid": pid, "functions": ["lea_first"], "fast_entry": true}))

@@ -6,7 +6,9 @@
 use std::{collections::HashMap, time::Duration};
 
 use serde_json::Value as Json;
-use tests::{build_fixture, require_root, run_tracesynth, set_binary, wait_for, DaemonProcess, Fixture, Recording};
+use tests::{
+    build_fixture, require_root, run_tracesynth, set_binary, start_daemon, wait_for, DaemonClient, Fixture, Recording,
+};
 
 /// Traced functions: `depth_sum(2)` recurses three deep, `outer` calls `inner` twice.
 const FUNCS: &[&str] = &["clear_lowest", "add_push", "depth_sum", "outer", "inner"];
@@ -118,7 +120,7 @@ fn a_daemon_session_on_hot_functions_pairs_every_call() {
     let dir = tempfile::tempdir().unwrap();
     let bin = build_fixture("calls", &["-O2", "-g"], dir.path());
     let mut fixture = Fixture::start(&bin);
-    let daemon = DaemonProcess::start(&dir.path().join("data"));
+    let daemon = start_daemon(&dir.path().join("data"), &[]);
     let client = daemon.client();
     fixture.send("hot 5000");
     std::thread::sleep(Duration::from_millis(200));

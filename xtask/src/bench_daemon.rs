@@ -9,7 +9,8 @@ use std::{
 use anyhow::{bail, Context as _, Result};
 use serde_json::json;
 
-use crate::{daemon::Daemon, fixture::Fixture, median};
+use crate::{daemon::Daemon, median};
+use test_support::fixture::Fixture;
 
 /// Session and store queries the benchmark needs.
 trait BenchQueries {
@@ -47,7 +48,7 @@ struct Ingest {
 /// One ingest run: `bench nop5 N` under a function-only session; events/s from the loop's
 /// start until every call is in sled.
 fn ingest(daemon: &Daemon, bin: &Path, calls: u64) -> Result<(u64, Ingest)> {
-    let mut target = Fixture::start(bin)?;
+    let mut target = Fixture::spawn(bin)?;
     let id = daemon.attach(target.pid(), "nop5_fn", false)?;
     let start = Instant::now();
     let loop_ns = target.timed(&format!("bench nop5 {calls}"))?;
@@ -108,7 +109,7 @@ fn latency(daemon: &Daemon, id: u64, total: u64, requests: usize) -> Result<[(f6
 /// ns per call of `count_odd(k)`: untraced, with a function-only session, with a block
 /// session; and (blocks entered per call, block hits with no call, dropped) of the last.
 fn block_overhead(daemon: &Daemon, bin: &Path, k: u64, calls: u64) -> Result<([f64; 3], u64, u64)> {
-    let mut target = Fixture::start(bin)?;
+    let mut target = Fixture::spawn(bin)?;
     let command = format!("oddbench {k} {calls}");
     let none = target.timed(&command)? / calls as f64;
     let id = daemon.attach(target.pid(), "count_odd", false)?;

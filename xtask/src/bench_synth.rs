@@ -73,15 +73,6 @@ fn judge(out: &str, err: &str, time: f64, killed: bool, task: &Task) -> Outcome 
     }
 }
 
-fn median(mut v: Vec<f64>) -> Option<f64> {
-    if v.is_empty() {
-        return None;
-    }
-    v.sort_by(f64::total_cmp);
-    let m = v.len() / 2;
-    Some(if v.len() & 1 == 0 { (v[m - 1] + v[m]) / 2.0 } else { v[m] })
-}
-
 fn cell(o: &Outcome) -> String {
     if o.solved {
         let ck = match o.checked {
@@ -146,10 +137,10 @@ pub fn run(suite: &Path, timeout_secs: u64, limit: Option<usize>, filter: Option
     let cvc_wrong = rows.iter().filter(|r| r.1.checked == Some(false)).count();
     let t = timeout_secs as f64;
     let med_solved = |pick: &dyn Fn(&(Outcome, Outcome)) -> &Outcome| {
-        median(rows.iter().map(pick).filter(|o| o.solved).map(|o| o.time).collect())
+        test_support::median(rows.iter().map(pick).filter(|o| o.solved).map(|o| o.time).collect())
     };
     let med_all = |pick: &dyn Fn(&(Outcome, Outcome)) -> &Outcome| {
-        median(rows.iter().map(pick).map(|o| if o.solved { o.time } else { t }).collect())
+        test_support::median(rows.iter().map(pick).map(|o| if o.solved { o.time } else { t }).collect())
     };
     let fmt = |m: Option<f64>| m.map_or("-".to_string(), |x| format!("{x:.3} s"));
     println!();

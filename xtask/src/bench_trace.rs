@@ -9,7 +9,8 @@ use std::{
 
 use anyhow::{bail, Context as _, Result};
 
-use crate::{fixture::Fixture, median};
+use crate::median;
+use test_support::fixture::Fixture;
 
 /// Runs `bench F N` on `target` and returns (wall-clock ns, on-CPU ns) per call.
 fn bench(target: &mut Fixture, shape: &str, calls: u64) -> Result<(f64, f64)> {
@@ -103,7 +104,7 @@ pub fn run(calls: u64, runs: usize) -> Result<()> {
         let mut wall: [Vec<f64>; 5] = Default::default();
         let mut cpu: [Vec<f64>; 5] = Default::default();
         for _ in 0..runs {
-            let mut target = Fixture::start(&bin)?;
+            let mut target = Fixture::spawn(&bin)?;
             let pid = target.pid().to_string();
             let (w, c) = bench(&mut target, shape, calls)?;
             wall[0].push(w);
@@ -148,7 +149,7 @@ pub fn run(calls: u64, runs: usize) -> Result<()> {
             }
         }
         let row = |v: [Vec<f64>; 5]| {
-            let [n, o, f, u, t] = v.map(|v| if v.is_empty() { f64::NAN } else { median(v) });
+            let [n, o, f, u, t] = v.map(median);
             format!(
                 "| {what} | {n:.1} | {o:.1} | {f:.1} | {u:.1} | {t:.1} | {:.2}× | {:.2}× | {:.2}× |",
                 (t - n) / (o - n),
@@ -197,7 +198,7 @@ fn refusal_rate(tracesynth: &Path, dir: &Path) -> Result<()> {
                     (matches!(kind, "T" | "t") && !runtime).then(|| name.to_owned())
                 })
                 .collect();
-            let target = Fixture::start(&bin)?;
+            let target = Fixture::spawn(&bin)?;
             let mut args = vec![
                 "record".to_owned(),
                 "--explain".into(),

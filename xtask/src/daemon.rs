@@ -1,19 +1,15 @@
 //! A `tracesynth daemon` for the demo and the benchmarks: started on a free loopback port
 //! (with a bearer token) with its own data directory, spoken to over keep-alive HTTP,
 //! stopped with SIGTERM.
-use std::{
-    io::{BufRead, BufReader},
-    path::Path,
-    process::{Child, Command, Stdio},
-    time::Duration,
-};
+use std::{path::Path, time::Duration};
 
 use anyhow::{bail, Context as _, Result};
 use serde_json::Value as Json;
+use test_support::daemon::DaemonProcess;
 
 /// A running daemon.
 pub struct Daemon {
-    child: Child,
+    process: DaemonProcess,
     /// Its base URL.
     pub url: String,
     token: String,
@@ -27,35 +23,11 @@ impl Daemon {
         let token_file = data.with_file_name("token");
         let token = format!("bench-{}", std::process::id());
         std::fs::write(&token_file, &token).context("writing the daemon's token")?;
-        let mut child = Command::new(tracesynth)
-            .args(["daemon", "--listen", "127.0.0.1:0", "--token-file"])
-            .arg(&token_file)
-            .arg("--socket")
-            .arg(data.with_file_name("api.sock"))
-            .arg("--data-dir")
-            .arg(data)
-            .env("RUST_LOG", "warn")
-            .stderr(Stdio::piped())
-            .spawn()
-            .context("starting tracesynth daemon")?;
-        let mut stderr = BufReader::new(child.stderr.take().context("stderr")?);
-        let url = loop {
-            let mut line = String::new();
-            if stderr.read_line(&mut line)? == 0 {
-                bail!("tracesynth daemon exited before listening");
-            }
-            if let Some(rest) = line.strip_prefix("listening on http://").map(|r| format!("http://{r}")) {
-                break rest.split_whitespace().next().context("url")?.to_string();
-            }
-        };
-        std::thread::spawn(move || {
-            let mut line = String::new();
-            while stderr.read_line(&mut line).map(|n| n > 0).unwrap_or(false) {
-                eprint!("daemon: {line}");
-                line.clear();
-            }
-        });
-        Ok(Daemon { child, url, token, agent: ureq::AgentBuilder::new().timeout(Duration::from_secs(60)).build() })
+        let token_path = token_file.to_str().context("the token file's path is UTF-8")?;
+        let flags = ["--listen", "127.0.0.1:0", "--token-file", token_path];
+        let process = DaemonProcess::spawn(tracesynth, data, &flags)?;
+        let url = process.http_url.clone().context("the daemon did not say its TCP address")?;
+        Ok(Daemon { process, url, token, agent: ureq::AgentBuilder::new().timeout(Duration::from_secs(60)).build() })
     }
 
     /// `method path` with an optional JSON body; a 4xx/5xx is an error with the daemon's body.
@@ -95,7 +67,6 @@ impl Daemon {
 
 impl Drop for Daemon {
     fn drop(&mut self) {
-        let _ = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status();
-        let _ = self.child.wait();
+        self.process.terminate();
     }
 }

@@ -9,7 +9,8 @@ use std::{
 use anyhow::{bail, Context as _, Result};
 use serde_json::{json, Value as Json};
 
-use crate::{build_tracesynth, daemon::Daemon, fixture::Fixture, gcc, median};
+use crate::{build_tracesynth, daemon::Daemon, gcc, median};
+use test_support::fixture::Fixture;
 
 /// A demo function: what to ask for, and how to draw fresh inputs like the demo's own.
 struct DemoFunction {
@@ -66,7 +67,7 @@ impl Rng {
 /// The original function's answer, from the demo's `eval` command.
 fn eval(demo: &mut Fixture, f: &DemoFunction, args: &[Json]) -> Result<Json> {
     let words: Vec<String> = args.iter().map(|a| a.as_str().map_or_else(|| a.to_string(), str::to_owned)).collect();
-    let replies = demo.ask(&format!("eval {} {}", f.name, words.join(" ")))?;
+    let replies = demo.exchange(&format!("eval {} {}", f.name, words.join(" ")))?;
     let value = replies.last().and_then(|l| l.strip_prefix("= ")).with_context(|| format!("demo said {replies:?}"))?;
     Ok(if f.output_type == "string" { json!(value) } else { json!(value.parse::<i64>()?) })
 }
@@ -159,12 +160,12 @@ fn build_demo(dir: &Path) -> Result<PathBuf> {
 pub fn demo() -> Result<()> {
     let tracesynth = build_tracesynth()?;
     let dir = tempfile::tempdir()?;
-    let mut demo = Fixture::start(&build_demo(dir.path())?)?;
+    let mut demo = Fixture::spawn(&build_demo(dir.path())?)?;
     println!("demo process: PID {} (a shop with clear_lowest_bit, bulk_price, greeting)", demo.pid());
     let daemon = Daemon::start(&tracesynth, &dir.path().join("data"))?;
     println!("daemon: {}", daemon.url);
     let names: Vec<&str> = FUNCTIONS.iter().map(|f| f.name).collect();
-    let session = daemon.record(demo.pid(), &names, 300, false, || demo.ask("run 300").map(drop))?;
+    let session = daemon.record(demo.pid(), &names, 300, false, || Ok(demo.exchange("run 300").map(drop)?))?;
     println!("recorded 300 calls of each function by PID, then detached (session {session})\n");
     let out = crate::root().join("target/demo");
     std::fs::create_dir_all(&out)?;
@@ -255,7 +256,7 @@ pub fn bench(runs: usize, fresh: usize) -> Result<()> {
     println!("|---|---|---|---|---|---|---|---|---|---|");
     let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
     for f in FUNCTIONS {
-        let mut demo = Fixture::start(&bin)?;
+        let mut demo = Fixture::spawn(&bin)?;
         // Overhead: the same rounds without and with this one function traced, with plain
         // uprobes and with --fast-entry trampolines.
         let mut overhead = [Vec::new(), Vec::new()];

@@ -11,7 +11,6 @@ mod bench_synth;
 mod bench_trace;
 mod daemon;
 mod e2e;
-mod fixture;
 mod gpu_check;
 mod lint;
 mod model;
@@ -273,8 +272,7 @@ pub fn gcc(name: &str, flags: &[&str], out: &std::path::Path) -> Result<()> {
     Ok(())
 }
 
-/// The median (the upper one for an even count) of a non-empty sample.
-pub fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    v[v.len() / 2]
+/// The median of a sample ([`test_support::median`]); NaN when it is empty.
+pub fn median(v: Vec<f64>) -> f64 {
+    test_support::median(v).unwrap_or(f64::NAN)
 }

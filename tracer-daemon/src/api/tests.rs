@@ -451,19 +451,10 @@ fn only_loopback_without_token() {
     assert!(!is_loopback(&"0.0.0.0:7878".parse().unwrap()));
 }
 
-fn is_root() -> bool {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| s.lines().find_map(|l| l.strip_prefix("Uid:")).map(str::to_owned))
-        .is_some_and(|l| l.split_whitespace().nth(1) == Some("0"))
-}
-
 /// Root only: attach through the API to a child, read it back, detach.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn attach_get_and_detach_as_root() {
-    if !is_root() {
-        assert!(std::env::var_os("CI").is_none(), "attach_get_and_detach_as_root needs root, and CI is set");
-        eprintln!("SKIPPED attach_get_and_detach_as_root: eBPF tests need root (uprobes and CAP_BPF)");
+    if !test_support::ci::require_root("attach_get_and_detach_as_root") {
         return;
     }
     let h = harness(None);
