@@ -323,6 +323,34 @@ fn a_thread_inside_the_first_bytes_is_refused() {
 }
 
 #[test]
+fn a_signal_handler_that_would_resume_inside_the_first_bytes_is_refused() {
+    set_binary(env!("CARGO_BIN_EXE_tracesynth-under-test"));
+    if !require_root("a_signal_handler_that_would_resume_inside_the_first_bytes_is_refused") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    for flags in &FLAGS[..2] {
+        let bin = build_fixture("fastentry", flags, dir.path());
+        let mut fixture = Fixture::start(&bin);
+        // The thread now runs its handler (RIP in libc's read), and its signal frame holds
+        // a RIP inside raw_read's first bytes, where it would resume.
+        fixture.command("blocksig");
+        let names = vec!["raw_read".to_owned(), "lea_first".to_owned()];
+        let mut plan = probes::plan(fixture.pid(), &names, RetMode::Uretprobe).unwrap();
+        let mut fast = FastEntry::install(&mut plan, &Options { attempts: 3, ..Options::default() }).unwrap();
+        assert_eq!(fast.patched().iter().map(|p| p.function.as_str()).collect::<Vec<_>>(), ["lea_first"]);
+        let refusal = fast.refusals().iter().find(|(f, _)| f == "raw_read").expect("raw_read refused").1.to_string();
+        assert!(
+            refusal.contains("stack points to +0x") && refusal.contains("a signal handler may resume there"),
+            "{refusal}"
+        );
+        fast.restore();
+        assert_bytes_are_original(&bin, fixture.pid(), &["raw_read", "lea_first"]);
+        fixture.command("hammer 1 10");
+    }
+}
+
+#[test]
 fn explain_says_what_fast_entry_would_do() {
     set_binary(env!("CARGO_BIN_EXE_tracesynth-under-test"));
     let dir = tempfile::tempdir().unwrap();

@@ -156,6 +156,22 @@ struct Candidate {
     call_through: Result<bool, String>,
 }
 
+/// A candidate with its trampoline slot written and mapped, waiting for its jump.
+struct Slotted {
+    candidate: Candidate,
+    /// Run-time address of its slot.
+    slot: u64,
+    /// The trampoline file.
+    file: PathBuf,
+    /// The slot's offset in that file.
+    file_offset: u64,
+    probes: SlotProbes,
+}
+
+/// How much of each thread's stack, upwards from its RSP, is searched for a saved
+/// signal context that would resume inside the bytes to patch.
+const STACK_SCAN_BYTES: u64 = 8 << 20;
+
 fn candidate(plan: &Plan, index: usize, options: &Options) -> Result<Candidate, Refusal> {
     let f = &plan.functions[index];
     let runtime = f.runtime_address.ok_or(Refusal::NotMapped)?;
@@ -299,8 +315,7 @@ impl FastEntry {
     fn patch(&mut self, candidates: Vec<Candidate>) -> Result<(), FastEntryError> {
         let pid = self.pid;
         let syscall_insn = patch::find_syscall_instruction(pid)?;
-        // (candidate, slot address, file, file offset, probes)
-        let mut ready: Vec<(Candidate, u64, PathBuf, u64, SlotProbes)> = Vec::new();
+        let mut ready: Vec<Slotted> = Vec::new();
         {
             let mut stopped = StoppedProcess::stop(pid)?;
             let mem = Memory::open(pid)?;
@@ -320,13 +335,7 @@ impl FastEntry {
             }
             for (object, group) in by_object {
                 let len = (group.len() as u64 * SLOT).div_ceil(4096) * 4096;
-                let maps = patch::map_ranges(pid).map_err(|source| PatchError::Memory {
-                    what: "maps of",
-                    pid,
-                    addr: 0,
-                    len: 0,
-                    source,
-                })?;
+                let maps = tracer_probe::procfs::maps(pid).map_err(PatchError::from)?;
                 let targets: Vec<u64> = group.iter().map(|c| c.runtime).collect();
                 let Some(start) = patch::choose_region(&maps, &targets, len) else {
                     for c in group {
@@ -366,8 +375,8 @@ impl FastEntry {
                 let file = patch::write_trampoline_file(&self.options.dir, pid, &bytes)?;
                 patch::map_into(&mut stopped, &mem, syscall_insn, &file, start, len)?;
                 self.regions.push(Region { file: file.clone(), start, len });
-                for (c, slot, off, probes) in slots {
-                    ready.push((c, slot, file.clone(), off, probes));
+                for (candidate, slot, file_offset, probes) in slots {
+                    ready.push(Slotted { candidate, slot, file: file.clone(), file_offset, probes });
                 }
             }
         }
@@ -378,8 +387,10 @@ impl FastEntry {
             let stopped = StoppedProcess::stop(pid)?;
             let mem = Memory::open(pid)?;
             let rips = stopped.rips()?;
+            let stacks = stopped.stack_words(STACK_SCAN_BYTES)?;
             let mut blocked = Vec::new();
-            for (c, slot, file, off, probes) in ready {
+            for slotted in ready {
+                let Slotted { candidate: c, slot, file, file_offset: off, probes } = slotted;
                 let address = c.runtime + c.site.start;
                 let want = &c.code[c.site.start as usize..(c.site.start + c.site.len) as usize];
                 let memory = mem.read(address, want.len())?;
@@ -394,7 +405,26 @@ impl FastEntry {
                         self.refusals
                             .push((c.name, Refusal::ThreadInside { tid, offset: rip - c.runtime, attempts: attempt }));
                     } else {
-                        blocked.push((c, slot, file, off, probes));
+                        blocked.push(Slotted { candidate: c, slot, file, file_offset: off, probes });
+                    }
+                    continue;
+                }
+                // A thread in a signal handler resumes at the RIP saved in its signal
+                // frame, on its stack (or alternate stack) above its RSP. Any stack word
+                // pointing strictly inside the bytes may be one: such a thread is waited
+                // for like one stopped there. (A call among the bytes is their last
+                // instruction, so a return address is never strictly inside.)
+                let inside = |w: u64| w > address && w < address + c.site.len;
+                if let Some((tid, word)) =
+                    stacks.iter().find_map(|(tid, words)| words.iter().find(|w| inside(**w)).map(|w| (*tid, *w)))
+                {
+                    if attempt >= self.options.attempts {
+                        self.refusals.push((
+                            c.name,
+                            Refusal::SavedContextInside { tid, offset: word - c.runtime, attempts: attempt },
+                        ));
+                    } else {
+                        blocked.push(Slotted { candidate: c, slot, file, file_offset: off, probes });
                     }
                     continue;
                 }

@@ -16,6 +16,8 @@ use std::{
     path::{Path, PathBuf},
 };
 
+use tracer_probe::procfs::Mapping;
+
 use crate::ptrace::{PtraceError, StoppedProcess};
 
 /// Errors reading or writing the target, or preparing its trampoline region.
@@ -48,6 +50,9 @@ pub enum PatchError {
         /// Hex.
         read: String,
     },
+    /// `/proc/PID/maps` could not be read.
+    #[error(transparent)]
+    Maps(#[from] tracer_probe::procfs::ProcError),
     /// No executable mapping holds a `syscall` instruction.
     #[error("no `syscall` instruction found in the executable mappings of PID {0}")]
     NoSyscallInstruction(u32),
@@ -135,42 +140,6 @@ impl Memory {
     }
 }
 
-/// One line of `/proc/PID/maps`.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct MapRange {
-    /// First address.
-    pub start: u64,
-    /// One past the last.
-    pub end: u64,
-    /// e.g. `r-xp`.
-    pub perms: String,
-    /// Path or pseudo name (`[heap]`, `[stack]`, `[vdso]`), empty for anonymous.
-    pub name: String,
-}
-
-/// The target's mappings with their names.
-///
-/// # Errors
-/// When `/proc/PID/maps` cannot be read.
-pub fn map_ranges(pid: u32) -> io::Result<Vec<MapRange>> {
-    let text = std::fs::read_to_string(format!("/proc/{pid}/maps"))?;
-    Ok(text
-        .lines()
-        .filter_map(|line| {
-            let mut f = line.split_whitespace();
-            let (start, end) = f.next()?.split_once('-')?;
-            let perms = f.next()?.to_owned();
-            let name = f.nth(3).unwrap_or("").to_owned();
-            Some(MapRange {
-                start: u64::from_str_radix(start, 16).ok()?,
-                end: u64::from_str_radix(end, 16).ok()?,
-                perms,
-                name,
-            })
-        })
-        .collect())
-}
-
 /// The address of a `syscall` instruction (`0f 05`) in an executable mapping of the
 /// target (the vDSO first). Any two such bytes execute as `syscall` from their address.
 ///
@@ -184,8 +153,7 @@ pub fn find_syscall_instruction(pid: u32) -> Result<u64, PatchError> {
         len: 0,
         source,
     })?;
-    let mut ranges =
-        map_ranges(pid).map_err(|source| PatchError::Memory { what: "maps of", pid, addr: 0, len: 0, source })?;
+    let mut ranges = tracer_probe::procfs::maps(pid)?;
     ranges.retain(|r| r.perms.contains('x') && r.end <= 0x0000_8000_0000_0000 && r.name != "[uprobes]");
     ranges.sort_by_key(|r| r.name != "[vdso]");
     for r in ranges {
@@ -213,8 +181,8 @@ const REACH: i128 = i32::MAX as i128;
 /// is within `jmp rel32` reach (both ways), nearest first; `None` when there is none.
 /// A guard page is kept on both sides; the space above `[heap]` (where `brk` grows) and
 /// below `[stack]` is avoided.
-pub fn choose_region(maps: &[MapRange], targets: &[u64], len: u64) -> Option<u64> {
-    let mut sorted: Vec<&MapRange> = maps.iter().filter(|m| m.end <= 0x0000_8000_0000_0000).collect();
+pub fn choose_region(maps: &[Mapping], targets: &[u64], len: u64) -> Option<u64> {
+    let mut sorted: Vec<&Mapping> = maps.iter().filter(|m| m.end <= 0x0000_8000_0000_0000).collect();
     sorted.sort_by_key(|m| m.start);
     let low = 0x10000u64;
     let high = 0x0000_7fff_ffff_f000u64;
@@ -379,8 +347,8 @@ pub fn map_into(
 mod tests {
     use super::*;
 
-    fn range(start: u64, end: u64, name: &str) -> MapRange {
-        MapRange { start, end, perms: "r-xp".into(), name: name.into() }
+    fn range(start: u64, end: u64, name: &str) -> Mapping {
+        Mapping { start, end, perms: "r-xp".into(), offset: 0, path: None, name: name.into() }
     }
 
     #[test]

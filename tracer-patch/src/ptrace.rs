@@ -190,6 +190,33 @@ impl StoppedProcess {
         self.threads.iter().map(|t| Ok((t.tid, regs(t.tid)?.rip))).collect()
     }
 
+    /// Each thread's stack as 8-byte words, from its RSP up to the end of the mapping
+    /// that holds it, at most `max_bytes`. A thread whose stack cannot be read gives none.
+    ///
+    /// # Errors
+    /// When registers cannot be read.
+    pub fn stack_words(&self, max_bytes: u64) -> Result<Vec<(i32, Vec<u64>)>, PtraceError> {
+        let maps = tracer_probe::procfs::maps(self.pid).unwrap_or_default();
+        let mem = std::fs::File::open(format!("/proc/{}/mem", self.pid)).ok();
+        self.threads
+            .iter()
+            .map(|t| {
+                let rsp = regs(t.tid)?.rsp;
+                let end = maps.iter().find(|m| m.start <= rsp && rsp < m.end).map_or(rsp, |m| m.end);
+                let len = usize::try_from((end - rsp).min(max_bytes)).unwrap_or(0);
+                let mut bytes = vec![0u8; len];
+                let read =
+                    mem.as_ref().is_some_and(|m| std::os::unix::fs::FileExt::read_exact_at(m, &mut bytes, rsp).is_ok());
+                let words = if read {
+                    bytes.chunks_exact(8).map(|w| u64::from_le_bytes(w.try_into().unwrap_or_default())).collect()
+                } else {
+                    Vec::new()
+                };
+                Ok((t.tid, words))
+            })
+            .collect()
+    }
+
     /// Runs system call `nr` with `args` on one stopped thread by pointing it at a
     /// `syscall` instruction at `syscall_insn` and single-stepping it; restores the
     /// thread's registers afterwards. Returns the raw result (negative errno on failure).

@@ -93,6 +93,17 @@ pub enum Refusal {
         /// Stop-the-world attempts.
         attempts: u32,
     },
+    /// A word on a thread's stack points inside the bytes to overwrite (every attempt):
+    /// it may be the RIP saved by a signal that interrupted the thread there.
+    #[error("a word on thread {tid}'s stack points to +{offset:#x}, inside the bytes to overwrite: a signal handler may resume there (tried {attempts} times)")]
+    SavedContextInside {
+        /// Thread id.
+        tid: i32,
+        /// The word, from the function's start.
+        offset: u64,
+        /// Stop-the-world attempts.
+        attempts: u32,
+    },
     /// The bytes in memory are not the file's (another tool's breakpoint or patch).
     #[error("the bytes in memory ({memory}) differ from the file ({file}): another uprobe or patch is there")]
     MemoryDiffers {

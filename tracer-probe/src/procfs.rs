@@ -45,6 +45,9 @@ pub struct Mapping {
     pub offset: u64,
     /// Mapped file, if any.
     pub path: Option<PathBuf>,
+    /// The path or pseudo name (`[heap]`, `[stack]`, `[vdso]`, `[uprobes]`); empty for an
+    /// anonymous mapping.
+    pub name: String,
 }
 
 impl Mapping {
@@ -150,7 +153,8 @@ fn parse_maps_line(line: &str) -> Option<Mapping> {
     let offset = u64::from_str_radix(fields.next()?, 16).ok()?;
     let _dev = fields.next()?;
     let _inode = fields.next()?;
-    let path = fields.next().map(str::trim).filter(|p| p.starts_with('/')).map(PathBuf::from);
+    let name = fields.next().map(str::trim_start).unwrap_or_default().to_owned();
+    let path = Some(&name).filter(|p| p.starts_with('/')).map(PathBuf::from);
     let (start, end) = range.split_once('-')?;
     Some(Mapping {
         start: u64::from_str_radix(start, 16).ok()?,
@@ -158,6 +162,7 @@ fn parse_maps_line(line: &str) -> Option<Mapping> {
         perms,
         offset,
         path,
+        name,
     })
 }
 
@@ -251,7 +256,10 @@ mod tests {
         assert_eq!(m.path.as_deref(), Some(Path::new("/usr/bin/demo prog")));
         let anon = parse_maps_line("7ffd1000-7ffd2000 rw-p 00000000 00:00 0 [stack]").unwrap();
         assert_eq!(anon.path, None);
+        assert_eq!(anon.name, "[stack]");
         assert!(!anon.is_exec());
+        let unnamed = parse_maps_line("7ffd1000-7ffd2000 rw-p 00000000 00:00 0").unwrap();
+        assert_eq!(unnamed.name, "");
     }
 
     #[test]
@@ -262,6 +270,7 @@ mod tests {
             perms: "r-xp".into(),
             offset: 0x1000,
             path: Some("/bin/x".into()),
+            name: "/bin/x".into(),
         }];
         assert_eq!(runtime_address(&maps, Path::new("/bin/x"), 0x1234), Some(0x5000_1234));
         assert_eq!(runtime_address(&maps, Path::new("/bin/x"), 0x9000), None);
