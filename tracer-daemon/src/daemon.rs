@@ -17,6 +17,7 @@ use std::{
     time::{Duration, SystemTime, UNIX_EPOCH},
 };
 
+use crate::locks::lock;
 use crate::store::{SessionLimits, SessionRecord, SessionState, Store, StoreError};
 use tracer_probe::{
     probes::{
@@ -284,7 +285,7 @@ impl Sessions {
             }
         }
         tracing::info!(id, pid = request.pid, functions = ?request.functions, "session attached");
-        let mut live = self.live.lock().expect("sessions lock");
+        let mut live = lock(&self.live);
         // Forget sessions that ended by themselves (their state is in the store).
         live.retain(|_, s| s.thread.as_ref().is_some_and(|h| !h.is_finished()));
         live.insert(id, LiveSession { stop, detach, status, thread: Some(handle) });
@@ -299,7 +300,7 @@ impl Sessions {
     /// # Errors
     /// Store errors.
     pub fn detach(&self, id: u64) -> Result<Option<SessionRecord>, StoreError> {
-        let live = self.live.lock().expect("sessions lock").remove(&id);
+        let live = lock(&self.live).remove(&id);
         if let Some(mut s) = live {
             s.detach.store(true, Ordering::SeqCst);
             s.stop.store(true, Ordering::SeqCst);
@@ -316,7 +317,7 @@ impl Sessions {
     /// Store errors.
     pub fn get(&self, id: u64) -> Result<Option<(SessionRecord, LiveStatus)>, StoreError> {
         let Some(record) = self.store.get_session(id)? else { return Ok(None) };
-        let live = self.live.lock().expect("sessions lock").get(&id).map(|s| s.status.lock().expect("status").clone());
+        let live = lock(&self.live).get(&id).map(|s| lock(&s.status).clone());
         let mut record = record;
         let status = match live {
             Some(s) if record.state == SessionState::Running => {
@@ -336,12 +337,12 @@ impl Sessions {
 
     /// Sum of events/s over live sessions.
     pub fn events_per_sec(&self) -> f64 {
-        self.live.lock().expect("sessions lock").values().map(|s| s.status.lock().expect("status").events_per_sec).sum()
+        lock(&self.live).values().map(|s| lock(&s.status).events_per_sec).sum()
     }
 
     /// Stops every session and flushes the store (daemon shutdown).
     pub fn shutdown(&self) {
-        let all: Vec<LiveSession> = self.live.lock().expect("sessions lock").drain().map(|(_, s)| s).collect();
+        let all: Vec<LiveSession> = lock(&self.live).drain().map(|(_, s)| s).collect();
         for s in &all {
             s.stop.store(true, Ordering::SeqCst);
         }
@@ -509,7 +510,7 @@ impl RecordSink for StoreSink {
                 self.stop.store(true, Ordering::SeqCst);
             }
         }
-        self.status.lock().expect("status").calls_per_function.clone_from(&self.record.calls_per_function);
+        lock(&self.status).calls_per_function.clone_from(&self.record.calls_per_function);
         if let Some(tx) = &self.writer_tx {
             if !calls.is_empty() && tx.send(WriterItem::Calls(calls)).is_err() {
                 self.stop.store(true, Ordering::SeqCst);
@@ -537,7 +538,7 @@ impl RecordSink for StoreSink {
         self.record.loss.received = status.received;
         self.record.loss.dropped = status.dropped;
         {
-            let mut live = self.status.lock().expect("status");
+            let mut live = lock(&self.status);
             live.events_per_sec = status.events_per_sec;
             if let Some(s) = status.resource {
                 live.resources.push_back(s);

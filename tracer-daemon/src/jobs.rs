@@ -4,7 +4,7 @@
 //! end, code, tests, the verification report and the reward history.
 use std::{
     collections::BTreeMap,
-    sync::{Arc, Mutex, MutexGuard},
+    sync::{Arc, Mutex},
     time::Duration,
 };
 
@@ -12,7 +12,10 @@ use serde::{Deserialize, Serialize};
 use synth_engine::{emit::Lang, search::CancelToken};
 use utoipa::ToSchema;
 
-use crate::store::{Store, StoreError};
+use crate::{
+    locks::lock,
+    store::{Store, StoreError},
+};
 use carving::{
     guide_choice::{GuideChoice, GuideSource},
     live::{self, SynthOptions},
@@ -195,10 +198,6 @@ pub struct Jobs {
     jobs: Arc<Mutex<BTreeMap<u64, Job>>>,
     /// One job runs at a time: the searches use every core they get.
     runner: Arc<Mutex<()>>,
-}
-
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 impl Jobs {

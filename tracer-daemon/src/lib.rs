@@ -7,6 +7,7 @@ pub mod api;
 pub mod client;
 pub mod daemon;
 pub mod jobs;
+mod locks;
 pub mod server;
 pub mod socket;
 pub mod store;
