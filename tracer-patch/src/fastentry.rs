@@ -152,8 +152,19 @@ struct Candidate {
     runtime: u64,
     code: Vec<u8>,
     site: PatchSite,
-    /// `Err(why not)`, or whether `r9` is an argument to keep.
-    call_through: Result<bool, String>,
+    call_through: CallThrough,
+}
+
+/// Which slot a function gets.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum CallThrough {
+    /// A call-through slot ([`trampoline::encode_call_slot`]).
+    Yes {
+        /// Whether `r9` may hold a sixth argument, to be kept.
+        sixth_arg: bool,
+    },
+    /// An entry slot with an entry probe and a uretprobe, for this reason.
+    No(String),
 }
 
 /// A candidate with its trampoline slot written and mapped, waiting for its jump.
@@ -196,8 +207,11 @@ fn candidate(plan: &Plan, index: usize, options: &Options) -> Result<Candidate, 
             return Err(Refusal::ProbeInside { what, offset: at });
         }
     }
-    let call_through =
-        if options.call_through { call_through(plan, index, &code) } else { Err(CALL_THROUGH_OFF.to_owned()) };
+    let call_through = if options.call_through {
+        call_through(plan, index, &code).map_or_else(CallThrough::No, |sixth_arg| CallThrough::Yes { sixth_arg })
+    } else {
+        CallThrough::No(CALL_THROUGH_OFF.to_owned())
+    };
     Ok(Candidate { name: f.name.clone(), object: entry.object.clone(), runtime, code, site, call_through })
 }
 
@@ -264,8 +278,9 @@ pub fn explain(plan: &Plan, options: &Options) -> String {
                 c.site.start,
                 c.site.instructions.join("; "),
                 match &c.call_through {
-                    Ok(_) => "calls would run through it, with one probe per call at its return".to_owned(),
-                    Err(why) => format!("entry probe and uretprobe on its nop ({why})"),
+                    CallThrough::Yes { .. } =>
+                        "calls would run through it, with one probe per call at its return".to_owned(),
+                    CallThrough::No(why) => format!("entry probe and uretprobe on its nop ({why})"),
                 }
             )),
             Err(r) => out.push_str(&format!("fast-entry: {}: refused, probed the normal way: {r}\n", f.name)),
@@ -355,9 +370,11 @@ impl FastEntry {
                 for (i, c) in group.into_iter().enumerate() {
                     let slot = start + i as u64 * SLOT;
                     let encoded = match &c.call_through {
-                        Ok(sixth_arg) => trampoline::encode_call_slot(&c.code, c.runtime, &c.site, slot, *sixth_arg)
-                            .map(|s| (s.bytes, SlotProbes::CallThrough { probe: s.probe })),
-                        Err(why) => trampoline::encode_slot(&c.code, c.runtime, &c.site, slot)
+                        CallThrough::Yes { sixth_arg } => {
+                            trampoline::encode_call_slot(&c.code, c.runtime, &c.site, slot, *sixth_arg)
+                                .map(|s| (s.bytes, SlotProbes::CallThrough { probe: s.probe }))
+                        }
+                        CallThrough::No(why) => trampoline::encode_slot(&c.code, c.runtime, &c.site, slot)
                             .map(|b| (b, SlotProbes::EntryAndUretprobe(why.clone()))),
                     };
                     match encoded {

@@ -275,6 +275,9 @@ impl Ctx<'_> {
     }
 }
 
+/// The fixed helpers, from `helpers.c`.
+const C_HELPERS: &str = include_str!("helpers.c");
+
 fn helper_code(name: &str) -> String {
     if let Some(wpos) = name.find(|c: char| c.is_ascii_digit()) {
         if name.starts_with("bv") {
@@ -303,151 +306,7 @@ fn helper_code(name: &str) -> String {
             };
         }
     }
-    match name {
-        "int_div" => "/* Euclidean division (SMT-LIB div). */\nstatic int64_t int_div(int64_t a, int64_t b) {\n    int64_t q = a / b;\n    if (a % b < 0) {\n        q = b > 0 ? q - 1 : q + 1;\n    }\n    return q;\n}\n".into(),
-        "int_mod" => "/* Euclidean remainder (SMT-LIB mod), never negative. */\nstatic int64_t int_mod(int64_t a, int64_t b) {\n    int64_t r = a % b;\n    return r < 0 ? (b > 0 ? r + b : r - b) : r;\n}\n".into(),
-        "str_concat" => "static const char *str_concat(const char *a, const char *b) {\n    size_t n = strlen(a), m = strlen(b);\n    char *r = malloc(n + m + 1);\n    if (r == NULL) {\n        abort();\n    }\n    memcpy(r, a, n);\n    memcpy(r + n, b, m + 1);\n    return r;\n}\n".into(),
-        "str_substr" => "/* SMT-LIB str.substr: empty when i is out of range or n <= 0. */\nstatic const char *str_substr(const char *s, int64_t i, int64_t n) {\n    int64_t len = (int64_t)strlen(s);\n    if (i < 0 || i >= len || n <= 0) {\n        return \"\";\n    }\n    if (n > len - i) {\n        n = len - i;\n    }\n    char *r = malloc((size_t)n + 1);\n    if (r == NULL) {\n        abort();\n    }\n    memcpy(r, s + i, (size_t)n);\n    r[n] = '\\0';\n    return r;\n}\n".into(),
-        "str_indexof" => "/* SMT-LIB str.indexof: -1 when absent or i is out of range. */\nstatic int64_t str_indexof(const char *s, const char *t, int64_t i) {\n    int64_t len = (int64_t)strlen(s);\n    if (i < 0 || i > len) {\n        return -1;\n    }\n    const char *p = strstr(s + i, t);\n    return p == NULL ? -1 : (int64_t)(p - s);\n}\n".into(),
-        "str_dup" => r#"/* A copy of s the caller may change. */
-static char *str_dup(const char *s) {
-    size_t n = strlen(s);
-    char *r = malloc(n + 1);
-    if (r == NULL) {
-        abort();
-    }
-    memcpy(r, s, n + 1);
-    return r;
-}
-"#
-        .into(),
-        "str_to_upper" => r#"/* ASCII letters to upper case. */
-static const char *str_to_upper(const char *s) {
-    char *r = str_dup(s);
-    for (char *p = r; *p != '\0'; p++) {
-        if (*p >= 'a' && *p <= 'z') {
-            *p = (char)(*p - 'a' + 'A');
-        }
-    }
-    return r;
-}
-"#
-        .into(),
-        "str_to_lower" => r#"/* ASCII letters to lower case. */
-static const char *str_to_lower(const char *s) {
-    char *r = str_dup(s);
-    for (char *p = r; *p != '\0'; p++) {
-        if (*p >= 'A' && *p <= 'Z') {
-            *p = (char)(*p - 'A' + 'a');
-        }
-    }
-    return r;
-}
-"#
-        .into(),
-        "str_to_title" => r#"/* Each word's first ASCII letter upper case, its other ASCII letters lower case. */
-static const char *str_to_title(const char *s) {
-    char *r = str_dup(s);
-    int after_letter = 0;
-    for (char *p = r; *p != '\0'; p++) {
-        int lower = *p >= 'a' && *p <= 'z', upper = *p >= 'A' && *p <= 'Z';
-        if (after_letter && upper) {
-            *p = (char)(*p - 'A' + 'a');
-        } else if (!after_letter && lower) {
-            *p = (char)(*p - 'a' + 'A');
-        }
-        after_letter = lower || upper;
-    }
-    return r;
-}
-"#
-        .into(),
-        "str_trim" => r#"/* Without leading and trailing spaces, tabs, newlines and carriage returns. */
-static const char *str_trim(const char *s) {
-    while (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r') {
-        s++;
-    }
-    size_t n = strlen(s);
-    while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t' || s[n - 1] == '\n' || s[n - 1] == '\r')) {
-        n--;
-    }
-    char *r = malloc(n + 1);
-    if (r == NULL) {
-        abort();
-    }
-    memcpy(r, s, n);
-    r[n] = '\0';
-    return r;
-}
-"#
-        .into(),
-        "str_field" => r#"/* The i-th piece (from 0) of s split at each sep; "" past the last. */
-static const char *str_field(const char *s, const char *sep, int64_t i) {
-    size_t sl = strlen(sep);
-    if (i < 0 || (sl == 0 && i > 0)) {
-        return "";
-    }
-    const char *start = s;
-    for (; sl > 0 && i > 0; i--) {
-        const char *next = strstr(start, sep);
-        if (next == NULL) {
-            return "";
-        }
-        start = next + sl;
-    }
-    const char *end = sl > 0 ? strstr(start, sep) : NULL;
-    size_t n = end == NULL ? strlen(start) : (size_t)(end - start);
-    char *r = malloc(n + 1);
-    if (r == NULL) {
-        abort();
-    }
-    memcpy(r, start, n);
-    r[n] = '\0';
-    return r;
-}
-"#
-        .into(),
-        "str_pad_left" => r#"/* s padded on the left with the one character c to width w. */
-static const char *str_pad_left(const char *s, int64_t w, const char *c) {
-    int64_t n = (int64_t)strlen(s);
-    if (strlen(c) != 1 || w <= n) {
-        return s;
-    }
-    char *r = malloc((size_t)w + 1);
-    if (r == NULL) {
-        abort();
-    }
-    memset(r, c[0], (size_t)(w - n));
-    memcpy(r + (w - n), s, (size_t)n + 1);
-    return r;
-}
-"#
-        .into(),
-        "str_repeat" => r#"/* s n times ("" for n <= 0). */
-static const char *str_repeat(const char *s, int64_t n) {
-    size_t l = strlen(s);
-    if (n <= 0 || l == 0) {
-        return "";
-    }
-    char *r = malloc(l * (size_t)n + 1);
-    if (r == NULL) {
-        abort();
-    }
-    for (int64_t k = 0; k < n; k++) {
-        memcpy(r + (size_t)k * l, s, l);
-    }
-    r[l * (size_t)n] = '\0';
-    return r;
-}
-"#
-        .into(),
-        "str_replace" => "/* SMT-LIB str.replace: first occurrence; an empty pattern prepends. */\nstatic const char *str_replace(const char *s, const char *t, const char *u) {\n    if (*t == '\\0') {\n        return str_concat(u, s);\n    }\n    const char *p = strstr(s, t);\n    if (p == NULL) {\n        return s;\n    }\n    size_t pre = (size_t)(p - s), tl = strlen(t), ul = strlen(u), rest = strlen(p + tl);\n    char *r = malloc(pre + ul + rest + 1);\n    if (r == NULL) {\n        abort();\n    }\n    memcpy(r, s, pre);\n    memcpy(r + pre, u, ul);\n    memcpy(r + pre + ul, p + tl, rest + 1);\n    return r;\n}\n".into(),
-        "str_replace_all" => "/* SMT-LIB str.replace_all: every occurrence, left to right; an empty pattern leaves s unchanged. */\nstatic const char *str_replace_all(const char *s, const char *t, const char *u) {\n    size_t tl = strlen(t), ul = strlen(u), n = 0;\n    if (tl == 0) {\n        return s;\n    }\n    for (const char *p = strstr(s, t); p != NULL; p = strstr(p + tl, t)) {\n        n++;\n    }\n    if (n == 0) {\n        return s;\n    }\n    char *r = malloc(strlen(s) - n * tl + n * ul + 1);\n    if (r == NULL) {\n        abort();\n    }\n    char *w = r;\n    const char *p = s;\n    for (const char *q = strstr(p, t); q != NULL; q = strstr(p, t)) {\n        memcpy(w, p, (size_t)(q - p));\n        w += q - p;\n        memcpy(w, u, ul);\n        w += ul;\n        p = q + tl;\n    }\n    strcpy(w, p);\n    return r;\n}\n".into(),
-        "str_suffixof" => "static bool str_suffixof(const char *a, const char *b) {\n    size_t n = strlen(a), m = strlen(b);\n    return n <= m && strcmp(b + (m - n), a) == 0;\n}\n".into(),
-        "str_to_int" => "/* SMT-LIB str.to_int: -1 unless s is a non-empty string of 0-9. */\nstatic int64_t str_to_int(const char *s) {\n    if (*s == '\\0') {\n        return -1;\n    }\n    int64_t v = 0;\n    for (const char *p = s; *p != '\\0'; p++) {\n        if (*p < '0' || *p > '9') {\n            return -1;\n        }\n        v = v * 10 + (*p - '0');\n    }\n    return v;\n}\n".into(),
-        "str_from_int" => "static const char *str_from_int(int64_t n) {\n    if (n < 0) {\n        return \"\";\n    }\n    char *r = malloc(24);\n    if (r == NULL) {\n        abort();\n    }\n    snprintf(r, 24, \"%lld\", (long long)n);\n    return r;\n}\n".into(),
-        _ => String::new(),
-    }
+    super::helper_section(C_HELPERS, "/* helper: ", name).unwrap_or_default().to_owned()
 }
 
 fn signature(problem: &Problem) -> Result<String, EmitError> {

@@ -228,6 +228,35 @@ pub(crate) const MAX_NESTED_CASES: usize = 4;
 
 /// The case split at `id` as `(condition, result)` arms and the final `else`: the `ite`
 /// chain along else-branches (empty arms when `id` is no `ite`).
+/// The helper `name` in `source`, a file of helpers each introduced by a line that starts
+/// with `marker` followed by its name: the lines after that one up to the next marker,
+/// ending in one newline.
+pub(crate) fn helper_section<'a>(source: &'a str, marker: &str, name: &str) -> Option<&'a str> {
+    let is_marker = |line: &str| line.starts_with(marker);
+    let names = |line: &str| {
+        line.strip_prefix(marker).is_some_and(|rest| rest.trim_end().trim_end_matches("*/").trim() == name)
+    };
+    let mut start = None;
+    let mut offset = 0;
+    for line in source.split_inclusive('\n') {
+        if let Some(begin) = start {
+            if is_marker(line) {
+                return Some(one_newline(&source[begin..offset]));
+            }
+        } else if names(line) {
+            start = Some(offset + line.len());
+        }
+        offset += line.len();
+    }
+    start.map(|begin| one_newline(&source[begin..]))
+}
+
+/// `text` without its trailing blank lines (keeping one newline).
+fn one_newline(text: &str) -> &str {
+    let end = text.trim_end_matches('\n').len();
+    &text[..(end + 1).min(text.len())]
+}
+
 pub(crate) fn case_arms(term: &Term, id: Id) -> (Vec<(Id, Id)>, Id) {
     let mut arms = Vec::new();
     let mut id = id;
@@ -254,6 +283,22 @@ impl Helpers {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn helper_sections_run_to_the_next_marker_and_end_in_one_newline() {
+        let source = "/* head */\n\n/* helper: a */\nint a;\n\n/* helper: ab */\nint ab;\nint b;\n";
+        assert_eq!(helper_section(source, "/* helper: ", "a"), Some("int a;\n"));
+        assert_eq!(helper_section(source, "/* helper: ", "ab"), Some("int ab;\nint b;\n"));
+        assert_eq!(helper_section(source, "/* helper: ", "b"), None);
+        for (file, marker) in [(include_str!("helpers.c"), "/* helper: "), (include_str!("helpers.py"), "# helper: ")] {
+            let names: Vec<&str> = file.lines().filter_map(|l| l.strip_prefix(marker)).collect();
+            assert!(names.len() >= 18, "{names:?}");
+            let mut unique = names.clone();
+            unique.sort_unstable();
+            unique.dedup();
+            assert_eq!(unique.len(), names.len(), "a helper is defined twice: {names:?}");
+        }
+    }
 
     #[test]
     fn closed_subterms_become_their_values() {

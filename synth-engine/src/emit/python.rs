@@ -238,47 +238,11 @@ impl Ctx<'_> {
     }
 }
 
+/// The helpers, from `helpers.py`.
+const PY_HELPERS: &str = include_str!("helpers.py");
+
 fn helper_code(name: &str) -> &'static str {
-    match name {
-        "_ediv" => "def _ediv(a: int, b: int) -> int:\n    \"\"\"Euclidean division (SMT-LIB `div`).\"\"\"\n    return (a - a % abs(b)) // b\n",
-        "_emod" => "def _emod(a: int, b: int) -> int:\n    \"\"\"Euclidean remainder (SMT-LIB `mod`), never negative.\"\"\"\n    return a % abs(b)\n",
-        "_signed" => "def _signed(x: int, w: int) -> int:\n    \"\"\"Reads a w-bit pattern as a two's-complement number.\"\"\"\n    return x - (1 << w) if x >> (w - 1) else x\n",
-        "_bvudiv" => "def _bvudiv(a: int, b: int, w: int) -> int:\n    return a // b if b else (1 << w) - 1\n",
-        "_bvurem" => "def _bvurem(a: int, b: int, w: int) -> int:\n    return a % b if b else a\n",
-        "_bvshl" => "def _bvshl(a: int, b: int, w: int) -> int:\n    return (a << b) & ((1 << w) - 1) if b < w else 0\n",
-        "_bvlshr" => "def _bvlshr(a: int, b: int, w: int) -> int:\n    return a >> b if b < w else 0\n",
-        "_bvashr" => "def _bvashr(a: int, b: int, w: int) -> int:\n    s = a - (1 << w) if a >> (w - 1) else a\n    return (s >> min(b, w - 1)) & ((1 << w) - 1)\n",
-        "_bvsdiv" => "def _bvsdiv(a: int, b: int, w: int) -> int:\n    x = a - (1 << w) if a >> (w - 1) else a\n    y = b - (1 << w) if b >> (w - 1) else b\n    if y == 0:\n        return 1 if x < 0 else (1 << w) - 1\n    q = abs(x) // abs(y)\n    return (q if (x < 0) == (y < 0) else -q) & ((1 << w) - 1)\n",
-        "_bvsrem" => "def _bvsrem(a: int, b: int, w: int) -> int:\n    x = a - (1 << w) if a >> (w - 1) else a\n    y = b - (1 << w) if b >> (w - 1) else b\n    if y == 0:\n        return a\n    r = abs(x) % abs(y)\n    return (-r if x < 0 else r) & ((1 << w) - 1)\n",
-        "_bvsmod" => "def _bvsmod(a: int, b: int, w: int) -> int:\n    x = a - (1 << w) if a >> (w - 1) else a\n    y = b - (1 << w) if b >> (w - 1) else b\n    if y == 0:\n        return a\n    return (x % y) & ((1 << w) - 1)\n",
-        "_str_substr" => "def _str_substr(s: str, i: int, n: int) -> str:\n    \"\"\"SMT-LIB `str.substr`: empty when `i` is out of range or `n <= 0`.\"\"\"\n    if i < 0 or i >= len(s) or n <= 0:\n        return \"\"\n    return s[i:i + n]\n",
-        "_str_indexof" => "def _str_indexof(s: str, t: str, i: int) -> int:\n    \"\"\"SMT-LIB `str.indexof`: -1 when absent or `i` is out of range.\"\"\"\n    if i < 0 or i > len(s):\n        return -1\n    return s.find(t, i)\n",
-        "_str_replace_all" => "def _str_replace_all(s: str, t: str, u: str) -> str:\n    return s.replace(t, u) if t else s\n",
-        "_str_to_int" => "def _str_to_int(s: str) -> int:\n    \"\"\"SMT-LIB `str.to_int`: -1 unless `s` is a non-empty string of 0-9.\"\"\"\n    if s == \"\" or any(c not in \"0123456789\" for c in s):\n        return -1\n    return int(s)\n",
-        "_ASCII_CASE" => r#"_ASCII_UPPER = str.maketrans("abcdefghijklmnopqrstuvwxyz", "ABCDEFGHIJKLMNOPQRSTUVWXYZ")
-_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
-"#,
-        "_str_to_title" => r#"def _str_to_title(s: str) -> str:
-    """Each word's first ASCII letter upper case, its other ASCII letters lower case."""
-    out = []
-    after_letter = False
-    for c in s:
-        out.append(c.translate(_ASCII_LOWER if after_letter else _ASCII_UPPER))
-        after_letter = c.isascii() and c.isalpha()
-    return "".join(out)
-"#,
-        "_str_field" => r#"def _str_field(s: str, sep: str, i: int) -> str:
-    """The i-th piece (from 0) of s split at each sep; "" past the last."""
-    pieces = s.split(sep) if sep else [s]
-    return pieces[i] if 0 <= i < len(pieces) else ""
-"#,
-        "_str_pad_left" => r#"def _str_pad_left(s: str, w: int, c: str) -> str:
-    """s padded on the left with the one character c to width w."""
-    return s.rjust(w, c) if len(c) == 1 else s
-"#,
-        "_str_from_int" => "def _str_from_int(n: int) -> str:\n    return str(n) if n >= 0 else \"\"\n",
-        _ => "",
-    }
+    super::helper_section(PY_HELPERS, "# helper: ", name).unwrap_or_default()
 }
 
 pub(super) fn function(problem: &Problem, term: &Term) -> Result<String, EmitError> {
