@@ -287,31 +287,23 @@ fn a_seccomp_filtered_target_is_probed_the_normal_way() {
     assert!(trace["calls"].as_array().unwrap().len() >= 10);
 }
 
-#[test]
-fn a_thread_inside_the_first_bytes_is_refused() {
-    set_binary(env!("CARGO_BIN_EXE_tracesynth-under-test"));
-    if !require_root("a_thread_inside_the_first_bytes_is_refused") {
-        return;
-    }
+/// Patches `raw_read` and `lea_first` after the fixture's `command` left a thread where
+/// `raw_read` must not be patched: only `lea_first` is, `raw_read`'s refusal and warning
+/// meet `refused` and `warned`, the bytes come back, and the process still answers.
+fn raw_read_is_refused_after(command: &str, refused: impl Fn(&str) -> bool, warned: &str) {
     let dir = tempfile::tempdir().unwrap();
     for flags in &FLAGS[..2] {
         let bin = build_fixture("fastentry", flags, dir.path());
         let mut fixture = Fixture::start(&bin);
-        fixture.command("block");
+        fixture.command(command);
         let names = vec!["raw_read".to_owned(), "lea_first".to_owned()];
         let mut plan = probes::plan(fixture.pid(), &names, RetMode::Uretprobe).unwrap();
         let mut fast = FastEntry::install(&mut plan, &Options { attempts: 3, ..Options::default() }).unwrap();
         assert_eq!(fast.patched().iter().map(|p| p.function.as_str()).collect::<Vec<_>>(), ["lea_first"]);
         let refusal = fast.refusals().iter().find(|(f, _)| f == "raw_read").expect("raw_read refused").1.to_string();
+        assert!(refused(&refusal), "{refusal}");
         assert!(
-            refusal.starts_with("thread ")
-                && refusal.contains("inside the bytes to overwrite or in a system call ending there (tried 3 times)"),
-            "{refusal}"
-        );
-        assert!(
-            plan.warnings
-                .iter()
-                .any(|w| w.starts_with("fast-entry: raw_read: not patched") && w.contains("is stopped at +0x")),
+            plan.warnings.iter().any(|w| w.starts_with("fast-entry: raw_read: not patched") && w.contains(warned)),
             "{:#?}",
             plan.warnings
         );
@@ -323,31 +315,28 @@ fn a_thread_inside_the_first_bytes_is_refused() {
 }
 
 #[test]
+fn a_thread_inside_the_first_bytes_is_refused() {
+    set_binary(env!("CARGO_BIN_EXE_tracesynth-under-test"));
+    if !require_root("a_thread_inside_the_first_bytes_is_refused") {
+        return;
+    }
+    let refused = |r: &str| {
+        r.starts_with("thread ")
+            && r.contains("inside the bytes to overwrite or in a system call ending there (tried 3 times)")
+    };
+    raw_read_is_refused_after("block", refused, "is stopped at +0x");
+}
+
+#[test]
 fn a_signal_handler_that_would_resume_inside_the_first_bytes_is_refused() {
     set_binary(env!("CARGO_BIN_EXE_tracesynth-under-test"));
     if !require_root("a_signal_handler_that_would_resume_inside_the_first_bytes_is_refused") {
         return;
     }
-    let dir = tempfile::tempdir().unwrap();
-    for flags in &FLAGS[..2] {
-        let bin = build_fixture("fastentry", flags, dir.path());
-        let mut fixture = Fixture::start(&bin);
-        // The thread now runs its handler (RIP in libc's read), and its signal frame holds
-        // a RIP inside raw_read's first bytes, where it would resume.
-        fixture.command("blocksig");
-        let names = vec!["raw_read".to_owned(), "lea_first".to_owned()];
-        let mut plan = probes::plan(fixture.pid(), &names, RetMode::Uretprobe).unwrap();
-        let mut fast = FastEntry::install(&mut plan, &Options { attempts: 3, ..Options::default() }).unwrap();
-        assert_eq!(fast.patched().iter().map(|p| p.function.as_str()).collect::<Vec<_>>(), ["lea_first"]);
-        let refusal = fast.refusals().iter().find(|(f, _)| f == "raw_read").expect("raw_read refused").1.to_string();
-        assert!(
-            refusal.contains("stack points to +0x") && refusal.contains("a signal handler may resume there"),
-            "{refusal}"
-        );
-        fast.restore();
-        assert_bytes_are_original(&bin, fixture.pid(), &["raw_read", "lea_first"]);
-        fixture.command("hammer 1 10");
-    }
+    // The thread runs its handler (RIP in libc's read); its signal frame holds a RIP
+    // inside raw_read's first bytes, where it would resume.
+    let refused = |r: &str| r.contains("stack points to +0x") && r.contains("a signal handler may resume there");
+    raw_read_is_refused_after("blocksig", refused, "a signal handler may resume there");
 }
 
 #[test]

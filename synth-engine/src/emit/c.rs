@@ -82,6 +82,9 @@ struct Ctx<'a> {
     helpers: Helpers,
     sorts: Vec<Sort>,
     problem: &'a Problem,
+    /// An integer view written in the source's own type (see
+    /// `IntegerView::native_type`): plain literals, `/` and `%`.
+    native: bool,
 }
 
 impl Ctx<'_> {
@@ -116,6 +119,7 @@ impl Ctx<'_> {
                     _ => ident(v),
                 }
             }
+            Op::Const(Value::Int(i)) if self.native => i.to_string(),
             Op::Const(v) => lit(v),
             Op::Call(f) => return Err(EmitError::UnknownFunction(f.to_string())),
             Op::Not => format!("!{}", a(0)),
@@ -146,6 +150,10 @@ impl Ctx<'_> {
             Op::Add => format!("({})", args.join(" + ")),
             Op::Sub => format!("({})", args.join(" - ")),
             Op::Mul => format!("({})", args.join(" * ")),
+            Op::Div | Op::Mod if self.native => {
+                let sym = if node.op == Op::Div { "/" } else { "%" };
+                format!("({} {sym} {})", a(0), a(1))
+            }
             Op::Div | Op::Mod => {
                 let h = if node.op == Op::Div { "int_div" } else { "int_mod" };
                 self.helpers.need(h);
@@ -321,8 +329,29 @@ const INCLUDES: &str =
     "#include <stdbool.h>\n#include <stdint.h>\n#include <stdio.h>\n#include <stdlib.h>\n#include <string.h>\n";
 
 pub(super) fn function(problem: &Problem, term: &Term) -> Result<String, EmitError> {
+    // The source's own integer type and plain operators where no value can wrap.
+    if let Some(view) = super::integers::integer_view(problem, term) {
+        if view.native_type(problem).is_some() {
+            let sorts = sorts_of(&view.problem, &view.term).map_err(unsupported)?;
+            let mut cx =
+                Ctx { term: &view.term, helpers: Helpers::default(), sorts, problem: &view.problem, native: true };
+            let mut body = block(&mut cx, view.term.root(), 0)?;
+            body.push_str("}\n");
+            let mut out = String::from(INCLUDES);
+            out.push('\n');
+            let note = super::integers::range_note(&view);
+            match &problem.description {
+                Some(d) => out.push_str(&format!("/* {}\n * {note} */\n", d.replace("*/", "* /"))),
+                None => out.push_str(&format!("/* {note} */\n")),
+            }
+            out.push_str(&signature(problem)?);
+            out.push_str(" {\n");
+            out.push_str(&body);
+            return Ok(out);
+        }
+    }
     let sorts = sorts_of(problem, term).map_err(unsupported)?;
-    let mut cx = Ctx { term, helpers: Helpers::default(), sorts, problem };
+    let mut cx = Ctx { term, helpers: Helpers::default(), sorts, problem, native: false };
     // Case splits read as if / else if / else, nested as the tree is.
     let mut body = block(&mut cx, term.root(), 0)?;
     body.push_str("}\n");

@@ -13,6 +13,7 @@
 //! on bytes, which matches SMT-LIB for ASCII text.
 
 mod c;
+mod integers;
 mod python;
 mod rust;
 mod sygus;

@@ -1,5 +1,6 @@
 //! Python emitter (bit-vectors as masked `int`s).
 
+use super::integers::{integer_view, Interval};
 use super::rust::sorts_of;
 use super::{ident, EmitError, Helpers, Lang};
 use crate::dsl::{to_signed, width_mask, Id, Op, Sort, Term, Value};
@@ -48,6 +49,15 @@ struct Ctx<'a> {
     term: &'a Term,
     helpers: Helpers,
     sorts: Vec<Sort>,
+    /// For an integer view: each node's interval, when known.
+    intervals: &'a [Option<Interval>],
+}
+
+impl Ctx<'_> {
+    /// Whether node `id` is positive on every input of the view's box.
+    fn positive(&self, id: Id) -> bool {
+        self.intervals.get(id.index()).copied().flatten().is_some_and(|i| i.lo >= 1)
+    }
 }
 
 impl Ctx<'_> {
@@ -97,6 +107,13 @@ impl Ctx<'_> {
             Op::Add => format!("({})", args.join(" + ")),
             Op::Sub => format!("({})", args.join(" - ")),
             Op::Mul => format!("({})", args.join(" * ")),
+            // Over a positive divisor Python's flooring `//` and `%` are Euclidean.
+            Op::Div | Op::Mod
+                if self.positive(k[1]) || matches!(self.term.node(k[1]).op, Op::Const(Value::Int(d)) if d > 0) =>
+            {
+                let sym = if node.op == Op::Div { "//" } else { "%" };
+                format!("({} {sym} {})", a(0), a(1))
+            }
             Op::Div | Op::Mod => {
                 let h = if node.op == Op::Div { "_ediv" } else { "_emod" };
                 self.helpers.need(h);
@@ -246,8 +263,24 @@ fn helper_code(name: &str) -> &'static str {
 }
 
 pub(super) fn function(problem: &Problem, term: &Term) -> Result<String, EmitError> {
+    // Plain integers where the bit-vectors provably never wrap.
+    if let Some(view) = integer_view(problem, term) {
+        let note = super::integers::range_note(&view);
+        return write_function(&view.problem, &view.term, &view.intervals, Some(&note));
+    }
+    write_function(problem, term, &[], None)
+}
+
+/// `term` as a Python function of `problem`'s signature; `intervals` as [`Ctx::intervals`],
+/// `note` a paragraph for the docstring.
+fn write_function(
+    problem: &Problem,
+    term: &Term,
+    intervals: &[Option<Interval>],
+    note: Option<&str>,
+) -> Result<String, EmitError> {
     let sorts = sorts_of(problem, term).map_err(unsupported)?;
-    let mut cx = Ctx { term, helpers: Helpers::default(), sorts };
+    let mut cx = Ctx { term, helpers: Helpers::default(), sorts, intervals };
     let signed = match problem.output.sort {
         Sort::BitVec(w) if problem.output.signed => Some(w),
         _ => None,
@@ -262,8 +295,10 @@ pub(super) fn function(problem: &Problem, term: &Term) -> Result<String, EmitErr
     let params: Vec<String> =
         problem.params.iter().map(|p| format!("{}: {}", ident(&p.name), hint(p.ty.sort))).collect();
     out.push_str(&format!("def {}({}) -> {}:\n", ident(&problem.name), params.join(", "), hint(problem.output.sort)));
-    if let Some(d) = &problem.description {
-        out.push_str(&format!("    \"\"\"{}\"\"\"\n", d.replace('\\', "\\\\").replace("\"\"\"", "\\\"\\\"\\\"")));
+    let doc: Vec<&str> = problem.description.as_deref().into_iter().chain(note).collect();
+    if !doc.is_empty() {
+        let doc = doc.join("\n\n    ");
+        out.push_str(&format!("    \"\"\"{}\"\"\"\n", doc.replace('\\', "\\\\").replace("\"\"\"", "\\\"\\\"\\\"")));
     }
     for p in &problem.params {
         if let Sort::BitVec(w) = p.ty.sort {

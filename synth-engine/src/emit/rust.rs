@@ -1,5 +1,6 @@
 //! Rust emitter.
 
+use super::integers::integer_view;
 use super::{ident, EmitError, Helpers, Lang};
 use crate::dsl::{to_signed, Id, Op, Sort, Term, Value};
 use crate::spec::{Example, Problem, TypeSpec};
@@ -39,6 +40,9 @@ struct Ctx<'a> {
     term: &'a Term,
     helpers: Helpers,
     sorts: Vec<Sort>,
+    /// An integer view written in one fixed-width type ([`IntegerView::native_type`]):
+    /// unsuffixed literals and `/`, `%`.
+    native: bool,
 }
 
 fn lit(v: &Value) -> String {
@@ -126,6 +130,7 @@ impl Ctx<'_> {
         };
         let r = match &node.op {
             Op::Var(v) => e(ident(v)),
+            Op::Const(Value::Int(i)) if self.native => e(i.to_string()),
             Op::Const(v) => e(lit(v)),
             Op::Call(f) => return Err(EmitError::UnknownFunction(f.to_string())),
             Op::Not => e(format!("!{}", self.p(k[0])?)),
@@ -175,6 +180,8 @@ impl Ctx<'_> {
                 let parts: Result<Vec<String>, _> = k.iter().map(|c| self.p(*c)).collect();
                 e(format!("({})", parts?.join(sym)))
             }
+            Op::Div if self.native => bin(self, &|a, b| format!("({a} / {b})"))?,
+            Op::Mod if self.native => bin(self, &|a, b| format!("({a} % {b})"))?,
             Op::Div => bin(self, &|a, b| format!("{a}.div_euclid({})", strip_outer(&b)))?,
             Op::Mod => bin(self, &|a, b| format!("{a}.rem_euclid({})", strip_outer(&b)))?,
             Op::Le | Op::Lt | Op::Ge | Op::Gt => {
@@ -553,8 +560,30 @@ pub(super) fn sorts_of(problem: &Problem, t: &Term) -> Result<Vec<Sort>, String>
 }
 
 pub(super) fn function(problem: &Problem, term: &Term) -> Result<String, EmitError> {
+    // The source's own integer type and plain operators where no value can wrap.
+    if let Some(view) = integer_view(problem, term) {
+        if view.native_type(problem).is_some() {
+            let sorts = sorts_of(&view.problem, &view.term).map_err(unsupported)?;
+            let mut cx = Ctx { term: &view.term, helpers: Helpers::default(), sorts, native: true };
+            let body = cx.emit(view.term.root())?;
+            let mut out = String::new();
+            if let Some(d) = &problem.description {
+                for line in d.lines() {
+                    out.push_str(&format!("/// {line}\n"));
+                }
+                out.push_str("///\n");
+            }
+            out.push_str(&format!("/// {}\n", super::integers::range_note(&view)));
+            let params: Result<Vec<String>, EmitError> =
+                problem.params.iter().map(|p| Ok(format!("{}: {}", ident(&p.name), sig_type(p.ty, true)?))).collect();
+            let ret = sig_type(problem.output, false)?;
+            out.push_str(&format!("pub fn {}({}) -> {ret} {{\n", ident(&problem.name), params?.join(", ")));
+            out.push_str(&format!("    {}\n}}\n", strip_outer(&body.code)));
+            return Ok(out);
+        }
+    }
     let sorts = sorts_of(problem, term).map_err(unsupported)?;
-    let mut cx = Ctx { term, helpers: Helpers::default(), sorts };
+    let mut cx = Ctx { term, helpers: Helpers::default(), sorts, native: false };
     let body = cx.emit(term.root())?;
     let mut out = String::new();
     for h in cx.helpers.iter() {

@@ -383,13 +383,15 @@ pub fn refine(
         let held_mask = agreement_mask(&training, &term, &held)?;
         let held_ok = held_mask.iter().filter(|b| **b).count();
         let held_total = held.len();
-        let code = emit::emit_function(config.lang, &training, &term)?;
+        // Emitted over every call, so that an integer view's box is all that was observed.
+        let observed = Problem { examples: all.clone(), ..training.clone() };
+        let code = emit::emit_function(config.lang, &observed, &term)?;
         let tests = emit::emit_tests(config.lang, &training, &term, &all)?;
         let mut report = verify::verify(config.lang, &code, &tests, &config.verify)?;
         report.term_size = Some(term.size());
         report.term_depth = Some(term.depth());
         let fits = report.passed() && held_ok == held.len();
-        let judged = crate::occam::judge(&term, &Problem { examples: all.clone(), ..training.clone() });
+        let judged = crate::occam::judge(&term, &observed);
         let fits_only = match judged {
             crate::occam::Verdict::Memorizes(why) if fits => Some(why),
             _ => None,
