@@ -9,7 +9,7 @@ use thiserror::Error;
 use super::ops::Op;
 use super::strings;
 use super::term::{Id, Term};
-use super::types::{width_mask, Sort, Value};
+use super::types::{to_signed, width_mask, Sort, Value};
 
 /// An evaluation failure.
 #[derive(Debug, Error, Clone, PartialEq, Eq)]
@@ -279,15 +279,6 @@ fn bvcmp(a: &Column, b: &Column, f: impl Fn(u64, u64, u32) -> bool) -> Option<Co
         }
         _ => None,
     }
-}
-
-/// Sign-extends a `w`-bit value to `i64`.
-#[must_use]
-pub fn to_signed(v: u64, w: u32) -> i64 {
-    let sh = 64 - w;
-    #[allow(clippy::cast_possible_wrap, reason = "reinterpreting bits")]
-    let r = ((v << sh) as i64) >> sh;
-    r
 }
 
 /// Scalar bit-vector semantics for binary operators (SMT-LIB, masked by the caller).

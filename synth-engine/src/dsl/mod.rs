@@ -17,12 +17,12 @@ pub mod strings;
 mod term;
 mod types;
 
-pub use eval::{apply, bv_binary, bv_compare, eval_one, eval_term, to_signed, Column, EvalError, FunDef, FunDefs};
+pub use eval::{apply, bv_binary, bv_compare, eval_one, eval_term, Column, EvalError, FunDef, FunDefs};
 pub use ops::Op;
 pub use sexpr::{SExpr, SExprError};
 pub use term::{print_symbol, Id, Node, Term};
 pub(crate) use types::gcd;
-pub use types::{width_mask, Sort, Value};
+pub use types::{to_signed, width_mask, Sort, Value};
 
 /// Infers the sort of `term` given the sorts of its free variables and the
 /// callable functions.

@@ -101,7 +101,7 @@ impl Value {
     #[must_use]
     pub fn integer(&self, signed: bool) -> Option<i128> {
         match self {
-            Value::Bv { width, bits } if signed => Some(i128::from(super::eval::to_signed(*bits, *width))),
+            Value::Bv { width, bits } if signed => Some(i128::from(to_signed(*bits, *width))),
             Value::Bv { bits, .. } => Some(i128::from(*bits)),
             Value::Int(i) => Some(*i),
             _ => None,
@@ -152,6 +152,15 @@ fn write_smt_string(f: &mut fmt::Formatter<'_>, s: &str) -> fmt::Result {
         }
     }
     f.write_str("\"")
+}
+
+/// Sign-extends a `w`-bit value to `i64`.
+#[must_use]
+pub fn to_signed(v: u64, w: u32) -> i64 {
+    let sh = 64 - w;
+    #[allow(clippy::cast_possible_wrap, reason = "reinterpreting bits")]
+    let r = ((v << sh) as i64) >> sh;
+    r
 }
 
 #[cfg(test)]

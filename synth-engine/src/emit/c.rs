@@ -3,7 +3,7 @@
 //! String results are allocated with `malloc` and not freed: the emitted
 //! functions are meant for small, short-lived programs and tests.
 
-use super::rust::sorts_of;
+use super::sorts_of;
 use super::{ident, EmitError, Helpers, Lang};
 use crate::dsl::{to_signed, Id, Op, Sort, Term, Value};
 use crate::spec::{Example, Problem, TypeSpec};

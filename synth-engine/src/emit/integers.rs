@@ -85,7 +85,7 @@ pub(crate) fn integer_view(problem: &Problem, term: &Term) -> Option<IntegerView
     view.examples = Vec::new();
     view.reference = None;
     view.grammar = None;
-    let sorts = super::rust::sorts_of(problem, term).ok()?;
+    let sorts = super::sorts_of(problem, term).ok()?;
     let mut cx =
         Translate { problem, term, sorts, domain: &domain, out: Term::new(), map: Vec::new(), intervals: Vec::new() };
     for (i, node) in term.nodes().iter().enumerate() {
@@ -132,7 +132,7 @@ impl IntegerView {
             return None;
         }
         let fits = |i: Interval| i.fits_signed(w) && (ty.signed || i.non_negative());
-        let sorts = super::rust::sorts_of(&self.problem, &self.term).ok()?;
+        let sorts = super::sorts_of(&self.problem, &self.term).ok()?;
         for ((node, interval), sort) in self.term.nodes().iter().zip(&self.intervals).zip(sorts) {
             let allowed = match sort {
                 Sort::Int => {

@@ -25,7 +25,7 @@ use serde::{Deserialize, Serialize};
 use smallvec::SmallVec;
 use thiserror::Error;
 
-use crate::dsl::{FunDefs, Id, Op, Term};
+use crate::dsl::{FunDefs, Id, Op, Sort, Term};
 use crate::spec::{Example, Problem};
 
 pub use sygus::to_define_fun;
@@ -229,6 +229,25 @@ pub(crate) const MAX_NESTED_CASES: usize = 4;
 
 /// The case split at `id` as `(condition, result)` arms and the final `else`: the `ite`
 /// chain along else-branches (empty arms when `id` is no `ite`).
+/// The sort of every node of `t` over `problem`'s parameters.
+pub(crate) fn sorts_of(problem: &Problem, t: &Term) -> Result<Vec<Sort>, String> {
+    let vars = problem.param_sorts();
+    let mut sorts = Vec::with_capacity(t.nodes().len());
+    for node in t.nodes() {
+        let args: Vec<Sort> = node.children.iter().map(|c| sorts[c.index()]).collect();
+        let s = match &node.op {
+            Op::Var(v) => vars
+                .iter()
+                .find(|(n, _)| *n == &**v)
+                .map(|(_, s)| *s)
+                .ok_or_else(|| format!("unknown variable `{v}`"))?,
+            op => op.result_sort(&args)?,
+        };
+        sorts.push(s);
+    }
+    Ok(sorts)
+}
+
 /// The helper `name` in `source`, a file of helpers each introduced by a line that starts
 /// with `marker` followed by its name: the lines after that one up to the next marker,
 /// ending in one newline.

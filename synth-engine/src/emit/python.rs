@@ -1,7 +1,7 @@
 //! Python emitter (bit-vectors as masked `int`s).
 
 use super::integers::{integer_view, Interval};
-use super::rust::sorts_of;
+use super::sorts_of;
 use super::{ident, EmitError, Helpers, Lang};
 use crate::dsl::{to_signed, width_mask, Id, Op, Sort, Term, Value};
 use crate::spec::{Example, Problem, TypeSpec};

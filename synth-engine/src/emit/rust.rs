@@ -1,6 +1,7 @@
 //! Rust emitter.
 
 use super::integers::integer_view;
+use super::sorts_of;
 use super::{ident, EmitError, Helpers, Lang};
 use crate::dsl::{to_signed, Id, Op, Sort, Term, Value};
 use crate::spec::{Example, Problem, TypeSpec};
@@ -539,24 +540,6 @@ fn str_pad_left(s: &str, w: i64, c: &str) -> String {
         "str_from_int" => "/// SMT-LIB `str.from_int`: decimal digits, or empty for negative numbers.\nfn str_from_int(n: i64) -> String {\n    if n >= 0 {\n        n.to_string()\n    } else {\n        String::new()\n    }\n}\n".into(),
         _ => String::new(),
     }
-}
-
-pub(super) fn sorts_of(problem: &Problem, t: &Term) -> Result<Vec<Sort>, String> {
-    let vars = problem.param_sorts();
-    let mut sorts = Vec::with_capacity(t.nodes().len());
-    for node in t.nodes() {
-        let args: Vec<Sort> = node.children.iter().map(|c| sorts[c.index()]).collect();
-        let s = match &node.op {
-            Op::Var(v) => vars
-                .iter()
-                .find(|(n, _)| *n == &**v)
-                .map(|(_, s)| *s)
-                .ok_or_else(|| format!("unknown variable `{v}`"))?,
-            op => op.result_sort(&args)?,
-        };
-        sorts.push(s);
-    }
-    Ok(sorts)
 }
 
 pub(super) fn function(problem: &Problem, term: &Term) -> Result<String, EmitError> {

@@ -293,7 +293,7 @@ fn fit_window(nums: &Numbers, window: &[usize], feats: &[Vec<i128>], extra_q: &[
                 #[allow(clippy::cast_possible_truncation, reason = "bounded below")]
                 let inv = (1.0 / r.abs()).round() as i128;
                 // Only a round one: a step of 49 that fits a dozen calls is a coincidence.
-                if inv <= 1 << 20 && super::grammar::roundness(i64::try_from(inv).unwrap_or(0)) > 0 {
+                if inv <= 1 << 20 && super::round::roundness(i64::try_from(inv).unwrap_or(0)) > 0 {
                     qs.push(inv);
                 }
             }

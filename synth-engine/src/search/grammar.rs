@@ -7,6 +7,7 @@ use smallvec::SmallVec;
 
 use super::description::{description_numbers, description_strings, description_thresholds};
 use super::guide::{Guide, ProductionInfo};
+use super::round::roundness;
 use crate::dsl::{apply, width_mask, Column, EvalError, FunDefs, Id, Op, Sort, Term, Value};
 use crate::spec::{Grammar, NonTerminal, Problem, Production};
 
@@ -121,26 +122,6 @@ fn threshold_predicates(problem: &Problem, sorts: &[Sort]) -> Vec<Production> {
         }
     }
     out
-}
-
-/// How round a number reads: trailing decimal zeros count twice, a multiple of 5 once, a
-/// power of two from 1024 up as much as the power of ten below it.
-pub(super) fn roundness(v: i64) -> u32 {
-    if v == 0 {
-        return 40;
-    }
-    let mut a = v.unsigned_abs();
-    let mut zeros = 0;
-    while a.is_multiple_of(10) {
-        zeros += 1;
-        a /= 10;
-    }
-    let mut score = 2 * zeros + u32::from(a.is_multiple_of(5));
-    let magnitude = v.unsigned_abs();
-    if magnitude >= 1024 && magnitude.is_power_of_two() {
-        score = score.max(2 * (magnitude.ilog10()));
-    }
-    score
 }
 
 /// The roundest integer `t` with `lo < t <= hi` (so `x < t` puts `lo` on one side and

@@ -23,6 +23,7 @@ mod enumerate;
 mod fitted;
 pub(crate) mod grammar;
 mod guide;
+mod round;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
