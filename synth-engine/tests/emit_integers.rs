@@ -90,13 +90,32 @@ fn plain_integers_agree_with_the_bit_vectors_inside_the_box() {
     }
 }
 
+const CELSIUS: &str = "(bvadd (bvsdiv (bvmul c #x00000009) #x00000005) #x00000020)";
+
 #[test]
-fn a_term_that_may_wrap_or_divide_a_negative_keeps_fixed_width_arithmetic() {
-    // c * 9 / 5 with c down to -40: C truncates the negative quotient, Python floors it.
-    let (p, t, _) =
-        problem("celsius_to_f", &[("c", -40, 120)], "(bvadd (bvsdiv (bvmul c #x00000009) #x00000005) #x00000020)", 0);
-    let python = emit_function(Lang::Python, &p, &t).unwrap();
-    assert!(python.contains("_bvsdiv") && !python.contains("the range observed"), "{python}");
+fn a_negative_quotient_truncates_as_in_c() {
+    // c * 9 / 5 with c down to -40: C truncates the negative quotient; Python's // floors.
+    let celsius = problem("celsius_to_f", &[("c", -40, 120)], CELSIUS, 100);
+    let python = emit_function(Lang::Python, &celsius.0, &celsius.1).unwrap();
+    assert!(python.contains("int((c * 9) / 5)"), "{python}");
+    let c = emit_function(Lang::C, &celsius.0, &celsius.1).unwrap();
+    assert!(c.contains("return (((c * 9) / 5) + 32);"), "{c}");
+    let remainder = problem("remainder", &[("a", -50, 50), ("b", 1, 7)], "(bvsrem a b)", 100);
+    for (lang, tool) in [(Lang::Python, "python3"), (Lang::C, "gcc"), (Lang::Rust, "rustc")] {
+        if !test_support::ci::require_tool(&format!("truncating division in {lang}"), tool) {
+            continue;
+        }
+        for (p, t, fresh) in [&celsius, &remainder] {
+            let code = emit_function(lang, p, t).unwrap();
+            assert!(code.contains("the range observed"), "{code}");
+            let r = verify(lang, &code, &emit_tests(lang, p, t, fresh).unwrap(), &VerifyLimits::default()).unwrap();
+            assert!(r.passed(), "{lang} {}: {r:#?}\n{code}", p.name);
+        }
+    }
+}
+
+#[test]
+fn a_term_that_may_wrap_keeps_fixed_width_arithmetic() {
     // x * x can leave 32 bits for x up to 100000.
     let (p, t, _) = problem("square", &[("x", 0, 100_000)], "(bvmul x x)", 0);
     let rust = emit_function(Lang::Rust, &p, &t).unwrap();

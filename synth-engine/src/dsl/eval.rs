@@ -519,6 +519,18 @@ pub fn apply(op: &Op, args: &[&Column]) -> Result<Column, EvalError> {
             }
             Some(Column::Int(out))
         }
+        (Op::TDiv | Op::TRem, [a, b]) => {
+            let (x, y) = ints(a).zip(ints(b)).ok_or_else(bad)?;
+            let mut out = Vec::with_capacity(n);
+            for (&p, &q) in x.iter().zip(y) {
+                if q == 0 {
+                    return Err(EvalError::IntDivByZero);
+                }
+                let r = if *op == Op::TDiv { p.checked_div(q) } else { p.checked_rem(q) };
+                out.push(r.ok_or_else(|| EvalError::IntOverflow(op.name()))?);
+            }
+            Some(Column::Int(out))
+        }
         (Op::Le | Op::Lt | Op::Ge | Op::Gt, [a, b]) => ints(a).zip(ints(b)).map(|(x, y)| {
             Column::Bool(
                 x.iter()
@@ -776,6 +788,17 @@ mod tests {
 
     fn bv32(x: u64) -> Value {
         Value::bv(32, x)
+    }
+
+    #[test]
+    fn truncating_division_rounds_toward_zero_and_keeps_the_dividends_sign() {
+        assert_eq!(ev("(tdiv (- 7) 2)"), Value::Int(-3));
+        assert_eq!(ev("(trem (- 7) 2)"), Value::Int(-1));
+        assert_eq!(ev("(tdiv 7 (- 2))"), Value::Int(-3));
+        assert_eq!(ev("(trem 7 (- 2))"), Value::Int(1));
+        assert_eq!(ev("(div (- 7) 2)"), Value::Int(-4), "Euclidean, for contrast");
+        let t: Term = "(tdiv 1 0)".parse().unwrap();
+        assert!(matches!(eval_one(&t, &[], &FunDefs::new()), Err(EvalError::IntDivByZero)));
     }
 
     /// SMT-LIB edge cases for every bit-vector operator (expected values follow

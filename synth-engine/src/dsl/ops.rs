@@ -47,6 +47,11 @@ pub enum Op {
     Div,
     /// `mod` (Euclidean).
     Mod,
+    /// `tdiv`: integer division truncating toward zero, as C and Rust divide (not in
+    /// SMT-LIB; used where a fixed-width term is written with plain integers).
+    TDiv,
+    /// `trem`: the remainder of `tdiv`, with the dividend's sign (C's and Rust's `%`).
+    TRem,
     /// `abs`.
     Abs,
     /// `<=`.
@@ -191,6 +196,8 @@ const NAMED: &[(Op, &str)] = &[
     (Op::Mul, "*"),
     (Op::Div, "div"),
     (Op::Mod, "mod"),
+    (Op::TDiv, "tdiv"),
+    (Op::TRem, "trem"),
     (Op::Abs, "abs"),
     (Op::Le, "<="),
     (Op::Lt, "<"),
@@ -412,7 +419,7 @@ impl Op {
                     Err(bad())
                 }
             }
-            Op::Div | Op::Mod => {
+            Op::Div | Op::Mod | Op::TDiv | Op::TRem => {
                 arity(2)?;
                 if all(Int) {
                     Ok(Int)

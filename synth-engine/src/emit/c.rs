@@ -150,6 +150,10 @@ impl Ctx<'_> {
             Op::Add => format!("({})", args.join(" + ")),
             Op::Sub => format!("({})", args.join(" - ")),
             Op::Mul => format!("({})", args.join(" * ")),
+            Op::TDiv | Op::TRem => {
+                let sym = if node.op == Op::TDiv { "/" } else { "%" };
+                format!("({} {sym} {})", a(0), a(1))
+            }
             Op::Div | Op::Mod if self.native => {
                 let sym = if node.op == Op::Div { "/" } else { "%" };
                 format!("({} {sym} {})", a(0), a(1))

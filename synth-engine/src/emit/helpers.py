@@ -116,3 +116,14 @@ def _str_pad_left(s: str, w: int, c: str) -> str:
 # helper: _str_from_int
 def _str_from_int(n: int) -> str:
     return str(n) if n >= 0 else ""
+
+# helper: _tdiv
+def _tdiv(a: int, b: int) -> int:
+    """Integer division truncating toward zero, as C divides."""
+    q = abs(a) // abs(b)
+    return q if (a < 0) == (b < 0) else -q
+
+# helper: _trem
+def _trem(a: int, b: int) -> int:
+    """The remainder of a division truncating toward zero (the dividend's sign), as C's %."""
+    return a - b * _tdiv(a, b)

@@ -147,6 +147,8 @@ impl IntegerView {
                                 | Op::Neg
                                 | Op::Div
                                 | Op::Mod
+                                | Op::TDiv
+                                | Op::TRem
                                 | Op::Ite
                         )
                 }
@@ -281,6 +283,24 @@ impl Translate<'_> {
                     _ => Op::Neg,
                 };
                 (int_op, Some(bv_result(r, w?)?))
+            }
+            // Signed division of a value that may be negative truncates, as `tdiv` does.
+            Op::BvSdiv | Op::BvSrem if !iv(self, 0)?.non_negative() => {
+                let (a, b) = (iv(self, 0)?, iv(self, 1)?);
+                let w = w?;
+                let min = -(1i128 << (w - 1));
+                if b.lo <= 0 && b.hi >= 0 || a.lo == min && b.lo <= -1 && b.hi >= -1 {
+                    return None;
+                }
+                if *op == Op::BvSdiv {
+                    let q = Interval::from_corners([a.lo / b.lo, a.lo / b.hi, a.hi / b.lo, a.hi / b.hi]);
+                    (Op::TDiv, Some(q))
+                } else {
+                    let most = b.lo.abs().max(b.hi.abs()) - 1;
+                    let lo = if a.lo < 0 { -most.min(-a.lo) } else { 0 };
+                    let hi = if a.hi > 0 { most.min(a.hi) } else { 0 };
+                    (Op::TRem, Some(Interval { lo, hi }))
+                }
             }
             Op::BvUdiv | Op::BvSdiv | Op::BvUrem | Op::BvSrem | Op::BvSmod => {
                 let (a, b) = (iv(self, 0)?, iv(self, 1)?);
@@ -427,9 +447,13 @@ mod tests {
         // A product that can leave 32 bits over the box.
         let p = problem(&[("x", "i32")], "i32", &[(&[0], 0), (&[100_000], 0)]);
         assert!(integer_view(&p, &"(bvmul x x)".parse().unwrap()).is_none());
-        // Division of a value that may be negative truncates in C, floors in Python.
+        // Signed division of a value that may be negative truncates, as C does; unsigned
+        // division of it reads the bits as a huge number; a divisor that may be 0 is not
+        // an integer division at all.
         let p = problem(&[("x", "i32")], "i32", &[(&[-40], -8), (&[120], 24)]);
-        assert!(integer_view(&p, &"(bvsdiv x #x00000005)".parse().unwrap()).is_none());
+        assert_eq!(integer_view(&p, &"(bvsdiv x #x00000005)".parse().unwrap()).unwrap().term.to_string(), "(tdiv x 5)");
+        assert!(integer_view(&p, &"(bvudiv x #x00000005)".parse().unwrap()).is_none());
+        assert!(integer_view(&p, &"(bvsdiv #x00000005 x)".parse().unwrap()).is_none());
         assert!(integer_view(&p, &"(bvand x #x0000000f)".parse().unwrap()).is_none());
         // Signed comparisons and arithmetic on negative values are fine.
         let t: Term = "(ite (bvslt x #x00000000) (bvneg x) x)".parse().unwrap();

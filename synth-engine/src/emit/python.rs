@@ -58,6 +58,16 @@ impl Ctx<'_> {
     fn positive(&self, id: Id) -> bool {
         self.intervals.get(id.index()).copied().flatten().is_some_and(|i| i.lo >= 1)
     }
+
+    /// Whether `a / b` in floating point, truncated, is the integer quotient on the whole
+    /// box: |a| < 2^31 and 0 < |b| < 2^22 keep the rounding error below the distance to the
+    /// next integer.
+    fn float_exact(&self, a: Id, b: Id) -> bool {
+        let get = |id: Id| self.intervals.get(id.index()).copied().flatten();
+        let (Some(a), Some(b)) = (get(a), get(b)) else { return false };
+        let small = |i: Interval, bound: i128| i.lo > -bound && i.hi < bound;
+        small(a, 1 << 31) && small(b, 1 << 22) && (b.lo >= 1 || b.hi <= -1)
+    }
 }
 
 impl Ctx<'_> {
@@ -113,6 +123,14 @@ impl Ctx<'_> {
             {
                 let sym = if node.op == Op::Div { "//" } else { "%" };
                 format!("({} {sym} {})", a(0), a(1))
+            }
+            // Truncating division: a float quotient is exact for these magnitudes.
+            Op::TDiv if self.float_exact(k[0], k[1]) => format!("int({} / {})", a(0), a(1)),
+            Op::TDiv | Op::TRem => {
+                self.helpers.need("_tdiv");
+                let h = if node.op == Op::TDiv { "_tdiv" } else { "_trem" };
+                self.helpers.need(h);
+                format!("{h}({}, {})", a(0), a(1))
             }
             Op::Div | Op::Mod => {
                 let h = if node.op == Op::Div { "_ediv" } else { "_emod" };

@@ -181,6 +181,8 @@ impl Ctx<'_> {
                 let parts: Result<Vec<String>, _> = k.iter().map(|c| self.p(*c)).collect();
                 e(format!("({})", parts?.join(sym)))
             }
+            Op::TDiv => bin(self, &|a, b| format!("({a} / {b})"))?,
+            Op::TRem => bin(self, &|a, b| format!("({a} % {b})"))?,
             Op::Div if self.native => bin(self, &|a, b| format!("({a} / {b})"))?,
             Op::Mod if self.native => bin(self, &|a, b| format!("({a} % {b})"))?,
             Op::Div => bin(self, &|a, b| format!("{a}.div_euclid({})", strip_outer(&b)))?,
