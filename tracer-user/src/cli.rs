@@ -9,12 +9,13 @@ use std::{
 use anyhow::{bail, Context as _};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::capture::CaptureArgs;
 use tracer_probe::{
     probes,
     record::{self, RecordConfig},
     trace::Trace,
 };
+
+use crate::capture::CaptureArgs;
 
 /// Watch a running process's functions with eBPF uprobes and synthesize code that does
 /// what they do.
@@ -172,12 +173,25 @@ struct ExportArgs {
     session: Option<u64>,
     #[command(flatten)]
     daemon: tracer_daemon::client::DaemonUrl,
-    /// Output file.
-    #[arg(long, short)]
-    output: PathBuf,
+    /// Output file (with `--format otlp`: one protobuf `ExportTraceServiceRequest`).
+    #[arg(long, short, required_unless_present_any = ["to", "format"])]
+    output: Option<PathBuf>,
+    /// With `--format otlp`: send the spans to this OTLP/HTTP receiver
+    /// (`http://HOST:4318`); default `$OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`, else
+    /// `$OTEL_EXPORTER_OTLP_ENDPOINT`.
+    #[arg(long, conflicts_with = "output")]
+    to: Option<String>,
+    /// With `--format otlp`: a resource attribute `KEY=VALUE` (repeatable), e.g.
+    /// `host.name=web-7` or `service.name=billing`; it replaces the one tracesynth finds.
+    #[arg(long = "label", value_parser = tracer_export::resource::parse_label)]
+    labels: Vec<(String, String)>,
+    /// With `--format otlp`: put argument and return values in the spans (they may be
+    /// data that must not leave the host).
+    #[arg(long)]
+    with_values: bool,
 }
 
-#[derive(Clone, Copy, Debug, ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 enum ExportFormat {
     /// Chrome trace-event JSON (Perfetto, chrome://tracing).
     Chrome,
@@ -185,6 +199,8 @@ enum ExportFormat {
     Json,
     /// The trace schema as bincode.
     Bincode,
+    /// OpenTelemetry spans (OTLP protobuf), one per completed call.
+    Otlp,
 }
 
 #[derive(Debug, Args)]
@@ -378,9 +394,29 @@ fn run_export(args: &ExportArgs) -> anyhow::Result<ExitCode> {
         ExportFormat::Chrome => serde_json::to_vec(&tracer_probe::chrome::to_chrome(&trace))?,
         ExportFormat::Json => trace.to_bytes(tracer_probe::trace::Encoding::Json),
         ExportFormat::Bincode => trace.to_bytes(tracer_probe::trace::Encoding::Bincode),
+        ExportFormat::Otlp => {
+            use tracer_export::otlp;
+            let resource = tracer_export::resource::describe(&trace, &args.labels);
+            let options = otlp::Options { with_values: args.with_values };
+            if args.output.is_none() {
+                let Some(endpoint) = args.to.clone().or_else(otlp::endpoint_from_env) else {
+                    bail!("give -o FILE, --to URL or set OTEL_EXPORTER_OTLP_ENDPOINT");
+                };
+                let requests = otlp::requests(&trace, &resource, &options, otlp::BATCH);
+                let sent = otlp::send(&endpoint, &requests).with_context(|| format!("exporting {input}"))?;
+                eprintln!("sent {sent} spans to {}", otlp::traces_url(&endpoint));
+                return Ok(ExitCode::SUCCESS);
+            }
+            let mut all = otlp::requests(&trace, &resource, &options, usize::MAX);
+            prost::Message::encode_to_vec(&all.pop().unwrap_or_default())
+        }
     };
-    tracer_probe::trace::write_atomic(&args.output, &bytes).with_context(|| format!("exporting {input}"))?;
-    eprintln!("wrote {}", args.output.display());
+    if args.format != ExportFormat::Otlp && (args.to.is_some() || !args.labels.is_empty() || args.with_values) {
+        bail!("--to, --label and --with-values go with --format otlp");
+    }
+    let Some(output) = &args.output else { bail!("give -o FILE") };
+    tracer_probe::trace::write_atomic(output, &bytes).with_context(|| format!("exporting {input}"))?;
+    eprintln!("wrote {}", output.display());
     Ok(ExitCode::SUCCESS)
 }
 

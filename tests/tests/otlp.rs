@@ -1,0 +1,123 @@
+//! `tracesynth export --format otlp` on a live recording: an OTLP/HTTP receiver built from
+//! the official protobuf definitions gets one span per call, nested calls as child spans,
+//! the process and host as resource attributes, and argument values only when asked.
+use std::{
+    collections::HashMap,
+    sync::{Arc, Mutex},
+};
+
+use opentelemetry_proto::tonic::{
+    collector::trace::v1::ExportTraceServiceRequest,
+    common::v1::{any_value::Value as V, KeyValue},
+    trace::v1::Span,
+};
+use prost::Message as _;
+use tests::{build_fixture, require_root, run_tracesynth, set_binary, Fixture, Recording};
+
+/// An OTLP/HTTP receiver on loopback keeping what it is sent.
+struct Receiver {
+    url: String,
+    received: Arc<Mutex<Vec<ExportTraceServiceRequest>>>,
+    _runtime: tokio::runtime::Runtime,
+}
+
+fn receiver() -> Receiver {
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
+    let listener = runtime.block_on(tokio::net::TcpListener::bind("127.0.0.1:0")).unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let received = Arc::new(Mutex::new(Vec::new()));
+    let keep = Arc::clone(&received);
+    let app = axum::Router::new().route(
+        "/v1/traces",
+        axum::routing::post(move |body: axum::body::Bytes| {
+            let keep = Arc::clone(&keep);
+            async move {
+                match ExportTraceServiceRequest::decode(body) {
+                    Ok(request) => {
+                        keep.lock().unwrap().push(request);
+                        axum::http::StatusCode::OK
+                    }
+                    Err(_) => axum::http::StatusCode::BAD_REQUEST,
+                }
+            }
+        }),
+    );
+    runtime.spawn(async move { axum::serve(listener, app).await });
+    Receiver { url, received, _runtime: runtime }
+}
+
+fn attr<'a>(attrs: &'a [KeyValue], key: &str) -> Option<&'a V> {
+    attrs.iter().find(|a| a.key == key).and_then(|a| a.value.as_ref()).and_then(|v| v.value.as_ref())
+}
+
+#[test]
+fn spans_nest_name_the_process_and_keep_values_home_unless_asked() {
+    set_binary(env!("CARGO_BIN_EXE_tracesynth-under-test"));
+    if !require_root("spans_nest_name_the_process_and_keep_values_home_unless_asked") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let bin = build_fixture("calls", &["-O2", "-g"], dir.path());
+    let mut fixture = Fixture::start(&bin);
+    let pid = fixture.pid().to_string();
+    let out = dir.path().join("trace.json");
+    let recording = Recording::start(&["--pid", &pid, "--func", "outer", "--func", "inner", "--calls", "6"], &out);
+    fixture.command("nest");
+    fixture.command("nest");
+    let trace = recording.finish();
+    assert_eq!(trace["calls"].as_array().unwrap().len(), 6, "outer(5) twice, each calling inner twice");
+    let trace_file = out.to_str().unwrap();
+
+    let plain = receiver();
+    let (code, _, err) = run_tracesynth(&[
+        "export",
+        "--format",
+        "otlp",
+        "--to",
+        &plain.url,
+        "--label",
+        "host.name=test-host",
+        trace_file,
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("sent 6 spans"), "{err}");
+    let requests = plain.received.lock().unwrap().clone();
+    let resource_spans: Vec<_> = requests.iter().flat_map(|r| &r.resource_spans).collect();
+    let resource = resource_spans[0].resource.as_ref().unwrap();
+    assert_eq!(attr(&resource.attributes, "host.name"), Some(&V::StringValue("test-host".into())));
+    assert_eq!(attr(&resource.attributes, "process.pid"), Some(&V::IntValue(i64::from(fixture.pid()))));
+    let service = bin.file_name().unwrap().to_string_lossy().into_owned();
+    assert_eq!(attr(&resource.attributes, "service.name"), Some(&V::StringValue(service)));
+    assert!(attr(&resource.attributes, "process.executable.build_id.gnu").is_some(), "gcc links a build id");
+    let spans: Vec<&Span> = resource_spans.iter().flat_map(|r| &r.scope_spans).flat_map(|s| &s.spans).collect();
+    assert_eq!(spans.len(), 6);
+    let by_id: HashMap<&[u8], &Span> = spans.iter().map(|s| (s.span_id.as_slice(), *s)).collect();
+    let (outers, inners): (Vec<&&Span>, Vec<&&Span>) = spans.iter().partition(|s| s.name == "outer");
+    assert_eq!((outers.len(), inners.len()), (2, 4));
+    for inner in &inners {
+        let parent = by_id[inner.parent_span_id.as_slice()];
+        assert_eq!(parent.name, "outer");
+        assert_eq!(parent.trace_id, inner.trace_id);
+        assert!(parent.start_time_unix_nano <= inner.start_time_unix_nano);
+        assert!(inner.end_time_unix_nano <= parent.end_time_unix_nano);
+    }
+    assert!(outers.iter().all(|o| o.parent_span_id.is_empty()));
+    assert_ne!(outers[0].trace_id, outers[1].trace_id, "each outermost call is a trace of its own");
+    assert!(spans.iter().all(|s| s.attributes.iter().all(|a| !a.key.starts_with("tracesynth.arg"))), "no values");
+
+    let valued = receiver();
+    let (code, _, err) =
+        run_tracesynth(&["export", "--format", "otlp", "--to", &valued.url, "--with-values", trace_file]);
+    assert_eq!(code, 0, "{err}");
+    let requests = valued.received.lock().unwrap().clone();
+    let spans: Vec<&Span> =
+        requests.iter().flat_map(|r| &r.resource_spans).flat_map(|r| &r.scope_spans).flat_map(|s| &s.spans).collect();
+    let outer = spans.iter().find(|s| s.name == "outer").unwrap();
+    assert_eq!(attr(&outer.attributes, "tracesynth.arg.x"), Some(&V::IntValue(5)));
+    assert_eq!(attr(&outer.attributes, "tracesynth.return"), Some(&V::IntValue(5 * 2 + 6 * 2)));
+
+    // A receiver that is not there is an error, not a silent loss.
+    let (code, _, err) = run_tracesynth(&["export", "--format", "otlp", "--to", "http://127.0.0.1:9", trace_file]);
+    assert_ne!(code, 0);
+    assert!(err.contains("OTLP receiver http://127.0.0.1:9/v1/traces"), "{err}");
+}

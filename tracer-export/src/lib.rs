@@ -1,0 +1,10 @@
+//! Recorded calls leaving the host.
+//!
+//! [`resource`] says which process on which host a trace comes from (OTLP resource
+//! attributes: `host.name`, `host.id`, `service.name`, `process.pid`, the executable and
+//! its GNU build id, and the operator's labels); [`otlp`] turns each recorded call into
+//! a span and sends them to an OTLP/HTTP receiver as protobuf.
+#![deny(missing_docs)]
+
+pub mod otlp;
+pub mod resource;

@@ -1,0 +1,286 @@
+//! Recorded calls as OTLP spans, sent over HTTP as protobuf (`POST /v1/traces`).
+//!
+//! Each completed call is a span named after its function. A call nested in another
+//! traced call on the same thread is that call's child span and shares its trace; each
+//! outermost call starts a trace of its own. Span and trace ids are derived from the
+//! recording (pid, start time, executable) and the call's sequence number, so sending
+//! the same recording twice gives the same ids. Times are the recording's wall-clock
+//! start plus each call's monotonic offset. Arguments and return values are attributes
+//! only when asked for ([`Options::with_values`]).
+use std::hash::{DefaultHasher, Hash, Hasher};
+
+use opentelemetry_proto::tonic::{
+    collector::trace::v1::ExportTraceServiceRequest,
+    common::v1::{AnyValue, InstrumentationScope, KeyValue},
+    resource::v1::Resource,
+    trace::v1::{span::SpanKind, status::StatusCode, ResourceSpans, ScopeSpans, Span, Status},
+};
+use prost::Message as _;
+use tracer_probe::trace::{Call, Trace, Value};
+
+use crate::resource::{int, text};
+
+/// Errors sending spans.
+#[derive(Debug, thiserror::Error)]
+pub enum OtlpError {
+    /// The receiver could not be reached.
+    #[error("OTLP receiver {url}: {message}")]
+    Transport {
+        /// Where.
+        url: String,
+        /// What went wrong.
+        message: String,
+    },
+    /// The receiver refused the spans.
+    #[error("OTLP receiver {url} answered {status}: {body}")]
+    Refused {
+        /// Where.
+        url: String,
+        /// HTTP status.
+        status: u16,
+        /// Its answer.
+        body: String,
+    },
+}
+
+/// What goes into the spans.
+#[derive(Clone, Debug, Default)]
+pub struct Options {
+    /// Argument and return values as span attributes (`tracesynth.arg.NAME`,
+    /// `tracesynth.return`); off by default, since they may be data that must not leave
+    /// the host.
+    pub with_values: bool,
+}
+
+/// Spans per request sent over HTTP.
+pub const BATCH: usize = 1000;
+
+/// `trace`'s calls as OTLP requests of at most `batch` spans each, under `resource`.
+#[must_use]
+pub fn requests(trace: &Trace, resource: &Resource, options: &Options, batch: usize) -> Vec<ExportTraceServiceRequest> {
+    let key = recording_key(trace);
+    let roots = roots(trace);
+    let spans: Vec<Span> = trace
+        .calls
+        .iter()
+        .filter(|c| c.is_complete())
+        .map(|c| span(trace, c, key, roots.get(&c.seq).copied().unwrap_or(c.seq), options))
+        .collect();
+    spans
+        .chunks(batch.max(1))
+        .map(|chunk| ExportTraceServiceRequest {
+            resource_spans: vec![ResourceSpans {
+                resource: Some(resource.clone()),
+                scope_spans: vec![ScopeSpans {
+                    scope: Some(InstrumentationScope {
+                        name: "tracesynth".into(),
+                        version: env!("CARGO_PKG_VERSION").into(),
+                        ..InstrumentationScope::default()
+                    }),
+                    spans: chunk.to_vec(),
+                    ..ScopeSpans::default()
+                }],
+                ..ResourceSpans::default()
+            }],
+        })
+        .collect()
+}
+
+/// Sends `requests` to the OTLP/HTTP receiver at `endpoint` (`http://HOST:4318`, or the
+/// full `.../v1/traces` URL). Returns the number of spans sent.
+///
+/// # Errors
+/// The receiver cannot be reached or answers other than 2xx.
+pub fn send(endpoint: &str, requests: &[ExportTraceServiceRequest]) -> Result<usize, OtlpError> {
+    let url = traces_url(endpoint);
+    let agent = ureq::AgentBuilder::new().timeout(std::time::Duration::from_secs(30)).build();
+    let mut sent = 0;
+    for request in requests {
+        let body = request.encode_to_vec();
+        match agent.post(&url).set("Content-Type", "application/x-protobuf").send_bytes(&body) {
+            Ok(_) => {}
+            Err(ureq::Error::Status(status, response)) => {
+                let body = response.into_string().unwrap_or_default();
+                return Err(OtlpError::Refused { url, status, body });
+            }
+            Err(e) => return Err(OtlpError::Transport { url, message: e.to_string() }),
+        }
+        sent += request.resource_spans.iter().flat_map(|r| &r.scope_spans).map(|s| s.spans.len()).sum::<usize>();
+    }
+    Ok(sent)
+}
+
+/// The traces URL for an endpoint: `/v1/traces` appended unless it is already there.
+#[must_use]
+pub fn traces_url(endpoint: &str) -> String {
+    let endpoint = endpoint.trim_end_matches('/');
+    if endpoint.ends_with("/v1/traces") {
+        endpoint.to_owned()
+    } else {
+        format!("{endpoint}/v1/traces")
+    }
+}
+
+/// The receiver named by the standard variables, `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`
+/// (used as it is) or `OTEL_EXPORTER_OTLP_ENDPOINT` (with `/v1/traces` added).
+#[must_use]
+pub fn endpoint_from_env() -> Option<String> {
+    let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+    var("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT").or_else(|| var("OTEL_EXPORTER_OTLP_ENDPOINT"))
+}
+
+/// What identifies the recording, for ids.
+fn recording_key(trace: &Trace) -> u64 {
+    let mut h = DefaultHasher::new();
+    (trace.pid, trace.start_unix_ms, trace.start_ns, &trace.exe).hash(&mut h);
+    h.finish()
+}
+
+/// Each call's outermost enclosing call (its trace).
+fn roots(trace: &Trace) -> std::collections::HashMap<u64, u64> {
+    let parent: std::collections::HashMap<u64, Option<u64>> = trace.calls.iter().map(|c| (c.seq, c.parent)).collect();
+    trace
+        .calls
+        .iter()
+        .map(|c| {
+            let mut root = c.seq;
+            // Parents come before children, so the walk ends; the bound guards a corrupt trace.
+            for _ in 0..parent.len() {
+                match parent.get(&root).copied().flatten() {
+                    Some(p) => root = p,
+                    None => break,
+                }
+            }
+            (c.seq, root)
+        })
+        .collect()
+}
+
+fn id_bytes(key: u64, salt: u64, seq: u64) -> [u8; 8] {
+    let mut h = DefaultHasher::new();
+    (key, salt, seq).hash(&mut h);
+    // Never all zero: that means "no id" in OTLP.
+    h.finish().max(1).to_be_bytes()
+}
+
+fn span_id(key: u64, seq: u64) -> Vec<u8> {
+    id_bytes(key, 1, seq).to_vec()
+}
+
+fn trace_id(key: u64, root: u64) -> Vec<u8> {
+    let mut id = id_bytes(key, 2, root).to_vec();
+    id.extend(id_bytes(key, 3, root));
+    id
+}
+
+fn span(trace: &Trace, call: &Call, key: u64, root: u64, options: &Options) -> Span {
+    let function = trace.functions.get(call.function as usize);
+    let name = function.map_or_else(|| format!("function {}", call.function), |f| f.name.clone());
+    let wall = |ns: u64| trace.start_unix_ms * 1_000_000 + ns.saturating_sub(trace.start_ns);
+    let mut attributes = vec![
+        text("code.function.name", name.clone()),
+        int("thread.id", i64::from(call.tid)),
+        int("tracesynth.depth", i64::from(call.depth)),
+    ];
+    if let Some(cpu) = call.cpu_ns {
+        attributes.push(int("tracesynth.on_cpu_ns", i64::try_from(cpu).unwrap_or(i64::MAX)));
+    }
+    if options.with_values {
+        let names = function.map(|f| f.params.iter().map(|p| p.name.clone()).collect::<Vec<_>>()).unwrap_or_default();
+        for (i, value) in call.args.iter().enumerate() {
+            let name = names.get(i).cloned().unwrap_or_else(|| format!("arg{i}"));
+            attributes.push(KeyValue {
+                key: format!("tracesynth.arg.{name}"),
+                value: Some(any(value)),
+                ..KeyValue::default()
+            });
+        }
+        if let Some(ret) = &call.ret {
+            attributes.push(KeyValue { value: Some(any(ret)), ..text("tracesynth.return", "") });
+        }
+    }
+    Span {
+        trace_id: trace_id(key, root),
+        span_id: span_id(key, call.seq),
+        parent_span_id: call.parent.map(|p| span_id(key, p)).unwrap_or_default(),
+        name,
+        kind: SpanKind::Internal as i32,
+        start_time_unix_nano: wall(call.entry_ns),
+        end_time_unix_nano: wall(call.exit_ns.unwrap_or(call.entry_ns)),
+        attributes,
+        status: Some(Status { code: StatusCode::Unset as i32, ..Status::default() }),
+        ..Span::default()
+    }
+}
+
+/// A captured value as an attribute value.
+fn any(value: &Value) -> AnyValue {
+    use opentelemetry_proto::tonic::common::v1::any_value::Value as V;
+    let v = match value {
+        Value::Int(i) => V::IntValue(*i),
+        Value::Uint(u) => i64::try_from(*u).map_or_else(|_| V::StringValue(u.to_string()), V::IntValue),
+        Value::Bool(b) => V::BoolValue(*b),
+        Value::Ptr(p) | Value::Raw(p) => V::StringValue(format!("{p:#x}")),
+        Value::Str { value: Some(s), truncated, .. } => {
+            V::StringValue(if *truncated { format!("{s}…") } else { s.clone() })
+        }
+        Value::Str { value: None, ptr, .. } => V::StringValue(format!("<unreadable {ptr:#x}>")),
+        Value::Unavailable(why) => V::StringValue(format!("<unavailable: {why}>")),
+    };
+    AnyValue { value: Some(v) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The sample trace with `greet` calling itself once: seq 0 encloses seq 1.
+    fn nested() -> Trace {
+        let mut t = Trace::sample();
+        let mut inner = t.calls[0].clone();
+        inner.seq = 1;
+        inner.depth = 1;
+        inner.parent = Some(0);
+        inner.entry_ns = 2_200;
+        inner.exit_ns = Some(2_400);
+        t.calls.push(inner);
+        let mut lost = t.calls[0].clone();
+        lost.seq = 2;
+        lost.exit_ns = None;
+        lost.incomplete = Some(tracer_probe::trace::Incomplete::StillRunning);
+        t.calls.push(lost);
+        t
+    }
+
+    #[test]
+    fn nested_calls_are_child_spans_of_one_trace_and_values_stay_home_by_default() {
+        let t = nested();
+        let resource = crate::resource::describe(&t, &[]);
+        let rs = requests(&t, &resource, &Options::default(), BATCH);
+        assert_eq!(rs.len(), 1);
+        let spans = &rs[0].resource_spans[0].scope_spans[0].spans;
+        assert_eq!(spans.len(), 2, "the incomplete call is left out");
+        let (outer, inner) = (&spans[0], &spans[1]);
+        assert_eq!((outer.name.as_str(), inner.name.as_str()), ("greet", "greet"));
+        assert!(outer.parent_span_id.is_empty());
+        assert_eq!(inner.parent_span_id, outer.span_id);
+        assert_eq!(inner.trace_id, outer.trace_id);
+        assert_eq!((outer.trace_id.len(), outer.span_id.len()), (16, 8));
+        assert_eq!(outer.start_time_unix_nano, 1_000, "wall start + (2000 - 1000) ns");
+        assert_eq!(outer.end_time_unix_nano - outer.start_time_unix_nano, 1_000);
+        assert!(outer.attributes.iter().all(|a| !a.key.starts_with("tracesynth.arg")));
+        let with = requests(&t, &resource, &Options { with_values: true }, BATCH);
+        let attrs = &with[0].resource_spans[0].scope_spans[0].spans[0].attributes;
+        let arg = attrs.iter().find(|a| a.key == "tracesynth.arg.name").expect("argument exported");
+        assert_eq!(arg.value, Some(any(&Value::Str { ptr: 0, value: Some("bob".into()), truncated: false })));
+        assert!(attrs.iter().any(|a| a.key == "tracesynth.return"));
+        // The same recording gives the same ids.
+        assert_eq!(requests(&t, &resource, &Options::default(), BATCH), rs);
+    }
+
+    #[test]
+    fn traces_urls() {
+        assert_eq!(traces_url("http://h:4318"), "http://h:4318/v1/traces");
+        assert_eq!(traces_url("http://h:4318/v1/traces/"), "http://h:4318/v1/traces");
+    }
+}
