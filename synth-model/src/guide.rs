@@ -142,7 +142,7 @@ impl Guider {
         }
     }
 
-    /// A [`Guide`] for one problem.
+    /// A [`synth_engine::search::Guide`] for one problem.
     ///
     /// # Errors
     ///
@@ -194,7 +194,7 @@ impl Guider {
         LearnedGuide { prediction, cost_scale: self.cost_scale, propose_min_p: self.propose_min_p }
     }
 
-    /// A [`Guide`] for one problem with its description's sentence embedding made
+    /// A [`synth_engine::search::Guide`] for one problem with its description's sentence embedding made
     /// earlier (see [`Guider::describe`]), or without one (`None`): the model then
     /// reads the description's words only. The sentence encoder takes ≈ 20 ms, the
     /// rest 1–3 ms, so this gives a guide that reads the description at once, and a

@@ -33,13 +33,8 @@ pub struct LearnedGuide {
 /// tasks that `bench guide` does not use).
 pub const PROPOSE_MIN_P: f32 = 0.1;
 
-/// Default of [`Guider::description_floor`]. On 40 held-out tasks of size ≥ 7 that
-/// `bench guide` does not use (guides given ready, 3 s each), the description's
-/// words guide searched 1.38× faster than the examples' alone (geometric mean) with
-/// a floor of 1 (a description could only make labels cheaper), 2.55× at 0.3, 3.65×
-/// at 0.1 and 3.68× at 0.03; 0.1 still finds `str.substr`/`str.indexof` for five
-/// phrasings of "the text before the first comma" in ≤ 8 ms, where 0.03 fits
-/// `ite` chains to three of them.
+/// Default of [`crate::guide::Guider::description_floor`], chosen on held-out tasks that
+/// `bench guide` does not use (docs/synthesis.md, "Learned guide").
 pub const DESCRIPTION_FLOOR: f32 = 0.1;
 
 /// Default of [`LearnedGuide::cost_scale`] (chosen over 1.0 on held-out tasks; 0.25
@@ -96,7 +91,7 @@ impl Guide for LearnedGuide {
 
 /// The guide before the model has read a problem: uniform costs, with every common
 /// constant (see [`common_constants`]) added to a grammar the search builds itself.
-/// [`guided_search`] starts with it; `bench guide` measures it as the baseline a
+/// [`crate::race::guided_search`] starts with it; `bench guide` measures it as the baseline a
 /// learned guide has to beat.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct PriorGuide;

@@ -31,7 +31,8 @@ pub enum GuideUsed {
     Examples,
     /// The model's guide that also read the description's sentence embedding.
     Description,
-    /// No search: the program decoder proposed the term (see [`Guider::propose`]).
+    /// No search: the program decoder proposed the term (`Guider::propose`, with the
+    /// `decoder` feature).
     Decoder,
 }
 
@@ -87,9 +88,9 @@ impl Guider {
 /// each gets half of `limits.max_memory_bytes`. An easy task costs the model no
 /// wall time, and a guide that prices the grammar worse than uniform costs (a
 /// grammar unlike the training data's) costs a second core, not the time it took.
-/// Once the examples' guide's search has started, the program decoder (when loaded
-/// and [`Guider::beam`] is set) proposes whole terms on the model's thread
-/// ([`Guider::propose`]); one that meets the specification ends every search.
+/// With the `decoder` feature, once the examples' guide's search has started, the
+/// program decoder (when loaded and `Guider::beam` is set) proposes whole terms on the
+/// model's thread (`Guider::propose`); one that meets the specification ends every search.
 ///
 /// # Errors
 ///

@@ -2,9 +2,9 @@
 //!
 //! A uprobe on an instruction the kernel single-steps costs ~12 µs per hit in a VM, and in
 //! a leaf like `lea; and; ret` every instruction is one. With all threads stopped
-//! ([`ptrace`]), the instructions covering a function's first 5 bytes (after `endbr64`)
-//! are copied into a trampoline that starts with a 5-byte nop ([`trampoline`]), in a
-//! file-backed region mapped into the target within ±2 GiB ([`patch`]); the first 5 bytes
+//! ([`crate::ptrace`]), the instructions covering a function's first 5 bytes (after `endbr64`)
+//! are copied into a trampoline that starts with a 5-byte nop ([`crate::trampoline`]), in a
+//! file-backed region mapped into the target within ±2 GiB ([`crate::patch`]); the first 5 bytes
 //! become a `jmp` to it. The entry uprobe and the uretprobe go on the trampoline's nop
 //! (~0.6 µs per hit on Linux 6.18), where the registers still hold the arguments and
 //! `[rsp]` the caller's return address.
