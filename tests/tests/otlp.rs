@@ -12,7 +12,10 @@ use opentelemetry_proto::tonic::{
     trace::v1::Span,
 };
 use prost::Message as _;
-use tests::{build_fixture, require_root, run_tracesynth, set_binary, Fixture, Recording};
+use serde_json::json;
+use tests::{
+    build_fixture, require_root, run_tracesynth, set_binary, start_daemon, wait_for, DaemonClient, Fixture, Recording,
+};
 
 /// An OTLP/HTTP receiver on loopback keeping what it is sent.
 struct Receiver {
@@ -120,4 +123,37 @@ fn spans_nest_name_the_process_and_keep_values_home_unless_asked() {
     let (code, _, err) = run_tracesynth(&["export", "--format", "otlp", "--to", "http://127.0.0.1:9", trace_file]);
     assert_ne!(code, 0);
     assert!(err.contains("OTLP receiver http://127.0.0.1:9/v1/traces"), "{err}");
+}
+
+#[test]
+fn a_daemon_exports_each_ended_session_with_its_labels() {
+    set_binary(env!("CARGO_BIN_EXE_tracesynth-under-test"));
+    if !require_root("a_daemon_exports_each_ended_session_with_its_labels") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let bin = build_fixture("calls", &["-O2", "-g"], dir.path());
+    let mut fixture = Fixture::start(&bin);
+    let sink = receiver();
+    let export = format!("otlp={}", sink.url);
+    let daemon = start_daemon(&dir.path().join("data"), &["--export", &export, "--label", "host.name=fleet-1"]);
+    let client = daemon.client();
+    let body = json!({"pid": fixture.pid(), "functions": ["outer", "inner"], "limits": {"max_calls": 6}, "export_values": true});
+    let id = client.post_json("/v1/sessions", &body).unwrap()["id"].as_u64().unwrap();
+    fixture.command("nest");
+    fixture.command("nest");
+    let view = wait_for("the export", std::time::Duration::from_secs(20), || {
+        let s = client.get_json(&format!("/v1/sessions/{id}")).unwrap();
+        s.get("export").is_some().then_some(s)
+    });
+    assert_eq!(view["state"], "call-limit");
+    assert_eq!(view["export"], json!({"spans_sent": 6, "error": null}));
+    let requests = sink.received.lock().unwrap().clone();
+    let resource = requests[0].resource_spans[0].resource.clone().unwrap();
+    assert_eq!(attr(&resource.attributes, "host.name"), Some(&V::StringValue("fleet-1".into())));
+    let spans: Vec<&Span> =
+        requests.iter().flat_map(|r| &r.resource_spans).flat_map(|r| &r.scope_spans).flat_map(|s| &s.spans).collect();
+    assert_eq!(spans.len(), 6);
+    let outer = spans.iter().find(|s| s.name == "outer").unwrap();
+    assert_eq!(attr(&outer.attributes, "tracesynth.arg.x"), Some(&V::IntValue(5)), "the session asked for values");
 }

@@ -17,6 +17,7 @@ use std::{
     time::{Duration, SystemTime, UNIX_EPOCH},
 };
 
+use crate::export::Exports;
 use crate::locks::lock;
 use crate::store::{SessionLimits, SessionRecord, SessionState, Store, StoreError};
 use tracer_probe::{
@@ -92,6 +93,8 @@ pub struct SessionRequest {
     /// The local user who asked (`None`: an operator over TCP); only they and operators
     /// see the session and its trace.
     pub owner_uid: Option<u32>,
+    /// Send argument and return values with the spans when the trace is exported.
+    pub export_values: bool,
 }
 
 impl SessionRequest {
@@ -156,6 +159,7 @@ struct LiveSession {
 pub struct Sessions {
     store: Store,
     live: Arc<Mutex<HashMap<u64, LiveSession>>>,
+    exports: Arc<Exports>,
 }
 
 fn unix_ms() -> u64 {
@@ -177,7 +181,20 @@ impl Sessions {
             }
         }
         store.flush()?;
-        Ok(Self { store, live: Arc::new(Mutex::new(HashMap::new())) })
+        Ok(Self { store, live: Arc::new(Mutex::new(HashMap::new())), exports: Arc::new(Exports::default()) })
+    }
+
+    /// These sessions sending each ended session's trace to `exports`.
+    #[must_use]
+    pub fn exporting(mut self, exports: Exports) -> Self {
+        self.exports = Arc::new(exports);
+        self
+    }
+
+    /// Where ended sessions go, and what became of each.
+    #[must_use]
+    pub fn exports(&self) -> &Exports {
+        &self.exports
     }
 
     /// The store.
@@ -257,6 +274,7 @@ impl Sessions {
             statuses: 0,
         };
         let (stop_t, detach_t) = (stop.clone(), detach.clone());
+        let (exports, store, export_values) = (Arc::clone(&self.exports), self.store.clone(), request.export_values);
         let handle = thread::Builder::new()
             .name(format!("session-{id}"))
             .spawn(move || {
@@ -271,6 +289,7 @@ impl Sessions {
                     trace.warnings.extend(restored);
                 }
                 sink.finish(result, detach_t.load(Ordering::SeqCst));
+                exports.export_session(&store, id, export_values);
             })
             .map_err(|e| DaemonError::Thread(e.to_string()))?;
         match rx.recv() {

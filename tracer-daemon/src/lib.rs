@@ -6,6 +6,7 @@
 pub mod api;
 pub mod client;
 pub mod daemon;
+pub mod export;
 pub mod jobs;
 mod locks;
 pub mod server;

@@ -36,6 +36,15 @@ pub struct DaemonArgs {
     /// `Authorization: Bearer TOKEN`.
     #[arg(long)]
     pub token_file: Option<PathBuf>,
+    /// Send each ended session's trace to this sink (repeatable): `otlp=URL`, an
+    /// OTLP/HTTP receiver (`http://HOST:4318`). Without it,
+    /// `$OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` or `$OTEL_EXPORTER_OTLP_ENDPOINT` when set.
+    #[arg(long = "export")]
+    pub exports: Vec<String>,
+    /// A resource attribute for exported traces, `KEY=VALUE` (repeatable), e.g.
+    /// `host.name=web-7`; it replaces the one the daemon finds.
+    #[arg(long = "label", value_parser = tracer_export::resource::parse_label)]
+    pub labels: Vec<(String, String)>,
 }
 
 /// Runs the daemon until Ctrl-C or SIGTERM.
@@ -55,7 +64,11 @@ pub fn run_daemon(args: &DaemonArgs) -> anyhow::Result<ExitCode> {
     let dir = args.data_dir.clone().unwrap_or_else(default_data_dir);
     std::fs::create_dir_all(&dir).with_context(|| format!("creating data directory {}", dir.display()))?;
     let store = Store::open(&dir)?;
-    let sessions = Sessions::new(store)?;
+    let exports = crate::export::Exports::new(&args.exports, args.labels.clone())?;
+    if exports.any() {
+        eprintln!("exporting ended sessions to {}", exports.otlp.join(", "));
+    }
+    let sessions = Sessions::new(store)?.exporting(exports);
     let jobs = crate::jobs::Jobs::default();
     // Jobs use the learned guide by default: load it now, off the request path.
     std::thread::spawn(carving::guide_choice::preload_model);

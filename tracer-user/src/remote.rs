@@ -29,6 +29,10 @@ pub struct AttachArgs {
     /// Also count every basic block (GET /v1/traces/ID/cfg gives the graphs with hits).
     #[arg(long)]
     blocks: bool,
+    /// When the daemon exports traces (`daemon --export`): send argument and return values
+    /// with the spans too (they may be data that must not leave the host).
+    #[arg(long)]
+    export_args: bool,
     #[command(flatten)]
     daemon: DaemonUrl,
 }
@@ -86,6 +90,7 @@ pub fn run_attach(args: &AttachArgs) -> anyhow::Result<ExitCode> {
         ret_probes: Some(args.capture.ret_probes.into()),
         fast_entry: args.capture.fast_entry,
         call_through: !args.capture.no_call_through,
+        export_values: args.export_args,
     };
     let session = Client::new(&args.daemon)?.post_json("/v1/sessions", &serde_json::to_value(&request)?)?;
     println!("{}", session["id"]);

@@ -96,6 +96,10 @@ pub struct CreateSession {
     /// (default `true`); `false` keeps an entry probe and a uretprobe on every function.
     #[serde(default = "yes")]
     pub call_through: bool,
+    /// When the daemon exports traces (`--export`): send argument and return values with
+    /// the spans too (off by default: they may be data that must not leave the host).
+    #[serde(default)]
+    pub export_values: bool,
 }
 
 fn yes() -> bool {
@@ -113,6 +117,10 @@ pub struct SessionView {
     /// Newest resource samples of the target, oldest first.
     #[schema(value_type = Vec<Object>)]
     pub resources: Vec<tracer_probe::procfs::ResourceSample>,
+    /// What became of the export of its trace, once the session has ended and the daemon
+    /// exports.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub export: Option<crate::export::ExportOutcome>,
 }
 
 /// One stored trace in `GET /v1/traces`.
@@ -460,6 +468,7 @@ async fn create_session(
         fast_entry: body.fast_entry,
         call_through: body.call_through,
         owner_uid: caller.uid(),
+        export_values: body.export_values,
     };
     request.validate()?;
     let sessions = state.sessions.clone();
@@ -473,7 +482,7 @@ async fn create_session(
         Ok(sessions.attach(&request)?)
     })
     .await?;
-    Ok((StatusCode::CREATED, Json(SessionView { session, events_per_sec: 0.0, resources: Vec::new() })))
+    Ok((StatusCode::CREATED, Json(SessionView { session, events_per_sec: 0.0, resources: Vec::new(), export: None })))
 }
 
 /// All sessions, by id.
@@ -500,11 +509,11 @@ async fn get_session(
     let sessions = state.sessions.clone();
     let found = blocking(move || {
         visible_session(sessions.store(), &caller, id, "session")?;
-        Ok(sessions.get(id)?)
+        Ok(sessions.get(id)?.map(|s| (s, sessions.exports().outcome(id))))
     })
     .await?;
-    let (session, live) = found.ok_or_else(|| ApiError::not_found(format!("no session {id}")))?;
-    Ok(Json(SessionView { session, events_per_sec: live.events_per_sec, resources: live.resources.into() }))
+    let ((session, live), export) = found.ok_or_else(|| ApiError::not_found(format!("no session {id}")))?;
+    Ok(Json(SessionView { session, events_per_sec: live.events_per_sec, resources: live.resources.into(), export }))
 }
 
 /// Detaches a session; its trace stays.
