@@ -174,7 +174,7 @@ struct ExportArgs {
     #[command(flatten)]
     daemon: tracer_daemon::client::DaemonUrl,
     /// Output file (with `--format otlp`: one protobuf `ExportTraceServiceRequest`).
-    #[arg(long, short, required_unless_present_any = ["to", "format"])]
+    #[arg(long, short)]
     output: Option<PathBuf>,
     /// With `--format otlp`: send the spans to this OTLP/HTTP receiver
     /// (`http://HOST:4318`); default `$OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`, else
