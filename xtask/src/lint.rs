@@ -10,7 +10,7 @@ pub fn run() -> Result<()> {
     crate::cargo(&["fmt", "--all", "--check"])?;
     crate::cargo(&["clippy", "--all-targets", "--", "-D", "warnings"])?;
     // The program decoder and fine-tuning from rewards are behind a feature; keep them building.
-    crate::cargo(&["clippy", "-p", "synth-model", "--features", "decoder", "--all-targets", "--", "-D", "warnings"])?;
+    crate::cargo(&["clippy", "--all-targets", "--features", "synth-model/decoder", "--", "-D", "warnings"])?;
     let status = Command::new("rustup")
         .args(["run", "nightly", "cargo", "clippy", "-p", "tracer-ebpf", "--release"])
         .args(["--target", "bpfel-unknown-none", "-Z", "build-std=core", "--", "-D", "warnings"])
