@@ -289,7 +289,16 @@ impl Sessions {
                     trace.warnings.extend(restored);
                 }
                 sink.finish(result, detach_t.load(Ordering::SeqCst));
-                exports.export_session(&store, id, export_values);
+                // On a thread of its own: a slow receiver must not hold up a detach or
+                // the daemon's shutdown, which wait for this thread.
+                if exports.any() {
+                    let exporting = thread::Builder::new()
+                        .name(format!("export-{id}"))
+                        .spawn(move || exports.export_session(&store, id, export_values));
+                    if let Err(e) = exporting {
+                        tracing::error!(id, error = %e, "cannot start the export");
+                    }
+                }
             })
             .map_err(|e| DaemonError::Thread(e.to_string()))?;
         match rx.recv() {
