@@ -157,3 +157,43 @@ fn a_daemon_exports_each_ended_session_with_its_labels() {
     let outer = spans.iter().find(|s| s.name == "outer").unwrap();
     assert_eq!(attr(&outer.attributes, "tracesynth.arg.x"), Some(&V::IntValue(5)), "the session asked for values");
 }
+
+#[test]
+fn string_values_leave_the_host_redacted() {
+    set_binary(env!("CARGO_BIN_EXE_tracesynth-under-test"));
+    if !require_root("string_values_leave_the_host_redacted") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let bin = build_fixture("calls", &["-O2", "-g"], dir.path());
+    let mut fixture = Fixture::start(&bin);
+    let pid = fixture.pid().to_string();
+    let out = dir.path().join("trace.json");
+    let recording = Recording::start(&["--pid", &pid, "--func", "greet", "--calls", "1"], &out);
+    fixture.command("secret");
+    let trace = recording.finish();
+    assert_eq!(trace["calls"][0]["args"][0]["str"]["value"], "write to bob@example.com", "{trace}");
+    let sink = receiver();
+    let file = out.to_str().unwrap();
+    let (code, _, err) = run_tracesynth(&[
+        "export",
+        "--format",
+        "otlp",
+        "--to",
+        &sink.url,
+        "--with-values",
+        "--redact",
+        "write=>send",
+        file,
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let requests = sink.received.lock().unwrap().clone();
+    let span = &requests[0].resource_spans[0].scope_spans[0].spans[0];
+    assert_eq!(attr(&span.attributes, "tracesynth.arg.name"), Some(&V::StringValue("send to <email>".into())));
+    let wire: Vec<u8> = requests.iter().flat_map(prost::Message::encode_to_vec).collect();
+    assert!(!String::from_utf8_lossy(&wire).contains("example.com"), "the address never leaves");
+    let (code, _, err) =
+        run_tracesynth(&["export", "--format", "otlp", "--to", &sink.url, "--with-values", "--redact", "(=>x", file]);
+    assert_ne!(code, 0);
+    assert!(err.contains("--redact \"(=>x\""), "{err}");
+}

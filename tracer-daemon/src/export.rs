@@ -1,11 +1,11 @@
 //! Where a daemon sends the traces of its sessions: OTLP receivers (`--export
 //! otlp=URL`, or `$OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` / `$OTEL_EXPORTER_OTLP_ENDPOINT`),
 //! each trace once its session has ended, with the operator's labels as resource
-//! attributes. What was sent, or why not, is kept per session for the session view.
+//! attributes and string values redacted. What was sent, or why not, is kept per session for the session view.
 use std::{collections::HashMap, sync::Mutex};
 
 use serde::Serialize;
-use tracer_export::{otlp, resource};
+use tracer_export::{otlp, redact::Redactor, resource};
 
 use crate::{locks::lock, store::Store};
 
@@ -24,6 +24,8 @@ pub struct Exports {
     pub otlp: Vec<String>,
     /// Resource attributes that name this host or service (`host.name=web-7`).
     pub labels: Vec<(String, String)>,
+    /// Applied to every string value a session exports.
+    pub redactor: Redactor,
     outcomes: Mutex<HashMap<u64, ExportOutcome>>,
 }
 
@@ -55,7 +57,7 @@ impl Exports {
         if sinks.is_empty() {
             otlp.extend(otlp::endpoint_from_env());
         }
-        Ok(Self { otlp, labels, outcomes: Mutex::new(HashMap::new()) })
+        Ok(Self { otlp, labels, redactor: Redactor::default(), outcomes: Mutex::new(HashMap::new()) })
     }
 
     /// Whether there is anywhere to send.
@@ -74,7 +76,8 @@ impl Exports {
         match store.trace(id) {
             Ok(Some(trace)) => {
                 let resource = resource::describe(&trace, &self.labels);
-                let requests = otlp::requests(&trace, &resource, &otlp::Options { with_values }, otlp::BATCH);
+                let options = otlp::Options { with_values, redactor: self.redactor.clone() };
+                let requests = otlp::requests(&trace, &resource, &options, otlp::BATCH);
                 for url in &self.otlp {
                     match otlp::send(url, &requests) {
                         Ok(n) => outcome.spans_sent += n as u64,

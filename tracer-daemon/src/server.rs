@@ -45,6 +45,11 @@ pub struct DaemonArgs {
     /// `host.name=web-7`; it replaces the one the daemon finds.
     #[arg(long = "label", value_parser = tracer_export::resource::parse_label)]
     pub labels: Vec<(String, String)>,
+    /// One more rewrite of exported string values, `PATTERN=>REPLACEMENT` (a regular
+    /// expression; repeatable). E-mail addresses, card numbers and bearer tokens are
+    /// always replaced, and strings cut to 256 characters.
+    #[arg(long = "redact")]
+    pub redact: Vec<String>,
 }
 
 /// Runs the daemon until Ctrl-C or SIGTERM.
@@ -64,7 +69,10 @@ pub fn run_daemon(args: &DaemonArgs) -> anyhow::Result<ExitCode> {
     let dir = args.data_dir.clone().unwrap_or_else(default_data_dir);
     std::fs::create_dir_all(&dir).with_context(|| format!("creating data directory {}", dir.display()))?;
     let store = Store::open(&dir)?;
-    let exports = crate::export::Exports::new(&args.exports, args.labels.clone())?;
+    let mut exports = crate::export::Exports::new(&args.exports, args.labels.clone())?;
+    for rule in &args.redact {
+        exports.redactor.add(rule)?;
+    }
     if exports.any() {
         eprintln!("exporting ended sessions to {}", exports.otlp.join(", "));
     }

@@ -3,8 +3,10 @@
 //! [`resource`] says which process on which host a trace comes from (OTLP resource
 //! attributes: `host.name`, `host.id`, `service.name`, `process.pid`, the executable and
 //! its GNU build id, and the operator's labels); [`otlp`] turns each recorded call into
-//! a span and sends them to an OTLP/HTTP receiver as protobuf.
+//! a span and sends them to an OTLP/HTTP receiver as protobuf; [`redact`] rewrites string
+//! values before they leave.
 #![deny(missing_docs)]
 
 pub mod otlp;
+pub mod redact;
 pub mod resource;

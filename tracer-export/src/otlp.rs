@@ -18,7 +18,10 @@ use opentelemetry_proto::tonic::{
 use prost::Message as _;
 use tracer_probe::trace::{Call, Trace, Value};
 
-use crate::resource::{int, text};
+use crate::{
+    redact::Redactor,
+    resource::{int, text},
+};
 
 /// Errors sending spans.
 #[derive(Debug, thiserror::Error)]
@@ -50,6 +53,8 @@ pub struct Options {
     /// `tracesynth.return`); off by default, since they may be data that must not leave
     /// the host.
     pub with_values: bool,
+    /// Applied to every string value before it goes into a span.
+    pub redactor: Redactor,
 }
 
 /// Spans per request sent over HTTP.
@@ -191,12 +196,12 @@ fn span(trace: &Trace, call: &Call, key: u64, root: u64, options: &Options) -> S
             let name = names.get(i).cloned().unwrap_or_else(|| format!("arg{i}"));
             attributes.push(KeyValue {
                 key: format!("tracesynth.arg.{name}"),
-                value: Some(any(value)),
+                value: Some(any(value, &options.redactor)),
                 ..KeyValue::default()
             });
         }
         if let Some(ret) = &call.ret {
-            attributes.push(KeyValue { value: Some(any(ret)), ..text("tracesynth.return", "") });
+            attributes.push(KeyValue { value: Some(any(ret, &options.redactor)), ..text("tracesynth.return", "") });
         }
     }
     Span {
@@ -213,8 +218,8 @@ fn span(trace: &Trace, call: &Call, key: u64, root: u64, options: &Options) -> S
     }
 }
 
-/// A captured value as an attribute value.
-fn any(value: &Value) -> AnyValue {
+/// A captured value as an attribute value, strings redacted.
+fn any(value: &Value, redactor: &Redactor) -> AnyValue {
     use opentelemetry_proto::tonic::common::v1::any_value::Value as V;
     let v = match value {
         Value::Int(i) => V::IntValue(*i),
@@ -222,7 +227,8 @@ fn any(value: &Value) -> AnyValue {
         Value::Bool(b) => V::BoolValue(*b),
         Value::Ptr(p) | Value::Raw(p) => V::StringValue(format!("{p:#x}")),
         Value::Str { value: Some(s), truncated, .. } => {
-            V::StringValue(if *truncated { format!("{s}…") } else { s.clone() })
+            let s = redactor.apply(s);
+            V::StringValue(if *truncated && !s.ends_with('…') { format!("{s}…") } else { s })
         }
         Value::Str { value: None, ptr, .. } => V::StringValue(format!("<unreadable {ptr:#x}>")),
         Value::Unavailable(why) => V::StringValue(format!("<unavailable: {why}>")),
@@ -269,10 +275,11 @@ mod tests {
         assert_eq!(outer.start_time_unix_nano, 1_000, "wall start + (2000 - 1000) ns");
         assert_eq!(outer.end_time_unix_nano - outer.start_time_unix_nano, 1_000);
         assert!(outer.attributes.iter().all(|a| !a.key.starts_with("tracesynth.arg")));
-        let with = requests(&t, &resource, &Options { with_values: true }, BATCH);
+        let with = requests(&t, &resource, &Options { with_values: true, ..Options::default() }, BATCH);
         let attrs = &with[0].resource_spans[0].scope_spans[0].spans[0].attributes;
         let arg = attrs.iter().find(|a| a.key == "tracesynth.arg.name").expect("argument exported");
-        assert_eq!(arg.value, Some(any(&Value::Str { ptr: 0, value: Some("bob".into()), truncated: false })));
+        let bob = Value::Str { ptr: 0, value: Some("bob".into()), truncated: false };
+        assert_eq!(arg.value, Some(any(&bob, &Redactor::default())));
         assert!(attrs.iter().any(|a| a.key == "tracesynth.return"));
         // The same recording gives the same ids.
         assert_eq!(requests(&t, &resource, &Options::default(), BATCH), rs);

@@ -186,9 +186,14 @@ struct ExportArgs {
     #[arg(long = "label", value_parser = tracer_export::resource::parse_label)]
     labels: Vec<(String, String)>,
     /// With `--format otlp`: put argument and return values in the spans (they may be
-    /// data that must not leave the host).
+    /// data that must not leave the host). E-mail addresses, card numbers and bearer
+    /// tokens in strings are replaced, and strings cut to 256 characters.
     #[arg(long)]
     with_values: bool,
+    /// With `--with-values`: one more rewrite of string values, `PATTERN=>REPLACEMENT`
+    /// (a regular expression; repeatable).
+    #[arg(long = "redact", requires = "with_values")]
+    redact: Vec<String>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -397,7 +402,11 @@ fn run_export(args: &ExportArgs) -> anyhow::Result<ExitCode> {
         ExportFormat::Otlp => {
             use tracer_export::otlp;
             let resource = tracer_export::resource::describe(&trace, &args.labels);
-            let options = otlp::Options { with_values: args.with_values };
+            let mut redactor = tracer_export::redact::Redactor::default();
+            for rule in &args.redact {
+                redactor.add(rule)?;
+            }
+            let options = otlp::Options { with_values: args.with_values, redactor };
             if args.output.is_none() {
                 let Some(endpoint) = args.to.clone().or_else(otlp::endpoint_from_env) else {
                     bail!("give -o FILE, --to URL or set OTEL_EXPORTER_OTLP_ENDPOINT");
