@@ -25,8 +25,12 @@ struct Receiver {
 }
 
 fn receiver() -> Receiver {
+    receiver_on("127.0.0.1:0")
+}
+
+fn receiver_on(address: &str) -> Receiver {
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
-    let listener = runtime.block_on(tokio::net::TcpListener::bind("127.0.0.1:0")).unwrap();
+    let listener = runtime.block_on(tokio::net::TcpListener::bind(address)).unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     let received = Arc::new(Mutex::new(Vec::new()));
     let keep = Arc::clone(&received);
@@ -147,7 +151,7 @@ fn a_daemon_exports_each_ended_session_with_its_labels() {
         s.get("export").is_some().then_some(s)
     });
     assert_eq!(view["state"], "call-limit");
-    assert_eq!(view["export"], json!({"spans_sent": 6, "error": null}));
+    assert_eq!(view["export"], json!({"spans_sent": 6, "error": null, "attempts": 1}));
     let requests = sink.received.lock().unwrap().clone();
     let resource = requests[0].resource_spans[0].resource.clone().unwrap();
     assert_eq!(attr(&resource.attributes, "host.name"), Some(&V::StringValue("fleet-1".into())));
@@ -196,4 +200,88 @@ fn string_values_leave_the_host_redacted() {
         run_tracesynth(&["export", "--format", "otlp", "--to", &sink.url, "--with-values", "--redact", "(=>x", file]);
     assert_ne!(code, 0);
     assert!(err.contains("--redact \"(=>x\""), "{err}");
+}
+
+#[test]
+fn a_receiver_that_was_down_gets_the_trace_once_it_is_up() {
+    set_binary(env!("CARGO_BIN_EXE_tracesynth-under-test"));
+    if !require_root("a_receiver_that_was_down_gets_the_trace_once_it_is_up") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let bin = build_fixture("calls", &["-O2", "-g"], dir.path());
+    let mut fixture = Fixture::start(&bin);
+    // A loopback port with nothing listening yet.
+    let address = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().to_string();
+    let export = format!("otlp=http://{address}");
+    let daemon = start_daemon(&dir.path().join("data"), &["--export", &export, "--export-retry-secs", "0.5"]);
+    let client = daemon.client();
+    let body = json!({"pid": fixture.pid(), "functions": ["outer", "inner"], "limits": {"max_calls": 3}});
+    let id = client.post_json("/v1/sessions", &body).unwrap()["id"].as_u64().unwrap();
+    fixture.command("nest");
+    let failed = wait_for("a failed export", std::time::Duration::from_secs(20), || {
+        let s = client.get_json(&format!("/v1/sessions/{id}")).unwrap();
+        s["export"]["error"].is_string().then_some(s)
+    });
+    assert_eq!(failed["export"]["spans_sent"], 0);
+    let sink = receiver_on(&address);
+    let delivered = wait_for("the retry", std::time::Duration::from_secs(20), || {
+        let s = client.get_json(&format!("/v1/sessions/{id}")).unwrap();
+        s["export"]["error"].is_null().then_some(s)
+    });
+    assert_eq!(delivered["export"]["spans_sent"], 3);
+    assert!(delivered["export"]["attempts"].as_u64().unwrap() >= 2);
+    let spans: usize = sink
+        .received
+        .lock()
+        .unwrap()
+        .iter()
+        .flat_map(|r| &r.resource_spans)
+        .flat_map(|r| &r.scope_spans)
+        .map(|s| s.spans.len())
+        .sum();
+    assert_eq!(spans, 3, "delivered once");
+}
+
+#[test]
+fn a_trace_left_pending_by_a_killed_daemon_is_sent_by_the_next_one() {
+    set_binary(env!("CARGO_BIN_EXE_tracesynth-under-test"));
+    if !require_root("a_trace_left_pending_by_a_killed_daemon_is_sent_by_the_next_one") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let bin = build_fixture("calls", &["-O2", "-g"], dir.path());
+    let mut fixture = Fixture::start(&bin);
+    let address = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().to_string();
+    let export = format!("otlp=http://{address}");
+    let flags = ["--export", export.as_str(), "--export-retry-secs", "0.5"];
+    let data = dir.path().join("data");
+    let mut first = start_daemon(&data, &flags);
+    let client = first.client();
+    let body = json!({"pid": fixture.pid(), "functions": ["outer", "inner"], "limits": {"max_calls": 3}});
+    let id = client.post_json("/v1/sessions", &body).unwrap()["id"].as_u64().unwrap();
+    fixture.command("nest");
+    wait_for("a failed export", std::time::Duration::from_secs(20), || {
+        let s = client.get_json(&format!("/v1/sessions/{id}")).unwrap();
+        s["export"]["error"].is_string().then_some(())
+    });
+    first.kill_9();
+    let sink = receiver_on(&address);
+    let second = start_daemon(&data, &flags);
+    let client = second.client();
+    let view = wait_for("the export after the restart", std::time::Duration::from_secs(20), || {
+        let s = client.get_json(&format!("/v1/sessions/{id}")).unwrap();
+        (s["export"]["spans_sent"] == 3).then_some(s)
+    });
+    assert_eq!(view["export"]["error"], serde_json::Value::Null);
+    let spans: usize = sink
+        .received
+        .lock()
+        .unwrap()
+        .iter()
+        .flat_map(|r| &r.resource_spans)
+        .flat_map(|r| &r.scope_spans)
+        .map(|s| s.spans.len())
+        .sum();
+    assert_eq!(spans, 3);
 }

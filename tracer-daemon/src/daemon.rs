@@ -197,6 +197,33 @@ impl Sessions {
         &self.exports
     }
 
+    /// Retries the exports a receiver has not taken every `interval`, on a thread of its
+    /// own, until [`Exports::stop`]; the first round runs at once (traces a stopped
+    /// daemon left pending).
+    ///
+    /// # Errors
+    /// The thread cannot start.
+    pub fn start_export_retries(&self, interval: Duration) -> Result<(), DaemonError> {
+        if !self.exports.any() {
+            return Ok(());
+        }
+        let (exports, store) = (Arc::clone(&self.exports), self.store.clone());
+        thread::Builder::new()
+            .name("export-retries".into())
+            .spawn(move || {
+                while !exports.is_stopped() {
+                    exports.retry_pending(&store);
+                    let mut waited = Duration::ZERO;
+                    while waited < interval && !exports.is_stopped() {
+                        thread::sleep(Duration::from_millis(100));
+                        waited += Duration::from_millis(100);
+                    }
+                }
+            })
+            .map(drop)
+            .map_err(|e| DaemonError::Thread(e.to_string()))
+    }
+
     /// The store.
     pub fn store(&self) -> &Store {
         &self.store
@@ -292,9 +319,9 @@ impl Sessions {
                 // On a thread of its own: a slow receiver must not hold up a detach or
                 // the daemon's shutdown, which wait for this thread.
                 if exports.any() {
-                    let exporting = thread::Builder::new()
-                        .name(format!("export-{id}"))
-                        .spawn(move || exports.export_session(&store, id, export_values));
+                    let exporting = thread::Builder::new().name(format!("export-{id}")).spawn(move || {
+                        exports.export_session(&store, id, export_values);
+                    });
                     if let Err(e) = exporting {
                         tracing::error!(id, error = %e, "cannot start the export");
                     }

@@ -1,8 +1,22 @@
 //! Where a daemon sends the traces of its sessions: OTLP receivers (`--export
 //! otlp=URL`, or `$OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` / `$OTEL_EXPORTER_OTLP_ENDPOINT`),
 //! each trace once its session has ended, with the operator's labels as resource
-//! attributes and string values redacted. What was sent, or why not, is kept per session for the session view.
-use std::{collections::HashMap, sync::Mutex};
+//! attributes and string values redacted. What was sent, or why not, is kept per session
+//! for the session view.
+//!
+//! Store and forward: a session is marked pending in the store before its export and
+//! cleared once every receiver took it, so a trace a receiver could not take (down,
+//! refusing, or a daemon that stopped first) is sent again by [`Exports::retry_pending`],
+//! which the daemon runs every `--export-retry-secs`. The trace itself is the spool: it is
+//! in the store already. Span ids derive from the recording, so a resend carries the
+//! same ids.
+use std::{
+    collections::{HashMap, HashSet},
+    sync::{
+        atomic::{AtomicBool, Ordering},
+        Mutex,
+    },
+};
 
 use serde::Serialize;
 use tracer_export::{otlp, redact::Redactor, resource};
@@ -27,6 +41,9 @@ pub struct Exports {
     /// Applied to every string value a session exports.
     pub redactor: Redactor,
     outcomes: Mutex<HashMap<u64, ExportOutcome>>,
+    /// Sessions being sent now (a retry round skips them).
+    in_flight: Mutex<HashSet<u64>>,
+    stopped: AtomicBool,
 }
 
 /// What became of one session's export.
@@ -34,8 +51,10 @@ pub struct Exports {
 pub struct ExportOutcome {
     /// Spans the receivers accepted (summed over receivers).
     pub spans_sent: u64,
-    /// Why a receiver did not take them (the first failure).
+    /// Why a receiver did not take them (the first failure of the latest attempt).
     pub error: Option<String>,
+    /// Attempts so far (the first, then retries while a receiver has not taken it).
+    pub attempts: u32,
 }
 
 impl Exports {
@@ -57,7 +76,14 @@ impl Exports {
         if sinks.is_empty() {
             otlp.extend(otlp::endpoint_from_env());
         }
-        Ok(Self { otlp, labels, redactor: Redactor::default(), outcomes: Mutex::new(HashMap::new()) })
+        Ok(Self {
+            otlp,
+            labels,
+            redactor: Redactor::default(),
+            outcomes: Mutex::new(HashMap::new()),
+            in_flight: Mutex::new(HashSet::new()),
+            stopped: AtomicBool::new(false),
+        })
     }
 
     /// Whether there is anywhere to send.
@@ -66,13 +92,21 @@ impl Exports {
         !self.otlp.is_empty()
     }
 
-    /// Sends session `id`'s stored trace to every receiver, with argument and return
-    /// values only when `with_values`; records the outcome.
-    pub fn export_session(&self, store: &Store, id: u64, with_values: bool) {
+    /// Sends session `id`'s stored trace to every receiver (values only when
+    /// `with_values`), with the session marked pending in `store` until they all took it;
+    /// records the outcome. Returns whether they did.
+    pub fn export_session(&self, store: &Store, id: u64, with_values: bool) -> bool {
         if !self.any() {
-            return;
+            return true;
         }
-        let mut outcome = ExportOutcome::default();
+        if !lock(&self.in_flight).insert(id) {
+            return false;
+        }
+        if let Err(e) = store.mark_export_pending(id, with_values) {
+            tracing::error!(id, error = %e, "marking the export pending");
+        }
+        let attempts = self.outcome(id).map_or(0, |o| o.attempts) + 1;
+        let mut outcome = ExportOutcome { attempts, ..ExportOutcome::default() };
         match store.trace(id) {
             Ok(Some(trace)) => {
                 let resource = resource::describe(&trace, &self.labels);
@@ -91,8 +125,44 @@ impl Exports {
             Ok(None) => outcome.error = Some("the session stored no trace".into()),
             Err(e) => outcome.error = Some(format!("reading the trace: {e}")),
         }
-        tracing::info!(id, spans = outcome.spans_sent, "session exported");
+        let delivered = outcome.error.is_none();
+        if delivered {
+            tracing::info!(id, spans = outcome.spans_sent, "session exported");
+            if let Err(e) = store.clear_export_pending(id) {
+                tracing::error!(id, error = %e, "clearing the export mark");
+            }
+        }
         lock(&self.outcomes).insert(id, outcome);
+        lock(&self.in_flight).remove(&id);
+        delivered
+    }
+
+    /// Sends again every trace still pending in `store`, oldest first; stops at the first
+    /// that a receiver still does not take (the rest wait for the next round).
+    pub fn retry_pending(&self, store: &Store) {
+        let pending = match store.export_pending() {
+            Ok(p) => p,
+            Err(e) => {
+                tracing::error!(error = %e, "reading the pending exports");
+                return;
+            }
+        };
+        for (id, with_values) in pending {
+            if self.is_stopped() || !self.export_session(store, id, with_values) {
+                return;
+            }
+        }
+    }
+
+    /// Ends the retries (the daemon is stopping).
+    pub fn stop(&self) {
+        self.stopped.store(true, Ordering::SeqCst);
+    }
+
+    /// Whether [`Self::stop`] was called.
+    #[must_use]
+    pub fn is_stopped(&self) -> bool {
+        self.stopped.load(Ordering::SeqCst)
     }
 
     /// Session `id`'s export outcome, once it has been tried.

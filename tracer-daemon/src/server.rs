@@ -50,6 +50,10 @@ pub struct DaemonArgs {
     /// always replaced, and strings cut to 256 characters.
     #[arg(long = "redact")]
     pub redact: Vec<String>,
+    /// Seconds between attempts to send again what a receiver has not taken (it stays in
+    /// the store meanwhile, across daemon restarts too).
+    #[arg(long, default_value_t = 10.0)]
+    pub export_retry_secs: f64,
 }
 
 /// Runs the daemon until Ctrl-C or SIGTERM.
@@ -77,6 +81,10 @@ pub fn run_daemon(args: &DaemonArgs) -> anyhow::Result<ExitCode> {
         eprintln!("exporting ended sessions to {}", exports.otlp.join(", "));
     }
     let sessions = Sessions::new(store)?.exporting(exports);
+    if !(args.export_retry_secs > 0.0 && args.export_retry_secs.is_finite()) {
+        bail!("--export-retry-secs must be a positive number of seconds");
+    }
+    sessions.start_export_retries(std::time::Duration::from_secs_f64(args.export_retry_secs))?;
     let jobs = crate::jobs::Jobs::default();
     // Jobs use the learned guide by default: load it now, off the request path.
     std::thread::spawn(carving::guide_choice::preload_model);
@@ -129,6 +137,7 @@ pub fn run_daemon(args: &DaemonArgs) -> anyhow::Result<ExitCode> {
     tracing::info!("shutting down: cancelling jobs, detaching sessions");
     jobs.cancel_all();
     sessions.shutdown();
+    sessions.exports().stop();
     eprintln!("daemon stopped");
     Ok(ExitCode::SUCCESS)
 }

@@ -147,6 +147,8 @@ pub struct Store {
     cfg: sled::Tree,
     blocks: sled::Tree,
     counts: sled::Tree,
+    /// Sessions whose trace a receiver has not yet taken: id → whether values go too.
+    export_pending: sled::Tree,
 }
 
 fn call_key(id: u64, function: u32, seq: u64) -> [u8; 20] {
@@ -195,6 +197,7 @@ impl Store {
             cfg: db.open_tree("cfg").map_err(sled_err)?,
             blocks: db.open_tree("blocks").map_err(sled_err)?,
             counts: db.open_tree("counts").map_err(sled_err)?,
+            export_pending: db.open_tree("export_pending").map_err(sled_err)?,
             db,
             path,
         })
@@ -477,6 +480,40 @@ impl Store {
     /// sled errors.
     pub fn flush(&self) -> Result<(), StoreError> {
         self.db.flush().map(drop).map_err(|e| self.sled(e))
+    }
+
+    /// Marks session `id`'s trace as not yet exported (`with_values`: with its values),
+    /// durably, so that a daemon that stops first exports it when it starts again.
+    ///
+    /// # Errors
+    /// sled errors.
+    pub fn mark_export_pending(&self, id: u64, with_values: bool) -> Result<(), StoreError> {
+        self.export_pending.insert(id.to_be_bytes(), &[u8::from(with_values)]).map_err(|e| self.sled(e))?;
+        self.flush()
+    }
+
+    /// Session `id`'s trace was exported.
+    ///
+    /// # Errors
+    /// sled errors.
+    pub fn clear_export_pending(&self, id: u64) -> Result<(), StoreError> {
+        self.export_pending.remove(id.to_be_bytes()).map_err(|e| self.sled(e))?;
+        self.flush()
+    }
+
+    /// The sessions whose traces wait for export, oldest first, with their values flag.
+    ///
+    /// # Errors
+    /// sled errors.
+    pub fn export_pending(&self) -> Result<Vec<(u64, bool)>, StoreError> {
+        self.export_pending
+            .iter()
+            .map(|kv| {
+                let (k, v) = kv.map_err(|e| self.sled(e))?;
+                let id = u64::from_be_bytes(k.as_ref().try_into().unwrap_or_default());
+                Ok((id, v.first() == Some(&1)))
+            })
+            .collect()
     }
 
     /// Bytes the store takes on disk.
