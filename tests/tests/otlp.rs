@@ -241,6 +241,15 @@ fn a_receiver_that_was_down_gets_the_trace_once_it_is_up() {
         .map(|s| s.spans.len())
         .sum();
     assert_eq!(spans, 3, "delivered once");
+    let metrics = String::from_utf8(client.get_bytes("/metrics").unwrap()).unwrap();
+    for line in [
+        "tracesynth_exported_spans_total 3",
+        "tracesynth_export_pending_sessions 0",
+        "tracesynth_export_failed_attempts_total",
+    ] {
+        assert!(metrics.contains(line), "{line} in\n{metrics}");
+    }
+    assert!(!metrics.contains("tracesynth_export_failed_attempts_total 0\n"), "the failures are counted:\n{metrics}");
 }
 
 #[test]

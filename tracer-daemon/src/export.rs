@@ -13,7 +13,7 @@
 use std::{
     collections::{HashMap, HashSet},
     sync::{
-        atomic::{AtomicBool, Ordering},
+        atomic::{AtomicBool, AtomicU64, Ordering},
         Mutex,
     },
 };
@@ -44,6 +44,10 @@ pub struct Exports {
     /// Sessions being sent now (a retry round skips them).
     in_flight: Mutex<HashSet<u64>>,
     stopped: AtomicBool,
+    /// Spans receivers accepted since the daemon started.
+    spans_sent: AtomicU64,
+    /// Attempts a receiver refused or missed since the daemon started.
+    failed_attempts: AtomicU64,
 }
 
 /// What became of one session's export.
@@ -83,6 +87,8 @@ impl Exports {
             outcomes: Mutex::new(HashMap::new()),
             in_flight: Mutex::new(HashSet::new()),
             stopped: AtomicBool::new(false),
+            spans_sent: AtomicU64::new(0),
+            failed_attempts: AtomicU64::new(0),
         })
     }
 
@@ -126,6 +132,10 @@ impl Exports {
             Err(e) => outcome.error = Some(format!("reading the trace: {e}")),
         }
         let delivered = outcome.error.is_none();
+        self.spans_sent.fetch_add(outcome.spans_sent, Ordering::Relaxed);
+        if !delivered {
+            self.failed_attempts.fetch_add(1, Ordering::Relaxed);
+        }
         if delivered {
             tracing::info!(id, spans = outcome.spans_sent, "session exported");
             if let Err(e) = store.clear_export_pending(id) {
@@ -152,6 +162,12 @@ impl Exports {
                 return;
             }
         }
+    }
+
+    /// Spans receivers accepted and attempts that failed, since the daemon started.
+    #[must_use]
+    pub fn totals(&self) -> (u64, u64) {
+        (self.spans_sent.load(Ordering::Relaxed), self.failed_attempts.load(Ordering::Relaxed))
     }
 
     /// Ends the retries (the daemon is stopping).

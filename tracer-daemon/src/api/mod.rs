@@ -398,7 +398,7 @@ async fn health() -> Json<Health> {
     Json(Health { status: "ok", version: env!("CARGO_PKG_VERSION") })
 }
 
-/// Prometheus metrics: sessions by state, events/s, dropped, store size.
+/// Prometheus metrics: sessions by state, events/s, dropped, store size, exports.
 #[utoipa::path(get, path = "/metrics", responses((status = 200, body = String, content_type = "text/plain")))]
 async fn metrics(State(state): State<ApiState>) -> Result<Response, ApiError> {
     let sessions = state.sessions.clone();
@@ -435,6 +435,16 @@ async fn metrics(State(state): State<ApiState>) -> Result<Response, ApiError> {
              # TYPE tracesynth_store_bytes gauge\ntracesynth_store_bytes {}\n",
             sessions.events_per_sec(),
             sessions.store().size_on_disk()
+        ));
+        let (spans, failed) = sessions.exports().totals();
+        let pending = sessions.store().export_pending()?.len();
+        out.push_str(&format!(
+            "# HELP tracesynth_exported_spans_total Spans OTLP receivers accepted since the daemon started.\n\
+             # TYPE tracesynth_exported_spans_total counter\ntracesynth_exported_spans_total {spans}\n\
+             # HELP tracesynth_export_failed_attempts_total Exports a receiver refused or missed since the daemon started.\n\
+             # TYPE tracesynth_export_failed_attempts_total counter\ntracesynth_export_failed_attempts_total {failed}\n\
+             # HELP tracesynth_export_pending_sessions Sessions whose trace waits in the store for a receiver.\n\
+             # TYPE tracesynth_export_pending_sessions gauge\ntracesynth_export_pending_sessions {pending}\n"
         ));
         Ok(out)
     })
