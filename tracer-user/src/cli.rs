@@ -233,10 +233,27 @@ pub fn main() -> ExitCode {
     match run() {
         Ok(code) => code,
         Err(error) => {
-            eprintln!("error: {error:#}");
+            eprintln!("error: {}", message(&error));
             ExitCode::FAILURE
         }
     }
+}
+
+/// `error` and its causes joined by `: `, leaving out a cause whose text an outer message
+/// already quotes (most error types here name their cause in their own message).
+fn message(error: &anyhow::Error) -> String {
+    let mut out = String::new();
+    for cause in error.chain() {
+        let text = cause.to_string();
+        if out.contains(&text) {
+            continue;
+        }
+        if !out.is_empty() {
+            out.push_str(": ");
+        }
+        out.push_str(&text);
+    }
+    out
 }
 
 /// Parses the command line and runs the command.
@@ -626,4 +643,18 @@ fn print_synthesis(
     }
     eprintln!("{}", serde_json::to_string_pretty(&result.report)?);
     Ok(if result.verified() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_error_names_each_cause_once() {
+        let io = std::io::Error::new(std::io::ErrorKind::NotFound, "No such file or directory");
+        let e =
+            anyhow::Error::new(tracer_probe::trace::TraceError::Io { action: "read", path: "/x".into(), source: io })
+                .context("exporting /x");
+        assert_eq!(message(&e), "exporting /x: cannot read /x: No such file or directory");
+    }
 }
