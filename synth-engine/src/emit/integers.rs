@@ -202,27 +202,12 @@ fn is_bv(ty: TypeSpec) -> bool {
     matches!(ty.sort, Sort::BitVec(_))
 }
 
-/// The value of a bit-vector argument as its type reads it.
-fn number(v: &Value, ty: TypeSpec) -> Option<i128> {
-    match v {
-        Value::Bv { width, bits } if ty.signed => Some(i128::from(to_signed(*bits, *width))),
-        Value::Bv { bits, .. } => Some(i128::from(*bits)),
-        Value::Int(i) => Some(*i),
-        _ => None,
-    }
-}
-
 /// Each bit-vector parameter's range over the examples.
 fn domain(problem: &Problem) -> Option<HashMap<String, Interval>> {
-    let mut out: HashMap<String, Interval> = HashMap::new();
-    for ex in &problem.examples {
-        for (v, p) in ex.args.iter().zip(&problem.params) {
-            if !is_bv(p.ty) {
-                continue;
-            }
-            let n = Interval::point(number(v, p.ty)?);
-            out.entry(p.name.clone()).and_modify(|i| *i = Interval::hull(*i, n)).or_insert(n);
-        }
+    let mut out = HashMap::new();
+    for (i, p) in problem.params.iter().enumerate().filter(|(_, p)| is_bv(p.ty)) {
+        let (lo, hi) = problem.param_range(i)?;
+        out.insert(p.name.clone(), Interval { lo, hi });
     }
     Some(out)
 }
@@ -373,7 +358,7 @@ impl Translate<'_> {
             let vars: Vec<(&str, Value)> =
                 self.problem.params.iter().map(|p| p.name.as_str()).zip(ex.args.iter().cloned()).collect();
             let v = eval_one(&sub, &vars, &self.problem.funs).ok()?;
-            let n = Interval::point(number(&v, TypeSpec { sort: Sort::Int, signed: true })?);
+            let n = Interval::point(v.integer(true)?);
             out = Some(out.map_or(n, |o| Interval::hull(o, n)));
         }
         out

@@ -112,15 +112,7 @@ pub fn distinguishing_inputs(problem: &Problem, term: &Term, random: usize, seed
         }
     }
     // Each integer parameter's range over the calls.
-    let ranges: Vec<Option<(i128, i128)>> = (0..problem.params.len())
-        .map(|i| {
-            let signed = problem.params[i].ty.signed;
-            problem.examples.iter().map(|e| e.args[i].integer(signed)).try_fold((i128::MAX, i128::MIN), |(a, b), x| {
-                let x = x?;
-                Some((a.min(x), b.max(x)))
-            })
-        })
-        .collect();
+    let ranges: Vec<Option<(i128, i128)>> = (0..problem.params.len()).map(|i| problem.param_range(i)).collect();
     // The edges of each integer parameter: 0, ±1, and just past the observed range.
     for (index, p) in problem.params.iter().enumerate() {
         let (Sort::BitVec(w), Some((lo, hi))) = (p.ty.sort, ranges[index]) else { continue };

@@ -1,18 +1,8 @@
 //! Invariants that hold on every example: relations users check by eye in an I/O table
 //! ("result ≤ a", "len(out) = len(s) + 1"), mined from the examples alone.
 
-use super::{Problem, TypeSpec};
-use crate::dsl::{to_signed, Sort, Value};
-
-/// A number as the source type reads it (signed bit-vectors sign-extended).
-fn number(v: &Value, ty: TypeSpec) -> Option<i128> {
-    match v {
-        Value::Bv { width, bits } if ty.signed => Some(i128::from(to_signed(*bits, *width))),
-        Value::Bv { bits, .. } => Some(i128::from(*bits)),
-        Value::Int(i) => Some(*i),
-        _ => None,
-    }
-}
+use super::Problem;
+use crate::dsl::{Sort, Value};
 
 fn text(v: &Value) -> Option<&str> {
     match v {
@@ -99,7 +89,7 @@ pub fn mine(problem: &Problem) -> Vec<String> {
             }
         }
         Sort::BitVec(_) | Sort::Int => {
-            let outs: Vec<i128> = ex.iter().filter_map(|e| number(&e.output, out_ty)).collect();
+            let outs: Vec<i128> = ex.iter().filter_map(|e| e.output.integer(out_ty.signed)).collect();
             if outs.len() != ex.len() {
                 return found;
             }
@@ -111,7 +101,8 @@ pub fn mine(problem: &Problem) -> Vec<String> {
                 found.push("result ≥ 0".into());
             }
             for (i, p) in problem.params.iter().enumerate() {
-                let ins: Vec<i128> = ex.iter().filter_map(|e| e.args.get(i).and_then(|a| number(a, p.ty))).collect();
+                let ins: Vec<i128> =
+                    ex.iter().filter_map(|e| e.args.get(i).and_then(|a| a.integer(p.ty.signed))).collect();
                 if ins.len() != ex.len() {
                     continue;
                 }

@@ -197,6 +197,17 @@ impl Problem {
         }
     }
 
+    /// The smallest and largest value parameter `index` takes over the examples, read as
+    /// its type says (signed or not); `None` without examples or for a parameter that is
+    /// not a number.
+    #[must_use]
+    pub fn param_range(&self, index: usize) -> Option<(i128, i128)> {
+        let signed = self.params.get(index)?.ty.signed;
+        let mut values = self.examples.iter().map(|e| e.args.get(index).and_then(|a| a.integer(signed)));
+        let first = values.next()??;
+        values.try_fold((first, first), |(lo, hi), x| x.map(|x| (lo.min(x), hi.max(x))))
+    }
+
     /// Parameter names and sorts.
     #[must_use]
     pub fn param_sorts(&self) -> Vec<(&str, Sort)> {
