@@ -12,10 +12,11 @@ use opentelemetry_proto::tonic::{
     trace::v1::Span,
 };
 use prost::Message as _;
-use serde_json::json;
+use serde_json::{json, Value as Json};
 use tests::{
     build_fixture, require_root, run_tracesynth, set_binary, start_daemon, wait_for, DaemonClient, Fixture, Recording,
 };
+use tracer_daemon::client::Client;
 
 /// An OTLP/HTTP receiver on loopback keeping what it is sent.
 struct Receiver {
@@ -53,6 +54,31 @@ fn receiver_on(address: &str) -> Receiver {
     Receiver { url, received, _runtime: runtime }
 }
 
+impl Receiver {
+    /// The requests received so far.
+    fn requests(&self) -> Vec<ExportTraceServiceRequest> {
+        self.received.lock().unwrap().clone()
+    }
+}
+
+/// Every span of `requests`.
+fn all_spans(requests: &[ExportTraceServiceRequest]) -> Vec<&Span> {
+    requests.iter().flat_map(|r| &r.resource_spans).flat_map(|r| &r.scope_spans).flat_map(|s| &s.spans).collect()
+}
+
+/// A loopback address with nothing listening on it (yet).
+fn free_loopback_address() -> String {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().to_string()
+}
+
+/// Session `id`'s view once `ready` holds for it.
+fn session_when(client: &Client, id: u64, what: &str, ready: impl Fn(&Json) -> bool) -> Json {
+    wait_for(what, std::time::Duration::from_secs(20), || {
+        let s = client.get_json(&format!("/v1/sessions/{id}")).unwrap();
+        ready(&s).then_some(s)
+    })
+}
+
 fn attr<'a>(attrs: &'a [KeyValue], key: &str) -> Option<&'a V> {
     attrs.iter().find(|a| a.key == key).and_then(|a| a.value.as_ref()).and_then(|v| v.value.as_ref())
 }
@@ -88,7 +114,7 @@ fn spans_nest_name_the_process_and_keep_values_home_unless_asked() {
     ]);
     assert_eq!(code, 0, "{err}");
     assert!(err.contains("sent 6 spans"), "{err}");
-    let requests = plain.received.lock().unwrap().clone();
+    let requests = plain.requests();
     let resource_spans: Vec<_> = requests.iter().flat_map(|r| &r.resource_spans).collect();
     let resource = resource_spans[0].resource.as_ref().unwrap();
     assert_eq!(attr(&resource.attributes, "host.name"), Some(&V::StringValue("test-host".into())));
@@ -96,7 +122,7 @@ fn spans_nest_name_the_process_and_keep_values_home_unless_asked() {
     let service = bin.file_name().unwrap().to_string_lossy().into_owned();
     assert_eq!(attr(&resource.attributes, "service.name"), Some(&V::StringValue(service)));
     assert!(attr(&resource.attributes, "process.executable.build_id.gnu").is_some(), "gcc links a build id");
-    let spans: Vec<&Span> = resource_spans.iter().flat_map(|r| &r.scope_spans).flat_map(|s| &s.spans).collect();
+    let spans = all_spans(&requests);
     assert_eq!(spans.len(), 6);
     let by_id: HashMap<&[u8], &Span> = spans.iter().map(|s| (s.span_id.as_slice(), *s)).collect();
     let (outers, inners): (Vec<&&Span>, Vec<&&Span>) = spans.iter().partition(|s| s.name == "outer");
@@ -116,9 +142,8 @@ fn spans_nest_name_the_process_and_keep_values_home_unless_asked() {
     let (code, _, err) =
         run_tracesynth(&["export", "--format", "otlp", "--to", &valued.url, "--with-values", trace_file]);
     assert_eq!(code, 0, "{err}");
-    let requests = valued.received.lock().unwrap().clone();
-    let spans: Vec<&Span> =
-        requests.iter().flat_map(|r| &r.resource_spans).flat_map(|r| &r.scope_spans).flat_map(|s| &s.spans).collect();
+    let requests = valued.requests();
+    let spans = all_spans(&requests);
     let outer = spans.iter().find(|s| s.name == "outer").unwrap();
     assert_eq!(attr(&outer.attributes, "tracesynth.arg.x"), Some(&V::IntValue(5)));
     assert_eq!(attr(&outer.attributes, "tracesynth.return"), Some(&V::IntValue(5 * 2 + 6 * 2)));
@@ -146,17 +171,13 @@ fn a_daemon_exports_each_ended_session_with_its_labels() {
     let id = client.post_json("/v1/sessions", &body).unwrap()["id"].as_u64().unwrap();
     fixture.command("nest");
     fixture.command("nest");
-    let view = wait_for("the export", std::time::Duration::from_secs(20), || {
-        let s = client.get_json(&format!("/v1/sessions/{id}")).unwrap();
-        s.get("export").is_some().then_some(s)
-    });
+    let view = session_when(&client, id, "the export", |s| s.get("export").is_some());
     assert_eq!(view["state"], "call-limit");
     assert_eq!(view["export"], json!({"spans_sent": 6, "error": null, "attempts": 1}));
-    let requests = sink.received.lock().unwrap().clone();
+    let requests = sink.requests();
     let resource = requests[0].resource_spans[0].resource.clone().unwrap();
     assert_eq!(attr(&resource.attributes, "host.name"), Some(&V::StringValue("fleet-1".into())));
-    let spans: Vec<&Span> =
-        requests.iter().flat_map(|r| &r.resource_spans).flat_map(|r| &r.scope_spans).flat_map(|s| &s.spans).collect();
+    let spans = all_spans(&requests);
     assert_eq!(spans.len(), 6);
     let outer = spans.iter().find(|s| s.name == "outer").unwrap();
     assert_eq!(attr(&outer.attributes, "tracesynth.arg.x"), Some(&V::IntValue(5)), "the session asked for values");
@@ -191,7 +212,7 @@ fn string_values_leave_the_host_redacted() {
         file,
     ]);
     assert_eq!(code, 0, "{err}");
-    let requests = sink.received.lock().unwrap().clone();
+    let requests = sink.requests();
     let span = &requests[0].resource_spans[0].scope_spans[0].spans[0];
     assert_eq!(attr(&span.attributes, "tracesynth.arg.name"), Some(&V::StringValue("send to <email>".into())));
     let wire: Vec<u8> = requests.iter().flat_map(prost::Message::encode_to_vec).collect();
@@ -212,34 +233,20 @@ fn a_receiver_that_was_down_gets_the_trace_once_it_is_up() {
     let bin = build_fixture("calls", &["-O2", "-g"], dir.path());
     let mut fixture = Fixture::start(&bin);
     // A loopback port with nothing listening yet.
-    let address = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().to_string();
+    let address = free_loopback_address();
     let export = format!("otlp=http://{address}");
     let daemon = start_daemon(&dir.path().join("data"), &["--export", &export, "--export-retry-secs", "0.5"]);
     let client = daemon.client();
     let body = json!({"pid": fixture.pid(), "functions": ["outer", "inner"], "limits": {"max_calls": 3}});
     let id = client.post_json("/v1/sessions", &body).unwrap()["id"].as_u64().unwrap();
     fixture.command("nest");
-    let failed = wait_for("a failed export", std::time::Duration::from_secs(20), || {
-        let s = client.get_json(&format!("/v1/sessions/{id}")).unwrap();
-        s["export"]["error"].is_string().then_some(s)
-    });
+    let failed = session_when(&client, id, "a failed export", |s| s["export"]["error"].is_string());
     assert_eq!(failed["export"]["spans_sent"], 0);
     let sink = receiver_on(&address);
-    let delivered = wait_for("the retry", std::time::Duration::from_secs(20), || {
-        let s = client.get_json(&format!("/v1/sessions/{id}")).unwrap();
-        s["export"]["error"].is_null().then_some(s)
-    });
+    let delivered = session_when(&client, id, "the retry", |s| s["export"]["error"].is_null());
     assert_eq!(delivered["export"]["spans_sent"], 3);
     assert!(delivered["export"]["attempts"].as_u64().unwrap() >= 2);
-    let spans: usize = sink
-        .received
-        .lock()
-        .unwrap()
-        .iter()
-        .flat_map(|r| &r.resource_spans)
-        .flat_map(|r| &r.scope_spans)
-        .map(|s| s.spans.len())
-        .sum();
+    let spans = all_spans(&sink.requests()).len();
     assert_eq!(spans, 3, "delivered once");
     let metrics = String::from_utf8(client.get_bytes("/metrics").unwrap()).unwrap();
     for line in [
@@ -261,7 +268,7 @@ fn a_trace_left_pending_by_a_killed_daemon_is_sent_by_the_next_one() {
     let dir = tempfile::tempdir().unwrap();
     let bin = build_fixture("calls", &["-O2", "-g"], dir.path());
     let mut fixture = Fixture::start(&bin);
-    let address = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().to_string();
+    let address = free_loopback_address();
     let export = format!("otlp=http://{address}");
     let flags = ["--export", export.as_str(), "--export-retry-secs", "0.5"];
     let data = dir.path().join("data");
@@ -270,27 +277,13 @@ fn a_trace_left_pending_by_a_killed_daemon_is_sent_by_the_next_one() {
     let body = json!({"pid": fixture.pid(), "functions": ["outer", "inner"], "limits": {"max_calls": 3}});
     let id = client.post_json("/v1/sessions", &body).unwrap()["id"].as_u64().unwrap();
     fixture.command("nest");
-    wait_for("a failed export", std::time::Duration::from_secs(20), || {
-        let s = client.get_json(&format!("/v1/sessions/{id}")).unwrap();
-        s["export"]["error"].is_string().then_some(())
-    });
+    session_when(&client, id, "a failed export", |s| s["export"]["error"].is_string());
     first.kill_9();
     let sink = receiver_on(&address);
     let second = start_daemon(&data, &flags);
     let client = second.client();
-    let view = wait_for("the export after the restart", std::time::Duration::from_secs(20), || {
-        let s = client.get_json(&format!("/v1/sessions/{id}")).unwrap();
-        (s["export"]["spans_sent"] == 3).then_some(s)
-    });
-    assert_eq!(view["export"]["error"], serde_json::Value::Null);
-    let spans: usize = sink
-        .received
-        .lock()
-        .unwrap()
-        .iter()
-        .flat_map(|r| &r.resource_spans)
-        .flat_map(|r| &r.scope_spans)
-        .map(|s| s.spans.len())
-        .sum();
+    let view = session_when(&client, id, "the export after the restart", |s| s["export"]["spans_sent"] == 3);
+    assert_eq!(view["export"]["error"], Json::Null);
+    let spans = all_spans(&sink.requests()).len();
     assert_eq!(spans, 3);
 }
