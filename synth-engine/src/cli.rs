@@ -175,3 +175,99 @@ pub fn run_examples_guided(
     }
     Ok(run)
 }
+
+/// What `tracesynth synth --examples` produces for a list task.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct ListRun {
+    /// Function name.
+    pub function: String,
+    /// Target language.
+    pub lang: emit::Lang,
+    /// The program in LambdaBeam's notation.
+    pub program: String,
+    /// Its size in nodes.
+    pub size: usize,
+    /// The emitted function.
+    pub code: String,
+    /// The emitted tests.
+    pub tests: String,
+    /// The verification report.
+    pub report: crate::verify::QualityReport,
+    /// Search counters.
+    pub stats: crate::lists::ListStats,
+}
+
+/// Whether the examples file at `path` is a list task (it names `list[int]` somewhere),
+/// for [`run_list_examples`] rather than [`run_examples_guided`].
+///
+/// # Errors
+///
+/// An unreadable file or malformed JSON.
+pub fn is_list_task(path: impl AsRef<Path>) -> Result<bool, Error> {
+    let text = read(path.as_ref())?;
+    Ok(crate::lists::is_list_spec(&crate::spec::Examples::from_json(&text)?))
+}
+
+/// Synthesizes a list function from a JSON examples file, emits it with its examples as
+/// tests in `lang`, verifies it, and, when `out_dir` is given, writes the code, the tests
+/// and `report.json` there.
+///
+/// # Errors
+///
+/// Unreadable or invalid examples, no program within `timeout`, a language without a
+/// list emitter, or files that cannot be written.
+pub fn run_list_examples(
+    path: impl AsRef<Path>,
+    lang: emit::Lang,
+    describe: Option<&str>,
+    out_dir: Option<&Path>,
+    timeout: Duration,
+) -> Result<ListRun, Error> {
+    use crate::lists::{self, ListLimits, ListOutcome, ListProblem, UniformListGuide};
+    let text = read(path.as_ref())?;
+    let mut problem = ListProblem::from_examples(&crate::spec::Examples::from_json(&text)?)?;
+    if let Some(d) = describe {
+        problem.description = Some(d.to_string());
+    }
+    let limits = ListLimits { timeout, ..ListLimits::default() };
+    let (program, stats) = match lists::synthesize_lists(&problem, &limits, &UniformListGuide, &CancelToken::new()) {
+        ListOutcome::Found { program, stats } => (program, stats),
+        ListOutcome::NotFound { reason, stats } => {
+            return Err(Error::NoSolution(format!(
+                "{reason} after {:.2} s ({} candidates, {} values and {} lambda bodies kept, cost {} reached)",
+                stats.elapsed_ms as f64 / 1000.0,
+                stats.candidates,
+                stats.closed,
+                stats.lambdas,
+                stats.cost
+            )))
+        }
+    };
+    let code = lists::emit_list_function(lang, &problem, &program)?;
+    let tests = lists::emit_list_tests(lang, &problem, &problem.examples)?;
+    let report = crate::verify::verify(lang, &code, &tests, &crate::verify::VerifyLimits::default())?;
+    let run = ListRun {
+        function: problem.name.clone(),
+        lang,
+        program: program.show(&problem.param_names()),
+        size: program.size(),
+        code,
+        tests,
+        report,
+        stats,
+    };
+    if let Some(dir) = out_dir {
+        let io = |p: &Path, e: std::io::Error| Error::Io { path: p.to_path_buf(), source: e };
+        std::fs::create_dir_all(dir).map_err(|e| io(dir, e))?;
+        let files = [
+            (lang.code_file(), run.code.clone()),
+            (lang.test_file(), run.tests.clone()),
+            ("report.json", serde_json::to_string_pretty(&run).unwrap_or_default()),
+        ];
+        for (name, body) in files {
+            let p = dir.join(name);
+            std::fs::write(&p, body).map_err(|e| io(&p, e))?;
+        }
+    }
+    Ok(run)
+}

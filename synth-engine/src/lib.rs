@@ -43,6 +43,7 @@
 pub mod cli;
 pub mod dsl;
 pub mod emit;
+pub mod lists;
 pub mod occam;
 pub mod refine;
 pub mod search;
@@ -67,6 +68,12 @@ pub enum Error {
     /// Code could not be emitted.
     #[error(transparent)]
     Emit(#[from] emit::EmitError),
+    /// A list task is invalid.
+    #[error(transparent)]
+    Lists(#[from] lists::ListError),
+    /// A list program could not be emitted.
+    #[error(transparent)]
+    ListEmit(#[from] lists::ListEmitError),
     /// Verification could not run.
     #[error(transparent)]
     Verify(#[from] verify::VerifyError),

@@ -89,6 +89,11 @@ struct SynthArgs {
     /// What the function does, in plain English.
     #[arg(long)]
     describe: Option<String>,
+    /// With --examples: `lists` searches the list language (Python's integer semantics:
+    /// flooring division, negative indices) even when no type is a list; `auto` does so
+    /// only for specs that name `list[int]`.
+    #[arg(long, value_enum, default_value_t = DomainArg::Auto)]
+    domain: DomainArg,
     /// Write code, tests and report.json into this directory.
     #[arg(long)]
     out: Option<PathBuf>,
@@ -107,6 +112,15 @@ struct SynthArgs {
     /// refused; the process is paused while it is asked).
     #[arg(long, value_enum, requires = "pid")]
     oracle: Option<OracleChoice>,
+}
+
+/// `--domain`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum DomainArg {
+    /// The list language for specs with a list type, the scalar engine otherwise.
+    Auto,
+    /// The list language.
+    Lists,
 }
 
 /// `--oracle`.
@@ -488,6 +502,27 @@ fn run_synth(args: &SynthArgs) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     let path = args.examples.as_ref().expect("clap requires --sygus or --examples");
+    if args.domain == DomainArg::Lists || synth_engine::cli::is_list_task(path)? {
+        let run = synth_engine::cli::run_list_examples(
+            path,
+            args.lang.into(),
+            args.describe.as_deref(),
+            args.out.as_deref(),
+            timeout,
+        )?;
+        if let Some(dir) = &args.out {
+            eprintln!("wrote code, tests and report.json to {}", dir.display());
+        } else {
+            println!("{}", run.code);
+            println!("{}", run.tests);
+        }
+        eprintln!("{}", serde_json::to_string_pretty(&run.report)?);
+        return Ok(if run.report.tests_passed == run.report.tests_total {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::FAILURE
+        });
+    }
     let limits = synth_engine::search::SearchLimits { timeout, ..Default::default() };
     let guides = carving::guide_choice::GuideSource::new(args.guide);
     let run = synth_engine::cli::run_examples_guided(

@@ -6,6 +6,7 @@ use clap::{Parser, Subcommand};
 
 mod bench_daemon;
 mod bench_generalize;
+mod bench_lists;
 mod bench_rules;
 mod bench_synth;
 mod bench_trace;
@@ -139,6 +140,21 @@ enum Bench {
         #[arg(long, default_values_t = ["uniform".to_string(), "learned".to_string()])]
         guide: Vec<String>,
     },
+    /// List tasks from examples, checked on held-out cases: solved, correct, median time.
+    Lists {
+        /// Folder of `TASK.json` files, each with `TASK.tests.json` beside it.
+        #[arg(long)]
+        suite: Option<PathBuf>,
+        /// Seconds per task.
+        #[arg(long, default_value_t = 10)]
+        timeout: u64,
+        /// Repetitions (medians are reported).
+        #[arg(long, default_value_t = 1)]
+        runs: usize,
+        /// Only every Nth task (1: all).
+        #[arg(long, default_value_t = 1)]
+        every: usize,
+    },
     /// Business rules from a live PID (`../shared/bench/business/check_rules.py`): agreement
     /// with the original on fresh inputs, term size, and whether `verified` was earned.
     Rules {
@@ -222,6 +238,14 @@ fn main() -> Result<()> {
                 suite
             };
             bench_generalize::run(&suites, timeout, every, &guide)
+        }
+        Task::Bench { which: Bench::Lists { suite, timeout, runs, every } } => {
+            let bin = build_tracesynth()?;
+            if std::env::var_os("TRACESYNTH_BIN").is_none() {
+                std::env::set_var("TRACESYNTH_BIN", &bin);
+            }
+            let suite = suite.unwrap_or_else(|| root().join("../shared/bench/lists"));
+            bench_lists::run(&suite, timeout, runs.max(1), every)
         }
         Task::Bench { which: Bench::Synth { suite, timeout, limit, filter } } => {
             setup::run()?;

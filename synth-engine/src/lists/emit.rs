@@ -1,0 +1,511 @@
+//! List programs as Python and Rust functions, with the examples as tests.
+//!
+//! Each language gets its own idiom: Python comprehensions, slices, `sorted`, `sum` and
+//! `itertools.accumulate`; Rust slices and iterator chains. The semantics are those of
+//! [`super::program`]: flooring division, Python's negative indices, overflow as an
+//! error (Python's integers do not overflow; the Rust code uses checked-in-debug `i64`
+//! arithmetic, so an overflow panics in the tests rather than wrapping).
+
+use std::fmt::Write as _;
+
+use super::program::{Expr, LType, LValue, ListOp, Slot};
+use super::spec::ListProblem;
+use crate::emit::Lang;
+
+/// Why a list program cannot be emitted.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ListEmitError {
+    /// The language has no list emitter yet.
+    #[error("list programs cannot be emitted in {0} yet (use python or rust)")]
+    Unsupported(Lang),
+    /// A name that is not an identifier in the target language.
+    #[error("`{0}` is not a valid identifier")]
+    BadName(String),
+}
+
+fn ident(name: &str) -> Result<String, ListEmitError> {
+    let ok = name.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+    if ok {
+        Ok(name.to_string())
+    } else {
+        Err(ListEmitError::BadName(name.to_string()))
+    }
+}
+
+/// Lambda argument names for a nesting depth, avoiding the parameters' names.
+fn lambda_names(depth: usize, params: &[String]) -> [String; 2] {
+    let bases = [["x", "y"], ["v", "w"], ["a", "b"], ["p", "q"]];
+    for base in bases {
+        let names = [format!("{}{}", base[0], suffix(depth)), format!("{}{}", base[1], suffix(depth))];
+        if !params.iter().any(|p| names.contains(p)) {
+            return names;
+        }
+    }
+    [format!("u1_{depth}"), format!("u2_{depth}")]
+}
+
+fn suffix(depth: usize) -> String {
+    if depth == 0 {
+        String::new()
+    } else {
+        depth.to_string()
+    }
+}
+
+fn uses(e: &Expr, op: ListOp) -> bool {
+    match e {
+        Expr::Apply(o, args) => *o == op || args.iter().any(|a| uses(a, op)),
+        _ => false,
+    }
+}
+
+/// The program as a function in `lang`.
+///
+/// # Errors
+///
+/// A language without a list emitter, or names that are not identifiers.
+pub fn emit_list_function(lang: Lang, problem: &ListProblem, program: &Expr) -> Result<String, ListEmitError> {
+    match lang {
+        Lang::Python => python_function(problem, program),
+        Lang::Rust => rust_function(problem, program),
+        Lang::C => Err(ListEmitError::Unsupported(lang)),
+    }
+}
+
+/// The examples as tests of the emitted function, in `lang`'s usual form (the runner
+/// [`crate::verify::verify`] expects).
+///
+/// # Errors
+///
+/// As [`emit_list_function`].
+pub fn emit_list_tests(
+    lang: Lang,
+    problem: &ListProblem,
+    examples: &[(Vec<LValue>, LValue)],
+) -> Result<String, ListEmitError> {
+    let f = ident(&problem.name)?;
+    match lang {
+        Lang::Python => {
+            let mut out = format!("from solution import {f}\n\n");
+            for (i, (args, want)) in examples.iter().enumerate() {
+                let args: Vec<String> = args.iter().map(py_lit).collect();
+                let _ = write!(
+                    out,
+                    "\ndef test_example_{}():\n    assert {f}({}) == {}\n\n",
+                    i + 1,
+                    args.join(", "),
+                    py_lit(want)
+                );
+            }
+            out.push_str(
+                "\nif __name__ == \"__main__\":\n    tests = [v for k, v in sorted(globals().items()) if k.startswith(\"test_\")]\n    passed = 0\n    for t in tests:\n        try:\n            t()\n            passed += 1\n        except Exception as e:\n            print(\"FAILED\", t.__name__, repr(e))\n    print(f\"passed {passed}/{len(tests)}\")\n    raise SystemExit(0 if passed == len(tests) else 1)\n",
+            );
+            Ok(out)
+        }
+        Lang::Rust => {
+            let mut out = String::from("#[cfg(test)]\nmod tests {\n    use super::*;\n");
+            for (i, (args, want)) in examples.iter().enumerate() {
+                let args: Vec<String> = args.iter().map(rust_arg).collect();
+                let _ = write!(
+                    out,
+                    "\n    #[test]\n    fn example_{}() {{\n        assert_eq!({f}({}), {});\n    }}\n",
+                    i + 1,
+                    args.join(", "),
+                    rust_lit(want)
+                );
+            }
+            out.push_str("}\n");
+            Ok(out)
+        }
+        Lang::C => Err(ListEmitError::Unsupported(lang)),
+    }
+}
+
+fn py_lit(v: &LValue) -> String {
+    match v {
+        LValue::Int(x) => x.to_string(),
+        LValue::Bool(b) => if *b { "True" } else { "False" }.into(),
+        LValue::List(l) => format!("{:?}", l.to_vec()),
+    }
+}
+
+fn rust_lit(v: &LValue) -> String {
+    match v {
+        LValue::Int(x) => x.to_string(),
+        LValue::Bool(b) => b.to_string(),
+        LValue::List(l) => format!("vec!{:?} as Vec<i64>", l.to_vec()),
+    }
+}
+
+fn rust_arg(v: &LValue) -> String {
+    match v {
+        LValue::List(l) => format!("&{:?}", l.to_vec()),
+        other => rust_lit(other),
+    }
+}
+
+// ---------------------------------------------------------------- Python
+
+fn py_type(t: LType) -> &'static str {
+    match t {
+        LType::Int => "int",
+        LType::Bool => "bool",
+        LType::List => "list[int]",
+    }
+}
+
+fn python_function(problem: &ListProblem, program: &Expr) -> Result<String, ListEmitError> {
+    let f = ident(&problem.name)?;
+    let names: Vec<String> = problem.params.iter().map(|(n, _)| ident(n)).collect::<Result<_, _>>()?;
+    let mut out = String::new();
+    if uses(program, ListOp::Scanl1) {
+        out.push_str("import itertools\n");
+    }
+    if uses(program, ListOp::Product) {
+        out.push_str("import math\n");
+    }
+    if !out.is_empty() {
+        out.push_str("\n\n");
+    }
+    let sig: Vec<String> =
+        names.iter().zip(&problem.params).map(|(n, (_, t))| format!("{n}: {}", py_type(*t))).collect();
+    let body = Py { params: &names, bound: Vec::new() }.expr(program);
+    let body = strip_parens(&body);
+    let _ = write!(out, "def {f}({}) -> {}:\n    return {body}\n", sig.join(", "), py_type(problem.output));
+    Ok(out)
+}
+
+/// `(a + b)` → `a + b` when the outer parentheses enclose the whole text.
+fn strip_parens(s: &str) -> &str {
+    if !(s.starts_with('(') && s.ends_with(')')) {
+        return s;
+    }
+    let mut depth = 0i32;
+    for (i, c) in s.char_indices() {
+        match c {
+            '(' => depth += 1,
+            ')' => {
+                depth -= 1;
+                if depth == 0 && i + 1 < s.len() {
+                    return s;
+                }
+            }
+            _ => {}
+        }
+    }
+    &s[1..s.len() - 1]
+}
+
+struct Py<'a> {
+    params: &'a [String],
+    bound: Vec<[String; 2]>,
+}
+
+impl Py<'_> {
+    fn lambda(&mut self, arity: u8, body: &Expr) -> (String, String) {
+        let names = lambda_names(self.bound.len(), self.params);
+        self.bound.push(names.clone());
+        let b = self.expr(body);
+        self.bound.pop();
+        let head = if arity == 1 { names[0].clone() } else { format!("{}, {}", names[0], names[1]) };
+        (head, b)
+    }
+
+    fn expr(&mut self, e: &Expr) -> String {
+        match e {
+            Expr::Input(i) => self.params[*i].clone(),
+            Expr::Bound(b) => self.bound.last().map_or("?".into(), |n| n[usize::from(*b).min(1)].clone()),
+            Expr::Const(c) => c.to_string(),
+            Expr::Apply(op, args) => self.apply(*op, args),
+        }
+    }
+
+    fn apply(&mut self, op: ListOp, args: &[Expr]) -> String {
+        let lam = op.slots().iter().position(|s| matches!(s, Slot::Lambda(..)));
+        if let Some(k) = lam {
+            let Slot::Lambda(arity, _) = op.slots()[k] else { unreachable!() };
+            let rest: Vec<String> = args.iter().skip(1).map(|a| self.expr(a)).collect();
+            let (head, body) = self.lambda(arity, &args[0]);
+            let body = strip_parens(&body).to_string();
+            return match op {
+                ListOp::Map => format!("[{body} for {head} in {}]", rest[0]),
+                ListOp::Filter => format!("[{head} for {head} in {} if {body}]", rest[0]),
+                ListOp::Count => format!("sum(1 for {head} in {} if {body})", rest[0]),
+                ListOp::ZipWith => format!("[{body} for {head} in zip({}, {})]", rest[0], rest[1]),
+                _ => format!("list(itertools.accumulate({}, lambda {head}: {body}))", rest[0]),
+            };
+        }
+        let a: Vec<String> = args.iter().map(|x| self.expr(x)).collect();
+        match op {
+            ListOp::Add => format!("({} + {})", a[0], a[1]),
+            ListOp::Subtract => format!("({} - {})", a[0], a[1]),
+            ListOp::Multiply => format!("({} * {})", a[0], a[1]),
+            ListOp::IntDivide => format!("({} // {})", a[0], a[1]),
+            ListOp::Modulo => format!("({} % {})", a[0], a[1]),
+            ListOp::Square => format!("({} ** 2)", a[0]),
+            ListOp::Min => format!("min({}, {})", strip_parens(&a[0]), strip_parens(&a[1])),
+            ListOp::Max => format!("max({}, {})", strip_parens(&a[0]), strip_parens(&a[1])),
+            ListOp::If => format!("({} if {} else {})", a[1], strip_parens(&a[0]), a[2]),
+            ListOp::Greater => format!("({} > {})", a[0], a[1]),
+            ListOp::Less => format!("({} < {})", a[0], a[1]),
+            ListOp::Equal => format!("({} == {})", a[0], a[1]),
+            ListOp::IsEven => format!("({} % 2 == 0)", a[0]),
+            ListOp::IsOdd => format!("({} % 2 == 1)", a[0]),
+            ListOp::Head => format!("{}[0]", a[0]),
+            ListOp::Last => format!("{}[-1]", a[0]),
+            ListOp::Access => format!("{}[{}]", a[1], strip_parens(&a[0])),
+            ListOp::Minimum => format!("min({})", a[0]),
+            ListOp::Maximum => format!("max({})", a[0]),
+            ListOp::Sum => format!("sum({})", a[0]),
+            ListOp::Product => format!("math.prod({})", a[0]),
+            ListOp::Length => format!("len({})", a[0]),
+            ListOp::Take => format!("{}[:{}]", a[1], strip_parens(&a[0])),
+            ListOp::Drop => format!("{}[{}:]", a[1], strip_parens(&a[0])),
+            ListOp::Reverse => format!("{}[::-1]", a[0]),
+            ListOp::Sort => format!("sorted({})", a[0]),
+            ListOp::Replicate => format!("[{}] * max({}, 0)", strip_parens(&a[1]), strip_parens(&a[0])),
+            _ => String::from("None"),
+        }
+    }
+}
+
+// ---------------------------------------------------------------- Rust
+
+const RUST_HELPERS: &[(&str, &str)] = &[
+    ("floor_div", "fn floor_div(a: i64, b: i64) -> i64 {\n    let q = a / b;\n    if a % b != 0 && ((a < 0) != (b < 0)) { q - 1 } else { q }\n}\n"),
+    ("floor_mod", "fn floor_mod(a: i64, b: i64) -> i64 {\n    let r = a % b;\n    if r != 0 && ((r < 0) != (b < 0)) { r + b } else { r }\n}\n"),
+    ("at", "/// `xs[n]` with Python's negative indices.\nfn at(xs: &[i64], n: i64) -> i64 {\n    let i = if n < 0 { n + xs.len() as i64 } else { n };\n    xs[usize::try_from(i).expect(\"index out of range\")]\n}\n"),
+    ("cut", "/// Python's slice bound: `n` clamped to `xs`, negative counting from the end.\nfn cut(xs: &[i64], n: i64) -> usize {\n    let len = xs.len() as i64;\n    (if n < 0 { (n + len).max(0) } else { n.min(len) }) as usize\n}\n"),
+    ("scanl1", "/// `ys[0] = xs[0]`, `ys[i] = f(ys[i - 1], xs[i])`.\nfn scanl1(xs: &[i64], f: impl Fn(i64, i64) -> i64) -> Vec<i64> {\n    assert!(!xs.is_empty(), \"empty list\");\n    let mut acc = xs[0];\n    let mut ys = vec![acc];\n    for &x in &xs[1..] {\n        acc = f(acc, x);\n        ys.push(acc);\n    }\n    ys\n}\n"),
+];
+
+fn rust_type(t: LType, param: bool) -> &'static str {
+    match (t, param) {
+        (LType::Int, _) => "i64",
+        (LType::Bool, _) => "bool",
+        (LType::List, true) => "&[i64]",
+        (LType::List, false) => "Vec<i64>",
+    }
+}
+
+fn rust_function(problem: &ListProblem, program: &Expr) -> Result<String, ListEmitError> {
+    let f = ident(&problem.name)?;
+    let names: Vec<String> = problem.params.iter().map(|(n, _)| ident(n)).collect::<Result<_, _>>()?;
+    let mut r = Rs { params: &names, bound: Vec::new(), helpers: Vec::new() };
+    let mut body = r.expr(program, problem.output == LType::List);
+    if problem.output == LType::List && matches!(program, Expr::Input(_)) {
+        body = format!("{body}.to_vec()");
+    }
+    let mut out = String::new();
+    for (name, text) in RUST_HELPERS {
+        if r.helpers.contains(name) {
+            out.push_str(text);
+            out.push('\n');
+        }
+    }
+    let sig: Vec<String> =
+        names.iter().zip(&problem.params).map(|(n, (_, t))| format!("{n}: {}", rust_type(*t, true))).collect();
+    let _ = write!(
+        out,
+        "pub fn {f}({}) -> {} {{\n    {}\n}}\n",
+        sig.join(", "),
+        rust_type(problem.output, false),
+        strip_parens(&body)
+    );
+    Ok(out)
+}
+
+struct Rs<'a> {
+    params: &'a [String],
+    bound: Vec<[String; 2]>,
+    helpers: Vec<&'static str>,
+}
+
+impl Rs<'_> {
+    fn helper(&mut self, name: &'static str) -> &'static str {
+        if !self.helpers.contains(&name) {
+            self.helpers.push(name);
+        }
+        name
+    }
+
+    /// `owned`: the caller needs a `Vec<i64>` (not a slice) for a list.
+    fn expr(&mut self, e: &Expr, owned: bool) -> String {
+        let _ = owned;
+        match e {
+            Expr::Input(i) => self.params[*i].clone(),
+            Expr::Bound(b) => self.bound.last().map_or("?".into(), |n| n[usize::from(*b).min(1)].clone()),
+            Expr::Const(c) if *c < 0 => format!("({c})"),
+            Expr::Const(c) => c.to_string(),
+            Expr::Apply(op, args) => self.apply(*op, args),
+        }
+    }
+
+    /// A list argument as something that derefs to `&[i64]`.
+    fn slice(&mut self, e: &Expr) -> String {
+        match e {
+            Expr::Input(_) => self.expr(e, false),
+            _ => format!("&{}", self.expr(e, false)),
+        }
+    }
+
+    fn lambda(&mut self, body: &Expr) -> ([String; 2], String) {
+        let names = lambda_names(self.bound.len(), self.params);
+        self.bound.push(names.clone());
+        let b = self.expr(body, false);
+        self.bound.pop();
+        (names, strip_parens(&b).to_string())
+    }
+
+    fn apply(&mut self, op: ListOp, args: &[Expr]) -> String {
+        if op.higher_order() {
+            let lists: Vec<String> = args.iter().skip(1).map(|a| self.slice(a)).collect();
+            let iter = |s: &String| if s.starts_with('&') { format!("({s}).iter()") } else { format!("{s}.iter()") };
+            let ([u, v], body) = self.lambda(&args[0]);
+            return match op {
+                ListOp::Map => format!("{}.map(|&{u}| {body}).collect::<Vec<i64>>()", iter(&lists[0])),
+                ListOp::Filter => format!("{}.copied().filter(|&{u}| {body}).collect::<Vec<i64>>()", iter(&lists[0])),
+                ListOp::Count => format!("({}.filter(|&&{u}| {body}).count() as i64)", iter(&lists[0])),
+                ListOp::ZipWith => format!(
+                    "{}.zip({}).map(|(&{u}, &{v})| {body}).collect::<Vec<i64>>()",
+                    iter(&lists[0]),
+                    iter(&lists[1])
+                ),
+                _ => format!("{}({}, |{u}, {v}| {body})", self.helper("scanl1"), lists[0]),
+            };
+        }
+        let list_arg = |r: &mut Self, k: usize| r.slice(&args[k]);
+        match op {
+            ListOp::Add => format!("({} + {})", self.expr(&args[0], false), self.expr(&args[1], false)),
+            ListOp::Subtract => format!("({} - {})", self.expr(&args[0], false), self.expr(&args[1], false)),
+            ListOp::Multiply => format!("({} * {})", self.expr(&args[0], false), self.expr(&args[1], false)),
+            ListOp::IntDivide | ListOp::Modulo => {
+                let h = self.helper(if op == ListOp::IntDivide { "floor_div" } else { "floor_mod" });
+                let (a, b) = (self.expr(&args[0], false), self.expr(&args[1], false));
+                format!("{h}({}, {})", strip_parens(&a), strip_parens(&b))
+            }
+            ListOp::Square => {
+                let a = self.expr(&args[0], false);
+                format!("{}.pow(2)", receiver(&a))
+            }
+            ListOp::Min | ListOp::Max => {
+                let (a, b) = (self.expr(&args[0], false), self.expr(&args[1], false));
+                format!("{}.{}({})", receiver(&a), if op == ListOp::Min { "min" } else { "max" }, strip_parens(&b))
+            }
+            ListOp::If => {
+                let (c, a, b) = (self.expr(&args[0], false), self.expr(&args[1], false), self.expr(&args[2], false));
+                format!("(if {} {{ {} }} else {{ {} }})", strip_parens(&c), strip_parens(&a), strip_parens(&b))
+            }
+            ListOp::Greater | ListOp::Less | ListOp::Equal => {
+                let sym = match op {
+                    ListOp::Greater => ">",
+                    ListOp::Less => "<",
+                    _ => "==",
+                };
+                format!("({} {sym} {})", self.expr(&args[0], false), self.expr(&args[1], false))
+            }
+            ListOp::IsEven => format!("({}.rem_euclid(2) == 0)", receiver(&self.expr(&args[0], false))),
+            ListOp::IsOdd => format!("({}.rem_euclid(2) == 1)", receiver(&self.expr(&args[0], false))),
+            ListOp::Head => format!("{}[0]", self.paren_list(&args[0])),
+            ListOp::Last => format!("*{}.last().expect(\"empty list\")", self.paren_list(&args[0])),
+            ListOp::Access => {
+                let n = self.expr(&args[0], false);
+                let xs = list_arg(self, 1);
+                format!("{}({xs}, {})", self.helper("at"), strip_parens(&n))
+            }
+            ListOp::Minimum => format!("*{}.iter().min().expect(\"empty list\")", self.paren_list(&args[0])),
+            ListOp::Maximum => format!("*{}.iter().max().expect(\"empty list\")", self.paren_list(&args[0])),
+            ListOp::Sum => format!("{}.iter().sum::<i64>()", self.paren_list(&args[0])),
+            ListOp::Product => format!("{}.iter().product::<i64>()", self.paren_list(&args[0])),
+            ListOp::Length => format!("({}.len() as i64)", self.paren_list(&args[0])),
+            ListOp::Take | ListOp::Drop => {
+                let n = self.expr(&args[0], false);
+                let n = strip_parens(&n);
+                let cut = self.helper("cut");
+                let (xs, open) = match &args[1] {
+                    Expr::Input(_) => (self.expr(&args[1], false), String::new()),
+                    other => {
+                        let s = if self.params.iter().any(|p| p == "s") { "s_" } else { "s" };
+                        (s.to_string(), format!("let {s}: &[i64] = &{}; ", self.expr(other, false)))
+                    }
+                };
+                let range =
+                    if op == ListOp::Take { format!("..{cut}({xs}, {n})") } else { format!("{cut}({xs}, {n})..") };
+                if open.is_empty() {
+                    format!("{xs}[{range}].to_vec()")
+                } else {
+                    format!("{{ {open}{xs}[{range}].to_vec() }}")
+                }
+            }
+            ListOp::Reverse => format!("{}.iter().rev().copied().collect::<Vec<i64>>()", self.paren_list(&args[0])),
+            ListOp::Sort => format!("{{ let mut v = {}.to_vec(); v.sort_unstable(); v }}", self.paren_list(&args[0])),
+            ListOp::Replicate => {
+                let (n, x) = (self.expr(&args[0], false), self.expr(&args[1], false));
+                format!("vec![{}; {}.max(0) as usize]", strip_parens(&x), n)
+            }
+            _ => String::from("unreachable!()"),
+        }
+    }
+
+    /// A list expression usable before `.iter()` or `[i]`.
+    fn paren_list(&mut self, e: &Expr) -> String {
+        match e {
+            Expr::Input(_) => self.expr(e, false),
+            _ => format!("({})", self.expr(e, false)),
+        }
+    }
+}
+
+/// A scalar as the receiver of a method call: a bare literal gets its type, since
+/// `3.min(x)` does not compile.
+fn receiver(text: &str) -> String {
+    let inner = text.trim_start_matches('(').trim_end_matches(')');
+    if inner.parse::<i64>().is_ok() {
+        format!("({inner}_i64)")
+    } else {
+        text.to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::lists::program::Expr::{Apply, Bound, Const, Input};
+
+    fn problem() -> ListProblem {
+        ListProblem {
+            name: "f".into(),
+            params: vec![("xs".into(), LType::List), ("n".into(), LType::Int)],
+            output: LType::List,
+            description: None,
+            examples: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn python_reads_like_python() {
+        let p = problem();
+        let doubled_evens = Apply(
+            ListOp::Map,
+            vec![
+                Apply(ListOp::Multiply, vec![Bound(0), Const(2)]),
+                Apply(ListOp::Filter, vec![Apply(ListOp::IsEven, vec![Bound(0)]), Input(0)]),
+            ],
+        );
+        let code = emit_list_function(Lang::Python, &p, &doubled_evens).unwrap();
+        assert!(code.contains("def f(xs: list[int], n: int) -> list[int]:"), "{code}");
+        assert!(code.contains("return [x * 2 for x in [x for x in xs if x % 2 == 0]]"), "{code}");
+        let running = Apply(ListOp::Scanl1, vec![Apply(ListOp::Max, vec![Bound(0), Bound(1)]), Input(0)]);
+        let code = emit_list_function(Lang::Python, &p, &running).unwrap();
+        assert!(code.starts_with("import itertools"), "{code}");
+        assert!(code.contains("list(itertools.accumulate(xs, lambda x, y: max(x, y)))"), "{code}");
+    }
+
+    #[test]
+    fn c_is_refused_with_a_reason() {
+        let err = emit_list_function(Lang::C, &problem(), &Input(0)).unwrap_err();
+        assert!(err.to_string().contains("python or rust"), "{err}");
+    }
+}

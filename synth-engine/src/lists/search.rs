@@ -1,0 +1,705 @@
+//! Bottom-up search over the list language, with lambdas.
+//!
+//! Terms are built in order of cost (each operator's cost from a [`ListGuide`], each
+//! leaf 1). A closed term (no lambda argument in it) is kept only when its values on the
+//! examples are new (observational equivalence). A lambda body is an *open* term over
+//! `u1` (and `u2`); open terms are kept apart, in pools by arity and type, and are
+//! compared on probe arguments: for each example, values drawn from that example's own
+//! inputs. A higher-order operator takes a body from the open pool of its arity and
+//! runs it, exactly, on the elements it is applied to. Open terms combine with closed
+//! ones (`Max(u1, Head(x))`), so a lambda sees the function's parameters.
+//!
+//! As LambdaBeam's search does, intermediate integers are bounded: a value outside
+//! `±bound` is dropped, the bound by default the examples' own largest magnitude rounded
+//! up to a power of two.
+
+use std::hash::{Hash, Hasher};
+use std::time::{Duration, Instant};
+
+use rustc_hash::{FxHashSet, FxHasher};
+
+use super::program::{apply_list, apply_scalar, Expr, LType, LValue, ListOp, RunError, Slot};
+use super::spec::ListProblem;
+use crate::search::CancelToken;
+
+/// Prices operators for the list search.
+pub trait ListGuide: Send + Sync {
+    /// The cost of one use of `op` in a program for `problem`; clamped to `1..=8`.
+    fn op_cost(&self, op: ListOp, problem: &ListProblem) -> u32;
+}
+
+/// Every operator costs 1: enumeration by program size.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct UniformListGuide;
+
+impl ListGuide for UniformListGuide {
+    fn op_cost(&self, _op: ListOp, _problem: &ListProblem) -> u32 {
+        1
+    }
+}
+
+/// Limits on one list search.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ListLimits {
+    /// Wall-clock limit.
+    pub timeout: Duration,
+    /// Largest program cost enumerated.
+    pub max_cost: u32,
+    /// Limit on candidate terms evaluated.
+    pub max_candidates: u64,
+    /// Limit on terms kept (closed and open together).
+    pub max_kept: usize,
+    /// Bound on intermediate integers; `None` derives it from the examples.
+    pub value_bound: Option<i64>,
+    /// Operators the search may use.
+    pub ops: Vec<ListOp>,
+    /// Integer literals the search may use (the description's numbers are added).
+    pub constants: Vec<i64>,
+    /// Largest cost of a lambda body that uses its arguments (a body that ignores them is
+    /// any closed term).
+    pub max_lambda_cost: u32,
+    /// Largest cost of a closed term inside such a body (`Max(u1, Head(xs))`).
+    pub max_lambda_closed_part: u32,
+}
+
+impl Default for ListLimits {
+    fn default() -> ListLimits {
+        ListLimits {
+            timeout: Duration::from_secs(10),
+            max_cost: 40,
+            max_candidates: 2_000_000_000,
+            max_kept: 6_000_000,
+            value_bound: None,
+            ops: ListOp::ALL.to_vec(),
+            constants: vec![-1, 0, 1, 2, 3, 4],
+            max_lambda_cost: 6,
+            max_lambda_closed_part: 3,
+        }
+    }
+}
+
+/// Counters of one search.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct ListStats {
+    /// Candidate terms evaluated.
+    pub candidates: u64,
+    /// Closed terms kept.
+    pub closed: usize,
+    /// Lambda bodies kept.
+    pub lambdas: usize,
+    /// The last cost level reached.
+    pub cost: u32,
+    /// Wall-clock time in milliseconds.
+    pub elapsed_ms: u64,
+}
+
+/// How a list search ended.
+#[derive(Clone, Debug, PartialEq)]
+pub enum ListOutcome {
+    /// A program that meets every example.
+    Found {
+        /// The program.
+        program: Expr,
+        /// Counters.
+        stats: ListStats,
+    },
+    /// None within the limits; the reason says which.
+    NotFound {
+        /// Which limit ended the search.
+        reason: String,
+        /// Counters.
+        stats: ListStats,
+    },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Leaf {
+    Input(usize),
+    Const(i64),
+    Bound(u8),
+}
+
+#[derive(Clone, Copy, Debug)]
+enum Kind {
+    Leaf(Leaf),
+    Op(ListOp),
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Node {
+    kind: Kind,
+    kids: [u32; 3],
+    /// Index into `closed_cols` for a closed term, into `probe_cols` for an open one.
+    col: u32,
+    open: bool,
+}
+
+/// Where the terms of one pool come from: closed terms of a type, or open terms of a
+/// lambda arity and type.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Pool {
+    Closed(LType),
+    Open(u8, LType),
+}
+
+impl Pool {
+    fn index(self) -> usize {
+        let t = |t: LType| match t {
+            LType::Int => 0,
+            LType::Bool => 1,
+            LType::List => 2,
+        };
+        match self {
+            Pool::Closed(ty) => t(ty),
+            Pool::Open(a, ty) => 3 + usize::from(a - 1) * 2 + t(ty).min(1),
+        }
+    }
+}
+
+const POOLS: usize = 7;
+
+/// One probe of a lambda body: the example it belongs to and the lambda's arguments.
+#[derive(Clone, Copy, Debug)]
+struct Probe {
+    example: usize,
+    u: [i64; 2],
+}
+
+/// A sentinel for "no value" in a probe column.
+const NONE: i64 = i64::MIN;
+
+enum Stop {
+    Found(u32),
+    Limit(String),
+}
+
+struct Search<'a> {
+    problem: &'a ListProblem,
+    limits: &'a ListLimits,
+    cancel: &'a CancelToken,
+    deadline: Instant,
+    bound: i64,
+    costs: Vec<(ListOp, u32)>,
+    /// Cost of each operator, by `op as usize`.
+    op_cost: Vec<u32>,
+    nodes: Vec<Node>,
+    closed_cols: Vec<Vec<LValue>>,
+    probe_cols: Vec<Vec<i64>>,
+    /// `pools[p][cost]`: node ids.
+    pools: [Vec<Vec<u32>>; POOLS],
+    seen_closed: FxHashSet<Vec<LValue>>,
+    seen_open: FxHashSet<(usize, u64)>,
+    probes: [Vec<Probe>; 2],
+    target: Vec<LValue>,
+    stats: ListStats,
+    started: Instant,
+}
+
+/// Searches for the smallest program (by cost) that meets every example.
+#[must_use]
+pub fn synthesize_lists(
+    problem: &ListProblem,
+    limits: &ListLimits,
+    guide: &dyn ListGuide,
+    cancel: &CancelToken,
+) -> ListOutcome {
+    let mut s = Search::new(problem, limits, guide, cancel);
+    let stop = s.run();
+    s.stats.elapsed_ms = u64::try_from(s.started.elapsed().as_millis()).unwrap_or(u64::MAX);
+    match stop {
+        Stop::Found(id) => ListOutcome::Found { program: s.expr(id), stats: s.stats },
+        Stop::Limit(reason) => ListOutcome::NotFound { reason, stats: s.stats },
+    }
+}
+
+fn hash_of(v: &[i64]) -> u64 {
+    let mut h = FxHasher::default();
+    v.hash(&mut h);
+    h.finish()
+}
+
+fn derived_bound(problem: &ListProblem) -> i64 {
+    let mut m: i64 = 1;
+    let mut see = |v: &LValue| match v {
+        LValue::Int(x) => m = m.max(x.saturating_abs()),
+        LValue::List(l) => l.iter().for_each(|x| m = m.max(x.saturating_abs())),
+        LValue::Bool(_) => {}
+    };
+    for (args, out) in &problem.examples {
+        args.iter().for_each(&mut see);
+        see(out);
+    }
+    u64::try_from(m).map_or(i64::MAX, |m| i64::try_from(m.next_power_of_two()).unwrap_or(i64::MAX))
+}
+
+/// For each example, a few of its own integers (scalar arguments and list elements),
+/// with 0 and 1: the arguments lambda bodies are compared on.
+fn probes(problem: &ListProblem) -> [Vec<Probe>; 2] {
+    let mut one = Vec::new();
+    let mut two = Vec::new();
+    for (e, (args, _)) in problem.examples.iter().enumerate() {
+        let mut vals: Vec<i64> = Vec::new();
+        let push = |x: i64, vals: &mut Vec<i64>| {
+            if !vals.contains(&x) {
+                vals.push(x);
+            }
+        };
+        for a in args {
+            match a {
+                LValue::Int(x) => push(*x, &mut vals),
+                LValue::List(l) => l.iter().take(6).for_each(|x| push(*x, &mut vals)),
+                LValue::Bool(_) => {}
+            }
+        }
+        for x in [0, 1, -1] {
+            push(x, &mut vals);
+        }
+        vals.truncate(9);
+        one.extend(vals.iter().map(|&x| Probe { example: e, u: [x, 0] }));
+        let few = &vals[..vals.len().min(4)];
+        for &a in few {
+            for &b in few {
+                two.push(Probe { example: e, u: [a, b] });
+            }
+        }
+    }
+    [one, two]
+}
+
+impl<'a> Search<'a> {
+    fn new(
+        problem: &'a ListProblem,
+        limits: &'a ListLimits,
+        guide: &dyn ListGuide,
+        cancel: &'a CancelToken,
+    ) -> Search<'a> {
+        let started = Instant::now();
+        let costs: Vec<(ListOp, u32)> =
+            limits.ops.iter().map(|&op| (op, guide.op_cost(op, problem).clamp(1, 8))).collect();
+        let mut op_cost = vec![1; ListOp::ALL.len()];
+        for (op, c) in &costs {
+            op_cost[*op as usize] = *c;
+        }
+        Search {
+            problem,
+            limits,
+            cancel,
+            deadline: started + limits.timeout,
+            bound: limits.value_bound.unwrap_or_else(|| derived_bound(problem)),
+            costs,
+            op_cost,
+            nodes: Vec::new(),
+            closed_cols: Vec::new(),
+            probe_cols: Vec::new(),
+            pools: Default::default(),
+            seen_closed: FxHashSet::default(),
+            seen_open: FxHashSet::default(),
+            probes: probes(problem),
+            target: problem.examples.iter().map(|(_, o)| o.clone()).collect(),
+            stats: ListStats::default(),
+            started,
+        }
+    }
+
+    fn run(&mut self) -> Stop {
+        if let Err(stop) = self.leaves() {
+            return stop;
+        }
+        for cost in 2..=self.limits.max_cost {
+            self.stats.cost = cost;
+            for p in &mut self.pools {
+                p.push(Vec::new());
+            }
+            let costs = self.costs.clone();
+            for (op, c) in costs {
+                if c >= cost {
+                    continue;
+                }
+                let outs: &[Pool] = match op.result() {
+                    LType::List => &[Pool::Closed(LType::List)],
+                    ty if op.slots().iter().all(|s| matches!(s, Slot::Value(LType::Int | LType::Bool)))
+                        || op == ListOp::Access =>
+                    {
+                        &[Pool::Open(1, ty), Pool::Open(2, ty), Pool::Closed(ty)]
+                    }
+                    ty => &[Pool::Closed(ty)][..],
+                };
+                for &out in outs {
+                    if let Err(stop) = self.produce(op, out, cost - c) {
+                        return stop;
+                    }
+                }
+            }
+        }
+        Stop::Limit(format!("no program of cost up to {}", self.limits.max_cost))
+    }
+
+    fn leaves(&mut self) -> Result<(), Stop> {
+        for p in &mut self.pools {
+            p.push(Vec::new()); // cost 0: nothing
+            p.push(Vec::new());
+        }
+        for (i, (_, ty)) in self.problem.params.iter().enumerate() {
+            let col: Vec<LValue> = self.problem.examples.iter().map(|(a, _)| a[i].clone()).collect();
+            self.add_closed(Kind::Leaf(Leaf::Input(i)), [0; 3], *ty, col, 1)?;
+        }
+        let mut consts = self.limits.constants.clone();
+        if let Some(d) = &self.problem.description {
+            for v in crate::search::description_numbers(d) {
+                if !consts.contains(&v) {
+                    consts.push(v);
+                }
+            }
+        }
+        for c in consts {
+            let col = vec![LValue::Int(c); self.problem.examples.len()];
+            self.add_closed(Kind::Leaf(Leaf::Const(c)), [0; 3], LType::Int, col, 1)?;
+        }
+        for (arity, vars) in [(1u8, 1u8), (2, 2)] {
+            for b in 0..vars {
+                let col: Vec<i64> = self.probes[usize::from(arity - 1)].iter().map(|p| p.u[usize::from(b)]).collect();
+                self.add_open(Kind::Leaf(Leaf::Bound(b)), [0; 3], Pool::Open(arity, LType::Int), col, 1);
+            }
+        }
+        Ok(())
+    }
+
+    /// The pools a slot draws from when building a term for `out`, and whether each
+    /// is open.
+    fn sources(slot: Slot, out: Pool) -> Vec<Pool> {
+        match (slot, out) {
+            // A lambda that ignores its arguments (`Scanl1(lambda u1, u2: Head(xs), ys)`).
+            (Slot::Lambda(a, LType::Int), Pool::Closed(_)) => vec![Pool::Open(a, LType::Int), Pool::Closed(LType::Int)],
+            (Slot::Lambda(a, ty), Pool::Closed(_)) => vec![Pool::Open(a, ty)],
+            (Slot::Lambda(..), Pool::Open(..)) => Vec::new(),
+            (Slot::Value(ty), Pool::Closed(_)) => vec![Pool::Closed(ty)],
+            (Slot::Value(LType::List), Pool::Open(..)) => vec![Pool::Closed(LType::List)],
+            (Slot::Value(ty), Pool::Open(a, _)) => vec![Pool::Open(a, ty), Pool::Closed(ty)],
+        }
+    }
+
+    fn pool(&self, p: Pool, cost: u32) -> &[u32] {
+        self.pools[p.index()].get(cost as usize).map_or(&[], Vec::as_slice)
+    }
+
+    /// Every term `op(children)` for `out` whose children cost `budget` together.
+    fn produce(&mut self, op: ListOp, out: Pool, budget: u32) -> Result<(), Stop> {
+        let slots = op.slots();
+        let k = slots.len();
+        if budget < k as u32 {
+            return Ok(());
+        }
+        let sources: Vec<Vec<Pool>> = slots.iter().map(|s| Self::sources(*s, out)).collect();
+        if sources.iter().any(Vec::is_empty) {
+            return Ok(());
+        }
+        let open_out = matches!(out, Pool::Open(..));
+        if open_out && budget + 1 > self.limits.max_lambda_cost {
+            return Ok(());
+        }
+        let mut weights = vec![1u32; k];
+        weights[k - 1] = budget - (k as u32 - 1);
+        loop {
+            if !(op.commutative() && weights[0] > weights[1]) {
+                let mut choice = vec![0usize; k];
+                loop {
+                    let pools: Vec<Pool> = (0..k).map(|j| sources[j][choice[j]]).collect();
+                    let any_open = pools.iter().any(|p| matches!(p, Pool::Open(..)));
+                    let canonical = !(op.commutative()
+                        && matches!(pools[0], Pool::Closed(_))
+                        && matches!(pools[1], Pool::Open(..)));
+                    let small_closed = !open_out
+                        || (0..k).all(|j| {
+                            matches!(pools[j], Pool::Open(..)) || weights[j] <= self.limits.max_lambda_closed_part
+                        });
+                    if (!open_out || any_open) && canonical && small_closed {
+                        self.product(op, out, &pools, &weights)?;
+                    }
+                    if !advance(&mut choice, &sources.iter().map(Vec::len).collect::<Vec<_>>()) {
+                        break;
+                    }
+                }
+            }
+            if !next_split(&mut weights, budget) {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    fn product(&mut self, op: ListOp, out: Pool, pools: &[Pool], weights: &[u32]) -> Result<(), Stop> {
+        let k = pools.len();
+        let lens: Vec<usize> = (0..k).map(|j| self.pool(pools[j], weights[j]).len()).collect();
+        if lens.contains(&0) {
+            return Ok(());
+        }
+        let same01 = k >= 2 && op.commutative() && pools[0] == pools[1] && weights[0] == weights[1];
+        let mut idx = vec![0usize; k];
+        loop {
+            if !(same01 && idx[0] > idx[1]) {
+                let mut kids = [0u32; 3];
+                for j in 0..k {
+                    kids[j] = self.pool(pools[j], weights[j])[idx[j]];
+                }
+                self.candidate(op, out, kids, weights.iter().sum::<u32>())?;
+            }
+            if !advance(&mut idx, &lens) {
+                return Ok(());
+            }
+        }
+    }
+
+    fn check_budget(&mut self) -> Result<(), Stop> {
+        self.stats.candidates += 1;
+        if self.stats.candidates.is_multiple_of(2048) {
+            if self.cancel.is_cancelled() {
+                return Err(Stop::Limit("cancelled".into()));
+            }
+            if Instant::now() >= self.deadline {
+                return Err(Stop::Limit(format!("time limit ({:.1} s)", self.limits.timeout.as_secs_f64())));
+            }
+        }
+        if self.stats.candidates >= self.limits.max_candidates {
+            return Err(Stop::Limit("candidate limit".into()));
+        }
+        if self.nodes.len() >= self.limits.max_kept {
+            return Err(Stop::Limit("memory limit (terms kept)".into()));
+        }
+        Ok(())
+    }
+
+    fn candidate(&mut self, op: ListOp, out: Pool, kids: [u32; 3], child_cost: u32) -> Result<(), Stop> {
+        self.check_budget()?;
+        let cost = child_cost + self.op_cost[op as usize];
+        match out {
+            Pool::Closed(ty) => {
+                let Some(col) = self.closed_column(op, &kids) else { return Ok(()) };
+                self.add_closed(Kind::Op(op), kids, ty, col, cost)
+            }
+            Pool::Open(..) => {
+                let Some(col) = self.probe_column(op, out, &kids) else { return Ok(()) };
+                self.add_open(Kind::Op(op), kids, out, col, cost);
+                Ok(())
+            }
+        }
+    }
+
+    fn in_bound(&self, v: &LValue) -> bool {
+        let ok = |x: i64| (-self.bound..=self.bound).contains(&x);
+        match v {
+            LValue::Int(x) => ok(*x),
+            LValue::Bool(_) => true,
+            LValue::List(l) => l.iter().all(|x| ok(*x)),
+        }
+    }
+
+    fn closed_column(&self, op: ListOp, kids: &[u32; 3]) -> Option<Vec<LValue>> {
+        let slots = op.slots();
+        let n = self.problem.examples.len();
+        let mut col = Vec::with_capacity(n);
+        for e in 0..n {
+            let mut body = None;
+            let mut values: [Option<&LValue>; 3] = [None; 3];
+            let mut nv = 0;
+            for (j, s) in slots.iter().enumerate() {
+                let node = &self.nodes[kids[j] as usize];
+                match s {
+                    Slot::Lambda(..) => body = Some(kids[j]),
+                    Slot::Value(_) => {
+                        values[nv] = Some(&self.closed_cols[node.col as usize][e]);
+                        nv += 1;
+                    }
+                }
+            }
+            let vals: Vec<&LValue> = values[..nv].iter().flatten().copied().collect();
+            let v = if op.result() != LType::List && !op.higher_order() && !slots.contains(&Slot::Value(LType::List)) {
+                let scalars: Vec<i64> = vals.iter().map(|v| scalar(v)).collect::<Option<_>>()?;
+                let x = apply_scalar(op, &scalars).ok()?;
+                if op.result() == LType::Bool {
+                    LValue::Bool(x != 0)
+                } else {
+                    LValue::Int(x)
+                }
+            } else if let Some(b) = body {
+                let call = |u: [i64; 2]| self.eval_open(b, e, u);
+                apply_list(op, Some(&call), &vals).ok()?
+            } else {
+                apply_list(op, None, &vals).ok()?
+            };
+            if !self.in_bound(&v) {
+                return None;
+            }
+            col.push(v);
+        }
+        Some(col)
+    }
+
+    /// The value of an open term at one example and lambda arguments.
+    fn eval_open(&self, id: u32, e: usize, u: [i64; 2]) -> Result<i64, RunError> {
+        let node = &self.nodes[id as usize];
+        if !node.open {
+            return scalar(&self.closed_cols[node.col as usize][e]).ok_or(RunError::Type);
+        }
+        match node.kind {
+            Kind::Leaf(Leaf::Bound(b)) => Ok(u[usize::from(b)]),
+            Kind::Leaf(_) => Err(RunError::Type),
+            Kind::Op(op) => {
+                let k = op.slots().len();
+                let v = if op == ListOp::Access {
+                    let i = self.eval_open(node.kids[0], e, u)?;
+                    let l = &self.closed_cols[self.nodes[node.kids[1] as usize].col as usize][e];
+                    scalar(&apply_list(op, None, &[&LValue::Int(i), l])?).ok_or(RunError::Type)?
+                } else {
+                    let mut a = [0i64; 3];
+                    for (slot, kid) in a.iter_mut().zip(&node.kids[..k]) {
+                        *slot = self.eval_open(*kid, e, u)?;
+                    }
+                    apply_scalar(op, &a[..k])?
+                };
+                if (-self.bound..=self.bound).contains(&v) {
+                    Ok(v)
+                } else {
+                    Err(RunError::Overflow)
+                }
+            }
+        }
+    }
+
+    fn probe_column(&self, op: ListOp, out: Pool, kids: &[u32; 3]) -> Option<Vec<i64>> {
+        let Pool::Open(arity, _) = out else { return None };
+        let probes = &self.probes[usize::from(arity - 1)];
+        let k = op.slots().len();
+        let mut col = Vec::with_capacity(probes.len());
+        let mut any = false;
+        for (p, probe) in probes.iter().enumerate() {
+            let mut a = [0i64; 3];
+            let mut missing = false;
+            for j in 0..k {
+                let node = &self.nodes[kids[j] as usize];
+                if node.open {
+                    let v = self.probe_cols[node.col as usize][p];
+                    missing |= v == NONE;
+                    a[j] = v;
+                } else if op == ListOp::Access && j == 1 {
+                    a[j] = 0;
+                } else {
+                    a[j] = scalar(&self.closed_cols[node.col as usize][probe.example])?;
+                }
+            }
+            let v = if missing {
+                NONE
+            } else if op == ListOp::Access {
+                let l = &self.closed_cols[self.nodes[kids[1] as usize].col as usize][probe.example];
+                apply_list(op, None, &[&LValue::Int(a[0]), l]).ok().and_then(|v| scalar(&v)).unwrap_or(NONE)
+            } else {
+                apply_scalar(op, &a[..k]).unwrap_or(NONE)
+            };
+            let v = if v != NONE && (-self.bound..=self.bound).contains(&v) { v } else { NONE };
+            any |= v != NONE;
+            col.push(v);
+        }
+        if !any {
+            return None;
+        }
+        // A body that does not depend on its arguments within each example is a closed
+        // term in disguise.
+        let mut varies = false;
+        let mut first: Vec<Option<i64>> = vec![None; self.problem.examples.len()];
+        for (v, probe) in col.iter().zip(probes) {
+            match first[probe.example] {
+                None => first[probe.example] = Some(*v),
+                Some(f) if f != *v => varies = true,
+                Some(_) => {}
+            }
+        }
+        varies.then_some(col)
+    }
+
+    fn add_closed(&mut self, kind: Kind, kids: [u32; 3], ty: LType, col: Vec<LValue>, cost: u32) -> Result<(), Stop> {
+        if self.seen_closed.contains(&col) {
+            return Ok(());
+        }
+        let id = u32::try_from(self.nodes.len()).map_err(|_| Stop::Limit("too many terms".into()))?;
+        let found = ty == self.problem.output && col == self.target;
+        self.seen_closed.insert(col.clone());
+        self.nodes.push(Node { kind, kids, col: self.closed_cols.len() as u32, open: false });
+        self.closed_cols.push(col);
+        self.pools[Pool::Closed(ty).index()][cost as usize].push(id);
+        self.stats.closed += 1;
+        if found {
+            return Err(Stop::Found(id));
+        }
+        Ok(())
+    }
+
+    fn add_open(&mut self, kind: Kind, kids: [u32; 3], pool: Pool, col: Vec<i64>, cost: u32) {
+        let key = (pool.index(), hash_of(&col));
+        if !self.seen_open.insert(key) {
+            return;
+        }
+        let id = self.nodes.len() as u32;
+        self.nodes.push(Node { kind, kids, col: self.probe_cols.len() as u32, open: true });
+        self.probe_cols.push(col);
+        self.pools[pool.index()][cost as usize].push(id);
+        self.stats.lambdas += 1;
+    }
+
+    fn expr(&self, id: u32) -> Expr {
+        let node = &self.nodes[id as usize];
+        match node.kind {
+            Kind::Leaf(Leaf::Input(i)) => Expr::Input(i),
+            Kind::Leaf(Leaf::Const(c)) => Expr::Const(c),
+            Kind::Leaf(Leaf::Bound(b)) => Expr::Bound(b),
+            Kind::Op(op) => Expr::Apply(op, (0..op.slots().len()).map(|j| self.expr(node.kids[j])).collect()),
+        }
+    }
+}
+
+fn scalar(v: &LValue) -> Option<i64> {
+    match v {
+        LValue::Int(x) => Some(*x),
+        LValue::Bool(b) => Some(i64::from(*b)),
+        LValue::List(_) => None,
+    }
+}
+
+/// Advances an odometer `idx` with digit limits `lens`; false once it wraps around.
+fn advance(idx: &mut [usize], lens: &[usize]) -> bool {
+    for j in (0..idx.len()).rev() {
+        idx[j] += 1;
+        if idx[j] < lens[j] {
+            return true;
+        }
+        idx[j] = 0;
+    }
+    false
+}
+
+/// The next composition of `total` into `w.len()` positive parts (lexicographic).
+fn next_split(w: &mut [u32], total: u32) -> bool {
+    let k = w.len();
+    if k <= 1 {
+        return false;
+    }
+    // Treat the first k-1 parts as an odometer; the last part takes the rest.
+    loop {
+        let mut j = k - 1;
+        loop {
+            if j == 0 {
+                return false;
+            }
+            j -= 1;
+            w[j] += 1;
+            let used: u32 = w[..k - 1].iter().sum();
+            if used < total {
+                break;
+            }
+            w[j] = 1;
+        }
+        let used: u32 = w[..k - 1].iter().sum();
+        if used < total {
+            w[k - 1] = total - used;
+            return true;
+        }
+    }
+}
