@@ -217,6 +217,8 @@ impl Py<'_> {
         match e {
             Expr::Input(i) => self.params[*i].clone(),
             Expr::Bound(b) => self.bound.last().map_or("?".into(), |n| n[usize::from(*b).min(1)].clone()),
+            // Parenthesized, since `-1 ** 2` is `-(1 ** 2)` in Python.
+            Expr::Const(c) if *c < 0 => format!("({c})"),
             Expr::Const(c) => c.to_string(),
             Expr::Apply(op, args) => self.apply(*op, args),
         }
@@ -265,7 +267,7 @@ impl Py<'_> {
             ListOp::Drop => format!("{}[{}:]", a[1], strip_parens(&a[0])),
             ListOp::Reverse => format!("{}[::-1]", a[0]),
             ListOp::Sort => format!("sorted({})", a[0]),
-            ListOp::Replicate => format!("[{}] * max({}, 0)", strip_parens(&a[1]), strip_parens(&a[0])),
+            ListOp::Replicate => format!("([{}] * max({}, 0))", strip_parens(&a[1]), strip_parens(&a[0])),
             _ => String::from("None"),
         }
     }
@@ -278,7 +280,7 @@ const RUST_HELPERS: &[(&str, &str)] = &[
     ("floor_mod", "fn floor_mod(a: i64, b: i64) -> i64 {\n    let r = a % b;\n    if r != 0 && ((r < 0) != (b < 0)) { r + b } else { r }\n}\n"),
     ("at", "/// `xs[n]` with Python's negative indices.\nfn at(xs: &[i64], n: i64) -> i64 {\n    let i = if n < 0 { n + xs.len() as i64 } else { n };\n    xs[usize::try_from(i).expect(\"index out of range\")]\n}\n"),
     ("cut", "/// Python's slice bound: `n` clamped to `xs`, negative counting from the end.\nfn cut(xs: &[i64], n: i64) -> usize {\n    let len = xs.len() as i64;\n    (if n < 0 { (n + len).max(0) } else { n.min(len) }) as usize\n}\n"),
-    ("scanl1", "/// `ys[0] = xs[0]`, `ys[i] = f(ys[i - 1], xs[i])`.\nfn scanl1(xs: &[i64], f: impl Fn(i64, i64) -> i64) -> Vec<i64> {\n    assert!(!xs.is_empty(), \"empty list\");\n    let mut acc = xs[0];\n    let mut ys = vec![acc];\n    for &x in &xs[1..] {\n        acc = f(acc, x);\n        ys.push(acc);\n    }\n    ys\n}\n"),
+    ("scanl1", "/// `ys[0] = xs[0]`, `ys[i] = f(ys[i - 1], xs[i])`.\nfn scanl1(xs: &[i64], f: impl Fn(i64, i64) -> i64) -> Vec<i64> {\n    let mut ys: Vec<i64> = Vec::with_capacity(xs.len());\n    for &x in xs {\n        let next = match ys.last() {\n            Some(&acc) => f(acc, x),\n            None => x,\n        };\n        ys.push(next);\n    }\n    ys\n}\n"),
 ];
 
 fn rust_type(t: LType, param: bool) -> &'static str {
@@ -386,13 +388,11 @@ impl Rs<'_> {
                 let (a, b) = (self.expr(&args[0], false), self.expr(&args[1], false));
                 format!("{h}({}, {})", strip_parens(&a), strip_parens(&b))
             }
-            ListOp::Square => {
-                let a = self.expr(&args[0], false);
-                format!("{}.pow(2)", receiver(&a))
-            }
+            ListOp::Square => format!("i64::pow({}, 2)", strip_parens(&self.expr(&args[0], false)).to_string()),
             ListOp::Min | ListOp::Max => {
                 let (a, b) = (self.expr(&args[0], false), self.expr(&args[1], false));
-                format!("{}.{}({})", receiver(&a), if op == ListOp::Min { "min" } else { "max" }, strip_parens(&b))
+                let f = if op == ListOp::Min { "min" } else { "max" };
+                format!("i64::{f}({}, {})", strip_parens(&a), strip_parens(&b))
             }
             ListOp::If => {
                 let (c, a, b) = (self.expr(&args[0], false), self.expr(&args[1], false), self.expr(&args[2], false));
@@ -406,17 +406,17 @@ impl Rs<'_> {
                 };
                 format!("({} {sym} {})", self.expr(&args[0], false), self.expr(&args[1], false))
             }
-            ListOp::IsEven => format!("({}.rem_euclid(2) == 0)", receiver(&self.expr(&args[0], false))),
-            ListOp::IsOdd => format!("({}.rem_euclid(2) == 1)", receiver(&self.expr(&args[0], false))),
+            ListOp::IsEven => format!("(i64::rem_euclid({}, 2) == 0)", strip_parens(&self.expr(&args[0], false))),
+            ListOp::IsOdd => format!("(i64::rem_euclid({}, 2) == 1)", strip_parens(&self.expr(&args[0], false))),
             ListOp::Head => format!("{}[0]", self.paren_list(&args[0])),
-            ListOp::Last => format!("*{}.last().expect(\"empty list\")", self.paren_list(&args[0])),
+            ListOp::Last => format!("(*{}.last().expect(\"empty list\"))", self.paren_list(&args[0])),
             ListOp::Access => {
                 let n = self.expr(&args[0], false);
                 let xs = list_arg(self, 1);
                 format!("{}({xs}, {})", self.helper("at"), strip_parens(&n))
             }
-            ListOp::Minimum => format!("*{}.iter().min().expect(\"empty list\")", self.paren_list(&args[0])),
-            ListOp::Maximum => format!("*{}.iter().max().expect(\"empty list\")", self.paren_list(&args[0])),
+            ListOp::Minimum => format!("(*{}.iter().min().expect(\"empty list\"))", self.paren_list(&args[0])),
+            ListOp::Maximum => format!("(*{}.iter().max().expect(\"empty list\"))", self.paren_list(&args[0])),
             ListOp::Sum => format!("{}.iter().sum::<i64>()", self.paren_list(&args[0])),
             ListOp::Product => format!("{}.iter().product::<i64>()", self.paren_list(&args[0])),
             ListOp::Length => format!("({}.len() as i64)", self.paren_list(&args[0])),
@@ -443,7 +443,11 @@ impl Rs<'_> {
             ListOp::Sort => format!("{{ let mut v = {}.to_vec(); v.sort_unstable(); v }}", self.paren_list(&args[0])),
             ListOp::Replicate => {
                 let (n, x) = (self.expr(&args[0], false), self.expr(&args[1], false));
-                format!("vec![{}; {}.max(0) as usize]", strip_parens(&x), n)
+                format!(
+                    "std::iter::repeat_n({}, i64::max({}, 0) as usize).collect::<Vec<i64>>()",
+                    strip_parens(&x),
+                    strip_parens(&n)
+                )
             }
             _ => String::from("unreachable!()"),
         }
@@ -455,17 +459,6 @@ impl Rs<'_> {
             Expr::Input(_) => self.expr(e, false),
             _ => format!("({})", self.expr(e, false)),
         }
-    }
-}
-
-/// A scalar as the receiver of a method call: a bare literal gets its type, since
-/// `3.min(x)` does not compile.
-fn receiver(text: &str) -> String {
-    let inner = text.trim_start_matches('(').trim_end_matches(')');
-    if inner.parse::<i64>().is_ok() {
-        format!("({inner}_i64)")
-    } else {
-        text.to_string()
     }
 }
 

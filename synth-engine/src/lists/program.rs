@@ -4,8 +4,9 @@
 //! `Replicate`), over unbounded-in-principle integers held as `i64`: an operation whose
 //! exact result does not fit is an error, never a wrapped value. Integer division and
 //! remainder floor (as Python's `//` and `%`); `Access`, `Take` and `Drop` follow Python's
-//! indexing and slicing, negative indices included. `Head`, `Last`, `Minimum`, `Maximum`,
-//! `Scanl1` of an empty list and an index out of range are errors. The emitters write
+//! indexing and slicing, negative indices included. `Head`, `Last`, `Minimum` and `Maximum`
+//! of an empty list and an index out of range are errors; `Scanl1` of an empty list is
+//! empty (as DeepCoder's and Haskell's `scanl1`, and Python's `itertools.accumulate`). The emitters write
 //! exactly these semantics in each language.
 
 use std::fmt;
@@ -186,7 +187,7 @@ list_ops! {
     Min = "Min": (I, I) -> Int,
     /// The larger of two integers.
     Max = "Max": (I, I) -> Int,
-    /// `a if c else b`.
+    /// `a if c else b`; only the branch taken is evaluated.
     If = "If": (B, I, I) -> Int,
     /// `a > b`.
     Greater = "Greater": (I, I) -> Bool,
@@ -316,7 +317,7 @@ pub enum RunError {
     /// Division or remainder by zero.
     #[error("division by zero")]
     DivisionByZero,
-    /// `Head`, `Last`, `Minimum`, `Maximum` or `Scanl1` of an empty list.
+    /// `Head`, `Last`, `Minimum` or `Maximum` of an empty list.
     #[error("empty list")]
     Empty,
     /// `Access` outside the list.
@@ -498,7 +499,8 @@ pub fn apply_list(op: ListOp, body: Option<&dyn Body>, values: &[&LValue]) -> Re
         }
         ListOp::Scanl1 => {
             let xs = list(0)?;
-            let mut acc = *xs.first().ok_or(RunError::Empty)?;
+            let Some(&first) = xs.first() else { return Ok(LValue::List(Arc::from(Vec::new()))) };
+            let mut acc = first;
             let mut v = Vec::with_capacity(xs.len());
             v.push(acc);
             for x in &xs[1..] {
@@ -525,6 +527,11 @@ fn eval(expr: &Expr, inputs: &[LValue], bound: Option<[i64; 2]>) -> Result<LValu
         Expr::Input(i) => inputs.get(*i).cloned().ok_or(RunError::Type),
         Expr::Bound(b) => bound.map(|u| LValue::Int(u[usize::from(*b).min(1)])).ok_or(RunError::Type),
         Expr::Const(c) => Ok(LValue::Int(*c)),
+        Expr::Apply(ListOp::If, args) if args.len() == 3 => {
+            // Lazy, as `if` is in every language: the branch not taken is not run.
+            let taken = if eval(&args[0], inputs, bound)? == LValue::Bool(true) { &args[1] } else { &args[2] };
+            eval(taken, inputs, bound)
+        }
         Expr::Apply(op, args) => {
             if op.result() != LType::List && !op.slots().contains(&L) && !op.higher_order() {
                 let mut scalars = Vec::with_capacity(args.len());
@@ -622,7 +629,9 @@ mod tests {
         assert_eq!(run(&zip, &[list(&[5, 6, 7]), list(&[1, 1]), LValue::Int(10)]), Ok(list(&[14, 15])));
         let evens = Expr::Apply(ListOp::Count, vec![Expr::Apply(ListOp::IsEven, vec![Expr::Bound(0)]), Expr::Input(0)]);
         assert_eq!(run(&evens, &[list(&[2, -4, 3])]), Ok(LValue::Int(2)));
-        assert_eq!(run(&running_max, &[list(&[])]), Err(RunError::Empty));
+        assert_eq!(run(&running_max, &[list(&[])]), Ok(list(&[])));
+        let head = Expr::Apply(ListOp::Head, vec![Expr::Input(0)]);
+        assert_eq!(run(&head, &[list(&[])]), Err(RunError::Empty));
         assert_eq!(evens.show(&["xs".into()]), "Count(lambda u1: IsEven(u1), xs)");
     }
 

@@ -1,0 +1,167 @@
+//! Random list programs (lambdas of one and two arguments, nested higher-order
+//! operators, every operator of the list language) agree in the interpreter, in the
+//! emitted Python run by `python3`, and in the emitted Rust compiled by `rustc` (with
+//! overflow checks, as in a debug build), on random inputs: the same value, or an error
+//! in all three.
+
+use std::fmt::Write as _;
+use std::process::Command;
+
+use synth_engine::emit::Lang;
+use synth_engine::lists::{emit_list_function, run, Expr, LType, LValue, ListOp, ListProblem, RunError, Slot};
+
+/// A deterministic stream of numbers.
+struct Lcg(u64);
+
+impl Lcg {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+        self.0 >> 33
+    }
+
+    fn below(&mut self, n: usize) -> usize {
+        usize::try_from(self.next() % n as u64).unwrap()
+    }
+
+    fn int(&mut self, lo: i64, hi: i64) -> i64 {
+        lo + i64::try_from(self.next() % u64::try_from(hi - lo + 1).unwrap()).unwrap()
+    }
+}
+
+const PARAMS: [(&str, LType); 3] = [("xs", LType::List), ("ys", LType::List), ("n", LType::Int)];
+
+/// A random program of type `ty`; `arity` is the innermost lambda's (0 outside one).
+fn gen(rng: &mut Lcg, ty: LType, depth: u32, arity: u8) -> Expr {
+    let leaf = depth == 0 || rng.below(4) == 0;
+    if leaf {
+        return match ty {
+            LType::List => Expr::Input(rng.below(2)),
+            LType::Bool => Expr::Apply(ListOp::IsEven, vec![gen(rng, LType::Int, 0, arity)]),
+            LType::Int => match rng.below(3) {
+                0 if arity > 0 => Expr::Bound(u8::try_from(rng.below(usize::from(arity))).unwrap()),
+                1 => Expr::Input(2),
+                _ => Expr::Const(rng.int(-3, 4)),
+            },
+        };
+    }
+    let ops: Vec<ListOp> = ListOp::ALL.iter().copied().filter(|o| o.result() == ty).collect();
+    let op = ops[rng.below(ops.len())];
+    let args = op
+        .slots()
+        .iter()
+        .map(|s| match s {
+            Slot::Value(t) if op == ListOp::Replicate && *t == LType::Int && rng.below(2) == 0 => Expr::Const(3),
+            Slot::Value(t) => gen(rng, *t, depth - 1, arity),
+            Slot::Lambda(a, t) => gen(rng, *t, depth - 1, *a),
+        })
+        .collect();
+    Expr::Apply(op, args)
+}
+
+fn list(rng: &mut Lcg) -> LValue {
+    let n = rng.below(6);
+    LValue::List((0..n).map(|_| rng.int(-9, 9)).collect::<Vec<i64>>().into())
+}
+
+/// What a run gives, as the drivers print it: JSON, or `error`.
+fn shown(r: &Result<LValue, RunError>) -> String {
+    match r {
+        Ok(v) => v.to_json().to_string(),
+        Err(_) => "error".into(),
+    }
+}
+
+#[test]
+fn interpreter_python_and_rust_agree_on_random_programs() {
+    if !test_support::ci::require_tool("lists_differential", "python3")
+        || !test_support::ci::require_tool("lists_differential", "rustc")
+    {
+        return;
+    }
+    let mut rng = Lcg(0x11575);
+    let mut py = String::from("import itertools\nimport json\nimport math\n\n");
+    let mut rs = String::from("#![allow(unused_parens, clippy::all)]\nuse std::panic::catch_unwind;\n\n");
+    let mut py_main = String::from("\nfor name, args in CASES:\n    try:\n        print(json.dumps(globals()[name](*args)))\n    except Exception:\n        print(\"error\")\n");
+    let mut py_cases = String::from("CASES = [\n");
+    let mut rs_main = String::from("fn show_list(v: &[i64]) -> String {\n    format!(\"[{}]\", v.iter().map(|x| x.to_string()).collect::<Vec<_>>().join(\", \"))\n}\n\nfn main() {\n    std::panic::set_hook(Box::new(|_| {}));\n");
+    let mut expected = Vec::new();
+    let mut programs = 0;
+    while programs < 120 {
+        let out_ty = [LType::Int, LType::List, LType::Bool][rng.below(3)];
+        let program = gen(&mut rng, out_ty, 4, 0);
+        let problem = ListProblem {
+            name: format!("f{programs}"),
+            params: PARAMS.iter().map(|(n, t)| ((*n).to_string(), *t)).collect(),
+            output: out_ty,
+            description: None,
+            examples: Vec::new(),
+        };
+        let inputs: Vec<Vec<LValue>> =
+            (0..4).map(|_| vec![list(&mut rng), list(&mut rng), LValue::Int(rng.int(-4, 6))]).collect();
+        let results: Vec<Result<LValue, RunError>> = inputs.iter().map(|i| run(&program, i)).collect();
+        // Python's integers do not overflow and its lists have no cap: compare only where
+        // the interpreter's errors are errors in every language.
+        if results.iter().any(|r| matches!(r, Err(RunError::Overflow | RunError::TooLong))) {
+            continue;
+        }
+        let py_fn = emit_list_function(Lang::Python, &problem, &program).unwrap();
+        let rs_fn = emit_list_function(Lang::Rust, &problem, &program).unwrap();
+        // Each emitted Python function is a module of its own; drop its imports here.
+        py.push_str(&py_fn.lines().filter(|l| !l.starts_with("import ")).collect::<Vec<_>>().join("\n"));
+        py.push_str("\n\n");
+        // Rust helpers are emitted per function; keep each function in its own module.
+        let _ = write!(rs, "mod m{programs} {{\n#![allow(dead_code)]\n{rs_fn}}}\n\n");
+        for (inp, res) in inputs.iter().zip(&results) {
+            let args: Vec<String> = inp.iter().map(|v| v.to_json().to_string()).collect();
+            let _ = writeln!(py_cases, "    (\"f{programs}\", [{}]),", args.join(", "));
+            let rargs: Vec<String> = inp
+                .iter()
+                .map(|v| match v {
+                    LValue::List(l) => format!("&{:?}", l.to_vec()),
+                    other => other.to_json().to_string(),
+                })
+                .collect();
+            let show = match out_ty {
+                LType::List => "show_list(&r)",
+                _ => "r.to_string()",
+            };
+            let _ = writeln!(
+                rs_main,
+                "    match catch_unwind(|| m{programs}::f{programs}({})) {{ Ok(r) => println!(\"{{}}\", {show}), Err(_) => println!(\"error\") }}",
+                rargs.join(", ")
+            );
+            expected.push((program.show(&PARAMS.map(|p| p.0.to_string())), shown(res)));
+        }
+        programs += 1;
+    }
+    py_cases.push_str("]\n");
+    py.push_str(&py_cases);
+    py.push_str(&py_main);
+    rs_main.push_str("}\n");
+    rs.push_str(&rs_main);
+
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("all.py"), &py).unwrap();
+    std::fs::write(dir.path().join("all.rs"), &rs).unwrap();
+    let py_out = Command::new("python3").arg("all.py").current_dir(dir.path()).output().unwrap();
+    assert!(py_out.status.success(), "{}", String::from_utf8_lossy(&py_out.stderr));
+    let build = Command::new("rustc")
+        .args(["--edition", "2021", "-C", "overflow-checks=on", "-o", "all", "all.rs"])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert!(build.status.success(), "{}", String::from_utf8_lossy(&build.stderr));
+    let rs_out = Command::new(dir.path().join("all")).output().unwrap();
+    let py_lines: Vec<String> = String::from_utf8_lossy(&py_out.stdout).lines().map(|l| l.replace(' ', "")).collect();
+    let rs_lines: Vec<String> = String::from_utf8_lossy(&rs_out.stdout).lines().map(|l| l.replace(' ', "")).collect();
+    assert_eq!(py_lines.len(), expected.len());
+    assert_eq!(rs_lines.len(), expected.len());
+    let mut values = 0;
+    for (k, (program, want)) in expected.iter().enumerate() {
+        assert_eq!(&py_lines[k], want, "python differs on case {k}: {program}");
+        assert_eq!(&rs_lines[k], want, "rust differs on case {k}: {program}");
+        values += usize::from(want != "error");
+    }
+    // The programs must mostly compute, or the test would show little.
+    assert!(values * 2 > expected.len(), "only {values} of {} runs gave a value", expected.len());
+}
