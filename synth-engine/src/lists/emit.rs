@@ -388,7 +388,7 @@ impl Rs<'_> {
                 let (a, b) = (self.expr(&args[0], false), self.expr(&args[1], false));
                 format!("{h}({}, {})", strip_parens(&a), strip_parens(&b))
             }
-            ListOp::Square => format!("i64::pow({}, 2)", strip_parens(&self.expr(&args[0], false)).to_string()),
+            ListOp::Square => format!("i64::pow({}, 2)", strip_parens(&self.expr(&args[0], false))),
             ListOp::Min | ListOp::Max => {
                 let (a, b) = (self.expr(&args[0], false), self.expr(&args[1], false));
                 let f = if op == ListOp::Min { "min" } else { "max" };
