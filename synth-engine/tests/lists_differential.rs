@@ -81,7 +81,7 @@ fn interpreter_python_and_rust_agree_on_random_programs() {
     let mut rng = Lcg(0x11575);
     let mut py = String::from("import itertools\nimport json\nimport math\n\n");
     let mut rs = String::from("#![allow(unused_parens, clippy::all)]\nuse std::panic::catch_unwind;\n\n");
-    let mut py_main = String::from("\nfor name, args in CASES:\n    try:\n        print(json.dumps(globals()[name](*args)))\n    except Exception:\n        print(\"error\")\n");
+    let py_main = String::from("\nfor name, args in CASES:\n    try:\n        print(json.dumps(globals()[name](*args)))\n    except Exception:\n        print(\"error\")\n");
     let mut py_cases = String::from("CASES = [\n");
     let mut rs_main = String::from("fn show_list(v: &[i64]) -> String {\n    format!(\"[{}]\", v.iter().map(|x| x.to_string()).collect::<Vec<_>>().join(\", \"))\n}\n\nfn main() {\n    std::panic::set_hook(Box::new(|_| {}));\n");
     let mut expected = Vec::new();
