@@ -47,6 +47,7 @@ pub mod lists;
 pub mod occam;
 pub mod refine;
 pub mod search;
+pub mod simplify;
 pub mod spec;
 pub mod verify;
 

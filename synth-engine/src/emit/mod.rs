@@ -110,7 +110,7 @@ impl fmt::Display for Lang {
 /// [`EmitError::Unsupported`] for operators or widths the language emitter
 /// does not handle.
 pub fn emit_function(lang: Lang, problem: &Problem, term: &Term) -> Result<String, EmitError> {
-    let t = fold_constants(&inline_calls(term, &problem.funs)?);
+    let t = crate::simplify::simplify(problem, &fold_constants(&inline_calls(term, &problem.funs)?));
     match lang {
         Lang::Rust => rust::function(problem, &t),
         Lang::Python => python::function(problem, &t),
