@@ -208,8 +208,8 @@ pub fn is_list_task(path: impl AsRef<Path>) -> Result<bool, Error> {
     Ok(crate::lists::is_list_spec(&crate::spec::Examples::from_json(&text)?))
 }
 
-/// Synthesizes a list function from a JSON examples file, emits it with its examples as
-/// tests in `lang`, verifies it, and, when `out_dir` is given, writes the code, the tests
+/// Synthesizes a list function from a JSON examples file (operators priced by `guide`),
+/// emits it with its examples as tests in `lang`, verifies it, and, when `out_dir` is given, writes the code, the tests
 /// and `report.json` there.
 ///
 /// # Errors
@@ -222,15 +222,16 @@ pub fn run_list_examples(
     describe: Option<&str>,
     out_dir: Option<&Path>,
     timeout: Duration,
+    guide: &dyn crate::lists::ListGuide,
 ) -> Result<ListRun, Error> {
-    use crate::lists::{self, ListLimits, ListOutcome, ListProblem, UniformListGuide};
+    use crate::lists::{self, ListLimits, ListOutcome, ListProblem};
     let text = read(path.as_ref())?;
     let mut problem = ListProblem::from_examples(&crate::spec::Examples::from_json(&text)?)?;
     if let Some(d) = describe {
         problem.description = Some(d.to_string());
     }
     let limits = ListLimits { timeout, ..ListLimits::default() };
-    let (program, stats) = match lists::synthesize_lists(&problem, &limits, &UniformListGuide, &CancelToken::new()) {
+    let (program, stats) = match lists::synthesize_lists(&problem, &limits, guide, &CancelToken::new()) {
         ListOutcome::Found { program, stats } => (program, stats),
         ListOutcome::NotFound { reason, stats } => {
             return Err(Error::NoSolution(format!(

@@ -503,12 +503,22 @@ fn run_synth(args: &SynthArgs) -> anyhow::Result<ExitCode> {
     }
     let path = args.examples.as_ref().expect("clap requires --sygus or --examples");
     if args.domain == DomainArg::Lists || synth_engine::cli::is_list_task(path)? {
+        use synth_engine::lists::{CoreOpsFirst, ListGuide, UniformListGuide};
+        let guide: &dyn ListGuide = match args.guide {
+            Some(carving::guide_choice::GuideChoice::Uniform) => &UniformListGuide,
+            Some(carving::guide_choice::GuideChoice::Learned) => {
+                eprintln!("note: no learned model for list programs yet; pricing operators with the core-first prior");
+                &CoreOpsFirst
+            }
+            None => &CoreOpsFirst,
+        };
         let run = synth_engine::cli::run_list_examples(
             path,
             args.lang.into(),
             args.describe.as_deref(),
             args.out.as_deref(),
             timeout,
+            guide,
         )?;
         if let Some(dir) = &args.out {
             eprintln!("wrote code, tests and report.json to {}", dir.display());

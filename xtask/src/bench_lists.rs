@@ -43,10 +43,13 @@ struct Outcome {
     size: Option<u64>,
 }
 
-fn solve(bin: &Path, task: &Path, tests: &Path, timeout: u64, dir: &Path) -> Result<Outcome> {
+fn solve(bin: &Path, task: &Path, tests: &Path, timeout: u64, guide: &str, dir: &Path) -> Result<Outcome> {
     let _ = std::fs::remove_dir_all(dir);
     let mut cmd = Command::new(bin);
     cmd.args(["synth", "--domain", "lists", "--examples"]).arg(task);
+    if guide != "default" {
+        cmd.args(["--guide", guide]);
+    }
     cmd.args(["--lang", "python", "--timeout", &timeout.to_string()]);
     cmd.arg("--out").arg(dir);
     let (_out, _err, seconds, _killed) = run_limited(cmd, Duration::from_secs(timeout + 20))?;
@@ -79,12 +82,13 @@ fn solve(bin: &Path, task: &Path, tests: &Path, timeout: u64, dir: &Path) -> Res
     })
 }
 
-/// Runs the benchmark; see the module documentation.
+/// Runs the benchmark; see the module documentation. `guides`: `default` (the core-first
+/// prior) and/or `uniform`, each a pass over every task in the same run.
 ///
 /// # Errors
 ///
 /// An unreadable suite, a binary that cannot be started, or no tasks.
-pub fn run(suite: &Path, timeout: u64, runs: usize, every: usize) -> Result<()> {
+pub fn run(suite: &Path, timeout: u64, runs: usize, every: usize, guides: &[String]) -> Result<()> {
     let bin = PathBuf::from(std::env::var("TRACESYNTH_BIN").unwrap_or_else(|_| "target/release/tracesynth".into()));
     if !bin.exists() {
         bail!("{} not found: build it with `cargo build --release` or set TRACESYNTH_BIN", bin.display());
@@ -103,46 +107,53 @@ pub fn run(suite: &Path, timeout: u64, runs: usize, every: usize) -> Result<()> 
         bail!("no TASK.json files in {}", suite.display());
     }
     let tmp = tempfile::tempdir()?;
-    println!("| task | solved | correct on held-out | time (s, median of {runs}) | size | program |");
-    println!("|---|---|---|---|---|---|");
-    let (mut solved, mut correct) = (vec![0usize; runs], vec![0usize; runs]);
-    let mut medians = Vec::new();
+    print!("| task |");
+    for g in guides {
+        print!(" {g}: solved | correct | time (s) | program |");
+    }
+    println!();
+    println!("|---|{}", "---|---|---|---|".repeat(guides.len()));
+    // Per guide and run: tasks solved and correct; per guide: each task's median time.
+    let mut solved = vec![vec![0usize; runs]; guides.len()];
+    let mut correct = vec![vec![0usize; runs]; guides.len()];
+    let mut medians = vec![Vec::new(); guides.len()];
     for task in &tasks {
         let tests = task.with_extension("tests.json");
         if !tests.exists() {
             bail!("{} has no held-out cases beside it ({})", task.display(), tests.display());
         }
         let name = task.file_stem().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-        let mut times = Vec::new();
-        let mut last = None;
-        let (mut s_n, mut c_n) = (0, 0);
-        for r in 0..runs {
-            let o = solve(&bin, task, &tests, timeout, &tmp.path().join(&name))?;
-            solved[r] += usize::from(o.solved);
-            correct[r] += usize::from(o.correct);
-            s_n += usize::from(o.solved);
-            c_n += usize::from(o.correct);
-            times.push(if o.solved { o.seconds } else { timeout as f64 });
-            last = Some(o);
+        print!("| {name} |");
+        for (g, guide) in guides.iter().enumerate() {
+            let mut times = Vec::new();
+            let mut last = None;
+            let (mut s_n, mut c_n) = (0, 0);
+            for r in 0..runs {
+                let o = solve(&bin, task, &tests, timeout, guide, &tmp.path().join(&name))?;
+                solved[g][r] += usize::from(o.solved);
+                correct[g][r] += usize::from(o.correct);
+                s_n += usize::from(o.solved);
+                c_n += usize::from(o.correct);
+                times.push(if o.solved { o.seconds } else { timeout as f64 });
+                last = Some(o);
+            }
+            let t = median(times);
+            medians[g].push(t);
+            let o = last.expect("runs >= 1");
+            let size = o.size.map_or(String::new(), |s| format!(" ({s} nodes)"));
+            print!(" {s_n}/{runs} | {c_n}/{runs} | {t:.2} | `{}`{size} |", o.program);
         }
-        let t = median(times);
-        medians.push(t);
-        let o = last.expect("runs >= 1");
-        println!(
-            "| {name} | {s_n}/{runs} | {c_n}/{runs} | {t:.2} | {} | `{}` |",
-            o.size.map_or(String::new(), |s| s.to_string()),
-            o.program
-        );
+        println!();
     }
     let n = tasks.len();
     let med = |v: &[usize]| median(v.iter().map(|&x| x as f64).collect());
     println!();
-    println!(
-        "{n} tasks, {timeout} s each, {runs} run(s): solved {} (median over runs), correct on held-out {}, \
-         median time {:.2} s (unsolved counted at the limit)",
-        med(&solved),
-        med(&correct),
-        median(medians)
-    );
+    println!("{n} tasks, {timeout} s each, {runs} run(s); medians over runs; unsolved tasks count at the limit.");
+    println!();
+    println!("| guide | solved | correct on held-out | median time (s) |");
+    println!("|---|---|---|---|");
+    for (g, guide) in guides.iter().enumerate() {
+        println!("| {guide} | {} | {} | {:.2} |", med(&solved[g]), med(&correct[g]), median(medians[g].clone()));
+    }
     Ok(())
 }

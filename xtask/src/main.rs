@@ -154,6 +154,9 @@ enum Bench {
         /// Only every Nth task (1: all).
         #[arg(long, default_value_t = 1)]
         every: usize,
+        /// Operator pricing compared: `default` (the core-first prior) and `uniform`.
+        #[arg(long, default_values_t = ["default".to_string(), "uniform".to_string()])]
+        guide: Vec<String>,
     },
     /// Business rules from a live PID (`../shared/bench/business/check_rules.py`): agreement
     /// with the original on fresh inputs, term size, and whether `verified` was earned.
@@ -239,13 +242,13 @@ fn main() -> Result<()> {
             };
             bench_generalize::run(&suites, timeout, every, &guide)
         }
-        Task::Bench { which: Bench::Lists { suite, timeout, runs, every } } => {
+        Task::Bench { which: Bench::Lists { suite, timeout, runs, every, guide } } => {
             let bin = build_tracesynth()?;
             if std::env::var_os("TRACESYNTH_BIN").is_none() {
                 std::env::set_var("TRACESYNTH_BIN", &bin);
             }
             let suite = suite.unwrap_or_else(|| root().join("../shared/bench/lists"));
-            bench_lists::run(&suite, timeout, runs.max(1), every)
+            bench_lists::run(&suite, timeout, runs.max(1), every, &guide)
         }
         Task::Bench { which: Bench::Synth { suite, timeout, limit, filter } } => {
             setup::run()?;

@@ -23,7 +23,7 @@ mod spec;
 
 pub use emit::{emit_list_function, emit_list_tests, ListEmitError};
 pub use program::{floor_div, floor_mod, run, Expr, LType, LValue, ListOp, RunError, Slot, MAX_LIST};
-pub use search::{synthesize_lists, ListGuide, ListLimits, ListOutcome, ListStats, UniformListGuide};
+pub use search::{synthesize_lists, CoreOpsFirst, ListGuide, ListLimits, ListOutcome, ListStats, UniformListGuide};
 pub use spec::{is_list_spec, ListProblem, MAX_EXAMPLE_LIST};
 
 /// A list task that cannot be read.

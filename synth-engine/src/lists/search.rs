@@ -38,6 +38,22 @@ impl ListGuide for UniformListGuide {
     }
 }
 
+/// LambdaBeam's and DeepCoder's operators cost 1, the others the language has (`Modulo`,
+/// `Product`, `Length`, `Replicate`) 2: with two to five examples, a rarely needed
+/// operator mostly buys a spurious fit, so it is tried after the common ones of the same
+/// size. The default prior until a learned one pays.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct CoreOpsFirst;
+
+impl ListGuide for CoreOpsFirst {
+    fn op_cost(&self, op: ListOp, _problem: &ListProblem) -> u32 {
+        match op {
+            ListOp::Modulo | ListOp::Product | ListOp::Length | ListOp::Replicate => 2,
+            _ => 1,
+        }
+    }
+}
+
 /// Limits on one list search.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ListLimits {
