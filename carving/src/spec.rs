@@ -114,6 +114,13 @@ pub fn carve_covering(
         return Err(SpecError::NoDwarf(function.into()));
     }
     for p in &info.params {
+        if let ValueKind::Elements { .. } = p.ctype.kind {
+            return Err(SpecError::Unsupported {
+                function: function.into(),
+                what: format!("parameter `{}`", p.name),
+                ctype: p.ctype.name.clone(),
+            });
+        }
         if p.ctype.kind == ValueKind::Pointer {
             return Err(SpecError::NotPure {
                 function: function.into(),

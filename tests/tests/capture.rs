@@ -47,8 +47,57 @@ fn value(v: &Json) -> String {
             let shown = if s.len() > 12 { format!("{}..{}", &s[..3], s.len()) } else { s.to_string() };
             format!("{shown:?}{}", if inner["truncated"].as_bool().unwrap() { "+" } else { "" })
         }
+        "array" => match inner["fault"].as_str() {
+            Some(why) => format!("<{why}>"),
+            None => {
+                let items: Vec<String> = inner["items"].as_array().unwrap().iter().map(value).collect();
+                let shown = if items.len() > 6 {
+                    format!("{},..{}", items[..3].join(","), items.len())
+                } else {
+                    items.join(",")
+                };
+                format!("[{shown}]{}", if inner["truncated"].as_bool().unwrap() { "+" } else { "" })
+            }
+        },
         other => format!("{other}:{inner}"),
     }
+}
+
+#[test]
+fn reads_arrays_through_pointer_arguments_from_dwarf() {
+    set_binary(env!("CARGO_BIN_EXE_tracesynth-under-test"));
+    if !require_root("reads_arrays_through_pointer_arguments_from_dwarf") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let bin = build_fixture("calls", &["-O2", "-g"], dir.path());
+    let trace = record_commands(&bin, &["sum_ints", "scale_ints", "sum_u16"], &["arr"], 7, &[]);
+    assert_eq!(
+        rendered(&trace),
+        [
+            "sum_ints([1,2,3,4], 4) -> 10",
+            // 4 KiB of 2000 ints: the first 1024, marked truncated.
+            "sum_ints([0,1,2,..1024]+, 2000) -> 1999000",
+            "sum_ints(<NULL pointer>, 3) -> -1",
+            "sum_ints(<unreadable memory (errno 14)>, 4) -> -1",
+            "sum_ints([], -2) -> -1",
+            "scale_ints([1,2,3], 3, 2) -> none",
+            "sum_u16([7,65535], 2) -> 65542",
+        ]
+    );
+    let calls = trace["calls"].as_array().unwrap();
+    assert_eq!(calls[1]["args"][0]["array"]["count"], 2000);
+    assert_eq!(calls[4]["args"][0]["array"]["count"], -2);
+    assert_loss_balanced(&trace);
+    assert_eq!(trace["functions"][0]["params"][0]["ctype"]["kind"]["elements"]["count_param"], 1);
+
+    // `--explain` names what is read.
+    let mut fixture = Fixture::start(&bin);
+    let pid = fixture.pid().to_string();
+    let (code, text, err) = run_tracesynth(&["record", "--pid", &pid, "--func", "sum_ints", "--explain"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(text.contains("reads: `a` (const int *): `n` elements of 4 bytes at entry, up to 4096 bytes"), "{text}");
+    fixture.command("exit");
 }
 
 fn assert_loss_balanced(trace: &Json) {

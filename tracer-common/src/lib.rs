@@ -65,7 +65,8 @@ pub struct CallEvent {
     pub kind: u32,
     /// Index of the probe point (see [`ProbeConfig`]) that fired.
     pub probe: u32,
-    /// Number of [`StrEvent`]s that follow this event from the same thread.
+    /// Number of records read from user memory ([`StrEvent`]s, [`BytesSmall`]s and
+    /// [`BytesLarge`]s) that follow this event from the same thread.
     pub strings: u32,
     /// Thread group id (the process id).
     pub tgid: u32,
@@ -108,6 +109,55 @@ pub struct StrEvent {
 /// Slot number of a return-value string in [`StrEvent::slot`].
 pub const RET_SLOT: u32 = 6;
 
+/// Bytes of an array argument a [`BytesSmall`] record holds.
+pub const BYTES_SMALL: usize = 256;
+/// Bytes of an array argument a [`BytesLarge`] record holds: the largest per-argument cap.
+pub const BYTES_LARGE: usize = 4096;
+/// Magic value of a [`BytesSmall`] record.
+pub const BYTES_SMALL_MAGIC: u32 = 0x5453_4231; // "1BST"
+/// Magic value of a [`BytesLarge`] record.
+pub const BYTES_LARGE_MAGIC: u32 = 0x5453_4232; // "2BST"
+/// In [`ProbeConfig::array_len`]: the pointer's count is one element (no count argument).
+pub const ARRAY_ONE: u32 = 0xf;
+
+/// The head of a record holding memory an argument points to, for the [`CallEvent`] just
+/// before it.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct BytesHead {
+    /// [`BYTES_SMALL_MAGIC`] or [`BYTES_LARGE_MAGIC`].
+    pub magic: u32,
+    /// Thread id (matches the preceding [`CallEvent::tid`]).
+    pub tid: u32,
+    /// Argument slot 0..6.
+    pub slot: u32,
+    /// Bytes read, or a negative errno as `i32` when the read faulted.
+    pub len: i32,
+    /// Bytes the count argument asked for (count times element size) before the cap;
+    /// negative when the count was negative.
+    pub wanted: i64,
+}
+
+/// Up to [`BYTES_SMALL`] bytes an argument points to.
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub struct BytesSmall {
+    /// What was read.
+    pub head: BytesHead,
+    /// The bytes; the first `head.len` are valid.
+    pub data: [u8; BYTES_SMALL],
+}
+
+/// Up to [`BYTES_LARGE`] bytes an argument points to.
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub struct BytesLarge {
+    /// What was read.
+    pub head: BytesHead,
+    /// The bytes; the first `head.len` are valid.
+    pub data: [u8; BYTES_LARGE],
+}
+
 /// Per-probe configuration, indexed by probe id in the `PROBES` array map.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default)]
@@ -118,6 +168,16 @@ pub struct ProbeConfig {
     /// Bit `i` set: argument `i` is a `char *` to read as a string. Bit 6: the return
     /// value is a `char *`.
     pub string_mask: u32,
+    /// Bit `i` set: argument `i` points to elements to read at entry.
+    pub array_mask: u32,
+    /// Four bits per argument slot `i` (bits `4i..4i+4`): the slot of the argument that
+    /// counts its elements, or [`ARRAY_ONE`].
+    pub array_len: u32,
+    /// Four bits per argument slot `i`: bits 0-1 the log2 of the element size; bit 2 set
+    /// when the count argument is a 32-bit `int` (its low half, sign-extended).
+    pub array_elem: u32,
+    /// Most bytes read per argument (at most [`BYTES_LARGE`]).
+    pub array_cap: u32,
 }
 
 #[cfg(feature = "user")]
@@ -142,6 +202,9 @@ mod tests {
     fn event_layout_is_stable() {
         assert_eq!(core::mem::size_of::<CallEvent>(), 120);
         assert_eq!(core::mem::size_of::<StrEvent>() % 4, 0);
+        assert_eq!(core::mem::size_of::<BytesHead>(), 24);
+        assert_eq!(core::mem::size_of::<BytesSmall>(), 24 + BYTES_SMALL);
+        assert_eq!(core::mem::size_of::<ProbeConfig>(), 24);
         assert_eq!(EventKind::from_raw(2), Some(EventKind::Return));
         assert_eq!(EventKind::from_raw(4), Some(EventKind::Call));
         assert_eq!(EventKind::from_raw(9), None);

@@ -21,8 +21,9 @@ use aya_ebpf::{
     EbpfContext,
 };
 use tracer_common::{
-    CallEvent, EventKind, ProbeConfig, StrEvent, CALL_MAGIC, COUNTERS as N_COUNTERS, COUNTER_DROPPED, COUNTER_PRODUCED,
-    MAX_ARGS, MAX_PROBES, RET_SLOT, STR_BUF, STR_MAGIC,
+    BytesLarge, BytesSmall, CallEvent, EventKind, ProbeConfig, StrEvent, ARRAY_ONE, BYTES_LARGE, BYTES_LARGE_MAGIC,
+    BYTES_SMALL, BYTES_SMALL_MAGIC, CALL_MAGIC, COUNTERS as N_COUNTERS, COUNTER_DROPPED, COUNTER_PRODUCED, MAX_ARGS,
+    MAX_PROBES, RET_SLOT, STR_BUF, STR_MAGIC,
 };
 
 /// Ring buffer of [`CallEvent`]s and [`StrEvent`]s; user space resizes it at load time.
@@ -101,6 +102,8 @@ fn handle(regs: *const pt_regs) -> u32 {
         return 0;
     }
     let string_mask = config.string_mask;
+    let array_slots = if kind == EventKind::Entry as u32 { config.array_mask & 0x3f } else { 0 };
+    let (array_len, array_elem, array_cap) = (config.array_len, config.array_elem, config.array_cap);
     // SAFETY: the verifier allows reading the registers of the context.
     let regs = unsafe { &*regs };
     let pid_tgid = bpf_get_current_pid_tgid();
@@ -125,7 +128,7 @@ fn handle(regs: *const pt_regs) -> u32 {
         magic: CALL_MAGIC,
         kind,
         probe,
-        strings: string_slots.count_ones(),
+        strings: string_slots.count_ones() + array_slots.count_ones(),
         tgid: (pid_tgid >> 32) as u32,
         tid,
         ts_ns: now,
@@ -165,7 +168,105 @@ fn handle(regs: *const pt_regs) -> u32 {
             slot += 1;
         }
     }
+    if array_slots != 0 {
+        let values = [regs.rdi, regs.rsi, regs.rdx, regs.rcx, regs.r8, regs.r9];
+        let mut slot = 0u32;
+        while slot < MAX_ARGS as u32 {
+            if array_slots & (1 << slot) != 0 {
+                let len_slot = (array_len >> (4 * slot)) & 0xf;
+                let elem = (array_elem >> (4 * slot)) & 0xf;
+                let count: i64 = if len_slot == ARRAY_ONE {
+                    1
+                } else if len_slot < MAX_ARGS as u32 {
+                    let raw = values[len_slot as usize];
+                    if elem & 12 == 12 {
+                        raw as u32 as i32 as i64
+                    } else if elem & 4 != 0 {
+                        raw as u32 as i64
+                    } else {
+                        raw as i64
+                    }
+                } else {
+                    0
+                };
+                emit_bytes(tid, slot, values[slot as usize], count, elem & 3, array_cap);
+            }
+            slot += 1;
+        }
+    }
     0
+}
+
+/// Reads `elements` elements of `1 << shift` bytes at `address`, at most `cap` bytes, into a
+/// small or a large record.
+#[inline(always)]
+fn emit_bytes(tid: u32, slot: u32, address: u64, elements: i64, shift: u32, cap: u32) {
+    let wanted: i64 = if elements <= 0 {
+        elements
+    } else if elements > (1 << 40) {
+        1 << 42
+    } else {
+        elements << shift
+    };
+    let mut size: u64 = if wanted <= 0 { 0 } else { wanted as u64 };
+    if size > cap as u64 {
+        size = cap as u64;
+    }
+    count(COUNTER_PRODUCED);
+    if size <= BYTES_SMALL as u64 {
+        let Some(mut entry) = EVENTS.reserve::<BytesSmall>(0) else {
+            count(COUNTER_DROPPED);
+            return;
+        };
+        let event = entry.as_mut_ptr();
+        // SAFETY: `event` is a reserved, writable record; at most BYTES_SMALL bytes are
+        // written into `data` (the size is checked just above).
+        unsafe {
+            (*event).head.magic = BYTES_SMALL_MAGIC;
+            (*event).head.tid = tid;
+            (*event).head.slot = slot;
+            (*event).head.wanted = wanted;
+            (*event).head.len =
+                read_user(core::ptr::addr_of_mut!((*event).data) as *mut u8, size, BYTES_SMALL as u64, address);
+        }
+        entry.submit(BPF_RB_NO_WAKEUP as u64);
+    } else {
+        let Some(mut entry) = EVENTS.reserve::<BytesLarge>(0) else {
+            count(COUNTER_DROPPED);
+            return;
+        };
+        let event = entry.as_mut_ptr();
+        // SAFETY: as above, with BYTES_LARGE.
+        unsafe {
+            (*event).head.magic = BYTES_LARGE_MAGIC;
+            (*event).head.tid = tid;
+            (*event).head.slot = slot;
+            (*event).head.wanted = wanted;
+            (*event).head.len =
+                read_user(core::ptr::addr_of_mut!((*event).data) as *mut u8, size, BYTES_LARGE as u64, address);
+        }
+        entry.submit(BPF_RB_NO_WAKEUP as u64);
+    }
+}
+
+/// `bpf_probe_read_user` of `size` bytes (at most `room`) into `dst`: the bytes read, or
+/// the negative errno of a fault.
+#[inline(always)]
+unsafe fn read_user(dst: *mut u8, size: u64, room: u64, address: u64) -> i32 {
+    if size == 0 || address == 0 {
+        return if address == 0 && size != 0 { -14 } else { 0 };
+    }
+    let n = if size > room { room } else { size } as u32;
+    // SAFETY: the caller's `dst` has `room` writable bytes and `n <= room`; the helper
+    // checks the user address and fails cleanly on a fault.
+    let rc = unsafe {
+        aya_ebpf::helpers::generated::bpf_probe_read_user(dst as *mut core::ffi::c_void, n, address as *const _)
+    };
+    if rc < 0 {
+        rc as i32
+    } else {
+        n as i32
+    }
 }
 
 #[inline(always)]

@@ -232,6 +232,11 @@ fn any(value: &Value, redactor: &Redactor) -> AnyValue {
         }
         Value::Str { value: None, ptr, .. } => V::StringValue(format!("<unreadable {ptr:#x}>")),
         Value::Unavailable(why) => V::StringValue(format!("<unavailable: {why}>")),
+        Value::Array { fault: Some(why), .. } => V::StringValue(format!("<{why}>")),
+        Value::Array { items, .. } => {
+            use opentelemetry_proto::tonic::common::v1::ArrayValue;
+            V::ArrayValue(ArrayValue { values: items.iter().map(|i| any(i, redactor)).collect() })
+        }
     };
     AnyValue { value: Some(v) }
 }

@@ -232,6 +232,9 @@ fn call_through(plan: &Plan, index: usize, code: &[u8]) -> Result<bool, String> 
     if plan.points.iter().any(|p| p.function == index as u32 && p.string_mask != 0) {
         return Err("strings are read at entry".into());
     }
+    if plan.points.iter().any(|p| p.function == index as u32 && p.arrays.mask != 0) {
+        return Err("memory behind pointer arguments is read at entry".into());
+    }
     let stack_args = stack_args(f);
     let sixth_arg = stack_args != StackArgs::RuledOut || f.params.len() >= tracer_common::MAX_ARGS;
     match trampoline::call_through_obstacle(code, &stack_args) {
@@ -247,7 +250,7 @@ fn stack_args(f: &tracer_probe::trace::FunctionInfo) -> StackArgs {
     use tracer_probe::probes::dwarf::ValueKind;
     let one_register = |kind: ValueKind| match kind {
         ValueKind::Signed { bytes } | ValueKind::Unsigned { bytes } => bytes <= 8,
-        ValueKind::Bool | ValueKind::Pointer | ValueKind::CString | ValueKind::Raw => true,
+        ValueKind::Bool | ValueKind::Pointer | ValueKind::CString | ValueKind::Raw | ValueKind::Elements { .. } => true,
         ValueKind::Float | ValueKind::Aggregate | ValueKind::Void => false,
     };
     if !f.has_dwarf {

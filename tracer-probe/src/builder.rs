@@ -23,7 +23,7 @@ use std::collections::HashMap;
 use tracer_common::{EventKind, RET_SLOT};
 
 use crate::{
-    events::{CallRecord, Record, StrRecord},
+    events::{CallRecord, MemRecord, Record, StrRecord},
     probes::{
         cfg::{CallBlocks, CallEdge, Cfg, MAX_PATH},
         dwarf::ValueKind,
@@ -61,6 +61,8 @@ struct Open {
     entry_cpu: u64,
     args: [u64; tracer_common::MAX_ARGS],
     strings: [Option<StrRecord>; 7],
+    /// Memory read through pointer arguments, by argument slot.
+    memory: [Option<MemRecord>; tracer_common::MAX_ARGS],
     depth: u32,
     parent: Option<u64>,
     path: Option<Path>,
@@ -212,6 +214,7 @@ impl TraceBuilder {
         match crate::events::decode(bytes) {
             Some(Record::Call(c)) => self.push_call(&c),
             Some(Record::Str(s)) => self.push_str(s),
+            Some(Record::Mem(m)) => self.push_mem(m),
             None => {}
         }
     }
@@ -295,6 +298,7 @@ impl TraceBuilder {
             entry_cpu: c.cpu_ns,
             args: c.args,
             strings: Default::default(),
+            memory: Default::default(),
             depth: thread.stack.len() as u32,
             parent: thread.stack.last().map(|o| o.seq),
             path: self.tracked.get(function as usize).copied().unwrap_or(false).then(Path::new),
@@ -372,6 +376,20 @@ impl TraceBuilder {
         }
     }
 
+    fn push_mem(&mut self, m: MemRecord) {
+        let tid = m.tid;
+        let thread = self.threads.entry(tid).or_default();
+        let Some((Awaiting::Entry, remaining)) = thread.awaiting.as_mut() else { return };
+        *remaining = remaining.saturating_sub(1);
+        let done = *remaining == 0;
+        if let Some(slot) = thread.stack.last_mut().and_then(|open| open.memory.get_mut(m.slot as usize)) {
+            *slot = Some(m);
+        }
+        if done {
+            self.flush_awaiting(tid);
+        }
+    }
+
     fn push_str(&mut self, s: StrRecord) {
         let tid = s.tid;
         let thread = self.threads.entry(tid).or_default();
@@ -423,7 +441,12 @@ impl TraceBuilder {
             .params
             .iter()
             .map(|(kind, slot)| match slot {
-                Some(i) => decode_value(*kind, open.args[*i], open.strings[*i].as_ref(), true),
+                Some(i) => match kind {
+                    ValueKind::Elements { bytes, signed, .. } => {
+                        decode_elements(open.args[*i], *bytes, *signed, open.memory[*i].as_ref())
+                    }
+                    _ => decode_value(*kind, open.args[*i], open.strings[*i].as_ref(), true),
+                },
                 None => Value::Unavailable(format!("{kind:?} argument is not in an integer register")),
             })
             .collect();
@@ -508,6 +531,39 @@ impl TraceBuilder {
     }
 }
 
+/// The integers a pointer argument pointed to at entry, from the memory read for it.
+fn decode_elements(ptr: u64, bytes: u8, signed: bool, memory: Option<&MemRecord>) -> Value {
+    let width = usize::from(bytes.clamp(1, 8));
+    let Some(m) = memory else {
+        return Value::Array { ptr, count: 0, items: Vec::new(), truncated: false, fault: Some("not read".into()) };
+    };
+    let count = if m.wanted <= 0 { m.wanted } else { m.wanted / width as i64 };
+    match &m.read {
+        Err(errno) => {
+            let why =
+                if ptr == 0 { "NULL pointer".to_string() } else { format!("unreadable memory (errno {})", -errno) };
+            Value::Array { ptr, count, items: Vec::new(), truncated: false, fault: Some(why) }
+        }
+        Ok(data) => {
+            let items: Vec<Value> = data
+                .chunks_exact(width)
+                .map(|chunk| {
+                    let mut raw = [0u8; 8];
+                    raw[..width].copy_from_slice(chunk);
+                    decode_value(
+                        if signed { ValueKind::Signed { bytes } } else { ValueKind::Unsigned { bytes } },
+                        u64::from_le_bytes(raw),
+                        None,
+                        false,
+                    )
+                })
+                .collect();
+            let truncated = count > 0 && (items.len() as i64) < count;
+            Value::Array { ptr, count, items, truncated, fault: None }
+        }
+    }
+}
+
 /// Decodes a register value of a C type.
 fn decode_value(kind: ValueKind, raw: u64, string: Option<&StrRecord>, with_string: bool) -> Value {
     match kind {
@@ -533,6 +589,8 @@ fn decode_value(kind: ValueKind, raw: u64, string: Option<&StrRecord>, with_stri
         ValueKind::Float | ValueKind::Aggregate | ValueKind::Void => {
             Value::Unavailable(format!("{kind:?} value is not in an integer register"))
         }
+        // Read through at entry only (`decode_elements`); a returned pointer is its address.
+        ValueKind::Elements { .. } => Value::Ptr(raw),
     }
 }
 
@@ -559,6 +617,7 @@ mod tests {
             uretprobe: kind == EventKind::Return,
             function,
             string_mask: 0,
+            arrays: Default::default(),
         };
         TraceBuilder::new(
             &[f, g],
@@ -718,6 +777,7 @@ mod tests {
             uretprobe: false,
             function: 0,
             string_mask: 0,
+            arrays: Default::default(),
         };
         let mut b = TraceBuilder::new(&functions, &[point(0, EventKind::Entry), point(1, EventKind::Return)]);
         // The goroutine's stack moved between entry and return.
@@ -764,6 +824,7 @@ mod tests {
             uretprobe: kind == EventKind::Return,
             function: 0,
             string_mask: 0,
+            arrays: Default::default(),
         };
         let points = [
             point(0, EventKind::Entry),

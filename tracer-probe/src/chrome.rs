@@ -71,6 +71,14 @@ fn value_json(v: &Value) -> Json {
         }
         Value::Str { ptr, value: None, .. } => json!(format!("<unreadable {ptr:#x}>")),
         Value::Unavailable(why) => json!(format!("<{why}>")),
+        Value::Array { fault: Some(why), .. } => json!(format!("<{why}>")),
+        Value::Array { items, truncated, .. } => {
+            let mut v: Vec<Json> = items.iter().map(value_json).collect();
+            if *truncated {
+                v.push(json!("…"));
+            }
+            Json::Array(v)
+        }
     }
 }
 

@@ -3,7 +3,10 @@
 //! Records are decoded field by field from little-endian bytes (no `unsafe` casts); the
 //! field order is the `#[repr(C)]` layout of [`tracer_common::CallEvent`] and
 //! [`tracer_common::StrEvent`], checked by a test.
-use tracer_common::{EventKind, CALL_MAGIC, MAX_ARGS, MAX_STR, STR_BUF, STR_MAGIC};
+use tracer_common::{
+    EventKind, BYTES_LARGE, BYTES_LARGE_MAGIC, BYTES_SMALL, BYTES_SMALL_MAGIC, CALL_MAGIC, MAX_ARGS, MAX_STR, STR_BUF,
+    STR_MAGIC,
+};
 
 /// An entry, return, block hit or whole call.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -47,6 +50,20 @@ pub struct StrRecord {
     pub truncated: bool,
 }
 
+/// Memory a pointer argument points to, read for the preceding [`CallRecord`] of the same
+/// thread.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MemRecord {
+    /// Thread id.
+    pub tid: u32,
+    /// Argument slot.
+    pub slot: u32,
+    /// The bytes read, or the negative errno of the fault.
+    pub read: Result<Vec<u8>, i32>,
+    /// Bytes the count asked for before the cap (negative: the count was negative).
+    pub wanted: i64,
+}
+
 /// One ring-buffer record.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Record {
@@ -54,6 +71,8 @@ pub enum Record {
     Call(CallRecord),
     /// See [`StrRecord`].
     Str(StrRecord),
+    /// See [`MemRecord`].
+    Mem(MemRecord),
 }
 
 struct Cursor<'a>(&'a [u8]);
@@ -121,6 +140,16 @@ pub fn decode(bytes: &[u8]) -> Option<Record> {
                 (Some(data[..(len - 1).min(MAX_STR)].to_vec()), truncated)
             };
             Some(Record::Str(StrRecord { tid, slot, bytes, truncated }))
+        }
+        magic @ (BYTES_SMALL_MAGIC | BYTES_LARGE_MAGIC) => {
+            let room = if magic == BYTES_SMALL_MAGIC { BYTES_SMALL } else { BYTES_LARGE };
+            let tid = c.u32()?;
+            let slot = c.u32()?;
+            let len = c.u32()? as i32;
+            let wanted = c.u64()? as i64;
+            let data = c.0.get(..room)?;
+            let read = if len < 0 { Err(len) } else { Ok(data[..(len as usize).min(room)].to_vec()) };
+            Some(Record::Mem(MemRecord { tid, slot, read, wanted }))
         }
         _ => None,
     }
@@ -222,6 +251,30 @@ pub(crate) mod tests {
         data[..text.len()].copy_from_slice(text);
         b.extend_from_slice(&data);
         b
+    }
+
+    #[test]
+    fn decodes_memory_reads_and_faults() {
+        let mem = |magic: u32, len: i32, wanted: i64, room: usize| {
+            let mut b = Vec::new();
+            for v in [magic, 5, 1, len as u32] {
+                b.extend_from_slice(&v.to_le_bytes());
+            }
+            b.extend_from_slice(&wanted.to_le_bytes());
+            let mut data = vec![0u8; room];
+            for (i, d) in data.iter_mut().enumerate().take(8) {
+                *d = i as u8 + 1;
+            }
+            b.extend_from_slice(&data);
+            b
+        };
+        let Some(Record::Mem(m)) = decode(&mem(BYTES_SMALL_MAGIC, 8, 8, BYTES_SMALL)) else { panic!() };
+        assert_eq!((m.tid, m.slot, m.wanted), (5, 1, 8));
+        assert_eq!(m.read, Ok(vec![1, 2, 3, 4, 5, 6, 7, 8]));
+        let Some(Record::Mem(m)) = decode(&mem(BYTES_LARGE_MAGIC, -14, 400, BYTES_LARGE)) else { panic!() };
+        assert_eq!(m.read, Err(-14));
+        // A record cut short is not a record.
+        assert_eq!(decode(&mem(BYTES_LARGE_MAGIC, 8, 8, BYTES_SMALL)), None);
     }
 
     #[test]

@@ -13,7 +13,7 @@ use crate::{
 };
 
 /// Version of the trace schema; bumped on any incompatible change.
-pub const SCHEMA_VERSION: u32 = 2;
+pub const SCHEMA_VERSION: u32 = 3;
 
 /// Schema versions [`Trace::from_bytes`] reads (older ones are converted).
 pub const READABLE_VERSIONS: std::ops::RangeInclusive<u32> = 1..=SCHEMA_VERSION;
@@ -104,6 +104,49 @@ pub enum Value {
     Raw(u64),
     /// The value could not be captured.
     Unavailable(String),
+    /// The integers a pointer argument pointed to at entry.
+    Array {
+        /// Address of the first element.
+        ptr: u64,
+        /// Elements the count argument asked for (1 without one; negative as given).
+        count: i64,
+        /// The elements read, in order.
+        items: Vec<Value>,
+        /// Fewer elements were read than asked for: the per-argument byte cap.
+        truncated: bool,
+        /// Why nothing could be read (NULL or unmapped memory).
+        fault: Option<String>,
+    },
+}
+
+impl std::fmt::Display for Value {
+    /// The value as C code would show it: `5`, `"bob"`, `0x7ffd…`, `[1, 2, 3]` (with `…`
+    /// when cut short), `<why>` when it could not be read.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Value::Int(i) => write!(f, "{i}"),
+            Value::Uint(u) => write!(f, "{u}"),
+            Value::Bool(b) => write!(f, "{b}"),
+            Value::Ptr(p) | Value::Raw(p) => write!(f, "{p:#x}"),
+            Value::Str { value: Some(s), truncated, .. } => write!(f, "{s:?}{}", if *truncated { "…" } else { "" }),
+            Value::Str { ptr, value: None, .. } => write!(f, "<unreadable {ptr:#x}>"),
+            Value::Unavailable(why) => write!(f, "<{why}>"),
+            Value::Array { fault: Some(why), .. } => write!(f, "<{why}>"),
+            Value::Array { items, truncated, count, .. } => {
+                f.write_str("[")?;
+                for (i, v) in items.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str(", ")?;
+                    }
+                    write!(f, "{v}")?;
+                }
+                if *truncated {
+                    write!(f, ", … {} more", count - items.len() as i64)?;
+                }
+                f.write_str("]")
+            }
+        }
+    }
 }
 
 /// One call of a traced function.
@@ -505,7 +548,35 @@ mod tests {
             assert_eq!(Trace::read(&path).unwrap(), trace);
         }
         let json = std::fs::read_to_string(dir.path().join("t.json")).unwrap();
-        assert!(json.contains("\"schema_version\": 2"));
+        assert!(json.contains("\"schema_version\": 3"));
+    }
+
+    #[test]
+    fn arrays_round_trip_and_version_2_traces_still_load() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut trace = Trace::sample();
+        trace.calls[0].args[0] = Value::Array {
+            ptr: 0x1000,
+            count: 3,
+            items: vec![Value::Int(1), Value::Int(-2)],
+            truncated: true,
+            fault: None,
+        };
+        for name in ["a.json", "a.bin"] {
+            let path = dir.path().join(name);
+            trace.write(&path).unwrap();
+            assert_eq!(Trace::read(&path).unwrap(), trace);
+        }
+        assert_eq!(trace.calls[0].args[0].to_string(), "[1, -2, … 1 more]");
+        // A version-2 trace (no arrays) reads as it is, in both encodings.
+        let old = Trace { schema_version: 2, ..Trace::sample() };
+        let json = dir.path().join("v2.json");
+        std::fs::write(&json, serde_json::to_vec(&old).unwrap()).unwrap();
+        let bin = dir.path().join("v2.bin");
+        std::fs::write(&bin, bincode::serialize(&old).unwrap()).unwrap();
+        for path in [json, bin] {
+            assert_eq!(Trace::read(&path).unwrap(), Trace::sample());
+        }
     }
 
     #[test]

@@ -466,7 +466,14 @@ fn run_show(args: &ShowArgs) -> anyhow::Result<ExitCode> {
     if args.calls {
         for c in &trace.calls {
             let f = &trace.functions[c.function as usize];
-            let args: Vec<String> = c.args.iter().map(|a| format!("{a:?}")).collect();
+            let args: Vec<String> = c
+                .args
+                .iter()
+                .map(|a| match a {
+                    tracer_probe::trace::Value::Array { .. } => a.to_string(),
+                    _ => format!("{a:?}"),
+                })
+                .collect();
             let end = match c.incomplete {
                 None => format!("-> {:?}", c.ret),
                 Some(why) => format!("[incomplete: {why:?}]"),

@@ -568,6 +568,7 @@ pub fn add_block_points(plan: &mut Plan) -> Result<Cfg, CfgError> {
                 uretprobe: false,
                 function: index as u32,
                 string_mask: 0,
+                arrays: Default::default(),
             });
         }
         cfg.functions.push(FunctionCfg::new(f.name.clone(), blocks));

@@ -44,6 +44,17 @@ pub enum ValueKind {
     Void,
     /// No type information: the raw 64-bit register.
     Raw,
+    /// A pointer to integers (`int *`, `const uint16_t *`): elements of `bytes` bytes read
+    /// at entry, as many as parameter number `count_param` says, or one when there is none
+    /// ([`pair_counts`] finds it).
+    Elements {
+        /// Element width in bytes (1, 2, 4 or 8).
+        bytes: u8,
+        /// Whether the elements are signed.
+        signed: bool,
+        /// Index of the parameter that counts the elements.
+        count_param: Option<u8>,
+    },
 }
 
 impl ValueKind {
@@ -253,7 +264,17 @@ fn resolve_type(
             };
             let name =
                 if pointee.name.ends_with('*') { format!("{}*", pointee.name) } else { format!("{} *", pointee.name) };
-            CType { name, kind: if is_char { ValueKind::CString } else { ValueKind::Pointer } }
+            let kind = match pointee.kind {
+                _ if is_char => ValueKind::CString,
+                ValueKind::Signed { bytes } if matches!(bytes, 1 | 2 | 4 | 8) => {
+                    ValueKind::Elements { bytes, signed: true, count_param: None }
+                }
+                ValueKind::Unsigned { bytes } if matches!(bytes, 1 | 2 | 4 | 8) => {
+                    ValueKind::Elements { bytes, signed: false, count_param: None }
+                }
+                _ => ValueKind::Pointer,
+            };
+            CType { name, kind }
         }
         gimli::DW_TAG_enumeration_type => {
             CType { name: format!("enum {}", name.unwrap_or_default()), kind: ValueKind::Signed { bytes } }
@@ -268,6 +289,34 @@ fn resolve_type(
         }
         _ => CType { name: name.unwrap_or_else(|| "?".into()), kind: ValueKind::Raw },
     })
+}
+
+/// Whether a parameter name says it counts the elements of pointer parameter `ptr`.
+fn counts(name: &str, ptr: &str) -> bool {
+    matches!(name, "n" | "len" | "length" | "count" | "size" | "nitems" | "nmemb" | "nelem" | "num" | "cnt")
+        || ["_len", "_count", "_size", "_n"].iter().any(|s| name.ends_with(s))
+        || ["n_", "num_"].iter().any(|p| name.starts_with(p))
+        || name == format!("n{ptr}")
+}
+
+/// Pairs every pointer-to-integers parameter with the integer parameter that counts its
+/// elements: one named like a count (`n`, `len`, `count`, `size`, `nitems`, `*_len`,
+/// `n_*`...), else the only integer parameter there is. A pointer left unpaired is read as
+/// one element.
+pub fn pair_counts(params: &mut [Param]) {
+    let ints: Vec<usize> = params
+        .iter()
+        .enumerate()
+        .filter(|(_, p)| matches!(p.ctype.kind, ValueKind::Signed { .. } | ValueKind::Unsigned { .. }))
+        .map(|(i, _)| i)
+        .collect();
+    for i in 0..params.len() {
+        let ValueKind::Elements { bytes, signed, count_param: None } = params[i].ctype.kind else { continue };
+        let by_name = ints.iter().copied().find(|&j| counts(&params[j].name, &params[i].name));
+        let only = (ints.len() == 1).then(|| ints[0]);
+        let count_param = by_name.or(only).and_then(|j| u8::try_from(j).ok());
+        params[i].ctype.kind = ValueKind::Elements { bytes, signed, count_param };
+    }
 }
 
 /// Assigns SysV integer argument registers to parameters: `Some(i)` is register `i` of

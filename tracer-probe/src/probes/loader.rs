@@ -171,7 +171,15 @@ pub fn attach(plan: &Plan, ring_bytes: u32) -> Result<(Attached, RingBuf<MapData
         let mut probes: Array<_, ProbeConfig> =
             Array::try_from(ebpf.map_mut("PROBES").ok_or(LoadError::Missing("PROBES map"))?)?;
         for p in &plan.points {
-            probes.set(p.id, ProbeConfig { kind: p.kind as u32, string_mask: p.string_mask }, 0)?;
+            let config = ProbeConfig {
+                kind: p.kind as u32,
+                string_mask: p.string_mask,
+                array_mask: p.arrays.mask,
+                array_len: p.arrays.len,
+                array_elem: p.arrays.elem,
+                array_cap: p.arrays.cap,
+            };
+            probes.set(p.id, config, 0)?;
         }
     }
     let counters: PerCpuArray<MapData, u64> =

@@ -107,6 +107,66 @@ pub struct ProbePoint {
     pub function: u32,
     /// `char *` slots to read (see [`tracer_common::ProbeConfig::string_mask`]).
     pub string_mask: u32,
+    /// Memory that pointer arguments point to, read at entry.
+    pub arrays: ArrayReads,
+}
+
+/// Bytes of one pointer argument read at most, by default.
+pub const DEFAULT_ARRAY_CAP: u32 = 4096;
+
+/// Which pointer arguments an entry probe reads through, as the eBPF side takes it (see
+/// [`tracer_common::ProbeConfig::array_mask`] and the fields after it).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ArrayReads {
+    /// Bit `i`: argument slot `i` points to elements to read.
+    pub mask: u32,
+    /// Four bits per slot: the slot of its count argument, or [`tracer_common::ARRAY_ONE`].
+    pub len: u32,
+    /// Four bits per slot: log2 of the element size, bit 2 "count is 32-bit", bit 3
+    /// "count is signed".
+    pub elem: u32,
+    /// Bytes read at most per argument.
+    pub cap: u32,
+}
+
+impl ArrayReads {
+    /// The reads for a function's parameters (pointers to integers, see
+    /// [`dwarf::pair_counts`]), with a note for each count that cannot be read.
+    pub fn for_params(params: &[Param], slots: &[Option<usize>], cap: u32, notes: &mut Vec<String>) -> ArrayReads {
+        let mut r = ArrayReads { cap: cap.min(tracer_common::BYTES_LARGE as u32), ..ArrayReads::default() };
+        for (p, slot) in params.iter().zip(slots) {
+            let (ValueKind::Elements { bytes, count_param, .. }, Some(s)) = (p.ctype.kind, slot) else { continue };
+            let mut count_slot = tracer_common::ARRAY_ONE;
+            let mut flags = 0u32;
+            if let Some(j) = count_param.map(usize::from) {
+                match (slots.get(j).copied().flatten(), params.get(j).map(|c| c.ctype.kind)) {
+                    (Some(cs), Some(kind)) => {
+                        count_slot = cs as u32;
+                        let (b, signed) = match kind {
+                            ValueKind::Signed { bytes } => (bytes, true),
+                            ValueKind::Unsigned { bytes } => (bytes, false),
+                            _ => (8, false),
+                        };
+                        if b <= 4 {
+                            flags |= 4;
+                        }
+                        if signed {
+                            flags |= 8;
+                        }
+                    }
+                    _ => notes.push(format!(
+                        "parameter `{}`: its count is not in an integer register; one element is read",
+                        p.name
+                    )),
+                }
+            }
+            let shift = u32::from(bytes).trailing_zeros();
+            r.mask |= 1 << s;
+            r.len |= count_slot << (4 * s);
+            r.elem |= (shift | flags) << (4 * s);
+        }
+        r
+    }
 }
 
 /// Everything needed to attach and to decode the events.
@@ -129,7 +189,7 @@ impl Plan {
     /// Human-readable explanation of the chosen probe sites (`--explain`).
     pub fn explain(&self) -> String {
         let mut out = String::new();
-        for f in &self.functions {
+        for (fi, f) in self.functions.iter().enumerate() {
             out.push_str(&format!(
                 "{} in {} at {:#x} ({} bytes){}\n",
                 f.name,
@@ -146,6 +206,19 @@ impl Plan {
                 params.join(", "),
                 if f.has_dwarf { "" } else { "  [no DWARF: raw registers]" }
             ));
+            let cap =
+                self.points.iter().find(|p| p.function as usize == fi).map_or(DEFAULT_ARRAY_CAP, |p| p.arrays.cap);
+            for p in &f.params {
+                if let ValueKind::Elements { bytes, count_param, .. } = p.ctype.kind {
+                    let count = count_param
+                        .and_then(|j| f.params.get(usize::from(j)))
+                        .map_or("one element".to_string(), |c| format!("`{}` elements", c.name));
+                    out.push_str(&format!(
+                        "  reads: `{}` ({}): {count} of {bytes} bytes at entry, up to {cap} bytes\n",
+                        p.name, p.ctype.name
+                    ));
+                }
+            }
             out.push_str(&format!(
                 "  entry probe: +{:#x} `{}` ({:?}): {}\n",
                 f.entry_site.offset, f.entry_site.instruction, f.entry_site.cost, f.entry_site.reason
@@ -235,7 +308,7 @@ pub fn plan(pid: u32, functions: &[String], ret_mode: RetMode) -> Result<Plan, P
         }
 
         let signature = debug_signature(elf, &symbol.name, symbol.address);
-        let (params, ret, has_dwarf, variadic) = match signature {
+        let (mut params, ret, has_dwarf, variadic) = match signature {
             Some(sig) => (sig.params, sig.ret, true, sig.variadic),
             None => {
                 plan.warnings.push(format!(
@@ -249,7 +322,11 @@ pub fn plan(pid: u32, functions: &[String], ret_mode: RetMode) -> Result<Plan, P
                 (params, CType::raw(), false, false)
             }
         };
+        dwarf::pair_counts(&mut params);
         let slots = dwarf::register_slots(&params);
+        let mut notes = Vec::new();
+        let arrays = ArrayReads::for_params(&params, &slots, DEFAULT_ARRAY_CAP, &mut notes);
+        plan.warnings.extend(notes.into_iter().map(|n| format!("{name}: {n}")));
         for (p, slot) in params.iter().zip(&slots) {
             if slot.is_none() {
                 plan.warnings.push(format!(
@@ -296,6 +373,7 @@ pub fn plan(pid: u32, functions: &[String], ret_mode: RetMode) -> Result<Plan, P
                 uretprobe,
                 function: index,
                 string_mask,
+                arrays,
             });
         };
         add_point(symbol.file_offset + entry_site.offset, EventKind::Entry, false);
