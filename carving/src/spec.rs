@@ -69,6 +69,8 @@ fn type_name(function: &str, what: &str, ctype: &CType) -> Result<&'static str, 
         ValueKind::Unsigned { .. } => "u64",
         ValueKind::Bool => "bool",
         ValueKind::CString => "string",
+        // The elements read at entry: a list task for `synth_engine::lists`.
+        ValueKind::Elements { .. } => "list[int]",
         _ => return Err(unsupported()),
     })
 }
@@ -79,6 +81,10 @@ fn json_value(v: &Value) -> Option<Json> {
         Value::Uint(u) => Some(json!(u)),
         Value::Bool(b) => Some(json!(b)),
         Value::Str { value: Some(s), truncated: false, .. } => Some(json!(s)),
+        // Only a whole array: a cut or unreadable one is not the input the call saw.
+        Value::Array { items, truncated: false, fault: None, .. } => {
+            items.iter().map(json_value).collect::<Option<Vec<Json>>>().map(Json::Array)
+        }
         _ => None,
     }
 }
@@ -114,13 +120,6 @@ pub fn carve_covering(
         return Err(SpecError::NoDwarf(function.into()));
     }
     for p in &info.params {
-        if let ValueKind::Elements { .. } = p.ctype.kind {
-            return Err(SpecError::Unsupported {
-                function: function.into(),
-                what: format!("parameter `{}`", p.name),
-                ctype: p.ctype.name.clone(),
-            });
-        }
         if p.ctype.kind == ValueKind::Pointer {
             return Err(SpecError::NotPure {
                 function: function.into(),

@@ -69,6 +69,38 @@ fn synthesizes_verified_code_from_a_live_process() {
 }
 
 #[test]
+fn synthesizes_functions_over_arrays_from_a_live_process() {
+    set_binary(env!("CARGO_BIN_EXE_tracesynth-under-test"));
+    if !require_root("synthesizes_functions_over_arrays_from_a_live_process") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let bin = build_fixture("calls", &["-O2", "-g"], dir.path());
+    for (func, lang, expect) in [
+        ("sum_ints", "python", "return sum(a)"),
+        ("count_pos", "python", "if x > 0"),
+        ("count_pos", "rust", "pub fn count_pos(a: &[i64], n: i64) -> i64"),
+    ] {
+        let mut fixture = Fixture::start(&bin);
+        let out = dir.path().join(format!("out-{func}-{lang}"));
+        let (code, err) = live(
+            &mut fixture,
+            func,
+            &["--lang", lang, "--distinct", "60", "--max-seconds", "20", "--out", out.to_str().unwrap()],
+            &["arrdrive 300"],
+        );
+        assert_eq!(code, 0, "{func} {lang}: {err}");
+        let report: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(out.join("report.json")).unwrap()).unwrap();
+        assert_eq!(report["status"], "verified", "{report}");
+        let (agree, held) =
+            (report["held_out_agree"][0].as_u64().unwrap(), report["held_out_agree"][1].as_u64().unwrap());
+        assert!(held >= 5 && agree == held, "{func}: held-out {agree}/{held}");
+        assert!(report["code"].as_str().unwrap().contains(expect), "{report}");
+    }
+}
+
+#[test]
 fn a_branch_seen_one_way_is_reported() {
     set_binary(env!("CARGO_BIN_EXE_tracesynth-under-test"));
     if !require_root("a_branch_seen_one_way_is_reported") {

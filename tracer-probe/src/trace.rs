@@ -133,15 +133,19 @@ impl std::fmt::Display for Value {
             Value::Unavailable(why) => write!(f, "<{why}>"),
             Value::Array { fault: Some(why), .. } => write!(f, "<{why}>"),
             Value::Array { items, truncated, count, .. } => {
+                // At most SHOWN elements; the rest (read or not) is counted.
+                const SHOWN: usize = 16;
                 f.write_str("[")?;
-                for (i, v) in items.iter().enumerate() {
+                for (i, v) in items.iter().take(SHOWN).enumerate() {
                     if i > 0 {
                         f.write_str(", ")?;
                     }
                     write!(f, "{v}")?;
                 }
-                if *truncated {
-                    write!(f, ", … {} more", count - items.len() as i64)?;
+                let total = if *truncated { (*count).max(items.len() as i64) } else { items.len() as i64 };
+                let rest = total - items.len().min(SHOWN) as i64;
+                if rest > 0 {
+                    write!(f, ", … {rest} more")?;
                 }
                 f.write_str("]")
             }
@@ -568,6 +572,17 @@ mod tests {
             assert_eq!(Trace::read(&path).unwrap(), trace);
         }
         assert_eq!(trace.calls[0].args[0].to_string(), "[1, -2, … 1 more]");
+        let long = Value::Array {
+            ptr: 8,
+            count: 2000,
+            items: (0..1024).map(Value::Int).collect(),
+            truncated: true,
+            fault: None,
+        };
+        assert_eq!(
+            long.to_string(),
+            format!("[{}, … 1984 more]", (0..16).map(|i| i.to_string()).collect::<Vec<_>>().join(", "))
+        );
         // A version-2 trace (no arrays) reads as it is, in both encodings.
         let old = Trace { schema_version: 2, ..Trace::sample() };
         let json = dir.path().join("v2.json");

@@ -597,6 +597,19 @@ fn run_live_synth(args: &SynthArgs, pid: u32, budget: Duration) -> anyhow::Resul
         bar.set_message(format!("iteration {}: {candidates} candidates, best reward {best:.3}", it.iteration));
         bar.tick();
     };
+    // A function over arrays is a list task: its own search and emitters.
+    let plan = tracer_probe::probes::plan(
+        pid,
+        std::slice::from_ref(&config.synth.function),
+        tracer_probe::trace::RetMode::Uretprobe,
+    )?;
+    if plan.functions.first().is_some_and(carving::lists::takes_arrays) {
+        bar.set_message("recording (a function over arrays: the list language)");
+        let outcome = carving::lists::run(&config, stop_flag());
+        bar.finish_and_clear();
+        let (result, _trace) = outcome?;
+        return print_list_synthesis(&result, config.synth.lang, args.out.as_deref());
+    }
     let guides = carving::guide_choice::GuideSource::new(args.guide);
     // The learned guide is needed only after the trace is captured: load it meanwhile.
     if args.guide != Some(carving::guide_choice::GuideChoice::Uniform) {
@@ -606,6 +619,40 @@ fn run_live_synth(args: &SynthArgs, pid: u32, budget: Duration) -> anyhow::Resul
     bar.finish_and_clear();
     let (result, _trace) = outcome?;
     print_synthesis(&result, config.synth.lang, args.out.as_deref())
+}
+
+fn print_list_synthesis(
+    result: &carving::lists::ListSynthesis,
+    lang: synth_engine::emit::Lang,
+    out: Option<&std::path::Path>,
+) -> anyhow::Result<ExitCode> {
+    if let Some(dir) = out {
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+        for (name, body) in [
+            (lang.code_file(), result.code.clone()),
+            (lang.test_file(), result.tests.clone()),
+            ("report.json", serde_json::to_string_pretty(result)?),
+        ] {
+            let path = dir.join(name);
+            std::fs::write(&path, body).with_context(|| format!("cannot write {}", path.display()))?;
+        }
+        eprintln!("wrote code, tests and report.json to {}", dir.display());
+    }
+    println!("{}", result.code);
+    let (agree, held) = result.held_out_agree;
+    eprintln!(
+        "{}: {} — {} calls, {} distinct inputs, {} trained on, held-out {agree}/{held}; program {} \
+         (recorded {:.1} s, synthesized {:.1} s)",
+        result.function,
+        result.status,
+        result.calls_observed,
+        result.distinct_inputs,
+        result.training,
+        result.program,
+        result.record_secs,
+        result.synth_secs
+    );
+    Ok(if result.status == "verified" { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }
 
 fn run_session_synth(args: &SynthArgs, session: u64, budget: Duration) -> anyhow::Result<ExitCode> {

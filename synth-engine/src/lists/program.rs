@@ -30,7 +30,7 @@ impl LType {
     pub fn parse(name: &str) -> Option<LType> {
         let n: String = name.chars().filter(|c| !c.is_whitespace()).collect();
         match n.as_str() {
-            "int" | "i64" | "long" | "int64_t" => Some(LType::Int),
+            "int" | "i64" | "long" | "int64_t" | "i32" | "u32" | "u64" | "int32_t" => Some(LType::Int),
             "bool" => Some(LType::Bool),
             "list[int]" | "int[]" | "Vec<i64>" | "list[i64]" | "List[int]" | "&[i64]" => Some(LType::List),
             _ => None,
