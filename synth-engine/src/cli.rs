@@ -161,19 +161,20 @@ pub fn run_examples_guided(
         stats,
     };
     if let Some(dir) = out_dir {
-        let io = |p: &Path, e: std::io::Error| Error::Io { path: p.to_path_buf(), source: e };
-        std::fs::create_dir_all(dir).map_err(|e| io(dir, e))?;
-        let files = [
-            (lang.code_file(), run.code.clone()),
-            (lang.test_file(), run.tests.clone()),
-            ("report.json", serde_json::to_string_pretty(&run).unwrap_or_default()),
-        ];
-        for (name, body) in files {
-            let p = dir.join(name);
-            std::fs::write(&p, body).map_err(|e| io(&p, e))?;
-        }
+        write_outputs(dir, lang, &run.code, &run.tests, &serde_json::to_string_pretty(&run).unwrap_or_default())?;
     }
     Ok(run)
+}
+
+/// Writes the code, the tests and `report.json` into `dir` (created if needed).
+fn write_outputs(dir: &Path, lang: emit::Lang, code: &str, tests: &str, report: &str) -> Result<(), Error> {
+    let io = |p: &Path, e: std::io::Error| Error::Io { path: p.to_path_buf(), source: e };
+    std::fs::create_dir_all(dir).map_err(|e| io(dir, e))?;
+    for (name, body) in [(lang.code_file(), code), (lang.test_file(), tests), ("report.json", report)] {
+        let p = dir.join(name);
+        std::fs::write(&p, body).map_err(|e| io(&p, e))?;
+    }
+    Ok(())
 }
 
 /// What `tracesynth synth --examples` produces for a list task.
@@ -258,17 +259,7 @@ pub fn run_list_examples(
         stats,
     };
     if let Some(dir) = out_dir {
-        let io = |p: &Path, e: std::io::Error| Error::Io { path: p.to_path_buf(), source: e };
-        std::fs::create_dir_all(dir).map_err(|e| io(dir, e))?;
-        let files = [
-            (lang.code_file(), run.code.clone()),
-            (lang.test_file(), run.tests.clone()),
-            ("report.json", serde_json::to_string_pretty(&run).unwrap_or_default()),
-        ];
-        for (name, body) in files {
-            let p = dir.join(name);
-            std::fs::write(&p, body).map_err(|e| io(&p, e))?;
-        }
+        write_outputs(dir, lang, &run.code, &run.tests, &serde_json::to_string_pretty(&run).unwrap_or_default())?;
     }
     Ok(run)
 }

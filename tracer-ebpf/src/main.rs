@@ -213,39 +213,31 @@ fn emit_bytes(tid: u32, slot: u32, address: u64, elements: i64, shift: u32, cap:
         size = cap as u64;
     }
     count(COUNTER_PRODUCED);
+    // One arm per record size: a reservation's size must be a constant.
+    macro_rules! emit {
+        ($record:ty, $magic:expr, $room:expr) => {{
+            let Some(mut entry) = EVENTS.reserve::<$record>(0) else {
+                count(COUNTER_DROPPED);
+                return;
+            };
+            let event = entry.as_mut_ptr();
+            // SAFETY: `event` is a reserved, writable record; `read_user` writes at most
+            // `$room` bytes, the size of its `data`.
+            unsafe {
+                (*event).head.magic = $magic;
+                (*event).head.tid = tid;
+                (*event).head.slot = slot;
+                (*event).head.wanted = wanted;
+                let data = core::ptr::addr_of_mut!((*event).data) as *mut u8;
+                (*event).head.len = read_user(data, size, $room as u64, address);
+            }
+            entry.submit(BPF_RB_NO_WAKEUP as u64);
+        }};
+    }
     if size <= BYTES_SMALL as u64 {
-        let Some(mut entry) = EVENTS.reserve::<BytesSmall>(0) else {
-            count(COUNTER_DROPPED);
-            return;
-        };
-        let event = entry.as_mut_ptr();
-        // SAFETY: `event` is a reserved, writable record; at most BYTES_SMALL bytes are
-        // written into `data` (the size is checked just above).
-        unsafe {
-            (*event).head.magic = BYTES_SMALL_MAGIC;
-            (*event).head.tid = tid;
-            (*event).head.slot = slot;
-            (*event).head.wanted = wanted;
-            (*event).head.len =
-                read_user(core::ptr::addr_of_mut!((*event).data) as *mut u8, size, BYTES_SMALL as u64, address);
-        }
-        entry.submit(BPF_RB_NO_WAKEUP as u64);
+        emit!(BytesSmall, BYTES_SMALL_MAGIC, BYTES_SMALL);
     } else {
-        let Some(mut entry) = EVENTS.reserve::<BytesLarge>(0) else {
-            count(COUNTER_DROPPED);
-            return;
-        };
-        let event = entry.as_mut_ptr();
-        // SAFETY: as above, with BYTES_LARGE.
-        unsafe {
-            (*event).head.magic = BYTES_LARGE_MAGIC;
-            (*event).head.tid = tid;
-            (*event).head.slot = slot;
-            (*event).head.wanted = wanted;
-            (*event).head.len =
-                read_user(core::ptr::addr_of_mut!((*event).data) as *mut u8, size, BYTES_LARGE as u64, address);
-        }
-        entry.submit(BPF_RB_NO_WAKEUP as u64);
+        emit!(BytesLarge, BYTES_LARGE_MAGIC, BYTES_LARGE);
     }
 }
 

@@ -527,18 +527,7 @@ fn run_synth(args: &SynthArgs) -> anyhow::Result<ExitCode> {
             timeout,
             guide,
         )?;
-        if let Some(dir) = &args.out {
-            eprintln!("wrote code, tests and report.json to {}", dir.display());
-        } else {
-            println!("{}", run.code);
-            println!("{}", run.tests);
-        }
-        eprintln!("{}", serde_json::to_string_pretty(&run.report)?);
-        return Ok(if run.report.tests_passed == run.report.tests_total {
-            ExitCode::SUCCESS
-        } else {
-            ExitCode::FAILURE
-        });
+        return print_examples_run(args.out.as_deref(), &run.code, &run.tests, &run.report);
     }
     let limits = synth_engine::search::SearchLimits { timeout, ..Default::default() };
     let guides = carving::guide_choice::GuideSource::new(args.guide);
@@ -550,14 +539,25 @@ fn run_synth(args: &SynthArgs) -> anyhow::Result<ExitCode> {
         &limits,
         &|p, l| guides.synthesize(p, l),
     )?;
-    if let Some(dir) = &args.out {
+    print_examples_run(args.out.as_deref(), &run.code, &run.tests, &run.report)
+}
+
+/// What `synth --examples` prints: the code and tests (unless written to `out`), then the
+/// verification report; success only when every test passed.
+fn print_examples_run(
+    out: Option<&std::path::Path>,
+    code: &str,
+    tests: &str,
+    report: &synth_engine::verify::QualityReport,
+) -> anyhow::Result<ExitCode> {
+    if let Some(dir) = out {
         eprintln!("wrote code, tests and report.json to {}", dir.display());
     } else {
-        println!("{}", run.code);
-        println!("{}", run.tests);
+        println!("{code}");
+        println!("{tests}");
     }
-    eprintln!("{}", serde_json::to_string_pretty(&run.report)?);
-    Ok(if run.report.tests_passed == run.report.tests_total { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+    eprintln!("{}", serde_json::to_string_pretty(report)?);
+    Ok(if report.tests_passed == report.tests_total { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }
 
 fn run_live_synth(args: &SynthArgs, pid: u32, budget: Duration) -> anyhow::Result<ExitCode> {

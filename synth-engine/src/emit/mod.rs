@@ -14,7 +14,7 @@
 
 mod c;
 mod integers;
-mod python;
+pub(crate) mod python;
 mod rust;
 mod sygus;
 

@@ -374,6 +374,10 @@ fn balanced(s: &str) -> bool {
     depth == 0
 }
 
+/// The end of a Python test file: run standalone, it runs every `test_*` function (a test
+/// that raises fails; the others still run) and prints `passed N/M`.
+pub(crate) const STANDALONE_RUNNER: &str = "\nif __name__ == \"__main__\":\n    tests = [v for k, v in sorted(globals().items()) if k.startswith(\"test_\")]\n    passed = 0\n    for t in tests:\n        try:\n            t()\n            passed += 1\n        except Exception as e:\n            print(\"FAILED\", t.__name__, repr(e))\n    print(f\"passed {passed}/{len(tests)}\")\n    raise SystemExit(0 if passed == len(tests) else 1)\n";
+
 pub(super) fn tests(problem: &Problem, examples: &[Example]) -> Result<String, EmitError> {
     let f = ident(&problem.name);
     let mut out = format!("from solution import {f}\n\n");
@@ -382,8 +386,6 @@ pub(super) fn tests(problem: &Problem, examples: &[Example]) -> Result<String, E
         let want = test_lit(&ex.output, problem.output);
         out.push_str(&format!("\ndef test_example_{}():\n    assert {f}({}) == {want}\n\n", i + 1, args.join(", ")));
     }
-    out.push_str(
-        "\nif __name__ == \"__main__\":\n    tests = [v for k, v in sorted(globals().items()) if k.startswith(\"test_\")]\n    passed = 0\n    for t in tests:\n        try:\n            t()\n            passed += 1\n        except AssertionError:\n            print(\"FAILED\", t.__name__)\n    print(f\"passed {passed}/{len(tests)}\")\n    raise SystemExit(0 if passed == len(tests) else 1)\n",
-    );
+    out.push_str(STANDALONE_RUNNER);
     Ok(out)
 }

@@ -99,9 +99,7 @@ pub fn emit_list_tests(
                     py_lit(want)
                 );
             }
-            out.push_str(
-                "\nif __name__ == \"__main__\":\n    tests = [v for k, v in sorted(globals().items()) if k.startswith(\"test_\")]\n    passed = 0\n    for t in tests:\n        try:\n            t()\n            passed += 1\n        except Exception as e:\n            print(\"FAILED\", t.__name__, repr(e))\n    print(f\"passed {passed}/{len(tests)}\")\n    raise SystemExit(0 if passed == len(tests) else 1)\n",
-            );
+            out.push_str(crate::emit::python::STANDALONE_RUNNER);
             Ok(out)
         }
         Lang::Rust => {
