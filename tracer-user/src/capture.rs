@@ -28,6 +28,10 @@ pub struct CaptureArgs {
     /// on-CPU time at entry then taken as the return's less the call's duration).
     #[arg(long, requires = "fast_entry")]
     pub no_call_through: bool,
+    /// Bytes read at most behind each pointer-to-integers argument (at entry), up to
+    /// 4096; 0 reads none (the argument is then recorded as not read).
+    #[arg(long, default_value_t = tracer_probe::probes::DEFAULT_ARRAY_CAP)]
+    pub array_cap: u32,
 }
 
 /// Return capture mode.

@@ -331,6 +331,11 @@ fn run_record(args: RecordArgs) -> anyhow::Result<ExitCode> {
     };
     let stop = stop_flag();
     let mut plan = probes::plan(args.capture.pid, &args.capture.functions, args.capture.ret_probes.into())?;
+    let max_cap = probes::MAX_ARRAY_CAP;
+    if args.capture.array_cap > max_cap {
+        bail!("--array-cap is at most {max_cap} bytes, got {}", args.capture.array_cap);
+    }
+    plan.set_array_cap(args.capture.array_cap);
     if args.explain {
         print!("{}", plan.explain());
         if args.capture.fast_entry {

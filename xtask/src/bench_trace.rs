@@ -165,12 +165,86 @@ pub fn run(calls: u64, runs: usize) -> Result<()> {
     for row in cpu_rows {
         println!("{row}");
     }
+    deep_capture(&tracesynth, &bin, dir.path(), calls, runs, bpftrace)?;
     refusal_rate(&tracesynth, dir.path())?;
     println!("\n## Ring buffer at the fixture's highest rate (nop5 function, entry + return events)\n");
     println!("| run | events/s received | received | dropped | calls paired |");
     println!("|---|---|---|---|---|");
     for (i, (rate, received, dropped, got)) in throughput.iter().enumerate() {
         println!("| {} | {:.0} | {received} | {dropped} | {got} |", i + 1, rate);
+    }
+    Ok(())
+}
+
+/// Reading the ints behind `sum_ints(const int *a, int n)` at entry: the cost per call
+/// over no probe, for n = 16 and 256, of scalar capture (`--array-cap 0`), deep capture,
+/// and bpftrace reading the same bytes into a map (`@last = buf(arg0, 4n)`).
+fn deep_capture(tracesynth: &Path, bin: &Path, dir: &Path, calls: u64, runs: usize, bpftrace: bool) -> Result<()> {
+    println!(
+        "\n## Deep capture: `sum_ints(const int *a, int n)`, ns per call over no probe, median of {runs} runs of {calls} calls\n"
+    );
+    println!("| n (bytes) | no probe ns | scalar (--array-cap 0) | deep | bpftrace buf() | deep/scalar | bpftrace/deep | dropped (deep) |");
+    println!("|---|---|---|---|---|---|---|---|");
+    for n in [16u64, 256] {
+        // no probe, scalar, deep, bpftrace
+        let mut wall: [Vec<f64>; 4] = Default::default();
+        let mut dropped = 0u64;
+        for _ in 0..runs {
+            let mut target = Fixture::spawn(bin)?;
+            let pid = target.pid().to_string();
+            let arrbench = |target: &mut Fixture| -> Result<f64> {
+                Ok(target.timed(&format!("arrbench {n} {calls}"))? / calls as f64)
+            };
+            wall[0].push(arrbench(&mut target)?);
+            for (i, flags) in [(1, &["--array-cap", "0"][..]), (2, &[][..])] {
+                let trace = dir.join(format!("sum_ints-{n}-{i}.json"));
+                let mut rec = Command::new(tracesynth)
+                    .args(["record", "--quiet"])
+                    .args(flags)
+                    .args(["--pid", &pid, "--func", "sum_ints", "-o"])
+                    .arg(&trace)
+                    .stderr(Stdio::piped())
+                    .spawn()?;
+                let mut err = BufReader::new(rec.stderr.take().context("stderr")?);
+                wait_for(&mut err, "attached")?;
+                wall[i].push(arrbench(&mut target)?);
+                interrupt(&mut rec)?;
+                let doc: serde_json::Value = serde_json::from_slice(&std::fs::read(&trace)?)?;
+                if i == 2 {
+                    dropped += doc["loss"]["dropped"].as_u64().unwrap_or(0);
+                    let first = &doc["calls"][0]["args"][0]["array"];
+                    if first["items"].as_array().map_or(0, Vec::len) as u64 != n {
+                        bail!("deep capture of sum_ints did not read {n} ints: {first}");
+                    }
+                }
+            }
+            if bpftrace {
+                let script = format!(
+                    "uprobe:{b}:sum_ints {{ @last = buf(arg0, {bytes}); }} uretprobe:{b}:sum_ints {{ @returns = count(); }}",
+                    b = bin.display(),
+                    bytes = n * 4
+                );
+                let mut bt = Command::new("bpftrace")
+                    .args(["-p", &pid, "-e", &script])
+                    .env("BPFTRACE_MAX_STRLEN", "1100")
+                    .env("BPFTRACE_STRLEN", "1100")
+                    .stdout(Stdio::piped())
+                    .stderr(Stdio::null())
+                    .spawn()?;
+                let mut out = BufReader::new(bt.stdout.take().context("stdout")?);
+                wait_for(&mut out, "Attaching")?;
+                std::thread::sleep(Duration::from_millis(300));
+                wall[3].push(arrbench(&mut target)?);
+                interrupt(&mut bt)?;
+            }
+        }
+        let [none, scalar, deep, bt] = wall.map(median);
+        println!(
+            "| {n} ({}) | {none:.1} | {scalar:.1} | {deep:.1} | {bt:.1} | {:.2}× | {:.2}× | {dropped} |",
+            n * 4,
+            (deep - none) / (scalar - none),
+            (bt - none) / (deep - none)
+        );
     }
     Ok(())
 }

@@ -113,6 +113,8 @@ pub struct ProbePoint {
 
 /// Bytes of one pointer argument read at most, by default.
 pub const DEFAULT_ARRAY_CAP: u32 = 4096;
+/// The largest cap: the eBPF side's largest record.
+pub const MAX_ARRAY_CAP: u32 = tracer_common::BYTES_LARGE as u32;
 
 /// Which pointer arguments an entry probe reads through, as the eBPF side takes it (see
 /// [`tracer_common::ProbeConfig::array_mask`] and the fields after it).
@@ -186,6 +188,18 @@ pub struct Plan {
 }
 
 impl Plan {
+    /// Reads at most `cap` bytes behind each pointer argument (clamped to
+    /// [`MAX_ARRAY_CAP`]); 0 reads none.
+    pub fn set_array_cap(&mut self, cap: u32) {
+        for p in &mut self.points {
+            if cap == 0 {
+                p.arrays = ArrayReads::default();
+            } else {
+                p.arrays.cap = cap.min(MAX_ARRAY_CAP);
+            }
+        }
+    }
+
     /// Human-readable explanation of the chosen probe sites (`--explain`).
     pub fn explain(&self) -> String {
         let mut out = String::new();
@@ -206,17 +220,20 @@ impl Plan {
                 params.join(", "),
                 if f.has_dwarf { "" } else { "  [no DWARF: raw registers]" }
             ));
-            let cap =
-                self.points.iter().find(|p| p.function as usize == fi).map_or(DEFAULT_ARRAY_CAP, |p| p.arrays.cap);
+            let cap = self.points.iter().find(|p| p.function as usize == fi).map_or(0, |p| p.arrays.cap);
             for p in &f.params {
                 if let ValueKind::Elements { bytes, count_param, .. } = p.ctype.kind {
                     let count = count_param
                         .and_then(|j| f.params.get(usize::from(j)))
                         .map_or("one element".to_string(), |c| format!("`{}` elements", c.name));
-                    out.push_str(&format!(
-                        "  reads: `{}` ({}): {count} of {bytes} bytes at entry, up to {cap} bytes\n",
-                        p.name, p.ctype.name
-                    ));
+                    out.push_str(&if cap == 0 {
+                        format!("  reads: `{}` ({}): nothing (--array-cap 0)\n", p.name, p.ctype.name)
+                    } else {
+                        format!(
+                            "  reads: `{}` ({}): {count} of {bytes} bytes at entry, up to {cap} bytes\n",
+                            p.name, p.ctype.name
+                        )
+                    });
                 }
             }
             out.push_str(&format!(
