@@ -94,6 +94,11 @@ fn reads_arrays_through_pointer_arguments_from_dwarf() {
     assert_loss_balanced(&trace);
     assert_eq!(trace["functions"][0]["params"][0]["ctype"]["kind"]["elements"]["count_param"], 1);
 
+    // `--array-cap 0` reads nothing and says so per value; the calls are all there.
+    let none = record_commands(&bin, &["sum_ints", "scale_ints", "sum_u16"], &["arr"], 7, &["--array-cap", "0"]);
+    assert_eq!(rendered(&none)[0], "sum_ints(<not read>, 4) -> 10");
+    assert_eq!(rendered(&none).len(), 7);
+
     // `--explain` names what is read.
     let mut fixture = Fixture::start(&bin);
     let pid = fixture.pid().to_string();

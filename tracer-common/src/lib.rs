@@ -111,10 +111,14 @@ pub const RET_SLOT: u32 = 6;
 
 /// Bytes of an array argument a [`BytesSmall`] record holds.
 pub const BYTES_SMALL: usize = 256;
+/// Bytes of an array argument a [`BytesMedium`] record holds.
+pub const BYTES_MEDIUM: usize = 1024;
 /// Bytes of an array argument a [`BytesLarge`] record holds: the largest per-argument cap.
 pub const BYTES_LARGE: usize = 4096;
 /// Magic value of a [`BytesSmall`] record.
 pub const BYTES_SMALL_MAGIC: u32 = 0x5453_4231; // "1BST"
+/// Magic value of a [`BytesMedium`] record.
+pub const BYTES_MEDIUM_MAGIC: u32 = 0x5453_4233; // "3BST"
 /// Magic value of a [`BytesLarge`] record.
 pub const BYTES_LARGE_MAGIC: u32 = 0x5453_4232; // "2BST"
 /// In [`ProbeConfig::array_len`]: the pointer's count is one element (no count argument).
@@ -125,7 +129,7 @@ pub const ARRAY_ONE: u32 = 0xf;
 #[repr(C)]
 #[derive(Clone, Copy, Debug)]
 pub struct BytesHead {
-    /// [`BYTES_SMALL_MAGIC`] or [`BYTES_LARGE_MAGIC`].
+    /// [`BYTES_SMALL_MAGIC`], [`BYTES_MEDIUM_MAGIC`] or [`BYTES_LARGE_MAGIC`].
     pub magic: u32,
     /// Thread id (matches the preceding [`CallEvent::tid`]).
     pub tid: u32,
@@ -146,6 +150,16 @@ pub struct BytesSmall {
     pub head: BytesHead,
     /// The bytes; the first `head.len` are valid.
     pub data: [u8; BYTES_SMALL],
+}
+
+/// Up to [`BYTES_MEDIUM`] bytes an argument points to.
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub struct BytesMedium {
+    /// What was read.
+    pub head: BytesHead,
+    /// The bytes; the first `head.len` are valid.
+    pub data: [u8; BYTES_MEDIUM],
 }
 
 /// Up to [`BYTES_LARGE`] bytes an argument points to.

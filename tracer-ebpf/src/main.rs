@@ -21,9 +21,9 @@ use aya_ebpf::{
     EbpfContext,
 };
 use tracer_common::{
-    BytesLarge, BytesSmall, CallEvent, EventKind, ProbeConfig, StrEvent, ARRAY_ONE, BYTES_LARGE, BYTES_LARGE_MAGIC,
-    BYTES_SMALL, BYTES_SMALL_MAGIC, CALL_MAGIC, COUNTERS as N_COUNTERS, COUNTER_DROPPED, COUNTER_PRODUCED, MAX_ARGS,
-    MAX_PROBES, RET_SLOT, STR_BUF, STR_MAGIC,
+    BytesLarge, BytesMedium, BytesSmall, CallEvent, EventKind, ProbeConfig, StrEvent, ARRAY_ONE, BYTES_LARGE,
+    BYTES_LARGE_MAGIC, BYTES_MEDIUM, BYTES_MEDIUM_MAGIC, BYTES_SMALL, BYTES_SMALL_MAGIC, CALL_MAGIC,
+    COUNTERS as N_COUNTERS, COUNTER_DROPPED, COUNTER_PRODUCED, MAX_ARGS, MAX_PROBES, RET_SLOT, STR_BUF, STR_MAGIC,
 };
 
 /// Ring buffer of [`CallEvent`]s and [`StrEvent`]s; user space resizes it at load time.
@@ -197,8 +197,8 @@ fn handle(regs: *const pt_regs) -> u32 {
     0
 }
 
-/// Reads `elements` elements of `1 << shift` bytes at `address`, at most `cap` bytes, into a
-/// small or a large record.
+/// Reads `elements` elements of `1 << shift` bytes at `address`, at most `cap` bytes, into
+/// the smallest record that holds them (256 B, 1 KiB or 4 KiB).
 #[inline(always)]
 fn emit_bytes(tid: u32, slot: u32, address: u64, elements: i64, shift: u32, cap: u32) {
     let wanted: i64 = if elements <= 0 {
@@ -236,6 +236,8 @@ fn emit_bytes(tid: u32, slot: u32, address: u64, elements: i64, shift: u32, cap:
     }
     if size <= BYTES_SMALL as u64 {
         emit!(BytesSmall, BYTES_SMALL_MAGIC, BYTES_SMALL);
+    } else if size <= BYTES_MEDIUM as u64 {
+        emit!(BytesMedium, BYTES_MEDIUM_MAGIC, BYTES_MEDIUM);
     } else {
         emit!(BytesLarge, BYTES_LARGE_MAGIC, BYTES_LARGE);
     }

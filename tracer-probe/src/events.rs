@@ -4,8 +4,8 @@
 //! field order is the `#[repr(C)]` layout of [`tracer_common::CallEvent`] and
 //! [`tracer_common::StrEvent`], checked by a test.
 use tracer_common::{
-    EventKind, BYTES_LARGE, BYTES_LARGE_MAGIC, BYTES_SMALL, BYTES_SMALL_MAGIC, CALL_MAGIC, MAX_ARGS, MAX_STR, STR_BUF,
-    STR_MAGIC,
+    EventKind, BYTES_LARGE, BYTES_LARGE_MAGIC, BYTES_MEDIUM, BYTES_MEDIUM_MAGIC, BYTES_SMALL, BYTES_SMALL_MAGIC,
+    CALL_MAGIC, MAX_ARGS, MAX_STR, STR_BUF, STR_MAGIC,
 };
 
 /// An entry, return, block hit or whole call.
@@ -141,8 +141,12 @@ pub fn decode(bytes: &[u8]) -> Option<Record> {
             };
             Some(Record::Str(StrRecord { tid, slot, bytes, truncated }))
         }
-        magic @ (BYTES_SMALL_MAGIC | BYTES_LARGE_MAGIC) => {
-            let room = if magic == BYTES_SMALL_MAGIC { BYTES_SMALL } else { BYTES_LARGE };
+        magic @ (BYTES_SMALL_MAGIC | BYTES_MEDIUM_MAGIC | BYTES_LARGE_MAGIC) => {
+            let room = match magic {
+                BYTES_SMALL_MAGIC => BYTES_SMALL,
+                BYTES_MEDIUM_MAGIC => BYTES_MEDIUM,
+                _ => BYTES_LARGE,
+            };
             let tid = c.u32()?;
             let slot = c.u32()?;
             let len = c.u32()? as i32;
@@ -270,6 +274,8 @@ pub(crate) mod tests {
         };
         let Some(Record::Mem(m)) = decode(&mem(BYTES_SMALL_MAGIC, 8, 8, BYTES_SMALL)) else { panic!() };
         assert_eq!((m.tid, m.slot, m.wanted), (5, 1, 8));
+        assert_eq!(m.read, Ok(vec![1, 2, 3, 4, 5, 6, 7, 8]));
+        let Some(Record::Mem(m)) = decode(&mem(BYTES_MEDIUM_MAGIC, 8, 8, BYTES_MEDIUM)) else { panic!() };
         assert_eq!(m.read, Ok(vec![1, 2, 3, 4, 5, 6, 7, 8]));
         let Some(Record::Mem(m)) = decode(&mem(BYTES_LARGE_MAGIC, -14, 400, BYTES_LARGE)) else { panic!() };
         assert_eq!(m.read, Err(-14));
