@@ -74,3 +74,47 @@ fn contradicting_examples_name_both() {
     let err = run_examples_with(&f, Lang::Rust, None, None, &SearchLimits::default()).unwrap_err();
     assert_eq!(err.to_string(), "examples 1 and 3 have the same input but different outputs (\"b\" vs \"e\")");
 }
+
+#[test]
+fn list_examples_give_checked_python_and_bad_list_specs_a_clear_error() {
+    use synth_engine::cli::run_list_examples;
+    use synth_engine::lists::CoreOpsFirst;
+    if !test_support::ci::require_tool("list_examples_give_checked_python", "python3") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let spec = |examples: &str, ty: &str| {
+        format!(
+            r#"{{"function": "running_max", "params": [{{"name": "xs", "type": "{ty}"}}],
+                "output_type": "list[int]", "examples": [{examples}]}}"#
+        )
+    };
+    let good = dir.path().join("good.json");
+    std::fs::write(
+        &good,
+        spec(r#"{"args": [[3, 1, 4, 1, 5]], "output": [3, 3, 4, 4, 5]}, {"args": [[2, 7, 1, 8]], "output": [2, 7, 7, 8]}"#, "list[int]"),
+    )
+    .unwrap();
+    let out = dir.path().join("out");
+    let run = run_list_examples(&good, Lang::Python, None, Some(&out), Duration::from_secs(10), &CoreOpsFirst).unwrap();
+    assert_eq!(run.program, "Scanl1(lambda u1, u2: Max(u1, u2), xs)");
+    assert!(run.code.contains("list(itertools.accumulate(xs, lambda x, y: max(x, y)))"), "{}", run.code);
+    assert_eq!((run.report.tests_passed, run.report.tests_total), (2, 2), "{:?}", run.report);
+    assert!(out.join("solution.py").exists() && out.join("report.json").exists());
+
+    let failing = |name: &str, text: String, lang: Lang| {
+        let path = dir.path().join(name);
+        std::fs::write(&path, text).unwrap();
+        run_list_examples(&path, lang, None, None, Duration::from_secs(5), &CoreOpsFirst).unwrap_err().to_string()
+    };
+    let err = failing(
+        "contradiction.json",
+        spec(r#"{"args": [[1]], "output": [1]}, {"args": [[1]], "output": [2]}"#, "list[int]"),
+        Lang::Python,
+    );
+    assert!(err.contains("examples 1 and 2 have the same inputs and different outputs"), "{err}");
+    let err = failing("strings.json", spec(r#"{"args": [["a"]], "output": [1]}"#, "list[str]"), Lang::Python);
+    assert!(err.contains("unknown type `list[str]`"), "{err}");
+    let err = failing("c.json", spec(r#"{"args": [[1, 2]], "output": [1, 2]}"#, "list[int]"), Lang::C);
+    assert!(err.contains("python or rust"), "{err}");
+}
