@@ -15,7 +15,7 @@ use synth_engine::verify::{verify, QualityReport, VerifyLimits};
 use tracer_probe::{
     probes::{self, dwarf::ValueKind},
     record::{self, RecordConfig},
-    trace::{FunctionInfo, RetMode, Trace},
+    trace::{FunctionInfo, Trace},
 };
 
 use crate::live::{LiveConfig, LiveError};
@@ -70,20 +70,19 @@ fn examples(ex: &synth_engine::spec::Examples) -> Result<Vec<(Vec<LValue>, LValu
 }
 
 /// Records `config.synth.function` (a function that [`takes_arrays`]) in the live process
-/// and synthesizes it as a list function.
+/// with `plan` (from [`crate::live::plan`]) and synthesizes it as a list function.
 ///
 /// # Errors
-/// Planning, recording or carving failures, specs the list language cannot hold, and
+/// Recording or carving failures, specs the list language cannot hold, and
 /// [`LiveError::NoSolution`] when the search finds nothing within the budget.
-pub fn run(config: &LiveConfig, stop: &AtomicBool) -> Result<(ListSynthesis, Trace), LiveError> {
-    let plan = probes::plan(config.pid, std::slice::from_ref(&config.synth.function), RetMode::Uretprobe)?;
+pub fn run(config: &LiveConfig, plan: &probes::Plan, stop: &AtomicBool) -> Result<(ListSynthesis, Trace), LiveError> {
     let record_config = RecordConfig {
         duration: Some(config.max_record),
         max_distinct_inputs: Some(config.distinct_inputs),
         announce: true,
         ..RecordConfig::default()
     };
-    let (trace, _paths) = record::record_with_paths(&plan, &record_config, stop)?;
+    let (trace, _paths) = record::record_with_paths(plan, &record_config, stop)?;
     let record_secs = trace.end_ns.saturating_sub(trace.start_ns) as f64 / 1e9;
     let report = synthesize_from_trace(&trace, config, record_secs)?;
     Ok((report, trace))

@@ -165,18 +165,29 @@ impl SynthesisReport {
     }
 }
 
-/// Records `config.synth.function` in the live process, then synthesizes and verifies
-/// with costs from a guide of `guides`; `on_iteration` sees each refinement iteration as it ends.
+/// The probe plan for `config.synth.function`, with uretprobes: what [`run`] and
+/// [`crate::lists::run`] record with, and what tells them apart
+/// ([`crate::lists::takes_arrays`]).
+///
+/// # Errors
+/// The function cannot be found or read.
+pub fn plan(config: &LiveConfig) -> Result<probes::Plan, LiveError> {
+    Ok(probes::plan(config.pid, std::slice::from_ref(&config.synth.function), RetMode::Uretprobe)?)
+}
+
+/// Records `config.synth.function` in the live process with `plan` (from [`plan`]), then
+/// synthesizes and verifies with costs from a guide of `guides`; `on_iteration` sees each
+/// refinement iteration as it ends.
 ///
 /// # Errors
 /// See [`LiveError`].
 pub fn run(
     config: &LiveConfig,
+    mut plan: probes::Plan,
     guides: &GuideSource,
     stop: &AtomicBool,
     on_iteration: &mut dyn FnMut(&IterationRecord),
 ) -> Result<(SynthesisReport, Trace), LiveError> {
-    let mut plan = probes::plan(config.pid, std::slice::from_ref(&config.synth.function), RetMode::Uretprobe)?;
     // Block probes show which branches of the original the calls took.
     let cfg = match probes::cfg::add_block_points(&mut plan) {
         Ok(cfg) => cfg.functions.into_iter().next(),

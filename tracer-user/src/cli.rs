@@ -603,14 +603,10 @@ fn run_live_synth(args: &SynthArgs, pid: u32, budget: Duration) -> anyhow::Resul
         bar.tick();
     };
     // A function over arrays is a list task: its own search and emitters.
-    let plan = tracer_probe::probes::plan(
-        pid,
-        std::slice::from_ref(&config.synth.function),
-        tracer_probe::trace::RetMode::Uretprobe,
-    )?;
+    let plan = carving::live::plan(&config)?;
     if plan.functions.first().is_some_and(carving::lists::takes_arrays) {
         bar.set_message("recording (a function over arrays: the list language)");
-        let outcome = carving::lists::run(&config, stop_flag());
+        let outcome = carving::lists::run(&config, &plan, stop_flag());
         bar.finish_and_clear();
         let (result, _trace) = outcome?;
         return print_list_synthesis(&result, config.synth.lang, args.out.as_deref());
@@ -620,7 +616,7 @@ fn run_live_synth(args: &SynthArgs, pid: u32, budget: Duration) -> anyhow::Resul
     if args.guide != Some(carving::guide_choice::GuideChoice::Uniform) {
         std::thread::spawn(carving::guide_choice::preload_model);
     }
-    let outcome = carving::live::run(&config, &guides, stop_flag(), on_iteration);
+    let outcome = carving::live::run(&config, plan, &guides, stop_flag(), on_iteration);
     bar.finish_and_clear();
     let (result, _trace) = outcome?;
     print_synthesis(&result, config.synth.lang, args.out.as_deref())

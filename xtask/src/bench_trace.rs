@@ -20,6 +20,31 @@ fn bench(target: &mut Fixture, shape: &str, calls: u64) -> Result<(f64, f64)> {
     Ok((wall / calls as f64, cpu as f64 / calls as f64))
 }
 
+/// Runs `work` on `target` while `tracesynth record FLAGS --func FUNC -o TRACE` records it;
+/// returns what `work` measured and the trace.
+fn while_recording<T>(
+    tracesynth: &Path,
+    target: &mut Fixture,
+    flags: &[&str],
+    func: &str,
+    trace: &Path,
+    work: impl FnOnce(&mut Fixture) -> Result<T>,
+) -> Result<(T, serde_json::Value)> {
+    let pid = target.pid().to_string();
+    let mut rec = Command::new(tracesynth)
+        .args(["record", "--quiet"])
+        .args(flags)
+        .args(["--pid", &pid, "--func", func, "-o"])
+        .arg(trace)
+        .stderr(Stdio::piped())
+        .spawn()?;
+    let mut err = BufReader::new(rec.stderr.take().context("stderr")?);
+    wait_for(&mut err, "attached")?;
+    let measured = work(target)?;
+    interrupt(&mut rec)?;
+    Ok((measured, serde_json::from_slice(&std::fs::read(trace)?)?))
+}
+
 /// Records `func` with `tracesynth record FLAGS` while `bench SHAPE CALLS` runs; returns
 /// (wall ns per call, on-CPU ns per call, the trace).
 fn recorded(
@@ -31,19 +56,8 @@ fn recorded(
     calls: u64,
     trace: &Path,
 ) -> Result<(f64, f64, serde_json::Value)> {
-    let pid = target.pid().to_string();
-    let mut rec = Command::new(tracesynth)
-        .args(["record", "--quiet"])
-        .args(flags)
-        .args(["--pid", &pid, "--func", func, "-o"])
-        .arg(trace)
-        .stderr(Stdio::piped())
-        .spawn()?;
-    let mut err = BufReader::new(rec.stderr.take().context("stderr")?);
-    wait_for(&mut err, "attached")?;
-    let (wall, on_cpu) = bench(target, shape, calls)?;
-    interrupt(&mut rec)?;
-    let doc: serde_json::Value = serde_json::from_slice(&std::fs::read(trace)?)?;
+    let ((wall, on_cpu), doc) =
+        while_recording(tracesynth, target, flags, func, trace, |target| bench(target, shape, calls))?;
     let got = doc["calls"].as_array().map_or(0, Vec::len) as u64;
     if got != calls {
         eprintln!("warning: {func} {flags:?}: recorded {got} of {calls} calls (loss {})", doc["loss"]);
@@ -57,6 +71,19 @@ fn recorded(
         }
     }
     Ok((wall, on_cpu, doc))
+}
+
+/// Starts bpftrace with `script` on `pid` and returns once its probes are attached.
+fn bpftrace_attached(pid: &str, script: &str) -> Result<Child> {
+    let mut bt = Command::new("bpftrace")
+        .args(["-p", pid, "-e", script])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()?;
+    let mut out = BufReader::new(bt.stdout.take().context("stdout")?);
+    wait_for(&mut out, "Attaching")?;
+    std::thread::sleep(Duration::from_millis(300));
+    Ok(bt)
 }
 
 fn wait_for(reader: &mut impl BufRead, needle: &str) -> Result<()> {
@@ -134,14 +161,7 @@ pub fn run(calls: u64, runs: usize) -> Result<()> {
                     "uprobe:{b}:{func} {{ @entries = count(); }} uretprobe:{b}:{func} {{ @returns = count(); }}",
                     b = bin.display()
                 );
-                let mut bt = Command::new("bpftrace")
-                    .args(["-p", &pid, "-e", &script])
-                    .stdout(Stdio::piped())
-                    .stderr(Stdio::null())
-                    .spawn()?;
-                let mut out = BufReader::new(bt.stdout.take().context("stdout")?);
-                wait_for(&mut out, "Attaching")?;
-                std::thread::sleep(Duration::from_millis(300));
+                let mut bt = bpftrace_attached(&pid, &script)?;
                 let (w, c) = bench(&mut target, shape, calls)?;
                 wall[4].push(w);
                 cpu[4].push(c);
@@ -199,18 +219,8 @@ fn deep_capture(tracesynth: &Path, bin: &Path, dir: &Path, calls: u64, runs: usi
             wall[0].push(arrbench(&mut target)?);
             for (i, flags) in [(1, &["--array-cap", "0"][..]), (2, &[][..])] {
                 let trace = dir.join(format!("sum_ints-{n}-{i}.json"));
-                let mut rec = Command::new(tracesynth)
-                    .args(["record", "--quiet"])
-                    .args(flags)
-                    .args(["--pid", &pid, "--func", "sum_ints", "-o"])
-                    .arg(&trace)
-                    .stderr(Stdio::piped())
-                    .spawn()?;
-                let mut err = BufReader::new(rec.stderr.take().context("stderr")?);
-                wait_for(&mut err, "attached")?;
-                wall[i].push(arrbench(&mut target)?);
-                interrupt(&mut rec)?;
-                let doc: serde_json::Value = serde_json::from_slice(&std::fs::read(&trace)?)?;
+                let (w, doc) = while_recording(tracesynth, &mut target, flags, "sum_ints", &trace, arrbench)?;
+                wall[i].push(w);
                 if i == 2 {
                     dropped += doc["loss"]["dropped"].as_u64().unwrap_or(0);
                     let first = &doc["calls"][0]["args"][0]["array"];
@@ -227,14 +237,7 @@ fn deep_capture(tracesynth: &Path, bin: &Path, dir: &Path, calls: u64, runs: usi
                     b = bin.display(),
                     bytes = n * 4
                 );
-                let mut bt = Command::new("bpftrace")
-                    .args(["-p", &pid, "-e", &script])
-                    .stdout(Stdio::piped())
-                    .stderr(Stdio::null())
-                    .spawn()?;
-                let mut out = BufReader::new(bt.stdout.take().context("stdout")?);
-                wait_for(&mut out, "Attaching")?;
-                std::thread::sleep(Duration::from_millis(300));
+                let mut bt = bpftrace_attached(&pid, &script)?;
                 wall[3].push(arrbench(&mut target)?);
                 interrupt(&mut bt)?;
             }

@@ -294,7 +294,7 @@ fn rust_function(problem: &ListProblem, program: &Expr) -> Result<String, ListEm
     let f = ident(&problem.name)?;
     let names: Vec<String> = problem.params.iter().map(|(n, _)| ident(n)).collect::<Result<_, _>>()?;
     let mut r = Rs { params: &names, bound: Vec::new(), helpers: Vec::new() };
-    let mut body = r.expr(program, problem.output == LType::List);
+    let mut body = r.expr(program);
     if problem.output == LType::List && matches!(program, Expr::Input(_)) {
         body = format!("{body}.to_vec()");
     }
@@ -331,9 +331,7 @@ impl Rs<'_> {
         name
     }
 
-    /// `owned`: the caller needs a `Vec<i64>` (not a slice) for a list.
-    fn expr(&mut self, e: &Expr, owned: bool) -> String {
-        let _ = owned;
+    fn expr(&mut self, e: &Expr) -> String {
         match e {
             Expr::Input(i) => self.params[*i].clone(),
             Expr::Bound(b) => self.bound.last().map_or("?".into(), |n| n[usize::from(*b).min(1)].clone()),
@@ -346,15 +344,15 @@ impl Rs<'_> {
     /// A list argument as something that derefs to `&[i64]`.
     fn slice(&mut self, e: &Expr) -> String {
         match e {
-            Expr::Input(_) => self.expr(e, false),
-            _ => format!("&{}", self.expr(e, false)),
+            Expr::Input(_) => self.expr(e),
+            _ => format!("&{}", self.expr(e)),
         }
     }
 
     fn lambda(&mut self, body: &Expr) -> ([String; 2], String) {
         let names = lambda_names(self.bound.len(), self.params);
         self.bound.push(names.clone());
-        let b = self.expr(body, false);
+        let b = self.expr(body);
         self.bound.pop();
         (names, strip_parens(&b).to_string())
     }
@@ -378,22 +376,22 @@ impl Rs<'_> {
         }
         let list_arg = |r: &mut Self, k: usize| r.slice(&args[k]);
         match op {
-            ListOp::Add => format!("({} + {})", self.expr(&args[0], false), self.expr(&args[1], false)),
-            ListOp::Subtract => format!("({} - {})", self.expr(&args[0], false), self.expr(&args[1], false)),
-            ListOp::Multiply => format!("({} * {})", self.expr(&args[0], false), self.expr(&args[1], false)),
+            ListOp::Add => format!("({} + {})", self.expr(&args[0]), self.expr(&args[1])),
+            ListOp::Subtract => format!("({} - {})", self.expr(&args[0]), self.expr(&args[1])),
+            ListOp::Multiply => format!("({} * {})", self.expr(&args[0]), self.expr(&args[1])),
             ListOp::IntDivide | ListOp::Modulo => {
                 let h = self.helper(if op == ListOp::IntDivide { "floor_div" } else { "floor_mod" });
-                let (a, b) = (self.expr(&args[0], false), self.expr(&args[1], false));
+                let (a, b) = (self.expr(&args[0]), self.expr(&args[1]));
                 format!("{h}({}, {})", strip_parens(&a), strip_parens(&b))
             }
-            ListOp::Square => format!("i64::pow({}, 2)", strip_parens(&self.expr(&args[0], false))),
+            ListOp::Square => format!("i64::pow({}, 2)", strip_parens(&self.expr(&args[0]))),
             ListOp::Min | ListOp::Max => {
-                let (a, b) = (self.expr(&args[0], false), self.expr(&args[1], false));
+                let (a, b) = (self.expr(&args[0]), self.expr(&args[1]));
                 let f = if op == ListOp::Min { "min" } else { "max" };
                 format!("i64::{f}({}, {})", strip_parens(&a), strip_parens(&b))
             }
             ListOp::If => {
-                let (c, a, b) = (self.expr(&args[0], false), self.expr(&args[1], false), self.expr(&args[2], false));
+                let (c, a, b) = (self.expr(&args[0]), self.expr(&args[1]), self.expr(&args[2]));
                 format!("(if {} {{ {} }} else {{ {} }})", strip_parens(&c), strip_parens(&a), strip_parens(&b))
             }
             ListOp::Greater | ListOp::Less | ListOp::Equal => {
@@ -402,14 +400,14 @@ impl Rs<'_> {
                     ListOp::Less => "<",
                     _ => "==",
                 };
-                format!("({} {sym} {})", self.expr(&args[0], false), self.expr(&args[1], false))
+                format!("({} {sym} {})", self.expr(&args[0]), self.expr(&args[1]))
             }
-            ListOp::IsEven => format!("(i64::rem_euclid({}, 2) == 0)", strip_parens(&self.expr(&args[0], false))),
-            ListOp::IsOdd => format!("(i64::rem_euclid({}, 2) == 1)", strip_parens(&self.expr(&args[0], false))),
+            ListOp::IsEven => format!("(i64::rem_euclid({}, 2) == 0)", strip_parens(&self.expr(&args[0]))),
+            ListOp::IsOdd => format!("(i64::rem_euclid({}, 2) == 1)", strip_parens(&self.expr(&args[0]))),
             ListOp::Head => format!("{}[0]", self.paren_list(&args[0])),
             ListOp::Last => format!("(*{}.last().expect(\"empty list\"))", self.paren_list(&args[0])),
             ListOp::Access => {
-                let n = self.expr(&args[0], false);
+                let n = self.expr(&args[0]);
                 let xs = list_arg(self, 1);
                 format!("{}({xs}, {})", self.helper("at"), strip_parens(&n))
             }
@@ -419,14 +417,14 @@ impl Rs<'_> {
             ListOp::Product => format!("{}.iter().product::<i64>()", self.paren_list(&args[0])),
             ListOp::Length => format!("({}.len() as i64)", self.paren_list(&args[0])),
             ListOp::Take | ListOp::Drop => {
-                let n = self.expr(&args[0], false);
+                let n = self.expr(&args[0]);
                 let n = strip_parens(&n);
                 let cut = self.helper("cut");
                 let (xs, open) = match &args[1] {
-                    Expr::Input(_) => (self.expr(&args[1], false), String::new()),
+                    Expr::Input(_) => (self.expr(&args[1]), String::new()),
                     other => {
                         let s = if self.params.iter().any(|p| p == "s") { "s_" } else { "s" };
-                        (s.to_string(), format!("let {s}: &[i64] = &{}; ", self.expr(other, false)))
+                        (s.to_string(), format!("let {s}: &[i64] = &{}; ", self.expr(other)))
                     }
                 };
                 let range =
@@ -440,7 +438,7 @@ impl Rs<'_> {
             ListOp::Reverse => format!("{}.iter().rev().copied().collect::<Vec<i64>>()", self.paren_list(&args[0])),
             ListOp::Sort => format!("{{ let mut v = {}.to_vec(); v.sort_unstable(); v }}", self.paren_list(&args[0])),
             ListOp::Replicate => {
-                let (n, x) = (self.expr(&args[0], false), self.expr(&args[1], false));
+                let (n, x) = (self.expr(&args[0]), self.expr(&args[1]));
                 format!(
                     "std::iter::repeat_n({}, i64::max({}, 0) as usize).collect::<Vec<i64>>()",
                     strip_parens(&x),
@@ -454,8 +452,8 @@ impl Rs<'_> {
     /// A list expression usable before `.iter()` or `[i]`.
     fn paren_list(&mut self, e: &Expr) -> String {
         match e {
-            Expr::Input(_) => self.expr(e, false),
-            _ => format!("({})", self.expr(e, false)),
+            Expr::Input(_) => self.expr(e),
+            _ => format!("({})", self.expr(e)),
         }
     }
 }

@@ -244,6 +244,13 @@ impl ListOp {
         matches!(self, ListOp::Add | ListOp::Multiply | ListOp::Min | ListOp::Max | ListOp::Equal)
     }
 
+    /// Whether the operator maps integers and Booleans to an integer or a Boolean
+    /// ([`apply_scalar`] computes it).
+    #[must_use]
+    pub fn is_scalar(self) -> bool {
+        self.result() != LType::List && self.slots().iter().all(|s| matches!(s, Slot::Value(LType::Int | LType::Bool)))
+    }
+
     /// Whether an argument is a lambda.
     #[must_use]
     pub fn higher_order(self) -> bool {
@@ -533,7 +540,7 @@ fn eval(expr: &Expr, inputs: &[LValue], bound: Option<[i64; 2]>) -> Result<LValu
             eval(taken, inputs, bound)
         }
         Expr::Apply(op, args) => {
-            if op.result() != LType::List && !op.slots().contains(&L) && !op.higher_order() {
+            if op.is_scalar() {
                 let mut scalars = Vec::with_capacity(args.len());
                 for a in args {
                     scalars.push(match eval(a, inputs, bound)? {

@@ -195,7 +195,6 @@ struct Search<'a> {
     cancel: &'a CancelToken,
     deadline: Instant,
     bound: i64,
-    costs: Vec<(ListOp, u32)>,
     /// Cost of each operator, by `op as usize`.
     op_cost: Vec<u32>,
     nodes: Vec<Node>,
@@ -230,7 +229,7 @@ pub fn synthesize_lists(
     }
 }
 
-fn hash_of(v: &[i64]) -> u64 {
+fn hash_of<T: Hash + ?Sized>(v: &T) -> u64 {
     let mut h = FxHasher::default();
     v.hash(&mut h);
     h.finish()
@@ -292,11 +291,9 @@ impl<'a> Search<'a> {
         cancel: &'a CancelToken,
     ) -> Search<'a> {
         let started = Instant::now();
-        let costs: Vec<(ListOp, u32)> =
-            limits.ops.iter().map(|&op| (op, guide.op_cost(op, problem).clamp(1, 8))).collect();
         let mut op_cost = vec![1; ListOp::ALL.len()];
-        for (op, c) in &costs {
-            op_cost[*op as usize] = *c;
+        for &op in &limits.ops {
+            op_cost[op as usize] = guide.op_cost(op, problem).clamp(1, 8);
         }
         Search {
             problem,
@@ -304,7 +301,6 @@ impl<'a> Search<'a> {
             cancel,
             deadline: started + limits.timeout,
             bound: limits.value_bound.unwrap_or_else(|| derived_bound(problem)),
-            costs,
             op_cost,
             nodes: Vec::new(),
             closed_cols: Vec::new(),
@@ -328,16 +324,14 @@ impl<'a> Search<'a> {
             for p in &mut self.pools {
                 p.push(Vec::new());
             }
-            let costs = self.costs.clone();
-            for (op, c) in costs {
+            for &op in &self.limits.ops {
+                let c = self.op_cost[op as usize];
                 if c >= cost {
                     continue;
                 }
                 let outs: &[Pool] = match op.result() {
                     LType::List => &[Pool::Closed(LType::List)],
-                    ty if op.slots().iter().all(|s| matches!(s, Slot::Value(LType::Int | LType::Bool)))
-                        || op == ListOp::Access =>
-                    {
+                    ty if op.is_scalar() || op == ListOp::Access => {
                         &[Pool::Open(1, ty), Pool::Open(2, ty), Pool::Closed(ty)]
                     }
                     ty => &[Pool::Closed(ty)][..],
@@ -382,8 +376,7 @@ impl<'a> Search<'a> {
         Ok(())
     }
 
-    /// The pools a slot draws from when building a term for `out`, and whether each
-    /// is open.
+    /// The pools a slot draws from when building a term for `out`.
     fn sources(slot: Slot, out: Pool) -> Vec<Pool> {
         match (slot, out) {
             // A lambda may ignore its arguments (`Scanl1(lambda u1, u2: Head(xs), ys)`).
@@ -529,7 +522,7 @@ impl<'a> Search<'a> {
                 }
             }
             let vals: Vec<&LValue> = values[..nv].iter().flatten().copied().collect();
-            let v = if op.result() != LType::List && !op.higher_order() && !slots.contains(&Slot::Value(LType::List)) {
+            let v = if op.is_scalar() {
                 let scalars: Vec<i64> = vals.iter().map(|v| scalar(v)).collect::<Option<_>>()?;
                 let x = apply_scalar(op, &scalars).ok()?;
                 if op.result() == LType::Bool {
@@ -636,9 +629,7 @@ impl<'a> Search<'a> {
     }
 
     fn add_closed(&mut self, kind: Kind, kids: [u32; 3], ty: LType, col: Vec<LValue>, cost: u32) -> Result<(), Stop> {
-        let mut h = FxHasher::default();
-        col.hash(&mut h);
-        if !self.seen_closed.insert(h.finish()) {
+        if !self.seen_closed.insert(hash_of(&col)) {
             return Ok(());
         }
         let id = u32::try_from(self.nodes.len()).map_err(|_| Stop::Limit("too many terms".into()))?;
