@@ -99,7 +99,7 @@ pub fn run_examples(
     describe: Option<&str>,
     out_dir: Option<&Path>,
 ) -> Result<ExamplesRun, Error> {
-    run_examples_with(path, lang, describe, out_dir, &SearchLimits::default())
+    run_examples_with(path, lang, describe, out_dir, &SearchLimits::for_examples(Duration::from_secs(10)))
 }
 
 /// Synthesizes a function from a JSON examples file, emits it with unit
@@ -141,13 +141,32 @@ pub fn run_examples_guided(
         problem.description = Some(d.to_string());
     }
     let outcome = search(&problem, limits)?;
+    let mut memorizes = None;
     let (term, stats) = match outcome {
         SearchOutcome::Found { term, stats } => (term, stats),
+        // Only a case split the Occam criterion refused fits them all: that, said so.
+        SearchOutcome::Exhausted { best: Some(best), stats }
+        | SearchOutcome::BudgetExceeded { best: Some(best), stats, .. }
+            if limits.occam && best.satisfied == best.total =>
+        {
+            if let crate::occam::Verdict::Memorizes(why) =
+                crate::occam::judge_with(&best.term, &problem, limits.leaf_support)
+            {
+                memorizes = Some(why);
+            }
+            (best.term, stats)
+        }
         other => return Err(Error::NoSolution(describe_failure(&other))),
     };
     let code = emit::emit_function(lang, &problem, &term)?;
     let tests = emit::emit_tests(lang, &problem, &term, &problem.examples)?;
     let mut report = crate::verify::verify(lang, &code, &tests, &crate::verify::VerifyLimits::default())?;
+    if let Some(why) = memorizes {
+        report.notes.push(format!(
+            "fits the examples only by {why}: no rule without it was found in the time given, so other \
+             inputs may well get other answers; more examples of each case would tell"
+        ));
+    }
     report.term_size = Some(term.size());
     report.term_depth = Some(term.depth());
     let run = ExamplesRun {

@@ -24,6 +24,9 @@ pub const MAX_CONDITION_NODES: usize = 5;
 
 /// Fewest examples that must reach each leaf of a case split.
 pub const MIN_LEAF_SUPPORT: usize = 3;
+/// Fewest examples per leaf where a user wrote the examples (`synth --examples`): a few,
+/// chosen to show each case, so two of a case make it one.
+pub const EXAMPLES_LEAF_SUPPORT: usize = 2;
 /// Most leaves a case split may have.
 pub const MAX_LEAVES: usize = 8;
 
@@ -51,13 +54,14 @@ impl Verdict {
     }
 }
 
-/// Judges a decision tree from the number of examples reaching each of its leaves.
+/// Judges a decision tree from the number of examples reaching each of its leaves, each
+/// of which must be reached by `min_support` or more.
 #[must_use]
-pub fn judge_supports(supports: &[usize]) -> Verdict {
+pub fn judge_supports(supports: &[usize], min_support: usize) -> Verdict {
     if supports.len() <= 1 {
         return Verdict::NoSplit;
     }
-    let thin = supports.iter().filter(|s| **s < MIN_LEAF_SUPPORT).count();
+    let thin = supports.iter().filter(|s| **s < min_support).count();
     if supports.len() > MAX_LEAVES {
         return Verdict::Memorizes(format!(
             "a case split with {} branches (at most {MAX_LEAVES} make a rule)",
@@ -66,7 +70,7 @@ pub fn judge_supports(supports: &[usize]) -> Verdict {
     }
     if thin > 0 {
         return Verdict::Memorizes(format!(
-            "a case split with {} branches, {thin} of them taken by fewer than {MIN_LEAF_SUPPORT} observed calls",
+            "a case split with {} branches, {thin} of them taken by fewer than {min_support} examples",
             supports.len()
         ));
     }
@@ -106,10 +110,16 @@ pub fn complex_condition(term: &Term) -> Option<(Term, usize)> {
     None
 }
 
-/// Judges `term` on the examples of `problem`: the examples are sent down its top-level
-/// `ite` tree by evaluating the conditions.
+/// Judges `term` on the examples of `problem` (observed calls, [`MIN_LEAF_SUPPORT`] per
+/// leaf): the examples are sent down its top-level `ite` tree by evaluating the conditions.
 #[must_use]
 pub fn judge(term: &Term, problem: &Problem) -> Verdict {
+    judge_with(term, problem, MIN_LEAF_SUPPORT)
+}
+
+/// [`judge`] with `min_support` examples needed per leaf.
+#[must_use]
+pub fn judge_with(term: &Term, problem: &Problem, min_support: usize) -> Verdict {
     if term.is_empty() || problem.examples.is_empty() {
         return Verdict::NoSplit;
     }
@@ -141,7 +151,7 @@ pub fn judge(term: &Term, problem: &Problem) -> Verdict {
         stack.push((node.children[1], then));
         stack.push((node.children[2], els));
     }
-    judge_supports(&supports)
+    judge_supports(&supports, min_support)
 }
 
 #[cfg(test)]
@@ -193,8 +203,11 @@ mod tests {
     #[test]
     fn too_many_branches_are_refused_whatever_their_support() {
         let supports = vec![5; MAX_LEAVES + 1];
-        assert!(!judge_supports(&supports).passes());
-        assert!(judge_supports(&[5; MAX_LEAVES]).passes());
-        assert_eq!(judge_supports(&[7]), Verdict::NoSplit);
+        assert!(!judge_supports(&supports, MIN_LEAF_SUPPORT).passes());
+        assert!(judge_supports(&[5; MAX_LEAVES], MIN_LEAF_SUPPORT).passes());
+        assert_eq!(judge_supports(&[7], MIN_LEAF_SUPPORT), Verdict::NoSplit);
+        // A user's examples: two of a case make it one.
+        assert!(judge_supports(&[2, 2], EXAMPLES_LEAF_SUPPORT).passes());
+        assert!(!judge_supports(&[2, 1], EXAMPLES_LEAF_SUPPORT).passes());
     }
 }

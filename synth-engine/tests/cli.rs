@@ -36,6 +36,38 @@ fn malformed_sygus_names_the_line() {
 }
 
 #[test]
+fn a_case_per_example_is_emitted_only_with_a_note_that_it_memorizes() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("ex.json");
+    std::fs::write(
+        &f,
+        r#"{"function": "f", "params": [{"name": "x", "type": "int"}], "output_type": "int",
+            "examples": [{"args": [1], "output": 1}, {"args": [2], "output": 0}, {"args": [5], "output": 5}]}"#,
+    )
+    .unwrap();
+    let run =
+        run_examples_with(&f, Lang::Python, None, None, &SearchLimits::for_examples(Duration::from_secs(2))).unwrap();
+    assert!(run.term.starts_with("(ite "), "{}", run.term);
+    assert!(run.report.passed(), "{:#?}", run.report);
+    assert!(
+        run.report.notes.iter().any(|n| n.contains("fits the examples only by a case split")),
+        "{:?}",
+        run.report.notes
+    );
+    // Two examples of each case make a rule: no note.
+    std::fs::write(
+        &f,
+        r#"{"function": "f", "params": [{"name": "x", "type": "int"}], "output_type": "int",
+            "examples": [{"args": [1], "output": 1}, {"args": [2], "output": 0}, {"args": [5], "output": 5},
+                         {"args": [8], "output": 0}]}"#,
+    )
+    .unwrap();
+    let run =
+        run_examples_with(&f, Lang::Python, None, None, &SearchLimits::for_examples(Duration::from_secs(10))).unwrap();
+    assert!(!run.report.notes.iter().any(|n| n.contains("fits the examples only")), "{:?}", run.report.notes);
+}
+
+#[test]
 fn examples_file_gives_code_tests_and_report() {
     let dir = tempfile::tempdir().unwrap();
     let f = dir.path().join("ex.json");

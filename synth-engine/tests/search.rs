@@ -90,6 +90,29 @@ fn text_operators_find_the_short_program() {
 }
 
 #[test]
+fn a_concatenation_of_characters_waits_for_the_shorter_program() {
+    // Three one-character pieces fit these at cost 11 (at cost 3 each) before the
+    // enumerator reaches cost 4, where one field does.
+    let text = r#"{"function": "amount", "params": [{"name": "s", "type": "string"}],
+        "output_type": "string", "examples": [
+        {"args": ["$12"], "output": "12"}, {"args": ["$5"], "output": "5"}, {"args": ["$199"], "output": "199"}]}"#;
+    let p = Examples::from_json(text).unwrap().to_problem().unwrap();
+    let t = solve(&p);
+    check_examples(&p, &t);
+    assert!(t.size() <= 5, "{t}");
+    let out = eval_one(&t, &[("s", Value::str("$40000"))], &p.funs).unwrap();
+    assert_eq!(out, Value::str("40000"), "{t}");
+    // Positions every example shares are in reach: "the year" is 4 characters from 0.
+    let text = r#"{"function": "area", "params": [{"name": "s", "type": "string"}],
+        "output_type": "string", "examples": [
+        {"args": ["(555) 123-4567"], "output": "555"}, {"args": ["(212) 555-0199"], "output": "212"},
+        {"args": ["(408) 996-1010"], "output": "408"}]}"#;
+    let p = Examples::from_json(text).unwrap().to_problem().unwrap();
+    let t = solve(&p);
+    assert_eq!(t.to_string(), "(str.substr s 1 3)");
+}
+
+#[test]
 fn pbe_bv_with_macro_conditional_uses_divide_and_conquer() {
     let p = sygus::parse(include_str!("data/pbe_bv_small.sl")).unwrap().problem;
     let t = solve(&p);

@@ -534,7 +534,7 @@ fn run_synth(args: &SynthArgs) -> anyhow::Result<ExitCode> {
         )?;
         return print_examples_run(args.out.as_deref(), &run.code, &run.tests, &run.report);
     }
-    let limits = synth_engine::search::SearchLimits { timeout, ..Default::default() };
+    let limits = synth_engine::search::SearchLimits::for_examples(timeout);
     let guides = carving::guide_choice::GuideSource::new(args.guide);
     let run = synth_engine::cli::run_examples_guided(
         path,

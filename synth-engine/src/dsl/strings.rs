@@ -142,15 +142,15 @@ pub fn to_title(s: &str) -> String {
 /// The characters `str.trim` removes from both ends.
 pub const TRIMMED: [char; 4] = [' ', '\t', '\n', '\r'];
 
-/// `str.field s sep i`: the `i`-th piece (from 0) of `s` split at every `sep`; empty
-/// when `i` is negative or past the last piece. An empty `sep` leaves `s` whole (piece 0).
+/// `str.field s sep i`: the `i`-th piece (from 0) of `s` split at every `sep`, a negative
+/// `i` counting from the end (-1 the last piece), as Python indexes `s.split(sep)`; empty
+/// past either end. An empty `sep` leaves `s` whole (one piece).
 #[must_use]
 pub fn field(s: &str, sep: &str, i: i128) -> String {
-    let Ok(i) = usize::try_from(i) else { return String::new() };
-    if sep.is_empty() {
-        return if i == 0 { s.to_string() } else { String::new() };
-    }
-    s.split(sep).nth(i).unwrap_or("").to_string()
+    let pieces: Vec<&str> = if sep.is_empty() { vec![s] } else { s.split(sep).collect() };
+    let n = i128::try_from(pieces.len()).unwrap_or(i128::MAX);
+    let k = if i < 0 { n + i } else { i };
+    usize::try_from(k).ok().and_then(|k| pieces.get(k)).map_or_else(String::new, |p| (*p).to_string())
 }
 
 /// `str.pad_left s w c`: `s` preceded by enough copies of `c` to be `w` characters long,
@@ -196,7 +196,10 @@ mod tests {
         assert_eq!(field("x,y,,z", ",", 2), "");
         assert_eq!(field("x,y,,z", ",", 3), "z");
         assert_eq!(field("x,y,,z", ",", 4), "");
-        assert_eq!(field("x,y", ",", -1), "");
+        assert_eq!(field("x,y,,z", ",", -1), "z");
+        assert_eq!(field("x,y,,z", ",", -4), "x");
+        assert_eq!(field("x,y,,z", ",", -5), "");
+        assert_eq!(field("x,y", "", -1), "x,y");
         assert_eq!(field("x,y", "", 0), "x,y");
         assert_eq!(field("x,y", "", 1), "");
         assert_eq!(pad_left("7", 3, "0").as_deref(), Some("007"));

@@ -133,9 +133,17 @@ static const char *str_trim(const char *s) {
 }
 
 /* helper: str_field */
-/* The i-th piece (from 0) of s split at each sep; "" past the last. */
+/* The i-th piece (from 0; -1 the last) of s split at each sep; "" past either end. */
 static const char *str_field(const char *s, const char *sep, int64_t i) {
     size_t sl = strlen(sep);
+    if (i < 0) {
+        /* From the end: -1 is the last piece. */
+        int64_t pieces = 1;
+        for (const char *at = sl > 0 ? strstr(s, sep) : NULL; at != NULL; at = strstr(at + sl, sep)) {
+            pieces++;
+        }
+        i += pieces;
+    }
     if (i < 0 || (sl == 0 && i > 0)) {
         return "";
     }

@@ -104,9 +104,9 @@ def _str_to_title(s: str) -> str:
 
 # helper: _str_field
 def _str_field(s: str, sep: str, i: int) -> str:
-    """The i-th piece (from 0) of s split at each sep; "" past the last."""
+    """The i-th piece (from 0; -1 the last) of s split at each sep; "" past either end."""
     pieces = s.split(sep) if sep else [s]
-    return pieces[i] if 0 <= i < len(pieces) else ""
+    return pieces[i] if -len(pieces) <= i < len(pieces) else ""
 
 # helper: _str_pad_left
 def _str_pad_left(s: str, w: int, c: str) -> str:

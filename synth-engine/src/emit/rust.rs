@@ -511,13 +511,11 @@ fn str_to_title(s: &str) -> String {
 }
 "#
         .into(),
-        "str_field" => r#"/// The `i`-th piece (from 0) of `s` split at each `sep`; empty past the last.
+        "str_field" => r#"/// The `i`-th piece (from 0; -1 the last) of `s` split at each `sep`; empty past either end.
 fn str_field(s: &str, sep: &str, i: i64) -> String {
-    let Ok(i) = usize::try_from(i) else { return String::new() };
-    if sep.is_empty() {
-        return if i == 0 { s.to_string() } else { String::new() };
-    }
-    s.split(sep).nth(i).unwrap_or("").to_string()
+    let pieces: Vec<&str> = if sep.is_empty() { vec![s] } else { s.split(sep).collect() };
+    let k = if i < 0 { pieces.len() as i64 + i } else { i };
+    usize::try_from(k).ok().and_then(|k| pieces.get(k)).map_or_else(String::new, |p| p.to_string())
 }
 "#
         .into(),

@@ -137,5 +137,5 @@ fn a_memorizing_candidate_fits_the_observed_calls_but_is_not_verified() {
     assert!(!best.verified);
     assert!(best.report.passed(), "it reproduces every observed call: {:?}", best.report);
     let why = best.fits_only.unwrap();
-    assert!(why.contains("fewer than 3 observed calls"), "{why}");
+    assert!(why.contains("fewer than 3 examples"), "{why}");
 }

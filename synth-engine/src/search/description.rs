@@ -162,6 +162,51 @@ pub fn description_strings(text: &str) -> Vec<String> {
     out
 }
 
+/// Words that name a character ("replace dashes with dots").
+const SYMBOLS: [(&str, &str); 26] = [
+    ("comma", ","),
+    ("dash", "-"),
+    ("hyphen", "-"),
+    ("dot", "."),
+    ("period", "."),
+    ("underscore", "_"),
+    ("slash", "/"),
+    ("backslash", "\\"),
+    ("colon", ":"),
+    ("semicolon", ";"),
+    ("space", " "),
+    ("zero", "0"),
+    ("hash", "#"),
+    ("pipe", "|"),
+    ("tab", "\t"),
+    ("newline", "\n"),
+    ("dollar", "$"),
+    ("plus", "+"),
+    ("asterisk", "*"),
+    ("star", "*"),
+    ("ampersand", "&"),
+    ("exclamation", "!"),
+    ("question", "?"),
+    ("quote", "\""),
+    ("apostrophe", "'"),
+    ("tilde", "~"),
+];
+
+/// The characters a description names by word ("comma", "dashes", "zeros", "dots").
+#[must_use]
+pub fn description_symbols(text: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for token in tokens(text) {
+        let singular = [token.as_str(), token.strip_suffix("es").unwrap_or(""), token.strip_suffix('s').unwrap_or("")];
+        if let Some((_, sym)) = SYMBOLS.iter().find(|(w, _)| singular.contains(w)) {
+            if !out.iter().any(|o| o == sym) {
+                out.push((*sym).to_owned());
+            }
+        }
+    }
+    out
+}
+
 /// A whole number token: digits (with thousands commas) or a number word.
 fn whole_number(token: &str) -> Option<i64> {
     if token.starts_with(|c: char| c.is_ascii_digit() || c == '-') {
@@ -260,5 +305,12 @@ mod tests {
     fn a_description_gives_its_quoted_strings() {
         assert_eq!(description_strings(r#"prepend "Mr. " to the last name, don't trim 'x'"#), ["Mr. ", "x"]);
         assert!(description_strings("the user's name isn't quoted").is_empty());
+    }
+
+    #[test]
+    fn a_description_names_characters_by_word() {
+        assert_eq!(description_symbols("replace dashes with dots"), ["-", "."]);
+        assert_eq!(description_symbols("pad with zeros; split at the comma"), ["0", ","]);
+        assert!(description_symbols("the user's name").is_empty());
     }
 }

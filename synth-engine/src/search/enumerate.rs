@@ -2,7 +2,7 @@
 //! pruning, plus the divide-and-conquer hook.
 
 use std::hash::{Hash, Hasher};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use rustc_hash::{FxHashMap, FxHashSet, FxHasher};
 use smallvec::SmallVec;
@@ -82,7 +82,16 @@ pub(crate) struct Enumerator<'a> {
     /// The smallest decision tree that fits every example but fails the Occam criterion
     /// (with [`SearchLimits::occam`]), kept in case nothing better turns up.
     memorizing: Option<Term>,
+    /// A concatenation that fits every example but costs more than the level where it
+    /// was assembled, with its cost, and how long the search may go on looking for a
+    /// cheaper program (`substr(s, 1, 3)` rather than three one-character pieces).
+    deferred: Option<(Term, u32, Instant)>,
 }
+
+/// Cost levels enumerated past the one where a costlier concatenation turned up.
+const DEFER_LEVELS: u32 = 2;
+/// The least extra time granted to find a cheaper program than a deferred concatenation.
+const DEFER_MIN: Duration = Duration::from_millis(250);
 
 /// How many of `reaching` arrive at each leaf of `tree`.
 fn leaf_supports(tree: &Tree, reaching: &Bits, preds: &[Bits], out: &mut Vec<usize>) {
@@ -252,6 +261,7 @@ impl<'a> Enumerator<'a> {
             all: Bits::full(n),
             ticks: 0,
             memorizing: None,
+            deferred: None,
         }
     }
 
@@ -318,7 +328,9 @@ impl<'a> Enumerator<'a> {
         if self.cancel.is_cancelled() {
             return Some(Budget::Cancelled);
         }
-        if self.start_time.elapsed() >= self.limits.timeout {
+        if self.start_time.elapsed() >= self.limits.timeout
+            || self.deferred.as_ref().is_some_and(|(_, _, until)| Instant::now() >= *until)
+        {
             return Some(Budget::Time);
         }
         if self.bytes > self.limits.max_memory_bytes {
@@ -334,20 +346,35 @@ impl<'a> Enumerator<'a> {
     pub fn run(&mut self) -> Stop {
         let max_prod_cost = self.g.nts.iter().flat_map(|n| n.prods.iter().map(|p| p.cost)).max().unwrap_or(1);
         let mut empty_levels = 0u32;
+        let mut deferred_at = 0u32;
         for cost in 1..=self.limits.max_cost {
+            if let Some((_, c, _)) = &self.deferred {
+                if cost > *c || cost > deferred_at + DEFER_LEVELS {
+                    return self.stop_with_deferred(Stop::Exhausted);
+                }
+            }
             self.stats.max_cost = cost;
             let mut added = 0usize;
             for nt in 0..self.g.nts.len() {
                 match self.level(nt, cost) {
                     Ok(k) => added += k,
-                    Err(stop) => return stop,
+                    Err(stop) => return self.stop_with_deferred(stop),
                 }
                 if let Some(t) = self.try_dnc(true) {
                     return Stop::Found(t);
                 }
                 if nt == self.g.start {
-                    if let Some(t) = self.try_concat() {
-                        return Stop::Found(t);
+                    match self.try_concat() {
+                        Some((t, c)) if c <= cost => return Stop::Found(t),
+                        Some((t, c)) if self.deferred.as_ref().is_none_or(|(_, d, _)| c < *d) => {
+                            if self.deferred.is_none() {
+                                deferred_at = cost;
+                            }
+                            let extra = self.start_time.elapsed().max(DEFER_MIN);
+                            let until = self.deferred.as_ref().map_or(Instant::now() + extra, |(_, _, u)| *u);
+                            self.deferred = Some((t, c, until));
+                        }
+                        _ => {}
                     }
                 }
             }
@@ -363,13 +390,31 @@ impl<'a> Enumerator<'a> {
                 empty_levels = 0;
             }
         }
-        Stop::Exhausted
+        self.stop_with_deferred(Stop::Exhausted)
+    }
+
+    /// `stop`, unless a deferred concatenation is waiting: then that, since it fits.
+    fn stop_with_deferred(&mut self, stop: Stop) -> Stop {
+        match (stop, self.deferred.take()) {
+            (Stop::Found(t), _) => Stop::Found(t),
+            (Stop::Budget(Budget::Cancelled), _) => Stop::Budget(Budget::Cancelled),
+            (_, Some((t, _, _))) => Stop::Found(t),
+            (stop, None) => stop,
+        }
+    }
+
+    /// The cost of kept entry `idx` of `nt`: the level it was enumerated at.
+    fn entry_cost(&self, nt: usize, idx: u32) -> u32 {
+        let i = idx as usize;
+        let level = self.bank.levels[nt].iter().position(|&(a, b)| a <= i && i < b).unwrap_or(0);
+        u32::try_from(level).unwrap_or(u32::MAX)
     }
 
     /// Tries to write the target as `t1 ++ t2 ++ .. ++ tk` with kept terms.
     /// When that fails and divide and conquer is on, concatenations that are
     /// right on a subset of the examples become extra leaves for it.
-    fn try_concat(&mut self) -> Option<Term> {
+    /// Returns the term with its cost (0 for a decision tree, which is taken at once).
+    fn try_concat(&mut self) -> Option<(Term, u32)> {
         let cc = self.concat.as_mut()?;
         if !cc.dirty {
             return None;
@@ -377,7 +422,11 @@ impl<'a> Enumerator<'a> {
         cc.dirty = false;
         if let Some((pieces, _)) = self.concat_search(0, false) {
             self.stats.concat_solutions += 1;
-            return Some(self.concat_term(&pieces));
+            let start = self.g.start;
+            let joins = u32::try_from(pieces.len().saturating_sub(1)).unwrap_or(u32::MAX);
+            let join_cost = self.g.nts[start].prods[self.concat.as_ref()?.prod].cost;
+            let cost = pieces.iter().map(|&e| self.entry_cost(start, e)).sum::<u32>() + joins * join_cost;
+            return Some((self.concat_term(&pieces), cost));
         }
         self.dnc.as_ref()?;
         let npiv = self.concat.as_ref()?.pivots.len();
@@ -419,7 +468,7 @@ impl<'a> Enumerator<'a> {
             }
         }
         if added {
-            return self.try_dnc(true);
+            return self.try_dnc(true).map(|t| (t, 0));
         }
         None
     }
@@ -555,7 +604,9 @@ impl<'a> Enumerator<'a> {
         if self.limits.occam {
             let mut supports = Vec::new();
             leaf_supports(&tree, &self.all, &preds, &mut supports);
-            if !crate::occam::judge_supports(&supports).passes() || crate::occam::complex_condition(&term).is_some() {
+            if !crate::occam::judge_supports(&supports, self.limits.leaf_support).passes()
+                || crate::occam::complex_condition(&term).is_some()
+            {
                 if self.memorizing.as_ref().is_none_or(|m| term.size() < m.size()) {
                     self.memorizing = Some(term);
                 }

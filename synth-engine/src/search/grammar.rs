@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use smallvec::SmallVec;
 
-use super::description::{description_numbers, description_strings, description_thresholds};
+use super::description::{description_numbers, description_strings, description_symbols, description_thresholds};
 use super::guide::{Guide, ProductionInfo};
 use super::round::roundness;
 use crate::dsl::{apply, width_mask, Column, EvalError, FunDefs, Id, Op, Sort, Term, Value};
@@ -190,6 +190,112 @@ fn separator_runs<'a>(texts: impl Iterator<Item = &'a str>) -> Vec<String> {
     seps.into_iter().map(|(s, _)| s).collect()
 }
 
+/// The string outputs with the string arguments of their examples.
+fn text_examples(problem: &Problem) -> Vec<(&str, Vec<&str>)> {
+    problem
+        .examples
+        .iter()
+        .filter_map(|ex| {
+            let Value::Str(out) = &ex.output else { return None };
+            let args = ex.args.iter().filter_map(|a| if let Value::Str(s) = a { Some(&**s) } else { None }).collect();
+            Some((&**out, args))
+        })
+        .collect()
+}
+
+/// Values in at least two examples (all of them when there are fewer), most frequent
+/// first, at most `max`.
+fn supported<T: Ord + Clone>(per_example: &[Vec<T>], max: usize) -> Vec<T> {
+    let need = per_example.len().min(2);
+    let mut counts: std::collections::BTreeMap<T, usize> = std::collections::BTreeMap::new();
+    for values in per_example {
+        let mut seen: Vec<&T> = Vec::new();
+        for v in values {
+            if !seen.contains(&v) {
+                seen.push(v);
+                *counts.entry(v.clone()).or_default() += 1;
+            }
+        }
+    }
+    let mut ranked: Vec<(T, usize)> = counts.into_iter().filter(|(_, c)| need > 0 && *c >= need).collect();
+    ranked.sort_by_key(|(_, c)| std::cmp::Reverse(*c));
+    ranked.into_iter().take(max).map(|(v, _)| v).collect()
+}
+
+/// Where an output is a copy of part of an argument (ignoring ASCII case): its start, its
+/// end or its length, when examples agree on it ("(555) 123-4567" gives 1, 4 and 3 for
+/// "555"), so `substr(s, 1, 3)` is in reach without building 3 from ones.
+fn copied_positions(problem: &Problem) -> Vec<i128> {
+    let per_example: Vec<Vec<(u8, i128)>> = text_examples(problem)
+        .into_iter()
+        .map(|(out, args)| {
+            let out = out.to_ascii_lowercase();
+            let mut found = Vec::new();
+            if out.is_empty() {
+                return found;
+            }
+            for a in args {
+                if let Some(i) = a.to_ascii_lowercase().find(&out) {
+                    let (start, len) = (a[..i].chars().count(), out.chars().count());
+                    let at = |v: usize| i128::try_from(v).unwrap_or(i128::MAX);
+                    found.extend([(0, at(start)), (1, at(start + len)), (2, at(len))]);
+                }
+            }
+            found.retain(|(_, v)| (2..=64).contains(v));
+            found
+        })
+        .collect();
+    let mut values: Vec<i128> = Vec::new();
+    for (_, v) in supported(&per_example, 4) {
+        if !values.contains(&v) {
+            values.push(v);
+        }
+    }
+    values
+}
+
+/// Longest output searched for literal pieces (the search is cubic in its length).
+const MAX_PIECES_OUTPUT: usize = 128;
+
+/// Text an output has that no argument supplies: the runs of an output's characters left
+/// when every piece of two or more characters that an argument contains is taken out, and
+/// the single characters of those runs ("000" and "0" of "00042" from "42"), when examples
+/// share them.
+fn literal_pieces(problem: &Problem) -> Vec<String> {
+    let per_example: Vec<Vec<String>> = text_examples(problem)
+        .into_iter()
+        .filter(|(out, _)| out.len() <= MAX_PIECES_OUTPUT)
+        .map(|(out, args)| {
+            let chars: Vec<char> = out.chars().collect();
+            let lower: Vec<String> = args.iter().map(|a| a.to_ascii_lowercase()).collect();
+            let mut covered = vec![false; chars.len()];
+            for i in 0..chars.len() {
+                for j in (i + 2..=chars.len()).rev() {
+                    let piece: String = chars[i..j].iter().collect::<String>().to_ascii_lowercase();
+                    if lower.iter().any(|a| a.contains(&piece)) {
+                        covered[i..j].iter_mut().for_each(|c| *c = true);
+                        break;
+                    }
+                }
+            }
+            let mut pieces: Vec<String> = Vec::new();
+            let mut run = String::new();
+            for (c, cov) in chars.iter().zip(&covered).chain(std::iter::once((&' ', &true))) {
+                if *cov {
+                    if !run.is_empty() {
+                        pieces.extend(run.chars().map(String::from));
+                        pieces.push(std::mem::take(&mut run));
+                    }
+                } else {
+                    run.push(*c);
+                }
+            }
+            pieces
+        })
+        .collect();
+    supported(&per_example, 4)
+}
+
 /// Separator runs of the string parameters (the "$" of "$12", the "." of "a.txt"), for
 /// programs that search for them or strip them.
 fn input_separators(problem: &Problem) -> Vec<Value> {
@@ -257,6 +363,12 @@ pub fn harvest_constants(problem: &Problem) -> Vec<Value> {
             // Labels a rule returns ("informational" ... "server error").
             for (s, _) in reps.into_iter().take(MAX_LABELS) {
                 push(Value::str(s));
+            }
+            for piece in literal_pieces(problem) {
+                push(Value::str(&piece));
+            }
+            for i in copied_positions(problem) {
+                push(Value::Int(i));
             }
         }
         Sort::Int => {
@@ -435,8 +547,16 @@ pub fn default_grammar(problem: &Problem) -> Grammar {
         }
     };
     let harvested = harvest_constants(problem);
-    let (described_numbers, described_strings) =
-        problem.description.as_deref().map(|d| (description_numbers(d), description_strings(d))).unwrap_or_default();
+    let (described_numbers, described_strings) = problem
+        .description
+        .as_deref()
+        .map(|d| {
+            (
+                description_numbers(d),
+                description_strings(d).into_iter().chain(description_symbols(d)).collect::<Vec<_>>(),
+            )
+        })
+        .unwrap_or_default();
     let mut nts = Vec::new();
     for &s in &sorts {
         let me = nt_name(s);
@@ -497,10 +617,12 @@ pub fn default_grammar(problem: &Problem) -> Grammar {
                 prods.push(t(format!("(ite {b} {me} {me})")));
             }
             Sort::Int => {
-                for c in [0, 1] {
+                // -1 picks the last field of a text result (`str.field path "/" -1`).
+                let small: &[i128] = if out == Sort::String { &[0, 1, -1] } else { &[0, 1] };
+                for &c in small {
                     prods.push(Production::Term(Term::leaf(Op::Const(Value::Int(c)))));
                 }
-                let mut int_constants: Vec<i128> = vec![0, 1];
+                let mut int_constants: Vec<i128> = small.to_vec();
                 let numbers = harvested
                     .iter()
                     .filter_map(|v| if let Value::Int(i) = v { Some(*i) } else { None })
@@ -539,21 +661,25 @@ pub fn default_grammar(problem: &Problem) -> Grammar {
                 }
                 let i = nt_name(Sort::Int);
                 prods.push(t(format!("(str.++ {me} {me})")));
-                prods.push(t(format!("(str.substr {me} {i} {i})")));
-                prods.push(t(format!("(str.at {me} {i})")));
-                prods.push(t(format!("(str.replace {me} {me} {me})")));
-                prods.push(t(format!("(str.from_int {i})")));
                 // Text operators for text results: where strings only feed a number, they
-                // would widen the search without helping it.
+                // would widen the search without helping it. Of two programs of one cost,
+                // the search keeps the first: a field or a replacement before fixed
+                // positions, which hold only while the data keeps its widths.
                 if out == Sort::String {
                     for op in ["str.to_upper", "str.to_lower", "str.to_title", "str.trim"] {
                         prods.push(t(format!("({op} {me})")));
                     }
                     prods.push(t(format!("(str.field {me} {me} {i})")));
+                }
+                prods.push(t(format!("(str.replace {me} {me} {me})")));
+                if out == Sort::String {
+                    prods.push(t(format!("(str.replace_all {me} {me} {me})")));
                     prods.push(t(format!("(str.pad_left {me} {i} {me})")));
                     prods.push(t(format!("(str.repeat {me} {i})")));
-                    prods.push(t(format!("(str.replace_all {me} {me} {me})")));
                 }
+                prods.push(t(format!("(str.substr {me} {i} {i})")));
+                prods.push(t(format!("(str.at {me} {i})")));
+                prods.push(t(format!("(str.from_int {i})")));
                 prods.push(t(format!("(ite {b} {me} {me})")));
             }
             Sort::Bool => {
@@ -869,6 +995,41 @@ mod tests {
             assert!(all.contains(c), "{c} missing: {all}");
         }
         assert!(!all.contains("(bvslt m #x000001f3)"), "not 499: {all}");
+    }
+
+    fn text_problem(description: &str, examples: &[(&str, &str)]) -> Problem {
+        let examples: Vec<serde_json::Value> =
+            examples.iter().map(|(i, o)| serde_json::json!({"args": [i], "output": o})).collect();
+        let json = serde_json::json!({"function": "f", "description": description,
+            "params": [{"name": "s", "type": "string"}], "output_type": "string", "examples": examples});
+        crate::spec::Examples::from_json(&json.to_string()).unwrap().to_problem().unwrap()
+    }
+
+    #[test]
+    fn positions_copied_alike_in_every_example_become_integer_constants() {
+        let p = text_problem("", &[("(555) 123-4567", "555"), ("(212) 555-0199", "212"), ("(408) 996-1010", "408")]);
+        let c = copied_positions(&p);
+        assert!(c.contains(&4) && c.contains(&3), "the end 4 and the length 3: {c:?}");
+        // Ends and lengths that differ between examples are no constant, even when two of
+        // them meet by chance ("12" ends at 3, "199" is 3 long).
+        let p = text_problem("", &[("$12", "12"), ("$5", "5"), ("$199", "199")]);
+        assert_eq!(copied_positions(&p), Vec::<i128>::new());
+    }
+
+    #[test]
+    fn text_no_argument_supplies_becomes_a_string_constant() {
+        let p = text_problem("", &[("42", "00042"), ("7", "00007"), ("12345", "12345")]);
+        assert!(literal_pieces(&p).contains(&"0".to_owned()), "{:?}", literal_pieces(&p));
+        let p = text_problem("", &[("John Smith", "J.S."), ("Alan Turing", "A.T."), ("Bob Li", "B.L.")]);
+        let pieces = literal_pieces(&p);
+        assert!(pieces.contains(&".".to_owned()), "{pieces:?}");
+        assert!(!pieces.iter().any(|p| p == "J" || p == "A"), "one example's letters are no constant: {pieces:?}");
+        // The words of a description name characters too.
+        let p = text_problem("replace the dashes with dots", &[("a-b", "a.b"), ("c-d", "c.d")]);
+        let all = default_grammar(&p).nonterminals.iter().flat_map(|n| n.productions.clone()).collect::<Vec<_>>();
+        for c in ["\"-\"", "\".\""] {
+            assert!(all.iter().any(|p| matches!(p, Production::Term(t) if t.to_string() == c)), "{c} missing");
+        }
     }
 
     #[test]

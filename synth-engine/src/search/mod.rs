@@ -79,6 +79,23 @@ pub struct SearchLimits {
     /// specifications that are the examples themselves (SyGuS PBE), on where the examples
     /// are a sample of a function's behaviour.
     pub occam: bool,
+    /// With `occam`: the fewest examples that must reach each leaf of a case split.
+    pub leaf_support: usize,
+}
+
+impl SearchLimits {
+    /// Limits for examples a user wrote (`synth --examples`): `timeout`, and the Occam
+    /// criterion with [`crate::occam::EXAMPLES_LEAF_SUPPORT`] examples per leaf, since a
+    /// case split with a branch per example fits any examples and says nothing of others.
+    #[must_use]
+    pub fn for_examples(timeout: Duration) -> SearchLimits {
+        SearchLimits {
+            timeout,
+            occam: true,
+            leaf_support: crate::occam::EXAMPLES_LEAF_SUPPORT,
+            ..SearchLimits::default()
+        }
+    }
 }
 
 impl Default for SearchLimits {
@@ -93,6 +110,7 @@ impl Default for SearchLimits {
             seed: 0x5eed,
             divide_and_conquer: true,
             occam: false,
+            leaf_support: crate::occam::MIN_LEAF_SUPPORT,
         }
     }
 }
