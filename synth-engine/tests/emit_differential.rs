@@ -36,6 +36,9 @@ const STR_ALPHABET: &[char] = &['a', 'b', 'A', ' ', '1', '2', '.', '-', ','];
 struct Gen<'a> {
     rng: ChaCha8Rng,
     vars: &'a [(&'static str, TypeSpec)],
+    /// With sharing on, compound subterms built so far (for one term), which later
+    /// positions of the same sort may repeat: the emitters then name them as locals.
+    shared: Option<Vec<(Sort, Term)>>,
 }
 
 impl Gen<'_> {
@@ -78,6 +81,22 @@ impl Gen<'_> {
         if depth == 0 || self.rng.gen_bool(0.15) {
             return self.leaf(sort);
         }
+        if let Some(pool) = &self.shared {
+            let same: Vec<&Term> = pool.iter().filter(|(s, _)| *s == sort).map(|(_, t)| t).collect();
+            if !same.is_empty() && self.rng.gen_bool(0.4) {
+                return same[self.rng.gen_range(0..same.len())].clone();
+            }
+        }
+        let t = self.fresh_term(sort, depth);
+        if let Some(pool) = &mut self.shared {
+            if t.size() >= 3 {
+                pool.push((sort, t.clone()));
+            }
+        }
+        t
+    }
+
+    fn fresh_term(&mut self, sort: Sort, depth: usize) -> Term {
         let d = depth - 1;
         let has_str = self.vars.iter().any(|(_, t)| t.sort == Sort::String);
         match sort {
@@ -303,16 +322,19 @@ fn make_cases() -> (Vec<Family>, Vec<Case>) {
                 ty(Sort::Bool, false),
             ]
         };
-        let mut gen = Gen { rng: ChaCha8Rng::seed_from_u64(0x5eed + fi as u64), vars: &fam.params };
+        let mut gen = Gen { rng: ChaCha8Rng::seed_from_u64(0x5eed + fi as u64), vars: &fam.params, shared: None };
         let mut made = 0;
         let mut tries = 0;
         // More text terms: many string operators share the one string family.
-        let want = if fam.params.iter().any(|(_, t)| t.sort == Sort::String) { 160 } else { 70 };
+        let fresh = if fam.params.iter().any(|(_, t)| t.sort == Sort::String) { 160 } else { 70 };
+        // Then terms that repeat subterms, for the named locals.
+        let want = fresh + 30;
         while made < want && tries < 10_000 {
             tries += 1;
             let out = outs[made % outs.len()];
             let depth = 2 + made % 3;
-            let term = gen.term(out.sort, depth);
+            gen.shared = (made >= fresh).then(Vec::new);
+            let term = gen.term(out.sort, if made >= fresh { depth + 1 } else { depth });
             if term.size() < 3 {
                 continue;
             }
@@ -528,6 +550,18 @@ fn emitters_agree_with_the_interpreter_on_random_terms() {
     ] {
         assert!(cases.iter().any(|c| c.term.nodes().iter().any(|n| n.op == op)), "no case uses `{}`", op.name());
     }
+    // Repeated subterms are among them, and the emitters name some as locals.
+    let with_locals = cases
+        .iter()
+        .filter(|c| {
+            let code = emit_function(Lang::Python, &c.problem, &c.term).unwrap_or_default();
+            code.lines().any(|l| {
+                let name = l.trim_start().split(" = ").next().unwrap_or("");
+                l.contains(" = ") && !name.is_empty() && c.problem.params.iter().all(|p| p.name != name)
+            })
+        })
+        .count();
+    assert!(with_locals >= 20, "only {with_locals} cases with a named local");
     let dir = tempfile::tempdir().unwrap();
     let langs: [(&str, Check); 3] = [("rustc", check_rust), ("python3", check_python), ("gcc", check_c)];
     for (tool, check) in langs {

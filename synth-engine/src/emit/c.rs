@@ -3,6 +3,8 @@
 //! String results are allocated with `malloc` and not freed: the emitted
 //! functions are meant for small, short-lived programs and tests.
 
+use std::collections::HashMap;
+
 use super::sorts_of;
 use super::{ident, EmitError, Helpers, Lang};
 use crate::dsl::{to_signed, Id, Op, Sort, Term, Value};
@@ -85,11 +87,18 @@ struct Ctx<'a> {
     /// An integer view written in the source's own type (see
     /// `IntegerView::native_type`): plain literals, `/` and `%`.
     native: bool,
+    /// Subterms (by their s-expression) already computed into a named local.
+    named: HashMap<String, String>,
 }
 
 impl Ctx<'_> {
     #[allow(clippy::too_many_lines, reason = "one arm per operator")]
     fn emit(&mut self, id: Id) -> Result<String, EmitError> {
+        if !self.named.is_empty() {
+            if let Some(name) = self.named.get(&self.term.to_sexpr_at(id)) {
+                return Ok(name.clone());
+            }
+        }
         let node = self.term.node(id).clone();
         let k = &node.children;
         let sort = self.sorts[id.index()];
@@ -337,8 +346,14 @@ pub(super) fn function(problem: &Problem, term: &Term) -> Result<String, EmitErr
     if let Some(view) = super::integers::integer_view(problem, term) {
         if view.native_type(problem).is_some() {
             let sorts = sorts_of(&view.problem, &view.term).map_err(unsupported)?;
-            let mut cx =
-                Ctx { term: &view.term, helpers: Helpers::default(), sorts, problem: &view.problem, native: true };
+            let mut cx = Ctx {
+                term: &view.term,
+                helpers: Helpers::default(),
+                sorts,
+                problem: &view.problem,
+                native: true,
+                named: HashMap::new(),
+            };
             let mut body = block(&mut cx, view.term.root(), 0)?;
             body.push_str("}\n");
             let mut out = String::from(INCLUDES);
@@ -355,7 +370,7 @@ pub(super) fn function(problem: &Problem, term: &Term) -> Result<String, EmitErr
         }
     }
     let sorts = sorts_of(problem, term).map_err(unsupported)?;
-    let mut cx = Ctx { term, helpers: Helpers::default(), sorts, problem, native: false };
+    let mut cx = Ctx { term, helpers: Helpers::default(), sorts, problem, native: false, named: HashMap::new() };
     // Case splits read as if / else if / else, nested as the tree is.
     let mut body = block(&mut cx, term.root(), 0)?;
     body.push_str("}\n");
@@ -392,7 +407,23 @@ fn block(cx: &mut Ctx<'_>, id: Id, depth: usize) -> Result<String, EmitError> {
         _ => code,
     };
     if arms.is_empty() {
-        return Ok(format!("{pad}return {};\n", cast(cx.emit(id)?)));
+        // A repeated subterm is computed once, into a named local.
+        let params: Vec<String> = cx.problem.params.iter().map(|p| ident(&p.name)).collect();
+        let mut out = String::new();
+        for local in super::locals::find(cx.term, id, &params) {
+            let ty = match cx.sorts[local.id.index()] {
+                Sort::BitVec(w) => format!("uint{}_t", native(w)?),
+                Sort::Int => "int64_t".into(),
+                Sort::Bool => "bool".into(),
+                Sort::String => "const char *".into(),
+            };
+            let code = cx.emit(local.id)?;
+            out.push_str(&format!("{pad}{ty}{}{} = {code};\n", if ty.ends_with('*') { "" } else { " " }, local.name));
+            cx.named.insert(local.key, local.name);
+        }
+        out.push_str(&format!("{pad}return {};\n", cast(cx.emit(id)?)));
+        cx.named.clear();
+        return Ok(out);
     }
     let mut out = String::new();
     for (i, (cond, then)) in arms.iter().enumerate() {

@@ -14,6 +14,7 @@
 
 mod c;
 mod integers;
+mod locals;
 pub(crate) mod python;
 mod rust;
 mod sygus;

@@ -1,5 +1,7 @@
 //! Python emitter (bit-vectors as masked `int`s).
 
+use std::collections::HashMap;
+
 use super::integers::{integer_view, Interval};
 use super::sorts_of;
 use super::{ident, EmitError, Helpers, Lang};
@@ -51,6 +53,8 @@ struct Ctx<'a> {
     sorts: Vec<Sort>,
     /// For an integer view: each node's interval, when known.
     intervals: &'a [Option<Interval>],
+    /// Subterms (by their s-expression) already computed into a named local.
+    named: HashMap<String, String>,
 }
 
 impl Ctx<'_> {
@@ -72,6 +76,11 @@ impl Ctx<'_> {
 
 impl Ctx<'_> {
     fn emit(&mut self, id: Id) -> Result<String, EmitError> {
+        if !self.named.is_empty() {
+            if let Some(name) = self.named.get(&self.term.to_sexpr_at(id)) {
+                return Ok(name.clone());
+            }
+        }
         let node = self.term.node(id).clone();
         let k = &node.children;
         let sort = self.sorts[id.index()];
@@ -298,13 +307,14 @@ fn write_function(
     note: Option<&str>,
 ) -> Result<String, EmitError> {
     let sorts = sorts_of(problem, term).map_err(unsupported)?;
-    let mut cx = Ctx { term, helpers: Helpers::default(), sorts, intervals };
+    let mut cx = Ctx { term, helpers: Helpers::default(), sorts, intervals, named: HashMap::new() };
+    let params: Vec<String> = problem.params.iter().map(|p| ident(&p.name)).collect();
     let signed = match problem.output.sort {
         Sort::BitVec(w) if problem.output.signed => Some(w),
         _ => None,
     };
     // Case splits read as if / elif / else, nested as the tree is.
-    let body = block(&mut cx, term.root(), 0, signed)?;
+    let body = block(&mut cx, term.root(), 0, signed, &params)?;
     let mut out = String::new();
     for h in cx.helpers.iter() {
         out.push_str(helper_code(h));
@@ -330,11 +340,18 @@ fn write_function(
 /// The statements returning the value of `id` at nesting `depth`: an `if` / `elif` / `else`
 /// for a case split (each branch a block of its own), else a `return`; `signed`: the width
 /// of a signed result.
-fn block(cx: &mut Ctx<'_>, id: Id, depth: usize, signed: Option<u32>) -> Result<String, EmitError> {
+fn block(cx: &mut Ctx<'_>, id: Id, depth: usize, signed: Option<u32>, params: &[String]) -> Result<String, EmitError> {
     let pad = "    ".repeat(depth + 1);
     let (arms, last) = if depth < super::MAX_NESTED_CASES { super::case_arms(cx.term, id) } else { (Vec::new(), id) };
     if arms.is_empty() {
+        // A repeated subterm is computed once, into a named local.
+        let mut out = String::new();
+        for local in super::locals::find(cx.term, id, params) {
+            out.push_str(&format!("{pad}{} = {}\n", local.name, cx.emit(local.id)?));
+            cx.named.insert(local.key, local.name);
+        }
         let code = cx.emit(id)?;
+        cx.named.clear();
         let code = match signed {
             Some(w) => {
                 cx.helpers.need("_signed");
@@ -342,17 +359,18 @@ fn block(cx: &mut Ctx<'_>, id: Id, depth: usize, signed: Option<u32>) -> Result<
             }
             None => code,
         };
-        return Ok(format!("{pad}return {code}\n"));
+        out.push_str(&format!("{pad}return {code}\n"));
+        return Ok(out);
     }
     let mut out = String::new();
     for (i, (cond, then)) in arms.iter().enumerate() {
         let cond = cx.emit(*cond)?;
         let cond = cond.strip_prefix('(').and_then(|c| c.strip_suffix(')')).filter(|c| balanced(c)).unwrap_or(&cond);
         out.push_str(&format!("{pad}{} {cond}:\n", if i == 0 { "if" } else { "elif" }));
-        out.push_str(&block(cx, *then, depth + 1, signed)?);
+        out.push_str(&block(cx, *then, depth + 1, signed, params)?);
     }
     out.push_str(&format!("{pad}else:\n"));
-    out.push_str(&block(cx, last, depth + 1, signed)?);
+    out.push_str(&block(cx, last, depth + 1, signed, params)?);
     Ok(out)
 }
 

@@ -1,5 +1,7 @@
 //! Rust emitter.
 
+use std::collections::HashMap;
+
 use super::integers::integer_view;
 use super::sorts_of;
 use super::{ident, EmitError, Helpers, Lang};
@@ -44,6 +46,29 @@ struct Ctx<'a> {
     /// An integer view written in one fixed-width type ([`IntegerView::native_type`]):
     /// unsuffixed literals and `/`, `%`.
     native: bool,
+    /// Subterms (by their s-expression) already computed into a named local.
+    named: HashMap<String, String>,
+}
+
+impl Ctx<'_> {
+    /// The root's expression, after `let` lines that compute its repeated subterms once
+    /// ([`super::locals`]).
+    fn body_with_locals(&mut self, problem: &Problem) -> Result<(String, E), EmitError> {
+        let params: Vec<String> = problem.params.iter().map(|p| ident(&p.name)).collect();
+        let mut lets = String::new();
+        for local in super::locals::find(self.term, self.term.root(), &params) {
+            let x = self.emit(local.id)?;
+            if x.owned {
+                lets.push_str(&format!("    let {}: &str = &{};\n", local.name, paren(x.code)));
+            } else {
+                lets.push_str(&format!("    let {} = {};\n", local.name, strip_outer(&x.code)));
+            }
+            self.named.insert(local.key, local.name);
+        }
+        let body = self.emit(self.term.root())?;
+        self.named.clear();
+        Ok((lets, body))
+    }
 }
 
 fn lit(v: &Value) -> String {
@@ -114,6 +139,11 @@ impl Ctx<'_> {
     }
 
     fn emit(&mut self, id: Id) -> Result<E, EmitError> {
+        if !self.named.is_empty() {
+            if let Some(name) = self.named.get(&self.term.to_sexpr_at(id)) {
+                return Ok(e(name.clone()));
+            }
+        }
         let node = self.term.node(id).clone();
         let k = &node.children;
         let sort = self.sorts[id.index()];
@@ -547,8 +577,9 @@ pub(super) fn function(problem: &Problem, term: &Term) -> Result<String, EmitErr
     if let Some(view) = integer_view(problem, term) {
         if view.native_type(problem).is_some() {
             let sorts = sorts_of(&view.problem, &view.term).map_err(unsupported)?;
-            let mut cx = Ctx { term: &view.term, helpers: Helpers::default(), sorts, native: true };
-            let body = cx.emit(view.term.root())?;
+            let mut cx =
+                Ctx { term: &view.term, helpers: Helpers::default(), sorts, native: true, named: HashMap::new() };
+            let (lets, body) = cx.body_with_locals(&view.problem)?;
             let mut out = String::new();
             if let Some(d) = &problem.description {
                 for line in d.lines() {
@@ -561,13 +592,14 @@ pub(super) fn function(problem: &Problem, term: &Term) -> Result<String, EmitErr
                 problem.params.iter().map(|p| Ok(format!("{}: {}", ident(&p.name), sig_type(p.ty, true)?))).collect();
             let ret = sig_type(problem.output, false)?;
             out.push_str(&format!("pub fn {}({}) -> {ret} {{\n", ident(&problem.name), params?.join(", ")));
+            out.push_str(&lets);
             out.push_str(&format!("    {}\n}}\n", strip_outer(&body.code)));
             return Ok(out);
         }
     }
     let sorts = sorts_of(problem, term).map_err(unsupported)?;
-    let mut cx = Ctx { term, helpers: Helpers::default(), sorts, native: false };
-    let body = cx.emit(term.root())?;
+    let mut cx = Ctx { term, helpers: Helpers::default(), sorts, native: false, named: HashMap::new() };
+    let (lets, body) = cx.body_with_locals(problem)?;
     let mut out = String::new();
     for h in cx.helpers.iter() {
         out.push_str(&helper_code(h));
@@ -589,6 +621,7 @@ pub(super) fn function(problem: &Problem, term: &Term) -> Result<String, EmitErr
             }
         }
     }
+    out.push_str(&lets);
     let mut code = strip_outer(&body.code);
     if problem.output.sort == Sort::String && !body.owned {
         code = format!("{code}.to_string()");
