@@ -141,7 +141,6 @@ pub fn run_examples_guided(
         problem.description = Some(d.to_string());
     }
     let outcome = search(&problem, limits)?;
-    let mut memorizes = None;
     let (term, stats) = match outcome {
         SearchOutcome::Found { term, stats } => (term, stats),
         // Only a case split the Occam criterion refused fits them all: that, said so.
@@ -149,22 +148,22 @@ pub fn run_examples_guided(
         | SearchOutcome::BudgetExceeded { best: Some(best), stats, .. }
             if limits.occam && best.satisfied == best.total =>
         {
-            if let crate::occam::Verdict::Memorizes(why) =
-                crate::occam::judge_with(&best.term, &problem, limits.leaf_support)
-            {
-                memorizes = Some(why);
-            }
             (best.term, stats)
         }
         other => return Err(Error::NoSolution(describe_failure(&other))),
+    };
+    // A case split the Occam criterion refused: the answer only when nothing shorter fits.
+    let memorizes = match crate::occam::judge_with(&term, &problem, limits.leaf_support) {
+        crate::occam::Verdict::Memorizes(why) if limits.occam => Some(why),
+        _ => None,
     };
     let code = emit::emit_function(lang, &problem, &term)?;
     let tests = emit::emit_tests(lang, &problem, &term, &problem.examples)?;
     let mut report = crate::verify::verify(lang, &code, &tests, &crate::verify::VerifyLimits::default())?;
     if let Some(why) = memorizes {
         report.notes.push(format!(
-            "fits the examples only by {why}: no rule without it was found in the time given, so other \
-             inputs may well get other answers; more examples of each case would tell"
+            "fits the examples only by {why}: no shorter rule without it was found in the time given, so \
+             other inputs may well get other answers; more examples of each case would tell"
         ));
     }
     report.term_size = Some(term.size());

@@ -113,6 +113,24 @@ fn a_concatenation_of_characters_waits_for_the_shorter_program() {
 }
 
 #[test]
+fn with_a_user_s_examples_a_short_case_split_beats_a_longer_formula() {
+    // "no" is seen once, so the split memorizes by the leaf rule; the search goes on and
+    // finds formulas that fit, all longer than the split, which therefore stays.
+    let text = r#"{"function": "has", "params": [{"name": "a", "type": "string"}, {"name": "b", "type": "string"}],
+        "output_type": "string", "examples": [
+        {"args": ["hello", "h"], "output": "yes"}, {"args": ["world", "o"], "output": "yes"},
+        {"args": ["banana", "a"], "output": "yes"}, {"args": ["rust", "x"], "output": "no"}]}"#;
+    let p = Examples::from_json(text).unwrap().to_problem().unwrap();
+    let limits = SearchLimits { max_terms: 5_000_000, ..SearchLimits::for_examples(Duration::from_secs(60)) };
+    let t = match synthesize(&p, &limits, &UniformGuide, &CancelToken::new()).unwrap() {
+        SearchOutcome::Found { term, .. } => term,
+        SearchOutcome::BudgetExceeded { best: Some(best), .. } if best.satisfied == best.total => best.term,
+        other => panic!("not found: {other:?}"),
+    };
+    assert_eq!(t.to_string(), r#"(ite (str.contains a b) "yes" "no")"#);
+}
+
+#[test]
 fn pbe_bv_with_macro_conditional_uses_divide_and_conquer() {
     let p = sygus::parse(include_str!("data/pbe_bv_small.sl")).unwrap().problem;
     let t = solve(&p);

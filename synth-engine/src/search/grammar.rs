@@ -267,17 +267,7 @@ fn literal_pieces(problem: &Problem) -> Vec<String> {
         .filter(|(out, _)| out.len() <= MAX_PIECES_OUTPUT)
         .map(|(out, args)| {
             let chars: Vec<char> = out.chars().collect();
-            let lower: Vec<String> = args.iter().map(|a| a.to_ascii_lowercase()).collect();
-            let mut covered = vec![false; chars.len()];
-            for i in 0..chars.len() {
-                for j in (i + 2..=chars.len()).rev() {
-                    let piece: String = chars[i..j].iter().collect::<String>().to_ascii_lowercase();
-                    if lower.iter().any(|a| a.contains(&piece)) {
-                        covered[i..j].iter_mut().for_each(|c| *c = true);
-                        break;
-                    }
-                }
-            }
+            let covered = covered_by_arguments(&chars, &args);
             let mut pieces: Vec<String> = Vec::new();
             let mut run = String::new();
             for (c, cov) in chars.iter().zip(&covered).chain(std::iter::once((&' ', &true))) {
@@ -294,6 +284,48 @@ fn literal_pieces(problem: &Problem) -> Vec<String> {
         })
         .collect();
     supported(&per_example, 4)
+}
+
+/// Which characters of an output lie in a piece of two or more characters that some
+/// argument contains (ignoring ASCII case).
+fn covered_by_arguments(chars: &[char], args: &[&str]) -> Vec<bool> {
+    let lower: Vec<String> = args.iter().map(|a| a.to_ascii_lowercase()).collect();
+    let mut covered = vec![false; chars.len()];
+    for i in 0..chars.len() {
+        for j in (i + 2..=chars.len()).rev() {
+            let piece: String = chars[i..j].iter().collect::<String>().to_ascii_lowercase();
+            if lower.iter().any(|a| a.contains(&piece)) {
+                covered[i..j].iter_mut().for_each(|c| *c = true);
+                break;
+            }
+        }
+    }
+    covered
+}
+
+/// Longest output taken whole as a label.
+const MAX_LABEL_LEN: usize = 32;
+
+/// Outputs with next to nothing of the arguments in them ("yes" / "no", "n/a"): labels a
+/// rule returns, even when one is seen only once. Not an output whose letters mostly
+/// come from the arguments ("J.S." of "John Smith"), which a program builds.
+fn literal_outputs(problem: &Problem) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for (text, args) in text_examples(problem) {
+        let chars: Vec<char> = text.chars().collect();
+        let alnum: Vec<char> = chars.iter().filter(|c| c.is_alphanumeric()).map(char::to_ascii_lowercase).collect();
+        let from_args = alnum.iter().filter(|c| args.iter().any(|a| a.to_ascii_lowercase().contains(**c))).count();
+        if !chars.is_empty()
+            && chars.len() <= MAX_LABEL_LEN
+            && !covered_by_arguments(&chars, &args).contains(&true)
+            && 2 * from_args < alnum.len().max(1)
+            && !out.iter().any(|o| o == text)
+        {
+            out.push(text.to_owned());
+        }
+    }
+    out.truncate(MAX_LABELS);
+    out
 }
 
 /// Separator runs of the string parameters (the "$" of "$12", the "." of "a.txt"), for
@@ -364,7 +396,7 @@ pub fn harvest_constants(problem: &Problem) -> Vec<Value> {
             for (s, _) in reps.into_iter().take(MAX_LABELS) {
                 push(Value::str(s));
             }
-            for piece in literal_pieces(problem) {
+            for piece in literal_pieces(problem).into_iter().chain(literal_outputs(problem)) {
                 push(Value::str(&piece));
             }
             for i in copied_positions(problem) {
@@ -1024,6 +1056,11 @@ mod tests {
         let pieces = literal_pieces(&p);
         assert!(pieces.contains(&".".to_owned()), "{pieces:?}");
         assert!(!pieces.iter().any(|p| p == "J" || p == "A"), "one example's letters are no constant: {pieces:?}");
+        // A label seen once is still a constant; an output built from the argument is not.
+        let p = text_problem("", &[("rust", "no"), ("hello", "yes"), ("world", "yes"), ("kiwi", "KIWI!")]);
+        assert_eq!(literal_outputs(&p), ["no", "yes"]);
+        let p = text_problem("", &[("John Smith", "J.S."), ("Alan Turing", "A.T.")]);
+        assert!(literal_outputs(&p).is_empty(), "initials are built from the name");
         // The words of a description name characters too.
         let p = text_problem("replace the dashes with dots", &[("a-b", "a.b"), ("c-d", "c.d")]);
         let all = default_grammar(&p).nonterminals.iter().flat_map(|n| n.productions.clone()).collect::<Vec<_>>();

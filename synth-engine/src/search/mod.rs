@@ -81,6 +81,10 @@ pub struct SearchLimits {
     pub occam: bool,
     /// With `occam`: the fewest examples that must reach each leaf of a case split.
     pub leaf_support: usize,
+    /// With `occam`: a refused case split still beats a program without one that is
+    /// larger (minimum description length: of two guesses, the shorter), so the search
+    /// does not trade `if contains(a, b): "yes" else: "no"` for a contrived formula.
+    pub occam_by_size: bool,
 }
 
 impl SearchLimits {
@@ -93,6 +97,7 @@ impl SearchLimits {
             timeout,
             occam: true,
             leaf_support: crate::occam::EXAMPLES_LEAF_SUPPORT,
+            occam_by_size: true,
             ..SearchLimits::default()
         }
     }
@@ -111,6 +116,7 @@ impl Default for SearchLimits {
             divide_and_conquer: true,
             occam: false,
             leaf_support: crate::occam::MIN_LEAF_SUPPORT,
+            occam_by_size: false,
         }
     }
 }
@@ -360,7 +366,10 @@ fn pbe(
         None => en.best_partial(),
     };
     let out = match stop {
-        Stop::Found(term) => SearchOutcome::Found { term, stats },
+        Stop::Found(term) => {
+            let shorter = en.memorizing_tree().filter(|m| limits.occam_by_size && m.size() < term.size());
+            SearchOutcome::Found { term: shorter.cloned().unwrap_or(term), stats }
+        }
         Stop::Exhausted => SearchOutcome::Exhausted { best: best(), stats },
         Stop::Budget(budget) => SearchOutcome::BudgetExceeded { budget, best: best(), stats },
     };
