@@ -41,6 +41,14 @@ pub enum SpecError {
         /// Evidence.
         detail: String,
     },
+    /// The function gives more than one result: synthesis takes one.
+    #[error("`{function}` gives several results ({detail}); synthesis takes one")]
+    SeveralOutputs {
+        /// Function.
+        function: String,
+        /// What they are.
+        detail: String,
+    },
     /// The trace has no DWARF types for the function.
     #[error("`{0}` has no DWARF type information; synthesis needs parameter types (rebuild with -g)")]
     NoDwarf(String),
@@ -87,6 +95,22 @@ fn json_value(v: &Value) -> Option<Json> {
         }
         _ => None,
     }
+}
+
+/// The parameters through which some call of function `index` changed memory.
+fn written_params(trace: &Trace, index: u32) -> Vec<usize> {
+    let mut out: Vec<usize> = Vec::new();
+    for call in trace.calls_of(index).filter(|c| c.is_complete()) {
+        for (i, a) in call.args.iter().enumerate() {
+            if let Value::Written { before, after } = a {
+                if before != after && !out.contains(&i) {
+                    out.push(i);
+                }
+            }
+        }
+    }
+    out.sort_unstable();
+    out
 }
 
 /// Carves a specification for `function` from `trace`: every returned call whose
@@ -140,7 +164,21 @@ pub fn carve_covering(
             })
         })
         .collect::<Result<_, SpecError>>()?;
-    let output_type = type_name(function, "the return value", &info.ret)?;
+    // What the function gives: its return value, or for a `void` function the one array it
+    // wrote through a pointer argument (the memory after the call).
+    let written = written_params(trace, index);
+    let (output_type, output_param) = match (info.ret.kind, written.as_slice()) {
+        (_, []) => (type_name(function, "the return value", &info.ret)?, None),
+        (ValueKind::Void, [i]) => ("list[int]", Some(*i)),
+        _ => {
+            let names: Vec<String> = written.iter().map(|i| format!("`{}`", info.params[*i].name)).collect();
+            let ret = if info.ret.kind == ValueKind::Void { "" } else { "the return value and " };
+            return Err(SpecError::SeveralOutputs {
+                function: function.into(),
+                detail: format!("{ret}memory written through {}", names.join(" and ")),
+            });
+        }
+    };
 
     // Distinct inputs in first-seen order, each with the outputs seen for it.
     let mut order: Vec<String> = Vec::new();
@@ -148,8 +186,17 @@ pub fn carve_covering(
     let mut calls = 0usize;
     // A call whose return was not seen has no output to learn from.
     for call in trace.calls_of(index).filter(|c| c.is_complete()) {
-        let Some(ret) = call.ret.as_ref().and_then(json_value) else { continue };
-        let Some(args) = call.args.iter().map(json_value).collect::<Option<Vec<_>>>() else { continue };
+        let result = match output_param {
+            Some(i) => call.args.get(i).and_then(|a| match a {
+                Value::Written { after, .. } => json_value(after),
+                _ => None,
+            }),
+            None => call.ret.as_ref().and_then(json_value),
+        };
+        let Some(ret) = result else { continue };
+        let Some(args) = call.args.iter().map(|a| json_value(a.at_entry())).collect::<Option<Vec<_>>>() else {
+            continue;
+        };
         calls += 1;
         let key = serde_json::to_string(&args).unwrap_or_default();
         match seen.get(&key) {
@@ -272,6 +319,62 @@ mod tests {
         let t = int_trace(&[(1, 2), (1, 3)]);
         let err = carve(&t, "greet", 5).unwrap_err().to_string();
         assert!(err.contains("not a pure function of its arguments: greet(1) returned 2 and later 3"), "{err}");
+    }
+
+    /// `void scale(int *a, int k)` (or returning int when `ret` is given): each call's
+    /// array before and after.
+    fn writing_trace(calls: &[(Vec<i64>, i64, Vec<i64>)], ret: Option<i64>) -> Trace {
+        let mut t = Trace::sample();
+        let f = &mut t.functions[0];
+        let kind = ValueKind::Elements { bytes: 4, signed: true, count_param: None };
+        f.params = vec![
+            Param { name: "a".into(), ctype: CType { name: "int *".into(), kind } },
+            Param { name: "k".into(), ctype: CType { name: "int".into(), kind: ValueKind::Signed { bytes: 4 } } },
+        ];
+        if ret.is_none() {
+            f.ret = CType { name: "void".into(), kind: ValueKind::Void };
+        }
+        let array = |items: &[i64]| Value::Array {
+            ptr: 0x1000,
+            count: items.len() as i64,
+            items: items.iter().copied().map(Value::Int).collect(),
+            truncated: false,
+            fault: None,
+        };
+        let template = t.calls[0].clone();
+        t.calls = calls
+            .iter()
+            .enumerate()
+            .map(|(i, (before, k, after))| {
+                let mut c = template.clone();
+                c.seq = i as u64;
+                c.args = vec![
+                    Value::Written { before: Box::new(array(before)), after: Box::new(array(after)) },
+                    Value::Int(*k),
+                ];
+                c.ret = ret.map(Value::Int);
+                c
+            })
+            .collect();
+        t
+    }
+
+    #[test]
+    fn a_void_function_s_result_is_the_memory_it_wrote() {
+        let t = writing_trace(&[(vec![1, 2], 3, vec![3, 6]), (vec![5], -1, vec![-5]), (vec![], 2, vec![])], None);
+        let spec = carve(&t, "greet", 5).unwrap();
+        assert_eq!(spec.training.output_type, "list[int]");
+        assert_eq!(spec.training.params[0].ty, "list[int]");
+        let first = &spec.training.examples[0];
+        assert_eq!((first.args.clone(), first.output.clone()), (vec![json!([1, 2]), json!(3)], json!([3, 6])));
+        // A value returned as well as memory written: two results.
+        let t = writing_trace(&[(vec![1, 2], 3, vec![3, 6])], Some(9));
+        let err = carve(&t, "greet", 5).unwrap_err().to_string();
+        assert!(err.contains("several results (the return value and memory written through `a`)"), "{err}");
+        // Memory that no call changed is only an input.
+        let t = writing_trace(&[(vec![1, 2], 3, vec![1, 2]), (vec![4], 1, vec![4])], Some(9));
+        let spec = carve(&t, "greet", 5).unwrap();
+        assert_eq!(spec.training.examples[0].args[0], json!([1, 2]));
     }
 
     #[test]

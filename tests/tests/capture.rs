@@ -47,6 +47,7 @@ fn value(v: &Json) -> String {
             let shown = if s.len() > 12 { format!("{}..{}", &s[..3], s.len()) } else { s.to_string() };
             format!("{shown:?}{}", if inner["truncated"].as_bool().unwrap() { "+" } else { "" })
         }
+        "written" => format!("{} -> {}", value(&inner["before"]), value(&inner["after"])),
         "array" => match inner["fault"].as_str() {
             Some(why) => format!("<{why}>"),
             None => {
@@ -78,7 +79,8 @@ fn reads_arrays_through_pointer_arguments_from_dwarf() {
         "sum_ints(<NULL pointer>, 3) -> -1",
         "sum_ints(<unreadable memory (errno 14)>, 4) -> -1",
         "sum_ints([], -2) -> -1",
-        "scale_ints([1,2,3], 3, 2) -> none",
+        // Not `const`: read again at the return, which shows what the call wrote.
+        "scale_ints([1,2,3] -> [2,4,6], 3, 2) -> none",
         "sum_u16([7,65535], 2) -> 65542",
     ];
     let trace = record_commands(&bin, &["sum_ints", "scale_ints", "sum_u16"], &["arr"], 7, &[]);
@@ -105,6 +107,9 @@ fn reads_arrays_through_pointer_arguments_from_dwarf() {
     let (code, text, err) = run_tracesynth(&["record", "--pid", &pid, "--func", "sum_ints", "--explain"]);
     assert_eq!(code, 0, "{err}");
     assert!(text.contains("reads: `a` (const int *): `n` elements of 4 bytes at entry, up to 4096 bytes"), "{text}");
+    let (code, text, err) = run_tracesynth(&["record", "--pid", &pid, "--func", "scale_ints", "--explain"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(text.contains("reads: `a` (int *): `n` elements of 4 bytes at entry and again at the return"), "{text}");
     fixture.command("exit");
 }
 

@@ -80,6 +80,8 @@ fn synthesizes_functions_over_arrays_from_a_live_process() {
         ("sum_ints", "python", "return sum(a)"),
         ("count_pos", "python", "if x > 0"),
         ("count_pos", "rust", "pub fn count_pos(a: &[i64], n: i64) -> i64"),
+        // `void`, writing through `a`: the memory it leaves is its result.
+        ("scale_ints", "python", "return [x * k for x in a]"),
     ] {
         let mut fixture = Fixture::start(&bin);
         let out = dir.path().join(format!("out-{func}-{lang}"));

@@ -123,6 +123,24 @@ pub const BYTES_MEDIUM_MAGIC: u32 = 0x5453_4233; // "3BST"
 pub const BYTES_LARGE_MAGIC: u32 = 0x5453_4232; // "2BST"
 /// In [`ProbeConfig::array_len`]: the pointer's count is one element (no count argument).
 pub const ARRAY_ONE: u32 = 0xf;
+/// Added to [`BytesHead::slot`] for memory read again at the return: what the call left
+/// behind its pointer argument.
+pub const SLOT_AFTER: u32 = 0x10;
+
+/// What an entry probe keeps for its return probe, keyed by thread and entry stack pointer
+/// in the `STASH` map: the address and element count of each argument read again at the
+/// return ([`ProbeConfig::array_out`]).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ArrayStash {
+    /// The pointer argument of each slot at entry.
+    pub addr: [u64; MAX_ARGS],
+    /// Its element count at entry.
+    pub count: [i64; MAX_ARGS],
+}
+
+/// Entries of the `STASH` map: calls in flight with memory to read again at their return.
+pub const MAX_STASHED_CALLS: u32 = 16384;
 
 /// The head of a record holding memory an argument points to, for the [`CallEvent`] just
 /// before it.
@@ -133,7 +151,7 @@ pub struct BytesHead {
     pub magic: u32,
     /// Thread id (matches the preceding [`CallEvent::tid`]).
     pub tid: u32,
-    /// Argument slot 0..6.
+    /// Argument slot 0..6, plus [`SLOT_AFTER`] when read at the return.
     pub slot: u32,
     /// Bytes read, or a negative errno as `i32` when the read faulted.
     pub len: i32,
@@ -192,6 +210,9 @@ pub struct ProbeConfig {
     pub array_elem: u32,
     /// Most bytes read per argument (at most [`BYTES_LARGE`]).
     pub array_cap: u32,
+    /// Bit `i` set: argument `i` (one of `array_mask`) points to memory the function may
+    /// write, read again when the call returns (records with [`SLOT_AFTER`] added to the slot).
+    pub array_out: u32,
 }
 
 #[cfg(feature = "user")]
@@ -218,7 +239,8 @@ mod tests {
         assert_eq!(core::mem::size_of::<StrEvent>() % 4, 0);
         assert_eq!(core::mem::size_of::<BytesHead>(), 24);
         assert_eq!(core::mem::size_of::<BytesSmall>(), 24 + BYTES_SMALL);
-        assert_eq!(core::mem::size_of::<ProbeConfig>(), 24);
+        assert_eq!(core::mem::size_of::<ProbeConfig>(), 28);
+        assert_eq!(core::mem::size_of::<ArrayStash>(), 96);
         assert_eq!(EventKind::from_raw(2), Some(EventKind::Return));
         assert_eq!(EventKind::from_raw(4), Some(EventKind::Call));
         assert_eq!(EventKind::from_raw(9), None);

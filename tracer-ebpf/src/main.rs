@@ -16,14 +16,15 @@ use aya_ebpf::{
         generated::{bpf_get_attach_cookie, bpf_get_current_task_btf, bpf_probe_read_user_str},
     },
     macros::{map, uprobe, uretprobe},
-    maps::{Array, PerCpuArray, RingBuf},
+    maps::{Array, LruHashMap, PerCpuArray, RingBuf},
     programs::{ProbeContext, RetProbeContext},
     EbpfContext,
 };
 use tracer_common::{
-    BytesLarge, BytesMedium, BytesSmall, CallEvent, EventKind, ProbeConfig, StrEvent, ARRAY_ONE, BYTES_LARGE,
-    BYTES_LARGE_MAGIC, BYTES_MEDIUM, BYTES_MEDIUM_MAGIC, BYTES_SMALL, BYTES_SMALL_MAGIC, CALL_MAGIC,
-    COUNTERS as N_COUNTERS, COUNTER_DROPPED, COUNTER_PRODUCED, MAX_ARGS, MAX_PROBES, RET_SLOT, STR_BUF, STR_MAGIC,
+    ArrayStash, BytesLarge, BytesMedium, BytesSmall, CallEvent, EventKind, ProbeConfig, StrEvent, ARRAY_ONE,
+    BYTES_LARGE, BYTES_LARGE_MAGIC, BYTES_MEDIUM, BYTES_MEDIUM_MAGIC, BYTES_SMALL, BYTES_SMALL_MAGIC, CALL_MAGIC,
+    COUNTERS as N_COUNTERS, COUNTER_DROPPED, COUNTER_PRODUCED, MAX_ARGS, MAX_PROBES, MAX_STASHED_CALLS, RET_SLOT,
+    SLOT_AFTER, STR_BUF, STR_MAGIC,
 };
 
 /// Ring buffer of [`CallEvent`]s and [`StrEvent`]s; user space resizes it at load time.
@@ -33,6 +34,11 @@ static EVENTS: RingBuf = RingBuf::with_byte_size(16 * 1024 * 1024, 0);
 /// Probe configuration by probe id (the attach cookie).
 #[map]
 static PROBES: Array<ProbeConfig> = Array::with_max_entries(MAX_PROBES, 0);
+
+/// Pointer arguments to read again at the return, by (thread id, stack pointer at entry):
+/// the uretprobe finds its call's entry at its own stack pointer minus the return address.
+#[map]
+static STASH: LruHashMap<[u64; 2], ArrayStash> = LruHashMap::with_max_entries(MAX_STASHED_CALLS, 0);
 
 /// Per-CPU counters: [`COUNTER_PRODUCED`], [`COUNTER_DROPPED`].
 #[map]
@@ -118,6 +124,18 @@ fn handle(regs: *const pt_regs) -> u32 {
     } else {
         0
     };
+    // Memory the call may have written: what its entry kept for this return, if anything.
+    let mut after = ArrayStash::default();
+    let mut after_slots = 0u32;
+    if kind == EventKind::Return as u32 && config.array_out != 0 {
+        let key = [tid as u64, regs.rsp.wrapping_sub(8)];
+        if let Some(kept) = STASH.get_ptr(key) {
+            // SAFETY: a pointer from a map lookup, valid while the program runs; copied at once.
+            after = unsafe { *kept };
+            after_slots = config.array_out & 0x3f;
+            let _ = STASH.remove(key);
+        }
+    }
 
     count(COUNTER_PRODUCED);
     let Some(mut entry) = EVENTS.reserve::<CallEvent>(0) else {
@@ -128,7 +146,7 @@ fn handle(regs: *const pt_regs) -> u32 {
         magic: CALL_MAGIC,
         kind,
         probe,
-        strings: string_slots.count_ones() + array_slots.count_ones(),
+        strings: string_slots.count_ones() + array_slots.count_ones() + after_slots.count_ones(),
         tgid: (pid_tgid >> 32) as u32,
         tid,
         ts_ns: now,
@@ -170,6 +188,8 @@ fn handle(regs: *const pt_regs) -> u32 {
     }
     if array_slots != 0 {
         let values = [regs.rdi, regs.rsi, regs.rdx, regs.rcx, regs.r8, regs.r9];
+        let out = config.array_out & array_slots;
+        let mut stash = ArrayStash::default();
         let mut slot = 0u32;
         while slot < MAX_ARGS as u32 {
             if array_slots & (1 << slot) != 0 {
@@ -190,6 +210,29 @@ fn handle(regs: *const pt_regs) -> u32 {
                     0
                 };
                 emit_bytes(tid, slot, values[slot as usize], count, elem & 3, array_cap);
+                stash.addr[slot as usize] = values[slot as usize];
+                stash.count[slot as usize] = count;
+            }
+            slot += 1;
+        }
+        if out != 0 {
+            // Kept until the return reads it (or the LRU map evicts it: a lost return).
+            let _ = STASH.insert([tid as u64, regs.rsp], stash, 0);
+        }
+    }
+    if after_slots != 0 {
+        let mut slot = 0u32;
+        while slot < MAX_ARGS as u32 {
+            if after_slots & (1 << slot) != 0 {
+                let elem = (array_elem >> (4 * slot)) & 0xf;
+                emit_bytes(
+                    tid,
+                    slot + SLOT_AFTER,
+                    after.addr[slot as usize],
+                    after.count[slot as usize],
+                    elem & 3,
+                    array_cap,
+                );
             }
             slot += 1;
         }

@@ -232,6 +232,15 @@ fn any(value: &Value, redactor: &Redactor) -> AnyValue {
         }
         Value::Str { value: None, ptr, .. } => V::StringValue(format!("<unreadable {ptr:#x}>")),
         Value::Unavailable(why) => V::StringValue(format!("<unavailable: {why}>")),
+        Value::Written { before, after } => {
+            use opentelemetry_proto::tonic::common::v1::{KeyValue, KeyValueList};
+            let pair = |key: &str, v: &Value| KeyValue {
+                key: key.into(),
+                value: Some(any(v, redactor)),
+                ..KeyValue::default()
+            };
+            V::KvlistValue(KeyValueList { values: vec![pair("before", before), pair("after", after)] })
+        }
         Value::Array { fault: Some(why), .. } => V::StringValue(format!("<{why}>")),
         Value::Array { items, .. } => {
             use opentelemetry_proto::tonic::common::v1::ArrayValue;

@@ -114,6 +114,8 @@ struct Thread {
     stack: Vec<Open>,
     awaiting: Option<(Awaiting, u32)>,
     ret_string: Option<StrRecord>,
+    /// Memory read again at the awaited return, by argument slot.
+    after: [Option<MemRecord>; tracer_common::MAX_ARGS],
 }
 
 /// Builds calls from ring-buffer records.
@@ -379,11 +381,21 @@ impl TraceBuilder {
     fn push_mem(&mut self, m: MemRecord) {
         let tid = m.tid;
         let thread = self.threads.entry(tid).or_default();
-        let Some((Awaiting::Entry, remaining)) = thread.awaiting.as_mut() else { return };
+        let Some((awaiting, remaining)) = thread.awaiting.as_mut() else { return };
         *remaining = remaining.saturating_sub(1);
         let done = *remaining == 0;
-        if let Some(slot) = thread.stack.last_mut().and_then(|open| open.memory.get_mut(m.slot as usize)) {
-            *slot = Some(m);
+        match awaiting {
+            Awaiting::Entry => {
+                if let Some(slot) = thread.stack.last_mut().and_then(|open| open.memory.get_mut(m.slot as usize)) {
+                    *slot = Some(m);
+                }
+            }
+            Awaiting::Return(..) => {
+                let at = m.slot.wrapping_sub(tracer_common::SLOT_AFTER) as usize;
+                if let Some(slot) = thread.after.get_mut(at) {
+                    *slot = Some(m);
+                }
+            }
         }
         if done {
             self.flush_awaiting(tid);
@@ -415,8 +427,21 @@ impl TraceBuilder {
         let Some((awaiting, _)) = thread.awaiting.take() else { return };
         if let Awaiting::Return(mut call, rax) = awaiting {
             let s = thread.ret_string.take();
-            let kind = self.decoders[call.function as usize].ret;
-            call.ret = Some(decode_value(kind, rax, s.as_ref(), true));
+            let after = std::mem::take(&mut thread.after);
+            let decoder = &self.decoders[call.function as usize];
+            // A string result was awaited (other results were decoded at the return).
+            if decoder.ret == ValueKind::CString {
+                call.ret = Some(decode_value(decoder.ret, rax, s.as_ref(), true));
+            }
+            // What the call left behind its writable pointer arguments, beside what it found.
+            for ((kind, slot), arg) in decoder.params.iter().zip(call.args.iter_mut()) {
+                let (ValueKind::Elements { bytes, signed, .. }, Some(i)) = (kind, slot) else { continue };
+                let Some(m) = after.get(*i).and_then(Option::as_ref) else { continue };
+                let Value::Array { ptr, .. } = arg else { continue };
+                let written = decode_elements(*ptr, *bytes, *signed, Some(m));
+                let before = std::mem::replace(arg, Value::Raw(0));
+                *arg = Value::Written { before: Box::new(before), after: Box::new(written) };
+            }
             self.complete(*call);
         }
     }

@@ -71,6 +71,7 @@ fn value_json(v: &Value) -> Json {
         }
         Value::Str { ptr, value: None, .. } => json!(format!("<unreadable {ptr:#x}>")),
         Value::Unavailable(why) => json!(format!("<{why}>")),
+        Value::Written { before, after } => json!({"before": value_json(before), "after": value_json(after)}),
         Value::Array { fault: Some(why), .. } => json!(format!("<{why}>")),
         Value::Array { items, truncated, .. } => {
             let mut v: Vec<Json> = items.iter().map(value_json).collect();

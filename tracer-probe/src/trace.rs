@@ -12,8 +12,9 @@ use crate::{
     procfs::ResourceSample,
 };
 
-/// Version of the trace schema; bumped on any incompatible change.
-pub const SCHEMA_VERSION: u32 = 3;
+/// Version of the trace schema; bumped on any incompatible change (3: arrays; 4: memory
+/// written through a pointer argument, [`Value::Written`]).
+pub const SCHEMA_VERSION: u32 = 4;
 
 /// Schema versions [`Trace::from_bytes`] reads (older ones are converted).
 pub const READABLE_VERSIONS: std::ops::RangeInclusive<u32> = 1..=SCHEMA_VERSION;
@@ -117,6 +118,24 @@ pub enum Value {
         /// Why nothing could be read (NULL or unmapped memory).
         fault: Option<String>,
     },
+    /// Memory a pointer argument the function may write through (not `const`) pointed to,
+    /// read at entry and again at the return: both [`Value::Array`]s.
+    Written {
+        /// At entry.
+        before: Box<Value>,
+        /// At the return.
+        after: Box<Value>,
+    },
+}
+
+impl Value {
+    /// The value the function was given: for [`Value::Written`], the memory at entry.
+    pub fn at_entry(&self) -> &Value {
+        match self {
+            Value::Written { before, .. } => before,
+            v => v,
+        }
+    }
 }
 
 impl std::fmt::Display for Value {
@@ -131,6 +150,8 @@ impl std::fmt::Display for Value {
             Value::Str { value: Some(s), truncated, .. } => write!(f, "{s:?}{}", if *truncated { "…" } else { "" }),
             Value::Str { ptr, value: None, .. } => write!(f, "<unreadable {ptr:#x}>"),
             Value::Unavailable(why) => write!(f, "<{why}>"),
+            Value::Written { before, after } if before == after => write!(f, "{before} (unchanged)"),
+            Value::Written { before, after } => write!(f, "{before} → {after}"),
             Value::Array { fault: Some(why), .. } => write!(f, "<{why}>"),
             Value::Array { items, truncated, count, .. } => {
                 // At most SHOWN elements; the rest (read or not) is counted.
@@ -552,7 +573,7 @@ mod tests {
             assert_eq!(Trace::read(&path).unwrap(), trace);
         }
         let json = std::fs::read_to_string(dir.path().join("t.json")).unwrap();
-        assert!(json.contains("\"schema_version\": 3"));
+        assert!(json.contains("\"schema_version\": 4"));
     }
 
     #[test]
@@ -572,6 +593,23 @@ mod tests {
             assert_eq!(Trace::read(&path).unwrap(), trace);
         }
         assert_eq!(trace.calls[0].args[0].to_string(), "[1, -2, … 1 more]");
+        // Memory written through a pointer: before and after, both kept.
+        let array = |items: Vec<i64>| Value::Array {
+            ptr: 0x2000,
+            count: items.len() as i64,
+            items: items.into_iter().map(Value::Int).collect(),
+            truncated: false,
+            fault: None,
+        };
+        trace.calls[0].args[0] =
+            Value::Written { before: Box::new(array(vec![1, 2])), after: Box::new(array(vec![2, 4])) };
+        for name in ["w.json", "w.bin"] {
+            let path = dir.path().join(name);
+            trace.write(&path).unwrap();
+            assert_eq!(Trace::read(&path).unwrap(), trace);
+        }
+        assert_eq!(trace.calls[0].args[0].to_string(), "[1, 2] → [2, 4]");
+        assert_eq!(trace.calls[0].args[0].at_entry().to_string(), "[1, 2]");
         let long = Value::Array {
             ptr: 8,
             count: 2000,

@@ -475,7 +475,9 @@ fn run_show(args: &ShowArgs) -> anyhow::Result<ExitCode> {
                 .args
                 .iter()
                 .map(|a| match a {
-                    tracer_probe::trace::Value::Array { .. } => a.to_string(),
+                    tracer_probe::trace::Value::Array { .. } | tracer_probe::trace::Value::Written { .. } => {
+                        a.to_string()
+                    }
                     _ => format!("{a:?}"),
                 })
                 .collect();

@@ -178,6 +178,7 @@ pub fn attach(plan: &Plan, ring_bytes: u32) -> Result<(Attached, RingBuf<MapData
                 array_len: p.arrays.len,
                 array_elem: p.arrays.elem,
                 array_cap: p.arrays.cap,
+                array_out: p.arrays.out,
             };
             probes.set(p.id, config, 0)?;
         }

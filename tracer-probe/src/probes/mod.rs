@@ -129,6 +129,9 @@ pub struct ArrayReads {
     pub elem: u32,
     /// Bytes read at most per argument.
     pub cap: u32,
+    /// Bit `i`: slot `i` points to memory the function may write (not `const`), read again
+    /// at the return.
+    pub out: u32,
 }
 
 impl ArrayReads {
@@ -163,12 +166,20 @@ impl ArrayReads {
                 }
             }
             let shift = u32::from(bytes).trailing_zeros();
+            if writable(&p.ctype.name) {
+                r.out |= 1 << s;
+            }
             r.mask |= 1 << s;
             r.len |= count_slot << (4 * s);
             r.elem |= (shift | flags) << (4 * s);
         }
         r
     }
+}
+
+/// Whether a pointer type lets the function write what it points to: not `const T *`.
+fn writable(pointer_type: &str) -> bool {
+    !pointer_type.starts_with("const ")
 }
 
 /// Everything needed to attach and to decode the events.
@@ -230,8 +241,14 @@ impl Plan {
                         format!("  reads: `{}` ({}): nothing (--array-cap 0)\n", p.name, p.ctype.name)
                     } else {
                         format!(
-                            "  reads: `{}` ({}): {count} of {bytes} bytes at entry, up to {cap} bytes\n",
-                            p.name, p.ctype.name
+                            "  reads: `{}` ({}): {count} of {bytes} bytes at entry{}, up to {cap} bytes\n",
+                            p.name,
+                            p.ctype.name,
+                            if writable(&p.ctype.name) && f.ret_mode == RetMode::Uretprobe {
+                                " and again at the return (not const: the function may write it)"
+                            } else {
+                                ""
+                            }
                         )
                     });
                 }
@@ -342,7 +359,12 @@ pub fn plan(pid: u32, functions: &[String], ret_mode: RetMode) -> Result<Plan, P
         dwarf::pair_counts(&mut params);
         let slots = dwarf::register_slots(&params);
         let mut notes = Vec::new();
-        let arrays = ArrayReads::for_params(&params, &slots, DEFAULT_ARRAY_CAP, &mut notes);
+        let mut arrays = ArrayReads::for_params(&params, &slots, DEFAULT_ARRAY_CAP, &mut notes);
+        if ret_mode == RetMode::Insn {
+            // A return probe on `ret` sees another stack pointer than a uretprobe: memory is
+            // read at entry only.
+            arrays.out = 0;
+        }
         plan.warnings.extend(notes.into_iter().map(|n| format!("{name}: {n}")));
         for (p, slot) in params.iter().zip(&slots) {
             if slot.is_none() {
