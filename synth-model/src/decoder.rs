@@ -841,12 +841,8 @@ mod tests {
         let data = generate(&DataConfig { draws: 400, examples: 4, max_size: 5, test_percent: 0, seed: 5 }).unwrap();
         // Tasks whose programs the decoder's vocabulary spells (a grammar constant without a
         // label of its own, such as a position copied from the examples, has no token).
-        let tasks: Vec<Task> = data
-            .train
-            .into_iter()
-            .filter(|t| term_steps(&t.program, &t.problem.params).is_some())
-            .take(8)
-            .collect();
+        let tasks: Vec<Task> =
+            data.train.into_iter().filter(|t| term_steps(&t.program, &t.problem.params).is_some()).take(8).collect();
         assert_eq!(tasks.len(), 8);
         let device = Device::flex();
         let model_config = tiny_model_config();

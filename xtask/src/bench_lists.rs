@@ -1,8 +1,9 @@
-//! `cargo xtask bench lists`: list tasks (DeepCoder/LambdaBeam style) synthesized from
-//! their examples and checked on held-out test cases they never saw.
+//! `cargo xtask bench lists` and `bench text`: tasks synthesized from their examples and
+//! checked on held-out test cases they never saw, list tasks (DeepCoder/LambdaBeam style)
+//! and text tasks (the BUSTLE/CrossBeam kind, with a description).
 //!
 //! For every `TASK.json` of the suite with a `TASK.tests.json` beside it,
-//! `$TRACESYNTH_BIN synth --domain lists --examples TASK.json --lang python --timeout T --out DIR` runs
+//! `$TRACESYNTH_BIN synth [--domain lists] --examples TASK.json --lang python --timeout T --out DIR` runs
 //! once per repeat; a task is *solved* when the emitted Python passes the examples (the
 //! tool's own verification), and *correct* when that same emitted file, run by
 //! `python3`, also returns the expected output on every held-out case. Times include
@@ -43,10 +44,30 @@ struct Outcome {
     size: Option<u64>,
 }
 
-fn solve(bin: &Path, task: &Path, tests: &Path, timeout: u64, guide: &str, dir: &Path) -> Result<Outcome> {
+/// Which language a suite's tasks are searched in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Domain {
+    /// The list language, forced (`--domain lists`): the integer-only tasks have Python's
+    /// semantics.
+    Lists,
+    /// Whatever `synth --examples` chooses from the types (text here).
+    Auto,
+}
+
+fn solve(
+    bin: &Path,
+    task: &Path,
+    tests: &Path,
+    (timeout, guide, domain): (u64, &str, Domain),
+    dir: &Path,
+) -> Result<Outcome> {
     let _ = std::fs::remove_dir_all(dir);
     let mut cmd = Command::new(bin);
-    cmd.args(["synth", "--domain", "lists", "--examples"]).arg(task);
+    cmd.arg("synth");
+    if domain == Domain::Lists {
+        cmd.args(["--domain", "lists"]);
+    }
+    cmd.arg("--examples").arg(task);
     if guide != "default" {
         cmd.args(["--guide", guide]);
     }
@@ -77,18 +98,20 @@ fn solve(bin: &Path, task: &Path, tests: &Path, timeout: u64, guide: &str, dir: 
         solved,
         correct,
         seconds,
-        program: report["program"].as_str().unwrap_or_default().to_string(),
-        size: report["size"].as_u64(),
+        // The list report names the program and its size; the scalar one the term.
+        program: report["program"].as_str().or_else(|| report["term"].as_str()).unwrap_or_default().to_string(),
+        size: report["size"].as_u64().or_else(|| q["term_size"].as_u64()),
     })
 }
 
 /// Runs the benchmark; see the module documentation. `guides`: `default` (the core-first
-/// prior) and/or `uniform`, each a pass over every task in the same run.
+/// prior for lists, the learned guide for text) and/or `uniform`, each a pass over every
+/// task in the same run.
 ///
 /// # Errors
 ///
 /// An unreadable suite, a binary that cannot be started, or no tasks.
-pub fn run(suite: &Path, timeout: u64, runs: usize, every: usize, guides: &[String]) -> Result<()> {
+pub fn run(suite: &Path, domain: Domain, timeout: u64, runs: usize, every: usize, guides: &[String]) -> Result<()> {
     let bin = PathBuf::from(std::env::var("TRACESYNTH_BIN").unwrap_or_else(|_| "target/release/tracesynth".into()));
     if !bin.exists() {
         bail!("{} not found: build it with `cargo build --release` or set TRACESYNTH_BIN", bin.display());
@@ -129,7 +152,7 @@ pub fn run(suite: &Path, timeout: u64, runs: usize, every: usize, guides: &[Stri
             let mut last = None;
             let (mut s_n, mut c_n) = (0, 0);
             for r in 0..runs {
-                let o = solve(&bin, task, &tests, timeout, guide, &tmp.path().join(&name))?;
+                let o = solve(&bin, task, &tests, (timeout, guide, domain), &tmp.path().join(&name))?;
                 solved[g][r] += usize::from(o.solved);
                 correct[g][r] += usize::from(o.correct);
                 s_n += usize::from(o.solved);

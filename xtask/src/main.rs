@@ -158,6 +158,25 @@ enum Bench {
         #[arg(long, default_values_t = ["default".to_string(), "uniform".to_string()])]
         guide: Vec<String>,
     },
+    /// Text tasks with a description (`xtask/text-tasks/`, our own: 65 everyday string
+    /// transformations), synthesized from their first 3 or 4 examples and checked on the rest.
+    Text {
+        /// Folder of `TASK.json` files, each with `TASK.tests.json` beside it.
+        #[arg(long)]
+        suite: Option<PathBuf>,
+        /// Seconds per task.
+        #[arg(long, default_value_t = 10)]
+        timeout: u64,
+        /// Repetitions (medians are reported).
+        #[arg(long, default_value_t = 1)]
+        runs: usize,
+        /// Only every Nth task (1: all).
+        #[arg(long, default_value_t = 1)]
+        every: usize,
+        /// Guides compared: `default` (the learned guide) and `uniform`.
+        #[arg(long, default_values_t = ["default".to_string(), "uniform".to_string()])]
+        guide: Vec<String>,
+    },
     /// Business rules from a live PID (`../shared/bench/business/check_rules.py`): agreement
     /// with the original on fresh inputs, term size, and whether `verified` was earned.
     Rules {
@@ -248,7 +267,15 @@ fn main() -> Result<()> {
                 std::env::set_var("TRACESYNTH_BIN", &bin);
             }
             let suite = suite.unwrap_or_else(|| root().join("../shared/bench/lists"));
-            bench_lists::run(&suite, timeout, runs.max(1), every, &guide)
+            bench_lists::run(&suite, bench_lists::Domain::Lists, timeout, runs.max(1), every, &guide)
+        }
+        Task::Bench { which: Bench::Text { suite, timeout, runs, every, guide } } => {
+            let bin = build_tracesynth()?;
+            if std::env::var_os("TRACESYNTH_BIN").is_none() {
+                std::env::set_var("TRACESYNTH_BIN", &bin);
+            }
+            let suite = suite.unwrap_or_else(|| root().join("xtask/text-tasks"));
+            bench_lists::run(&suite, bench_lists::Domain::Auto, timeout, runs.max(1), every, &guide)
         }
         Task::Bench { which: Bench::Synth { suite, timeout, limit, filter } } => {
             setup::run()?;
