@@ -329,13 +329,22 @@ fn literal_outputs(problem: &Problem) -> Vec<String> {
 }
 
 /// Separator runs of the string parameters (the "$" of "$12", the "." of "a.txt"), for
-/// programs that search for them or strip them.
+/// programs that search for them or strip them, then the characters of the longer runs
+/// (the "(" of "call (555) now", whose run is " (").
 fn input_separators(problem: &Problem) -> Vec<Value> {
     let inputs = problem.examples.iter().flat_map(|ex| ex.args.iter()).filter_map(|v| match v {
         Value::Str(s) => Some(&**s),
         _ => None,
     });
-    separator_runs(inputs).into_iter().take(4).map(|s| Value::str(&s)).collect()
+    let runs: Vec<String> = separator_runs(inputs).into_iter().take(4).collect();
+    let mut out: Vec<String> = runs.clone();
+    for c in runs.iter().filter(|r| r.chars().count() > 1).flat_map(|r| r.chars()) {
+        let c = c.to_string();
+        if !out.contains(&c) {
+            out.push(c);
+        }
+    }
+    out.into_iter().map(|s| Value::str(&s)).collect()
 }
 
 /// String, integer and bit-vector literals worth offering as constants.
