@@ -173,7 +173,7 @@ fn a_daemon_exports_each_ended_session_with_its_labels() {
     fixture.command("nest");
     let view = session_when(&client, id, "the export", |s| s.get("export").is_some());
     assert_eq!(view["state"], "call-limit");
-    assert_eq!(view["export"], json!({"spans_sent": 6, "error": null, "attempts": 1}));
+    assert_eq!(view["export"], json!({"spans_sent": 6, "error": null, "attempts": 1, "dropped": false}));
     let requests = sink.requests();
     let resource = requests[0].resource_spans[0].resource.clone().unwrap();
     assert_eq!(attr(&resource.attributes, "host.name"), Some(&V::StringValue("fleet-1".into())));
@@ -257,6 +257,61 @@ fn a_receiver_that_was_down_gets_the_trace_once_it_is_up() {
         assert!(metrics.contains(line), "{line} in\n{metrics}");
     }
     assert!(!metrics.contains("tracesynth_export_failed_attempts_total 0\n"), "the failures are counted:\n{metrics}");
+}
+
+/// The export counters of `/metrics`: produced, exported, spooled, dropped.
+fn export_counts(client: &Client) -> [u64; 4] {
+    let metrics = String::from_utf8(client.get_bytes("/metrics").unwrap()).unwrap();
+    let value = |name: &str| -> u64 {
+        let line = metrics.lines().find(|l| l.starts_with(&format!("{name} "))).unwrap_or_else(|| panic!("{name}"));
+        line.rsplit(' ').next().unwrap().parse().unwrap()
+    };
+    [
+        value("tracesynth_export_calls_produced_total"),
+        value("tracesynth_export_calls_exported_total"),
+        value("tracesynth_export_calls_spooled"),
+        value("tracesynth_export_calls_dropped_total"),
+    ]
+}
+
+#[test]
+fn the_spool_is_capped_and_every_call_is_accounted_for() {
+    set_binary(env!("CARGO_BIN_EXE_tracesynth-under-test"));
+    if !require_root("the_spool_is_capped_and_every_call_is_accounted_for") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let bin = build_fixture("calls", &["-O2", "-g"], dir.path());
+    let mut fixture = Fixture::start(&bin);
+    let address = free_loopback_address();
+    let export = format!("otlp=http://{address}");
+    // Room for one session of 3 calls waiting, not two.
+    let daemon = start_daemon(
+        &dir.path().join("data"),
+        &["--export", &export, "--export-retry-secs", "0.5", "--export-spool-calls", "4"],
+    );
+    let client = daemon.client();
+    let body = json!({"pid": fixture.pid(), "functions": ["outer", "inner"], "limits": {"max_calls": 3}});
+    let first = client.post_json("/v1/sessions", &body).unwrap()["id"].as_u64().unwrap();
+    fixture.command("nest");
+    session_when(&client, first, "a failed export", |s| s["export"]["error"].is_string());
+    assert_eq!(export_counts(&client), [3, 0, 3, 0]);
+    let second = client.post_json("/v1/sessions", &body).unwrap()["id"].as_u64().unwrap();
+    fixture.command("nest");
+    session_when(&client, second, "a failed export", |s| s["export"]["error"].is_string());
+    // The older session gave way: counted as dropped, its trace still at home.
+    let view = session_when(&client, first, "the spool cap", |s| s["export"]["dropped"] == true);
+    assert!(view["export"]["error"].as_str().unwrap().contains("--export-spool-calls"), "{view}");
+    assert_eq!(export_counts(&client), [6, 0, 3, 3]);
+    let calls = client.get_json(&format!("/v1/traces/{first}/calls?limit=10")).unwrap();
+    assert_eq!(calls["calls"].as_array().map(Vec::len), Some(3), "{calls}");
+    // The receiver comes up: the waiting session goes, once; the dropped one never.
+    let sink = receiver_on(&address);
+    session_when(&client, second, "the retry", |s| s["export"]["spans_sent"] == 3);
+    assert_eq!(all_spans(&sink.requests()).len(), 3);
+    let [produced, exported, spooled, dropped] = export_counts(&client);
+    assert_eq!((produced, exported, spooled, dropped), (6, 3, 0, 3));
+    assert_eq!(produced, exported + spooled + dropped);
 }
 
 #[test]

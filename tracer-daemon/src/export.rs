@@ -10,6 +10,13 @@
 //! which the daemon runs every `--export-retry-secs`. The trace itself is the spool: it is
 //! in the store already. Span ids derive from the recording, so a resend carries the
 //! same ids.
+//!
+//! The spool is capped at `--export-spool-calls` calls waiting: past it the oldest waiting
+//! sessions are given up for export (their traces stay in the store). Calls are counted so
+//! that, since the daemon started, `produced = exported + spooled + dropped` (on
+//! `/metrics`): produced when a session's trace is first handed to export (or found
+//! waiting at start), exported when every receiver took it, spooled while it waits,
+//! dropped when given up.
 use std::{
     collections::{HashMap, HashSet},
     sync::{
@@ -31,8 +38,22 @@ pub enum ExportError {
     Sink(String),
 }
 
+/// Calls kept waiting for a receiver by default.
+pub const DEFAULT_SPOOL_CALLS: u64 = 10_000_000;
+
+/// Calls through the export, since the daemon started (see the module documentation).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct CallCounts {
+    /// Handed to export.
+    pub produced: u64,
+    /// Taken by every receiver.
+    pub exported: u64,
+    /// Given up at the spool cap.
+    pub dropped: u64,
+}
+
 /// The daemon's sinks and labels.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Exports {
     /// OTLP/HTTP receivers.
     pub otlp: Vec<String>,
@@ -48,6 +69,27 @@ pub struct Exports {
     spans_sent: AtomicU64,
     /// Attempts a receiver refused or missed since the daemon started.
     failed_attempts: AtomicU64,
+    /// Most calls waiting for a receiver ([`DEFAULT_SPOOL_CALLS`]).
+    pub spool_calls: u64,
+    /// Calls through the export, and the sessions already counted as produced.
+    counts: Mutex<(CallCounts, HashSet<u64>)>,
+}
+
+impl Default for Exports {
+    fn default() -> Self {
+        Self {
+            otlp: Vec::new(),
+            labels: Vec::new(),
+            redactor: Redactor::default(),
+            outcomes: Mutex::new(HashMap::new()),
+            in_flight: Mutex::new(HashSet::new()),
+            stopped: AtomicBool::new(false),
+            spans_sent: AtomicU64::new(0),
+            failed_attempts: AtomicU64::new(0),
+            spool_calls: DEFAULT_SPOOL_CALLS,
+            counts: Mutex::new((CallCounts::default(), HashSet::new())),
+        }
+    }
 }
 
 /// What became of one session's export.
@@ -59,6 +101,8 @@ pub struct ExportOutcome {
     pub error: Option<String>,
     /// Attempts so far (the first, then retries while a receiver has not taken it).
     pub attempts: u32,
+    /// Given up for export at the spool cap (the trace stays in the local store).
+    pub dropped: bool,
 }
 
 impl Exports {
@@ -80,16 +124,7 @@ impl Exports {
         if sinks.is_empty() {
             otlp.extend(otlp::endpoint_from_env());
         }
-        Ok(Self {
-            otlp,
-            labels,
-            redactor: Redactor::default(),
-            outcomes: Mutex::new(HashMap::new()),
-            in_flight: Mutex::new(HashSet::new()),
-            stopped: AtomicBool::new(false),
-            spans_sent: AtomicU64::new(0),
-            failed_attempts: AtomicU64::new(0),
-        })
+        Ok(Self { otlp, labels, ..Self::default() })
     }
 
     /// Whether there is anywhere to send.
@@ -108,8 +143,25 @@ impl Exports {
         if !lock(&self.in_flight).insert(id) {
             return false;
         }
+        if self.outcome(id).is_some_and(|o| o.dropped) {
+            // Given up at the spool cap (a retry round read the waiting list before).
+            lock(&self.in_flight).remove(&id);
+            return true;
+        }
         if let Err(e) = store.mark_export_pending(id, with_values) {
             tracing::error!(id, error = %e, "marking the export pending");
+        }
+        let calls = store.count_calls(id, None) as u64;
+        {
+            let mut counts = lock(&self.counts);
+            if counts.1.insert(id) {
+                counts.0.produced += calls;
+            }
+        }
+        // Over the cap, the oldest waiting sessions give way, this one included.
+        if self.enforce_spool_cap(store, id) {
+            lock(&self.in_flight).remove(&id);
+            return false;
         }
         let attempts = self.outcome(id).map_or(0, |o| o.attempts) + 1;
         let mut outcome = ExportOutcome { attempts, ..ExportOutcome::default() };
@@ -141,6 +193,7 @@ impl Exports {
             if let Err(e) = store.clear_export_pending(id) {
                 tracing::error!(id, error = %e, "clearing the export mark");
             }
+            lock(&self.counts).0.exported += calls;
         }
         lock(&self.outcomes).insert(id, outcome);
         lock(&self.in_flight).remove(&id);
@@ -162,6 +215,57 @@ impl Exports {
                 return;
             }
         }
+    }
+
+    /// Gives up the oldest waiting sessions (not being sent by another thread) until the
+    /// calls waiting fit [`Self::spool_calls`]; returns whether `current` was one of them.
+    fn enforce_spool_cap(&self, store: &Store, current: u64) -> bool {
+        let pending = match store.export_pending() {
+            Ok(p) => p,
+            Err(e) => {
+                tracing::error!(error = %e, "reading the pending exports");
+                return false;
+            }
+        };
+        let sizes: Vec<(u64, u64)> = pending.iter().map(|(id, _)| (*id, store.count_calls(*id, None) as u64)).collect();
+        let mut waiting: u64 = sizes.iter().map(|(_, n)| n).sum();
+        let mut gave_up_current = false;
+        for (id, n) in sizes {
+            if waiting <= self.spool_calls {
+                break;
+            }
+            if id != current && lock(&self.in_flight).contains(&id) {
+                continue;
+            }
+            if let Err(e) = store.clear_export_pending(id) {
+                tracing::error!(id, error = %e, "clearing the export mark");
+                continue;
+            }
+            waiting -= n;
+            lock(&self.counts).0.dropped += n;
+            tracing::warn!(id, calls = n, cap = self.spool_calls, "export given up: the spool is full");
+            let mut outcomes = lock(&self.outcomes);
+            let outcome = outcomes.entry(id).or_default();
+            outcome.dropped = true;
+            outcome.error = Some(format!(
+                "given up for export: more than {} calls were waiting for a receiver (--export-spool-calls); \
+                 the trace stays in the local store",
+                self.spool_calls
+            ));
+            gave_up_current |= id == current;
+        }
+        gave_up_current
+    }
+
+    /// Calls through the export since the daemon started, and the calls waiting in `store`:
+    /// `produced = exported + spooled + dropped`.
+    ///
+    /// # Errors
+    /// Store errors reading what waits.
+    pub fn call_counts(&self, store: &Store) -> Result<(CallCounts, u64), crate::store::StoreError> {
+        let counts = lock(&self.counts).0;
+        let spooled = store.export_pending()?.iter().map(|(id, _)| store.count_calls(*id, None) as u64).sum();
+        Ok((counts, spooled))
     }
 
     /// Spans receivers accepted and attempts that failed, since the daemon started.

@@ -54,6 +54,10 @@ pub struct DaemonArgs {
     /// the store meanwhile, across daemon restarts too).
     #[arg(long, default_value_t = 10.0)]
     pub export_retry_secs: f64,
+    /// Most calls kept waiting for a receiver; past it the oldest waiting sessions are
+    /// given up (counted as dropped on /metrics; their traces stay in the local store).
+    #[arg(long, default_value_t = crate::export::DEFAULT_SPOOL_CALLS)]
+    pub export_spool_calls: u64,
 }
 
 /// Runs the daemon until Ctrl-C or SIGTERM.
@@ -77,6 +81,7 @@ pub fn run_daemon(args: &DaemonArgs) -> anyhow::Result<ExitCode> {
     for rule in &args.redact {
         exports.redactor.add(rule)?;
     }
+    exports.spool_calls = args.export_spool_calls;
     if exports.any() {
         eprintln!("exporting ended sessions to {}", exports.otlp.join(", "));
     }

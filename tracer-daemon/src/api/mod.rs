@@ -438,6 +438,20 @@ async fn metrics(State(state): State<ApiState>) -> Result<Response, ApiError> {
         ));
         let (spans, failed) = sessions.exports().totals();
         let pending = sessions.store().export_pending()?.len();
+        let (calls, spooled) = sessions.exports().call_counts(sessions.store())?;
+        out.push_str(&format!(
+            "# HELP tracesynth_export_calls_produced_total Calls handed to export since the daemon started \
+             (= exported + spooled + dropped).\n\
+             # TYPE tracesynth_export_calls_produced_total counter\ntracesynth_export_calls_produced_total {}\n\
+             # HELP tracesynth_export_calls_exported_total Calls every receiver took.\n\
+             # TYPE tracesynth_export_calls_exported_total counter\ntracesynth_export_calls_exported_total {}\n\
+             # HELP tracesynth_export_calls_spooled Calls waiting in the store for a receiver.\n\
+             # TYPE tracesynth_export_calls_spooled gauge\ntracesynth_export_calls_spooled {spooled}\n\
+             # HELP tracesynth_export_calls_dropped_total Calls given up for export at --export-spool-calls \
+             (their traces stay in the store).\n\
+             # TYPE tracesynth_export_calls_dropped_total counter\ntracesynth_export_calls_dropped_total {}\n",
+            calls.produced, calls.exported, calls.dropped
+        ));
         out.push_str(&format!(
             "# HELP tracesynth_exported_spans_total Spans OTLP receivers accepted since the daemon started.\n\
              # TYPE tracesynth_exported_spans_total counter\ntracesynth_exported_spans_total {spans}\n\
