@@ -5,10 +5,12 @@
 //! - [`fixture`]: the C fixtures of `tests/fixtures/`, built with gcc and driven over
 //!   stdin.
 //! - [`daemon`]: a `tracesynth daemon` process with its own socket and data directory.
+//! - [`clickhouse`]: a ClickHouse server on a loopback port.
 //! - [`median`]: the statistic every benchmark reports.
 #![deny(missing_docs)]
 
 pub mod ci;
+pub mod clickhouse;
 pub mod daemon;
 pub mod fixture;
 

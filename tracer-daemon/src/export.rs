@@ -1,5 +1,6 @@
 //! Where a daemon sends the traces of its sessions: OTLP receivers (`--export
-//! otlp=URL`, or `$OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` / `$OTEL_EXPORTER_OTLP_ENDPOINT`),
+//! otlp=URL`, or `$OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` / `$OTEL_EXPORTER_OTLP_ENDPOINT`)
+//! and ClickHouse servers (`--export clickhouse=URL`, [`tracer_export::clickhouse`]),
 //! each trace once its session has ended, with the operator's labels as resource
 //! attributes and string values redacted. What was sent, or why not, is kept per session
 //! for the session view.
@@ -26,7 +27,7 @@ use std::{
 };
 
 use serde::Serialize;
-use tracer_export::{otlp, redact::Redactor, resource};
+use tracer_export::{clickhouse, otlp, redact::Redactor, resource};
 
 use crate::{locks::lock, store::Store};
 
@@ -34,7 +35,10 @@ use crate::{locks::lock, store::Store};
 #[derive(Debug, thiserror::Error)]
 pub enum ExportError {
     /// Not `KIND=URL`, or a kind not supported.
-    #[error("--export {0:?}: give otlp=URL (an OTLP/HTTP receiver such as http://HOST:4318)")]
+    #[error(
+        "--export {0:?}: give otlp=URL (an OTLP/HTTP receiver such as http://HOST:4318) or \
+         clickhouse=URL (a ClickHouse HTTP interface such as http://HOST:8123)"
+    )]
     Sink(String),
 }
 
@@ -57,6 +61,8 @@ pub struct CallCounts {
 pub struct Exports {
     /// OTLP/HTTP receivers.
     pub otlp: Vec<String>,
+    /// ClickHouse servers (HTTP interface).
+    pub clickhouse: Vec<String>,
     /// Resource attributes that name this host or service (`host.name=web-7`).
     pub labels: Vec<(String, String)>,
     /// Applied to every string value a session exports.
@@ -79,6 +85,7 @@ impl Default for Exports {
     fn default() -> Self {
         Self {
             otlp: Vec::new(),
+            clickhouse: Vec::new(),
             labels: Vec::new(),
             redactor: Redactor::default(),
             outcomes: Mutex::new(HashMap::new()),
@@ -97,6 +104,8 @@ impl Default for Exports {
 pub struct ExportOutcome {
     /// Spans the receivers accepted (summed over receivers).
     pub spans_sent: u64,
+    /// Calls ClickHouse servers took (summed over servers).
+    pub rows_sent: u64,
     /// Why a receiver did not take them (the first failure of the latest attempt).
     pub error: Option<String>,
     /// Attempts so far (the first, then retries while a receiver has not taken it).
@@ -112,25 +121,25 @@ impl Exports {
     /// # Errors
     /// A sink that is not `otlp=URL`.
     pub fn new(sinks: &[String], labels: Vec<(String, String)>) -> Result<Self, ExportError> {
-        let mut otlp = Vec::new();
+        let (mut otlp, mut clickhouse) = (Vec::new(), Vec::new());
         for sink in sinks {
+            let web = |url: &str| url.starts_with("http://") || url.starts_with("https://");
             match sink.split_once('=') {
-                Some(("otlp", url)) if url.starts_with("http://") || url.starts_with("https://") => {
-                    otlp.push(url.to_owned());
-                }
+                Some(("otlp", url)) if web(url) => otlp.push(url.to_owned()),
+                Some(("clickhouse", url)) if web(url) => clickhouse.push(url.to_owned()),
                 _ => return Err(ExportError::Sink(sink.clone())),
             }
         }
         if sinks.is_empty() {
             otlp.extend(otlp::endpoint_from_env());
         }
-        Ok(Self { otlp, labels, ..Self::default() })
+        Ok(Self { otlp, clickhouse, labels, ..Self::default() })
     }
 
     /// Whether there is anywhere to send.
     #[must_use]
     pub fn any(&self) -> bool {
-        !self.otlp.is_empty()
+        !self.otlp.is_empty() || !self.clickhouse.is_empty()
     }
 
     /// Sends session `id`'s stored trace to every receiver (values only when
@@ -173,6 +182,16 @@ impl Exports {
                 for url in &self.otlp {
                     match otlp::send(url, &requests) {
                         Ok(n) => outcome.spans_sent += n as u64,
+                        Err(e) => {
+                            tracing::warn!(id, error = %e, "export failed");
+                            outcome.error.get_or_insert_with(|| e.to_string());
+                        }
+                    }
+                }
+                let options = clickhouse::Options { with_values, redactor: self.redactor.clone() };
+                for url in &self.clickhouse {
+                    match clickhouse::send(url, &trace, &resource, &options) {
+                        Ok(n) => outcome.rows_sent += n as u64,
                         Err(e) => {
                             tracing::warn!(id, error = %e, "export failed");
                             outcome.error.get_or_insert_with(|| e.to_string());
@@ -300,7 +319,9 @@ mod tests {
     fn sinks_are_otlp_urls() {
         let e = Exports::new(&["otlp=http://127.0.0.1:4318".into()], Vec::new()).unwrap();
         assert_eq!(e.otlp, ["http://127.0.0.1:4318"]);
-        for bad in ["clickhouse=http://h:8123", "otlp", "otlp=ftp://x"] {
+        let e = Exports::new(&["clickhouse=http://127.0.0.1:8123".into()], Vec::new()).unwrap();
+        assert_eq!(e.clickhouse, ["http://127.0.0.1:8123"]);
+        for bad in ["clickhouse=tcp://h:9000", "otlp", "otlp=ftp://x"] {
             assert!(Exports::new(&[bad.into()], Vec::new()).is_err(), "{bad}");
         }
     }

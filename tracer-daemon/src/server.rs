@@ -37,7 +37,8 @@ pub struct DaemonArgs {
     #[arg(long)]
     pub token_file: Option<PathBuf>,
     /// Send each ended session's trace to this sink (repeatable): `otlp=URL`, an
-    /// OTLP/HTTP receiver (`http://HOST:4318`). Without it,
+    /// OTLP/HTTP receiver (`http://HOST:4318`), or `clickhouse=URL`, a ClickHouse HTTP
+    /// interface (`http://HOST:8123`; tables created on first use). Without it,
     /// `$OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` or `$OTEL_EXPORTER_OTLP_ENDPOINT` when set.
     #[arg(long = "export")]
     pub exports: Vec<String>,
@@ -83,7 +84,8 @@ pub fn run_daemon(args: &DaemonArgs) -> anyhow::Result<ExitCode> {
     }
     exports.spool_calls = args.export_spool_calls;
     if exports.any() {
-        eprintln!("exporting ended sessions to {}", exports.otlp.join(", "));
+        let sinks: Vec<&str> = exports.otlp.iter().chain(&exports.clickhouse).map(String::as_str).collect();
+        eprintln!("exporting ended sessions to {}", sinks.join(", "));
     }
     let sessions = Sessions::new(store)?.exporting(exports);
     if !(args.export_retry_secs > 0.0 && args.export_retry_secs.is_finite()) {

@@ -4,9 +4,11 @@
 //! attributes: `host.name`, `host.id`, `service.name`, `process.pid`, the executable and
 //! its GNU build id, and the operator's labels); [`otlp`] turns each recorded call into
 //! a span and sends them to an OTLP/HTTP receiver as protobuf; [`redact`] rewrites string
-//! values before they leave.
+//! values before they leave; [`clickhouse`] inserts the calls into ClickHouse tables a
+//! fleet's hosts share.
 #![deny(missing_docs)]
 
+pub mod clickhouse;
 pub mod otlp;
 pub mod redact;
 pub mod resource;

@@ -135,7 +135,7 @@ pub fn endpoint_from_env() -> Option<String> {
 }
 
 /// What identifies the recording, for ids.
-fn recording_key(trace: &Trace) -> u64 {
+pub(crate) fn recording_key(trace: &Trace) -> u64 {
     let mut h = DefaultHasher::new();
     (trace.pid, trace.start_unix_ms, trace.start_ns, &trace.exe).hash(&mut h);
     h.finish()

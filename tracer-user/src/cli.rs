@@ -52,6 +52,9 @@ enum Command {
     /// Check that this machine and this user can trace: kernel, BTF, uprobes,
     /// capabilities, perf_event_paranoid, Yama; says what is missing.
     Doctor,
+    /// Query what a fleet's daemons exported to ClickHouse (`daemon --export clickhouse=URL`).
+    #[command(subcommand)]
+    Fleet(crate::fleet::FleetQuery),
 }
 
 #[derive(Debug, Args)]
@@ -288,6 +291,7 @@ pub fn run() -> anyhow::Result<ExitCode> {
         Command::Detach(args) => crate::remote::run_detach(&args),
         Command::Traces(url) => crate::remote::run_traces(&url),
         Command::Cfg(args) => crate::remote::run_cfg(&args),
+        Command::Fleet(query) => crate::fleet::run(&query),
         Command::Doctor => {
             let checks = crate::doctor::checks();
             for c in &checks {

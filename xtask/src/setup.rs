@@ -4,8 +4,10 @@ use std::process::{Command, Stdio};
 use anyhow::{bail, Context as _, Result};
 
 /// Debian packages: LLVM 22 for bpf-linker, peers for the benchmarks (bpftrace, cvc5),
-/// gcc for the C fixtures, util-linux for `unshare`/`setpriv`.
-const APT_PACKAGES: &[&str] = &["llvm-22-dev", "libpolly-22-dev", "bpftrace", "cvc5", "gcc", "util-linux"];
+/// gcc for the C fixtures, util-linux for `unshare`/`setpriv`, clickhouse-server for the
+/// fleet test.
+const APT_PACKAGES: &[&str] =
+    &["llvm-22-dev", "libpolly-22-dev", "bpftrace", "cvc5", "gcc", "util-linux", "clickhouse-server"];
 const BPF_LINKER_VERSION: &str = "0.13.0";
 
 /// Runs every set-up step.

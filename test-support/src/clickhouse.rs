@@ -1,0 +1,82 @@
+//! A ClickHouse server (Debian's `clickhouse-server`) on a loopback port with its data in
+//! a directory of the test's, killed on drop. Tests query it with the `clickhouse` crate.
+use std::{
+    net::{TcpListener, TcpStream},
+    path::{Path, PathBuf},
+    process::{Child, Command, Stdio},
+    time::{Duration, Instant},
+};
+
+/// Where Debian installs the server.
+pub const SERVER: &str = "/usr/sbin/clickhouse-server";
+
+/// What went wrong starting the server.
+#[derive(Debug, thiserror::Error)]
+pub enum ClickHouseError {
+    /// Its files or process could not be made.
+    #[error("starting {SERVER}: {0}")]
+    Start(#[from] std::io::Error),
+    /// It did not answer in time.
+    #[error("{SERVER} did not answer on {0} within 60 s")]
+    Silent(String),
+}
+
+/// A running server, killed on drop.
+pub struct ClickHouseServer {
+    child: Child,
+    /// Its HTTP interface, `http://127.0.0.1:PORT`.
+    pub url: String,
+}
+
+impl ClickHouseServer {
+    /// Starts a server with its configuration and data under `dir`, and waits until its
+    /// HTTP port takes connections (queries go through the `clickhouse` crate).
+    ///
+    /// # Errors
+    /// The server cannot start or does not answer.
+    pub fn start(dir: &Path) -> Result<Self, ClickHouseError> {
+        let port = TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+        let path = |p: &str| -> PathBuf { dir.join(p) };
+        std::fs::create_dir_all(path("data"))?;
+        std::fs::create_dir_all(path("tmp"))?;
+        std::fs::write(
+            path("users.xml"),
+            "<yandex><profiles><default></default></profiles><users><default><password></password>\
+             <networks><ip>127.0.0.1</ip></networks><profile>default</profile><quota>default</quota>\
+             </default></users><quotas><default></default></quotas></yandex>\n",
+        )?;
+        std::fs::write(
+            path("config.xml"),
+            format!(
+                "<yandex><logger><level>warning</level><console>1</console></logger>\
+                 <http_port>{port}</http_port><listen_host>127.0.0.1</listen_host>\
+                 <path>{}/</path><tmp_path>{}/</tmp_path><users_config>{}</users_config>\
+                 <mark_cache_size>1073741824</mark_cache_size></yandex>\n",
+                path("data").display(),
+                path("tmp").display(),
+                path("users.xml").display()
+            ),
+        )?;
+        let child = Command::new(SERVER)
+            .arg(format!("--config-file={}", path("config.xml").display()))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()?;
+        let server = Self { child, url: format!("http://127.0.0.1:{port}") };
+        let start = Instant::now();
+        while start.elapsed() < Duration::from_secs(60) {
+            if TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                return Ok(server);
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        Err(ClickHouseError::Silent(server.url.clone()))
+    }
+}
+
+impl Drop for ClickHouseServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
