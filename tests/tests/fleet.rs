@@ -1,6 +1,7 @@
 //! A fleet: two daemons, each with its own data directory, `host.name` and copy of a
 //! fixture, export to one ClickHouse server (Debian's 18.16, started by the test on
-//! loopback); `tracesynth fleet hosts|functions` then see both hosts.
+//! loopback); `tracesynth fleet hosts|functions` then see both hosts, and `synth
+//! --clickhouse` synthesizes a function from both hosts' calls.
 use serde_json::json;
 use test_support::{ci::require_file, clickhouse::ClickHouseServer};
 use tests::{build_fixture, require_root, run_tracesynth, set_binary, start_daemon, wait_for, DaemonClient, Fixture};
@@ -56,6 +57,36 @@ fn daemons_export_calls_to_clickhouse_and_the_fleet_queries_see_every_host() {
     for (line, function) in lines.iter().zip(["inner", "outer"]) {
         assert!(line.starts_with(&format!("{function}\t")) && line.contains("\t2 hosts\t"), "{out}");
     }
+    // Fleet synthesis: one host only ever buys fewer than 10 items, the other all sorts;
+    // the function is synthesized from both hosts' calls, discount included.
+    for ((fixture, daemon), (command, calls)) in hosts.iter_mut().zip([("cheap 300", 300), ("drive 300", 300)]) {
+        let client = daemon.client();
+        let body = json!({"pid": fixture.pid(), "functions": ["price"], "limits": {"max_calls": calls},
+                          "export_values": true});
+        let id = client.post_json("/v1/sessions", &body).unwrap()["id"].as_u64().unwrap();
+        fixture.command(command);
+        let view = wait_for("the export of price", std::time::Duration::from_secs(60), || {
+            let s = client.get_json(&format!("/v1/sessions/{id}")).ok()?;
+            s.get("export").is_some().then_some(s)
+        });
+        assert_eq!(view["export"]["rows_sent"], calls, "{view}");
+    }
+    let out = dir.path().join("price");
+    let (code, _, err) = run_tracesynth(&[
+        "synth",
+        "--clickhouse",
+        &server.url,
+        "--func",
+        "price",
+        "--lang",
+        "python",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(err.contains("600 calls of price from 2 hosts"), "{err}");
+    assert_eq!(code, 0, "verified from the fleet's calls: {err}");
+    let code = std::fs::read_to_string(out.join("solution.py")).unwrap();
+    assert!(code.contains("10"), "the discount from 10 items: {code}");
     // An absent server is a clear error, not an empty fleet.
     let (code, _, err) = run_tracesynth(&["fleet", "hosts", "--clickhouse", "http://127.0.0.1:9"]);
     assert_ne!(code, 0);

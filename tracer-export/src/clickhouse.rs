@@ -6,7 +6,7 @@
 //! | table | one row per | key |
 //! |---|---|---|
 //! | `tracesynth_calls` | completed call: `host`, `host_id`, `service`, `build_id`, `pid`, `recording`, `function`, `seq`, `tid`, `depth`, `parent` (-1: none), `entry_ns`, `duration_ns`, `cpu_ns`, `args` and `ret` (the trace's JSON values, strings redacted; empty unless values are exported) | (`host_id`, `recording`, `seq`) |
-//! | `tracesynth_functions` | function of a recording: `host`, `host_id`, `service`, `build_id`, `recording`, `function`, `signature`, `calls` | (`host_id`, `build_id`, `function`, `recording`) |
+//! | `tracesynth_functions` | function of a recording: `host`, `host_id`, `service`, `build_id`, `recording`, `function`, `signature`, `calls`, `info` (the trace's function record as JSON: parameters with their DWARF types) | (`host_id`, `build_id`, `function`, `recording`) |
 //!
 //! Times are nanoseconds as `UInt64` (18.16 has no `DateTime64`). Both tables are
 //! `ReplacingMergeTree`s on their key, so a batch sent again (a retry after a failure,
@@ -15,7 +15,10 @@
 use clickhouse::{Client, Row};
 use opentelemetry_proto::tonic::{common::v1::any_value, resource::v1::Resource};
 use serde::{Deserialize, Serialize};
-use tracer_probe::trace::{Trace, Value};
+use tracer_probe::{
+    probes::FunctionInfo,
+    trace::{Call, EndReason, Loss, OnCpu, Trace, Value, SCHEMA_VERSION},
+};
 
 use crate::redact::Redactor;
 
@@ -33,6 +36,31 @@ pub enum ClickHouseError {
     /// No runtime for the client could be started.
     #[error("cannot start the ClickHouse client: {0}")]
     Runtime(std::io::Error),
+    /// No host exported the function.
+    #[error("no host exported calls of `{0}` to this ClickHouse")]
+    NotSeen(String),
+    /// The function was seen in several builds and none was chosen.
+    #[error("`{function}` was seen in {} builds; choose one with --build-id: {}", builds.len(), builds.join(", "))]
+    SeveralBuilds {
+        /// Function.
+        function: String,
+        /// Its builds (GNU build ids).
+        builds: Vec<String>,
+    },
+    /// The calls are there without their values.
+    #[error(
+        "no calls of `{0}` were exported with their argument values; export them (\"export_values\": true, \
+         attach --export-args) for fleet synthesis"
+    )]
+    NoValues(String),
+    /// A stored row that does not decode.
+    #[error("a stored row of `{function}` does not decode: {detail}")]
+    BadRow {
+        /// Function.
+        function: String,
+        /// What failed.
+        detail: String,
+    },
 }
 
 /// The tables, created when missing.
@@ -42,7 +70,7 @@ pub const SCHEMA: [&str; 2] = [
      entry_ns UInt64, duration_ns UInt64, cpu_ns UInt64, args String, ret String) \
      ENGINE = ReplacingMergeTree() ORDER BY (host_id, recording, seq)",
     "CREATE TABLE IF NOT EXISTS tracesynth_functions (host String, host_id String, service String, \
-     build_id String, recording UInt64, function String, signature String, calls UInt64) \
+     build_id String, recording UInt64, function String, signature String, calls UInt64, info String) \
      ENGINE = ReplacingMergeTree() ORDER BY (host_id, build_id, function, recording)",
 ];
 
@@ -102,6 +130,8 @@ pub struct FunctionRow {
     pub signature: String,
     /// Completed calls in the recording.
     pub calls: u64,
+    /// The trace's `FunctionInfo` as JSON (parameter types, for fleet synthesis).
+    pub info: String,
 }
 
 /// What goes with the calls.
@@ -204,6 +234,7 @@ pub fn rows(trace: &Trace, resource: &Resource, options: &Options) -> (Vec<CallR
                 function: f.name.clone(),
                 signature: format!("{} {}({})", f.ret.name, f.name, params.join(", ")),
                 calls: trace.calls.iter().filter(|c| c.is_complete() && c.function as usize == i).count() as u64,
+                info: serde_json::to_string(f).unwrap_or_default(),
             }
         })
         .collect();
@@ -308,4 +339,120 @@ pub fn functions(url: &str) -> Result<Vec<FunctionSummary>, ClickHouseError> {
             .await
             .map_err(err)
     })?
+}
+
+/// A build of a function, as fleet synthesis picks it.
+#[derive(Row, Deserialize)]
+struct BuildRow {
+    build_id: String,
+    info: String,
+    hosts: u64,
+}
+
+/// A call of a function with its values, from any host.
+#[derive(Row, Deserialize)]
+struct ValuesRow {
+    tid: u32,
+    entry_ns: u64,
+    duration_ns: u64,
+    cpu_ns: u64,
+    args: String,
+    ret: String,
+}
+
+/// Every host's calls of `function` in one build (`build_id`, or the only one there is)
+/// as one trace, for synthesis: its function record, and the calls exported with their
+/// values, numbered anew. Its first warning says how many hosts and calls it gathers.
+///
+/// # Errors
+/// The server cannot be reached; the function was never exported, was seen in several
+/// builds and none was chosen, or has no calls with values.
+pub fn fleet_trace(url: &str, function: &str, build_id: Option<&str>) -> Result<Trace, ClickHouseError> {
+    let err = |source| ClickHouseError::Server { url: url.into(), source };
+    let bad = |detail: String| ClickHouseError::BadRow { function: function.into(), detail };
+    let (builds, rows) = block_on(async {
+        let client = client(url);
+        let builds = client
+            .query(
+                "SELECT build_id, any(info) AS info, uniqExact(host, host_id) AS hosts FROM tracesynth_functions FINAL \
+                 WHERE function = ? GROUP BY build_id ORDER BY build_id",
+            )
+            .bind(function)
+            .fetch_all::<BuildRow>()
+            .await
+            .map_err(err)?;
+        let chosen = match (build_id, builds.as_slice()) {
+            (Some(id), _) => id.to_owned(),
+            (None, [only]) => only.build_id.clone(),
+            (None, []) => return Ok((builds, Vec::new())),
+            (None, _) => {
+                return Err(ClickHouseError::SeveralBuilds {
+                    function: function.into(),
+                    builds: builds.iter().map(|b| b.build_id.clone()).collect(),
+                })
+            }
+        };
+        let rows = client
+            .query(
+                "SELECT ?fields FROM tracesynth_calls FINAL WHERE function = ? AND build_id = ? AND args != '' \
+                 ORDER BY host_id, recording, seq",
+            )
+            .bind(function)
+            .bind(chosen.as_str())
+            .fetch_all::<ValuesRow>()
+            .await
+            .map_err(err)?;
+        Ok((builds.into_iter().filter(|b| b.build_id == chosen).collect(), rows))
+    })??;
+    let Some(build) = builds.first() else { return Err(ClickHouseError::NotSeen(function.into())) };
+    if rows.is_empty() {
+        return Err(ClickHouseError::NoValues(function.into()));
+    }
+    let info: FunctionInfo = serde_json::from_str(&build.info).map_err(|e| bad(format!("function record: {e}")))?;
+    let mut calls = Vec::with_capacity(rows.len());
+    for (seq, row) in rows.iter().enumerate() {
+        let args: Vec<Value> = serde_json::from_str(&row.args).map_err(|e| bad(format!("arguments: {e}")))?;
+        let ret: Option<Value> = if row.ret.is_empty() {
+            None
+        } else {
+            Some(serde_json::from_str(&row.ret).map_err(|e| bad(format!("return value: {e}")))?)
+        };
+        calls.push(Call {
+            seq: seq as u64,
+            function: 0,
+            tid: row.tid,
+            depth: 0,
+            parent: None,
+            entry_ns: row.entry_ns,
+            exit_ns: Some(row.entry_ns + row.duration_ns),
+            duration_ns: Some(row.duration_ns),
+            cpu_ns: (row.cpu_ns > 0).then_some(row.cpu_ns),
+            args,
+            ret,
+            incomplete: None,
+        });
+    }
+    let build_shown = if build.build_id.is_empty() { "unknown" } else { build.build_id.as_str() };
+    Ok(Trace {
+        schema_version: SCHEMA_VERSION,
+        tracer_version: env!("CARGO_PKG_VERSION").into(),
+        pid: 0,
+        exe: info.object.clone(),
+        cmdline: String::new(),
+        start_ns: 0,
+        end_ns: 0,
+        start_unix_ms: 0,
+        end_reason: EndReason::Detached,
+        warnings: vec![format!(
+            "{} calls of {function} from {} hosts (build {build_shown}), from ClickHouse at {url}",
+            calls.len(),
+            build.hosts
+        )],
+        functions: vec![info],
+        calls,
+        resources: Vec::new(),
+        resource_interval_ms: 0,
+        loss: Loss::default(),
+        on_cpu: OnCpu { available: false, detail: "calls gathered from a fleet".into() },
+    })
 }

@@ -58,8 +58,16 @@ enum Command {
 }
 
 #[derive(Debug, Args)]
-#[command(group = clap::ArgGroup::new("spec").required(true).args(["sygus", "examples", "pid", "session"]))]
+#[command(group = clap::ArgGroup::new("spec").required(true).args(["sygus", "examples", "pid", "session", "clickhouse"]))]
 struct SynthArgs {
+    /// Synthesize from every host's calls a fleet's daemons exported to this ClickHouse
+    /// (`daemon --export clickhouse=URL`, sessions exporting values), with --func.
+    #[arg(long, requires = "func")]
+    clickhouse: Option<String>,
+    /// With --clickhouse: the build (GNU build id) whose calls to use, when the function
+    /// was seen in several.
+    #[arg(long, requires = "clickhouse")]
+    build_id: Option<String>,
     /// Watch this running process (with --func) and synthesize from its calls.
     #[arg(long, requires = "func")]
     pid: Option<u32>,
@@ -68,7 +76,7 @@ struct SynthArgs {
     session: Option<u64>,
     #[command(flatten)]
     daemon: tracer_daemon::client::DaemonUrl,
-    /// The function to watch (with --pid or --session).
+    /// The function to watch (with --pid, --session or --clickhouse).
     #[arg(long, short = 'f')]
     func: Option<String>,
     /// With --pid or --session: most refinement iterations.
@@ -513,6 +521,9 @@ fn run_synth(args: &SynthArgs) -> anyhow::Result<ExitCode> {
     if let Some(session) = args.session {
         return run_session_synth(args, session, timeout);
     }
+    if let Some(url) = &args.clickhouse {
+        return run_fleet_synth(args, url, timeout);
+    }
     if let Some(path) = &args.sygus {
         let guides = carving::guide_choice::GuideSource::new(args.guide);
         let solution = synth_engine::cli::run_sygus_guided(path, timeout, &|p, l| guides.synthesize(p, l))?;
@@ -688,6 +699,27 @@ fn run_session_synth(args: &SynthArgs, session: u64, budget: Duration) -> anyhow
     let result: carving::live::SynthesisReport =
         serde_json::from_value(view["result"].clone()).context("the daemon's job result is not a synthesis report")?;
     print_synthesis(&result, lang, args.out.as_deref())
+}
+
+/// `synth --clickhouse URL --func F`: the refinement loop over every host's calls of `F`.
+fn run_fleet_synth(args: &SynthArgs, url: &str, budget: Duration) -> anyhow::Result<ExitCode> {
+    let function = args.func.clone().expect("clap requires --func with --clickhouse");
+    let trace = tracer_export::clickhouse::fleet_trace(url, &function, args.build_id.as_deref())?;
+    for w in &trace.warnings {
+        eprintln!("{w}");
+    }
+    let options = carving::live::SynthOptions {
+        function,
+        lang: args.lang.into(),
+        describe: args.describe.clone(),
+        budget,
+        max_iterations: args.max_iterations,
+        guide: args.guide,
+    };
+    let guides = carving::guide_choice::GuideSource::new(args.guide);
+    let cancel = synth_engine::search::CancelToken::new();
+    let result = carving::live::synthesize_from_trace(&trace, &options, &guides, &cancel, &mut |_| {})?;
+    print_synthesis(&result, options.lang, args.out.as_deref())
 }
 
 /// Prints (or writes) a synthesis report: code and tests on stdout, the summary and the
