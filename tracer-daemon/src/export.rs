@@ -152,8 +152,9 @@ impl Exports {
         if !lock(&self.in_flight).insert(id) {
             return false;
         }
-        if self.outcome(id).is_some_and(|o| o.dropped) {
-            // Given up at the spool cap (a retry round read the waiting list before).
+        if self.outcome(id).is_some_and(|o| o.dropped || (o.error.is_none() && o.attempts > 0)) {
+            // Given up at the spool cap, or delivered already (a retry round read the
+            // waiting list before): neither is sent again, nor counted again.
             lock(&self.in_flight).remove(&id);
             return true;
         }
