@@ -72,6 +72,27 @@ enum Task {
     },
 }
 
+/// A suite of examples tasks with held-out cases (`bench lists`, `bench text`).
+#[derive(Debug, clap::Args)]
+struct SuiteArgs {
+    /// Folder of `TASK.json` files, each with `TASK.tests.json` beside it.
+    #[arg(long)]
+    suite: Option<PathBuf>,
+    /// Seconds per task.
+    #[arg(long, default_value_t = 10)]
+    timeout: u64,
+    /// Repetitions (medians are reported).
+    #[arg(long, default_value_t = 1)]
+    runs: usize,
+    /// Only every Nth task (1: all).
+    #[arg(long, default_value_t = 1)]
+    every: usize,
+    /// Guides compared: `default` (for lists the core-first operator prior, for text the
+    /// learned guide) and `uniform` costs.
+    #[arg(long, default_values_t = ["default".to_string(), "uniform".to_string()])]
+    guide: Vec<String>,
+}
+
 #[derive(Subcommand)]
 enum Bench {
     /// The daemon: sustained ingest into sled, `GET /v1/traces/{id}/calls` latency, and
@@ -141,42 +162,10 @@ enum Bench {
         guide: Vec<String>,
     },
     /// List tasks from examples, checked on held-out cases: solved, correct, median time.
-    Lists {
-        /// Folder of `TASK.json` files, each with `TASK.tests.json` beside it.
-        #[arg(long)]
-        suite: Option<PathBuf>,
-        /// Seconds per task.
-        #[arg(long, default_value_t = 10)]
-        timeout: u64,
-        /// Repetitions (medians are reported).
-        #[arg(long, default_value_t = 1)]
-        runs: usize,
-        /// Only every Nth task (1: all).
-        #[arg(long, default_value_t = 1)]
-        every: usize,
-        /// Operator pricing compared: `default` (the core-first prior) and `uniform`.
-        #[arg(long, default_values_t = ["default".to_string(), "uniform".to_string()])]
-        guide: Vec<String>,
-    },
+    Lists(SuiteArgs),
     /// Text tasks with a description (`xtask/text-tasks/`, our own: 65 everyday string
     /// transformations), synthesized from their first 3 or 4 examples and checked on the rest.
-    Text {
-        /// Folder of `TASK.json` files, each with `TASK.tests.json` beside it.
-        #[arg(long)]
-        suite: Option<PathBuf>,
-        /// Seconds per task.
-        #[arg(long, default_value_t = 10)]
-        timeout: u64,
-        /// Repetitions (medians are reported).
-        #[arg(long, default_value_t = 1)]
-        runs: usize,
-        /// Only every Nth task (1: all).
-        #[arg(long, default_value_t = 1)]
-        every: usize,
-        /// Guides compared: `default` (the learned guide) and `uniform`.
-        #[arg(long, default_values_t = ["default".to_string(), "uniform".to_string()])]
-        guide: Vec<String>,
-    },
+    Text(SuiteArgs),
     /// Business rules from a live PID (`../shared/bench/business/check_rules.py`): agreement
     /// with the original on fresh inputs, term size, and whether `verified` was earned.
     Rules {
@@ -261,22 +250,10 @@ fn main() -> Result<()> {
             };
             bench_generalize::run(&suites, timeout, every, &guide)
         }
-        Task::Bench { which: Bench::Lists { suite, timeout, runs, every, guide } } => {
-            let bin = build_tracesynth()?;
-            if std::env::var_os("TRACESYNTH_BIN").is_none() {
-                std::env::set_var("TRACESYNTH_BIN", &bin);
-            }
-            let suite = suite.unwrap_or_else(|| root().join("../shared/bench/lists"));
-            bench_lists::run(&suite, bench_lists::Domain::Lists, timeout, runs.max(1), every, &guide)
+        Task::Bench { which: Bench::Lists(args) } => {
+            run_suite(args, "../shared/bench/lists", bench_lists::Domain::Lists)
         }
-        Task::Bench { which: Bench::Text { suite, timeout, runs, every, guide } } => {
-            let bin = build_tracesynth()?;
-            if std::env::var_os("TRACESYNTH_BIN").is_none() {
-                std::env::set_var("TRACESYNTH_BIN", &bin);
-            }
-            let suite = suite.unwrap_or_else(|| root().join("xtask/text-tasks"));
-            bench_lists::run(&suite, bench_lists::Domain::Auto, timeout, runs.max(1), every, &guide)
-        }
+        Task::Bench { which: Bench::Text(args) } => run_suite(args, "xtask/text-tasks", bench_lists::Domain::Auto),
         Task::Bench { which: Bench::Synth { suite, timeout, limit, filter } } => {
             setup::run()?;
             let bin = build_tracesynth()?;
@@ -286,6 +263,17 @@ fn main() -> Result<()> {
             bench_synth::run(&suite, timeout, limit, filter.as_deref())
         }
     }
+}
+
+/// `bench lists` / `bench text`: the release binary, then the suite (`default` under the
+/// workspace root unless `--suite` names one).
+fn run_suite(args: SuiteArgs, default: &str, domain: bench_lists::Domain) -> Result<()> {
+    let bin = build_tracesynth()?;
+    if std::env::var_os("TRACESYNTH_BIN").is_none() {
+        std::env::set_var("TRACESYNTH_BIN", &bin);
+    }
+    let suite = args.suite.unwrap_or_else(|| root().join(default));
+    bench_lists::run(&suite, domain, args.timeout, args.runs.max(1), args.every, &args.guide)
 }
 
 /// The workspace root.
