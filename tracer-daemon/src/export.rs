@@ -112,6 +112,8 @@ pub struct ExportOutcome {
     pub attempts: u32,
     /// Given up for export at the spool cap (the trace stays in the local store).
     pub dropped: bool,
+    /// Milliseconds the latest attempt took, reading the trace from the store included.
+    pub ms: u64,
 }
 
 impl Exports {
@@ -174,6 +176,7 @@ impl Exports {
             return false;
         }
         let attempts = self.outcome(id).map_or(0, |o| o.attempts) + 1;
+        let started = std::time::Instant::now();
         let mut outcome = ExportOutcome { attempts, ..ExportOutcome::default() };
         match store.trace(id) {
             Ok(Some(trace)) => {
@@ -203,6 +206,7 @@ impl Exports {
             Ok(None) => outcome.error = Some("the session stored no trace".into()),
             Err(e) => outcome.error = Some(format!("reading the trace: {e}")),
         }
+        outcome.ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
         let delivered = outcome.error.is_none();
         self.spans_sent.fetch_add(outcome.spans_sent, Ordering::Relaxed);
         if !delivered {

@@ -19,12 +19,18 @@ pub struct Daemon {
 impl Daemon {
     /// Starts `tracesynth daemon` and waits until it listens; its warnings go to stderr.
     pub fn start(tracesynth: &Path, data: &Path) -> Result<Daemon> {
+        Self::start_with(tracesynth, data, &[])
+    }
+
+    /// [`Daemon::start`] with more daemon flags (`--export clickhouse=URL`).
+    pub fn start_with(tracesynth: &Path, data: &Path, extra: &[&str]) -> Result<Daemon> {
         // TCP needs a token; its holder may do everything, as root on the socket may.
         let token_file = data.with_file_name("token");
         let token = format!("bench-{}", std::process::id());
         std::fs::write(&token_file, &token).context("writing the daemon's token")?;
         let token_path = token_file.to_str().context("the token file's path is UTF-8")?;
-        let flags = ["--listen", "127.0.0.1:0", "--token-file", token_path];
+        let mut flags = vec!["--listen", "127.0.0.1:0", "--token-file", token_path];
+        flags.extend_from_slice(extra);
         let process = DaemonProcess::spawn(tracesynth, data, &flags)?;
         let url = process.http_url.clone().context("the daemon did not say its TCP address")?;
         Ok(Daemon { process, url, token, agent: ureq::AgentBuilder::new().timeout(Duration::from_secs(60)).build() })
@@ -57,6 +63,11 @@ impl Daemon {
     /// POST `body` to `path`.
     pub fn post(&self, path: &str, body: &Json) -> Result<Json> {
         self.call("POST", path, Some(body))
+    }
+
+    /// The daemon's process id.
+    pub fn pid(&self) -> u32 {
+        self.process.child.id()
     }
 
     /// DELETE `path`.

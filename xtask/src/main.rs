@@ -5,6 +5,7 @@ use anyhow::{bail, Context as _, Result};
 use clap::{Parser, Subcommand};
 
 mod bench_daemon;
+mod bench_fleet;
 mod bench_generalize;
 mod bench_lists;
 mod bench_rules;
@@ -95,6 +96,16 @@ struct SuiteArgs {
 
 #[derive(Subcommand)]
 enum Bench {
+    /// Export into ClickHouse (Debian's 18.16 on loopback): calls/s one daemon sends, and
+    /// its memory.
+    Fleet {
+        /// Calls per session.
+        #[arg(long, default_value_t = 200_000)]
+        calls: u64,
+        /// Repetitions (the median is reported).
+        #[arg(long, default_value_t = 3)]
+        runs: usize,
+    },
     /// The daemon: sustained ingest into sled, `GET /v1/traces/{id}/calls` latency, and
     /// block-mode overhead per call.
     Daemon {
@@ -223,6 +234,10 @@ fn main() -> Result<()> {
         Task::Bench { which: Bench::Guide { timeout, limit } } => {
             setup::run()?;
             model::bench_guide(timeout, limit)
+        }
+        Task::Bench { which: Bench::Fleet { calls, runs } } => {
+            setup::run()?;
+            bench_fleet::run(calls, runs.max(1))
         }
         Task::Bench { which: Bench::Daemon { calls, requests, block_calls, runs } } => {
             setup::run()?;
