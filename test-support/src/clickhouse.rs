@@ -1,7 +1,7 @@
 //! A ClickHouse server (Debian's `clickhouse-server`) on a loopback port with its data in
 //! a directory of the test's, killed on drop. Tests query it with the `clickhouse` crate.
 use std::{
-    net::{TcpListener, TcpStream},
+    net::TcpStream,
     path::{Path, PathBuf},
     process::{Child, Command, Stdio},
     time::{Duration, Instant},
@@ -35,7 +35,7 @@ impl ClickHouseServer {
     /// # Errors
     /// The server cannot start or does not answer.
     pub fn start(dir: &Path) -> Result<Self, ClickHouseError> {
-        let port = TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+        let port = crate::free_loopback_address()?.port();
         let path = |p: &str| -> PathBuf { dir.join(p) };
         std::fs::create_dir_all(path("data"))?;
         std::fs::create_dir_all(path("tmp"))?;

@@ -34,6 +34,15 @@ pub fn median(mut values: Vec<f64>) -> Option<f64> {
     Some(if values.len().is_multiple_of(2) { (values[m - 1] + values[m]) / 2.0 } else { values[m] })
 }
 
+/// A loopback address with nothing listening on it (yet): the port the kernel gave a
+/// listener that is closed again.
+///
+/// # Errors
+/// No loopback port could be bound.
+pub fn free_loopback_address() -> std::io::Result<std::net::SocketAddr> {
+    std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()
+}
+
 /// Polls `check` every 50 ms until it gives a value; panics (failing the test) after
 /// `timeout`.
 pub fn wait_for<T>(what: &str, timeout: std::time::Duration, mut check: impl FnMut() -> Option<T>) -> T {

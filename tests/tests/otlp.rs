@@ -68,7 +68,7 @@ fn all_spans(requests: &[ExportTraceServiceRequest]) -> Vec<&Span> {
 
 /// A loopback address with nothing listening on it (yet).
 fn free_loopback_address() -> String {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().to_string()
+    test_support::free_loopback_address().unwrap().to_string()
 }
 
 /// Session `id`'s view once `ready` holds for it.

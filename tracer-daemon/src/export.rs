@@ -154,7 +154,8 @@ impl Exports {
         if !lock(&self.in_flight).insert(id) {
             return false;
         }
-        if self.outcome(id).is_some_and(|o| o.dropped || (o.error.is_none() && o.attempts > 0)) {
+        let previous = self.outcome(id);
+        if previous.as_ref().is_some_and(|o| o.dropped || (o.error.is_none() && o.attempts > 0)) {
             // Given up at the spool cap, or delivered already (a retry round read the
             // waiting list before): neither is sent again, nor counted again.
             lock(&self.in_flight).remove(&id);
@@ -175,7 +176,7 @@ impl Exports {
             lock(&self.in_flight).remove(&id);
             return false;
         }
-        let attempts = self.outcome(id).map_or(0, |o| o.attempts) + 1;
+        let attempts = previous.map_or(0, |o| o.attempts) + 1;
         let started = std::time::Instant::now();
         let mut outcome = ExportOutcome { attempts, ..ExportOutcome::default() };
         match store.trace(id) {

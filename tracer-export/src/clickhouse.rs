@@ -223,19 +223,16 @@ pub fn rows(trace: &Trace, resource: &Resource, options: &Options) -> (Vec<CallR
         .functions
         .iter()
         .enumerate()
-        .map(|(i, f)| {
-            let params: Vec<String> = f.params.iter().map(|p| format!("{} {}", p.ctype.name, p.name)).collect();
-            FunctionRow {
-                host: host.clone(),
-                host_id: host_id.clone(),
-                service: service.clone(),
-                build_id: build_id.clone(),
-                recording,
-                function: f.name.clone(),
-                signature: format!("{} {}({})", f.ret.name, f.name, params.join(", ")),
-                calls: trace.calls.iter().filter(|c| c.is_complete() && c.function as usize == i).count() as u64,
-                info: serde_json::to_string(f).unwrap_or_default(),
-            }
+        .map(|(i, f)| FunctionRow {
+            host: host.clone(),
+            host_id: host_id.clone(),
+            service: service.clone(),
+            build_id: build_id.clone(),
+            recording,
+            function: f.name.clone(),
+            signature: f.signature(),
+            calls: trace.calls.iter().filter(|c| c.is_complete() && c.function as usize == i).count() as u64,
+            info: serde_json::to_string(f).unwrap_or_default(),
         })
         .collect();
     (calls, functions)

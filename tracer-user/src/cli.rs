@@ -589,22 +589,12 @@ fn run_live_synth(args: &SynthArgs, pid: u32, budget: Duration) -> anyhow::Resul
     if args.distinct == 0 {
         bail!("--distinct must be at least 1");
     }
-    if args.max_iterations == 0 {
-        bail!("--max-iterations must be at least 1");
-    }
     let config = carving::live::LiveConfig {
         pid,
         oracle: args.oracle.is_some(),
         distinct_inputs: args.distinct,
         max_record: Duration::from_secs_f64(args.max_seconds),
-        synth: carving::live::SynthOptions {
-            function: args.func.clone().expect("clap requires --func with --pid"),
-            lang: args.lang.into(),
-            describe: args.describe.clone(),
-            budget,
-            max_iterations: args.max_iterations,
-            guide: args.guide,
-        },
+        synth: synth_options(args, budget)?,
     };
     let bar = indicatif::ProgressBar::new_spinner();
     bar.set_style(
@@ -701,21 +691,28 @@ fn run_session_synth(args: &SynthArgs, session: u64, budget: Duration) -> anyhow
     print_synthesis(&result, lang, args.out.as_deref())
 }
 
-/// `synth --clickhouse URL --func F`: the refinement loop over every host's calls of `F`.
-fn run_fleet_synth(args: &SynthArgs, url: &str, budget: Duration) -> anyhow::Result<ExitCode> {
-    let function = args.func.clone().expect("clap requires --func with --clickhouse");
-    let trace = tracer_export::clickhouse::fleet_trace(url, &function, args.build_id.as_deref())?;
-    for w in &trace.warnings {
-        eprintln!("{w}");
+/// The refinement loop's options from `synth --func F ... --pid | --clickhouse`.
+fn synth_options(args: &SynthArgs, budget: Duration) -> anyhow::Result<carving::live::SynthOptions> {
+    if args.max_iterations == 0 {
+        bail!("--max-iterations must be at least 1");
     }
-    let options = carving::live::SynthOptions {
-        function,
+    Ok(carving::live::SynthOptions {
+        function: args.func.clone().context("--func names the function to synthesize")?,
         lang: args.lang.into(),
         describe: args.describe.clone(),
         budget,
         max_iterations: args.max_iterations,
         guide: args.guide,
-    };
+    })
+}
+
+/// `synth --clickhouse URL --func F`: the refinement loop over every host's calls of `F`.
+fn run_fleet_synth(args: &SynthArgs, url: &str, budget: Duration) -> anyhow::Result<ExitCode> {
+    let options = synth_options(args, budget)?;
+    let trace = tracer_export::clickhouse::fleet_trace(url, &options.function, args.build_id.as_deref())?;
+    for w in &trace.warnings {
+        eprintln!("{w}");
+    }
     let guides = carving::guide_choice::GuideSource::new(args.guide);
     let cancel = synth_engine::search::CancelToken::new();
     let result = carving::live::synthesize_from_trace(&trace, &options, &guides, &cancel, &mut |_| {})?;

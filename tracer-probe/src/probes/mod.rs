@@ -64,6 +64,15 @@ pub struct FunctionInfo {
     pub ret_sites: Vec<ProbeSite>,
 }
 
+impl FunctionInfo {
+    /// Its C signature: `int sum_ints(const int * a, int n)`.
+    #[must_use]
+    pub fn signature(&self) -> String {
+        let params: Vec<String> = self.params.iter().map(|p| format!("{} {}", p.ctype.name, p.name)).collect();
+        format!("{} {}({})", self.ret.name, self.name, params.join(", "))
+    }
+}
+
 /// Errors turning function names into probe points.
 #[derive(Debug, thiserror::Error)]
 pub enum PlanError {
@@ -223,12 +232,9 @@ impl Plan {
                 f.size,
                 f.runtime_address.map(|a| format!(", runtime {a:#x}")).unwrap_or_default()
             ));
-            let params: Vec<String> = f.params.iter().map(|p| format!("{} {}", p.ctype.name, p.name)).collect();
             out.push_str(&format!(
-                "  signature: {} {}({}){}\n",
-                f.ret.name,
-                f.name,
-                params.join(", "),
+                "  signature: {}{}\n",
+                f.signature(),
                 if f.has_dwarf { "" } else { "  [no DWARF: raw registers]" }
             ));
             let cap = self.points.iter().find(|p| p.function as usize == fi).map_or(0, |p| p.arrays.cap);
