@@ -112,14 +112,10 @@ fn learn_rec(
     if let Some(i) = covers.iter().position(|c| e.subset_of(c)) {
         return Some(Tree::Leaf(i));
     }
-    // The covers that explain most of `e`.
-    let mut top: Vec<(usize, usize)> =
-        covers.iter().enumerate().map(|(i, c)| (e.and_count(c), i)).filter(|(k, _)| *k > 0).collect();
+    let top = top_covers(e, covers);
     if top.is_empty() {
         return None;
     }
-    top.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
-    top.truncate(16);
     let tops: Vec<(Bits, usize)> = top.iter().map(|(k, i)| (covers[*i].and(e), *k)).collect();
     let total = e.count();
     let mut best: Option<(usize, usize)> = None;
@@ -150,6 +146,43 @@ fn learn_rec(
     let then = learn_rec(&e.and(&preds[pi]), covers, preds, budget, depth + 1, stop)?;
     let els = learn_rec(&e.and_not(&preds[pi]), covers, preds, budget, depth + 1, stop)?;
     Some(Tree::Node { pred: pi, then: Box::new(then), els: Box::new(els) })
+}
+
+/// Most covers a split is scored against.
+const TOP_COVERS: usize = 16;
+
+/// The covers a split of `e` is scored against, as `(examples of e covered, index)`: first
+/// those that each explain examples of `e` the ones before leave unexplained (a greedy set
+/// cover, so a term right on a minority of `e` is there even when many near-copies of the
+/// majority's term explain more), then the largest of the rest.
+fn top_covers(e: &Bits, covers: &[Bits]) -> Vec<(usize, usize)> {
+    let mut counted: Vec<(usize, usize)> =
+        covers.iter().enumerate().map(|(i, c)| (e.and_count(c), i)).filter(|(k, _)| *k > 0).collect();
+    counted.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+    let mut top: Vec<(usize, usize)> = Vec::with_capacity(TOP_COVERS);
+    let mut left = e.clone();
+    while top.len() < TOP_COVERS {
+        let best = counted
+            .iter()
+            .filter(|(_, i)| !top.iter().any(|(_, t)| t == i))
+            .map(|&(k, i)| (left.and_count(&covers[i]), k, i))
+            .max_by(|a, b| a.0.cmp(&b.0).then(a.1.cmp(&b.1)).then(b.2.cmp(&a.2)));
+        let Some((gain, k, i)) = best.filter(|b| b.0 > 0) else { break };
+        top.push((k, i));
+        left = left.and_not(&covers[i]);
+        if gain == 0 || left.count() == 0 {
+            break;
+        }
+    }
+    for &(k, i) in &counted {
+        if top.len() >= TOP_COVERS {
+            break;
+        }
+        if !top.iter().any(|(_, t)| *t == i) {
+            top.push((k, i));
+        }
+    }
+    top
 }
 
 #[cfg(test)]
@@ -195,5 +228,34 @@ mod split_tests {
         let slt = Bits::from_mask(&[true, true, false, false, false]);
         let t = learn(&all, &[a, b, zero], &[eq, slt], 100, super::tests::far(), &CancelToken::new()).unwrap();
         assert_eq!(t, Tree::Node { pred: 1, then: Box::new(Tree::Leaf(1)), els: Box::new(Tree::Leaf(0)) });
+    }
+}
+
+#[cfg(test)]
+mod cover_tests {
+    use super::*;
+
+    /// `price`: `qty * unit` is right on the 16 calls with `qty < 10` and many terms are
+    /// right on most of those; the discounted price is right on the other 4 only. The split
+    /// on `qty < 10` must still be found (regression: the 16 largest covers were all
+    /// near-copies of `qty * unit`, so no split scored full and a deep tree came out).
+    #[test]
+    fn a_cover_of_the_minority_is_scored_although_near_copies_of_the_majority_are_larger() {
+        let n = 20;
+        let all = Bits::full(n);
+        let majority = Bits::from_mask(&(0..n).map(|i| i < 16).collect::<Vec<_>>());
+        let mut covers = vec![majority.clone()];
+        for skip in 0..20 {
+            // Near-copies: right on the majority but one, and on one call of the minority.
+            covers.push(Bits::from_mask(
+                &(0..n).map(|i| (i < 16 && i != skip % 16) || i == 16 + skip % 4).collect::<Vec<_>>(),
+            ));
+        }
+        let minority = Bits::from_mask(&(0..n).map(|i| i >= 16).collect::<Vec<_>>());
+        covers.push(minority);
+        let noise = Bits::from_mask(&(0..n).map(|i| i % 3 == 0).collect::<Vec<_>>());
+        let split = majority;
+        let t = learn(&all, &covers, &[noise, split], 100, super::tests::far(), &CancelToken::new()).unwrap();
+        assert_eq!(t, Tree::Node { pred: 1, then: Box::new(Tree::Leaf(0)), els: Box::new(Tree::Leaf(21)) });
     }
 }
