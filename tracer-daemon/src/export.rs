@@ -19,6 +19,7 @@
 //! waiting at start), exported when every receiver took it, spooled while it waits,
 //! dropped when given up.
 use std::{
+    cell::RefCell,
     collections::{HashMap, HashSet},
     sync::{
         atomic::{AtomicBool, AtomicU64, Ordering},
@@ -28,6 +29,7 @@ use std::{
 
 use serde::Serialize;
 use tracer_export::{clickhouse, otlp, redact::Redactor, resource};
+use tracer_probe::trace::Trace;
 
 use crate::{locks::lock, store::Store};
 
@@ -41,6 +43,9 @@ pub enum ExportError {
     )]
     Sink(String),
 }
+
+/// Calls read from the store and sent at a time.
+const PIECE_CALLS: usize = 10_000;
 
 /// Calls kept waiting for a receiver by default.
 pub const DEFAULT_SPOOL_CALLS: u64 = 10_000_000;
@@ -179,31 +184,8 @@ impl Exports {
         let attempts = previous.map_or(0, |o| o.attempts) + 1;
         let started = std::time::Instant::now();
         let mut outcome = ExportOutcome { attempts, ..ExportOutcome::default() };
-        match store.trace(id) {
-            Ok(Some(trace)) => {
-                let resource = resource::describe(&trace, &self.labels);
-                let options = otlp::Options { with_values, redactor: self.redactor.clone() };
-                let requests = otlp::requests(&trace, &resource, &options, otlp::BATCH);
-                for url in &self.otlp {
-                    match otlp::send(url, &requests) {
-                        Ok(n) => outcome.spans_sent += n as u64,
-                        Err(e) => {
-                            tracing::warn!(id, error = %e, "export failed");
-                            outcome.error.get_or_insert_with(|| e.to_string());
-                        }
-                    }
-                }
-                let options = clickhouse::Options { with_values, redactor: self.redactor.clone() };
-                for url in &self.clickhouse {
-                    match clickhouse::send(url, &trace, &resource, &options) {
-                        Ok(n) => outcome.rows_sent += n as u64,
-                        Err(e) => {
-                            tracing::warn!(id, error = %e, "export failed");
-                            outcome.error.get_or_insert_with(|| e.to_string());
-                        }
-                    }
-                }
-            }
+        match store.trace_header(id) {
+            Ok(Some(header)) => self.send_stored(store, id, &header, with_values, &mut outcome),
             Ok(None) => outcome.error = Some("the session stored no trace".into()),
             Err(e) => outcome.error = Some(format!("reading the trace: {e}")),
         }
@@ -223,6 +205,50 @@ impl Exports {
         lock(&self.outcomes).insert(id, outcome);
         lock(&self.in_flight).remove(&id);
         delivered
+    }
+
+    /// Sends session `id`'s stored calls (of the recording `header`) to every receiver,
+    /// [`PIECE_CALLS`] at a time from the store, so the daemon never holds a whole trace;
+    /// counts what each took into `outcome` and keeps the first failure.
+    fn send_stored(&self, store: &Store, id: u64, header: &Trace, with_values: bool, outcome: &mut ExportOutcome) {
+        let resource = resource::describe(header, &self.labels);
+        // A read that fails part way is the attempt's failure: the session stays pending.
+        let read_error: RefCell<Option<String>> = RefCell::new(None);
+        let pieces = || {
+            store.call_pieces(id, PIECE_CALLS).map_while(|piece| {
+                piece.map_err(|e| *read_error.borrow_mut() = Some(format!("reading the trace: {e}"))).ok()
+            })
+        };
+        if !self.otlp.is_empty() {
+            let roots = otlp::Roots::of(pieces().flatten().map(|c| (c.seq, c.parent)));
+            let options = otlp::Options { with_values, redactor: self.redactor.clone() };
+            for url in &self.otlp {
+                let sent = pieces().try_fold(0u64, |sent, piece| {
+                    let requests = otlp::requests_for(header, &piece, &roots, &resource, &options, otlp::BATCH);
+                    otlp::send(url, &requests).map(|n| sent + n as u64)
+                });
+                match sent {
+                    Ok(n) => outcome.spans_sent += n,
+                    Err(e) => {
+                        tracing::warn!(id, error = %e, "export failed");
+                        outcome.error.get_or_insert_with(|| e.to_string());
+                    }
+                }
+            }
+        }
+        let options = clickhouse::Options { with_values, redactor: self.redactor.clone() };
+        for url in &self.clickhouse {
+            match clickhouse::send_pieces(url, header, &resource, &options, &mut pieces()) {
+                Ok(n) => outcome.rows_sent += n as u64,
+                Err(e) => {
+                    tracing::warn!(id, error = %e, "export failed");
+                    outcome.error.get_or_insert_with(|| e.to_string());
+                }
+            }
+        }
+        if let Some(e) = read_error.into_inner() {
+            outcome.error.get_or_insert(e);
+        }
     }
 
     /// Sends again every trace still pending in `store`, oldest first; stops at the first

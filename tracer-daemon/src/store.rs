@@ -389,15 +389,54 @@ impl Store {
         }
     }
 
+    /// Trace `id` without its calls and resource samples: the recording and its functions.
+    ///
+    /// # Errors
+    /// sled errors, undecodable records.
+    pub fn trace_header(&self, id: u64) -> Result<Option<Trace>, StoreError> {
+        let Some(v) = self.traces.get(id.to_be_bytes()).map_err(|e| self.sled(e))? else {
+            return Ok(None);
+        };
+        bincode::deserialize(&v).map(Some).map_err(|e| self.corrupt("trace", e))
+    }
+
+    /// The calls of trace `id`, `size` at a time, in (function, seq) order: a stored trace
+    /// read without holding it all in memory.
+    pub fn call_pieces(&self, id: u64, size: usize) -> impl Iterator<Item = Result<Vec<Call>, StoreError>> + '_ {
+        let mut values = self.calls.scan_prefix(id.to_be_bytes()).values();
+        let mut failed = false;
+        std::iter::from_fn(move || {
+            if failed {
+                return None;
+            }
+            let mut piece = Vec::with_capacity(size.min(4096));
+            for v in values.by_ref() {
+                let call = v
+                    .map_err(|e| self.sled(e))
+                    .and_then(|v| bincode::deserialize(&v).map_err(|e| self.corrupt("call", e)));
+                match call {
+                    Ok(c) => piece.push(c),
+                    Err(e) => {
+                        failed = true;
+                        return Some(Err(e));
+                    }
+                }
+                if piece.len() >= size.max(1) {
+                    break;
+                }
+            }
+            (!piece.is_empty()).then_some(Ok(piece))
+        })
+    }
+
     /// The whole trace `id`: header, every call in entry order, every resource sample.
     ///
     /// # Errors
     /// sled errors, undecodable records.
     pub fn trace(&self, id: u64) -> Result<Option<Trace>, StoreError> {
-        let Some(v) = self.traces.get(id.to_be_bytes()).map_err(|e| self.sled(e))? else {
+        let Some(mut trace) = self.trace_header(id)? else {
             return Ok(None);
         };
-        let mut trace: Trace = bincode::deserialize(&v).map_err(|e| self.corrupt("trace", e))?;
         trace.calls = self.calls(id, None, 0, usize::MAX)?;
         trace.calls.sort_by_key(|c| c.seq);
         trace.resources = self.resources(id, None)?;
@@ -565,10 +604,13 @@ fn migrate_from_v1(db: &sled::Db) -> Result<(), String> {
     rewrite::<v1::Call, Call>(&calls, Call::from)
 }
 
+/// sled's page cache (its default is 1 GiB, which a daemon recording for hours would fill).
+const CACHE_BYTES: u64 = 64 << 20;
+
 fn open_db(path: &Path) -> sled::Result<sled::Db> {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
     loop {
-        match sled::Config::new().path(path).flush_every_ms(Some(200)).open() {
+        match sled::Config::new().path(path).cache_capacity(CACHE_BYTES).flush_every_ms(Some(200)).open() {
             // sled reports the refused lock only in the message of an `Other` I/O error.
             Err(sled::Error::Io(e))
                 if e.to_string().contains("could not acquire lock") && std::time::Instant::now() < deadline =>
@@ -608,6 +650,14 @@ mod tests {
         assert_eq!(store.count_calls(1, Some(1)), 0);
         assert_eq!((store.count_calls(1, Some(0)), store.count_calls(1, None)), (2, 2));
         assert!(store.trace(2).unwrap().is_none());
+        // Read in pieces: every call once, the header without them.
+        let pieces: Vec<Vec<Call>> = store.call_pieces(1, 1).collect::<Result<_, _>>().unwrap();
+        assert_eq!(pieces.iter().map(Vec::len).collect::<Vec<_>>(), [1, 1]);
+        assert_eq!(pieces.concat(), back.calls);
+        assert_eq!(store.call_pieces(1, 5).count(), 1);
+        assert_eq!(store.call_pieces(2, 5).count(), 0);
+        let header = store.trace_header(1).unwrap().unwrap();
+        assert!(header.calls.is_empty() && header.functions == back.functions);
         assert_eq!(store.next_id().unwrap(), 2);
         assert_eq!(store.next_id().unwrap(), 3);
     }

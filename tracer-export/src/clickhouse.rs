@@ -177,65 +177,93 @@ fn redacted(value: &Value, redactor: &Redactor) -> Value {
     }
 }
 
-/// The rows for `trace` from the host and process `resource` describes.
-#[must_use]
-pub fn rows(trace: &Trace, resource: &Resource, options: &Options) -> (Vec<CallRow>, Vec<FunctionRow>) {
-    let (host, host_id, service, build_id) = (
-        attribute(resource, "host.name"),
-        attribute(resource, "host.id"),
-        attribute(resource, "service.name"),
-        attribute(resource, "process.executable.build_id.gnu"),
-    );
-    let recording = crate::otlp::recording_key(trace);
-    let json = |v: &Value| serde_json::to_string(&redacted(v, &options.redactor)).unwrap_or_default();
-    let calls: Vec<CallRow> = trace
-        .calls
-        .iter()
-        .filter(|c| c.is_complete())
-        .map(|c| CallRow {
-            host: host.clone(),
-            host_id: host_id.clone(),
-            service: service.clone(),
-            build_id: build_id.clone(),
-            pid: trace.pid,
-            recording,
-            function: trace.functions.get(c.function as usize).map(|f| f.name.clone()).unwrap_or_default(),
-            seq: c.seq,
-            tid: c.tid,
-            depth: c.depth,
-            parent: c.parent.and_then(|p| i64::try_from(p).ok()).unwrap_or(-1),
-            entry_ns: c.entry_ns,
-            duration_ns: c.duration_ns.unwrap_or(0),
-            cpu_ns: c.cpu_ns.unwrap_or(0),
-            args: if options.with_values {
-                serde_json::to_string(&c.args.iter().map(|a| redacted(a, &options.redactor)).collect::<Vec<_>>())
-                    .unwrap_or_default()
-            } else {
-                String::new()
-            },
-            ret: match (&c.ret, options.with_values) {
-                (Some(r), true) => json(r),
-                _ => String::new(),
-            },
-        })
-        .collect();
-    let functions = trace
-        .functions
-        .iter()
-        .enumerate()
-        .map(|(i, f)| FunctionRow {
-            host: host.clone(),
-            host_id: host_id.clone(),
-            service: service.clone(),
-            build_id: build_id.clone(),
-            recording,
-            function: f.name.clone(),
-            signature: f.signature(),
-            calls: trace.calls.iter().filter(|c| c.is_complete() && c.function as usize == i).count() as u64,
-            info: serde_json::to_string(f).unwrap_or_default(),
-        })
-        .collect();
-    (calls, functions)
+/// Where the rows come from: the host, service and build `resource` names, and the recording.
+struct Origin {
+    host: String,
+    host_id: String,
+    service: String,
+    build_id: String,
+    recording: u64,
+    pid: u32,
+}
+
+impl Origin {
+    fn of(header: &Trace, resource: &Resource) -> Origin {
+        Origin {
+            host: attribute(resource, "host.name"),
+            host_id: attribute(resource, "host.id"),
+            service: attribute(resource, "service.name"),
+            build_id: attribute(resource, "process.executable.build_id.gnu"),
+            recording: crate::otlp::recording_key(header),
+            pid: header.pid,
+        }
+    }
+
+    /// The rows of the completed ones of `calls` (of the recording `header`).
+    fn call_rows(&self, header: &Trace, calls: &[Call], options: &Options) -> Vec<CallRow> {
+        let json = |v: &Value| serde_json::to_string(&redacted(v, &options.redactor)).unwrap_or_default();
+        calls
+            .iter()
+            .filter(|c| c.is_complete())
+            .map(|c| CallRow {
+                host: self.host.clone(),
+                host_id: self.host_id.clone(),
+                service: self.service.clone(),
+                build_id: self.build_id.clone(),
+                pid: self.pid,
+                recording: self.recording,
+                function: header.functions.get(c.function as usize).map(|f| f.name.clone()).unwrap_or_default(),
+                seq: c.seq,
+                tid: c.tid,
+                depth: c.depth,
+                parent: c.parent.and_then(|p| i64::try_from(p).ok()).unwrap_or(-1),
+                entry_ns: c.entry_ns,
+                duration_ns: c.duration_ns.unwrap_or(0),
+                cpu_ns: c.cpu_ns.unwrap_or(0),
+                args: if options.with_values {
+                    serde_json::to_string(&c.args.iter().map(|a| redacted(a, &options.redactor)).collect::<Vec<_>>())
+                        .unwrap_or_default()
+                } else {
+                    String::new()
+                },
+                ret: match (&c.ret, options.with_values) {
+                    (Some(r), true) => json(r),
+                    _ => String::new(),
+                },
+            })
+            .collect()
+    }
+
+    /// A row per function of `header`, with `completed[i]` completed calls of function `i`.
+    fn function_rows(&self, header: &Trace, completed: &[u64]) -> Vec<FunctionRow> {
+        header
+            .functions
+            .iter()
+            .enumerate()
+            .map(|(i, f)| FunctionRow {
+                host: self.host.clone(),
+                host_id: self.host_id.clone(),
+                service: self.service.clone(),
+                build_id: self.build_id.clone(),
+                recording: self.recording,
+                function: f.name.clone(),
+                signature: f.signature(),
+                calls: completed.get(i).copied().unwrap_or(0),
+                info: serde_json::to_string(f).unwrap_or_default(),
+            })
+            .collect()
+    }
+}
+
+/// Completed calls among `calls` per function of `header`.
+fn completed_per_function(header: &Trace, calls: &[Call]) -> Vec<u64> {
+    let mut completed = vec![0u64; header.functions.len()];
+    for c in calls.iter().filter(|c| c.is_complete()) {
+        if let Some(n) = completed.get_mut(c.function as usize) {
+            *n += 1;
+        }
+    }
+    completed
 }
 
 /// Runs `work` on a one-thread runtime (the exporters run on plain threads).
@@ -249,30 +277,48 @@ fn client(url: &str) -> Client {
     Client::default().with_url(url).with_validation(false)
 }
 
-/// Sends `trace` to the ClickHouse server at `url` (an HTTP URL such as
-/// `http://HOST:8123`), creating the tables first; returns the calls inserted.
+/// Sends a recording to the ClickHouse server at `url` (an HTTP URL such as
+/// `http://HOST:8123`) piece by piece as `pieces` yields its calls, in one insert that
+/// streams each piece's rows as they come, so one piece at a time is in memory; then a row
+/// per function. `header` is the recording (its functions and identity; its own calls are
+/// not read). Creates the tables first. Returns the calls inserted.
 ///
 /// # Errors
 /// The server cannot be reached or refuses a statement.
-pub fn send(url: &str, trace: &Trace, resource: &Resource, options: &Options) -> Result<usize, ClickHouseError> {
-    let (calls, functions) = rows(trace, resource, options);
+pub fn send_pieces(
+    url: &str,
+    header: &Trace,
+    resource: &Resource,
+    options: &Options,
+    pieces: &mut dyn Iterator<Item = Vec<Call>>,
+) -> Result<usize, ClickHouseError> {
+    let origin = Origin::of(header, resource);
     let err = |source| ClickHouseError::Server { url: url.into(), source };
     block_on(async {
         let client = client(url);
         for statement in SCHEMA {
             client.query(statement).execute().await.map_err(err)?;
         }
+        let mut completed = vec![0u64; header.functions.len()];
+        let mut sent = 0usize;
         let mut insert = client.insert::<CallRow>("tracesynth_calls").await.map_err(err)?;
-        for row in &calls {
-            insert.write(row).await.map_err(err)?;
+        for piece in pieces {
+            for (total, n) in completed.iter_mut().zip(completed_per_function(header, &piece)) {
+                *total += n;
+            }
+            let rows = origin.call_rows(header, &piece, options);
+            for row in &rows {
+                insert.write(row).await.map_err(err)?;
+            }
+            sent += rows.len();
         }
         insert.end().await.map_err(err)?;
         let mut insert = client.insert::<FunctionRow>("tracesynth_functions").await.map_err(err)?;
-        for row in &functions {
+        for row in &origin.function_rows(header, &completed) {
             insert.write(row).await.map_err(err)?;
         }
         insert.end().await.map_err(err)?;
-        Ok(calls.len())
+        Ok(sent)
     })?
 }
 

@@ -7,7 +7,10 @@
 //! the same recording twice gives the same ids. Times are the recording's wall-clock
 //! start plus each call's monotonic offset. Arguments and return values are attributes
 //! only when asked for ([`Options::with_values`]).
-use std::hash::{DefaultHasher, Hash, Hasher};
+use std::{
+    collections::HashMap,
+    hash::{DefaultHasher, Hash, Hasher},
+};
 
 use opentelemetry_proto::tonic::{
     collector::trace::v1::ExportTraceServiceRequest,
@@ -63,14 +66,26 @@ pub const BATCH: usize = 1000;
 /// `trace`'s calls as OTLP requests of at most `batch` spans each, under `resource`.
 #[must_use]
 pub fn requests(trace: &Trace, resource: &Resource, options: &Options, batch: usize) -> Vec<ExportTraceServiceRequest> {
-    let key = recording_key(trace);
-    let roots = roots(trace);
-    let spans: Vec<Span> = trace
-        .calls
-        .iter()
-        .filter(|c| c.is_complete())
-        .map(|c| span(trace, c, key, roots.get(&c.seq).copied().unwrap_or(c.seq), options))
-        .collect();
+    let roots = Roots::of(trace.calls.iter().map(|c| (c.seq, c.parent)));
+    requests_for(trace, &trace.calls, &roots, resource, options, batch)
+}
+
+/// Some of a recording's calls as OTLP requests of at most `batch` spans each: `header` is
+/// the recording (its functions and times; its own calls are not read), `roots` holds every
+/// call's outermost enclosing call, from the whole recording, so the spans of one trace
+/// keep one trace id however the calls are cut into pieces.
+#[must_use]
+pub fn requests_for(
+    header: &Trace,
+    calls: &[Call],
+    roots: &Roots,
+    resource: &Resource,
+    options: &Options,
+    batch: usize,
+) -> Vec<ExportTraceServiceRequest> {
+    let key = recording_key(header);
+    let spans: Vec<Span> =
+        calls.iter().filter(|c| c.is_complete()).map(|c| span(header, c, key, roots.root(c.seq), options)).collect();
     spans
         .chunks(batch.max(1))
         .map(|chunk| ExportTraceServiceRequest {
@@ -141,24 +156,36 @@ pub(crate) fn recording_key(trace: &Trace) -> u64 {
     h.finish()
 }
 
-/// Each call's outermost enclosing call (its trace).
-fn roots(trace: &Trace) -> std::collections::HashMap<u64, u64> {
-    let parent: std::collections::HashMap<u64, Option<u64>> = trace.calls.iter().map(|c| (c.seq, c.parent)).collect();
-    trace
-        .calls
-        .iter()
-        .map(|c| {
-            let mut root = c.seq;
+/// Each nested call's outermost enclosing call (its trace); a call not nested in another is
+/// its own. Kept for nested calls only, so a recording of flat calls costs nothing here.
+#[derive(Clone, Debug, Default)]
+pub struct Roots(HashMap<u64, u64>);
+
+impl Roots {
+    /// From every call's `(seq, parent)`, in any order.
+    #[must_use]
+    pub fn of(links: impl IntoIterator<Item = (u64, Option<u64>)>) -> Roots {
+        let parent: HashMap<u64, u64> = links.into_iter().filter_map(|(seq, p)| Some((seq, p?))).collect();
+        let mut roots = HashMap::with_capacity(parent.len());
+        for (&seq, &first) in &parent {
+            let mut root = first;
             // Parents come before children, so the walk ends; the bound guards a corrupt trace.
             for _ in 0..parent.len() {
-                match parent.get(&root).copied().flatten() {
-                    Some(p) => root = p,
+                match parent.get(&root) {
+                    Some(&p) => root = p,
                     None => break,
                 }
             }
-            (c.seq, root)
-        })
-        .collect()
+            roots.insert(seq, root);
+        }
+        Roots(roots)
+    }
+
+    /// The outermost call enclosing call `seq` (itself when it is not nested).
+    #[must_use]
+    pub fn root(&self, seq: u64) -> u64 {
+        self.0.get(&seq).copied().unwrap_or(seq)
+    }
 }
 
 fn id_bytes(key: u64, salt: u64, seq: u64) -> [u8; 8] {
@@ -297,6 +324,23 @@ mod tests {
         assert!(attrs.iter().any(|a| a.key == "tracesynth.return"));
         // The same recording gives the same ids.
         assert_eq!(requests(&t, &resource, &Options::default(), BATCH), rs);
+        // Sent a call at a time (as the daemon streams a stored trace), the spans are the same.
+        let roots = Roots::of(t.calls.iter().map(|c| (c.seq, c.parent)));
+        let pieces: Vec<Span> = t
+            .calls
+            .chunks(1)
+            .flat_map(|piece| requests_for(&t, piece, &roots, &resource, &Options::default(), BATCH))
+            .flat_map(|r| r.resource_spans[0].scope_spans[0].spans.clone())
+            .collect();
+        assert_eq!(&pieces, spans);
+    }
+
+    #[test]
+    fn a_call_s_root_is_its_outermost_enclosing_call() {
+        let roots = Roots::of([(3, None), (2, Some(1)), (1, Some(0)), (0, None), (4, Some(3))]);
+        assert_eq!([0, 1, 2, 3, 4].map(|s| roots.root(s)), [0, 0, 0, 3, 3]);
+        // A call whose parent was not recorded counts from the parent it names.
+        assert_eq!(Roots::of([(9, Some(7))]).root(9), 7);
     }
 
     #[test]
