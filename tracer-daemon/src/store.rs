@@ -8,13 +8,15 @@
 //! | `meta`      | `next_id`                             | last id handed out, `u64`                |
 //! | `sessions`  | session id `u64`                      | [`SessionRecord`] as JSON                |
 //! | `traces`    | session id `u64`                      | [`Trace`] header (no calls) as bincode   |
-//! | `calls`     | id `u64` · function `u32` · seq `u64` | [`Call`] as bincode                      |
+//! | `call_chunks` | id `u64` · function `u32` · first seq `u64` | up to [`CHUNK_CALLS`] [`Call`]s of one function, by seq, as a bincode `Vec` |
 //! | `resources` | id `u64` · ts_ns `u64`                | [`ResourceSample`] as bincode            |
 //! | `cfg`       | id `u64`                              | [`Cfg`] (blocks, hits, edges, loops) as JSON |
 //! | `blocks`    | id `u64` · function `u32` · seq `u64` | [`CallBlocks`] (a call's block path) as bincode |
 //! | `counts`    | id `u64` · function `u32`             | calls stored, `u64` (stores without it are scanned) |
 //!
-//! A trace and the session that recorded it share one id. Writes are batched by the caller
+//! A trace and the session that recorded it share one id. Calls are kept in chunks because
+//! sled holds a large part of its tree in memory per key: one key per call grew a daemon
+//! by gigabytes over a few hundred thousand calls. Writes are batched by the caller
 //! ([`Store::put_calls`]); sled flushes every 200 ms and [`Store::flush`] on session end,
 //! so a restart serves everything flushed before the daemon stopped.
 use std::path::{Path, PathBuf};
@@ -28,7 +30,14 @@ use tracer_probe::{
 };
 
 /// Version of the key layout and value encodings; bumped on any incompatible change.
-pub const STORE_SCHEMA_VERSION: u32 = 2;
+pub const STORE_SCHEMA_VERSION: u32 = 3;
+
+/// Most calls stored under one key (see the module documentation).
+pub const CHUNK_CALLS: usize = 64;
+
+/// The tree of call chunks; version 2 had one call per key in `calls`.
+const CALL_CHUNKS_TREE: &str = "call_chunks";
+const CALLS_V2_TREE: &str = "calls";
 
 const SCHEMA_KEY: &[u8] = b"schema_version";
 const NEXT_ID_KEY: &[u8] = b"next_id";
@@ -169,19 +178,24 @@ impl Store {
         let sled_err = |source| StoreError::Sled { path: path.clone(), source };
         let db = open_db(&path).map_err(sled_err)?;
         let meta = db.open_tree("meta").map_err(sled_err)?;
+        let migration_failed =
+            |detail| StoreError::Corrupt { path: path.clone(), what: "record of an earlier version", detail };
         match meta.get(SCHEMA_KEY).map_err(sled_err)? {
             Some(v) => {
                 let found = <[u8; 4]>::try_from(v.as_ref()).map_or(u32::MAX, u32::from_be_bytes);
-                if found == 1 {
-                    migrate_from_v1(&db).map_err(|detail| StoreError::Corrupt {
-                        path: path.clone(),
-                        what: "version-1 record",
-                        detail,
-                    })?;
+                if found == 1 || found == 2 {
+                    if found == 1 {
+                        migrate_from_v1(&db).map_err(migration_failed)?;
+                    }
+                    migrate_calls_into_chunks(&db).map_err(migration_failed)?;
                     meta.insert(SCHEMA_KEY, &STORE_SCHEMA_VERSION.to_be_bytes()).map_err(sled_err)?;
                     db.flush().map_err(sled_err)?;
                 } else if found != STORE_SCHEMA_VERSION {
                     return Err(StoreError::SchemaMismatch { path, found });
+                }
+                // A migration cut short after the version was written leaves the old tree.
+                if db.tree_names().iter().any(|n| n == CALLS_V2_TREE.as_bytes()) {
+                    db.drop_tree(CALLS_V2_TREE).map_err(sled_err)?;
                 }
             }
             None => {
@@ -192,7 +206,7 @@ impl Store {
         Ok(Self {
             sessions: db.open_tree("sessions").map_err(sled_err)?,
             traces: db.open_tree("traces").map_err(sled_err)?,
-            calls: db.open_tree("calls").map_err(sled_err)?,
+            calls: db.open_tree(CALL_CHUNKS_TREE).map_err(sled_err)?,
             resources: db.open_tree("resources").map_err(sled_err)?,
             cfg: db.open_tree("cfg").map_err(sled_err)?,
             blocks: db.open_tree("blocks").map_err(sled_err)?,
@@ -285,31 +299,55 @@ impl Store {
         Ok(())
     }
 
-    /// Stores calls of trace `id` in one batch.
+    /// Stores calls of trace `id` in one batch: each function's calls by seq, in chunks of
+    /// [`CHUNK_CALLS`].
     ///
     /// # Errors
     /// sled errors.
     pub fn put_calls<'a>(&self, id: u64, calls: impl IntoIterator<Item = &'a Call>) -> Result<(), StoreError> {
-        let mut batch = sled::Batch::default();
-        let mut added: Vec<(u32, u64)> = Vec::new();
+        let mut by_function: std::collections::BTreeMap<u32, Vec<&Call>> = std::collections::BTreeMap::new();
         for c in calls {
-            let bytes = bincode::serialize(c).expect("call serializes");
-            batch.insert(&call_key(id, c.function, c.seq)[..], bytes);
-            match added.iter_mut().find(|(f, _)| *f == c.function) {
-                Some((_, n)) => *n += 1,
-                None => added.push((c.function, 1)),
+            by_function.entry(c.function).or_default().push(c);
+        }
+        let mut batch = sled::Batch::default();
+        for calls in by_function.values_mut() {
+            calls.sort_by_key(|c| c.seq);
+            for chunk in calls.chunks(CHUNK_CALLS) {
+                let bytes = bincode::serialize(chunk).expect("calls serialize");
+                batch.insert(&call_key(id, chunk[0].function, chunk[0].seq)[..], bytes);
             }
         }
         self.calls.apply_batch(batch).map_err(|e| self.sled(e))?;
-        for (function, n) in added {
+        for (function, calls) in by_function {
             self.counts
                 .update_and_fetch(&call_key(id, function, 0)[..12], |old| {
                     let old = old.and_then(|v| <[u8; 8]>::try_from(v).ok()).map_or(0, u64::from_be_bytes);
-                    Some((old + n).to_be_bytes().to_vec())
+                    Some((old + calls.len() as u64).to_be_bytes().to_vec())
                 })
                 .map_err(|e| self.sled(e))?;
         }
         Ok(())
+    }
+
+    /// The stored chunks of trace `id` (of one function, or all) in key order, decoded.
+    fn chunks(&self, id: u64, function: Option<u32>) -> impl Iterator<Item = Result<Vec<Call>, StoreError>> + '_ {
+        self.chunk_values(id, function).map(|v| {
+            let v = v?;
+            bincode::deserialize(&v).map_err(|e| self.corrupt("calls", e))
+        })
+    }
+
+    /// The stored chunks of trace `id` (of one function, or all) in key order, encoded.
+    fn chunk_values(
+        &self,
+        id: u64,
+        function: Option<u32>,
+    ) -> impl Iterator<Item = Result<sled::IVec, StoreError>> + '_ {
+        let prefix: Vec<u8> = match function {
+            Some(f) => call_key(id, f, 0)[..12].to_vec(),
+            None => id.to_be_bytes().to_vec(),
+        };
+        self.calls.scan_prefix(prefix).values().map(|v| v.map_err(|e| self.sled(e)))
     }
 
     /// Stores one resource sample of trace `id`.
@@ -325,26 +363,31 @@ impl Store {
         Ok(())
     }
 
-    /// Calls of trace `id`, of one function or all, in (function, seq) order, skipping
-    /// `offset` and returning at most `limit`.
+    /// Calls of trace `id`, of one function or all, skipping `offset` and returning at most
+    /// `limit`. The order is by function, then by seq within each write: a call that began
+    /// before others but returned after them (a long call, another thread's) can come later.
     ///
     /// # Errors
     /// sled errors, undecodable records.
     pub fn calls(&self, id: u64, function: Option<u32>, offset: usize, limit: usize) -> Result<Vec<Call>, StoreError> {
-        let prefix: Vec<u8> = match function {
-            Some(f) => call_key(id, f, 0)[..12].to_vec(),
-            None => id.to_be_bytes().to_vec(),
-        };
-        self.calls
-            .scan_prefix(prefix)
-            .values()
-            .skip(offset)
-            .take(limit)
-            .map(|v| {
-                let v = v.map_err(|e| self.sled(e))?;
-                bincode::deserialize(&v).map_err(|e| self.corrupt("call", e))
-            })
-            .collect()
+        let mut skip = offset;
+        let mut out = Vec::new();
+        for v in self.chunk_values(id, function) {
+            if out.len() >= limit {
+                break;
+            }
+            let v = v?;
+            // A chunk wholly before `offset` is skipped by its length alone.
+            let len = chunk_len(&v).ok_or_else(|| self.corrupt("calls", "a chunk shorter than its length"))?;
+            if skip >= len {
+                skip -= len;
+                continue;
+            }
+            let chunk: Vec<Call> = bincode::deserialize(&v).map_err(|e| self.corrupt("calls", e))?;
+            out.extend(chunk.into_iter().skip(skip).take(limit - out.len()));
+            skip = 0;
+        }
+        Ok(out)
     }
 
     /// Number of stored calls of trace `id` (of one function, or all).
@@ -362,9 +405,8 @@ impl Store {
             .values()
             .filter_map(|v| v.ok().and_then(|v| <[u8; 8]>::try_from(v.as_ref()).ok()).map(u64::from_be_bytes))
             .collect();
-        let stored_any = self.calls.scan_prefix(&prefix).keys().next().is_some();
-        if counted.is_empty() && stored_any {
-            return self.calls.scan_prefix(prefix).keys().count();
+        if counted.is_empty() {
+            return self.chunk_values(id, function).filter_map(|v| v.ok().as_deref().and_then(chunk_len)).sum();
         }
         counted.iter().sum::<u64>() as usize
     }
@@ -400,29 +442,30 @@ impl Store {
         bincode::deserialize(&v).map(Some).map_err(|e| self.corrupt("trace", e))
     }
 
-    /// The calls of trace `id`, `size` at a time, in (function, seq) order: a stored trace
+    /// The calls of trace `id`, `size` at a time, in the order of [`Store::calls`]: a stored trace
     /// read without holding it all in memory.
     pub fn call_pieces(&self, id: u64, size: usize) -> impl Iterator<Item = Result<Vec<Call>, StoreError>> + '_ {
-        let mut values = self.calls.scan_prefix(id.to_be_bytes()).values();
+        let size = size.max(1);
+        let mut chunks = self.chunks(id, None);
+        let mut left: std::vec::IntoIter<Call> = Vec::new().into_iter();
         let mut failed = false;
         std::iter::from_fn(move || {
             if failed {
                 return None;
             }
             let mut piece = Vec::with_capacity(size.min(4096));
-            for v in values.by_ref() {
-                let call = v
-                    .map_err(|e| self.sled(e))
-                    .and_then(|v| bincode::deserialize(&v).map_err(|e| self.corrupt("call", e)));
-                match call {
-                    Ok(c) => piece.push(c),
-                    Err(e) => {
+            loop {
+                piece.extend(left.by_ref().take(size - piece.len()));
+                if piece.len() >= size {
+                    break;
+                }
+                match chunks.next() {
+                    Some(Ok(chunk)) => left = chunk.into_iter(),
+                    Some(Err(e)) => {
                         failed = true;
                         return Some(Err(e));
                     }
-                }
-                if piece.len() >= size.max(1) {
-                    break;
+                    None => break,
                 }
             }
             (!piece.is_empty()).then_some(Ok(piece))
@@ -572,10 +615,6 @@ impl Store {
     }
 }
 
-/// Opens the sled database at `path`. A store dropped a moment ago in this
-/// process can still hold the file lock while sled's flusher thread winds down,
-/// so a lock refusal is retried for up to 2 s; a lock held longer (another
-/// daemon on the same directory) is reported.
 /// Rewrites a version-1 store's trace headers and calls in the version-2 encoding (calls
 /// gained [`Call::incomplete`], the loss its count). Each record is rewritten in place, so
 /// a migration cut short is finished by the next open.
@@ -600,13 +639,54 @@ fn migrate_from_v1(db: &sled::Db) -> Result<(), String> {
     }
     let traces = db.open_tree("traces").map_err(|e| e.to_string())?;
     rewrite::<v1::Trace, Trace>(&traces, Trace::from)?;
-    let calls = db.open_tree("calls").map_err(|e| e.to_string())?;
+    let calls = db.open_tree(CALLS_V2_TREE).map_err(|e| e.to_string())?;
     rewrite::<v1::Call, Call>(&calls, Call::from)
 }
 
-/// sled's page cache (its default is 1 GiB, which a daemon recording for hours would fill).
-const CACHE_BYTES: u64 = 64 << 20;
+/// Calls in an encoded chunk: bincode's `Vec` length, its first 8 bytes.
+fn chunk_len(v: &[u8]) -> Option<usize> {
+    Some(u64::from_le_bytes(v.get(..8)?.try_into().ok()?) as usize)
+}
 
+/// Rewrites a version-2 store's calls (one per key in `calls`) into chunks of
+/// [`CHUNK_CALLS`] in `call_chunks`. The chunks are written afresh on every attempt and
+/// the old tree is dropped only after the version is bumped, so a migration cut short is
+/// done again by the next open.
+fn migrate_calls_into_chunks(db: &sled::Db) -> Result<(), String> {
+    let old = db.open_tree(CALLS_V2_TREE).map_err(|e| e.to_string())?;
+    let chunks = db.open_tree(CALL_CHUNKS_TREE).map_err(|e| e.to_string())?;
+    chunks.clear().map_err(|e| e.to_string())?;
+    let mut chunk: Vec<Call> = Vec::new();
+    let mut chunk_key: Option<[u8; 20]> = None;
+    let write = |key: &[u8; 20], chunk: &[Call]| -> Result<(), String> {
+        let bytes = bincode::serialize(chunk).map_err(|e| e.to_string())?;
+        chunks.insert(key, bytes).map(drop).map_err(|e| e.to_string())
+    };
+    for item in old.iter() {
+        let (k, v) = item.map_err(|e| e.to_string())?;
+        let key: [u8; 20] = k.as_ref().try_into().map_err(|_| format!("a call key of {} bytes", k.len()))?;
+        let call: Call = bincode::deserialize(&v).map_err(|e| e.to_string())?;
+        if let Some(open) = chunk_key.filter(|o| o[..12] != key[..12] || chunk.len() >= CHUNK_CALLS) {
+            write(&open, &chunk)?;
+            chunk.clear();
+            chunk_key = None;
+        }
+        chunk_key.get_or_insert(key);
+        chunk.push(call);
+    }
+    if let Some(open) = chunk_key {
+        write(&open, &chunk)?;
+    }
+    Ok(())
+}
+
+/// sled's page cache (its default is 1 GiB, which a daemon recording for hours would fill).
+const CACHE_BYTES: u64 = 8 << 20;
+
+/// Opens the sled database at `path`. A store dropped a moment ago in this
+/// process can still hold the file lock while sled's flusher thread winds down,
+/// so a lock refusal is retried for up to 2 s; a lock held longer (another
+/// daemon on the same directory) is reported.
 fn open_db(path: &Path) -> sled::Result<sled::Db> {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
     loop {
@@ -660,6 +740,72 @@ mod tests {
         assert!(header.calls.is_empty() && header.functions == back.functions);
         assert_eq!(store.next_id().unwrap(), 2);
         assert_eq!(store.next_id().unwrap(), 3);
+    }
+
+    /// `n` calls of `function`, seqs `first..first + n` (a copy of the sample's call).
+    fn numbered_calls(function: u32, seqs: impl IntoIterator<Item = u64>) -> Vec<Call> {
+        let call = Trace::sample().calls[0].clone();
+        seqs.into_iter().map(|seq| Call { seq, function, ..call.clone() }).collect()
+    }
+
+    #[test]
+    fn calls_are_chunked_by_function_and_paged_across_chunks() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        // Two writes, functions interleaved, each write out of seq order.
+        let mut first: Vec<Call> =
+            numbered_calls(0, (0..150).rev()).into_iter().chain(numbered_calls(1, 150..160)).collect();
+        first.swap(3, 152);
+        store.put_calls(4, &first).unwrap();
+        store.put_calls(4, &numbered_calls(0, 160..170)).unwrap();
+        let seqs = |calls: Vec<Call>| calls.iter().map(|c| c.seq).collect::<Vec<_>>();
+        let function_0: Vec<u64> = (0..150).chain(160..170).collect();
+        assert_eq!(seqs(store.calls(4, Some(0), 0, usize::MAX).unwrap()), function_0);
+        assert_eq!(seqs(store.calls(4, Some(1), 0, usize::MAX).unwrap()), (150..160).collect::<Vec<_>>());
+        // Pages that start and end inside chunks, past the end, and empty.
+        for (offset, limit) in [(0, 1), (63, 2), (64, 64), (100, 55), (159, 5), (160, 3), (5, 0)] {
+            let page = seqs(store.calls(4, Some(0), offset, limit).unwrap());
+            let want: Vec<u64> = function_0.iter().copied().skip(offset).take(limit).collect();
+            assert_eq!(page, want, "offset {offset} limit {limit}");
+        }
+        assert_eq!(store.calls(4, None, 165, 100).unwrap().len(), 5);
+        assert_eq!((store.count_calls(4, Some(0)), store.count_calls(4, None)), (160, 170));
+        // Pieces hold every call once, whatever the chunking.
+        let pieces: Vec<Vec<Call>> = store.call_pieces(4, 50).collect::<Result<_, _>>().unwrap();
+        assert_eq!(pieces.iter().map(Vec::len).collect::<Vec<_>>(), [50, 50, 50, 20]);
+        assert_eq!(pieces.concat().len(), 170);
+        // Far fewer keys than calls.
+        assert!(store.calls.len() <= 170 / CHUNK_CALLS + 4, "{} keys", store.calls.len());
+    }
+
+    #[test]
+    fn a_version_2_store_has_its_calls_rechunked_on_open() {
+        let dir = tempfile::tempdir().unwrap();
+        let trace = Trace::sample();
+        let calls: Vec<Call> = numbered_calls(0, 0..100).into_iter().chain(numbered_calls(1, 100..103)).collect();
+        {
+            let db = sled::open(dir.path()).unwrap();
+            db.open_tree("meta").unwrap().insert(SCHEMA_KEY, &2u32.to_be_bytes()).unwrap();
+            db.open_tree("traces").unwrap().insert(1u64.to_be_bytes(), bincode::serialize(&trace).unwrap()).unwrap();
+            let old = db.open_tree(CALLS_V2_TREE).unwrap();
+            for c in &calls {
+                old.insert(call_key(1, c.function, c.seq), bincode::serialize(c).unwrap()).unwrap();
+            }
+            // A migration cut short had written a stray chunk: it is written afresh.
+            let stray = numbered_calls(5, [9]);
+            db.open_tree(CALL_CHUNKS_TREE)
+                .unwrap()
+                .insert(call_key(1, 5, 9), bincode::serialize(&stray).unwrap())
+                .unwrap();
+            db.flush().unwrap();
+        }
+        let store = Store::open(dir.path()).unwrap();
+        assert_eq!(store.trace(1).unwrap().unwrap().calls, calls);
+        assert_eq!(store.count_calls(1, Some(0)), 100);
+        assert!(!store.db.tree_names().iter().any(|n| n == CALLS_V2_TREE.as_bytes()));
+        drop(store);
+        let store = Store::open(dir.path()).unwrap();
+        assert_eq!(store.calls(1, Some(1), 1, 10).unwrap(), calls[101..].to_vec());
     }
 
     #[test]

@@ -185,7 +185,8 @@ pub struct CallsPage {
     pub limit: usize,
     /// Function names by index (`calls[i].function` indexes this).
     pub functions: Vec<String>,
-    /// The calls, ordered by (function, seq).
+    /// The calls, ordered by function, then by seq within each write of the store (a call
+    /// that returned after calls that began later can come after them).
     #[schema(value_type = Vec<Object>)]
     pub calls: Vec<tracer_probe::trace::Call>,
     /// Block paths of the calls on this page (traces recorded with `blocks: true`;
