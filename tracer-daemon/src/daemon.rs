@@ -316,11 +316,13 @@ impl Sessions {
                     trace.warnings.extend(restored);
                 }
                 sink.finish(result, detach_t.load(Ordering::SeqCst));
+                crate::heap::release_free_pages();
                 // On a thread of its own: a slow receiver must not hold up a detach or
                 // the daemon's shutdown, which wait for this thread.
                 if exports.any() {
                     let exporting = thread::Builder::new().name(format!("export-{id}")).spawn(move || {
                         exports.export_session(&store, id, export_values);
+                        crate::heap::release_free_pages();
                     });
                     if let Err(e) = exporting {
                         tracing::error!(id, error = %e, "cannot start the export");
@@ -625,6 +627,11 @@ impl RecordSink for StoreSink {
     }
 }
 
+/// Deliveries of calls waiting for the writer thread (each a few thousand calls at most).
+const WRITER_QUEUE: usize = 16;
+/// Calls and block paths the writer stores in one sled batch at most.
+const WRITE_BATCH: usize = 16_384;
+
 /// The writer thread; it returns the store error that stopped it, if any.
 type Writer = thread::JoinHandle<Option<String>>;
 
@@ -642,7 +649,7 @@ fn spawn_writer(
     id: u64,
     stop: Arc<AtomicBool>,
 ) -> Result<(crossbeam_channel::Sender<WriterItem>, Writer), DaemonError> {
-    let (tx, rx) = crossbeam_channel::bounded::<WriterItem>(64);
+    let (tx, rx) = crossbeam_channel::bounded::<WriterItem>(WRITER_QUEUE);
     let handle = thread::Builder::new()
         .name(format!("session-{id}-writer"))
         .spawn(move || {
@@ -655,7 +662,7 @@ fn spawn_writer(
                         WriterItem::Calls(c) => calls.extend(c),
                         WriterItem::Paths(p) => paths.extend(p),
                     }
-                    if calls.len() + paths.len() < 65_536 {
+                    if calls.len() + paths.len() < WRITE_BATCH {
                         item = rx.try_recv().ok();
                     }
                 }

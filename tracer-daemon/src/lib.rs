@@ -7,6 +7,7 @@ pub mod api;
 pub mod client;
 pub mod daemon;
 pub mod export;
+mod heap;
 pub mod jobs;
 mod locks;
 pub mod server;

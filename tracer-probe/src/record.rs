@@ -83,6 +83,11 @@ impl Batch {
     }
 }
 
+/// Records per batch the reader sends.
+const BATCH_RECORDS: usize = 4096;
+/// Batches waiting for the recording thread.
+const READER_BATCHES: usize = 32;
+
 /// How long a stopping recording waits for the calls in flight to return.
 const IN_FLIGHT_WAIT: Duration = Duration::from_millis(500);
 /// How far past `--duration` a recording may end before the trace says why.
@@ -115,7 +120,7 @@ impl Reader {
                     while let Some(item) = ring.next() {
                         batch.push(&item);
                         total += 1;
-                        if batch.len() >= 4096 && tx.send(std::mem::take(&mut batch)).is_err() {
+                        if batch.len() >= BATCH_RECORDS && tx.send(std::mem::take(&mut batch)).is_err() {
                             return;
                         }
                     }
@@ -271,7 +276,8 @@ pub fn record_into(
         eprintln!("attached {} probes to PID {}", plan.points.len(), plan.pid);
     }
     sink.attached();
-    let (tx, rx) = bounded::<Batch>(256);
+    // At most about as many records waiting here as the ring holds: the ring is the buffer.
+    let (tx, rx) = bounded::<Batch>(READER_BATCHES);
     let mut reader = Reader::spawn(ring, tx);
     let mut builder = TraceBuilder::new(&plan.functions, &plan.points);
     builder.entries_attached_at(procfs::monotonic_ns());
