@@ -34,8 +34,8 @@ pub enum GuideChoice {
     Learned,
 }
 
-/// Loads the learned model now (a daemon does this at its start, so its first job
-/// does not wait); a missing model is left for the jobs that ask for it to report.
+/// Loads the learned model now (`synth --pid` does this while it records, so the
+/// search does not wait); a missing model is left for the jobs that ask for it to report.
 pub fn preload_model() {
     let _ = shared_model();
 }

@@ -93,8 +93,8 @@ pub fn run_daemon(args: &DaemonArgs) -> anyhow::Result<ExitCode> {
     }
     sessions.start_export_retries(std::time::Duration::from_secs_f64(args.export_retry_secs))?;
     let jobs = crate::jobs::Jobs::default();
-    // Jobs use the learned guide by default: load it now, off the request path.
-    std::thread::spawn(carving::guide_choice::preload_model);
+    // Jobs use the learned guide by default; it is loaded by the first job that needs it,
+    // so a daemon that only records (a fleet agent) never holds the model.
     let state = ApiState { sessions: sessions.clone(), jobs: jobs.clone(), token: token.map(Arc::from) };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
