@@ -12,8 +12,20 @@ use crate::{daemon::Daemon, median};
 /// The issue's goal: calls exported per second by one daemon.
 const GOAL_CALLS_PER_S: f64 = 200_000.0;
 
-/// `VmHWM` and `VmRSS` of `pid` in MiB.
-fn memory_mib(pid: u32) -> (f64, f64) {
+/// Memory of a process, in MiB, from `/proc/PID/status`.
+struct Memory {
+    /// `VmHWM`: the peak resident set.
+    peak: f64,
+    /// `VmRSS`: resident now.
+    rss: f64,
+    /// `RssAnon`: the process's own heap and stacks.
+    anon: f64,
+    /// `RssFile` + `RssShmem`: its binary and shared mappings (a BPF ring buffer's pages
+    /// count here, twice, as the kernel maps them twice).
+    mapped: f64,
+}
+
+fn memory_mib(pid: u32) -> Memory {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
     let field = |name: &str| {
         status
@@ -22,7 +34,12 @@ fn memory_mib(pid: u32) -> (f64, f64) {
             .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
             .map_or(0.0, |kb| kb / 1024.0)
     };
-    (field("VmHWM:"), field("VmRSS:"))
+    Memory {
+        peak: field("VmHWM:"),
+        rss: field("VmRSS:"),
+        anon: field("RssAnon:"),
+        mapped: field("RssFile:") + field("RssShmem:"),
+    }
 }
 
 /// Runs the benchmark: `runs` sessions of `calls` calls of `nop5_fn`, each exported when it
@@ -38,11 +55,12 @@ pub fn run(calls: u64, runs: usize) -> Result<()> {
     let server = ClickHouseServer::start(&dir.path().join("clickhouse")).context("starting ClickHouse")?;
     let export = format!("clickhouse={}", server.url);
     let daemon = Daemon::start_with(&tracesynth, &dir.path().join("data"), &["--export", &export])?;
-    let (_, idle_rss) = memory_mib(daemon.pid());
+    let idle = memory_mib(daemon.pid());
     println!("#### Export into ClickHouse: sessions of {calls} calls of `nop5_fn`, {runs} runs\n");
     println!("| run | calls inserted | export s | calls/s | of the 200k/s goal |");
     println!("|---|---|---|---|---|");
     let mut rates = Vec::new();
+    let mut after_each = Vec::new();
     for run in 1..=runs {
         let mut target = Fixture::spawn(&bin)?;
         let session = daemon.post(
@@ -69,15 +87,25 @@ pub fn run(calls: u64, runs: usize) -> Result<()> {
         let rows = export["rows_sent"].as_u64().unwrap_or(0);
         let seconds = export["ms"].as_u64().unwrap_or(0) as f64 / 1e3;
         let rate = rows as f64 / seconds.max(1e-3);
+        let during = memory_mib(daemon.pid());
         println!("| {run} | {rows} | {seconds:.2} | {rate:.0} | {:.2}× |", rate / GOAL_CALLS_PER_S);
+        after_each.push(during.rss);
         rates.push(rate);
     }
     let rate = median(rates);
     println!("| median | | | {rate:.0} | {:.2}× |", rate / GOAL_CALLS_PER_S);
-    let (peak, rss) = memory_mib(daemon.pid());
+    let end = memory_mib(daemon.pid());
+    let after_each: Vec<String> = after_each.iter().map(|m| format!("{m:.0}")).collect();
     println!(
-        "\nDaemon memory: {idle_rss:.0} MiB resident at idle (before any session), {rss:.0} MiB after the runs, \
-         {peak:.0} MiB at its peak (VmHWM); the goal is at most 100 MiB."
+        "\nDaemon memory (MiB; the goal is at most 100 resident): {:.0} resident at idle (before any \
+         session); {} after each run's export; after the runs {:.0} resident, of which {:.0} its own \
+         (RssAnon) and {:.0} mapped (binary, BPF maps); {:.0} at its peak (VmHWM).",
+        idle.rss,
+        after_each.join(", "),
+        end.rss,
+        end.anon,
+        end.mapped,
+        end.peak,
     );
     Ok(())
 }
