@@ -23,7 +23,9 @@ pub enum ClickHouseError {
 
 /// A running server, killed on drop.
 pub struct ClickHouseServer {
-    child: Child,
+    child: Option<Child>,
+    config: PathBuf,
+    port: u16,
     /// Its HTTP interface, `http://127.0.0.1:PORT`.
     pub url: String,
 }
@@ -57,26 +59,46 @@ impl ClickHouseServer {
                 path("users.xml").display()
             ),
         )?;
+        let mut server =
+            Self { child: None, config: path("config.xml"), port, url: format!("http://127.0.0.1:{port}") };
+        server.restart()?;
+        Ok(server)
+    }
+
+    /// Kills the server (a crash, as far as its clients can tell); its data stays.
+    pub fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Starts the server again on the same port and data (after [`Self::stop`]), and waits
+    /// until it takes connections.
+    ///
+    /// # Errors
+    /// The server cannot start or does not answer.
+    pub fn restart(&mut self) -> Result<(), ClickHouseError> {
+        self.stop();
         let child = Command::new(SERVER)
-            .arg(format!("--config-file={}", path("config.xml").display()))
+            .arg(format!("--config-file={}", self.config.display()))
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()?;
-        let server = Self { child, url: format!("http://127.0.0.1:{port}") };
+        self.child = Some(child);
         let start = Instant::now();
         while start.elapsed() < Duration::from_secs(60) {
-            if TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                return Ok(server);
+            if TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
+                return Ok(());
             }
             std::thread::sleep(Duration::from_millis(200));
         }
-        Err(ClickHouseError::Silent(server.url.clone()))
+        Err(ClickHouseError::Silent(self.url.clone()))
     }
 }
 
 impl Drop for ClickHouseServer {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        self.stop();
     }
 }

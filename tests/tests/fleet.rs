@@ -1,7 +1,8 @@
-//! A fleet: two daemons, each with its own data directory, `host.name` and copy of a
+//! A fleet: three daemons, each with its own data directory, `host.name` and copy of a
 //! fixture, export to one ClickHouse server (Debian's 18.16, started by the test on
-//! loopback); `tracesynth fleet hosts|functions` then see both hosts, and `synth
-//! --clickhouse` synthesizes a function from both hosts' calls.
+//! loopback); `tracesynth fleet hosts|functions` then see every host, `synth
+//! --clickhouse` synthesizes a function from two hosts' calls, and a session that ends
+//! while the server is down reaches it, once, when it is back.
 use serde_json::json;
 use test_support::{ci::require_file, clickhouse::ClickHouseServer};
 use tests::{build_fixture, require_root, run_tracesynth, set_binary, start_daemon, wait_for, DaemonClient, Fixture};
@@ -19,15 +20,24 @@ fn daemons_export_calls_to_clickhouse_and_the_fleet_queries_see_every_host() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    let server = ClickHouseServer::start(&dir.path().join("clickhouse")).unwrap();
+    let mut server = ClickHouseServer::start(&dir.path().join("clickhouse")).unwrap();
     let bin = build_fixture("calls", &["-O2", "-g"], dir.path());
     let export = format!("clickhouse={}", server.url);
     let mut hosts = Vec::new();
-    for name in ["fleet-a", "fleet-b"] {
+    for name in ["fleet-a", "fleet-b", "fleet-c"] {
         let fixture = Fixture::start(&bin);
         let daemon = start_daemon(
             &dir.path().join(name).join("data"),
-            &["--export", &export, "--label", &format!("host.name={name}"), "--label", &format!("host.id=id-{name}")],
+            &[
+                "--export",
+                &export,
+                "--export-retry-secs",
+                "0.5",
+                "--label",
+                &format!("host.name={name}"),
+                "--label",
+                &format!("host.id=id-{name}"),
+            ],
         );
         hosts.push((fixture, daemon));
     }
@@ -47,15 +57,16 @@ fn daemons_export_calls_to_clickhouse_and_the_fleet_queries_see_every_host() {
     let (code, out, err) = run_tracesynth(&["fleet", "hosts", "--clickhouse", &server.url]);
     assert_eq!(code, 0, "{err}");
     let lines: Vec<&str> = out.lines().collect();
-    assert_eq!(lines.len(), 2, "{out}");
-    assert!(lines[0].starts_with("fleet-a\tid-fleet-a\t3 calls\t2 functions"), "{out}");
-    assert!(lines[1].starts_with("fleet-b\tid-fleet-b\t3 calls\t2 functions"), "{out}");
+    assert_eq!(lines.len(), 3, "{out}");
+    for (line, name) in lines.iter().zip(["fleet-a", "fleet-b", "fleet-c"]) {
+        assert!(line.starts_with(&format!("{name}\tid-{name}\t3 calls\t2 functions")), "{out}");
+    }
     let (code, out, err) = run_tracesynth(&["fleet", "functions", "--clickhouse", &server.url]);
     assert_eq!(code, 0, "{err}");
     let lines: Vec<&str> = out.lines().collect();
     assert_eq!(lines.len(), 2, "one build of each function: {out}");
     for (line, function) in lines.iter().zip(["inner", "outer"]) {
-        assert!(line.starts_with(&format!("{function}\t")) && line.contains("\t2 hosts\t"), "{out}");
+        assert!(line.starts_with(&format!("{function}\t")) && line.contains("\t3 hosts\t"), "{out}");
     }
     // Fleet synthesis: one host only ever buys fewer than 10 items, the other all sorts;
     // the function is synthesized from both hosts' calls, discount included.
@@ -87,6 +98,31 @@ fn daemons_export_calls_to_clickhouse_and_the_fleet_queries_see_every_host() {
     assert_eq!(code, 0, "verified from the fleet's calls: {err}");
     let code = std::fs::read_to_string(out.join("solution.py")).unwrap();
     assert!(code.contains("10"), "the discount from 10 items: {code}");
+    // The server goes down: a session that ends meanwhile waits in its daemon's store and
+    // is sent when the server is back, once.
+    server.stop();
+    let (fixture, daemon) = &mut hosts[2];
+    let client = daemon.client();
+    let body = json!({"pid": fixture.pid(), "functions": ["outer", "inner"], "limits": {"max_calls": 30}});
+    let id = client.post_json("/v1/sessions", &body).unwrap()["id"].as_u64().unwrap();
+    for _ in 0..10 {
+        fixture.command("nest");
+    }
+    let failed = wait_for("a failed export", std::time::Duration::from_secs(60), || {
+        let s = client.get_json(&format!("/v1/sessions/{id}")).ok()?;
+        s["export"]["error"].is_string().then_some(s)
+    });
+    assert_eq!(failed["export"]["rows_sent"], 0, "{failed}");
+    server.restart().unwrap();
+    let delivered = wait_for("the retry", std::time::Duration::from_secs(60), || {
+        let s = client.get_json(&format!("/v1/sessions/{id}")).ok()?;
+        s["export"]["error"].is_null().then_some(s)
+    });
+    assert_eq!(delivered["export"]["rows_sent"], 30, "{delivered}");
+    assert!(delivered["export"]["attempts"].as_u64().unwrap() >= 2, "{delivered}");
+    let (code, out, err) = run_tracesynth(&["fleet", "hosts", "--clickhouse", &server.url]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.lines().any(|l| l.starts_with("fleet-c\tid-fleet-c\t33 calls\t")), "every call once: {out}");
     // An absent server is a clear error, not an empty fleet.
     let (code, _, err) = run_tracesynth(&["fleet", "hosts", "--clickhouse", "http://127.0.0.1:9"]);
     assert_ne!(code, 0);
