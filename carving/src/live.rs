@@ -20,7 +20,11 @@ use crate::{
 };
 use tracer_probe::{
     coverage::{self, BranchCoverage},
-    probes::{self, PlanError},
+    probes::{
+        self,
+        arg_overrides::{ArgOverride, ArgOverrideError},
+        PlanError,
+    },
     record::{self, RecordConfig, RecordError},
     trace::{RetMode, Trace},
 };
@@ -34,6 +38,9 @@ pub enum LiveError {
     /// Recording failed.
     #[error(transparent)]
     Record(#[from] RecordError),
+    /// A `--arg` does not fit the function.
+    #[error(transparent)]
+    ArgOverride(#[from] ArgOverrideError),
     /// The calls do not make a specification.
     #[error(transparent)]
     Spec(#[from] SpecError),
@@ -66,6 +73,8 @@ pub struct LiveConfig {
     /// `--oracle fork`: ask the live binary about inputs where the candidate could be
     /// wrong ([`tracer_patch::oracle`]).
     pub oracle: bool,
+    /// `--arg`: what the user says about pointer parameters.
+    pub arg_overrides: Vec<ArgOverride>,
 }
 
 /// What to synthesize from a trace, and within what budget.
@@ -165,14 +174,17 @@ impl SynthesisReport {
     }
 }
 
-/// The probe plan for `config.synth.function`, with uretprobes: what [`run`] and
+/// The probe plan for `config.synth.function`, with uretprobes and `config.arg_overrides`:
+/// what [`run`] and
 /// [`crate::lists::run`] record with, and what tells them apart
 /// ([`crate::lists::takes_arrays`]).
 ///
 /// # Errors
 /// The function cannot be found or read.
 pub fn plan(config: &LiveConfig) -> Result<probes::Plan, LiveError> {
-    Ok(probes::plan(config.pid, std::slice::from_ref(&config.synth.function), RetMode::Uretprobe)?)
+    let mut plan = probes::plan(config.pid, std::slice::from_ref(&config.synth.function), RetMode::Uretprobe)?;
+    plan.apply_arg_overrides(&config.arg_overrides)?;
+    Ok(plan)
 }
 
 /// Records `config.synth.function` in the live process with `plan` (from [`plan`]), then

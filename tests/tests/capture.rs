@@ -110,7 +110,30 @@ fn reads_arrays_through_pointer_arguments_from_dwarf() {
     let (code, text, err) = run_tracesynth(&["record", "--pid", &pid, "--func", "scale_ints", "--explain"]);
     assert_eq!(code, 0, "{err}");
     assert!(text.contains("reads: `a` (int *): `n` elements of 4 bytes at entry and again at the return"), "{text}");
+    // What the heuristics cannot know, said with `--arg`: the length from another
+    // parameter, and a pointer the function does not write.
+    let with_k = ["record", "--pid", &pid, "--func", "scale_ints", "--explain", "--arg", "a:len=k,in"];
+    let (code, text, err) = run_tracesynth(&with_k);
+    assert_eq!(code, 0, "{err}");
+    assert!(text.contains("reads: `a` (int *): `k` elements of 4 bytes at entry, up to 4096 bytes"), "{text}");
+    for (func, arg, message) in [
+        ("scale_ints", "nope:out", "no traced function has a parameter `nope`"),
+        ("scale_ints", "n:out", "`n` is int, not a pointer to integers"),
+        ("scale_ints", "a:len=nope", "there is no parameter `nope`"),
+        ("sum_ints", "a:out", "`a` is const int *: the function cannot write through it"),
+        ("sum_ints", "a:len=4096", "a fixed length is not supported"),
+    ] {
+        let (code, _, err) = run_tracesynth(&["record", "--pid", &pid, "--func", func, "--explain", "--arg", arg]);
+        assert_ne!(code, 0, "--arg {arg}");
+        assert!(err.contains(message), "--arg {arg}: {err}");
+    }
+    let synth = ["synth", "--pid", &pid, "--func", "sum_ints", "--lang", "python", "--arg", "a:out"];
+    let (code, _, err) = run_tracesynth(&synth);
+    assert_ne!(code, 0);
+    assert!(err.contains("`a` is const int *: the function cannot write through it"), "synth --pid --arg: {err}");
     fixture.command("exit");
+    let overridden = record_commands(&bin, &["scale_ints"], &["arr"], 1, &["--arg", "a:len=k,in"]);
+    assert_eq!(rendered(&overridden), ["scale_ints([1,2], 3, 2) -> none"]);
 }
 
 fn assert_loss_balanced(trace: &Json) {

@@ -223,6 +223,35 @@ fn client_verbs_limits_and_target_exit() {
     let page = client.get_json(&format!("/v1/traces/{capped}/calls")).unwrap();
     assert_eq!(rendered(&page["functions"], &page["calls"]), [SEQ[3], SEQ[5]]);
 
+    // `attach --arg` reaches the daemon's plan: two elements (from `k`), not read again.
+    let (code, out, err) = run_tracesynth(&[
+        "attach",
+        "--pid",
+        &pid,
+        "--func",
+        "scale_ints",
+        "--arg",
+        "a:len=k,in",
+        "--calls",
+        "1",
+        "--daemon",
+        url,
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let scaled: u64 = out.trim().parse().unwrap();
+    fixture.command("arr");
+    wait_for("the scale_ints session to end", Duration::from_secs(10), || {
+        let s = client.get_json(&format!("/v1/sessions/{scaled}")).unwrap();
+        (s["state"] != "running").then_some(s)
+    });
+    let page = client.get_json(&format!("/v1/traces/{scaled}/calls")).unwrap();
+    let a = &page["calls"][0]["args"][0];
+    assert_eq!(a["array"]["items"], json!([{"int": 1}, {"int": 2}]), "{a}");
+    let (code, _, err) =
+        run_tracesynth(&["attach", "--pid", &pid, "--func", "scale_ints", "--arg", "k:out", "--daemon", url]);
+    assert_ne!(code, 0);
+    assert!(err.contains("400") && err.contains("`k` is int, not a pointer to integers"), "{err}");
+
     // A target that exits ends its session.
     let (code, out, err) = run_tracesynth(&["attach", "--pid", &pid, "--func", "price", "--daemon", url]);
     assert_eq!(code, 0, "{err}");
@@ -238,7 +267,7 @@ fn client_verbs_limits_and_target_exit() {
     assert_eq!(s["calls_per_function"], json!([3]));
     let (code, out, _) = run_tracesynth(&["traces", "--daemon", url]);
     assert_eq!(code, 0);
-    assert_eq!(out.lines().count(), 4, "header and three traces:\n{out}");
+    assert_eq!(out.lines().count(), 5, "header and four traces:\n{out}");
 }
 
 #[test]

@@ -23,6 +23,7 @@ use crate::store::{SessionLimits, SessionRecord, SessionState, Store, StoreError
 use tracer_probe::{
     probes::{
         self,
+        arg_overrides::{ArgOverride, ArgOverrideError},
         cfg::{CallBlocks, Cfg, CfgError},
         Plan, PlanError,
     },
@@ -95,6 +96,10 @@ pub struct SessionRequest {
     pub owner_uid: Option<u32>,
     /// Send argument and return values with the spans when the trace is exported.
     pub export_values: bool,
+    /// Bytes read at most behind each pointer argument (`None`: the default).
+    pub array_cap: Option<u32>,
+    /// `--arg` overrides of pointer parameters ([`ArgOverride`]), as given.
+    pub args: Vec<String>,
 }
 
 impl SessionRequest {
@@ -132,7 +137,19 @@ impl SessionRequest {
                 return invalid(format!("limits.max_seconds must be in (0, 2592000], got {s}"));
             }
         }
+        if let Some(cap) = self.array_cap.filter(|&c| c > probes::MAX_ARRAY_CAP) {
+            return invalid(format!("array_cap is at most {} bytes, got {cap}", probes::MAX_ARRAY_CAP));
+        }
+        self.arg_overrides()?;
         Ok(())
+    }
+
+    /// [`Self::args`], parsed.
+    ///
+    /// # Errors
+    /// [`DaemonError::Invalid`] for one that does not parse.
+    pub fn arg_overrides(&self) -> Result<Vec<ArgOverride>, DaemonError> {
+        self.args.iter().map(|a| a.parse().map_err(|e: ArgOverrideError| DaemonError::Invalid(e.to_string()))).collect()
     }
 }
 
@@ -239,6 +256,10 @@ impl Sessions {
     pub fn attach(&self, request: &SessionRequest) -> Result<SessionRecord, DaemonError> {
         request.validate()?;
         let mut plan = probes::plan(request.pid, &request.functions, request.ret_mode)?;
+        plan.apply_arg_overrides(&request.arg_overrides()?).map_err(|e| DaemonError::Invalid(e.to_string()))?;
+        if let Some(cap) = request.array_cap {
+            plan.set_array_cap(cap);
+        }
         let cfg = if request.blocks { Some(probes::cfg::add_block_points(&mut plan)?) } else { None };
         let ptrace_capable = rustix::process::geteuid().is_root()
             || tracer_probe::procfs::has_capability("self", tracer_probe::procfs::CAP_SYS_PTRACE);

@@ -32,6 +32,12 @@ pub struct CaptureArgs {
     /// 4096; 0 reads none (the argument is then recorded as not read).
     #[arg(long, default_value_t = tracer_probe::probes::DEFAULT_ARRAY_CAP)]
     pub array_cap: u32,
+    /// What the DWARF heuristics cannot know about a pointer parameter (repeatable; every
+    /// traced function with that parameter): `NAME:len=PARAM` (PARAM counts its elements),
+    /// `NAME:out` (the function writes it: read it again at the return), `NAME:in` (do
+    /// not), or `NAME:len=PARAM,out`.
+    #[arg(long = "arg", value_name = "NAME:SPEC")]
+    pub arg_overrides: Vec<tracer_probe::probes::arg_overrides::ArgOverride>,
 }
 
 /// Return capture mode.

@@ -123,6 +123,10 @@ struct SynthArgs {
     /// refused; the process is paused while it is asked).
     #[arg(long, value_enum, requires = "pid")]
     oracle: Option<OracleChoice>,
+    /// With --pid: what the DWARF heuristics cannot know about a pointer parameter
+    /// (repeatable), as `record --arg` takes it: `NAME:len=PARAM`, `NAME:out`, `NAME:in`.
+    #[arg(long = "arg", value_name = "NAME:SPEC", requires = "pid")]
+    arg_overrides: Vec<tracer_probe::probes::arg_overrides::ArgOverride>,
 }
 
 /// `--domain`.
@@ -343,6 +347,7 @@ fn run_record(args: RecordArgs) -> anyhow::Result<ExitCode> {
     };
     let stop = stop_flag();
     let mut plan = probes::plan(args.capture.pid, &args.capture.functions, args.capture.ret_probes.into())?;
+    plan.apply_arg_overrides(&args.capture.arg_overrides)?;
     let max_cap = probes::MAX_ARRAY_CAP;
     if args.capture.array_cap > max_cap {
         bail!("--array-cap is at most {max_cap} bytes, got {}", args.capture.array_cap);
@@ -592,6 +597,7 @@ fn run_live_synth(args: &SynthArgs, pid: u32, budget: Duration) -> anyhow::Resul
     let config = carving::live::LiveConfig {
         pid,
         oracle: args.oracle.is_some(),
+        arg_overrides: args.arg_overrides.clone(),
         distinct_inputs: args.distinct,
         max_record: Duration::from_secs_f64(args.max_seconds),
         synth: synth_options(args, budget)?,

@@ -91,6 +91,8 @@ pub fn run_attach(args: &AttachArgs) -> anyhow::Result<ExitCode> {
         fast_entry: args.capture.fast_entry,
         call_through: !args.capture.no_call_through,
         export_values: args.export_args,
+        array_cap: Some(args.capture.array_cap),
+        args: args.capture.arg_overrides.iter().map(ToString::to_string).collect(),
     };
     let session = Client::new(&args.daemon)?.post_json("/v1/sessions", &serde_json::to_value(&request)?)?;
     println!("{}", session["id"]);

@@ -100,6 +100,14 @@ pub struct CreateSession {
     /// the spans too (off by default: they may be data that must not leave the host).
     #[serde(default)]
     pub export_values: bool,
+    /// Bytes read at most behind each pointer-to-integers argument (default 4096, the
+    /// most; 0 reads none).
+    #[serde(default)]
+    pub array_cap: Option<u32>,
+    /// What the DWARF heuristics cannot know about pointer parameters, as `attach --arg`
+    /// takes them: `NAME:len=PARAM`, `NAME:out`, `NAME:in`, `NAME:len=PARAM,out`.
+    #[serde(default)]
+    pub args: Vec<String>,
 }
 
 fn yes() -> bool {
@@ -494,6 +502,8 @@ async fn create_session(
         call_through: body.call_through,
         owner_uid: caller.uid(),
         export_values: body.export_values,
+        array_cap: body.array_cap,
+        args: body.args,
     };
     request.validate()?;
     let sessions = state.sessions.clone();

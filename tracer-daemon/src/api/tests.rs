@@ -339,6 +339,15 @@ async fn bad_session_requests_are_4xx_json() {
         StatusCode::BAD_REQUEST,
         "at least one",
     );
+    for (extra, needle) in [
+        (json!({"args": ["buf:len=4096"]}), "a fixed length is not supported"),
+        (json!({"args": ["a:sideways"]}), "give NAME:len=PARAM"),
+        (json!({"array_cap": 5000}), "array_cap is at most 4096"),
+    ] {
+        let mut body = json!({"pid": child_pid, "functions": ["f"]});
+        body.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
+        assert_error(&post(body.to_string()).await, StatusCode::BAD_REQUEST, needle);
+    }
     assert_error(&post(json!({"pid": 0, "functions": ["f"]}).to_string()).await, StatusCode::BAD_REQUEST, "pid");
     assert_error(
         &post(json!({"pid": child_pid, "functions": ["no_such_function_xyz"], "blocks": true}).to_string()).await,

@@ -3,6 +3,7 @@
 //! [`plan`] resolves each name in the target's main binary and mapped shared libraries,
 //! reads its signature from DWARF and chooses cheap probe sites; [`loader`] loads the eBPF
 //! programs and attaches the plan's points.
+pub mod arg_overrides;
 pub mod cfg;
 pub mod dwarf;
 pub mod loader;
@@ -237,8 +238,11 @@ impl Plan {
                 f.signature(),
                 if f.has_dwarf { "" } else { "  [no DWARF: raw registers]" }
             ));
-            let cap = self.points.iter().find(|p| p.function as usize == fi).map_or(0, |p| p.arrays.cap);
-            for p in &f.params {
+            let arrays =
+                self.points.iter().find(|p| p.function as usize == fi).map_or_else(ArrayReads::default, |p| p.arrays);
+            let cap = arrays.cap;
+            let slots = dwarf::register_slots(&f.params);
+            for (p, slot) in f.params.iter().zip(&slots) {
                 if let ValueKind::Elements { bytes, count_param, .. } = p.ctype.kind {
                     let count = count_param
                         .and_then(|j| f.params.get(usize::from(j)))
@@ -250,8 +254,8 @@ impl Plan {
                             "  reads: `{}` ({}): {count} of {bytes} bytes at entry{}, up to {cap} bytes\n",
                             p.name,
                             p.ctype.name,
-                            if writable(&p.ctype.name) && f.ret_mode == RetMode::Uretprobe {
-                                " and again at the return (not const: the function may write it)"
+                            if slot.is_some_and(|s| arrays.out & (1 << s) != 0) {
+                                " and again at the return (the function may write it)"
                             } else {
                                 ""
                             }
