@@ -68,6 +68,22 @@ fn daemons_export_calls_to_clickhouse_and_the_fleet_queries_see_every_host() {
     for (line, function) in lines.iter().zip(["inner", "outer"]) {
         assert!(line.starts_with(&format!("{function}\t")) && line.contains("\t3 hosts\t"), "{out}");
     }
+    // Call rates per function and host.
+    let (code, out, err) = run_tracesynth(&["fleet", "calls", "--clickhouse", &server.url, "--func", "inner"]);
+    assert_eq!(code, 0, "{err}");
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 3, "{out}");
+    for (line, name) in lines.iter().zip(["fleet-a", "fleet-b", "fleet-c"]) {
+        let fields: Vec<&str> = line.split('\t').collect();
+        assert_eq!(fields[..5], ["inner", name, &format!("id-{name}"), "2 calls", "1 recordings"], "{out}");
+        let rate: f64 = fields[5].strip_suffix(" calls/s").unwrap().parse().unwrap();
+        assert!(rate > 0.0 && fields[6].starts_with("mean "), "{out}");
+    }
+    let (code, out, _) = run_tracesynth(&["fleet", "calls", "--clickhouse", &server.url]);
+    assert_eq!((code, out.lines().count()), (0, 6), "outer and inner on three hosts: {out}");
+    let (code, _, err) = run_tracesynth(&["fleet", "calls", "--clickhouse", &server.url, "--func", "nope"]);
+    assert_ne!(code, 0);
+    assert!(err.contains("no calls of `nope`"), "{err}");
     // Fleet synthesis: one host only ever buys fewer than 10 items, the other all sorts;
     // the function is synthesized from both hosts' calls, discount included.
     for ((fixture, daemon), (command, calls)) in hosts.iter_mut().zip([("cheap 300", 300), ("drive 300", 300)]) {

@@ -348,6 +348,57 @@ pub struct FunctionSummary {
     pub calls: u64,
 }
 
+/// The calls of one function on one host, as `tracesynth fleet calls` lists them.
+#[derive(Clone, Debug, PartialEq, Eq, Row, Serialize, Deserialize)]
+pub struct CallRate {
+    /// Function name.
+    pub function: String,
+    /// `host.name`.
+    pub host: String,
+    /// `host.id`.
+    pub host_id: String,
+    /// Calls stored.
+    pub calls: u64,
+    /// Recordings they came from.
+    pub recordings: u64,
+    /// Calls of the recordings with at least two calls: the ones a rate is taken over.
+    pub timed_calls: u64,
+    /// Nanoseconds from the first to the last entry, summed over those recordings.
+    pub span_ns: u64,
+    /// Nanoseconds in the calls, summed.
+    pub duration_ns: u64,
+}
+
+impl CallRate {
+    /// Calls per second while recorded, when a recording had two calls or more.
+    #[must_use]
+    pub fn per_second(&self) -> Option<f64> {
+        (self.span_ns > 0).then(|| self.timed_calls as f64 * 1e9 / self.span_ns as f64)
+    }
+
+    /// Mean duration of a call in nanoseconds.
+    #[must_use]
+    pub fn mean_ns(&self) -> f64 {
+        self.duration_ns as f64 / self.calls.max(1) as f64
+    }
+}
+
+/// Calls per function and host (of `function` only, when given), with their rates:
+/// calls per second over each recording's span, summed.
+///
+/// # Errors
+/// The server cannot be reached or has no tables yet.
+pub fn call_rates(url: &str, function: Option<&str>) -> Result<Vec<CallRate>, ClickHouseError> {
+    let err = |source| ClickHouseError::Server { url: url.into(), source };
+    block_on(async {
+        let query = client(url).query(
+            "SELECT function, host, host_id, toUInt64(sum(n)) AS calls, toUInt64(count()) AS recordings,              toUInt64(sumIf(n, n > 1)) AS timed_calls, toUInt64(sum(span)) AS span_ns,              toUInt64(sum(busy)) AS duration_ns FROM (SELECT function, host, host_id, recording, count() AS n,              toUInt64(max(entry_ns) - min(entry_ns)) AS span, sum(duration_ns) AS busy FROM tracesynth_calls FINAL              WHERE ? = '' OR function = ? GROUP BY function, host, host_id, recording)              GROUP BY function, host, host_id ORDER BY function, host, host_id",
+        );
+        let name = function.unwrap_or("");
+        query.bind(name).bind(name).fetch_all::<CallRate>().await.map_err(err)
+    })?
+}
+
 /// The hosts that sent calls, by name.
 ///
 /// # Errors

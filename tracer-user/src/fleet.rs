@@ -1,5 +1,5 @@
-//! `tracesynth fleet hosts|functions --clickhouse URL`: what a fleet's daemons exported to
-//! ClickHouse, across hosts.
+//! `tracesynth fleet hosts|functions|calls --clickhouse URL`: what a fleet's daemons
+//! exported to ClickHouse, across hosts.
 use std::process::ExitCode;
 
 use clap::{Args, Subcommand};
@@ -20,6 +20,16 @@ pub enum FleetQuery {
     Hosts(ClickHouseUrl),
     /// One function of one build a line: name, build id, hosts and calls.
     Functions(ClickHouseUrl),
+    /// One function on one host a line: name, `host.name`, `host.id`, calls, recordings,
+    /// calls per second while recorded, mean duration.
+    Calls {
+        /// Where the calls are.
+        #[command(flatten)]
+        at: ClickHouseUrl,
+        /// Only this function.
+        #[arg(long = "func")]
+        function: Option<String>,
+    },
 }
 
 /// Runs a fleet query and prints its lines.
@@ -37,6 +47,29 @@ pub fn run(query: &FleetQuery) -> anyhow::Result<ExitCode> {
             for f in clickhouse::functions(&at.clickhouse)? {
                 let build = if f.build_id.is_empty() { "-" } else { f.build_id.as_str() };
                 println!("{}\t{build}\t{} hosts\t{} calls", f.function, f.hosts, f.calls);
+            }
+        }
+        FleetQuery::Calls { at, function } => {
+            let rates = clickhouse::call_rates(&at.clickhouse, function.as_deref())?;
+            if rates.is_empty() {
+                eprintln!(
+                    "no calls{} in ClickHouse at {}",
+                    function.as_ref().map(|f| format!(" of `{f}`")).unwrap_or_default(),
+                    at.clickhouse
+                );
+                return Ok(ExitCode::FAILURE);
+            }
+            for r in rates {
+                let rate = r.per_second().map_or_else(|| "-".to_string(), |s| format!("{s:.0}"));
+                println!(
+                    "{}\t{}\t{}\t{} calls\t{} recordings\t{rate} calls/s\tmean {:.1} µs",
+                    r.function,
+                    r.host,
+                    r.host_id,
+                    r.calls,
+                    r.recordings,
+                    r.mean_ns() / 1e3
+                );
             }
         }
     }
