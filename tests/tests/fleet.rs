@@ -114,6 +114,42 @@ fn daemons_export_calls_to_clickhouse_and_the_fleet_queries_see_every_host() {
     assert_eq!(code, 0, "verified from the fleet's calls: {err}");
     let code = std::fs::read_to_string(out.join("solution.py")).unwrap();
     assert!(code.contains("10"), "the discount from 10 items: {code}");
+    // A session with block probes sends its control-flow edges; `fleet edges` sums them.
+    let (fixture, daemon) = &mut hosts[0];
+    let client = daemon.client();
+    let body = json!({"pid": fixture.pid(), "functions": ["price"], "blocks": true, "limits": {"max_calls": 40}});
+    let id = client.post_json("/v1/sessions", &body).unwrap()["id"].as_u64().unwrap();
+    fixture.command("drive 40");
+    let view = wait_for("the export of price's edges", std::time::Duration::from_secs(60), || {
+        let s = client.get_json(&format!("/v1/sessions/{id}")).ok()?;
+        s.get("export").is_some().then_some(s)
+    });
+    assert_eq!(view["export"]["error"], serde_json::Value::Null, "{view}");
+    let cfg = client.get_json(&format!("/v1/traces/{id}/cfg?function=price")).unwrap();
+    let mut stored: Vec<(u64, u64, u64)> = cfg["functions"][0]["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["from"].as_u64().unwrap(), e["to"].as_u64().unwrap(), e["count"].as_u64().unwrap()))
+        .collect();
+    assert!(stored.len() >= 2, "{cfg}");
+    stored.sort_unstable();
+    let (code, out, err) = run_tracesynth(&["fleet", "edges", "--clickhouse", &server.url, "--func", "price"]);
+    assert_eq!(code, 0, "{err}");
+    let listed: Vec<(u64, u64, u64)> = out
+        .lines()
+        .map(|l| {
+            let f: Vec<&str> = l.split('\t').collect();
+            let (from, to) = f[1].split_once(" -> ").unwrap();
+            let hex = |s: &str| u64::from_str_radix(s.trim_start_matches("0x"), 16).unwrap();
+            assert_eq!(f[3], "1 hosts", "{out}");
+            (hex(from), hex(to), f[2].strip_suffix(" times").unwrap().parse().unwrap())
+        })
+        .collect();
+    assert_eq!(listed, stored, "every edge with its count: {out}");
+    let (code, _, err) = run_tracesynth(&["fleet", "edges", "--clickhouse", &server.url, "--func", "inner"]);
+    assert_ne!(code, 0);
+    assert!(err.contains("no control-flow edges of `inner`"), "{err}");
     // The server goes down: a session that ends meanwhile waits in its daemon's store and
     // is sent when the server is back, once.
     server.stop();

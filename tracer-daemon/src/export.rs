@@ -237,8 +237,16 @@ impl Exports {
             }
         }
         let options = clickhouse::Options { with_values, redactor: self.redactor.clone() };
+        let cfg = if self.clickhouse.is_empty() {
+            None
+        } else {
+            store.cfg(id).unwrap_or_else(|e| {
+                *read_error.borrow_mut() = Some(format!("reading the control-flow graphs: {e}"));
+                None
+            })
+        };
         for url in &self.clickhouse {
-            match clickhouse::send_pieces(url, header, &resource, &options, &mut pieces()) {
+            match clickhouse::send_pieces(url, header, &resource, &options, &mut pieces(), cfg.as_ref()) {
                 Ok(n) => outcome.rows_sent += n as u64,
                 Err(e) => {
                     tracing::warn!(id, error = %e, "export failed");

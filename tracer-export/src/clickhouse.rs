@@ -7,8 +7,9 @@
 //! |---|---|---|
 //! | `tracesynth_calls` | completed call: `host`, `host_id`, `service`, `build_id`, `pid`, `recording`, `function`, `seq`, `tid`, `depth`, `parent` (-1: none), `entry_ns`, `duration_ns`, `cpu_ns`, `args` and `ret` (the trace's JSON values, strings redacted; empty unless values are exported) | (`host_id`, `recording`, `seq`) |
 //! | `tracesynth_functions` | function of a recording: `host`, `host_id`, `service`, `build_id`, `recording`, `function`, `signature`, `calls`, `info` (the trace's function record as JSON: parameters with their DWARF types) | (`host_id`, `build_id`, `function`, `recording`) |
+//! | `tracesynth_edges` | control-flow edge of a function in a recording with block probes: `host`, `host_id`, `service`, `build_id`, `recording`, `function`, `from_offset` and `to_offset` (block offsets in the function), `count` (times followed), `back_edge`, `observed_only` (0/1) | (`host_id`, `recording`, `function`, `from_offset`, `to_offset`) |
 //!
-//! Times are nanoseconds as `UInt64` (18.16 has no `DateTime64`). Both tables are
+//! Times are nanoseconds as `UInt64` (18.16 has no `DateTime64`). The tables are
 //! `ReplacingMergeTree`s on their key, so a batch sent again (a retry after a failure,
 //! a daemon restart) replaces itself instead of counting twice; queries read them with
 //! `FINAL`. Schema validation (`RowBinaryWithNamesAndTypes`, which 18.16 lacks) is off.
@@ -16,7 +17,7 @@ use clickhouse::{Client, Row};
 use opentelemetry_proto::tonic::{common::v1::any_value, resource::v1::Resource};
 use serde::{Deserialize, Serialize};
 use tracer_probe::{
-    probes::FunctionInfo,
+    probes::{cfg::Cfg, FunctionInfo},
     trace::{Call, EndReason, Loss, OnCpu, Trace, Value, SCHEMA_VERSION},
 };
 
@@ -64,7 +65,7 @@ pub enum ClickHouseError {
 }
 
 /// The tables, created when missing.
-pub const SCHEMA: [&str; 2] = [
+pub const SCHEMA: [&str; 3] = [
     "CREATE TABLE IF NOT EXISTS tracesynth_calls (host String, host_id String, service String, build_id String, \
      pid UInt32, recording UInt64, function String, seq UInt64, tid UInt32, depth UInt32, parent Int64, \
      entry_ns UInt64, duration_ns UInt64, cpu_ns UInt64, args String, ret String) \
@@ -72,6 +73,10 @@ pub const SCHEMA: [&str; 2] = [
     "CREATE TABLE IF NOT EXISTS tracesynth_functions (host String, host_id String, service String, \
      build_id String, recording UInt64, function String, signature String, calls UInt64, info String) \
      ENGINE = ReplacingMergeTree() ORDER BY (host_id, build_id, function, recording)",
+    "CREATE TABLE IF NOT EXISTS tracesynth_edges (host String, host_id String, service String, build_id String, \
+     recording UInt64, function String, from_offset UInt64, to_offset UInt64, count UInt64, back_edge UInt8, \
+     observed_only UInt8) \
+     ENGINE = ReplacingMergeTree() ORDER BY (host_id, recording, function, from_offset, to_offset)",
 ];
 
 /// A row of `tracesynth_calls`.
@@ -132,6 +137,33 @@ pub struct FunctionRow {
     pub calls: u64,
     /// The trace's `FunctionInfo` as JSON (parameter types, for fleet synthesis).
     pub info: String,
+}
+
+/// A row of `tracesynth_edges`.
+#[derive(Clone, Debug, PartialEq, Eq, Row, Serialize, Deserialize)]
+pub struct EdgeRow {
+    /// `host.name`.
+    pub host: String,
+    /// `host.id`.
+    pub host_id: String,
+    /// `service.name`.
+    pub service: String,
+    /// GNU build id, or empty.
+    pub build_id: String,
+    /// Identifies the recording on its host.
+    pub recording: u64,
+    /// Function name.
+    pub function: String,
+    /// Source block offset in the function.
+    pub from_offset: u64,
+    /// Target block offset in the function.
+    pub to_offset: u64,
+    /// Times followed in the recording.
+    pub count: u64,
+    /// 1 when the edge closes a loop.
+    pub back_edge: u8,
+    /// 1 when seen at run time but not in the static graph.
+    pub observed_only: u8,
 }
 
 /// What goes with the calls.
@@ -234,6 +266,28 @@ impl Origin {
             .collect()
     }
 
+    /// A row per edge of each function of `cfg`.
+    fn edge_rows(&self, cfg: &Cfg) -> Vec<EdgeRow> {
+        cfg.functions
+            .iter()
+            .flat_map(|f| {
+                f.edges.iter().map(|e| EdgeRow {
+                    host: self.host.clone(),
+                    host_id: self.host_id.clone(),
+                    service: self.service.clone(),
+                    build_id: self.build_id.clone(),
+                    recording: self.recording,
+                    function: f.function.clone(),
+                    from_offset: e.from,
+                    to_offset: e.to,
+                    count: e.count,
+                    back_edge: u8::from(e.back_edge),
+                    observed_only: u8::from(e.observed_only),
+                })
+            })
+            .collect()
+    }
+
     /// A row per function of `header`, with `completed[i]` completed calls of function `i`.
     fn function_rows(&self, header: &Trace, completed: &[u64]) -> Vec<FunctionRow> {
         header
@@ -280,8 +334,9 @@ fn client(url: &str) -> Client {
 /// Sends a recording to the ClickHouse server at `url` (an HTTP URL such as
 /// `http://HOST:8123`) piece by piece as `pieces` yields its calls, in one insert that
 /// streams each piece's rows as they come, so one piece at a time is in memory; then a row
-/// per function. `header` is the recording (its functions and identity; its own calls are
-/// not read). Creates the tables first. Returns the calls inserted.
+/// per function, and a row per control-flow edge when the recording had block probes
+/// (`cfg`). `header` is the recording (its functions and identity; its own calls are not
+/// read). Creates the tables first. Returns the calls inserted.
 ///
 /// # Errors
 /// The server cannot be reached or refuses a statement.
@@ -291,6 +346,7 @@ pub fn send_pieces(
     resource: &Resource,
     options: &Options,
     pieces: &mut dyn Iterator<Item = Vec<Call>>,
+    cfg: Option<&Cfg>,
 ) -> Result<usize, ClickHouseError> {
     let origin = Origin::of(header, resource);
     let err = |source| ClickHouseError::Server { url: url.into(), source };
@@ -318,6 +374,14 @@ pub fn send_pieces(
             insert.write(row).await.map_err(err)?;
         }
         insert.end().await.map_err(err)?;
+        let edges = cfg.map(|c| origin.edge_rows(c)).unwrap_or_default();
+        if !edges.is_empty() {
+            let mut insert = client.insert::<EdgeRow>("tracesynth_edges").await.map_err(err)?;
+            for row in &edges {
+                insert.write(row).await.map_err(err)?;
+            }
+            insert.end().await.map_err(err)?;
+        }
         Ok(sent)
     })?
 }
@@ -396,6 +460,46 @@ pub fn call_rates(url: &str, function: Option<&str>) -> Result<Vec<CallRate>, Cl
         );
         let name = function.unwrap_or("");
         query.bind(name).bind(name).fetch_all::<CallRate>().await.map_err(err)
+    })?
+}
+
+/// A control-flow edge of one function of one build, summed over the fleet, as
+/// `tracesynth fleet edges` lists it.
+#[derive(Clone, Debug, PartialEq, Eq, Row, Serialize, Deserialize)]
+pub struct FleetEdge {
+    /// GNU build id, or empty.
+    pub build_id: String,
+    /// Source block offset in the function.
+    pub from_offset: u64,
+    /// Target block offset in the function.
+    pub to_offset: u64,
+    /// Times followed, summed over hosts and recordings.
+    pub count: u64,
+    /// Hosts it was followed on.
+    pub hosts: u64,
+    /// 1 when the edge closes a loop.
+    pub back_edge: u8,
+}
+
+/// The control-flow edges of `function` recorded with block probes on any host, per build,
+/// with the times each was followed.
+///
+/// # Errors
+/// The server cannot be reached or has no tables yet.
+pub fn fleet_edges(url: &str, function: &str) -> Result<Vec<FleetEdge>, ClickHouseError> {
+    let err = |source| ClickHouseError::Server { url: url.into(), source };
+    block_on(async {
+        client(url)
+            .query(
+                "SELECT build_id, from_offset, to_offset, toUInt64(sum(count)) AS count, \
+                 toUInt64(uniqExact(host, host_id)) AS hosts, toUInt8(max(back_edge)) AS back_edge \
+                 FROM tracesynth_edges FINAL WHERE function = ? \
+                 GROUP BY build_id, from_offset, to_offset ORDER BY build_id, from_offset, to_offset",
+            )
+            .bind(function)
+            .fetch_all::<FleetEdge>()
+            .await
+            .map_err(err)
     })?
 }
 

@@ -1,4 +1,4 @@
-//! `tracesynth fleet hosts|functions|calls --clickhouse URL`: what a fleet's daemons
+//! `tracesynth fleet hosts|functions|calls|edges --clickhouse URL`: what a fleet's daemons
 //! exported to ClickHouse, across hosts.
 use std::process::ExitCode;
 
@@ -29,6 +29,17 @@ pub enum FleetQuery {
         /// Only this function.
         #[arg(long = "func")]
         function: Option<String>,
+    },
+    /// One control-flow edge of a function a line, from sessions with block probes:
+    /// build id, `FROM -> TO` block offsets, times followed and hosts (summed over the
+    /// fleet), `loop` for an edge that closes one.
+    Edges {
+        /// Where the edges are.
+        #[command(flatten)]
+        at: ClickHouseUrl,
+        /// The function.
+        #[arg(long = "func")]
+        function: String,
     },
 }
 
@@ -69,6 +80,28 @@ pub fn run(query: &FleetQuery) -> anyhow::Result<ExitCode> {
                     r.calls,
                     r.recordings,
                     r.mean_ns() / 1e3
+                );
+            }
+        }
+        FleetQuery::Edges { at, function } => {
+            let edges = clickhouse::fleet_edges(&at.clickhouse, function)?;
+            if edges.is_empty() {
+                eprintln!(
+                    "no control-flow edges of `{function}` in ClickHouse at {} (sessions with block probes \
+                     export them)",
+                    at.clickhouse
+                );
+                return Ok(ExitCode::FAILURE);
+            }
+            for e in edges {
+                let build = if e.build_id.is_empty() { "-" } else { e.build_id.as_str() };
+                println!(
+                    "{build}\t{:#x} -> {:#x}\t{} times\t{} hosts{}",
+                    e.from_offset,
+                    e.to_offset,
+                    e.count,
+                    e.hosts,
+                    if e.back_edge != 0 { "\tloop" } else { "" }
                 );
             }
         }
