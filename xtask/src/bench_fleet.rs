@@ -42,6 +42,26 @@ fn memory_mib(pid: u32) -> Memory {
     }
 }
 
+/// Linux's clock tick for `/proc/PID/stat` times (`sysconf(_SC_CLK_TCK)`, 100 on every
+/// Linux target this project builds for).
+const CLOCK_TICKS_PER_S: f64 = 100.0;
+
+/// CPU seconds `pid` has used, user and system (`/proc/PID/stat` fields 14 and 15).
+fn cpu_seconds(pid: u32) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // Fields after the command name (which may hold spaces), from field 3 on.
+    let fields: Vec<&str> = stat.rsplit_once(')').map_or("", |(_, rest)| rest).split_whitespace().collect();
+    let ticks = |i: usize| fields.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+    (ticks(11) + ticks(12)) / CLOCK_TICKS_PER_S
+}
+
+/// The share of one core `pid` uses over `over`, in percent.
+fn idle_cpu_percent(pid: u32, over: Duration) -> f64 {
+    let before = cpu_seconds(pid);
+    std::thread::sleep(over);
+    (cpu_seconds(pid) - before) / over.as_secs_f64() * 100.0
+}
+
 /// Runs the benchmark: `runs` sessions of `calls` calls of `nop5_fn`, each exported when it
 /// ends.
 ///
@@ -56,13 +76,15 @@ pub fn run(calls: u64, runs: usize) -> Result<()> {
     let export = format!("clickhouse={}", server.url);
     let daemon = Daemon::start_with(&tracesynth, &dir.path().join("data"), &["--export", &export])?;
     let idle = memory_mib(daemon.pid());
+    let idle_cpu = idle_cpu_percent(daemon.pid(), Duration::from_secs(5));
     println!("#### Export into ClickHouse: sessions of {calls} calls of `nop5_fn`, {runs} runs\n");
-    println!("| run | calls inserted | export s | calls/s | of the 200k/s goal |");
-    println!("|---|---|---|---|---|");
+    println!("| run | calls inserted | export s | calls/s | of the 200k/s goal | daemon CPU s (record, store, export) | CPU µs per call |");
+    println!("|---|---|---|---|---|---|---|");
     let mut rates = Vec::new();
     let mut after_each = Vec::new();
     for run in 1..=runs {
         let mut target = Fixture::spawn(&bin)?;
+        let cpu_before = cpu_seconds(daemon.pid());
         let session = daemon.post(
             "/v1/sessions",
             &json!({"pid": target.pid(), "functions": ["nop5_fn"], "limits": {"max_calls": calls}}),
@@ -88,13 +110,19 @@ pub fn run(calls: u64, runs: usize) -> Result<()> {
         let seconds = export["ms"].as_u64().unwrap_or(0) as f64 / 1e3;
         let rate = rows as f64 / seconds.max(1e-3);
         let during = memory_mib(daemon.pid());
-        println!("| {run} | {rows} | {seconds:.2} | {rate:.0} | {:.2}× |", rate / GOAL_CALLS_PER_S);
+        let cpu = cpu_seconds(daemon.pid()) - cpu_before;
+        println!(
+            "| {run} | {rows} | {seconds:.2} | {rate:.0} | {:.2}× | {cpu:.2} | {:.2} |",
+            rate / GOAL_CALLS_PER_S,
+            cpu * 1e6 / rows.max(1) as f64
+        );
         after_each.push(during.rss);
         rates.push(rate);
     }
     let rate = median(rates);
-    println!("| median | | | {rate:.0} | {:.2}× |", rate / GOAL_CALLS_PER_S);
+    println!("| median | | | {rate:.0} | {:.2}× | | |", rate / GOAL_CALLS_PER_S);
     let end = memory_mib(daemon.pid());
+    let idle_cpu_after = idle_cpu_percent(daemon.pid(), Duration::from_secs(5));
     let after_each: Vec<String> = after_each.iter().map(|m| format!("{m:.0}")).collect();
     println!(
         "\nDaemon memory (MiB; the goal is at most 100 resident): {:.0} resident at idle (before any \
@@ -106,6 +134,10 @@ pub fn run(calls: u64, runs: usize) -> Result<()> {
         end.anon,
         end.mapped,
         end.peak,
+    );
+    println!(
+        "Daemon CPU at idle (share of one core over 5 s): {idle_cpu:.2} % before any session, \
+         {idle_cpu_after:.2} % after the runs."
     );
     Ok(())
 }
