@@ -223,7 +223,8 @@ fn client_verbs_limits_and_target_exit() {
     let page = client.get_json(&format!("/v1/traces/{capped}/calls")).unwrap();
     assert_eq!(rendered(&page["functions"], &page["calls"]), [SEQ[3], SEQ[5]]);
 
-    // `attach --arg` reaches the daemon's plan: two elements (from `k`), not read again.
+    // `attach --arg` reaches the daemon's plan: two elements (from `k`), not read again;
+    // a 1 MiB ring is enough for one call.
     let (code, out, err) = run_tracesynth(&[
         "attach",
         "--pid",
@@ -233,6 +234,8 @@ fn client_verbs_limits_and_target_exit() {
         "--arg",
         "a:len=k,in",
         "--calls",
+        "1",
+        "--ring-mb",
         "1",
         "--daemon",
         url,

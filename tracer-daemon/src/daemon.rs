@@ -100,6 +100,8 @@ pub struct SessionRequest {
     pub array_cap: Option<u32>,
     /// `--arg` overrides of pointer parameters ([`ArgOverride`]), as given.
     pub args: Vec<String>,
+    /// Ring buffer size in MiB (`None`: [`RecordConfig`]'s default).
+    pub ring_mb: Option<u32>,
 }
 
 impl SessionRequest {
@@ -139,6 +141,9 @@ impl SessionRequest {
         }
         if let Some(cap) = self.array_cap.filter(|&c| c > probes::MAX_ARRAY_CAP) {
             return invalid(format!("array_cap is at most {} bytes, got {cap}", probes::MAX_ARRAY_CAP));
+        }
+        if let Some(mb) = self.ring_mb.filter(|&mb| !mb.is_power_of_two() || mb > 1024) {
+            return invalid(format!("ring_mb must be a power of two up to 1024, got {mb}"));
         }
         self.arg_overrides()?;
         Ok(())
@@ -292,12 +297,14 @@ impl Sessions {
             error: None,
             owner_uid: request.owner_uid,
         };
+        let defaults = RecordConfig::default();
         let config = RecordConfig {
             duration: request.limits.max_seconds.map(Duration::from_secs_f64),
             max_calls: request.limits.max_calls,
             progress: false,
             announce: false,
-            ..RecordConfig::default()
+            ring_bytes: request.ring_mb.map_or(defaults.ring_bytes, |mb| mb << 20),
+            ..defaults
         };
         let stop = Arc::new(AtomicBool::new(false));
         let detach = Arc::new(AtomicBool::new(false));

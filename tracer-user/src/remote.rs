@@ -33,6 +33,10 @@ pub struct AttachArgs {
     /// with the spans too (they may be data that must not leave the host).
     #[arg(long)]
     export_args: bool,
+    /// Ring buffer size in MiB (a power of two up to 1024; the daemon's default is 16).
+    /// Resident while the session runs, twice over: the kernel maps its pages twice.
+    #[arg(long)]
+    ring_mb: Option<u32>,
     #[command(flatten)]
     daemon: DaemonUrl,
 }
@@ -92,6 +96,7 @@ pub fn run_attach(args: &AttachArgs) -> anyhow::Result<ExitCode> {
         call_through: !args.capture.no_call_through,
         export_values: args.export_args,
         array_cap: Some(args.capture.array_cap),
+        ring_mb: args.ring_mb,
         args: args.capture.arg_overrides.iter().map(ToString::to_string).collect(),
     };
     let session = Client::new(&args.daemon)?.post_json("/v1/sessions", &serde_json::to_value(&request)?)?;

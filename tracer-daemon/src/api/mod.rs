@@ -108,6 +108,10 @@ pub struct CreateSession {
     /// takes them: `NAME:len=PARAM`, `NAME:out`, `NAME:in`, `NAME:len=PARAM,out`.
     #[serde(default)]
     pub args: Vec<String>,
+    /// Ring buffer size in MiB, a power of two up to 1024 (default 16); resident while the
+    /// session runs, twice over (the kernel maps its pages twice).
+    #[serde(default)]
+    pub ring_mb: Option<u32>,
 }
 
 fn yes() -> bool {
@@ -504,6 +508,7 @@ async fn create_session(
         export_values: body.export_values,
         array_cap: body.array_cap,
         args: body.args,
+        ring_mb: body.ring_mb,
     };
     request.validate()?;
     let sessions = state.sessions.clone();

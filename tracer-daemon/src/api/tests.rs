@@ -343,6 +343,8 @@ async fn bad_session_requests_are_4xx_json() {
         (json!({"args": ["buf:len=4096"]}), "a fixed length is not supported"),
         (json!({"args": ["a:sideways"]}), "give NAME:len=PARAM"),
         (json!({"array_cap": 5000}), "array_cap is at most 4096"),
+        (json!({"ring_mb": 3}), "ring_mb must be a power of two"),
+        (json!({"ring_mb": 2048}), "ring_mb must be a power of two"),
     ] {
         let mut body = json!({"pid": child_pid, "functions": ["f"]});
         body.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
