@@ -58,6 +58,23 @@ impl DaemonClient for DaemonProcess {
     }
 }
 
+/// Session `id`'s view once `ready` holds for it, polled within `timeout`.
+///
+/// # Panics
+/// When the daemon does not answer, or `ready` does not hold in time.
+pub fn session_when(
+    client: &tracer_daemon::client::Client,
+    id: u64,
+    what: &str,
+    timeout: std::time::Duration,
+    ready: impl Fn(&serde_json::Value) -> bool,
+) -> serde_json::Value {
+    wait_for(what, timeout, || {
+        let s = client.get_json(&format!("/v1/sessions/{id}")).unwrap();
+        ready(&s).then_some(s)
+    })
+}
+
 /// A `tracesynth record` running in the background.
 pub struct Recording {
     /// The process.

@@ -5,7 +5,12 @@
 //! while the server is down reaches it, once, when it is back.
 use serde_json::json;
 use test_support::{ci::require_file, clickhouse::ClickHouseServer};
-use tests::{build_fixture, require_root, run_tracesynth, set_binary, start_daemon, wait_for, DaemonClient, Fixture};
+use tests::{
+    build_fixture, require_root, run_tracesynth, session_when, set_binary, start_daemon, DaemonClient, Fixture,
+};
+
+/// How long the test waits for an export to happen or fail.
+const EXPORT_WAIT: std::time::Duration = std::time::Duration::from_secs(60);
 
 #[test]
 fn daemons_export_calls_to_clickhouse_and_the_fleet_queries_see_every_host() {
@@ -47,10 +52,7 @@ fn daemons_export_calls_to_clickhouse_and_the_fleet_queries_see_every_host() {
                           "export_values": true});
         let id = client.post_json("/v1/sessions", &body).unwrap()["id"].as_u64().unwrap();
         fixture.command("nest");
-        let view = wait_for("the export to ClickHouse", std::time::Duration::from_secs(60), || {
-            let s = client.get_json(&format!("/v1/sessions/{id}")).ok()?;
-            s.get("export").is_some().then_some(s)
-        });
+        let view = session_when(&client, id, "the export to ClickHouse", EXPORT_WAIT, |s| s.get("export").is_some());
         assert_eq!(view["export"]["error"], serde_json::Value::Null, "{view}");
         assert_eq!(view["export"]["rows_sent"], 3, "{view}");
     }
@@ -92,10 +94,7 @@ fn daemons_export_calls_to_clickhouse_and_the_fleet_queries_see_every_host() {
                           "export_values": true});
         let id = client.post_json("/v1/sessions", &body).unwrap()["id"].as_u64().unwrap();
         fixture.command(command);
-        let view = wait_for("the export of price", std::time::Duration::from_secs(60), || {
-            let s = client.get_json(&format!("/v1/sessions/{id}")).ok()?;
-            s.get("export").is_some().then_some(s)
-        });
+        let view = session_when(&client, id, "the export of price", EXPORT_WAIT, |s| s.get("export").is_some());
         assert_eq!(view["export"]["rows_sent"], calls, "{view}");
     }
     let out = dir.path().join("price");
@@ -120,10 +119,7 @@ fn daemons_export_calls_to_clickhouse_and_the_fleet_queries_see_every_host() {
     let body = json!({"pid": fixture.pid(), "functions": ["price"], "blocks": true, "limits": {"max_calls": 40}});
     let id = client.post_json("/v1/sessions", &body).unwrap()["id"].as_u64().unwrap();
     fixture.command("drive 40");
-    let view = wait_for("the export of price's edges", std::time::Duration::from_secs(60), || {
-        let s = client.get_json(&format!("/v1/sessions/{id}")).ok()?;
-        s.get("export").is_some().then_some(s)
-    });
+    let view = session_when(&client, id, "the export of price's edges", EXPORT_WAIT, |s| s.get("export").is_some());
     assert_eq!(view["export"]["error"], serde_json::Value::Null, "{view}");
     let cfg = client.get_json(&format!("/v1/traces/{id}/cfg?function=price")).unwrap();
     let mut stored: Vec<(u64, u64, u64)> = cfg["functions"][0]["edges"]
@@ -160,16 +156,10 @@ fn daemons_export_calls_to_clickhouse_and_the_fleet_queries_see_every_host() {
     for _ in 0..10 {
         fixture.command("nest");
     }
-    let failed = wait_for("a failed export", std::time::Duration::from_secs(60), || {
-        let s = client.get_json(&format!("/v1/sessions/{id}")).ok()?;
-        s["export"]["error"].is_string().then_some(s)
-    });
+    let failed = session_when(&client, id, "a failed export", EXPORT_WAIT, |s| s["export"]["error"].is_string());
     assert_eq!(failed["export"]["rows_sent"], 0, "{failed}");
     server.restart().unwrap();
-    let delivered = wait_for("the retry", std::time::Duration::from_secs(60), || {
-        let s = client.get_json(&format!("/v1/sessions/{id}")).ok()?;
-        s["export"]["error"].is_null().then_some(s)
-    });
+    let delivered = session_when(&client, id, "the retry", EXPORT_WAIT, |s| s["export"]["error"].is_null());
     assert_eq!(delivered["export"]["rows_sent"], 30, "{delivered}");
     assert!(delivered["export"]["attempts"].as_u64().unwrap() >= 2, "{delivered}");
     let (code, out, err) = run_tracesynth(&["fleet", "hosts", "--clickhouse", &server.url]);

@@ -14,9 +14,13 @@ use opentelemetry_proto::tonic::{
 use prost::Message as _;
 use serde_json::{json, Value as Json};
 use tests::{
-    build_fixture, require_root, run_tracesynth, set_binary, start_daemon, wait_for, DaemonClient, Fixture, Recording,
+    build_fixture, require_root, run_tracesynth, session_when, set_binary, start_daemon, DaemonClient, Fixture,
+    Recording,
 };
 use tracer_daemon::client::Client;
+
+/// How long a test waits for an export to happen or fail.
+const EXPORT_WAIT: std::time::Duration = std::time::Duration::from_secs(20);
 
 /// An OTLP/HTTP receiver on loopback keeping what it is sent.
 struct Receiver {
@@ -72,13 +76,6 @@ fn free_loopback_address() -> String {
 }
 
 /// Session `id`'s view once `ready` holds for it.
-fn session_when(client: &Client, id: u64, what: &str, ready: impl Fn(&Json) -> bool) -> Json {
-    wait_for(what, std::time::Duration::from_secs(20), || {
-        let s = client.get_json(&format!("/v1/sessions/{id}")).unwrap();
-        ready(&s).then_some(s)
-    })
-}
-
 fn attr<'a>(attrs: &'a [KeyValue], key: &str) -> Option<&'a V> {
     attrs.iter().find(|a| a.key == key).and_then(|a| a.value.as_ref()).and_then(|v| v.value.as_ref())
 }
@@ -171,7 +168,7 @@ fn a_daemon_exports_each_ended_session_with_its_labels() {
     let id = client.post_json("/v1/sessions", &body).unwrap()["id"].as_u64().unwrap();
     fixture.command("nest");
     fixture.command("nest");
-    let view = session_when(&client, id, "the export", |s| s.get("export").is_some());
+    let view = session_when(&client, id, "the export", EXPORT_WAIT, |s| s.get("export").is_some());
     assert_eq!(view["state"], "call-limit");
     let export = &view["export"];
     assert_eq!((export["spans_sent"].as_u64(), export["rows_sent"].as_u64()), (Some(6), Some(0)), "{view}");
@@ -243,10 +240,10 @@ fn a_receiver_that_was_down_gets_the_trace_once_it_is_up() {
     let body = json!({"pid": fixture.pid(), "functions": ["outer", "inner"], "limits": {"max_calls": 3}});
     let id = client.post_json("/v1/sessions", &body).unwrap()["id"].as_u64().unwrap();
     fixture.command("nest");
-    let failed = session_when(&client, id, "a failed export", |s| s["export"]["error"].is_string());
+    let failed = session_when(&client, id, "a failed export", EXPORT_WAIT, |s| s["export"]["error"].is_string());
     assert_eq!(failed["export"]["spans_sent"], 0);
     let sink = receiver_on(&address);
-    let delivered = session_when(&client, id, "the retry", |s| s["export"]["error"].is_null());
+    let delivered = session_when(&client, id, "the retry", EXPORT_WAIT, |s| s["export"]["error"].is_null());
     assert_eq!(delivered["export"]["spans_sent"], 3);
     assert!(delivered["export"]["attempts"].as_u64().unwrap() >= 2);
     let spans = all_spans(&sink.requests()).len();
@@ -297,20 +294,20 @@ fn the_spool_is_capped_and_every_call_is_accounted_for() {
     let body = json!({"pid": fixture.pid(), "functions": ["outer", "inner"], "limits": {"max_calls": 3}});
     let first = client.post_json("/v1/sessions", &body).unwrap()["id"].as_u64().unwrap();
     fixture.command("nest");
-    session_when(&client, first, "a failed export", |s| s["export"]["error"].is_string());
+    session_when(&client, first, "a failed export", EXPORT_WAIT, |s| s["export"]["error"].is_string());
     assert_eq!(export_counts(&client), [3, 0, 3, 0]);
     let second = client.post_json("/v1/sessions", &body).unwrap()["id"].as_u64().unwrap();
     fixture.command("nest");
-    session_when(&client, second, "a failed export", |s| s["export"]["error"].is_string());
+    session_when(&client, second, "a failed export", EXPORT_WAIT, |s| s["export"]["error"].is_string());
     // The older session gave way: counted as dropped, its trace still at home.
-    let view = session_when(&client, first, "the spool cap", |s| s["export"]["dropped"] == true);
+    let view = session_when(&client, first, "the spool cap", EXPORT_WAIT, |s| s["export"]["dropped"] == true);
     assert!(view["export"]["error"].as_str().unwrap().contains("--export-spool-calls"), "{view}");
     assert_eq!(export_counts(&client), [6, 0, 3, 3]);
     let calls = client.get_json(&format!("/v1/traces/{first}/calls?limit=10")).unwrap();
     assert_eq!(calls["calls"].as_array().map(Vec::len), Some(3), "{calls}");
     // The receiver comes up: the waiting session goes, once; the dropped one never.
     let sink = receiver_on(&address);
-    session_when(&client, second, "the retry", |s| s["export"]["spans_sent"] == 3);
+    session_when(&client, second, "the retry", EXPORT_WAIT, |s| s["export"]["spans_sent"] == 3);
     assert_eq!(all_spans(&sink.requests()).len(), 3);
     let [produced, exported, spooled, dropped] = export_counts(&client);
     assert_eq!((produced, exported, spooled, dropped), (6, 3, 0, 3));
@@ -335,12 +332,13 @@ fn a_trace_left_pending_by_a_killed_daemon_is_sent_by_the_next_one() {
     let body = json!({"pid": fixture.pid(), "functions": ["outer", "inner"], "limits": {"max_calls": 3}});
     let id = client.post_json("/v1/sessions", &body).unwrap()["id"].as_u64().unwrap();
     fixture.command("nest");
-    session_when(&client, id, "a failed export", |s| s["export"]["error"].is_string());
+    session_when(&client, id, "a failed export", EXPORT_WAIT, |s| s["export"]["error"].is_string());
     first.kill_9();
     let sink = receiver_on(&address);
     let second = start_daemon(&data, &flags);
     let client = second.client();
-    let view = session_when(&client, id, "the export after the restart", |s| s["export"]["spans_sent"] == 3);
+    let view =
+        session_when(&client, id, "the export after the restart", EXPORT_WAIT, |s| s["export"]["spans_sent"] == 3);
     assert_eq!(view["export"]["error"], Json::Null);
     let spans = all_spans(&sink.requests()).len();
     assert_eq!(spans, 3);

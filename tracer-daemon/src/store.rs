@@ -168,6 +168,14 @@ fn call_key(id: u64, function: u32, seq: u64) -> [u8; 20] {
     k
 }
 
+/// The key prefix of trace `id`'s calls (and counters) of one function, or of all.
+fn calls_prefix(id: u64, function: Option<u32>) -> Vec<u8> {
+    match function {
+        Some(f) => call_key(id, f, 0)[..12].to_vec(),
+        None => id.to_be_bytes().to_vec(),
+    }
+}
+
 impl Store {
     /// Opens (creating if needed) the store in `dir`.
     ///
@@ -343,10 +351,7 @@ impl Store {
         id: u64,
         function: Option<u32>,
     ) -> impl Iterator<Item = Result<sled::IVec, StoreError>> + '_ {
-        let prefix: Vec<u8> = match function {
-            Some(f) => call_key(id, f, 0)[..12].to_vec(),
-            None => id.to_be_bytes().to_vec(),
-        };
+        let prefix = calls_prefix(id, function);
         self.calls.scan_prefix(prefix).values().map(|v| v.map_err(|e| self.sled(e)))
     }
 
@@ -395,10 +400,7 @@ impl Store {
     /// Read from the per-function counters kept by [`Store::put_calls`]; traces stored
     /// before those existed are counted by a scan.
     pub fn count_calls(&self, id: u64, function: Option<u32>) -> usize {
-        let prefix: Vec<u8> = match function {
-            Some(f) => call_key(id, f, 0)[..12].to_vec(),
-            None => id.to_be_bytes().to_vec(),
-        };
+        let prefix = calls_prefix(id, function);
         let counted: Vec<u64> = self
             .counts
             .scan_prefix(&prefix)

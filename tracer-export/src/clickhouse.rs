@@ -327,6 +327,16 @@ fn block_on<T>(work: impl std::future::Future<Output = T>) -> Result<T, ClickHou
     Ok(runtime.block_on(work))
 }
 
+/// The rows of `sql`, its `?`s bound to `binds` in order, from the server at `url`.
+fn fetch_all<T: clickhouse::RowOwned + clickhouse::RowRead>(
+    url: &str,
+    sql: &str,
+    binds: &[&str],
+) -> Result<Vec<T>, ClickHouseError> {
+    let query = binds.iter().fold(client(url).query(sql), |q, b| q.bind(*b));
+    block_on(query.fetch_all::<T>())?.map_err(|source| ClickHouseError::Server { url: url.into(), source })
+}
+
 fn client(url: &str) -> Client {
     Client::default().with_url(url).with_validation(false)
 }
@@ -453,14 +463,17 @@ impl CallRate {
 /// # Errors
 /// The server cannot be reached or has no tables yet.
 pub fn call_rates(url: &str, function: Option<&str>) -> Result<Vec<CallRate>, ClickHouseError> {
-    let err = |source| ClickHouseError::Server { url: url.into(), source };
-    block_on(async {
-        let query = client(url).query(
-            "SELECT function, host, host_id, toUInt64(sum(n)) AS calls, toUInt64(count()) AS recordings,              toUInt64(sumIf(n, n > 1)) AS timed_calls, toUInt64(sum(span)) AS span_ns,              toUInt64(sum(busy)) AS duration_ns FROM (SELECT function, host, host_id, recording, count() AS n,              toUInt64(max(entry_ns) - min(entry_ns)) AS span, sum(duration_ns) AS busy FROM tracesynth_calls FINAL              WHERE ? = '' OR function = ? GROUP BY function, host, host_id, recording)              GROUP BY function, host, host_id ORDER BY function, host, host_id",
-        );
-        let name = function.unwrap_or("");
-        query.bind(name).bind(name).fetch_all::<CallRate>().await.map_err(err)
-    })?
+    let name = function.unwrap_or("");
+    fetch_all(
+        url,
+        "SELECT function, host, host_id, toUInt64(sum(n)) AS calls, toUInt64(count()) AS recordings, \
+         toUInt64(sumIf(n, n > 1)) AS timed_calls, toUInt64(sum(span)) AS span_ns, \
+         toUInt64(sum(busy)) AS duration_ns FROM (SELECT function, host, host_id, recording, count() AS n, \
+         toUInt64(max(entry_ns) - min(entry_ns)) AS span, sum(duration_ns) AS busy FROM tracesynth_calls FINAL \
+         WHERE ? = '' OR function = ? GROUP BY function, host, host_id, recording) \
+         GROUP BY function, host, host_id ORDER BY function, host, host_id",
+        &[name, name],
+    )
 }
 
 /// A control-flow edge of one function of one build, summed over the fleet, as
@@ -487,20 +500,14 @@ pub struct FleetEdge {
 /// # Errors
 /// The server cannot be reached or has no tables yet.
 pub fn fleet_edges(url: &str, function: &str) -> Result<Vec<FleetEdge>, ClickHouseError> {
-    let err = |source| ClickHouseError::Server { url: url.into(), source };
-    block_on(async {
-        client(url)
-            .query(
-                "SELECT build_id, from_offset, to_offset, toUInt64(sum(count)) AS count, \
-                 toUInt64(uniqExact(host, host_id)) AS hosts, toUInt8(max(back_edge)) AS back_edge \
-                 FROM tracesynth_edges FINAL WHERE function = ? \
-                 GROUP BY build_id, from_offset, to_offset ORDER BY build_id, from_offset, to_offset",
-            )
-            .bind(function)
-            .fetch_all::<FleetEdge>()
-            .await
-            .map_err(err)
-    })?
+    fetch_all(
+        url,
+        "SELECT build_id, from_offset, to_offset, toUInt64(sum(count)) AS count, \
+         toUInt64(uniqExact(host, host_id)) AS hosts, toUInt8(max(back_edge)) AS back_edge \
+         FROM tracesynth_edges FINAL WHERE function = ? \
+         GROUP BY build_id, from_offset, to_offset ORDER BY build_id, from_offset, to_offset",
+        &[function],
+    )
 }
 
 /// The hosts that sent calls, by name.
@@ -508,17 +515,12 @@ pub fn fleet_edges(url: &str, function: &str) -> Result<Vec<FleetEdge>, ClickHou
 /// # Errors
 /// The server cannot be reached or has no tables yet.
 pub fn hosts(url: &str) -> Result<Vec<HostSummary>, ClickHouseError> {
-    let err = |source| ClickHouseError::Server { url: url.into(), source };
-    block_on(async {
-        client(url)
-            .query(
-                "SELECT host, host_id, count() AS calls, uniqExact(function) AS functions \
-                 FROM tracesynth_calls FINAL GROUP BY host, host_id ORDER BY host, host_id",
-            )
-            .fetch_all::<HostSummary>()
-            .await
-            .map_err(err)
-    })?
+    fetch_all(
+        url,
+        "SELECT host, host_id, count() AS calls, uniqExact(function) AS functions \
+         FROM tracesynth_calls FINAL GROUP BY host, host_id ORDER BY host, host_id",
+        &[],
+    )
 }
 
 /// The functions seen, per build, with how many hosts and calls.
@@ -526,17 +528,12 @@ pub fn hosts(url: &str) -> Result<Vec<HostSummary>, ClickHouseError> {
 /// # Errors
 /// The server cannot be reached or has no tables yet.
 pub fn functions(url: &str) -> Result<Vec<FunctionSummary>, ClickHouseError> {
-    let err = |source| ClickHouseError::Server { url: url.into(), source };
-    block_on(async {
-        client(url)
-            .query(
-                "SELECT function, build_id, uniqExact(host, host_id) AS hosts, count() AS calls \
-                 FROM tracesynth_calls FINAL GROUP BY function, build_id ORDER BY function, build_id",
-            )
-            .fetch_all::<FunctionSummary>()
-            .await
-            .map_err(err)
-    })?
+    fetch_all(
+        url,
+        "SELECT function, build_id, uniqExact(host, host_id) AS hosts, count() AS calls \
+         FROM tracesynth_calls FINAL GROUP BY function, build_id ORDER BY function, build_id",
+        &[],
+    )
 }
 
 /// A build of a function, as fleet synthesis picks it.

@@ -9,7 +9,7 @@ use tracer_common::EventKind;
 
 use super::{
     dwarf::{self, ValueKind},
-    ArrayReads, Plan,
+    writable, ArrayReads, Plan,
 };
 use crate::trace::RetMode;
 
@@ -139,7 +139,7 @@ impl Plan {
                     }
                 };
                 if o.written == Some(true) {
-                    if param.ctype.name.starts_with("const ") {
+                    if !writable(&param.ctype.name) {
                         return Err(unsuitable(format!(
                             "`{}` is {}: the function cannot write through it",
                             param.name, param.ctype.name
