@@ -147,6 +147,23 @@ fn list_examples_give_checked_python_and_bad_list_specs_a_clear_error() {
     assert!(err.contains("examples 1 and 2 have the same inputs and different outputs"), "{err}");
     let err = failing("strings.json", spec(r#"{"args": [["a"]], "output": [1]}"#, "list[str]"), Lang::Python);
     assert!(err.contains("unknown type `list[str]`"), "{err}");
-    let err = failing("c.json", spec(r#"{"args": [[1, 2]], "output": [1, 2]}"#, "list[int]"), Lang::C);
-    assert!(err.contains("python or rust"), "{err}");
+    let err = failing(
+        "keyword.json",
+        spec(r#"{"args": [[1, 2]], "output": [1, 2]}"#, "list[int]").replace("\"xs\"", "\"for\""),
+        Lang::C,
+    );
+    assert!(err.contains("`for` is not a valid identifier"), "{err}");
+
+    // The same task in C: one translation unit, checked by gcc and its examples.
+    if test_support::ci::require_tool("list_examples_give_checked_c", "gcc") {
+        let out = dir.path().join("out-c");
+        let run = run_list_examples(&good, Lang::C, None, Some(&out), Duration::from_secs(10), &CoreOpsFirst).unwrap();
+        assert!(
+            run.code.contains("int64_t running_max(const int64_t *xs, int64_t xs_len, int64_t *out, int64_t out_len)"),
+            "{}",
+            run.code
+        );
+        assert_eq!((run.report.tests_passed, run.report.tests_total), (2, 2), "{:?}", run.report);
+        assert!(run.report.warnings.is_empty(), "{:?}", run.report.warnings);
+    }
 }

@@ -1,14 +1,17 @@
 //! Random list programs (lambdas of one and two arguments, nested higher-order
 //! operators, every operator of the list language) agree in the interpreter, in the
-//! emitted Python run by `python3`, and in the emitted Rust compiled by `rustc` (with
-//! overflow checks, as in a debug build), on random inputs: the same value, or an error
-//! in all three.
+//! emitted Python run by `python3`, in the emitted Rust compiled by `rustc` (with
+//! overflow checks, as in a debug build) and in the emitted C compiled by `gcc`
+//! (`-Wall -Wextra -Werror`, asserts on), on random inputs: the same value, or an error
+//! in all four.
 
 use std::fmt::Write as _;
 use std::process::Command;
 
 use synth_engine::emit::Lang;
-use synth_engine::lists::{emit_list_function, run, Expr, LType, LValue, ListOp, ListProblem, RunError, Slot};
+use synth_engine::lists::{
+    emit_list_function, run, CPrototype, Expr, LType, LValue, ListOp, ListProblem, RunError, Slot,
+};
 
 /// A deterministic stream of numbers.
 struct Lcg(u64);
@@ -72,12 +75,23 @@ fn shown(r: &Result<LValue, RunError>) -> String {
 }
 
 #[test]
-fn interpreter_python_and_rust_agree_on_random_programs() {
+fn interpreter_python_rust_and_c_agree_on_random_programs() {
     if !test_support::ci::require_tool("lists_differential", "python3")
         || !test_support::ci::require_tool("lists_differential", "rustc")
+        || !test_support::ci::require_tool("lists_differential", "gcc")
     {
         return;
     }
+    let dir = tempfile::tempdir().unwrap();
+    let mut c_files: Vec<String> = Vec::new();
+    let mut c_main = String::from(
+        "#define _POSIX_C_SOURCE 200809L\n#include <stdbool.h>\n#include <stdint.h>\n#include <stdio.h>\n\
+         #include <sys/types.h>\n#include <sys/wait.h>\n#include <unistd.h>\n\n\
+         static void show_list(const int64_t *v, int64_t n) {\n    printf(\"[\");\n    \
+         for (int64_t i = 0; i < n; i++) {\n        printf(i ? \",%lld\" : \"%lld\", (long long)v[i]);\n    }\n    \
+         printf(\"]\\n\");\n}\n\n",
+    );
+    let mut c_cases = String::from("int main(void) {\n    int64_t out[4096];\n    (void)out;\n");
     let mut rng = Lcg(0x11575);
     let mut py = String::from("import itertools\nimport json\nimport math\n\n");
     let mut rs = String::from("#![allow(unused_parens, clippy::all)]\nuse std::panic::catch_unwind;\n\n");
@@ -106,6 +120,12 @@ fn interpreter_python_and_rust_agree_on_random_programs() {
         }
         let py_fn = emit_list_function(Lang::Python, &problem, &program).unwrap();
         let rs_fn = emit_list_function(Lang::Rust, &problem, &program).unwrap();
+        let c_fn = emit_list_function(Lang::C, &problem, &program).unwrap();
+        // Each C function is a translation unit of its own (its helpers are `static`).
+        let c_file = format!("f{programs}.c");
+        std::fs::write(dir.path().join(&c_file), &c_fn).unwrap();
+        c_files.push(c_file);
+        let _ = writeln!(c_main, "{};", CPrototype::default_for(&problem).declaration(&problem.name));
         // Each emitted Python function is a module of its own; drop its imports here.
         py.push_str(&py_fn.lines().filter(|l| !l.starts_with("import ")).collect::<Vec<_>>().join("\n"));
         py.push_str("\n\n");
@@ -130,6 +150,37 @@ fn interpreter_python_and_rust_agree_on_random_programs() {
                 "    match catch_unwind(|| m{programs}::f{programs}({})) {{ Ok(r) => println!(\"{{}}\", {show}), Err(_) => println!(\"error\") }}",
                 rargs.join(", ")
             );
+            // One child process per case: an `assert` that stops one case is its error.
+            let mut decl = String::new();
+            let mut cargs = Vec::new();
+            for (k, v) in inp.iter().enumerate() {
+                match v {
+                    LValue::List(l) => {
+                        let items: Vec<String> = l.iter().map(ToString::to_string).collect();
+                        let _ = write!(
+                            decl,
+                            "const int64_t a{k}[] = {{{}}}; ",
+                            if l.is_empty() { "0".into() } else { items.join(", ") }
+                        );
+                        cargs.push(format!("a{k}, {}", l.len()));
+                    }
+                    other => cargs.push(other.to_json().to_string()),
+                }
+            }
+            let call = format!("f{programs}({})", cargs.join(", "));
+            let print = match out_ty {
+                LType::List => format!(
+                    "int64_t n = {}, out, 4096); show_list(out, n < 4096 ? n : 4096);",
+                    call.trim_end_matches(')')
+                ),
+                LType::Int => format!("printf(\"%lld\\n\", (long long){call});"),
+                LType::Bool => format!("printf(\"%s\\n\", {call} ? \"true\" : \"false\");"),
+            };
+            let _ = writeln!(
+                c_cases,
+                "    {{ {decl}fflush(stdout); pid_t c = fork(); if (c == 0) {{ {print} fflush(stdout); _exit(0); }} \
+                 int st = 0; if (c < 0 || waitpid(c, &st, 0) != c || !WIFEXITED(st) || WEXITSTATUS(st) != 0) printf(\"error\\n\"); }}"
+            );
             expected.push((program.show(&PARAMS.map(|p| p.0.to_string())), shown(res)));
         }
         programs += 1;
@@ -140,7 +191,9 @@ fn interpreter_python_and_rust_agree_on_random_programs() {
     rs_main.push_str("}\n");
     rs.push_str(&rs_main);
 
-    let dir = tempfile::tempdir().unwrap();
+    c_cases.push_str("    return 0;\n}\n");
+    c_main.push_str(&c_cases);
+    std::fs::write(dir.path().join("main.c"), &c_main).unwrap();
     std::fs::write(dir.path().join("all.py"), &py).unwrap();
     std::fs::write(dir.path().join("all.rs"), &rs).unwrap();
     let py_out = Command::new("python3").arg("all.py").current_dir(dir.path()).output().unwrap();
@@ -152,14 +205,25 @@ fn interpreter_python_and_rust_agree_on_random_programs() {
         .unwrap();
     assert!(build.status.success(), "{}", String::from_utf8_lossy(&build.stderr));
     let rs_out = Command::new(dir.path().join("all")).output().unwrap();
+    let c_build = Command::new("gcc")
+        .args(["-std=c11", "-O1", "-Wall", "-Wextra", "-Werror", "-o", "c_all", "main.c"])
+        .args(&c_files)
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert!(c_build.status.success(), "{}", String::from_utf8_lossy(&c_build.stderr));
+    let c_out = Command::new(dir.path().join("c_all")).output().unwrap();
+    let c_lines: Vec<String> = String::from_utf8_lossy(&c_out.stdout).lines().map(|l| l.replace(' ', "")).collect();
     let py_lines: Vec<String> = String::from_utf8_lossy(&py_out.stdout).lines().map(|l| l.replace(' ', "")).collect();
     let rs_lines: Vec<String> = String::from_utf8_lossy(&rs_out.stdout).lines().map(|l| l.replace(' ', "")).collect();
     assert_eq!(py_lines.len(), expected.len());
     assert_eq!(rs_lines.len(), expected.len());
+    assert_eq!(c_lines.len(), expected.len());
     let mut values = 0;
     for (k, (program, want)) in expected.iter().enumerate() {
         assert_eq!(&py_lines[k], want, "python differs on case {k}: {program}");
         assert_eq!(&rs_lines[k], want, "rust differs on case {k}: {program}");
+        assert_eq!(&c_lines[k], want, "c differs on case {k}: {program}");
         values += usize::from(want != "error");
     }
     // The programs must mostly compute, or the test would show little.

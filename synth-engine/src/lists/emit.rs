@@ -1,4 +1,5 @@
-//! List programs as Python and Rust functions, with the examples as tests.
+//! List programs as Python and Rust functions, with the examples as tests (C is in
+//! [`super::emit_c`]).
 //!
 //! Each language gets its own idiom: Python comprehensions, slices, `sorted`, `sum` and
 //! `itertools.accumulate`; Rust slices and iterator chains. The semantics are those of
@@ -8,6 +9,7 @@
 
 use std::fmt::Write as _;
 
+use super::emit_c::{emit_list_c, emit_list_c_tests, CPrototype};
 use super::program::{Expr, LType, LValue, ListOp, Slot};
 use super::spec::ListProblem;
 use crate::emit::Lang;
@@ -16,9 +18,9 @@ use crate::emit::Lang;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum ListEmitError {
-    /// The language has no list emitter yet.
-    #[error("list programs cannot be emitted in {0} yet (use python or rust)")]
-    Unsupported(Lang),
+    /// A C prototype that cannot carry the function's parameters or result.
+    #[error("the C prototype does not fit: {0}")]
+    Prototype(String),
     /// A name that is not an identifier in the target language.
     #[error("`{0}` is not a valid identifier")]
     BadName(String),
@@ -70,7 +72,7 @@ pub fn emit_list_function(lang: Lang, problem: &ListProblem, program: &Expr) -> 
     match lang {
         Lang::Python => python_function(problem, program),
         Lang::Rust => rust_function(problem, program),
-        Lang::C => Err(ListEmitError::Unsupported(lang)),
+        Lang::C => emit_list_c(problem, program, &CPrototype::default_for(problem)),
     }
 }
 
@@ -117,7 +119,7 @@ pub fn emit_list_tests(
             out.push_str("}\n");
             Ok(out)
         }
-        Lang::C => Err(ListEmitError::Unsupported(lang)),
+        Lang::C => emit_list_c_tests(problem, examples, &CPrototype::default_for(problem)),
     }
 }
 
@@ -176,7 +178,7 @@ fn python_function(problem: &ListProblem, program: &Expr) -> Result<String, List
 }
 
 /// `(a + b)` → `a + b` when the outer parentheses enclose the whole text.
-fn strip_parens(s: &str) -> &str {
+pub(super) fn strip_parens(s: &str) -> &str {
     if !(s.starts_with('(') && s.ends_with(')')) {
         return s;
     }
@@ -490,11 +492,5 @@ mod tests {
         let code = emit_list_function(Lang::Python, &p, &running).unwrap();
         assert!(code.starts_with("import itertools"), "{code}");
         assert!(code.contains("list(itertools.accumulate(xs, lambda x, y: max(x, y)))"), "{code}");
-    }
-
-    #[test]
-    fn c_is_refused_with_a_reason() {
-        let err = emit_list_function(Lang::C, &problem(), &Input(0)).unwrap_err();
-        assert!(err.to_string().contains("python or rust"), "{err}");
     }
 }

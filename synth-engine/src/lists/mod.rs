@@ -1,5 +1,5 @@
 //! Synthesis over lists of integers: DeepCoder's and LambdaBeam's operators, lambdas
-//! whose bodies are searched like any term, and Python and Rust emitters.
+//! whose bodies are searched like any term, and Python, Rust and C emitters.
 //!
 //! ```
 //! use synth_engine::lists::{synthesize_lists, ListLimits, ListOutcome, ListProblem, UniformListGuide};
@@ -17,11 +17,13 @@
 //! ```
 
 mod emit;
+mod emit_c;
 mod program;
 mod search;
 mod spec;
 
 pub use emit::{emit_list_function, emit_list_tests, ListEmitError};
+pub use emit_c::{emit_list_c, emit_list_c_tests, CParam, CPrototype};
 pub use program::{floor_div, floor_mod, run, Expr, LType, LValue, ListOp, RunError, Slot, MAX_LIST};
 pub use search::{synthesize_lists, CoreOpsFirst, ListGuide, ListLimits, ListOutcome, ListStats, UniformListGuide};
 pub use spec::{is_list_spec, ListProblem, MAX_EXAMPLE_LIST};

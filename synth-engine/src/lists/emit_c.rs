@@ -1,0 +1,1042 @@
+//! List programs as C: one translation unit that compiles alone (`gcc -std=c11 -c`), a
+//! `for` loop over pointer and length for each list operator, and the examples as tests.
+//!
+//! The function is declared as [`CPrototype`] says: the original's prototype when it is
+//! known (live synthesis takes it from DWARF, so `int sum(const int *a, int n)` stays
+//! that), else [`CPrototype::default_for`]: each list parameter becomes a pointer and a
+//! length, and a list result is written into a buffer the caller passes, `snprintf`
+//! style. A list result written into a parameter (an in-place or out-buffer function)
+//! is written there.
+//!
+//! Semantics are those of [`super::program`] wherever the interpreter gives a value.
+//! Where it gives none, the C code stops the program: `assert` for the head of an empty
+//! list, an index out of range and division by zero (so these stop only while `NDEBUG`
+//! is not defined, as any `assert`), `abort` when memory for a list runs out. Arithmetic
+//! is on `int64_t` with C's operators, so an overflow is undefined behaviour in C as in
+//! the original: compile with `-ftrapv` to stop on it.
+
+use std::fmt::Write as _;
+
+use super::emit::{strip_parens, ListEmitError};
+use super::program::{Expr, LType, LValue, ListOp};
+use super::spec::ListProblem;
+
+/// One C parameter.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CParam {
+    /// Its name.
+    pub name: String,
+    /// Its type as C spells it: `const int *`, `int64_t`, `size_t`.
+    pub ctype: String,
+    /// For a pointer to elements: the parameter that holds how many there are.
+    pub len: Option<String>,
+}
+
+/// How the emitted C function is declared, and where its result goes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CPrototype {
+    /// The return type as C spells it (`int`, `long`, `void`, `int64_t`).
+    pub ret: String,
+    /// Every C parameter, in order. Each parameter of the problem is one of them, by name.
+    pub params: Vec<CParam>,
+    /// For a list result: the pointer parameter it is written into.
+    pub result_into: Option<String>,
+    /// Whether the function returns the length of its list result (of which at most the
+    /// buffer's length is written).
+    pub returns_len: bool,
+}
+
+impl CPrototype {
+    /// The prototype of a task that has none: `int64_t` integers, `bool`s, each list
+    /// parameter `xs` as `const int64_t *xs, int64_t xs_len`, and a list result written
+    /// into `int64_t *out, int64_t out_len` with its length returned.
+    #[must_use]
+    pub fn default_for(problem: &ListProblem) -> CPrototype {
+        let taken: Vec<&str> = problem.params.iter().map(|(n, _)| n.as_str()).collect();
+        let free = |base: &str| {
+            let mut name = base.to_string();
+            while taken.contains(&name.as_str()) {
+                name.push('_');
+            }
+            name
+        };
+        let mut params = Vec::new();
+        for (name, ty) in &problem.params {
+            match ty {
+                LType::List => {
+                    let len = free(&format!("{name}_len"));
+                    params.push(CParam { name: name.clone(), ctype: "const int64_t *".into(), len: Some(len.clone()) });
+                    params.push(CParam { name: len, ctype: "int64_t".into(), len: None });
+                }
+                LType::Int => params.push(CParam { name: name.clone(), ctype: "int64_t".into(), len: None }),
+                LType::Bool => params.push(CParam { name: name.clone(), ctype: "bool".into(), len: None }),
+            }
+        }
+        let (ret, result_into) = match problem.output {
+            LType::List => {
+                let (out, cap) = (free("out"), free("out_len"));
+                params.push(CParam { name: out.clone(), ctype: "int64_t *".into(), len: Some(cap.clone()) });
+                params.push(CParam { name: cap, ctype: "int64_t".into(), len: None });
+                ("int64_t", Some(out))
+            }
+            LType::Int => ("int64_t", None),
+            LType::Bool => ("bool", None),
+        };
+        CPrototype { ret: ret.into(), params, returns_len: result_into.is_some(), result_into }
+    }
+
+    /// `int f(const int *a, int n)`.
+    #[must_use]
+    pub fn declaration(&self, name: &str) -> String {
+        let params: Vec<String> = self.params.iter().map(|p| declare(&p.ctype, &p.name)).collect();
+        let params = if params.is_empty() { "void".to_string() } else { params.join(", ") };
+        format!("{} {name}({params})", self.ret.trim())
+    }
+
+    fn param(&self, name: &str) -> Option<&CParam> {
+        self.params.iter().find(|p| p.name == name)
+    }
+
+    /// A length parameter as an `int64_t` expression.
+    fn len_expr(&self, name: &str) -> String {
+        match self.param(name) {
+            Some(p) if unsigned(&p.ctype) => format!("(int64_t){name}"),
+            _ => name.to_string(),
+        }
+    }
+}
+
+/// `const int *` + `a` → `const int *a`; `int` + `n` → `int n`.
+fn declare(ctype: &str, name: &str) -> String {
+    let t = ctype.trim();
+    if t.ends_with('*') {
+        format!("{t}{name}")
+    } else {
+        format!("{t} {name}")
+    }
+}
+
+fn unsigned(ctype: &str) -> bool {
+    let t = ctype.trim();
+    t.contains("unsigned") || t.contains("size_t") || t.starts_with("uint") || t.starts_with("const uint")
+}
+
+/// The element type of a pointer type: `const int *` → `int`.
+fn element_type(ctype: &str) -> String {
+    let t = ctype.trim().trim_end_matches('*').trim();
+    let t = t.strip_prefix("const ").unwrap_or(t).trim();
+    t.strip_suffix(" const").unwrap_or(t).trim().to_string()
+}
+
+const C_KEYWORDS: &[&str] = &[
+    "auto", "break", "case", "char", "const", "continue", "default", "do", "double", "else", "enum", "extern", "float",
+    "for", "goto", "if", "inline", "int", "long", "register", "restrict", "return", "short", "signed", "sizeof",
+    "static", "struct", "switch", "typedef", "union", "unsigned", "void", "volatile", "while", "bool", "true", "false",
+];
+
+/// Helper functions, emitted when used, in this order.
+const HELPERS: &[(&str, &str)] = &[
+    (
+        "new_list",
+        "/* Room for n elements (at least one); stops the program when memory runs out. */\n\
+         static int64_t *new_list(int64_t n) {\n    int64_t *p = malloc(sizeof *p * (size_t)(n > 0 ? n : 1));\n    \
+         if (p == NULL) {\n        abort();\n    }\n    return p;\n}\n",
+    ),
+    ("min_i64", "static int64_t min_i64(int64_t a, int64_t b) {\n    return a < b ? a : b;\n}\n"),
+    ("max_i64", "static int64_t max_i64(int64_t a, int64_t b) {\n    return a > b ? a : b;\n}\n"),
+    (
+        "floor_div",
+        "/* Division rounding down (Python's //). */\nstatic int64_t floor_div(int64_t a, int64_t b) {\n    \
+         assert(b != 0);\n    int64_t q = a / b;\n    return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q;\n}\n",
+    ),
+    (
+        "floor_mod",
+        "/* Remainder with the sign of the divisor (Python's %). */\nstatic int64_t floor_mod(int64_t a, int64_t b) {\n    \
+         assert(b != 0);\n    int64_t r = a % b;\n    return (r != 0 && (r < 0) != (b < 0)) ? r + b : r;\n}\n",
+    ),
+    (
+        "index_from_end",
+        "/* An index as Python reads it: negative counts from the end. */\n\
+         static int64_t index_from_end(int64_t n, int64_t len) {\n    return n < 0 ? n + len : n;\n}\n",
+    ),
+    (
+        "slice_bound",
+        "/* A Python slice bound: n clamped to 0..len, negative counting from the end. */\n\
+         static int64_t slice_bound(int64_t n, int64_t len) {\n    if (n < 0) {\n        return n + len > 0 ? n + len : 0;\n    }\n    \
+         return n < len ? n : len;\n}\n",
+    ),
+    (
+        "compare_ints",
+        "static int compare_ints(const void *a, const void *b) {\n    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;\n    \
+         return (x > y) - (x < y);\n}\n",
+    ),
+];
+
+fn c_ident(name: &str) -> Result<String, ListEmitError> {
+    let ok = name.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+        && !C_KEYWORDS.contains(&name);
+    if ok {
+        Ok(name.to_string())
+    } else {
+        Err(ListEmitError::BadName(name.to_string()))
+    }
+}
+
+/// A literal `int64_t`.
+fn literal(c: i64) -> String {
+    if c == i64::MIN {
+        "INT64_MIN".into()
+    } else if i32::try_from(c).is_err() {
+        format!("INT64_C({c})")
+    } else if c < 0 {
+        format!("({c})")
+    } else {
+        c.to_string()
+    }
+}
+
+/// A list in C: its elements and how many there are.
+#[derive(Clone, Debug)]
+struct View {
+    ptr: String,
+    len: String,
+    /// The element type (`int64_t` for the lists the function builds).
+    elem: String,
+}
+
+enum CValue {
+    Scalar(String),
+    List(View),
+}
+
+/// A block being written: names declared in it and lists to free at its end.
+#[derive(Default)]
+struct Block {
+    names: Vec<String>,
+    frees: Vec<String>,
+}
+
+/// A line of the function's body, and the name it declares when it only declares a
+/// value that might go unread (then [`prune`] drops it).
+struct Line {
+    text: String,
+    declares: Option<String>,
+}
+
+/// Drops declarations that nothing after them in their block reads, until none is left
+/// (compilers warn about them; a lambda that ignores its argument has one).
+fn prune(lines: &mut Vec<Line>) {
+    let indent = |l: &Line| l.text.len() - l.text.trim_start().len();
+    loop {
+        let unread = lines.iter().enumerate().position(|(at, l)| {
+            let Some(name) = &l.declares else { return false };
+            let depth = indent(l);
+            !lines[at + 1..].iter().take_while(|m| indent(m) >= depth).any(|m| mentions_name(&m.text, name))
+        });
+        match unread {
+            Some(at) => {
+                lines.remove(at);
+            }
+            None => return,
+        }
+    }
+}
+
+struct CWriter<'a> {
+    lines: Vec<Line>,
+    blocks: Vec<Block>,
+    inputs: &'a [CValue],
+    bound: Vec<[String; 2]>,
+    helpers: Vec<&'static str>,
+    /// The result buffer and its length, for the outermost operator to write into
+    /// directly when it is element-wise (taken by the first operator that looks).
+    direct: Option<(String, String)>,
+}
+
+/// Whether `text` uses the identifier `name` (not merely as part of a longer one).
+fn mentions_name(text: &str, name: &str) -> bool {
+    let word = |c: char| c.is_ascii_alphanumeric() || c == '_';
+    text.match_indices(name).any(|(at, _)| {
+        let before = text[..at].chars().next_back();
+        let after = text[at + name.len()..].chars().next();
+        !before.is_some_and(word) && !after.is_some_and(word)
+    })
+}
+
+/// Whether `e` is a C expression without statements before it.
+fn inline(e: &Expr) -> bool {
+    match e {
+        Expr::Input(_) | Expr::Bound(_) | Expr::Const(_) => true,
+        Expr::Apply(op, args) => match op {
+            ListOp::Add
+            | ListOp::Subtract
+            | ListOp::Multiply
+            | ListOp::IntDivide
+            | ListOp::Modulo
+            | ListOp::Min
+            | ListOp::Max
+            | ListOp::Greater
+            | ListOp::Less
+            | ListOp::Equal
+            | ListOp::IsEven
+            | ListOp::IsOdd
+            | ListOp::If => args.iter().all(inline),
+            ListOp::Square => matches!(args[0], Expr::Input(_) | Expr::Bound(_) | Expr::Const(_)),
+            ListOp::Length => matches!(args[0], Expr::Input(_)),
+            _ => false,
+        },
+    }
+}
+
+impl CWriter<'_> {
+    fn line(&mut self, text: &str) {
+        let depth = self.blocks.len();
+        self.lines.push(Line { text: format!("{}{text}", "    ".repeat(depth)), declares: None });
+    }
+
+    /// A line that declares `name`, dropped if nothing reads it.
+    fn declare(&mut self, text: &str, name: &str) {
+        self.line(text);
+        if let Some(l) = self.lines.last_mut() {
+            l.declares = Some(name.to_string());
+        }
+    }
+
+    /// A name not declared in any enclosing block: `base`, else `base2`, `base3`...
+    fn fresh(&mut self, base: &str) -> String {
+        let taken = |n: &str| self.blocks.iter().any(|b| b.names.iter().any(|x| x == n)) || C_KEYWORDS.contains(&n);
+        let mut name = base.to_string();
+        let mut k = 2;
+        while taken(&name) {
+            name = format!("{base}{k}");
+            k += 1;
+        }
+        if let Some(b) = self.blocks.last_mut() {
+            b.names.push(name.clone());
+        }
+        name
+    }
+
+    fn helper(&mut self, name: &'static str) -> &'static str {
+        if !self.helpers.contains(&name) {
+            self.helpers.push(name);
+        }
+        name
+    }
+
+    /// Opens `header {`; a new block.
+    fn open(&mut self, header: &str) {
+        self.line(&format!("{header} {{"));
+        self.blocks.push(Block::default());
+    }
+
+    /// Frees the block's lists and closes it.
+    fn close(&mut self) {
+        self.close_with("}");
+    }
+
+    /// Frees the block's lists and closes it with `closing` (`}` or `} else {`).
+    fn close_with(&mut self, closing: &str) {
+        let frees = self.blocks.last().map(|b| b.frees.clone()).unwrap_or_default();
+        for f in frees.iter().rev() {
+            self.line(&format!("free({f});"));
+        }
+        self.blocks.pop();
+        self.line(closing);
+    }
+
+    /// Opens `for (int64_t i = from; COND; i++) {`, `cond` given the index's name, and
+    /// returns that name.
+    fn open_loop(&mut self, from: usize, cond: impl Fn(&str) -> String) -> String {
+        self.blocks.push(Block::default());
+        let i = self.fresh("i");
+        self.blocks.pop();
+        self.open(&format!("for (int64_t {i} = {from}; {}; {i}++)", cond(&i)));
+        if let Some(b) = self.blocks.last_mut() {
+            b.names.push(i.clone());
+        }
+        i
+    }
+
+    /// Opens `for (int64_t i = from; i < len; i++) {` and returns the index's name.
+    fn open_for(&mut self, from: usize, len: &str) -> String {
+        self.open_loop(from, |i| format!("{i} < {len}"))
+    }
+
+    /// A new list of `len` elements, freed when the current block ends.
+    fn new_list(&mut self, base: &str, len: &str) -> String {
+        let name = self.fresh(base);
+        let h = self.helper("new_list");
+        self.line(&format!("int64_t *{name} = {h}({len});"));
+        if let Some(b) = self.blocks.last_mut() {
+            b.frees.push(name.clone());
+        }
+        name
+    }
+
+    /// Where an element-wise operator writes: the result buffer when the writer was told
+    /// it may ([`CWriter::direct`]), else a new list; and the buffer's length when the
+    /// loop must also stop there.
+    fn target(&mut self, direct: Option<(String, String)>, base: &str, len: &str) -> (String, Option<String>) {
+        match direct {
+            Some((into, cap)) => {
+                let cap = (cap != len).then_some(cap);
+                (into, cap)
+            }
+            None => (self.new_list(base, len), None),
+        }
+    }
+
+    /// [`CWriter::open_for`], also stopping at `cap` when there is one.
+    fn open_bounded(&mut self, from: usize, len: &str, cap: Option<&String>) -> String {
+        match cap {
+            Some(c) => self.open_loop(from, |i| format!("{i} < {len} && {i} < {c}")),
+            None => self.open_for(from, len),
+        }
+    }
+
+    /// Declares a lambda's arguments in the current block, bound to `values`.
+    fn bind(&mut self, values: &[String]) {
+        let bases = [["x", "y"], ["v", "w"], ["p", "q"], ["s", "t"]];
+        let base = bases[self.bound.len().min(bases.len() - 1)];
+        let mut names = [String::new(), String::new()];
+        for (k, v) in values.iter().enumerate() {
+            names[k] = self.fresh(base[k]);
+            self.declare(&format!("int64_t {} = {v};", names[k]), &names[k]);
+        }
+        self.bound.push(names);
+    }
+
+    fn scalar(&mut self, e: &Expr) -> String {
+        match self.value(e) {
+            CValue::Scalar(s) => s,
+            CValue::List(v) => v.ptr,
+        }
+    }
+
+    fn list(&mut self, e: &Expr) -> View {
+        match self.value(e) {
+            CValue::List(v) => v,
+            CValue::Scalar(s) => View { ptr: s, len: "0".into(), elem: "int64_t".into() },
+        }
+    }
+
+    /// A scalar that will be used more than once: a name, hoisted when it is not one.
+    fn named(&mut self, e: &Expr, base: &str) -> String {
+        let s = self.scalar(e);
+        if matches!(e, Expr::Input(_) | Expr::Bound(_) | Expr::Const(_)) {
+            return s;
+        }
+        let name = self.fresh(base);
+        self.line(&format!("int64_t {name} = {};", strip_parens(&s)));
+        name
+    }
+
+    fn value(&mut self, e: &Expr) -> CValue {
+        match e {
+            Expr::Input(i) => match &self.inputs[*i] {
+                CValue::Scalar(s) => CValue::Scalar(s.clone()),
+                CValue::List(v) => CValue::List(v.clone()),
+            },
+            Expr::Bound(b) => {
+                CValue::Scalar(self.bound.last().map_or("?".into(), |n| n[usize::from(*b).min(1)].clone()))
+            }
+            Expr::Const(c) => CValue::Scalar(literal(*c)),
+            Expr::Apply(op, args) => self.apply(*op, args),
+        }
+    }
+
+    #[allow(clippy::too_many_lines)]
+    fn apply(&mut self, op: ListOp, args: &[Expr]) -> CValue {
+        if !matches!(op, ListOp::Map | ListOp::ZipWith | ListOp::Scanl1) {
+            self.direct = None;
+        }
+        let binary = |w: &mut Self, sym: &str| {
+            let (a, b) = (w.scalar(&args[0]), w.scalar(&args[1]));
+            CValue::Scalar(format!("({a} {sym} {b})"))
+        };
+        let call = |w: &mut Self, h: &'static str| {
+            let (a, b) = (w.scalar(&args[0]), w.scalar(&args[1]));
+            let h = w.helper(h);
+            CValue::Scalar(format!("{h}({}, {})", strip_parens(&a), strip_parens(&b)))
+        };
+        match op {
+            ListOp::Add => binary(self, "+"),
+            ListOp::Subtract => binary(self, "-"),
+            ListOp::Multiply => binary(self, "*"),
+            ListOp::Greater => binary(self, ">"),
+            ListOp::Less => binary(self, "<"),
+            ListOp::Equal => binary(self, "=="),
+            ListOp::IntDivide => call(self, "floor_div"),
+            ListOp::Modulo => call(self, "floor_mod"),
+            ListOp::Min => call(self, "min_i64"),
+            ListOp::Max => call(self, "max_i64"),
+            ListOp::Square => {
+                let a = self.named(&args[0], "base");
+                CValue::Scalar(format!("({a} * {a})"))
+            }
+            ListOp::IsEven => CValue::Scalar(format!("({} % 2 == 0)", self.scalar(&args[0]))),
+            ListOp::IsOdd => CValue::Scalar(format!("({} % 2 != 0)", self.scalar(&args[0]))),
+            ListOp::If => {
+                let c = self.scalar(&args[0]);
+                if inline(&args[1]) && inline(&args[2]) {
+                    let (a, b) = (self.scalar(&args[1]), self.scalar(&args[2]));
+                    return CValue::Scalar(format!("({} ? {a} : {b})", strip_parens(&c)));
+                }
+                let v = self.fresh("value");
+                self.line(&format!("int64_t {v};"));
+                self.open(&format!("if ({})", strip_parens(&c)));
+                let a = self.scalar(&args[1]);
+                self.line(&format!("{v} = {};", strip_parens(&a)));
+                self.close_with("} else {");
+                self.blocks.push(Block::default());
+                let b = self.scalar(&args[2]);
+                self.line(&format!("{v} = {};", strip_parens(&b)));
+                self.close();
+                CValue::Scalar(v)
+            }
+            ListOp::Head | ListOp::Last => {
+                let xs = self.list(&args[0]);
+                self.line(&format!("assert({} > 0);", xs.len));
+                let at = if op == ListOp::Head { "0".to_string() } else { format!("{} - 1", xs.len) };
+                CValue::Scalar(format!("{}[{at}]", xs.ptr))
+            }
+            ListOp::Access => {
+                let n = self.scalar(&args[0]);
+                let xs = self.list(&args[1]);
+                let h = self.helper("index_from_end");
+                let k = self.fresh("index");
+                self.line(&format!("int64_t {k} = {h}({}, {});", strip_parens(&n), xs.len));
+                self.line(&format!("assert(0 <= {k} && {k} < {});", xs.len));
+                CValue::Scalar(format!("{}[{k}]", xs.ptr))
+            }
+            ListOp::Length => CValue::Scalar(self.list(&args[0]).len),
+            ListOp::Sum | ListOp::Product => {
+                let xs = self.list(&args[0]);
+                let (base, init, sym) = if op == ListOp::Sum { ("total", 0, "+=") } else { ("product", 1, "*=") };
+                let acc = self.fresh(base);
+                self.line(&format!("int64_t {acc} = {init};"));
+                let i = self.open_for(0, &xs.len);
+                self.line(&format!("{acc} {sym} {}[{i}];", xs.ptr));
+                self.close();
+                CValue::Scalar(acc)
+            }
+            ListOp::Minimum | ListOp::Maximum => {
+                let xs = self.list(&args[0]);
+                let (base, cmp) = if op == ListOp::Minimum { ("smallest", "<") } else { ("largest", ">") };
+                self.line(&format!("assert({} > 0);", xs.len));
+                let acc = self.fresh(base);
+                self.line(&format!("int64_t {acc} = {}[0];", xs.ptr));
+                let i = self.open_for(1, &xs.len);
+                self.open(&format!("if ({}[{i}] {cmp} {acc})", xs.ptr));
+                self.line(&format!("{acc} = {}[{i}];", xs.ptr));
+                self.close();
+                self.close();
+                CValue::Scalar(acc)
+            }
+            ListOp::Count => {
+                let xs = self.list(&args[1]);
+                let acc = self.fresh("count");
+                self.line(&format!("int64_t {acc} = 0;"));
+                let i = self.open_for(0, &xs.len);
+                self.bind(&[format!("{}[{i}]", xs.ptr)]);
+                let p = self.scalar(&args[0]);
+                self.open(&format!("if ({})", strip_parens(&p)));
+                self.line(&format!("{acc}++;"));
+                self.close();
+                self.bound.pop();
+                self.close();
+                CValue::Scalar(acc)
+            }
+            ListOp::Map => {
+                let direct = self.direct.take();
+                let xs = self.list(&args[1]);
+                let (out, cap) = self.target(direct, "mapped", &xs.len);
+                let i = self.open_bounded(0, &xs.len, cap.as_ref());
+                self.bind(&[format!("{}[{i}]", xs.ptr)]);
+                let body = self.scalar(&args[0]);
+                self.line(&format!("{out}[{i}] = {};", strip_parens(&body)));
+                self.bound.pop();
+                self.close();
+                CValue::List(View { ptr: out, len: xs.len, elem: "int64_t".into() })
+            }
+            ListOp::Filter => {
+                let xs = self.list(&args[1]);
+                let out = self.new_list("kept", &xs.len);
+                let len = self.fresh(&format!("{out}_len"));
+                self.line(&format!("int64_t {len} = 0;"));
+                let i = self.open_for(0, &xs.len);
+                self.bind(&[format!("{}[{i}]", xs.ptr)]);
+                let x = self.bound.last().map(|b| b[0].clone()).unwrap_or_default();
+                let p = self.scalar(&args[0]);
+                self.open(&format!("if ({})", strip_parens(&p)));
+                self.line(&format!("{out}[{len}++] = {x};"));
+                self.close();
+                self.bound.pop();
+                self.close();
+                CValue::List(View { ptr: out, len, elem: "int64_t".into() })
+            }
+            ListOp::ZipWith => {
+                let direct = self.direct.take();
+                let (xs, ys) = (self.list(&args[1]), self.list(&args[2]));
+                let len = self.fresh("zipped_len");
+                let h = self.helper("min_i64");
+                self.line(&format!("int64_t {len} = {h}({}, {});", xs.len, ys.len));
+                let (out, cap) = self.target(direct, "zipped", &len);
+                let i = self.open_bounded(0, &len, cap.as_ref());
+                self.bind(&[format!("{}[{i}]", xs.ptr), format!("{}[{i}]", ys.ptr)]);
+                let body = self.scalar(&args[0]);
+                self.line(&format!("{out}[{i}] = {};", strip_parens(&body)));
+                self.bound.pop();
+                self.close();
+                CValue::List(View { ptr: out, len, elem: "int64_t".into() })
+            }
+            ListOp::Scanl1 => {
+                let direct = self.direct.take();
+                let xs = self.list(&args[1]);
+                let (out, cap) = self.target(direct, "scanned", &xs.len);
+                let nonempty = match &cap {
+                    Some(c) => format!("{} > 0 && {c} > 0", xs.len),
+                    None => format!("{} > 0", xs.len),
+                };
+                self.open(&format!("if ({nonempty})"));
+                self.line(&format!("{out}[0] = {}[0];", xs.ptr));
+                self.close();
+                let i = self.open_bounded(1, &xs.len, cap.as_ref());
+                self.bind(&[format!("{out}[{i} - 1]"), format!("{}[{i}]", xs.ptr)]);
+                let body = self.scalar(&args[0]);
+                self.line(&format!("{out}[{i}] = {};", strip_parens(&body)));
+                self.bound.pop();
+                self.close();
+                CValue::List(View { ptr: out, len: xs.len, elem: "int64_t".into() })
+            }
+            ListOp::Reverse | ListOp::Sort => {
+                let xs = self.list(&args[0]);
+                let reverse = op == ListOp::Reverse;
+                let out = self.new_list(if reverse { "reversed" } else { "sorted" }, &xs.len);
+                let i = self.open_for(0, &xs.len);
+                let from = if reverse { format!("{} - 1 - {i}", xs.len) } else { i.clone() };
+                self.line(&format!("{out}[{i}] = {}[{from}];", xs.ptr));
+                self.close();
+                if !reverse {
+                    let h = self.helper("compare_ints");
+                    self.line(&format!("qsort({out}, (size_t){}, sizeof *{out}, {h});", xs.len));
+                }
+                CValue::List(View { ptr: out, len: xs.len, elem: "int64_t".into() })
+            }
+            ListOp::Take | ListOp::Drop => {
+                let n = self.scalar(&args[0]);
+                let xs = self.list(&args[1]);
+                let h = self.helper("slice_bound");
+                if op == ListOp::Take {
+                    let len = self.fresh("taken");
+                    self.declare(&format!("int64_t {len} = {h}({}, {});", strip_parens(&n), xs.len), &len);
+                    return CValue::List(View { ptr: xs.ptr, len, elem: xs.elem });
+                }
+                let skip = self.fresh("skipped");
+                self.declare(&format!("int64_t {skip} = {h}({}, {});", strip_parens(&n), xs.len), &skip);
+                let rest = self.fresh("rest");
+                let len = self.fresh("rest_len");
+                self.declare(&format!("const {} *{rest} = {} + {skip};", xs.elem, xs.ptr), &rest);
+                self.declare(&format!("int64_t {len} = {} - {skip};", xs.len), &len);
+                CValue::List(View { ptr: rest, len, elem: xs.elem })
+            }
+            ListOp::Replicate => {
+                let n = self.scalar(&args[0]);
+                let x = self.named(&args[1], "item");
+                let len = self.fresh("repeated_len");
+                let h = self.helper("max_i64");
+                self.line(&format!("int64_t {len} = {h}({}, 0);", strip_parens(&n)));
+                let out = self.new_list("repeated", &len);
+                let i = self.open_for(0, &len);
+                self.line(&format!("{out}[{i}] = {x};"));
+                self.close();
+                CValue::List(View { ptr: out, len, elem: "int64_t".into() })
+            }
+        }
+    }
+}
+
+/// The result buffer and its length when the program's outermost operator may write
+/// into it as it goes: an element-wise operator (`Map`, `ZipWith`, `Scanl1`) whose lambda
+/// does not read the buffer (each element is read before it is written, and no later step
+/// reads it again).
+fn direct_target(problem: &ListProblem, program: &Expr, proto: &CPrototype) -> Option<(String, String)> {
+    fn mentions(e: &Expr, input: usize) -> bool {
+        match e {
+            Expr::Input(i) => *i == input,
+            Expr::Apply(_, args) => args.iter().any(|a| mentions(a, input)),
+            _ => false,
+        }
+    }
+    let into = proto.result_into.as_ref()?;
+    let Expr::Apply(ListOp::Map | ListOp::ZipWith | ListOp::Scanl1, args) = program else { return None };
+    if let Some(k) = problem.params.iter().position(|(n, _)| n == into) {
+        if mentions(&args[0], k) {
+            return None;
+        }
+    }
+    let cap = proto.len_expr(proto.param(into)?.len.as_deref()?);
+    Some((into.clone(), cap))
+}
+
+/// Checks that `proto` can carry `problem`: every parameter is declared, every list has
+/// a length, and the result has somewhere to go.
+fn check(problem: &ListProblem, proto: &CPrototype) -> Result<(), ListEmitError> {
+    let bad = |detail: String| Err(ListEmitError::Prototype(detail));
+    for p in &proto.params {
+        c_ident(&p.name)?;
+        if let Some(len) = &p.len {
+            if proto.param(len).is_none() {
+                return bad(format!("`{}` is counted by `{len}`, which is not a parameter", p.name));
+            }
+        }
+    }
+    for (name, ty) in &problem.params {
+        let Some(p) = proto.param(name) else {
+            return bad(format!("the C prototype has no parameter `{name}`"));
+        };
+        if *ty == LType::List && p.len.is_none() {
+            return bad(format!("`{name}` is a list, but no parameter says how many elements it has"));
+        }
+    }
+    match (problem.output, &proto.result_into) {
+        (LType::List, None) => bad("a list result needs a buffer parameter to be written into".into()),
+        (LType::List, Some(into)) => match proto.param(into) {
+            Some(p) if p.len.is_some() && p.ctype.contains('*') && !p.ctype.trim_start().starts_with("const ") => {
+                Ok(())
+            }
+            _ => bad(format!("the result goes into `{into}`, which is not a writable pointer with a length")),
+        },
+        (_, Some(_)) => bad("a scalar result is returned, not written into a parameter".into()),
+        (_, None) if proto.ret.trim() == "void" => bad("a `void` function cannot return the result".into()),
+        _ => Ok(()),
+    }
+}
+
+/// The program as one C translation unit defining `problem.name` with prototype `proto`.
+///
+/// # Errors
+///
+/// Names that are not C identifiers, and a prototype that cannot carry the problem's
+/// parameters or result.
+pub fn emit_list_c(problem: &ListProblem, program: &Expr, proto: &CPrototype) -> Result<String, ListEmitError> {
+    let f = c_ident(&problem.name)?;
+    check(problem, proto)?;
+    let inputs: Vec<CValue> = problem
+        .params
+        .iter()
+        .map(|(name, ty)| {
+            let p = proto.param(name).expect("checked");
+            match ty {
+                LType::List => CValue::List(View {
+                    ptr: name.clone(),
+                    len: proto.len_expr(p.len.as_deref().unwrap_or_default()),
+                    elem: element_type(&p.ctype),
+                }),
+                _ => CValue::Scalar(name.clone()),
+            }
+        })
+        .collect();
+    let mut w = CWriter {
+        lines: Vec::new(),
+        blocks: Vec::new(),
+        inputs: &inputs,
+        bound: Vec::new(),
+        helpers: Vec::new(),
+        direct: direct_target(problem, program, proto),
+    };
+    w.blocks.push(Block {
+        names: proto.params.iter().map(|p| p.name.clone()).chain([f.clone()]).collect(),
+        frees: Vec::new(),
+    });
+    let result = w.value(program);
+    let frees = w.blocks.last().map(|b| b.frees.clone()).unwrap_or_default();
+    match (result, &proto.result_into) {
+        (CValue::List(v), Some(into)) => {
+            if v.ptr != *into {
+                let cap = proto.len_expr(proto.param(into).and_then(|p| p.len.as_deref()).unwrap_or_default());
+                let cap = (cap != v.len).then_some(cap);
+                let i = w.open_bounded(0, &v.len, cap.as_ref());
+                w.line(&format!("{into}[{i}] = {}[{i}];", v.ptr));
+                w.close();
+            }
+            for name in frees.iter().rev() {
+                w.line(&format!("free({name});"));
+            }
+            if proto.returns_len {
+                w.line(&format!("return {};", v.len));
+            }
+        }
+        (CValue::Scalar(s), _) | (CValue::List(View { ptr: s, .. }), None) => {
+            if frees.is_empty() {
+                w.line(&format!("return {};", strip_parens(&s)));
+            } else {
+                let r = w.fresh("result");
+                w.line(&format!("{} {r} = {};", proto.ret.trim(), strip_parens(&s)));
+                for name in frees.iter().rev() {
+                    w.line(&format!("free({name});"));
+                }
+                w.line(&format!("return {r};"));
+            }
+        }
+    }
+    // Parameters of the original that the program does not read (the original's
+    // prototype keeps them) are marked as such, which compilers understand.
+    prune(&mut w.lines);
+    let unused: Vec<String> = proto
+        .params
+        .iter()
+        .filter(|p| !w.lines.iter().any(|l| mentions_name(&l.text, &p.name)))
+        .map(|p| format!("    (void){};", p.name))
+        .collect();
+    let body = unused.into_iter().chain(w.lines.iter().map(|l| l.text.clone())).collect::<Vec<_>>().join("\n");
+    // A helper whose only use was pruned is left out too.
+    w.helpers.retain(|h| mentions_name(&body, h));
+    let mut out = String::from("#include <stdint.h>\n");
+    let text = format!("{body}\n{}", proto.declaration(&f));
+    if text.contains("bool") {
+        out.push_str("#include <stdbool.h>\n");
+    }
+    if w.helpers.iter().any(|h| matches!(*h, "new_list" | "compare_ints")) {
+        out.push_str("#include <stdlib.h>\n");
+    }
+    if body.contains("assert(") || w.helpers.iter().any(|h| matches!(*h, "floor_div" | "floor_mod")) {
+        out.push_str("#include <assert.h>\n");
+    }
+    out.push('\n');
+    for (name, text) in HELPERS {
+        if w.helpers.contains(name) {
+            out.push_str(text);
+            out.push('\n');
+        }
+    }
+    let _ = write!(out, "{} {{\n{body}\n}}\n", proto.declaration(&f));
+    Ok(out)
+}
+
+/// A C array literal of `elem`s.
+fn array_init(items: &[i64]) -> String {
+    let items: Vec<String> = items.iter().map(|&v| literal(v).trim_matches(['(', ')']).to_string()).collect();
+    format!("{{{}}}", items.join(", "))
+}
+
+/// The examples as a C test program for [`emit_list_c`]'s function: each example runs in
+/// a child process (an `assert` that stops one example fails that example only), then
+/// `passed P/T`.
+///
+/// # Errors
+///
+/// As [`emit_list_c`].
+pub fn emit_list_c_tests(
+    problem: &ListProblem,
+    examples: &[(Vec<LValue>, LValue)],
+    proto: &CPrototype,
+) -> Result<String, ListEmitError> {
+    let f = c_ident(&problem.name)?;
+    check(problem, proto)?;
+    let mut out = String::from(
+        "#define _POSIX_C_SOURCE 200809L\n#include <stdbool.h>\n#include <stdint.h>\n#include <stdio.h>\n\
+         #include <sys/types.h>\n#include <sys/wait.h>\n#include <unistd.h>\n\n",
+    );
+    let _ = writeln!(out, "{};\n", proto.declaration(&f));
+    for (k, (args, want)) in examples.iter().enumerate() {
+        let _ = writeln!(out, "static int example_{}(void) {{", k + 1);
+        let value_of = |name: &str| problem.params.iter().position(|(n, _)| n == name).map(|i| &args[i]);
+        let want_len = match want {
+            LValue::List(l) => l.len(),
+            _ => 0,
+        };
+        let mut call_args = Vec::new();
+        for p in &proto.params {
+            let counted = proto.params.iter().find(|q| q.len.as_deref() == Some(p.name.as_str()));
+            let arg = match value_of(&p.name) {
+                Some(LValue::List(l)) => {
+                    let elem = element_type(&p.ctype);
+                    let size = if l.is_empty() { "1".into() } else { String::new() };
+                    let init = if l.is_empty() { "{0}".into() } else { array_init(l) };
+                    let _ = writeln!(out, "    {elem} {}[{size}] = {init};", p.name);
+                    p.name.clone()
+                }
+                Some(LValue::Int(v)) => literal(*v),
+                Some(LValue::Bool(b)) => b.to_string(),
+                None if proto.result_into.as_deref() == Some(p.name.as_str()) => {
+                    let _ = writeln!(out, "    {} {}[{}] = {{0}};", element_type(&p.ctype), p.name, want_len.max(1));
+                    p.name.clone()
+                }
+                None => match counted.and_then(|q| value_of(&q.name)) {
+                    Some(LValue::List(l)) => l.len().to_string(),
+                    _ if counted.is_some_and(|q| proto.result_into.as_deref() == Some(q.name.as_str())) => {
+                        want_len.to_string()
+                    }
+                    _ => "0".into(),
+                },
+            };
+            call_args.push(arg);
+        }
+        let call = format!("{f}({})", call_args.join(", "));
+        match want {
+            LValue::List(l) => {
+                let into = proto.result_into.clone().unwrap_or_default();
+                if proto.returns_len {
+                    let _ = writeln!(out, "    if ({call} != {}) {{\n        return 0;\n    }}", l.len());
+                } else {
+                    let _ = writeln!(out, "    {call};");
+                }
+                if !l.is_empty() {
+                    let _ = writeln!(out, "    const int64_t want[] = {};", array_init(l));
+                    let _ = writeln!(
+                        out,
+                        "    for (int i = 0; i < {}; i++) {{\n        if ({into}[i] != want[i]) {{\n            return 0;\n        }}\n    }}",
+                        l.len()
+                    );
+                }
+                out.push_str("    return 1;\n}\n\n");
+            }
+            LValue::Int(v) => {
+                let _ = writeln!(out, "    return {call} == {};\n}}\n", literal(*v));
+            }
+            LValue::Bool(b) => {
+                let _ = writeln!(out, "    return {call} == {b};\n}}\n");
+            }
+        }
+    }
+    let list: Vec<String> = (1..=examples.len()).map(|k| format!("example_{k}")).collect();
+    let _ = write!(
+        out,
+        "int main(void) {{\n    int (*const examples[])(void) = {{{}}};\n    int total = {}, passed = 0;\n    \
+         for (int k = 0; k < total; k++) {{\n        fflush(stdout);\n        pid_t child = fork();\n        \
+         if (child == 0) {{\n            _exit(examples[k]() ? 0 : 1);\n        }}\n        int status = 0;\n        \
+         if (child > 0 && waitpid(child, &status, 0) == child && WIFEXITED(status) && WEXITSTATUS(status) == 0) {{\n            \
+         passed++;\n        }} else {{\n            printf(\"FAILED example_%d\\n\", k + 1);\n        }}\n    }}\n    \
+         printf(\"passed %d/%d\\n\", passed, total);\n    return passed == total ? 0 : 1;\n}}\n",
+        if list.is_empty() { "0".to_string() } else { list.join(", ") },
+        examples.len()
+    );
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::lists::program::Expr::{Apply, Bound, Const, Input};
+    use crate::lists::run;
+
+    fn problem(params: &[(&str, LType)], output: LType) -> ListProblem {
+        ListProblem {
+            name: "f".into(),
+            params: params.iter().map(|(n, t)| ((*n).to_string(), *t)).collect(),
+            output,
+            description: None,
+            examples: Vec::new(),
+        }
+    }
+
+    fn list(v: &[i64]) -> LValue {
+        LValue::List(v.to_vec().into())
+    }
+
+    /// Compiles the function and its tests with gcc and returns the test program's output.
+    fn compile_and_test(code: &str, tests: &str) -> String {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("f.c"), code).unwrap();
+        std::fs::write(dir.path().join("t.c"), tests).unwrap();
+        let cc = std::process::Command::new("gcc")
+            .args(["-std=c11", "-Wall", "-Wextra", "-Werror", "f.c", "t.c", "-o", "t"])
+            .current_dir(dir.path())
+            .output()
+            .unwrap();
+        assert!(cc.status.success(), "{}\n{code}\n{tests}", String::from_utf8_lossy(&cc.stderr));
+        let run = std::process::Command::new(dir.path().join("t")).output().unwrap();
+        String::from_utf8_lossy(&run.stdout).into_owned()
+    }
+
+    #[test]
+    fn a_filtered_map_is_two_loops_that_compile_and_pass_their_examples() {
+        if !test_support::ci::require_tool("a_filtered_map_is_two_loops", "gcc") {
+            return;
+        }
+        let p = problem(&[("xs", LType::List)], LType::List);
+        let doubled_evens = Apply(
+            ListOp::Map,
+            vec![
+                Apply(ListOp::Multiply, vec![Bound(0), Const(2)]),
+                Apply(ListOp::Filter, vec![Apply(ListOp::IsEven, vec![Bound(0)]), Input(0)]),
+            ],
+        );
+        let code = emit_list_c(&p, &doubled_evens, &CPrototype::default_for(&p)).unwrap();
+        assert!(
+            code.contains("int64_t f(const int64_t *xs, int64_t xs_len, int64_t *out, int64_t out_len) {"),
+            "{code}"
+        );
+        assert!(code.contains("if (x % 2 == 0) {"), "{code}");
+        assert!(code.contains("out[i] = x * 2;"), "{code}");
+        let examples: Vec<(Vec<LValue>, LValue)> = [vec![1, 2, 3, 4], vec![], vec![-2, 7]]
+            .iter()
+            .map(|xs| {
+                let args = vec![list(xs)];
+                let want = run(&doubled_evens, &args).unwrap();
+                (args, want)
+            })
+            .collect();
+        let tests = emit_list_c_tests(&p, &examples, &CPrototype::default_for(&p)).unwrap();
+        assert!(compile_and_test(&code, &tests).contains("passed 3/3"));
+    }
+
+    #[test]
+    fn the_original_prototype_is_kept_and_an_in_place_result_is_written_back() {
+        if !test_support::ci::require_tool("the_original_prototype_is_kept", "gcc") {
+            return;
+        }
+        // void scale(int *a, int n, int k): the memory it leaves is its result.
+        let p = problem(&[("a", LType::List), ("n", LType::Int), ("k", LType::Int)], LType::List);
+        let proto = CPrototype {
+            ret: "void".into(),
+            params: vec![
+                CParam { name: "a".into(), ctype: "int *".into(), len: Some("n".into()) },
+                CParam { name: "n".into(), ctype: "int".into(), len: None },
+                CParam { name: "k".into(), ctype: "int".into(), len: None },
+            ],
+            result_into: Some("a".into()),
+            returns_len: false,
+        };
+        let scale = Apply(ListOp::Map, vec![Apply(ListOp::Multiply, vec![Bound(0), Input(2)]), Input(0)]);
+        let code = emit_list_c(&p, &scale, &proto).unwrap();
+        assert!(code.contains("void f(int *a, int n, int k) {"), "{code}");
+        assert!(
+            code.contains(
+                "    for (int64_t i = 0; i < n; i++) {\n        int64_t x = a[i];\n        a[i] = x * k;\n    }\n}"
+            ),
+            "{code}"
+        );
+        assert!(!code.contains("malloc"), "{code}");
+        let examples = vec![
+            (vec![list(&[1, 2, 3]), LValue::Int(3), LValue::Int(2)], list(&[2, 4, 6])),
+            (vec![list(&[-5]), LValue::Int(1), LValue::Int(-3)], list(&[15])),
+        ];
+        let tests = emit_list_c_tests(&p, &examples, &proto).unwrap();
+        assert!(compile_and_test(&code, &tests).contains("passed 2/2"));
+
+        // A prototype that cannot hold the result is refused, not guessed at.
+        let mut no_buffer = proto.clone();
+        no_buffer.result_into = None;
+        let err = emit_list_c(&p, &scale, &no_buffer).unwrap_err();
+        assert!(err.to_string().contains("buffer"), "{err}");
+    }
+
+    #[test]
+    fn an_example_that_stops_on_an_assert_fails_alone() {
+        if !test_support::ci::require_tool("an_example_that_stops_on_an_assert_fails_alone", "gcc") {
+            return;
+        }
+        let p = problem(&[("xs", LType::List)], LType::Int);
+        let head = Apply(ListOp::Head, vec![Input(0)]);
+        let proto = CPrototype::default_for(&p);
+        let code = emit_list_c(&p, &head, &proto).unwrap();
+        assert!(code.contains("assert(xs_len > 0);"), "{code}");
+        let examples = vec![(vec![list(&[])], LValue::Int(0)), (vec![list(&[7, 8])], LValue::Int(7))];
+        let out = compile_and_test(&code, &emit_list_c_tests(&p, &examples, &proto).unwrap());
+        assert!(out.contains("FAILED example_1") && out.contains("passed 1/2"), "{out}");
+    }
+}
