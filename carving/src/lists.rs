@@ -8,12 +8,16 @@ use std::time::Instant;
 use serde::Serialize;
 use synth_engine::emit::Lang;
 use synth_engine::lists::{
-    emit_list_function, emit_list_tests, synthesize_lists, CoreOpsFirst, LValue, ListLimits, ListOutcome, ListProblem,
+    emit_list_c, emit_list_c_tests, emit_list_function, emit_list_tests, synthesize_lists, CParam, CPrototype,
+    CoreOpsFirst, LType, LValue, ListEmitError, ListLimits, ListOutcome, ListProblem,
 };
 use synth_engine::search::CancelToken;
 use synth_engine::verify::{verify, QualityReport, VerifyLimits};
 use tracer_probe::{
-    probes::{self, dwarf::ValueKind},
+    probes::{
+        self,
+        dwarf::{CType, ValueKind},
+    },
     record::{self, RecordConfig},
     trace::{FunctionInfo, Trace},
 };
@@ -107,21 +111,42 @@ fn synthesize_from_trace(trace: &Trace, config: &LiveConfig, record_secs: f64) -
             })
         }
     };
-    let synth_err = |e: synth_engine::lists::ListEmitError| LiveError::Synth(synth_engine::Error::from(e));
-    let code = emit_list_function(lang, &problem, &program).map_err(synth_err)?;
-    let train_tests = emit_list_tests(lang, &problem, &problem.examples).map_err(synth_err)?;
+    let synth_err = |e: ListEmitError| LiveError::Synth(synth_engine::Error::from(e));
+    // C keeps the original's prototype, and writes a result into the buffer it came from.
+    let info = trace.function_index(function).map(|i| &trace.functions[i as usize]);
+    let proto = match (lang, info) {
+        (Lang::C, Some(info)) => {
+            let into = (problem.output == LType::List)
+                .then(|| spec::written_params(trace, trace.function_index(function).unwrap_or_default()))
+                .and_then(|w| w.first().copied());
+            Some(c_prototype(info, into))
+        }
+        _ => None,
+    };
+    let emit_tests = |examples: &[(Vec<LValue>, LValue)]| -> Result<String, ListEmitError> {
+        match &proto {
+            Some(proto) => emit_list_c_tests(&problem, examples, proto),
+            None => emit_list_tests(lang, &problem, examples),
+        }
+    };
+    let code = match &proto {
+        Some(proto) => emit_list_c(&problem, &program, proto),
+        None => emit_list_function(lang, &problem, &program),
+    }
+    .map_err(synth_err)?;
+    let train_tests = emit_tests(&problem.examples).map_err(synth_err)?;
     let limits = VerifyLimits::default();
     let report = verify(lang, &code, &train_tests, &limits).map_err(synth_engine::Error::from)?;
     let held_out_agree = if held_out.is_empty() {
         (0, 0)
     } else {
-        let held_tests = emit_list_tests(lang, &problem, &held_out).map_err(synth_err)?;
+        let held_tests = emit_tests(&held_out).map_err(synth_err)?;
         let r = verify(lang, &code, &held_tests, &limits).map_err(synth_engine::Error::from)?;
         (r.tests_passed, held_out.len())
     };
     let mut all = problem.examples.clone();
     all.extend(held_out.iter().cloned());
-    let tests = emit_list_tests(lang, &problem, &all).map_err(synth_err)?;
+    let tests = emit_tests(&all).map_err(synth_err)?;
     let training_ok = report.tests_total > 0 && report.tests_passed == report.tests_total;
     let status = match held_out_agree {
         _ if !training_ok => "partial",
@@ -143,4 +168,92 @@ fn synthesize_from_trace(trace: &Trace, config: &LiveConfig, record_secs: f64) -
         record_secs,
         synth_secs: started.elapsed().as_secs_f64(),
     })
+}
+
+/// The C prototype of a traced function as DWARF gives it: its types (spelled as in the
+/// original where C spells them so without its headers, else as the `<stdint.h>` type of
+/// the same size), each array's count parameter, and the parameter a `void` function
+/// writes its result into.
+#[must_use]
+pub fn c_prototype(info: &FunctionInfo, result_into: Option<usize>) -> CPrototype {
+    let params = info
+        .params
+        .iter()
+        .map(|p| CParam {
+            name: p.name.clone(),
+            ctype: c_spelling(&p.ctype),
+            len: match p.ctype.kind {
+                ValueKind::Elements { count_param: Some(j), .. } => {
+                    info.params.get(usize::from(j)).map(|q| q.name.clone())
+                }
+                _ => None,
+            },
+        })
+        .collect();
+    CPrototype {
+        ret: c_spelling(&info.ret),
+        params,
+        result_into: result_into.and_then(|i| info.params.get(i)).map(|p| p.name.clone()),
+        returns_len: false,
+    }
+}
+
+/// A DWARF type as C code that includes only the standard headers can spell it.
+fn c_spelling(ctype: &CType) -> String {
+    const KNOWN: &[&str] = &[
+        "void",
+        "char",
+        "signed char",
+        "unsigned char",
+        "short",
+        "short int",
+        "unsigned short",
+        "short unsigned int",
+        "int",
+        "unsigned int",
+        "unsigned",
+        "long",
+        "long int",
+        "unsigned long",
+        "long unsigned int",
+        "long long",
+        "long long int",
+        "unsigned long long",
+        "long long unsigned int",
+        "_Bool",
+        "bool",
+        "int8_t",
+        "int16_t",
+        "int32_t",
+        "int64_t",
+        "uint8_t",
+        "uint16_t",
+        "uint32_t",
+        "uint64_t",
+        "size_t",
+        "ptrdiff_t",
+        "intptr_t",
+        "uintptr_t",
+    ];
+    let pointer = ctype.name.trim_end().ends_with('*');
+    let base = ctype.name.trim_end().trim_end_matches('*').trim();
+    let konst = base.starts_with("const ");
+    let bare = base.trim_start_matches("const ").trim();
+    if KNOWN.contains(&bare) {
+        return ctype.name.clone();
+    }
+    let (bytes, signed) = match ctype.kind {
+        ValueKind::Elements { bytes, signed, .. } => (bytes, signed),
+        ValueKind::Signed { bytes } => (bytes, true),
+        ValueKind::Unsigned { bytes } => (bytes, false),
+        ValueKind::Bool => return "bool".into(),
+        ValueKind::Void => return "void".into(),
+        _ => return ctype.name.clone(),
+    };
+    let std = format!("{}int{}_t", if signed { "" } else { "u" }, u32::from(bytes) * 8);
+    match (pointer, konst) {
+        (true, true) => format!("const {std} *"),
+        (true, false) => format!("{std} *"),
+        _ => std,
+    }
 }

@@ -98,7 +98,7 @@ fn json_value(v: &Value) -> Option<Json> {
 }
 
 /// The parameters through which some call of function `index` changed memory.
-fn written_params(trace: &Trace, index: u32) -> Vec<usize> {
+pub(crate) fn written_params(trace: &Trace, index: u32) -> Vec<usize> {
     let mut out: Vec<usize> = Vec::new();
     for call in trace.calls_of(index).filter(|c| c.is_complete()) {
         for (i, a) in call.args.iter().enumerate() {

@@ -102,6 +102,113 @@ fn synthesizes_functions_over_arrays_from_a_live_process() {
     }
 }
 
+/// The harness that runs the fixture's array functions and the synthesized C ones
+/// (renamed `synth_*`) on the same 1,000 fresh inputs: longer arrays (up to 16) and
+/// larger values (±1000) than the recording saw.
+const ARRAY_HARNESS: &str = r#"#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+int sum_ints(const int *a, int n);
+int synth_sum_ints(const int *a, int n);
+void scale_ints(int *a, int n, int k);
+void synth_scale_ints(int *a, int n, int k);
+void prefix_sums(const int *a, int *out, int n);
+void synth_prefix_sums(const int *a, int *out, int n);
+
+static uint32_t state = 2024u;
+static int next(int lo, int hi) {
+    state = state * 1103515245u + 12345u;
+    return lo + (int)((state >> 8) % (uint32_t)(hi - lo + 1));
+}
+
+int main(void) {
+    int agree[3] = {0, 0, 0};
+    for (int t = 0; t < 1000; t++) {
+        int a[16], b[16], c[16];
+        memset(a, 0, sizeof a);
+        int n = next(0, 16), k = next(-5, 5);
+        for (int i = 0; i < n; i++) a[i] = next(-1000, 1000);
+        agree[0] += sum_ints(a, n) == synth_sum_ints(a, n);
+        memcpy(b, a, sizeof b);
+        memcpy(c, a, sizeof c);
+        scale_ints(b, n, k);
+        synth_scale_ints(c, n, k);
+        agree[1] += memcmp(b, c, sizeof b) == 0;
+        /* The whole buffer: nothing past n may be written either. */
+        memset(b, 0x55, sizeof b);
+        memset(c, 0x55, sizeof c);
+        prefix_sums(a, b, n);
+        synth_prefix_sums(a, c, n);
+        agree[2] += memcmp(b, c, sizeof b) == 0;
+    }
+    printf("sum_ints %d\nscale_ints %d\nprefix_sums %d\n", agree[0], agree[1], agree[2]);
+    return 0;
+}
+"#;
+
+/// Runs `cmd` in `dir`, panicking with its output when it fails; returns stdout.
+fn checked(cmd: &mut Command, dir: &std::path::Path) -> String {
+    let out = cmd.current_dir(dir).output().unwrap();
+    assert!(out.status.success(), "{cmd:?}: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn array_functions_synthesized_in_c_link_beside_the_original_and_agree_on_fresh_inputs() {
+    set_binary(env!("CARGO_BIN_EXE_tracesynth-under-test"));
+    if !require_root("array_functions_synthesized_in_c_link_beside_the_original") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let bin = build_fixture("calls", &["-O2", "-g"], dir.path());
+    let mut objects = vec!["original.o".to_string()];
+    // A fold, an in-place map and an out-buffer scan, each with the original's prototype.
+    for (func, prototype) in [
+        ("sum_ints", "int sum_ints(const int *a, int n) {"),
+        ("scale_ints", "void scale_ints(int *a, int n, int k) {"),
+        ("prefix_sums", "void prefix_sums(const int *a, int *out, int n) {"),
+    ] {
+        let mut fixture = Fixture::start(&bin);
+        let out = dir.path().join(format!("out-{func}"));
+        let (code, err) = live(
+            &mut fixture,
+            func,
+            &["--lang", "c", "--distinct", "60", "--max-seconds", "20", "--out", out.to_str().unwrap()],
+            &["arrdrive 300"],
+        );
+        assert_eq!(code, 0, "{func}: {err}");
+        let report: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(out.join("report.json")).unwrap()).unwrap();
+        assert_eq!(report["status"], "verified", "{report}");
+        let c = report["code"].as_str().unwrap();
+        assert!(c.contains(prototype), "{func}: {c}");
+        assert!(report["report"]["warnings"].as_array().is_some_and(Vec::is_empty), "{report}");
+        std::fs::write(dir.path().join(format!("{func}.c")), c).unwrap();
+        // The synthesized function, renamed so it links beside the original.
+        checked(
+            Command::new("gcc").args([
+                "-std=c11",
+                "-O1",
+                "-c",
+                &format!("-D{func}=synth_{func}"),
+                &format!("{func}.c"),
+            ]),
+            dir.path(),
+        );
+        objects.push(format!("{func}.o"));
+    }
+    let source = test_support::workspace().join("tests/fixtures/calls.c");
+    checked(
+        Command::new("gcc").args(["-O2", "-Dmain=fixture_main", "-c", "-o", "original.o"]).arg(&source),
+        dir.path(),
+    );
+    std::fs::write(dir.path().join("harness.c"), ARRAY_HARNESS).unwrap();
+    checked(Command::new("gcc").args(["-O1", "-o", "harness", "harness.c"]).args(&objects), dir.path());
+    let agreed = checked(&mut Command::new(dir.path().join("harness")), dir.path());
+    assert_eq!(agreed, "sum_ints 1000\nscale_ints 1000\nprefix_sums 1000\n");
+}
+
 #[test]
 fn a_branch_seen_one_way_is_reported() {
     set_binary(env!("CARGO_BIN_EXE_tracesynth-under-test"));

@@ -52,12 +52,13 @@ impl CPrototype {
     /// into `int64_t *out, int64_t out_len` with its length returned.
     #[must_use]
     pub fn default_for(problem: &ListProblem) -> CPrototype {
-        let taken: Vec<&str> = problem.params.iter().map(|(n, _)| n.as_str()).collect();
-        let free = |base: &str| {
+        let mut taken: Vec<String> = problem.params.iter().map(|(n, _)| n.clone()).collect();
+        let mut free = |base: &str| {
             let mut name = base.to_string();
-            while taken.contains(&name.as_str()) {
+            while taken.contains(&name) {
                 name.push('_');
             }
+            taken.push(name.clone());
             name
         };
         let mut params = Vec::new();
@@ -796,8 +797,11 @@ pub fn emit_list_c(problem: &ListProblem, program: &Expr, proto: &CPrototype) ->
     w.helpers.retain(|h| mentions_name(&body, h));
     let mut out = String::from("#include <stdint.h>\n");
     let text = format!("{body}\n{}", proto.declaration(&f));
-    if text.contains("bool") {
+    if mentions_name(&text, "bool") {
         out.push_str("#include <stdbool.h>\n");
+    }
+    if mentions_name(&text, "size_t") || mentions_name(&text, "ptrdiff_t") {
+        out.push_str("#include <stddef.h>\n");
     }
     if w.helpers.iter().any(|h| matches!(*h, "new_list" | "compare_ints")) {
         out.push_str("#include <stdlib.h>\n");
@@ -1023,6 +1027,18 @@ mod tests {
         no_buffer.result_into = None;
         let err = emit_list_c(&p, &scale, &no_buffer).unwrap_err();
         assert!(err.to_string().contains("buffer"), "{err}");
+    }
+
+    #[test]
+    fn default_names_never_collide() {
+        let p = problem(&[("out", LType::List), ("out_len", LType::Int)], LType::List);
+        let proto = CPrototype::default_for(&p);
+        let names: Vec<&str> = proto.params.iter().map(|q| q.name.as_str()).collect();
+        assert_eq!(names, ["out", "out_len_", "out_len", "out_", "out_len__"]);
+        assert_eq!(
+            proto.declaration("f"),
+            "int64_t f(const int64_t *out, int64_t out_len_, int64_t out_len, int64_t *out_, int64_t out_len__)"
+        );
     }
 
     #[test]
