@@ -9,7 +9,7 @@ use serde::Serialize;
 use synth_engine::emit::Lang;
 use synth_engine::lists::{
     emit_list_c, emit_list_c_tests, emit_list_function, emit_list_tests, synthesize_lists, CParam, CPrototype,
-    CoreOpsFirst, LType, LValue, ListEmitError, ListLimits, ListOutcome, ListProblem,
+    CoreOpsFirst, LValue, ListEmitError, ListLimits, ListOutcome, ListProblem,
 };
 use synth_engine::search::CancelToken;
 use synth_engine::verify::{verify, QualityReport, VerifyLimits};
@@ -115,12 +115,7 @@ fn synthesize_from_trace(trace: &Trace, config: &LiveConfig, record_secs: f64) -
     // C keeps the original's prototype, and writes a result into the buffer it came from.
     let info = trace.function_index(function).map(|i| &trace.functions[i as usize]);
     let proto = match (lang, info) {
-        (Lang::C, Some(info)) => {
-            let into = (problem.output == LType::List)
-                .then(|| spec::written_params(trace, trace.function_index(function).unwrap_or_default()))
-                .and_then(|w| w.first().copied());
-            Some(c_prototype(info, into))
-        }
+        (Lang::C, Some(info)) => Some(c_prototype(info, problem.result_in)),
         _ => None,
     };
     let emit_tests = |examples: &[(Vec<LValue>, LValue)]| -> Result<String, ListEmitError> {

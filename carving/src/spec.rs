@@ -98,7 +98,7 @@ fn json_value(v: &Value) -> Option<Json> {
 }
 
 /// The parameters through which some call of function `index` changed memory.
-pub(crate) fn written_params(trace: &Trace, index: u32) -> Vec<usize> {
+fn written_params(trace: &Trace, index: u32) -> Vec<usize> {
     let mut out: Vec<usize> = Vec::new();
     for call in trace.calls_of(index).filter(|c| c.is_complete()) {
         for (i, a) in call.args.iter().enumerate() {
@@ -250,6 +250,7 @@ pub fn carve_covering(
         params: params.clone(),
         output_type: output_type.into(),
         description: None,
+        result_param: output_param.map(|i| info.params[i].name.clone()),
         examples,
     };
     Ok(CarvedSpec { training: make(training), held_out: make(held_out), calls, distinct: order.len() })

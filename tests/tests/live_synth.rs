@@ -79,9 +79,13 @@ fn synthesizes_functions_over_arrays_from_a_live_process() {
     for (func, lang, expect) in [
         ("sum_ints", "python", "return sum(a)"),
         ("count_pos", "python", "if x > 0"),
-        ("count_pos", "rust", "pub fn count_pos(a: &[i64], n: i64) -> i64"),
-        // `void`, writing through `a`: the memory it leaves is its result.
-        ("scale_ints", "python", "return [x * k for x in a]"),
+        ("count_pos", "rust", "pub fn count_pos(a: &[i64], _n: i64) -> i64"),
+        // `void`, writing through `a`: the memory it leaves is its result, written back.
+        ("scale_ints", "python", "a[:] = [x * k for x in a]"),
+        ("scale_ints", "rust", "pub fn scale_ints(a: &mut [i64], _n: i64, k: i64) {"),
+        // An out-parameter: `out` is filled, `a` only read.
+        ("prefix_sums", "python", "out[:] = list(itertools.accumulate(a, lambda x, y: x + y))"),
+        ("prefix_sums", "rust", "pub fn prefix_sums(a: &[i64], out: &mut [i64], _n: i64) {"),
     ] {
         let mut fixture = Fixture::start(&bin);
         let out = dir.path().join(format!("out-{func}-{lang}"));

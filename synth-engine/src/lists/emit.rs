@@ -9,7 +9,7 @@
 
 use std::fmt::Write as _;
 
-use super::emit_c::{emit_list_c, emit_list_c_tests, CPrototype};
+use super::emit_c::{emit_list_c, emit_list_c_tests, mentions_name, CPrototype};
 use super::program::{Expr, LType, LValue, ListOp, Slot};
 use super::spec::ListProblem;
 use crate::emit::Lang;
@@ -92,14 +92,29 @@ pub fn emit_list_tests(
         Lang::Python => {
             let mut out = format!("from solution import {f}\n\n");
             for (i, (args, want)) in examples.iter().enumerate() {
-                let args: Vec<String> = args.iter().map(py_lit).collect();
-                let _ = write!(
-                    out,
-                    "\ndef test_example_{}():\n    assert {f}({}) == {}\n\n",
-                    i + 1,
-                    args.join(", "),
-                    py_lit(want)
-                );
+                let _ = write!(out, "\ndef test_example_{}():\n", i + 1);
+                match problem.result_in {
+                    // The buffer is a variable: the call fills it, the test reads it.
+                    Some(k) => {
+                        let buf = &problem.params[k].0;
+                        let call: Vec<String> = args
+                            .iter()
+                            .enumerate()
+                            .map(|(j, a)| if j == k { buf.clone() } else { py_lit(a) })
+                            .collect();
+                        let _ = write!(
+                            out,
+                            "    {buf} = {}\n    assert {f}({}) is None\n    assert {buf} == {}\n\n",
+                            py_lit(&args[k]),
+                            call.join(", "),
+                            py_lit(want)
+                        );
+                    }
+                    None => {
+                        let args: Vec<String> = args.iter().map(py_lit).collect();
+                        let _ = write!(out, "    assert {f}({}) == {}\n\n", args.join(", "), py_lit(want));
+                    }
+                }
             }
             out.push_str(crate::emit::python::STANDALONE_RUNNER);
             Ok(out)
@@ -107,14 +122,29 @@ pub fn emit_list_tests(
         Lang::Rust => {
             let mut out = String::from("#[cfg(test)]\nmod tests {\n    use super::*;\n");
             for (i, (args, want)) in examples.iter().enumerate() {
-                let args: Vec<String> = args.iter().map(rust_arg).collect();
-                let _ = write!(
-                    out,
-                    "\n    #[test]\n    fn example_{}() {{\n        assert_eq!({f}({}), {});\n    }}\n",
-                    i + 1,
-                    args.join(", "),
-                    rust_lit(want)
-                );
+                let _ = write!(out, "\n    #[test]\n    fn example_{}() {{\n", i + 1);
+                match problem.result_in {
+                    Some(k) => {
+                        let buf = &problem.params[k].0;
+                        let call: Vec<String> = args
+                            .iter()
+                            .enumerate()
+                            .map(|(j, a)| if j == k { format!("&mut {buf}") } else { rust_arg(a) })
+                            .collect();
+                        let _ = write!(
+                            out,
+                            "        let mut {buf}: Vec<i64> = {};\n        {f}({});\n        assert_eq!({buf}, {});\n    }}\n",
+                            rust_lit(&args[k]),
+                            call.join(", "),
+                            rust_lit(want)
+                        );
+                    }
+                    None => {
+                        let args: Vec<String> = args.iter().map(rust_arg).collect();
+                        let _ =
+                            write!(out, "        assert_eq!({f}({}), {});\n    }}\n", args.join(", "), rust_lit(want));
+                    }
+                }
             }
             out.push_str("}\n");
             Ok(out)
@@ -135,7 +165,11 @@ fn rust_lit(v: &LValue) -> String {
     match v {
         LValue::Int(x) => x.to_string(),
         LValue::Bool(b) => b.to_string(),
-        LValue::List(l) => format!("vec!{:?} as Vec<i64>", l.to_vec()),
+        LValue::List(l) if l.is_empty() => "Vec::<i64>::new()".into(),
+        LValue::List(l) => {
+            let items: Vec<String> = l.iter().map(ToString::to_string).collect();
+            format!("vec![{}_i64{}]", items[0], items[1..].iter().map(|i| format!(", {i}")).collect::<String>())
+        }
     }
 }
 
@@ -173,7 +207,15 @@ fn python_function(problem: &ListProblem, program: &Expr) -> Result<String, List
         names.iter().zip(&problem.params).map(|(n, (_, t))| format!("{n}: {}", py_type(*t))).collect();
     let body = Py { params: &names, bound: Vec::new() }.expr(program);
     let body = strip_parens(&body);
-    let _ = write!(out, "def {f}({}) -> {}:\n    return {body}\n", sig.join(", "), py_type(problem.output));
+    match problem.result_in {
+        // In place: the caller's list becomes the result.
+        Some(k) => {
+            let _ = write!(out, "def {f}({}) -> None:\n    {}[:] = {body}\n", sig.join(", "), names[k]);
+        }
+        None => {
+            let _ = write!(out, "def {f}({}) -> {}:\n    return {body}\n", sig.join(", "), py_type(problem.output));
+        }
+    }
     Ok(out)
 }
 
@@ -307,15 +349,42 @@ fn rust_function(problem: &ListProblem, program: &Expr) -> Result<String, ListEm
             out.push('\n');
         }
     }
-    let sig: Vec<String> =
-        names.iter().zip(&problem.params).map(|(n, (_, t))| format!("{n}: {}", rust_type(*t, true))).collect();
-    let _ = write!(
-        out,
-        "pub fn {f}({}) -> {} {{\n    {}\n}}\n",
-        sig.join(", "),
-        rust_type(problem.output, false),
-        strip_parens(&body)
-    );
+    let sig: Vec<String> = names
+        .iter()
+        .zip(&problem.params)
+        .enumerate()
+        .map(|(k, (n, (_, t)))| {
+            // A parameter of the original that the program does not read.
+            let read = problem.result_in == Some(k) || mentions_name(&body, n);
+            let n = if read { n.clone() } else { format!("_{n}") };
+            if problem.result_in == Some(k) {
+                format!("{n}: &mut [i64]")
+            } else {
+                format!("{n}: {}", rust_type(*t, true))
+            }
+        })
+        .collect();
+    match problem.result_in {
+        // In place: as many elements of the caller's slice as the result has.
+        Some(k) => {
+            let _ = write!(
+                out,
+                "pub fn {f}({}) {{\n    let result: Vec<i64> = {};\n    for (slot, value) in {}.iter_mut().zip(result) {{\n        *slot = value;\n    }}\n}}\n",
+                sig.join(", "),
+                strip_parens(&body),
+                names[k]
+            );
+        }
+        None => {
+            let _ = write!(
+                out,
+                "pub fn {f}({}) -> {} {{\n    {}\n}}\n",
+                sig.join(", "),
+                rust_type(problem.output, false),
+                strip_parens(&body)
+            );
+        }
+    }
     Ok(out)
 }
 
@@ -470,6 +539,7 @@ mod tests {
             name: "f".into(),
             params: vec![("xs".into(), LType::List), ("n".into(), LType::Int)],
             output: LType::List,
+            result_in: None,
             description: None,
             examples: Vec::new(),
         }

@@ -49,7 +49,9 @@ pub struct CPrototype {
 impl CPrototype {
     /// The prototype of a task that has none: `int64_t` integers, `bool`s, each list
     /// parameter `xs` as `const int64_t *xs, int64_t xs_len`, and a list result written
-    /// into `int64_t *out, int64_t out_len` with its length returned.
+    /// into `int64_t *out, int64_t out_len` with its length returned; or, when the task
+    /// leaves its result in a parameter ([`ListProblem::result_in`]), a `void` function
+    /// writing into that one (`int64_t *xs, int64_t xs_len`).
     #[must_use]
     pub fn default_for(problem: &ListProblem) -> CPrototype {
         let mut taken: Vec<String> = problem.params.iter().map(|(n, _)| n.clone()).collect();
@@ -62,11 +64,12 @@ impl CPrototype {
             name
         };
         let mut params = Vec::new();
-        for (name, ty) in &problem.params {
+        for (k, (name, ty)) in problem.params.iter().enumerate() {
             match ty {
                 LType::List => {
                     let len = free(&format!("{name}_len"));
-                    params.push(CParam { name: name.clone(), ctype: "const int64_t *".into(), len: Some(len.clone()) });
+                    let ctype = if problem.result_in == Some(k) { "int64_t *" } else { "const int64_t *" };
+                    params.push(CParam { name: name.clone(), ctype: ctype.into(), len: Some(len.clone()) });
                     params.push(CParam { name: len, ctype: "int64_t".into(), len: None });
                 }
                 LType::Int => params.push(CParam { name: name.clone(), ctype: "int64_t".into(), len: None }),
@@ -74,6 +77,9 @@ impl CPrototype {
             }
         }
         let (ret, result_into) = match problem.output {
+            LType::List if problem.result_in.is_some() => {
+                ("void", problem.result_in.map(|k| problem.params[k].0.clone()))
+            }
             LType::List => {
                 let (out, cap) = (free("out"), free("out_len"));
                 params.push(CParam { name: out.clone(), ctype: "int64_t *".into(), len: Some(cap.clone()) });
@@ -83,7 +89,8 @@ impl CPrototype {
             LType::Int => ("int64_t", None),
             LType::Bool => ("bool", None),
         };
-        CPrototype { ret: ret.into(), params, returns_len: result_into.is_some(), result_into }
+        let returns_len = result_into.is_some() && problem.result_in.is_none();
+        CPrototype { ret: ret.into(), params, returns_len, result_into }
     }
 
     /// `int f(const int *a, int n)`.
@@ -256,7 +263,7 @@ struct CWriter<'a> {
 }
 
 /// Whether `text` uses the identifier `name` (not merely as part of a longer one).
-fn mentions_name(text: &str, name: &str) -> bool {
+pub(super) fn mentions_name(text: &str, name: &str) -> bool {
     let word = |c: char| c.is_ascii_alphanumeric() || c == '_';
     text.match_indices(name).any(|(at, _)| {
         let before = text[..at].chars().next_back();
@@ -932,6 +939,7 @@ mod tests {
             name: "f".into(),
             params: params.iter().map(|(n, t)| ((*n).to_string(), *t)).collect(),
             output,
+            result_in: None,
             description: None,
             examples: Vec::new(),
         }

@@ -68,6 +68,9 @@ pub enum ListError {
         /// Arguments given.
         got: usize,
     },
+    /// A `result_param` that is not a list parameter of a list task.
+    #[error("`result_param` `{0}` must name a list parameter, and the output must be a list")]
+    BadResultParam(String),
     /// No examples at all.
     #[error("the specification has no examples")]
     NoExamples,

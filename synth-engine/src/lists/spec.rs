@@ -13,6 +13,9 @@ pub struct ListProblem {
     pub params: Vec<(String, LType)>,
     /// The result type.
     pub output: LType,
+    /// The parameter whose buffer, after the call, is the result (an in-place or
+    /// out-parameter function); `None` when the result is returned.
+    pub result_in: Option<usize>,
     /// What the function does, in words, when given.
     pub description: Option<String>,
     /// Inputs (one value per parameter) and the output.
@@ -77,7 +80,21 @@ impl ListProblem {
             }
             examples.push((args, out));
         }
-        Ok(ListProblem { name: ex.function.clone(), params, output, description: ex.description.clone(), examples })
+        let result_in = match &ex.result_param {
+            None => None,
+            Some(name) => match params.iter().position(|(n, _)| n == name) {
+                Some(i) if params[i].1 == LType::List && output == LType::List => Some(i),
+                _ => return Err(ListError::BadResultParam(name.clone())),
+            },
+        };
+        Ok(ListProblem {
+            name: ex.function.clone(),
+            params,
+            output,
+            result_in,
+            description: ex.description.clone(),
+            examples,
+        })
     }
 
     /// The parameter names, in order.
@@ -127,5 +144,18 @@ mod tests {
             vec![0; MAX_EXAMPLE_LIST + 1]
         );
         assert!(matches!(problem(&long), Err(ListError::TooLong { .. })));
+
+        // A function that leaves its result in a parameter names it.
+        let in_place = problem(
+            r#"{"function": "f", "params": [{"name": "a", "type": "list[int]"}, {"name": "k", "type": "int"}],
+                "output_type": "list[int]", "result_param": "a", "examples": [{"args": [[1, 2], 3], "output": [3, 6]}]}"#,
+        )
+        .unwrap();
+        assert_eq!(in_place.result_in, Some(0));
+        let not_a_list = problem(
+            r#"{"function": "f", "params": [{"name": "a", "type": "list[int]"}, {"name": "k", "type": "int"}],
+                "output_type": "list[int]", "result_param": "k", "examples": [{"args": [[1, 2], 3], "output": [3, 6]}]}"#,
+        );
+        assert!(matches!(not_a_list, Err(ListError::BadResultParam(ref k)) if k == "k"), "{not_a_list:?}");
     }
 }

@@ -46,6 +46,11 @@ pub struct Examples {
     /// Optional natural-language description.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+    /// For a function that leaves its result in a buffer it was given (in place, or an
+    /// out-parameter): that parameter. Its value in `args` is the buffer before the call,
+    /// `output` the buffer after. List tasks only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub result_param: Option<String>,
     /// The examples.
     pub examples: Vec<ExampleJson>,
 }
