@@ -158,59 +158,124 @@ fn checked(cmd: &mut Command, dir: &std::path::Path) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
+/// The same comparison in Rust: the synthesized Rust functions (each in a module named
+/// after it) against the originals called through `extern "C"`.
+const RUST_ARRAY_HARNESS: &str = r#"
+extern "C" {
+    #[link_name = "sum_ints"]
+    fn original_sum_ints(a: *const i32, n: i32) -> i32;
+    #[link_name = "scale_ints"]
+    fn original_scale_ints(a: *mut i32, n: i32, k: i32);
+    #[link_name = "prefix_sums"]
+    fn original_prefix_sums(a: *const i32, out: *mut i32, n: i32);
+}
+
+fn main() {
+    let mut state: u32 = 2024;
+    let mut next = |lo: i32, hi: i32| {
+        state = state.wrapping_mul(1103515245).wrapping_add(12345);
+        lo + ((state >> 8) % (hi - lo + 1) as u32) as i32
+    };
+    let wide = |v: &[i32]| v.iter().map(|&x| i64::from(x)).collect::<Vec<i64>>();
+    let mut agree = [0; 3];
+    for _ in 0..1000 {
+        let (n, k) = (next(0, 16), next(-5, 5));
+        // Allocated even when empty: the original reads a low (dangling) address as -1.
+        let mut a: Vec<i32> = Vec::with_capacity(16);
+        a.extend((0..n).map(|_| next(-1000, 1000)));
+        let a64 = wide(&a);
+        let original = unsafe { original_sum_ints(a.as_ptr(), n) };
+        agree[0] += usize::from(i64::from(original) == sum_ints::sum_ints(&a64, i64::from(n)));
+        let mut b = a.clone();
+        unsafe { original_scale_ints(b.as_mut_ptr(), n, k) };
+        let mut c = a64.clone();
+        scale_ints::scale_ints(&mut c, i64::from(n), i64::from(k));
+        agree[1] += usize::from(wide(&b) == c);
+        let mut b = vec![0x55; a.len()];
+        unsafe { original_prefix_sums(a.as_ptr(), b.as_mut_ptr(), n) };
+        let mut c = vec![0x55; a.len()];
+        prefix_sums::prefix_sums(&a64, &mut c, i64::from(n));
+        agree[2] += usize::from(wide(&b) == c);
+    }
+    println!("sum_ints {}\nscale_ints {}\nprefix_sums {}", agree[0], agree[1], agree[2]);
+}
+"#;
+
 #[test]
-fn array_functions_synthesized_in_c_link_beside_the_original_and_agree_on_fresh_inputs() {
+fn array_functions_synthesized_in_c_and_rust_agree_with_the_original_on_fresh_inputs() {
     set_binary(env!("CARGO_BIN_EXE_tracesynth-under-test"));
-    if !require_root("array_functions_synthesized_in_c_link_beside_the_original") {
+    if !require_root("array_functions_synthesized_in_c_and_rust_agree_with_the_original") {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
     let bin = build_fixture("calls", &["-O2", "-g"], dir.path());
     let mut objects = vec!["original.o".to_string()];
-    // A fold, an in-place map and an out-buffer scan, each with the original's prototype.
+    let mut rust = String::from(RUST_ARRAY_HARNESS);
+    // A fold, an in-place map and an out-buffer scan; C keeps the original's prototype.
     for (func, prototype) in [
         ("sum_ints", "int sum_ints(const int *a, int n) {"),
         ("scale_ints", "void scale_ints(int *a, int n, int k) {"),
         ("prefix_sums", "void prefix_sums(const int *a, int *out, int n) {"),
     ] {
-        let mut fixture = Fixture::start(&bin);
-        let out = dir.path().join(format!("out-{func}"));
-        let (code, err) = live(
-            &mut fixture,
-            func,
-            &["--lang", "c", "--distinct", "60", "--max-seconds", "20", "--out", out.to_str().unwrap()],
-            &["arrdrive 300"],
-        );
-        assert_eq!(code, 0, "{func}: {err}");
-        let report: serde_json::Value =
-            serde_json::from_str(&std::fs::read_to_string(out.join("report.json")).unwrap()).unwrap();
-        assert_eq!(report["status"], "verified", "{report}");
-        let c = report["code"].as_str().unwrap();
-        assert!(c.contains(prototype), "{func}: {c}");
-        assert!(report["report"]["warnings"].as_array().is_some_and(Vec::is_empty), "{report}");
-        std::fs::write(dir.path().join(format!("{func}.c")), c).unwrap();
-        // The synthesized function, renamed so it links beside the original.
-        checked(
-            Command::new("gcc").args([
-                "-std=c11",
-                "-O1",
-                "-c",
-                &format!("-D{func}=synth_{func}"),
-                &format!("{func}.c"),
-            ]),
-            dir.path(),
-        );
-        objects.push(format!("{func}.o"));
+        for lang in ["c", "rust"] {
+            let mut fixture = Fixture::start(&bin);
+            let out = dir.path().join(format!("out-{func}-{lang}"));
+            let (code, err) = live(
+                &mut fixture,
+                func,
+                &["--lang", lang, "--distinct", "60", "--max-seconds", "20", "--out", out.to_str().unwrap()],
+                &["arrdrive 300"],
+            );
+            assert_eq!(code, 0, "{func} {lang}: {err}");
+            let report: serde_json::Value =
+                serde_json::from_str(&std::fs::read_to_string(out.join("report.json")).unwrap()).unwrap();
+            assert_eq!(report["status"], "verified", "{report}");
+            assert!(report["report"]["warnings"].as_array().is_some_and(Vec::is_empty), "{report}");
+            let code = report["code"].as_str().unwrap();
+            if lang == "rust" {
+                rust.push_str(&format!("\nmod {func} {{\n{code}}}\n"));
+                continue;
+            }
+            assert!(code.contains(prototype), "{func}: {code}");
+            std::fs::write(dir.path().join(format!("{func}.c")), code).unwrap();
+            // The synthesized function, renamed so it links beside the original.
+            checked(
+                Command::new("gcc").args([
+                    "-std=c11",
+                    "-O1",
+                    "-c",
+                    &format!("-D{func}=synth_{func}"),
+                    &format!("{func}.c"),
+                ]),
+                dir.path(),
+            );
+            objects.push(format!("{func}.o"));
+        }
     }
     let source = test_support::workspace().join("tests/fixtures/calls.c");
     checked(
-        Command::new("gcc").args(["-O2", "-Dmain=fixture_main", "-c", "-o", "original.o"]).arg(&source),
+        Command::new("gcc").args(["-O2", "-fPIC", "-Dmain=fixture_main", "-c", "-o", "original.o"]).arg(&source),
         dir.path(),
     );
+    let want = "sum_ints 1000\nscale_ints 1000\nprefix_sums 1000\n";
     std::fs::write(dir.path().join("harness.c"), ARRAY_HARNESS).unwrap();
     checked(Command::new("gcc").args(["-O1", "-o", "harness", "harness.c"]).args(&objects), dir.path());
-    let agreed = checked(&mut Command::new(dir.path().join("harness")), dir.path());
-    assert_eq!(agreed, "sum_ints 1000\nscale_ints 1000\nprefix_sums 1000\n");
+    assert_eq!(checked(&mut Command::new(dir.path().join("harness")), dir.path()), want, "C");
+    std::fs::write(dir.path().join("harness.rs"), &rust).unwrap();
+    checked(
+        Command::new("rustc").args([
+            "--edition",
+            "2021",
+            "-O",
+            "-C",
+            "link-arg=original.o",
+            "-o",
+            "harness_rs",
+            "harness.rs",
+        ]),
+        dir.path(),
+    );
+    assert_eq!(checked(&mut Command::new(dir.path().join("harness_rs")), dir.path()), want, "Rust");
 }
 
 #[test]
