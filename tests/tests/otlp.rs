@@ -164,7 +164,8 @@ fn a_daemon_exports_each_ended_session_with_its_labels() {
     let export = format!("otlp={}", sink.url);
     let daemon = start_daemon(&dir.path().join("data"), &["--export", &export, "--label", "host.name=fleet-1"]);
     let client = daemon.client();
-    let body = json!({"pid": fixture.pid(), "functions": ["outer", "inner"], "limits": {"max_calls": 6}, "export_values": true});
+    // Values of `outer` only (`export_args`, also spelt `export_values`).
+    let body = json!({"pid": fixture.pid(), "functions": ["outer", "inner"], "limits": {"max_calls": 6}, "export_args": ["outer"]});
     let id = client.post_json("/v1/sessions", &body).unwrap()["id"].as_u64().unwrap();
     fixture.command("nest");
     fixture.command("nest");
@@ -181,6 +182,9 @@ fn a_daemon_exports_each_ended_session_with_its_labels() {
     assert_eq!(spans.len(), 6);
     let outer = spans.iter().find(|s| s.name == "outer").unwrap();
     assert_eq!(attr(&outer.attributes, "tracesynth.arg.x"), Some(&V::IntValue(5)), "the session asked for values");
+    let inner = spans.iter().find(|s| s.name == "inner").unwrap();
+    assert_eq!(attr(&inner.attributes, "tracesynth.arg.x"), None, "values of `outer` only");
+    assert_eq!(attr(&inner.attributes, "tracesynth.return"), None, "values of `outer` only");
 }
 
 #[test]

@@ -94,8 +94,8 @@ pub struct SessionRequest {
     /// The local user who asked (`None`: an operator over TCP); only they and operators
     /// see the session and its trace.
     pub owner_uid: Option<u32>,
-    /// Send argument and return values with the spans when the trace is exported.
-    pub export_values: bool,
+    /// Whose argument and return values go with the calls when the trace is exported.
+    pub export_values: tracer_export::values::ExportValues,
     /// Bytes read at most behind each pointer argument (`None`: the default).
     pub array_cap: Option<u32>,
     /// `--arg` overrides of pointer parameters ([`ArgOverride`]), as given.
@@ -144,6 +144,12 @@ impl SessionRequest {
         }
         if let Some(mb) = self.ring_mb.filter(|&mb| !mb.is_power_of_two() || mb > 1024) {
             return invalid(format!("ring_mb must be a power of two up to 1024, got {mb}"));
+        }
+        if let Some(name) = self.export_values.unknown(&self.functions).first() {
+            return invalid(format!(
+                "export_values names `{name}`, which the session does not trace (it traces {})",
+                self.functions.join(", ")
+            ));
         }
         self.arg_overrides()?;
         Ok(())
@@ -329,7 +335,8 @@ impl Sessions {
             statuses: 0,
         };
         let (stop_t, detach_t) = (stop.clone(), detach.clone());
-        let (exports, store, export_values) = (Arc::clone(&self.exports), self.store.clone(), request.export_values);
+        let (exports, store, export_values) =
+            (Arc::clone(&self.exports), self.store.clone(), request.export_values.clone());
         let handle = thread::Builder::new()
             .name(format!("session-{id}"))
             .spawn(move || {
@@ -349,7 +356,7 @@ impl Sessions {
                 // the daemon's shutdown, which wait for this thread.
                 if exports.any() {
                     let exporting = thread::Builder::new().name(format!("export-{id}")).spawn(move || {
-                        exports.export_session(&store, id, export_values);
+                        exports.export_session(&store, id, &export_values);
                         crate::heap::release_free_pages();
                     });
                     if let Err(e) = exporting {

@@ -28,7 +28,7 @@ use std::{
 };
 
 use serde::Serialize;
-use tracer_export::{clickhouse, otlp, redact::Redactor, resource};
+use tracer_export::{clickhouse, otlp, redact::Redactor, resource, values::ExportValues};
 use tracer_probe::trace::Trace;
 
 use crate::{locks::lock, store::Store};
@@ -152,7 +152,7 @@ impl Exports {
     /// Sends session `id`'s stored trace to every receiver (values only when
     /// `with_values`), with the session marked pending in `store` until they all took it;
     /// records the outcome. Returns whether they did.
-    pub fn export_session(&self, store: &Store, id: u64, with_values: bool) -> bool {
+    pub fn export_session(&self, store: &Store, id: u64, values: &ExportValues) -> bool {
         if !self.any() {
             return true;
         }
@@ -166,7 +166,7 @@ impl Exports {
             lock(&self.in_flight).remove(&id);
             return true;
         }
-        if let Err(e) = store.mark_export_pending(id, with_values) {
+        if let Err(e) = store.mark_export_pending(id, values) {
             tracing::error!(id, error = %e, "marking the export pending");
         }
         let calls = store.count_calls(id, None) as u64;
@@ -185,7 +185,7 @@ impl Exports {
         let started = std::time::Instant::now();
         let mut outcome = ExportOutcome { attempts, ..ExportOutcome::default() };
         match store.trace_header(id) {
-            Ok(Some(header)) => self.send_stored(store, id, &header, with_values, &mut outcome),
+            Ok(Some(header)) => self.send_stored(store, id, &header, values, &mut outcome),
             Ok(None) => outcome.error = Some("the session stored no trace".into()),
             Err(e) => outcome.error = Some(format!("reading the trace: {e}")),
         }
@@ -210,7 +210,7 @@ impl Exports {
     /// Sends session `id`'s stored calls (of the recording `header`) to every receiver,
     /// [`PIECE_CALLS`] at a time from the store, so the daemon never holds a whole trace;
     /// counts what each took into `outcome` and keeps the first failure.
-    fn send_stored(&self, store: &Store, id: u64, header: &Trace, with_values: bool, outcome: &mut ExportOutcome) {
+    fn send_stored(&self, store: &Store, id: u64, header: &Trace, values: &ExportValues, outcome: &mut ExportOutcome) {
         let resource = resource::describe(header, &self.labels);
         // A read that fails part way is the attempt's failure: the session stays pending.
         let read_error: RefCell<Option<String>> = RefCell::new(None);
@@ -221,7 +221,7 @@ impl Exports {
         };
         if !self.otlp.is_empty() {
             let roots = otlp::Roots::of(pieces().flatten().map(|c| (c.seq, c.parent)));
-            let options = otlp::Options { with_values, redactor: self.redactor.clone() };
+            let options = otlp::Options { values: values.clone(), redactor: self.redactor.clone() };
             for url in &self.otlp {
                 let sent = pieces().try_fold(0u64, |sent, piece| {
                     let requests = otlp::requests_for(header, &piece, &roots, &resource, &options, otlp::BATCH);
@@ -236,7 +236,7 @@ impl Exports {
                 }
             }
         }
-        let options = clickhouse::Options { with_values, redactor: self.redactor.clone() };
+        let options = clickhouse::Options { values: values.clone(), redactor: self.redactor.clone() };
         let cfg = if self.clickhouse.is_empty() {
             None
         } else {
@@ -269,8 +269,8 @@ impl Exports {
                 return;
             }
         };
-        for (id, with_values) in pending {
-            if self.is_stopped() || !self.export_session(store, id, with_values) {
+        for (id, values) in pending {
+            if self.is_stopped() || !self.export_session(store, id, &values) {
                 return;
             }
         }

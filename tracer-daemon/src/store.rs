@@ -22,6 +22,7 @@
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
+use tracer_export::values::ExportValues;
 
 use tracer_probe::{
     probes::cfg::{CallBlocks, Cfg},
@@ -566,13 +567,14 @@ impl Store {
         self.db.flush().map(drop).map_err(|e| self.sled(e))
     }
 
-    /// Marks session `id`'s trace as not yet exported (`with_values`: with its values),
+    /// Marks session `id`'s trace as not yet exported (with whose values it goes),
     /// durably, so that a daemon that stops first exports it when it starts again.
     ///
     /// # Errors
     /// sled errors.
-    pub fn mark_export_pending(&self, id: u64, with_values: bool) -> Result<(), StoreError> {
-        self.export_pending.insert(id.to_be_bytes(), &[u8::from(with_values)]).map_err(|e| self.sled(e))?;
+    pub fn mark_export_pending(&self, id: u64, values: &ExportValues) -> Result<(), StoreError> {
+        let json = serde_json::to_vec(values).unwrap_or_default();
+        self.export_pending.insert(id.to_be_bytes(), json).map_err(|e| self.sled(e))?;
         self.flush()
     }
 
@@ -585,17 +587,23 @@ impl Store {
         self.flush()
     }
 
-    /// The sessions whose traces wait for export, oldest first, with their values flag.
+    /// The sessions whose traces wait for export, oldest first, with whose values go.
+    /// Stores written before per-function values kept one byte (1: every function's); a
+    /// mark that cannot be read sends no values rather than too many.
     ///
     /// # Errors
     /// sled errors.
-    pub fn export_pending(&self) -> Result<Vec<(u64, bool)>, StoreError> {
+    pub fn export_pending(&self) -> Result<Vec<(u64, ExportValues)>, StoreError> {
         self.export_pending
             .iter()
             .map(|kv| {
                 let (k, v) = kv.map_err(|e| self.sled(e))?;
                 let id = u64::from_be_bytes(k.as_ref().try_into().unwrap_or_default());
-                Ok((id, v.first() == Some(&1)))
+                let values = match v.as_ref() {
+                    [flag] => ExportValues::All(*flag == 1),
+                    json => serde_json::from_slice(json).unwrap_or_default(),
+                };
+                Ok((id, values))
             })
             .collect()
     }
@@ -808,6 +816,32 @@ mod tests {
         drop(store);
         let store = Store::open(dir.path()).unwrap();
         assert_eq!(store.calls(1, Some(1), 1, 10).unwrap(), calls[101..].to_vec());
+    }
+
+    #[test]
+    fn export_marks_keep_whose_values_go_and_read_the_old_one_byte_flag() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let store = Store::open(dir.path()).unwrap();
+            store.mark_export_pending(1, &ExportValues::Only(vec!["price".into()])).unwrap();
+            store.mark_export_pending(2, &ExportValues::all()).unwrap();
+            // As a store written before per-function values left them.
+            store.export_pending.insert(3u64.to_be_bytes(), &[1u8]).unwrap();
+            store.export_pending.insert(4u64.to_be_bytes(), &[0u8]).unwrap();
+            store.export_pending.insert(5u64.to_be_bytes(), b"{not json").unwrap();
+        }
+        let store = Store::open(dir.path()).unwrap();
+        assert_eq!(
+            store.export_pending().unwrap(),
+            vec![
+                (1, ExportValues::Only(vec!["price".into()])),
+                (2, ExportValues::all()),
+                (3, ExportValues::all()),
+                (4, ExportValues::All(false)),
+                // Unreadable: no values rather than too many.
+                (5, ExportValues::All(false)),
+            ]
+        );
     }
 
     #[test]

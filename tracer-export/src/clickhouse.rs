@@ -21,7 +21,7 @@ use tracer_probe::{
     trace::{Call, EndReason, Loss, OnCpu, Trace, Value, SCHEMA_VERSION},
 };
 
-use crate::redact::Redactor;
+use crate::{redact::Redactor, values::ExportValues};
 
 /// A ClickHouse server that could not take or answer.
 #[derive(Debug, thiserror::Error)]
@@ -169,8 +169,9 @@ pub struct EdgeRow {
 /// What goes with the calls.
 #[derive(Clone, Debug, Default)]
 pub struct Options {
-    /// Argument and return values (strings redacted); off by default.
-    pub with_values: bool,
+    /// Whose argument and return values go with the calls (strings redacted); none by
+    /// default.
+    pub values: ExportValues,
     /// Applied to every string value.
     pub redactor: Redactor,
 }
@@ -237,14 +238,25 @@ impl Origin {
         calls
             .iter()
             .filter(|c| c.is_complete())
-            .map(|c| CallRow {
+            .map(|c| (c, header.functions.get(c.function as usize).map(|f| f.name.clone()).unwrap_or_default()))
+            .map(|(c, function)| CallRow {
                 host: self.host.clone(),
                 host_id: self.host_id.clone(),
                 service: self.service.clone(),
                 build_id: self.build_id.clone(),
                 pid: self.pid,
                 recording: self.recording,
-                function: header.functions.get(c.function as usize).map(|f| f.name.clone()).unwrap_or_default(),
+                args: if options.values.allows(&function) {
+                    serde_json::to_string(&c.args.iter().map(|a| redacted(a, &options.redactor)).collect::<Vec<_>>())
+                        .unwrap_or_default()
+                } else {
+                    String::new()
+                },
+                ret: match &c.ret {
+                    Some(r) if options.values.allows(&function) => json(r),
+                    _ => String::new(),
+                },
+                function,
                 seq: c.seq,
                 tid: c.tid,
                 depth: c.depth,
@@ -252,16 +264,6 @@ impl Origin {
                 entry_ns: c.entry_ns,
                 duration_ns: c.duration_ns.unwrap_or(0),
                 cpu_ns: c.cpu_ns.unwrap_or(0),
-                args: if options.with_values {
-                    serde_json::to_string(&c.args.iter().map(|a| redacted(a, &options.redactor)).collect::<Vec<_>>())
-                        .unwrap_or_default()
-                } else {
-                    String::new()
-                },
-                ret: match (&c.ret, options.with_values) {
-                    (Some(r), true) => json(r),
-                    _ => String::new(),
-                },
             })
             .collect()
     }

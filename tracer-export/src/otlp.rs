@@ -6,7 +6,7 @@
 //! recording (pid, start time, executable) and the call's sequence number, so sending
 //! the same recording twice gives the same ids. Times are the recording's wall-clock
 //! start plus each call's monotonic offset. Arguments and return values are attributes
-//! only when asked for ([`Options::with_values`]).
+//! only when asked for ([`Options::values`]).
 use std::{
     collections::HashMap,
     hash::{DefaultHasher, Hash, Hasher},
@@ -24,6 +24,7 @@ use tracer_probe::trace::{Call, Trace, Value};
 use crate::{
     redact::Redactor,
     resource::{int, text},
+    values::ExportValues,
 };
 
 /// Errors sending spans.
@@ -52,10 +53,10 @@ pub enum OtlpError {
 /// What goes into the spans.
 #[derive(Clone, Debug, Default)]
 pub struct Options {
-    /// Argument and return values as span attributes (`tracesynth.arg.NAME`,
-    /// `tracesynth.return`); off by default, since they may be data that must not leave
+    /// Whose argument and return values become span attributes (`tracesynth.arg.NAME`,
+    /// `tracesynth.return`); none by default, since they may be data that must not leave
     /// the host.
-    pub with_values: bool,
+    pub values: ExportValues,
     /// Applied to every string value before it goes into a span.
     pub redactor: Redactor,
 }
@@ -217,7 +218,7 @@ fn span(trace: &Trace, call: &Call, key: u64, root: u64, options: &Options) -> S
     if let Some(cpu) = call.cpu_ns {
         attributes.push(int("tracesynth.on_cpu_ns", i64::try_from(cpu).unwrap_or(i64::MAX)));
     }
-    if options.with_values {
+    if options.values.allows(&name) {
         let names = function.map(|f| f.params.iter().map(|p| p.name.clone()).collect::<Vec<_>>()).unwrap_or_default();
         for (i, value) in call.args.iter().enumerate() {
             let name = names.get(i).cloned().unwrap_or_else(|| format!("arg{i}"));
@@ -316,7 +317,7 @@ mod tests {
         assert_eq!(outer.start_time_unix_nano, 1_000, "wall start + (2000 - 1000) ns");
         assert_eq!(outer.end_time_unix_nano - outer.start_time_unix_nano, 1_000);
         assert!(outer.attributes.iter().all(|a| !a.key.starts_with("tracesynth.arg")));
-        let with = requests(&t, &resource, &Options { with_values: true, ..Options::default() }, BATCH);
+        let with = requests(&t, &resource, &Options { values: ExportValues::all(), ..Options::default() }, BATCH);
         let attrs = &with[0].resource_spans[0].scope_spans[0].spans[0].attributes;
         let arg = attrs.iter().find(|a| a.key == "tracesynth.arg.name").expect("argument exported");
         let bob = Value::Str { ptr: 0, value: Some("bob".into()), truncated: false };

@@ -459,7 +459,8 @@ fn run_export(args: &ExportArgs) -> anyhow::Result<ExitCode> {
             for rule in &args.redact {
                 redactor.add(rule)?;
             }
-            let options = otlp::Options { with_values: args.with_values, redactor };
+            let values = tracer_export::values::ExportValues::All(args.with_values);
+            let options = otlp::Options { values, redactor };
             if args.output.is_none() {
                 let Some(endpoint) = args.to.clone().or_else(otlp::endpoint_from_env) else {
                     bail!("give -o FILE, --to URL or set OTEL_EXPORTER_OTLP_ENDPOINT");

@@ -9,6 +9,7 @@ use tracer_daemon::{
     api,
     client::{Client, DaemonUrl},
 };
+use tracer_export::values::ExportValues;
 
 use crate::capture::CaptureArgs;
 
@@ -30,9 +31,10 @@ pub struct AttachArgs {
     #[arg(long)]
     blocks: bool,
     /// When the daemon exports traces (`daemon --export`): send argument and return values
-    /// with the spans too (they may be data that must not leave the host).
-    #[arg(long)]
-    export_args: bool,
+    /// with the calls too (they may be data that must not leave the host): of every
+    /// function, or with `--export-args F,G` only of those.
+    #[arg(long, num_args = 0.., value_delimiter = ',', value_name = "FUNCTION")]
+    export_args: Option<Vec<String>>,
     /// Ring buffer size in MiB (a power of two up to 1024; the daemon's default is 16).
     /// Resident while the session runs, twice over: the kernel maps its pages twice.
     #[arg(long)]
@@ -94,7 +96,11 @@ pub fn run_attach(args: &AttachArgs) -> anyhow::Result<ExitCode> {
         ret_probes: Some(args.capture.ret_probes.into()),
         fast_entry: args.capture.fast_entry,
         call_through: !args.capture.no_call_through,
-        export_values: args.export_args,
+        export_values: match &args.export_args {
+            None => ExportValues::default(),
+            Some(names) if names.is_empty() => ExportValues::all(),
+            Some(names) => ExportValues::Only(names.clone()),
+        },
         array_cap: Some(args.capture.array_cap),
         ring_mb: args.ring_mb,
         args: args.capture.arg_overrides.iter().map(ToString::to_string).collect(),

@@ -27,6 +27,7 @@ use axum::{
     Json, Router,
 };
 use serde::{Deserialize, Serialize};
+use tracer_export::values::ExportValues;
 use utoipa::{IntoParams, OpenApi, ToSchema};
 
 use self::caller::{Caller, Peer, TraceRefused};
@@ -97,9 +98,11 @@ pub struct CreateSession {
     #[serde(default = "yes")]
     pub call_through: bool,
     /// When the daemon exports traces (`--export`): send argument and return values with
-    /// the spans too (off by default: they may be data that must not leave the host).
-    #[serde(default)]
-    pub export_values: bool,
+    /// the calls too, of every function (`true`) or of the functions listed (none by
+    /// default: they may be data that must not leave the host). Also spelt `export_args`.
+    #[serde(default, alias = "export_args")]
+    #[schema(value_type = serde_json::Value, example = json!(["price"]))]
+    pub export_values: ExportValues,
     /// Bytes read at most behind each pointer-to-integers argument (default 4096, the
     /// most; 0 reads none).
     #[serde(default)]

@@ -345,11 +345,18 @@ async fn bad_session_requests_are_4xx_json() {
         (json!({"array_cap": 5000}), "array_cap is at most 4096"),
         (json!({"ring_mb": 3}), "ring_mb must be a power of two"),
         (json!({"ring_mb": 2048}), "ring_mb must be a power of two"),
+        (json!({"export_values": ["g"]}), "export_values names `g`, which the session does not trace"),
+        (json!({"export_args": ["g"]}), "export_values names `g`"),
     ] {
         let mut body = json!({"pid": child_pid, "functions": ["f"]});
         body.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
         assert_error(&post(body.to_string()).await, StatusCode::BAD_REQUEST, needle);
     }
+    assert_error(
+        &post(json!({"pid": child_pid, "functions": ["f"], "export_values": 3}).to_string()).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "export_values: true, false or a list of function names",
+    );
     assert_error(&post(json!({"pid": 0, "functions": ["f"]}).to_string()).await, StatusCode::BAD_REQUEST, "pid");
     assert_error(
         &post(json!({"pid": child_pid, "functions": ["no_such_function_xyz"], "blocks": true}).to_string()).await,
