@@ -41,6 +41,19 @@ pub enum SpecError {
         /// Evidence.
         detail: String,
     },
+    /// A struct parameter: captured, but synthesis has no records yet.
+    #[error(
+        "`{function}`: {what} points to a struct ({ctype}); its fields are captured (see `show --calls`), \
+         but synthesis over structs is not built yet"
+    )]
+    Struct {
+        /// Function.
+        function: String,
+        /// Which parameter.
+        what: String,
+        /// Its C type.
+        ctype: String,
+    },
     /// The function gives more than one result: synthesis takes one.
     #[error("`{function}` gives several results ({detail}); synthesis takes one")]
     SeveralOutputs {
@@ -79,6 +92,9 @@ fn type_name(function: &str, what: &str, ctype: &CType) -> Result<&'static str, 
         ValueKind::CString => "string",
         // The elements read at entry: a list task for `synth_engine::lists`.
         ValueKind::Elements { .. } => "list[int]",
+        ValueKind::Record { .. } => {
+            return Err(SpecError::Struct { function: function.into(), what: what.into(), ctype: ctype.name.clone() })
+        }
         _ => return Err(unsupported()),
     })
 }

@@ -121,7 +121,8 @@ fn reads_arrays_through_pointer_arguments_from_dwarf() {
         ("scale_ints", "n:out", "`n` is int, not a pointer to integers"),
         ("scale_ints", "a:len=nope", "there is no parameter `nope`"),
         ("sum_ints", "a:out", "`a` is const int *: the function cannot write through it"),
-        ("sum_ints", "a:len=4096", "a fixed length is not supported"),
+        ("sum_ints", "a:len=4097", "a fixed length is 1 to 4096 elements"),
+        ("scale_ints", "n:len=4", "`n` is int, not a pointer to integers or bytes"),
     ] {
         let (code, _, err) = run_tracesynth(&["record", "--pid", &pid, "--func", func, "--explain", "--arg", arg]);
         assert_ne!(code, 0, "--arg {arg}");
@@ -134,6 +135,19 @@ fn reads_arrays_through_pointer_arguments_from_dwarf() {
     fixture.command("exit");
     let overridden = record_commands(&bin, &["scale_ints"], &["arr"], 1, &["--arg", "a:len=k,in"]);
     assert_eq!(rendered(&overridden), ["scale_ints([1,2], 3, 2) -> none"]);
+    // A fixed length: that many elements whatever the count says, and a `char *` read
+    // as bytes.
+    let fixed = record_commands(&bin, &["sum_ints"], &["arr"], 1, &["--arg", "a:len=2"]);
+    assert_eq!(rendered(&fixed)[..2], ["sum_ints([1,2], 4) -> 10", "sum_ints([0,1], 2000) -> 1999000"]);
+    let bytes = record_commands(&bin, &["greet"], &["secret"], 1, &["--arg", "name:len=5"]);
+    assert_eq!(rendered(&bytes)[0], "greet([119,114,105,116,101]) -> 31");
+    let mut fixture = Fixture::start(&bin);
+    let pid = fixture.pid().to_string();
+    let (code, text, err) =
+        run_tracesynth(&["record", "--pid", &pid, "--func", "greet", "--explain", "--arg", "name:len=5"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(text.contains("reads: `name` (const char *): 5 elements (fixed) of 1 bytes at entry"), "{text}");
+    fixture.command("exit");
 }
 
 fn assert_loss_balanced(trace: &Json) {
@@ -142,6 +156,76 @@ fn assert_loss_balanced(trace: &Json) {
         (loss["produced"].as_u64().unwrap(), loss["received"].as_u64().unwrap(), loss["dropped"].as_u64().unwrap());
     assert_eq!(p, r + d, "produced = received + dropped: {loss}");
     assert_eq!(d, 0, "nothing dropped at this rate");
+}
+
+#[test]
+fn reads_structs_through_pointer_arguments_by_their_dwarf_layout() {
+    set_binary(env!("CARGO_BIN_EXE_tracesynth-under-test"));
+    if !require_root("reads_structs_through_pointer_arguments_by_their_dwarf_layout") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let bin = build_fixture("calls", &["-O2", "-g"], dir.path());
+    for extra in [&[][..], &["--fast-entry"][..]] {
+        let mut fixture = Fixture::start(&bin);
+        let out = dir.path().join("structs.json");
+        let args = func_args(&["rect_area", "move_rect"], fixture.pid(), &["--calls", "3"]);
+        let mut args: Vec<&str> = args.iter().map(String::as_str).collect();
+        args.extend_from_slice(extra);
+        let recording = Recording::start(&args, &out);
+        // The fixture logs each struct as tracesynth shows one: before and after the move.
+        let logged: Vec<String> = fixture
+            .exchange("rect")
+            .unwrap()
+            .iter()
+            .filter_map(|l| l.strip_prefix("rect ").map(str::to_string))
+            .collect();
+        assert_eq!(logged.len(), 2, "{logged:?}");
+        assert!(logged[1].contains("origin: {x: 11, y: -22}"), "{logged:?}");
+        recording.finish();
+        let trace = tracer_probe::trace::Trace::read(&out).unwrap();
+        let shown: Vec<String> = trace
+            .calls
+            .iter()
+            .map(|c| {
+                let args: Vec<String> = c.args.iter().map(ToString::to_string).collect();
+                format!("{}({})", trace.functions[c.function as usize].name, args.join(", "))
+            })
+            .collect();
+        assert_eq!(
+            shown,
+            [
+                format!("rect_area({})", logged[0]),
+                // Not `const`: read again at the return; the fields the call changed.
+                format!(
+                    "move_rect({}, 10, -20)",
+                    logged[0].replace("origin: {x: 1, y: -2}", "origin: {x: 1 → 11, y: -2 → -22}")
+                ),
+                "rect_area(<unreadable memory (errno 14)>)".to_string(),
+            ],
+            "{extra:?}"
+        );
+        assert_eq!(trace.calls[0].ret, Some(tracer_probe::trace::Value::Int(120_000)));
+        assert_eq!(trace.calls[2].ret, Some(tracer_probe::trace::Value::Int(-1)), "the call is kept");
+        let tracer_probe::trace::Value::Record { ty, .. } = &trace.calls[0].args[0] else { panic!() };
+        assert_eq!(ty, "rect_t");
+        assert_loss_balanced(&serde_json::to_value(&trace).unwrap());
+    }
+
+    // `--explain` shows the layout read.
+    let mut fixture = Fixture::start(&bin);
+    let pid = fixture.pid().to_string();
+    let (code, text, err) = run_tracesynth(&["record", "--pid", &pid, "--func", "move_rect", "--explain"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        text.contains(
+            "reads: `r` (struct rect *): 32 bytes at entry and again at the return (the function may write it), \
+             up to 4096 bytes, as struct rect {origin: struct point {x: int, y: int}, size: struct point {x: int, \
+             y: int}, label: const char * (address only), tags: short int[3], visible: unsigned char}"
+        ),
+        "{text}"
+    );
+    fixture.command("rect");
 }
 
 fn record_commands(binary: &std::path::Path, funcs: &[&str], commands: &[&str], calls: usize, extra: &[&str]) -> Json {

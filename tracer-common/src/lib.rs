@@ -123,6 +123,9 @@ pub const BYTES_MEDIUM_MAGIC: u32 = 0x5453_4233; // "3BST"
 pub const BYTES_LARGE_MAGIC: u32 = 0x5453_4232; // "2BST"
 /// In [`ProbeConfig::array_len`]: the pointer's count is one element (no count argument).
 pub const ARRAY_ONE: u32 = 0xf;
+/// In [`ProbeConfig::array_len`]: the pointer's count is fixed, [`ProbeConfig::array_count`]
+/// of the slot (a struct's bytes, or a length the user gave).
+pub const ARRAY_FIXED: u32 = 0xe;
 /// Added to [`BytesHead::slot`] for memory read again at the return: what the call left
 /// behind its pointer argument.
 pub const SLOT_AFTER: u32 = 0x10;
@@ -213,6 +216,8 @@ pub struct ProbeConfig {
     /// Bit `i` set: argument `i` (one of `array_mask`) points to memory the function may
     /// write, read again when the call returns (records with [`SLOT_AFTER`] added to the slot).
     pub array_out: u32,
+    /// For a slot whose count is [`ARRAY_FIXED`]: how many elements.
+    pub array_count: [u32; MAX_ARGS],
 }
 
 #[cfg(feature = "user")]

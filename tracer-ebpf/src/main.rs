@@ -21,10 +21,10 @@ use aya_ebpf::{
     EbpfContext,
 };
 use tracer_common::{
-    ArrayStash, BytesLarge, BytesMedium, BytesSmall, CallEvent, EventKind, ProbeConfig, StrEvent, ARRAY_ONE,
-    BYTES_LARGE, BYTES_LARGE_MAGIC, BYTES_MEDIUM, BYTES_MEDIUM_MAGIC, BYTES_SMALL, BYTES_SMALL_MAGIC, CALL_MAGIC,
-    COUNTERS as N_COUNTERS, COUNTER_DROPPED, COUNTER_PRODUCED, MAX_ARGS, MAX_PROBES, MAX_STASHED_CALLS, RET_SLOT,
-    SLOT_AFTER, STR_BUF, STR_MAGIC,
+    ArrayStash, BytesLarge, BytesMedium, BytesSmall, CallEvent, EventKind, ProbeConfig, StrEvent, ARRAY_FIXED,
+    ARRAY_ONE, BYTES_LARGE, BYTES_LARGE_MAGIC, BYTES_MEDIUM, BYTES_MEDIUM_MAGIC, BYTES_SMALL, BYTES_SMALL_MAGIC,
+    CALL_MAGIC, COUNTERS as N_COUNTERS, COUNTER_DROPPED, COUNTER_PRODUCED, MAX_ARGS, MAX_PROBES, MAX_STASHED_CALLS,
+    RET_SLOT, SLOT_AFTER, STR_BUF, STR_MAGIC,
 };
 
 /// Ring buffer of [`CallEvent`]s and [`StrEvent`]s; user space resizes it at load time.
@@ -197,6 +197,8 @@ fn handle(regs: *const pt_regs) -> u32 {
                 let elem = (array_elem >> (4 * slot)) & 0xf;
                 let count: i64 = if len_slot == ARRAY_ONE {
                     1
+                } else if len_slot == ARRAY_FIXED {
+                    config.array_count[slot as usize] as i64
                 } else if len_slot < MAX_ARGS as u32 {
                     let raw = values[len_slot as usize];
                     if elem & 12 == 12 {

@@ -206,6 +206,16 @@ fn redacted(value: &Value, redactor: &Redactor) -> Value {
         Value::Written { before, after } => {
             Value::Written { before: Box::new(redacted(before, redactor)), after: Box::new(redacted(after, redactor)) }
         }
+        Value::Record { ptr, ty, fields, truncated, fault } => Value::Record {
+            ptr: *ptr,
+            ty: ty.clone(),
+            fields: fields
+                .iter()
+                .map(|f| tracer_probe::trace::FieldValue { name: f.name.clone(), value: redacted(&f.value, redactor) })
+                .collect(),
+            truncated: *truncated,
+            fault: fault.clone(),
+        },
         other => other.clone(),
     }
 }

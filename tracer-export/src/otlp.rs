@@ -274,6 +274,20 @@ fn any(value: &Value, redactor: &Redactor) -> AnyValue {
             use opentelemetry_proto::tonic::common::v1::ArrayValue;
             V::ArrayValue(ArrayValue { values: items.iter().map(|i| any(i, redactor)).collect() })
         }
+        Value::Record { fault: Some(why), .. } => V::StringValue(format!("<{why}>")),
+        Value::Record { fields, .. } => {
+            use opentelemetry_proto::tonic::common::v1::{KeyValue, KeyValueList};
+            V::KvlistValue(KeyValueList {
+                values: fields
+                    .iter()
+                    .map(|f| KeyValue {
+                        key: f.name.clone(),
+                        value: Some(any(&f.value, redactor)),
+                        ..KeyValue::default()
+                    })
+                    .collect(),
+            })
+        }
     };
     AnyValue { value: Some(v) }
 }

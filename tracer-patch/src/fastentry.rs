@@ -250,7 +250,12 @@ fn stack_args(f: &tracer_probe::trace::FunctionInfo) -> StackArgs {
     use tracer_probe::probes::dwarf::ValueKind;
     let one_register = |kind: ValueKind| match kind {
         ValueKind::Signed { bytes } | ValueKind::Unsigned { bytes } => bytes <= 8,
-        ValueKind::Bool | ValueKind::Pointer | ValueKind::CString | ValueKind::Raw | ValueKind::Elements { .. } => true,
+        ValueKind::Bool
+        | ValueKind::Pointer
+        | ValueKind::CString
+        | ValueKind::Raw
+        | ValueKind::Elements { .. }
+        | ValueKind::Record { .. } => true,
         ValueKind::Float | ValueKind::Aggregate | ValueKind::Void => false,
     };
     if !f.has_dwarf {

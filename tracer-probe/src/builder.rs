@@ -26,10 +26,10 @@ use crate::{
     events::{CallRecord, MemRecord, Record, StrRecord},
     probes::{
         cfg::{CallBlocks, CallEdge, Cfg, MAX_PATH},
-        dwarf::ValueKind,
+        dwarf::{FieldKind, Layout, ValueKind},
         ProbePoint,
     },
-    trace::{Call, FunctionInfo, Incomplete, Value},
+    trace::{Call, FieldValue, FunctionInfo, Incomplete, Value},
 };
 
 /// What `rsp` at a probe is, relative to the frame of the call it reports.
@@ -50,6 +50,8 @@ fn frame_of(kind: EventKind, uretprobe: bool, sp: u64) -> u64 {
 struct Decoder {
     params: Vec<(ValueKind, Option<usize>)>,
     ret: ValueKind,
+    /// Per parameter: the layout of the struct it points to.
+    layouts: Vec<Option<Layout>>,
 }
 
 #[derive(Debug)]
@@ -160,6 +162,16 @@ pub struct TraceBuilder {
 }
 
 impl TraceBuilder {
+    /// The struct layouts of each function's parameters ([`crate::probes::Plan::layouts`]),
+    /// to decode the structs read behind pointers.
+    #[must_use]
+    pub fn with_layouts(mut self, layouts: &[Vec<Option<Layout>>]) -> Self {
+        for (d, l) in self.decoders.iter_mut().zip(layouts) {
+            d.layouts.clone_from(l);
+        }
+        self
+    }
+
     /// A builder for the functions and probe points of a plan.
     pub fn new(functions: &[FunctionInfo], points: &[ProbePoint]) -> Self {
         let decoders = functions
@@ -169,6 +181,7 @@ impl TraceBuilder {
                 Decoder {
                     params: f.params.iter().zip(slots).map(|(p, s)| (p.ctype.kind, s)).collect(),
                     ret: f.ret.kind,
+                    layouts: Vec::new(),
                 }
             })
             .collect();
@@ -434,11 +447,18 @@ impl TraceBuilder {
                 call.ret = Some(decode_value(decoder.ret, rax, s.as_ref(), true));
             }
             // What the call left behind its writable pointer arguments, beside what it found.
-            for ((kind, slot), arg) in decoder.params.iter().zip(call.args.iter_mut()) {
-                let (ValueKind::Elements { bytes, signed, .. }, Some(i)) = (kind, slot) else { continue };
+            for (k, ((kind, slot), arg)) in decoder.params.iter().zip(call.args.iter_mut()).enumerate() {
+                let Some(i) = slot else { continue };
                 let Some(m) = after.get(*i).and_then(Option::as_ref) else { continue };
-                let Value::Array { ptr, .. } = arg else { continue };
-                let written = decode_elements(*ptr, *bytes, *signed, Some(m));
+                let written = match (kind, &*arg, decoder.layouts.get(k).and_then(Option::as_ref)) {
+                    (ValueKind::Elements { bytes, signed, .. }, Value::Array { ptr, .. }, _) => {
+                        decode_elements(*ptr, *bytes, *signed, Some(m))
+                    }
+                    (ValueKind::Record { .. }, Value::Record { ptr, .. }, Some(layout)) => {
+                        decode_record(*ptr, layout, Some(m))
+                    }
+                    _ => continue,
+                };
                 let before = std::mem::replace(arg, Value::Raw(0));
                 *arg = Value::Written { before: Box::new(before), after: Box::new(written) };
             }
@@ -465,10 +485,14 @@ impl TraceBuilder {
         let args = decoder
             .params
             .iter()
-            .map(|(kind, slot)| match slot {
-                Some(i) => match kind {
-                    ValueKind::Elements { bytes, signed, .. } => {
+            .enumerate()
+            .map(|(k, (kind, slot))| match slot {
+                Some(i) => match (kind, decoder.layouts.get(k).and_then(Option::as_ref)) {
+                    (ValueKind::Elements { bytes, signed, .. }, _) => {
                         decode_elements(open.args[*i], *bytes, *signed, open.memory[*i].as_ref())
+                    }
+                    (ValueKind::Record { .. }, Some(layout)) => {
+                        decode_record(open.args[*i], layout, open.memory[*i].as_ref())
                     }
                     _ => decode_value(*kind, open.args[*i], open.strings[*i].as_ref(), true),
                 },
@@ -589,6 +613,74 @@ fn decode_elements(ptr: u64, bytes: u8, signed: bool, memory: Option<&MemRecord>
     }
 }
 
+/// The struct a pointer argument pointed to, decoded by its layout from the bytes read.
+fn decode_record(ptr: u64, layout: &Layout, memory: Option<&MemRecord>) -> Value {
+    let record = |fields, truncated, fault| Value::Record { ptr, ty: layout.name.clone(), fields, truncated, fault };
+    let Some(m) = memory else { return record(Vec::new(), false, Some("not read".into())) };
+    match &m.read {
+        Err(errno) => {
+            let why =
+                if ptr == 0 { "NULL pointer".to_string() } else { format!("unreadable memory (errno {})", -errno) };
+            record(Vec::new(), false, Some(why))
+        }
+        Ok(data) => {
+            let fields = decode_fields(layout, data, 0);
+            record(fields, data.len() < layout.bytes as usize, None)
+        }
+    }
+}
+
+/// The fields of `layout` at byte `base` of `data`; a field past the bytes read is
+/// [`Value::Unavailable`].
+fn decode_fields(layout: &Layout, data: &[u8], base: usize) -> Vec<FieldValue> {
+    let int_at = |at: usize, bytes: u8, signed: bool| -> Option<Value> {
+        let width = usize::from(bytes.clamp(1, 8));
+        let chunk = data.get(at..at + width)?;
+        let mut raw = [0u8; 8];
+        raw[..width].copy_from_slice(chunk);
+        let kind = if signed { ValueKind::Signed { bytes } } else { ValueKind::Unsigned { bytes } };
+        Some(decode_value(kind, u64::from_le_bytes(raw), None, false))
+    };
+    let cut = || Value::Unavailable("past the bytes read".into());
+    layout
+        .fields
+        .iter()
+        .map(|f| {
+            let at = base + f.offset as usize;
+            let value = match &f.kind {
+                FieldKind::Int { bytes, signed } => int_at(at, *bytes, *signed).unwrap_or_else(cut),
+                FieldKind::Bool => data.get(at).map_or_else(cut, |b| Value::Bool(*b != 0)),
+                FieldKind::Pointer => match int_at(at, 8, false) {
+                    Some(Value::Uint(p)) => Value::Ptr(p),
+                    _ => cut(),
+                },
+                FieldKind::Struct(inner) => {
+                    if at >= data.len() {
+                        cut()
+                    } else {
+                        Value::Record {
+                            ptr: 0,
+                            ty: inner.name.clone(),
+                            fields: decode_fields(inner, data, at),
+                            truncated: data.len() < at + inner.bytes as usize,
+                            fault: None,
+                        }
+                    }
+                }
+                FieldKind::Array { bytes, signed, count } => {
+                    let items: Vec<Value> = (0..*count as usize)
+                        .map_while(|k| int_at(at + k * usize::from(*bytes), *bytes, *signed))
+                        .collect();
+                    let truncated = items.len() < *count as usize;
+                    Value::Array { ptr: 0, count: i64::from(*count), items, truncated, fault: None }
+                }
+                FieldKind::Opaque { why } => Value::Unavailable(why.clone()),
+            };
+            FieldValue { name: f.name.clone(), value }
+        })
+        .collect()
+}
+
 /// Decodes a register value of a C type.
 fn decode_value(kind: ValueKind, raw: u64, string: Option<&StrRecord>, with_string: bool) -> Value {
     match kind {
@@ -614,8 +706,9 @@ fn decode_value(kind: ValueKind, raw: u64, string: Option<&StrRecord>, with_stri
         ValueKind::Float | ValueKind::Aggregate | ValueKind::Void => {
             Value::Unavailable(format!("{kind:?} value is not in an integer register"))
         }
-        // Read through at entry only (`decode_elements`); a returned pointer is its address.
-        ValueKind::Elements { .. } => Value::Ptr(raw),
+        // Read through at entry only (`decode_elements`, `decode_record`); a returned pointer
+        // is its address.
+        ValueKind::Elements { .. } | ValueKind::Record { .. } => Value::Ptr(raw),
     }
 }
 

@@ -80,6 +80,15 @@ fn value_json(v: &Value) -> Json {
             }
             Json::Array(v)
         }
+        Value::Record { fault: Some(why), .. } => json!(format!("<{why}>")),
+        Value::Record { fields, truncated, .. } => {
+            let mut o: serde_json::Map<String, Json> =
+                fields.iter().map(|f| (f.name.clone(), value_json(&f.value))).collect();
+            if *truncated {
+                o.insert("…".into(), json!("truncated"));
+            }
+            Json::Object(o)
+        }
     }
 }
 

@@ -279,7 +279,7 @@ pub fn record_into(
     // At most about as many records waiting here as the ring holds: the ring is the buffer.
     let (tx, rx) = bounded::<Batch>(READER_BATCHES);
     let mut reader = Reader::spawn(ring, tx);
-    let mut builder = TraceBuilder::new(&plan.functions, &plan.points);
+    let mut builder = TraceBuilder::new(&plan.functions, &plan.points).with_layouts(&plan.layouts);
     builder.entries_attached_at(procfs::monotonic_ns());
     if let Some(cfg) = &plan.cfg {
         builder.track_blocks(cfg);

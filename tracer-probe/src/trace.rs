@@ -13,8 +13,8 @@ use crate::{
 };
 
 /// Version of the trace schema; bumped on any incompatible change (3: arrays; 4: memory
-/// written through a pointer argument, [`Value::Written`]).
-pub const SCHEMA_VERSION: u32 = 4;
+/// written through a pointer argument, [`Value::Written`]; 5: structs, [`Value::Record`]).
+pub const SCHEMA_VERSION: u32 = 5;
 
 /// Schema versions [`Trace::from_bytes`] reads (older ones are converted).
 pub const READABLE_VERSIONS: std::ops::RangeInclusive<u32> = 1..=SCHEMA_VERSION;
@@ -119,13 +119,38 @@ pub enum Value {
         fault: Option<String>,
     },
     /// Memory a pointer argument the function may write through (not `const`) pointed to,
-    /// read at entry and again at the return: both [`Value::Array`]s.
+    /// read at entry and again at the return: both [`Value::Array`]s (or both
+    /// [`Value::Record`]s).
     Written {
         /// At entry.
         before: Box<Value>,
         /// At the return.
         after: Box<Value>,
     },
+    /// The struct a pointer argument pointed to, decoded into its fields by its DWARF
+    /// layout (nested structs as records, fixed-size arrays as arrays; pointer members are
+    /// their addresses, not followed).
+    Record {
+        /// Address of the struct.
+        ptr: u64,
+        /// Its C type: `struct rect`.
+        ty: String,
+        /// The fields in order (none when it could not be read).
+        fields: Vec<FieldValue>,
+        /// Fewer bytes were read than the struct has: the per-argument byte cap.
+        truncated: bool,
+        /// Why nothing could be read (NULL or unmapped memory).
+        fault: Option<String>,
+    },
+}
+
+/// One field of a [`Value::Record`].
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct FieldValue {
+    /// The field's name.
+    pub name: String,
+    /// Its value.
+    pub value: Value,
 }
 
 impl Value {
@@ -151,7 +176,7 @@ impl std::fmt::Display for Value {
             Value::Str { ptr, value: None, .. } => write!(f, "<unreadable {ptr:#x}>"),
             Value::Unavailable(why) => write!(f, "<{why}>"),
             Value::Written { before, after } if before == after => write!(f, "{before} (unchanged)"),
-            Value::Written { before, after } => write!(f, "{before} → {after}"),
+            Value::Written { before, after } => write_changes(f, before, after),
             Value::Array { fault: Some(why), .. } => write!(f, "<{why}>"),
             Value::Array { items, truncated, count, .. } => {
                 // At most SHOWN elements; the rest (read or not) is counted.
@@ -170,7 +195,37 @@ impl std::fmt::Display for Value {
                 }
                 f.write_str("]")
             }
+            Value::Record { fault: Some(why), .. } => write!(f, "<{why}>"),
+            Value::Record { fields, truncated, .. } => {
+                f.write_str("{")?;
+                for (i, field) in fields.iter().enumerate() {
+                    write!(f, "{}{}: {}", if i > 0 { ", " } else { "" }, field.name, field.value)?;
+                }
+                f.write_str(if *truncated { ", …}" } else { "}" })
+            }
         }
+    }
+}
+
+/// `before → after`; for two structs of the same fields, each field as it was, or
+/// `before → after` where the call changed it: `{origin: {x: 1 → 11, y: 2}, size: ...}`.
+fn write_changes(f: &mut std::fmt::Formatter<'_>, before: &Value, after: &Value) -> std::fmt::Result {
+    match (before, after) {
+        (Value::Record { fields: a, fault: None, .. }, Value::Record { fields: b, fault: None, .. })
+            if a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x.name == y.name) =>
+        {
+            f.write_str("{")?;
+            for (i, (x, y)) in a.iter().zip(b).enumerate() {
+                write!(f, "{}{}: ", if i > 0 { ", " } else { "" }, x.name)?;
+                if x.value == y.value {
+                    write!(f, "{}", x.value)?;
+                } else {
+                    write_changes(f, &x.value, &y.value)?;
+                }
+            }
+            f.write_str("}")
+        }
+        _ => write!(f, "{before} → {after}"),
     }
 }
 
@@ -573,7 +628,7 @@ mod tests {
             assert_eq!(Trace::read(&path).unwrap(), trace);
         }
         let json = std::fs::read_to_string(dir.path().join("t.json")).unwrap();
-        assert!(json.contains("\"schema_version\": 4"));
+        assert!(json.contains("\"schema_version\": 5"));
     }
 
     #[test]

@@ -489,19 +489,11 @@ fn run_show(args: &ShowArgs) -> anyhow::Result<ExitCode> {
     if args.calls {
         for c in &trace.calls {
             let f = &trace.functions[c.function as usize];
-            let args: Vec<String> = c
-                .args
-                .iter()
-                .map(|a| match a {
-                    tracer_probe::trace::Value::Array { .. } | tracer_probe::trace::Value::Written { .. } => {
-                        a.to_string()
-                    }
-                    _ => format!("{a:?}"),
-                })
-                .collect();
-            let end = match c.incomplete {
-                None => format!("-> {:?}", c.ret),
-                Some(why) => format!("[incomplete: {why:?}]"),
+            let args: Vec<String> = c.args.iter().map(ToString::to_string).collect();
+            let end = match (c.incomplete, &c.ret) {
+                (None, Some(ret)) => format!("-> {ret}"),
+                (None, None) => "-> (void)".to_string(),
+                (Some(why), _) => format!("[incomplete: {why:?}]"),
             };
             println!(
                 "{:>6} tid {} {}{}({}) {end}",

@@ -340,7 +340,7 @@ async fn bad_session_requests_are_4xx_json() {
         "at least one",
     );
     for (extra, needle) in [
-        (json!({"args": ["buf:len=4096"]}), "a fixed length is not supported"),
+        (json!({"args": ["buf:len=0"]}), "a fixed length is 1 to 4096 elements"),
         (json!({"args": ["a:sideways"]}), "give NAME:len=PARAM"),
         (json!({"array_cap": 5000}), "array_cap is at most 4096"),
         (json!({"ring_mb": 3}), "ring_mb must be a power of two"),

@@ -1,8 +1,9 @@
 //! What a user says about pointer parameters that the DWARF heuristics cannot know:
-//! `--arg NAME:len=PARAM` (the parameter that counts its elements), `--arg NAME:out` (read
-//! it again at the return: the function writes it), `--arg NAME:in` (do not), or both
-//! (`--arg NAME:len=PARAM,out`). It applies to every traced function with a parameter
-//! `NAME`.
+//! `--arg NAME:len=PARAM` (the parameter that counts its elements), `--arg NAME:len=64`
+//! (a fixed number of elements; a `void *` or `char *` is then read as that many bytes),
+//! `--arg NAME:out` (read it again at the return: the function writes it), `--arg NAME:in`
+//! (do not), or both (`--arg NAME:len=PARAM,out`). It applies to every traced function with
+//! a parameter `NAME`.
 use std::str::FromStr;
 
 use tracer_common::EventKind;
@@ -19,11 +20,8 @@ pub enum ArgOverrideError {
     /// Not `NAME:len=PARAM`, `NAME:out`, `NAME:in` or a comma-separated mix.
     #[error("--arg {0:?}: give NAME:len=PARAM, NAME:out, NAME:in, or NAME:len=PARAM,out")]
     Syntax(String),
-    /// `len=4096`: the probes read as many elements as a parameter says.
-    #[error(
-        "--arg {0:?}: a fixed length is not supported; name the parameter that holds the length \
-         (--array-cap bounds the bytes read)"
-    )]
+    /// `len=0`, or more elements than the largest read holds.
+    #[error("--arg {0:?}: a fixed length is 1 to {max} elements (--array-cap bounds the bytes read)", max = MAX_FIXED)]
     FixedLength(String),
     /// No traced function has the parameter.
     #[error("--arg {spec:?}: no traced function has a parameter `{name}`")]
@@ -53,6 +51,8 @@ pub struct ArgOverride {
     pub name: String,
     /// The parameter that counts its elements, when given.
     pub len: Option<String>,
+    /// A fixed number of elements, when given instead.
+    pub fixed: Option<u32>,
     /// Read again at the return (`out`), or not (`in`), when given.
     pub written: Option<bool>,
 }
@@ -78,13 +78,16 @@ impl FromStr for ArgOverride {
         if !valid_name(name) {
             return Err(syntax());
         }
-        let mut out = ArgOverride { spec: spec.to_owned(), name: name.to_owned(), len: None, written: None };
+        let mut out =
+            ArgOverride { spec: spec.to_owned(), name: name.to_owned(), len: None, fixed: None, written: None };
         for part in what.split(',') {
+            let given = out.len.is_some() || out.fixed.is_some();
             match part.split_once('=') {
-                Some(("len", len)) if len.parse::<u64>().is_ok() => {
-                    return Err(ArgOverrideError::FixedLength(spec.to_owned()))
-                }
-                Some(("len", len)) if valid_name(len) && out.len.is_none() => out.len = Some(len.to_owned()),
+                Some(("len", len)) if len.parse::<u64>().is_ok() && !given => match len.parse::<u32>() {
+                    Ok(n) if (1..=MAX_FIXED).contains(&n) => out.fixed = Some(n),
+                    _ => return Err(ArgOverrideError::FixedLength(spec.to_owned())),
+                },
+                Some(("len", len)) if valid_name(len) && !given => out.len = Some(len.to_owned()),
                 None if part == "out" && out.written.is_none() => out.written = Some(true),
                 None if part == "in" && out.written.is_none() => out.written = Some(false),
                 _ => return Err(syntax()),
@@ -93,6 +96,9 @@ impl FromStr for ArgOverride {
         Ok(out)
     }
 }
+
+/// The most elements a fixed length may name: as many bytes as the largest read.
+pub const MAX_FIXED: u32 = tracer_common::BYTES_LARGE as u32;
 
 impl Plan {
     /// Applies `overrides` to the functions of this plan: the count parameter of an array
@@ -116,12 +122,20 @@ impl Plan {
                     what,
                 };
                 let param = &f.params[pi];
-                let ValueKind::Elements { bytes, signed, count_param } = param.ctype.kind else {
-                    return Err(unsuitable(format!(
-                        "`{}` is {}, not a pointer to integers",
-                        param.name, param.ctype.name
-                    )));
+                let (bytes, signed, count_param) = match param.ctype.kind {
+                    ValueKind::Elements { bytes, signed, count_param } => (bytes, signed, count_param),
+                    // A fixed length makes bytes of an untyped or string pointer.
+                    ValueKind::Pointer | ValueKind::CString if o.fixed.is_some() => (1, false, None),
+                    _ => {
+                        return Err(unsuitable(format!(
+                            "`{}` is {}, not a pointer to integers{}",
+                            param.name,
+                            param.ctype.name,
+                            if o.fixed.is_some() { " or bytes" } else { "" }
+                        )))
+                    }
                 };
+                let count_param = if o.fixed.is_some() { None } else { count_param };
                 let count_param = match &o.len {
                     None => count_param,
                     Some(len) => {
@@ -151,8 +165,17 @@ impl Plan {
                         ));
                     }
                 }
+                let was_string = param.ctype.kind == ValueKind::CString;
                 f.params[pi].ctype.kind = ValueKind::Elements { bytes, signed, count_param };
-                self.replan_arrays(fi, pi, o.written);
+                if was_string {
+                    // Its bytes now, not a string up to a NUL.
+                    if let Some(s) = dwarf::register_slots(&f.params).get(pi).copied().flatten() {
+                        for p in self.points.iter_mut().filter(|p| p.function as usize == fi) {
+                            p.string_mask &= !(1 << s);
+                        }
+                    }
+                }
+                self.replan_arrays(fi, pi, o.written, o.fixed);
             }
             if !found {
                 return Err(ArgOverrideError::NoSuchParameter { spec: o.spec.clone(), name: o.name.clone() });
@@ -162,9 +185,10 @@ impl Plan {
     }
 
     /// Recomputes the array reads of function `fi`'s probes from its parameters, keeping
-    /// their cap and the other parameters' return reads, with parameter `pi` read again at
-    /// the return as `written` says (unchanged when `None`).
-    fn replan_arrays(&mut self, fi: usize, pi: usize, written: Option<bool>) {
+    /// their cap, the other parameters' return reads and fixed lengths, with parameter `pi`
+    /// read again at the return as `written` says (unchanged when `None`) and `fixed`
+    /// elements when given.
+    fn replan_arrays(&mut self, fi: usize, pi: usize, written: Option<bool>, fixed: Option<u32>) {
         let f = &self.functions[fi];
         let slots = dwarf::register_slots(&f.params);
         let Some(entry) = self.points.iter().find(|p| p.function as usize == fi && p.kind == EventKind::Entry) else {
@@ -175,8 +199,23 @@ impl Plan {
             // `--array-cap 0`: nothing is read, whatever is said of it.
             return;
         }
+        let old = entry.arrays;
         let mut reads = ArrayReads::for_params(&f.params, &slots, cap, &mut Vec::new());
         reads.out = old_out;
+        let fix = |reads: &mut ArrayReads, s: usize, n: u32| {
+            reads.len = (reads.len & !(0xf << (4 * s))) | (tracer_common::ARRAY_FIXED << (4 * s));
+            reads.count[s] = n;
+        };
+        for (k, slot) in slots.iter().enumerate() {
+            let Some(s) = *slot else { continue };
+            let was_fixed = (old.len >> (4 * s)) & 0xf == tracer_common::ARRAY_FIXED;
+            if k != pi && was_fixed && matches!(f.params[k].ctype.kind, ValueKind::Elements { .. }) {
+                fix(&mut reads, s, old.count[s]);
+            }
+        }
+        if let (Some(s), Some(n)) = (slots.get(pi).copied().flatten(), fixed) {
+            fix(&mut reads, s, n);
+        }
         if let (Some(s), Some(w)) = (slots.get(pi).copied().flatten(), written) {
             if w {
                 reads.out |= 1 << s;
@@ -201,8 +240,23 @@ mod tests {
         let o: ArgOverride = "out_buf:len=count,out".parse().unwrap();
         assert_eq!((o.len.as_deref(), o.written), (Some("count"), Some(true)));
         assert_eq!("dst:in".parse::<ArgOverride>().unwrap().written, Some(false));
-        assert!(matches!("buf:len=4096".parse::<ArgOverride>(), Err(ArgOverrideError::FixedLength(_))));
-        for bad in ["a", ":len=n", "a:", "a:len=", "a:out,in", "a:len=n,len=m", "a:size=n", "1a:out", "a b:out"] {
+        let o: ArgOverride = "buf:len=4096,out".parse().unwrap();
+        assert_eq!((o.fixed, o.len.as_deref(), o.written), (Some(4096), None, Some(true)));
+        for bad in ["buf:len=0", "buf:len=4097", "buf:len=99999999999"] {
+            assert!(matches!(bad.parse::<ArgOverride>(), Err(ArgOverrideError::FixedLength(_))), "{bad}");
+        }
+        for bad in [
+            "a",
+            ":len=n",
+            "a:",
+            "a:len=",
+            "a:out,in",
+            "a:len=n,len=m",
+            "a:len=n,len=4",
+            "a:size=n",
+            "1a:out",
+            "a b:out",
+        ] {
             assert!(matches!(bad.parse::<ArgOverride>(), Err(ArgOverrideError::Syntax(_))), "{bad}");
         }
     }

@@ -55,6 +55,69 @@ pub enum ValueKind {
         /// Index of the parameter that counts the elements.
         count_param: Option<u8>,
     },
+    /// A pointer to a struct: its `bytes` bytes read at entry and decoded into named fields
+    /// by its [`Layout`] (from [`Signature::layouts`]).
+    Record {
+        /// `sizeof` the struct (at most 4096).
+        bytes: u16,
+    },
+}
+
+/// Where each field of a struct lies and how to decode it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Layout {
+    /// The type as C spells it: `struct rect`, or its typedef name.
+    pub name: String,
+    /// `sizeof`.
+    pub bytes: u32,
+    /// The fields in order.
+    pub fields: Vec<Field>,
+}
+
+/// One field of a [`Layout`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Field {
+    /// Its name.
+    pub name: String,
+    /// Its C type.
+    pub ctype: String,
+    /// Byte offset in the struct.
+    pub offset: u32,
+    /// How its bytes are decoded.
+    pub kind: FieldKind,
+}
+
+/// How a field's bytes are decoded.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum FieldKind {
+    /// An integer (enums too).
+    Int {
+        /// Width in bytes.
+        bytes: u8,
+        /// Two's complement.
+        signed: bool,
+    },
+    /// `_Bool`.
+    Bool,
+    /// A pointer: its address (the memory behind it is not followed; a `char *` member
+    /// neither).
+    Pointer,
+    /// A nested struct.
+    Struct(Layout),
+    /// A fixed-size array of integers.
+    Array {
+        /// Element width in bytes.
+        bytes: u8,
+        /// Two's complement.
+        signed: bool,
+        /// Elements.
+        count: u32,
+    },
+    /// Anything else (floats, unions, bit-fields): its bytes are not decoded.
+    Opaque {
+        /// Why.
+        why: String,
+    },
 }
 
 impl ValueKind {
@@ -98,6 +161,9 @@ pub struct Signature {
     pub ret: CType,
     /// Declared with `...` (the arguments after the named ones may be on the stack).
     pub variadic: bool,
+    /// For each parameter that points to a struct ([`ValueKind::Record`]), its layout.
+    #[serde(skip)]
+    pub layouts: Vec<Option<Layout>>,
 }
 
 type R<'a> = EndianSlice<'a, RunTimeEndian>;
@@ -169,6 +235,7 @@ fn read_signature(
     decl: UnitOffset,
 ) -> Result<Signature, gimli::Error> {
     let mut params = Vec::new();
+    let mut layouts = Vec::new();
     let mut variadic = false;
     // The declaration's parameter list is the authoritative order and count.
     let mut tree = unit.entries_tree(Some(decl))?;
@@ -186,10 +253,17 @@ fn read_signature(
             Some(v) => dwarf.attr_string(unit, v)?.to_string_lossy().into_owned(),
             None => format!("arg{}", params.len()),
         };
-        let ctype = match entry.attr_value(gimli::DW_AT_type)? {
-            Some(AttributeValue::UnitRef(t)) => resolve_type(dwarf, unit, t, 0)?,
-            _ => CType::raw(),
+        let (mut ctype, layout) = match entry.attr_value(gimli::DW_AT_type)? {
+            Some(AttributeValue::UnitRef(t)) => (resolve_type(dwarf, unit, t, 0)?, pointee_layout(dwarf, unit, t)?),
+            _ => (CType::raw(), None),
         };
+        match &layout {
+            Some(l) if ctype.kind == ValueKind::Pointer && (1..=MAX_RECORD).contains(&l.bytes) => {
+                ctype.kind = ValueKind::Record { bytes: u16::try_from(l.bytes).unwrap_or(0) };
+            }
+            _ => {}
+        }
+        layouts.push(layout.filter(|_| matches!(ctype.kind, ValueKind::Record { .. })));
         params.push(Param { name, ctype });
     }
     if params.is_empty() && !variadic && concrete != decl {
@@ -200,7 +274,176 @@ fn read_signature(
         Some(AttributeValue::UnitRef(t)) => resolve_type(dwarf, unit, t, 0)?,
         _ => CType { name: "void".into(), kind: ValueKind::Void },
     };
-    Ok(Signature { params, ret, variadic })
+    Ok(Signature { params, ret, variadic, layouts })
+}
+
+/// The largest struct read behind a pointer: the largest record the probes emit.
+const MAX_RECORD: u32 = 4096;
+
+/// Follows typedefs and qualifiers from type `offset` to the type they name.
+fn strip_aliases(unit: &gimli::Unit<R<'_>>, mut offset: UnitOffset) -> Result<UnitOffset, gimli::Error> {
+    for _ in 0..16 {
+        let entry = unit.entry(offset)?;
+        if !matches!(
+            entry.tag(),
+            gimli::DW_TAG_typedef
+                | gimli::DW_TAG_const_type
+                | gimli::DW_TAG_volatile_type
+                | gimli::DW_TAG_restrict_type
+        ) {
+            break;
+        }
+        match entry.attr_value(gimli::DW_AT_type)? {
+            Some(AttributeValue::UnitRef(t)) => offset = t,
+            _ => break,
+        }
+    }
+    Ok(offset)
+}
+
+/// When type `offset` is a pointer to a struct, the struct's layout.
+fn pointee_layout(
+    dwarf: &gimli::Dwarf<R<'_>>,
+    unit: &gimli::Unit<R<'_>>,
+    offset: UnitOffset,
+) -> Result<Option<Layout>, gimli::Error> {
+    let pointer = strip_aliases(unit, offset)?;
+    let entry = unit.entry(pointer)?;
+    if entry.tag() != gimli::DW_TAG_pointer_type {
+        return Ok(None);
+    }
+    let Some(AttributeValue::UnitRef(pointee)) = entry.attr_value(gimli::DW_AT_type)? else { return Ok(None) };
+    let name = resolve_type(dwarf, unit, pointee, 0)?.name;
+    let name = name.trim_start_matches("const ").trim_start_matches("volatile ").to_string();
+    struct_layout(dwarf, unit, pointee, name, 0)
+}
+
+/// The layout of the struct type `offset` names (through typedefs), `None` for any other
+/// type or a declaration without a body.
+fn struct_layout(
+    dwarf: &gimli::Dwarf<R<'_>>,
+    unit: &gimli::Unit<R<'_>>,
+    offset: UnitOffset,
+    name: String,
+    depth: u32,
+) -> Result<Option<Layout>, gimli::Error> {
+    let target = strip_aliases(unit, offset)?;
+    let entry = unit.entry(target)?;
+    if entry.tag() != gimli::DW_TAG_structure_type || depth > 8 {
+        return Ok(None);
+    }
+    let Some(bytes) = entry.attr_value(gimli::DW_AT_byte_size)?.and_then(|v| v.udata_value()) else {
+        return Ok(None);
+    };
+    let mut fields = Vec::new();
+    let mut tree = unit.entries_tree(Some(target))?;
+    let root = tree.root()?;
+    let mut children = root.children();
+    while let Some(child) = children.next()? {
+        let member = child.entry();
+        if member.tag() != gimli::DW_TAG_member {
+            continue;
+        }
+        let field_name = match member.attr_value(gimli::DW_AT_name)? {
+            Some(v) => dwarf.attr_string(unit, v)?.to_string_lossy().into_owned(),
+            None => format!("field{}", fields.len()),
+        };
+        let offset = member
+            .attr_value(gimli::DW_AT_data_member_location)?
+            .and_then(|v| v.udata_value())
+            .and_then(|o| u32::try_from(o).ok())
+            .unwrap_or(0);
+        let Some(AttributeValue::UnitRef(t)) = member.attr_value(gimli::DW_AT_type)? else { continue };
+        let mut ctype = resolve_type(dwarf, unit, t, 0)?;
+        let kind = if member.attr_value(gimli::DW_AT_bit_size)?.is_some() {
+            FieldKind::Opaque { why: "a bit-field".into() }
+        } else {
+            field_kind(dwarf, unit, t, &ctype, depth)?
+        };
+        if ctype.name.is_empty() {
+            // An array type has no name of its own: `short[3]`.
+            let target = strip_aliases(unit, t)?;
+            if let Some(AttributeValue::UnitRef(e)) = unit.entry(target)?.attr_value(gimli::DW_AT_type)? {
+                let count = match &kind {
+                    FieldKind::Array { count, .. } => count.to_string(),
+                    _ => String::new(),
+                };
+                ctype.name = format!("{}[{count}]", resolve_type(dwarf, unit, e, 0)?.name);
+            }
+        }
+        fields.push(Field { name: field_name, ctype: ctype.name, offset, kind });
+    }
+    Ok(Some(Layout { name, bytes: u32::try_from(bytes).unwrap_or(u32::MAX), fields }))
+}
+
+/// How a struct member of type `offset` (resolved as `ctype`) is decoded.
+fn field_kind(
+    dwarf: &gimli::Dwarf<R<'_>>,
+    unit: &gimli::Unit<R<'_>>,
+    offset: UnitOffset,
+    ctype: &CType,
+    depth: u32,
+) -> Result<FieldKind, gimli::Error> {
+    Ok(match ctype.kind {
+        ValueKind::Signed { bytes } => FieldKind::Int { bytes, signed: true },
+        ValueKind::Unsigned { bytes } => FieldKind::Int { bytes, signed: false },
+        ValueKind::Bool => FieldKind::Bool,
+        ValueKind::Pointer | ValueKind::CString | ValueKind::Elements { .. } | ValueKind::Record { .. } => {
+            FieldKind::Pointer
+        }
+        ValueKind::Aggregate => {
+            let target = strip_aliases(unit, offset)?;
+            let entry = unit.entry(target)?;
+            match entry.tag() {
+                gimli::DW_TAG_structure_type => {
+                    match struct_layout(dwarf, unit, target, ctype.name.clone(), depth + 1)? {
+                        Some(l) => FieldKind::Struct(l),
+                        None => FieldKind::Opaque { why: "a struct without a body here".into() },
+                    }
+                }
+                gimli::DW_TAG_array_type => array_field(dwarf, unit, target)?,
+                _ => FieldKind::Opaque { why: format!("{} is not decoded", ctype.name) },
+            }
+        }
+        _ => FieldKind::Opaque { why: format!("{} is not decoded", ctype.name) },
+    })
+}
+
+/// A fixed-size array member of integers: `short tags[3]`.
+fn array_field(
+    dwarf: &gimli::Dwarf<R<'_>>,
+    unit: &gimli::Unit<R<'_>>,
+    offset: UnitOffset,
+) -> Result<FieldKind, gimli::Error> {
+    let entry = unit.entry(offset)?;
+    let opaque = |why: &str| Ok(FieldKind::Opaque { why: why.into() });
+    let Some(AttributeValue::UnitRef(elem)) = entry.attr_value(gimli::DW_AT_type)? else {
+        return opaque("an array without an element type");
+    };
+    let mut count = None;
+    let mut tree = unit.entries_tree(Some(offset))?;
+    let root = tree.root()?;
+    let mut children = root.children();
+    while let Some(child) = children.next()? {
+        let range = child.entry();
+        if range.tag() != gimli::DW_TAG_subrange_type || count.is_some() {
+            continue;
+        }
+        count = match (range.attr_value(gimli::DW_AT_count)?, range.attr_value(gimli::DW_AT_upper_bound)?) {
+            (Some(c), _) => c.udata_value(),
+            (None, Some(u)) => u.udata_value().map(|u| u + 1),
+            _ => None,
+        };
+        if children.next()?.is_some() {
+            return opaque("a multi-dimensional array");
+        }
+    }
+    let Some(count) = count.and_then(|c| u32::try_from(c).ok()) else { return opaque("an array of unknown length") };
+    Ok(match resolve_type(dwarf, unit, elem, 0)?.kind {
+        ValueKind::Signed { bytes } => FieldKind::Array { bytes, signed: true, count },
+        ValueKind::Unsigned { bytes } => FieldKind::Array { bytes, signed: false, count },
+        _ => FieldKind::Opaque { why: "an array of other than integers".into() },
+    })
 }
 
 fn resolve_type(

@@ -179,6 +179,7 @@ pub fn attach(plan: &Plan, ring_bytes: u32) -> Result<(Attached, RingBuf<MapData
                 array_elem: p.arrays.elem,
                 array_cap: p.arrays.cap,
                 array_out: p.arrays.out,
+                array_count: p.arrays.count,
             };
             probes.set(p.id, config, 0)?;
         }

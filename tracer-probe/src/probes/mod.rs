@@ -142,6 +142,8 @@ pub struct ArrayReads {
     /// Bit `i`: slot `i` points to memory the function may write (not `const`), read again
     /// at the return.
     pub out: u32,
+    /// Per slot whose count is [`tracer_common::ARRAY_FIXED`]: how many elements.
+    pub count: [u32; tracer_common::MAX_ARGS],
 }
 
 impl ArrayReads {
@@ -150,6 +152,16 @@ impl ArrayReads {
     pub fn for_params(params: &[Param], slots: &[Option<usize>], cap: u32, notes: &mut Vec<String>) -> ArrayReads {
         let mut r = ArrayReads { cap: cap.min(tracer_common::BYTES_LARGE as u32), ..ArrayReads::default() };
         for (p, slot) in params.iter().zip(slots) {
+            // A struct: its bytes, as many as its size.
+            if let (ValueKind::Record { bytes }, Some(s)) = (p.ctype.kind, slot) {
+                if writable(&p.ctype.name) {
+                    r.out |= 1 << s;
+                }
+                r.mask |= 1 << s;
+                r.len |= tracer_common::ARRAY_FIXED << (4 * s);
+                r.count[*s] = u32::from(bytes);
+                continue;
+            }
             let (ValueKind::Elements { bytes, count_param, .. }, Some(s)) = (p.ctype.kind, slot) else { continue };
             let mut count_slot = tracer_common::ARRAY_ONE;
             let mut flags = 0u32;
@@ -187,6 +199,22 @@ impl ArrayReads {
     }
 }
 
+/// `struct rect {origin: struct point {x: int, y: int}, label: const char * (address only)}`.
+fn describe_layout(layout: &dwarf::Layout) -> String {
+    use dwarf::FieldKind;
+    let fields: Vec<String> = layout
+        .fields
+        .iter()
+        .map(|f| match &f.kind {
+            FieldKind::Struct(inner) => format!("{}: {}", f.name, describe_layout(inner)),
+            FieldKind::Pointer => format!("{}: {} (address only)", f.name, f.ctype),
+            FieldKind::Opaque { why } => format!("{}: {} (not decoded: {why})", f.name, f.ctype),
+            _ => format!("{}: {}", f.name, f.ctype),
+        })
+        .collect();
+    format!("{} {{{}}}", layout.name, fields.join(", "))
+}
+
 /// Whether a pointer type lets the function write what it points to: not `const T *`.
 fn writable(pointer_type: &str) -> bool {
     !pointer_type.starts_with("const ")
@@ -206,6 +234,9 @@ pub struct Plan {
     /// Control-flow graphs when block probes were added ([`cfg::add_block_points`]):
     /// the trace builder then keeps each call's block path.
     pub cfg: Option<cfg::Cfg>,
+    /// Per function, per parameter: the layout of the struct it points to
+    /// ([`ValueKind::Record`]), by which the trace builder decodes the bytes read.
+    pub layouts: Vec<Vec<Option<dwarf::Layout>>>,
 }
 
 impl Plan {
@@ -242,11 +273,36 @@ impl Plan {
                 self.points.iter().find(|p| p.function as usize == fi).map_or_else(ArrayReads::default, |p| p.arrays);
             let cap = arrays.cap;
             let slots = dwarf::register_slots(&f.params);
-            for (p, slot) in f.params.iter().zip(&slots) {
+            let again = |slot: &Option<usize>| {
+                if slot.is_some_and(|s| arrays.out & (1 << s) != 0) {
+                    " and again at the return (the function may write it)"
+                } else {
+                    ""
+                }
+            };
+            for (pi, (p, slot)) in f.params.iter().zip(&slots).enumerate() {
+                let layout = self.layouts.get(fi).and_then(|l| l.get(pi)).and_then(Option::as_ref);
+                if let (ValueKind::Record { bytes }, Some(layout)) = (p.ctype.kind, layout) {
+                    out.push_str(&if cap == 0 {
+                        format!("  reads: `{}` ({}): nothing (--array-cap 0)\n", p.name, p.ctype.name)
+                    } else {
+                        format!(
+                            "  reads: `{}` ({}): {bytes} bytes at entry{}, up to {cap} bytes, as {}\n",
+                            p.name,
+                            p.ctype.name,
+                            again(slot),
+                            describe_layout(layout)
+                        )
+                    });
+                }
                 if let ValueKind::Elements { bytes, count_param, .. } = p.ctype.kind {
-                    let count = count_param
-                        .and_then(|j| f.params.get(usize::from(j)))
-                        .map_or("one element".to_string(), |c| format!("`{}` elements", c.name));
+                    let fixed = slot.filter(|&s| (arrays.len >> (4 * s)) & 0xf == tracer_common::ARRAY_FIXED);
+                    let count = match fixed {
+                        Some(s) => format!("{} elements (fixed)", arrays.count[s]),
+                        None => count_param
+                            .and_then(|j| f.params.get(usize::from(j)))
+                            .map_or("one element".to_string(), |c| format!("`{}` elements", c.name)),
+                    };
                     out.push_str(&if cap == 0 {
                         format!("  reads: `{}` ({}): nothing (--array-cap 0)\n", p.name, p.ctype.name)
                     } else {
@@ -254,11 +310,7 @@ impl Plan {
                             "  reads: `{}` ({}): {count} of {bytes} bytes at entry{}, up to {cap} bytes\n",
                             p.name,
                             p.ctype.name,
-                            if slot.is_some_and(|s| arrays.out & (1 << s) != 0) {
-                                " and again at the return (the function may write it)"
-                            } else {
-                                ""
-                            }
+                            again(slot)
                         )
                     });
                 }
@@ -300,7 +352,8 @@ pub fn plan(pid: u32, functions: &[String], ret_mode: RetMode) -> Result<Plan, P
     let objects = procfs::executable_objects(pid)?;
     let mappings = procfs::maps(pid)?;
     let mut opened: HashMap<PathBuf, Option<ElfSymbols>> = HashMap::new();
-    let mut plan = Plan { pid, functions: Vec::new(), points: Vec::new(), warnings: Vec::new(), cfg: None };
+    let mut plan =
+        Plan { pid, functions: Vec::new(), points: Vec::new(), warnings: Vec::new(), cfg: None, layouts: Vec::new() };
 
     for name in functions {
         let mut found = None;
@@ -352,8 +405,8 @@ pub fn plan(pid: u32, functions: &[String], ret_mode: RetMode) -> Result<Plan, P
         }
 
         let signature = debug_signature(elf, &symbol.name, symbol.address);
-        let (mut params, ret, has_dwarf, variadic) = match signature {
-            Some(sig) => (sig.params, sig.ret, true, sig.variadic),
+        let (mut params, ret, has_dwarf, variadic, layouts) = match signature {
+            Some(sig) => (sig.params, sig.ret, true, sig.variadic, sig.layouts),
             None => {
                 plan.warnings.push(format!(
                     "{name}: no DWARF in {}; arguments are recorded as the six raw argument \
@@ -363,9 +416,10 @@ pub fn plan(pid: u32, functions: &[String], ret_mode: RetMode) -> Result<Plan, P
                 let params = (0..tracer_common::MAX_ARGS)
                     .map(|i| Param { name: format!("arg{i}"), ctype: CType::raw() })
                     .collect();
-                (params, CType::raw(), false, false)
+                (params, CType::raw(), false, false, Vec::new())
             }
         };
+        plan.layouts.push(layouts);
         dwarf::pair_counts(&mut params);
         let slots = dwarf::register_slots(&params);
         let mut notes = Vec::new();
