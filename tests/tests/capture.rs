@@ -169,17 +169,14 @@ fn reads_structs_through_pointer_arguments_by_their_dwarf_layout() {
     for extra in [&[][..], &["--fast-entry"][..]] {
         let mut fixture = Fixture::start(&bin);
         let out = dir.path().join("structs.json");
-        let args = func_args(&["rect_area", "move_rect"], fixture.pid(), &["--calls", "3"]);
+        let args = func_args(&["rect_area", "move_rect", "order_total"], fixture.pid(), &["--calls", "4"]);
         let mut args: Vec<&str> = args.iter().map(String::as_str).collect();
         args.extend_from_slice(extra);
         let recording = Recording::start(&args, &out);
         // The fixture logs each struct as tracesynth shows one: before and after the move.
-        let logged: Vec<String> = fixture
-            .exchange("rect")
-            .unwrap()
-            .iter()
-            .filter_map(|l| l.strip_prefix("rect ").map(str::to_string))
-            .collect();
+        let replies = fixture.exchange("rect").unwrap();
+        let logged: Vec<String> = replies.iter().filter_map(|l| l.strip_prefix("rect ").map(str::to_string)).collect();
+        let items = replies.iter().find_map(|l| l.strip_prefix("items ")).unwrap().to_string();
         assert_eq!(logged.len(), 2, "{logged:?}");
         assert!(logged[1].contains("origin: {x: 11, y: -22}"), "{logged:?}");
         recording.finish();
@@ -202,11 +199,14 @@ fn reads_structs_through_pointer_arguments_by_their_dwarf_layout() {
                     logged[0].replace("origin: {x: 1, y: -2}", "origin: {x: 1 → 11, y: -2 → -22}")
                 ),
                 "rect_area(<unreadable memory (errno 14)>)".to_string(),
+                // An array of structs, as many as `count` says.
+                format!("order_total({items}, 3)"),
             ],
             "{extra:?}"
         );
         assert_eq!(trace.calls[0].ret, Some(tracer_probe::trace::Value::Int(120_000)));
         assert_eq!(trace.calls[2].ret, Some(tracer_probe::trace::Value::Int(-1)), "the call is kept");
+        assert_eq!(trace.calls[3].ret, Some(tracer_probe::trace::Value::Int(300 - 40 + 35)));
         let tracer_probe::trace::Value::Record { ty, .. } = &trace.calls[0].args[0] else { panic!() };
         assert_eq!(ty, "rect_t");
         assert_loss_balanced(&serde_json::to_value(&trace).unwrap());
@@ -225,6 +225,20 @@ fn reads_structs_through_pointer_arguments_by_their_dwarf_layout() {
         ),
         "{text}"
     );
+    let (code, text, err) = run_tracesynth(&["record", "--pid", &pid, "--func", "order_total", "--explain"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        text.contains(
+            "reads: `items` (const struct item *): `count` structs of 12 bytes at entry, up to 4096 bytes, \
+             as struct item {qty: int, price: int, flags: unsigned int}"
+        ),
+        "{text}"
+    );
+    // The count named with `--arg` where its name does not say so.
+    let (code, text, err) =
+        run_tracesynth(&["record", "--pid", &pid, "--func", "move_rect", "--explain", "--arg", "r:len=dx"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(text.contains("reads: `r` (struct rect *): `dx` structs of 32 bytes at entry"), "{text}");
     fixture.command("rect");
 }
 

@@ -216,7 +216,9 @@ pub struct ProbeConfig {
     /// Bit `i` set: argument `i` (one of `array_mask`) points to memory the function may
     /// write, read again when the call returns (records with [`SLOT_AFTER`] added to the slot).
     pub array_out: u32,
-    /// For a slot whose count is [`ARRAY_FIXED`]: how many elements.
+    /// For a slot whose count is [`ARRAY_FIXED`]: how many elements. For a slot whose
+    /// count is an argument: 0, or the size of the structs it counts (the bytes read are
+    /// the count times this).
     pub array_count: [u32; MAX_ARGS],
 }
 

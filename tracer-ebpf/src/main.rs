@@ -211,6 +211,14 @@ fn handle(regs: *const pt_regs) -> u32 {
                 } else {
                     0
                 };
+                // Structs counted by an argument: the count times the struct's size (in
+                // bytes, so the element shift is 0).
+                let size = config.array_count[slot as usize] as i64;
+                let count = if len_slot < MAX_ARGS as u32 && size > 0 && count > 0 {
+                    (if count > (1 << 20) { 1 << 20 } else { count }) * size
+                } else {
+                    count
+                };
                 emit_bytes(tid, slot, values[slot as usize], count, elem & 3, array_cap);
                 stash.addr[slot as usize] = values[slot as usize];
                 stash.count[slot as usize] = count;

@@ -454,8 +454,11 @@ impl TraceBuilder {
                     (ValueKind::Elements { bytes, signed, .. }, Value::Array { ptr, .. }, _) => {
                         decode_elements(*ptr, *bytes, *signed, Some(m))
                     }
-                    (ValueKind::Record { .. }, Value::Record { ptr, .. }, Some(layout)) => {
+                    (ValueKind::Record { count_param: None, .. }, Value::Record { ptr, .. }, Some(layout)) => {
                         decode_record(*ptr, layout, Some(m))
+                    }
+                    (ValueKind::Record { count_param: Some(_), .. }, Value::Array { ptr, .. }, Some(layout)) => {
+                        decode_records(*ptr, layout, Some(m))
                     }
                     _ => continue,
                 };
@@ -491,8 +494,11 @@ impl TraceBuilder {
                     (ValueKind::Elements { bytes, signed, .. }, _) => {
                         decode_elements(open.args[*i], *bytes, *signed, open.memory[*i].as_ref())
                     }
-                    (ValueKind::Record { .. }, Some(layout)) => {
+                    (ValueKind::Record { count_param: None, .. }, Some(layout)) => {
                         decode_record(open.args[*i], layout, open.memory[*i].as_ref())
+                    }
+                    (ValueKind::Record { count_param: Some(_), .. }, Some(layout)) => {
+                        decode_records(open.args[*i], layout, open.memory[*i].as_ref())
                     }
                     _ => decode_value(*kind, open.args[*i], open.strings[*i].as_ref(), true),
                 },
@@ -626,6 +632,38 @@ fn decode_record(ptr: u64, layout: &Layout, memory: Option<&MemRecord>) -> Value
         Ok(data) => {
             let fields = decode_fields(layout, data, 0);
             record(fields, data.len() < layout.bytes as usize, None)
+        }
+    }
+}
+
+/// The structs a pointer argument pointed to, as many as its count said: an array of
+/// records.
+fn decode_records(ptr: u64, layout: &Layout, memory: Option<&MemRecord>) -> Value {
+    let size = (layout.bytes as usize).max(1);
+    let Some(m) = memory else {
+        return Value::Array { ptr, count: 0, items: Vec::new(), truncated: false, fault: Some("not read".into()) };
+    };
+    let count = if m.wanted <= 0 { m.wanted } else { m.wanted / size as i64 };
+    match &m.read {
+        Err(errno) => {
+            let why =
+                if ptr == 0 { "NULL pointer".to_string() } else { format!("unreadable memory (errno {})", -errno) };
+            Value::Array { ptr, count, items: Vec::new(), truncated: false, fault: Some(why) }
+        }
+        Ok(data) => {
+            let items: Vec<Value> = data
+                .chunks_exact(size)
+                .enumerate()
+                .map(|(k, chunk)| Value::Record {
+                    ptr: ptr + (k * size) as u64,
+                    ty: layout.name.clone(),
+                    fields: decode_fields(layout, chunk, 0),
+                    truncated: false,
+                    fault: None,
+                })
+                .collect();
+            let truncated = count > 0 && (items.len() as i64) < count;
+            Value::Array { ptr, count, items, truncated, fault: None }
         }
     }
 }

@@ -124,6 +124,8 @@ impl Plan {
                 let param = &f.params[pi];
                 let (bytes, signed, count_param) = match param.ctype.kind {
                     ValueKind::Elements { bytes, signed, count_param } => (bytes, signed, count_param),
+                    // Structs: counted by a parameter, not by a fixed number.
+                    ValueKind::Record { count_param, .. } if o.fixed.is_none() => (0, false, count_param),
                     // A fixed length makes bytes of an untyped or string pointer.
                     ValueKind::Pointer | ValueKind::CString if o.fixed.is_some() => (1, false, None),
                     _ => {
@@ -166,7 +168,10 @@ impl Plan {
                     }
                 }
                 let was_string = param.ctype.kind == ValueKind::CString;
-                f.params[pi].ctype.kind = ValueKind::Elements { bytes, signed, count_param };
+                f.params[pi].ctype.kind = match param.ctype.kind {
+                    ValueKind::Record { bytes, .. } => ValueKind::Record { bytes, count_param },
+                    _ => ValueKind::Elements { bytes, signed, count_param },
+                };
                 if was_string {
                     // Its bytes now, not a string up to a NUL.
                     if let Some(s) = dwarf::register_slots(&f.params).get(pi).copied().flatten() {

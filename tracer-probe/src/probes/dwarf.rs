@@ -56,10 +56,13 @@ pub enum ValueKind {
         count_param: Option<u8>,
     },
     /// A pointer to a struct: its `bytes` bytes read at entry and decoded into named fields
-    /// by its [`Layout`] (from [`Signature::layouts`]).
+    /// by its [`Layout`] (from [`Signature::layouts`]); or to as many structs as parameter
+    /// number `count_param` says ([`pair_counts`] pairs only a parameter named like a count).
     Record {
         /// `sizeof` the struct (at most 4096).
         bytes: u16,
+        /// Index of the parameter that counts the structs, for an array of them.
+        count_param: Option<u8>,
     },
 }
 
@@ -259,7 +262,7 @@ fn read_signature(
         };
         match &layout {
             Some(l) if ctype.kind == ValueKind::Pointer && (1..=MAX_RECORD).contains(&l.bytes) => {
-                ctype.kind = ValueKind::Record { bytes: u16::try_from(l.bytes).unwrap_or(0) };
+                ctype.kind = ValueKind::Record { bytes: u16::try_from(l.bytes).unwrap_or(0), count_param: None };
             }
             _ => {}
         }
@@ -554,11 +557,21 @@ pub fn pair_counts(params: &mut [Param]) {
         .map(|(i, _)| i)
         .collect();
     for i in 0..params.len() {
-        let ValueKind::Elements { bytes, signed, count_param: None } = params[i].ctype.kind else { continue };
         let by_name = ints.iter().copied().find(|&j| counts(&params[j].name, &params[i].name));
-        let only = (ints.len() == 1).then(|| ints[0]);
-        let count_param = by_name.or(only).and_then(|j| u8::try_from(j).ok());
-        params[i].ctype.kind = ValueKind::Elements { bytes, signed, count_param };
+        match params[i].ctype.kind {
+            ValueKind::Elements { bytes, signed, count_param: None } => {
+                let only = (ints.len() == 1).then(|| ints[0]);
+                let count_param = by_name.or(only).and_then(|j| u8::try_from(j).ok());
+                params[i].ctype.kind = ValueKind::Elements { bytes, signed, count_param };
+            }
+            // A struct pointer is one struct unless a parameter is named as its count
+            // (`move(struct point *p, int dx)` takes one point, not `dx` of them).
+            ValueKind::Record { bytes, count_param: None } => {
+                let count_param = by_name.and_then(|j| u8::try_from(j).ok());
+                params[i].ctype.kind = ValueKind::Record { bytes, count_param };
+            }
+            _ => {}
+        }
     }
 }
 

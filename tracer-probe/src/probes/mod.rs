@@ -152,17 +152,26 @@ impl ArrayReads {
     pub fn for_params(params: &[Param], slots: &[Option<usize>], cap: u32, notes: &mut Vec<String>) -> ArrayReads {
         let mut r = ArrayReads { cap: cap.min(tracer_common::BYTES_LARGE as u32), ..ArrayReads::default() };
         for (p, slot) in params.iter().zip(slots) {
-            // A struct: its bytes, as many as its size.
-            if let (ValueKind::Record { bytes }, Some(s)) = (p.ctype.kind, slot) {
-                if writable(&p.ctype.name) {
-                    r.out |= 1 << s;
+            let (bytes, count_param, s) = match (p.ctype.kind, slot) {
+                (ValueKind::Elements { bytes, count_param, .. }, Some(s)) => (bytes, count_param, *s),
+                // One struct: its bytes, as many as its size.
+                (ValueKind::Record { bytes, count_param: None }, Some(s)) => {
+                    if writable(&p.ctype.name) {
+                        r.out |= 1 << s;
+                    }
+                    r.mask |= 1 << s;
+                    r.len |= tracer_common::ARRAY_FIXED << (4 * s);
+                    r.count[*s] = u32::from(bytes);
+                    continue;
                 }
-                r.mask |= 1 << s;
-                r.len |= tracer_common::ARRAY_FIXED << (4 * s);
-                r.count[*s] = u32::from(bytes);
-                continue;
-            }
-            let (ValueKind::Elements { bytes, count_param, .. }, Some(s)) = (p.ctype.kind, slot) else { continue };
+                // Structs counted by a parameter: elements of one byte, times the size the
+                // probe multiplies the count by.
+                (ValueKind::Record { bytes, count_param: Some(j) }, Some(s)) => {
+                    r.count[*s] = u32::from(bytes);
+                    (1, Some(j), *s)
+                }
+                _ => continue,
+            };
             let mut count_slot = tracer_common::ARRAY_ONE;
             let mut flags = 0u32;
             if let Some(j) = count_param.map(usize::from) {
@@ -186,6 +195,15 @@ impl ArrayReads {
                         p.name
                     )),
                 }
+            }
+            if count_slot == tracer_common::ARRAY_ONE && r.count[s] != 0 {
+                // One struct after all.
+                r.len |= tracer_common::ARRAY_FIXED << (4 * s);
+                r.mask |= 1 << s;
+                if writable(&p.ctype.name) {
+                    r.out |= 1 << s;
+                }
+                continue;
             }
             let shift = u32::from(bytes).trailing_zeros();
             if writable(&p.ctype.name) {
@@ -282,12 +300,16 @@ impl Plan {
             };
             for (pi, (p, slot)) in f.params.iter().zip(&slots).enumerate() {
                 let layout = self.layouts.get(fi).and_then(|l| l.get(pi)).and_then(Option::as_ref);
-                if let (ValueKind::Record { bytes }, Some(layout)) = (p.ctype.kind, layout) {
+                if let (ValueKind::Record { bytes, count_param }, Some(layout)) = (p.ctype.kind, layout) {
+                    let what = match count_param.and_then(|j| f.params.get(usize::from(j))) {
+                        Some(c) => format!("`{}` structs of {bytes} bytes", c.name),
+                        None => format!("{bytes} bytes"),
+                    };
                     out.push_str(&if cap == 0 {
                         format!("  reads: `{}` ({}): nothing (--array-cap 0)\n", p.name, p.ctype.name)
                     } else {
                         format!(
-                            "  reads: `{}` ({}): {bytes} bytes at entry{}, up to {cap} bytes, as {}\n",
+                            "  reads: `{}` ({}): {what} at entry{}, up to {cap} bytes, as {}\n",
                             p.name,
                             p.ctype.name,
                             again(slot),
