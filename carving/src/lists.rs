@@ -42,8 +42,12 @@ pub struct ListSynthesis {
     pub function: String,
     /// `verified` when the code reproduces every observed call, training and held out
     /// (and some were held out); `fits-observed` when only the training calls could be
-    /// checked; `partial` when a held-out call disagrees.
+    /// checked, or the function also reads memory no probe captured; `partial` when a
+    /// held-out call disagrees.
     pub status: &'static str,
+    /// Why it is not `verified`, when that is not a disagreement.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status_reason: Option<String>,
     /// Calls observed, and distinct inputs among them.
     pub calls_observed: usize,
     /// Distinct inputs.
@@ -143,15 +147,18 @@ fn synthesize_from_trace(trace: &Trace, config: &LiveConfig, record_secs: f64) -
     all.extend(held_out.iter().cloned());
     let tests = emit_tests(&all).map_err(synth_err)?;
     let training_ok = report.tests_total > 0 && report.tests_passed == report.tests_total;
+    let uncaptured = spec::uncaptured_reads(trace, function);
     let status = match held_out_agree {
         _ if !training_ok => "partial",
         (_, 0) => "fits-observed",
+        (a, t) if a == t && uncaptured.is_some() => "fits-observed",
         (a, t) if a == t => "verified",
         _ => "partial",
     };
     Ok(ListSynthesis {
         function: function.clone(),
         status,
+        status_reason: uncaptured,
         calls_observed: carved.calls,
         distinct_inputs: carved.distinct,
         training: problem.examples.len(),

@@ -415,6 +415,11 @@ fn synthesize_observed(
     if oracle_doubt.is_some() {
         refined.status = RefineStatus::FitsObserved;
     }
+    // Memory the probes did not capture may decide the result.
+    let uncaptured = spec::uncaptured_reads(trace, &options.function);
+    if uncaptured.is_some() && refined.status == RefineStatus::Verified {
+        refined.status = RefineStatus::FitsObserved;
+    }
     let synth_secs = started.elapsed().as_secs_f64();
     let Some(best) = refined.best else {
         return Err(LiveError::NoSolution {
@@ -433,7 +438,7 @@ fn synthesize_observed(
     Ok(SynthesisReport {
         function: options.function.clone(),
         status: refined.status,
-        status_reason: oracle_doubt.or_else(|| best.fits_only.clone()),
+        status_reason: oracle_doubt.or(uncaptured).or_else(|| best.fits_only.clone()),
         coverage: observed.map(|o| o.coverage.clone()),
         calls_observed: carved.calls,
         distinct_inputs: carved.distinct,

@@ -113,6 +113,23 @@ fn json_value(v: &Value) -> Option<Json> {
     }
 }
 
+/// Why `function` may depend on memory no probe captured: the writable globals its code
+/// reads (`None` when it reads none, or its file cannot be read to tell).
+#[must_use]
+pub fn uncaptured_reads(trace: &Trace, function: &str) -> Option<String> {
+    let info = &trace.functions[trace.function_index(function)? as usize];
+    let globals = tracer_probe::probes::globals::writable_reads(&info.object, info.address, info.size).ok()?;
+    if globals.is_empty() {
+        return None;
+    }
+    let names: Vec<String> = globals.iter().map(ToString::to_string).collect();
+    Some(format!(
+        "`{function}` also reads {}, writable memory no probe captured: its result may depend on it, \
+         so agreeing with the calls seen is not enough to call it verified",
+        names.join(", ")
+    ))
+}
+
 /// The parameters through which some call of function `index` changed memory.
 fn written_params(trace: &Trace, index: u32) -> Vec<usize> {
     let mut out: Vec<usize> = Vec::new();

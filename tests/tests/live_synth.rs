@@ -329,3 +329,37 @@ fn hidden_state_is_not_a_pure_function() {
     assert_ne!(code, 0);
     assert!(err.contains("not a pure function of its arguments: bump(1) returned 1 and later 2"), "{err}");
 }
+
+#[test]
+fn a_function_reading_a_writable_global_is_not_called_verified() {
+    set_binary(env!("CARGO_BIN_EXE_tracesynth-under-test"));
+    if !require_root("a_function_reading_a_writable_global_is_not_called_verified") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let bin = build_fixture("calls", &["-O2", "-g"], dir.path());
+    let mut fixture = Fixture::start(&bin);
+    // The global never changes while recording, so every call agrees with `x * 3`; the
+    // code still reads it, and the report says so rather than guessing.
+    let out = dir.path().join("out");
+    let (code, err) = live(
+        &mut fixture,
+        "scaled",
+        &["--lang", "python", "--distinct", "40", "--max-seconds", "10", "--out", out.to_str().unwrap()],
+        &["drive 100"],
+    );
+    assert_ne!(code, 0, "not verified: {err}");
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("report.json")).unwrap()).unwrap();
+    assert_eq!(report["status"], "fits-observed", "{report}");
+    let why = report["status_reason"].as_str().unwrap();
+    assert!(why.contains("also reads `scale_factor` (.data"), "{why}");
+    let (code, text, err) =
+        tests::run_tracesynth(&["record", "--pid", &fixture.pid().to_string(), "--func", "scaled", "--explain"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(text.contains("also reads, uncaptured: `scale_factor` (.data, 0x"), "{text}");
+    // A function of its arguments alone says nothing of the kind.
+    let (_, text, _) =
+        tests::run_tracesynth(&["record", "--pid", &fixture.pid().to_string(), "--func", "clear_lowest", "--explain"]);
+    assert!(!text.contains("uncaptured"), "{text}");
+}

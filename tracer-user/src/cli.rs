@@ -659,6 +659,9 @@ fn print_list_synthesis(
         result.record_secs,
         result.synth_secs
     );
+    if let Some(why) = &result.status_reason {
+        eprintln!("  not verified: {why}");
+    }
     Ok(if result.status == "verified" { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }
 

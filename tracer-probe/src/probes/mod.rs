@@ -6,6 +6,7 @@
 pub mod arg_overrides;
 pub mod cfg;
 pub mod dwarf;
+pub mod globals;
 pub mod loader;
 pub mod patched;
 pub mod site;
@@ -335,6 +336,15 @@ impl Plan {
                             again(slot)
                         )
                     });
+                }
+            }
+            if let Ok(globals) = globals::writable_reads(&f.object, f.address, f.size) {
+                if !globals.is_empty() {
+                    let names: Vec<String> = globals.iter().map(ToString::to_string).collect();
+                    out.push_str(&format!(
+                        "  also reads, uncaptured: {} (writable globals: its result may depend on them)\n",
+                        names.join(", ")
+                    ));
                 }
             }
             out.push_str(&format!(
