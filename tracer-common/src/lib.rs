@@ -246,7 +246,7 @@ mod tests {
         assert_eq!(core::mem::size_of::<StrEvent>() % 4, 0);
         assert_eq!(core::mem::size_of::<BytesHead>(), 24);
         assert_eq!(core::mem::size_of::<BytesSmall>(), 24 + BYTES_SMALL);
-        assert_eq!(core::mem::size_of::<ProbeConfig>(), 28);
+        assert_eq!(core::mem::size_of::<ProbeConfig>(), 52);
         assert_eq!(core::mem::size_of::<ArrayStash>(), 96);
         assert_eq!(EventKind::from_raw(2), Some(EventKind::Return));
         assert_eq!(EventKind::from_raw(4), Some(EventKind::Call));

@@ -2,7 +2,9 @@
 //! pointers loaded from the GOT), found in its machine code (iced-x86) by the
 //! RIP-relative operands it reads. A function that reads one may not be a function of
 //! its arguments, whatever the recorded calls show; read-only data (`.rodata`: tables,
-//! string literals) is constant and not reported.
+//! string literals) is constant and not reported. Reads through an address computed
+//! first (`lea` of a global, then an indexed load) are not seen: a `lea` alone may only
+//! be writing (a static result buffer), and calling that impure would be wrong.
 use std::path::Path;
 
 use iced_x86::{Decoder, DecoderOptions, FlowControl, InstructionInfoFactory, OpAccess, Register};
@@ -99,9 +101,9 @@ pub fn writable_reads(object: &Path, address: u64, size: u64) -> Result<Vec<Glob
                         OpAccess::Read | OpAccess::ReadWrite | OpAccess::CondRead | OpAccess::ReadCondWrite
                     )
             });
-        // `lea` of a global takes its address to read through it.
-        let takes_address = instruction.mnemonic() == iced_x86::Mnemonic::Lea;
-        if !(reads || takes_address) || found.iter().any(|g| g.address == target) {
+        // Only reads: a `lea` takes an address, which a function may only write through
+        // (a static result buffer), so it is not counted.
+        if !reads || found.iter().any(|g| g.address == target) {
             continue;
         }
         let Some(section) = writable_section(target) else { continue };
