@@ -16,7 +16,7 @@ use synth_engine::verify::{verify, QualityReport, VerifyLimits};
 use tracer_probe::{
     probes::{
         self,
-        dwarf::{CType, ValueKind},
+        dwarf::{CType, FieldKind, Layout, ValueKind},
     },
     record::{self, RecordConfig},
     trace::{FunctionInfo, Trace},
@@ -32,7 +32,7 @@ const HOLDOUT_EVERY: usize = 5;
 /// list task rather than a scalar one.
 #[must_use]
 pub fn takes_arrays(f: &FunctionInfo) -> bool {
-    f.params.iter().any(|p| matches!(p.ctype.kind, ValueKind::Elements { .. }))
+    f.params.iter().any(|p| matches!(p.ctype.kind, ValueKind::Elements { .. } | ValueKind::Record { .. }))
 }
 
 /// What live synthesis over arrays found.
@@ -92,17 +92,24 @@ pub fn run(config: &LiveConfig, plan: &probes::Plan, stop: &AtomicBool) -> Resul
     };
     let (trace, _paths) = record::record_with_paths(plan, &record_config, stop)?;
     let record_secs = trace.end_ns.saturating_sub(trace.start_ns) as f64 / 1e9;
-    let report = synthesize_from_trace(&trace, config, record_secs)?;
+    let layouts = plan.layouts.first().cloned().unwrap_or_default();
+    let report = synthesize_from_trace(&trace, config, record_secs, &layouts)?;
     Ok((report, trace))
 }
 
-fn synthesize_from_trace(trace: &Trace, config: &LiveConfig, record_secs: f64) -> Result<ListSynthesis, LiveError> {
+fn synthesize_from_trace(
+    trace: &Trace,
+    config: &LiveConfig,
+    record_secs: f64,
+    layouts: &[Option<Layout>],
+) -> Result<ListSynthesis, LiveError> {
     let function = &config.synth.function;
     let lang: Lang = config.synth.lang;
     let started = Instant::now();
     let carved = spec::carve(trace, function, HOLDOUT_EVERY)?;
     let mut problem = ListProblem::from_examples(&carved.training).map_err(synth_engine::Error::from)?;
     problem.description.clone_from(&config.synth.describe);
+    problem.shape.clone_from(&carved.shape);
     let held_out = examples(&carved.held_out)?;
     let limits = ListLimits { timeout: config.synth.budget, ..ListLimits::default() };
     let program = match synthesize_lists(&problem, &limits, &CoreOpsFirst, &CancelToken::new()) {
@@ -119,7 +126,11 @@ fn synthesize_from_trace(trace: &Trace, config: &LiveConfig, record_secs: f64) -
     // C keeps the original's prototype, and writes a result into the buffer it came from.
     let info = trace.function_index(function).map(|i| &trace.functions[i as usize]);
     let proto = match (lang, info) {
-        (Lang::C, Some(info)) => Some(c_prototype(info, problem.result_in)),
+        (Lang::C, Some(info)) => {
+            let mut proto = c_prototype(info, problem.result_in);
+            proto.declarations = c_declarations(layouts);
+            Some(proto)
+        }
         _ => None,
     };
     let emit_tests = |examples: &[(Vec<LValue>, LValue)]| -> Result<String, ListEmitError> {
@@ -185,7 +196,7 @@ pub fn c_prototype(info: &FunctionInfo, result_into: Option<usize>) -> CPrototyp
             name: p.name.clone(),
             ctype: c_spelling(&p.ctype),
             len: match p.ctype.kind {
-                ValueKind::Elements { count_param: Some(j), .. } => {
+                ValueKind::Elements { count_param: Some(j), .. } | ValueKind::Record { count_param: Some(j), .. } => {
                     info.params.get(usize::from(j)).map(|q| q.name.clone())
                 }
                 _ => None,
@@ -197,7 +208,56 @@ pub fn c_prototype(info: &FunctionInfo, result_into: Option<usize>) -> CPrototyp
         params,
         result_into: result_into.and_then(|i| info.params.get(i)).map(|p| p.name.clone()),
         returns_len: false,
+        declarations: String::new(),
     }
+}
+
+/// C declarations of the structs in `layouts`, nested ones first, each as DWARF lays it
+/// out: `struct point {...};`, or `typedef struct {...} rect_t;` for a typedef name. A
+/// field C cannot declare from its type name alone (a union, a bit-field) becomes padding
+/// of its bytes, so every other field keeps its offset.
+#[must_use]
+pub fn c_declarations(layouts: &[Option<Layout>]) -> String {
+    let mut out: Vec<(String, String)> = Vec::new();
+    for layout in layouts.iter().flatten() {
+        declare_struct(layout, &mut out);
+    }
+    out.into_iter().map(|(_, text)| text + "\n").collect()
+}
+
+fn declare_struct(layout: &Layout, out: &mut Vec<(String, String)>) {
+    if out.iter().any(|(name, _)| *name == layout.name) {
+        return;
+    }
+    let mut lines = Vec::new();
+    for (k, f) in layout.fields.iter().enumerate() {
+        // Bit-fields share an offset: the first one pads for all.
+        if k > 0 && layout.fields[k - 1].offset == f.offset {
+            continue;
+        }
+        let next = layout.fields[k + 1..].iter().map(|g| g.offset).find(|&o| o > f.offset).unwrap_or(layout.bytes);
+        let line = match &f.kind {
+            FieldKind::Struct(inner) => {
+                declare_struct(inner, out);
+                format!("{} {};", inner.name, f.name)
+            }
+            FieldKind::Opaque { .. } if !f.ctype.starts_with("float") && !f.ctype.starts_with("double") => {
+                format!("unsigned char {}_bytes[{}];", f.name, next.saturating_sub(f.offset).max(1))
+            }
+            _ => match f.ctype.split_once('[') {
+                Some((elem, count)) => format!("{} {}[{count};", elem.trim(), f.name),
+                None if f.ctype.ends_with('*') => format!("{}{};", f.ctype, f.name),
+                None => format!("{} {};", f.ctype, f.name),
+            },
+        };
+        lines.push(format!("    {line}"));
+    }
+    let body = lines.join("\n");
+    let text = match layout.name.strip_prefix("struct ") {
+        Some(_) => format!("{} {{\n{body}\n}};\n", layout.name),
+        None => format!("typedef struct {{\n{body}\n}} {};\n", layout.name),
+    };
+    out.push((layout.name.clone(), text));
 }
 
 /// A DWARF type as C code that includes only the standard headers can spell it.

@@ -3,11 +3,12 @@
 use std::collections::{BTreeMap, HashMap};
 
 use serde_json::{json, Value as Json};
+use synth_engine::lists::{Shape, ShapedKind, ShapedParam, StructShape};
 use synth_engine::spec::{ExampleJson, Examples, ParamDecl};
 
 use tracer_probe::{
     probes::dwarf::{CType, ValueKind},
-    trace::{Trace, Value},
+    trace::{FieldValue, Trace, Value},
 };
 
 /// Why a function's calls cannot become a specification.
@@ -41,11 +42,8 @@ pub enum SpecError {
         /// Evidence.
         detail: String,
     },
-    /// A struct parameter: captured, but synthesis has no records yet.
-    #[error(
-        "`{function}`: {what} points to a struct ({ctype}); its fields are captured (see `show --calls`), \
-         but synthesis over structs is not built yet"
-    )]
+    /// A struct synthesis cannot take: no call showed its fields, or it is the result.
+    #[error("`{function}`: {what} is a struct ({ctype}): {why}")]
     Struct {
         /// Function.
         function: String,
@@ -53,6 +51,8 @@ pub enum SpecError {
         what: String,
         /// Its C type.
         ctype: String,
+        /// Why it cannot be taken.
+        why: String,
     },
     /// The function gives more than one result: synthesis takes one.
     #[error("`{function}` gives several results ({detail}); synthesis takes one")]
@@ -78,6 +78,63 @@ pub struct CarvedSpec {
     pub calls: usize,
     /// Distinct inputs observed.
     pub distinct: usize,
+    /// The parameters as written when some are structs (their integer fields are the
+    /// inputs: `r.size.x`, or `items.qty` across an array of structs).
+    pub shape: Option<Shape>,
+}
+
+/// Where an input of the specification comes from in a call's arguments.
+#[derive(Clone, Debug)]
+enum Extract {
+    /// The argument as it is.
+    Whole,
+    /// An integer field of a struct argument.
+    Field(Vec<String>),
+    /// An integer field across an array of structs: a list.
+    Column(Vec<String>),
+}
+
+/// The integer and Boolean fields of a struct value, by path, and the types of the nested
+/// structs on the way.
+fn leaves(
+    fields: &[FieldValue],
+    prefix: &[String],
+    out: &mut Vec<Vec<String>>,
+    nested: &mut Vec<(Vec<String>, String)>,
+) {
+    for f in fields {
+        let mut path = prefix.to_vec();
+        path.push(f.name.clone());
+        match &f.value {
+            Value::Int(_) | Value::Uint(_) | Value::Bool(_) => out.push(path),
+            Value::Record { ty, fields, fault: None, .. } => {
+                nested.push((path.clone(), ty.clone()));
+                leaves(fields, &path, out, nested);
+            }
+            _ => {}
+        }
+    }
+}
+
+/// The field at `path` of a struct value.
+fn field_at<'a>(value: &'a Value, path: &[String]) -> Option<&'a Value> {
+    let Some((first, rest)) = path.split_first() else { return Some(value) };
+    let Value::Record { fields, fault: None, truncated: false, .. } = value else { return None };
+    field_at(&fields.iter().find(|f| &f.name == first)?.value, rest)
+}
+
+/// An input's value in a call's argument.
+fn extract(arg: &Value, how: &Extract) -> Option<Json> {
+    match how {
+        Extract::Whole => json_value(arg),
+        Extract::Field(path) => json_value(field_at(arg, path)?),
+        Extract::Column(path) => match arg {
+            Value::Array { items, truncated: false, fault: None, .. } => {
+                items.iter().map(|item| json_value(field_at(item, path)?)).collect::<Option<Vec<_>>>().map(Json::Array)
+            }
+            _ => None,
+        },
+    }
 }
 
 fn type_name(function: &str, what: &str, ctype: &CType) -> Result<&'static str, SpecError> {
@@ -93,7 +150,12 @@ fn type_name(function: &str, what: &str, ctype: &CType) -> Result<&'static str, 
         // The elements read at entry: a list task for `synth_engine::lists`.
         ValueKind::Elements { .. } => "list[int]",
         ValueKind::Record { .. } => {
-            return Err(SpecError::Struct { function: function.into(), what: what.into(), ctype: ctype.name.clone() })
+            return Err(SpecError::Struct {
+                function: function.into(),
+                what: what.into(),
+                ctype: ctype.name.clone(),
+                why: "synthesis takes struct parameters (their integer fields), not struct values".into(),
+            })
         }
         _ => return Err(unsupported()),
     })
@@ -187,21 +249,63 @@ pub fn carve_covering(
             });
         }
     }
-    let params: Vec<ParamDecl> = info
-        .params
-        .iter()
-        .map(|p| {
-            Ok(ParamDecl {
-                name: p.name.clone(),
-                ty: type_name(function, &format!("parameter `{}`", p.name), &p.ctype)?.into(),
-            })
-        })
-        .collect::<Result<_, SpecError>>()?;
+    if !trace.calls_of(index).any(|c| c.is_complete()) {
+        return Err(SpecError::NeverCalled(function.into()));
+    }
+    // Each parameter is one input, or for a struct each of its integer fields.
+    let mut params: Vec<ParamDecl> = Vec::new();
+    let mut sources: Vec<(usize, Extract)> = Vec::new();
+    let mut shaped: Vec<ShapedParam> = Vec::new();
+    for (i, p) in info.params.iter().enumerate() {
+        let ValueKind::Record { count_param, .. } = p.ctype.kind else {
+            let ty = type_name(function, &format!("parameter `{}`", p.name), &p.ctype)?;
+            shaped.push(ShapedParam { name: p.name.clone(), kind: ShapedKind::Plain(params.len()) });
+            params.push(ParamDecl { name: p.name.clone(), ty: ty.into() });
+            sources.push((i, Extract::Whole));
+            continue;
+        };
+        // The fields, from the first call that shows them.
+        let array = count_param.is_some();
+        let sample = trace.calls_of(index).find_map(|c| match c.args.get(i).map(Value::at_entry) {
+            Some(Value::Array { items, fault: None, .. }) if array => items.first().cloned(),
+            Some(v @ Value::Record { fault: None, truncated: false, .. }) if !array => Some(v.clone()),
+            _ => None,
+        });
+        let Some(Value::Record { ty, fields, .. }) = sample else {
+            return Err(SpecError::Struct {
+                function: function.into(),
+                what: format!("parameter `{}`", p.name),
+                ctype: p.ctype.name.clone(),
+                why: "no call showed its fields (every read was cut short or faulted)".into(),
+            });
+        };
+        let (mut paths, mut nested) = (Vec::new(), Vec::new());
+        leaves(&fields, &[], &mut paths, &mut nested);
+        let mut shape = StructShape { ty, fields: Vec::new(), nested };
+        for path in paths {
+            shape.fields.push((path.clone(), params.len()));
+            let name = format!("{}.{}", p.name, path.join("."));
+            let (ty, how) = if array { ("list[int]", Extract::Column(path)) } else { ("i64", Extract::Field(path)) };
+            params.push(ParamDecl { name, ty: ty.into() });
+            sources.push((i, how));
+        }
+        let kind = if array { ShapedKind::Structs(shape) } else { ShapedKind::Struct(shape) };
+        shaped.push(ShapedParam { name: p.name.clone(), kind });
+    }
+    let shape = shaped.iter().any(|p| !matches!(p.kind, ShapedKind::Plain(_))).then_some(Shape { params: shaped });
     // What the function gives: its return value, or for a `void` function the one array it
     // wrote through a pointer argument (the memory after the call).
     let written = written_params(trace, index);
     let (output_type, output_param) = match (info.ret.kind, written.as_slice()) {
         (_, []) => (type_name(function, "the return value", &info.ret)?, None),
+        (ValueKind::Void, [i]) if matches!(info.params[*i].ctype.kind, ValueKind::Record { .. }) => {
+            return Err(SpecError::Struct {
+                function: function.into(),
+                what: format!("its result, written into `{}`,", info.params[*i].name),
+                ctype: info.params[*i].ctype.name.clone(),
+                why: "a struct result is not synthesized yet (struct parameters are)".into(),
+            })
+        }
         (ValueKind::Void, [i]) => ("list[int]", Some(*i)),
         _ => {
             let names: Vec<String> = written.iter().map(|i| format!("`{}`", info.params[*i].name)).collect();
@@ -227,7 +331,9 @@ pub fn carve_covering(
             None => call.ret.as_ref().and_then(json_value),
         };
         let Some(ret) = result else { continue };
-        let Some(args) = call.args.iter().map(|a| json_value(a.at_entry())).collect::<Option<Vec<_>>>() else {
+        let Some(args) =
+            sources.iter().map(|(i, how)| extract(call.args.get(*i)?.at_entry(), how)).collect::<Option<Vec<_>>>()
+        else {
             continue;
         };
         calls += 1;
@@ -286,7 +392,7 @@ pub fn carve_covering(
         result_param: output_param.map(|i| info.params[i].name.clone()),
         examples,
     };
-    Ok(CarvedSpec { training: make(training), held_out: make(held_out), calls, distinct: order.len() })
+    Ok(CarvedSpec { training: make(training), held_out: make(held_out), calls, distinct: order.len(), shape })
 }
 
 #[cfg(test)]

@@ -127,6 +127,7 @@ fn interpreter_python_rust_and_c_agree_on_random_programs() {
             output: out_ty,
             result_in: in_place.then_some(0),
             description: None,
+            shape: None,
             examples: Vec::new(),
         };
         let inputs: Vec<Vec<LValue>> =

@@ -11,6 +11,7 @@ use std::fmt::Write as _;
 
 use super::emit_c::{emit_list_c, emit_list_c_tests, mentions_name, CPrototype};
 use super::program::{Expr, LType, LValue, ListOp, Slot};
+use super::shape::{class_name, Shape, ShapedKind};
 use super::spec::ListProblem;
 use crate::emit::Lang;
 
@@ -91,8 +92,65 @@ pub fn emit_list_tests(
     match lang {
         Lang::Python => {
             let mut out = format!("from solution import {f}\n\n");
+            if let Some(shape) = &problem.shape {
+                let classes: Vec<String> = shape
+                    .params
+                    .iter()
+                    .filter_map(|p| match &p.kind {
+                        ShapedKind::Struct(st) | ShapedKind::Structs(st) => Some(class_name(&st.ty)),
+                        ShapedKind::Plain(_) => None,
+                    })
+                    .collect();
+                let mut all: Vec<String> = Vec::new();
+                for p in &shape.params {
+                    if let ShapedKind::Struct(st) | ShapedKind::Structs(st) = &p.kind {
+                        for (_, ty) in &st.nested {
+                            all.push(class_name(ty));
+                        }
+                    }
+                }
+                all.extend(classes);
+                all.sort();
+                all.dedup();
+                out = format!("from solution import {f}, {}\n\n", all.join(", "));
+            }
             for (i, (args, want)) in examples.iter().enumerate() {
                 let _ = write!(out, "\ndef test_example_{}():\n", i + 1);
+                if let Some(shape) = &problem.shape {
+                    let call: Vec<String> = shape
+                        .params
+                        .iter()
+                        .map(|p| match &p.kind {
+                            ShapedKind::Plain(i) => py_lit(&args[*i]),
+                            ShapedKind::Struct(st) => {
+                                let value = |input: usize| match &args[input] {
+                                    LValue::Int(v) => *v,
+                                    LValue::Bool(b) => i64::from(*b),
+                                    LValue::List(_) => 0,
+                                };
+                                py_struct(&st.ty, &st.fields, &st.nested, &[], &value)
+                            }
+                            ShapedKind::Structs(st) => {
+                                let n = st.fields.first().map_or(0, |(_, i)| match &args[*i] {
+                                    LValue::List(l) => l.len(),
+                                    _ => 0,
+                                });
+                                let items: Vec<String> = (0..n)
+                                    .map(|k| {
+                                        let value = |input: usize| match &args[input] {
+                                            LValue::List(l) => l.get(k).copied().unwrap_or(0),
+                                            _ => 0,
+                                        };
+                                        py_struct(&st.ty, &st.fields, &st.nested, &[], &value)
+                                    })
+                                    .collect();
+                                format!("[{}]", items.join(", "))
+                            }
+                        })
+                        .collect();
+                    let _ = write!(out, "    assert {f}({}) == {}\n\n", call.join(", "), py_lit(want));
+                    continue;
+                }
                 match problem.result_in {
                     // The buffer is a variable: the call fills it, the test reads it.
                     Some(k) => {
@@ -192,6 +250,9 @@ fn py_type(t: LType) -> &'static str {
 
 fn python_function(problem: &ListProblem, program: &Expr) -> Result<String, ListEmitError> {
     let f = ident(&problem.name)?;
+    if let Some(shape) = &problem.shape {
+        return python_shaped(problem, shape, program);
+    }
     let names: Vec<String> = problem.params.iter().map(|(n, _)| ident(n)).collect::<Result<_, _>>()?;
     let mut out = String::new();
     if uses(program, ListOp::Scanl1) {
@@ -205,7 +266,7 @@ fn python_function(problem: &ListProblem, program: &Expr) -> Result<String, List
     }
     let sig: Vec<String> =
         names.iter().zip(&problem.params).map(|(n, (_, t))| format!("{n}: {}", py_type(*t))).collect();
-    let body = Py { params: &names, bound: Vec::new() }.expr(program);
+    let body = Py { params: &names, bound: Vec::new(), columns: Vec::new() }.expr(program);
     let body = strip_parens(&body);
     match problem.result_in {
         // In place: the caller's list becomes the result.
@@ -217,6 +278,129 @@ fn python_function(problem: &ListProblem, program: &Expr) -> Result<String, List
         }
     }
     Ok(out)
+}
+
+/// A function whose parameters include structs: `@dataclass`es for them, the inputs read
+/// as their fields (`r.size.x`, `[item.qty for item in items]`).
+fn python_shaped(problem: &ListProblem, shape: &Shape, program: &Expr) -> Result<String, ListEmitError> {
+    let f = ident(&problem.name)?;
+    if problem.result_in.is_some() {
+        return Err(ListEmitError::Prototype("a struct function that writes its result is not emitted yet".into()));
+    }
+    let inputs: Vec<String> = (0..problem.params.len())
+        .map(|i| match shape.source(i) {
+            Some((p, [])) => ident(&p.name),
+            Some((p, path)) => {
+                let name = ident(&p.name)?;
+                Ok(match &p.kind {
+                    ShapedKind::Structs(_) => format!("[it.{} for it in {name}]", path.join(".")),
+                    _ => format!("{name}.{}", path.join(".")),
+                })
+            }
+            None => Err(ListEmitError::Prototype(format!("input `{}` is no parameter's", problem.params[i].0))),
+        })
+        .collect::<Result<_, _>>()?;
+    let mut out = String::from("from dataclasses import dataclass\n");
+    if uses(program, ListOp::Scanl1) {
+        out.push_str("import itertools\n");
+    }
+    if uses(program, ListOp::Product) {
+        out.push_str("import math\n");
+    }
+    let mut classes: Vec<String> = Vec::new();
+    let mut sig = Vec::new();
+    for p in &shape.params {
+        let name = ident(&p.name)?;
+        match &p.kind {
+            ShapedKind::Plain(i) => sig.push(format!("{name}: {}", py_type(problem.params[*i].1))),
+            ShapedKind::Struct(st) | ShapedKind::Structs(st) => {
+                py_classes(&st.ty, &st.fields, &st.nested, &[], &mut classes);
+                let class = class_name(&st.ty);
+                sig.push(if matches!(p.kind, ShapedKind::Struct(_)) {
+                    format!("{name}: {class}")
+                } else {
+                    format!("{name}: list[{class}]")
+                });
+            }
+        }
+    }
+    for c in &classes {
+        let _ = write!(out, "\n\n{c}");
+    }
+    let columns: Vec<Option<(String, String)>> = (0..problem.params.len())
+        .map(|i| match shape.source(i) {
+            Some((p, path)) if matches!(p.kind, ShapedKind::Structs(_)) && !path.is_empty() => {
+                Some((p.name.clone(), path.join(".")))
+            }
+            _ => None,
+        })
+        .collect();
+    let body = Py { params: &inputs, bound: Vec::new(), columns }.expr(program);
+    let _ = write!(
+        out,
+        "\n\ndef {f}({}) -> {}:\n    return {}\n",
+        sig.join(", "),
+        py_type(problem.output),
+        strip_parens(&body)
+    );
+    Ok(out)
+}
+
+/// The `@dataclass` of struct `ty` (fields under `prefix`), its nested structs' first.
+fn py_classes(
+    ty: &str,
+    fields: &[(Vec<String>, usize)],
+    nested: &[(Vec<String>, String)],
+    prefix: &[String],
+    out: &mut Vec<String>,
+) {
+    let class = class_name(ty);
+    if out.iter().any(|c| c.contains(&format!("class {class}:"))) {
+        return;
+    }
+    let mut lines = Vec::new();
+    let mut seen: Vec<&str> = Vec::new();
+    for (path, _) in fields.iter().filter(|(p, _)| p.len() > prefix.len() && p.starts_with(prefix)) {
+        let name = path[prefix.len()].as_str();
+        if seen.contains(&name) {
+            continue;
+        }
+        seen.push(name);
+        let sub: Vec<String> = path[..=prefix.len()].to_vec();
+        match nested.iter().find(|(p, _)| *p == sub) {
+            Some((_, inner)) => {
+                py_classes(inner, fields, nested, &sub, out);
+                lines.push(format!("    {name}: {}", class_name(inner)));
+            }
+            None => lines.push(format!("    {name}: int")),
+        }
+    }
+    out.push(format!("@dataclass\nclass {class}:\n{}\n", lines.join("\n")));
+}
+
+/// A struct value in Python: `RectT(origin=Point(x=1, y=-2), visible=1)`.
+fn py_struct(
+    ty: &str,
+    fields: &[(Vec<String>, usize)],
+    nested: &[(Vec<String>, String)],
+    prefix: &[String],
+    value: &dyn Fn(usize) -> i64,
+) -> String {
+    let mut parts = Vec::new();
+    let mut seen: Vec<&str> = Vec::new();
+    for (path, input) in fields.iter().filter(|(p, _)| p.len() > prefix.len() && p.starts_with(prefix)) {
+        let name = path[prefix.len()].as_str();
+        if seen.contains(&name) {
+            continue;
+        }
+        seen.push(name);
+        let sub: Vec<String> = path[..=prefix.len()].to_vec();
+        match nested.iter().find(|(p, _)| *p == sub) {
+            Some((_, inner)) => parts.push(format!("{name}={}", py_struct(inner, fields, nested, &sub, value))),
+            None => parts.push(format!("{name}={}", value(*input))),
+        }
+    }
+    format!("{}({})", class_name(ty), parts.join(", "))
 }
 
 /// `(a + b)` → `a + b` when the outer parentheses enclose the whole text.
@@ -243,6 +427,9 @@ pub(super) fn strip_parens(s: &str) -> &str {
 struct Py<'a> {
     params: &'a [String],
     bound: Vec<[String; 2]>,
+    /// For an input that is a field across an array of structs: the array and the field
+    /// (`items`, `qty`), so a loop over it reads `it.qty` for `it in items`.
+    columns: Vec<Option<(String, String)>>,
 }
 
 impl Py<'_> {
@@ -266,8 +453,41 @@ impl Py<'_> {
         }
     }
 
+    /// The array and fields when every list argument is a field of the same array of
+    /// structs: `(items, [qty, price])`.
+    fn same_array(&self, lists: &[Expr]) -> Option<(String, Vec<String>)> {
+        let mut array: Option<String> = None;
+        let mut fields = Vec::new();
+        for l in lists {
+            let Expr::Input(i) = l else { return None };
+            let (a, f) = self.columns.get(*i)?.as_ref()?;
+            if array.as_ref().is_some_and(|x| x != a) {
+                return None;
+            }
+            array = Some(a.clone());
+            fields.push(f.clone());
+        }
+        array.map(|a| (a, fields))
+    }
+
     fn apply(&mut self, op: ListOp, args: &[Expr]) -> String {
         let lam = op.slots().iter().position(|s| matches!(s, Slot::Lambda(..)));
+        // A loop over fields of one array of structs reads them from each struct:
+        // `[it.qty * it.price for it in items]`.
+        if let (Some(_), Some((array, fields))) = (lam, self.same_array(&args[1..])) {
+            if matches!(op, ListOp::Map | ListOp::ZipWith | ListOp::Count) {
+                let it = if self.params.iter().any(|p| p == "it") { "it_".to_string() } else { "it".to_string() };
+                let reads: Vec<String> = fields.iter().map(|f| format!("{it}.{f}")).collect();
+                self.bound.push([reads[0].clone(), reads.get(1).cloned().unwrap_or_default()]);
+                let body = self.expr(&args[0]);
+                self.bound.pop();
+                let body = strip_parens(&body).to_string();
+                return match op {
+                    ListOp::Count => format!("sum(1 for {it} in {array} if {body})"),
+                    _ => format!("[{body} for {it} in {array}]"),
+                };
+            }
+        }
         if let Some(k) = lam {
             let Slot::Lambda(arity, _) = op.slots()[k] else { unreachable!() };
             let rest: Vec<String> = args.iter().skip(1).map(|a| self.expr(a)).collect();
@@ -336,6 +556,11 @@ fn rust_type(t: LType, param: bool) -> &'static str {
 
 fn rust_function(problem: &ListProblem, program: &Expr) -> Result<String, ListEmitError> {
     let f = ident(&problem.name)?;
+    if problem.shape.is_some() {
+        return Err(ListEmitError::Prototype(
+            "struct parameters are emitted in Python and C; Rust structs are not built yet".into(),
+        ));
+    }
     let names: Vec<String> = problem.params.iter().map(|(n, _)| ident(n)).collect::<Result<_, _>>()?;
     let mut r = Rs { params: &names, bound: Vec::new(), helpers: Vec::new() };
     let mut body = r.expr(program);
@@ -541,6 +766,7 @@ mod tests {
             output: LType::List,
             result_in: None,
             description: None,
+            shape: None,
             examples: Vec::new(),
         }
     }

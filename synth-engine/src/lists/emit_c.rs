@@ -19,6 +19,7 @@ use std::fmt::Write as _;
 
 use super::emit::{strip_parens, ListEmitError};
 use super::program::{Expr, LType, LValue, ListOp};
+use super::shape::ShapedKind;
 use super::spec::ListProblem;
 
 /// One C parameter.
@@ -44,6 +45,9 @@ pub struct CPrototype {
     /// Whether the function returns the length of its list result (of which at most the
     /// buffer's length is written).
     pub returns_len: bool,
+    /// C declarations the prototype needs before it: the structs it names, as the
+    /// original lays them out.
+    pub declarations: String,
 }
 
 impl CPrototype {
@@ -90,7 +94,7 @@ impl CPrototype {
             LType::Bool => ("bool", None),
         };
         let returns_len = result_into.is_some() && problem.result_in.is_none();
-        CPrototype { ret: ret.into(), params, returns_len, result_into }
+        CPrototype { ret: ret.into(), params, returns_len, result_into, declarations: String::new() }
     }
 
     /// `int f(const int *a, int n)`.
@@ -127,6 +131,32 @@ fn declare(ctype: &str, name: &str) -> String {
 fn unsigned(ctype: &str) -> bool {
     let t = ctype.trim();
     t.contains("unsigned") || t.contains("size_t") || t.starts_with("uint") || t.starts_with("const uint")
+}
+
+/// Whether an integer type is narrower than the list language's 64 bits (so arithmetic on
+/// it is widened first): `int`, `short`, `uint32_t`...
+fn narrow(ctype: &str) -> bool {
+    let t = ctype.trim().trim_start_matches("const ").trim();
+    !matches!(
+        t,
+        "int64_t"
+            | "uint64_t"
+            | "long"
+            | "long int"
+            | "unsigned long"
+            | "long unsigned int"
+            | "long long"
+            | "long long int"
+            | "unsigned long long"
+            | "long long unsigned int"
+            | "size_t"
+            | "ssize_t"
+            | "ptrdiff_t"
+            | "intptr_t"
+            | "uintptr_t"
+            | "bool"
+            | "_Bool"
+    ) && !t.ends_with('*')
 }
 
 /// The element type of a pointer type: `const int *` → `int`.
@@ -211,6 +241,20 @@ struct View {
     len: String,
     /// The element type (`int64_t` for the lists the function builds).
     elem: String,
+    /// For a field across an array of structs: `.qty`, read after each element.
+    field: String,
+}
+
+impl View {
+    /// Element `i`: `xs[i]`, or `items[i].qty`.
+    fn at(&self, i: &str) -> String {
+        format!("{}[{i}]{}", self.ptr, self.field)
+    }
+
+    /// A list the function builds.
+    fn built(ptr: String, len: String) -> View {
+        View { ptr, len, elem: "int64_t".into(), field: String::new() }
+    }
 }
 
 enum CValue {
@@ -404,6 +448,20 @@ impl CWriter<'_> {
         }
     }
 
+    /// How many elements a loop over all of `lists` at once takes: their common length,
+    /// or the shorter one's.
+    fn common_len(&mut self, lists: &[View]) -> String {
+        match lists {
+            [a, b] if a.len != b.len => {
+                let len = self.fresh("zipped_len");
+                let h = self.helper("min_i64");
+                self.line(&format!("int64_t {len} = {h}({}, {});", a.len, b.len));
+                len
+            }
+            _ => lists.first().map_or_else(|| "0".to_string(), |v| v.len.clone()),
+        }
+    }
+
     /// Declares a lambda's arguments in the current block, bound to `values`.
     fn bind(&mut self, values: &[String]) {
         let bases = [["x", "y"], ["v", "w"], ["p", "q"], ["s", "t"]];
@@ -426,7 +484,7 @@ impl CWriter<'_> {
     fn list(&mut self, e: &Expr) -> View {
         match self.value(e) {
             CValue::List(v) => v,
-            CValue::Scalar(s) => View { ptr: s, len: "0".into(), elem: "int64_t".into() },
+            CValue::Scalar(s) => View::built(s, "0".into()),
         }
     }
 
@@ -508,7 +566,7 @@ impl CWriter<'_> {
                 let xs = self.list(&args[0]);
                 self.line(&format!("assert({} > 0);", xs.len));
                 let at = if op == ListOp::Head { "0".to_string() } else { format!("{} - 1", xs.len) };
-                CValue::Scalar(format!("{}[{at}]", xs.ptr))
+                CValue::Scalar(xs.at(&at))
             }
             ListOp::Access => {
                 let n = self.scalar(&args[0]);
@@ -517,16 +575,30 @@ impl CWriter<'_> {
                 let k = self.fresh("index");
                 self.line(&format!("int64_t {k} = {h}({}, {});", strip_parens(&n), xs.len));
                 self.line(&format!("assert(0 <= {k} && {k} < {});", xs.len));
-                CValue::Scalar(format!("{}[{k}]", xs.ptr))
+                CValue::Scalar(xs.at(&k))
             }
             ListOp::Length => CValue::Scalar(self.list(&args[0]).len),
             ListOp::Sum | ListOp::Product => {
-                let xs = self.list(&args[0]);
                 let (base, init, sym) = if op == ListOp::Sum { ("total", 0, "+=") } else { ("product", 1, "*=") };
+                // A fold of a map is one loop: `total += x * y;` with no list between.
+                if let Expr::Apply(ListOp::Map | ListOp::ZipWith, inner) = &args[0] {
+                    let lists: Vec<View> = inner[1..].iter().map(|a| self.list(a)).collect();
+                    let len = self.common_len(&lists);
+                    let acc = self.fresh(base);
+                    self.line(&format!("int64_t {acc} = {init};"));
+                    let i = self.open_for(0, &len);
+                    self.bind(&lists.iter().map(|v| v.at(&i)).collect::<Vec<_>>());
+                    let body = self.scalar(&inner[0]);
+                    self.line(&format!("{acc} {sym} {};", strip_parens(&body)));
+                    self.bound.pop();
+                    self.close();
+                    return CValue::Scalar(acc);
+                }
+                let xs = self.list(&args[0]);
                 let acc = self.fresh(base);
                 self.line(&format!("int64_t {acc} = {init};"));
                 let i = self.open_for(0, &xs.len);
-                self.line(&format!("{acc} {sym} {}[{i}];", xs.ptr));
+                self.line(&format!("{acc} {sym} {};", xs.at(&i)));
                 self.close();
                 CValue::Scalar(acc)
             }
@@ -535,10 +607,10 @@ impl CWriter<'_> {
                 let (base, cmp) = if op == ListOp::Minimum { ("smallest", "<") } else { ("largest", ">") };
                 self.line(&format!("assert({} > 0);", xs.len));
                 let acc = self.fresh(base);
-                self.line(&format!("int64_t {acc} = {}[0];", xs.ptr));
+                self.line(&format!("int64_t {acc} = {};", xs.at("0")));
                 let i = self.open_for(1, &xs.len);
-                self.open(&format!("if ({}[{i}] {cmp} {acc})", xs.ptr));
-                self.line(&format!("{acc} = {}[{i}];", xs.ptr));
+                self.open(&format!("if ({} {cmp} {acc})", xs.at(&i)));
+                self.line(&format!("{acc} = {};", xs.at(&i)));
                 self.close();
                 self.close();
                 CValue::Scalar(acc)
@@ -548,7 +620,7 @@ impl CWriter<'_> {
                 let acc = self.fresh("count");
                 self.line(&format!("int64_t {acc} = 0;"));
                 let i = self.open_for(0, &xs.len);
-                self.bind(&[format!("{}[{i}]", xs.ptr)]);
+                self.bind(&[xs.at(&i)]);
                 let p = self.scalar(&args[0]);
                 self.open(&format!("if ({})", strip_parens(&p)));
                 self.line(&format!("{acc}++;"));
@@ -562,12 +634,12 @@ impl CWriter<'_> {
                 let xs = self.list(&args[1]);
                 let (out, cap) = self.target(direct, "mapped", &xs.len);
                 let i = self.open_bounded(0, &xs.len, cap.as_ref());
-                self.bind(&[format!("{}[{i}]", xs.ptr)]);
+                self.bind(&[xs.at(&i)]);
                 let body = self.scalar(&args[0]);
                 self.line(&format!("{out}[{i}] = {};", strip_parens(&body)));
                 self.bound.pop();
                 self.close();
-                CValue::List(View { ptr: out, len: xs.len, elem: "int64_t".into() })
+                CValue::List(View::built(out, xs.len))
             }
             ListOp::Filter => {
                 let xs = self.list(&args[1]);
@@ -575,7 +647,7 @@ impl CWriter<'_> {
                 let len = self.fresh(&format!("{out}_len"));
                 self.line(&format!("int64_t {len} = 0;"));
                 let i = self.open_for(0, &xs.len);
-                self.bind(&[format!("{}[{i}]", xs.ptr)]);
+                self.bind(&[xs.at(&i)]);
                 let x = self.bound.last().map(|b| b[0].clone()).unwrap_or_default();
                 let p = self.scalar(&args[0]);
                 self.open(&format!("if ({})", strip_parens(&p)));
@@ -583,22 +655,20 @@ impl CWriter<'_> {
                 self.close();
                 self.bound.pop();
                 self.close();
-                CValue::List(View { ptr: out, len, elem: "int64_t".into() })
+                CValue::List(View::built(out, len))
             }
             ListOp::ZipWith => {
                 let direct = self.direct.take();
                 let (xs, ys) = (self.list(&args[1]), self.list(&args[2]));
-                let len = self.fresh("zipped_len");
-                let h = self.helper("min_i64");
-                self.line(&format!("int64_t {len} = {h}({}, {});", xs.len, ys.len));
+                let len = self.common_len(&[xs.clone(), ys.clone()]);
                 let (out, cap) = self.target(direct, "zipped", &len);
                 let i = self.open_bounded(0, &len, cap.as_ref());
-                self.bind(&[format!("{}[{i}]", xs.ptr), format!("{}[{i}]", ys.ptr)]);
+                self.bind(&[xs.at(&i), ys.at(&i)]);
                 let body = self.scalar(&args[0]);
                 self.line(&format!("{out}[{i}] = {};", strip_parens(&body)));
                 self.bound.pop();
                 self.close();
-                CValue::List(View { ptr: out, len, elem: "int64_t".into() })
+                CValue::List(View::built(out, len))
             }
             ListOp::Scanl1 => {
                 let direct = self.direct.take();
@@ -609,15 +679,15 @@ impl CWriter<'_> {
                     None => format!("{} > 0", xs.len),
                 };
                 self.open(&format!("if ({nonempty})"));
-                self.line(&format!("{out}[0] = {}[0];", xs.ptr));
+                self.line(&format!("{out}[0] = {};", xs.at("0")));
                 self.close();
                 let i = self.open_bounded(1, &xs.len, cap.as_ref());
-                self.bind(&[format!("{out}[{i} - 1]"), format!("{}[{i}]", xs.ptr)]);
+                self.bind(&[format!("{out}[{i} - 1]"), xs.at(&i)]);
                 let body = self.scalar(&args[0]);
                 self.line(&format!("{out}[{i}] = {};", strip_parens(&body)));
                 self.bound.pop();
                 self.close();
-                CValue::List(View { ptr: out, len: xs.len, elem: "int64_t".into() })
+                CValue::List(View::built(out, xs.len))
             }
             ListOp::Reverse | ListOp::Sort => {
                 let xs = self.list(&args[0]);
@@ -625,13 +695,13 @@ impl CWriter<'_> {
                 let out = self.new_list(if reverse { "reversed" } else { "sorted" }, &xs.len);
                 let i = self.open_for(0, &xs.len);
                 let from = if reverse { format!("{} - 1 - {i}", xs.len) } else { i.clone() };
-                self.line(&format!("{out}[{i}] = {}[{from}];", xs.ptr));
+                self.line(&format!("{out}[{i}] = {};", xs.at(&from)));
                 self.close();
                 if !reverse {
                     let h = self.helper("compare_ints");
                     self.line(&format!("qsort({out}, (size_t){}, sizeof *{out}, {h});", xs.len));
                 }
-                CValue::List(View { ptr: out, len: xs.len, elem: "int64_t".into() })
+                CValue::List(View::built(out, xs.len))
             }
             ListOp::Take | ListOp::Drop => {
                 let n = self.scalar(&args[0]);
@@ -640,7 +710,7 @@ impl CWriter<'_> {
                 if op == ListOp::Take {
                     let len = self.fresh("taken");
                     self.declare(&format!("int64_t {len} = {h}({}, {});", strip_parens(&n), xs.len), &len);
-                    return CValue::List(View { ptr: xs.ptr, len, elem: xs.elem });
+                    return CValue::List(View { len, ..xs });
                 }
                 let skip = self.fresh("skipped");
                 self.declare(&format!("int64_t {skip} = {h}({}, {});", strip_parens(&n), xs.len), &skip);
@@ -648,7 +718,7 @@ impl CWriter<'_> {
                 let len = self.fresh("rest_len");
                 self.declare(&format!("const {} *{rest} = {} + {skip};", xs.elem, xs.ptr), &rest);
                 self.declare(&format!("int64_t {len} = {} - {skip};", xs.len), &len);
-                CValue::List(View { ptr: rest, len, elem: xs.elem })
+                CValue::List(View { ptr: rest, len, ..xs })
             }
             ListOp::Replicate => {
                 let n = self.scalar(&args[0]);
@@ -660,7 +730,7 @@ impl CWriter<'_> {
                 let i = self.open_for(0, &len);
                 self.line(&format!("{out}[{i}] = {x};"));
                 self.close();
-                CValue::List(View { ptr: out, len, elem: "int64_t".into() })
+                CValue::List(View::built(out, len))
             }
         }
     }
@@ -701,12 +771,17 @@ fn check(problem: &ListProblem, proto: &CPrototype) -> Result<(), ListEmitError>
             }
         }
     }
-    for (name, ty) in &problem.params {
-        let Some(p) = proto.param(name) else {
-            return bad(format!("the C prototype has no parameter `{name}`"));
+    for (k, (name, ty)) in problem.params.iter().enumerate() {
+        // An input that is a struct's field is declared as the struct.
+        let (declared, array) = match problem.shape.as_ref().and_then(|s| s.source(k)) {
+            Some((p, path)) if !path.is_empty() => (p.name.as_str(), matches!(p.kind, ShapedKind::Structs(_))),
+            _ => (name.as_str(), *ty == LType::List),
         };
-        if *ty == LType::List && p.len.is_none() {
-            return bad(format!("`{name}` is a list, but no parameter says how many elements it has"));
+        let Some(p) = proto.param(declared) else {
+            return bad(format!("the C prototype has no parameter `{declared}`"));
+        };
+        if array && p.len.is_none() {
+            return bad(format!("`{declared}` is a list, but no parameter says how many elements it has"));
         }
     }
     match (problem.output, &proto.result_into) {
@@ -735,15 +810,37 @@ pub fn emit_list_c(problem: &ListProblem, program: &Expr, proto: &CPrototype) ->
     let inputs: Vec<CValue> = problem
         .params
         .iter()
-        .map(|(name, ty)| {
-            let p = proto.param(name).expect("checked");
-            match ty {
-                LType::List => CValue::List(View {
-                    ptr: name.clone(),
-                    len: proto.len_expr(p.len.as_deref().unwrap_or_default()),
-                    elem: element_type(&p.ctype),
-                }),
-                _ => CValue::Scalar(name.clone()),
+        .enumerate()
+        .map(|(k, (name, ty))| {
+            match problem.shape.as_ref().and_then(|s| s.source(k)).filter(|(_, path)| !path.is_empty()) {
+                // A struct's field: `r->size.x`.
+                // Widened, as the list language computes in 64 bits.
+                Some((sp, path)) if matches!(sp.kind, ShapedKind::Struct(_)) => {
+                    CValue::Scalar(format!("(int64_t){}->{}", sp.name, path.join(".")))
+                }
+                // A field across an array of structs: `items[i].qty`.
+                Some((sp, path)) => {
+                    let p = proto.param(&sp.name).expect("checked");
+                    CValue::List(View {
+                        ptr: sp.name.clone(),
+                        len: proto.len_expr(p.len.as_deref().unwrap_or_default()),
+                        elem: element_type(&p.ctype),
+                        field: format!(".{}", path.join(".")),
+                    })
+                }
+                None => {
+                    let p = proto.param(name).expect("checked");
+                    match ty {
+                        LType::List => CValue::List(View {
+                            ptr: name.clone(),
+                            len: proto.len_expr(p.len.as_deref().unwrap_or_default()),
+                            elem: element_type(&p.ctype),
+                            field: String::new(),
+                        }),
+                        _ if narrow(&p.ctype) => CValue::Scalar(format!("(int64_t){name}")),
+                        _ => CValue::Scalar(name.clone()),
+                    }
+                }
             }
         })
         .collect();
@@ -767,7 +864,7 @@ pub fn emit_list_c(problem: &ListProblem, program: &Expr, proto: &CPrototype) ->
                 let cap = proto.len_expr(proto.param(into).and_then(|p| p.len.as_deref()).unwrap_or_default());
                 let cap = (cap != v.len).then_some(cap);
                 let i = w.open_bounded(0, &v.len, cap.as_ref());
-                w.line(&format!("{into}[{i}] = {}[{i}];", v.ptr));
+                w.line(&format!("{into}[{i}] = {};", v.at(&i)));
                 w.close();
             }
             for name in frees.iter().rev() {
@@ -817,6 +914,10 @@ pub fn emit_list_c(problem: &ListProblem, program: &Expr, proto: &CPrototype) ->
         out.push_str("#include <assert.h>\n");
     }
     out.push('\n');
+    if !proto.declarations.is_empty() {
+        out.push_str(&proto.declarations);
+        out.push('\n');
+    }
     for (name, text) in HELPERS {
         if w.helpers.contains(name) {
             out.push_str(text);
@@ -825,6 +926,30 @@ pub fn emit_list_c(problem: &ListProblem, program: &Expr, proto: &CPrototype) ->
     }
     let _ = write!(out, "{} {{\n{body}\n}}\n", proto.declaration(&f));
     Ok(out)
+}
+
+/// A designated initializer from field paths and values: `{.origin = {.x = 1}, .visible = 1}`.
+fn designated(fields: &[(Vec<String>, String)]) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut done: Vec<&str> = Vec::new();
+    for (path, value) in fields {
+        let Some(first) = path.first() else { continue };
+        if done.contains(&first.as_str()) {
+            continue;
+        }
+        done.push(first);
+        if path.len() == 1 {
+            parts.push(format!(".{first} = {value}"));
+        } else {
+            let inner: Vec<(Vec<String>, String)> = fields
+                .iter()
+                .filter(|(p, _)| p.first() == Some(first) && p.len() > 1)
+                .map(|(p, v)| (p[1..].to_vec(), v.clone()))
+                .collect();
+            parts.push(format!(".{first} = {}", designated(&inner)));
+        }
+    }
+    format!("{{{}}}", parts.join(", "))
 }
 
 /// A C array literal of `elem`s.
@@ -851,6 +976,7 @@ pub fn emit_list_c_tests(
         "#define _POSIX_C_SOURCE 200809L\n#include <stdbool.h>\n#include <stdint.h>\n#include <stdio.h>\n\
          #include <sys/types.h>\n#include <sys/wait.h>\n#include <unistd.h>\n\n",
     );
+    out.push_str(&proto.declarations);
     let _ = writeln!(out, "{};\n", proto.declaration(&f));
     for (k, (args, want)) in examples.iter().enumerate() {
         let _ = writeln!(out, "static int example_{}(void) {{", k + 1);
@@ -862,6 +988,41 @@ pub fn emit_list_c_tests(
         let mut call_args = Vec::new();
         for p in &proto.params {
             let counted = proto.params.iter().find(|q| q.len.as_deref() == Some(p.name.as_str()));
+            // A struct, or an array of them, built from the inputs that are its fields.
+            let shaped = problem.shape.as_ref().and_then(|s| s.params.iter().find(|sp| sp.name == p.name));
+            if let Some(ShapedKind::Struct(st) | ShapedKind::Structs(st)) = shaped.map(|sp| &sp.kind) {
+                let elem = element_type(&p.ctype);
+                let field = |path: &Vec<String>, input: usize, at: Option<usize>| {
+                    let v = match (&args[input], at) {
+                        (LValue::List(l), Some(k)) => l.get(k).copied().unwrap_or(0),
+                        (LValue::Int(v), None) => *v,
+                        (LValue::Bool(b), None) => i64::from(*b),
+                        _ => 0,
+                    };
+                    (path.clone(), literal(v).trim_matches(['(', ')']).to_string())
+                };
+                if matches!(shaped.map(|sp| &sp.kind), Some(ShapedKind::Struct(_))) {
+                    let values: Vec<(Vec<String>, String)> =
+                        st.fields.iter().map(|(path, i)| field(path, *i, None)).collect();
+                    let _ = writeln!(out, "    {elem} {} = {};", p.name, designated(&values));
+                    call_args.push(format!("&{}", p.name));
+                } else {
+                    let n = st.fields.first().and_then(|(_, i)| match &args[*i] {
+                        LValue::List(l) => Some(l.len()),
+                        _ => None,
+                    });
+                    let items: Vec<String> = (0..n.unwrap_or(0))
+                        .map(|k| {
+                            designated(&st.fields.iter().map(|(path, i)| field(path, *i, Some(k))).collect::<Vec<_>>())
+                        })
+                        .collect();
+                    let init = if items.is_empty() { "{{0}}".to_string() } else { format!("{{{}}}", items.join(", ")) };
+                    let size = if items.is_empty() { "1" } else { "" };
+                    let _ = writeln!(out, "    {elem} {}[{size}] = {init};", p.name);
+                    call_args.push(p.name.clone());
+                }
+                continue;
+            }
             let arg = match value_of(&p.name) {
                 Some(LValue::List(l)) => {
                     let elem = element_type(&p.ctype);
@@ -941,6 +1102,7 @@ mod tests {
             output,
             result_in: None,
             description: None,
+            shape: None,
             examples: Vec::new(),
         }
     }
@@ -1012,13 +1174,14 @@ mod tests {
             ],
             result_into: Some("a".into()),
             returns_len: false,
+            declarations: String::new(),
         };
         let scale = Apply(ListOp::Map, vec![Apply(ListOp::Multiply, vec![Bound(0), Input(2)]), Input(0)]);
         let code = emit_list_c(&p, &scale, &proto).unwrap();
         assert!(code.contains("void f(int *a, int n, int k) {"), "{code}");
         assert!(
             code.contains(
-                "    for (int64_t i = 0; i < n; i++) {\n        int64_t x = a[i];\n        a[i] = x * k;\n    }\n}"
+                "    for (int64_t i = 0; i < n; i++) {\n        int64_t x = a[i];\n        a[i] = x * (int64_t)k;\n    }\n}"
             ),
             "{code}"
         );

@@ -18,6 +18,9 @@ pub struct ListProblem {
     pub result_in: Option<usize>,
     /// What the function does, in words, when given.
     pub description: Option<String>,
+    /// The parameters as written, when some are structs whose fields are the inputs
+    /// (carved from a traced function); `None` when the inputs are the parameters.
+    pub shape: Option<super::Shape>,
     /// Inputs (one value per parameter) and the output.
     pub examples: Vec<(Vec<LValue>, LValue)>,
 }
@@ -93,6 +96,7 @@ impl ListProblem {
             output,
             result_in,
             description: ex.description.clone(),
+            shape: None,
             examples,
         })
     }

@@ -1,0 +1,99 @@
+//! Struct parameters as the search sees them: each integer field of a struct (`r.size.x`)
+//! is an integer input of its own, and each integer field across an array of structs
+//! (`items.qty`) a list input; the emitters put the structs back, reading the fields where
+//! the program reads its inputs.
+
+/// The function's parameters as written, when some are structs.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Shape {
+    /// In order.
+    pub params: Vec<ShapedParam>,
+}
+
+/// One parameter as written.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ShapedParam {
+    /// Its name.
+    pub name: String,
+    /// What it is.
+    pub kind: ShapedKind,
+}
+
+/// A parameter as written: an input as it is, or a struct (or an array of them) whose
+/// integer fields are inputs.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ShapedKind {
+    /// This input of the problem, as it is.
+    Plain(usize),
+    /// A pointer to one struct.
+    Struct(StructShape),
+    /// A pointer to structs; each field's input is a list across them.
+    Structs(StructShape),
+}
+
+/// A struct's integer fields and where each is an input.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StructShape {
+    /// The struct's type as C spells it: `struct rect`, `rect_t`.
+    pub ty: String,
+    /// Each integer field: its path (`["size", "x"]`) and the input it is.
+    pub fields: Vec<(Vec<String>, usize)>,
+    /// The type of each nested struct field, by path (`["origin"]` → `struct point`).
+    pub nested: Vec<(Vec<String>, String)>,
+}
+
+impl Shape {
+    /// For each input of the problem: the parameter it belongs to, and its field path
+    /// (empty for a plain input).
+    #[must_use]
+    pub fn source(&self, input: usize) -> Option<(&ShapedParam, &[String])> {
+        self.params.iter().find_map(|p| match &p.kind {
+            ShapedKind::Plain(i) => (*i == input).then_some((p, &[][..])),
+            ShapedKind::Struct(s) | ShapedKind::Structs(s) => {
+                s.fields.iter().find(|(_, i)| *i == input).map(|(path, _)| (p, path.as_slice()))
+            }
+        })
+    }
+}
+
+/// A Python class name for a C struct type: `struct rect` → `Rect`, `rect_t` → `RectT`.
+#[must_use]
+pub fn class_name(ty: &str) -> String {
+    let bare = ty.trim().trim_start_matches("struct ").trim_start_matches("union ");
+    bare.split('_')
+        .filter(|w| !w.is_empty())
+        .map(|w| {
+            let mut c = w.chars();
+            c.next().map(|f| f.to_ascii_uppercase().to_string() + c.as_str()).unwrap_or_default()
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_classes_and_finds_where_each_input_comes_from() {
+        assert_eq!(class_name("struct rect"), "Rect");
+        assert_eq!(class_name("rect_t"), "RectT");
+        assert_eq!(class_name("struct order_item"), "OrderItem");
+        let shape = Shape {
+            params: vec![
+                ShapedParam {
+                    name: "r".into(),
+                    kind: ShapedKind::Struct(StructShape {
+                        ty: "rect_t".into(),
+                        fields: vec![(vec!["size".into(), "x".into()], 0), (vec!["size".into(), "y".into()], 1)],
+                        nested: vec![(vec!["size".into()], "struct point".into())],
+                    }),
+                },
+                ShapedParam { name: "k".into(), kind: ShapedKind::Plain(2) },
+            ],
+        };
+        let (p, path) = shape.source(1).unwrap();
+        assert_eq!((p.name.as_str(), path), ("r", &["size".to_string(), "y".to_string()][..]));
+        assert_eq!(shape.source(2).unwrap().1, &[] as &[String]);
+        assert!(shape.source(3).is_none());
+    }
+}
