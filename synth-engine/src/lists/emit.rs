@@ -181,6 +181,41 @@ pub fn emit_list_tests(
             let mut out = String::from("#[cfg(test)]\nmod tests {\n    use super::*;\n");
             for (i, (args, want)) in examples.iter().enumerate() {
                 let _ = write!(out, "\n    #[test]\n    fn example_{}() {{\n", i + 1);
+                if let Some(shape) = &problem.shape {
+                    let call: Vec<String> = shape
+                        .params
+                        .iter()
+                        .map(|p| match &p.kind {
+                            ShapedKind::Plain(i) => rust_arg(&args[*i]),
+                            ShapedKind::Struct(st) => {
+                                let value = |input: usize| match &args[input] {
+                                    LValue::Int(v) => *v,
+                                    LValue::Bool(b) => i64::from(*b),
+                                    LValue::List(_) => 0,
+                                };
+                                format!("&{}", rust_struct(&st.ty, &st.fields, &st.nested, &[], &value))
+                            }
+                            ShapedKind::Structs(st) => {
+                                let n = st.fields.first().map_or(0, |(_, i)| match &args[*i] {
+                                    LValue::List(l) => l.len(),
+                                    _ => 0,
+                                });
+                                let items: Vec<String> = (0..n)
+                                    .map(|k| {
+                                        let value = |input: usize| match &args[input] {
+                                            LValue::List(l) => l.get(k).copied().unwrap_or(0),
+                                            _ => 0,
+                                        };
+                                        rust_struct(&st.ty, &st.fields, &st.nested, &[], &value)
+                                    })
+                                    .collect();
+                                format!("&[{}]", items.join(", "))
+                            }
+                        })
+                        .collect();
+                    let _ = write!(out, "        assert_eq!({f}({}), {});\n    }}\n", call.join(", "), rust_lit(want));
+                    continue;
+                }
                 match problem.result_in {
                     Some(k) => {
                         let buf = &problem.params[k].0;
@@ -556,13 +591,11 @@ fn rust_type(t: LType, param: bool) -> &'static str {
 
 fn rust_function(problem: &ListProblem, program: &Expr) -> Result<String, ListEmitError> {
     let f = ident(&problem.name)?;
-    if problem.shape.is_some() {
-        return Err(ListEmitError::Prototype(
-            "struct parameters are emitted in Python and C; Rust structs are not built yet".into(),
-        ));
+    if let Some(shape) = &problem.shape {
+        return rust_shaped(problem, shape, program);
     }
     let names: Vec<String> = problem.params.iter().map(|(n, _)| ident(n)).collect::<Result<_, _>>()?;
-    let mut r = Rs { params: &names, bound: Vec::new(), helpers: Vec::new() };
+    let mut r = Rs { params: &names, bound: Vec::new(), helpers: Vec::new(), columns: Vec::new() };
     let mut body = r.expr(program);
     if problem.output == LType::List && matches!(program, Expr::Input(_)) {
         body = format!("{body}.to_vec()");
@@ -613,10 +646,144 @@ fn rust_function(problem: &ListProblem, program: &Expr) -> Result<String, ListEm
     Ok(out)
 }
 
+/// A function whose parameters include structs: plain Rust structs of their integer
+/// fields (`i64`, as the list language computes), taken by reference, the inputs read as
+/// their fields (`r.size.x`, `items.iter().map(|it| it.qty * it.price)`).
+fn rust_shaped(problem: &ListProblem, shape: &Shape, program: &Expr) -> Result<String, ListEmitError> {
+    let f = ident(&problem.name)?;
+    if problem.result_in.is_some() {
+        return Err(ListEmitError::Prototype("a struct function that writes its result is not emitted yet".into()));
+    }
+    let mut inputs = Vec::new();
+    let mut columns = Vec::new();
+    for i in 0..problem.params.len() {
+        let (p, path) = shape
+            .source(i)
+            .ok_or_else(|| ListEmitError::Prototype(format!("input `{}` is no parameter's", problem.params[i].0)))?;
+        let name = ident(&p.name)?;
+        let path = path.join(".");
+        match &p.kind {
+            ShapedKind::Plain(_) => {
+                inputs.push(name);
+                columns.push(None);
+            }
+            ShapedKind::Struct(_) => {
+                inputs.push(format!("{name}.{path}"));
+                columns.push(None);
+            }
+            ShapedKind::Structs(_) => {
+                inputs.push(format!("{name}.iter().map(|it| it.{path}).collect::<Vec<i64>>()"));
+                columns.push(Some((name, path)));
+            }
+        }
+    }
+    let mut r = Rs { params: &inputs, bound: Vec::new(), helpers: Vec::new(), columns };
+    let body = r.expr(program);
+    let mut out = String::new();
+    let mut structs: Vec<String> = Vec::new();
+    let mut sig = Vec::new();
+    for p in &shape.params {
+        let name = ident(&p.name)?;
+        let read = mentions_name(&body, &name);
+        let shown = if read { name.clone() } else { format!("_{name}") };
+        match &p.kind {
+            ShapedKind::Plain(i) => sig.push(format!("{shown}: {}", rust_type(problem.params[*i].1, true))),
+            ShapedKind::Struct(st) | ShapedKind::Structs(st) => {
+                rust_structs(&st.ty, &st.fields, &st.nested, &[], &mut structs);
+                let class = class_name(&st.ty);
+                sig.push(if matches!(p.kind, ShapedKind::Struct(_)) {
+                    format!("{shown}: &{class}")
+                } else {
+                    format!("{shown}: &[{class}]")
+                });
+            }
+        }
+    }
+    for s in &structs {
+        let _ = writeln!(out, "{s}");
+    }
+    for (name, text) in RUST_HELPERS {
+        if r.helpers.contains(name) {
+            out.push_str(text);
+            out.push('\n');
+        }
+    }
+    let _ = write!(
+        out,
+        "pub fn {f}({}) -> {} {{\n    {}\n}}\n",
+        sig.join(", "),
+        rust_type(problem.output, false),
+        strip_parens(&body)
+    );
+    Ok(out)
+}
+
+/// The Rust struct of `ty` (fields under `prefix`), its nested structs' first.
+fn rust_structs(
+    ty: &str,
+    fields: &[(Vec<String>, usize)],
+    nested: &[(Vec<String>, String)],
+    prefix: &[String],
+    out: &mut Vec<String>,
+) {
+    let class = class_name(ty);
+    if out.iter().any(|c| c.contains(&format!("pub struct {class} {{"))) {
+        return;
+    }
+    let mut lines = Vec::new();
+    let mut seen: Vec<&str> = Vec::new();
+    for (path, _) in fields.iter().filter(|(p, _)| p.len() > prefix.len() && p.starts_with(prefix)) {
+        let name = path[prefix.len()].as_str();
+        if seen.contains(&name) {
+            continue;
+        }
+        seen.push(name);
+        let sub: Vec<String> = path[..=prefix.len()].to_vec();
+        match nested.iter().find(|(p, _)| *p == sub) {
+            Some((_, inner)) => {
+                rust_structs(inner, fields, nested, &sub, out);
+                lines.push(format!("    pub {name}: {},", class_name(inner)));
+            }
+            None => lines.push(format!("    pub {name}: i64,")),
+        }
+    }
+    out.push(format!(
+        "/// `{ty}`'s integer fields.\n#[derive(Clone, Debug, PartialEq)]\npub struct {class} {{\n{}\n}}\n",
+        lines.join("\n")
+    ));
+}
+
+/// A struct value in Rust: `RectT { origin: Point { x: 1, y: -2 }, visible: 1 }`.
+fn rust_struct(
+    ty: &str,
+    fields: &[(Vec<String>, usize)],
+    nested: &[(Vec<String>, String)],
+    prefix: &[String],
+    value: &dyn Fn(usize) -> i64,
+) -> String {
+    let mut parts = Vec::new();
+    let mut seen: Vec<&str> = Vec::new();
+    for (path, input) in fields.iter().filter(|(p, _)| p.len() > prefix.len() && p.starts_with(prefix)) {
+        let name = path[prefix.len()].as_str();
+        if seen.contains(&name) {
+            continue;
+        }
+        seen.push(name);
+        let sub: Vec<String> = path[..=prefix.len()].to_vec();
+        match nested.iter().find(|(p, _)| *p == sub) {
+            Some((_, inner)) => parts.push(format!("{name}: {}", rust_struct(inner, fields, nested, &sub, value))),
+            None => parts.push(format!("{name}: {}", value(*input))),
+        }
+    }
+    format!("{} {{ {} }}", class_name(ty), parts.join(", "))
+}
+
 struct Rs<'a> {
     params: &'a [String],
     bound: Vec<[String; 2]>,
     helpers: Vec<&'static str>,
+    /// For an input that is a field across an array of structs: the array and the field.
+    columns: Vec<Option<(String, String)>>,
 }
 
 impl Rs<'_> {
@@ -637,12 +804,46 @@ impl Rs<'_> {
         }
     }
 
+    /// Whether input `e` is a field across an array of structs (an expression that builds
+    /// a `Vec`, not a slice parameter).
+    fn column(&self, e: &Expr) -> bool {
+        matches!(e, Expr::Input(i) if self.columns.get(*i).is_some_and(Option::is_some))
+    }
+
     /// A list argument as something that derefs to `&[i64]`.
     fn slice(&mut self, e: &Expr) -> String {
         match e {
-            Expr::Input(_) => self.expr(e),
+            Expr::Input(_) if !self.column(e) => self.expr(e),
             _ => format!("&{}", self.expr(e)),
         }
+    }
+
+    /// A loop over fields of one array of structs, reading them from each struct:
+    /// `items.iter().map(|it| it.qty * it.price)`.
+    fn over_structs(&mut self, op: ListOp, args: &[Expr]) -> Option<String> {
+        if !matches!(op, ListOp::Map | ListOp::ZipWith | ListOp::Count) {
+            return None;
+        }
+        let mut array: Option<String> = None;
+        let mut reads = Vec::new();
+        for l in &args[1..] {
+            let Expr::Input(i) = l else { return None };
+            let (a, f) = self.columns.get(*i)?.as_ref()?;
+            if array.as_ref().is_some_and(|x| x != a) {
+                return None;
+            }
+            array = Some(a.clone());
+            reads.push(format!("it.{f}"));
+        }
+        let array = array?;
+        self.bound.push([reads[0].clone(), reads.get(1).cloned().unwrap_or_default()]);
+        let body = self.expr(&args[0]);
+        self.bound.pop();
+        let body = strip_parens(&body);
+        Some(match op {
+            ListOp::Count => format!("({array}.iter().filter(|it| {body}).count() as i64)"),
+            _ => format!("{array}.iter().map(|it| {body}).collect::<Vec<i64>>()"),
+        })
     }
 
     fn lambda(&mut self, body: &Expr) -> ([String; 2], String) {
@@ -654,6 +855,9 @@ impl Rs<'_> {
     }
 
     fn apply(&mut self, op: ListOp, args: &[Expr]) -> String {
+        if let Some(fused) = self.over_structs(op, args) {
+            return fused;
+        }
         if op.higher_order() {
             let lists: Vec<String> = args.iter().skip(1).map(|a| self.slice(a)).collect();
             let iter = |s: &String| if s.starts_with('&') { format!("({s}).iter()") } else { format!("{s}.iter()") };
@@ -709,7 +913,19 @@ impl Rs<'_> {
             }
             ListOp::Minimum => format!("(*{}.iter().min().expect(\"empty list\"))", self.paren_list(&args[0])),
             ListOp::Maximum => format!("(*{}.iter().max().expect(\"empty list\"))", self.paren_list(&args[0])),
-            ListOp::Sum => format!("{}.iter().sum::<i64>()", self.paren_list(&args[0])),
+            // The sum of a mapped iterator needs no list between: `.map(..).sum::<i64>()`.
+            ListOp::Sum => {
+                let list = self.expr(&args[0]);
+                match list.strip_suffix(".collect::<Vec<i64>>()") {
+                    Some(iter) if matches!(&args[0], Expr::Apply(ListOp::Map | ListOp::ZipWith, _)) => {
+                        format!("{iter}.sum::<i64>()")
+                    }
+                    _ if matches!(&args[0], Expr::Input(_)) && !self.column(&args[0]) => {
+                        format!("{list}.iter().sum::<i64>()")
+                    }
+                    _ => format!("({list}).iter().sum::<i64>()"),
+                }
+            }
             ListOp::Product => format!("{}.iter().product::<i64>()", self.paren_list(&args[0])),
             ListOp::Length => format!("({}.len() as i64)", self.paren_list(&args[0])),
             ListOp::Take | ListOp::Drop => {
@@ -748,7 +964,7 @@ impl Rs<'_> {
     /// A list expression usable before `.iter()` or `[i]`.
     fn paren_list(&mut self, e: &Expr) -> String {
         match e {
-            Expr::Input(_) => self.expr(e),
+            Expr::Input(_) if !self.column(e) => self.expr(e),
             _ => format!("({})", self.expr(e)),
         }
     }
