@@ -87,18 +87,7 @@ fn synthesizes_functions_over_arrays_from_a_live_process() {
         ("prefix_sums", "python", "out[:] = list(itertools.accumulate(a, lambda x, y: x + y))"),
         ("prefix_sums", "rust", "pub fn prefix_sums(a: &[i64], out: &mut [i64], _n: i64) {"),
     ] {
-        let mut fixture = Fixture::start(&bin);
-        let out = dir.path().join(format!("out-{func}-{lang}"));
-        let (code, err) = live(
-            &mut fixture,
-            func,
-            &["--lang", lang, "--distinct", "60", "--max-seconds", "20", "--out", out.to_str().unwrap()],
-            &["arrdrive 300"],
-        );
-        assert_eq!(code, 0, "{func} {lang}: {err}");
-        let report: serde_json::Value =
-            serde_json::from_str(&std::fs::read_to_string(out.join("report.json")).unwrap()).unwrap();
-        assert_eq!(report["status"], "verified", "{report}");
+        let report = verified_report(&bin, dir.path(), func, lang, "arrdrive 300");
         let (agree, held) =
             (report["held_out_agree"][0].as_u64().unwrap(), report["held_out_agree"][1].as_u64().unwrap());
         assert!(held >= 5 && agree == held, "{func}: held-out {agree}/{held}");
@@ -150,6 +139,50 @@ int main(void) {
     return 0;
 }
 "#;
+
+/// `synth --pid` of `func` in `lang` on a fresh fixture driven by `drive`: the report,
+/// which must say `verified`.
+fn verified_report(
+    bin: &std::path::Path,
+    dir: &std::path::Path,
+    func: &str,
+    lang: &str,
+    drive: &str,
+) -> serde_json::Value {
+    let mut fixture = Fixture::start(bin);
+    let out = dir.join(format!("out-{func}-{lang}"));
+    let (code, err) = live(
+        &mut fixture,
+        func,
+        &["--lang", lang, "--distinct", "60", "--max-seconds", "20", "--out", out.to_str().unwrap()],
+        &[drive],
+    );
+    assert_eq!(code, 0, "{func} {lang}: {err}");
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("report.json")).unwrap()).unwrap();
+    assert_eq!(report["status"], "verified", "{report}");
+    report
+}
+
+/// Compiles synthesized C `code` of `func` in `dir`, renamed `synth_FUNC` so it links
+/// beside the original; returns the object's name.
+fn compile_renamed(dir: &std::path::Path, func: &str, code: &str) -> String {
+    std::fs::write(dir.join(format!("{func}.c")), code).unwrap();
+    checked(
+        Command::new("gcc").args(["-std=c11", "-O1", "-c", &format!("-D{func}=synth_{func}"), &format!("{func}.c")]),
+        dir,
+    );
+    format!("{func}.o")
+}
+
+/// The fixture's own functions as an object (its `main` renamed) in `dir`.
+fn compile_original(dir: &std::path::Path) {
+    let source = test_support::workspace().join("tests/fixtures/calls.c");
+    checked(
+        Command::new("gcc").args(["-O2", "-fPIC", "-Dmain=fixture_main", "-c", "-o", "original.o"]).arg(&source),
+        dir,
+    );
+}
 
 /// Runs `cmd` in `dir`, panicking with its output when it fails; returns stdout.
 fn checked(cmd: &mut Command, dir: &std::path::Path) -> String {
@@ -218,18 +251,7 @@ fn array_functions_synthesized_in_c_and_rust_agree_with_the_original_on_fresh_in
         ("prefix_sums", "void prefix_sums(const int *a, int *out, int n) {"),
     ] {
         for lang in ["c", "rust"] {
-            let mut fixture = Fixture::start(&bin);
-            let out = dir.path().join(format!("out-{func}-{lang}"));
-            let (code, err) = live(
-                &mut fixture,
-                func,
-                &["--lang", lang, "--distinct", "60", "--max-seconds", "20", "--out", out.to_str().unwrap()],
-                &["arrdrive 300"],
-            );
-            assert_eq!(code, 0, "{func} {lang}: {err}");
-            let report: serde_json::Value =
-                serde_json::from_str(&std::fs::read_to_string(out.join("report.json")).unwrap()).unwrap();
-            assert_eq!(report["status"], "verified", "{report}");
+            let report = verified_report(&bin, dir.path(), func, lang, "arrdrive 300");
             assert!(report["report"]["warnings"].as_array().is_some_and(Vec::is_empty), "{report}");
             let code = report["code"].as_str().unwrap();
             if lang == "rust" {
@@ -237,26 +259,10 @@ fn array_functions_synthesized_in_c_and_rust_agree_with_the_original_on_fresh_in
                 continue;
             }
             assert!(code.contains(prototype), "{func}: {code}");
-            std::fs::write(dir.path().join(format!("{func}.c")), code).unwrap();
-            // The synthesized function, renamed so it links beside the original.
-            checked(
-                Command::new("gcc").args([
-                    "-std=c11",
-                    "-O1",
-                    "-c",
-                    &format!("-D{func}=synth_{func}"),
-                    &format!("{func}.c"),
-                ]),
-                dir.path(),
-            );
-            objects.push(format!("{func}.o"));
+            objects.push(compile_renamed(dir.path(), func, code));
         }
     }
-    let source = test_support::workspace().join("tests/fixtures/calls.c");
-    checked(
-        Command::new("gcc").args(["-O2", "-fPIC", "-Dmain=fixture_main", "-c", "-o", "original.o"]).arg(&source),
-        dir.path(),
-    );
+    compile_original(dir.path());
     let want = "sum_ints 1000\nscale_ints 1000\nprefix_sums 1000\n";
     std::fs::write(dir.path().join("harness.c"), ARRAY_HARNESS).unwrap();
     checked(Command::new("gcc").args(["-O1", "-o", "harness", "harness.c"]).args(&objects), dir.path());
@@ -434,41 +440,15 @@ fn struct_functions_synthesized_from_their_fields_agree_with_the_original_on_fre
         ("rect_area", "rust", "pub fn rect_area(r: &RectT) -> i64 {\n    r.size.x * r.size.y"),
         ("order_total", "rust", "items.iter().map(|it| it.qty * it.price).sum::<i64>()"),
     ] {
-        let mut fixture = Fixture::start(&bin);
-        let out = dir.path().join(format!("out-{func}-{lang}"));
-        let (code, err) = live(
-            &mut fixture,
-            func,
-            &["--lang", lang, "--distinct", "60", "--max-seconds", "20", "--out", out.to_str().unwrap()],
-            &["rectdrive 300"],
-        );
-        assert_eq!(code, 0, "{func} {lang}: {err}");
-        let report: serde_json::Value =
-            serde_json::from_str(&std::fs::read_to_string(out.join("report.json")).unwrap()).unwrap();
-        assert_eq!(report["status"], "verified", "{report}");
+        let report = verified_report(&bin, dir.path(), func, lang, "rectdrive 300");
         let code = report["code"].as_str().unwrap();
         assert!(code.contains(expect), "{func} {lang}: {code}");
         if lang == "c" {
             assert!(report["report"]["warnings"].as_array().is_some_and(Vec::is_empty), "{report}");
-            std::fs::write(dir.path().join(format!("{func}.c")), code).unwrap();
-            checked(
-                Command::new("gcc").args([
-                    "-std=c11",
-                    "-O1",
-                    "-c",
-                    &format!("-D{func}=synth_{func}"),
-                    &format!("{func}.c"),
-                ]),
-                dir.path(),
-            );
-            objects.push(format!("{func}.o"));
+            objects.push(compile_renamed(dir.path(), func, code));
         }
     }
-    let source = test_support::workspace().join("tests/fixtures/calls.c");
-    checked(
-        Command::new("gcc").args(["-O2", "-Dmain=fixture_main", "-c", "-o", "original.o"]).arg(&source),
-        dir.path(),
-    );
+    compile_original(dir.path());
     std::fs::write(dir.path().join("harness.c"), STRUCT_HARNESS).unwrap();
     checked(Command::new("gcc").args(["-O1", "-o", "harness", "harness.c"]).args(&objects), dir.path());
     let agreed = checked(&mut Command::new(dir.path().join("harness")), dir.path());

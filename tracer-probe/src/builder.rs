@@ -586,37 +586,54 @@ impl TraceBuilder {
     }
 }
 
-/// The integers a pointer argument pointed to at entry, from the memory read for it.
-fn decode_elements(ptr: u64, bytes: u8, signed: bool, memory: Option<&MemRecord>) -> Value {
-    let width = usize::from(bytes.clamp(1, 8));
+/// Why memory behind pointer `ptr` could not be read.
+fn fault(ptr: u64, errno: i32) -> String {
+    if ptr == 0 {
+        "NULL pointer".to_string()
+    } else {
+        format!("unreadable memory (errno {})", -errno)
+    }
+}
+
+/// The elements of `width` bytes a pointer argument pointed to, from the memory read for
+/// it, each decoded by `item` (its index and bytes).
+fn decode_array(ptr: u64, width: usize, memory: Option<&MemRecord>, item: impl Fn(usize, &[u8]) -> Value) -> Value {
     let Some(m) = memory else {
         return Value::Array { ptr, count: 0, items: Vec::new(), truncated: false, fault: Some("not read".into()) };
     };
     let count = if m.wanted <= 0 { m.wanted } else { m.wanted / width as i64 };
     match &m.read {
-        Err(errno) => {
-            let why =
-                if ptr == 0 { "NULL pointer".to_string() } else { format!("unreadable memory (errno {})", -errno) };
-            Value::Array { ptr, count, items: Vec::new(), truncated: false, fault: Some(why) }
-        }
+        Err(errno) => Value::Array { ptr, count, items: Vec::new(), truncated: false, fault: Some(fault(ptr, *errno)) },
         Ok(data) => {
-            let items: Vec<Value> = data
-                .chunks_exact(width)
-                .map(|chunk| {
-                    let mut raw = [0u8; 8];
-                    raw[..width].copy_from_slice(chunk);
-                    decode_value(
-                        if signed { ValueKind::Signed { bytes } } else { ValueKind::Unsigned { bytes } },
-                        u64::from_le_bytes(raw),
-                        None,
-                        false,
-                    )
-                })
-                .collect();
+            let items: Vec<Value> = data.chunks_exact(width).enumerate().map(|(k, chunk)| item(k, chunk)).collect();
             let truncated = count > 0 && (items.len() as i64) < count;
             Value::Array { ptr, count, items, truncated, fault: None }
         }
     }
+}
+
+/// The integers a pointer argument pointed to, from the memory read for it.
+fn decode_elements(ptr: u64, bytes: u8, signed: bool, memory: Option<&MemRecord>) -> Value {
+    let width = usize::from(bytes.clamp(1, 8));
+    decode_array(ptr, width, memory, |_, chunk| {
+        let mut raw = [0u8; 8];
+        raw[..width].copy_from_slice(chunk);
+        let kind = if signed { ValueKind::Signed { bytes } } else { ValueKind::Unsigned { bytes } };
+        decode_value(kind, u64::from_le_bytes(raw), None, false)
+    })
+}
+
+/// The structs a pointer argument pointed to, as many as its count said: an array of
+/// records.
+fn decode_records(ptr: u64, layout: &Layout, memory: Option<&MemRecord>) -> Value {
+    let size = (layout.bytes as usize).max(1);
+    decode_array(ptr, size, memory, |k, chunk| Value::Record {
+        ptr: ptr + (k * size) as u64,
+        ty: layout.name.clone(),
+        fields: decode_fields(layout, chunk, 0),
+        truncated: false,
+        fault: None,
+    })
 }
 
 /// The struct a pointer argument pointed to, decoded by its layout from the bytes read.
@@ -624,46 +641,10 @@ fn decode_record(ptr: u64, layout: &Layout, memory: Option<&MemRecord>) -> Value
     let record = |fields, truncated, fault| Value::Record { ptr, ty: layout.name.clone(), fields, truncated, fault };
     let Some(m) = memory else { return record(Vec::new(), false, Some("not read".into())) };
     match &m.read {
-        Err(errno) => {
-            let why =
-                if ptr == 0 { "NULL pointer".to_string() } else { format!("unreadable memory (errno {})", -errno) };
-            record(Vec::new(), false, Some(why))
-        }
+        Err(errno) => record(Vec::new(), false, Some(fault(ptr, *errno))),
         Ok(data) => {
             let fields = decode_fields(layout, data, 0);
             record(fields, data.len() < layout.bytes as usize, None)
-        }
-    }
-}
-
-/// The structs a pointer argument pointed to, as many as its count said: an array of
-/// records.
-fn decode_records(ptr: u64, layout: &Layout, memory: Option<&MemRecord>) -> Value {
-    let size = (layout.bytes as usize).max(1);
-    let Some(m) = memory else {
-        return Value::Array { ptr, count: 0, items: Vec::new(), truncated: false, fault: Some("not read".into()) };
-    };
-    let count = if m.wanted <= 0 { m.wanted } else { m.wanted / size as i64 };
-    match &m.read {
-        Err(errno) => {
-            let why =
-                if ptr == 0 { "NULL pointer".to_string() } else { format!("unreadable memory (errno {})", -errno) };
-            Value::Array { ptr, count, items: Vec::new(), truncated: false, fault: Some(why) }
-        }
-        Ok(data) => {
-            let items: Vec<Value> = data
-                .chunks_exact(size)
-                .enumerate()
-                .map(|(k, chunk)| Value::Record {
-                    ptr: ptr + (k * size) as u64,
-                    ty: layout.name.clone(),
-                    fields: decode_fields(layout, chunk, 0),
-                    truncated: false,
-                    fault: None,
-                })
-                .collect();
-            let truncated = count > 0 && (items.len() as i64) < count;
-            Value::Array { ptr, count, items, truncated, fault: None }
         }
     }
 }

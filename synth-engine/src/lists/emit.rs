@@ -11,7 +11,7 @@ use std::fmt::Write as _;
 
 use super::emit_c::{emit_list_c, emit_list_c_tests, mentions_name, CPrototype};
 use super::program::{Expr, LType, LValue, ListOp, Slot};
-use super::shape::{class_name, Shape, ShapedKind};
+use super::shape::{class_name, Member, Shape, ShapedKind, StructShape};
 use super::spec::ListProblem;
 use crate::emit::Lang;
 
@@ -128,7 +128,7 @@ pub fn emit_list_tests(
                                     LValue::Bool(b) => i64::from(*b),
                                     LValue::List(_) => 0,
                                 };
-                                py_struct(&st.ty, &st.fields, &st.nested, &[], &value)
+                                py_struct(st, &st.ty, &[], &value)
                             }
                             ShapedKind::Structs(st) => {
                                 let n = st.fields.first().map_or(0, |(_, i)| match &args[*i] {
@@ -141,7 +141,7 @@ pub fn emit_list_tests(
                                             LValue::List(l) => l.get(k).copied().unwrap_or(0),
                                             _ => 0,
                                         };
-                                        py_struct(&st.ty, &st.fields, &st.nested, &[], &value)
+                                        py_struct(st, &st.ty, &[], &value)
                                     })
                                     .collect();
                                 format!("[{}]", items.join(", "))
@@ -193,7 +193,7 @@ pub fn emit_list_tests(
                                     LValue::Bool(b) => i64::from(*b),
                                     LValue::List(_) => 0,
                                 };
-                                format!("&{}", rust_struct(&st.ty, &st.fields, &st.nested, &[], &value))
+                                format!("&{}", rust_struct(st, &st.ty, &[], &value))
                             }
                             ShapedKind::Structs(st) => {
                                 let n = st.fields.first().map_or(0, |(_, i)| match &args[*i] {
@@ -206,7 +206,7 @@ pub fn emit_list_tests(
                                             LValue::List(l) => l.get(k).copied().unwrap_or(0),
                                             _ => 0,
                                         };
-                                        rust_struct(&st.ty, &st.fields, &st.nested, &[], &value)
+                                        rust_struct(st, &st.ty, &[], &value)
                                     })
                                     .collect();
                                 format!("&[{}]", items.join(", "))
@@ -349,7 +349,7 @@ fn python_shaped(problem: &ListProblem, shape: &Shape, program: &Expr) -> Result
         match &p.kind {
             ShapedKind::Plain(i) => sig.push(format!("{name}: {}", py_type(problem.params[*i].1))),
             ShapedKind::Struct(st) | ShapedKind::Structs(st) => {
-                py_classes(&st.ty, &st.fields, &st.nested, &[], &mut classes);
+                py_classes(st, &st.ty, &[], &mut classes);
                 let class = class_name(&st.ty);
                 sig.push(if matches!(p.kind, ShapedKind::Struct(_)) {
                     format!("{name}: {class}")
@@ -381,60 +381,36 @@ fn python_shaped(problem: &ListProblem, shape: &Shape, program: &Expr) -> Result
     Ok(out)
 }
 
-/// The `@dataclass` of struct `ty` (fields under `prefix`), its nested structs' first.
-fn py_classes(
-    ty: &str,
-    fields: &[(Vec<String>, usize)],
-    nested: &[(Vec<String>, String)],
-    prefix: &[String],
-    out: &mut Vec<String>,
-) {
+/// The `@dataclass` of struct `ty` (`st`'s fields under `prefix`), its nested structs'
+/// first.
+fn py_classes(st: &StructShape, ty: &str, prefix: &[String], out: &mut Vec<String>) {
     let class = class_name(ty);
     if out.iter().any(|c| c.contains(&format!("class {class}:"))) {
         return;
     }
     let mut lines = Vec::new();
-    let mut seen: Vec<&str> = Vec::new();
-    for (path, _) in fields.iter().filter(|(p, _)| p.len() > prefix.len() && p.starts_with(prefix)) {
-        let name = path[prefix.len()].as_str();
-        if seen.contains(&name) {
-            continue;
-        }
-        seen.push(name);
-        let sub: Vec<String> = path[..=prefix.len()].to_vec();
-        match nested.iter().find(|(p, _)| *p == sub) {
-            Some((_, inner)) => {
-                py_classes(inner, fields, nested, &sub, out);
-                lines.push(format!("    {name}: {}", class_name(inner)));
+    for m in st.members(prefix) {
+        match m {
+            Member::Nested { name, ty, path } => {
+                py_classes(st, ty, &path, out);
+                lines.push(format!("    {name}: {}", class_name(ty)));
             }
-            None => lines.push(format!("    {name}: int")),
+            Member::Int { name, .. } => lines.push(format!("    {name}: int")),
         }
     }
     out.push(format!("@dataclass\nclass {class}:\n{}\n", lines.join("\n")));
 }
 
 /// A struct value in Python: `RectT(origin=Point(x=1, y=-2), visible=1)`.
-fn py_struct(
-    ty: &str,
-    fields: &[(Vec<String>, usize)],
-    nested: &[(Vec<String>, String)],
-    prefix: &[String],
-    value: &dyn Fn(usize) -> i64,
-) -> String {
-    let mut parts = Vec::new();
-    let mut seen: Vec<&str> = Vec::new();
-    for (path, input) in fields.iter().filter(|(p, _)| p.len() > prefix.len() && p.starts_with(prefix)) {
-        let name = path[prefix.len()].as_str();
-        if seen.contains(&name) {
-            continue;
-        }
-        seen.push(name);
-        let sub: Vec<String> = path[..=prefix.len()].to_vec();
-        match nested.iter().find(|(p, _)| *p == sub) {
-            Some((_, inner)) => parts.push(format!("{name}={}", py_struct(inner, fields, nested, &sub, value))),
-            None => parts.push(format!("{name}={}", value(*input))),
-        }
-    }
+fn py_struct(st: &StructShape, ty: &str, prefix: &[String], value: &dyn Fn(usize) -> i64) -> String {
+    let parts: Vec<String> = st
+        .members(prefix)
+        .into_iter()
+        .map(|m| match m {
+            Member::Nested { name, ty, path } => format!("{name}={}", py_struct(st, ty, &path, value)),
+            Member::Int { name, input } => format!("{name}={}", value(input)),
+        })
+        .collect();
     format!("{}({})", class_name(ty), parts.join(", "))
 }
 
@@ -689,7 +665,7 @@ fn rust_shaped(problem: &ListProblem, shape: &Shape, program: &Expr) -> Result<S
         match &p.kind {
             ShapedKind::Plain(i) => sig.push(format!("{shown}: {}", rust_type(problem.params[*i].1, true))),
             ShapedKind::Struct(st) | ShapedKind::Structs(st) => {
-                rust_structs(&st.ty, &st.fields, &st.nested, &[], &mut structs);
+                rust_structs(st, &st.ty, &[], &mut structs);
                 let class = class_name(&st.ty);
                 sig.push(if matches!(p.kind, ShapedKind::Struct(_)) {
                     format!("{shown}: &{class}")
@@ -718,33 +694,20 @@ fn rust_shaped(problem: &ListProblem, shape: &Shape, program: &Expr) -> Result<S
     Ok(out)
 }
 
-/// The Rust struct of `ty` (fields under `prefix`), its nested structs' first.
-fn rust_structs(
-    ty: &str,
-    fields: &[(Vec<String>, usize)],
-    nested: &[(Vec<String>, String)],
-    prefix: &[String],
-    out: &mut Vec<String>,
-) {
+/// The Rust struct of `ty` (`st`'s fields under `prefix`), its nested structs' first.
+fn rust_structs(st: &StructShape, ty: &str, prefix: &[String], out: &mut Vec<String>) {
     let class = class_name(ty);
     if out.iter().any(|c| c.contains(&format!("pub struct {class} {{"))) {
         return;
     }
     let mut lines = Vec::new();
-    let mut seen: Vec<&str> = Vec::new();
-    for (path, _) in fields.iter().filter(|(p, _)| p.len() > prefix.len() && p.starts_with(prefix)) {
-        let name = path[prefix.len()].as_str();
-        if seen.contains(&name) {
-            continue;
-        }
-        seen.push(name);
-        let sub: Vec<String> = path[..=prefix.len()].to_vec();
-        match nested.iter().find(|(p, _)| *p == sub) {
-            Some((_, inner)) => {
-                rust_structs(inner, fields, nested, &sub, out);
-                lines.push(format!("    pub {name}: {},", class_name(inner)));
+    for m in st.members(prefix) {
+        match m {
+            Member::Nested { name, ty, path } => {
+                rust_structs(st, ty, &path, out);
+                lines.push(format!("    pub {name}: {},", class_name(ty)));
             }
-            None => lines.push(format!("    pub {name}: i64,")),
+            Member::Int { name, .. } => lines.push(format!("    pub {name}: i64,")),
         }
     }
     out.push(format!(
@@ -754,27 +717,15 @@ fn rust_structs(
 }
 
 /// A struct value in Rust: `RectT { origin: Point { x: 1, y: -2 }, visible: 1 }`.
-fn rust_struct(
-    ty: &str,
-    fields: &[(Vec<String>, usize)],
-    nested: &[(Vec<String>, String)],
-    prefix: &[String],
-    value: &dyn Fn(usize) -> i64,
-) -> String {
-    let mut parts = Vec::new();
-    let mut seen: Vec<&str> = Vec::new();
-    for (path, input) in fields.iter().filter(|(p, _)| p.len() > prefix.len() && p.starts_with(prefix)) {
-        let name = path[prefix.len()].as_str();
-        if seen.contains(&name) {
-            continue;
-        }
-        seen.push(name);
-        let sub: Vec<String> = path[..=prefix.len()].to_vec();
-        match nested.iter().find(|(p, _)| *p == sub) {
-            Some((_, inner)) => parts.push(format!("{name}: {}", rust_struct(inner, fields, nested, &sub, value))),
-            None => parts.push(format!("{name}: {}", value(*input))),
-        }
-    }
+fn rust_struct(st: &StructShape, ty: &str, prefix: &[String], value: &dyn Fn(usize) -> i64) -> String {
+    let parts: Vec<String> = st
+        .members(prefix)
+        .into_iter()
+        .map(|m| match m {
+            Member::Nested { name, ty, path } => format!("{name}: {}", rust_struct(st, ty, &path, value)),
+            Member::Int { name, input } => format!("{name}: {}", value(input)),
+        })
+        .collect();
     format!("{} {{ {} }}", class_name(ty), parts.join(", "))
 }
 

@@ -56,6 +56,47 @@ impl Shape {
     }
 }
 
+/// A member of a struct as the emitters declare or build it.
+pub(crate) enum Member<'a> {
+    /// An integer field: its name and the input it is.
+    Int {
+        /// The field's name.
+        name: &'a str,
+        /// The input it is.
+        input: usize,
+    },
+    /// A nested struct: its name, its type and its path.
+    Nested {
+        /// The field's name.
+        name: &'a str,
+        /// Its type.
+        ty: &'a str,
+        /// Its path from the outer struct.
+        path: Vec<String>,
+    },
+}
+
+impl StructShape {
+    /// The members directly under `prefix` (`[]`: the struct itself), in field order.
+    pub(crate) fn members(&self, prefix: &[String]) -> Vec<Member<'_>> {
+        let mut out: Vec<Member<'_>> = Vec::new();
+        let mut seen: Vec<&str> = Vec::new();
+        for (path, input) in self.fields.iter().filter(|(p, _)| p.len() > prefix.len() && p.starts_with(prefix)) {
+            let name = path[prefix.len()].as_str();
+            if seen.contains(&name) {
+                continue;
+            }
+            seen.push(name);
+            let sub = &path[..=prefix.len()];
+            out.push(match self.nested.iter().find(|(p, _)| p == sub) {
+                Some((_, ty)) => Member::Nested { name, ty, path: sub.to_vec() },
+                None => Member::Int { name, input: *input },
+            });
+        }
+        out
+    }
+}
+
 /// A Python class name for a C struct type: `struct rect` → `Rect`, `rect_t` → `RectT`.
 #[must_use]
 pub fn class_name(ty: &str) -> String {
