@@ -117,37 +117,14 @@ pub fn emit_list_tests(
             for (i, (args, want)) in examples.iter().enumerate() {
                 let _ = write!(out, "\ndef test_example_{}():\n", i + 1);
                 if let Some(shape) = &problem.shape {
-                    let call: Vec<String> = shape
-                        .params
-                        .iter()
-                        .map(|p| match &p.kind {
-                            ShapedKind::Plain(i) => py_lit(&args[*i]),
-                            ShapedKind::Struct(st) => {
-                                let value = |input: usize| match &args[input] {
-                                    LValue::Int(v) => *v,
-                                    LValue::Bool(b) => i64::from(*b),
-                                    LValue::List(_) => 0,
-                                };
-                                py_struct(st, &st.ty, &[], &value)
-                            }
-                            ShapedKind::Structs(st) => {
-                                let n = st.fields.first().map_or(0, |(_, i)| match &args[*i] {
-                                    LValue::List(l) => l.len(),
-                                    _ => 0,
-                                });
-                                let items: Vec<String> = (0..n)
-                                    .map(|k| {
-                                        let value = |input: usize| match &args[input] {
-                                            LValue::List(l) => l.get(k).copied().unwrap_or(0),
-                                            _ => 0,
-                                        };
-                                        py_struct(st, &st.ty, &[], &value)
-                                    })
-                                    .collect();
-                                format!("[{}]", items.join(", "))
-                            }
-                        })
-                        .collect();
+                    let call = shaped_call(
+                        shape,
+                        args,
+                        py_lit,
+                        |st, value| py_struct(st, &st.ty, &[], value),
+                        "",
+                        |items| format!("[{}]", items.join(", ")),
+                    );
                     let _ = write!(out, "    assert {f}({}) == {}\n\n", call.join(", "), py_lit(want));
                     continue;
                 }
@@ -182,37 +159,14 @@ pub fn emit_list_tests(
             for (i, (args, want)) in examples.iter().enumerate() {
                 let _ = write!(out, "\n    #[test]\n    fn example_{}() {{\n", i + 1);
                 if let Some(shape) = &problem.shape {
-                    let call: Vec<String> = shape
-                        .params
-                        .iter()
-                        .map(|p| match &p.kind {
-                            ShapedKind::Plain(i) => rust_arg(&args[*i]),
-                            ShapedKind::Struct(st) => {
-                                let value = |input: usize| match &args[input] {
-                                    LValue::Int(v) => *v,
-                                    LValue::Bool(b) => i64::from(*b),
-                                    LValue::List(_) => 0,
-                                };
-                                format!("&{}", rust_struct(st, &st.ty, &[], &value))
-                            }
-                            ShapedKind::Structs(st) => {
-                                let n = st.fields.first().map_or(0, |(_, i)| match &args[*i] {
-                                    LValue::List(l) => l.len(),
-                                    _ => 0,
-                                });
-                                let items: Vec<String> = (0..n)
-                                    .map(|k| {
-                                        let value = |input: usize| match &args[input] {
-                                            LValue::List(l) => l.get(k).copied().unwrap_or(0),
-                                            _ => 0,
-                                        };
-                                        rust_struct(st, &st.ty, &[], &value)
-                                    })
-                                    .collect();
-                                format!("&[{}]", items.join(", "))
-                            }
-                        })
-                        .collect();
+                    let call = shaped_call(
+                        shape,
+                        args,
+                        rust_arg,
+                        |st, value| rust_struct(st, &st.ty, &[], value),
+                        "&",
+                        |items| format!("&[{}]", items.join(", ")),
+                    );
                     let _ = write!(out, "        assert_eq!({f}({}), {});\n    }}\n", call.join(", "), rust_lit(want));
                     continue;
                 }
@@ -244,6 +198,50 @@ pub fn emit_list_tests(
         }
         Lang::C => emit_list_c_tests(problem, examples, &CPrototype::default_for(problem)),
     }
+}
+
+/// The arguments of a call to a function with struct parameters, from an example's
+/// inputs: a plain one by `plain`, a struct by `build` from its fields' values (passed
+/// after `by_ref`: `&` in Rust), an array of structs by `array` from its structs built so.
+fn shaped_call(
+    shape: &Shape,
+    args: &[LValue],
+    plain: impl Fn(&LValue) -> String,
+    build: impl Fn(&StructShape, &dyn Fn(usize) -> i64) -> String,
+    by_ref: &str,
+    array: impl Fn(Vec<String>) -> String,
+) -> Vec<String> {
+    shape
+        .params
+        .iter()
+        .map(|p| match &p.kind {
+            ShapedKind::Plain(i) => plain(&args[*i]),
+            ShapedKind::Struct(st) => {
+                let one = build(st, &|input| match &args[input] {
+                    LValue::Int(v) => *v,
+                    LValue::Bool(b) => i64::from(*b),
+                    LValue::List(_) => 0,
+                });
+                format!("{by_ref}{one}")
+            }
+            ShapedKind::Structs(st) => {
+                let n = st.fields.first().map_or(0, |(_, i)| match &args[*i] {
+                    LValue::List(l) => l.len(),
+                    _ => 0,
+                });
+                array(
+                    (0..n)
+                        .map(|k| {
+                            build(st, &|input| match &args[input] {
+                                LValue::List(l) => l.get(k).copied().unwrap_or(0),
+                                _ => 0,
+                            })
+                        })
+                        .collect(),
+                )
+            }
+        })
+        .collect()
 }
 
 fn py_lit(v: &LValue) -> String {

@@ -138,3 +138,92 @@ mod tests {
         assert!(shape.source(3).is_none());
     }
 }
+
+#[cfg(test)]
+mod emitted {
+    use super::*;
+    use crate::emit::Lang;
+    use crate::lists::program::Expr::{Apply, Bound, Input};
+    use crate::lists::{emit_list_c, emit_list_c_tests, emit_list_function, emit_list_tests, run, CParam, CPrototype};
+    use crate::lists::{LType, LValue, ListOp, ListProblem};
+    use crate::verify::{verify, VerifyLimits};
+
+    /// `long order_total(const struct item *items, int count)` as the search sees it.
+    fn order_total() -> (ListProblem, crate::lists::Expr) {
+        let program = Apply(
+            ListOp::Sum,
+            vec![Apply(ListOp::ZipWith, vec![Apply(ListOp::Multiply, vec![Bound(0), Bound(1)]), Input(0), Input(1)])],
+        );
+        let column = |v: &[i64]| LValue::List(v.to_vec().into());
+        let inputs = [
+            vec![column(&[2, 1]), column(&[150, -40]), LValue::Int(2)],
+            vec![column(&[]), column(&[]), LValue::Int(0)],
+            vec![column(&[5]), column(&[7]), LValue::Int(1)],
+        ];
+        let examples = inputs.iter().map(|i| (i.clone(), run(&program, i).unwrap())).collect();
+        let shape = Shape {
+            params: vec![
+                ShapedParam {
+                    name: "items".into(),
+                    kind: ShapedKind::Structs(StructShape {
+                        ty: "struct item".into(),
+                        fields: vec![(vec!["qty".into()], 0), (vec!["price".into()], 1)],
+                        nested: Vec::new(),
+                    }),
+                },
+                ShapedParam { name: "count".into(), kind: ShapedKind::Plain(2) },
+            ],
+        };
+        let problem = ListProblem {
+            name: "order_total".into(),
+            params: vec![
+                ("items.qty".into(), LType::List),
+                ("items.price".into(), LType::List),
+                ("count".into(), LType::Int),
+            ],
+            output: LType::Int,
+            result_in: None,
+            description: None,
+            shape: Some(shape),
+            examples,
+        };
+        (problem, program)
+    }
+
+    #[test]
+    fn an_array_of_structs_reads_its_fields_in_every_language_and_passes_its_examples() {
+        for tool in ["python3", "rustc", "gcc"] {
+            if !test_support::ci::require_tool("an_array_of_structs_reads_its_fields", tool) {
+                return;
+            }
+        }
+        let (problem, program) = order_total();
+        let limits = VerifyLimits::default();
+        for (lang, expect) in [
+            (Lang::Python, "return sum([it.qty * it.price for it in items])"),
+            (Lang::Rust, "items.iter().map(|it| it.qty * it.price).sum::<i64>()"),
+        ] {
+            let code = emit_list_function(lang, &problem, &program).unwrap();
+            assert!(code.contains(expect), "{code}");
+            let tests = emit_list_tests(lang, &problem, &problem.examples).unwrap();
+            let report = verify(lang, &code, &tests, &limits).unwrap();
+            assert_eq!((report.tests_passed, report.tests_total), (3, 3), "{lang}: {report:?}\n{code}\n{tests}");
+        }
+        let proto = CPrototype {
+            ret: "long".into(),
+            params: vec![
+                CParam { name: "items".into(), ctype: "const struct item *".into(), len: Some("count".into()) },
+                CParam { name: "count".into(), ctype: "int".into(), len: None },
+            ],
+            result_into: None,
+            returns_len: false,
+            declarations: "struct item {\n    int qty;\n    int price;\n    unsigned flags;\n};\n".into(),
+        };
+        let code = emit_list_c(&problem, &program, &proto).unwrap();
+        assert!(code.contains("total += x * y;") && code.contains("items[i].qty"), "{code}");
+        let tests = emit_list_c_tests(&problem, &problem.examples, &proto).unwrap();
+        let report = verify(Lang::C, &code, &tests, &limits).unwrap();
+        assert_eq!((report.tests_passed, report.tests_total), (3, 3), "{report:?}\n{code}\n{tests}");
+        assert!(report.warnings.is_empty(), "{:?}", report.warnings);
+    }
+}
