@@ -369,7 +369,8 @@ fn synthesize_observed(
     let edges = observed.map_or(&no_edges, |o| &o.edges);
     let mut carved = spec::carve_covering(trace, &options.function, 5, edges)?;
     // Struct fields are inputs of the list language only (`synth --pid` routes there).
-    if let Some(p) = carved.shape.as_ref().and_then(|s| s.params.iter().find(|p| !matches!(p.kind, ShapedKind::Plain(_))))
+    if let Some(p) =
+        carved.shape.as_ref().and_then(|s| s.params.iter().find(|p| !matches!(p.kind, ShapedKind::Plain(_))))
     {
         return Err(SpecError::Struct {
             function: options.function.clone(),
