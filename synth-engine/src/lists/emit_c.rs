@@ -223,12 +223,19 @@ fn c_ident(name: &str) -> Result<String, ListEmitError> {
 
 /// A literal `int64_t`.
 fn literal(c: i64) -> String {
+    if c < 0 && i32::try_from(c).is_ok() {
+        format!("({c})")
+    } else {
+        bare_literal(c)
+    }
+}
+
+/// A literal `int64_t` where no operator precedes it (an initializer): negatives bare.
+fn bare_literal(c: i64) -> String {
     if c == i64::MIN {
         "INT64_MIN".into()
     } else if i32::try_from(c).is_err() {
         format!("INT64_C({c})")
-    } else if c < 0 {
-        format!("({c})")
     } else {
         c.to_string()
     }
@@ -954,7 +961,7 @@ fn designated(fields: &[(Vec<String>, String)]) -> String {
 
 /// A C array literal of `elem`s.
 fn array_init(items: &[i64]) -> String {
-    let items: Vec<String> = items.iter().map(|&v| literal(v).trim_matches(['(', ')']).to_string()).collect();
+    let items: Vec<String> = items.iter().map(|&v| bare_literal(v)).collect();
     format!("{{{}}}", items.join(", "))
 }
 
@@ -999,7 +1006,7 @@ pub fn emit_list_c_tests(
                         (LValue::Bool(b), None) => i64::from(*b),
                         _ => 0,
                     };
-                    (path.clone(), literal(v).trim_matches(['(', ')']).to_string())
+                    (path.clone(), bare_literal(v))
                 };
                 if matches!(shaped.map(|sp| &sp.kind), Some(ShapedKind::Struct(_))) {
                     let values: Vec<(Vec<String>, String)> =
@@ -1146,7 +1153,7 @@ mod tests {
         );
         assert!(code.contains("if (x % 2 == 0) {"), "{code}");
         assert!(code.contains("out[i] = x * 2;"), "{code}");
-        let examples: Vec<(Vec<LValue>, LValue)> = [vec![1, 2, 3, 4], vec![], vec![-2, 7]]
+        let examples: Vec<(Vec<LValue>, LValue)> = [vec![1, 2, 3, 4], vec![], vec![-2, 7], vec![6_000_000_000, -4]]
             .iter()
             .map(|xs| {
                 let args = vec![list(xs)];
@@ -1155,7 +1162,7 @@ mod tests {
             })
             .collect();
         let tests = emit_list_c_tests(&p, &examples, &CPrototype::default_for(&p)).unwrap();
-        assert!(compile_and_test(&code, &tests).contains("passed 3/3"));
+        assert!(compile_and_test(&code, &tests).contains("passed 4/4"));
     }
 
     #[test]
