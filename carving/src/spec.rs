@@ -390,6 +390,7 @@ pub fn carve_covering(
         output_type: output_type.into(),
         description: None,
         result_param: output_param.map(|i| info.params[i].name.clone()),
+        types: synth_engine::spec::StructTypes::default(),
         examples,
     };
     Ok(CarvedSpec { training: make(training), held_out: make(held_out), calls, distinct: order.len(), shape })

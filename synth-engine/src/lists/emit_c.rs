@@ -58,6 +58,9 @@ impl CPrototype {
     /// writing into that one (`int64_t *xs, int64_t xs_len`).
     #[must_use]
     pub fn default_for(problem: &ListProblem) -> CPrototype {
+        if let Some(shape) = &problem.shape {
+            return Self::default_for_structs(problem, shape);
+        }
         let mut taken: Vec<String> = problem.params.iter().map(|(n, _)| n.clone()).collect();
         let mut free = |base: &str| {
             let mut name = base.to_string();
@@ -97,6 +100,39 @@ impl CPrototype {
         CPrototype { ret: ret.into(), params, returns_len, result_into, declarations: String::new() }
     }
 
+    /// [`CPrototype::default_for`] of a task whose parameters include structs: each struct
+    /// by `const` pointer (an array of them with an `int64_t` length), each declared with
+    /// `int64_t` fields.
+    fn default_for_structs(problem: &ListProblem, shape: &crate::lists::Shape) -> CPrototype {
+        let mut params = Vec::new();
+        let mut declarations: Vec<(String, String)> = Vec::new();
+        for p in &shape.params {
+            match &p.kind {
+                ShapedKind::Plain(i) => {
+                    let ctype = if problem.params[*i].1 == LType::Bool { "bool" } else { "int64_t" };
+                    params.push(CParam { name: p.name.clone(), ctype: ctype.into(), len: None });
+                }
+                ShapedKind::Struct(st) | ShapedKind::Structs(st) => {
+                    declare_shape(st, &st.ty, &[], &mut declarations);
+                    let array = matches!(p.kind, ShapedKind::Structs(_));
+                    let len = array.then(|| format!("{}_len", p.name));
+                    params.push(CParam { name: p.name.clone(), ctype: format!("const {} *", st.ty), len: len.clone() });
+                    if let Some(len) = len {
+                        params.push(CParam { name: len, ctype: "int64_t".into(), len: None });
+                    }
+                }
+            }
+        }
+        let ret = if problem.output == LType::Bool { "bool" } else { "int64_t" };
+        CPrototype {
+            ret: ret.into(),
+            params,
+            result_into: None,
+            returns_len: false,
+            declarations: declarations.into_iter().map(|(_, d)| d + "\n").collect(),
+        }
+    }
+
     /// `int f(const int *a, int n)`.
     #[must_use]
     pub fn declaration(&self, name: &str) -> String {
@@ -116,6 +152,26 @@ impl CPrototype {
             _ => name.to_string(),
         }
     }
+}
+
+/// `struct T { int64_t f; struct U g; };` for struct `ty` (`st`'s fields under `prefix`),
+/// nested structs first.
+fn declare_shape(st: &crate::lists::StructShape, ty: &str, prefix: &[String], out: &mut Vec<(String, String)>) {
+    use super::shape::Member;
+    if out.iter().any(|(n, _)| n == ty) {
+        return;
+    }
+    let mut lines = Vec::new();
+    for m in st.members(prefix) {
+        match m {
+            Member::Nested { name, ty, path } => {
+                declare_shape(st, ty, &path, out);
+                lines.push(format!("    {ty} {name};"));
+            }
+            Member::Int { name, .. } => lines.push(format!("    int64_t {name};")),
+        }
+    }
+    out.push((ty.to_string(), format!("{ty} {{\n{}\n}};\n", lines.join("\n"))));
 }
 
 /// `const int *` + `a` → `const int *a`; `int` + `n` → `int n`.
@@ -988,6 +1044,14 @@ pub fn emit_list_c_tests(
     for (k, (args, want)) in examples.iter().enumerate() {
         let _ = writeln!(out, "static int example_{}(void) {{", k + 1);
         let value_of = |name: &str| problem.params.iter().position(|(n, _)| n == name).map(|i| &args[i]);
+        let structs_len = |name: &str| {
+            let sp = problem.shape.as_ref()?.params.iter().find(|p| p.name == name)?;
+            let ShapedKind::Structs(st) = &sp.kind else { return None };
+            match &args[st.fields.first()?.1] {
+                LValue::List(l) => Some(l.len()),
+                _ => None,
+            }
+        };
         let want_len = match want {
             LValue::List(l) => l.len(),
             _ => 0,
@@ -1046,6 +1110,10 @@ pub fn emit_list_c_tests(
                 }
                 None => match counted.and_then(|q| value_of(&q.name)) {
                     Some(LValue::List(l)) => l.len().to_string(),
+                    // The length of an array of structs: of any of its fields' columns.
+                    None if counted.is_some_and(|q| structs_len(&q.name).is_some()) => {
+                        counted.and_then(|q| structs_len(&q.name)).unwrap_or(0).to_string()
+                    }
                     _ if counted.is_some_and(|q| proto.result_into.as_deref() == Some(q.name.as_str())) => {
                         want_len.to_string()
                     }

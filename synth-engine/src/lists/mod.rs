@@ -73,6 +73,9 @@ pub enum ListError {
     /// A `result_param` that is not a list parameter of a list task.
     #[error("`result_param` `{0}` must name a list parameter, and the output must be a list")]
     BadResultParam(String),
+    /// A struct-typed task that cannot be read.
+    #[error("{0}")]
+    BadStruct(String),
     /// No examples at all.
     #[error("the specification has no examples")]
     NoExamples,

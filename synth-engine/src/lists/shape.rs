@@ -3,6 +3,10 @@
 //! (`items.qty`) a list input; the emitters put the structs back, reading the fields where
 //! the program reads its inputs.
 
+use super::program::LType;
+use super::ListError;
+use crate::spec::{ExampleJson, Examples, ParamDecl};
+
 /// The function's parameters as written, when some are structs.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Shape {
@@ -53,6 +57,133 @@ impl Shape {
                 s.fields.iter().find(|(_, i)| *i == input).map(|(path, _)| (p, path.as_slice()))
             }
         })
+    }
+}
+
+/// A struct-typed examples file (`"types"`, parameters of type `item` or `list[item]`, values
+/// as JSON objects) as the search sees it: each integer field an input of its own (`r.size.x`)
+/// or, across an array, a list input (`items.qty`), with the [`Shape`] that puts the structs
+/// back. `None` when no parameter has a struct type.
+///
+/// # Errors
+///
+/// A field type that is neither an integer, a Boolean nor a declared struct, types that
+/// contain themselves, a struct output, or a value without a field its type declares.
+pub(crate) fn flatten_structs(ex: &Examples) -> Result<Option<(Examples, Shape)>, ListError> {
+    let struct_of = |ty: &str| -> Option<(String, bool)> {
+        let t: String = ty.chars().filter(|c| !c.is_whitespace()).collect();
+        match t.strip_prefix("list[").and_then(|r| r.strip_suffix(']')) {
+            Some(inner) => ex.types.get(inner).map(|_| (inner.to_string(), true)),
+            None => ex.types.get(&t).map(|_| (t.clone(), false)),
+        }
+    };
+    if !ex.params.iter().any(|p| struct_of(&p.ty).is_some()) {
+        return Ok(None);
+    }
+    if struct_of(&ex.output_type).is_some() {
+        return Err(ListError::BadStruct(format!(
+            "the output is a struct (`{}`): not synthesized yet",
+            ex.output_type
+        )));
+    }
+    let mut params = Vec::new();
+    let mut shaped = Vec::new();
+    // For each input: the parameter it reads, and which field of it.
+    let mut picks: Vec<(usize, Pick)> = Vec::new();
+    for (i, p) in ex.params.iter().enumerate() {
+        let Some((t, column)) = struct_of(&p.ty) else {
+            shaped.push(ShapedParam { name: p.name.clone(), kind: ShapedKind::Plain(params.len()) });
+            params.push(p.clone());
+            picks.push((i, Pick::Whole));
+            continue;
+        };
+        let (mut leaves, mut nested) = (Vec::new(), Vec::new());
+        type_leaves(&ex.types, &t, &[], &mut leaves, &mut nested)?;
+        let mut st = StructShape { ty: format!("struct {t}"), fields: Vec::new(), nested };
+        for path in leaves {
+            st.fields.push((path.clone(), params.len()));
+            let ty = if column { "list[int]" } else { "int" };
+            params.push(ParamDecl { name: format!("{}.{}", p.name, path.join(".")), ty: ty.into() });
+            picks.push((i, if column { Pick::Column(path) } else { Pick::Field(path) }));
+        }
+        let kind = if column { ShapedKind::Structs(st) } else { ShapedKind::Struct(st) };
+        shaped.push(ShapedParam { name: p.name.clone(), kind });
+    }
+    let mut examples = Vec::new();
+    for (k, e) in ex.examples.iter().enumerate() {
+        let missing = |what: &str| ListError::BadStruct(format!("example {}: {what}", k + 1));
+        let mut args = Vec::new();
+        for (i, how) in &picks {
+            let arg = e.args.get(*i).ok_or_else(|| missing("too few arguments"))?;
+            args.push(match how {
+                Pick::Whole => arg.clone(),
+                Pick::Field(path) => {
+                    field_json(arg, path).ok_or_else(|| missing(&format!("no field `{}`", path.join("."))))?
+                }
+                Pick::Column(path) => serde_json::Value::Array(
+                    arg.as_array()
+                        .ok_or_else(|| missing("an array of structs is a JSON array"))?
+                        .iter()
+                        .map(|o| field_json(o, path))
+                        .collect::<Option<Vec<_>>>()
+                        .ok_or_else(|| missing(&format!("a struct without field `{}`", path.join("."))))?,
+                ),
+            });
+        }
+        examples.push(ExampleJson { args, output: e.output.clone() });
+    }
+    let flat = Examples { params, types: crate::spec::StructTypes::default(), examples, ..ex.clone() };
+    Ok(Some((flat, Shape { params: shaped })))
+}
+
+/// Which part of a JSON argument an input is.
+enum Pick {
+    /// The argument as it is.
+    Whole,
+    /// A field of a struct.
+    Field(Vec<String>),
+    /// A field across an array of structs.
+    Column(Vec<String>),
+}
+
+/// The integer fields of struct type `t` under `prefix`, and its nested structs' types.
+fn type_leaves(
+    types: &crate::spec::StructTypes,
+    t: &str,
+    prefix: &[String],
+    leaves: &mut Vec<Vec<String>>,
+    nested: &mut Vec<(Vec<String>, String)>,
+) -> Result<(), ListError> {
+    if prefix.len() > 8 {
+        return Err(ListError::BadStruct(format!("struct `{t}` contains itself")));
+    }
+    for (name, fty) in types.get(t).unwrap_or_default() {
+        let mut path = prefix.to_vec();
+        path.push(name.clone());
+        if matches!(LType::parse(fty), Some(LType::Int | LType::Bool)) {
+            leaves.push(path);
+        } else if types.get(fty).is_some() {
+            nested.push((path.clone(), format!("struct {fty}")));
+            type_leaves(types, fty, &path, leaves, nested)?;
+        } else {
+            return Err(ListError::BadStruct(format!(
+                "field `{name}` of `{t}` has type `{fty}` (fields are int, bool or a declared struct)"
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// The field at `path` of a JSON struct value; a Boolean as 0 or 1.
+fn field_json(value: &serde_json::Value, path: &[String]) -> Option<serde_json::Value> {
+    let mut v = value;
+    for p in path {
+        v = v.as_object()?.get(p)?;
+    }
+    match v {
+        serde_json::Value::Bool(b) => Some(serde_json::Value::from(i64::from(*b))),
+        serde_json::Value::Number(_) => Some(v.clone()),
+        _ => None,
     }
 }
 
@@ -225,5 +356,55 @@ mod emitted {
         let report = verify(Lang::C, &code, &tests, &limits).unwrap();
         assert_eq!((report.tests_passed, report.tests_total), (3, 3), "{report:?}\n{code}\n{tests}");
         assert!(report.warnings.is_empty(), "{:?}", report.warnings);
+    }
+
+    #[test]
+    fn an_examples_file_with_struct_types_is_searched_over_its_fields_and_emitted_in_every_language() {
+        use crate::lists::{synthesize_lists, CoreOpsFirst, ListLimits, ListOutcome};
+        use crate::search::CancelToken;
+        use crate::spec::Examples;
+        for tool in ["python3", "rustc", "gcc"] {
+            if !test_support::ci::require_tool("an_examples_file_with_struct_types", tool) {
+                return;
+            }
+        }
+        let spec = r#"{"function": "order_total",
+            "types": {"item": {"qty": "int", "price": "int", "gift": "bool"}},
+            "params": [{"name": "items", "type": "list[item]"}],
+            "output_type": "int",
+            "examples": [
+              {"args": [[{"qty": 2, "price": 150, "gift": false}, {"qty": 1, "price": -40, "gift": true}]], "output": 260},
+              {"args": [[]], "output": 0},
+              {"args": [[{"qty": 5, "price": 7, "gift": false}]], "output": 35},
+              {"args": [[{"qty": 3, "price": 3, "gift": true}, {"qty": 0, "price": 9, "gift": false}]], "output": 9}]}"#;
+        let ex = Examples::from_json(spec).unwrap();
+        assert!(crate::lists::is_list_spec(&ex));
+        let problem = ListProblem::from_examples(&ex).unwrap();
+        assert_eq!(problem.param_names(), ["items.qty", "items.price", "items.gift"]);
+        let out = synthesize_lists(&problem, &ListLimits::default(), &CoreOpsFirst, &CancelToken::new());
+        let ListOutcome::Found { program, .. } = out else { panic!("{out:?}") };
+        let limits = VerifyLimits::default();
+        for (lang, expect) in [
+            (Lang::Python, "it.qty * it.price"),
+            (Lang::Rust, "items.iter().map(|it| it.qty * it.price)"),
+            (Lang::C, "struct item {\n    int64_t qty;\n    int64_t price;\n    int64_t gift;\n};"),
+        ] {
+            let code = emit_list_function(lang, &problem, &program).unwrap();
+            assert!(code.contains(expect), "{lang}: {code}");
+            let tests = emit_list_tests(lang, &problem, &problem.examples).unwrap();
+            let report = verify(lang, &code, &tests, &limits).unwrap();
+            assert_eq!((report.tests_passed, report.tests_total), (4, 4), "{lang}: {report:?}\n{code}\n{tests}");
+        }
+
+        // What cannot be read says why.
+        let bad = |types: &str, ty: &str| {
+            let text = spec
+                .replace(r#"{"item": {"qty": "int", "price": "int", "gift": "bool"}}"#, types)
+                .replace("list[item]", ty);
+            ListProblem::from_examples(&Examples::from_json(&text).unwrap()).unwrap_err().to_string()
+        };
+        assert!(bad(r#"{"item": {"qty": "float"}}"#, "list[item]").contains("field `qty` of `item` has type `float`"));
+        assert!(bad(r#"{"item": {"next": "item"}}"#, "list[item]").contains("contains itself"));
+        assert!(bad(r#"{"item": {"qty": "int", "count": "int"}}"#, "list[item]").contains("without field `count`"));
     }
 }

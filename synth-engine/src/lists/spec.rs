@@ -30,7 +30,7 @@ pub struct ListProblem {
 #[must_use]
 pub fn is_list_spec(ex: &Examples) -> bool {
     let list = |t: &str| LType::parse(t) == Some(LType::List);
-    list(&ex.output_type) || ex.params.iter().any(|p| list(&p.ty))
+    list(&ex.output_type) || ex.params.iter().any(|p| list(&p.ty)) || !ex.types.is_empty()
 }
 
 /// Longest list an example may hold.
@@ -45,6 +45,12 @@ impl ListProblem {
     /// list longer than [`MAX_EXAMPLE_LIST`]), the wrong number of arguments, no
     /// examples, or two examples with the same inputs and different outputs.
     pub fn from_examples(ex: &Examples) -> Result<ListProblem, ListError> {
+        // Struct-typed parameters: their fields are the inputs.
+        if let Some((flat, shape)) = super::shape::flatten_structs(ex)? {
+            let mut problem = ListProblem::from_examples(&flat)?;
+            problem.shape = Some(shape);
+            return Ok(problem);
+        }
         let ty = |name: &str, what: String| {
             LType::parse(name).ok_or_else(|| ListError::UnknownType { name: name.to_string(), what })
         };

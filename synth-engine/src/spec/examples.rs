@@ -25,6 +25,95 @@ pub struct ParamDecl {
     pub ty: String,
 }
 
+/// Struct types a list task's parameters name, each with its fields in order:
+/// `{"item": {"qty": "int", "price": "int"}}` (a field's type is `int`, `bool` or another
+/// struct type of the map).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct StructTypes(pub Vec<(String, Vec<(String, String)>)>);
+
+impl StructTypes {
+    /// Whether no type is declared.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// The fields of type `name`.
+    #[must_use]
+    pub fn get(&self, name: &str) -> Option<&[(String, String)]> {
+        self.0.iter().find(|(n, _)| n == name).map(|(_, f)| f.as_slice())
+    }
+}
+
+impl Serialize for StructTypes {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        struct Fields<'a>(&'a [(String, String)]);
+        impl Serialize for Fields<'_> {
+            fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                let mut map = serializer.serialize_map(Some(self.0.len()))?;
+                for (k, v) in self.0 {
+                    map.serialize_entry(k, v)?;
+                }
+                map.end()
+            }
+        }
+        let mut map = serializer.serialize_map(Some(self.0.len()))?;
+        for (name, fields) in &self.0 {
+            map.serialize_entry(name, &Fields(fields))?;
+        }
+        map.end()
+    }
+}
+
+impl<'de> Deserialize<'de> for StructTypes {
+    /// Keeps the fields in the order the document gives them (a struct's layout).
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Ordered;
+        impl<'de> serde::de::Visitor<'de> for Ordered {
+            type Value = Vec<(String, serde_json::Value)>;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("an object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+                let mut out = Vec::new();
+                while let Some((k, v)) = map.next_entry::<String, serde_json::Value>()? {
+                    out.push((k, v));
+                }
+                Ok(out)
+            }
+        }
+        struct Fields(Vec<(String, String)>);
+        impl<'de> Deserialize<'de> for Fields {
+            fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                let raw = deserializer.deserialize_map(Ordered)?;
+                raw.into_iter()
+                    .map(|(k, v)| match v {
+                        serde_json::Value::String(t) => Ok((k, t)),
+                        _ => Err(serde::de::Error::custom(format!("field `{k}`: a type name is a string"))),
+                    })
+                    .collect::<Result<_, _>>()
+                    .map(Fields)
+            }
+        }
+        struct Types;
+        impl<'de> serde::de::Visitor<'de> for Types {
+            type Value = Vec<(String, Vec<(String, String)>)>;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("an object of struct types, each an object of field types")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+                let mut out = Vec::new();
+                while let Some((k, Fields(v))) = map.next_entry::<String, Fields>()? {
+                    out.push((k, v));
+                }
+                Ok(out)
+            }
+        }
+        deserializer.deserialize_map(Types).map(StructTypes)
+    }
+}
+
 /// One example in the JSON format.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ExampleJson {
@@ -51,6 +140,9 @@ pub struct Examples {
     /// `output` the buffer after. List tasks only.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub result_param: Option<String>,
+    /// Struct types the parameters name (list tasks).
+    #[serde(default, skip_serializing_if = "StructTypes::is_empty")]
+    pub types: StructTypes,
     /// The examples.
     pub examples: Vec<ExampleJson>,
 }
