@@ -207,8 +207,20 @@ fn reads_structs_through_pointer_arguments_by_their_dwarf_layout() {
         assert_eq!(trace.calls[0].ret, Some(tracer_probe::trace::Value::Int(120_000)));
         assert_eq!(trace.calls[2].ret, Some(tracer_probe::trace::Value::Int(-1)), "the call is kept");
         assert_eq!(trace.calls[3].ret, Some(tracer_probe::trace::Value::Int(300 - 40 + 35)));
-        let tracer_probe::trace::Value::Record { ty, .. } = &trace.calls[0].args[0] else { panic!() };
+        let tracer_probe::trace::Value::Record { ty, fields, .. } = &trace.calls[0].args[0] else { panic!() };
         assert_eq!(ty, "rect_t");
+        // Each field with its C type.
+        let types: Vec<(&str, &str)> = fields.iter().map(|f| (f.name.as_str(), f.ctype.as_str())).collect();
+        assert_eq!(
+            types,
+            [
+                ("origin", "struct point"),
+                ("size", "struct point"),
+                ("label", "const char *"),
+                ("tags", "short int[3]"),
+                ("visible", "unsigned char")
+            ]
+        );
         assert_loss_balanced(&serde_json::to_value(&trace).unwrap());
     }
 

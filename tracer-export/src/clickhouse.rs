@@ -211,7 +211,11 @@ fn redacted(value: &Value, redactor: &Redactor) -> Value {
             ty: ty.clone(),
             fields: fields
                 .iter()
-                .map(|f| tracer_probe::trace::FieldValue { name: f.name.clone(), value: redacted(&f.value, redactor) })
+                .map(|f| tracer_probe::trace::FieldValue {
+                    name: f.name.clone(),
+                    ctype: f.ctype.clone(),
+                    value: redacted(&f.value, redactor),
+                })
                 .collect(),
             truncated: *truncated,
             fault: fault.clone(),

@@ -695,7 +695,7 @@ fn decode_fields(layout: &Layout, data: &[u8], base: usize) -> Vec<FieldValue> {
                 }
                 FieldKind::Opaque { why } => Value::Unavailable(why.clone()),
             };
-            FieldValue { name: f.name.clone(), value }
+            FieldValue { name: f.name.clone(), ctype: f.ctype.clone(), value }
         })
         .collect()
 }

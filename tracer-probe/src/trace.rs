@@ -149,6 +149,8 @@ pub enum Value {
 pub struct FieldValue {
     /// The field's name.
     pub name: String,
+    /// Its C type, as DWARF spells it: `int`, `struct point`, `short int[3]`.
+    pub ctype: String,
     /// Its value.
     pub value: Value,
 }
