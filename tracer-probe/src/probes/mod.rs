@@ -301,42 +301,29 @@ impl Plan {
             };
             for (pi, (p, slot)) in f.params.iter().zip(&slots).enumerate() {
                 let layout = self.layouts.get(fi).and_then(|l| l.get(pi)).and_then(Option::as_ref);
-                if let (ValueKind::Record { bytes, count_param }, Some(layout)) = (p.ctype.kind, layout) {
-                    let what = match count_param.and_then(|j| f.params.get(usize::from(j))) {
-                        Some(c) => format!("`{}` structs of {bytes} bytes", c.name),
-                        None => format!("{bytes} bytes"),
-                    };
-                    out.push_str(&if cap == 0 {
-                        format!("  reads: `{}` ({}): nothing (--array-cap 0)\n", p.name, p.ctype.name)
-                    } else {
-                        format!(
-                            "  reads: `{}` ({}): {what} at entry{}, up to {cap} bytes, as {}\n",
-                            p.name,
-                            p.ctype.name,
-                            again(slot),
-                            describe_layout(layout)
-                        )
-                    });
-                }
-                if let ValueKind::Elements { bytes, count_param, .. } = p.ctype.kind {
-                    let fixed = slot.filter(|&s| (arrays.len >> (4 * s)) & 0xf == tracer_common::ARRAY_FIXED);
-                    let count = match fixed {
-                        Some(s) => format!("{} elements (fixed)", arrays.count[s]),
-                        None => count_param
-                            .and_then(|j| f.params.get(usize::from(j)))
-                            .map_or("one element".to_string(), |c| format!("`{}` elements", c.name)),
-                    };
-                    out.push_str(&if cap == 0 {
-                        format!("  reads: `{}` ({}): nothing (--array-cap 0)\n", p.name, p.ctype.name)
-                    } else {
-                        format!(
-                            "  reads: `{}` ({}): {count} of {bytes} bytes at entry{}, up to {cap} bytes\n",
-                            p.name,
-                            p.ctype.name,
-                            again(slot)
-                        )
-                    });
-                }
+                let count_name = |j: Option<u8>| j.and_then(|j| f.params.get(usize::from(j))).map(|c| c.name.as_str());
+                // What is read behind the pointer, when anything is.
+                let what = match (p.ctype.kind, layout) {
+                    (ValueKind::Record { bytes, count_param }, Some(layout)) => {
+                        let structs = match count_name(count_param) {
+                            Some(c) => format!("`{c}` structs of {bytes} bytes"),
+                            None => format!("{bytes} bytes"),
+                        };
+                        format!("{structs} at entry{}, up to {cap} bytes, as {}", again(slot), describe_layout(layout))
+                    }
+                    (ValueKind::Elements { bytes, count_param, .. }, _) => {
+                        let fixed = slot.filter(|&s| (arrays.len >> (4 * s)) & 0xf == tracer_common::ARRAY_FIXED);
+                        let count = match (fixed, count_name(count_param)) {
+                            (Some(s), _) => format!("{} elements (fixed)", arrays.count[s]),
+                            (None, Some(c)) => format!("`{c}` elements"),
+                            (None, None) => "one element".to_string(),
+                        };
+                        format!("{count} of {bytes} bytes at entry{}, up to {cap} bytes", again(slot))
+                    }
+                    _ => continue,
+                };
+                let what = if cap == 0 { "nothing (--array-cap 0)".to_string() } else { what };
+                out.push_str(&format!("  reads: `{}` ({}): {what}\n", p.name, p.ctype.name));
             }
             if let Ok(globals) = globals::writable_reads(&f.object, f.address, f.size) {
                 if !globals.is_empty() {
