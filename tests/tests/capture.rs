@@ -494,3 +494,87 @@ fn resource_series_and_on_cpu_time_are_recorded() {
         assert!(cpu <= c["duration_ns"].as_u64().unwrap() + 1_000, "{c}");
     }
 }
+
+/// The raw argument and return of a call of one of the fixture's `i & (i - 1)` functions.
+fn raw_arg_and_ret(call: &Json) -> (u64, u64) {
+    (call["args"][0]["raw"].as_u64().unwrap() & 0xffff_ffff, call["ret"]["raw"].as_u64().unwrap() & 0xffff_ffff)
+}
+
+#[test]
+fn samples_one_call_in_n_in_the_kernel_and_keeps_pairs_right() {
+    set_binary(env!("CARGO_BIN_EXE_tracesynth-under-test"));
+    if !require_root("samples_one_call_in_n_in_the_kernel_and_keeps_pairs_right") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let bin = build_fixture("calls", &["-O2", "-g"], dir.path());
+    let mut fixture = Fixture::start(&bin);
+    let out = dir.path().join("trace.json");
+    let args = func_args(&["push_fn", "nop5_fn"], fixture.pid(), &["--sample-every", "4", "--duration", "3"]);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let recording = Recording::start(&args, &out);
+    fixture.command("loop 2000");
+    let trace = recording.finish();
+    fixture.command("exit");
+
+    let calls = trace["calls"].as_array().unwrap();
+    for f in 0..2 {
+        let n = calls.iter().filter(|c| c["function"] == f).count();
+        // One in four per CPU: each migration between CPUs can shift the count by one.
+        assert!((450..=550).contains(&n), "function {f}: {n} of 2000 calls recorded, want about 500");
+    }
+    for c in calls {
+        assert!(c["incomplete"].is_null(), "a sampled call is whole: {c}");
+        // Entries skipped must not pair with other calls' returns.
+        let (arg, ret) = raw_arg_and_ret(c);
+        assert_eq!(ret, arg & arg.wrapping_sub(1) & 0xffff_ffff, "{c}");
+    }
+    assert_eq!(trace["loss"]["unmatched_returns"], 0, "skipped entries skip their returns too");
+    assert_loss_balanced(&trace);
+    assert_eq!(trace["sampling"].as_array().unwrap().len(), 1, "{}", trace["sampling"]);
+    assert_eq!(trace["sampling"][0]["sample_every"], serde_json::json!([4, 4]));
+}
+
+#[test]
+fn an_overhead_budget_removes_costly_probes_and_weights_what_it_kept() {
+    set_binary(env!("CARGO_BIN_EXE_tracesynth-under-test"));
+    if !require_root("an_overhead_budget_removes_costly_probes_and_weights_what_it_kept") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let bin = build_fixture("calls", &["-O2", "-g"], dir.path());
+    let mut fixture = Fixture::start(&bin);
+    let out = dir.path().join("trace.json");
+    // push_fn costs a few ns; each probed call costs µs: far over 1 %, traps alone too.
+    let args = func_args(&["push_fn"], fixture.pid(), &["--max-overhead", "1", "--duration", "4"]);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let recording = Recording::start(&args, &out);
+    let ns = fixture.timed("bench push 100000000").unwrap();
+    assert!(ns > 0.0);
+    let trace = recording.finish();
+    // The target still answers, and right.
+    fixture.command("loop 3");
+    fixture.command("exit");
+
+    let sampling = trace["sampling"].as_array().unwrap();
+    assert!(!sampling.is_empty(), "the budget sampled: {trace:#}");
+    let windows: Vec<f64> = sampling.iter().map(|s| s["duty"].as_f64().unwrap()).collect();
+    assert!(windows.iter().any(|d| *d < 0.5), "the probes were removed most of the time: {windows:?}");
+    let warnings = trace["warnings"].as_array().unwrap();
+    assert!(
+        warnings.iter().any(|w| w.as_str().unwrap().starts_with("the overhead budget of 1.00 % sampled the calls")),
+        "{warnings:?}"
+    );
+    let calls = trace["calls"].as_array().unwrap();
+    assert!(!calls.is_empty());
+    for c in calls.iter().filter(|c| c["incomplete"].is_null()) {
+        let (arg, ret) = raw_arg_and_ret(c);
+        assert_eq!(ret, arg & arg.wrapping_sub(1) & 0xffff_ffff, "{c}");
+    }
+    let loss = &trace["loss"];
+    assert_eq!(
+        loss["produced"].as_u64().unwrap(),
+        loss["received"].as_u64().unwrap() + loss["dropped"].as_u64().unwrap(),
+        "{loss}"
+    );
+}

@@ -636,3 +636,53 @@ fn a_local_user_may_trace_only_what_it_could_ptrace_and_read_only_its_own_traces
     let _ = own.kill();
     let _ = own.wait();
 }
+
+#[test]
+fn the_daemon_s_overhead_budget_samples_hot_functions_unless_a_session_opts_out() {
+    set_binary(env!("CARGO_BIN_EXE_tracesynth-under-test"));
+    if !require_root("the_daemon_s_overhead_budget_samples_hot_functions_unless_a_session_opts_out") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let bin = build_fixture("calls", &["-O2", "-g"], dir.path());
+    let mut fixture = Fixture::start(&bin);
+    let daemon = start_daemon(&dir.path().join("data"), &["--max-overhead", "1"]);
+    let client = daemon.client();
+    let bad = client
+        .post_json("/v1/sessions", &json!({"pid": fixture.pid(), "functions": ["push_fn"], "max_overhead": 150}))
+        .unwrap_err();
+    assert!(bad.to_string().contains("400") && bad.to_string().contains("max_overhead"), "{bad}");
+
+    // The daemon's default budget: a function that costs ns, probed at µs per call.
+    let session = client.post_json("/v1/sessions", &json!({"pid": fixture.pid(), "functions": ["push_fn"]})).unwrap();
+    let id = session["id"].as_u64().unwrap();
+    assert_eq!(session["max_overhead_percent"], 1.0);
+    fixture.timed("bench push 50000000").unwrap();
+    let view = wait_for("the budget's first decision", Duration::from_secs(10), || {
+        let s = client.get_json(&format!("/v1/sessions/{id}")).unwrap();
+        s["sampling"].is_object().then_some(s)
+    });
+    assert_eq!(view["sampling"]["duty_cycle"], true, "{view}");
+    client.delete(&format!("/v1/sessions/{id}")).unwrap();
+    let trace = client.get_json(&format!("/v1/traces/{id}")).unwrap();
+    // The probes came off after the first window: its calls stand for more than themselves.
+    let sampling = trace["sampling"].as_array().unwrap();
+    assert!(sampling.iter().any(|s| s["duty"].as_f64().unwrap() < 1.0), "{sampling:?}");
+    assert!(trace["calls"].as_array().unwrap().len() < 5_000_000, "most of the 50M calls went unrecorded");
+
+    // Opting out: every call recorded.
+    let session = client
+        .post_json("/v1/sessions", &json!({"pid": fixture.pid(), "functions": ["push_fn"], "max_overhead": 0}))
+        .unwrap();
+    let id = session["id"].as_u64().unwrap();
+    assert!(session["max_overhead_percent"].is_null(), "{session}");
+    fixture.command("loop 1000");
+    wait_for("1000 calls", Duration::from_secs(10), || {
+        let s = client.get_json(&format!("/v1/sessions/{id}")).unwrap();
+        (total_calls(&s) == 1000).then_some(s)
+    });
+    client.delete(&format!("/v1/sessions/{id}")).unwrap();
+    let trace = client.get_json(&format!("/v1/traces/{id}")).unwrap();
+    assert_eq!(trace["sampling"], json!([]));
+    fixture.command("exit");
+}

@@ -220,7 +220,18 @@ pub struct ProbeConfig {
     /// count is an argument: 0, or the size of the structs it counts (the bytes read are
     /// the count times this).
     pub array_count: [u32; MAX_ARGS],
+    /// Entry and whole-call probes: record one call in this many per CPU (0 and 1: every
+    /// call); the others are skipped before any event is built and counted as
+    /// [`COUNTER_SAMPLED_OUT`]. Return probes: nonzero when their function is or was
+    /// sampled, so a return checks whether its entry was skipped.
+    pub sample_every: u32,
+    /// [`FLAG_URETPROBE`] and other per-probe flags.
+    pub flags: u32,
 }
+
+/// In [`ProbeConfig::flags`]: the probe is a uretprobe, so the stack pointer it sees is one
+/// word above the call's entry stack pointer (the return address was popped).
+pub const FLAG_URETPROBE: u32 = 1;
 
 #[cfg(feature = "user")]
 mod pod {
@@ -233,8 +244,15 @@ mod pod {
 pub const COUNTER_PRODUCED: u32 = 0;
 /// Index of the "ring buffer reservation failed" counter in the `COUNTERS` per-CPU array.
 pub const COUNTER_DROPPED: u32 = 1;
+/// Index of the "calls skipped by in-kernel sampling" counter in the `COUNTERS` per-CPU
+/// array (see [`ProbeConfig::sample_every`]).
+pub const COUNTER_SAMPLED_OUT: u32 = 2;
 /// Number of counters in the `COUNTERS` per-CPU array.
-pub const COUNTERS: u32 = 2;
+pub const COUNTERS: u32 = 3;
+
+/// Entries of the `SKIPPED` map: calls in flight whose entry sampling skipped, so their
+/// return is skipped too.
+pub const MAX_SKIPPED_CALLS: u32 = 16384;
 
 #[cfg(test)]
 mod tests {
@@ -246,7 +264,7 @@ mod tests {
         assert_eq!(core::mem::size_of::<StrEvent>() % 4, 0);
         assert_eq!(core::mem::size_of::<BytesHead>(), 24);
         assert_eq!(core::mem::size_of::<BytesSmall>(), 24 + BYTES_SMALL);
-        assert_eq!(core::mem::size_of::<ProbeConfig>(), 52);
+        assert_eq!(core::mem::size_of::<ProbeConfig>(), 60);
         assert_eq!(core::mem::size_of::<ArrayStash>(), 96);
         assert_eq!(EventKind::from_raw(2), Some(EventKind::Return));
         assert_eq!(EventKind::from_raw(4), Some(EventKind::Call));

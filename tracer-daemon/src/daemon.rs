@@ -102,6 +102,9 @@ pub struct SessionRequest {
     pub args: Vec<String>,
     /// Ring buffer size in MiB (`None`: [`RecordConfig`]'s default).
     pub ring_mb: Option<u32>,
+    /// Overhead budget in percent of the target's own CPU time (`None`: the daemon's
+    /// default; 0: record every call).
+    pub max_overhead: Option<f64>,
 }
 
 impl SessionRequest {
@@ -117,6 +120,9 @@ impl SessionRequest {
         }
         if self.pid == std::process::id() {
             return Err(DaemonError::OwnPid(self.pid));
+        }
+        if self.max_overhead.is_some_and(|p| !(0.0..=100.0).contains(&p)) {
+            return invalid("max_overhead must be a percentage in 0..=100 (0: record every call)".into());
         }
         if self.functions.is_empty() {
             return invalid("functions must name at least one function".into());
@@ -188,6 +194,8 @@ pub struct Sessions {
     store: Store,
     live: Arc<Mutex<HashMap<u64, LiveSession>>>,
     exports: Arc<Exports>,
+    /// The overhead budget (percent) of sessions that name none.
+    default_max_overhead: Option<f64>,
 }
 
 fn unix_ms() -> u64 {
@@ -209,7 +217,20 @@ impl Sessions {
             }
         }
         store.flush()?;
-        Ok(Self { store, live: Arc::new(Mutex::new(HashMap::new())), exports: Arc::new(Exports::default()) })
+        Ok(Self {
+            store,
+            live: Arc::new(Mutex::new(HashMap::new())),
+            exports: Arc::new(Exports::default()),
+            default_max_overhead: None,
+        })
+    }
+
+    /// These sessions keeping their cost within `percent` of the target's own CPU time
+    /// unless a session says otherwise (`daemon --max-overhead`).
+    #[must_use]
+    pub fn with_default_max_overhead(mut self, percent: Option<f64>) -> Self {
+        self.default_max_overhead = percent.filter(|p| *p > 0.0);
+        self
     }
 
     /// These sessions sending each ended session's trace to `exports`.
@@ -302,6 +323,9 @@ impl Sessions {
             loss: Loss::default(),
             error: None,
             owner_uid: request.owner_uid,
+            max_overhead_percent: request.max_overhead.or(self.default_max_overhead).filter(|p| *p > 0.0),
+            sampled_out: 0,
+            sampling: None,
         };
         let defaults = RecordConfig::default();
         let config = RecordConfig {
@@ -310,6 +334,7 @@ impl Sessions {
             progress: false,
             announce: false,
             ring_bytes: request.ring_mb.map_or(defaults.ring_bytes, |mb| mb << 20),
+            max_overhead: record.max_overhead_percent.map(|p| p / 100.0),
             ..defaults
         };
         let stop = Arc::new(AtomicBool::new(false));
@@ -496,6 +521,7 @@ impl StoreSink {
             loss: Loss::default(),
             on_cpu: OnCpu { available: false, detail: "session still running".into() },
             warnings: self.plan.warnings.clone(),
+            sampling: Vec::new(),
         }
     }
 
@@ -629,6 +655,10 @@ impl RecordSink for StoreSink {
         self.record.loss.produced = status.produced;
         self.record.loss.received = status.received;
         self.record.loss.dropped = status.dropped;
+        self.record.sampled_out = status.sampled_out;
+        if status.budget.is_some() {
+            self.record.sampling.clone_from(&status.budget);
+        }
         {
             let mut live = lock(&self.status);
             live.events_per_sec = status.events_per_sec;

@@ -59,6 +59,25 @@ pub struct DaemonArgs {
     /// given up (counted as dropped on /metrics; their traces stay in the local store).
     #[arg(long, default_value_t = crate::export::DEFAULT_SPOOL_CALLS)]
     pub export_spool_calls: u64,
+    /// Overhead budget of sessions that name none (`max_overhead` in the session request;
+    /// 0 there records every call): the probes' cost to a target is kept within this
+    /// percentage of its own CPU time by sampling calls in the kernel and, when even the
+    /// probes' traps cost too much, removing them part of the time. Calls then carry the
+    /// weight they stand for. 1 is a good setting for production hosts.
+    #[arg(long, value_parser = parse_percent, value_name = "PERCENT")]
+    pub max_overhead: Option<f64>,
+}
+
+/// Parses an overhead budget flag: a percentage in 0..=100, `%` allowed (0: no budget).
+///
+/// # Errors
+/// Anything else, with what to give instead.
+pub fn parse_percent(s: &str) -> Result<f64, String> {
+    let p: f64 = s.trim_end_matches('%').parse().map_err(|_| format!("{s:?} is not a percentage"))?;
+    if !(0.0..=100.0).contains(&p) {
+        return Err(format!("{s}: give a percentage from 0 to 100 (0: record every call)"));
+    }
+    Ok(p)
 }
 
 /// Runs the daemon until Ctrl-C or SIGTERM.
@@ -87,7 +106,7 @@ pub fn run_daemon(args: &DaemonArgs) -> anyhow::Result<ExitCode> {
         let sinks: Vec<&str> = exports.otlp.iter().chain(&exports.clickhouse).map(String::as_str).collect();
         eprintln!("exporting ended sessions to {}", sinks.join(", "));
     }
-    let sessions = Sessions::new(store)?.exporting(exports);
+    let sessions = Sessions::new(store)?.exporting(exports).with_default_max_overhead(args.max_overhead);
     if !(args.export_retry_secs > 0.0 && args.export_retry_secs.is_finite()) {
         bail!("--export-retry-secs must be a positive number of seconds");
     }

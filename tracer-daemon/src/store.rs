@@ -143,6 +143,19 @@ pub struct SessionRecord {
     /// before owners were kept); only they and operators may see it.
     #[serde(default)]
     pub owner_uid: Option<u32>,
+    /// The overhead budget in force, percent of the target's own CPU time (`None`: every
+    /// call recorded).
+    #[serde(default)]
+    pub max_overhead_percent: Option<f64>,
+    /// Calls the budget's in-kernel sampling skipped.
+    #[serde(default)]
+    pub sampled_out: u64,
+    /// The budget's newest decision: one call in `sample_every` recorded per function, the
+    /// probes attached `duty` of the time, the overhead `expected` from that and the one
+    /// `measured` before it (fractions). The trace keeps the whole timeline.
+    #[serde(default)]
+    #[schema(value_type = Option<Object>)]
+    pub sampling: Option<tracer_probe::budget::Decision>,
 }
 
 /// The sled store.
@@ -442,7 +455,7 @@ impl Store {
         let Some(v) = self.traces.get(id.to_be_bytes()).map_err(|e| self.sled(e))? else {
             return Ok(None);
         };
-        bincode::deserialize(&v).map(Some).map_err(|e| self.corrupt("trace", e))
+        Trace::from_bincode(&v).map(Some).map_err(|e| self.corrupt("trace", e))
     }
 
     /// The calls of trace `id`, `size` at a time, in the order of [`Store::calls`]: a stored trace

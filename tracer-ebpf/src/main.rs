@@ -23,8 +23,8 @@ use aya_ebpf::{
 use tracer_common::{
     ArrayStash, BytesLarge, BytesMedium, BytesSmall, CallEvent, EventKind, ProbeConfig, StrEvent, ARRAY_FIXED,
     ARRAY_ONE, BYTES_LARGE, BYTES_LARGE_MAGIC, BYTES_MEDIUM, BYTES_MEDIUM_MAGIC, BYTES_SMALL, BYTES_SMALL_MAGIC,
-    CALL_MAGIC, COUNTERS as N_COUNTERS, COUNTER_DROPPED, COUNTER_PRODUCED, MAX_ARGS, MAX_PROBES, MAX_STASHED_CALLS,
-    RET_SLOT, SLOT_AFTER, STR_BUF, STR_MAGIC,
+    CALL_MAGIC, COUNTERS as N_COUNTERS, COUNTER_DROPPED, COUNTER_PRODUCED, COUNTER_SAMPLED_OUT, FLAG_URETPROBE,
+    MAX_ARGS, MAX_PROBES, MAX_SKIPPED_CALLS, MAX_STASHED_CALLS, RET_SLOT, SLOT_AFTER, STR_BUF, STR_MAGIC,
 };
 
 /// Ring buffer of [`CallEvent`]s and [`StrEvent`]s; user space resizes it at load time.
@@ -40,7 +40,17 @@ static PROBES: Array<ProbeConfig> = Array::with_max_entries(MAX_PROBES, 0);
 #[map]
 static STASH: LruHashMap<[u64; 2], ArrayStash> = LruHashMap::with_max_entries(MAX_STASHED_CALLS, 0);
 
-/// Per-CPU counters: [`COUNTER_PRODUCED`], [`COUNTER_DROPPED`].
+/// Calls whose entry sampling skipped, by (thread id, stack pointer at entry), so their
+/// return is skipped too.
+#[map]
+static SKIPPED: LruHashMap<[u64; 2], u8> = LruHashMap::with_max_entries(MAX_SKIPPED_CALLS, 0);
+
+/// Hits per probe id and CPU: the sampling tick, and what user space prices the probes'
+/// cost by.
+#[map]
+static HITS: PerCpuArray<u64> = PerCpuArray::with_max_entries(MAX_PROBES, 0);
+
+/// Per-CPU counters: [`COUNTER_PRODUCED`], [`COUNTER_DROPPED`], [`COUNTER_SAMPLED_OUT`].
 #[map]
 static COUNTERS: PerCpuArray<u64> = PerCpuArray::with_max_entries(N_COUNTERS, 0);
 
@@ -102,18 +112,47 @@ fn handle(regs: *const pt_regs) -> u32 {
     let Some(config) = PROBES.get(probe) else {
         return 0;
     };
+    // Counted switched off too: the hit cost the target its trap all the same.
+    let tick = match HITS.get_ptr_mut(probe) {
+        // SAFETY: a per-CPU map slot, valid for this CPU while the program runs.
+        Some(hits) => unsafe {
+            let tick = *hits;
+            *hits = tick + 1;
+            tick
+        },
+        None => 0,
+    };
     let kind = config.kind;
     // A probe user space has switched off (kind 0) while it detaches.
     if kind == 0 {
         return 0;
     }
-    let string_mask = config.string_mask;
-    let array_slots = if kind == EventKind::Entry as u32 { config.array_mask & 0x3f } else { 0 };
-    let (array_len, array_elem, array_cap) = (config.array_len, config.array_elem, config.array_cap);
     // SAFETY: the verifier allows reading the registers of the context.
     let regs = unsafe { &*regs };
     let pid_tgid = bpf_get_current_pid_tgid();
     let tid = pid_tgid as u32;
+    let every = config.sample_every;
+    if every != 0 {
+        if kind == EventKind::Entry as u32 || kind == EventKind::Call as u32 {
+            if every > 1 && tick % every as u64 != 0 {
+                count(COUNTER_SAMPLED_OUT);
+                if kind == EventKind::Entry as u32 {
+                    let _ = SKIPPED.insert([tid as u64, regs.rsp], 0, 0);
+                }
+                return 0;
+            }
+        } else if kind == EventKind::Return as u32 {
+            let sp = if config.flags & FLAG_URETPROBE != 0 { regs.rsp.wrapping_sub(8) } else { regs.rsp };
+            let key = [tid as u64, sp];
+            // Removing fails (ENOENT) unless the entry was skipped.
+            if SKIPPED.remove(key).is_ok() {
+                return 0;
+            }
+        }
+    }
+    let string_mask = config.string_mask;
+    let array_slots = if kind == EventKind::Entry as u32 { config.array_mask & 0x3f } else { 0 };
+    let (array_len, array_elem, array_cap) = (config.array_len, config.array_elem, config.array_cap);
     // SAFETY: helper without arguments.
     let now = unsafe { bpf_ktime_get_ns() };
 
@@ -128,7 +167,8 @@ fn handle(regs: *const pt_regs) -> u32 {
     let mut after = ArrayStash::default();
     let mut after_slots = 0u32;
     if kind == EventKind::Return as u32 && config.array_out != 0 {
-        let key = [tid as u64, regs.rsp.wrapping_sub(8)];
+        let sp = if config.flags & FLAG_URETPROBE != 0 { regs.rsp.wrapping_sub(8) } else { regs.rsp };
+        let key = [tid as u64, sp];
         if let Some(kept) = STASH.get_ptr(key) {
             // SAFETY: a pointer from a map lookup, valid while the program runs; copied at once.
             after = unsafe { *kept };

@@ -5,7 +5,7 @@
 //!
 //! | table | one row per | key |
 //! |---|---|---|
-//! | `tracesynth_calls` | completed call: `host`, `host_id`, `service`, `build_id`, `pid`, `recording`, `function`, `seq`, `tid`, `depth`, `parent` (-1: none), `entry_ns`, `duration_ns`, `cpu_ns`, `args` and `ret` (the trace's JSON values, strings redacted; empty unless values are exported) | (`host_id`, `recording`, `seq`) |
+//! | `tracesynth_calls` | completed call: `host`, `host_id`, `service`, `build_id`, `pid`, `recording`, `function`, `seq`, `tid`, `depth`, `parent` (-1: none), `entry_ns`, `duration_ns`, `cpu_ns`, `args` and `ret` (the trace's JSON values, strings redacted; empty unless values are exported), `sample_weight` (how many calls it stands for when an overhead budget or `--sample-every` sampled the recording; 1 otherwise) | (`host_id`, `recording`, `seq`) |
 //! | `tracesynth_functions` | function of a recording: `host`, `host_id`, `service`, `build_id`, `recording`, `function`, `signature`, `calls`, `info` (the trace's function record as JSON: parameters with their DWARF types) | (`host_id`, `build_id`, `function`, `recording`) |
 //! | `tracesynth_edges` | control-flow edge of a function in a recording with block probes: `host`, `host_id`, `service`, `build_id`, `recording`, `function`, `from_offset` and `to_offset` (block offsets in the function), `count` (times followed), `back_edge`, `observed_only` (0/1) | (`host_id`, `recording`, `function`, `from_offset`, `to_offset`) |
 //!
@@ -68,7 +68,7 @@ pub enum ClickHouseError {
 pub const SCHEMA: [&str; 3] = [
     "CREATE TABLE IF NOT EXISTS tracesynth_calls (host String, host_id String, service String, build_id String, \
      pid UInt32, recording UInt64, function String, seq UInt64, tid UInt32, depth UInt32, parent Int64, \
-     entry_ns UInt64, duration_ns UInt64, cpu_ns UInt64, args String, ret String) \
+     entry_ns UInt64, duration_ns UInt64, cpu_ns UInt64, args String, ret String, sample_weight Float64) \
      ENGINE = ReplacingMergeTree() ORDER BY (host_id, recording, seq)",
     "CREATE TABLE IF NOT EXISTS tracesynth_functions (host String, host_id String, service String, \
      build_id String, recording UInt64, function String, signature String, calls UInt64, info String) \
@@ -79,8 +79,13 @@ pub const SCHEMA: [&str; 3] = [
      ENGINE = ReplacingMergeTree() ORDER BY (host_id, recording, function, from_offset, to_offset)",
 ];
 
+/// Columns added to tables of earlier releases: table, column, type with default. Added
+/// when missing (checked in `system.columns`, which every release has, where 18.16 lacks
+/// `ADD COLUMN IF NOT EXISTS`).
+const ADDED_COLUMNS: [(&str, &str, &str); 1] = [("tracesynth_calls", "sample_weight", "Float64 DEFAULT 1")];
+
 /// A row of `tracesynth_calls`.
-#[derive(Clone, Debug, PartialEq, Eq, Row, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Row, Serialize, Deserialize)]
 pub struct CallRow {
     /// `host.name`.
     pub host: String,
@@ -114,6 +119,8 @@ pub struct CallRow {
     pub args: String,
     /// Return value as JSON, or empty.
     pub ret: String,
+    /// How many calls this one stands for (1 unless the recording was sampled).
+    pub sample_weight: f64,
 }
 
 /// A row of `tracesynth_functions`.
@@ -270,6 +277,7 @@ impl Origin {
                     Some(r) if options.values.allows(&function) => json(r),
                     _ => String::new(),
                 },
+                sample_weight: header.weight(c),
                 function,
                 seq: c.seq,
                 tid: c.tid,
@@ -381,6 +389,21 @@ pub fn send_pieces(
         for statement in SCHEMA {
             client.query(statement).execute().await.map_err(err)?;
         }
+        for (table, column, ty) in ADDED_COLUMNS {
+            let present = client
+                .query(
+                    "SELECT count() FROM system.columns WHERE database = currentDatabase() AND table = ? AND name = ?",
+                )
+                .bind(table)
+                .bind(column)
+                .fetch_one::<u64>()
+                .await
+                .map_err(err)?;
+            if present == 0 {
+                let alter = format!("ALTER TABLE {table} ADD COLUMN {column} {ty}");
+                client.query(&alter).execute().await.map_err(err)?;
+            }
+        }
         let mut completed = vec![0u64; header.functions.len()];
         let mut sent = 0usize;
         let mut insert = client.insert::<CallRow>("tracesynth_calls").await.map_err(err)?;
@@ -457,6 +480,9 @@ pub struct CallRate {
     pub span_ns: u64,
     /// Nanoseconds in the calls, summed.
     pub duration_ns: u64,
+    /// Calls made, estimated: the calls stored weighed by the sampling of their recording
+    /// (equal to `calls` unless recordings were sampled).
+    pub made: u64,
 }
 
 impl CallRate {
@@ -484,8 +510,9 @@ pub fn call_rates(url: &str, function: Option<&str>) -> Result<Vec<CallRate>, Cl
         url,
         "SELECT function, host, host_id, toUInt64(sum(n)) AS calls, toUInt64(count()) AS recordings, \
          toUInt64(sumIf(n, n > 1)) AS timed_calls, toUInt64(sum(span)) AS span_ns, \
-         toUInt64(sum(busy)) AS duration_ns FROM (SELECT function, host, host_id, recording, count() AS n, \
-         toUInt64(max(entry_ns) - min(entry_ns)) AS span, sum(duration_ns) AS busy FROM tracesynth_calls FINAL \
+         toUInt64(sum(busy)) AS duration_ns, toUInt64(round(sum(weighed))) AS made FROM (SELECT function, host, \
+         host_id, recording, count() AS n, toUInt64(max(entry_ns) - min(entry_ns)) AS span, \
+         sum(duration_ns) AS busy, sum(sample_weight) AS weighed FROM tracesynth_calls FINAL \
          WHERE ? = '' OR function = ? GROUP BY function, host, host_id, recording) \
          GROUP BY function, host, host_id ORDER BY function, host, host_id",
         &[name, name],
@@ -665,5 +692,6 @@ pub fn fleet_trace(url: &str, function: &str, build_id: Option<&str>) -> Result<
         resource_interval_ms: 0,
         loss: Loss::default(),
         on_cpu: OnCpu { available: false, detail: "calls gathered from a fleet".into() },
+        sampling: Vec::new(),
     })
 }

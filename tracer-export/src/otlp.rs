@@ -14,7 +14,7 @@ use std::{
 
 use opentelemetry_proto::tonic::{
     collector::trace::v1::ExportTraceServiceRequest,
-    common::v1::{AnyValue, InstrumentationScope, KeyValue},
+    common::v1::{any_value, AnyValue, InstrumentationScope, KeyValue},
     resource::v1::Resource,
     trace::v1::{span::SpanKind, status::StatusCode, ResourceSpans, ScopeSpans, Span, Status},
 };
@@ -23,7 +23,7 @@ use tracer_probe::trace::{Call, Trace, Value};
 
 use crate::{
     redact::Redactor,
-    resource::{int, text},
+    resource::{attribute, int, text},
     values::ExportValues,
 };
 
@@ -218,6 +218,10 @@ fn span(trace: &Trace, call: &Call, key: u64, root: u64, options: &Options) -> S
     if let Some(cpu) = call.cpu_ns {
         attributes.push(int("tracesynth.on_cpu_ns", i64::try_from(cpu).unwrap_or(i64::MAX)));
     }
+    if !trace.sampling.is_empty() {
+        // How many calls this span stands for, so counts can be scaled.
+        attributes.push(attribute("tracesynth.sample_weight", any_value::Value::DoubleValue(trace.weight(call))));
+    }
     if options.values.allows(&name) {
         let names = function.map(|f| f.params.iter().map(|p| p.name.clone()).collect::<Vec<_>>()).unwrap_or_default();
         for (i, value) in call.args.iter().enumerate() {
@@ -339,6 +343,17 @@ mod tests {
         assert!(attrs.iter().any(|a| a.key == "tracesynth.return"));
         // The same recording gives the same ids.
         assert_eq!(requests(&t, &resource, &Options::default(), BATCH), rs);
+        assert!(outer.attributes.iter().all(|a| a.key != "tracesynth.sample_weight"), "unsampled: no weight");
+        // A sampled recording: each span says how many calls it stands for.
+        let mut sampled = t.clone();
+        sampled.sampling = vec![tracer_probe::trace::Sampling { from_ns: 0, sample_every: vec![8], duty: 0.5 }];
+        let rs = requests(&sampled, &resource, &Options::default(), BATCH);
+        let weight = rs[0].resource_spans[0].scope_spans[0].spans[0]
+            .attributes
+            .iter()
+            .find(|a| a.key == "tracesynth.sample_weight")
+            .and_then(|a| a.value.clone());
+        assert_eq!(weight, Some(AnyValue { value: Some(any_value::Value::DoubleValue(16.0)) }));
         // Sent a call at a time (as the daemon streams a stored trace), the spans are the same.
         let roots = Roots::of(t.calls.iter().map(|c| (c.seq, c.parent)));
         let pieces: Vec<Span> = t

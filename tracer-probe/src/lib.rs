@@ -7,6 +7,7 @@
 //! pairs entries and returns into the [`trace::Call`]s of a [`trace::Trace`].
 #![deny(missing_docs)]
 
+pub mod budget;
 pub mod builder;
 pub mod chrome;
 pub mod coverage;

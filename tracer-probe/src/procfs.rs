@@ -237,6 +237,21 @@ pub fn sample(pid: u32) -> Result<ResourceSample, ProcError> {
     })
 }
 
+/// On-CPU time of every thread of `pid` in ns, from `/proc/PID/task/*/schedstat` (exact,
+/// unlike the clock ticks of `/proc/PID/stat`). Threads that exited are not counted.
+///
+/// # Errors
+/// [`ProcError::NoSuchProcess`] when the process is gone.
+pub fn cpu_ns(pid: u32) -> Result<u64, ProcError> {
+    let tasks = fs::read_dir(format!("/proc/{pid}/task")).map_err(|_| ProcError::NoSuchProcess { pid })?;
+    let mut total = 0u64;
+    for task in tasks.flatten() {
+        let Ok(schedstat) = fs::read_to_string(task.path().join("schedstat")) else { continue };
+        total += schedstat.split_whitespace().next().and_then(|f| f.parse::<u64>().ok()).unwrap_or(0);
+    }
+    Ok(total)
+}
+
 /// CLOCK_MONOTONIC in ns, the clock of `bpf_ktime_get_ns()`.
 pub fn monotonic_ns() -> u64 {
     let ts = rustix::time::clock_gettime(rustix::time::ClockId::Monotonic);

@@ -14,6 +14,7 @@ use aya::maps::{MapData, RingBuf};
 use crossbeam_channel::{bounded, RecvTimeoutError, Sender};
 
 use crate::{
+    budget::{Decision, Governor},
     builder::TraceBuilder,
     probes::{cfg::CallBlocks, loader, loader::LoadError, Plan},
     procfs,
@@ -40,6 +41,13 @@ pub struct RecordConfig {
     pub progress: bool,
     /// Print "attached N probes to PID P" on stderr once the probes are in place.
     pub announce: bool,
+    /// Keep the probes' cost to the target within this fraction of its own CPU time (0.01
+    /// is 1 %) by sampling calls in the kernel and removing the probes part of the time
+    /// (see [`crate::budget`]); `None`: record every call.
+    pub max_overhead: Option<f64>,
+    /// Record one call in this many of every function, sampled in the kernel (per CPU);
+    /// `None`: every call, or what [`Self::max_overhead`] decides.
+    pub sample_every: Option<u32>,
 }
 
 impl Default for RecordConfig {
@@ -53,6 +61,8 @@ impl Default for RecordConfig {
             ring_bytes: 16 * 1024 * 1024,
             progress: true,
             announce: false,
+            max_overhead: None,
+            sample_every: None,
         }
     }
 }
@@ -249,6 +259,10 @@ pub struct RecordStatus {
     pub block_hits: Vec<u64>,
     /// Block hits with no open call of their function on their thread.
     pub unattributed_blocks: u64,
+    /// Calls skipped by in-kernel sampling (kernel counter).
+    pub sampled_out: u64,
+    /// The overhead budget's newest decision, when there is a budget.
+    pub budget: Option<Decision>,
 }
 
 /// Like [`record`], but hands completed calls to `sink` as they are built instead of
@@ -265,6 +279,8 @@ pub fn record_into(
     let start_ns = procfs::monotonic_ns();
     let start_unix_ms =
         std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64);
+    // Measured before the probes go on (once per process), so it costs the target nothing.
+    let costs = config.max_overhead.map(|_| crate::budget::call_costs());
     let attaching = Instant::now();
     let (mut attached, ring) = loader::attach(plan, config.ring_bytes)?;
     // The recording starts when `record` is called: capture stops the time attaching took
@@ -284,6 +300,18 @@ pub fn record_into(
     if let Some(cfg) = &plan.cfg {
         builder.track_blocks(cfg);
     }
+    let mut fixed_sampling = Vec::new();
+    if let Some(every) = config.sample_every.filter(|e| *e > 1) {
+        for f in 0..plan.functions.len() as u32 {
+            attached.set_sample_every(f, every)?;
+        }
+        fixed_sampling.push(crate::trace::Sampling {
+            from_ns: start_ns,
+            sample_every: vec![every; plan.functions.len()],
+            duty: 1.0,
+        });
+    }
+    let mut governor = config.max_overhead.zip(costs).map(|(max, costs)| Governor::new(plan, max, costs, &attached));
     let mut resources = Vec::new();
     if let Ok(s) = procfs::sample(plan.pid) {
         resources.push(s);
@@ -322,6 +350,11 @@ pub fn record_into(
             }
             Err(RecvTimeoutError::Timeout) => {}
             Err(RecvTimeoutError::Disconnected) => break EndReason::Error("ring buffer reader stopped".into()),
+        }
+        if let Some(governor) = &mut governor {
+            if let Err(e) = governor.tick(&mut attached, &mut builder) {
+                break EndReason::Error(format!("overhead budget: cannot switch the probes: {e}"));
+            }
         }
         if let Some(max) = config.max_calls {
             if builder.completed() >= max {
@@ -370,6 +403,8 @@ pub fn record_into(
                 resource: newest,
                 block_hits: builder.block_hits.clone(),
                 unattributed_blocks: builder.unattributed_blocks,
+                sampled_out: attached.sampled_out(),
+                budget: governor.as_ref().and_then(|g| g.last.clone()),
             });
             if let Some(bar) = &bar {
                 let (_, dropped) = attached.counters();
@@ -381,6 +416,9 @@ pub fn record_into(
     // Stop: no new calls (entry probes off), let the calls in flight return through the
     // return probes still attached (bounded), then detach those and drain everything left.
     let detaching = Instant::now();
+    if let Some(governor) = &mut governor {
+        governor.finish();
+    }
     builder.entries_detached_at(procfs::monotonic_ns());
     if let Err(e) = attached.switch_entries_off() {
         tracing::warn!(error = %e, "cannot switch the entry probes off; removing them instead");
@@ -441,6 +479,8 @@ pub fn record_into(
         resource: None,
         block_hits: builder.block_hits.clone(),
         unattributed_blocks: builder.unattributed_blocks,
+        sampled_out: attached.sampled_out(),
+        budget: governor.as_ref().and_then(|g| g.last.clone()),
     });
     if let Some(bar) = bar {
         bar.finish_and_clear();
@@ -479,6 +519,21 @@ pub fn record_into(
             attached.dropped_per_cpu()
         ));
     }
+    let sampling = governor.map(|g| {
+        if !g.timeline.is_empty() {
+            let sampled_out = attached.sampled_out();
+            let most = g.timeline.iter().flat_map(|s| s.sample_every.iter().copied()).max().unwrap_or(1);
+            warnings.push(format!(
+                "the overhead budget of {:.2} % sampled the calls: at most 1 in {most} recorded in the kernel \
+                 ({sampled_out} skipped), probes attached {:.2} % of the time, estimated overhead \
+                 {:.2} %; each call's weight (calls it stands for) is in the trace's sampling timeline",
+                g.max() * 100.0,
+                g.duty_so_far() * 100.0,
+                g.overhead_so_far() * 100.0,
+            ));
+        }
+        g.timeline
+    });
     Ok(Trace {
         schema_version: SCHEMA_VERSION,
         tracer_version: env!("CARGO_PKG_VERSION").into(),
@@ -502,6 +557,7 @@ pub fn record_into(
         },
         on_cpu: attached.on_cpu.clone(),
         warnings,
+        sampling: sampling.unwrap_or(fixed_sampling),
     })
 }
 

@@ -14,7 +14,7 @@ use crate::{
 
 /// Version of the trace schema; bumped on any incompatible change (3: arrays; 4: memory
 /// written through a pointer argument, [`Value::Written`]; 5: structs, [`Value::Record`]).
-pub const SCHEMA_VERSION: u32 = 5;
+pub const SCHEMA_VERSION: u32 = 6;
 
 /// Schema versions [`Trace::from_bytes`] reads (older ones are converted).
 pub const READABLE_VERSIONS: std::ops::RangeInclusive<u32> = 1..=SCHEMA_VERSION;
@@ -351,9 +351,57 @@ pub struct Trace {
     pub on_cpu: OnCpu,
     /// Warnings (missing DWARF, unsupported parameter types, ...).
     pub warnings: Vec<String>,
+    /// The sampling in force over time, when an overhead budget sampled the calls (empty:
+    /// every call was recorded). Schema 6 on; older traces read as empty.
+    #[serde(default)]
+    pub sampling: Vec<Sampling>,
+}
+
+/// The sampling in force from `from_ns` on, until the next change (see
+/// [`crate::budget`]).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Sampling {
+    /// CLOCK_MONOTONIC ns from which it holds.
+    pub from_ns: u64,
+    /// Per function: one call in this many recorded, in the kernel.
+    pub sample_every: Vec<u32>,
+    /// Fraction of the time the probes were attached.
+    pub duty: f64,
+}
+
+/// How many calls a call of `function` entered at `entry_ns` stands for under `sampling`
+/// (1 without sampling): the inverse of the fraction of calls recorded then.
+#[must_use]
+pub fn call_weight(sampling: &[Sampling], function: u32, entry_ns: u64) -> f64 {
+    let at = sampling.partition_point(|s| s.from_ns <= entry_ns);
+    let Some(s) = at.checked_sub(1).and_then(|i| sampling.get(i)) else { return 1.0 };
+    let every = s.sample_every.get(function as usize).copied().unwrap_or(1).max(1);
+    f64::from(every) / s.duty.clamp(1e-6, 1.0)
 }
 
 impl Trace {
+    /// How many calls `call` stands for (see [`call_weight`]).
+    #[must_use]
+    pub fn weight(&self, call: &Call) -> f64 {
+        call_weight(&self.sampling, call.function, call.entry_ns)
+    }
+
+    /// Decodes a bincode trace of any version from 2 on: schema 6 added
+    /// [`Self::sampling`], the last field, so an older encoding gets an empty one appended.
+    ///
+    /// # Errors
+    /// When the bytes are not a bincode trace.
+    pub fn from_bincode(bytes: &[u8]) -> Result<Self, bincode::Error> {
+        let version = bytes.get(..4).map_or(SCHEMA_VERSION, |b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]));
+        if version < 6 {
+            // bincode writes a Vec as its u64 length and then the elements.
+            let mut padded = bytes.to_vec();
+            padded.extend_from_slice(&0u64.to_le_bytes());
+            return bincode::deserialize(&padded);
+        }
+        bincode::deserialize(bytes)
+    }
+
     /// Calls of one function by index.
     pub fn calls_of(&self, function: u32) -> impl Iterator<Item = &Call> {
         self.calls.iter().filter(move |c| c.function == function)
@@ -420,7 +468,7 @@ impl Trace {
             let decoded = if found == 1 {
                 bincode::deserialize::<v1::Trace>(bytes).map(Self::from)
             } else {
-                bincode::deserialize(bytes)
+                Self::from_bincode(bytes)
             };
             decoded.map_err(|source| TraceError::Bincode { path: path.into(), source })?
         };
@@ -547,6 +595,7 @@ pub mod v1 {
                 loss: super::Loss { produced, received, dropped, unmatched_returns, incomplete_calls: 0 },
                 on_cpu: t.on_cpu,
                 warnings: t.warnings,
+                sampling: Vec::new(),
             }
         }
     }
@@ -612,6 +661,7 @@ impl Trace {
             loss: Loss { produced: 3, received: 3, dropped: 0, unmatched_returns: 0, incomplete_calls: 0 },
             on_cpu: OnCpu { available: true, detail: "test".into() },
             warnings: vec![],
+            sampling: Vec::new(),
         }
     }
 }
@@ -630,7 +680,28 @@ mod tests {
             assert_eq!(Trace::read(&path).unwrap(), trace);
         }
         let json = std::fs::read_to_string(dir.path().join("t.json")).unwrap();
-        assert!(json.contains("\"schema_version\": 5"));
+        assert!(json.contains("\"schema_version\": 6"));
+    }
+
+    #[test]
+    fn sampled_traces_weigh_calls_and_version_5_traces_still_load() {
+        let mut trace = Trace::sample();
+        let entry = trace.calls[0].entry_ns;
+        trace.sampling = vec![
+            Sampling { from_ns: entry - 10, sample_every: vec![4], duty: 1.0 },
+            Sampling { from_ns: entry + 10, sample_every: vec![1], duty: 0.25 },
+        ];
+        assert_eq!(trace.weight(&trace.calls[0]), 4.0);
+        assert_eq!(call_weight(&trace.sampling, 0, entry + 20), 4.0);
+        assert_eq!(call_weight(&trace.sampling, 0, entry - 20), 1.0, "before any sampling");
+        assert_eq!(call_weight(&[], 0, entry), 1.0);
+        let bytes = trace.to_bytes(Encoding::Bincode);
+        assert_eq!(Trace::from_bytes(&bytes, Path::new("s.bin")).unwrap(), trace);
+        // Schema 5 had no sampling: its bincode ends where the sampling now begins.
+        let old = Trace { schema_version: 5, ..Trace::sample() };
+        let mut bytes = bincode::serialize(&old).unwrap();
+        bytes.truncate(bytes.len() - 8);
+        assert_eq!(Trace::from_bytes(&bytes, Path::new("v5.bin")).unwrap(), Trace::sample());
     }
 
     #[test]
@@ -683,7 +754,10 @@ mod tests {
         let json = dir.path().join("v2.json");
         std::fs::write(&json, serde_json::to_vec(&old).unwrap()).unwrap();
         let bin = dir.path().join("v2.bin");
-        std::fs::write(&bin, bincode::serialize(&old).unwrap()).unwrap();
+        let mut bytes = bincode::serialize(&old).unwrap();
+        // Without the (empty) sampling of schema 6.
+        bytes.truncate(bytes.len() - 8);
+        std::fs::write(&bin, bytes).unwrap();
         for path in [json, bin] {
             assert_eq!(Trace::read(&path).unwrap(), Trace::sample());
         }

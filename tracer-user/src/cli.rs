@@ -184,6 +184,16 @@ struct RecordArgs {
     /// Ring buffer size in MiB (power of two).
     #[arg(long, default_value_t = 16)]
     ring_mb: u32,
+    /// Keep the probes' cost to the target within this percentage of its own CPU time:
+    /// calls are sampled in the kernel, and the probes removed part of the time when even
+    /// their traps cost too much; the trace records the sampling in force (0 or absent:
+    /// record every call).
+    #[arg(long, value_parser = tracer_daemon::server::parse_percent, value_name = "PERCENT")]
+    max_overhead: Option<f64>,
+    /// Record one call in N of each function, sampled in the kernel before any event is
+    /// built (per CPU); the trace records the rate, so counts can be scaled.
+    #[arg(long, value_name = "N", conflicts_with = "max_overhead", value_parser = clap::value_parser!(u32).range(1..))]
+    sample_every: Option<u32>,
     /// No live progress line.
     #[arg(long)]
     quiet: bool,
@@ -383,6 +393,8 @@ fn run_record(args: RecordArgs) -> anyhow::Result<ExitCode> {
         ring_bytes: args.ring_mb * 1024 * 1024,
         progress: !args.quiet,
         announce: true,
+        max_overhead: args.max_overhead.filter(|p| *p > 0.0).map(|p| p / 100.0),
+        sample_every: args.sample_every,
     };
     let recorded = record::record(&plan, &config, stop);
     let restored = fast_entry.as_mut().map(tracer_patch::fastentry::FastEntry::restore).unwrap_or_default();
@@ -410,8 +422,13 @@ pub fn summary(trace: &Trace) -> String {
         let calls: Vec<_> = trace.calls_of(i as u32).collect();
         let durations: Vec<u64> = calls.iter().filter_map(|c| c.duration_ns).collect();
         let mean = if durations.is_empty() { 0 } else { durations.iter().sum::<u64>() / durations.len() as u64 };
+        let made = if trace.sampling.is_empty() {
+            String::new()
+        } else {
+            format!("  (sampled: about {:.0} made)", calls.iter().map(|c| trace.weight(c)).sum::<f64>())
+        };
         out.push_str(&format!(
-            "  {:<24} {:>8} calls  mean {:>8} ns  probe +{:#x} ({:?})\n",
+            "  {:<24} {:>8} calls  mean {:>8} ns  probe +{:#x} ({:?}){made}\n",
             f.name,
             calls.len(),
             mean,

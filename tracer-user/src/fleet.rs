@@ -72,8 +72,9 @@ pub fn run(query: &FleetQuery) -> anyhow::Result<ExitCode> {
             }
             for r in rates {
                 let rate = r.per_second().map_or_else(|| "-".to_string(), |s| format!("{s:.0}"));
+                let made = if r.made == r.calls { String::new() } else { format!("\tsampled: about {} made", r.made) };
                 println!(
-                    "{}\t{}\t{}\t{} calls\t{} recordings\t{rate} calls/s\tmean {:.1} µs",
+                    "{}\t{}\t{}\t{} calls\t{} recordings\t{rate} calls/s\tmean {:.1} µs{made}",
                     r.function,
                     r.host,
                     r.host_id,

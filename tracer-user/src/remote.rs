@@ -39,6 +39,11 @@ pub struct AttachArgs {
     /// Resident while the session runs, twice over: the kernel maps its pages twice.
     #[arg(long)]
     ring_mb: Option<u32>,
+    /// Keep the probes' cost to the target within this percentage of its own CPU time,
+    /// sampling calls in the kernel (default: the daemon's `--max-overhead`; 0: record
+    /// every call).
+    #[arg(long, value_parser = tracer_daemon::server::parse_percent, value_name = "PERCENT")]
+    max_overhead: Option<f64>,
     #[command(flatten)]
     daemon: DaemonUrl,
 }
@@ -103,6 +108,7 @@ pub fn run_attach(args: &AttachArgs) -> anyhow::Result<ExitCode> {
         },
         array_cap: Some(args.capture.array_cap),
         ring_mb: args.ring_mb,
+        max_overhead: args.max_overhead,
         args: args.capture.arg_overrides.iter().map(ToString::to_string).collect(),
     };
     let session = Client::new(&args.daemon)?.post_json("/v1/sessions", &serde_json::to_value(&request)?)?;

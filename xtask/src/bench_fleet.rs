@@ -67,7 +67,7 @@ fn idle_cpu_percent(pid: u32, over: Duration) -> f64 {
 ///
 /// # Errors
 /// ClickHouse, the daemon or the fixture cannot start, or an export fails.
-pub fn run(calls: u64, runs: usize) -> Result<()> {
+pub fn run(calls: u64, runs: usize, budget_secs: f64) -> Result<()> {
     let tracesynth = crate::build_tracesynth()?;
     let dir = tempfile::tempdir()?;
     let bin = dir.path().join("calls");
@@ -139,5 +139,5 @@ pub fn run(calls: u64, runs: usize) -> Result<()> {
         "Daemon CPU at idle (share of one core over 5 s): {idle_cpu:.2} % before any session, \
          {idle_cpu_after:.2} % after the runs."
     );
-    Ok(())
+    crate::bench_budget::run(&daemon, &bin, budget_secs)
 }

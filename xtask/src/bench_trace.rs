@@ -74,7 +74,7 @@ fn recorded(
 }
 
 /// Starts bpftrace with `script` on `pid` and returns once its probes are attached.
-fn bpftrace_attached(pid: &str, script: &str) -> Result<Child> {
+pub(crate) fn bpftrace_attached(pid: &str, script: &str) -> Result<Child> {
     let mut bt = Command::new("bpftrace")
         .args(["-p", pid, "-e", script])
         .stdout(Stdio::piped())
@@ -99,7 +99,7 @@ fn wait_for(reader: &mut impl BufRead, needle: &str) -> Result<()> {
     }
 }
 
-fn interrupt(child: &mut Child) -> Result<()> {
+pub(crate) fn interrupt(child: &mut Child) -> Result<()> {
     Command::new("kill").args(["-INT", &child.id().to_string()]).status()?;
     child.wait()?;
     Ok(())

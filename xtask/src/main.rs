@@ -4,6 +4,7 @@ use std::{path::PathBuf, process::Command};
 use anyhow::{bail, Context as _, Result};
 use clap::{Parser, Subcommand};
 
+mod bench_budget;
 mod bench_daemon;
 mod bench_fleet;
 mod bench_generalize;
@@ -105,6 +106,9 @@ enum Bench {
         /// Repetitions (the median is reported).
         #[arg(long, default_value_t = 3)]
         runs: usize,
+        /// Seconds the target works under each overhead budget.
+        #[arg(long, default_value_t = 60.0)]
+        budget_secs: f64,
     },
     /// The daemon: sustained ingest into sled, `GET /v1/traces/{id}/calls` latency, and
     /// block-mode overhead per call.
@@ -235,9 +239,9 @@ fn main() -> Result<()> {
             setup::run()?;
             model::bench_guide(timeout, limit)
         }
-        Task::Bench { which: Bench::Fleet { calls, runs } } => {
+        Task::Bench { which: Bench::Fleet { calls, runs, budget_secs } } => {
             setup::run()?;
-            bench_fleet::run(calls, runs.max(1))
+            bench_fleet::run(calls, runs.max(1), budget_secs)
         }
         Task::Bench { which: Bench::Daemon { calls, requests, block_calls, runs } } => {
             setup::run()?;

@@ -115,6 +115,12 @@ pub struct CreateSession {
     /// session runs, twice over (the kernel maps its pages twice).
     #[serde(default)]
     pub ring_mb: Option<u32>,
+    /// Keep the probes' cost to the target within this percentage of its own CPU time
+    /// (default: the daemon's `--max-overhead`; 0: record every call). Calls are then
+    /// sampled in the kernel, and the probes removed part of the time when even their
+    /// traps cost too much; the trace records the sampling in force.
+    #[serde(default)]
+    pub max_overhead: Option<f64>,
 }
 
 fn yes() -> bool {
@@ -512,6 +518,7 @@ async fn create_session(
         array_cap: body.array_cap,
         args: body.args,
         ring_mb: body.ring_mb,
+        max_overhead: body.max_overhead,
     };
     request.validate()?;
     let sessions = state.sessions.clone();

@@ -75,6 +75,9 @@ fn store_detached(state: &ApiState, id: u64, trace: &Trace, calls_per_function: 
             loss: trace.loss,
             error: None,
             owner_uid: None,
+            max_overhead_percent: None,
+            sampled_out: 0,
+            sampling: None,
         })
         .unwrap();
 }

@@ -9,11 +9,13 @@ use aya::{
     },
     Ebpf, EbpfLoader,
 };
-use tracer_common::{ProbeConfig, COUNTER_DROPPED, COUNTER_PRODUCED, MAX_PROBES};
+use tracer_common::{
+    EventKind, ProbeConfig, COUNTER_DROPPED, COUNTER_PRODUCED, COUNTER_SAMPLED_OUT, FLAG_URETPROBE, MAX_PROBES,
+};
 
 use serde::{Deserialize, Serialize};
 
-use super::Plan;
+use super::{Plan, ProbePoint};
 
 /// The eBPF object built by `build.rs`.
 static EBPF_OBJECT: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/tracer"));
@@ -121,6 +123,15 @@ pub fn on_cpu_offsets() -> Result<(u64, u64), String> {
 /// Loaded programs with attached probes.
 pub struct Attached {
     ebpf: Ebpf,
+    /// The plan's points, to attach again after [`Self::pause`].
+    points: Vec<ProbePoint>,
+    /// Which processes the probes fire in.
+    scope: UProbeScope,
+    /// In-kernel sampling per function: one call in this many recorded (1: every call).
+    sample_every: Vec<u32>,
+    /// Whether the functions have ever been sampled (their returns then check for skipped
+    /// entries).
+    sampled: Vec<bool>,
     /// Entry, block and whole-call probes.
     entry_links: Vec<UProbeLinkId>,
     /// Their probe ids.
@@ -128,17 +139,18 @@ pub struct Attached {
     /// Return probes (uretprobes and `ret`-instruction uprobes), with their program.
     ret_links: Vec<(&'static str, UProbeLinkId)>,
     counters: PerCpuArray<MapData, u64>,
+    hits: PerCpuArray<MapData, u64>,
     /// On-CPU time availability.
     pub on_cpu: OnCpu,
 }
 
 impl std::fmt::Debug for Attached {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let Self { ebpf: _, entry_links, entry_ids: _, ret_links, counters: _, on_cpu } = self;
         f.debug_struct("Attached")
-            .field("entry_links", &entry_links.len())
-            .field("ret_links", &ret_links.len())
-            .field("on_cpu", on_cpu)
+            .field("entry_links", &self.entry_links.len())
+            .field("ret_links", &self.ret_links.len())
+            .field("sample_every", &self.sample_every)
+            .field("on_cpu", &self.on_cpu)
             .finish_non_exhaustive()
     }
 }
@@ -167,68 +179,184 @@ pub fn attach(plan: &Plan, ring_bytes: u32) -> Result<(Attached, RingBuf<MapData
         .map_max_entries("EVENTS", ring_bytes)
         .load(EBPF_OBJECT)?;
 
-    {
-        let mut probes: Array<_, ProbeConfig> =
-            Array::try_from(ebpf.map_mut("PROBES").ok_or(LoadError::Missing("PROBES map"))?)?;
-        for p in &plan.points {
-            let config = ProbeConfig {
-                kind: p.kind as u32,
-                string_mask: p.string_mask,
-                array_mask: p.arrays.mask,
-                array_len: p.arrays.len,
-                array_elem: p.arrays.elem,
-                array_cap: p.arrays.cap,
-                array_out: p.arrays.out,
-                array_count: p.arrays.count,
-            };
-            probes.set(p.id, config, 0)?;
-        }
-    }
     let counters: PerCpuArray<MapData, u64> =
         PerCpuArray::try_from(ebpf.take_map("COUNTERS").ok_or(LoadError::Missing("COUNTERS map"))?)?;
+    let hits: PerCpuArray<MapData, u64> =
+        PerCpuArray::try_from(ebpf.take_map("HITS").ok_or(LoadError::Missing("HITS map"))?)?;
     let ring = RingBuf::try_from(ebpf.take_map("EVENTS").ok_or(LoadError::Missing("EVENTS map"))?)?;
 
     for name in ["tracesynth_probe", "tracesynth_retprobe"] {
         let program: &mut UProbe = ebpf.program_mut(name).ok_or(LoadError::Missing("probe program"))?.try_into()?;
         program.load()?;
     }
-    let mut attached =
-        Attached { ebpf, entry_links: Vec::new(), entry_ids: Vec::new(), ret_links: Vec::new(), counters, on_cpu };
     let pid = NonZeroU32::new(plan.pid);
-    let scope = pid.map_or(UProbeScope::AllProcesses, UProbeScope::OneProcess);
-    // Return probes first: an entry seen before its function's return probe is in place
-    // would stay open forever.
-    let is_return = |p: &&super::ProbePoint| p.kind == tracer_common::EventKind::Return;
-    let returns_first = plan.points.iter().filter(is_return).chain(plan.points.iter().filter(|p| !is_return(p)));
-    for p in returns_first {
-        let name = if p.uretprobe { "tracesynth_retprobe" } else { "tracesynth_probe" };
-        let program: &mut UProbe =
-            attached.ebpf.program_mut(name).ok_or(LoadError::Missing("probe program"))?.try_into()?;
-        let point = UProbeAttachPoint {
-            location: UProbeAttachLocation::AbsoluteOffset(p.file_offset),
-            cookie: Some(u64::from(p.id)),
-        };
-        let link = program.attach(point, &p.object, scope).map_err(|source| LoadError::Attach {
-            object: p.object.clone(),
-            offset: p.file_offset,
-            source,
-        });
-        match link {
-            Ok(link) if p.kind == tracer_common::EventKind::Return => attached.ret_links.push((name, link)),
-            Ok(link) => {
-                attached.entry_links.push(link);
-                attached.entry_ids.push(p.id);
-            }
-            Err(e) => {
-                attached.detach();
-                return Err(e);
-            }
-        }
+    let mut attached = Attached {
+        ebpf,
+        points: plan.points.clone(),
+        scope: pid.map_or(UProbeScope::AllProcesses, UProbeScope::OneProcess),
+        sample_every: vec![1; plan.functions.len()],
+        sampled: vec![false; plan.functions.len()],
+        entry_links: Vec::new(),
+        entry_ids: Vec::new(),
+        ret_links: Vec::new(),
+        counters,
+        hits,
+        on_cpu,
+    };
+    attached.write_configs(|_| true)?;
+    if let Err(e) = attached.attach_points() {
+        attached.detach();
+        return Err(e);
     }
     Ok((attached, ring))
 }
 
 impl Attached {
+    /// What the probe programs are told about `p`: what to read, and the sampling in force
+    /// for its function.
+    fn config(&self, p: &ProbePoint) -> ProbeConfig {
+        let f = p.function as usize;
+        let sample_every = match p.kind {
+            EventKind::Return => u32::from(self.sampled.get(f).copied().unwrap_or(false)),
+            EventKind::Entry | EventKind::Call => self.sample_every.get(f).copied().unwrap_or(1),
+            EventKind::Block => 0,
+        };
+        ProbeConfig {
+            kind: p.kind as u32,
+            string_mask: p.string_mask,
+            array_mask: p.arrays.mask,
+            array_len: p.arrays.len,
+            array_elem: p.arrays.elem,
+            array_cap: p.arrays.cap,
+            array_out: p.arrays.out,
+            array_count: p.arrays.count,
+            sample_every,
+            flags: if p.uretprobe { FLAG_URETPROBE } else { 0 },
+        }
+    }
+
+    /// Writes the configuration of the points `which` selects into the `PROBES` map.
+    fn write_configs(&mut self, which: impl Fn(&ProbePoint) -> bool) -> Result<(), LoadError> {
+        let configs: Vec<(u32, ProbeConfig)> =
+            self.points.iter().filter(|p| which(p)).map(|p| (p.id, self.config(p))).collect();
+        let mut probes: Array<_, ProbeConfig> =
+            Array::try_from(self.ebpf.map_mut("PROBES").ok_or(LoadError::Missing("PROBES map"))?)?;
+        for (id, config) in configs {
+            probes.set(id, config, 0)?;
+        }
+        Ok(())
+    }
+
+    /// Attaches every point, return probes first: an entry seen before its function's
+    /// return probe is in place would stay open forever.
+    fn attach_points(&mut self) -> Result<(), LoadError> {
+        let is_return = |p: &&ProbePoint| p.kind == EventKind::Return;
+        let points = std::mem::take(&mut self.points);
+        let result = (|| {
+            for p in points.iter().filter(is_return).chain(points.iter().filter(|p| !is_return(p))) {
+                let name = if p.uretprobe { "tracesynth_retprobe" } else { "tracesynth_probe" };
+                let program: &mut UProbe =
+                    self.ebpf.program_mut(name).ok_or(LoadError::Missing("probe program"))?.try_into()?;
+                let point = UProbeAttachPoint {
+                    location: UProbeAttachLocation::AbsoluteOffset(p.file_offset),
+                    cookie: Some(u64::from(p.id)),
+                };
+                let link = program.attach(point, &p.object, self.scope).map_err(|source| LoadError::Attach {
+                    object: p.object.clone(),
+                    offset: p.file_offset,
+                    source,
+                })?;
+                if p.kind == EventKind::Return {
+                    self.ret_links.push((name, link));
+                } else {
+                    self.entry_links.push(link);
+                    self.entry_ids.push(p.id);
+                }
+            }
+            Ok(())
+        })();
+        self.points = points;
+        result
+    }
+
+    /// Sets the in-kernel sampling of function `function` (an index into the plan's
+    /// functions): one call in `every` per CPU is recorded from now on, the others are
+    /// skipped before any event is built (their entry and return both).
+    ///
+    /// # Errors
+    /// When the probe configuration map cannot be written.
+    pub fn set_sample_every(&mut self, function: u32, every: u32) -> Result<(), LoadError> {
+        let f = function as usize;
+        if f >= self.sample_every.len() {
+            return Ok(());
+        }
+        self.sample_every[f] = every.max(1);
+        let newly_sampled = every > 1 && !self.sampled[f];
+        self.sampled[f] |= every > 1;
+        // Returns first: a return must know to check for skipped entries before any is skipped.
+        if newly_sampled {
+            self.write_configs(|p| p.function == function && p.kind == EventKind::Return)?;
+        }
+        if self.entry_links.is_empty() {
+            // Paused: the configuration is written when the probes are attached again.
+            return Ok(());
+        }
+        self.write_configs(|p| p.function == function && matches!(p.kind, EventKind::Entry | EventKind::Call))
+    }
+
+    /// The sampling in force per function (1: every call).
+    pub fn sample_every(&self) -> &[u32] {
+        &self.sample_every
+    }
+
+    /// Removes every probe (after [`Self::switch_entries_off`] and a wait for the calls in
+    /// flight), keeping the programs and maps loaded: the target then runs at full speed.
+    /// The return probes are switched off first, so the returns of calls still in flight
+    /// emit nothing while the probes are removed (those calls are lost).
+    pub fn pause(&mut self) {
+        let returns: Vec<u32> = self.points.iter().filter(|p| p.kind == EventKind::Return).map(|p| p.id).collect();
+        if let Some(map) = self.ebpf.map_mut("PROBES") {
+            if let Ok(mut probes) = Array::<_, ProbeConfig>::try_from(map) {
+                for id in returns {
+                    let _ = probes.set(id, ProbeConfig::default(), 0);
+                }
+            }
+        }
+        self.detach();
+    }
+
+    /// Whether the probes are removed by [`Self::pause`].
+    pub fn is_paused(&self) -> bool {
+        self.entry_links.is_empty() && self.ret_links.is_empty()
+    }
+
+    /// Attaches every probe again after [`Self::pause`], with the sampling in force.
+    ///
+    /// # Errors
+    /// When writing the configuration or attaching fails; whatever was attached is removed.
+    pub fn resume(&mut self) -> Result<(), LoadError> {
+        self.write_configs(|_| true)?;
+        let result = self.attach_points();
+        if result.is_err() {
+            self.detach();
+        }
+        result
+    }
+
+    /// Hits per probe point since the probes were loaded, in the plan's point order: every
+    /// time the kernel ran a probe, sampled out or not.
+    pub fn hits(&self) -> Vec<u64> {
+        self.points
+            .iter()
+            .map(|p| self.hits.get(&p.id, 0).map(|values| values.iter().sum::<u64>()).unwrap_or(0))
+            .collect()
+    }
+
+    /// Calls skipped by in-kernel sampling, summed over CPUs.
+    pub fn sampled_out(&self) -> u64 {
+        self.counters.get(&COUNTER_SAMPLED_OUT, 0).map(|values| values.iter().sum::<u64>()).unwrap_or(0)
+    }
+
     /// Detaches every probe: entry (and block and `ret`-instruction) probes first, then
     /// the uretprobes. A recording that wants the returns of the calls in flight calls
     /// [`Self::detach_entries`], waits for them, then this.
