@@ -149,7 +149,12 @@ pub fn calibrate() -> Result<CallCosts, BudgetError> {
     let names: Vec<String> = CALIBRATION.iter().map(|(n, _)| (*n).to_string()).collect();
     let plan = probes::plan(std::process::id(), &names, RetMode::Uretprobe)?;
     let plain: Vec<f64> = CALIBRATION.iter().map(|(_, f)| median((0..3).map(|_| time_calls(*f)).collect())).collect();
-    let (mut attached, mut ring) = loader::attach(&plan, 1 << 22)?;
+    let (mut attached, ring) = loader::attach(&plan, 1 << 22)?;
+    // Read as a recording reads them, on another thread: the events' cache lines then move
+    // between CPUs as they do in a session.
+    let (tx, rx) = crossbeam_channel::bounded(64);
+    let mut reader = crate::record::Reader::spawn(ring, tx);
+    let consumer = std::thread::spawn(move || rx.iter().map(|b: crate::record::Batch| b.iter().count()).sum::<usize>());
     let mut costs = CallCosts { measured: true, ..CallCosts::FALLBACK };
     let mut seen = [false; 3];
     for skipped in [false, true] {
@@ -157,15 +162,7 @@ pub fn calibrate() -> Result<CallCosts, BudgetError> {
             attached.set_sample_every(f, if skipped { u32::MAX } else { 1 })?;
         }
         for (i, (_, f)) in CALIBRATION.iter().enumerate() {
-            let timed = median(
-                (0..3)
-                    .map(|_| {
-                        let t = time_calls(*f);
-                        while ring.next().is_some() {}
-                        t
-                    })
-                    .collect(),
-            );
+            let timed = median((0..3).map(|_| time_calls(*f)).collect());
             let c = class(plan.functions[i].entry_site.cost);
             let per_call = (timed - plain[i]).max(0.0);
             if skipped {
@@ -177,6 +174,9 @@ pub fn calibrate() -> Result<CallCosts, BudgetError> {
         }
     }
     drop(attached);
+    reader.final_drain();
+    reader.join();
+    let _ = consumer.join();
     // A class no calibration function landed in keeps the fallback, scaled like the rest.
     if !seen.iter().all(|s| *s) {
         tracing::debug!(?seen, "not every probe cost class was calibrated");
@@ -243,7 +243,7 @@ pub struct Controller {
 /// takes longer still).
 pub const MIN_ON: Duration = Duration::from_millis(50);
 /// A control window while the probes stay attached.
-pub const CYCLE: Duration = Duration::from_secs(1);
+pub const CYCLE: Duration = Duration::from_millis(250);
 
 impl Controller {
     /// A controller for functions whose entry sites have `site_costs`, within `max` (a
@@ -313,8 +313,9 @@ enum Phase {
     /// clock), until the window ends at `until`.
     On { since: Instant, since_ns: u64, until: Instant },
     /// Entry probes switched off at the end of a window; the calls in flight return until
-    /// `until`, then the probes are removed.
-    Draining { since: Instant, since_ns: u64, until: Instant },
+    /// `until`, then the probes are removed. `cpu_ns`: the target's CPU time then; `share`:
+    /// the part of it the probes took in the window.
+    Draining { since: Instant, since_ns: u64, until: Instant, cpu_ns: u64, share: f64 },
     /// Probes removed since `since`, until the target's own work has earned the budget
     /// spent back.
     Off { since: Instant },
@@ -459,6 +460,7 @@ impl Governor {
                 self.window_calls = vec![0; window.calls.len()];
                 self.window_cpu = cpu_now;
                 let before = self.controller.sample_every.clone();
+                let share = (self.controller.price(&window.calls) / window.cpu_ns.max(1) as f64).min(1.0);
                 let decision = self.controller.decide(&window);
                 for (f, every) in decision.sample_every.iter().enumerate() {
                     if attached.sample_every().get(f) != Some(every) {
@@ -468,7 +470,7 @@ impl Governor {
                 self.phase = if decision.duty_cycle {
                     builder.entries_detached_at(procfs::monotonic_ns());
                     attached.switch_entries_off()?;
-                    Phase::Draining { since, since_ns, until: now + DRAIN }
+                    Phase::Draining { since, since_ns, until: now + DRAIN, cpu_ns: cpu_now, share }
                 } else {
                     self.attached += now - since;
                     if decision.sample_every != before {
@@ -483,11 +485,19 @@ impl Governor {
                 };
                 self.last = Some(decision);
             }
-            Phase::Draining { since, since_ns, until } if now >= until || builder.open_calls() == 0 => {
+            Phase::Draining { since, since_ns, until, cpu_ns, share } if now >= until || builder.open_calls() == 0 => {
+                let removing = Instant::now();
                 attached.pause();
-                self.account(attached);
+                let removal = removing.elapsed();
+                // Removing a uprobe unlinks its program and then waits for RCU grace periods
+                // with the breakpoint still in place: hits then trap unseen (and cost more
+                // than a calibrated hit). The target's CPU time since the entries went off
+                // is priced instead, at the probes' share of it in the window.
+                self.hits = attached.hits();
+                let cpu_now = procfs::cpu_ns(self.pid).unwrap_or(cpu_ns);
+                self.spent_ns += share * cpu_now.saturating_sub(cpu_ns) as f64;
                 let on = since.elapsed();
-                tracing::debug!(?on, spent_ms = self.spent_ns / 1e6, "overhead budget: probes removed");
+                tracing::debug!(?on, ?removal, spent_ms = self.spent_ns / 1e6, "overhead budget: probes removed");
                 self.close_window(since_ns, on);
                 self.phase = Phase::Off { since: Instant::now() };
             }
@@ -501,7 +511,9 @@ impl Governor {
                 let since = Instant::now();
                 let since_ns = procfs::monotonic_ns();
                 self.window_cpu = cpu_now;
+                self.window_calls.iter_mut().for_each(|n| *n = 0);
                 attached.resume()?;
+                tracing::debug!(attaching = ?since.elapsed(), "overhead budget: probes attached");
                 builder.entries_attached_at(procfs::monotonic_ns());
                 self.phase = Phase::On { since, since_ns, until: Instant::now() + MIN_ON };
             }

@@ -282,7 +282,8 @@ pub fn record_into(
     // Measured before the probes go on (once per process), so it costs the target nothing.
     let costs = config.max_overhead.map(|_| crate::budget::call_costs());
     let attaching = Instant::now();
-    let (mut attached, ring) = loader::attach(plan, config.ring_bytes)?;
+    let sample_every = config.sample_every.unwrap_or(1).max(1);
+    let (mut attached, ring) = loader::attach_sampled(plan, config.ring_bytes, sample_every)?;
     // The recording starts when `record` is called: capture stops the time attaching took
     // before `--duration` (at half of it at the latest), and the trace says when stopping
     // then overran it.
@@ -301,13 +302,10 @@ pub fn record_into(
         builder.track_blocks(cfg);
     }
     let mut fixed_sampling = Vec::new();
-    if let Some(every) = config.sample_every.filter(|e| *e > 1) {
-        for f in 0..plan.functions.len() as u32 {
-            attached.set_sample_every(f, every)?;
-        }
+    if sample_every > 1 {
         fixed_sampling.push(crate::trace::Sampling {
             from_ns: start_ns,
-            sample_every: vec![every; plan.functions.len()],
+            sample_every: vec![sample_every; plan.functions.len()],
             duty: 1.0,
         });
     }

@@ -161,6 +161,19 @@ impl std::fmt::Debug for Attached {
 /// # Errors
 /// On missing privileges, load or attach failures (already attached points are detached).
 pub fn attach(plan: &Plan, ring_bytes: u32) -> Result<(Attached, RingBuf<MapData>), LoadError> {
+    attach_sampled(plan, ring_bytes, 1)
+}
+
+/// [`attach`] with one call in `sample_every` of each function recorded from the first
+/// ([`Attached::set_sample_every`]).
+///
+/// # Errors
+/// As [`attach`].
+pub fn attach_sampled(
+    plan: &Plan,
+    ring_bytes: u32,
+    sample_every: u32,
+) -> Result<(Attached, RingBuf<MapData>), LoadError> {
     check_permissions()?;
     crate::probes::patched::check_not_patched(plan).map_err(LoadError::Patched)?;
     if plan.points.len() > MAX_PROBES as usize {
@@ -194,8 +207,8 @@ pub fn attach(plan: &Plan, ring_bytes: u32) -> Result<(Attached, RingBuf<MapData
         ebpf,
         points: plan.points.clone(),
         scope: pid.map_or(UProbeScope::AllProcesses, UProbeScope::OneProcess),
-        sample_every: vec![1; plan.functions.len()],
-        sampled: vec![false; plan.functions.len()],
+        sample_every: vec![sample_every.max(1); plan.functions.len()],
+        sampled: vec![sample_every > 1; plan.functions.len()],
         entry_links: Vec::new(),
         entry_ids: Vec::new(),
         ret_links: Vec::new(),
