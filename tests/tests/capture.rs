@@ -205,6 +205,8 @@ fn reads_structs_through_pointer_arguments_by_their_dwarf_layout() {
             "{extra:?}"
         );
         assert_eq!(trace.calls[0].ret, Some(tracer_probe::trace::Value::Int(120_000)));
+        // The `char *` member, read as a string one level deep.
+        assert!(logged[0].contains("label: \"box\""), "{logged:?}");
         assert_eq!(trace.calls[2].ret, Some(tracer_probe::trace::Value::Int(-1)), "the call is kept");
         assert_eq!(trace.calls[3].ret, Some(tracer_probe::trace::Value::Int(300 - 40 + 35)));
         let tracer_probe::trace::Value::Record { ty, fields, .. } = &trace.calls[0].args[0] else { panic!() };
@@ -233,7 +235,8 @@ fn reads_structs_through_pointer_arguments_by_their_dwarf_layout() {
         text.contains(
             "reads: `r` (struct rect *): 32 bytes at entry and again at the return (the function may write it), \
              up to 4096 bytes, as struct rect {origin: struct point {x: int, y: int}, size: struct point {x: int, \
-             y: int}, label: const char * (address only), tags: short int[3], visible: unsigned char}"
+             y: int}, label: const char * (the string too, in a struct passed alone), tags: short int[3], visible: \
+             unsigned char}"
         ),
         "{text}"
     );

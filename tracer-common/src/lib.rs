@@ -227,7 +227,20 @@ pub struct ProbeConfig {
     pub sample_every: u32,
     /// [`FLAG_URETPROBE`] and other per-probe flags.
     pub flags: u32,
+    /// `char *` members of structs read at entry, read as strings too (one level deep):
+    /// [`FIELD_STRING`] set, bits 16-19 the argument slot of the struct, bits 0-15 the
+    /// member's byte offset in it. Their strings come as [`StrEvent`]s with slot
+    /// [`SLOT_FIELD_STRING`] plus the entry's index.
+    pub field_strings: [u32; MAX_FIELD_STRINGS],
 }
+
+/// Most `char *` struct members read as strings per probe ([`ProbeConfig::field_strings`]).
+pub const MAX_FIELD_STRINGS: usize = 4;
+/// In [`ProbeConfig::field_strings`]: the entry is in use.
+pub const FIELD_STRING: u32 = 1 << 31;
+/// [`StrEvent::slot`] of the string a struct's `char *` member points to: this plus the
+/// index in [`ProbeConfig::field_strings`].
+pub const SLOT_FIELD_STRING: u32 = 0x20;
 
 /// In [`ProbeConfig::flags`]: the probe is a uretprobe, so the stack pointer it sees is one
 /// word above the call's entry stack pointer (the return address was popped).
@@ -264,7 +277,7 @@ mod tests {
         assert_eq!(core::mem::size_of::<StrEvent>() % 4, 0);
         assert_eq!(core::mem::size_of::<BytesHead>(), 24);
         assert_eq!(core::mem::size_of::<BytesSmall>(), 24 + BYTES_SMALL);
-        assert_eq!(core::mem::size_of::<ProbeConfig>(), 60);
+        assert_eq!(core::mem::size_of::<ProbeConfig>(), 76);
         assert_eq!(core::mem::size_of::<ArrayStash>(), 96);
         assert_eq!(EventKind::from_raw(2), Some(EventKind::Return));
         assert_eq!(EventKind::from_raw(4), Some(EventKind::Call));

@@ -23,8 +23,9 @@ use aya_ebpf::{
 use tracer_common::{
     ArrayStash, BytesLarge, BytesMedium, BytesSmall, CallEvent, EventKind, ProbeConfig, StrEvent, ARRAY_FIXED,
     ARRAY_ONE, BYTES_LARGE, BYTES_LARGE_MAGIC, BYTES_MEDIUM, BYTES_MEDIUM_MAGIC, BYTES_SMALL, BYTES_SMALL_MAGIC,
-    CALL_MAGIC, COUNTERS as N_COUNTERS, COUNTER_DROPPED, COUNTER_PRODUCED, COUNTER_SAMPLED_OUT, FLAG_URETPROBE,
-    MAX_ARGS, MAX_PROBES, MAX_SKIPPED_CALLS, MAX_STASHED_CALLS, RET_SLOT, SLOT_AFTER, STR_BUF, STR_MAGIC,
+    CALL_MAGIC, COUNTERS as N_COUNTERS, COUNTER_DROPPED, COUNTER_PRODUCED, COUNTER_SAMPLED_OUT, FIELD_STRING,
+    FLAG_URETPROBE, MAX_ARGS, MAX_FIELD_STRINGS, MAX_PROBES, MAX_SKIPPED_CALLS, MAX_STASHED_CALLS, RET_SLOT,
+    SLOT_AFTER, SLOT_FIELD_STRING, STR_BUF, STR_MAGIC,
 };
 
 /// Ring buffer of [`CallEvent`]s and [`StrEvent`]s; user space resizes it at load time.
@@ -177,6 +178,19 @@ fn handle(regs: *const pt_regs) -> u32 {
         }
     }
 
+    // `char *` members of the structs read at entry: one string each.
+    let mut field_strings = 0u32;
+    if array_slots != 0 {
+        let mut i = 0usize;
+        while i < MAX_FIELD_STRINGS {
+            let f = config.field_strings[i];
+            if f & FIELD_STRING != 0 && array_slots & (1 << ((f >> 16) & 0xf)) != 0 {
+                field_strings += 1;
+            }
+            i += 1;
+        }
+    }
+
     count(COUNTER_PRODUCED);
     let Some(mut entry) = EVENTS.reserve::<CallEvent>(0) else {
         count(COUNTER_DROPPED);
@@ -186,7 +200,7 @@ fn handle(regs: *const pt_regs) -> u32 {
         magic: CALL_MAGIC,
         kind,
         probe,
-        strings: string_slots.count_ones() + array_slots.count_ones() + after_slots.count_ones(),
+        strings: string_slots.count_ones() + array_slots.count_ones() + after_slots.count_ones() + field_strings,
         tgid: (pid_tgid >> 32) as u32,
         tid,
         ts_ns: now,
@@ -268,6 +282,21 @@ fn handle(regs: *const pt_regs) -> u32 {
         if out != 0 {
             // Kept until the return reads it (or the LRU map evicts it: a lost return).
             let _ = STASH.insert([tid as u64, regs.rsp], stash, 0);
+        }
+        if field_strings != 0 {
+            let mut i = 0usize;
+            while i < MAX_FIELD_STRINGS {
+                let f = config.field_strings[i];
+                let slot = ((f >> 16) & 0xf) as usize;
+                if f & FIELD_STRING != 0 && slot < MAX_ARGS && array_slots & (1 << slot) != 0 {
+                    let member = values[slot].wrapping_add(u64::from(f & 0xffff));
+                    // SAFETY: bpf_probe_read_user checks the user address and fails cleanly;
+                    // an unreadable member reads as NULL, whose string read then faults.
+                    let ptr = unsafe { bpf_probe_read_user(member as *const u64) }.unwrap_or(0);
+                    emit_string(tid, SLOT_FIELD_STRING + i as u32, ptr);
+                }
+                i += 1;
+            }
         }
     }
     if after_slots != 0 {

@@ -52,6 +52,9 @@ struct Decoder {
     ret: ValueKind,
     /// Per parameter: the layout of the struct it points to.
     layouts: Vec<Option<Layout>>,
+    /// The `char *` struct members whose strings the entry probe reads
+    /// ([`tracer_common::ProbeConfig::field_strings`]).
+    field_strings: [u32; tracer_common::MAX_FIELD_STRINGS],
 }
 
 #[derive(Debug)]
@@ -63,6 +66,8 @@ struct Open {
     entry_cpu: u64,
     args: [u64; tracer_common::MAX_ARGS],
     strings: [Option<StrRecord>; 7],
+    /// Strings of `char *` struct members, by index in [`Decoder::field_strings`].
+    member_strings: [Option<StrRecord>; tracer_common::MAX_FIELD_STRINGS],
     /// Memory read through pointer arguments, by argument slot.
     memory: [Option<MemRecord>; tracer_common::MAX_ARGS],
     depth: u32,
@@ -176,12 +181,15 @@ impl TraceBuilder {
     pub fn new(functions: &[FunctionInfo], points: &[ProbePoint]) -> Self {
         let decoders = functions
             .iter()
-            .map(|f| {
+            .enumerate()
+            .map(|(i, f)| {
                 let slots = crate::probes::dwarf::register_slots(&f.params);
+                let entry = points.iter().find(|p| p.function == i as u32 && p.kind == EventKind::Entry);
                 Decoder {
                     params: f.params.iter().zip(slots).map(|(p, s)| (p.ctype.kind, s)).collect(),
                     ret: f.ret.kind,
                     layouts: Vec::new(),
+                    field_strings: entry.map_or([0; tracer_common::MAX_FIELD_STRINGS], |p| p.arrays.field_strings),
                 }
             })
             .collect();
@@ -313,6 +321,7 @@ impl TraceBuilder {
             entry_cpu: c.cpu_ns,
             args: c.args,
             strings: Default::default(),
+            member_strings: Default::default(),
             memory: Default::default(),
             depth: thread.stack.len() as u32,
             parent: thread.stack.last().map(|o| o.seq),
@@ -424,7 +433,11 @@ impl TraceBuilder {
         if s.slot == RET_SLOT {
             thread.ret_string = Some(s);
         } else if let Some(open) = thread.stack.last_mut() {
-            if let Some(slot) = open.strings.get_mut(s.slot as usize) {
+            let slot = match s.slot.checked_sub(tracer_common::SLOT_FIELD_STRING) {
+                Some(member) => open.member_strings.get_mut(member as usize),
+                None => open.strings.get_mut(s.slot as usize),
+            };
+            if let Some(slot) = slot {
                 *slot = Some(s);
             }
         }
@@ -454,8 +467,10 @@ impl TraceBuilder {
                     (ValueKind::Elements { bytes, signed, .. }, Value::Array { ptr, .. }, _) => {
                         decode_elements(*ptr, *bytes, *signed, Some(m))
                     }
-                    (ValueKind::Record { count_param: None, .. }, Value::Record { ptr, .. }, Some(layout)) => {
-                        decode_record(*ptr, layout, Some(m))
+                    (ValueKind::Record { count_param: None, .. }, entry @ Value::Record { ptr, .. }, Some(layout)) => {
+                        let mut after = decode_record(*ptr, layout, Some(m), &[]);
+                        keep_strings(entry, &mut after);
+                        after
                     }
                     (ValueKind::Record { count_param: Some(_), .. }, Value::Array { ptr, .. }, Some(layout)) => {
                         decode_records(*ptr, layout, Some(m))
@@ -495,7 +510,16 @@ impl TraceBuilder {
                         decode_elements(open.args[*i], *bytes, *signed, open.memory[*i].as_ref())
                     }
                     (ValueKind::Record { count_param: None, .. }, Some(layout)) => {
-                        decode_record(open.args[*i], layout, open.memory[*i].as_ref())
+                        let strings: Vec<(u32, &StrRecord)> = decoder
+                            .field_strings
+                            .iter()
+                            .zip(&open.member_strings)
+                            .filter(|(f, _)| {
+                                **f & tracer_common::FIELD_STRING != 0 && ((**f >> 16) & 0xf) as usize == *i
+                            })
+                            .filter_map(|(f, s)| Some((*f & 0xffff, s.as_ref()?)))
+                            .collect();
+                        decode_record(open.args[*i], layout, open.memory[*i].as_ref(), &strings)
                     }
                     (ValueKind::Record { count_param: Some(_), .. }, Some(layout)) => {
                         decode_records(open.args[*i], layout, open.memory[*i].as_ref())
@@ -630,28 +654,43 @@ fn decode_records(ptr: u64, layout: &Layout, memory: Option<&MemRecord>) -> Valu
     decode_array(ptr, size, memory, |k, chunk| Value::Record {
         ptr: ptr + (k * size) as u64,
         ty: layout.name.clone(),
-        fields: decode_fields(layout, chunk, 0),
+        fields: decode_fields(layout, chunk, 0, &[]),
         truncated: false,
         fault: None,
     })
 }
 
-/// The struct a pointer argument pointed to, decoded by its layout from the bytes read.
-fn decode_record(ptr: u64, layout: &Layout, memory: Option<&MemRecord>) -> Value {
+/// The strings of the `char *` members of `entry` (a struct read at entry) in `after` (the
+/// same struct read at the return, where only addresses are read), where the address did
+/// not change.
+fn keep_strings(entry: &Value, after: &mut Value) {
+    let (Value::Record { fields: before, .. }, Value::Record { fields: now, .. }) = (entry, after) else { return };
+    for (b, a) in before.iter().zip(now.iter_mut()) {
+        match (&b.value, &mut a.value) {
+            (Value::Str { ptr, .. }, Value::Ptr(p)) if ptr == p => a.value = b.value.clone(),
+            (Value::Record { .. }, Value::Record { .. }) => keep_strings(&b.value, &mut a.value),
+            _ => {}
+        }
+    }
+}
+
+/// The struct a pointer argument pointed to, decoded by its layout from the bytes read;
+/// `strings`: the strings its `char *` members point to, by the member's offset.
+fn decode_record(ptr: u64, layout: &Layout, memory: Option<&MemRecord>, strings: &[(u32, &StrRecord)]) -> Value {
     let record = |fields, truncated, fault| Value::Record { ptr, ty: layout.name.clone(), fields, truncated, fault };
     let Some(m) = memory else { return record(Vec::new(), false, Some("not read".into())) };
     match &m.read {
         Err(errno) => record(Vec::new(), false, Some(fault(ptr, *errno))),
         Ok(data) => {
-            let fields = decode_fields(layout, data, 0);
+            let fields = decode_fields(layout, data, 0, strings);
             record(fields, data.len() < layout.bytes as usize, None)
         }
     }
 }
 
 /// The fields of `layout` at byte `base` of `data`; a field past the bytes read is
-/// [`Value::Unavailable`].
-fn decode_fields(layout: &Layout, data: &[u8], base: usize) -> Vec<FieldValue> {
+/// [`Value::Unavailable`]. A `char *` member whose offset is in `strings` is the string.
+fn decode_fields(layout: &Layout, data: &[u8], base: usize, strings: &[(u32, &StrRecord)]) -> Vec<FieldValue> {
     let int_at = |at: usize, bytes: u8, signed: bool| -> Option<Value> {
         let width = usize::from(bytes.clamp(1, 8));
         let chunk = data.get(at..at + width)?;
@@ -673,6 +712,13 @@ fn decode_fields(layout: &Layout, data: &[u8], base: usize) -> Vec<FieldValue> {
                     Some(Value::Uint(p)) => Value::Ptr(p),
                     _ => cut(),
                 },
+                FieldKind::CString => match int_at(at, 8, false) {
+                    Some(Value::Uint(p)) => match strings.iter().find(|(offset, _)| *offset as usize == at) {
+                        Some((_, s)) => decode_value(ValueKind::CString, p, Some(s), true),
+                        None => Value::Ptr(p),
+                    },
+                    _ => cut(),
+                },
                 FieldKind::Struct(inner) => {
                     if at >= data.len() {
                         cut()
@@ -680,7 +726,7 @@ fn decode_fields(layout: &Layout, data: &[u8], base: usize) -> Vec<FieldValue> {
                         Value::Record {
                             ptr: 0,
                             ty: inner.name.clone(),
-                            fields: decode_fields(inner, data, at),
+                            fields: decode_fields(inner, data, at, strings),
                             truncated: data.len() < at + inner.bytes as usize,
                             fault: None,
                         }

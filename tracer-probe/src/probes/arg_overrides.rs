@@ -207,6 +207,7 @@ impl Plan {
         let old = entry.arrays;
         let mut reads = ArrayReads::for_params(&f.params, &slots, cap, &mut Vec::new());
         reads.out = old_out;
+        reads.field_strings = old.field_strings;
         let fix = |reads: &mut ArrayReads, s: usize, n: u32| {
             reads.len = (reads.len & !(0xf << (4 * s))) | (tracer_common::ARRAY_FIXED << (4 * s));
             reads.count[s] = n;

@@ -102,9 +102,11 @@ pub enum FieldKind {
     },
     /// `_Bool`.
     Bool,
-    /// A pointer: its address (the memory behind it is not followed; a `char *` member
-    /// neither).
+    /// A pointer: its address (the memory behind it is not followed).
     Pointer,
+    /// A `char *`: its address, and the string it points to when the struct is one read
+    /// at entry (see [`super::ArrayReads::read_member_strings`]).
+    CString,
     /// A nested struct.
     Struct(Layout),
     /// A fixed-size array of integers.
@@ -391,9 +393,8 @@ fn field_kind(
         ValueKind::Signed { bytes } => FieldKind::Int { bytes, signed: true },
         ValueKind::Unsigned { bytes } => FieldKind::Int { bytes, signed: false },
         ValueKind::Bool => FieldKind::Bool,
-        ValueKind::Pointer | ValueKind::CString | ValueKind::Elements { .. } | ValueKind::Record { .. } => {
-            FieldKind::Pointer
-        }
+        ValueKind::CString => FieldKind::CString,
+        ValueKind::Pointer | ValueKind::Elements { .. } | ValueKind::Record { .. } => FieldKind::Pointer,
         ValueKind::Aggregate => {
             let target = strip_aliases(unit, offset)?;
             let entry = unit.entry(target)?;

@@ -10,7 +10,8 @@ use aya::{
     Ebpf, EbpfLoader,
 };
 use tracer_common::{
-    EventKind, ProbeConfig, COUNTER_DROPPED, COUNTER_PRODUCED, COUNTER_SAMPLED_OUT, FLAG_URETPROBE, MAX_PROBES,
+    EventKind, ProbeConfig, COUNTER_DROPPED, COUNTER_PRODUCED, COUNTER_SAMPLED_OUT, FLAG_URETPROBE, MAX_FIELD_STRINGS,
+    MAX_PROBES,
 };
 
 use serde::{Deserialize, Serialize};
@@ -245,6 +246,7 @@ impl Attached {
             array_count: p.arrays.count,
             sample_every,
             flags: if p.uretprobe { FLAG_URETPROBE } else { 0 },
+            field_strings: if p.kind == EventKind::Entry { p.arrays.field_strings } else { [0; MAX_FIELD_STRINGS] },
         }
     }
 

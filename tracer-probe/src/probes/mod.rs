@@ -145,9 +145,60 @@ pub struct ArrayReads {
     pub out: u32,
     /// Per slot whose count is [`tracer_common::ARRAY_FIXED`]: how many elements.
     pub count: [u32; tracer_common::MAX_ARGS],
+    /// `char *` members of structs read as strings (see
+    /// [`tracer_common::ProbeConfig::field_strings`]).
+    pub field_strings: [u32; tracer_common::MAX_FIELD_STRINGS],
 }
 
 impl ArrayReads {
+    /// Also reads the strings the `char *` members of each struct read at entry point to
+    /// (nested structs included, one pointer level deep; at most
+    /// [`tracer_common::MAX_FIELD_STRINGS`] per function, with a note for the others).
+    pub fn read_member_strings(
+        &mut self,
+        params: &[Param],
+        slots: &[Option<usize>],
+        layouts: &[Option<dwarf::Layout>],
+        notes: &mut Vec<String>,
+    ) {
+        fn members(layout: &dwarf::Layout, base: u32, out: &mut Vec<(u32, String)>, prefix: &str) {
+            for f in &layout.fields {
+                let path = format!("{prefix}{}", f.name);
+                match &f.kind {
+                    dwarf::FieldKind::CString => out.push((base + f.offset, path)),
+                    dwarf::FieldKind::Struct(inner) => members(inner, base + f.offset, out, &format!("{path}.")),
+                    _ => {}
+                }
+            }
+        }
+        let mut n = 0;
+        for ((p, slot), layout) in params.iter().zip(slots).zip(layouts.iter().chain(std::iter::repeat(&None))) {
+            let (ValueKind::Record { count_param: None, .. }, Some(s), Some(layout)) = (p.ctype.kind, slot, layout)
+            else {
+                continue;
+            };
+            if self.mask & (1 << s) == 0 {
+                continue;
+            }
+            let mut found = Vec::new();
+            members(layout, 0, &mut found, "");
+            for (offset, path) in found {
+                if n == tracer_common::MAX_FIELD_STRINGS || offset > 0xffff {
+                    notes.push(format!(
+                        "`{}.{path}` ({}) is recorded as an address: at most {} `char *` members are read as \
+                         strings",
+                        p.name,
+                        p.ctype.name,
+                        tracer_common::MAX_FIELD_STRINGS
+                    ));
+                    continue;
+                }
+                self.field_strings[n] = tracer_common::FIELD_STRING | ((*s as u32) << 16) | offset;
+                n += 1;
+            }
+        }
+    }
+
     /// The reads for a function's parameters (pointers to integers, see
     /// [`dwarf::pair_counts`]), with a note for each count that cannot be read.
     pub fn for_params(params: &[Param], slots: &[Option<usize>], cap: u32, notes: &mut Vec<String>) -> ArrayReads {
@@ -227,6 +278,7 @@ fn describe_layout(layout: &dwarf::Layout) -> String {
         .map(|f| match &f.kind {
             FieldKind::Struct(inner) => format!("{}: {}", f.name, describe_layout(inner)),
             FieldKind::Pointer => format!("{}: {} (address only)", f.name, f.ctype),
+            FieldKind::CString => format!("{}: {} (the string too, in a struct passed alone)", f.name, f.ctype),
             FieldKind::Opaque { why } => format!("{}: {} (not decoded: {why})", f.name, f.ctype),
             _ => format!("{}: {}", f.name, f.ctype),
         })
@@ -443,6 +495,7 @@ pub fn plan(pid: u32, functions: &[String], ret_mode: RetMode) -> Result<Plan, P
         let slots = dwarf::register_slots(&params);
         let mut notes = Vec::new();
         let mut arrays = ArrayReads::for_params(&params, &slots, DEFAULT_ARRAY_CAP, &mut notes);
+        arrays.read_member_strings(&params, &slots, plan.layouts.last().map_or(&[][..], Vec::as_slice), &mut notes);
         if ret_mode == RetMode::Insn {
             // A return probe on `ret` sees another stack pointer than a uretprobe: memory is
             // read at entry only.
