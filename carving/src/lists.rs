@@ -68,6 +68,10 @@ pub struct ListSynthesis {
     pub record_secs: f64,
     /// Search and verification time in seconds.
     pub synth_secs: f64,
+    /// The calls synthesized from, in the examples JSON (`synth --examples` reads it):
+    /// struct parameters typed and declared in `"types"`, their values as objects.
+    #[serde(skip)]
+    pub examples: synth_engine::spec::Examples,
 }
 
 fn examples(ex: &synth_engine::spec::Examples) -> Result<Vec<(Vec<LValue>, LValue)>, LiveError> {
@@ -180,6 +184,14 @@ fn synthesize_from_trace(
         report,
         record_secs,
         synth_secs: started.elapsed().as_secs_f64(),
+        examples: {
+            let mut written = match &carved.shape {
+                Some(shape) => synth_engine::lists::structured(&carved.training, shape),
+                None => carved.training.clone(),
+            };
+            written.description.clone_from(&config.synth.describe);
+            written
+        },
     })
 }
 

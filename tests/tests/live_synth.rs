@@ -454,6 +454,25 @@ fn struct_functions_synthesized_from_their_fields_agree_with_the_original_on_fre
     let agreed = checked(&mut Command::new(dir.path().join("harness")), dir.path());
     assert_eq!(agreed, "rect_area 1000\norder_total 1000\n");
 
+    // The calls synthesized from, written as the examples JSON with their struct types,
+    // synthesize the same function again.
+    let written = dir.path().join("out-order_total-python").join("examples.json");
+    let examples: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&written).unwrap()).unwrap();
+    assert_eq!(examples["params"][0], serde_json::json!({"name": "items", "type": "list[item]"}), "{examples}");
+    assert_eq!(examples["types"]["item"], serde_json::json!({"qty": "int", "price": "int", "flags": "int"}));
+    assert!(examples["examples"][0]["args"][0].is_array(), "{examples}");
+    let (code, text, err) = tests::run_tracesynth(&[
+        "synth",
+        "--examples",
+        written.to_str().unwrap(),
+        "--lang",
+        "python",
+        "--domain",
+        "lists",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(text.contains("return sum([it.qty * it.price for it in items])"), "{text}");
+
     // A struct the function writes is its result, which is not synthesized: said so.
     let mut fixture = Fixture::start(&bin);
     let (code, err) = live(&mut fixture, "move_rect", &["--lang", "c", "--max-seconds", "5"], &["rect"]);

@@ -105,7 +105,8 @@ struct SynthArgs {
     /// only for specs that name `list[int]`.
     #[arg(long, value_enum, default_value_t = DomainArg::Auto)]
     domain: DomainArg,
-    /// Write code, tests and report.json into this directory.
+    /// Write code, tests and report.json into this directory (with --pid over arrays and
+    /// structs also examples.json, the calls synthesized from, which --examples reads).
     #[arg(long)]
     out: Option<PathBuf>,
     /// Search budget in seconds (with --pid or --session: for the whole refinement loop).
@@ -656,11 +657,12 @@ fn print_list_synthesis(
             (lang.code_file(), result.code.clone()),
             (lang.test_file(), result.tests.clone()),
             ("report.json", serde_json::to_string_pretty(result)?),
+            ("examples.json", serde_json::to_string_pretty(&result.examples)?),
         ] {
             let path = dir.join(name);
             std::fs::write(&path, body).with_context(|| format!("cannot write {}", path.display()))?;
         }
-        eprintln!("wrote code, tests and report.json to {}", dir.display());
+        eprintln!("wrote code, tests, report.json and examples.json (the calls synthesized from) to {}", dir.display());
     }
     println!("{}", result.code);
     let (agree, held) = result.held_out_agree;

@@ -136,6 +136,95 @@ pub(crate) fn flatten_structs(ex: &Examples) -> Result<Option<(Examples, Shape)>
     Ok(Some((flat, Shape { params: shaped })))
 }
 
+/// The examples a search saw (each struct field an input of its own, see
+/// [`flatten_structs`]) with their structs put back: the parameters typed by struct name
+/// (`rect`, `list[item]`), the struct types declared in `"types"` (every field `int`), and
+/// each struct value a JSON object. What `synth --examples` reads again.
+#[must_use]
+pub fn structured(flat: &Examples, shape: &Shape) -> Examples {
+    use serde_json::{Map, Value as Json};
+    let type_name = |ty: &str| ty.trim().trim_start_matches("struct ").replace(' ', "_");
+    let mut types: Vec<(String, Vec<(String, String)>)> = Vec::new();
+    let mut declare = |s: &StructShape| {
+        let mut todo = vec![(Vec::new(), type_name(&s.ty))];
+        while let Some((prefix, name)) = todo.pop() {
+            let fields = s
+                .members(&prefix)
+                .into_iter()
+                .map(|m| match m {
+                    Member::Int { name, .. } => (name.to_string(), "int".to_string()),
+                    Member::Nested { name, ty, path } => {
+                        todo.push((path, type_name(ty)));
+                        (name.to_string(), type_name(ty))
+                    }
+                })
+                .collect();
+            if !types.iter().any(|(n, _)| *n == name) {
+                types.push((name, fields));
+            }
+        }
+    };
+    // One struct's value from the inputs, `at` picking an element of list inputs.
+    fn object(s: &StructShape, prefix: &[String], args: &[Json], at: Option<usize>) -> Json {
+        let mut map = Map::new();
+        for m in s.members(prefix) {
+            match m {
+                Member::Int { name, input } => {
+                    let v = args.get(input).cloned().unwrap_or(Json::Null);
+                    let v = match at {
+                        Some(k) => v.as_array().and_then(|a| a.get(k)).cloned().unwrap_or(Json::Null),
+                        None => v,
+                    };
+                    map.insert(name.to_string(), v);
+                }
+                Member::Nested { name, path, .. } => {
+                    map.insert(name.to_string(), object(s, &path, args, at));
+                }
+            }
+        }
+        Json::Object(map)
+    }
+    let mut params = Vec::new();
+    for p in &shape.params {
+        match &p.kind {
+            ShapedKind::Plain(i) => params.extend(flat.params.get(*i).cloned()),
+            ShapedKind::Struct(s) => {
+                declare(s);
+                params.push(ParamDecl { name: p.name.clone(), ty: type_name(&s.ty) });
+            }
+            ShapedKind::Structs(s) => {
+                declare(s);
+                params.push(ParamDecl { name: p.name.clone(), ty: format!("list[{}]", type_name(&s.ty)) });
+            }
+        }
+    }
+    let examples = flat
+        .examples
+        .iter()
+        .map(|e| {
+            let args = shape
+                .params
+                .iter()
+                .map(|p| match &p.kind {
+                    ShapedKind::Plain(i) => e.args.get(*i).cloned().unwrap_or(Json::Null),
+                    ShapedKind::Struct(s) => object(s, &[], &e.args, None),
+                    ShapedKind::Structs(s) => {
+                        let n = s
+                            .fields
+                            .first()
+                            .and_then(|(_, i)| e.args.get(*i))
+                            .and_then(Json::as_array)
+                            .map_or(0, Vec::len);
+                        Json::Array((0..n).map(|k| object(s, &[], &e.args, Some(k))).collect())
+                    }
+                })
+                .collect();
+            ExampleJson { args, output: e.output.clone() }
+        })
+        .collect();
+    Examples { params, types: crate::spec::StructTypes(types), examples, ..flat.clone() }
+}
+
 /// Which part of a JSON argument an input is.
 enum Pick {
     /// The argument as it is.
@@ -267,6 +356,33 @@ mod tests {
         assert_eq!((p.name.as_str(), path), ("r", &["size".to_string(), "y".to_string()][..]));
         assert_eq!(shape.source(2).unwrap().1, &[] as &[String]);
         assert!(shape.source(3).is_none());
+    }
+
+    #[test]
+    fn structs_flattened_for_the_search_are_put_back_as_they_were_written() {
+        let spec = r#"{"function": "f",
+            "types": {"rect": {"origin": "point", "w": "int"}, "point": {"x": "int", "y": "int"},
+                      "item": {"qty": "int", "price": "int"}},
+            "params": [{"name": "r", "type": "rect"}, {"name": "items", "type": "list[item]"}, {"name": "k", "type": "int"}],
+            "output_type": "int",
+            "examples": [
+              {"args": [{"origin": {"x": 1, "y": -2}, "w": 3}, [{"qty": 2, "price": 5}, {"qty": 1, "price": 7}], 4], "output": 1},
+              {"args": [{"origin": {"x": 0, "y": 0}, "w": 0}, [], 0], "output": 0}]}"#;
+        let original = Examples::from_json(spec).unwrap();
+        let (flat, shape) = flatten_structs(&original).unwrap().unwrap();
+        assert_eq!(flat.params.len(), 6, "r.origin.x, r.origin.y, r.w, items.qty, items.price, k");
+        let back = structured(&flat, &shape);
+        assert_eq!(back.params, original.params);
+        assert_eq!(back.examples, original.examples);
+        let mut types = back.types.0.clone();
+        let mut want = original.types.0.clone();
+        types.sort();
+        want.sort();
+        assert_eq!(types, want);
+        // And what comes back reads as the search saw it.
+        let json = serde_json::to_string(&back).unwrap();
+        let again = flatten_structs(&Examples::from_json(&json).unwrap()).unwrap().unwrap();
+        assert_eq!(again, (flat, shape));
     }
 }
 
