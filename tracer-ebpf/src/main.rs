@@ -240,6 +240,23 @@ fn handle(regs: *const pt_regs) -> u32 {
             slot += 1;
         }
     }
+    // Before the arrays: what the verifier explores here does not multiply by their paths.
+    if field_strings != 0 {
+        let values = [regs.rdi, regs.rsi, regs.rdx, regs.rcx, regs.r8, regs.r9];
+        let mut i = 0usize;
+        while i < MAX_FIELD_STRINGS {
+            let f = config.field_strings[i];
+            let slot = ((f >> 16) & 0xf) as usize;
+            if f & FIELD_STRING != 0 && slot < MAX_ARGS && array_slots & (1 << slot) != 0 {
+                let member = values[slot].wrapping_add(u64::from(f & 0xffff));
+                // SAFETY: bpf_probe_read_user checks the user address and fails cleanly;
+                // an unreadable member reads as NULL, whose string read then faults.
+                let ptr = unsafe { bpf_probe_read_user(member as *const u64) }.unwrap_or(0);
+                emit_string(tid, SLOT_FIELD_STRING + i as u32, ptr);
+            }
+            i += 1;
+        }
+    }
     if array_slots != 0 {
         let values = [regs.rdi, regs.rsi, regs.rdx, regs.rcx, regs.r8, regs.r9];
         let out = config.array_out & array_slots;
@@ -282,21 +299,6 @@ fn handle(regs: *const pt_regs) -> u32 {
         if out != 0 {
             // Kept until the return reads it (or the LRU map evicts it: a lost return).
             let _ = STASH.insert([tid as u64, regs.rsp], stash, 0);
-        }
-        if field_strings != 0 {
-            let mut i = 0usize;
-            while i < MAX_FIELD_STRINGS {
-                let f = config.field_strings[i];
-                let slot = ((f >> 16) & 0xf) as usize;
-                if f & FIELD_STRING != 0 && slot < MAX_ARGS && array_slots & (1 << slot) != 0 {
-                    let member = values[slot].wrapping_add(u64::from(f & 0xffff));
-                    // SAFETY: bpf_probe_read_user checks the user address and fails cleanly;
-                    // an unreadable member reads as NULL, whose string read then faults.
-                    let ptr = unsafe { bpf_probe_read_user(member as *const u64) }.unwrap_or(0);
-                    emit_string(tid, SLOT_FIELD_STRING + i as u32, ptr);
-                }
-                i += 1;
-            }
         }
     }
     if after_slots != 0 {
