@@ -282,7 +282,13 @@ impl Controller {
             (1, false, all)
         } else if traps < self.max * 0.8 {
             // Sampling alone: traps + (recorded - traps) / N <= max.
-            let every = ((all - traps) / (self.max - traps)).ceil().clamp(1.0, f64::from(u32::MAX)) as u32;
+            let needed = ((all - traps) / (self.max - traps)).ceil().clamp(1.0, f64::from(u32::MAX)) as u32;
+            // Sampled more than needed, but not by much (one step, or a fifth): kept, so a
+            // load that wavers does not change the rate (and add to the trace's timeline)
+            // every window.
+            let now = self.sample_every.iter().copied().max().unwrap_or(1);
+            let close = needed + 1 >= now || f64::from(needed) > f64::from(now) * 0.8;
+            let every = if needed < now && close { now } else { needed };
             (every, false, traps + (all - traps) / f64::from(every))
         } else {
             (1, true, all)
@@ -582,6 +588,18 @@ mod tests {
         assert!(d.sample_every[0] > 1, "{d:?}");
         assert!(!d.duty_cycle);
         assert!(d.expected <= 0.05 + 1e-9, "{d:?}");
+    }
+
+    #[test]
+    fn a_wavering_load_keeps_its_sampling_rate() {
+        let mut c = Controller::new(0.05, &[SiteCost::Emulated], COSTS);
+        let first = c.decide(&Window { cpu_ns: 1_000_000_000, calls: vec![33_000] }).sample_every[0];
+        assert!(first > 1);
+        // A little less load: the rate stays; much less: it goes down; more: up at once.
+        assert_eq!(c.decide(&Window { cpu_ns: 1_000_000_000, calls: vec![31_000] }).sample_every[0], first);
+        assert_eq!(c.decide(&Window { cpu_ns: 1_000_000_000, calls: vec![10_000] }).sample_every[0], 1);
+        let up = c.decide(&Window { cpu_ns: 1_000_000_000, calls: vec![34_000] });
+        assert!(up.sample_every[0] >= first && up.expected <= 0.05 + 1e-9, "{up:?}");
     }
 
     #[test]
