@@ -15,6 +15,12 @@ use crate::{
 /// `tracesynth daemon` flags.
 #[derive(Debug, Args)]
 pub struct DaemonArgs {
+    /// Read flags from this TOML file first, each key a flag's long name: `export =
+    /// ["clickhouse=http://CH:8123"]`, `label = ["host.name=web-7"]`, `max-overhead = 1`,
+    /// `data-dir = "/var/lib/tracesynth"`. Flags given on the command line win (repeatable
+    /// ones add to the file's).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
     /// Unix socket to serve the API on. Each caller is known by its credentials: root and
     /// CAP_SYS_PTRACE may do everything; other users may trace only processes they could
     /// ptrace themselves and see only their own sessions.
@@ -66,6 +72,50 @@ pub struct DaemonArgs {
     /// weight they stand for. 1 is a good setting for production hosts.
     #[arg(long, value_parser = parse_percent, value_name = "PERCENT")]
     pub max_overhead: Option<f64>,
+}
+
+/// `args` with the flags of their `--config` file added: the file's as if given first on
+/// the command line `argv` (the whole process's, `tracesynth ... daemon ...`), so the
+/// command line's win.
+///
+/// # Errors
+/// An unreadable file, invalid TOML, a key that is no flag, a value of the wrong kind.
+pub fn with_config_file(args: DaemonArgs, argv: &[String]) -> anyhow::Result<DaemonArgs> {
+    use clap::{Args as _, FromArgMatches as _};
+    let Some(path) = args.config.clone() else { return Ok(args) };
+    let text = std::fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?;
+    let table: toml::Table = text.parse().with_context(|| format!("{} is not valid TOML", path.display()))?;
+    let command = DaemonArgs::augment_args(clap::Command::new("daemon").no_binary_name(true).args_override_self(true));
+    let mut from_file = Vec::new();
+    for (key, value) in &table {
+        let known = command.get_arguments().any(|a| a.get_long() == Some(key.as_str()) && key != "config");
+        if !known {
+            bail!(
+                "{}: `{key}` is not a daemon flag (keys are the flags' long names, like `max-overhead`)",
+                path.display()
+            );
+        }
+        let values = match value {
+            toml::Value::Array(items) => items.clone(),
+            one => vec![one.clone()],
+        };
+        for v in values {
+            let text = match v {
+                toml::Value::String(s) => s,
+                toml::Value::Integer(i) => i.to_string(),
+                toml::Value::Float(f) => f.to_string(),
+                other => bail!("{}: `{key}` = {other}: give a string or a number", path.display()),
+            };
+            from_file.push(format!("--{key}"));
+            from_file.push(text);
+        }
+    }
+    // The command line's own daemon flags, after the file's.
+    let given = argv.iter().position(|a| a == "daemon").map_or(&[][..], |i| &argv[i + 1..]);
+    let matches = command
+        .try_get_matches_from(from_file.iter().chain(given))
+        .with_context(|| format!("the flags in {}", path.display()))?;
+    Ok(DaemonArgs::from_arg_matches(&matches)?)
 }
 
 /// Parses an overhead budget flag: a percentage in 0..=100, `%` allowed (0: no budget).
@@ -183,5 +233,54 @@ async fn shutdown_signal() {
     tokio::select! {
         () = ctrl_c => {}
         () = term => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parsed(file: &str, argv: &[&str]) -> anyhow::Result<DaemonArgs> {
+        use clap::{Args as _, FromArgMatches as _};
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("daemon.toml");
+        std::fs::write(&path, file).unwrap();
+        let mut argv: Vec<String> = argv.iter().map(|s| (*s).to_string()).collect();
+        argv.extend(["--config".to_string(), path.display().to_string()]);
+        let command = DaemonArgs::augment_args(clap::Command::new("daemon").no_binary_name(true));
+        let given = argv.iter().position(|a| a == "daemon").map_or(&[][..], |i| &argv[i + 1..]);
+        let args = DaemonArgs::from_arg_matches(&command.try_get_matches_from(given).unwrap()).unwrap();
+        with_config_file(args, &argv)
+    }
+
+    #[test]
+    fn a_config_file_gives_the_flags_and_the_command_line_wins() {
+        let file = r#"
+            export = ["clickhouse=http://ch:8123", "otlp=http://collector:4318"]
+            label = ["host.name=web-7"]
+            max-overhead = 1
+            data-dir = "/var/lib/tracesynth"
+            export-retry-secs = 2.5
+        "#;
+        let args =
+            parsed(file, &["tracesynth", "daemon", "--max-overhead", "5", "--label", "service.name=shop"]).unwrap();
+        assert_eq!(args.exports, ["clickhouse=http://ch:8123", "otlp=http://collector:4318"]);
+        assert_eq!(args.max_overhead, Some(5.0), "the command line wins");
+        assert_eq!(args.data_dir, Some(PathBuf::from("/var/lib/tracesynth")));
+        assert_eq!(args.export_retry_secs, 2.5);
+        let labels: Vec<&str> = args.labels.iter().map(|(k, _)| k.as_str()).collect();
+        assert_eq!(labels, ["host.name", "service.name"], "repeatable flags add up");
+    }
+
+    #[test]
+    fn a_bad_config_file_says_what_is_wrong() {
+        let err = parsed("exports = [\"x\"]", &["tracesynth", "daemon"]).unwrap_err();
+        assert!(err.to_string().contains("`exports` is not a daemon flag"), "{err}");
+        let err = parsed("max-overhead = 250", &["tracesynth", "daemon"]).unwrap_err();
+        assert!(format!("{err:#}").contains("0 to 100"), "{err:#}");
+        let err = parsed("max-overhead = [", &["tracesynth", "daemon"]).unwrap_err();
+        assert!(err.to_string().contains("is not valid TOML"), "{err}");
+        let err = parsed("listen = true", &["tracesynth", "daemon"]).unwrap_err();
+        assert!(err.to_string().contains("give a string or a number"), "{err}");
     }
 }

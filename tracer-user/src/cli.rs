@@ -308,7 +308,10 @@ pub fn run() -> anyhow::Result<ExitCode> {
         Command::Export(args) => run_export(&args),
         Command::Show(args) => run_show(&args),
         Command::Synth(args) => run_synth(&args),
-        Command::Daemon(args) => tracer_daemon::server::run_daemon(&args),
+        Command::Daemon(args) => {
+            let argv: Vec<String> = std::env::args_os().map(|a| a.to_string_lossy().into_owned()).collect();
+            tracer_daemon::server::run_daemon(&tracer_daemon::server::with_config_file(args, &argv)?)
+        }
         Command::Attach(args) => crate::remote::run_attach(&args),
         Command::Sessions(url) => crate::remote::run_sessions(&url),
         Command::Detach(args) => crate::remote::run_detach(&args),
