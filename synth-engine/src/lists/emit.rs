@@ -347,7 +347,7 @@ fn python_shaped(problem: &ListProblem, shape: &Shape, program: &Expr) -> Result
         match &p.kind {
             ShapedKind::Plain(i) => sig.push(format!("{name}: {}", py_type(problem.params[*i].1))),
             ShapedKind::Struct(st) | ShapedKind::Structs(st) => {
-                py_classes(st, &st.ty, &[], &mut classes);
+                py_classes(st, &mut classes);
                 let class = class_name(&st.ty);
                 sig.push(if matches!(p.kind, ShapedKind::Struct(_)) {
                     format!("{name}: {class}")
@@ -379,24 +379,23 @@ fn python_shaped(problem: &ListProblem, shape: &Shape, program: &Expr) -> Result
     Ok(out)
 }
 
-/// The `@dataclass` of struct `ty` (`st`'s fields under `prefix`), its nested structs'
-/// first.
-fn py_classes(st: &StructShape, ty: &str, prefix: &[String], out: &mut Vec<String>) {
-    let class = class_name(ty);
-    if out.iter().any(|c| c.contains(&format!("class {class}:"))) {
-        return;
-    }
-    let mut lines = Vec::new();
-    for m in st.members(prefix) {
-        match m {
-            Member::Nested { name, ty, path } => {
-                py_classes(st, ty, &path, out);
-                lines.push(format!("    {name}: {}", class_name(ty)));
-            }
-            Member::Int { name, .. } => lines.push(format!("    {name}: int")),
+/// The `@dataclass`es of `st`'s struct and its nested ones, nested first, each once in
+/// `out`.
+fn py_classes(st: &StructShape, out: &mut Vec<String>) {
+    for (ty, members) in st.types() {
+        let class = class_name(ty);
+        if out.iter().any(|c| c.contains(&format!("class {class}:"))) {
+            continue;
         }
+        let lines: Vec<String> = members
+            .into_iter()
+            .map(|m| match m {
+                Member::Nested { name, ty, .. } => format!("    {name}: {}", class_name(ty)),
+                Member::Int { name, .. } => format!("    {name}: int"),
+            })
+            .collect();
+        out.push(format!("@dataclass\nclass {class}:\n{}\n", lines.join("\n")));
     }
-    out.push(format!("@dataclass\nclass {class}:\n{}\n", lines.join("\n")));
 }
 
 /// A struct value in Python: `RectT(origin=Point(x=1, y=-2), visible=1)`.
@@ -663,7 +662,7 @@ fn rust_shaped(problem: &ListProblem, shape: &Shape, program: &Expr) -> Result<S
         match &p.kind {
             ShapedKind::Plain(i) => sig.push(format!("{shown}: {}", rust_type(problem.params[*i].1, true))),
             ShapedKind::Struct(st) | ShapedKind::Structs(st) => {
-                rust_structs(st, &st.ty, &[], &mut structs);
+                rust_structs(st, &mut structs);
                 let class = class_name(&st.ty);
                 sig.push(if matches!(p.kind, ShapedKind::Struct(_)) {
                     format!("{shown}: &{class}")
@@ -692,26 +691,25 @@ fn rust_shaped(problem: &ListProblem, shape: &Shape, program: &Expr) -> Result<S
     Ok(out)
 }
 
-/// The Rust struct of `ty` (`st`'s fields under `prefix`), its nested structs' first.
-fn rust_structs(st: &StructShape, ty: &str, prefix: &[String], out: &mut Vec<String>) {
-    let class = class_name(ty);
-    if out.iter().any(|c| c.contains(&format!("pub struct {class} {{"))) {
-        return;
-    }
-    let mut lines = Vec::new();
-    for m in st.members(prefix) {
-        match m {
-            Member::Nested { name, ty, path } => {
-                rust_structs(st, ty, &path, out);
-                lines.push(format!("    pub {name}: {},", class_name(ty)));
-            }
-            Member::Int { name, .. } => lines.push(format!("    pub {name}: i64,")),
+/// The Rust structs of `st`'s struct and its nested ones, nested first, each once in `out`.
+fn rust_structs(st: &StructShape, out: &mut Vec<String>) {
+    for (ty, members) in st.types() {
+        let class = class_name(ty);
+        if out.iter().any(|c| c.contains(&format!("pub struct {class} {{"))) {
+            continue;
         }
+        let lines: Vec<String> = members
+            .into_iter()
+            .map(|m| match m {
+                Member::Nested { name, ty, .. } => format!("    pub {name}: {},", class_name(ty)),
+                Member::Int { name, .. } => format!("    pub {name}: i64,"),
+            })
+            .collect();
+        out.push(format!(
+            "/// `{ty}`'s integer fields.\n#[derive(Clone, Debug, PartialEq)]\npub struct {class} {{\n{}\n}}\n",
+            lines.join("\n")
+        ));
     }
-    out.push(format!(
-        "/// `{ty}`'s integer fields.\n#[derive(Clone, Debug, PartialEq)]\npub struct {class} {{\n{}\n}}\n",
-        lines.join("\n")
-    ));
 }
 
 /// A struct value in Rust: `RectT { origin: Point { x: 1, y: -2 }, visible: 1 }`.

@@ -113,7 +113,7 @@ impl CPrototype {
                     params.push(CParam { name: p.name.clone(), ctype: ctype.into(), len: None });
                 }
                 ShapedKind::Struct(st) | ShapedKind::Structs(st) => {
-                    declare_shape(st, &st.ty, &[], &mut declarations);
+                    declare_shape(st, &mut declarations);
                     let array = matches!(p.kind, ShapedKind::Structs(_));
                     let len = array.then(|| format!("{}_len", p.name));
                     params.push(CParam { name: p.name.clone(), ctype: format!("const {} *", st.ty), len: len.clone() });
@@ -154,24 +154,23 @@ impl CPrototype {
     }
 }
 
-/// `struct T { int64_t f; struct U g; };` for struct `ty` (`st`'s fields under `prefix`),
-/// nested structs first.
-fn declare_shape(st: &crate::lists::StructShape, ty: &str, prefix: &[String], out: &mut Vec<(String, String)>) {
+/// `struct T { int64_t f; struct U g; };` for `st`'s struct and its nested ones, nested
+/// first, each once in `out`.
+fn declare_shape(st: &crate::lists::StructShape, out: &mut Vec<(String, String)>) {
     use super::shape::Member;
-    if out.iter().any(|(n, _)| n == ty) {
-        return;
-    }
-    let mut lines = Vec::new();
-    for m in st.members(prefix) {
-        match m {
-            Member::Nested { name, ty, path } => {
-                declare_shape(st, ty, &path, out);
-                lines.push(format!("    {ty} {name};"));
-            }
-            Member::Int { name, .. } => lines.push(format!("    int64_t {name};")),
+    for (ty, members) in st.types() {
+        if out.iter().any(|(n, _)| n == ty) {
+            continue;
         }
+        let lines: Vec<String> = members
+            .into_iter()
+            .map(|m| match m {
+                Member::Nested { name, ty, .. } => format!("    {ty} {name};"),
+                Member::Int { name, .. } => format!("    int64_t {name};"),
+            })
+            .collect();
+        out.push((ty.to_string(), format!("{ty} {{\n{}\n}};\n", lines.join("\n"))));
     }
-    out.push((ty.to_string(), format!("{ty} {{\n{}\n}};\n", lines.join("\n"))));
 }
 
 /// `const int *` + `a` → `const int *a`; `int` + `n` → `int n`.

@@ -146,22 +146,19 @@ pub fn structured(flat: &Examples, shape: &Shape) -> Examples {
     let type_name = |ty: &str| ty.trim().trim_start_matches("struct ").replace(' ', "_");
     let mut types: Vec<(String, Vec<(String, String)>)> = Vec::new();
     let mut declare = |s: &StructShape| {
-        let mut todo = vec![(Vec::new(), type_name(&s.ty))];
-        while let Some((prefix, name)) = todo.pop() {
-            let fields = s
-                .members(&prefix)
+        for (ty, members) in s.types() {
+            let name = type_name(ty);
+            if types.iter().any(|(n, _)| *n == name) {
+                continue;
+            }
+            let fields = members
                 .into_iter()
                 .map(|m| match m {
                     Member::Int { name, .. } => (name.to_string(), "int".to_string()),
-                    Member::Nested { name, ty, path } => {
-                        todo.push((path, type_name(ty)));
-                        (name.to_string(), type_name(ty))
-                    }
+                    Member::Nested { name, ty, .. } => (name.to_string(), type_name(ty)),
                 })
                 .collect();
-            if !types.iter().any(|(n, _)| *n == name) {
-                types.push((name, fields));
-            }
+            types.push((name, fields));
         }
     };
     // One struct's value from the inputs, `at` picking an element of list inputs.
@@ -297,6 +294,26 @@ pub(crate) enum Member<'a> {
 }
 
 impl StructShape {
+    /// The struct types of this shape, each once, the nested ones before the types that
+    /// hold them (the order a declaration needs): the type as spelt and its members.
+    pub(crate) fn types(&self) -> Vec<(&str, Vec<Member<'_>>)> {
+        fn visit<'a>(s: &'a StructShape, ty: &'a str, prefix: &[String], out: &mut Vec<(&'a str, Vec<Member<'a>>)>) {
+            if out.iter().any(|(t, _)| *t == ty) {
+                return;
+            }
+            let members = s.members(prefix);
+            for m in &members {
+                if let Member::Nested { ty, path, .. } = m {
+                    visit(s, ty, path, out);
+                }
+            }
+            out.push((ty, members));
+        }
+        let mut out = Vec::new();
+        visit(self, &self.ty, &[], &mut out);
+        out
+    }
+
     /// The members directly under `prefix` (`[]`: the struct itself), in field order.
     pub(crate) fn members(&self, prefix: &[String]) -> Vec<Member<'_>> {
         let mut out: Vec<Member<'_>> = Vec::new();
