@@ -132,6 +132,9 @@ fn handle(regs: *const pt_regs) -> u32 {
     let regs = unsafe { &*regs };
     let pid_tgid = bpf_get_current_pid_tgid();
     let tid = pid_tgid as u32;
+    // The call's stack pointer at entry, which keys what its entry left for its return: a
+    // uretprobe runs after `ret` popped the return address, a `ret` probe before.
+    let entry_sp = if config.flags & FLAG_URETPROBE != 0 { regs.rsp.wrapping_sub(8) } else { regs.rsp };
     let every = config.sample_every;
     if every != 0 {
         if kind == EventKind::Entry as u32 || kind == EventKind::Call as u32 {
@@ -143,8 +146,7 @@ fn handle(regs: *const pt_regs) -> u32 {
                 return 0;
             }
         } else if kind == EventKind::Return as u32 {
-            let sp = if config.flags & FLAG_URETPROBE != 0 { regs.rsp.wrapping_sub(8) } else { regs.rsp };
-            let key = [tid as u64, sp];
+            let key = [tid as u64, entry_sp];
             // Removing fails (ENOENT) unless the entry was skipped.
             if SKIPPED.remove(key).is_ok() {
                 return 0;
@@ -168,8 +170,7 @@ fn handle(regs: *const pt_regs) -> u32 {
     let mut after = ArrayStash::default();
     let mut after_slots = 0u32;
     if kind == EventKind::Return as u32 && config.array_out != 0 {
-        let sp = if config.flags & FLAG_URETPROBE != 0 { regs.rsp.wrapping_sub(8) } else { regs.rsp };
-        let key = [tid as u64, sp];
+        let key = [tid as u64, entry_sp];
         if let Some(kept) = STASH.get_ptr(key) {
             // SAFETY: a pointer from a map lookup, valid while the program runs; copied at once.
             after = unsafe { *kept };

@@ -177,7 +177,7 @@ pub fn calibrate() -> Result<CallCosts, BudgetError> {
     reader.final_drain();
     reader.join();
     let _ = consumer.join();
-    // A class no calibration function landed in keeps the fallback, scaled like the rest.
+    // A class no calibration function landed in keeps the fallback cost.
     if !seen.iter().all(|s| *s) {
         tracing::debug!(?seen, "not every probe cost class was calibrated");
     }

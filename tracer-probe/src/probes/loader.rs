@@ -330,19 +330,10 @@ impl Attached {
     /// emit nothing while the probes are removed (those calls are lost).
     pub fn pause(&mut self) {
         let returns: Vec<u32> = self.points.iter().filter(|p| p.kind == EventKind::Return).map(|p| p.id).collect();
-        if let Some(map) = self.ebpf.map_mut("PROBES") {
-            if let Ok(mut probes) = Array::<_, ProbeConfig>::try_from(map) {
-                for id in returns {
-                    let _ = probes.set(id, ProbeConfig::default(), 0);
-                }
-            }
+        if let Err(e) = self.switch_off(&returns) {
+            tracing::debug!(error = %e, "cannot switch the return probes off; removing them as they are");
         }
         self.detach();
-    }
-
-    /// Whether the probes are removed by [`Self::pause`].
-    pub fn is_paused(&self) -> bool {
-        self.entry_links.is_empty() && self.ret_links.is_empty()
     }
 
     /// Attaches every probe again after [`Self::pause`], with the sampling in force.
@@ -390,9 +381,15 @@ impl Attached {
     /// # Errors
     /// When the probe configuration map cannot be written; the probes stay on.
     pub fn switch_entries_off(&mut self) -> Result<(), LoadError> {
+        let ids = self.entry_ids.clone();
+        self.switch_off(&ids)
+    }
+
+    /// Switches the probes `ids` off: they emit nothing from now on.
+    fn switch_off(&mut self, ids: &[u32]) -> Result<(), LoadError> {
         let mut probes: Array<_, ProbeConfig> =
             Array::try_from(self.ebpf.map_mut("PROBES").ok_or(LoadError::Missing("PROBES map"))?)?;
-        for id in &self.entry_ids {
+        for id in ids {
             probes.set(*id, ProbeConfig::default(), 0)?;
         }
         Ok(())
