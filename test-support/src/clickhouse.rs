@@ -28,6 +28,8 @@ pub struct ClickHouseServer {
     port: u16,
     /// Its HTTP interface, `http://127.0.0.1:PORT`.
     pub url: String,
+    /// Its HTTPS interface, `https://127.0.0.1:PORT`, when started with a certificate.
+    pub https_url: Option<String>,
 }
 
 impl ClickHouseServer {
@@ -37,7 +39,34 @@ impl ClickHouseServer {
     /// # Errors
     /// The server cannot start or does not answer.
     pub fn start(dir: &Path) -> Result<Self, ClickHouseError> {
+        Self::start_with(dir, None)
+    }
+
+    /// As [`Self::start`], also serving HTTPS with the certificate chain `cert` and its
+    /// key `key` (PEM files).
+    ///
+    /// # Errors
+    /// The server cannot start or does not answer.
+    pub fn start_tls(dir: &Path, cert: &Path, key: &Path) -> Result<Self, ClickHouseError> {
+        Self::start_with(dir, Some((cert, key)))
+    }
+
+    fn start_with(dir: &Path, tls: Option<(&Path, &Path)>) -> Result<Self, ClickHouseError> {
         let port = crate::free_loopback_address()?.port();
+        let https_port = match tls {
+            Some(_) => Some(crate::free_loopback_address()?.port()),
+            None => None,
+        };
+        let https = match (tls, https_port) {
+            (Some((cert, key)), Some(p)) => format!(
+                "<https_port>{p}</https_port><openSSL><server><certificateFile>{}</certificateFile>\
+                 <privateKeyFile>{}</privateKeyFile><verificationMode>none</verificationMode>\
+                 <loadDefaultCAFile>false</loadDefaultCAFile></server></openSSL>",
+                cert.display(),
+                key.display()
+            ),
+            _ => String::new(),
+        };
         let path = |p: &str| -> PathBuf { dir.join(p) };
         std::fs::create_dir_all(path("data"))?;
         std::fs::create_dir_all(path("tmp"))?;
@@ -51,7 +80,7 @@ impl ClickHouseServer {
             path("config.xml"),
             format!(
                 "<yandex><logger><level>warning</level><console>1</console></logger>\
-                 <http_port>{port}</http_port><listen_host>127.0.0.1</listen_host>\
+                 <http_port>{port}</http_port>{https}<listen_host>127.0.0.1</listen_host>\
                  <path>{}/</path><tmp_path>{}/</tmp_path><users_config>{}</users_config>\
                  <mark_cache_size>1073741824</mark_cache_size></yandex>\n",
                 path("data").display(),
@@ -59,8 +88,13 @@ impl ClickHouseServer {
                 path("users.xml").display()
             ),
         )?;
-        let mut server =
-            Self { child: None, config: path("config.xml"), port, url: format!("http://127.0.0.1:{port}") };
+        let mut server = Self {
+            child: None,
+            config: path("config.xml"),
+            port,
+            url: format!("http://127.0.0.1:{port}"),
+            https_url: https_port.map(|p| format!("https://127.0.0.1:{p}")),
+        };
         server.restart()?;
         Ok(server)
     }

@@ -7,6 +7,8 @@ use std::{
     sync::OnceLock,
 };
 
+pub mod pki;
+
 pub use test_support::{ci::require_root, daemon::DaemonProcess, fixture::Fixture, wait_for, workspace};
 
 /// The `tracesynth` binary (this package's copy of it; see `src/bin`). Integration tests
@@ -50,11 +52,7 @@ pub trait DaemonClient {
 
 impl DaemonClient for DaemonProcess {
     fn client(&self) -> tracer_daemon::client::Client {
-        tracer_daemon::client::Client::new(&tracer_daemon::client::DaemonUrl {
-            url: Some(self.url.clone()),
-            token_file: None,
-        })
-        .expect("client")
+        tracer_daemon::client::Client::new(&tracer_daemon::client::DaemonUrl::at(&self.url)).expect("client")
     }
 }
 

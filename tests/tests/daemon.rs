@@ -9,6 +9,7 @@ use std::{
 };
 
 use serde_json::{json, Value as Json};
+use tests::pki::{arg, TestPki};
 use tests::{
     build_fixture, require_root, run_tracesynth, set_binary, start_daemon, tracesynth, wait_for, DaemonClient, Fixture,
 };
@@ -469,11 +470,12 @@ fn block_paths_give_exact_loop_and_branch_counts() {
 }
 
 #[test]
-fn tcp_needs_a_token_loopback_too_and_then_requires_it() {
+fn tcp_needs_a_token_loopback_too_tls_beyond_it_and_then_requires_both() {
     set_binary(env!("CARGO_BIN_EXE_tracesynth-under-test"));
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     let socket = dir.path().join("api.sock");
+    let pki = TestPki::create(dir.path());
     let daemon = |extra: &[&str]| {
         let mut args = vec!["daemon", "--socket", socket.to_str().unwrap(), "--data-dir", data.to_str().unwrap()];
         args.extend_from_slice(extra);
@@ -492,18 +494,26 @@ fn tcp_needs_a_token_loopback_too_and_then_requires_it() {
 
     let token = dir.path().join("token");
     std::fs::write(&token, "t0ken\n").unwrap();
+    let (code, _, err) = daemon(&["--listen", "0.0.0.0:0", "--token-file", arg(&token)]);
+    assert_ne!(code, 0);
+    assert!(err.contains("refusing to listen on 0.0.0.0:0 without TLS"), "{err}");
+    let (code, _, err) = daemon(&[
+        "--listen",
+        "0.0.0.0:0",
+        "--token-file",
+        arg(&token),
+        "--tls-cert",
+        arg(&pki.server_cert),
+        "--tls-key",
+        arg(&pki.client_key),
+    ]);
+    assert_ne!(code, 0);
+    assert!(err.contains("the API's TLS certificate"), "a key of another certificate: {err}");
+
     let mut child = Command::new(tracesynth())
-        .args([
-            "daemon",
-            "--listen",
-            "0.0.0.0:0",
-            "--socket",
-            socket.to_str().unwrap(),
-            "--data-dir",
-            data.to_str().unwrap(),
-            "--token-file",
-        ])
-        .arg(&token)
+        .args(["daemon", "--listen", "0.0.0.0:0", "--socket", arg(&socket), "--data-dir", arg(&data)])
+        .args(["--token-file", arg(&token), "--tls-cert", arg(&pki.server_cert), "--tls-key", arg(&pki.server_key)])
+        .args(["--tls-client-ca", arg(&pki.ca)])
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
@@ -511,17 +521,45 @@ fn tcp_needs_a_token_loopback_too_and_then_requires_it() {
     let port = loop {
         let mut line = String::new();
         assert!(stderr.read_line(&mut line).unwrap() > 0, "daemon exited");
-        if let Some(rest) = line.strip_prefix("listening on http://0.0.0.0:") {
+        if let Some(rest) = line.strip_prefix("listening on https://0.0.0.0:") {
+            assert!(rest.contains("client certificate required"), "{line}");
             break rest.split_whitespace().next().unwrap().to_string();
         }
     };
     // Talk to it over loopback only.
-    let url = format!("http://127.0.0.1:{port}");
-    let anonymous = Client::new(&DaemonUrl { url: Some(url.clone()), token_file: None }).unwrap();
+    let url = format!("https://127.0.0.1:{port}");
+    let client = |ca: &std::path::Path, identity: bool| {
+        let mut at = DaemonUrl::at(&url);
+        at.daemon_ca = Some(ca.to_owned());
+        if identity {
+            at.client_cert = Some(pki.client_cert.clone());
+            at.client_key = Some(pki.client_key.clone());
+        }
+        Client::new(&at).unwrap()
+    };
+    let anonymous = client(&pki.ca, true);
     assert_eq!(anonymous.get_json("/v1/health").unwrap()["status"], "ok");
     let err = anonymous.get_json("/v1/sessions").unwrap_err().to_string();
     assert!(err.contains("401"), "{err}");
-    let (code, out, err) = run_tracesynth(&["sessions", "--daemon", &url, "--token-file", token.to_str().unwrap()]);
+    let err = client(&pki.other_ca, true).get_json("/v1/health").unwrap_err().to_string();
+    assert!(err.contains("cannot reach the daemon") && err.contains("UnknownIssuer"), "an unknown CA: {err}");
+    let err = client(&pki.ca, false).get_json("/v1/health").unwrap_err().to_string();
+    assert!(err.contains("cannot reach the daemon"), "no client certificate: {err}");
+    let err = Client::new(&DaemonUrl::at(&format!("http://127.0.0.1:{port}"))).unwrap().get_json("/v1/health");
+    assert!(err.is_err(), "plain HTTP to the TLS port");
+    let (code, out, err) = run_tracesynth(&[
+        "sessions",
+        "--daemon",
+        &url,
+        "--token-file",
+        arg(&token),
+        "--daemon-ca",
+        arg(&pki.ca),
+        "--client-cert",
+        arg(&pki.client_cert),
+        "--client-key",
+        arg(&pki.client_key),
+    ]);
     assert_eq!(code, 0, "{err}");
     assert!(out.starts_with("    id"), "{out}");
     // The Unix socket serves root without a token.

@@ -102,7 +102,7 @@ fn demo_functions_from_a_live_pid_to_code_that_agrees_on_fresh_inputs() {
     let demo_bin = build_fixture("demo", &["-g", "-O2"], dir.path());
     let mut demo = Fixture::start(&demo_bin);
     let daemon = start_daemon(&dir.path().join("data"), &[]);
-    let client = Client::new(&DaemonUrl { url: Some(daemon.url.clone()), token_file: None }).unwrap();
+    let client = Client::new(&DaemonUrl::at(&daemon.url)).unwrap();
 
     let functions = ["clear_lowest_bit", "bulk_price", "greeting", "next_ticket"];
     let session = client.post_json("/v1/sessions", &json!({"pid": demo.pid(), "functions": functions})).unwrap();

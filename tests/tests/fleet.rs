@@ -5,6 +5,7 @@
 //! while the server is down reaches it, once, when it is back.
 use serde_json::json;
 use test_support::{ci::require_file, clickhouse::ClickHouseServer};
+use tests::pki::{arg, TestPki};
 use tests::{
     build_fixture, require_root, run_tracesynth, session_when, set_binary, start_daemon, DaemonClient, Fixture,
 };
@@ -25,15 +26,23 @@ fn daemons_export_calls_to_clickhouse_and_the_fleet_queries_see_every_host() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    let mut server = ClickHouseServer::start(&dir.path().join("clickhouse")).unwrap();
+    // HTTPS too, with a certificate the operator's own CA signed.
+    let pki = TestPki::create(dir.path());
+    let mut server =
+        ClickHouseServer::start_tls(&dir.path().join("clickhouse"), &pki.server_cert, &pki.server_key).unwrap();
+    let https = server.https_url.clone().unwrap();
     let bin = build_fixture("calls", &["-O2", "-g"], dir.path());
-    let export = format!("clickhouse={}", server.url);
     let mut hosts = Vec::new();
     for name in ["fleet-a", "fleet-b", "fleet-c"] {
         let fixture = Fixture::start(&bin);
+        // One host sends over TLS.
+        let export =
+            if name == "fleet-c" { format!("clickhouse={https}") } else { format!("clickhouse={}", server.url) };
         let daemon = start_daemon(
             &dir.path().join(name).join("data"),
             &[
+                "--export-ca",
+                arg(&pki.ca),
                 "--export",
                 &export,
                 "--export-retry-secs",
@@ -63,6 +72,12 @@ fn daemons_export_calls_to_clickhouse_and_the_fleet_queries_see_every_host() {
     for (line, name) in lines.iter().zip(["fleet-a", "fleet-b", "fleet-c"]) {
         assert!(line.starts_with(&format!("{name}\tid-{name}\t3 calls\t2 functions")), "{out}");
     }
+    let (code, over_tls, err) =
+        run_tracesynth(&["fleet", "hosts", "--clickhouse", &https, "--clickhouse-ca", arg(&pki.ca)]);
+    assert_eq!((code, over_tls.as_str()), (0, out.as_str()), "{err}");
+    let (code, _, err) = run_tracesynth(&["fleet", "hosts", "--clickhouse", &https]);
+    assert_ne!(code, 0, "a certificate no trusted CA signed");
+    assert!(err.contains("UnknownIssuer"), "{err}");
     let (code, out, err) = run_tracesynth(&["fleet", "functions", "--clickhouse", &server.url]);
     assert_eq!(code, 0, "{err}");
     let lines: Vec<&str> = out.lines().collect();

@@ -7,12 +7,16 @@ use std::{
 };
 
 use opentelemetry_proto::tonic::{
-    collector::trace::v1::ExportTraceServiceRequest,
+    collector::trace::v1::{
+        trace_service_server::{TraceService, TraceServiceServer},
+        ExportTraceServiceRequest, ExportTraceServiceResponse,
+    },
     common::v1::{any_value::Value as V, KeyValue},
     trace::v1::Span,
 };
 use prost::Message as _;
 use serde_json::{json, Value as Json};
+use tests::pki::{arg, TestPki};
 use tests::{
     build_fixture, require_root, run_tracesynth, session_when, set_binary, start_daemon, DaemonClient, Fixture,
     Recording,
@@ -38,8 +42,14 @@ fn receiver_on(address: &str) -> Receiver {
     let listener = runtime.block_on(tokio::net::TcpListener::bind(address)).unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     let received = Arc::new(Mutex::new(Vec::new()));
-    let keep = Arc::clone(&received);
-    let app = axum::Router::new().route(
+    let app = http_receiver(Arc::clone(&received));
+    runtime.spawn(async move { axum::serve(listener, app).await });
+    Receiver { url, received, _runtime: runtime }
+}
+
+/// The OTLP/HTTP routes, keeping what they are sent in `keep`.
+fn http_receiver(keep: Arc<Mutex<Vec<ExportTraceServiceRequest>>>) -> axum::Router {
+    axum::Router::new().route(
         "/v1/traces",
         axum::routing::post(move |body: axum::body::Bytes| {
             let keep = Arc::clone(&keep);
@@ -53,8 +63,56 @@ fn receiver_on(address: &str) -> Receiver {
                 }
             }
         }),
-    );
-    runtime.spawn(async move { axum::serve(listener, app).await });
+    )
+}
+
+/// An OTLP/HTTP receiver over TLS with `pki`'s server certificate.
+fn https_receiver(pki: &TestPki) -> Receiver {
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("https://{}", listener.local_addr().unwrap());
+    let received = Arc::new(Mutex::new(Vec::new()));
+    let app = http_receiver(Arc::clone(&received));
+    let tls = tracer_export::tls::server_config(&pki.server_cert, &pki.server_key, None).unwrap();
+    let _context = runtime.enter();
+    let server =
+        axum_server::from_tcp_rustls(listener, axum_server::tls_rustls::RustlsConfig::from_config(tls)).unwrap();
+    runtime.spawn(server.serve(app.into_make_service()));
+    drop(_context);
+    Receiver { url, received, _runtime: runtime }
+}
+
+/// Keeps what an OTLP/gRPC receiver is sent.
+struct Keep(Arc<Mutex<Vec<ExportTraceServiceRequest>>>);
+
+#[tonic::async_trait]
+impl TraceService for Keep {
+    async fn export(
+        &self,
+        request: tonic::Request<ExportTraceServiceRequest>,
+    ) -> Result<tonic::Response<ExportTraceServiceResponse>, tonic::Status> {
+        self.0.lock().unwrap().push(request.into_inner());
+        Ok(tonic::Response::new(ExportTraceServiceResponse::default()))
+    }
+}
+
+/// An OTLP/gRPC receiver (tonic, the official service definition) on loopback; over TLS
+/// with `pki`'s server certificate when given.
+fn grpc_receiver(pki: Option<&TestPki>) -> Receiver {
+    use tonic::transport::{server::TcpIncoming, Identity, Server, ServerTlsConfig};
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
+    let listener = runtime.block_on(tokio::net::TcpListener::bind("127.0.0.1:0")).unwrap();
+    let scheme = if pki.is_some() { "https" } else { "http" };
+    let url = format!("{scheme}://{}", listener.local_addr().unwrap());
+    let received = Arc::new(Mutex::new(Vec::new()));
+    let mut server = Server::builder();
+    if let Some(pki) = pki {
+        let identity =
+            Identity::from_pem(std::fs::read(&pki.server_cert).unwrap(), std::fs::read(&pki.server_key).unwrap());
+        server = server.tls_config(ServerTlsConfig::new().identity(identity)).unwrap();
+    }
+    let router = server.add_service(TraceServiceServer::new(Keep(Arc::clone(&received))));
+    runtime.spawn(router.serve_with_incoming(TcpIncoming::from(listener)));
     Receiver { url, received, _runtime: runtime }
 }
 
@@ -151,6 +209,76 @@ fn spans_nest_name_the_process_and_keep_values_home_unless_asked() {
     assert!(err.contains("OTLP receiver http://127.0.0.1:9/v1/traces"), "{err}");
 }
 
+/// Runs `tracesynth ARGS` with `env` set.
+fn run_with_env(args: &[&str], env: &[(&str, &str)]) -> (i32, String) {
+    let out = std::process::Command::new(tests::tracesynth()).args(args).envs(env.iter().copied()).output().unwrap();
+    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
+#[test]
+fn spans_go_over_grpc_and_tls_trusting_the_operators_ca_and_nothing_else() {
+    set_binary(env!("CARGO_BIN_EXE_tracesynth-under-test"));
+    let dir = tempfile::tempdir().unwrap();
+    let pki = TestPki::create(dir.path());
+    let trace = tracer_probe::trace::Trace::sample();
+    let file = dir.path().join("trace.json");
+    std::fs::write(&file, trace.to_bytes(tracer_probe::trace::Encoding::Json)).unwrap();
+    let file = arg(&file);
+    let calls = trace.calls.iter().filter(|c| c.is_complete()).count();
+    let export = |to: &str, extra: &[&str]| {
+        let mut args = vec!["export", "--format", "otlp", "--to", to];
+        args.extend_from_slice(extra);
+        args.push(file);
+        run_tracesynth(&args)
+    };
+
+    let plain = grpc_receiver(None);
+    let (code, _, err) = export(&plain.url, &["--protocol", "grpc"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains(&format!("sent {calls} spans to {} (gRPC)", plain.url)), "{err}");
+    let spans = all_spans(&plain.requests()).iter().map(|s| s.name.clone()).collect::<Vec<_>>();
+    assert_eq!(spans.len(), calls);
+    assert!(spans.iter().all(|n| n == "greet"), "{spans:?}");
+
+    let tls = grpc_receiver(Some(&pki));
+    let (code, _, err) = export(&tls.url, &["--protocol", "grpc"]);
+    assert_ne!(code, 0, "a certificate no trusted CA signed");
+    assert!(err.contains(&tls.url) && err.to_lowercase().contains("certificate"), "{err}");
+    let (code, _, err) = export(&tls.url, &["--protocol", "grpc", "--ca", arg(&pki.other_ca)]);
+    assert_ne!(code, 0, "another CA: {err}");
+    assert!(tls.requests().is_empty());
+    let (code, _, err) = export(&tls.url, &["--protocol", "grpc", "--ca", arg(&pki.ca)]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(all_spans(&tls.requests()).len(), calls);
+
+    let https = https_receiver(&pki);
+    let (code, _, err) = export(&https.url, &["--ca", arg(&pki.other_ca)]);
+    assert_ne!(code, 0);
+    assert!(err.contains("UnknownIssuer"), "{err}");
+    let (code, _, err) = export(&https.url, &["--ca", arg(&pki.ca)]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(all_spans(&https.requests()).len(), calls);
+
+    // The standard variables say all of it.
+    let by_env = grpc_receiver(Some(&pki));
+    let (code, err) = run_with_env(
+        &["export", "--format", "otlp", file],
+        &[
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", by_env.url.as_str()),
+            ("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc"),
+            ("OTEL_EXPORTER_OTLP_CERTIFICATE", arg(&pki.ca)),
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(all_spans(&by_env.requests()).len(), calls);
+    let (code, err) = run_with_env(
+        &["export", "--format", "otlp", file],
+        &[("OTEL_EXPORTER_OTLP_ENDPOINT", by_env.url.as_str()), ("OTEL_EXPORTER_OTLP_PROTOCOL", "http/json")],
+    );
+    assert_ne!(code, 0);
+    assert!(err.contains("give http/protobuf or grpc"), "{err}");
+}
+
 #[test]
 fn a_daemon_exports_each_ended_session_with_its_labels() {
     set_binary(env!("CARGO_BIN_EXE_tracesynth-under-test"));
@@ -162,7 +290,14 @@ fn a_daemon_exports_each_ended_session_with_its_labels() {
     let mut fixture = Fixture::start(&bin);
     let sink = receiver();
     let export = format!("otlp={}", sink.url);
-    let daemon = start_daemon(&dir.path().join("data"), &["--export", &export, "--label", "host.name=fleet-1"]);
+    // And a gRPC receiver over TLS whose certificate the operator's own CA signed.
+    let pki = TestPki::create(dir.path());
+    let grpc = grpc_receiver(Some(&pki));
+    let grpc_export = format!("otlp-grpc={}", grpc.url);
+    let daemon = start_daemon(
+        &dir.path().join("data"),
+        &["--export", &export, "--export", &grpc_export, "--export-ca", arg(&pki.ca), "--label", "host.name=fleet-1"],
+    );
     let client = daemon.client();
     // Values of `outer` only (`export_args`, also spelt `export_values`).
     let body = json!({"pid": fixture.pid(), "functions": ["outer", "inner"], "limits": {"max_calls": 6}, "export_args": ["outer"]});
@@ -172,10 +307,16 @@ fn a_daemon_exports_each_ended_session_with_its_labels() {
     let view = session_when(&client, id, "the export", EXPORT_WAIT, |s| s.get("export").is_some());
     assert_eq!(view["state"], "call-limit");
     let export = &view["export"];
-    assert_eq!((export["spans_sent"].as_u64(), export["rows_sent"].as_u64()), (Some(6), Some(0)), "{view}");
+    assert_eq!((export["spans_sent"].as_u64(), export["rows_sent"].as_u64()), (Some(12), Some(0)), "{view}");
     assert_eq!((&export["error"], &export["attempts"], &export["dropped"]), (&Json::Null, &json!(1), &json!(false)));
     assert!(export["ms"].is_u64(), "{view}");
     let requests = sink.requests();
+    let ids = |requests: &[ExportTraceServiceRequest]| {
+        let mut ids: Vec<Vec<u8>> = all_spans(requests).iter().map(|s| s.span_id.clone()).collect();
+        ids.sort();
+        ids
+    };
+    assert_eq!(ids(&grpc.requests()), ids(&requests), "the same spans over gRPC and TLS");
     let resource = requests[0].resource_spans[0].resource.clone().unwrap();
     assert_eq!(attr(&resource.attributes, "host.name"), Some(&V::StringValue("fleet-1".into())));
     let spans = all_spans(&requests);

@@ -1,5 +1,5 @@
 //! A small blocking client of the daemon: hyper over its Unix socket (`unix:PATH`, the
-//! default), ureq over TCP (`http://HOST:PORT`).
+//! default), ureq over TCP (`http://HOST:PORT`, or `https://HOST:PORT` with rustls).
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context as _};
@@ -12,13 +12,44 @@ pub const DEFAULT_SOCKET: &str = "/run/tracesynth/api.sock";
 /// Where the daemon is, for the client verbs.
 #[derive(Debug, Args)]
 pub struct DaemonUrl {
-    /// Daemon address: unix:PATH or http://HOST:PORT (default: $TRACESYNTH_DAEMON, else
-    /// unix:/run/tracesynth/api.sock).
+    /// Daemon address: unix:PATH, http://HOST:PORT or https://HOST:PORT (default:
+    /// $TRACESYNTH_DAEMON, else unix:/run/tracesynth/api.sock).
     #[arg(long = "daemon")]
     pub url: Option<String>,
     /// File holding the daemon's bearer token.
     #[arg(long)]
     pub token_file: Option<PathBuf>,
+    /// With an https:// daemon: a PEM file of certificate authorities its certificate may
+    /// be signed by, besides the public roots.
+    #[arg(long, value_name = "FILE")]
+    pub daemon_ca: Option<PathBuf>,
+    /// With an https:// daemon that asks for one: this client certificate (PEM).
+    #[arg(long, value_name = "FILE", requires = "client_key")]
+    pub client_cert: Option<PathBuf>,
+    /// The private key (PEM) of --client-cert.
+    #[arg(long, value_name = "FILE", requires = "client_cert")]
+    pub client_key: Option<PathBuf>,
+}
+
+impl DaemonUrl {
+    /// The daemon at `url` (`unix:PATH`, `http://` or `https://`), with no token or TLS
+    /// files.
+    #[must_use]
+    pub fn at(url: &str) -> Self {
+        Self { url: Some(url.to_owned()), token_file: None, daemon_ca: None, client_cert: None, client_key: None }
+    }
+
+    /// What an https:// connection trusts and presents.
+    fn tls(&self) -> anyhow::Result<tracer_export::tls::ClientTls> {
+        let mut tls = tracer_export::tls::ClientTls::default();
+        if let Some(ca) = &self.daemon_ca {
+            tls = tls.with_ca_file(ca).context("--daemon-ca")?;
+        }
+        if let (Some(cert), Some(key)) = (&self.client_cert, &self.client_key) {
+            tls = tls.with_identity(cert, key).context("--client-cert")?;
+        }
+        Ok(tls)
+    }
 }
 
 /// A blocking client of the daemon.
@@ -54,10 +85,13 @@ impl Client {
                 .build()
                 .context("starting the client's async runtime")?;
             Target::Unix { path, runtime }
-        } else if base.starts_with("http://") || base.starts_with("https://") {
+        } else if base.starts_with("http://") {
             Target::Tcp { base: base.trim_end_matches('/').to_string(), agent: ureq::AgentBuilder::new().build() }
+        } else if base.starts_with("https://") {
+            let agent = ureq::AgentBuilder::new().tls_config(url.tls()?.rustls_config()?).build();
+            Target::Tcp { base: base.trim_end_matches('/').to_string(), agent }
         } else {
-            bail!("daemon address {base:?} is neither unix:PATH nor http://HOST:PORT");
+            bail!("daemon address {base:?} is neither unix:PATH nor http(s)://HOST:PORT");
         };
         let token = url.token_file.as_deref().map(read_token).transpose()?;
         Ok(Self { target, token })

@@ -1,6 +1,7 @@
-//! Where a daemon sends the traces of its sessions: OTLP receivers (`--export
-//! otlp=URL`, or `$OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` / `$OTEL_EXPORTER_OTLP_ENDPOINT`)
-//! and ClickHouse servers (`--export clickhouse=URL`, [`tracer_export::clickhouse`]),
+//! Where a daemon sends the traces of its sessions: OTLP receivers (`--export otlp=URL`
+//! over HTTP, `--export otlp-grpc=URL` over gRPC, or the standard `OTEL_EXPORTER_OTLP_*`
+//! variables) and ClickHouse servers (`--export clickhouse=URL`,
+//! [`tracer_export::clickhouse`]), over TLS for `https://` URLs (`--export-ca` adds a CA),
 //! each trace once its session has ended, with the operator's labels as resource
 //! attributes and string values redacted. What was sent, or why not, is kept per session
 //! for the session view.
@@ -21,6 +22,7 @@
 use std::{
     cell::RefCell,
     collections::{HashMap, HashSet},
+    path::Path,
     sync::{
         atomic::{AtomicBool, AtomicU64, Ordering},
         Mutex,
@@ -28,7 +30,13 @@ use std::{
 };
 
 use serde::Serialize;
-use tracer_export::{clickhouse, otlp, redact::Redactor, resource, values::ExportValues};
+use tracer_export::{
+    clickhouse, otlp,
+    redact::Redactor,
+    resource,
+    tls::{ClientTls, TlsError},
+    values::ExportValues,
+};
 use tracer_probe::trace::Trace;
 
 use crate::{locks::lock, store::Store};
@@ -38,10 +46,17 @@ use crate::{locks::lock, store::Store};
 pub enum ExportError {
     /// Not `KIND=URL`, or a kind not supported.
     #[error(
-        "--export {0:?}: give otlp=URL (an OTLP/HTTP receiver such as http://HOST:4318) or \
-         clickhouse=URL (a ClickHouse HTTP interface such as http://HOST:8123)"
+        "--export {0:?}: give otlp=URL (an OTLP/HTTP receiver such as http://HOST:4318), otlp-grpc=URL \
+         (an OTLP/gRPC receiver such as http://HOST:4317) or clickhouse=URL (a ClickHouse HTTP interface \
+         such as http://HOST:8123); https:// for TLS"
     )]
     Sink(String),
+    /// The standard OTLP variables name a receiver that cannot be used.
+    #[error("OTEL_EXPORTER_OTLP_*: {0}")]
+    Otlp(#[from] otlp::OtlpError),
+    /// The CA file cannot be used.
+    #[error("--export-ca: {0}")]
+    Tls(#[from] TlsError),
 }
 
 /// Calls read from the store and sent at a time.
@@ -64,10 +79,12 @@ pub struct CallCounts {
 /// The daemon's sinks and labels.
 #[derive(Debug)]
 pub struct Exports {
-    /// OTLP/HTTP receivers.
-    pub otlp: Vec<String>,
+    /// OTLP receivers.
+    pub otlp: Vec<otlp::Receiver>,
     /// ClickHouse servers (HTTP interface).
-    pub clickhouse: Vec<String>,
+    pub clickhouse: Vec<clickhouse::Server>,
+    /// What `https://` connections to the OTLP receivers trust.
+    pub tls: ClientTls,
     /// Resource attributes that name this host or service (`host.name=web-7`).
     pub labels: Vec<(String, String)>,
     /// Applied to every string value a session exports.
@@ -91,6 +108,7 @@ impl Default for Exports {
         Self {
             otlp: Vec::new(),
             clickhouse: Vec::new(),
+            tls: ClientTls::default(),
             labels: Vec::new(),
             redactor: Redactor::default(),
             outcomes: Mutex::new(HashMap::new()),
@@ -123,24 +141,43 @@ pub struct ExportOutcome {
 
 impl Exports {
     /// Sinks from `--export KIND=URL` arguments (the standard OTLP variables when there
-    /// are none) and labels from `--label`.
+    /// are none), trusting the CAs in `ca_file` (or in `$OTEL_EXPORTER_OTLP_CERTIFICATE`)
+    /// besides the public roots over TLS, and labels from `--label`.
     ///
     /// # Errors
-    /// A sink that is not `otlp=URL`.
-    pub fn new(sinks: &[String], labels: Vec<(String, String)>) -> Result<Self, ExportError> {
-        let (mut otlp, mut clickhouse) = (Vec::new(), Vec::new());
+    /// A sink that is not `otlp=URL`, `otlp-grpc=URL` or `clickhouse=URL`; an unusable
+    /// CA file; an OTLP protocol other than `http/protobuf` or `grpc` in the variables.
+    pub fn new(sinks: &[String], labels: Vec<(String, String)>, ca_file: Option<&Path>) -> Result<Self, ExportError> {
+        let ca_file = ca_file.map(Path::to_path_buf).or_else(otlp::ca_file_from_env);
+        let tls = match &ca_file {
+            Some(path) => ClientTls::default().with_ca_file(path)?,
+            None => ClientTls::default(),
+        };
+        let (mut receivers, mut servers) = (Vec::new(), Vec::new());
         for sink in sinks {
             let web = |url: &str| url.starts_with("http://") || url.starts_with("https://");
             match sink.split_once('=') {
-                Some(("otlp", url)) if web(url) => otlp.push(url.to_owned()),
-                Some(("clickhouse", url)) if web(url) => clickhouse.push(url.to_owned()),
+                Some(("otlp", url)) if web(url) => {
+                    receivers.push(otlp::Receiver::new(url, otlp::Protocol::HttpProtobuf))
+                }
+                Some(("otlp-grpc", url)) if web(url) => receivers.push(otlp::Receiver::new(url, otlp::Protocol::Grpc)),
+                Some(("clickhouse", url)) if web(url) => {
+                    servers.push(clickhouse::Server::new(url).with_tls(tls.clone()))
+                }
                 _ => return Err(ExportError::Sink(sink.clone())),
             }
         }
         if sinks.is_empty() {
-            otlp.extend(otlp::endpoint_from_env());
+            receivers.extend(otlp::receiver_from_env()?);
         }
-        Ok(Self { otlp, clickhouse, labels, ..Self::default() })
+        Ok(Self { otlp: receivers, clickhouse: servers, tls, labels, ..Self::default() })
+    }
+
+    /// Where the sinks are, for the log.
+    #[must_use]
+    pub fn destinations(&self) -> Vec<String> {
+        let otlp = self.otlp.iter().map(ToString::to_string);
+        otlp.chain(self.clickhouse.iter().map(|s| s.url.clone())).collect()
     }
 
     /// Whether there is anywhere to send.
@@ -222,10 +259,10 @@ impl Exports {
         if !self.otlp.is_empty() {
             let roots = otlp::Roots::of(pieces().flatten().map(|c| (c.seq, c.parent)));
             let options = otlp::Options { values: values.clone(), redactor: self.redactor.clone() };
-            for url in &self.otlp {
+            for receiver in &self.otlp {
                 let sent = pieces().try_fold(0u64, |sent, piece| {
                     let requests = otlp::requests_for(header, &piece, &roots, &resource, &options, otlp::BATCH);
-                    otlp::send(url, &requests).map(|n| sent + n as u64)
+                    otlp::send(receiver, &self.tls, &requests).map(|n| sent + n as u64)
                 });
                 match sent {
                     Ok(n) => outcome.spans_sent += n,
@@ -245,8 +282,8 @@ impl Exports {
                 None
             })
         };
-        for url in &self.clickhouse {
-            match clickhouse::send_pieces(url, header, &resource, &options, &mut pieces(), cfg.as_ref()) {
+        for server in &self.clickhouse {
+            match clickhouse::send_pieces(server, header, &resource, &options, &mut pieces(), cfg.as_ref()) {
                 Ok(n) => outcome.rows_sent += n as u64,
                 Err(e) => {
                     tracing::warn!(id, error = %e, "export failed");
@@ -356,13 +393,19 @@ mod tests {
     use super::*;
 
     #[test]
-    fn sinks_are_otlp_urls() {
-        let e = Exports::new(&["otlp=http://127.0.0.1:4318".into()], Vec::new()).unwrap();
-        assert_eq!(e.otlp, ["http://127.0.0.1:4318"]);
-        let e = Exports::new(&["clickhouse=http://127.0.0.1:8123".into()], Vec::new()).unwrap();
-        assert_eq!(e.clickhouse, ["http://127.0.0.1:8123"]);
-        for bad in ["clickhouse=tcp://h:9000", "otlp", "otlp=ftp://x"] {
-            assert!(Exports::new(&[bad.into()], Vec::new()).is_err(), "{bad}");
+    fn sinks_are_otlp_and_clickhouse_urls() {
+        let e = Exports::new(&["otlp=http://127.0.0.1:4318".into()], Vec::new(), None).unwrap();
+        assert_eq!(e.otlp, [otlp::Receiver::new("http://127.0.0.1:4318", otlp::Protocol::HttpProtobuf)]);
+        let e = Exports::new(&["otlp-grpc=https://collector:4317".into()], Vec::new(), None).unwrap();
+        assert_eq!(e.otlp, [otlp::Receiver::new("https://collector:4317", otlp::Protocol::Grpc)]);
+        assert_eq!(e.destinations(), ["https://collector:4317 (gRPC)"]);
+        let e = Exports::new(&["clickhouse=http://127.0.0.1:8123".into()], Vec::new(), None).unwrap();
+        assert_eq!(e.clickhouse[0].url, "http://127.0.0.1:8123");
+        for bad in ["clickhouse=tcp://h:9000", "otlp", "otlp=ftp://x", "otlp-http=http://x"] {
+            let err = Exports::new(&[bad.into()], Vec::new(), None).unwrap_err().to_string();
+            assert!(err.contains("otlp-grpc=URL"), "{bad}: {err}");
         }
+        let err = Exports::new(&[], Vec::new(), Some(Path::new("/nonexistent/ca.pem"))).unwrap_err().to_string();
+        assert!(err.starts_with("--export-ca: /nonexistent/ca.pem: cannot read"), "{err}");
     }
 }

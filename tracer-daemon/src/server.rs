@@ -31,9 +31,19 @@ pub struct DaemonArgs {
     #[arg(long, default_value = "tracesynth")]
     pub socket_group: String,
     /// Also serve the API on this TCP address; needs --token-file, loopback included
-    /// (the token holder may do everything).
+    /// (the token holder may do everything), and --tls-cert beyond loopback.
     #[arg(long)]
     pub listen: Option<SocketAddr>,
+    /// Serve --listen over TLS with the certificate chain in this PEM file.
+    #[arg(long, value_name = "FILE", requires_all = ["listen", "tls_key"])]
+    pub tls_cert: Option<PathBuf>,
+    /// The private key (PEM) of --tls-cert.
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+    /// Require a client certificate signed by one of the CAs in this PEM file from every
+    /// TLS client (besides the bearer token).
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    pub tls_client_ca: Option<PathBuf>,
     /// Where traces are stored (default: $XDG_DATA_HOME/tracesynth or
     /// ~/.local/share/tracesynth).
     #[arg(long)]
@@ -43,11 +53,17 @@ pub struct DaemonArgs {
     #[arg(long)]
     pub token_file: Option<PathBuf>,
     /// Send each ended session's trace to this sink (repeatable): `otlp=URL`, an
-    /// OTLP/HTTP receiver (`http://HOST:4318`), or `clickhouse=URL`, a ClickHouse HTTP
-    /// interface (`http://HOST:8123`; tables created on first use). Without it,
-    /// `$OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` or `$OTEL_EXPORTER_OTLP_ENDPOINT` when set.
+    /// OTLP/HTTP receiver (`http://HOST:4318`), `otlp-grpc=URL`, an OTLP/gRPC receiver
+    /// (`http://HOST:4317`), or `clickhouse=URL`, a ClickHouse HTTP interface
+    /// (`http://HOST:8123`; tables created on first use); `https://` for TLS. Without it,
+    /// `$OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` or `$OTEL_EXPORTER_OTLP_ENDPOINT` when set,
+    /// over `$OTEL_EXPORTER_OTLP_PROTOCOL` (`http/protobuf` or `grpc`).
     #[arg(long = "export")]
     pub exports: Vec<String>,
+    /// A PEM file of certificate authorities the sinks' TLS certificates may be signed by,
+    /// besides the public roots (default: `$OTEL_EXPORTER_OTLP_CERTIFICATE`).
+    #[arg(long, value_name = "FILE")]
+    pub export_ca: Option<PathBuf>,
     /// A resource attribute for exported traces, `KEY=VALUE` (repeatable), e.g.
     /// `host.name=web-7`; it replaces the one the daemon finds.
     #[arg(long = "label", value_parser = tracer_export::resource::parse_label)]
@@ -144,17 +160,31 @@ pub fn run_daemon(args: &DaemonArgs) -> anyhow::Result<ExitCode> {
             args.socket.display()
         );
     }
+    let tls = match (&args.tls_cert, &args.tls_key) {
+        (Some(cert), Some(key)) => Some(
+            tracer_export::tls::server_config(cert, key, args.tls_client_ca.as_deref())
+                .context("the API's TLS certificate")?,
+        ),
+        _ => None,
+    };
+    if let (Some(listen), None) = (args.listen, &tls) {
+        if !api::is_loopback(&listen) {
+            bail!(
+                "refusing to listen on {listen} without TLS (the bearer token and the traces would cross the \
+                 network in clear): give --tls-cert and --tls-key, or listen on loopback"
+            );
+        }
+    }
     let dir = args.data_dir.clone().unwrap_or_else(default_data_dir);
     std::fs::create_dir_all(&dir).with_context(|| format!("creating data directory {}", dir.display()))?;
     let store = Store::open(&dir)?;
-    let mut exports = crate::export::Exports::new(&args.exports, args.labels.clone())?;
+    let mut exports = crate::export::Exports::new(&args.exports, args.labels.clone(), args.export_ca.as_deref())?;
     for rule in &args.redact {
         exports.redactor.add(rule)?;
     }
     exports.spool_calls = args.export_spool_calls;
     if exports.any() {
-        let sinks: Vec<&str> = exports.otlp.iter().chain(&exports.clickhouse).map(String::as_str).collect();
-        eprintln!("exporting ended sessions to {}", sinks.join(", "));
+        eprintln!("exporting ended sessions to {}", exports.destinations().join(", "));
     }
     let sessions = Sessions::new(store)?.exporting(exports).with_default_max_overhead(args.max_overhead);
     if !(args.export_retry_secs > 0.0 && args.export_retry_secs.is_finite()) {
@@ -171,6 +201,7 @@ pub fn run_daemon(args: &DaemonArgs) -> anyhow::Result<ExitCode> {
         .build()
         .context("starting the async runtime")?;
     let (listen, socket_path, group) = (args.listen, args.socket.clone(), args.socket_group.clone());
+    let args_client_ca = args.tls_client_ca.is_some();
     let served = runtime.block_on(async move {
         let socket = crate::socket::ApiSocket::bind(&socket_path, &group)?;
         eprintln!("listening on unix:{} ({}; data in {})", socket_path.display(), socket.access, dir.display());
@@ -188,8 +219,17 @@ pub fn run_daemon(args: &DaemonArgs) -> anyhow::Result<ExitCode> {
                     .await
                     .with_context(|| format!("cannot listen on {listen}"))?;
                 let local = listener.local_addr()?;
-                eprintln!("listening on http://{local} (bearer token required)");
-                Some(tokio::spawn(api::serve(listener, state.clone(), stopped())))
+                match tls {
+                    Some(tls) => {
+                        let clients = if args_client_ca { "; client certificate required" } else { "" };
+                        eprintln!("listening on https://{local} (bearer token required{clients})");
+                        Some(tokio::spawn(api::serve_tls(listener, tls, state.clone(), stopped())))
+                    }
+                    None => {
+                        eprintln!("listening on http://{local} (bearer token required)");
+                        Some(tokio::spawn(api::serve(listener, state.clone(), stopped())))
+                    }
+                }
             }
             None => None,
         };

@@ -21,7 +21,11 @@ use tracer_probe::{
     trace::{Call, EndReason, Loss, OnCpu, Trace, Value, SCHEMA_VERSION},
 };
 
-use crate::{redact::Redactor, values::ExportValues};
+use crate::{
+    redact::Redactor,
+    tls::{ClientTls, TlsError},
+    values::ExportValues,
+};
 
 /// A ClickHouse server that could not take or answer.
 #[derive(Debug, thiserror::Error)]
@@ -34,6 +38,9 @@ pub enum ClickHouseError {
         /// What went wrong.
         source: clickhouse::error::Error,
     },
+    /// The TLS configuration cannot be used.
+    #[error(transparent)]
+    Tls(#[from] TlsError),
     /// No runtime for the client could be started.
     #[error("cannot start the ClickHouse client: {0}")]
     Runtime(std::io::Error),
@@ -353,16 +360,53 @@ fn block_on<T>(work: impl std::future::Future<Output = T>) -> Result<T, ClickHou
 
 /// The rows of `sql`, its `?`s bound to `binds` in order, from the server at `url`.
 fn fetch_all<T: clickhouse::RowOwned + clickhouse::RowRead>(
-    url: &str,
+    server: &Server,
     sql: &str,
     binds: &[&str],
 ) -> Result<Vec<T>, ClickHouseError> {
-    let query = binds.iter().fold(client(url).query(sql), |q, b| q.bind(*b));
-    block_on(query.fetch_all::<T>())?.map_err(|source| ClickHouseError::Server { url: url.into(), source })
+    let query = binds.iter().fold(client(server)?.query(sql), |q, b| q.bind(*b));
+    block_on(query.fetch_all::<T>())?.map_err(|source| ClickHouseError::Server { url: server.url.clone(), source })
 }
 
-fn client(url: &str) -> Client {
-    Client::default().with_url(url).with_validation(false)
+/// A ClickHouse server's HTTP interface: its URL, and over `https://` what the client trusts.
+#[derive(Clone, Debug)]
+pub struct Server {
+    /// `http://HOST:8123` or `https://HOST:8443`.
+    pub url: String,
+    /// What an `https://` connection trusts (the public roots unless a CA is added).
+    pub tls: ClientTls,
+}
+
+impl Server {
+    /// The server at `url`, trusting the public roots.
+    #[must_use]
+    pub fn new(url: &str) -> Self {
+        Self { url: url.to_owned(), tls: ClientTls::default() }
+    }
+
+    /// The same server, trusting what `tls` trusts.
+    #[must_use]
+    pub fn with_tls(self, tls: ClientTls) -> Self {
+        Self { tls, ..self }
+    }
+}
+
+fn client(server: &Server) -> Result<Client, ClickHouseError> {
+    let client = if server.url.starts_with("https://") {
+        let connector = hyper_rustls::HttpsConnectorBuilder::new()
+            .with_tls_config((*server.tls.rustls_config()?).clone())
+            .https_only()
+            .enable_http1()
+            .build();
+        let http = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+            // Under the server's own keep-alive timeout (3 s by default).
+            .pool_idle_timeout(std::time::Duration::from_secs(2))
+            .build(connector);
+        Client::with_http_client(http)
+    } else {
+        Client::default()
+    };
+    Ok(client.with_url(&server.url).with_validation(false))
 }
 
 /// Sends a recording to the ClickHouse server at `url` (an HTTP URL such as
@@ -375,7 +419,7 @@ fn client(url: &str) -> Client {
 /// # Errors
 /// The server cannot be reached or refuses a statement.
 pub fn send_pieces(
-    url: &str,
+    server: &Server,
     header: &Trace,
     resource: &Resource,
     options: &Options,
@@ -383,9 +427,9 @@ pub fn send_pieces(
     cfg: Option<&Cfg>,
 ) -> Result<usize, ClickHouseError> {
     let origin = Origin::of(header, resource);
-    let err = |source| ClickHouseError::Server { url: url.into(), source };
+    let err = |source| ClickHouseError::Server { url: server.url.clone(), source };
     block_on(async {
-        let client = client(url);
+        let client = client(server)?;
         for statement in SCHEMA {
             client.query(statement).execute().await.map_err(err)?;
         }
@@ -504,10 +548,10 @@ impl CallRate {
 ///
 /// # Errors
 /// The server cannot be reached or has no tables yet.
-pub fn call_rates(url: &str, function: Option<&str>) -> Result<Vec<CallRate>, ClickHouseError> {
+pub fn call_rates(server: &Server, function: Option<&str>) -> Result<Vec<CallRate>, ClickHouseError> {
     let name = function.unwrap_or("");
     fetch_all(
-        url,
+        server,
         "SELECT function, host, host_id, toUInt64(sum(n)) AS calls, toUInt64(count()) AS recordings, \
          toUInt64(sumIf(n, n > 1)) AS timed_calls, toUInt64(sum(span)) AS span_ns, \
          toUInt64(sum(busy)) AS duration_ns, toUInt64(round(sum(weighed))) AS made FROM (SELECT function, host, \
@@ -542,9 +586,9 @@ pub struct FleetEdge {
 ///
 /// # Errors
 /// The server cannot be reached or has no tables yet.
-pub fn fleet_edges(url: &str, function: &str) -> Result<Vec<FleetEdge>, ClickHouseError> {
+pub fn fleet_edges(server: &Server, function: &str) -> Result<Vec<FleetEdge>, ClickHouseError> {
     fetch_all(
-        url,
+        server,
         "SELECT build_id, from_offset, to_offset, toUInt64(sum(count)) AS count, \
          toUInt64(uniqExact(host, host_id)) AS hosts, toUInt8(max(back_edge)) AS back_edge \
          FROM tracesynth_edges FINAL WHERE function = ? \
@@ -557,9 +601,9 @@ pub fn fleet_edges(url: &str, function: &str) -> Result<Vec<FleetEdge>, ClickHou
 ///
 /// # Errors
 /// The server cannot be reached or has no tables yet.
-pub fn hosts(url: &str) -> Result<Vec<HostSummary>, ClickHouseError> {
+pub fn hosts(server: &Server) -> Result<Vec<HostSummary>, ClickHouseError> {
     fetch_all(
-        url,
+        server,
         "SELECT host, host_id, count() AS calls, uniqExact(function) AS functions \
          FROM tracesynth_calls FINAL GROUP BY host, host_id ORDER BY host, host_id",
         &[],
@@ -570,9 +614,9 @@ pub fn hosts(url: &str) -> Result<Vec<HostSummary>, ClickHouseError> {
 ///
 /// # Errors
 /// The server cannot be reached or has no tables yet.
-pub fn functions(url: &str) -> Result<Vec<FunctionSummary>, ClickHouseError> {
+pub fn functions(server: &Server) -> Result<Vec<FunctionSummary>, ClickHouseError> {
     fetch_all(
-        url,
+        server,
         "SELECT function, build_id, uniqExact(host, host_id) AS hosts, count() AS calls \
          FROM tracesynth_calls FINAL GROUP BY function, build_id ORDER BY function, build_id",
         &[],
@@ -605,11 +649,11 @@ struct ValuesRow {
 /// # Errors
 /// The server cannot be reached; the function was never exported, was seen in several
 /// builds and none was chosen, or has no calls with values.
-pub fn fleet_trace(url: &str, function: &str, build_id: Option<&str>) -> Result<Trace, ClickHouseError> {
-    let err = |source| ClickHouseError::Server { url: url.into(), source };
+pub fn fleet_trace(server: &Server, function: &str, build_id: Option<&str>) -> Result<Trace, ClickHouseError> {
+    let err = |source| ClickHouseError::Server { url: server.url.clone(), source };
     let bad = |detail: String| ClickHouseError::BadRow { function: function.into(), detail };
     let (builds, rows) = block_on(async {
-        let client = client(url);
+        let client = client(server)?;
         let builds = client
             .query(
                 "SELECT build_id, any(info) AS info, uniqExact(host, host_id) AS hosts FROM tracesynth_functions FINAL \
@@ -682,9 +726,10 @@ pub fn fleet_trace(url: &str, function: &str, build_id: Option<&str>) -> Result<
         start_unix_ms: 0,
         end_reason: EndReason::Detached,
         warnings: vec![format!(
-            "{} calls of {function} from {} hosts (build {build_shown}), from ClickHouse at {url}",
+            "{} calls of {function} from {} hosts (build {build_shown}), from ClickHouse at {}",
             calls.len(),
-            build.hosts
+            build.hosts,
+            server.url
         )],
         functions: vec![info],
         calls,

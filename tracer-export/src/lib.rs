@@ -12,4 +12,5 @@ pub mod clickhouse;
 pub mod otlp;
 pub mod redact;
 pub mod resource;
+pub mod tls;
 pub mod values;

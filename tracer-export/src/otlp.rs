@@ -1,4 +1,5 @@
-//! Recorded calls as OTLP spans, sent over HTTP as protobuf (`POST /v1/traces`).
+//! Recorded calls as OTLP spans, sent as protobuf over HTTP (`POST /v1/traces`) or over
+//! gRPC (`TraceService/Export`), with TLS on `https://` endpoints.
 //!
 //! Each completed call is a span named after its function. A call nested in another
 //! traced call on the same thread is that call's child span and shares its trace; each
@@ -24,6 +25,7 @@ use tracer_probe::trace::{Call, Trace, Value};
 use crate::{
     redact::Redactor,
     resource::{attribute, int, text},
+    tls::{ClientTls, TlsError},
     values::ExportValues,
 };
 
@@ -38,6 +40,22 @@ pub enum OtlpError {
         /// What went wrong.
         message: String,
     },
+    /// A gRPC receiver refused the spans.
+    #[error("OTLP receiver {url} (gRPC) answered {code}: {message}")]
+    GrpcRefused {
+        /// Where.
+        url: String,
+        /// The gRPC status code.
+        code: String,
+        /// Its message.
+        message: String,
+    },
+    /// A transport that is not supported.
+    #[error("OTLP protocol {0:?}: give http/protobuf or grpc")]
+    Protocol(String),
+    /// The TLS configuration cannot be used.
+    #[error(transparent)]
+    Tls(#[from] TlsError),
     /// The receiver refused the spans.
     #[error("OTLP receiver {url} answered {status}: {body}")]
     Refused {
@@ -107,14 +125,95 @@ pub fn requests_for(
         .collect()
 }
 
-/// Sends `requests` to the OTLP/HTTP receiver at `endpoint` (`http://HOST:4318`, or the
-/// full `.../v1/traces` URL). Returns the number of spans sent.
+/// How spans travel to a receiver: the two OTLP transports.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Protocol {
+    /// Protobuf over HTTP, `POST /v1/traces` (port 4318 by convention).
+    #[default]
+    HttpProtobuf,
+    /// gRPC, `TraceService/Export` (port 4317 by convention).
+    Grpc,
+}
+
+impl Protocol {
+    /// The protocol named as `OTEL_EXPORTER_OTLP_PROTOCOL` names it: `http/protobuf` (also
+    /// `http`) or `grpc`.
+    ///
+    /// # Errors
+    /// Any other name (`http/json` included: not supported), with what to give instead.
+    pub fn parse(name: &str) -> Result<Self, OtlpError> {
+        match name.trim() {
+            "http/protobuf" | "http" => Ok(Self::HttpProtobuf),
+            "grpc" => Ok(Self::Grpc),
+            other => Err(OtlpError::Protocol(other.to_owned())),
+        }
+    }
+}
+
+/// An OTLP receiver: where, and over which transport.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Receiver {
+    /// `http(s)://HOST:PORT`; for HTTP also the full `.../v1/traces` URL.
+    pub endpoint: String,
+    /// The transport.
+    pub protocol: Protocol,
+}
+
+impl Receiver {
+    /// The receiver at `endpoint` over `protocol`.
+    #[must_use]
+    pub fn new(endpoint: &str, protocol: Protocol) -> Self {
+        Self { endpoint: endpoint.to_owned(), protocol }
+    }
+
+    /// Where requests go, for messages: the traces URL over HTTP, the endpoint over gRPC.
+    #[must_use]
+    pub fn url(&self) -> String {
+        match self.protocol {
+            Protocol::HttpProtobuf => traces_url(&self.endpoint),
+            Protocol::Grpc => grpc_endpoint(&self.endpoint),
+        }
+    }
+}
+
+impl std::fmt::Display for Receiver {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.protocol {
+            Protocol::HttpProtobuf => write!(f, "{}", self.url()),
+            Protocol::Grpc => write!(f, "{} (gRPC)", self.url()),
+        }
+    }
+}
+
+/// Sends `requests` to `receiver`, trusting what `tls` trusts on `https://` endpoints.
+/// Returns the number of spans sent.
 ///
 /// # Errors
-/// The receiver cannot be reached or answers other than 2xx.
-pub fn send(endpoint: &str, requests: &[ExportTraceServiceRequest]) -> Result<usize, OtlpError> {
-    let url = traces_url(endpoint);
-    let agent = ureq::AgentBuilder::new().timeout(std::time::Duration::from_secs(30)).build();
+/// The receiver cannot be reached (TLS included) or refuses a request.
+pub fn send(receiver: &Receiver, tls: &ClientTls, requests: &[ExportTraceServiceRequest]) -> Result<usize, OtlpError> {
+    match receiver.protocol {
+        Protocol::HttpProtobuf => send_http(&receiver.url(), tls, requests),
+        Protocol::Grpc => {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .map_err(|e| OtlpError::Transport { url: receiver.url(), message: e.to_string() })?;
+            runtime.block_on(send_grpc(&receiver.url(), tls, requests))
+        }
+    }
+}
+
+fn spans_in(request: &ExportTraceServiceRequest) -> usize {
+    request.resource_spans.iter().flat_map(|r| &r.scope_spans).map(|s| s.spans.len()).sum()
+}
+
+fn send_http(url: &str, tls: &ClientTls, requests: &[ExportTraceServiceRequest]) -> Result<usize, OtlpError> {
+    let url = url.to_owned();
+    let mut agent = ureq::AgentBuilder::new().timeout(std::time::Duration::from_secs(30));
+    if url.starts_with("https://") {
+        agent = agent.tls_config(tls.rustls_config()?);
+    }
+    let agent = agent.build();
     let mut sent = 0;
     for request in requests {
         let body = request.encode_to_vec();
@@ -126,9 +225,52 @@ pub fn send(endpoint: &str, requests: &[ExportTraceServiceRequest]) -> Result<us
             }
             Err(e) => return Err(OtlpError::Transport { url, message: e.to_string() }),
         }
-        sent += request.resource_spans.iter().flat_map(|r| &r.scope_spans).map(|s| s.spans.len()).sum::<usize>();
+        sent += spans_in(request);
     }
     Ok(sent)
+}
+
+async fn send_grpc(url: &str, tls: &ClientTls, requests: &[ExportTraceServiceRequest]) -> Result<usize, OtlpError> {
+    use opentelemetry_proto::tonic::collector::trace::v1::trace_service_client::TraceServiceClient;
+    use tonic::transport::{Certificate, ClientTlsConfig, Endpoint};
+
+    let transport = |e: &dyn std::fmt::Display| OtlpError::Transport { url: url.to_owned(), message: e.to_string() };
+    let mut endpoint = Endpoint::from_shared(url.to_owned())
+        .map_err(|e| transport(&e))?
+        .connect_timeout(std::time::Duration::from_secs(10))
+        .timeout(std::time::Duration::from_secs(30));
+    if url.starts_with("https://") {
+        let mut config = ClientTlsConfig::new().with_webpki_roots();
+        if tls.has_ca() {
+            config = config.ca_certificate(Certificate::from_pem(tls.ca_pem()));
+        }
+        endpoint = endpoint.tls_config(config).map_err(|e| transport(&e))?;
+    }
+    // The transport error's own text is "transport error"; its source says what failed.
+    let channel = endpoint.connect().await.map_err(|e| transport(&error_chain(&e)))?;
+    let mut client = TraceServiceClient::new(channel);
+    let mut sent = 0;
+    for request in requests {
+        client.export(request.clone()).await.map_err(|status| OtlpError::GrpcRefused {
+            url: url.to_owned(),
+            code: format!("{:?}", status.code()),
+            message: status.message().to_owned(),
+        })?;
+        sent += spans_in(request);
+    }
+    Ok(sent)
+}
+
+/// `error` and its sources, joined with `: `.
+fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(s) = source {
+        text.push_str(": ");
+        text.push_str(&s.to_string());
+        source = s.source();
+    }
+    text
 }
 
 /// The traces URL for an endpoint: `/v1/traces` appended unless it is already there.
@@ -142,12 +284,50 @@ pub fn traces_url(endpoint: &str) -> String {
     }
 }
 
-/// The receiver named by the standard variables, `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`
-/// (used as it is) or `OTEL_EXPORTER_OTLP_ENDPOINT` (with `/v1/traces` added).
+/// A gRPC endpoint: the scheme and authority (gRPC names the method itself; a path given
+/// by habit, such as `/v1/traces`, is left out).
+fn grpc_endpoint(endpoint: &str) -> String {
+    let (scheme, rest) = endpoint.split_once("://").unwrap_or(("http", endpoint));
+    let authority = rest.split('/').next().unwrap_or(rest);
+    format!("{scheme}://{authority}")
+}
+
+/// The receiver named by the standard variables: `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`
+/// (used as it is) or `OTEL_EXPORTER_OTLP_ENDPOINT` (with `/v1/traces` added over HTTP),
+/// over `OTEL_EXPORTER_OTLP_TRACES_PROTOCOL` or `OTEL_EXPORTER_OTLP_PROTOCOL`
+/// (`http/protobuf` when neither is set).
+///
+/// # Errors
+/// A protocol other than `http/protobuf` or `grpc`.
+pub fn receiver_from_env() -> Result<Option<Receiver>, OtlpError> {
+    let Some(endpoint) = otel_var("TRACES_ENDPOINT").or_else(|| otel_var("ENDPOINT")) else {
+        return Ok(None);
+    };
+    Ok(Some(Receiver::new(&endpoint, protocol_from_env()?)))
+}
+
+/// The protocol the standard variables name (`OTEL_EXPORTER_OTLP_TRACES_PROTOCOL`,
+/// `OTEL_EXPORTER_OTLP_PROTOCOL`), `http/protobuf` when neither is set.
+///
+/// # Errors
+/// A protocol other than `http/protobuf` or `grpc`.
+pub fn protocol_from_env() -> Result<Protocol, OtlpError> {
+    match otel_var("TRACES_PROTOCOL").or_else(|| otel_var("PROTOCOL")) {
+        Some(name) => Protocol::parse(&name),
+        None => Ok(Protocol::default()),
+    }
+}
+
+/// The CA file the standard variables name for the receiver's certificate
+/// (`OTEL_EXPORTER_OTLP_TRACES_CERTIFICATE`, `OTEL_EXPORTER_OTLP_CERTIFICATE`).
 #[must_use]
-pub fn endpoint_from_env() -> Option<String> {
-    let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
-    var("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT").or_else(|| var("OTEL_EXPORTER_OTLP_ENDPOINT"))
+pub fn ca_file_from_env() -> Option<std::path::PathBuf> {
+    otel_var("TRACES_CERTIFICATE").or_else(|| otel_var("CERTIFICATE")).map(Into::into)
+}
+
+/// `OTEL_EXPORTER_OTLP_{suffix}` when set and not blank.
+fn otel_var(suffix: &str) -> Option<String> {
+    std::env::var(format!("OTEL_EXPORTER_OTLP_{suffix}")).ok().filter(|v| !v.trim().is_empty())
 }
 
 /// What identifies the recording, for ids.
@@ -316,6 +496,29 @@ mod tests {
         lost.incomplete = Some(tracer_probe::trace::Incomplete::StillRunning);
         t.calls.push(lost);
         t
+    }
+
+    #[test]
+    fn receivers_name_their_protocol_and_where_requests_go() {
+        assert_eq!(Protocol::parse("grpc").unwrap(), Protocol::Grpc);
+        assert_eq!(Protocol::parse("http/protobuf").unwrap(), Protocol::HttpProtobuf);
+        let err = Protocol::parse("http/json").unwrap_err().to_string();
+        assert!(err.contains("give http/protobuf or grpc"), "{err}");
+        let http = Receiver::new("https://collector:4318/", Protocol::HttpProtobuf);
+        assert_eq!(http.url(), "https://collector:4318/v1/traces");
+        let grpc = Receiver::new("http://collector:4317/v1/traces", Protocol::Grpc);
+        assert_eq!(grpc.url(), "http://collector:4317", "gRPC names its own path");
+        assert_eq!(grpc.to_string(), "http://collector:4317 (gRPC)");
+    }
+
+    #[test]
+    fn an_unreachable_grpc_receiver_is_an_error_that_says_where() {
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let receiver = Receiver::new(&format!("http://127.0.0.1:{port}"), Protocol::Grpc);
+        let t = nested();
+        let requests = requests(&t, &crate::resource::describe(&t, &[]), &Options::default(), BATCH);
+        let err = send(&receiver, &ClientTls::default(), &requests).unwrap_err().to_string();
+        assert!(err.contains(&format!("127.0.0.1:{port}")) && err.to_lowercase().contains("refused"), "{err}");
     }
 
     #[test]

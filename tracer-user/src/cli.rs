@@ -64,6 +64,10 @@ struct SynthArgs {
     /// (`daemon --export clickhouse=URL`, sessions exporting values), with --func.
     #[arg(long, requires = "func")]
     clickhouse: Option<String>,
+    /// With an `https://` --clickhouse: a PEM file of certificate authorities its
+    /// certificate may be signed by, besides the public roots.
+    #[arg(long, requires = "clickhouse", value_name = "FILE")]
+    clickhouse_ca: Option<PathBuf>,
     /// With --clickhouse: the build (GNU build id) whose calls to use, when the function
     /// was seen in several.
     #[arg(long, requires = "clickhouse")]
@@ -216,11 +220,19 @@ struct ExportArgs {
     /// Output file (with `--format otlp`: one protobuf `ExportTraceServiceRequest`).
     #[arg(long, short)]
     output: Option<PathBuf>,
-    /// With `--format otlp`: send the spans to this OTLP/HTTP receiver
-    /// (`http://HOST:4318`); default `$OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`, else
-    /// `$OTEL_EXPORTER_OTLP_ENDPOINT`.
+    /// With `--format otlp`: send the spans to this OTLP receiver (`http://HOST:4318`
+    /// over HTTP, `http://HOST:4317` with `--protocol grpc`; `https://` for TLS); default
+    /// `$OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`, else `$OTEL_EXPORTER_OTLP_ENDPOINT`.
     #[arg(long, conflicts_with = "output")]
     to: Option<String>,
+    /// With `--to`: `http/protobuf` or `grpc` (default `$OTEL_EXPORTER_OTLP_PROTOCOL`,
+    /// else `http/protobuf`).
+    #[arg(long, requires = "to")]
+    protocol: Option<String>,
+    /// With an `https://` receiver: a PEM file of certificate authorities its certificate
+    /// may be signed by, besides the public roots (default `$OTEL_EXPORTER_OTLP_CERTIFICATE`).
+    #[arg(long, value_name = "FILE")]
+    ca: Option<PathBuf>,
     /// With `--format otlp`: a resource attribute `KEY=VALUE` (repeatable), e.g.
     /// `host.name=web-7` or `service.name=billing`; it replaces the one tracesynth finds.
     #[arg(long = "label", value_parser = tracer_export::resource::parse_label)]
@@ -483,20 +495,36 @@ fn run_export(args: &ExportArgs) -> anyhow::Result<ExitCode> {
             let values = tracer_export::values::ExportValues::All(args.with_values);
             let options = otlp::Options { values, redactor };
             if args.output.is_none() {
-                let Some(endpoint) = args.to.clone().or_else(otlp::endpoint_from_env) else {
-                    bail!("give -o FILE, --to URL or set OTEL_EXPORTER_OTLP_ENDPOINT");
+                let receiver = match &args.to {
+                    Some(to) => {
+                        let protocol = match &args.protocol {
+                            Some(name) => otlp::Protocol::parse(name)?,
+                            None => otlp::protocol_from_env()?,
+                        };
+                        otlp::Receiver::new(to, protocol)
+                    }
+                    None => match otlp::receiver_from_env()? {
+                        Some(receiver) => receiver,
+                        None => bail!("give -o FILE, --to URL or set OTEL_EXPORTER_OTLP_ENDPOINT"),
+                    },
+                };
+                let tls = match args.ca.clone().or_else(otlp::ca_file_from_env) {
+                    Some(path) => tracer_export::tls::ClientTls::default().with_ca_file(&path)?,
+                    None => tracer_export::tls::ClientTls::default(),
                 };
                 let requests = otlp::requests(&trace, &resource, &options, otlp::BATCH);
-                let sent = otlp::send(&endpoint, &requests).with_context(|| format!("exporting {input}"))?;
-                eprintln!("sent {sent} spans to {}", otlp::traces_url(&endpoint));
+                let sent = otlp::send(&receiver, &tls, &requests).with_context(|| format!("exporting {input}"))?;
+                eprintln!("sent {sent} spans to {receiver}");
                 return Ok(ExitCode::SUCCESS);
             }
             let mut all = otlp::requests(&trace, &resource, &options, usize::MAX);
             prost::Message::encode_to_vec(&all.pop().unwrap_or_default())
         }
     };
-    if args.format != ExportFormat::Otlp && (args.to.is_some() || !args.labels.is_empty() || args.with_values) {
-        bail!("--to, --label and --with-values go with --format otlp");
+    if args.format != ExportFormat::Otlp
+        && (args.to.is_some() || !args.labels.is_empty() || args.with_values || args.ca.is_some())
+    {
+        bail!("--to, --ca, --label and --with-values go with --format otlp");
     }
     let Some(output) = &args.output else { bail!("give -o FILE") };
     tracer_probe::trace::write_atomic(output, &bytes).with_context(|| format!("exporting {input}"))?;
@@ -733,7 +761,8 @@ fn synth_options(args: &SynthArgs, budget: Duration) -> anyhow::Result<carving::
 /// `synth --clickhouse URL --func F`: the refinement loop over every host's calls of `F`.
 fn run_fleet_synth(args: &SynthArgs, url: &str, budget: Duration) -> anyhow::Result<ExitCode> {
     let options = synth_options(args, budget)?;
-    let trace = tracer_export::clickhouse::fleet_trace(url, &options.function, args.build_id.as_deref())?;
+    let server = crate::fleet::server(url, args.clickhouse_ca.as_deref())?;
+    let trace = tracer_export::clickhouse::fleet_trace(&server, &options.function, args.build_id.as_deref())?;
     for w in &trace.warnings {
         eprintln!("{w}");
     }

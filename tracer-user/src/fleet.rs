@@ -1,6 +1,9 @@
 //! `tracesynth fleet hosts|functions|calls|edges --clickhouse URL`: what a fleet's daemons
 //! exported to ClickHouse, across hosts.
-use std::process::ExitCode;
+use std::{
+    path::{Path, PathBuf},
+    process::ExitCode,
+};
 
 use clap::{Args, Subcommand};
 use tracer_export::clickhouse;
@@ -8,9 +11,36 @@ use tracer_export::clickhouse;
 /// Where the fleet's calls are.
 #[derive(Debug, Args)]
 pub struct ClickHouseUrl {
-    /// The ClickHouse HTTP interface the daemons export to, e.g. `http://HOST:8123`.
+    /// The ClickHouse HTTP interface the daemons export to, e.g. `http://HOST:8123`
+    /// (`https://` for TLS).
     #[arg(long)]
     pub clickhouse: String,
+    /// A PEM file of certificate authorities the server's TLS certificate may be signed
+    /// by, besides the public roots.
+    #[arg(long, value_name = "FILE")]
+    pub clickhouse_ca: Option<PathBuf>,
+}
+
+impl ClickHouseUrl {
+    /// The server, trusting the CA given.
+    ///
+    /// # Errors
+    /// An unusable CA file.
+    pub fn server(&self) -> anyhow::Result<clickhouse::Server> {
+        server(&self.clickhouse, self.clickhouse_ca.as_deref())
+    }
+}
+
+/// The ClickHouse server at `url`, trusting the CAs in `ca_file` too.
+///
+/// # Errors
+/// An unusable CA file.
+pub fn server(url: &str, ca_file: Option<&Path>) -> anyhow::Result<clickhouse::Server> {
+    let tls = match ca_file {
+        Some(path) => tracer_export::tls::ClientTls::default().with_ca_file(path)?,
+        None => tracer_export::tls::ClientTls::default(),
+    };
+    Ok(clickhouse::Server::new(url).with_tls(tls))
 }
 
 /// A fleet query.
@@ -50,18 +80,18 @@ pub enum FleetQuery {
 pub fn run(query: &FleetQuery) -> anyhow::Result<ExitCode> {
     match query {
         FleetQuery::Hosts(at) => {
-            for h in clickhouse::hosts(&at.clickhouse)? {
+            for h in clickhouse::hosts(&at.server()?)? {
                 println!("{}\t{}\t{} calls\t{} functions", h.host, h.host_id, h.calls, h.functions);
             }
         }
         FleetQuery::Functions(at) => {
-            for f in clickhouse::functions(&at.clickhouse)? {
+            for f in clickhouse::functions(&at.server()?)? {
                 let build = if f.build_id.is_empty() { "-" } else { f.build_id.as_str() };
                 println!("{}\t{build}\t{} hosts\t{} calls", f.function, f.hosts, f.calls);
             }
         }
         FleetQuery::Calls { at, function } => {
-            let rates = clickhouse::call_rates(&at.clickhouse, function.as_deref())?;
+            let rates = clickhouse::call_rates(&at.server()?, function.as_deref())?;
             if rates.is_empty() {
                 eprintln!(
                     "no calls{} in ClickHouse at {}",
@@ -85,7 +115,7 @@ pub fn run(query: &FleetQuery) -> anyhow::Result<ExitCode> {
             }
         }
         FleetQuery::Edges { at, function } => {
-            let edges = clickhouse::fleet_edges(&at.clickhouse, function)?;
+            let edges = clickhouse::fleet_edges(&at.server()?, function)?;
             if edges.is_empty() {
                 eprintln!(
                     "no control-flow edges of `{function}` in ClickHouse at {} (sessions with block probes \
