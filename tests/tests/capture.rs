@@ -539,6 +539,60 @@ fn samples_one_call_in_n_in_the_kernel_and_keeps_pairs_right() {
 }
 
 #[test]
+fn a_minimum_duration_leaves_short_calls_out_in_the_kernel_and_keeps_the_nesting() {
+    set_binary(env!("CARGO_BIN_EXE_tracesynth-under-test"));
+    if !require_root("a_minimum_duration_leaves_short_calls_out_in_the_kernel_and_keeps_the_nesting") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let bin = build_fixture("calls", &["-O2", "-g"], dir.path());
+    let mut fixture = Fixture::start(&bin);
+    let out = dir.path().join("trace.json");
+    let args =
+        func_args(&["spin", "spin_parent", "greet"], fixture.pid(), &["--min-duration", "100us", "--duration", "3"]);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let recording = Recording::start(&args, &out);
+    let rounds = 20;
+    fixture.command(&format!("durations {rounds}"));
+    fixture.command("str");
+    let trace = recording.finish();
+    fixture.command("exit");
+
+    let calls = trace["calls"].as_array().unwrap();
+    let (spin, parent) = (0, 1);
+    let duration = |c: &Json| c["exit_ns"].as_u64().unwrap() - c["entry_ns"].as_u64().unwrap();
+    for c in calls {
+        assert!(c["incomplete"].is_null(), "{c}");
+        assert!(duration(c) >= 100_000, "a call under 100 µs was kept: {c}");
+    }
+    let parents: Vec<&Json> = calls.iter().filter(|c| c["function"] == parent).collect();
+    assert_eq!(parents.len(), rounds, "spin_parent(500) each round, never spin_parent(0)");
+    let spins: Vec<&Json> = calls.iter().filter(|c| c["function"] == spin).collect();
+    assert_eq!(spins.len(), 2 * rounds, "spin(500) alone and in spin_parent(500), never spin(0)");
+    let nested: Vec<&&Json> = spins.iter().filter(|c| !c["parent"].is_null()).collect();
+    assert_eq!(nested.len(), rounds, "one spin(500) a round inside spin_parent(500)");
+    for child in nested {
+        let p = parents.iter().find(|p| p["seq"] == child["parent"]).expect("the parent is a kept spin_parent call");
+        assert_eq!(child["depth"], 1);
+        assert!(
+            p["entry_ns"].as_u64() <= child["entry_ns"].as_u64() && child["exit_ns"].as_u64() <= p["exit_ns"].as_u64()
+        );
+    }
+    assert!(calls.iter().all(|c| c["function"] != 2), "greet's calls are short: left out after the ring");
+    // Each round leaves out spin(0), spin_parent(0) with its three children, and the two
+    // short children of spin_parent(500); greet's two calls are left out in user space.
+    assert_eq!(trace["min_duration"], serde_json::json!({"ns": 100_000, "left_out": 7 * rounds + 2}));
+    let warnings = trace["warnings"].to_string();
+    assert!(
+        warnings
+            .contains(&format!("calls shorter than 100 µs were left out: {} in the kernel, 2 after it", 7 * rounds)),
+        "{warnings}"
+    );
+    assert_eq!(trace["loss"]["unmatched_returns"], 0);
+    assert_loss_balanced(&trace);
+}
+
+#[test]
 fn an_overhead_budget_removes_costly_probes_and_weights_what_it_kept() {
     set_binary(env!("CARGO_BIN_EXE_tracesynth-under-test"));
     if !require_root("an_overhead_budget_removes_costly_probes_and_weights_what_it_kept") {

@@ -724,3 +724,36 @@ fn the_daemon_s_overhead_budget_samples_hot_functions_unless_a_session_opts_out(
     assert_eq!(trace["sampling"], json!([]));
     fixture.command("exit");
 }
+
+#[test]
+fn a_session_with_a_minimum_duration_keeps_only_the_long_calls() {
+    set_binary(env!("CARGO_BIN_EXE_tracesynth-under-test"));
+    if !require_root("a_session_with_a_minimum_duration_keeps_only_the_long_calls") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let bin = build_fixture("calls", &["-O2", "-g"], dir.path());
+    let mut fixture = Fixture::start(&bin);
+    let daemon = start_daemon(&dir.path().join("data"), &[]);
+    let client = daemon.client();
+    for (body, what) in [
+        (json!({"pid": fixture.pid(), "functions": ["spin"], "min_duration_us": -1}), "min_duration_us"),
+        (json!({"pid": fixture.pid(), "functions": ["spin"], "min_duration_us": 100, "blocks": true}), "blocks"),
+    ] {
+        let err = client.post_json("/v1/sessions", &body).unwrap_err().to_string();
+        assert!(err.contains("400") && err.contains(what), "{err}");
+    }
+    let body = json!({"pid": fixture.pid(), "functions": ["spin", "spin_parent"], "min_duration_us": 100});
+    let id = client.post_json("/v1/sessions", &body).unwrap()["id"].as_u64().unwrap();
+    fixture.command("durations 5");
+    // spin(500) alone and inside spin_parent(500), and spin_parent(500), each round.
+    wait_for("15 calls", Duration::from_secs(10), || {
+        let s = client.get_json(&format!("/v1/sessions/{id}")).unwrap();
+        (total_calls(&s) == 15).then_some(s)
+    });
+    client.delete(&format!("/v1/sessions/{id}")).unwrap();
+    let trace = client.get_json(&format!("/v1/traces/{id}")).unwrap();
+    assert_eq!(trace["calls"].as_array().unwrap().len(), 15);
+    assert_eq!(trace["min_duration"], json!({"ns": 100_000, "left_out": 35}), "7 short calls a round");
+    fixture.command("exit");
+}

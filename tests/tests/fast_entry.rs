@@ -61,6 +61,60 @@ fn func_args(pid: u32, extra: &[&str]) -> Vec<String> {
 }
 
 #[test]
+fn a_minimum_duration_times_called_through_calls_in_the_kernel() {
+    set_binary(env!("CARGO_BIN_EXE_tracesynth-under-test"));
+    if !require_root("a_minimum_duration_times_called_through_calls_in_the_kernel") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let bin = build_fixture("fastentry", FLAGS[0], dir.path());
+    let mut fixture = Fixture::start(&bin);
+    let (threads, rounds) = (2u64, 500u64);
+    let per_function = threads * rounds;
+    let called_through = |trace: &Json| -> Vec<u64> {
+        let functions = trace["functions"].as_array().unwrap();
+        CALLED_THROUGH
+            .iter()
+            .map(|name| {
+                let i = functions.iter().position(|f| f["name"] == *name).unwrap();
+                trace["calls"].as_array().unwrap().iter().filter(|c| c["function"] == i).count() as u64
+            })
+            .collect()
+    };
+    // The TSC here counts in steps of about 10 ns, so many of these calls measure 0 ns:
+    // with 1 ns they are left out and every other call kept; nothing lasts 1 ms.
+    for min in ["1ns", "1ms"] {
+        let out = dir.path().join(format!("trace-{min}.json"));
+        let mut args = vec!["--pid".to_string(), fixture.pid().to_string()];
+        for f in CALLED_THROUGH {
+            args.extend(["--func".to_string(), (*f).to_string()]);
+        }
+        args.extend(["--fast-entry", "--min-duration", min, "--duration", "3"].map(String::from));
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let recording = Recording::start(&args, &out);
+        let reply = fixture.command_reply(&format!("hammer {threads} {rounds}"));
+        assert_eq!(reply, "done mismatches=0", "results changed under the patch");
+        let trace = recording.finish();
+        let kept: u64 = called_through(&trace).iter().sum();
+        let left_out = trace["min_duration"]["left_out"].as_u64().unwrap();
+        assert_eq!(
+            kept + left_out,
+            per_function * CALLED_THROUGH.len() as u64,
+            "--min-duration {min}: every call kept or counted"
+        );
+        for c in trace["calls"].as_array().unwrap() {
+            assert!(c["exit_ns"].as_u64().unwrap() > c["entry_ns"].as_u64().unwrap(), "a 0 ns call was kept: {c}");
+        }
+        if min == "1ms" {
+            assert_eq!(kept, 0);
+        } else {
+            assert!(kept > 0, "calls of 10 ns and more are kept");
+        }
+    }
+    assert_bytes_are_original(&bin, fixture.pid(), CALLED_THROUGH);
+}
+
+#[test]
 fn records_exact_calls_through_trampolines_and_restores_the_bytes() {
     set_binary(env!("CARGO_BIN_EXE_tracesynth-under-test"));
     if !require_root("records_exact_calls_through_trampolines_and_restores_the_bytes") {

@@ -232,6 +232,71 @@ pub struct ProbeConfig {
     /// member's byte offset in it. Their strings come as [`StrEvent`]s with slot
     /// [`SLOT_FIELD_STRING`] plus the entry's index.
     pub field_strings: [u32; MAX_FIELD_STRINGS],
+    /// Low and high halves of the shortest call recorded (0: every call), in ns for entry
+    /// and return probes and in TSC ticks for whole-call probes. Shorter calls are left out
+    /// in the kernel and counted as [`COUNTER_FILTERED`]: an entry that reads only
+    /// registers is held in the `HELD` map until its return shows how long the call took
+    /// (see [`HeldStack`]).
+    pub min_duration: [u32; 2],
+}
+
+impl ProbeConfig {
+    /// The shortest call recorded ([`Self::min_duration`]; 0: every call).
+    #[inline(always)]
+    #[must_use]
+    pub fn min_duration(&self) -> u64 {
+        (u64::from(self.min_duration[1]) << 32) | u64::from(self.min_duration[0])
+    }
+
+    /// Sets [`Self::min_duration`].
+    pub fn set_min_duration(&mut self, value: u64) {
+        self.min_duration = [value as u32, (value >> 32) as u32];
+    }
+}
+
+/// Entries a thread's [`HeldStack`] holds; deeper entries are emitted at once.
+pub const MAX_HELD: usize = 8;
+/// Threads with held entries at once (the `HELD` map is an LRU map).
+pub const MAX_HELD_THREADS: u32 = 1024;
+
+/// A thread's entries held back while a minimum duration is in force, outermost first.
+/// An entry is emitted when its call returns after the minimum, or before any later event
+/// of the thread is emitted (a longer nested call, an entry that reads memory), so the
+/// ring buffer keeps each thread's events in call order; a call that returns sooner is
+/// left out whole. Entries `0..emitted` have been emitted.
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub struct HeldStack {
+    /// Entries held or emitted and not yet returned.
+    pub depth: u32,
+    /// How many of them, from the outermost, were emitted.
+    pub emitted: u32,
+    /// The entry events.
+    pub calls: [CallEvent; MAX_HELD],
+}
+
+impl HeldStack {
+    /// No entries.
+    pub const EMPTY: Self = Self { depth: 0, emitted: 0, calls: [CallEvent::ZERO; MAX_HELD] };
+}
+
+impl CallEvent {
+    /// All fields zero.
+    pub const ZERO: Self = Self {
+        magic: 0,
+        kind: 0,
+        probe: 0,
+        strings: 0,
+        tgid: 0,
+        tid: 0,
+        ts_ns: 0,
+        cpu_ns: 0,
+        args: [0; MAX_ARGS],
+        ret: 0,
+        ticks: 0,
+        sp: 0,
+        ret_addr: 0,
+    };
 }
 
 /// Most `char *` struct members read as strings per probe ([`ProbeConfig::field_strings`]).
@@ -260,8 +325,11 @@ pub const COUNTER_DROPPED: u32 = 1;
 /// Index of the "calls skipped by in-kernel sampling" counter in the `COUNTERS` per-CPU
 /// array (see [`ProbeConfig::sample_every`]).
 pub const COUNTER_SAMPLED_OUT: u32 = 2;
+/// Index of the "calls left out as shorter than the minimum duration" counter in the
+/// `COUNTERS` per-CPU array (see [`ProbeConfig::min_duration`]).
+pub const COUNTER_FILTERED: u32 = 3;
 /// Number of counters in the `COUNTERS` per-CPU array.
-pub const COUNTERS: u32 = 3;
+pub const COUNTERS: u32 = 4;
 
 /// Entries of the `SKIPPED` map: calls in flight whose entry sampling skipped, so their
 /// return is skipped too.
@@ -272,12 +340,35 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_minimum_duration_keeps_all_64_bits() {
+        let mut p = ProbeConfig {
+            kind: 0,
+            string_mask: 0,
+            array_mask: 0,
+            array_len: 0,
+            array_elem: 0,
+            array_cap: 0,
+            array_out: 0,
+            array_count: [0; MAX_ARGS],
+            sample_every: 0,
+            flags: 0,
+            field_strings: [0; MAX_FIELD_STRINGS],
+            min_duration: [0; 2],
+        };
+        for value in [0, 1, 5_000_000_000, u64::MAX] {
+            p.set_min_duration(value);
+            assert_eq!(p.min_duration(), value);
+        }
+    }
+
+    #[test]
     fn event_layout_is_stable() {
         assert_eq!(core::mem::size_of::<CallEvent>(), 120);
         assert_eq!(core::mem::size_of::<StrEvent>() % 4, 0);
         assert_eq!(core::mem::size_of::<BytesHead>(), 24);
         assert_eq!(core::mem::size_of::<BytesSmall>(), 24 + BYTES_SMALL);
-        assert_eq!(core::mem::size_of::<ProbeConfig>(), 76);
+        assert_eq!(core::mem::size_of::<ProbeConfig>(), 84);
+        assert_eq!(core::mem::size_of::<HeldStack>(), 8 + 120 * MAX_HELD);
         assert_eq!(core::mem::size_of::<ArrayStash>(), 96);
         assert_eq!(EventKind::from_raw(2), Some(EventKind::Return));
         assert_eq!(EventKind::from_raw(4), Some(EventKind::Call));

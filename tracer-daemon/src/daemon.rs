@@ -105,6 +105,8 @@ pub struct SessionRequest {
     /// Overhead budget in percent of the target's own CPU time (`None`: the daemon's
     /// default; 0: record every call).
     pub max_overhead: Option<f64>,
+    /// Calls shorter than this many µs are left out (`None`: every call).
+    pub min_duration_us: Option<f64>,
 }
 
 impl SessionRequest {
@@ -123,6 +125,14 @@ impl SessionRequest {
         }
         if self.max_overhead.is_some_and(|p| !(0.0..=100.0).contains(&p)) {
             return invalid("max_overhead must be a percentage in 0..=100 (0: record every call)".into());
+        }
+        if let Some(us) = self.min_duration_us {
+            if !(0.0..=3.6e9).contains(&us) {
+                return invalid(format!("min_duration_us must be a number of µs from 0 to 3.6e9 (an hour), not {us}"));
+            }
+            if us > 0.0 && self.blocks {
+                return invalid("min_duration_us cannot go with blocks: give one or the other".into());
+            }
         }
         if self.functions.is_empty() {
             return invalid("functions must name at least one function".into());
@@ -335,6 +345,7 @@ impl Sessions {
             announce: false,
             ring_bytes: request.ring_mb.map_or(defaults.ring_bytes, |mb| mb << 20),
             max_overhead: record.max_overhead_percent.map(|p| p / 100.0),
+            min_duration: request.min_duration_us.filter(|us| *us > 0.0).map(|us| Duration::from_secs_f64(us / 1e6)),
             ..defaults
         };
         let stop = Arc::new(AtomicBool::new(false));
@@ -522,6 +533,7 @@ impl StoreSink {
             on_cpu: OnCpu { available: false, detail: "session still running".into() },
             warnings: self.plan.warnings.clone(),
             sampling: Vec::new(),
+            min_duration: None,
         }
     }
 

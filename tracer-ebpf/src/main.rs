@@ -21,11 +21,11 @@ use aya_ebpf::{
     EbpfContext,
 };
 use tracer_common::{
-    ArrayStash, BytesLarge, BytesMedium, BytesSmall, CallEvent, EventKind, ProbeConfig, StrEvent, ARRAY_FIXED,
-    ARRAY_ONE, BYTES_LARGE, BYTES_LARGE_MAGIC, BYTES_MEDIUM, BYTES_MEDIUM_MAGIC, BYTES_SMALL, BYTES_SMALL_MAGIC,
-    CALL_MAGIC, COUNTERS as N_COUNTERS, COUNTER_DROPPED, COUNTER_PRODUCED, COUNTER_SAMPLED_OUT, FIELD_STRING,
-    FLAG_URETPROBE, MAX_ARGS, MAX_FIELD_STRINGS, MAX_PROBES, MAX_SKIPPED_CALLS, MAX_STASHED_CALLS, RET_SLOT,
-    SLOT_AFTER, SLOT_FIELD_STRING, STR_BUF, STR_MAGIC,
+    ArrayStash, BytesLarge, BytesMedium, BytesSmall, CallEvent, EventKind, HeldStack, ProbeConfig, StrEvent,
+    ARRAY_FIXED, ARRAY_ONE, BYTES_LARGE, BYTES_LARGE_MAGIC, BYTES_MEDIUM, BYTES_MEDIUM_MAGIC, BYTES_SMALL,
+    BYTES_SMALL_MAGIC, CALL_MAGIC, COUNTERS as N_COUNTERS, COUNTER_DROPPED, COUNTER_FILTERED, COUNTER_PRODUCED,
+    COUNTER_SAMPLED_OUT, FIELD_STRING, FLAG_URETPROBE, MAX_ARGS, MAX_FIELD_STRINGS, MAX_HELD, MAX_HELD_THREADS,
+    MAX_PROBES, MAX_SKIPPED_CALLS, MAX_STASHED_CALLS, RET_SLOT, SLOT_AFTER, SLOT_FIELD_STRING, STR_BUF, STR_MAGIC,
 };
 
 /// Ring buffer of [`CallEvent`]s and [`StrEvent`]s; user space resizes it at load time.
@@ -45,6 +45,27 @@ static STASH: LruHashMap<[u64; 2], ArrayStash> = LruHashMap::with_max_entries(MA
 /// return is skipped too.
 #[map]
 static SKIPPED: LruHashMap<[u64; 2], u8> = LruHashMap::with_max_entries(MAX_SKIPPED_CALLS, 0);
+
+/// Entries held back per thread while a minimum duration is in force
+/// ([`ProbeConfig::min_duration`], [`HeldStack`]).
+#[map]
+static HELD: LruHashMap<u32, HeldStack> = LruHashMap::with_max_entries(MAX_HELD_THREADS, 0);
+
+/// Indexes into [`HeldStack::calls`] are masked with this ([`held_index`]).
+const HELD_MASK: usize = MAX_HELD - 1;
+const _: () = assert!(MAX_HELD.is_power_of_two());
+
+/// `i` masked into [`HeldStack::calls`] in a way the compiler keeps (it would drop a plain
+/// mask where it knows the bound, and then index through a register the verifier cannot
+/// bound).
+#[inline(always)]
+fn held_index(i: usize) -> usize {
+    // SAFETY: a read of a local.
+    unsafe { core::ptr::read_volatile(&i) & HELD_MASK }
+}
+
+/// What a thread's [`HELD`] entry starts as.
+static HELD_EMPTY: HeldStack = HeldStack::EMPTY;
 
 /// Hits per probe id and CPU: the sampling tick, and what user space prices the probes'
 /// cost by.
@@ -166,6 +187,82 @@ fn handle(regs: *const pt_regs) -> u32 {
     } else {
         0
     };
+    let min_duration = config.min_duration();
+    if min_duration != 0 {
+        // Entries that read only registers wait in HELD for their return; the rest are
+        // emitted (after the thread's held entries, to keep call order) and filtered in
+        // user space.
+        let holdable = string_slots == 0 && array_slots == 0;
+        if kind == EventKind::Entry as u32 {
+            if let Some(stack) = held_stack(tid) {
+                // SAFETY: a pointer from a map lookup, valid while the program runs.
+                let held = unsafe { &mut *stack };
+                // Entries below this call's frame returned unseen (the probes were
+                // paused, a longjmp): they are no ancestors of it.
+                let mut n = 0usize;
+                while n < MAX_HELD {
+                    let top = held.depth as usize;
+                    if top > 0 && top <= MAX_HELD && held.calls[held_index(top - 1)].sp < regs.rsp {
+                        held.depth -= 1;
+                    }
+                    n += 1;
+                }
+                if held.emitted > held.depth {
+                    held.emitted = held.depth;
+                }
+                let depth = held.depth as usize;
+                if holdable && depth < MAX_HELD {
+                    held.calls[held_index(depth)] = call_event(kind, probe, 0, pid_tgid, now, regs);
+                    held.depth += 1;
+                    return 0;
+                }
+                flush_held(held, held.depth);
+            }
+        } else if kind == EventKind::Return as u32 {
+            if let Some(stack) = HELD.get_ptr_mut(&tid) {
+                // SAFETY: as above.
+                let held = unsafe { &mut *stack };
+                // This call's entry: the innermost held at its entry stack pointer. Entries
+                // above it returned unseen (their events, if emitted, close as lost).
+                let mut found = MAX_HELD as u32;
+                let mut n = 0usize;
+                while n < MAX_HELD {
+                    let i = MAX_HELD - 1 - n;
+                    if found == MAX_HELD as u32 && (i as u32) < held.depth && held.calls[held_index(i)].sp == entry_sp {
+                        found = i as u32;
+                    }
+                    n += 1;
+                }
+                if (found as usize) < MAX_HELD {
+                    if found >= held.emitted {
+                        let entry_ns = held.calls[held_index(found as usize)].ts_ns;
+                        if now.wrapping_sub(entry_ns) < min_duration {
+                            held.depth = found;
+                            count(COUNTER_FILTERED);
+                            return 0;
+                        }
+                        flush_held(held, found + 1);
+                    }
+                    held.depth = found;
+                    if held.emitted > found {
+                        held.emitted = found;
+                    }
+                }
+            }
+        } else if kind == EventKind::Call as u32 {
+            // A whole call: its TSC ticks say how long it took.
+            if regs.rcx < min_duration {
+                count(COUNTER_FILTERED);
+                return 0;
+            }
+            if let Some(stack) = HELD.get_ptr_mut(&tid) {
+                // SAFETY: as above.
+                let held = unsafe { &mut *stack };
+                flush_held(held, held.depth);
+            }
+        }
+    }
+
     // Memory the call may have written: what its entry kept for this return, if anything.
     let mut after = ArrayStash::default();
     let mut after_slots = 0u32;
@@ -192,44 +289,17 @@ fn handle(regs: *const pt_regs) -> u32 {
         }
     }
 
-    count(COUNTER_PRODUCED);
-    let Some(mut entry) = EVENTS.reserve::<CallEvent>(0) else {
-        count(COUNTER_DROPPED);
-        return 0;
-    };
-    let event = CallEvent {
-        magic: CALL_MAGIC,
+    let event = call_event(
         kind,
         probe,
-        strings: string_slots.count_ones() + array_slots.count_ones() + after_slots.count_ones() + field_strings,
-        tgid: (pid_tgid >> 32) as u32,
-        tid,
-        ts_ns: now,
-        cpu_ns: task_cpu_ns(now),
-        args: if kind == EventKind::Entry as u32 {
-            [regs.rdi, regs.rsi, regs.rdx, regs.rcx, regs.r8, regs.r9]
-        } else if kind == EventKind::Call as u32 {
-            // The call-through trampoline copied the argument registers into these
-            // callee-saved ones before the call, so they still hold them at its return.
-            [regs.rbx, regs.r12, regs.r13, regs.r14, regs.r15, regs.rbp]
-        } else {
-            [0; MAX_ARGS]
-        },
-        ret: regs.rax,
-        // The trampoline leaves the call's TSC ticks in rcx (caller-saved, free after it).
-        ticks: if kind == EventKind::Call as u32 { regs.rcx } else { 0 },
-        sp: regs.rsp,
-        // The entry site is chosen before anything moves rsp, so [rsp] is the return
-        // address; a fault leaves 0 (the builder then relies on the stack pointer alone).
-        ret_addr: if kind == EventKind::Entry as u32 {
-            // SAFETY: bpf_probe_read_user checks the user address and fails cleanly.
-            unsafe { bpf_probe_read_user(regs.rsp as *const u64) }.unwrap_or(0)
-        } else {
-            0
-        },
-    };
-    entry.write(event);
-    entry.submit(BPF_RB_NO_WAKEUP as u64);
+        string_slots.count_ones() + array_slots.count_ones() + after_slots.count_ones() + field_strings,
+        pid_tgid,
+        now,
+        regs,
+    );
+    if !emit(&event) {
+        return 0;
+    }
 
     if string_slots != 0 {
         let values = [regs.rdi, regs.rsi, regs.rdx, regs.rcx, regs.r8, regs.r9, regs.rax];
@@ -320,6 +390,85 @@ fn handle(regs: *const pt_regs) -> u32 {
         }
     }
     0
+}
+
+/// The event of a hit of `probe` (an [`EventKind`] as `kind`) with `strings` records of
+/// user memory to follow.
+#[inline(always)]
+fn call_event(kind: u32, probe: u32, strings: u32, pid_tgid: u64, now: u64, regs: &pt_regs) -> CallEvent {
+    CallEvent {
+        magic: CALL_MAGIC,
+        kind,
+        probe,
+        strings,
+        tgid: (pid_tgid >> 32) as u32,
+        tid: pid_tgid as u32,
+        ts_ns: now,
+        cpu_ns: task_cpu_ns(now),
+        args: if kind == EventKind::Entry as u32 {
+            [regs.rdi, regs.rsi, regs.rdx, regs.rcx, regs.r8, regs.r9]
+        } else if kind == EventKind::Call as u32 {
+            // The call-through trampoline copied the argument registers into these
+            // callee-saved ones before the call, so they still hold them at its return.
+            [regs.rbx, regs.r12, regs.r13, regs.r14, regs.r15, regs.rbp]
+        } else {
+            [0; MAX_ARGS]
+        },
+        ret: regs.rax,
+        // The trampoline leaves the call's TSC ticks in rcx (caller-saved, free after it).
+        ticks: if kind == EventKind::Call as u32 { regs.rcx } else { 0 },
+        sp: regs.rsp,
+        // The entry site is chosen before anything moves rsp, so [rsp] is the return
+        // address; a fault leaves 0 (the builder then relies on the stack pointer alone).
+        ret_addr: if kind == EventKind::Entry as u32 {
+            // SAFETY: bpf_probe_read_user checks the user address and fails cleanly.
+            unsafe { bpf_probe_read_user(regs.rsp as *const u64) }.unwrap_or(0)
+        } else {
+            0
+        },
+    }
+}
+
+/// Sends `event` to the ring buffer, counted as produced, and as dropped when the ring is
+/// full. Returns whether it went.
+#[inline(always)]
+fn emit(event: &CallEvent) -> bool {
+    count(COUNTER_PRODUCED);
+    let Some(mut entry) = EVENTS.reserve::<CallEvent>(0) else {
+        count(COUNTER_DROPPED);
+        return false;
+    };
+    entry.write(*event);
+    entry.submit(BPF_RB_NO_WAKEUP as u64);
+    true
+}
+
+/// Thread `tid`'s held entries, made empty the first time.
+#[inline(always)]
+fn held_stack(tid: u32) -> Option<*mut HeldStack> {
+    if let Some(stack) = HELD.get_ptr_mut(&tid) {
+        return Some(stack);
+    }
+    let _ = HELD.insert(&tid, &HELD_EMPTY, 0);
+    HELD.get_ptr_mut(&tid)
+}
+
+/// Emits the held entries not emitted yet below `upto`, outermost first.
+#[inline(always)]
+fn flush_held(held: &mut HeldStack, upto: u32) {
+    let mut i = held.emitted as usize;
+    while i < MAX_HELD && i < upto as usize {
+        // Copied by the helper: a copy in the program from a variable offset of a map value
+        // does not verify.
+        count(COUNTER_PRODUCED);
+        if EVENTS.output::<CallEvent>(&held.calls[held_index(i)], BPF_RB_NO_WAKEUP as u64).is_err() {
+            count(COUNTER_DROPPED);
+        }
+        i += 1;
+    }
+    if upto > held.emitted {
+        held.emitted = upto;
+    }
 }
 
 /// Reads `elements` elements of `1 << shift` bytes at `address`, at most `cap` bytes, into

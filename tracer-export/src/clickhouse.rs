@@ -738,5 +738,6 @@ pub fn fleet_trace(server: &Server, function: &str, build_id: Option<&str>) -> R
         loss: Loss::default(),
         on_cpu: OnCpu { available: false, detail: "calls gathered from a fleet".into() },
         sampling: Vec::new(),
+        min_duration: None,
     })
 }

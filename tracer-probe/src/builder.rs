@@ -164,6 +164,10 @@ pub struct TraceBuilder {
     ready_paths: Vec<CallBlocks>,
     /// Block hits with no open call of their function on their thread.
     pub unattributed_blocks: u64,
+    /// Completed calls shorter than this many ns are left out (0: none).
+    min_duration_ns: u64,
+    /// Calls left out as shorter than the minimum duration.
+    pub left_out_short: u64,
 }
 
 impl TraceBuilder {
@@ -212,6 +216,8 @@ impl TraceBuilder {
             pending_paths: HashMap::new(),
             ready_paths: Vec::new(),
             unattributed_blocks: 0,
+            min_duration_ns: 0,
+            left_out_short: 0,
         }
     }
 
@@ -565,7 +571,20 @@ impl TraceBuilder {
         self.threads.values().map(|t| t.stack.len()).sum()
     }
 
+    /// Leaves out completed calls shorter than `ns` (the calls a minimum duration keeps out
+    /// that the kernel could not: those of functions that read memory at entry).
+    pub fn set_min_duration(&mut self, ns: u64) {
+        self.min_duration_ns = ns;
+    }
+
     fn complete(&mut self, call: Call) {
+        if self.min_duration_ns > 0
+            && call.exit_ns.is_some_and(|exit| exit.saturating_sub(call.entry_ns) < self.min_duration_ns)
+        {
+            self.left_out_short += 1;
+            self.pending_paths.remove(&call.seq);
+            return;
+        }
         if let Some(n) = self.calls_per_function.get_mut(call.function as usize) {
             *n += 1;
         }

@@ -18,7 +18,7 @@ use crate::{
     builder::TraceBuilder,
     probes::{cfg::CallBlocks, loader, loader::LoadError, Plan},
     procfs,
-    trace::{Call, EndReason, Loss, Trace, SCHEMA_VERSION},
+    trace::{Call, EndReason, Loss, MinDuration, Trace, SCHEMA_VERSION},
 };
 
 /// Settings of one recording.
@@ -48,6 +48,9 @@ pub struct RecordConfig {
     /// Record one call in this many of every function, sampled in the kernel (per CPU);
     /// `None`: every call, or what [`Self::max_overhead`] decides.
     pub sample_every: Option<u32>,
+    /// Leave out calls shorter than this, in the kernel where the entry reads only
+    /// registers (see [`loader::KernelFilters::min_duration_ns`]); `None`: every call.
+    pub min_duration: Option<Duration>,
 }
 
 impl Default for RecordConfig {
@@ -63,6 +66,7 @@ impl Default for RecordConfig {
             announce: false,
             max_overhead: None,
             sample_every: None,
+            min_duration: None,
         }
     }
 }
@@ -167,6 +171,10 @@ pub enum RecordError {
     /// Loading or attaching failed.
     #[error(transparent)]
     Load(#[from] LoadError),
+    /// Block probes and a minimum duration together: a held entry's block hits would
+    /// arrive before it.
+    #[error("a minimum duration cannot go with block probes (--blocks): give one or the other")]
+    BlocksWithMinDuration,
 }
 
 /// Live numbers for a progress display.
@@ -180,6 +188,16 @@ pub struct Progress {
     pub dropped: u64,
     /// Events per second over the last interval.
     pub events_per_sec: f64,
+}
+
+/// `ns` as a person would write it: `50 µs`, `2 ms`, `1.5 s`.
+fn format_ns(ns: u64) -> String {
+    match ns {
+        0..=9_999 => format!("{ns} ns"),
+        10_000..=9_999_999 => format!("{} µs", ns as f64 / 1e3),
+        10_000_000..=9_999_999_999 => format!("{} ms", ns as f64 / 1e6),
+        _ => format!("{} s", ns as f64 / 1e9),
+    }
 }
 
 /// Attaches `plan`, records until a limit, `stop`, or the target's exit, and returns the
@@ -283,7 +301,12 @@ pub fn record_into(
     let costs = config.max_overhead.map(|_| crate::budget::call_costs());
     let attaching = Instant::now();
     let sample_every = config.sample_every.unwrap_or(1).max(1);
-    let (mut attached, ring) = loader::attach_sampled(plan, config.ring_bytes, sample_every)?;
+    let min_duration_ns = config.min_duration.map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX));
+    if min_duration_ns > 0 && plan.points.iter().any(|p| p.kind == tracer_common::EventKind::Block) {
+        return Err(RecordError::BlocksWithMinDuration);
+    }
+    let filters = loader::KernelFilters { sample_every, min_duration_ns };
+    let (mut attached, ring) = loader::attach_filtered(plan, config.ring_bytes, filters)?;
     // The recording starts when `record` is called: capture stops the time attaching took
     // before `--duration` (at half of it at the latest), and the trace says when stopping
     // then overran it.
@@ -297,6 +320,7 @@ pub fn record_into(
     let (tx, rx) = bounded::<Batch>(READER_BATCHES);
     let mut reader = Reader::spawn(ring, tx);
     let mut builder = TraceBuilder::new(&plan.functions, &plan.points).with_layouts(&plan.layouts);
+    builder.set_min_duration(min_duration_ns);
     builder.entries_attached_at(procfs::monotonic_ns());
     if let Some(cfg) = &plan.cfg {
         builder.track_blocks(cfg);
@@ -517,6 +541,14 @@ pub fn record_into(
             attached.dropped_per_cpu()
         ));
     }
+    if min_duration_ns > 0 {
+        warnings.push(format!(
+            "calls shorter than {} were left out: {} in the kernel, {} after it (functions that read memory at entry)",
+            format_ns(min_duration_ns),
+            attached.filtered_short(),
+            builder.left_out_short
+        ));
+    }
     let sampling = governor.map(|g| {
         if !g.timeline.is_empty() {
             let sampled_out = attached.sampled_out();
@@ -556,6 +588,8 @@ pub fn record_into(
         on_cpu: attached.on_cpu.clone(),
         warnings,
         sampling: sampling.unwrap_or(fixed_sampling),
+        min_duration: (min_duration_ns > 0)
+            .then(|| MinDuration { ns: min_duration_ns, left_out: attached.filtered_short() + builder.left_out_short }),
     })
 }
 

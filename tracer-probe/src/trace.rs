@@ -14,7 +14,7 @@ use crate::{
 
 /// Version of the trace schema; bumped on any incompatible change (3: arrays; 4: memory
 /// written through a pointer argument, [`Value::Written`]; 5: structs, [`Value::Record`]).
-pub const SCHEMA_VERSION: u32 = 6;
+pub const SCHEMA_VERSION: u32 = 7;
 
 /// Schema versions [`Trace::from_bytes`] reads (older ones are converted).
 pub const READABLE_VERSIONS: std::ops::RangeInclusive<u32> = 1..=SCHEMA_VERSION;
@@ -355,6 +355,19 @@ pub struct Trace {
     /// every call was recorded). Schema 6 on; older traces read as empty.
     #[serde(default)]
     pub sampling: Vec<Sampling>,
+    /// The minimum duration in force, when calls shorter than it were left out. Schema 7
+    /// on; older traces read as none.
+    #[serde(default)]
+    pub min_duration: Option<MinDuration>,
+}
+
+/// Calls shorter than `ns` were left out of a recording (`record --min-duration`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MinDuration {
+    /// The minimum, in ns.
+    pub ns: u64,
+    /// Calls left out as shorter, in the kernel and after it.
+    pub left_out: u64,
 }
 
 /// The sampling in force from `from_ns` on, until the next change (see
@@ -387,16 +400,21 @@ impl Trace {
     }
 
     /// Decodes a bincode trace of any version from 2 on: schema 6 added
-    /// [`Self::sampling`], the last field, so an older encoding gets an empty one appended.
+    /// [`Self::sampling`] and schema 7 [`Self::min_duration`], the last fields, so an older
+    /// encoding gets empty ones appended.
     ///
     /// # Errors
     /// When the bytes are not a bincode trace.
     pub fn from_bincode(bytes: &[u8]) -> Result<Self, bincode::Error> {
         let version = bytes.get(..4).map_or(SCHEMA_VERSION, |b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]));
-        if version < 6 {
-            // bincode writes a Vec as its u64 length and then the elements.
+        if version < 7 {
             let mut padded = bytes.to_vec();
-            padded.extend_from_slice(&0u64.to_le_bytes());
+            if version < 6 {
+                // bincode writes a Vec as its u64 length and then the elements.
+                padded.extend_from_slice(&0u64.to_le_bytes());
+            }
+            // ... and `None` as one zero byte.
+            padded.push(0);
             return bincode::deserialize(&padded);
         }
         bincode::deserialize(bytes)
@@ -596,6 +614,7 @@ pub mod v1 {
                 on_cpu: t.on_cpu,
                 warnings: t.warnings,
                 sampling: Vec::new(),
+                min_duration: None,
             }
         }
     }
@@ -662,6 +681,7 @@ impl Trace {
             on_cpu: OnCpu { available: true, detail: "test".into() },
             warnings: vec![],
             sampling: Vec::new(),
+            min_duration: None,
         }
     }
 }
@@ -680,7 +700,7 @@ mod tests {
             assert_eq!(Trace::read(&path).unwrap(), trace);
         }
         let json = std::fs::read_to_string(dir.path().join("t.json")).unwrap();
-        assert!(json.contains("\"schema_version\": 6"));
+        assert!(json.contains("\"schema_version\": 7"));
     }
 
     #[test]
@@ -697,11 +717,19 @@ mod tests {
         assert_eq!(call_weight(&[], 0, entry), 1.0);
         let bytes = trace.to_bytes(Encoding::Bincode);
         assert_eq!(Trace::from_bytes(&bytes, Path::new("s.bin")).unwrap(), trace);
-        // Schema 5 had no sampling: its bincode ends where the sampling now begins.
+        // Schema 5 had no sampling and 6 no minimum duration: their bincode ends where
+        // those now begin.
         let old = Trace { schema_version: 5, ..Trace::sample() };
         let mut bytes = bincode::serialize(&old).unwrap();
-        bytes.truncate(bytes.len() - 8);
+        bytes.truncate(bytes.len() - 9);
         assert_eq!(Trace::from_bytes(&bytes, Path::new("v5.bin")).unwrap(), Trace::sample());
+        let old = Trace { schema_version: 6, ..trace.clone() };
+        let mut bytes = bincode::serialize(&old).unwrap();
+        bytes.truncate(bytes.len() - 1);
+        assert_eq!(Trace::from_bytes(&bytes, Path::new("v6.bin")).unwrap(), trace);
+        let filtered = Trace { min_duration: Some(MinDuration { ns: 50_000, left_out: 7 }), ..trace };
+        let bytes = filtered.to_bytes(Encoding::Bincode);
+        assert_eq!(Trace::from_bytes(&bytes, Path::new("s.bin")).unwrap(), filtered);
     }
 
     #[test]
@@ -755,8 +783,8 @@ mod tests {
         std::fs::write(&json, serde_json::to_vec(&old).unwrap()).unwrap();
         let bin = dir.path().join("v2.bin");
         let mut bytes = bincode::serialize(&old).unwrap();
-        // Without the (empty) sampling of schema 6.
-        bytes.truncate(bytes.len() - 8);
+        // Without the (empty) sampling of schema 6 and minimum duration of schema 7.
+        bytes.truncate(bytes.len() - 9);
         std::fs::write(&bin, bytes).unwrap();
         for path in [json, bin] {
             assert_eq!(Trace::read(&path).unwrap(), Trace::sample());

@@ -199,6 +199,11 @@ struct RecordArgs {
     /// built (per CPU); the trace records the rate, so counts can be scaled.
     #[arg(long, value_name = "N", conflicts_with = "max_overhead", value_parser = clap::value_parser!(u32).range(1..))]
     sample_every: Option<u32>,
+    /// Leave out calls shorter than this (`50us`, `2ms`): for functions whose entry reads
+    /// only registers the kernel holds the entry until the return and drops both when the
+    /// call was shorter, before any event is built; the rest are left out after the ring.
+    #[arg(long, value_parser = parse_min_duration, value_name = "DURATION")]
+    min_duration: Option<Duration>,
     /// No live progress line.
     #[arg(long)]
     quiet: bool,
@@ -267,6 +272,18 @@ struct ShowArgs {
     /// Also list every call.
     #[arg(long)]
     calls: bool,
+}
+
+/// Parses a minimum call duration: a positive time with its unit (`50us`, `2ms`, `1s`).
+///
+/// # Errors
+/// Anything else, with what to give instead.
+pub fn parse_min_duration(s: &str) -> Result<Duration, String> {
+    let d = humantime::parse_duration(s.trim()).map_err(|e| format!("{s:?}: {e}; give a time such as 50us or 2ms"))?;
+    if d.is_zero() {
+        return Err(format!("{s:?}: give a time above zero, such as 50us"));
+    }
+    Ok(d)
 }
 
 /// Set by the Ctrl-C / SIGTERM handler.
@@ -411,6 +428,7 @@ fn run_record(args: RecordArgs) -> anyhow::Result<ExitCode> {
         announce: true,
         max_overhead: args.max_overhead.filter(|p| *p > 0.0).map(|p| p / 100.0),
         sample_every: args.sample_every,
+        min_duration: args.min_duration,
     };
     let recorded = record::record(&plan, &config, stop);
     let restored = fast_entry.as_mut().map(tracer_patch::fastentry::FastEntry::restore).unwrap_or_default();

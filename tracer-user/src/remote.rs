@@ -44,6 +44,10 @@ pub struct AttachArgs {
     /// every call).
     #[arg(long, value_parser = tracer_daemon::server::parse_percent, value_name = "PERCENT")]
     max_overhead: Option<f64>,
+    /// Leave out calls shorter than this (`50us`, `2ms`): in the kernel for functions whose
+    /// entry reads only registers, before any event is built.
+    #[arg(long, value_parser = crate::cli::parse_min_duration, value_name = "DURATION", conflicts_with = "blocks")]
+    min_duration: Option<std::time::Duration>,
     #[command(flatten)]
     daemon: DaemonUrl,
 }
@@ -109,6 +113,7 @@ pub fn run_attach(args: &AttachArgs) -> anyhow::Result<ExitCode> {
         array_cap: Some(args.capture.array_cap),
         ring_mb: args.ring_mb,
         max_overhead: args.max_overhead,
+        min_duration_us: args.min_duration.map(|d| d.as_secs_f64() * 1e6),
         args: args.capture.arg_overrides.iter().map(ToString::to_string).collect(),
     };
     let session = Client::new(&args.daemon)?.post_json("/v1/sessions", &serde_json::to_value(&request)?)?;

@@ -121,6 +121,10 @@ pub struct CreateSession {
     /// traps cost too much; the trace records the sampling in force.
     #[serde(default)]
     pub max_overhead: Option<f64>,
+    /// Leave out calls shorter than this many µs, in the kernel where a function's entry
+    /// reads only registers (held until its return shows the duration); not with `blocks`.
+    #[serde(default)]
+    pub min_duration_us: Option<f64>,
 }
 
 fn yes() -> bool {
@@ -543,6 +547,7 @@ async fn create_session(
         args: body.args,
         ring_mb: body.ring_mb,
         max_overhead: body.max_overhead,
+        min_duration_us: body.min_duration_us,
     };
     request.validate()?;
     let sessions = state.sessions.clone();

@@ -10,8 +10,8 @@ use aya::{
     Ebpf, EbpfLoader,
 };
 use tracer_common::{
-    EventKind, ProbeConfig, COUNTER_DROPPED, COUNTER_PRODUCED, COUNTER_SAMPLED_OUT, FLAG_URETPROBE, MAX_FIELD_STRINGS,
-    MAX_PROBES,
+    EventKind, ProbeConfig, COUNTER_DROPPED, COUNTER_FILTERED, COUNTER_PRODUCED, COUNTER_SAMPLED_OUT, FLAG_URETPROBE,
+    MAX_FIELD_STRINGS, MAX_PROBES,
 };
 
 use serde::{Deserialize, Serialize};
@@ -133,6 +133,8 @@ pub struct Attached {
     /// Whether the functions have ever been sampled (their returns then check for skipped
     /// entries).
     sampled: Vec<bool>,
+    /// Calls shorter than this many ns are left out (0: none).
+    min_duration_ns: u64,
     /// Entry, block and whole-call probes.
     entry_links: Vec<UProbeLinkId>,
     /// Their probe ids.
@@ -162,19 +164,31 @@ impl std::fmt::Debug for Attached {
 /// # Errors
 /// On missing privileges, load or attach failures (already attached points are detached).
 pub fn attach(plan: &Plan, ring_bytes: u32) -> Result<(Attached, RingBuf<MapData>), LoadError> {
-    attach_sampled(plan, ring_bytes, 1)
+    attach_filtered(plan, ring_bytes, KernelFilters::default())
 }
 
-/// [`attach`] with one call in `sample_every` of each function recorded from the first
-/// ([`Attached::set_sample_every`]).
+/// What the probe programs leave out before building any event.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct KernelFilters {
+    /// Record one call in this many of each function from the first (0 and 1: every
+    /// call; [`Attached::set_sample_every`] changes it later).
+    pub sample_every: u32,
+    /// Leave out calls shorter than this many ns (0: none). Entries that read only
+    /// registers are held in the kernel until their return; the calls of functions that
+    /// read memory at entry arrive whole and are left out in user space.
+    pub min_duration_ns: u64,
+}
+
+/// [`attach`] with `filters` applied in the kernel.
 ///
 /// # Errors
 /// As [`attach`].
-pub fn attach_sampled(
+pub fn attach_filtered(
     plan: &Plan,
     ring_bytes: u32,
-    sample_every: u32,
+    filters: KernelFilters,
 ) -> Result<(Attached, RingBuf<MapData>), LoadError> {
+    let sample_every = filters.sample_every;
     check_permissions()?;
     crate::probes::patched::check_not_patched(plan).map_err(LoadError::Patched)?;
     if plan.points.len() > MAX_PROBES as usize {
@@ -210,6 +224,7 @@ pub fn attach_sampled(
         scope: pid.map_or(UProbeScope::AllProcesses, UProbeScope::OneProcess),
         sample_every: vec![sample_every.max(1); plan.functions.len()],
         sampled: vec![sample_every > 1; plan.functions.len()],
+        min_duration_ns: filters.min_duration_ns,
         entry_links: Vec::new(),
         entry_ids: Vec::new(),
         ret_links: Vec::new(),
@@ -235,7 +250,15 @@ impl Attached {
             EventKind::Entry | EventKind::Call => self.sample_every.get(f).copied().unwrap_or(1),
             EventKind::Block => 0,
         };
-        ProbeConfig {
+        // Whole calls are timed in TSC ticks.
+        let min_duration = match p.kind {
+            EventKind::Entry | EventKind::Return => self.min_duration_ns,
+            EventKind::Call if self.min_duration_ns > 0 => {
+                ((self.min_duration_ns as f64 / crate::tsc::ns_per_tick()).ceil() as u64).max(1)
+            }
+            EventKind::Call | EventKind::Block => 0,
+        };
+        let mut config = ProbeConfig {
             kind: p.kind as u32,
             string_mask: p.string_mask,
             array_mask: p.arrays.mask,
@@ -247,7 +270,10 @@ impl Attached {
             sample_every,
             flags: if p.uretprobe { FLAG_URETPROBE } else { 0 },
             field_strings: if p.kind == EventKind::Entry { p.arrays.field_strings } else { [0; MAX_FIELD_STRINGS] },
-        }
+            min_duration: [0; 2],
+        };
+        config.set_min_duration(min_duration);
+        config
     }
 
     /// Writes the configuration of the points `which` selects into the `PROBES` map.
@@ -361,6 +387,12 @@ impl Attached {
     /// Calls skipped by in-kernel sampling, summed over CPUs.
     pub fn sampled_out(&self) -> u64 {
         self.counters.get(&COUNTER_SAMPLED_OUT, 0).map(|values| values.iter().sum::<u64>()).unwrap_or(0)
+    }
+
+    /// Calls the kernel left out as shorter than the minimum duration.
+    #[must_use]
+    pub fn filtered_short(&self) -> u64 {
+        self.counters.get(&COUNTER_FILTERED, 0).map(|values| values.iter().sum::<u64>()).unwrap_or(0)
     }
 
     /// Detaches every probe: entry (and block and `ret`-instruction) probes first, then
