@@ -50,8 +50,8 @@ impl ClientTls {
     /// # Errors
     /// An unreadable file, or one without a certificate.
     pub fn with_ca_file(mut self, path: &Path) -> Result<Self, TlsError> {
-        self.ca.extend(certificates(path)?);
         let pem = read(path)?;
+        self.ca.extend(parse_certificates(path, &pem)?);
         self.ca_pem.extend_from_slice(&pem);
         self.ca_pem.push(b'\n');
         Ok(self)
@@ -137,8 +137,12 @@ pub fn provider() -> Arc<rustls::crypto::CryptoProvider> {
 /// # Errors
 /// An unreadable file, or one without a certificate.
 pub fn certificates(path: &Path) -> Result<Vec<CertificateDer<'static>>, TlsError> {
-    let pem = read(path)?;
-    let certs = CertificateDer::pem_slice_iter(&pem)
+    parse_certificates(path, &read(path)?)
+}
+
+/// The certificates in `pem`, the text of the file `path`.
+fn parse_certificates(path: &Path, pem: &[u8]) -> Result<Vec<CertificateDer<'static>>, TlsError> {
+    let certs = CertificateDer::pem_slice_iter(pem)
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| file_error(path, format!("not a PEM certificate file: {e}")))?;
     if certs.is_empty() {
