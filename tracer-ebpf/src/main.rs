@@ -219,7 +219,7 @@ fn handle(regs: *const pt_regs) -> u32 {
                 flush_held(held, held.depth);
             }
         } else if kind == EventKind::Return as u32 {
-            if let Some(stack) = HELD.get_ptr_mut(&tid) {
+            if let Some(stack) = HELD.get_ptr_mut(tid) {
                 // SAFETY: as above.
                 let held = unsafe { &mut *stack };
                 // This call's entry: the innermost held at its entry stack pointer. Entries
@@ -255,7 +255,7 @@ fn handle(regs: *const pt_regs) -> u32 {
                 count(COUNTER_FILTERED);
                 return 0;
             }
-            if let Some(stack) = HELD.get_ptr_mut(&tid) {
+            if let Some(stack) = HELD.get_ptr_mut(tid) {
                 // SAFETY: as above.
                 let held = unsafe { &mut *stack };
                 flush_held(held, held.depth);
@@ -446,11 +446,13 @@ fn emit(event: &CallEvent) -> bool {
 /// Thread `tid`'s held entries, made empty the first time.
 #[inline(always)]
 fn held_stack(tid: u32) -> Option<*mut HeldStack> {
-    if let Some(stack) = HELD.get_ptr_mut(&tid) {
+    if let Some(stack) = HELD.get_ptr_mut(tid) {
         return Some(stack);
     }
-    let _ = HELD.insert(&tid, &HELD_EMPTY, 0);
-    HELD.get_ptr_mut(&tid)
+    // By reference: a copy of the 968 bytes would not fit the program's 512-byte stack.
+    #[allow(clippy::needless_borrows_for_generic_args)]
+    let _ = HELD.insert(tid, &HELD_EMPTY, 0);
+    HELD.get_ptr_mut(tid)
 }
 
 /// Emits the held entries not emitted yet below `upto`, outermost first.
