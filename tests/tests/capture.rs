@@ -159,6 +159,39 @@ fn assert_loss_balanced(trace: &Json) {
 }
 
 #[test]
+fn reads_the_strings_of_the_first_structs_of_an_array() {
+    set_binary(env!("CARGO_BIN_EXE_tracesynth-under-test"));
+    if !require_root("reads_the_strings_of_the_first_structs_of_an_array") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let bin = build_fixture("calls", &["-O2", "-g"], dir.path());
+    for extra in [&[][..], &["--fast-entry"][..]] {
+        let mut fixture = Fixture::start(&bin);
+        let out = dir.path().join("named.json");
+        let args = func_args(&["named_total"], fixture.pid(), &["--calls", "1"]);
+        let mut args: Vec<&str> = args.iter().map(String::as_str).collect();
+        args.extend_from_slice(extra);
+        let recording = Recording::start(&args, &out);
+        let replies = fixture.exchange("named").unwrap();
+        let logged = replies.iter().find_map(|l| l.strip_prefix("named ")).unwrap().to_string();
+        recording.finish();
+        fixture.command("exit");
+        let trace = tracer_probe::trace::Trace::read(&out).unwrap();
+        assert_eq!(trace.calls.len(), 1);
+        let call = &trace.calls[0];
+        assert_eq!(call.args[0].to_string(), logged, "{extra:?}");
+        // 1+2+0+4+...: qty times the name's length (2), the third has none.
+        assert_eq!(call.ret, Some(tracer_probe::trace::Value::Int(2 * (55 - 3))), "{extra:?}");
+        assert!(
+            trace.warnings.iter().all(|w| !w.contains("recorded as an address")),
+            "one member, within the limit: {:?}",
+            trace.warnings
+        );
+    }
+}
+
+#[test]
 fn reads_structs_through_pointer_arguments_by_their_dwarf_layout() {
     set_binary(env!("CARGO_BIN_EXE_tracesynth-under-test"));
     if !require_root("reads_structs_through_pointer_arguments_by_their_dwarf_layout") {
@@ -235,7 +268,7 @@ fn reads_structs_through_pointer_arguments_by_their_dwarf_layout() {
         text.contains(
             "reads: `r` (struct rect *): 32 bytes at entry and again at the return (the function may write it), \
              up to 4096 bytes, as struct rect {origin: struct point {x: int, y: int}, size: struct point {x: int, \
-             y: int}, label: const char * (the string too, in a struct passed alone), tags: short int[3], visible: \
+             y: int}, label: const char * (the string too; in an array, of the first 8 structs), tags: short int[3], visible: \
              unsigned char}"
         ),
         "{text}"

@@ -306,6 +306,16 @@ pub const FIELD_STRING: u32 = 1 << 31;
 /// [`StrEvent::slot`] of the string a struct's `char *` member points to: this plus the
 /// index in [`ProbeConfig::field_strings`].
 pub const SLOT_FIELD_STRING: u32 = 0x20;
+/// In [`ProbeConfig::field_strings`]: the member is one of each struct of an array of
+/// structs counted by an argument (its size in [`ProbeConfig::array_count`]); the first
+/// [`MAX_ELEMENT_STRINGS`] elements' strings are read.
+pub const FIELD_STRING_EACH: u32 = 1 << 30;
+/// Elements of an array of structs whose `char *` members are read as strings.
+pub const MAX_ELEMENT_STRINGS: u32 = 8;
+/// [`StrEvent::slot`] of the string of member `i` (index in
+/// [`ProbeConfig::field_strings`]) of element `e` of an array of structs: this plus
+/// `e * MAX_FIELD_STRINGS + i`.
+pub const SLOT_ELEMENT_STRING: u32 = 0x40;
 
 /// In [`ProbeConfig::flags`]: the probe is a uretprobe, so the stack pointer it sees is one
 /// word above the call's entry stack pointer (the return address was popped).

@@ -24,8 +24,9 @@ use tracer_common::{
     ArrayStash, BytesLarge, BytesMedium, BytesSmall, CallEvent, EventKind, HeldStack, ProbeConfig, StrEvent,
     ARRAY_FIXED, ARRAY_ONE, BYTES_LARGE, BYTES_LARGE_MAGIC, BYTES_MEDIUM, BYTES_MEDIUM_MAGIC, BYTES_SMALL,
     BYTES_SMALL_MAGIC, CALL_MAGIC, COUNTERS as N_COUNTERS, COUNTER_DROPPED, COUNTER_FILTERED, COUNTER_PRODUCED,
-    COUNTER_SAMPLED_OUT, FIELD_STRING, FLAG_URETPROBE, MAX_ARGS, MAX_FIELD_STRINGS, MAX_HELD, MAX_HELD_THREADS,
-    MAX_PROBES, MAX_SKIPPED_CALLS, MAX_STASHED_CALLS, RET_SLOT, SLOT_AFTER, SLOT_FIELD_STRING, STR_BUF, STR_MAGIC,
+    COUNTER_SAMPLED_OUT, FIELD_STRING, FIELD_STRING_EACH, FLAG_URETPROBE, MAX_ARGS, MAX_ELEMENT_STRINGS,
+    MAX_FIELD_STRINGS, MAX_HELD, MAX_HELD_THREADS, MAX_PROBES, MAX_SKIPPED_CALLS, MAX_STASHED_CALLS, RET_SLOT,
+    SLOT_AFTER, SLOT_ELEMENT_STRING, SLOT_FIELD_STRING, STR_BUF, STR_MAGIC,
 };
 
 /// Ring buffer of [`CallEvent`]s and [`StrEvent`]s; user space resizes it at load time.
@@ -276,14 +277,17 @@ fn handle(regs: *const pt_regs) -> u32 {
         }
     }
 
-    // `char *` members of the structs read at entry: one string each.
+    // `char *` members of the structs read at entry: one string each, for each of the
+    // first elements of an array of structs.
+    let values = [regs.rdi, regs.rsi, regs.rdx, regs.rcx, regs.r8, regs.r9];
     let mut field_strings = 0u32;
     if array_slots != 0 {
         let mut i = 0usize;
         while i < MAX_FIELD_STRINGS {
             let f = config.field_strings[i];
-            if f & FIELD_STRING != 0 && array_slots & (1 << ((f >> 16) & 0xf)) != 0 {
-                field_strings += 1;
+            let slot = (f >> 16) & 0xf;
+            if f & FIELD_STRING != 0 && array_slots & (1 << slot) != 0 {
+                field_strings += if f & FIELD_STRING_EACH != 0 { element_strings(config, slot, &values) } else { 1 };
             }
             i += 1;
         }
@@ -313,23 +317,32 @@ fn handle(regs: *const pt_regs) -> u32 {
     }
     // Before the arrays: what the verifier explores here does not multiply by their paths.
     if field_strings != 0 {
-        let values = [regs.rdi, regs.rsi, regs.rdx, regs.rcx, regs.r8, regs.r9];
         let mut i = 0usize;
         while i < MAX_FIELD_STRINGS {
             let f = config.field_strings[i];
             let slot = ((f >> 16) & 0xf) as usize;
             if f & FIELD_STRING != 0 && slot < MAX_ARGS && array_slots & (1 << slot) != 0 {
                 let member = values[slot].wrapping_add(u64::from(f & 0xffff));
-                // SAFETY: bpf_probe_read_user checks the user address and fails cleanly;
-                // an unreadable member reads as NULL, whose string read then faults.
-                let ptr = unsafe { bpf_probe_read_user(member as *const u64) }.unwrap_or(0);
-                emit_string(tid, SLOT_FIELD_STRING + i as u32, ptr);
+                if f & FIELD_STRING_EACH != 0 {
+                    let elements = element_strings(config, slot as u32, &values);
+                    let size = u64::from(config.array_count[slot]);
+                    let mut e = 0u32;
+                    while e < MAX_ELEMENT_STRINGS {
+                        if e < elements {
+                            let at = member.wrapping_add(u64::from(e) * size);
+                            let slot = SLOT_ELEMENT_STRING + e * MAX_FIELD_STRINGS as u32 + i as u32;
+                            emit_string(tid, slot, read_pointer(at));
+                        }
+                        e += 1;
+                    }
+                } else {
+                    emit_string(tid, SLOT_FIELD_STRING + i as u32, read_pointer(member));
+                }
             }
             i += 1;
         }
     }
     if array_slots != 0 {
-        let values = [regs.rdi, regs.rsi, regs.rdx, regs.rcx, regs.r8, regs.r9];
         let out = config.array_out & array_slots;
         let mut stash = ArrayStash::default();
         let mut slot = 0u32;
@@ -337,22 +350,7 @@ fn handle(regs: *const pt_regs) -> u32 {
             if array_slots & (1 << slot) != 0 {
                 let len_slot = (array_len >> (4 * slot)) & 0xf;
                 let elem = (array_elem >> (4 * slot)) & 0xf;
-                let count: i64 = if len_slot == ARRAY_ONE {
-                    1
-                } else if len_slot == ARRAY_FIXED {
-                    config.array_count[slot as usize] as i64
-                } else if len_slot < MAX_ARGS as u32 {
-                    let raw = values[len_slot as usize];
-                    if elem & 12 == 12 {
-                        raw as u32 as i32 as i64
-                    } else if elem & 4 != 0 {
-                        raw as u32 as i64
-                    } else {
-                        raw as i64
-                    }
-                } else {
-                    0
-                };
+                let count = element_count(config, slot, &values);
                 // Structs counted by an argument: the count times the struct's size (in
                 // bytes, so the element shift is 0).
                 let size = config.array_count[slot as usize] as i64;
@@ -473,6 +471,55 @@ fn flush_held(held: &mut HeldStack, upto: u32) {
     }
 }
 
+/// How many elements the pointer in argument `slot` points to: one, a fixed count, or the
+/// count argument's value (its low half, sign-extended or not, when it is a 32-bit int).
+#[inline(always)]
+fn element_count(config: &ProbeConfig, slot: u32, values: &[u64; MAX_ARGS]) -> i64 {
+    if slot as usize >= MAX_ARGS {
+        return 0;
+    }
+    let len_slot = (config.array_len >> (4 * slot)) & 0xf;
+    let elem = (config.array_elem >> (4 * slot)) & 0xf;
+    if len_slot == ARRAY_ONE {
+        1
+    } else if len_slot == ARRAY_FIXED {
+        config.array_count[slot as usize] as i64
+    } else if len_slot < MAX_ARGS as u32 {
+        let raw = values[len_slot as usize];
+        if elem & 12 == 12 {
+            raw as u32 as i32 as i64
+        } else if elem & 4 != 0 {
+            raw as u32 as i64
+        } else {
+            raw as i64
+        }
+    } else {
+        0
+    }
+}
+
+/// How many elements of the array of structs in argument `slot` have their `char *`
+/// members read ([`FIELD_STRING_EACH`]): its count, at most [`MAX_ELEMENT_STRINGS`].
+#[inline(always)]
+fn element_strings(config: &ProbeConfig, slot: u32, values: &[u64; MAX_ARGS]) -> u32 {
+    let count = element_count(config, slot, values);
+    if count <= 0 {
+        0
+    } else if count >= MAX_ELEMENT_STRINGS as i64 {
+        MAX_ELEMENT_STRINGS
+    } else {
+        count as u32
+    }
+}
+
+/// The pointer stored at user address `at`; NULL when it cannot be read (whose string
+/// read then faults).
+#[inline(always)]
+fn read_pointer(at: u64) -> u64 {
+    // SAFETY: bpf_probe_read_user checks the user address and fails cleanly.
+    unsafe { bpf_probe_read_user(at as *const u64) }.unwrap_or(0)
+}
+
 /// Reads `elements` elements of `1 << shift` bytes at `address`, at most `cap` bytes, into
 /// the smallest record that holds them (256 B, 1 KiB or 4 KiB).
 #[inline(always)]
@@ -539,7 +586,9 @@ unsafe fn read_user(dst: *mut u8, size: u64, room: u64, address: u64) -> i32 {
     }
 }
 
-#[inline(always)]
+// A subprogram, not inlined: the verifier prunes its states across the many call sites
+// (one per string slot and array element), which inlined copies would each cost in full.
+#[inline(never)]
 fn emit_string(tid: u32, slot: u32, address: u64) {
     count(COUNTER_PRODUCED);
     let Some(mut entry) = EVENTS.reserve::<StrEvent>(0) else {

@@ -68,6 +68,9 @@ struct Open {
     strings: [Option<StrRecord>; 7],
     /// Strings of `char *` struct members, by index in [`Decoder::field_strings`].
     member_strings: [Option<StrRecord>; tracer_common::MAX_FIELD_STRINGS],
+    /// Strings of `char *` members of the first elements of arrays of structs, by
+    /// `element * MAX_FIELD_STRINGS + index in Decoder::field_strings`.
+    element_strings: Vec<(u32, StrRecord)>,
     /// Memory read through pointer arguments, by argument slot.
     memory: [Option<MemRecord>; tracer_common::MAX_ARGS],
     depth: u32,
@@ -328,6 +331,7 @@ impl TraceBuilder {
             args: c.args,
             strings: Default::default(),
             member_strings: Default::default(),
+            element_strings: Vec::new(),
             memory: Default::default(),
             depth: thread.stack.len() as u32,
             parent: thread.stack.last().map(|o| o.seq),
@@ -439,6 +443,13 @@ impl TraceBuilder {
         if s.slot == RET_SLOT {
             thread.ret_string = Some(s);
         } else if let Some(open) = thread.stack.last_mut() {
+            if let Some(at) = s.slot.checked_sub(tracer_common::SLOT_ELEMENT_STRING) {
+                open.element_strings.push((at, s));
+                if done {
+                    self.flush_awaiting(tid);
+                }
+                return;
+            }
             let slot = match s.slot.checked_sub(tracer_common::SLOT_FIELD_STRING) {
                 Some(member) => open.member_strings.get_mut(member as usize),
                 None => open.strings.get_mut(s.slot as usize),
@@ -478,8 +489,20 @@ impl TraceBuilder {
                         keep_strings(entry, &mut after);
                         after
                     }
-                    (ValueKind::Record { count_param: Some(_), .. }, Value::Array { ptr, .. }, Some(layout)) => {
-                        decode_records(*ptr, layout, Some(m))
+                    (
+                        ValueKind::Record { count_param: Some(_), .. },
+                        entry @ Value::Array { ptr, .. },
+                        Some(layout),
+                    ) => {
+                        let mut after = decode_records(*ptr, layout, Some(m), &|_| Vec::new());
+                        if let (Value::Array { items: before, .. }, Value::Array { items: now, .. }) =
+                            (entry, &mut after)
+                        {
+                            for (b, a) in before.iter().zip(now.iter_mut()) {
+                                keep_strings(b, a);
+                            }
+                        }
+                        after
                     }
                     _ => continue,
                 };
@@ -528,7 +551,24 @@ impl TraceBuilder {
                         decode_record(open.args[*i], layout, open.memory[*i].as_ref(), &strings)
                     }
                     (ValueKind::Record { count_param: Some(_), .. }, Some(layout)) => {
-                        decode_records(open.args[*i], layout, open.memory[*i].as_ref())
+                        // Element k's strings: of each member read for this slot, the one
+                        // for k.
+                        let strings = |k: usize| -> Vec<(u32, &StrRecord)> {
+                            decoder
+                                .field_strings
+                                .iter()
+                                .enumerate()
+                                .filter(|(_, f)| {
+                                    **f & tracer_common::FIELD_STRING_EACH != 0 && ((**f >> 16) & 0xf) as usize == *i
+                                })
+                                .filter_map(|(index, f)| {
+                                    let at = (k * tracer_common::MAX_FIELD_STRINGS + index) as u32;
+                                    let (_, s) = open.element_strings.iter().find(|(e, _)| *e == at)?;
+                                    Some((*f & 0xffff, s))
+                                })
+                                .collect()
+                        };
+                        decode_records(open.args[*i], layout, open.memory[*i].as_ref(), &strings)
                     }
                     _ => decode_value(*kind, open.args[*i], open.strings[*i].as_ref(), true),
                 },
@@ -667,13 +707,19 @@ fn decode_elements(ptr: u64, bytes: u8, signed: bool, memory: Option<&MemRecord>
 }
 
 /// The structs a pointer argument pointed to, as many as its count said: an array of
-/// records.
-fn decode_records(ptr: u64, layout: &Layout, memory: Option<&MemRecord>) -> Value {
+/// records; `strings(k)`: the strings the `char *` members of element `k` point to, by the
+/// member's offset.
+fn decode_records<'a>(
+    ptr: u64,
+    layout: &Layout,
+    memory: Option<&MemRecord>,
+    strings: &dyn Fn(usize) -> Vec<(u32, &'a StrRecord)>,
+) -> Value {
     let size = (layout.bytes as usize).max(1);
     decode_array(ptr, size, memory, |k, chunk| Value::Record {
         ptr: ptr + (k * size) as u64,
         ty: layout.name.clone(),
-        fields: decode_fields(layout, chunk, 0, &[]),
+        fields: decode_fields(layout, chunk, 0, &strings(k)),
         truncated: false,
         fault: None,
     })

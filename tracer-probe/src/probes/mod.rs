@@ -153,7 +153,9 @@ pub struct ArrayReads {
 impl ArrayReads {
     /// Also reads the strings the `char *` members of each struct read at entry point to
     /// (nested structs included, one pointer level deep; at most
-    /// [`tracer_common::MAX_FIELD_STRINGS`] per function, with a note for the others).
+    /// [`tracer_common::MAX_FIELD_STRINGS`] members per function, with a note for the
+    /// others), in an array of structs those of its first
+    /// [`tracer_common::MAX_ELEMENT_STRINGS`] elements.
     pub fn read_member_strings(
         &mut self,
         params: &[Param],
@@ -173,10 +175,10 @@ impl ArrayReads {
         }
         let mut n = 0;
         for ((p, slot), layout) in params.iter().zip(slots).zip(layouts.iter().chain(std::iter::repeat(&None))) {
-            let (ValueKind::Record { count_param: None, .. }, Some(s), Some(layout)) = (p.ctype.kind, slot, layout)
-            else {
+            let (ValueKind::Record { count_param, .. }, Some(s), Some(layout)) = (p.ctype.kind, slot, layout) else {
                 continue;
             };
+            let each = if count_param.is_some() { tracer_common::FIELD_STRING_EACH } else { 0 };
             if self.mask & (1 << s) == 0 {
                 continue;
             }
@@ -193,7 +195,7 @@ impl ArrayReads {
                     ));
                     continue;
                 }
-                self.field_strings[n] = tracer_common::FIELD_STRING | ((*s as u32) << 16) | offset;
+                self.field_strings[n] = tracer_common::FIELD_STRING | each | ((*s as u32) << 16) | offset;
                 n += 1;
             }
         }
@@ -278,7 +280,12 @@ fn describe_layout(layout: &dwarf::Layout) -> String {
         .map(|f| match &f.kind {
             FieldKind::Struct(inner) => format!("{}: {}", f.name, describe_layout(inner)),
             FieldKind::Pointer => format!("{}: {} (address only)", f.name, f.ctype),
-            FieldKind::CString => format!("{}: {} (the string too, in a struct passed alone)", f.name, f.ctype),
+            FieldKind::CString => format!(
+                "{}: {} (the string too; in an array, of the first {} structs)",
+                f.name,
+                f.ctype,
+                tracer_common::MAX_ELEMENT_STRINGS
+            ),
             FieldKind::Opaque { why } => format!("{}: {} (not decoded: {why})", f.name, f.ctype),
             _ => format!("{}: {}", f.name, f.ctype),
         })
