@@ -114,6 +114,9 @@ fn synthesize_from_trace(
     let mut problem = ListProblem::from_examples(&carved.training).map_err(synth_engine::Error::from)?;
     problem.description.clone_from(&config.synth.describe);
     problem.shape.clone_from(&carved.shape);
+    if let Some(shape) = problem.shape.as_mut() {
+        shape.repr_c = Some(rust_declarations(layouts));
+    }
     let held_out = examples(&carved.held_out)?;
     let limits = ListLimits { timeout: config.synth.budget, ..ListLimits::default() };
     let program = match synthesize_lists(&problem, &limits, &CoreOpsFirst, &CancelToken::new()) {
@@ -272,6 +275,65 @@ fn declare_struct(layout: &Layout, out: &mut Vec<(String, String)>) {
     out.push((layout.name.clone(), text));
 }
 
+/// Rust `#[repr(C)]` declarations of the structs in `layouts`, nested ones first, each with
+/// its DWARF field names and the Rust types of their C widths, so Rust code shares the
+/// structs with C. As in [`c_declarations`], a field Rust cannot declare from its type alone
+/// (a union, a bit-field) becomes bytes of its size, so every other field keeps its offset.
+#[must_use]
+pub fn rust_declarations(layouts: &[Option<Layout>]) -> synth_engine::lists::ReprC {
+    let mut out = synth_engine::lists::ReprC::default();
+    let mut done: Vec<String> = Vec::new();
+    for layout in layouts.iter().flatten() {
+        declare_rust_struct(layout, &mut out, &mut done);
+    }
+    out
+}
+
+fn declare_rust_struct(layout: &Layout, out: &mut synth_engine::lists::ReprC, done: &mut Vec<String>) {
+    use std::fmt::Write as _;
+    if done.contains(&layout.name) {
+        return;
+    }
+    done.push(layout.name.clone());
+    let int =
+        |bytes: u8, signed: bool| format!("{}{}", if signed { 'i' } else { 'u' }, u32::from(bytes.clamp(1, 8)) * 8);
+    let (mut lines, mut fields) = (Vec::new(), Vec::new());
+    for (k, f) in layout.fields.iter().enumerate() {
+        if k > 0 && layout.fields[k - 1].offset == f.offset {
+            continue;
+        }
+        let next = layout.fields[k + 1..].iter().map(|g| g.offset).find(|&o| o > f.offset).unwrap_or(layout.bytes);
+        let (name, ty) = match &f.kind {
+            FieldKind::Int { bytes, signed } => (f.name.clone(), int(*bytes, *signed)),
+            FieldKind::Bool => (f.name.clone(), "u8".to_string()),
+            FieldKind::Pointer => (f.name.clone(), "*const core::ffi::c_void".to_string()),
+            FieldKind::CString => (f.name.clone(), "*const core::ffi::c_char".to_string()),
+            FieldKind::Struct(inner) => {
+                declare_rust_struct(inner, out, done);
+                (f.name.clone(), synth_engine::lists::class_name(&inner.name))
+            }
+            FieldKind::Array { bytes, signed, count } => {
+                (f.name.clone(), format!("[{}; {count}]", int(*bytes, *signed)))
+            }
+            FieldKind::Opaque { .. } if f.ctype == "float" => (f.name.clone(), "f32".to_string()),
+            FieldKind::Opaque { .. } if f.ctype == "double" => (f.name.clone(), "f64".to_string()),
+            FieldKind::Opaque { .. } => {
+                (format!("{}_bytes", f.name), format!("[u8; {}]", next.saturating_sub(f.offset).max(1)))
+            }
+        };
+        lines.push(format!("    pub {name}: {ty},"));
+        fields.push((name, ty));
+    }
+    out.structs.push((layout.name.clone(), fields));
+    let _ = writeln!(
+        out.rust,
+        "/// `{}` as C lays it out.\n#[repr(C)]\n#[derive(Clone, Copy, Debug)]\npub struct {} {{\n{}\n}}",
+        layout.name,
+        synth_engine::lists::class_name(&layout.name),
+        lines.join("\n")
+    );
+}
+
 /// A DWARF type as C code that includes only the standard headers can spell it.
 fn c_spelling(ctype: &CType) -> String {
     const KNOWN: &[&str] = &[
@@ -329,5 +391,61 @@ fn c_spelling(ctype: &CType) -> String {
         (true, true) => format!("const {std} *"),
         (true, false) => format!("{std} *"),
         _ => std,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use tracer_probe::probes::dwarf::Field;
+
+    use super::*;
+
+    fn field(name: &str, ctype: &str, offset: u32, kind: FieldKind) -> Field {
+        Field { name: name.into(), ctype: ctype.into(), offset, kind }
+    }
+
+    #[test]
+    fn structs_are_declared_for_c_and_for_rust_with_the_same_layout() {
+        let int = FieldKind::Int { bytes: 4, signed: true };
+        let point = Layout {
+            name: "struct point".into(),
+            bytes: 8,
+            fields: vec![field("x", "int", 0, int.clone()), field("y", "int", 4, int)],
+        };
+        let rect = Layout {
+            name: "rect_t".into(),
+            bytes: 32,
+            fields: vec![
+                field("origin", "struct point", 0, FieldKind::Struct(point)),
+                field("label", "const char *", 8, FieldKind::CString),
+                field("tags", "short int[3]", 16, FieldKind::Array { bytes: 2, signed: true, count: 3 }),
+                field("visible", "unsigned char", 22, FieldKind::Int { bytes: 1, signed: false }),
+                field("u", "union value", 24, FieldKind::Opaque { why: "a union".into() }),
+            ],
+        };
+        let layouts = [Some(rect)];
+        let c = c_declarations(&layouts);
+        assert!(c.contains("struct point {\n    int x;\n    int y;\n};"), "{c}");
+        assert!(c.contains("unsigned char u_bytes[8];\n} rect_t;"), "{c}");
+        let rust = rust_declarations(&layouts);
+        let text = &rust.rust;
+        assert!(
+            text.find("pub struct Point").unwrap() < text.find("pub struct RectT").unwrap(),
+            "nested first: {text}"
+        );
+        for line in [
+            "#[repr(C)]",
+            "pub x: i32,",
+            "pub origin: Point,",
+            "pub label: *const core::ffi::c_char,",
+            "pub tags: [i16; 3],",
+            "pub visible: u8,",
+            "pub u_bytes: [u8; 8],",
+        ] {
+            assert!(text.contains(line), "{line} in {text}");
+        }
+        assert_eq!(rust.field_type("rect_t", "visible"), Some("u8"));
+        assert_eq!(rust.field_type("struct point", "y"), Some("i32"));
+        assert_eq!(rust.fields("rect_t").map(<[_]>::len), Some(5));
     }
 }

@@ -292,7 +292,10 @@ pub fn carve_covering(
         let kind = if array { ShapedKind::Structs(shape) } else { ShapedKind::Struct(shape) };
         shaped.push(ShapedParam { name: p.name.clone(), kind });
     }
-    let shape = shaped.iter().any(|p| !matches!(p.kind, ShapedKind::Plain(_))).then_some(Shape { params: shaped });
+    let shape = shaped
+        .iter()
+        .any(|p| !matches!(p.kind, ShapedKind::Plain(_)))
+        .then_some(Shape { params: shaped, repr_c: None });
     // What the function gives: its return value, or for a `void` function the one array it
     // wrote through a pointer argument (the memory after the call).
     let written = written_params(trace, index);

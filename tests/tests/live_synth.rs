@@ -423,6 +423,43 @@ int main(void) {
 }
 "#;
 
+/// Calls the original struct functions through their C ABI with the synthesized Rust
+/// structs (`#[repr(C)]`), so a layout that differs from C's shows as disagreement.
+const RUST_STRUCT_HARNESS: &str = r#"
+extern "C" {
+    #[link_name = "rect_area"]
+    fn original_rect_area(r: *const rect_area::RectT) -> i64;
+    #[link_name = "order_total"]
+    fn original_order_total(items: *const order_total::Item, count: i32) -> i64;
+}
+
+fn main() {
+    let mut state: u32 = 77;
+    let mut next = |lo: i32, hi: i32| {
+        state = state.wrapping_mul(1103515245).wrapping_add(12345);
+        lo + ((state >> 8) % (hi - lo + 1) as u32) as i32
+    };
+    let mut agree = [0; 2];
+    for _ in 0..1000 {
+        let r = rect_area::RectT {
+            origin: rect_area::Point { x: next(-1000, 1000), y: next(-1000, 1000) },
+            size: rect_area::Point { x: next(0, 5000), y: next(0, 5000) },
+            label: c"x".as_ptr(),
+            tags: [1, 2, 3],
+            visible: 1,
+        };
+        agree[0] += usize::from(unsafe { original_rect_area(&r) } == rect_area::rect_area(&r));
+        let count = next(0, 8);
+        let items: Vec<order_total::Item> = (0..count)
+            .map(|_| order_total::Item { qty: next(0, 100), price: next(-500, 500), flags: next(0, 3) as u32 })
+            .collect();
+        let original = unsafe { original_order_total(items.as_ptr(), count) };
+        agree[1] += usize::from(original == order_total::order_total(&items, i64::from(count)));
+    }
+    println!("rect_area {}\norder_total {}", agree[0], agree[1]);
+}
+"#;
+
 #[test]
 fn struct_functions_synthesized_from_their_fields_agree_with_the_original_on_fresh_inputs() {
     set_binary(env!("CARGO_BIN_EXE_tracesynth-under-test"));
@@ -432,13 +469,15 @@ fn struct_functions_synthesized_from_their_fields_agree_with_the_original_on_fre
     let dir = tempfile::tempdir().unwrap();
     let bin = build_fixture("calls", &["-O2", "-g"], dir.path());
     let mut objects = vec!["original.o".to_string()];
+    let mut rust = String::from(RUST_STRUCT_HARNESS);
     for (func, lang, expect) in [
         ("rect_area", "c", "long int rect_area(const rect_t *r) {"),
         ("rect_area", "python", "def rect_area(r: RectT) -> int:\n    return r.size.x * r.size.y"),
         ("order_total", "c", "long int order_total(const struct item *items, int count) {"),
         ("order_total", "python", "return sum([it.qty * it.price for it in items])"),
-        ("rect_area", "rust", "pub fn rect_area(r: &RectT) -> i64 {\n    r.size.x * r.size.y"),
-        ("order_total", "rust", "items.iter().map(|it| it.qty * it.price).sum::<i64>()"),
+        // Rust shares the structs with C (`#[repr(C)]`, the DWARF names and widths).
+        ("rect_area", "rust", "pub fn rect_area(r: &RectT) -> i64 {\n    i64::from(r.size.x) * i64::from(r.size.y)"),
+        ("order_total", "rust", "items.iter().map(|it| i64::from(it.qty) * i64::from(it.price)).sum::<i64>()"),
     ] {
         let report = verified_report(&bin, dir.path(), func, lang, "rectdrive 300");
         let code = report["code"].as_str().unwrap();
@@ -447,12 +486,33 @@ fn struct_functions_synthesized_from_their_fields_agree_with_the_original_on_fre
             assert!(report["report"]["warnings"].as_array().is_some_and(Vec::is_empty), "{report}");
             objects.push(compile_renamed(dir.path(), func, code));
         }
+        if lang == "rust" {
+            assert!(code.contains("#[repr(C)]"), "{code}");
+            rust.push_str(&format!("\nmod {func} {{\n{code}}}\n"));
+        }
     }
     compile_original(dir.path());
     std::fs::write(dir.path().join("harness.c"), STRUCT_HARNESS).unwrap();
     checked(Command::new("gcc").args(["-O1", "-o", "harness", "harness.c"]).args(&objects), dir.path());
     let agreed = checked(&mut Command::new(dir.path().join("harness")), dir.path());
     assert_eq!(agreed, "rect_area 1000\norder_total 1000\n");
+    // The Rust, its structs passed to the originals as they are.
+    std::fs::write(dir.path().join("harness.rs"), &rust).unwrap();
+    checked(
+        Command::new("rustc").args([
+            "--edition",
+            "2021",
+            "-O",
+            "-C",
+            "link-arg=original.o",
+            "-o",
+            "harness_rs",
+            "harness.rs",
+        ]),
+        dir.path(),
+    );
+    let agreed = checked(&mut Command::new(dir.path().join("harness_rs")), dir.path());
+    assert_eq!(agreed, "rect_area 1000\norder_total 1000\n", "Rust");
 
     // The calls synthesized from, written as the examples JSON with their struct types,
     // synthesize the same function again.

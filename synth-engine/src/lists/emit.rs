@@ -163,7 +163,7 @@ pub fn emit_list_tests(
                         shape,
                         args,
                         rust_arg,
-                        |st, value| rust_struct(st, &st.ty, &[], value),
+                        |st, value| rust_struct(st, &st.ty, &[], value, shape.repr_c.as_ref()),
                         "&",
                         |items| format!("&[{}]", items.join(", ")),
                     );
@@ -619,9 +619,10 @@ fn rust_function(problem: &ListProblem, program: &Expr) -> Result<String, ListEm
     Ok(out)
 }
 
-/// A function whose parameters include structs: plain Rust structs of their integer
-/// fields (`i64`, as the list language computes), taken by reference, the inputs read as
-/// their fields (`r.size.x`, `items.iter().map(|it| it.qty * it.price)`).
+/// A function whose parameters include structs, taken by reference, the inputs read as
+/// their fields (`r.size.x`, `items.iter().map(|it| it.qty * it.price)`). The structs are
+/// the `#[repr(C)]` ones C lays out when the shape knows them ([`Shape::repr_c`]: fields
+/// of their C widths, widened to `i64` where read), else plain structs of `i64` fields.
 fn rust_shaped(problem: &ListProblem, shape: &Shape, program: &Expr) -> Result<String, ListEmitError> {
     let f = ident(&problem.name)?;
     if problem.result_in.is_some() {
@@ -634,19 +635,29 @@ fn rust_shaped(problem: &ListProblem, shape: &Shape, program: &Expr) -> Result<S
             .source(i)
             .ok_or_else(|| ListEmitError::Prototype(format!("input `{}` is no parameter's", problem.params[i].0)))?;
         let name = ident(&p.name)?;
-        let path = path.join(".");
+        // A field read as the i64 the list language computes with.
+        let read = |of: &str, st: &StructShape| -> String {
+            let at = format!("{of}.{}", path.join("."));
+            let c_type = shape.repr_c.as_ref().and_then(|r| r.field_type(st.holder(path), path.last()?));
+            match c_type {
+                None | Some("i64") => at,
+                Some("u64" | "usize" | "isize") => format!("({at} as i64)"),
+                Some(_) => format!("i64::from({at})"),
+            }
+        };
         match &p.kind {
             ShapedKind::Plain(_) => {
                 inputs.push(name);
                 columns.push(None);
             }
-            ShapedKind::Struct(_) => {
-                inputs.push(format!("{name}.{path}"));
+            ShapedKind::Struct(st) => {
+                inputs.push(read(&name, st));
                 columns.push(None);
             }
-            ShapedKind::Structs(_) => {
-                inputs.push(format!("{name}.iter().map(|it| it.{path}).collect::<Vec<i64>>()"));
-                columns.push(Some((name, path)));
+            ShapedKind::Structs(st) => {
+                let each = read("it", st);
+                inputs.push(format!("{name}.iter().map(|it| {each}).collect::<Vec<i64>>()"));
+                columns.push(Some((name, each)));
             }
         }
     }
@@ -662,7 +673,9 @@ fn rust_shaped(problem: &ListProblem, shape: &Shape, program: &Expr) -> Result<S
         match &p.kind {
             ShapedKind::Plain(i) => sig.push(format!("{shown}: {}", rust_type(problem.params[*i].1, true))),
             ShapedKind::Struct(st) | ShapedKind::Structs(st) => {
-                rust_structs(st, &mut structs);
+                if shape.repr_c.is_none() {
+                    rust_structs(st, &mut structs);
+                }
                 let class = class_name(&st.ty);
                 sig.push(if matches!(p.kind, ShapedKind::Struct(_)) {
                     format!("{shown}: &{class}")
@@ -671,6 +684,9 @@ fn rust_shaped(problem: &ListProblem, shape: &Shape, program: &Expr) -> Result<S
                 });
             }
         }
+    }
+    if let Some(repr_c) = &shape.repr_c {
+        let _ = writeln!(out, "{}", repr_c.rust);
     }
     for s in &structs {
         let _ = writeln!(out, "{s}");
@@ -712,24 +728,60 @@ fn rust_structs(st: &StructShape, out: &mut Vec<String>) {
     }
 }
 
-/// A struct value in Rust: `RectT { origin: Point { x: 1, y: -2 }, visible: 1 }`.
-fn rust_struct(st: &StructShape, ty: &str, prefix: &[String], value: &dyn Fn(usize) -> i64) -> String {
-    let parts: Vec<String> = st
-        .members(prefix)
-        .into_iter()
-        .map(|m| match m {
-            Member::Nested { name, ty, path } => format!("{name}: {}", rust_struct(st, ty, &path, value)),
-            Member::Int { name, input } => format!("{name}: {}", value(input)),
-        })
-        .collect();
+/// A struct value in Rust: `RectT { origin: Point { x: 1, y: -2 }, visible: 1 }`. With the
+/// structs as C lays them out (`repr_c`), every declared field is given: the inputs' values,
+/// and zeros (null pointers, zeroed arrays) for the fields the function was not seen to read.
+fn rust_struct(
+    st: &StructShape,
+    ty: &str,
+    prefix: &[String],
+    value: &dyn Fn(usize) -> i64,
+    repr_c: Option<&crate::lists::shape::ReprC>,
+) -> String {
+    let members = st.members(prefix);
+    let given = |m: &Member<'_>| match m {
+        Member::Nested { name, ty, path } => format!("{name}: {}", rust_struct(st, ty, path, value, repr_c)),
+        Member::Int { name, input } => format!("{name}: {}", value(*input)),
+    };
+    let name_of = |m: &Member<'_>| match m {
+        Member::Nested { name, .. } | Member::Int { name, .. } => name.to_string(),
+    };
+    let parts: Vec<String> = match repr_c.and_then(|r| r.fields(ty)) {
+        Some(fields) => fields
+            .iter()
+            .map(|(field, rust_ty)| match members.iter().find(|m| name_of(m) == *field) {
+                Some(m) => given(m),
+                None => format!("{field}: {}", rust_zero(rust_ty)),
+            })
+            .collect(),
+        None => members.iter().map(given).collect(),
+    };
     format!("{} {{ {} }}", class_name(ty), parts.join(", "))
+}
+
+/// A zero of a field type of a `#[repr(C)]` struct, for fields no input gives.
+fn rust_zero(rust_ty: &str) -> String {
+    if rust_ty.starts_with("*const") {
+        "core::ptr::null()".into()
+    } else if let Some(inner) = rust_ty.strip_prefix('[').and_then(|t| t.strip_suffix(']')) {
+        let (elem, count) = inner.split_once(';').unwrap_or((inner, "1"));
+        format!("[{}; {}]", rust_zero(elem.trim()), count.trim())
+    } else if rust_ty.starts_with('f') {
+        "0.0".into()
+    } else if rust_ty.starts_with(|c: char| c.is_ascii_uppercase()) {
+        // A nested struct no input reads: every field zero.
+        format!("unsafe {{ core::mem::zeroed::<{rust_ty}>() }}")
+    } else {
+        "0".into()
+    }
 }
 
 struct Rs<'a> {
     params: &'a [String],
     bound: Vec<[String; 2]>,
     helpers: Vec<&'static str>,
-    /// For an input that is a field across an array of structs: the array and the field.
+    /// For an input that is a field across an array of structs: the array, and the field
+    /// as read from its element `it` (`it.qty`, `i64::from(it.qty)`).
     columns: Vec<Option<(String, String)>>,
 }
 
@@ -780,7 +832,7 @@ impl Rs<'_> {
                 return None;
             }
             array = Some(a.clone());
-            reads.push(format!("it.{f}"));
+            reads.push(f.clone());
         }
         let array = array?;
         self.bound.push([reads[0].clone(), reads.get(1).cloned().unwrap_or_default()]);

@@ -27,7 +27,7 @@ pub use emit::{emit_list_function, emit_list_tests, ListEmitError};
 pub use emit_c::{emit_list_c, emit_list_c_tests, CParam, CPrototype};
 pub use program::{floor_div, floor_mod, run, Expr, LType, LValue, ListOp, RunError, Slot, MAX_LIST};
 pub use search::{synthesize_lists, CoreOpsFirst, ListGuide, ListLimits, ListOutcome, ListStats, UniformListGuide};
-pub use shape::{class_name, structured, Shape, ShapedKind, ShapedParam, StructShape};
+pub use shape::{class_name, structured, ReprC, Shape, ShapedKind, ShapedParam, StructShape};
 pub use spec::{is_list_spec, ListProblem, MAX_EXAMPLE_LIST};
 
 /// A list task that cannot be read.

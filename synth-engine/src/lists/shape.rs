@@ -12,6 +12,34 @@ use crate::spec::{ExampleJson, Examples, ParamDecl};
 pub struct Shape {
     /// In order.
     pub params: Vec<ShapedParam>,
+    /// The structs as a C compiler laid them out, when known (live synthesis, from DWARF):
+    /// Rust code then declares them `#[repr(C)]` so it shares them with C.
+    pub repr_c: Option<ReprC>,
+}
+
+/// Structs laid out as C lays them out, for Rust.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ReprC {
+    /// Their `#[repr(C)]` Rust declarations, nested ones first.
+    pub rust: String,
+    /// Each struct's fields in order, with their Rust types (`i32`, `[i16; 3]`, `Point`):
+    /// struct type as spelt in [`StructShape::ty`], then (field, type) pairs.
+    pub structs: Vec<(String, Vec<(String, String)>)>,
+}
+
+impl ReprC {
+    /// The Rust type of field `name` of struct type `ty`.
+    #[must_use]
+    pub fn field_type(&self, ty: &str, name: &str) -> Option<&str> {
+        let (_, fields) = self.structs.iter().find(|(t, _)| t == ty)?;
+        fields.iter().find(|(n, _)| n == name).map(|(_, r)| r.as_str())
+    }
+
+    /// The fields of struct type `ty`, in order.
+    #[must_use]
+    pub fn fields(&self, ty: &str) -> Option<&[(String, String)]> {
+        self.structs.iter().find(|(t, _)| t == ty).map(|(_, f)| f.as_slice())
+    }
 }
 
 /// One parameter as written.
@@ -133,7 +161,7 @@ pub(crate) fn flatten_structs(ex: &Examples) -> Result<Option<(Examples, Shape)>
         examples.push(ExampleJson { args, output: e.output.clone() });
     }
     let flat = Examples { params, types: crate::spec::StructTypes::default(), examples, ..ex.clone() };
-    Ok(Some((flat, Shape { params: shaped })))
+    Ok(Some((flat, Shape { params: shaped, repr_c: None })))
 }
 
 /// The examples a search saw (each struct field an input of its own, see
@@ -294,6 +322,16 @@ pub(crate) enum Member<'a> {
 }
 
 impl StructShape {
+    /// The struct type that holds the field at `path` (the struct itself for a top-level
+    /// field, else the nested struct's type).
+    #[must_use]
+    pub fn holder(&self, path: &[String]) -> &str {
+        match path.split_last() {
+            Some((_, [])) | None => &self.ty,
+            Some((_, prefix)) => self.nested.iter().find(|(p, _)| p == prefix).map_or(&self.ty, |(_, t)| t),
+        }
+    }
+
     /// The struct types of this shape, each once, the nested ones before the types that
     /// hold them (the order a declaration needs): the type as spelt and its members.
     pub(crate) fn types(&self) -> Vec<(&str, Vec<Member<'_>>)> {
@@ -357,6 +395,7 @@ mod tests {
         assert_eq!(class_name("rect_t"), "RectT");
         assert_eq!(class_name("struct order_item"), "OrderItem");
         let shape = Shape {
+            repr_c: None,
             params: vec![
                 ShapedParam {
                     name: "r".into(),
@@ -426,6 +465,7 @@ mod emitted {
         ];
         let examples = inputs.iter().map(|i| (i.clone(), run(&program, i).unwrap())).collect();
         let shape = Shape {
+            repr_c: None,
             params: vec![
                 ShapedParam {
                     name: "items".into(),
