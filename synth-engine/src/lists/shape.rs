@@ -523,6 +523,31 @@ mod emitted {
             returns_len: false,
             declarations: "struct item {\n    int qty;\n    int price;\n    unsigned flags;\n};\n".into(),
         };
+        // Rust with the struct as C lays it out: its fields of their widths, widened where
+        // read; the tests give the field no input reads a zero.
+        let mut laid_out = problem.clone();
+        laid_out.shape.as_mut().unwrap().repr_c = Some(ReprC {
+            rust: "#[repr(C)]\n#[derive(Clone, Copy, Debug)]\npub struct Item {\n    pub qty: i32,\n    pub price: i32,\n    \
+                   pub note: *const core::ffi::c_char,\n    pub flags: [u8; 4],\n}\n"
+                .into(),
+            structs: vec![(
+                "struct item".into(),
+                vec![
+                    ("qty".into(), "i32".into()),
+                    ("price".into(), "i32".into()),
+                    ("note".into(), "*const core::ffi::c_char".into()),
+                    ("flags".into(), "[u8; 4]".into()),
+                ],
+            )],
+        });
+        let code = emit_list_function(Lang::Rust, &laid_out, &program).unwrap();
+        assert!(code.contains("items.iter().map(|it| i64::from(it.qty) * i64::from(it.price))"), "{code}");
+        assert!(code.contains("#[repr(C)]") && !code.contains("pub qty: i64"), "{code}");
+        let tests = emit_list_tests(Lang::Rust, &laid_out, &laid_out.examples).unwrap();
+        assert!(tests.contains("note: core::ptr::null(), flags: [0; 4]"), "{tests}");
+        let report = verify(Lang::Rust, &code, &tests, &limits).unwrap();
+        assert_eq!((report.tests_passed, report.tests_total), (3, 3), "{report:?}\n{code}\n{tests}");
+
         let code = emit_list_c(&problem, &program, &proto).unwrap();
         assert!(code.contains("total += x * y;") && code.contains("items[i].qty"), "{code}");
         let tests = emit_list_c_tests(&problem, &problem.examples, &proto).unwrap();
