@@ -250,18 +250,22 @@ fn paced_deep_capture(tracesynth: &Path, bin: &Path, dir: &Path, runs: usize) ->
 }
 
 /// Reading the ints behind `sum_ints(const int *a, int n)` at entry: the cost per call
-/// over no probe, for n = 16 and 256, of scalar capture (`--array-cap 0`), deep capture,
+/// over no probe, for n = 16 and 256, of scalar capture (`--array-cap 0`), deep capture
+/// (with the entry probe where the function starts, and with `--fast-entry`),
 /// and bpftrace reading the same bytes into a map (`@last = buf(arg0, 4n)`, which bpftrace
 /// can do for 64 bytes, not for 1 KiB).
 fn deep_capture(tracesynth: &Path, bin: &Path, dir: &Path, calls: u64, runs: usize, bpftrace: bool) -> Result<()> {
     println!(
         "\n## Deep capture: `sum_ints(const int *a, int n)`, ns per call over no probe, median of {runs} runs of {calls} calls\n"
     );
-    println!("| n (bytes) | no probe ns | scalar (--array-cap 0) | deep | bpftrace buf() | deep/scalar | bpftrace/deep | dropped (deep) |");
-    println!("|---|---|---|---|---|---|---|---|");
+    println!(
+        "| n (bytes) | no probe ns | scalar (--array-cap 0) | deep | deep --fast-entry | bpftrace buf() | deep/scalar \
+         | bpftrace/deep | bpftrace/deep --fast-entry | dropped (deep) |"
+    );
+    println!("|---|---|---|---|---|---|---|---|---|---|");
     for n in [16u64, 256] {
-        // no probe, scalar, deep, bpftrace
-        let mut wall: [Vec<f64>; 4] = Default::default();
+        // no probe, scalar, deep, bpftrace, deep with --fast-entry
+        let mut wall: [Vec<f64>; 5] = Default::default();
         let mut dropped = 0u64;
         for _ in 0..runs {
             let mut target = Fixture::spawn(bin)?;
@@ -270,12 +274,14 @@ fn deep_capture(tracesynth: &Path, bin: &Path, dir: &Path, calls: u64, runs: usi
                 Ok(target.timed(&format!("arrbench {n} {calls}"))? / calls as f64)
             };
             wall[0].push(arrbench(&mut target)?);
-            for (i, flags) in [(1, &["--array-cap", "0"][..]), (2, &[][..])] {
+            for (i, flags) in [(1, &["--array-cap", "0"][..]), (2, &[][..]), (4, &["--fast-entry"][..])] {
                 let trace = dir.join(format!("sum_ints-{n}-{i}.json"));
                 let (w, doc) = while_recording(tracesynth, &mut target, flags, "sum_ints", &trace, arrbench)?;
                 wall[i].push(w);
-                if i == 2 {
-                    dropped += doc["loss"]["dropped"].as_u64().unwrap_or(0);
+                if i != 1 {
+                    if i == 2 {
+                        dropped += doc["loss"]["dropped"].as_u64().unwrap_or(0);
+                    }
                     let first = &doc["calls"][0]["args"][0]["array"];
                     if first["items"].as_array().map_or(0, Vec::len) as u64 != n {
                         bail!("deep capture of sum_ints did not read {n} ints: {first}");
@@ -295,14 +301,18 @@ fn deep_capture(tracesynth: &Path, bin: &Path, dir: &Path, calls: u64, runs: usi
                 interrupt(&mut bt)?;
             }
         }
-        let [none, scalar, deep, bt] = wall.map(median);
-        let (bt, ratio) = if bt.is_nan() {
-            ("cannot (BPF stack)".to_string(), "—".to_string())
+        let [none, scalar, deep, bt, fast] = wall.map(median);
+        let (bt, ratio, fast_ratio) = if bt.is_nan() {
+            ("cannot (BPF stack)".to_string(), "—".to_string(), "—".to_string())
         } else {
-            (format!("{bt:.1}"), format!("{:.2}×", (bt - none) / (deep - none)))
+            (
+                format!("{bt:.1}"),
+                format!("{:.2}×", (bt - none) / (deep - none)),
+                format!("{:.2}×", (bt - none) / (fast - none)),
+            )
         };
         println!(
-            "| {n} ({}) | {none:.1} | {scalar:.1} | {deep:.1} | {bt} | {:.2}× | {ratio} | {dropped} |",
+            "| {n} ({}) | {none:.1} | {scalar:.1} | {deep:.1} | {fast:.1} | {bt} | {:.2}× | {ratio} | {fast_ratio} | {dropped} |",
             n * 4,
             (deep - none) / (scalar - none),
         );
