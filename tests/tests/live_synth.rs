@@ -234,6 +234,15 @@ fn main() {
 }
 "#;
 
+/// Compiles the Rust `source` in `dir` linked with the original (`original.o`) and runs it:
+/// its output.
+fn run_rust_harness(dir: &std::path::Path, source: &str) -> String {
+    std::fs::write(dir.join("harness.rs"), source).unwrap();
+    let rustc = ["--edition", "2021", "-O", "-C", "link-arg=original.o", "-o", "harness_rs", "harness.rs"];
+    checked(Command::new("rustc").args(rustc), dir);
+    checked(&mut Command::new(dir.join("harness_rs")), dir)
+}
+
 #[test]
 fn array_functions_synthesized_in_c_and_rust_agree_with_the_original_on_fresh_inputs() {
     set_binary(env!("CARGO_BIN_EXE_tracesynth-under-test"));
@@ -267,21 +276,7 @@ fn array_functions_synthesized_in_c_and_rust_agree_with_the_original_on_fresh_in
     std::fs::write(dir.path().join("harness.c"), ARRAY_HARNESS).unwrap();
     checked(Command::new("gcc").args(["-O1", "-o", "harness", "harness.c"]).args(&objects), dir.path());
     assert_eq!(checked(&mut Command::new(dir.path().join("harness")), dir.path()), want, "C");
-    std::fs::write(dir.path().join("harness.rs"), &rust).unwrap();
-    checked(
-        Command::new("rustc").args([
-            "--edition",
-            "2021",
-            "-O",
-            "-C",
-            "link-arg=original.o",
-            "-o",
-            "harness_rs",
-            "harness.rs",
-        ]),
-        dir.path(),
-    );
-    assert_eq!(checked(&mut Command::new(dir.path().join("harness_rs")), dir.path()), want, "Rust");
+    assert_eq!(run_rust_harness(dir.path(), &rust), want, "Rust");
 }
 
 #[test]
@@ -497,22 +492,7 @@ fn struct_functions_synthesized_from_their_fields_agree_with_the_original_on_fre
     let agreed = checked(&mut Command::new(dir.path().join("harness")), dir.path());
     assert_eq!(agreed, "rect_area 1000\norder_total 1000\n");
     // The Rust, its structs passed to the originals as they are.
-    std::fs::write(dir.path().join("harness.rs"), &rust).unwrap();
-    checked(
-        Command::new("rustc").args([
-            "--edition",
-            "2021",
-            "-O",
-            "-C",
-            "link-arg=original.o",
-            "-o",
-            "harness_rs",
-            "harness.rs",
-        ]),
-        dir.path(),
-    );
-    let agreed = checked(&mut Command::new(dir.path().join("harness_rs")), dir.path());
-    assert_eq!(agreed, "rect_area 1000\norder_total 1000\n", "Rust");
+    assert_eq!(run_rust_harness(dir.path(), &rust), "rect_area 1000\norder_total 1000\n", "Rust");
 
     // The calls synthesized from, written as the examples JSON with their struct types,
     // synthesize the same function again.
