@@ -386,13 +386,18 @@ impl Attached {
 
     /// Calls skipped by in-kernel sampling, summed over CPUs.
     pub fn sampled_out(&self) -> u64 {
-        self.counters.get(&COUNTER_SAMPLED_OUT, 0).map(|values| values.iter().sum::<u64>()).unwrap_or(0)
+        self.counter_total(COUNTER_SAMPLED_OUT)
     }
 
     /// Calls the kernel left out as shorter than the minimum duration.
     #[must_use]
     pub fn filtered_short(&self) -> u64 {
-        self.counters.get(&COUNTER_FILTERED, 0).map(|values| values.iter().sum::<u64>()).unwrap_or(0)
+        self.counter_total(COUNTER_FILTERED)
+    }
+
+    /// Counter `index` of the `COUNTERS` map, summed over CPUs (0 when unreadable).
+    fn counter_total(&self, index: u32) -> u64 {
+        self.counters.get(&index, 0).map(|values| values.iter().sum::<u64>()).unwrap_or(0)
     }
 
     /// Detaches every probe: entry (and block and `ret`-instruction) probes first, then
@@ -457,8 +462,7 @@ impl Attached {
 
     /// Events produced and dropped, summed over CPUs.
     pub fn counters(&self) -> (u64, u64) {
-        let sum = |index: u32| self.counters.get(&index, 0).map(|values| values.iter().sum::<u64>()).unwrap_or(0);
-        (sum(COUNTER_PRODUCED), sum(COUNTER_DROPPED))
+        (self.counter_total(COUNTER_PRODUCED), self.counter_total(COUNTER_DROPPED))
     }
 
     /// Dropped events per CPU.
