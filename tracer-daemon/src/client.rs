@@ -41,10 +41,7 @@ impl DaemonUrl {
 
     /// What an https:// connection trusts and presents.
     fn tls(&self) -> anyhow::Result<tracer_export::tls::ClientTls> {
-        let mut tls = tracer_export::tls::ClientTls::default();
-        if let Some(ca) = &self.daemon_ca {
-            tls = tls.with_ca_file(ca).context("--daemon-ca")?;
-        }
+        let mut tls = tracer_export::tls::ClientTls::trusting(self.daemon_ca.as_deref()).context("--daemon-ca")?;
         if let (Some(cert), Some(key)) = (&self.client_cert, &self.client_key) {
             tls = tls.with_identity(cert, key).context("--client-cert")?;
         }

@@ -149,10 +149,7 @@ impl Exports {
     /// CA file; an OTLP protocol other than `http/protobuf` or `grpc` in the variables.
     pub fn new(sinks: &[String], labels: Vec<(String, String)>, ca_file: Option<&Path>) -> Result<Self, ExportError> {
         let ca_file = ca_file.map(Path::to_path_buf).or_else(otlp::ca_file_from_env);
-        let tls = match &ca_file {
-            Some(path) => ClientTls::default().with_ca_file(path)?,
-            None => ClientTls::default(),
-        };
+        let tls = ClientTls::trusting(ca_file.as_deref())?;
         let (mut receivers, mut servers) = (Vec::new(), Vec::new());
         for sink in sinks {
             let web = |url: &str| url.starts_with("http://") || url.starts_with("https://");

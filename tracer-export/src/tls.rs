@@ -57,6 +57,17 @@ impl ClientTls {
         Ok(self)
     }
 
+    /// The public roots, and the CAs in the PEM file `ca_file` when one is given.
+    ///
+    /// # Errors
+    /// As [`Self::with_ca_file`].
+    pub fn trusting(ca_file: Option<&Path>) -> Result<Self, TlsError> {
+        match ca_file {
+            Some(path) => Self::default().with_ca_file(path),
+            None => Ok(Self::default()),
+        }
+    }
+
     /// Presents the certificate chain in `cert` with the private key in `key` (PEM files)
     /// to servers that ask for a client certificate.
     ///

@@ -526,10 +526,8 @@ fn run_export(args: &ExportArgs) -> anyhow::Result<ExitCode> {
                         None => bail!("give -o FILE, --to URL or set OTEL_EXPORTER_OTLP_ENDPOINT"),
                     },
                 };
-                let tls = match args.ca.clone().or_else(otlp::ca_file_from_env) {
-                    Some(path) => tracer_export::tls::ClientTls::default().with_ca_file(&path)?,
-                    None => tracer_export::tls::ClientTls::default(),
-                };
+                let ca_file = args.ca.clone().or_else(otlp::ca_file_from_env);
+                let tls = tracer_export::tls::ClientTls::trusting(ca_file.as_deref())?;
                 let requests = otlp::requests(&trace, &resource, &options, otlp::BATCH);
                 let sent = otlp::send(&receiver, &tls, &requests).with_context(|| format!("exporting {input}"))?;
                 eprintln!("sent {sent} spans to {receiver}");

@@ -36,11 +36,7 @@ impl ClickHouseUrl {
 /// # Errors
 /// An unusable CA file.
 pub fn server(url: &str, ca_file: Option<&Path>) -> anyhow::Result<clickhouse::Server> {
-    let tls = match ca_file {
-        Some(path) => tracer_export::tls::ClientTls::default().with_ca_file(path)?,
-        None => tracer_export::tls::ClientTls::default(),
-    };
-    Ok(clickhouse::Server::new(url).with_tls(tls))
+    Ok(clickhouse::Server::new(url).with_tls(tracer_export::tls::ClientTls::trusting(ca_file)?))
 }
 
 /// A fleet query.
