@@ -14,10 +14,13 @@
 
 use std::sync::{Arc, OnceLock};
 
+use synth_engine::lists::{CoreOpsFirst, ListGuide, UniformListGuide};
 use synth_engine::refine::{AdaptiveGuide, WeightedGuide};
 use synth_engine::search::{synthesize, CancelToken, SearchError, SearchLimits, SearchOutcome, UniformGuide};
 use synth_engine::spec::Problem;
 use synth_model::guide::Guider;
+use synth_model::lists::guide::{ListModelGuide, ModelWhenDescribed};
+use synth_model::lists::net::ListModelError;
 use synth_model::model::{default_weights_dir, GuideError};
 use synth_model::race::{guided_search, ModelSource};
 use synth_model::trace::TraceFeatures;
@@ -38,6 +41,32 @@ pub enum GuideChoice {
 /// search does not wait); a missing model is left for the jobs that ask for it to report.
 pub fn preload_model() {
     let _ = shared_model();
+}
+
+/// The list model at [`default_weights_dir`], loaded once per process.
+static LIST_MODEL: OnceLock<Result<ListModelGuide, ListModelError>> = OnceLock::new();
+/// The default list guide over [`LIST_MODEL`].
+static LIST_DEFAULT: OnceLock<ModelWhenDescribed<'static>> = OnceLock::new();
+
+/// The list search's guide for `choice`: `--guide uniform` uniform costs; `--guide
+/// learned` the learned list model (uniform costs, with a warning, when it is not
+/// installed); by default the model for a task with a description and the core-first
+/// prior for one without (where the model's prices were measured to cost correct
+/// answers), the prior silently when the model is not installed.
+#[must_use]
+pub fn list_guide(choice: Option<GuideChoice>) -> &'static dyn ListGuide {
+    if choice == Some(GuideChoice::Uniform) {
+        return &UniformListGuide;
+    }
+    match (LIST_MODEL.get_or_init(|| ListModelGuide::load(&default_weights_dir())), choice) {
+        (Ok(model), Some(GuideChoice::Learned)) => model,
+        (Ok(model), _) => LIST_DEFAULT.get_or_init(|| ModelWhenDescribed(model)),
+        (Err(e), Some(GuideChoice::Learned)) => {
+            eprintln!("warning: learned list guide unavailable ({e}); using uniform costs");
+            &UniformListGuide
+        }
+        (Err(_), _) => &CoreOpsFirst,
+    }
 }
 
 /// Builds guides per problem; the learned model is loaded on first use, so a

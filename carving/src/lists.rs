@@ -8,8 +8,8 @@ use std::time::Instant;
 use serde::Serialize;
 use synth_engine::emit::Lang;
 use synth_engine::lists::{
-    emit_list_c, emit_list_c_tests, emit_list_function, emit_list_tests, synthesize_lists, CParam, CPrototype,
-    CoreOpsFirst, LValue, ListEmitError, ListLimits, ListOutcome, ListProblem,
+    emit_list_c, emit_list_c_tests, emit_list_function, emit_list_tests, synthesize_lists, CParam, CPrototype, LValue,
+    ListEmitError, ListLimits, ListOutcome, ListProblem,
 };
 use synth_engine::search::CancelToken;
 use synth_engine::verify::{verify, QualityReport, VerifyLimits};
@@ -119,7 +119,12 @@ fn synthesize_from_trace(
     }
     let held_out = examples(&carved.held_out)?;
     let limits = ListLimits { timeout: config.synth.budget, ..ListLimits::default() };
-    let program = match synthesize_lists(&problem, &limits, &CoreOpsFirst, &CancelToken::new()) {
+    let program = match synthesize_lists(
+        &problem,
+        &limits,
+        crate::guide_choice::list_guide(config.synth.guide),
+        &CancelToken::new(),
+    ) {
         ListOutcome::Found { program, .. } => program,
         ListOutcome::NotFound { reason, .. } => {
             return Err(LiveError::NoSolution {

@@ -19,6 +19,8 @@
 //!   finds one.
 //! - [`adapt`]: the refinement loop's update, a gradient step on the
 //!   behaviour embedding.
+//! - [`lists`]: the list search's learned guide (operator prices from the examples and
+//!   the description, trained on random list programs).
 //! - [`device`]: CPU or GPU for training and evaluation.
 //! - [`data`]: the synthetic task generator; [`train`]: training and metrics;
 //!   `rl` (feature `decoder`): fine-tuning from search rewards (expert
@@ -54,6 +56,7 @@ pub mod device;
 pub mod fuse;
 pub mod guide;
 pub mod labels;
+pub mod lists;
 pub mod model;
 pub mod pricing;
 pub mod race;

@@ -115,3 +115,48 @@ fn by_default_the_search_has_the_common_constants_the_examples_do_not_show() {
     assert_ne!(code, 0);
     assert!(err.contains("no solution found"), "{err}");
 }
+
+#[test]
+fn the_list_guide_is_learned_by_default_and_missing_weights_fall_back_with_a_warning() {
+    set_binary(env!("CARGO_BIN_EXE_tracesynth-under-test"));
+    let dir = tempfile::tempdir().unwrap();
+    let ex = dir.path().join("evens.json");
+    std::fs::write(
+        &ex,
+        r#"{"function": "sum_odd", "params": [{"name": "xs", "type": "list[int]"}], "output_type": "int",
+            "examples": [{"args": [[1, 2, 3, 4, 5]], "output": 9}, {"args": [[7, -3, 10]], "output": 4},
+                         {"args": [[2, 6, 11]], "output": 11}, {"args": [[8, 2, 6, 4]], "output": 0}]}"#,
+    )
+    .unwrap();
+    let run = |guide: Option<&str>, weights: Option<&std::path::Path>| {
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_tracesynth-under-test"));
+        cmd.args(["synth", "--examples", ex.to_str().unwrap(), "--lang", "python"]);
+        if let Some(g) = guide {
+            cmd.args(["--guide", g]);
+        }
+        if let Some(w) = weights {
+            cmd.env("TRACESYNTH_GUIDE_DIR", w);
+        }
+        let out = cmd.output().unwrap();
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    for guide in [None, Some("learned"), Some("uniform")] {
+        let (ok, out, err) = run(guide, None);
+        assert!(ok, "{guide:?}: {err}");
+        assert!(out.contains("def sum_odd(xs"), "{guide:?}: {out}");
+        assert!(!err.contains("warning"), "{guide:?}: {err}");
+    }
+    // Without the list model's weights: `--guide learned` says so and searches with
+    // uniform costs; the default stays quiet (the core-first prior).
+    let empty = dir.path().join("no-weights");
+    let (ok, out, err) = run(Some("learned"), Some(&empty));
+    assert!(ok, "{err}");
+    assert!(err.contains("warning: learned list guide unavailable") && err.contains("train --lists"), "{err}");
+    assert!(out.contains("def sum_odd(xs"), "{out}");
+    let (ok, _, err) = run(None, Some(&empty));
+    assert!(ok && !err.contains("warning"), "{err}");
+}

@@ -595,15 +595,7 @@ fn run_synth(args: &SynthArgs) -> anyhow::Result<ExitCode> {
     }
     let path = args.examples.as_ref().expect("clap requires --sygus or --examples");
     if args.domain == DomainArg::Lists || synth_engine::cli::is_list_task(path)? {
-        use synth_engine::lists::{CoreOpsFirst, ListGuide, UniformListGuide};
-        let guide: &dyn ListGuide = match args.guide {
-            Some(carving::guide_choice::GuideChoice::Uniform) => &UniformListGuide,
-            Some(carving::guide_choice::GuideChoice::Learned) => {
-                eprintln!("note: no learned model for list programs yet; pricing operators with the core-first prior");
-                &CoreOpsFirst
-            }
-            None => &CoreOpsFirst,
-        };
+        let guide = carving::guide_choice::list_guide(args.guide);
         let run = synth_engine::cli::run_list_examples(
             path,
             args.lang.into(),

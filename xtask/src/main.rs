@@ -40,14 +40,19 @@ enum Task {
     Demo,
     /// Train the learned search guide (synth-model) and write its weights and model card;
     /// with `--rl`, fine-tune it from search rewards (expert iteration) and compare; with
-    /// `--decoder`, train the program decoder on the committed guide.
+    /// `--decoder`, train the program decoder on the committed guide; with `--lists`, the
+    /// list search's guide.
     Train {
         /// Fine-tune the trained guide by expert iteration (`synth-model rl`) instead.
-        #[arg(long, conflicts_with = "decoder")]
+        #[arg(long, conflicts_with_all = ["decoder", "lists"])]
         rl: bool,
         /// Train the program decoder (`synth-model train-decoder`) instead.
-        #[arg(long)]
+        #[arg(long, conflicts_with = "lists")]
         decoder: bool,
+        /// Train the list search's guide (`synth-model train-lists`, e.g. `--tasks 400000
+        /// --epochs 10`) instead.
+        #[arg(long)]
+        lists: bool,
         /// Passed to `synth-model train` (e.g. `--epochs 4 --draws 60000`), `synth-model rl`
         /// (e.g. `--tasks 240 --rounds 2`) or `synth-model train-decoder` (`--epochs 10`).
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
@@ -215,15 +220,20 @@ fn main() -> Result<()> {
             setup::run()?;
             e2e::demo()
         }
-        Task::Train { rl, decoder, args } => {
-            setup::run()?;
+        Task::Train { rl, decoder, lists, args } => {
             let what = if rl {
                 "rl"
             } else if decoder {
                 "train-decoder"
+            } else if lists {
+                "train-lists"
             } else {
                 "train"
             };
+            // The list guide reads no text encoder.
+            if !lists {
+                setup::run()?;
+            }
             model::train(what, &args)
         }
         Task::RefVectors { venv } => model::ref_vectors(&venv),

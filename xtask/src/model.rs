@@ -113,7 +113,7 @@ pub fn ref_vectors(venv: &Path) -> Result<()> {
 /// `train-decoder` command (`what`).
 pub fn train(what: &str, extra: &[String]) -> Result<()> {
     let mut args = vec!["run", "--release", "-q", "-p", "synth-model", "--bin", "synth-model"];
-    if what != "train" {
+    if what == "rl" || what == "train-decoder" {
         args.extend(["--features", "decoder"]);
     }
     args.extend(["--", what]);

@@ -932,7 +932,7 @@ impl Rs<'_> {
                 let n = strip_parens(&n);
                 let cut = self.helper("cut");
                 let (xs, open) = match &args[1] {
-                    Expr::Input(_) => (self.expr(&args[1]), String::new()),
+                    Expr::Input(_) if !self.column(&args[1]) => (self.expr(&args[1]), String::new()),
                     other => {
                         let s = if self.params.iter().any(|p| p == "s") { "s_" } else { "s" };
                         (s.to_string(), format!("let {s}: &[i64] = &{}; ", self.expr(other)))

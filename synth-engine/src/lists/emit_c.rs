@@ -124,11 +124,23 @@ impl CPrototype {
             }
         }
         let ret = if problem.output == LType::Bool { "bool" } else { "int64_t" };
+        // A list result is written into a buffer, its length returned, as without structs.
+        let result_into = (problem.output == LType::List).then(|| {
+            let taken = |n: &str| params.iter().any(|p| p.name == n);
+            let mut out = "out".to_string();
+            while taken(&out) || taken(&format!("{out}_len")) {
+                out.push('_');
+            }
+            let cap = format!("{out}_len");
+            params.push(CParam { name: out.clone(), ctype: "int64_t *".into(), len: Some(cap.clone()) });
+            params.push(CParam { name: cap, ctype: "int64_t".into(), len: None });
+            out
+        });
         CPrototype {
             ret: ret.into(),
+            returns_len: result_into.is_some(),
             params,
-            result_into: None,
-            returns_len: false,
+            result_into,
             declarations: declarations.into_iter().map(|(_, d)| d + "\n").collect(),
         }
     }

@@ -31,6 +31,7 @@ mod bench;
 #[cfg(feature = "decoder")]
 mod decoder;
 mod device_check;
+mod lists;
 #[cfg(feature = "decoder")]
 mod rl;
 mod train;
@@ -173,6 +174,58 @@ enum Command {
         #[arg(long = "width", default_values_t = [16, 64, 256])]
         widths: Vec<usize>,
     },
+    /// Train the list search's guide on random list programs; write its weights and card.
+    TrainLists {
+        /// Random tasks trained on.
+        #[arg(long, default_value_t = 400_000)]
+        tasks: usize,
+        /// Passes over them.
+        #[arg(long, default_value_t = 10)]
+        epochs: usize,
+        /// Where to write the weights, configuration and model card.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Write a suite of random list tasks with held-out cases (`plain/` and `described/`).
+    ListSuite {
+        /// Where to write it.
+        #[arg(long)]
+        out: PathBuf,
+        /// Tasks.
+        #[arg(long, default_value_t = 100)]
+        count: usize,
+        /// Smallest program size.
+        #[arg(long, default_value_t = 8)]
+        min_size: usize,
+        /// Largest program size.
+        #[arg(long, default_value_t = 15)]
+        max_size: usize,
+        /// Seed (the training tasks' is 7, the model card's held-out 1000003).
+        #[arg(long, default_value_t = 2027)]
+        seed: u64,
+    },
+    /// The list search under uniform, core-first and learned prices on a suite, checked on
+    /// its held-out cases in this process.
+    BenchLists {
+        /// Folder of `TASK.json` with `TASK.tests.json` beside each.
+        #[arg(long)]
+        suite: PathBuf,
+        /// Seconds per task and guide.
+        #[arg(long, default_value_t = 10.0)]
+        timeout: f64,
+        /// Weights directory.
+        #[arg(long)]
+        weights: Option<PathBuf>,
+        /// Only every Nth task.
+        #[arg(long, default_value_t = 1)]
+        every: usize,
+        /// Each factor of this below certainty adds 1 to a price.
+        #[arg(long, default_value_t = synth_model::lists::guide::PRICE_BASE)]
+        price_base: f32,
+        /// The highest price.
+        #[arg(long, default_value_t = synth_model::lists::guide::MAX_PRICE)]
+        max_price: u32,
+    },
     /// Print sentence embeddings as JSON.
     Embed {
         /// Sentences.
@@ -192,6 +245,17 @@ enum Command {
 fn main() -> Result<()> {
     let cli = Cli::parse();
     match cli.command {
+        Command::TrainLists { tasks, epochs, out } => {
+            let config = synth_model::lists::net::ListTrainingConfig::new().with_tasks(tasks).with_epochs(epochs);
+            lists::run_train_lists(&config, &out.unwrap_or_else(default_weights_dir), cli.device)
+        }
+        Command::BenchLists { suite, timeout, weights, every, price_base, max_price } => {
+            let weights = weights.unwrap_or_else(default_weights_dir);
+            lists::run_bench_lists(&suite, timeout, &weights, every, (price_base, max_price))
+        }
+        Command::ListSuite { out, count, min_size, max_size, seed } => {
+            lists::run_list_suite(&out, count, min_size, max_size, seed)
+        }
         Command::Train { draws, epochs, max_steps, out, cache } => {
             run_train(draws, epochs, max_steps, &out.unwrap_or_else(default_weights_dir), &cache, cli.device)
         }
