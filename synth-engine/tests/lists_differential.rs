@@ -90,12 +90,14 @@ fn shown(r: &Result<LValue, RunError>) -> String {
     }
 }
 
+/// Whether `python3`, `rustc` and `gcc` are all there (CI requires them).
+fn have_compilers() -> bool {
+    ["python3", "rustc", "gcc"].iter().all(|tool| test_support::ci::require_tool("lists_differential", tool))
+}
+
 #[test]
 fn interpreter_python_rust_and_c_agree_on_random_programs() {
-    if !test_support::ci::require_tool("lists_differential", "python3")
-        || !test_support::ci::require_tool("lists_differential", "rustc")
-        || !test_support::ci::require_tool("lists_differential", "gcc")
-    {
+    if !have_compilers() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
@@ -289,10 +291,7 @@ fn interpreter_python_rust_and_c_agree_on_random_programs() {
 /// interpreter has no value are left out: tests check values).
 #[test]
 fn interpreter_and_emitters_agree_on_random_programs_over_records() {
-    if !test_support::ci::require_tool("lists_differential", "python3")
-        || !test_support::ci::require_tool("lists_differential", "rustc")
-        || !test_support::ci::require_tool("lists_differential", "gcc")
-    {
+    if !have_compilers() {
         return;
     }
     let mut rng = Lcg(0x05ee_d7ec);
