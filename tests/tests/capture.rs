@@ -598,10 +598,13 @@ fn a_minimum_duration_leaves_short_calls_out_in_the_kernel_and_keeps_the_nesting
         assert!(c["incomplete"].is_null(), "{c}");
         assert!(duration(c) >= 100_000, "a call under 100 µs was kept: {c}");
     }
-    let parents: Vec<&Json> = calls.iter().filter(|c| c["function"] == parent).collect();
-    assert_eq!(parents.len(), rounds, "spin_parent(500) each round, never spin_parent(0)");
-    let spins: Vec<&Json> = calls.iter().filter(|c| c["function"] == spin).collect();
-    assert_eq!(spins.len(), 2 * rounds, "spin(500) alone and in spin_parent(500), never spin(0)");
+    // A call meant to be short may still take 100 µs when the VM deschedules it; it is
+    // then rightly kept (its duration was checked above) and counted apart.
+    let us = |c: &Json| c["args"][0]["int"].as_i64().expect("an int argument");
+    let parents: Vec<&Json> = calls.iter().filter(|c| c["function"] == parent && us(c) == 500).collect();
+    assert_eq!(parents.len(), rounds, "spin_parent(500) each round");
+    let spins: Vec<&Json> = calls.iter().filter(|c| c["function"] == spin && us(c) == 500).collect();
+    assert_eq!(spins.len(), 2 * rounds, "spin(500) alone and in spin_parent(500)");
     let nested: Vec<&&Json> = spins.iter().filter(|c| !c["parent"].is_null()).collect();
     assert_eq!(nested.len(), rounds, "one spin(500) a round inside spin_parent(500)");
     for child in nested {
@@ -612,13 +615,17 @@ fn a_minimum_duration_leaves_short_calls_out_in_the_kernel_and_keeps_the_nesting
         );
     }
     assert!(calls.iter().all(|c| c["function"] != 2), "greet's calls are short: left out after the ring");
-    // Each round leaves out spin(0), spin_parent(0) with its three children, and the two
-    // short children of spin_parent(500); greet's two calls are left out in user space.
-    assert_eq!(trace["min_duration"], serde_json::json!({"ns": 100_000, "left_out": 7 * rounds + 2}));
+    // Each round makes seven short calls: spin(0), spin_parent(0) with its three children,
+    // and the two short children of spin_parent(500); greet's two calls are left out in
+    // user space. Those the kernel did not leave out are the short calls that ran long.
+    let ran_long = calls.iter().filter(|c| us(c) == 0).count();
+    assert!(ran_long <= 7 * rounds / 10, "{ran_long} of {} short calls took 100 µs", 7 * rounds);
+    let in_kernel = 7 * rounds - ran_long;
+    assert_eq!(calls.len(), 3 * rounds + ran_long);
+    assert_eq!(trace["min_duration"], serde_json::json!({"ns": 100_000, "left_out": in_kernel + 2}));
     let warnings = trace["warnings"].to_string();
     assert!(
-        warnings
-            .contains(&format!("calls shorter than 100 µs were left out: {} in the kernel, 2 after it", 7 * rounds)),
+        warnings.contains(&format!("calls shorter than 100 µs were left out: {in_kernel} in the kernel, 2 after it")),
         "{warnings}"
     );
     assert_eq!(trace["loss"]["unmatched_returns"], 0);
