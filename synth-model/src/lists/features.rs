@@ -132,15 +132,23 @@ fn example_features(args: &[LValue], out: &LValue) -> Vec<f32> {
                 any_list(&|l| sorted(l) == sorted(o)),
                 any_list(&|l| o.iter().all(|x| l.contains(x))),
                 any_list(&|l| ew(l, &|x, y| y.checked_sub(x))),
-                any_list(&|l| ew(l, &|x, y| if x != 0 && y % x == 0 { Some(y / x) } else { None })),
-                any_list(&|l| ew(l, &|x, y| if y != 0 && x % y == 0 { Some(x / y) } else { None })),
+                any_list(&|l| ew(l, &|x, y| if y.checked_rem(x) == Some(0) { y.checked_div(x) } else { None })),
+                any_list(&|l| ew(l, &|x, y| if x.checked_rem(y) == Some(0) { x.checked_div(y) } else { None })),
                 any_list(&|l| {
                     !o.is_empty() && o.len() == l.len() && l.iter().zip(o).all(|(x, y)| x.checked_mul(*x) == Some(*y))
                 }),
-                any_list(&|l| !o.is_empty() && o.len() == l.len() && l.iter().zip(o).all(|(x, y)| -x == *y)),
+                any_list(&|l| {
+                    !o.is_empty() && o.len() == l.len() && l.iter().zip(o).all(|(x, y)| x.checked_neg() == Some(*y))
+                }),
                 any_list(&|l| !o.is_empty() && o.len() == l.len() && is_function(l, o)),
-                any_list(&|l| !o.is_empty() && o.len() == l.len() && l.iter().zip(o).all(|(x, y)| (x - y) % 2 == 0)),
-                any_list(&|l| !o.is_empty() && o.len() == l.len() && l.iter().zip(o).all(|(x, y)| y.abs() <= x.abs())),
+                any_list(&|l| {
+                    !o.is_empty() && o.len() == l.len() && l.iter().zip(o).all(|(x, y)| x.wrapping_sub(*y) % 2 == 0)
+                }),
+                any_list(&|l| {
+                    !o.is_empty()
+                        && o.len() == l.len()
+                        && l.iter().zip(o).all(|(x, y)| y.unsigned_abs() <= x.unsigned_abs())
+                }),
                 any_list(&|l| scan(l, &|a, x| a.saturating_add(x))),
                 any_list(&|l| scan(l, &|a, x| a.max(x))),
                 any_list(&|l| scan(l, &|a, x| a.min(x))),
@@ -204,7 +212,7 @@ fn example_features(args: &[LValue], out: &LValue) -> Vec<f32> {
                 b(ints.iter().any(|&x| {
                     lists.iter().any(|l| {
                         let n = l.len() as i64;
-                        let k = if x < 0 { x + n } else { x };
+                        let k = if x < 0 { x.saturating_add(n) } else { x };
                         (0..n).contains(&k) && l[k as usize] == o
                     })
                 })),
@@ -213,7 +221,7 @@ fn example_features(args: &[LValue], out: &LValue) -> Vec<f32> {
                 fold(&|l| Some(l.iter().filter(|x| *x % 2 == 0).count() as i64)),
                 fold(&|l| Some(l.iter().filter(|x| **x > 0).count() as i64)),
                 b(ints.iter().any(|x| {
-                    x.checked_add(o).is_some_and(|s| lists.iter().any(|l| l.contains(&s) || l.contains(&(x - o))))
+                    [x.checked_add(o), x.checked_sub(o)].iter().flatten().any(|s| lists.iter().any(|l| l.contains(s)))
                 })),
                 magnitude(o.unsigned_abs(), in_max, 0),
                 magnitude(o.unsigned_abs(), in_max, 1),
@@ -310,5 +318,24 @@ mod tests {
         assert_eq!(f.len(), FEATURE_LEN);
         assert_eq!(f[6 + 48 + 1], 1.0, "sum of the list");
         assert!(f.iter().all(|x| (0.0..=2.0).contains(x)));
+    }
+
+    #[test]
+    fn extreme_values_do_not_overflow() {
+        let extreme = problem(
+            r#"{"function": "f", "params": [{"name": "xs", "type": "list[int]"}, {"name": "n", "type": "int"}],
+               "output_type": "list[int]", "examples": [
+               {"args": [[-9223372036854775808, -1, 9223372036854775807], -9223372036854775808],
+                "output": [-9223372036854775808, 9223372036854775807, -1]},
+               {"args": [[-1, -9223372036854775808], 9223372036854775807], "output": [-9223372036854775808, -1]}]}"#,
+        );
+        assert_eq!(task_features(&extreme, false).len(), FEATURE_LEN);
+        let int_out = problem(
+            r#"{"function": "f", "params": [{"name": "xs", "type": "list[int]"}, {"name": "n", "type": "int"}],
+               "output_type": "int", "examples": [
+               {"args": [[-9223372036854775808, 9223372036854775807], -9223372036854775808], "output": -9223372036854775808},
+               {"args": [[-1], 9223372036854775807], "output": -9223372036854775808}]}"#,
+        );
+        assert_eq!(task_features(&int_out, false).len(), FEATURE_LEN);
     }
 }
