@@ -410,7 +410,7 @@ pub(crate) fn warm_down(lr: f64, step: usize, total: usize) -> f64 {
 }
 
 /// Mean loss of the first and of the last 50 steps of a run (at most half the run each).
-pub(crate) fn first_and_last_loss(history: &[f32]) -> (f32, f32) {
+pub fn first_and_last_loss(history: &[f32]) -> (f32, f32) {
     let k = (history.len() / 2).clamp(1, 50);
     let mean = |xs: &[f32]| xs.iter().sum::<f32>() / xs.len().max(1) as f32;
     (mean(&history[..k.min(history.len())]), mean(&history[history.len().saturating_sub(k)..]))

@@ -106,8 +106,8 @@ impl ListGuide for ListModelGuide {
         let features = super::features::task_features(problem, true);
         let mut last = self.last.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         if last.as_ref().is_none_or(|(f, _)| *f != features) {
-            match self.prices_for(problem) {
-                Ok(p) => *last = Some((features, p)),
+            match self.model.predict_features(features.clone(), &self.device) {
+                Ok(p) => *last = Some((features, PricedOps::from_probabilities(p))),
                 Err(_) => return 1,
             }
         }

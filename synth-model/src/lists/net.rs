@@ -103,8 +103,16 @@ impl ListModel {
     ///
     /// An unreadable output.
     pub fn predict(&self, problem: &ListProblem, device: &Device) -> Result<Vec<f32>, ListModelError> {
-        let f = task_features(problem, true);
-        let x = Tensor::<2>::from_data(TensorData::new(f, [1, FEATURE_LEN]), device);
+        self.predict_features(task_features(problem, true), device)
+    }
+
+    /// The probability of each operator for features [`task_features`] computed.
+    ///
+    /// # Errors
+    ///
+    /// An unreadable output.
+    pub fn predict_features(&self, features: Vec<f32>, device: &Device) -> Result<Vec<f32>, ListModelError> {
+        let x = Tensor::<2>::from_data(TensorData::new(features, [1, FEATURE_LEN]), device);
         sigmoid(self.forward(x))
             .into_data()
             .convert::<f32>()
@@ -229,7 +237,7 @@ pub fn train_list_model(
             let loss = (y.clone() * log_sigmoid(z.clone()) + (y.ones_like() - y) * log_sigmoid(z.neg())).mean().neg();
             let value: f32 = loss.clone().into_scalar::<f32>();
             let grads = GradientsParams::from_grads(loss.backward(), &model);
-            let lr = config.learning_rate * (1.0 - 0.9 * (step as f64 / total as f64));
+            let lr = crate::train::warm_down(config.learning_rate, step, total);
             model = optim.step(lr, model, grads);
             progress(ListStep { step, total, loss: value });
         }

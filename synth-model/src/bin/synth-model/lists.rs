@@ -52,8 +52,7 @@ pub(crate) fn run_train_lists(config: &ListTrainingConfig, out: &Path, kind: Com
     ListModelConfig::current().save(out.join(LIST_CONFIG_FILE)).context("saving the model configuration")?;
     config.save(out.join("list-training-config.json")).context("saving the training configuration")?;
     let size = std::fs::metadata(out.join(LIST_WEIGHTS_FILE)).map(|m| m.len()).unwrap_or(0);
-    let k = (losses.len() / 2).clamp(1, 50);
-    let mean = |xs: &[f32]| xs.iter().sum::<f32>() / xs.len().max(1) as f32;
+    let (first_loss, last_loss) = synth_model::train::first_and_last_loss(&losses);
     let card = format!(
         "# List guide — model card\n\n\
          Predicts which operators of the list language the solution of a list task uses, from its\n\
@@ -89,8 +88,8 @@ pub(crate) fn run_train_lists(config: &ListTrainingConfig, out: &Path, kind: Com
         config.epochs,
         config.batch_size,
         config.learning_rate,
-        mean(&losses[..k.min(losses.len())]),
-        mean(&losses[losses.len().saturating_sub(k)..]),
+        first_loss,
+        last_loss,
         train_secs,
         kind,
         gen_secs,
