@@ -8,8 +8,8 @@ use std::time::Instant;
 use serde::Serialize;
 use synth_engine::emit::Lang;
 use synth_engine::lists::{
-    emit_list_c, emit_list_c_tests, emit_list_function, emit_list_tests, synthesize_lists, CParam, CPrototype, LValue,
-    ListEmitError, ListLimits, ListOutcome, ListProblem,
+    emit_outputs_c, emit_outputs_c_tests, emit_outputs_function, emit_outputs_tests, joint_examples, show_outputs,
+    synthesize_outputs, CParam, CPrototype, Expr, JointExample, ListEmitError, ListLimits, ListProblem,
 };
 use synth_engine::search::CancelToken;
 use synth_engine::verify::{verify, QualityReport, VerifyLimits};
@@ -74,11 +74,12 @@ pub struct ListSynthesis {
     pub examples: synth_engine::spec::Examples,
 }
 
-fn examples(ex: &synth_engine::spec::Examples) -> Result<Vec<(Vec<LValue>, LValue)>, LiveError> {
+/// Each distinct input of `ex` with every output's value (see [`joint_examples`]).
+fn examples(ex: &synth_engine::spec::Examples) -> Result<Vec<JointExample>, LiveError> {
     if ex.examples.is_empty() {
         return Ok(Vec::new());
     }
-    Ok(ListProblem::from_examples(ex).map_err(synth_engine::Error::from)?.examples)
+    Ok(joint_examples(&ListProblem::outputs_from_examples(ex).map_err(synth_engine::Error::from)?))
 }
 
 /// Records `config.synth.function` (a function that [`takes_arrays`]) in the live process
@@ -111,52 +112,58 @@ fn synthesize_from_trace(
     let lang: Lang = config.synth.lang;
     let started = Instant::now();
     let carved = spec::carve(trace, function, HOLDOUT_EVERY)?;
-    let mut problem = ListProblem::from_examples(&carved.training).map_err(synth_engine::Error::from)?;
-    problem.description.clone_from(&config.synth.describe);
-    problem.shape.clone_from(&carved.shape);
-    if let Some(shape) = problem.shape.as_mut() {
-        shape.repr_c = Some(rust_declarations(layouts));
+    // One task per output: the return value and each buffer the function writes.
+    let mut parts = ListProblem::outputs_from_examples(&carved.training).map_err(synth_engine::Error::from)?;
+    for problem in &mut parts {
+        problem.description.clone_from(&config.synth.describe);
+        problem.shape.clone_from(&carved.shape);
+        if let Some(shape) = problem.shape.as_mut() {
+            shape.repr_c = Some(rust_declarations(layouts));
+        }
     }
+    let training = joint_examples(&parts);
     let held_out = examples(&carved.held_out)?;
     let limits = ListLimits { timeout: config.synth.budget, ..ListLimits::default() };
-    let program = match synthesize_lists(
-        &problem,
-        &limits,
-        crate::guide_choice::list_guide(config.synth.guide),
-        &CancelToken::new(),
-    ) {
-        ListOutcome::Found { program, .. } => program,
-        ListOutcome::NotFound { reason, .. } => {
+    let guide = crate::guide_choice::list_guide(config.synth.guide);
+    let programs = match synthesize_outputs(&parts, &limits, guide, &CancelToken::new()) {
+        Ok((programs, _)) => programs,
+        Err(e) => {
+            let which = if parts.len() > 1 { format!("output `{}`: ", e.output) } else { String::new() };
             return Err(LiveError::NoSolution {
                 function: function.clone(),
-                total: problem.examples.len(),
-                best: format!(" ({reason})"),
-            })
+                total: training.len(),
+                best: format!(" ({which}{})", e.reason),
+            });
         }
     };
+    let found: Vec<(ListProblem, Expr)> = parts.iter().cloned().zip(programs.iter().cloned()).collect();
     let synth_err = |e: ListEmitError| LiveError::Synth(synth_engine::Error::from(e));
     // C keeps the original's prototype, and writes a result into the buffer it came from.
     let info = trace.function_index(function).map(|i| &trace.functions[i as usize]);
     let proto = match (lang, info) {
         (Lang::C, Some(info)) => {
-            let mut proto = c_prototype(info, problem.result_in);
+            let result_into = match parts.as_slice() {
+                [one] => one.result_in,
+                _ => None,
+            };
+            let mut proto = c_prototype(info, result_into);
             proto.declarations = c_declarations(layouts);
             Some(proto)
         }
         _ => None,
     };
-    let emit_tests = |examples: &[(Vec<LValue>, LValue)]| -> Result<String, ListEmitError> {
+    let emit_tests = |examples: &[JointExample]| -> Result<String, ListEmitError> {
         match &proto {
-            Some(proto) => emit_list_c_tests(&problem, examples, proto),
-            None => emit_list_tests(lang, &problem, examples),
+            Some(proto) => emit_outputs_c_tests(&parts, examples, proto),
+            None => emit_outputs_tests(lang, &parts, examples),
         }
     };
     let code = match &proto {
-        Some(proto) => emit_list_c(&problem, &program, proto),
-        None => emit_list_function(lang, &problem, &program),
+        Some(proto) => emit_outputs_c(&found, proto),
+        None => emit_outputs_function(lang, &found),
     }
     .map_err(synth_err)?;
-    let train_tests = emit_tests(&problem.examples).map_err(synth_err)?;
+    let train_tests = emit_tests(&training).map_err(synth_err)?;
     let limits = VerifyLimits::default();
     let report = verify(lang, &code, &train_tests, &limits).map_err(synth_engine::Error::from)?;
     let held_out_agree = if held_out.is_empty() {
@@ -166,7 +173,7 @@ fn synthesize_from_trace(
         let r = verify(lang, &code, &held_tests, &limits).map_err(synth_engine::Error::from)?;
         (r.tests_passed, held_out.len())
     };
-    let mut all = problem.examples.clone();
+    let mut all = training.clone();
     all.extend(held_out.iter().cloned());
     let tests = emit_tests(&all).map_err(synth_err)?;
     let training_ok = report.tests_total > 0 && report.tests_passed == report.tests_total;
@@ -184,9 +191,9 @@ fn synthesize_from_trace(
         status_reason: uncaptured,
         calls_observed: carved.calls,
         distinct_inputs: carved.distinct,
-        training: problem.examples.len(),
+        training: training.len(),
         held_out_agree,
-        program: program.show(&problem.param_names()),
+        program: show_outputs(&parts, &programs),
         code,
         tests,
         report,

@@ -54,14 +54,6 @@ pub enum SpecError {
         /// Why it cannot be taken.
         why: String,
     },
-    /// The function gives more than one result: synthesis takes one.
-    #[error("`{function}` gives several results ({detail}); synthesis takes one")]
-    SeveralOutputs {
-        /// Function.
-        function: String,
-        /// What they are.
-        detail: String,
-    },
     /// The trace has no DWARF types for the function.
     #[error("`{0}` has no DWARF type information; synthesis needs parameter types (rebuild with -g)")]
     NoDwarf(String),
@@ -299,39 +291,44 @@ pub fn carve_covering(
     // What the function gives: its return value, or for a `void` function the one array it
     // wrote through a pointer argument (the memory after the call).
     let written = written_params(trace, index);
-    let (output_type, output_param) = match (info.ret.kind, written.as_slice()) {
-        (_, []) => (type_name(function, "the return value", &info.ret)?, None),
-        (ValueKind::Void, [i]) if matches!(info.params[*i].ctype.kind, ValueKind::Record { .. }) => {
+    // What the function gives: its return value (unless `void`) and each array it wrote
+    // through a pointer argument (the memory after the call); with more than one, each
+    // example's output is an object with a value for each (`"outputs"`).
+    let mut outputs: Vec<(String, &str, Option<usize>)> = Vec::new();
+    if info.ret.kind != ValueKind::Void || written.is_empty() {
+        outputs.push(("return".into(), type_name(function, "the return value", &info.ret)?, None));
+    }
+    for &i in &written {
+        if matches!(info.params[i].ctype.kind, ValueKind::Record { .. }) {
             return Err(SpecError::Struct {
                 function: function.into(),
-                what: format!("its result, written into `{}`,", info.params[*i].name),
-                ctype: info.params[*i].ctype.name.clone(),
+                what: format!("its result, written into `{}`,", info.params[i].name),
+                ctype: info.params[i].ctype.name.clone(),
                 why: "a struct result is not synthesized yet (struct parameters are)".into(),
-            })
-        }
-        (ValueKind::Void, [i]) => ("list[int]", Some(*i)),
-        _ => {
-            let names: Vec<String> = written.iter().map(|i| format!("`{}`", info.params[*i].name)).collect();
-            let ret = if info.ret.kind == ValueKind::Void { "" } else { "the return value and " };
-            return Err(SpecError::SeveralOutputs {
-                function: function.into(),
-                detail: format!("{ret}memory written through {}", names.join(" and ")),
             });
         }
+        outputs.push((info.params[i].name.clone(), "list[int]", Some(i)));
+    }
+    let output_of = |call: &tracer_probe::trace::Call, param: Option<usize>| match param {
+        Some(i) => call.args.get(i).and_then(|a| match a {
+            Value::Written { after, .. } => json_value(after),
+            _ => None,
+        }),
+        None => call.ret.as_ref().and_then(json_value),
     };
-
     // Distinct inputs in first-seen order, each with the outputs seen for it.
     let mut order: Vec<String> = Vec::new();
     let mut seen: BTreeMap<String, (Vec<Json>, Json, u64)> = BTreeMap::new();
     let mut calls = 0usize;
     // A call whose return was not seen has no output to learn from.
     for call in trace.calls_of(index).filter(|c| c.is_complete()) {
-        let result = match output_param {
-            Some(i) => call.args.get(i).and_then(|a| match a {
-                Value::Written { after, .. } => json_value(after),
-                _ => None,
-            }),
-            None => call.ret.as_ref().and_then(json_value),
+        let result = match outputs.as_slice() {
+            [(_, _, param)] => output_of(call, *param),
+            several => several
+                .iter()
+                .map(|(name, _, param)| Some((name.clone(), output_of(call, *param)?)))
+                .collect::<Option<serde_json::Map<String, Json>>>()
+                .map(Json::Object),
         };
         let Some(ret) = result else { continue };
         let Some(args) =
@@ -390,9 +387,15 @@ pub fn carve_covering(
     let make = |examples| Examples {
         function: function.into(),
         params: params.clone(),
-        output_type: output_type.into(),
+        output_type: outputs[0].1.into(),
         description: None,
-        result_param: output_param.map(|i| info.params[i].name.clone()),
+        result_param: match outputs.as_slice() {
+            [(_, _, Some(i))] => Some(info.params[*i].name.clone()),
+            _ => None,
+        },
+        outputs: (outputs.len() > 1).then(|| {
+            synth_engine::spec::NamedTypes(outputs.iter().map(|(n, t, _)| (n.clone(), (*t).to_string())).collect())
+        }),
         types: synth_engine::spec::StructTypes::default(),
         examples,
     };
@@ -511,10 +514,14 @@ mod tests {
         assert_eq!(spec.training.params[0].ty, "list[int]");
         let first = &spec.training.examples[0];
         assert_eq!((first.args.clone(), first.output.clone()), (vec![json!([1, 2]), json!(3)], json!([3, 6])));
-        // A value returned as well as memory written: two results.
+        // A value returned as well as memory written: two outputs, each example's output
+        // an object with both.
         let t = writing_trace(&[(vec![1, 2], 3, vec![3, 6])], Some(9));
-        let err = carve(&t, "greet", 5).unwrap_err().to_string();
-        assert!(err.contains("several results (the return value and memory written through `a`)"), "{err}");
+        let spec = carve(&t, "greet", 5).unwrap();
+        let outputs = spec.training.outputs.as_ref().unwrap();
+        assert_eq!(outputs.0, [("return".to_string(), "i32".to_string()), ("a".to_string(), "list[int]".to_string())]);
+        assert_eq!(spec.training.result_param, None);
+        assert_eq!(spec.training.examples[0].output, json!({"return": 9, "a": [3, 6]}));
         // Memory that no call changed is only an input.
         let t = writing_trace(&[(vec![1, 2], 3, vec![1, 2]), (vec![4], 1, vec![4])], Some(9));
         let spec = carve(&t, "greet", 5).unwrap();

@@ -243,34 +243,37 @@ pub fn run_list_examples(
     timeout: Duration,
     guide: &dyn crate::lists::ListGuide,
 ) -> Result<ListRun, Error> {
-    use crate::lists::{self, ListLimits, ListOutcome, ListProblem};
+    use crate::lists::{self, ListLimits, ListProblem};
     let text = read(path.as_ref())?;
-    let mut problem = ListProblem::from_examples(&crate::spec::Examples::from_json(&text)?)?;
+    let mut parts = ListProblem::outputs_from_examples(&crate::spec::Examples::from_json(&text)?)?;
     if let Some(d) = describe {
-        problem.description = Some(d.to_string());
+        for part in &mut parts {
+            part.description = Some(d.to_string());
+        }
     }
     let limits = ListLimits { timeout, ..ListLimits::default() };
-    let (program, stats) = match lists::synthesize_lists(&problem, &limits, guide, &CancelToken::new()) {
-        ListOutcome::Found { program, stats } => (program, stats),
-        ListOutcome::NotFound { reason, stats } => {
-            return Err(Error::NoSolution(format!(
-                "{reason} after {:.2} s ({} candidates, {} values and {} lambda bodies kept, cost {} reached)",
-                stats.elapsed_ms as f64 / 1000.0,
-                stats.candidates,
-                stats.closed,
-                stats.lambdas,
-                stats.cost
-            )))
-        }
-    };
-    let code = lists::emit_list_function(lang, &problem, &program)?;
-    let tests = lists::emit_list_tests(lang, &problem, &problem.examples)?;
+    let (programs, stats) = lists::synthesize_outputs(&parts, &limits, guide, &CancelToken::new()).map_err(|e| {
+        let stats = &e.stats;
+        let which = if parts.len() > 1 { format!("output `{}`: ", e.output) } else { String::new() };
+        Error::NoSolution(format!(
+            "{which}{} after {:.2} s ({} candidates, {} values and {} lambda bodies kept, cost {} reached)",
+            e.reason,
+            stats.elapsed_ms as f64 / 1000.0,
+            stats.candidates,
+            stats.closed,
+            stats.lambdas,
+            stats.cost
+        ))
+    })?;
+    let found: Vec<(ListProblem, lists::Expr)> = parts.iter().cloned().zip(programs.iter().cloned()).collect();
+    let code = lists::emit_outputs_function(lang, &found)?;
+    let tests = lists::emit_outputs_tests(lang, &parts, &lists::joint_examples(&parts))?;
     let report = crate::verify::verify(lang, &code, &tests, &crate::verify::VerifyLimits::default())?;
     let run = ListRun {
-        function: problem.name.clone(),
+        function: parts[0].name.clone(),
         lang,
-        program: program.show(&problem.param_names()),
-        size: program.size(),
+        program: lists::show_outputs(&parts, &programs),
+        size: programs.iter().map(lists::Expr::size).sum(),
         code,
         tests,
         report,

@@ -353,3 +353,113 @@ fn interpreter_and_emitters_agree_on_random_programs_over_records() {
         checked += 1;
     }
 }
+
+/// Several outputs: random functions of `xs`, `ys` (of one length) and `n` that write
+/// `xs`, sometimes `ys` too, and return a value, each output a random program over the
+/// inputs as they came (so a buffer may be written from the other: a swap), given as an
+/// examples file with `"outputs"`. The emitted Python, Rust and C each pass the tests
+/// emitted from the interpreter's outputs, every buffer checked after the call.
+#[test]
+fn interpreter_and_emitters_agree_on_random_functions_with_several_outputs() {
+    use synth_engine::lists::{emit_outputs_function, emit_outputs_tests, joint_examples};
+    if !have_compilers() {
+        return;
+    }
+    let mut rng = Lcg(0x0070_7075);
+    let mut checked = 0;
+    let mut attempts = 0;
+    let mut both_written = 0;
+    while checked < 12 {
+        attempts += 1;
+        assert!(attempts < 2000, "too few functions with values");
+        // A buffer output keeps its buffer's length: an element-wise program over either list.
+        let buffer_program = |rng: &mut Lcg| {
+            let mut p = gen_in_place(rng);
+            if rng.below(2) == 0 {
+                swap_lists(&mut p);
+            }
+            p
+        };
+        let mut outputs: Vec<(&str, LType, Expr)> = vec![("xs", LType::List, buffer_program(&mut rng))];
+        if rng.below(2) == 0 {
+            outputs.push(("ys", LType::List, buffer_program(&mut rng)));
+        }
+        let ret = [LType::Int, LType::List, LType::Bool][rng.below(3)];
+        outputs.push(("return", ret, gen(&mut rng, ret, 3, 0)));
+        let mut spec_examples = Vec::new();
+        for _ in 0..40 {
+            if spec_examples.len() == 5 {
+                break;
+            }
+            let len = rng.below(6);
+            let xs: Vec<i64> = (0..len).map(|_| rng.int(-9, 9)).collect();
+            let ys: Vec<i64> = (0..len).map(|_| rng.int(-9, 9)).collect();
+            let n = rng.int(-3, 5);
+            let args = vec![LValue::List(xs.clone().into()), LValue::List(ys.clone().into()), LValue::Int(n)];
+            let Ok(values) = outputs.iter().map(|(_, _, p)| run(p, &args)).collect::<Result<Vec<_>, _>>() else {
+                continue;
+            };
+            let mut output = serde_json::Map::new();
+            for ((name, _, _), v) in outputs.iter().zip(&values) {
+                output.insert((*name).to_string(), v.to_json());
+            }
+            // Buffers keep their lengths (Python's `xs[:] = ...` would resize where C cannot).
+            let same_length = values.iter().zip(&outputs).all(|(v, (name, _, _))| match (v, *name) {
+                (LValue::List(l), "xs" | "ys") => l.len() == len,
+                _ => true,
+            });
+            if same_length {
+                spec_examples.push(serde_json::json!({"args": [xs, ys, n], "output": output}));
+            }
+        }
+        if spec_examples.len() < 3 {
+            continue;
+        }
+        let declared: serde_json::Map<String, serde_json::Value> =
+            outputs.iter().map(|(name, t, _)| ((*name).to_string(), serde_json::json!(t.to_string()))).collect();
+        let spec = serde_json::json!({
+            "function": "several",
+            "params": [{"name": "xs", "type": "list[int]"}, {"name": "ys", "type": "list[int]"}, {"name": "n", "type": "int"}],
+            "outputs": declared,
+            "examples": spec_examples,
+        });
+        let parts =
+            ListProblem::outputs_from_examples(&synth_engine::spec::Examples::from_json(&spec.to_string()).unwrap())
+                .unwrap();
+        // `json!` orders the outputs by name: `return`, `xs`, `ys`.
+        let found: Vec<(ListProblem, Expr)> = parts
+            .iter()
+            .map(|p| {
+                let program = outputs.iter().find(|(name, _, _)| *name == p.output_name()).unwrap().2.clone();
+                (p.clone(), program)
+            })
+            .collect();
+        let shown =
+            synth_engine::lists::show_outputs(&parts, &found.iter().map(|(_, e)| e.clone()).collect::<Vec<_>>());
+        for lang in [Lang::Python, Lang::Rust, Lang::C] {
+            let code = emit_outputs_function(lang, &found).unwrap();
+            let tests = emit_outputs_tests(lang, &parts, &joint_examples(&parts)).unwrap();
+            let report =
+                synth_engine::verify::verify(lang, &code, &tests, &synth_engine::verify::VerifyLimits::default())
+                    .unwrap();
+            assert!(
+                report.compiled
+                    && report.tests_total == spec_examples.len()
+                    && report.tests_passed == report.tests_total,
+                "{lang:?} disagrees on {shown}:\n{code}\n{tests}\n{report:?}"
+            );
+        }
+        both_written += usize::from(outputs.len() == 3);
+        checked += 1;
+    }
+    assert!(both_written >= 2, "only {both_written} functions wrote both buffers");
+}
+
+/// `p` with `xs` and `ys` exchanged.
+fn swap_lists(p: &mut Expr) {
+    match p {
+        Expr::Input(i) if *i < 2 => *i = 1 - *i,
+        Expr::Apply(_, args) => args.iter_mut().for_each(swap_lists),
+        _ => {}
+    }
+}

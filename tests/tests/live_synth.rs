@@ -86,6 +86,12 @@ fn synthesizes_functions_over_arrays_from_a_live_process() {
         // An out-parameter: `out` is filled, `a` only read.
         ("prefix_sums", "python", "out[:] = list(itertools.accumulate(a, lambda x, y: x + y))"),
         ("prefix_sums", "rust", "pub fn prefix_sums(a: &[i64], out: &mut [i64], _n: i64) {"),
+        // Two results: `a`, clamped in place, and the count returned.
+        (
+            "clamp_high",
+            "python",
+            "result = sum(1 for x in a if x > hi)\n    a[:] = [min(x, hi) for x in a]\n    return result",
+        ),
     ] {
         let report = verified_report(&bin, dir.path(), func, lang, "arrdrive 300");
         let (agree, held) =
@@ -108,6 +114,8 @@ void scale_ints(int *a, int n, int k);
 void synth_scale_ints(int *a, int n, int k);
 void prefix_sums(const int *a, int *out, int n);
 void synth_prefix_sums(const int *a, int *out, int n);
+int clamp_high(int *a, int n, int hi);
+int synth_clamp_high(int *a, int n, int hi);
 
 static uint32_t state = 2024u;
 static int next(int lo, int hi) {
@@ -116,7 +124,7 @@ static int next(int lo, int hi) {
 }
 
 int main(void) {
-    int agree[3] = {0, 0, 0};
+    int agree[4] = {0, 0, 0, 0};
     for (int t = 0; t < 1000; t++) {
         int a[16], b[16], c[16];
         memset(a, 0, sizeof a);
@@ -134,8 +142,13 @@ int main(void) {
         prefix_sums(a, b, n);
         synth_prefix_sums(a, c, n);
         agree[2] += memcmp(b, c, sizeof b) == 0;
+        int hi = next(-1000, 1000);
+        memcpy(b, a, sizeof b);
+        memcpy(c, a, sizeof c);
+        int changed = clamp_high(b, n, hi);
+        agree[3] += changed == synth_clamp_high(c, n, hi) && memcmp(b, c, sizeof b) == 0;
     }
-    printf("sum_ints %d\nscale_ints %d\nprefix_sums %d\n", agree[0], agree[1], agree[2]);
+    printf("sum_ints %d\nscale_ints %d\nprefix_sums %d\nclamp_high %d\n", agree[0], agree[1], agree[2], agree[3]);
     return 0;
 }
 "#;
@@ -201,6 +214,8 @@ extern "C" {
     fn original_scale_ints(a: *mut i32, n: i32, k: i32);
     #[link_name = "prefix_sums"]
     fn original_prefix_sums(a: *const i32, out: *mut i32, n: i32);
+    #[link_name = "clamp_high"]
+    fn original_clamp_high(a: *mut i32, n: i32, hi: i32) -> i32;
 }
 
 fn main() {
@@ -210,7 +225,7 @@ fn main() {
         lo + ((state >> 8) % (hi - lo + 1) as u32) as i32
     };
     let wide = |v: &[i32]| v.iter().map(|&x| i64::from(x)).collect::<Vec<i64>>();
-    let mut agree = [0; 3];
+    let mut agree = [0; 4];
     for _ in 0..1000 {
         let (n, k) = (next(0, 16), next(-5, 5));
         // Allocated even when empty: the original reads a low (dangling) address as -1.
@@ -229,8 +244,14 @@ fn main() {
         let mut c = vec![0x55; a.len()];
         prefix_sums::prefix_sums(&a64, &mut c, i64::from(n));
         agree[2] += usize::from(wide(&b) == c);
+        let hi = next(-1000, 1000);
+        let mut b = a.clone();
+        let changed = unsafe { original_clamp_high(b.as_mut_ptr(), n, hi) };
+        let mut c = a64.clone();
+        let synth_changed = clamp_high::clamp_high(&mut c, i64::from(n), i64::from(hi));
+        agree[3] += usize::from(i64::from(changed) == synth_changed && wide(&b) == c);
     }
-    println!("sum_ints {}\nscale_ints {}\nprefix_sums {}", agree[0], agree[1], agree[2]);
+    println!("sum_ints {}\nscale_ints {}\nprefix_sums {}\nclamp_high {}", agree[0], agree[1], agree[2], agree[3]);
 }
 "#;
 
@@ -253,11 +274,14 @@ fn array_functions_synthesized_in_c_and_rust_agree_with_the_original_on_fresh_in
     let bin = build_fixture("calls", &["-O2", "-g"], dir.path());
     let mut objects = vec!["original.o".to_string()];
     let mut rust = String::from(RUST_ARRAY_HARNESS);
-    // A fold, an in-place map and an out-buffer scan; C keeps the original's prototype.
+    // A fold, an in-place map, an out-buffer scan and a function with two results (in
+    // place and returned); C keeps the original's prototype.
     for (func, prototype) in [
         ("sum_ints", "int sum_ints(const int *a, int n) {"),
         ("scale_ints", "void scale_ints(int *a, int n, int k) {"),
         ("prefix_sums", "void prefix_sums(const int *a, int *out, int n) {"),
+        // In place and returned: two results.
+        ("clamp_high", "int clamp_high(int *a, int n, int hi) {"),
     ] {
         for lang in ["c", "rust"] {
             let report = verified_report(&bin, dir.path(), func, lang, "arrdrive 300");
@@ -272,7 +296,7 @@ fn array_functions_synthesized_in_c_and_rust_agree_with_the_original_on_fresh_in
         }
     }
     compile_original(dir.path());
-    let want = "sum_ints 1000\nscale_ints 1000\nprefix_sums 1000\n";
+    let want = "sum_ints 1000\nscale_ints 1000\nprefix_sums 1000\nclamp_high 1000\n";
     std::fs::write(dir.path().join("harness.c"), ARRAY_HARNESS).unwrap();
     checked(Command::new("gcc").args(["-O1", "-o", "harness", "harness.c"]).args(&objects), dir.path());
     assert_eq!(checked(&mut Command::new(dir.path().join("harness")), dir.path()), want, "C");

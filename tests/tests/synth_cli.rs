@@ -160,3 +160,45 @@ fn the_list_guide_is_learned_by_default_and_missing_weights_fall_back_with_a_war
     let (ok, _, err) = run(None, Some(&empty));
     assert!(ok && !err.contains("warning:"), "{err}");
 }
+
+#[test]
+fn a_function_with_several_outputs_is_synthesized_from_examples_and_bad_outputs_are_refused() {
+    set_binary(env!("CARGO_BIN_EXE_tracesynth-under-test"));
+    let dir = tempfile::tempdir().unwrap();
+    let run = |name: &str, spec: &str, lang: &str| {
+        let path = dir.path().join(format!("{name}.json"));
+        std::fs::write(&path, spec).unwrap();
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_tracesynth-under-test"))
+            .args(["synth", "--examples", path.to_str().unwrap(), "--lang", lang, "--timeout", "20"])
+            .output()
+            .unwrap();
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    // Exchanges two buffers and returns the last element of the first as it came: each
+    // output is computed from the inputs before any buffer is written.
+    let swap = r#"{"function": "swap_last", "params": [{"name": "a", "type": "list[int]"}, {"name": "b", "type": "list[int]"}],
+        "outputs": {"a": "list[int]", "b": "list[int]", "return": "int"},
+        "examples": [
+          {"args": [[1, 2, 3], [4, 0, 6]], "output": {"return": 3, "a": [4, 0, 6], "b": [1, 2, 3]}},
+          {"args": [[5, 9], [2, 2]], "output": {"return": 9, "a": [2, 2], "b": [5, 9]}},
+          {"args": [[-3, -8, 0, 1], [7, 7, 7, 7]], "output": {"return": 1, "a": [7, 7, 7, 7], "b": [-3, -8, 0, 1]}}]}"#;
+    for (lang, signature) in [
+        ("python", "def swap_last(a: list[int], b: list[int]) -> int:"),
+        ("rust", "pub fn swap_last(a: &mut [i64], b: &mut [i64]) -> i64 {"),
+        ("c", "int64_t swap_last(int64_t *a, int64_t a_len, int64_t *b, int64_t b_len) {"),
+    ] {
+        let (ok, out, err) = run("swap", swap, lang);
+        assert!(ok, "{lang}: {err}");
+        assert!(out.contains(signature), "{lang}: {out}");
+        assert!(err.contains("\"tests_passed\": 3") && err.contains("\"tests_total\": 3"), "{lang}: {err}");
+    }
+    // Outputs that are not the function's: a clear message and a failing exit.
+    let bad = r#"{"function": "f", "params": [{"name": "a", "type": "list[int]"}],
+        "outputs": {"out": "list[int]"}, "examples": [{"args": [[1]], "output": {"out": [2]}}]}"#;
+    let (ok, _, err) = run("bad", bad, "python");
+    assert!(!ok && err.contains("output `out` is neither `return` nor a parameter"), "{err}");
+}

@@ -27,7 +27,7 @@ pub enum ListEmitError {
     BadName(String),
 }
 
-fn ident(name: &str) -> Result<String, ListEmitError> {
+pub(super) fn ident(name: &str) -> Result<String, ListEmitError> {
     let ok = name.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
         && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
     if ok {
@@ -57,7 +57,7 @@ fn suffix(depth: usize) -> String {
     }
 }
 
-fn uses(e: &Expr, op: ListOp) -> bool {
+pub(super) fn uses(e: &Expr, op: ListOp) -> bool {
     match e {
         Expr::Apply(o, args) => *o == op || args.iter().any(|a| uses(a, op)),
         _ => false,
@@ -244,7 +244,7 @@ fn shaped_call(
         .collect()
 }
 
-fn py_lit(v: &LValue) -> String {
+pub(super) fn py_lit(v: &LValue) -> String {
     match v {
         LValue::Int(x) => x.to_string(),
         LValue::Bool(b) => if *b { "True" } else { "False" }.into(),
@@ -252,7 +252,7 @@ fn py_lit(v: &LValue) -> String {
     }
 }
 
-fn rust_lit(v: &LValue) -> String {
+pub(super) fn rust_lit(v: &LValue) -> String {
     match v {
         LValue::Int(x) => x.to_string(),
         LValue::Bool(b) => b.to_string(),
@@ -264,7 +264,7 @@ fn rust_lit(v: &LValue) -> String {
     }
 }
 
-fn rust_arg(v: &LValue) -> String {
+pub(super) fn rust_arg(v: &LValue) -> String {
     match v {
         LValue::List(l) => format!("&{:?}", l.to_vec()),
         other => rust_lit(other),
@@ -273,7 +273,7 @@ fn rust_arg(v: &LValue) -> String {
 
 // ---------------------------------------------------------------- Python
 
-fn py_type(t: LType) -> &'static str {
+pub(super) fn py_type(t: LType) -> &'static str {
     match t {
         LType::Int => "int",
         LType::Bool => "bool",
@@ -432,12 +432,19 @@ pub(super) fn strip_parens(s: &str) -> &str {
     &s[1..s.len() - 1]
 }
 
-struct Py<'a> {
+pub(super) struct Py<'a> {
     params: &'a [String],
     bound: Vec<[String; 2]>,
     /// For an input that is a field across an array of structs: the array and the field
     /// (`items`, `qty`), so a loop over it reads `it.qty` for `it in items`.
     columns: Vec<Option<(String, String)>>,
+}
+
+impl<'a> Py<'a> {
+    /// Python for programs over the inputs named `params` (no structs).
+    pub(super) fn plain(params: &'a [String]) -> Self {
+        Py { params, bound: Vec::new(), columns: Vec::new() }
+    }
 }
 
 impl Py<'_> {
@@ -450,7 +457,7 @@ impl Py<'_> {
         (head, b)
     }
 
-    fn expr(&mut self, e: &Expr) -> String {
+    pub(super) fn expr(&mut self, e: &Expr) -> String {
         match e {
             Expr::Input(i) => self.params[*i].clone(),
             Expr::Bound(b) => self.bound.last().map_or("?".into(), |n| n[usize::from(*b).min(1)].clone()),
@@ -545,7 +552,7 @@ impl Py<'_> {
 
 // ---------------------------------------------------------------- Rust
 
-const RUST_HELPERS: &[(&str, &str)] = &[
+pub(super) const RUST_HELPERS: &[(&str, &str)] = &[
     ("floor_div", "fn floor_div(a: i64, b: i64) -> i64 {\n    let q = a / b;\n    if a % b != 0 && ((a < 0) != (b < 0)) { q - 1 } else { q }\n}\n"),
     ("floor_mod", "fn floor_mod(a: i64, b: i64) -> i64 {\n    let r = a % b;\n    if r != 0 && ((r < 0) != (b < 0)) { r + b } else { r }\n}\n"),
     ("at", "/// `xs[n]` with Python's negative indices.\nfn at(xs: &[i64], n: i64) -> i64 {\n    let i = if n < 0 { n + xs.len() as i64 } else { n };\n    xs[usize::try_from(i).expect(\"index out of range\")]\n}\n"),
@@ -553,7 +560,7 @@ const RUST_HELPERS: &[(&str, &str)] = &[
     ("scanl1", "/// `ys[0] = xs[0]`, `ys[i] = f(ys[i - 1], xs[i])`.\nfn scanl1(xs: &[i64], f: impl Fn(i64, i64) -> i64) -> Vec<i64> {\n    let mut ys: Vec<i64> = Vec::with_capacity(xs.len());\n    for &x in xs {\n        let next = match ys.last() {\n            Some(&acc) => f(acc, x),\n            None => x,\n        };\n        ys.push(next);\n    }\n    ys\n}\n"),
 ];
 
-fn rust_type(t: LType, param: bool) -> &'static str {
+pub(super) fn rust_type(t: LType, param: bool) -> &'static str {
     match (t, param) {
         (LType::Int, _) => "i64",
         (LType::Bool, _) => "bool",
@@ -776,13 +783,25 @@ fn rust_zero(rust_ty: &str) -> String {
     }
 }
 
-struct Rs<'a> {
+pub(super) struct Rs<'a> {
     params: &'a [String],
     bound: Vec<[String; 2]>,
     helpers: Vec<&'static str>,
     /// For an input that is a field across an array of structs: the array, and the field
     /// as read from its element `it` (`it.qty`, `i64::from(it.qty)`).
     columns: Vec<Option<(String, String)>>,
+}
+
+impl<'a> Rs<'a> {
+    /// Rust for programs over the inputs named `params` (no structs).
+    pub(super) fn plain(params: &'a [String]) -> Self {
+        Rs { params, bound: Vec::new(), helpers: Vec::new(), columns: Vec::new() }
+    }
+
+    /// The helper functions the code written so far calls.
+    pub(super) fn helpers(&self) -> &[&'static str] {
+        &self.helpers
+    }
 }
 
 impl Rs<'_> {
@@ -793,7 +812,7 @@ impl Rs<'_> {
         name
     }
 
-    fn expr(&mut self, e: &Expr) -> String {
+    pub(super) fn expr(&mut self, e: &Expr) -> String {
         match e {
             Expr::Input(i) => self.params[*i].clone(),
             Expr::Bound(b) => self.bound.last().map_or("?".into(), |n| n[usize::from(*b).min(1)].clone()),

@@ -18,6 +18,7 @@
 use std::fmt::Write as _;
 
 use super::emit::{strip_parens, ListEmitError};
+use super::outputs::{check_parts, reads};
 use super::program::{Expr, LType, LValue, ListOp};
 use super::shape::ShapedKind;
 use super::spec::ListProblem;
@@ -835,7 +836,23 @@ fn direct_target(problem: &ListProblem, program: &Expr, proto: &CPrototype) -> O
 
 /// Checks that `proto` can carry `problem`: every parameter is declared, every list has
 /// a length, and the result has somewhere to go.
+/// Checks that parameter `name` of `proto` is a pointer the function may write, with a length.
+fn writable(proto: &CPrototype, name: &str) -> Result<(), ListEmitError> {
+    match proto.param(name) {
+        Some(p) if p.len.is_some() && p.ctype.contains('*') && !p.ctype.trim_start().starts_with("const ") => Ok(()),
+        _ => Err(ListEmitError::Prototype(format!(
+            "the result goes into `{name}`, which is not a writable pointer with a length"
+        ))),
+    }
+}
+
 fn check(problem: &ListProblem, proto: &CPrototype) -> Result<(), ListEmitError> {
+    check_params(problem, proto)?;
+    check_result(problem.output, proto)
+}
+
+/// Checks that `proto` declares every parameter of `problem`, each list with a length.
+fn check_params(problem: &ListProblem, proto: &CPrototype) -> Result<(), ListEmitError> {
     let bad = |detail: String| Err(ListEmitError::Prototype(detail));
     for p in &proto.params {
         c_ident(&p.name)?;
@@ -858,14 +875,15 @@ fn check(problem: &ListProblem, proto: &CPrototype) -> Result<(), ListEmitError>
             return bad(format!("`{declared}` is a list, but no parameter says how many elements it has"));
         }
     }
-    match (problem.output, &proto.result_into) {
+    Ok(())
+}
+
+/// Checks that `proto` can return a result of type `output` (a list into its buffer).
+fn check_result(output: LType, proto: &CPrototype) -> Result<(), ListEmitError> {
+    let bad = |detail: String| Err(ListEmitError::Prototype(detail));
+    match (output, &proto.result_into) {
         (LType::List, None) => bad("a list result needs a buffer parameter to be written into".into()),
-        (LType::List, Some(into)) => match proto.param(into) {
-            Some(p) if p.len.is_some() && p.ctype.contains('*') && !p.ctype.trim_start().starts_with("const ") => {
-                Ok(())
-            }
-            _ => bad(format!("the result goes into `{into}`, which is not a writable pointer with a length")),
-        },
+        (LType::List, Some(into)) => writable(proto, into),
         (_, Some(_)) => bad("a scalar result is returned, not written into a parameter".into()),
         (_, None) if proto.ret.trim() == "void" => bad("a `void` function cannot return the result".into()),
         _ => Ok(()),
@@ -881,7 +899,40 @@ fn check(problem: &ListProblem, proto: &CPrototype) -> Result<(), ListEmitError>
 pub fn emit_list_c(problem: &ListProblem, program: &Expr, proto: &CPrototype) -> Result<String, ListEmitError> {
     let f = c_ident(&problem.name)?;
     check(problem, proto)?;
-    let inputs: Vec<CValue> = problem
+    let inputs = c_inputs(problem, proto);
+    let mut w = CWriter::new(&inputs, proto, &f, direct_target(problem, program, proto));
+    let result = w.value(program);
+    let frees = w.blocks.last().map(|b| b.frees.clone()).unwrap_or_default();
+    match (result, &proto.result_into) {
+        (CValue::List(v), Some(into)) => {
+            w.copy_into(&v, into, proto);
+            for name in frees.iter().rev() {
+                w.line(&format!("free({name});"));
+            }
+            if proto.returns_len {
+                w.line(&format!("return {};", v.len));
+            }
+        }
+        (CValue::Scalar(s), _) | (CValue::List(View { ptr: s, .. }), None) => {
+            if frees.is_empty() {
+                w.line(&format!("return {};", strip_parens(&s)));
+            } else {
+                let r = w.fresh("result");
+                w.line(&format!("{} {r} = {};", proto.ret.trim(), strip_parens(&s)));
+                for name in frees.iter().rev() {
+                    w.line(&format!("free({name});"));
+                }
+                w.line(&format!("return {r};"));
+            }
+        }
+    }
+    Ok(w.finish(proto, &f))
+}
+
+/// Each input of `problem` as the C function reads it: a parameter, a struct's field
+/// (`r->size.x`), or a field across an array of structs (`items[i].qty`).
+fn c_inputs(problem: &ListProblem, proto: &CPrototype) -> Vec<CValue> {
+    problem
         .params
         .iter()
         .enumerate()
@@ -917,89 +968,76 @@ pub fn emit_list_c(problem: &ListProblem, program: &Expr, proto: &CPrototype) ->
                 }
             }
         })
-        .collect();
-    let mut w = CWriter {
-        lines: Vec::new(),
-        blocks: Vec::new(),
-        inputs: &inputs,
-        bound: Vec::new(),
-        helpers: Vec::new(),
-        direct: direct_target(problem, program, proto),
-    };
-    w.blocks.push(Block {
-        names: proto.params.iter().map(|p| p.name.clone()).chain([f.clone()]).collect(),
-        frees: Vec::new(),
-    });
-    let result = w.value(program);
-    let frees = w.blocks.last().map(|b| b.frees.clone()).unwrap_or_default();
-    match (result, &proto.result_into) {
-        (CValue::List(v), Some(into)) => {
-            if v.ptr != *into {
-                let cap = proto.len_expr(proto.param(into).and_then(|p| p.len.as_deref()).unwrap_or_default());
-                let cap = (cap != v.len).then_some(cap);
-                let i = w.open_bounded(0, &v.len, cap.as_ref());
-                w.line(&format!("{into}[{i}] = {};", v.at(&i)));
-                w.close();
-            }
-            for name in frees.iter().rev() {
-                w.line(&format!("free({name});"));
-            }
-            if proto.returns_len {
-                w.line(&format!("return {};", v.len));
-            }
+        .collect()
+}
+
+impl<'a> CWriter<'a> {
+    /// A writer for the body of function `f` declared by `proto`, reading `inputs`.
+    fn new(inputs: &'a [CValue], proto: &CPrototype, f: &str, direct: Option<(String, String)>) -> CWriter<'a> {
+        let mut w =
+            CWriter { lines: Vec::new(), blocks: Vec::new(), inputs, bound: Vec::new(), helpers: Vec::new(), direct };
+        w.blocks.push(Block {
+            names: proto.params.iter().map(|p| p.name.clone()).chain([f.to_string()]).collect(),
+            frees: Vec::new(),
+        });
+        w
+    }
+
+    /// Writes list `v` into buffer parameter `into` (as many elements as both hold).
+    fn copy_into(&mut self, v: &View, into: &str, proto: &CPrototype) {
+        if v.ptr == into {
+            return;
         }
-        (CValue::Scalar(s), _) | (CValue::List(View { ptr: s, .. }), None) => {
-            if frees.is_empty() {
-                w.line(&format!("return {};", strip_parens(&s)));
-            } else {
-                let r = w.fresh("result");
-                w.line(&format!("{} {r} = {};", proto.ret.trim(), strip_parens(&s)));
-                for name in frees.iter().rev() {
-                    w.line(&format!("free({name});"));
-                }
-                w.line(&format!("return {r};"));
-            }
+        let cap = proto.len_expr(proto.param(into).and_then(|p| p.len.as_deref()).unwrap_or_default());
+        let cap = (cap != v.len).then_some(cap);
+        let i = self.open_bounded(0, &v.len, cap.as_ref());
+        self.line(&format!("{into}[{i}] = {};", v.at(&i)));
+        self.close();
+    }
+
+    /// The translation unit: includes, struct declarations, helpers, and the function.
+    fn finish(mut self, proto: &CPrototype, f: &str) -> String {
+        let w = &mut self;
+        // Parameters of the original that the program does not read (the original's
+        // prototype keeps them) are marked as such, which compilers understand.
+        prune(&mut w.lines);
+        let unused: Vec<String> = proto
+            .params
+            .iter()
+            .filter(|p| !w.lines.iter().any(|l| mentions_name(&l.text, &p.name)))
+            .map(|p| format!("    (void){};", p.name))
+            .collect();
+        let body = unused.into_iter().chain(w.lines.iter().map(|l| l.text.clone())).collect::<Vec<_>>().join("\n");
+        // A helper whose only use was pruned is left out too.
+        w.helpers.retain(|h| mentions_name(&body, h));
+        let mut out = String::from("#include <stdint.h>\n");
+        let text = format!("{body}\n{}", proto.declaration(f));
+        if mentions_name(&text, "bool") {
+            out.push_str("#include <stdbool.h>\n");
         }
-    }
-    // Parameters of the original that the program does not read (the original's
-    // prototype keeps them) are marked as such, which compilers understand.
-    prune(&mut w.lines);
-    let unused: Vec<String> = proto
-        .params
-        .iter()
-        .filter(|p| !w.lines.iter().any(|l| mentions_name(&l.text, &p.name)))
-        .map(|p| format!("    (void){};", p.name))
-        .collect();
-    let body = unused.into_iter().chain(w.lines.iter().map(|l| l.text.clone())).collect::<Vec<_>>().join("\n");
-    // A helper whose only use was pruned is left out too.
-    w.helpers.retain(|h| mentions_name(&body, h));
-    let mut out = String::from("#include <stdint.h>\n");
-    let text = format!("{body}\n{}", proto.declaration(&f));
-    if mentions_name(&text, "bool") {
-        out.push_str("#include <stdbool.h>\n");
-    }
-    if mentions_name(&text, "size_t") || mentions_name(&text, "ptrdiff_t") {
-        out.push_str("#include <stddef.h>\n");
-    }
-    if w.helpers.iter().any(|h| matches!(*h, "new_list" | "compare_ints")) {
-        out.push_str("#include <stdlib.h>\n");
-    }
-    if body.contains("assert(") || w.helpers.iter().any(|h| matches!(*h, "floor_div" | "floor_mod")) {
-        out.push_str("#include <assert.h>\n");
-    }
-    out.push('\n');
-    if !proto.declarations.is_empty() {
-        out.push_str(&proto.declarations);
+        if mentions_name(&text, "size_t") || mentions_name(&text, "ptrdiff_t") {
+            out.push_str("#include <stddef.h>\n");
+        }
+        if w.helpers.iter().any(|h| matches!(*h, "new_list" | "compare_ints")) {
+            out.push_str("#include <stdlib.h>\n");
+        }
+        if body.contains("assert(") || w.helpers.iter().any(|h| matches!(*h, "floor_div" | "floor_mod")) {
+            out.push_str("#include <assert.h>\n");
+        }
         out.push('\n');
-    }
-    for (name, text) in HELPERS {
-        if w.helpers.contains(name) {
-            out.push_str(text);
+        if !proto.declarations.is_empty() {
+            out.push_str(&proto.declarations);
             out.push('\n');
         }
+        for (name, text) in HELPERS {
+            if w.helpers.contains(name) {
+                out.push_str(text);
+                out.push('\n');
+            }
+        }
+        let _ = write!(out, "{} {{\n{body}\n}}\n", proto.declaration(f));
+        out
     }
-    let _ = write!(out, "{} {{\n{body}\n}}\n", proto.declaration(&f));
-    Ok(out)
 }
 
 /// A designated initializer from field paths and values: `{.origin = {.x = 1}, .visible = 1}`.
@@ -1046,93 +1084,14 @@ pub fn emit_list_c_tests(
 ) -> Result<String, ListEmitError> {
     let f = c_ident(&problem.name)?;
     check(problem, proto)?;
-    let mut out = String::from(
-        "#define _POSIX_C_SOURCE 200809L\n#include <stdbool.h>\n#include <stdint.h>\n#include <stdio.h>\n\
-         #include <sys/types.h>\n#include <sys/wait.h>\n#include <unistd.h>\n\n",
-    );
-    out.push_str(&proto.declarations);
-    let _ = writeln!(out, "{};\n", proto.declaration(&f));
+    let mut out = tests_header(proto, &f);
     for (k, (args, want)) in examples.iter().enumerate() {
         let _ = writeln!(out, "static int example_{}(void) {{", k + 1);
-        let value_of = |name: &str| problem.params.iter().position(|(n, _)| n == name).map(|i| &args[i]);
-        let structs_len = |name: &str| {
-            let sp = problem.shape.as_ref()?.params.iter().find(|p| p.name == name)?;
-            let ShapedKind::Structs(st) = &sp.kind else { return None };
-            match &args[st.fields.first()?.1] {
-                LValue::List(l) => Some(l.len()),
-                _ => None,
-            }
-        };
         let want_len = match want {
             LValue::List(l) => l.len(),
             _ => 0,
         };
-        let mut call_args = Vec::new();
-        for p in &proto.params {
-            let counted = proto.params.iter().find(|q| q.len.as_deref() == Some(p.name.as_str()));
-            // A struct, or an array of them, built from the inputs that are its fields.
-            let shaped = problem.shape.as_ref().and_then(|s| s.params.iter().find(|sp| sp.name == p.name));
-            if let Some(ShapedKind::Struct(st) | ShapedKind::Structs(st)) = shaped.map(|sp| &sp.kind) {
-                let elem = element_type(&p.ctype);
-                let field = |path: &Vec<String>, input: usize, at: Option<usize>| {
-                    let v = match (&args[input], at) {
-                        (LValue::List(l), Some(k)) => l.get(k).copied().unwrap_or(0),
-                        (LValue::Int(v), None) => *v,
-                        (LValue::Bool(b), None) => i64::from(*b),
-                        _ => 0,
-                    };
-                    (path.clone(), bare_literal(v))
-                };
-                if matches!(shaped.map(|sp| &sp.kind), Some(ShapedKind::Struct(_))) {
-                    let values: Vec<(Vec<String>, String)> =
-                        st.fields.iter().map(|(path, i)| field(path, *i, None)).collect();
-                    let _ = writeln!(out, "    {elem} {} = {};", p.name, designated(&values));
-                    call_args.push(format!("&{}", p.name));
-                } else {
-                    let n = st.fields.first().and_then(|(_, i)| match &args[*i] {
-                        LValue::List(l) => Some(l.len()),
-                        _ => None,
-                    });
-                    let items: Vec<String> = (0..n.unwrap_or(0))
-                        .map(|k| {
-                            designated(&st.fields.iter().map(|(path, i)| field(path, *i, Some(k))).collect::<Vec<_>>())
-                        })
-                        .collect();
-                    let init = if items.is_empty() { "{{0}}".to_string() } else { format!("{{{}}}", items.join(", ")) };
-                    let size = if items.is_empty() { "1" } else { "" };
-                    let _ = writeln!(out, "    {elem} {}[{size}] = {init};", p.name);
-                    call_args.push(p.name.clone());
-                }
-                continue;
-            }
-            let arg = match value_of(&p.name) {
-                Some(LValue::List(l)) => {
-                    let elem = element_type(&p.ctype);
-                    let size = if l.is_empty() { "1".into() } else { String::new() };
-                    let init = if l.is_empty() { "{0}".into() } else { array_init(l) };
-                    let _ = writeln!(out, "    {elem} {}[{size}] = {init};", p.name);
-                    p.name.clone()
-                }
-                Some(LValue::Int(v)) => literal(*v),
-                Some(LValue::Bool(b)) => b.to_string(),
-                None if proto.result_into.as_deref() == Some(p.name.as_str()) => {
-                    let _ = writeln!(out, "    {} {}[{}] = {{0}};", element_type(&p.ctype), p.name, want_len.max(1));
-                    p.name.clone()
-                }
-                None => match counted.and_then(|q| value_of(&q.name)) {
-                    Some(LValue::List(l)) => l.len().to_string(),
-                    // The length of an array of structs: of any of its fields' columns.
-                    None if counted.is_some_and(|q| structs_len(&q.name).is_some()) => {
-                        counted.and_then(|q| structs_len(&q.name)).unwrap_or(0).to_string()
-                    }
-                    _ if counted.is_some_and(|q| proto.result_into.as_deref() == Some(q.name.as_str())) => {
-                        want_len.to_string()
-                    }
-                    _ => "0".into(),
-                },
-            };
-            call_args.push(arg);
-        }
+        let call_args = c_call_args(problem, proto, args, want_len, &mut out);
         let call = format!("{f}({})", call_args.join(", "));
         match want {
             LValue::List(l) => {
@@ -1142,14 +1101,7 @@ pub fn emit_list_c_tests(
                 } else {
                     let _ = writeln!(out, "    {call};");
                 }
-                if !l.is_empty() {
-                    let _ = writeln!(out, "    const int64_t want[] = {};", array_init(l));
-                    let _ = writeln!(
-                        out,
-                        "    for (int i = 0; i < {}; i++) {{\n        if ({into}[i] != want[i]) {{\n            return 0;\n        }}\n    }}",
-                        l.len()
-                    );
-                }
+                check_buffer(&mut out, &into, l, "want");
                 out.push_str("    return 1;\n}\n\n");
             }
             LValue::Int(v) => {
@@ -1160,7 +1112,26 @@ pub fn emit_list_c_tests(
             }
         }
     }
-    let list: Vec<String> = (1..=examples.len()).map(|k| format!("example_{k}")).collect();
+    out.push_str(&tests_main(examples.len()));
+    Ok(out)
+}
+
+/// The test program's includes and the declarations of the function under test.
+fn tests_header(proto: &CPrototype, f: &str) -> String {
+    let mut out = String::from(
+        "#define _POSIX_C_SOURCE 200809L\n#include <stdbool.h>\n#include <stdint.h>\n#include <stdio.h>\n\
+         #include <sys/types.h>\n#include <sys/wait.h>\n#include <unistd.h>\n\n",
+    );
+    out.push_str(&proto.declarations);
+    let _ = writeln!(out, "{};\n", proto.declaration(f));
+    out
+}
+
+/// The test program's `main`: each of `examples` examples in a child process, then
+/// `passed P/T`.
+fn tests_main(examples: usize) -> String {
+    let mut out = String::new();
+    let list: Vec<String> = (1..=examples).map(|k| format!("example_{k}")).collect();
     let _ = write!(
         out,
         "int main(void) {{\n    int (*const examples[])(void) = {{{}}};\n    int total = {}, passed = 0;\n    \
@@ -1170,9 +1141,288 @@ pub fn emit_list_c_tests(
          passed++;\n        }} else {{\n            printf(\"FAILED example_%d\\n\", k + 1);\n        }}\n    }}\n    \
          printf(\"passed %d/%d\\n\", passed, total);\n    return passed == total ? 0 : 1;\n}}\n",
         if list.is_empty() { "0".to_string() } else { list.join(", ") },
-        examples.len()
+        examples
     );
+    out
+}
+
+/// Checks, into `out`, that buffer `buf` starts with `want` (`tag` names the array).
+fn check_buffer(out: &mut String, buf: &str, want: &[i64], tag: &str) {
+    if want.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "    const int64_t {tag}[] = {};", array_init(want));
+    let _ = writeln!(
+        out,
+        "    for (int i = 0; i < {}; i++) {{\n        if ({buf}[i] != {tag}[i]) {{\n            return 0;\n        }}\n    }}",
+        want.len()
+    );
+}
+
+impl CPrototype {
+    /// [`CPrototype::default_for`] of a function with several outputs: the return value
+    /// as [`CPrototype::default_for`] returns it (`void` without one), each buffer an
+    /// output is written into as `int64_t *xs, int64_t xs_len`.
+    #[must_use]
+    pub fn default_for_outputs(parts: &[ListProblem]) -> CPrototype {
+        let ret = parts.iter().find(|p| p.result_in.is_none());
+        let Some(base) = ret.or(parts.first()) else {
+            return CPrototype {
+                ret: "void".into(),
+                params: Vec::new(),
+                result_into: None,
+                returns_len: false,
+                declarations: String::new(),
+            };
+        };
+        let mut proto = CPrototype::default_for(base);
+        if ret.is_none() && parts.len() > 1 {
+            proto.ret = "void".into();
+            proto.result_into = None;
+            proto.returns_len = false;
+        }
+        for p in parts {
+            let Some(name) = p.result_in.map(|k| &p.params[k].0) else { continue };
+            if let Some(c) = proto.params.iter_mut().find(|c| c.name == *name) {
+                c.ctype = "int64_t *".into();
+            }
+        }
+        proto
+    }
+}
+
+/// Checks that `proto` can carry a function with the outputs `parts`.
+fn check_outputs(parts: &[ListProblem], proto: &CPrototype) -> Result<(), ListEmitError> {
+    check_parts(parts)?;
+    check_params(&parts[0], proto)?;
+    for p in parts {
+        match p.result_in {
+            Some(k) => writable(proto, &p.params[k].0)?,
+            None => check_result(p.output, proto)?,
+        }
+    }
+    if parts.iter().all(|p| p.result_in.is_some()) && proto.ret.trim() != "void" {
+        return Err(ListEmitError::Prototype(format!(
+            "the function returns `{}`, but no output is its return value",
+            proto.ret.trim()
+        )));
+    }
+    Ok(())
+}
+
+/// The programs of a function with several outputs (see [`super::outputs`]) as one C
+/// translation unit with prototype `proto`: every output computed from the inputs as
+/// they came, then each written into its buffer, then the return value returned. One
+/// output is [`emit_list_c`]'s function (then `proto` says where its result goes).
+///
+/// # Errors
+///
+/// As [`emit_list_c`], and outputs that are not of one function.
+pub fn emit_outputs_c(parts: &[(ListProblem, Expr)], proto: &CPrototype) -> Result<String, ListEmitError> {
+    if let [(problem, program)] = parts {
+        return emit_list_c(problem, program, proto);
+    }
+    let problems: Vec<ListProblem> = parts.iter().map(|(p, _)| p.clone()).collect();
+    check_outputs(&problems, proto)?;
+    let first = &problems[0];
+    let f = c_ident(&first.name)?;
+    let inputs = c_inputs(first, proto);
+    let mut w = CWriter::new(&inputs, proto, &f, None);
+    let written: Vec<usize> = problems.iter().filter_map(|p| p.result_in).collect();
+    let mut values = Vec::new();
+    for (p, e) in parts {
+        let value = w.value(e);
+        w.direct = None;
+        let reads_another = written.iter().any(|k| Some(*k) != p.result_in && reads(e, *k));
+        let built = |w: &CWriter<'_>, ptr: &str| w.blocks.last().is_some_and(|b| b.frees.iter().any(|f| f == ptr));
+        values.push(match value {
+            // A literal or a variable (a parameter passed by value, or a value computed
+            // above) cannot change with the writes; anything else is read now.
+            CValue::Scalar(s) if s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') => CValue::Scalar(s),
+            CValue::Scalar(s) => {
+                let r = w.fresh("result");
+                let ty = if proto.ret.trim() == "void" { "int64_t" } else { proto.ret.trim() };
+                w.line(&format!("{ty} {r} = {};", strip_parens(&s)));
+                CValue::Scalar(r)
+            }
+            // Part of a buffer another output writes: copied before that write.
+            CValue::List(v) if reads_another && !built(&w, &v.ptr) => {
+                let copy = w.new_list("before", &v.len);
+                let i = w.open_for(0, &v.len);
+                w.line(&format!("{copy}[{i}] = {};", v.at(&i)));
+                w.close();
+                CValue::List(View::built(copy, v.len))
+            }
+            list @ CValue::List(_) => list,
+        });
+    }
+    let mut returned = None;
+    for (p, value) in problems.iter().zip(values) {
+        match (p.result_in, value) {
+            (Some(k), CValue::List(v)) => w.copy_into(&v, &p.params[k].0, proto),
+            (None, CValue::List(v)) => {
+                let into = proto.result_into.clone().unwrap_or_default();
+                w.copy_into(&v, &into, proto);
+                returned = proto.returns_len.then_some(v.len);
+            }
+            (_, CValue::Scalar(s)) => returned = Some(s),
+        }
+    }
+    let frees = w.blocks.last().map(|b| b.frees.clone()).unwrap_or_default();
+    for name in frees.iter().rev() {
+        w.line(&format!("free({name});"));
+    }
+    if let Some(r) = returned {
+        w.line(&format!("return {};", strip_parens(&r)));
+    }
+    Ok(w.finish(proto, &f))
+}
+
+/// The examples of a function with several outputs (see [`super::outputs::joint_examples`])
+/// as a C test program for [`emit_outputs_c`]'s function: the return value and every
+/// buffer checked after each call.
+///
+/// # Errors
+///
+/// As [`emit_outputs_c`].
+pub fn emit_outputs_c_tests(
+    parts: &[ListProblem],
+    examples: &[super::outputs::JointExample],
+    proto: &CPrototype,
+) -> Result<String, ListEmitError> {
+    if let [problem] = parts {
+        let single: Vec<(Vec<LValue>, LValue)> =
+            examples.iter().map(|(a, o)| (a.clone(), o.first().cloned().unwrap_or(LValue::Int(0)))).collect();
+        return emit_list_c_tests(problem, &single, proto);
+    }
+    check_outputs(parts, proto)?;
+    let first = &parts[0];
+    let f = c_ident(&first.name)?;
+    let mut out = tests_header(proto, &f);
+    let ret = parts.iter().position(|p| p.result_in.is_none());
+    for (k, (args, wants)) in examples.iter().enumerate() {
+        let _ = writeln!(out, "static int example_{}(void) {{", k + 1);
+        let want = ret.and_then(|j| wants.get(j));
+        let want_len = match want {
+            Some(LValue::List(l)) => l.len(),
+            _ => 0,
+        };
+        let call_args = c_call_args(first, proto, args, want_len, &mut out);
+        let call = format!("{f}({})", call_args.join(", "));
+        match want {
+            Some(LValue::List(l)) if proto.returns_len => {
+                let _ = writeln!(out, "    if ({call} != {}) {{\n        return 0;\n    }}", l.len());
+            }
+            Some(LValue::Int(v)) => {
+                let _ = writeln!(out, "    if ({call} != {}) {{\n        return 0;\n    }}", literal(*v));
+            }
+            Some(LValue::Bool(b)) => {
+                let _ = writeln!(out, "    if ({call} != {b}) {{\n        return 0;\n    }}");
+            }
+            _ => {
+                let _ = writeln!(out, "    {call};");
+            }
+        }
+        for (j, (p, want)) in parts.iter().zip(wants).enumerate() {
+            let LValue::List(l) = want else { continue };
+            let buf = match p.result_in {
+                Some(i) => p.params[i].0.clone(),
+                None => proto.result_into.clone().unwrap_or_default(),
+            };
+            check_buffer(&mut out, &buf, l, &format!("want{}", j + 1));
+        }
+        out.push_str("    return 1;\n}\n\n");
+    }
+    out.push_str(&tests_main(examples.len()));
     Ok(out)
+}
+
+/// Declares, into `out`, the arrays and structs an example's call passes (each buffer with
+/// its value before the call; a result buffer of `want_len` zeros), and returns the call's
+/// arguments.
+fn c_call_args(
+    problem: &ListProblem,
+    proto: &CPrototype,
+    args: &[LValue],
+    want_len: usize,
+    out: &mut String,
+) -> Vec<String> {
+    let value_of = |name: &str| problem.params.iter().position(|(n, _)| n == name).map(|i| &args[i]);
+    let structs_len = |name: &str| {
+        let sp = problem.shape.as_ref()?.params.iter().find(|p| p.name == name)?;
+        let ShapedKind::Structs(st) = &sp.kind else { return None };
+        match &args[st.fields.first()?.1] {
+            LValue::List(l) => Some(l.len()),
+            _ => None,
+        }
+    };
+    let mut call_args = Vec::new();
+    for p in &proto.params {
+        let counted = proto.params.iter().find(|q| q.len.as_deref() == Some(p.name.as_str()));
+        // A struct, or an array of them, built from the inputs that are its fields.
+        let shaped = problem.shape.as_ref().and_then(|s| s.params.iter().find(|sp| sp.name == p.name));
+        if let Some(ShapedKind::Struct(st) | ShapedKind::Structs(st)) = shaped.map(|sp| &sp.kind) {
+            let elem = element_type(&p.ctype);
+            let field = |path: &Vec<String>, input: usize, at: Option<usize>| {
+                let v = match (&args[input], at) {
+                    (LValue::List(l), Some(k)) => l.get(k).copied().unwrap_or(0),
+                    (LValue::Int(v), None) => *v,
+                    (LValue::Bool(b), None) => i64::from(*b),
+                    _ => 0,
+                };
+                (path.clone(), bare_literal(v))
+            };
+            if matches!(shaped.map(|sp| &sp.kind), Some(ShapedKind::Struct(_))) {
+                let values: Vec<(Vec<String>, String)> =
+                    st.fields.iter().map(|(path, i)| field(path, *i, None)).collect();
+                let _ = writeln!(out, "    {elem} {} = {};", p.name, designated(&values));
+                call_args.push(format!("&{}", p.name));
+            } else {
+                let n = st.fields.first().and_then(|(_, i)| match &args[*i] {
+                    LValue::List(l) => Some(l.len()),
+                    _ => None,
+                });
+                let items: Vec<String> = (0..n.unwrap_or(0))
+                    .map(|k| {
+                        designated(&st.fields.iter().map(|(path, i)| field(path, *i, Some(k))).collect::<Vec<_>>())
+                    })
+                    .collect();
+                let init = if items.is_empty() { "{{0}}".to_string() } else { format!("{{{}}}", items.join(", ")) };
+                let size = if items.is_empty() { "1" } else { "" };
+                let _ = writeln!(out, "    {elem} {}[{size}] = {init};", p.name);
+                call_args.push(p.name.clone());
+            }
+            continue;
+        }
+        let arg = match value_of(&p.name) {
+            Some(LValue::List(l)) => {
+                let elem = element_type(&p.ctype);
+                let size = if l.is_empty() { "1".into() } else { String::new() };
+                let init = if l.is_empty() { "{0}".into() } else { array_init(l) };
+                let _ = writeln!(out, "    {elem} {}[{size}] = {init};", p.name);
+                p.name.clone()
+            }
+            Some(LValue::Int(v)) => literal(*v),
+            Some(LValue::Bool(b)) => b.to_string(),
+            None if proto.result_into.as_deref() == Some(p.name.as_str()) => {
+                let _ = writeln!(out, "    {} {}[{}] = {{0}};", element_type(&p.ctype), p.name, want_len.max(1));
+                p.name.clone()
+            }
+            None => match counted.and_then(|q| value_of(&q.name)) {
+                Some(LValue::List(l)) => l.len().to_string(),
+                // The length of an array of structs: of any of its fields' columns.
+                None if counted.is_some_and(|q| structs_len(&q.name).is_some()) => {
+                    counted.and_then(|q| structs_len(&q.name)).unwrap_or(0).to_string()
+                }
+                _ if counted.is_some_and(|q| proto.result_into.as_deref() == Some(q.name.as_str())) => {
+                    want_len.to_string()
+                }
+                _ => "0".into(),
+            },
+        };
+        call_args.push(arg);
+    }
+    call_args
 }
 
 #[cfg(test)]

@@ -18,13 +18,18 @@
 
 mod emit;
 mod emit_c;
+mod outputs;
 mod program;
 mod search;
 mod shape;
 mod spec;
 
 pub use emit::{emit_list_function, emit_list_tests, ListEmitError};
-pub use emit_c::{emit_list_c, emit_list_c_tests, CParam, CPrototype};
+pub use emit_c::{emit_list_c, emit_list_c_tests, emit_outputs_c, emit_outputs_c_tests, CParam, CPrototype};
+pub use outputs::{
+    emit_outputs_function, emit_outputs_tests, joint_examples, show_outputs, synthesize_outputs, JointExample,
+    OutputNotFound,
+};
 pub use program::{floor_div, floor_mod, run, Expr, LType, LValue, ListOp, RunError, Slot, MAX_LIST};
 pub use search::{synthesize_lists, CoreOpsFirst, ListGuide, ListLimits, ListOutcome, ListStats, UniformListGuide};
 pub use shape::{class_name, structured, ReprC, Shape, ShapedKind, ShapedParam, StructShape};
@@ -76,6 +81,9 @@ pub enum ListError {
     /// A struct-typed task that cannot be read.
     #[error("{0}")]
     BadStruct(String),
+    /// Several outputs (`"outputs"`) declared or given wrongly.
+    #[error("{0}")]
+    BadOutputs(String),
     /// No examples at all.
     #[error("the specification has no examples")]
     NoExamples,

@@ -30,7 +30,7 @@ pub struct ListProblem {
 #[must_use]
 pub fn is_list_spec(ex: &Examples) -> bool {
     let list = |t: &str| LType::parse(t) == Some(LType::List);
-    list(&ex.output_type) || ex.params.iter().any(|p| list(&p.ty)) || !ex.types.is_empty()
+    list(&ex.output_type) || ex.params.iter().any(|p| list(&p.ty)) || !ex.types.is_empty() || ex.outputs.is_some()
 }
 
 /// Longest list an example may hold.
@@ -107,6 +107,67 @@ impl ListProblem {
         })
     }
 
+    /// Each output of a function (its return value, then each buffer it writes, as
+    /// `"outputs"` declares them) as a task of its own over the same inputs and examples;
+    /// a task without `"outputs"` is one.
+    ///
+    /// # Errors
+    ///
+    /// As [`ListProblem::from_examples`]; and an output that is neither `return` nor a
+    /// list parameter, a name given twice, `outputs` beside `result_param`, or an example
+    /// whose `output` is not an object with a value for each output.
+    pub fn outputs_from_examples(ex: &Examples) -> Result<Vec<ListProblem>, ListError> {
+        let Some(outputs) = &ex.outputs else { return Ok(vec![ListProblem::from_examples(ex)?]) };
+        let bad = |why: String| Err(ListError::BadOutputs(why));
+        if ex.result_param.is_some() {
+            return bad("give either `outputs` or `result_param`, not both".into());
+        }
+        if outputs.0.is_empty() {
+            return bad("`outputs` names no output".into());
+        }
+        let mut parts = Vec::new();
+        for (k, (name, ty)) in outputs.0.iter().enumerate() {
+            if outputs.0[..k].iter().any(|(n, _)| n == name) {
+                return bad(format!("output `{name}` is named twice"));
+            }
+            let ret = name == "return";
+            if !ret && !ex.params.iter().any(|p| p.name == *name) {
+                return bad(format!("output `{name}` is neither `return` nor a parameter"));
+            }
+            let mut examples = Vec::new();
+            for (j, e) in ex.examples.iter().enumerate() {
+                let Some(object) = e.output.as_object() else {
+                    return bad(format!(
+                        "example {}: with `outputs`, the output is an object with a value for each",
+                        j + 1
+                    ));
+                };
+                if let Some(other) = object.keys().find(|key| outputs.get(key).is_none()) {
+                    return bad(format!("example {}: `{other}` is not a declared output", j + 1));
+                }
+                let Some(value) = object.get(name) else {
+                    return bad(format!("example {}: no value for output `{name}`", j + 1));
+                };
+                examples.push(crate::spec::ExampleJson { args: e.args.clone(), output: value.clone() });
+            }
+            let one = Examples {
+                output_type: ty.clone(),
+                result_param: (!ret).then(|| name.clone()),
+                outputs: None,
+                examples,
+                ..ex.clone()
+            };
+            parts.push(ListProblem::from_examples(&one)?);
+        }
+        Ok(parts)
+    }
+
+    /// Which output of its function this task is: `return`, or the buffer written into.
+    #[must_use]
+    pub fn output_name(&self) -> &str {
+        self.result_in.and_then(|k| self.params.get(k)).map_or("return", |(n, _)| n.as_str())
+    }
+
     /// The parameter names, in order.
     #[must_use]
     pub fn param_names(&self) -> Vec<String> {
@@ -167,5 +228,39 @@ mod tests {
                 "output_type": "list[int]", "result_param": "k", "examples": [{"args": [[1, 2], 3], "output": [3, 6]}]}"#,
         );
         assert!(matches!(not_a_list, Err(ListError::BadResultParam(ref k)) if k == "k"), "{not_a_list:?}");
+    }
+
+    #[test]
+    fn several_outputs_are_one_task_each_and_bad_ones_are_named() {
+        let spec = |outputs: &str, output: &str| {
+            format!(
+                r#"{{"function": "f", "params": [{{"name": "a", "type": "list[int]"}}, {{"name": "out", "type": "list[int]"}}],
+                    "outputs": {outputs}, "examples": [{{"args": [[1, 2], [0, 0]], "output": {output}}}]}}"#
+            )
+        };
+        let parts = |outputs: &str, output: &str| {
+            ListProblem::outputs_from_examples(&Examples::from_json(&spec(outputs, output)).unwrap())
+        };
+        let ok = parts(r#"{"out": "list[int]", "return": "int"}"#, r#"{"return": 3, "out": [1, 3]}"#).unwrap();
+        assert_eq!(ok.len(), 2);
+        assert_eq!((ok[0].output_name(), ok[0].result_in, ok[0].output), ("out", Some(1), LType::List));
+        assert_eq!((ok[1].output_name(), ok[1].result_in, ok[1].output), ("return", None, LType::Int));
+        assert_eq!(ok[0].examples[0].1, LValue::List(vec![1, 3].into()));
+        assert_eq!(
+            ok[1].examples[0],
+            (vec![LValue::List(vec![1, 2].into()), LValue::List(vec![0, 0].into())], LValue::Int(3))
+        );
+        let err = |outputs: &str, output: &str| parts(outputs, output).unwrap_err().to_string();
+        assert!(err(r#"{"b": "list[int]"}"#, r#"{"b": [1]}"#).contains("neither `return` nor a parameter"));
+        assert!(err(r#"{"return": "int"}"#, "3").contains("an object"));
+        assert!(
+            err(r#"{"return": "int", "out": "list[int]"}"#, r#"{"return": 3}"#).contains("no value for output `out`")
+        );
+        assert!(err(r#"{"return": "int"}"#, r#"{"return": 3, "x": 1}"#).contains("`x` is not a declared output"));
+        // An output that is not a list cannot be written into a buffer.
+        assert!(matches!(
+            parts(r#"{"out": "int"}"#, r#"{"out": 3}"#),
+            Err(ListError::BadResultParam(ref n)) if n == "out"
+        ));
     }
 }

@@ -48,19 +48,9 @@ impl StructTypes {
 impl Serialize for StructTypes {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeMap;
-        struct Fields<'a>(&'a [(String, String)]);
-        impl Serialize for Fields<'_> {
-            fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-                let mut map = serializer.serialize_map(Some(self.0.len()))?;
-                for (k, v) in self.0 {
-                    map.serialize_entry(k, v)?;
-                }
-                map.end()
-            }
-        }
         let mut map = serializer.serialize_map(Some(self.0.len()))?;
         for (name, fields) in &self.0 {
-            map.serialize_entry(name, &Fields(fields))?;
+            map.serialize_entry(name, &NamedTypes(fields.clone()))?;
         }
         map.end()
     }
@@ -69,33 +59,6 @@ impl Serialize for StructTypes {
 impl<'de> Deserialize<'de> for StructTypes {
     /// Keeps the fields in the order the document gives them (a struct's layout).
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct Ordered;
-        impl<'de> serde::de::Visitor<'de> for Ordered {
-            type Value = Vec<(String, serde_json::Value)>;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("an object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-                let mut out = Vec::new();
-                while let Some((k, v)) = map.next_entry::<String, serde_json::Value>()? {
-                    out.push((k, v));
-                }
-                Ok(out)
-            }
-        }
-        struct Fields(Vec<(String, String)>);
-        impl<'de> Deserialize<'de> for Fields {
-            fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-                let raw = deserializer.deserialize_map(Ordered)?;
-                raw.into_iter()
-                    .map(|(k, v)| match v {
-                        serde_json::Value::String(t) => Ok((k, t)),
-                        _ => Err(serde::de::Error::custom(format!("field `{k}`: a type name is a string"))),
-                    })
-                    .collect::<Result<_, _>>()
-                    .map(Fields)
-            }
-        }
         struct Types;
         impl<'de> serde::de::Visitor<'de> for Types {
             type Value = Vec<(String, Vec<(String, String)>)>;
@@ -104,13 +67,60 @@ impl<'de> Deserialize<'de> for StructTypes {
             }
             fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
                 let mut out = Vec::new();
-                while let Some((k, Fields(v))) = map.next_entry::<String, Fields>()? {
+                while let Some((k, NamedTypes(v))) = map.next_entry::<String, NamedTypes>()? {
                     out.push((k, v));
                 }
                 Ok(out)
             }
         }
         deserializer.deserialize_map(Types).map(StructTypes)
+    }
+}
+
+/// Names with a type each, in the order the document gives them: a struct's fields, or a
+/// function's outputs (`{"return": "int", "out": "list[int]"}`).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct NamedTypes(pub Vec<(String, String)>);
+
+impl NamedTypes {
+    /// The type of `name`.
+    #[must_use]
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.0.iter().find(|(n, _)| n == name).map(|(_, t)| t.as_str())
+    }
+}
+
+impl Serialize for NamedTypes {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = serializer.serialize_map(Some(self.0.len()))?;
+        for (k, v) in &self.0 {
+            map.serialize_entry(k, v)?;
+        }
+        map.end()
+    }
+}
+
+impl<'de> Deserialize<'de> for NamedTypes {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Ordered;
+        impl<'de> serde::de::Visitor<'de> for Ordered {
+            type Value = Vec<(String, String)>;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("an object of type names")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+                let mut out = Vec::new();
+                while let Some((k, v)) = map.next_entry::<String, serde_json::Value>()? {
+                    match v {
+                        serde_json::Value::String(t) => out.push((k, t)),
+                        _ => return Err(serde::de::Error::custom(format!("`{k}`: a type name is a string"))),
+                    }
+                }
+                Ok(out)
+            }
+        }
+        deserializer.deserialize_map(Ordered).map(NamedTypes)
     }
 }
 
@@ -130,7 +140,8 @@ pub struct Examples {
     pub function: String,
     /// Parameters.
     pub params: Vec<ParamDecl>,
-    /// Output type name.
+    /// Output type name (absent, or ignored, when `outputs` names several).
+    #[serde(default)]
     pub output_type: String,
     /// Optional natural-language description.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -140,6 +151,12 @@ pub struct Examples {
     /// `output` the buffer after. List tasks only.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub result_param: Option<String>,
+    /// For a function with several outputs (its return value and the buffers it writes):
+    /// each output's name, `return` or the list parameter written into, and its type, in
+    /// order. Each example's `output` is then an object with a value for each name. List
+    /// tasks only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub outputs: Option<NamedTypes>,
     /// Struct types the parameters name (list tasks).
     #[serde(default, skip_serializing_if = "StructTypes::is_empty")]
     pub types: StructTypes,

@@ -13,7 +13,7 @@ use thiserror::Error;
 
 use crate::dsl::{Column, FunDefs, Sort, Term, Value};
 
-pub use examples::{json_value, value_json, ExampleJson, Examples, ParamDecl, StructTypes};
+pub use examples::{json_value, value_json, ExampleJson, Examples, NamedTypes, ParamDecl, StructTypes};
 pub use sygus::{SygusError, SygusProblem};
 
 /// Errors in a specification that is not a SyGuS file.
