@@ -11,7 +11,9 @@ use synth_engine::lists::{
     emit_outputs_c, emit_outputs_c_tests, emit_outputs_function, emit_outputs_tests, joint_examples, show_outputs,
     synthesize_outputs, CParam, CPrototype, Expr, JointExample, ListEmitError, ListLimits, ListProblem,
 };
+use synth_engine::lists::{structured, Shape, ShapedKind};
 use synth_engine::search::CancelToken;
+use synth_engine::spec::Examples;
 use synth_engine::verify::{verify, QualityReport, VerifyLimits};
 use tracer_probe::{
     probes::{
@@ -113,16 +115,37 @@ fn synthesize_from_trace(
     let started = Instant::now();
     let carved = spec::carve(trace, function, HOLDOUT_EVERY)?;
     // One task per output: the return value and each buffer the function writes.
-    let mut parts = ListProblem::outputs_from_examples(&carved.training).map_err(synth_engine::Error::from)?;
+    // A struct written through a pointer is read from the typed examples (its type declared).
+    let struct_written = |shape: &Shape, ex: &Examples| {
+        ex.outputs.as_ref().is_some_and(|o| {
+            o.0.iter()
+                .any(|(n, _)| shape.params.iter().any(|p| p.name == *n && matches!(p.kind, ShapedKind::Struct(_))))
+        })
+    };
+    let typed = |ex: &Examples| match &carved.shape {
+        Some(shape) if struct_written(shape, ex) => structured(ex, shape),
+        _ => ex.clone(),
+    };
+    let mut parts = ListProblem::outputs_from_examples(&typed(&carved.training)).map_err(synth_engine::Error::from)?;
     for problem in &mut parts {
         problem.description.clone_from(&config.synth.describe);
         problem.shape.clone_from(&carved.shape);
         if let Some(shape) = problem.shape.as_mut() {
             shape.repr_c = Some(rust_declarations(layouts));
         }
+        // The struct written as DWARF spells it.
+        let written = problem.result_field.as_ref().and_then(|f| {
+            carved.shape.as_ref()?.params.iter().find_map(|p| match &p.kind {
+                ShapedKind::Struct(st) if p.name == f.output => Some(st.clone()),
+                _ => None,
+            })
+        });
+        if let (Some(f), Some(st)) = (problem.result_field.as_mut(), written) {
+            f.shape = st;
+        }
     }
     let training = joint_examples(&parts);
-    let held_out = examples(&carved.held_out)?;
+    let held_out = examples(&typed(&carved.held_out))?;
     let limits = ListLimits { timeout: config.synth.budget, ..ListLimits::default() };
     let guide = crate::guide_choice::list_guide(config.synth.guide);
     let programs = match synthesize_outputs(&parts, &limits, guide, &CancelToken::new()) {

@@ -167,6 +167,25 @@ fn json_value(v: &Value) -> Option<Json> {
     }
 }
 
+/// A struct's integer fields as a JSON object (nested structs as objects); `None` when it
+/// or a nested one could not be read whole.
+fn record_json(v: &Value) -> Option<Json> {
+    let Value::Record { fields, truncated: false, fault: None, .. } = v else { return None };
+    let mut map = serde_json::Map::new();
+    for f in fields {
+        match &f.value {
+            Value::Int(_) | Value::Uint(_) | Value::Bool(_) => {
+                map.insert(f.name.clone(), json_value(&f.value)?);
+            }
+            nested @ Value::Record { .. } => {
+                map.insert(f.name.clone(), record_json(nested)?);
+            }
+            _ => {}
+        }
+    }
+    Some(Json::Object(map))
+}
+
 /// Why `function` may depend on memory no probe captured: the writable globals its code
 /// reads (`None` when it reads none, or its file cannot be read to tell).
 #[must_use]
@@ -288,34 +307,60 @@ pub fn carve_covering(
         .iter()
         .any(|p| !matches!(p.kind, ShapedKind::Plain(_)))
         .then_some(Shape { params: shaped, repr_c: None });
-    // What the function gives: its return value, or for a `void` function the one array it
-    // wrote through a pointer argument (the memory after the call).
     let written = written_params(trace, index);
     // What the function gives: its return value (unless `void`) and each array it wrote
     // through a pointer argument (the memory after the call); with more than one, each
     // example's output is an object with a value for each (`"outputs"`).
-    let mut outputs: Vec<(String, &str, Option<usize>)> = Vec::new();
+    let mut outputs: Vec<(String, String, Option<usize>)> = Vec::new();
     if info.ret.kind != ValueKind::Void || written.is_empty() {
-        outputs.push(("return".into(), type_name(function, "the return value", &info.ret)?, None));
+        outputs.push(("return".into(), type_name(function, "the return value", &info.ret)?.into(), None));
     }
     for &i in &written {
-        if matches!(info.params[i].ctype.kind, ValueKind::Record { .. }) {
-            return Err(SpecError::Struct {
-                function: function.into(),
-                what: format!("its result, written into `{}`,", info.params[i].name),
-                ctype: info.params[i].ctype.name.clone(),
-                why: "a struct result is not synthesized yet (struct parameters are)".into(),
-            });
+        let p = &info.params[i];
+        match p.ctype.kind {
+            // A struct written through a pointer: its integer fields are results, under the
+            // type name the typed examples give it (`synth_engine::lists::structured`).
+            ValueKind::Record { count_param: None, .. } => {
+                let st =
+                    shape.as_ref().and_then(|s| s.params.iter().find(|sp| sp.name == p.name)).and_then(|sp| match &sp
+                        .kind
+                    {
+                        ShapedKind::Struct(st) => Some(st),
+                        _ => None,
+                    });
+                let Some(st) = st else {
+                    return Err(SpecError::Struct {
+                        function: function.into(),
+                        what: format!("its result, written into `{}`,", p.name),
+                        ctype: p.ctype.name.clone(),
+                        why: "no call showed its fields".into(),
+                    });
+                };
+                let ty = st.ty.trim().trim_start_matches("struct ").replace(' ', "_");
+                outputs.push((p.name.clone(), ty, Some(i)));
+            }
+            ValueKind::Record { .. } => {
+                return Err(SpecError::Struct {
+                    function: function.into(),
+                    what: format!("its result, written into the array `{}`,", p.name),
+                    ctype: p.ctype.name.clone(),
+                    why: "an array of structs as a result is not synthesized yet (one struct is)".into(),
+                })
+            }
+            _ => outputs.push((p.name.clone(), "list[int]".into(), Some(i))),
         }
-        outputs.push((info.params[i].name.clone(), "list[int]", Some(i)));
     }
     let output_of = |call: &tracer_probe::trace::Call, param: Option<usize>| match param {
         Some(i) => call.args.get(i).and_then(|a| match a {
-            Value::Written { after, .. } => json_value(after),
+            Value::Written { after, .. } => match after.as_ref() {
+                record @ Value::Record { .. } => record_json(record),
+                other => json_value(other),
+            },
             _ => None,
         }),
         None => call.ret.as_ref().and_then(json_value),
     };
+    let struct_result = written.iter().any(|&i| matches!(info.params[i].ctype.kind, ValueKind::Record { .. }));
     // Distinct inputs in first-seen order, each with the outputs seen for it.
     let mut order: Vec<String> = Vec::new();
     let mut seen: BTreeMap<String, (Vec<Json>, Json, u64)> = BTreeMap::new();
@@ -323,7 +368,7 @@ pub fn carve_covering(
     // A call whose return was not seen has no output to learn from.
     for call in trace.calls_of(index).filter(|c| c.is_complete()) {
         let result = match outputs.as_slice() {
-            [(_, _, param)] => output_of(call, *param),
+            [(_, _, param)] if !struct_result => output_of(call, *param),
             several => several
                 .iter()
                 .map(|(name, _, param)| Some((name.clone(), output_of(call, *param)?)))
@@ -387,15 +432,14 @@ pub fn carve_covering(
     let make = |examples| Examples {
         function: function.into(),
         params: params.clone(),
-        output_type: outputs[0].1.into(),
+        output_type: outputs[0].1.clone(),
         description: None,
         result_param: match outputs.as_slice() {
-            [(_, _, Some(i))] => Some(info.params[*i].name.clone()),
+            [(_, _, Some(i))] if !struct_result => Some(info.params[*i].name.clone()),
             _ => None,
         },
-        outputs: (outputs.len() > 1).then(|| {
-            synth_engine::spec::NamedTypes(outputs.iter().map(|(n, t, _)| (n.clone(), (*t).to_string())).collect())
-        }),
+        outputs: (outputs.len() > 1 || struct_result)
+            .then(|| synth_engine::spec::NamedTypes(outputs.iter().map(|(n, t, _)| (n.clone(), t.clone())).collect())),
         types: synth_engine::spec::StructTypes::default(),
         examples,
     };

@@ -131,6 +131,7 @@ fn interpreter_python_rust_and_c_agree_on_random_programs() {
             result_in: in_place.then_some(0),
             description: None,
             shape: None,
+            result_field: None,
             examples: Vec::new(),
         };
         let inputs: Vec<Vec<LValue>> =
@@ -462,4 +463,104 @@ fn swap_lists(p: &mut Expr) {
         Expr::Apply(_, args) => args.iter_mut().for_each(swap_lists),
         _ => {}
     }
+}
+
+/// Struct results: random functions over an array of `struct item {price, qty}` and an
+/// integer that return a `struct pair {first, second}` built from two random programs, or
+/// write one through a pointer (`out`, whose fields as they came some programs read, so
+/// one field is computed before the other is written) and return an integer. The emitted
+/// Python, Rust and C each pass the tests emitted from the interpreter's values, every
+/// field checked.
+#[test]
+fn interpreter_and_emitters_agree_on_random_functions_with_struct_results() {
+    use synth_engine::lists::{emit_outputs_function, emit_outputs_tests, joint_examples};
+    if !have_compilers() {
+        return;
+    }
+    let mut rng = Lcg(0x0057_4c75);
+    let mut checked = 0;
+    let mut attempts = 0;
+    let mut written = 0;
+    while checked < 10 {
+        attempts += 1;
+        assert!(attempts < 2000, "too few functions with values");
+        let through_pointer = checked % 2 == 1;
+        // Inputs as flattened: items.price, items.qty, k, then out.first, out.second.
+        let mut field = |rng: &mut Lcg, other: usize| {
+            let p = gen(rng, LType::Int, 3, 0);
+            if through_pointer && rng.below(2) == 0 {
+                Expr::Apply(ListOp::Add, vec![Expr::Input(other), p])
+            } else {
+                p
+            }
+        };
+        let first = field(&mut rng, 4);
+        let second = field(&mut rng, 3);
+        let ret = gen(&mut rng, LType::Int, 3, 0);
+        let mut spec_examples = Vec::new();
+        for _ in 0..40 {
+            if spec_examples.len() == 5 {
+                break;
+            }
+            let len = rng.below(6);
+            let qty: Vec<i64> = (0..len).map(|_| rng.int(-9, 9)).collect();
+            let price: Vec<i64> = (0..len).map(|_| rng.int(-9, 9)).collect();
+            let k = rng.int(-3, 5);
+            let before = (rng.int(-9, 9), rng.int(-9, 9));
+            let mut args = vec![LValue::List(price.clone().into()), LValue::List(qty.clone().into()), LValue::Int(k)];
+            if through_pointer {
+                args.extend([LValue::Int(before.0), LValue::Int(before.1)]);
+            }
+            let (Ok(a), Ok(b), Ok(r)) = (run(&first, &args), run(&second, &args), run(&ret, &args)) else { continue };
+            let items: Vec<serde_json::Value> =
+                qty.iter().zip(&price).map(|(q, p)| serde_json::json!({"qty": q, "price": p})).collect();
+            let pair = serde_json::json!({"first": a.to_json(), "second": b.to_json()});
+            spec_examples.push(if through_pointer {
+                serde_json::json!({"args": [items, k, {"first": before.0, "second": before.1}],
+                                   "output": {"out": pair, "return": r.to_json()}})
+            } else {
+                serde_json::json!({"args": [items, k], "output": pair})
+            });
+        }
+        if spec_examples.len() < 3 {
+            continue;
+        }
+        let mut spec = serde_json::json!({
+            "function": "pairs",
+            "types": {"item": {"price": "int", "qty": "int"}, "pair": {"first": "int", "second": "int"}},
+            "params": [{"name": "items", "type": "list[item]"}, {"name": "k", "type": "int"}],
+            "output_type": "pair",
+            "examples": spec_examples,
+        });
+        if through_pointer {
+            spec["params"].as_array_mut().unwrap().push(serde_json::json!({"name": "out", "type": "pair"}));
+            spec["outputs"] = serde_json::json!({"out": "pair", "return": "int"});
+        }
+        let parts =
+            ListProblem::outputs_from_examples(&synth_engine::spec::Examples::from_json(&spec.to_string()).unwrap())
+                .unwrap();
+        let names: Vec<String> = parts.iter().map(ListProblem::output_name).collect();
+        let want_names: &[&str] =
+            if through_pointer { &["out.first", "out.second", "return"] } else { &["return.first", "return.second"] };
+        assert_eq!(names, want_names);
+        let programs = [first.clone(), second.clone(), ret.clone()];
+        let found: Vec<(ListProblem, Expr)> = parts.iter().cloned().zip(programs.iter().cloned()).collect();
+        let shown = synth_engine::lists::show_outputs(&parts, &programs[..parts.len()]);
+        for lang in [Lang::Python, Lang::Rust, Lang::C] {
+            let code = emit_outputs_function(lang, &found).unwrap();
+            let tests = emit_outputs_tests(lang, &parts, &joint_examples(&parts)).unwrap();
+            let report =
+                synth_engine::verify::verify(lang, &code, &tests, &synth_engine::verify::VerifyLimits::default())
+                    .unwrap();
+            assert!(
+                report.compiled
+                    && report.tests_total == spec_examples.len()
+                    && report.tests_passed == report.tests_total,
+                "{lang:?} disagrees on {shown}:\n{code}\n{tests}\n{report:?}"
+            );
+        }
+        written += usize::from(through_pointer);
+        checked += 1;
+    }
+    assert_eq!(written, 5);
 }

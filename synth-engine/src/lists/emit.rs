@@ -203,7 +203,7 @@ pub fn emit_list_tests(
 /// The arguments of a call to a function with struct parameters, from an example's
 /// inputs: a plain one by `plain`, a struct by `build` from its fields' values (passed
 /// after `by_ref`: `&` in Rust), an array of structs by `array` from its structs built so.
-fn shaped_call(
+pub(super) fn shaped_call(
     shape: &Shape,
     args: &[LValue],
     plain: impl Fn(&LValue) -> String,
@@ -320,6 +320,34 @@ fn python_shaped(problem: &ListProblem, shape: &Shape, program: &Expr) -> Result
     if problem.result_in.is_some() {
         return Err(ListEmitError::Prototype("a struct function that writes its result is not emitted yet".into()));
     }
+    let (inputs, columns) = py_inputs(problem, shape)?;
+    let mut out = String::from("from dataclasses import dataclass\n");
+    if uses(program, ListOp::Scanl1) {
+        out.push_str("import itertools\n");
+    }
+    if uses(program, ListOp::Product) {
+        out.push_str("import math\n");
+    }
+    let mut classes: Vec<String> = Vec::new();
+    let sig = py_params(problem, shape, &mut classes)?;
+    for c in &classes {
+        let _ = write!(out, "\n\n{c}");
+    }
+    let body = Py { params: &inputs, bound: Vec::new(), columns }.expr(program);
+    let _ = write!(
+        out,
+        "\n\ndef {f}({}) -> {}:\n    return {}\n",
+        sig.join(", "),
+        py_type(problem.output),
+        strip_parens(&body)
+    );
+    Ok(out)
+}
+
+/// How the Python function reads each input of a task with struct parameters (`r.size.x`,
+/// `[it.qty for it in items]`), and for a field across an array of structs the array and
+/// field, so a loop over it reads `it.qty`.
+pub(super) fn py_inputs(problem: &ListProblem, shape: &Shape) -> Result<(Vec<String>, Columns), ListEmitError> {
     let inputs: Vec<String> = (0..problem.params.len())
         .map(|i| match shape.source(i) {
             Some((p, [])) => ident(&p.name),
@@ -333,21 +361,31 @@ fn python_shaped(problem: &ListProblem, shape: &Shape, program: &Expr) -> Result
             None => Err(ListEmitError::Prototype(format!("input `{}` is no parameter's", problem.params[i].0))),
         })
         .collect::<Result<_, _>>()?;
-    let mut out = String::from("from dataclasses import dataclass\n");
-    if uses(program, ListOp::Scanl1) {
-        out.push_str("import itertools\n");
-    }
-    if uses(program, ListOp::Product) {
-        out.push_str("import math\n");
-    }
-    let mut classes: Vec<String> = Vec::new();
+    let columns = (0..problem.params.len())
+        .map(|i| match shape.source(i) {
+            Some((p, path)) if matches!(p.kind, ShapedKind::Structs(_)) && !path.is_empty() => {
+                Some((p.name.clone(), path.join(".")))
+            }
+            _ => None,
+        })
+        .collect();
+    Ok((inputs, columns))
+}
+
+/// The Python parameters of a task with struct parameters (`r: RectT`, `items: list[Item]`),
+/// their `@dataclass`es added to `classes`.
+pub(super) fn py_params(
+    problem: &ListProblem,
+    shape: &Shape,
+    classes: &mut Vec<String>,
+) -> Result<Vec<String>, ListEmitError> {
     let mut sig = Vec::new();
     for p in &shape.params {
         let name = ident(&p.name)?;
         match &p.kind {
             ShapedKind::Plain(i) => sig.push(format!("{name}: {}", py_type(problem.params[*i].1))),
             ShapedKind::Struct(st) | ShapedKind::Structs(st) => {
-                py_classes(st, &mut classes);
+                py_classes(st, classes);
                 let class = class_name(&st.ty);
                 sig.push(if matches!(p.kind, ShapedKind::Struct(_)) {
                     format!("{name}: {class}")
@@ -357,31 +395,12 @@ fn python_shaped(problem: &ListProblem, shape: &Shape, program: &Expr) -> Result
             }
         }
     }
-    for c in &classes {
-        let _ = write!(out, "\n\n{c}");
-    }
-    let columns: Vec<Option<(String, String)>> = (0..problem.params.len())
-        .map(|i| match shape.source(i) {
-            Some((p, path)) if matches!(p.kind, ShapedKind::Structs(_)) && !path.is_empty() => {
-                Some((p.name.clone(), path.join(".")))
-            }
-            _ => None,
-        })
-        .collect();
-    let body = Py { params: &inputs, bound: Vec::new(), columns }.expr(program);
-    let _ = write!(
-        out,
-        "\n\ndef {f}({}) -> {}:\n    return {}\n",
-        sig.join(", "),
-        py_type(problem.output),
-        strip_parens(&body)
-    );
-    Ok(out)
+    Ok(sig)
 }
 
 /// The `@dataclass`es of `st`'s struct and its nested ones, nested first, each once in
 /// `out`.
-fn py_classes(st: &StructShape, out: &mut Vec<String>) {
+pub(super) fn py_classes(st: &StructShape, out: &mut Vec<String>) {
     for (ty, members) in st.types() {
         let class = class_name(ty);
         if out.iter().any(|c| c.contains(&format!("class {class}:"))) {
@@ -399,12 +418,18 @@ fn py_classes(st: &StructShape, out: &mut Vec<String>) {
 }
 
 /// A struct value in Python: `RectT(origin=Point(x=1, y=-2), visible=1)`.
-fn py_struct(st: &StructShape, ty: &str, prefix: &[String], value: &dyn Fn(usize) -> i64) -> String {
+pub(super) fn py_struct(st: &StructShape, ty: &str, prefix: &[String], value: &dyn Fn(usize) -> i64) -> String {
+    py_build(st, ty, prefix, &|input| value(input).to_string())
+}
+
+/// A struct value in Python from each field's text, by the number [`StructShape::fields`]
+/// gives it.
+pub(super) fn py_build(st: &StructShape, ty: &str, prefix: &[String], value: &dyn Fn(usize) -> String) -> String {
     let parts: Vec<String> = st
         .members(prefix)
         .into_iter()
         .map(|m| match m {
-            Member::Nested { name, ty, path } => format!("{name}={}", py_struct(st, ty, &path, value)),
+            Member::Nested { name, ty, path } => format!("{name}={}", py_build(st, ty, &path, value)),
             Member::Int { name, input } => format!("{name}={}", value(input)),
         })
         .collect();
@@ -432,6 +457,10 @@ pub(super) fn strip_parens(s: &str) -> &str {
     &s[1..s.len() - 1]
 }
 
+/// For each input that is a field across an array of structs: the array, and the field as
+/// an element reads it; `None` for the others.
+pub(super) type Columns = Vec<Option<(String, String)>>;
+
 pub(super) struct Py<'a> {
     params: &'a [String],
     bound: Vec<[String; 2]>,
@@ -441,9 +470,9 @@ pub(super) struct Py<'a> {
 }
 
 impl<'a> Py<'a> {
-    /// Python for programs over the inputs named `params` (no structs).
-    pub(super) fn plain(params: &'a [String]) -> Self {
-        Py { params, bound: Vec::new(), columns: Vec::new() }
+    /// Python for programs over the inputs read as `params` (`columns`: see [`py_inputs`]).
+    pub(super) fn new(params: &'a [String], columns: Vec<Option<(String, String)>>) -> Self {
+        Py { params, bound: Vec::new(), columns }
     }
 }
 
@@ -635,6 +664,32 @@ fn rust_shaped(problem: &ListProblem, shape: &Shape, program: &Expr) -> Result<S
     if problem.result_in.is_some() {
         return Err(ListEmitError::Prototype("a struct function that writes its result is not emitted yet".into()));
     }
+    let (inputs, columns) = rs_inputs(problem, shape)?;
+    let mut r = Rs { params: &inputs, bound: Vec::new(), helpers: Vec::new(), columns };
+    let body = r.expr(program);
+    let mut structs: Vec<String> = Vec::new();
+    let sig = rs_params(problem, shape, &body, &[], &mut structs)?;
+    let mut out = rs_declarations(shape, &structs);
+    for (name, text) in RUST_HELPERS {
+        if r.helpers.contains(name) {
+            out.push_str(text);
+            out.push('\n');
+        }
+    }
+    let _ = write!(
+        out,
+        "pub fn {f}({}) -> {} {{\n    {}\n}}\n",
+        sig.join(", "),
+        rust_type(problem.output, false),
+        strip_parens(&body)
+    );
+    Ok(out)
+}
+
+/// How the Rust function reads each input of a task with struct parameters, widened to
+/// `i64` (`i64::from(r.size.x)`, `items.iter().map(|it| it.qty)...`), and for a field across
+/// an array of structs the array and the field as read from its element `it`.
+pub(super) fn rs_inputs(problem: &ListProblem, shape: &Shape) -> Result<(Vec<String>, Columns), ListEmitError> {
     let mut inputs = Vec::new();
     let mut columns = Vec::new();
     for i in 0..problem.params.len() {
@@ -668,54 +723,58 @@ fn rust_shaped(problem: &ListProblem, shape: &Shape, program: &Expr) -> Result<S
             }
         }
     }
-    let mut r = Rs { params: &inputs, bound: Vec::new(), helpers: Vec::new(), columns };
-    let body = r.expr(program);
-    let mut out = String::new();
-    let mut structs: Vec<String> = Vec::new();
+    Ok((inputs, columns))
+}
+
+/// The Rust parameters of a task with struct parameters (`r: &RectT`, `items: &[Item]`;
+/// `&mut` for those in `written`), `_`-prefixed where `body` does not read them; the
+/// plain structs they need (when C's layout is not known) added to `structs`.
+pub(super) fn rs_params(
+    problem: &ListProblem,
+    shape: &Shape,
+    body: &str,
+    written: &[&str],
+    structs: &mut Vec<String>,
+) -> Result<Vec<String>, ListEmitError> {
     let mut sig = Vec::new();
     for p in &shape.params {
         let name = ident(&p.name)?;
-        let read = mentions_name(&body, &name);
-        let shown = if read { name.clone() } else { format!("_{name}") };
+        let write = written.contains(&p.name.as_str());
+        let shown = if write || mentions_name(body, &name) { name.clone() } else { format!("_{name}") };
+        let by = if write { "&mut " } else { "&" };
         match &p.kind {
+            ShapedKind::Plain(_) if write => sig.push(format!("{shown}: &mut [i64]")),
             ShapedKind::Plain(i) => sig.push(format!("{shown}: {}", rust_type(problem.params[*i].1, true))),
             ShapedKind::Struct(st) | ShapedKind::Structs(st) => {
                 if shape.repr_c.is_none() {
-                    rust_structs(st, &mut structs);
+                    rust_structs(st, structs);
                 }
                 let class = class_name(&st.ty);
                 sig.push(if matches!(p.kind, ShapedKind::Struct(_)) {
-                    format!("{shown}: &{class}")
+                    format!("{shown}: {by}{class}")
                 } else {
-                    format!("{shown}: &[{class}]")
+                    format!("{shown}: {by}[{class}]")
                 });
             }
         }
     }
+    Ok(sig)
+}
+
+/// The struct declarations a Rust function needs: C's layouts when known, else `structs`.
+pub(super) fn rs_declarations(shape: &Shape, structs: &[String]) -> String {
+    let mut out = String::new();
     if let Some(repr_c) = &shape.repr_c {
         let _ = writeln!(out, "{}", repr_c.rust);
     }
-    for s in &structs {
+    for s in structs {
         let _ = writeln!(out, "{s}");
     }
-    for (name, text) in RUST_HELPERS {
-        if r.helpers.contains(name) {
-            out.push_str(text);
-            out.push('\n');
-        }
-    }
-    let _ = write!(
-        out,
-        "pub fn {f}({}) -> {} {{\n    {}\n}}\n",
-        sig.join(", "),
-        rust_type(problem.output, false),
-        strip_parens(&body)
-    );
-    Ok(out)
+    out
 }
 
 /// The Rust structs of `st`'s struct and its nested ones, nested first, each once in `out`.
-fn rust_structs(st: &StructShape, out: &mut Vec<String>) {
+pub(super) fn rust_structs(st: &StructShape, out: &mut Vec<String>) {
     for (ty, members) in st.types() {
         let class = class_name(ty);
         if out.iter().any(|c| c.contains(&format!("pub struct {class} {{"))) {
@@ -738,7 +797,7 @@ fn rust_structs(st: &StructShape, out: &mut Vec<String>) {
 /// A struct value in Rust: `RectT { origin: Point { x: 1, y: -2 }, visible: 1 }`. With the
 /// structs as C lays them out (`repr_c`), every declared field is given: the inputs' values,
 /// and zeros (null pointers, zeroed arrays) for the fields the function was not seen to read.
-fn rust_struct(
+pub(super) fn rust_struct(
     st: &StructShape,
     ty: &str,
     prefix: &[String],
@@ -793,9 +852,9 @@ pub(super) struct Rs<'a> {
 }
 
 impl<'a> Rs<'a> {
-    /// Rust for programs over the inputs named `params` (no structs).
-    pub(super) fn plain(params: &'a [String]) -> Self {
-        Rs { params, bound: Vec::new(), helpers: Vec::new(), columns: Vec::new() }
+    /// Rust for programs over the inputs read as `params` (`columns`: see [`rs_inputs`]).
+    pub(super) fn new(params: &'a [String], columns: Vec<Option<(String, String)>>) -> Self {
+        Rs { params, bound: Vec::new(), helpers: Vec::new(), columns }
     }
 
     /// The helper functions the code written so far calls.
@@ -1001,6 +1060,7 @@ mod tests {
             result_in: None,
             description: None,
             shape: None,
+            result_field: None,
             examples: Vec::new(),
         }
     }

@@ -18,7 +18,7 @@
 use std::fmt::Write as _;
 
 use super::emit::{strip_parens, ListEmitError};
-use super::outputs::{check_parts, reads};
+use super::outputs::{check_parts, dest, early, unchanged, Dest};
 use super::program::{Expr, LType, LValue, ListOp};
 use super::shape::ShapedKind;
 use super::spec::ListProblem;
@@ -109,6 +109,12 @@ impl CPrototype {
         let mut declarations: Vec<(String, String)> = Vec::new();
         for p in &shape.params {
             match &p.kind {
+                ShapedKind::Plain(i) if problem.params[*i].1 == LType::List => {
+                    let len = format!("{}_len", p.name);
+                    let ctype = if problem.result_in == Some(*i) { "int64_t *" } else { "const int64_t *" };
+                    params.push(CParam { name: p.name.clone(), ctype: ctype.into(), len: Some(len.clone()) });
+                    params.push(CParam { name: len, ctype: "int64_t".into(), len: None });
+                }
                 ShapedKind::Plain(i) => {
                     let ctype = if problem.params[*i].1 == LType::Bool { "bool" } else { "int64_t" };
                     params.push(CParam { name: p.name.clone(), ctype: ctype.into(), len: None });
@@ -1160,12 +1166,14 @@ fn check_buffer(out: &mut String, buf: &str, want: &[i64], tag: &str) {
 }
 
 impl CPrototype {
-    /// [`CPrototype::default_for`] of a function with several outputs: the return value
-    /// as [`CPrototype::default_for`] returns it (`void` without one), each buffer an
-    /// output is written into as `int64_t *xs, int64_t xs_len`.
+    /// [`CPrototype::default_for`] of a function with several outputs: the value returned
+    /// as [`CPrototype::default_for`] returns it, a struct built from fields as that struct
+    /// (declared with `int64_t` fields), `void` without one; each buffer an output is
+    /// written into as `int64_t *xs, int64_t xs_len`, each struct written through as a
+    /// pointer that is not `const`.
     #[must_use]
     pub fn default_for_outputs(parts: &[ListProblem]) -> CPrototype {
-        let ret = parts.iter().find(|p| p.result_in.is_none());
+        let ret = parts.iter().find(|p| matches!(dest(p), Dest::Return | Dest::ReturnField(_)));
         let Some(base) = ret.or(parts.first()) else {
             return CPrototype {
                 ret: "void".into(),
@@ -1176,15 +1184,36 @@ impl CPrototype {
             };
         };
         let mut proto = CPrototype::default_for(base);
-        if ret.is_none() && parts.len() > 1 {
+        if ret.is_none() && (parts.len() > 1 || base.result_field.is_some()) {
             proto.ret = "void".into();
             proto.result_into = None;
             proto.returns_len = false;
         }
         for p in parts {
-            let Some(name) = p.result_in.map(|k| &p.params[k].0) else { continue };
-            if let Some(c) = proto.params.iter_mut().find(|c| c.name == *name) {
-                c.ctype = "int64_t *".into();
+            match dest(p) {
+                Dest::Buffer(k) => {
+                    let name = &p.params[k].0;
+                    if let Some(c) = proto.params.iter_mut().find(|c| c.name == *name) {
+                        c.ctype = "int64_t *".into();
+                    }
+                }
+                Dest::ParamField(f) => {
+                    if let Some(c) = proto.params.iter_mut().find(|c| c.name == f.output) {
+                        c.ctype = c.ctype.trim_start().trim_start_matches("const ").to_string();
+                    }
+                }
+                Dest::ReturnField(f) => {
+                    proto.ret.clone_from(&f.shape.ty);
+                    let mut declared = Vec::new();
+                    declare_shape(&f.shape, &mut declared);
+                    for (ty, text) in declared {
+                        if !proto.declarations.contains(&format!("{ty} {{")) {
+                            proto.declarations.push_str(&text);
+                            proto.declarations.push('\n');
+                        }
+                    }
+                }
+                Dest::Return => {}
             }
         }
         proto
@@ -1195,32 +1224,41 @@ impl CPrototype {
 fn check_outputs(parts: &[ListProblem], proto: &CPrototype) -> Result<(), ListEmitError> {
     check_parts(parts)?;
     check_params(&parts[0], proto)?;
+    let bad = |why: String| Err(ListEmitError::Prototype(why));
     for p in parts {
-        match p.result_in {
-            Some(k) => writable(proto, &p.params[k].0)?,
-            None => check_result(p.output, proto)?,
+        match dest(p) {
+            Dest::Buffer(k) => writable(proto, &p.params[k].0)?,
+            Dest::Return => check_result(p.output, proto)?,
+            Dest::ReturnField(_) if proto.ret.trim() == "void" => {
+                return bad("a `void` function cannot return a struct".into())
+            }
+            Dest::ParamField(f) => match proto.param(&f.output) {
+                Some(c) if c.ctype.contains('*') && !c.ctype.trim_start().starts_with("const ") => {}
+                _ => return bad(format!("`{}` is written through, so it is a pointer that is not `const`", f.output)),
+            },
+            Dest::ReturnField(_) => {}
         }
     }
-    if parts.iter().all(|p| p.result_in.is_some()) && proto.ret.trim() != "void" {
-        return Err(ListEmitError::Prototype(format!(
-            "the function returns `{}`, but no output is its return value",
-            proto.ret.trim()
-        )));
+    if parts.iter().all(|p| matches!(dest(p), Dest::Buffer(_) | Dest::ParamField(_))) && proto.ret.trim() != "void" {
+        return bad(format!("the function returns `{}`, but no output is its return value", proto.ret.trim()));
     }
     Ok(())
 }
 
 /// The programs of a function with several outputs (see [`super::outputs`]) as one C
-/// translation unit with prototype `proto`: every output computed from the inputs as
-/// they came, then each written into its buffer, then the return value returned. One
-/// output is [`emit_list_c`]'s function (then `proto` says where its result goes).
+/// translation unit with prototype `proto`: every output that reads what another writes
+/// computed first, then each buffer and struct field written, then the value (or the
+/// struct built from its fields) returned. One output that is not a struct's field is
+/// [`emit_list_c`]'s function (then `proto` says where its result goes).
 ///
 /// # Errors
 ///
 /// As [`emit_list_c`], and outputs that are not of one function.
 pub fn emit_outputs_c(parts: &[(ListProblem, Expr)], proto: &CPrototype) -> Result<String, ListEmitError> {
     if let [(problem, program)] = parts {
-        return emit_list_c(problem, program, proto);
+        if problem.result_field.is_none() {
+            return emit_list_c(problem, program, proto);
+        }
     }
     let problems: Vec<ListProblem> = parts.iter().map(|(p, _)| p.clone()).collect();
     check_outputs(&problems, proto)?;
@@ -1228,25 +1266,35 @@ pub fn emit_outputs_c(parts: &[(ListProblem, Expr)], proto: &CPrototype) -> Resu
     let f = c_ident(&first.name)?;
     let inputs = c_inputs(first, proto);
     let mut w = CWriter::new(&inputs, proto, &f, None);
-    let written: Vec<usize> = problems.iter().filter_map(|p| p.result_in).collect();
     let mut values = Vec::new();
-    for (p, e) in parts {
+    for (j, (p, e)) in parts.iter().enumerate() {
+        // A field left as it was is not written, so not computed.
+        if unchanged(p, e) {
+            values.push(CValue::Scalar(String::new()));
+            continue;
+        }
         let value = w.value(e);
         w.direct = None;
-        let reads_another = written.iter().any(|k| Some(*k) != p.result_in && reads(e, *k));
         let built = |w: &CWriter<'_>, ptr: &str| w.blocks.last().is_some_and(|b| b.frees.iter().any(|f| f == ptr));
         values.push(match value {
             // A literal or a variable (a parameter passed by value, or a value computed
             // above) cannot change with the writes; anything else is read now.
             CValue::Scalar(s) if s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') => CValue::Scalar(s),
+            // A field written through its pointer is written before the lists are freed,
+            // and after nothing it reads has changed unless it is read early.
+            CValue::Scalar(s) if matches!(dest(p), Dest::ParamField(_)) && !early(parts, j) => CValue::Scalar(s),
             CValue::Scalar(s) => {
-                let r = w.fresh("result");
-                let ty = if proto.ret.trim() == "void" { "int64_t" } else { proto.ret.trim() };
+                let base = match dest(p) {
+                    Dest::ReturnField(fl) | Dest::ParamField(fl) => fl.path.join("_"),
+                    _ => "result".into(),
+                };
+                let r = w.fresh(&base);
+                let ty = if matches!(dest(p), Dest::Return) { proto.ret.trim() } else { "int64_t" };
                 w.line(&format!("{ty} {r} = {};", strip_parens(&s)));
                 CValue::Scalar(r)
             }
             // Part of a buffer another output writes: copied before that write.
-            CValue::List(v) if reads_another && !built(&w, &v.ptr) => {
+            CValue::List(v) if early(parts, j) && !built(&w, &v.ptr) => {
                 let copy = w.new_list("before", &v.len);
                 let i = w.open_for(0, &v.len);
                 w.line(&format!("{copy}[{i}] = {};", v.at(&i)));
@@ -1257,16 +1305,26 @@ pub fn emit_outputs_c(parts: &[(ListProblem, Expr)], proto: &CPrototype) -> Resu
         });
     }
     let mut returned = None;
-    for (p, value) in problems.iter().zip(values) {
-        match (p.result_in, value) {
-            (Some(k), CValue::List(v)) => w.copy_into(&v, &p.params[k].0, proto),
-            (None, CValue::List(v)) => {
+    let mut fields: Vec<(Vec<String>, String)> = Vec::new();
+    for ((p, e), value) in parts.iter().zip(values) {
+        match (dest(p), value) {
+            (Dest::Buffer(k), CValue::List(v)) => w.copy_into(&v, &p.params[k].0, proto),
+            (Dest::ParamField(_), _) if unchanged(p, e) => {}
+            (Dest::Return, CValue::List(v)) => {
                 let into = proto.result_into.clone().unwrap_or_default();
                 w.copy_into(&v, &into, proto);
                 returned = proto.returns_len.then_some(v.len);
             }
+            (Dest::ParamField(fl), CValue::Scalar(s)) => {
+                w.line(&format!("{}->{} = {};", fl.output, fl.path.join("."), strip_parens(&s)));
+            }
+            (Dest::ReturnField(fl), CValue::Scalar(s)) => fields.push((fl.path.clone(), strip_parens(&s).to_string())),
             (_, CValue::Scalar(s)) => returned = Some(s),
+            (_, CValue::List(v)) => returned = Some(v.ptr),
         }
+    }
+    if !fields.is_empty() {
+        returned = Some(format!("({}){}", proto.ret.trim(), designated(&fields)));
     }
     let frees = w.blocks.last().map(|b| b.frees.clone()).unwrap_or_default();
     for name in frees.iter().rev() {
@@ -1279,8 +1337,8 @@ pub fn emit_outputs_c(parts: &[(ListProblem, Expr)], proto: &CPrototype) -> Resu
 }
 
 /// The examples of a function with several outputs (see [`super::outputs::joint_examples`])
-/// as a C test program for [`emit_outputs_c`]'s function: the return value and every
-/// buffer checked after each call.
+/// as a C test program for [`emit_outputs_c`]'s function: the value returned (each field
+/// of a struct) and every buffer and struct written checked after each call.
 ///
 /// # Errors
 ///
@@ -1291,15 +1349,22 @@ pub fn emit_outputs_c_tests(
     proto: &CPrototype,
 ) -> Result<String, ListEmitError> {
     if let [problem] = parts {
-        let single: Vec<(Vec<LValue>, LValue)> =
-            examples.iter().map(|(a, o)| (a.clone(), o.first().cloned().unwrap_or(LValue::Int(0)))).collect();
-        return emit_list_c_tests(problem, &single, proto);
+        if problem.result_field.is_none() {
+            let single: Vec<(Vec<LValue>, LValue)> =
+                examples.iter().map(|(a, o)| (a.clone(), o.first().cloned().unwrap_or(LValue::Int(0)))).collect();
+            return emit_list_c_tests(problem, &single, proto);
+        }
     }
     check_outputs(parts, proto)?;
     let first = &parts[0];
     let f = c_ident(&first.name)?;
     let mut out = tests_header(proto, &f);
-    let ret = parts.iter().position(|p| p.result_in.is_none());
+    let ret = parts.iter().position(|p| matches!(dest(p), Dest::Return));
+    let builds = parts.iter().any(|p| matches!(dest(p), Dest::ReturnField(_)));
+    let mut got = "got".to_string();
+    while proto.params.iter().any(|p| p.name == got) {
+        got.push('_');
+    }
     for (k, (args, wants)) in examples.iter().enumerate() {
         let _ = writeln!(out, "static int example_{}(void) {{", k + 1);
         let want = ret.and_then(|j| wants.get(j));
@@ -1319,17 +1384,34 @@ pub fn emit_outputs_c_tests(
             Some(LValue::Bool(b)) => {
                 let _ = writeln!(out, "    if ({call} != {b}) {{\n        return 0;\n    }}");
             }
+            _ if builds => {
+                let _ = writeln!(out, "    {} {got} = {call};", proto.ret.trim());
+            }
             _ => {
                 let _ = writeln!(out, "    {call};");
             }
         }
         for (j, (p, want)) in parts.iter().zip(wants).enumerate() {
-            let LValue::List(l) = want else { continue };
-            let buf = match p.result_in {
-                Some(i) => p.params[i].0.clone(),
-                None => proto.result_into.clone().unwrap_or_default(),
+            let place = match dest(p) {
+                Dest::ReturnField(fl) => format!("{got}.{}", fl.path.join(".")),
+                Dest::ParamField(fl) => format!("{}.{}", fl.output, fl.path.join(".")),
+                Dest::Buffer(i) => {
+                    if let LValue::List(l) = want {
+                        check_buffer(&mut out, &p.params[i].0, l, &format!("want{}", j + 1));
+                    }
+                    continue;
+                }
+                Dest::Return => {
+                    if let LValue::List(l) = want {
+                        let into = proto.result_into.clone().unwrap_or_default();
+                        check_buffer(&mut out, &into, l, &format!("want{}", j + 1));
+                    }
+                    continue;
+                }
             };
-            check_buffer(&mut out, &buf, l, &format!("want{}", j + 1));
+            if let LValue::Int(v) = want {
+                let _ = writeln!(out, "    if ({place} != {}) {{\n        return 0;\n    }}", literal(*v));
+            }
         }
         out.push_str("    return 1;\n}\n\n");
     }
@@ -1439,6 +1521,7 @@ mod tests {
             result_in: None,
             description: None,
             shape: None,
+            result_field: None,
             examples: Vec::new(),
         }
     }

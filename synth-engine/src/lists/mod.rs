@@ -33,7 +33,7 @@ pub use outputs::{
 pub use program::{floor_div, floor_mod, run, Expr, LType, LValue, ListOp, RunError, Slot, MAX_LIST};
 pub use search::{synthesize_lists, CoreOpsFirst, ListGuide, ListLimits, ListOutcome, ListStats, UniformListGuide};
 pub use shape::{class_name, structured, ReprC, Shape, ShapedKind, ShapedParam, StructShape};
-pub use spec::{is_list_spec, ListProblem, MAX_EXAMPLE_LIST};
+pub use spec::{is_list_spec, ListProblem, ResultField, MAX_EXAMPLE_LIST};
 
 /// A list task that cannot be read.
 #[derive(Debug, thiserror::Error)]

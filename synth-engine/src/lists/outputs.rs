@@ -1,19 +1,23 @@
 //! Functions with several outputs: the return value and each buffer the function writes
 //! (`"outputs"` in the examples JSON), one program per output over the same inputs.
 //!
-//! Every output is computed from the inputs as they were at the call, then each buffer is
-//! written, then the return value returned, so one output never sees another's writes.
+//! An output is the value returned, a list parameter's buffer, or one integer field of a
+//! struct returned (built as a record) or written through a struct pointer. Every output
+//! that reads what another writes is computed before any write, so it sees the inputs as
+//! they were at the call; then the buffers and fields are written, then the value returned.
 
 use std::fmt::Write as _;
 
 use super::emit::{
-    emit_list_function, emit_list_tests, ident, py_lit, py_type, rust_arg, rust_lit, rust_type, strip_parens, uses,
-    ListEmitError, Py, Rs, RUST_HELPERS,
+    emit_list_function, emit_list_tests, ident, py_build, py_classes, py_inputs, py_lit, py_params, py_struct, py_type,
+    rs_declarations, rs_inputs, rs_params, rust_arg, rust_lit, rust_struct, rust_structs, rust_type, shaped_call,
+    strip_parens, uses, ListEmitError, Py, Rs, RUST_HELPERS,
 };
 use super::emit_c::{emit_outputs_c, emit_outputs_c_tests, mentions_name, CPrototype};
 use super::program::{Expr, LType, LValue, ListOp};
 use super::search::{synthesize_lists, ListGuide, ListLimits, ListOutcome, ListStats};
-use super::spec::ListProblem;
+use super::shape::{class_name, Member, ShapedKind, StructShape};
+use super::spec::{ListProblem, ResultField};
 use crate::emit::Lang;
 use crate::search::CancelToken;
 
@@ -98,23 +102,109 @@ pub fn joint_examples(parts: &[ListProblem]) -> Vec<JointExample> {
         .collect()
 }
 
-/// Checks that `parts` are the outputs of one function: the same name and parameters, at
-/// most one return value, each buffer written by one output, no struct parameters.
+/// Where an output goes.
+#[derive(Clone, Copy)]
+pub(super) enum Dest<'a> {
+    /// Returned as it is.
+    Return,
+    /// Written into the list parameter that is input `k`.
+    Buffer(usize),
+    /// A field of the struct returned.
+    ReturnField(&'a ResultField),
+    /// A field of the struct parameter written through.
+    ParamField(&'a ResultField),
+}
+
+/// Where `p`'s value goes.
+pub(super) fn dest(p: &ListProblem) -> Dest<'_> {
+    match (&p.result_field, p.result_in) {
+        (Some(f), _) if f.output == "return" => Dest::ReturnField(f),
+        (Some(f), _) => Dest::ParamField(f),
+        (None, Some(k)) => Dest::Buffer(k),
+        (None, None) => Dest::Return,
+    }
+}
+
+/// The input `p`'s write changes: its buffer, or the input that is the field it writes.
+pub(super) fn changes(p: &ListProblem) -> Option<usize> {
+    match dest(p) {
+        Dest::Buffer(k) => Some(k),
+        Dest::ParamField(f) => {
+            let shape = p.shape.as_ref()?;
+            (0..p.params.len())
+                .find(|&i| shape.source(i).is_some_and(|(sp, path)| sp.name == f.output && path == f.path))
+        }
+        Dest::Return | Dest::ReturnField(_) => None,
+    }
+}
+
+/// Whether output `j` reads an input that another output writes (so it is computed before
+/// any write).
+pub(super) fn early(parts: &[(ListProblem, Expr)], j: usize) -> bool {
+    let e = &parts[j].1;
+    parts.iter().enumerate().any(|(i, (q, _))| i != j && changes(q).is_some_and(|k| reads(e, k)))
+}
+
+/// Whether output `p`, computed by `e`, leaves the field it writes as it was (so the write
+/// is left out).
+pub(super) fn unchanged(p: &ListProblem, e: &Expr) -> bool {
+    matches!((dest(p), e), (Dest::ParamField(_), Expr::Input(k)) if changes(p) == Some(*k))
+}
+
+/// The struct returned, when the outputs build one.
+fn returned_struct(parts: &[ListProblem]) -> Option<&ResultField> {
+    parts.iter().find_map(|p| match dest(p) {
+        Dest::ReturnField(f) => Some(f),
+        _ => None,
+    })
+}
+
+/// The value of each field of struct `shape`, by its number, from the outputs that are its
+/// fields (`values[j]` for output `j`).
+fn field_values<'a>(parts: &'a [ListProblem], output: &str, shape: &StructShape, values: &'a [String]) -> Vec<String> {
+    shape
+        .fields
+        .iter()
+        .map(|(path, _)| {
+            parts
+                .iter()
+                .position(|p| p.result_field.as_ref().is_some_and(|f| f.output == output && f.path == *path))
+                .map_or_else(|| "0".to_string(), |j| values[j].clone())
+        })
+        .collect()
+}
+
+/// Checks that `parts` are the outputs of one function: the same name and parameters, one
+/// value returned (as it is, or a struct built from fields), each buffer and field written
+/// by one output, each field written through a struct parameter.
 pub(super) fn check_parts(parts: &[ListProblem]) -> Result<(), ListEmitError> {
     let bad = |why: &str| Err(ListEmitError::Prototype(why.to_string()));
     let Some(first) = parts.first() else { return bad("a function needs at least one output") };
-    if parts.iter().any(|p| p.name != first.name || p.params != first.params) {
+    if parts.iter().any(|p| p.name != first.name || p.params != first.params || p.shape != first.shape) {
         return bad("the outputs are not of one function (names or parameters differ)");
     }
-    if parts.iter().any(|p| p.shape.is_some()) && parts.len() > 1 {
-        return bad("a struct function with several outputs is not emitted yet");
-    }
-    if parts.iter().filter(|p| p.result_in.is_none()).count() > 1 {
+    let returned = parts.iter().filter(|p| matches!(dest(p), Dest::Return)).count();
+    let fields = parts.iter().filter(|p| matches!(dest(p), Dest::ReturnField(_))).count();
+    if returned > 1 || (returned == 1 && fields > 0) {
         return bad("a function returns one value");
     }
     for (k, p) in parts.iter().enumerate() {
-        if p.result_in.is_some() && parts[..k].iter().any(|q| q.result_in == p.result_in) {
-            return bad("two outputs are written into the same buffer");
+        if parts[..k].iter().any(|q| q.output_name() == p.output_name()) {
+            return bad("two outputs are written into the same place");
+        }
+        if let Dest::ParamField(f) = dest(p) {
+            let by_pointer = first.shape.as_ref().is_some_and(|s| {
+                s.params.iter().any(|sp| sp.name == f.output && matches!(sp.kind, ShapedKind::Struct(_)))
+            });
+            if !by_pointer {
+                return bad("a struct result is written through a parameter that points to one struct");
+            }
+        }
+        if p.result_in.is_some() && p.shape.is_some() {
+            let plain = changes(p).and_then(|k| p.shape.as_ref()?.source(k)).is_some_and(|(_, path)| path.is_empty());
+            if !plain {
+                return bad("a list written in place is a list parameter");
+            }
         }
     }
     Ok(())
@@ -138,17 +228,39 @@ fn unused_name(base: &str, taken: &[String]) -> String {
     name
 }
 
+/// The names a function's body may not take for its own: its parameters as written.
+fn taken_names(first: &ListProblem) -> Vec<String> {
+    match &first.shape {
+        Some(shape) => shape.params.iter().map(|p| p.name.clone()).collect(),
+        None => first.params.iter().map(|(n, _)| n.clone()).collect(),
+    }
+}
+
+/// The parameter written by an output that writes one: a buffer's, or the struct's.
+fn written_param(p: &ListProblem) -> Option<String> {
+    match dest(p) {
+        Dest::Buffer(k) => Some(match p.shape.as_ref().and_then(|s| s.source(k)) {
+            Some((sp, _)) => sp.name.clone(),
+            None => p.params[k].0.clone(),
+        }),
+        Dest::ParamField(f) => Some(f.output.clone()),
+        Dest::Return | Dest::ReturnField(_) => None,
+    }
+}
+
 /// The programs, one per output, as one function in `lang`.
 ///
 /// # Errors
 ///
-/// Outputs that are not of one function (see [`joint_examples`]), names that are not
-/// identifiers, or (C) a prototype that cannot carry them.
+/// Outputs that are not of one function (see [`ListProblem::outputs_from_examples`]),
+/// names that are not identifiers, or (C) a prototype that cannot carry them.
 pub fn emit_outputs_function(lang: Lang, parts: &[(ListProblem, Expr)]) -> Result<String, ListEmitError> {
     let problems: Vec<ListProblem> = parts.iter().map(|(p, _)| p.clone()).collect();
     check_parts(&problems)?;
     if let [(problem, program)] = parts {
-        return emit_list_function(lang, problem, program);
+        if problem.result_field.is_none() {
+            return emit_list_function(lang, problem, program);
+        }
     }
     match lang {
         Lang::Python => python(parts),
@@ -158,8 +270,8 @@ pub fn emit_outputs_function(lang: Lang, parts: &[(ListProblem, Expr)]) -> Resul
 }
 
 /// The examples (see [`joint_examples`]) as tests of [`emit_outputs_function`]'s function:
-/// each buffer passed with its value before the call, the return value and every buffer
-/// checked after it.
+/// each buffer and struct written passed with its value before the call, the value
+/// returned (each field of a struct) and everything written checked after it.
 ///
 /// # Errors
 ///
@@ -170,142 +282,248 @@ pub fn emit_outputs_tests(
     examples: &[JointExample],
 ) -> Result<String, ListEmitError> {
     check_parts(parts)?;
-    if let [problem] = parts {
-        let single: Vec<(Vec<LValue>, LValue)> =
-            examples.iter().map(|(a, o)| (a.clone(), o.first().cloned().unwrap_or(LValue::Int(0)))).collect();
-        return emit_list_tests(lang, problem, &single);
-    }
     if lang == Lang::C {
         return emit_outputs_c_tests(parts, examples, &CPrototype::default_for_outputs(parts));
     }
-    let first = &parts[0];
-    let f = ident(&first.name)?;
-    let names: Vec<String> = first.params.iter().map(|(n, _)| ident(n)).collect::<Result<_, _>>()?;
-    let ret = parts.iter().position(|p| p.result_in.is_none());
-    let buffers: Vec<(usize, usize)> =
-        parts.iter().enumerate().filter_map(|(j, p)| p.result_in.map(|k| (j, k))).collect();
-    let mut out = match lang {
-        Lang::Python => format!("from solution import {f}\n\n"),
-        _ => String::from("#[cfg(test)]\nmod tests {\n    use super::*;\n"),
-    };
-    for (i, (args, wants)) in examples.iter().enumerate() {
-        let buffer = |k: usize| buffers.iter().find(|(_, b)| *b == k).map(|(j, _)| *j);
-        match lang {
-            Lang::Python => {
-                let _ = write!(out, "\ndef test_example_{}():\n", i + 1);
-                for (_, k) in &buffers {
-                    let _ = writeln!(out, "    {} = {}", names[*k], py_lit(&args[*k]));
-                }
-                let call: Vec<String> = args
-                    .iter()
-                    .enumerate()
-                    .map(|(k, a)| if buffer(k).is_some() { names[k].clone() } else { py_lit(a) })
-                    .collect();
-                match ret {
-                    Some(j) => {
-                        let _ = writeln!(out, "    assert {f}({}) == {}", call.join(", "), py_lit(&wants[j]));
-                    }
-                    None => {
-                        let _ = writeln!(out, "    assert {f}({}) is None", call.join(", "));
-                    }
-                }
-                for (j, k) in &buffers {
-                    let _ = writeln!(out, "    assert {} == {}", names[*k], py_lit(&wants[*j]));
-                }
-                out.push('\n');
-            }
-            _ => {
-                let _ = write!(out, "\n    #[test]\n    fn example_{}() {{\n", i + 1);
-                for (_, k) in &buffers {
-                    let _ = writeln!(out, "        let mut {}: Vec<i64> = {};", names[*k], rust_lit(&args[*k]));
-                }
-                let call: Vec<String> = args
-                    .iter()
-                    .enumerate()
-                    .map(|(k, a)| if buffer(k).is_some() { format!("&mut {}", names[k]) } else { rust_arg(a) })
-                    .collect();
-                match ret {
-                    Some(j) => {
-                        let _ = writeln!(out, "        assert_eq!({f}({}), {});", call.join(", "), rust_lit(&wants[j]));
-                    }
-                    None => {
-                        let _ = writeln!(out, "        {f}({});", call.join(", "));
-                    }
-                }
-                for (j, k) in &buffers {
-                    let _ = writeln!(out, "        assert_eq!({}, {});", names[*k], rust_lit(&wants[*j]));
-                }
-                out.push_str("    }\n");
-            }
+    if let [problem] = parts {
+        if problem.result_field.is_none() {
+            let single: Vec<(Vec<LValue>, LValue)> =
+                examples.iter().map(|(a, o)| (a.clone(), o.first().cloned().unwrap_or(LValue::Int(0)))).collect();
+            return emit_list_tests(lang, problem, &single);
         }
     }
-    match lang {
-        Lang::Python => out.push_str(crate::emit::python::STANDALONE_RUNNER),
-        _ => out.push_str("}\n"),
+    let first = &parts[0];
+    let f = ident(&first.name)?;
+    let written: Vec<String> = parts.iter().filter_map(written_param).collect();
+    let python = lang == Lang::Python;
+    let mut out = if python {
+        let mut classes: Vec<String> = Vec::new();
+        if let Some(shape) = &first.shape {
+            for p in &shape.params {
+                if let ShapedKind::Struct(st) | ShapedKind::Structs(st) = &p.kind {
+                    classes.extend(st.types().into_iter().map(|(ty, _)| class_name(ty)));
+                }
+            }
+        }
+        classes.sort();
+        classes.dedup();
+        let names: Vec<String> = std::iter::once(f.clone()).chain(classes).collect();
+        format!("from solution import {}\n\n", names.join(", "))
+    } else {
+        String::from("#[cfg(test)]\nmod tests {\n    use super::*;\n")
+    };
+    let (indent, got) = if python {
+        ("    ", unused_name("got", &taken_names(first)))
+    } else {
+        ("        ", unused_name("got", &taken_names(first)))
+    };
+    for (i, (args, wants)) in examples.iter().enumerate() {
+        if python {
+            let _ = write!(out, "\ndef test_example_{}():\n", i + 1);
+        } else {
+            let _ = write!(out, "\n    #[test]\n    fn example_{}() {{\n", i + 1);
+        }
+        // Each argument as written, and the parameters' names in order.
+        let (call, names): (Vec<String>, Vec<String>) = match &first.shape {
+            Some(shape) => {
+                let call = if python {
+                    shaped_call(
+                        shape,
+                        args,
+                        py_lit,
+                        |st, value| py_struct(st, &st.ty, &[], value),
+                        "",
+                        |items| format!("[{}]", items.join(", ")),
+                    )
+                } else {
+                    shaped_call(
+                        shape,
+                        args,
+                        rust_arg,
+                        |st, value| rust_struct(st, &st.ty, &[], value, shape.repr_c.as_ref()),
+                        "",
+                        |items| format!("&[{}]", items.join(", ")),
+                    )
+                };
+                let call = call
+                    .into_iter()
+                    .zip(&shape.params)
+                    .map(|(c, p)| match p.kind {
+                        ShapedKind::Struct(_) if !python && !written.contains(&p.name) => format!("&{c}"),
+                        _ => c,
+                    })
+                    .collect();
+                (call, shape.params.iter().map(|p| p.name.clone()).collect())
+            }
+            None => {
+                let show = if python { py_lit } else { rust_arg };
+                (args.iter().map(show).collect(), first.params.iter().map(|(n, _)| n.clone()).collect())
+            }
+        };
+        let mut call_args = Vec::new();
+        for (arg, name) in call.into_iter().zip(&names) {
+            if !written.contains(name) {
+                call_args.push(arg);
+                continue;
+            }
+            let name = ident(name)?;
+            if python {
+                let _ = writeln!(out, "{indent}{name} = {arg}");
+                call_args.push(name);
+            } else {
+                // A list buffer is a `Vec` the test owns.
+                let value = arg.strip_prefix('&').map_or(arg.clone(), |a| {
+                    if a.starts_with('[') {
+                        format!("{a}.to_vec()")
+                    } else {
+                        a.to_string()
+                    }
+                });
+                let _ = writeln!(out, "{indent}let mut {name} = {value};");
+                call_args.push(format!("&mut {name}"));
+            }
+        }
+        let call = format!("{f}({})", call_args.join(", "));
+        let ret = parts.iter().position(|p| matches!(dest(p), Dest::Return));
+        let builds = returned_struct(parts).is_some();
+        match (ret, python) {
+            (Some(j), true) => {
+                let _ = writeln!(out, "{indent}assert {call} == {}", py_lit(&wants[j]));
+            }
+            (Some(j), false) => {
+                let _ = writeln!(out, "{indent}assert_eq!({call}, {});", rust_lit(&wants[j]));
+            }
+            (None, true) if builds => {
+                let _ = writeln!(out, "{indent}{got} = {call}");
+            }
+            (None, false) if builds => {
+                let _ = writeln!(out, "{indent}let {got} = {call};");
+            }
+            (None, true) => {
+                let _ = writeln!(out, "{indent}assert {call} is None");
+            }
+            (None, false) => {
+                let _ = writeln!(out, "{indent}{call};");
+            }
+        }
+        for (p, want) in parts.iter().zip(wants) {
+            let (place, lit) = match dest(p) {
+                Dest::Return => continue,
+                Dest::Buffer(_) => {
+                    (ident(&written_param(p).unwrap_or_default())?, if python { py_lit(want) } else { rust_lit(want) })
+                }
+                Dest::ReturnField(fl) => (format!("{got}.{}", fl.path.join(".")), py_lit(want)),
+                Dest::ParamField(fl) => (format!("{}.{}", ident(&fl.output)?, fl.path.join(".")), py_lit(want)),
+            };
+            if python {
+                let _ = writeln!(out, "{indent}assert {place} == {lit}");
+            } else {
+                let _ = writeln!(out, "{indent}assert_eq!({place}, {lit});");
+            }
+        }
+        out.push_str(if python { "\n" } else { "    }\n" });
+    }
+    if python {
+        out.push_str(crate::emit::python::STANDALONE_RUNNER);
+    } else {
+        out.push_str("}\n");
     }
     Ok(out)
 }
 
 fn python(parts: &[(ListProblem, Expr)]) -> Result<String, ListEmitError> {
     let first = &parts[0].0;
+    let problems: Vec<ListProblem> = parts.iter().map(|(p, _)| p.clone()).collect();
     let f = ident(&first.name)?;
-    let names: Vec<String> = first.params.iter().map(|(n, _)| ident(n)).collect::<Result<_, _>>()?;
+    let mut classes: Vec<String> = Vec::new();
+    let (inputs, columns, sig) = match &first.shape {
+        Some(shape) => {
+            let (inputs, columns) = py_inputs(first, shape)?;
+            (inputs, columns, py_params(first, shape, &mut classes)?)
+        }
+        None => {
+            let names: Vec<String> = first.params.iter().map(|(n, _)| ident(n)).collect::<Result<_, _>>()?;
+            let sig = names.iter().zip(&first.params).map(|(n, (_, t))| format!("{n}: {}", py_type(*t))).collect();
+            (names, vec![None; first.params.len()], sig)
+        }
+    };
+    let built = returned_struct(&problems);
+    if let Some(rf) = built {
+        py_classes(&rf.shape, &mut classes);
+    }
     let mut out = String::new();
+    if !classes.is_empty() {
+        out.push_str("from dataclasses import dataclass\n");
+    }
     if parts.iter().any(|(_, e)| uses(e, ListOp::Scanl1)) {
         out.push_str("import itertools\n");
     }
     if parts.iter().any(|(_, e)| uses(e, ListOp::Product)) {
         out.push_str("import math\n");
     }
+    for c in &classes {
+        let _ = write!(out, "\n\n{c}");
+    }
     if !out.is_empty() {
         out.push_str("\n\n");
     }
-    let sig: Vec<String> = names.iter().zip(&first.params).map(|(n, (_, t))| format!("{n}: {}", py_type(*t))).collect();
-    let ret = parts.iter().find(|(p, _)| p.result_in.is_none());
-    let _ = writeln!(out, "def {f}({}) -> {}:", sig.join(", "), ret.map_or("None", |(p, _)| py_type(p.output)));
-    let body = |e: &Expr| strip_parens(&Py::plain(&names).expr(e)).to_string();
+    let returns = match (parts.iter().find(|(p, _)| matches!(dest(p), Dest::Return)), built) {
+        (Some((p, _)), _) => py_type(p.output).to_string(),
+        (None, Some(rf)) => class_name(&rf.shape.ty),
+        (None, None) => "None".into(),
+    };
+    let _ = writeln!(out, "def {f}({}) -> {returns}:", sig.join(", "));
+    let body = |e: &Expr| strip_parens(&Py::new(&inputs, columns.clone()).expr(e)).to_string();
     // A list input as it is is copied: the list itself would change with the writes.
     let copied = |e: &Expr| match e {
         Expr::Input(k) if first.params[*k].1 == LType::List => format!("list({})", body(e)),
         _ => body(e),
     };
-    // An output read from a buffer another output writes is computed before any write.
-    let written: Vec<usize> = parts.iter().filter_map(|(p, _)| p.result_in).collect();
-    let early = |p: &ListProblem, e: &Expr| written.iter().any(|k| p.result_in != Some(*k) && reads(e, *k));
+    let taken = taken_names(first);
+    let mut values = Vec::new();
     let mut writes = Vec::new();
-    for (p, e) in parts {
-        let Some(k) = p.result_in else { continue };
-        if early(p, e) {
-            let new = unused_name(&format!("new_{}", names[k]), &names);
-            let _ = writeln!(out, "    {new} = {}", copied(e));
-            writes.push(format!("    {}[:] = {new}", names[k]));
+    for (j, (p, e)) in parts.iter().enumerate() {
+        let value = if early(parts, j) {
+            let base = match dest(p) {
+                Dest::Buffer(_) | Dest::ParamField(_) => format!("new_{}", p.output_name().replace('.', "_")),
+                Dest::ReturnField(fl) => fl.path.join("_"),
+                Dest::Return => "result".into(),
+            };
+            let name = unused_name(&base, &taken);
+            let _ = writeln!(out, "    {name} = {}", copied(e));
+            name
         } else {
-            writes.push(format!("    {}[:] = {}", names[k], body(e)));
+            body(e)
+        };
+        match dest(p) {
+            Dest::Buffer(k) => writes.push(format!("    {}[:] = {value}", inputs[k])),
+            Dest::ParamField(_) if unchanged(p, e) => {}
+            Dest::ParamField(fl) => writes.push(format!("    {}.{} = {value}", ident(&fl.output)?, fl.path.join("."))),
+            Dest::Return | Dest::ReturnField(_) => {}
         }
+        values.push(value);
     }
-    let result = match ret {
-        Some((p, e)) if early(p, e) => {
-            let r = unused_name("result", &names);
-            let _ = writeln!(out, "    {r} = {}", copied(e));
-            Some(r)
-        }
-        Some((_, e)) => Some(body(e)),
-        None => None,
-    };
     for w in writes {
         let _ = writeln!(out, "{w}");
     }
-    if let Some(r) = result {
-        let _ = writeln!(out, "    return {r}");
+    if let Some(j) = problems.iter().position(|p| matches!(dest(p), Dest::Return)) {
+        let _ = writeln!(out, "    return {}", values[j]);
+    } else if let Some(rf) = built {
+        let fields = field_values(&problems, "return", &rf.shape, &values);
+        let _ = writeln!(out, "    return {}", py_build(&rf.shape, &rf.shape.ty, &[], &|k| fields[k].clone()));
     }
     Ok(out)
 }
 
 fn rust(parts: &[(ListProblem, Expr)]) -> Result<String, ListEmitError> {
     let first = &parts[0].0;
+    let problems: Vec<ListProblem> = parts.iter().map(|(p, _)| p.clone()).collect();
     let f = ident(&first.name)?;
-    let names: Vec<String> = first.params.iter().map(|(n, _)| ident(n)).collect::<Result<_, _>>()?;
-    let mut r = Rs::plain(&names);
+    let (inputs, columns) = match &first.shape {
+        Some(shape) => rs_inputs(first, shape)?,
+        None => (first.params.iter().map(|(n, _)| ident(n)).collect::<Result<_, _>>()?, vec![None; first.params.len()]),
+    };
+    let mut r = Rs::new(&inputs, columns);
     let mut body = |p: &ListProblem, e: &Expr| {
         let text = r.expr(e);
         // A list output that is an input as it is: a copy of it.
@@ -313,55 +531,109 @@ fn rust(parts: &[(ListProblem, Expr)]) -> Result<String, ListEmitError> {
             if p.output == LType::List && matches!(e, Expr::Input(_)) { format!("{text}.to_vec()") } else { text };
         strip_parens(&text).to_string()
     };
-    let ret = parts.iter().find(|(p, _)| p.result_in.is_none());
+    let taken = taken_names(first);
+    let repr_c = first.shape.as_ref().and_then(|s| s.repr_c.as_ref());
     let mut lines = Vec::new();
-    let mut written = Vec::new();
-    for (p, e) in parts {
-        if let Some(k) = p.result_in {
-            let new = unused_name(&format!("new_{}", names[k]), &names);
-            lines.push(format!("let {new}: Vec<i64> = {};", body(p, e)));
-            written.push((&names[k], new));
-        }
-    }
-    // The return value before the writes when it reads a buffer they change.
-    let mut tail = None;
-    if let Some((p, e)) = ret {
+    let mut writes = Vec::new();
+    let mut values = Vec::new();
+    for (j, (p, e)) in parts.iter().enumerate() {
         let text = body(p, e);
-        if parts.iter().any(|(q, _)| q.result_in.is_some_and(|k| reads(e, k))) {
-            let result = unused_name("result", &names);
-            lines.push(format!("let {result}: {} = {text};", rust_type(p.output, false)));
-            tail = Some(result);
-        } else {
-            tail = Some(text);
-        }
-    }
-    for (buf, new) in &written {
-        lines.push(format!("for (slot, value) in {buf}.iter_mut().zip({new}) {{\n        *slot = value;\n    }}"));
-    }
-    lines.extend(tail);
-    let text = lines.join("\n    ");
-    let sig: Vec<String> = names
-        .iter()
-        .zip(&first.params)
-        .enumerate()
-        .map(|(k, (n, (_, t)))| {
-            let buffer = parts.iter().any(|(p, _)| p.result_in == Some(k));
-            let shown = if buffer || mentions_name(&text, n) { n.clone() } else { format!("_{n}") };
-            if buffer {
-                format!("{shown}: &mut [i64]")
-            } else {
-                format!("{shown}: {}", rust_type(*t, true))
+        let value = match dest(p) {
+            // Every buffer from a `Vec` computed before the writes.
+            Dest::Buffer(k) => {
+                let new = unused_name(&format!("new_{}", p.output_name()), &taken);
+                lines.push(format!("let {new}: Vec<i64> = {text};"));
+                writes.push(format!(
+                    "for (slot, value) in {}.iter_mut().zip({new}) {{\n        *slot = value;\n    }}",
+                    inputs[k]
+                ));
+                new
             }
-        })
-        .collect();
-    let mut out = String::new();
+            _ if early(parts, j) => {
+                let base = match dest(p) {
+                    Dest::ParamField(_) => format!("new_{}", p.output_name().replace('.', "_")),
+                    Dest::ReturnField(fl) => fl.path.join("_"),
+                    _ => "result".into(),
+                };
+                let name = unused_name(&base, &taken);
+                lines.push(format!("let {name}: {} = {text};", rust_type(p.output, false)));
+                name
+            }
+            _ => text,
+        };
+        if let (Dest::ParamField(fl), false) = (dest(p), unchanged(p, e)) {
+            let param = ident(&fl.output)?;
+            let place = format!("{param}.{}", fl.path.join("."));
+            // A field of C's width takes the value as C's assignment would.
+            let width = repr_c.and_then(|rc| rc.field_type(fl.shape.holder(&fl.path), fl.path.last()?));
+            let value = match width {
+                None | Some("i64") => value.clone(),
+                Some(t) => format!("({value}) as {t}"),
+            };
+            writes.push(format!("{place} = {value};"));
+        }
+        values.push(value);
+    }
+    lines.extend(writes);
+    let built = returned_struct(&problems);
+    if let Some(j) = problems.iter().position(|p| matches!(dest(p), Dest::Return)) {
+        lines.push(values[j].clone());
+    } else if let Some(rf) = built {
+        let fields = field_values(&problems, "return", &rf.shape, &values);
+        lines.push(rs_build(&rf.shape, &rf.shape.ty, &[], &|k| fields[k].clone()));
+    }
+    let text = lines.join("\n    ");
+    let written: Vec<String> = problems.iter().filter_map(written_param).collect();
+    let written: Vec<&str> = written.iter().map(String::as_str).collect();
+    let mut structs: Vec<String> = Vec::new();
+    let sig = match &first.shape {
+        Some(shape) => rs_params(first, shape, &text, &written, &mut structs)?,
+        None => inputs
+            .iter()
+            .zip(&first.params)
+            .map(|(n, (_, t))| {
+                let write = written.contains(&n.as_str());
+                let shown = if write || mentions_name(&text, n) { n.clone() } else { format!("_{n}") };
+                if write {
+                    format!("{shown}: &mut [i64]")
+                } else {
+                    format!("{shown}: {}", rust_type(*t, true))
+                }
+            })
+            .collect(),
+    };
+    if let Some(rf) = built {
+        rust_structs(&rf.shape, &mut structs);
+    }
+    let mut out = match &first.shape {
+        Some(shape) => rs_declarations(shape, &structs),
+        None => structs.iter().map(|s| format!("{s}\n")).collect(),
+    };
     for (name, helper) in RUST_HELPERS {
         if r.helpers().contains(name) {
             out.push_str(helper);
             out.push('\n');
         }
     }
-    let returns = ret.map_or(String::new(), |(p, _)| format!(" -> {}", rust_type(p.output, false)));
+    let returns = match (problems.iter().find(|p| matches!(dest(p), Dest::Return)), built) {
+        (Some(p), _) => format!(" -> {}", rust_type(p.output, false)),
+        (None, Some(rf)) => format!(" -> {}", class_name(&rf.shape.ty)),
+        (None, None) => String::new(),
+    };
     let _ = write!(out, "pub fn {f}({}){returns} {{\n    {text}\n}}\n", sig.join(", "));
     Ok(out)
+}
+
+/// A struct value in Rust from each field's text, by the number [`StructShape::fields`]
+/// gives it: `Stats { lo: a, hi: b }`.
+fn rs_build(st: &StructShape, ty: &str, prefix: &[String], value: &dyn Fn(usize) -> String) -> String {
+    let parts: Vec<String> = st
+        .members(prefix)
+        .into_iter()
+        .map(|m| match m {
+            Member::Nested { name, ty, path } => format!("{name}: {}", rs_build(st, ty, &path, value)),
+            Member::Int { name, input } => format!("{name}: {}", value(input)),
+        })
+        .collect();
+    format!("{} {{ {} }}", class_name(ty), parts.join(", "))
 }

@@ -110,7 +110,7 @@ pub(crate) fn flatten_structs(ex: &Examples) -> Result<Option<(Examples, Shape)>
     }
     if struct_of(&ex.output_type).is_some() {
         return Err(ListError::BadStruct(format!(
-            "the output is a struct (`{}`): not synthesized yet",
+            "the output is a struct (`{}`): read it with `ListProblem::outputs_from_examples`",
             ex.output_type
         )));
     }
@@ -288,8 +288,19 @@ fn type_leaves(
     Ok(())
 }
 
+/// Struct type `ty` of `types` as a result: its integer fields, numbered in order.
+pub(crate) fn struct_output(types: &crate::spec::StructTypes, ty: &str) -> Result<StructShape, ListError> {
+    let (mut leaves, mut nested) = (Vec::new(), Vec::new());
+    type_leaves(types, ty, &[], &mut leaves, &mut nested)?;
+    Ok(StructShape {
+        ty: format!("struct {ty}"),
+        fields: leaves.into_iter().enumerate().map(|(k, p)| (p, k)).collect(),
+        nested,
+    })
+}
+
 /// The field at `path` of a JSON struct value; a Boolean as 0 or 1.
-fn field_json(value: &serde_json::Value, path: &[String]) -> Option<serde_json::Value> {
+pub(crate) fn field_json(value: &serde_json::Value, path: &[String]) -> Option<serde_json::Value> {
     let mut v = value;
     for p in path {
         v = v.as_object()?.get(p)?;
@@ -489,6 +500,7 @@ mod emitted {
             result_in: None,
             description: None,
             shape: Some(shape),
+            result_field: None,
             examples,
         };
         (problem, program)

@@ -21,8 +21,22 @@ pub struct ListProblem {
     /// The parameters as written, when some are structs whose fields are the inputs
     /// (carved from a traced function); `None` when the inputs are the parameters.
     pub shape: Option<super::Shape>,
+    /// When this task's value is one field of a struct the function returns or writes
+    /// through a pointer: which, and where in it.
+    pub result_field: Option<ResultField>,
     /// Inputs (one value per parameter) and the output.
     pub examples: Vec<(Vec<LValue>, LValue)>,
+}
+
+/// Where a task's value goes when it is one integer field of a struct result.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ResultField {
+    /// `return`, or the struct parameter written through.
+    pub output: String,
+    /// The field's path in the struct (`["size", "x"]`).
+    pub path: Vec<String>,
+    /// The struct: its type and integer fields, each numbered by its place among them.
+    pub shape: super::StructShape,
 }
 
 /// Whether an examples file names a list type anywhere (so it is a task for
@@ -103,6 +117,7 @@ impl ListProblem {
             result_in,
             description: ex.description.clone(),
             shape: None,
+            result_field: None,
             examples,
         })
     }
@@ -117,7 +132,19 @@ impl ListProblem {
     /// list parameter, a name given twice, `outputs` beside `result_param`, or an example
     /// whose `output` is not an object with a value for each output.
     pub fn outputs_from_examples(ex: &Examples) -> Result<Vec<ListProblem>, ListError> {
-        let Some(outputs) = &ex.outputs else { return Ok(vec![ListProblem::from_examples(ex)?]) };
+        let Some(outputs) = &ex.outputs else {
+            // A struct returned: its one output, each field a task.
+            if ex.types.get(ex.output_type.trim()).is_some() {
+                let mut wrapped = ex.clone();
+                wrapped.outputs =
+                    Some(crate::spec::NamedTypes(vec![("return".into(), ex.output_type.trim().to_string())]));
+                for e in &mut wrapped.examples {
+                    e.output = serde_json::json!({ "return": e.output.clone() });
+                }
+                return ListProblem::outputs_from_examples(&wrapped);
+            }
+            return Ok(vec![ListProblem::from_examples(ex)?]);
+        };
         let bad = |why: String| Err(ListError::BadOutputs(why));
         if ex.result_param.is_some() {
             return bad("give either `outputs` or `result_param`, not both".into());
@@ -150,6 +177,10 @@ impl ListProblem {
                 };
                 examples.push(crate::spec::ExampleJson { args: e.args.clone(), output: value.clone() });
             }
+            if ex.types.get(ty.trim()).is_some() {
+                parts.extend(struct_result(ex, name, ty.trim(), &examples)?);
+                continue;
+            }
             let one = Examples {
                 output_type: ty.clone(),
                 result_param: (!ret).then(|| name.clone()),
@@ -162,10 +193,14 @@ impl ListProblem {
         Ok(parts)
     }
 
-    /// Which output of its function this task is: `return`, or the buffer written into.
+    /// Which output of its function this task is: `return`, the buffer written into, or a
+    /// field of a struct result (`return.max`, `out.count`).
     #[must_use]
-    pub fn output_name(&self) -> &str {
-        self.result_in.and_then(|k| self.params.get(k)).map_or("return", |(n, _)| n.as_str())
+    pub fn output_name(&self) -> String {
+        if let Some(f) = &self.result_field {
+            return format!("{}.{}", f.output, f.path.join("."));
+        }
+        self.result_in.and_then(|k| self.params.get(k)).map_or("return".into(), |(n, _)| n.clone())
     }
 
     /// The parameter names, in order.
@@ -173,6 +208,43 @@ impl ListProblem {
     pub fn param_names(&self) -> Vec<String> {
         self.params.iter().map(|(n, _)| n.clone()).collect()
     }
+}
+
+/// The tasks of struct output `name` of type `ty` (returned, or written through the struct
+/// parameter `name`): one per integer field, each example's value that field of the
+/// example's struct.
+fn struct_result(
+    ex: &Examples,
+    name: &str,
+    ty: &str,
+    examples: &[crate::spec::ExampleJson],
+) -> Result<Vec<ListProblem>, ListError> {
+    let bad = |why: String| Err(ListError::BadOutputs(why));
+    if name != "return" && !ex.params.iter().any(|p| p.name == name && p.ty.trim() == ty) {
+        return bad(format!("output `{name}` is a `{ty}`, but parameter `{name}` is not"));
+    }
+    let shape = super::shape::struct_output(&ex.types, ty)?;
+    let mut parts = Vec::new();
+    for (path, _) in &shape.fields {
+        let mut field_examples = Vec::new();
+        for (j, e) in examples.iter().enumerate() {
+            let Some(value) = super::shape::field_json(&e.output, path) else {
+                return bad(format!("example {}: output `{name}` has no integer field `{}`", j + 1, path.join(".")));
+            };
+            field_examples.push(crate::spec::ExampleJson { args: e.args.clone(), output: value });
+        }
+        let one = Examples {
+            output_type: "int".into(),
+            result_param: None,
+            outputs: None,
+            examples: field_examples,
+            ..ex.clone()
+        };
+        let mut part = ListProblem::from_examples(&one)?;
+        part.result_field = Some(ResultField { output: name.to_string(), path: path.clone(), shape: shape.clone() });
+        parts.push(part);
+    }
+    Ok(parts)
 }
 
 #[cfg(test)]
@@ -243,8 +315,8 @@ mod tests {
         };
         let ok = parts(r#"{"out": "list[int]", "return": "int"}"#, r#"{"return": 3, "out": [1, 3]}"#).unwrap();
         assert_eq!(ok.len(), 2);
-        assert_eq!((ok[0].output_name(), ok[0].result_in, ok[0].output), ("out", Some(1), LType::List));
-        assert_eq!((ok[1].output_name(), ok[1].result_in, ok[1].output), ("return", None, LType::Int));
+        assert_eq!((ok[0].output_name().as_str(), ok[0].result_in, ok[0].output), ("out", Some(1), LType::List));
+        assert_eq!((ok[1].output_name().as_str(), ok[1].result_in, ok[1].output), ("return", None, LType::Int));
         assert_eq!(ok[0].examples[0].1, LValue::List(vec![1, 3].into()));
         assert_eq!(
             ok[1].examples[0],
@@ -262,5 +334,37 @@ mod tests {
             parts(r#"{"out": "int"}"#, r#"{"out": 3}"#),
             Err(ListError::BadResultParam(ref n)) if n == "out"
         ));
+    }
+
+    #[test]
+    fn a_struct_result_is_a_task_per_field_and_bad_ones_are_named() {
+        let spec = |params: &str, outputs: &str, output: &str| {
+            format!(
+                r#"{{"function": "f", "types": {{"span": {{"lo": "int", "hi": "int"}}}},
+                    "params": [{{"name": "a", "type": "list[int]"}}{params}], "output_type": "span"{outputs},
+                    "examples": [{{"args": [[1, 2]{}], "output": {output}}}]}}"#,
+                if params.is_empty() { "" } else { r#", {"lo": 0, "hi": 0}"# }
+            )
+        };
+        let parts = |params: &str, outputs: &str, output: &str| {
+            ListProblem::outputs_from_examples(&Examples::from_json(&spec(params, outputs, output)).unwrap())
+        };
+        let returned = parts("", "", r#"{"lo": 1, "hi": 2}"#).unwrap();
+        let names: Vec<String> = returned.iter().map(ListProblem::output_name).collect();
+        assert_eq!(names, ["return.lo", "return.hi"]);
+        assert_eq!(returned[1].examples[0].1, LValue::Int(2));
+        let written = parts(
+            r#", {"name": "out", "type": "span"}"#,
+            r#", "outputs": {"out": "span"}"#,
+            r#"{"out": {"lo": 1, "hi": 2}}"#,
+        )
+        .unwrap();
+        assert_eq!(written[0].output_name(), "out.lo");
+        // The struct parameter's fields as they came are inputs too.
+        assert_eq!(written[0].param_names(), ["a", "out.lo", "out.hi"]);
+        let err = |params: &str, outputs: &str, output: &str| parts(params, outputs, output).unwrap_err().to_string();
+        assert!(err("", "", r#"{"lo": 1}"#).contains("output `return` has no integer field `hi`"));
+        assert!(err("", r#", "outputs": {"a": "span"}"#, r#"{"a": {"lo": 1, "hi": 2}}"#)
+            .contains("output `a` is a `span`, but parameter `a` is not"));
     }
 }

@@ -162,6 +162,7 @@ pub fn random_task(rng: &mut impl Rng, config: &GenConfig, name: &str) -> Option
             result_in: None,
             description: Some(description),
             shape: None,
+            result_field: None,
             examples: cases,
         },
         program,
