@@ -362,7 +362,6 @@ fn interpreter_and_emitters_agree_on_random_programs_over_records() {
 /// emitted from the interpreter's outputs, every buffer checked after the call.
 #[test]
 fn interpreter_and_emitters_agree_on_random_functions_with_several_outputs() {
-    use synth_engine::lists::{emit_outputs_function, emit_outputs_tests, joint_examples};
     if !have_compilers() {
         return;
     }
@@ -437,23 +436,28 @@ fn interpreter_and_emitters_agree_on_random_functions_with_several_outputs() {
             .collect();
         let shown =
             synth_engine::lists::show_outputs(&parts, &found.iter().map(|(_, e)| e.clone()).collect::<Vec<_>>());
-        for lang in [Lang::Python, Lang::Rust, Lang::C] {
-            let code = emit_outputs_function(lang, &found).unwrap();
-            let tests = emit_outputs_tests(lang, &parts, &joint_examples(&parts)).unwrap();
-            let report =
-                synth_engine::verify::verify(lang, &code, &tests, &synth_engine::verify::VerifyLimits::default())
-                    .unwrap();
-            assert!(
-                report.compiled
-                    && report.tests_total == spec_examples.len()
-                    && report.tests_passed == report.tests_total,
-                "{lang:?} disagrees on {shown}:\n{code}\n{tests}\n{report:?}"
-            );
-        }
+        emitted_code_passes_its_tests(&found, spec_examples.len(), &shown);
         both_written += usize::from(outputs.len() == 3);
         checked += 1;
     }
     assert!(both_written >= 2, "only {both_written} functions wrote both buffers");
+}
+
+/// Asserts that the Python, Rust and C of the function with outputs `found` each pass the
+/// tests emitted from its `examples` examples.
+fn emitted_code_passes_its_tests(found: &[(ListProblem, Expr)], examples: usize, shown: &str) {
+    use synth_engine::lists::{emit_outputs_function, emit_outputs_tests, joint_examples};
+    let parts: Vec<ListProblem> = found.iter().map(|(p, _)| p.clone()).collect();
+    for lang in [Lang::Python, Lang::Rust, Lang::C] {
+        let code = emit_outputs_function(lang, found).unwrap();
+        let tests = emit_outputs_tests(lang, &parts, &joint_examples(&parts)).unwrap();
+        let report =
+            synth_engine::verify::verify(lang, &code, &tests, &synth_engine::verify::VerifyLimits::default()).unwrap();
+        assert!(
+            report.compiled && report.tests_total == examples && report.tests_passed == report.tests_total,
+            "{lang:?} disagrees on {shown}:\n{code}\n{tests}\n{report:?}"
+        );
+    }
 }
 
 /// `p` with `xs` and `ys` exchanged.
@@ -473,7 +477,6 @@ fn swap_lists(p: &mut Expr) {
 /// field checked.
 #[test]
 fn interpreter_and_emitters_agree_on_random_functions_with_struct_results() {
-    use synth_engine::lists::{emit_outputs_function, emit_outputs_tests, joint_examples};
     if !have_compilers() {
         return;
     }
@@ -486,7 +489,7 @@ fn interpreter_and_emitters_agree_on_random_functions_with_struct_results() {
         assert!(attempts < 2000, "too few functions with values");
         let through_pointer = checked % 2 == 1;
         // Inputs as flattened: items.price, items.qty, k, then out.first, out.second.
-        let mut field = |rng: &mut Lcg, other: usize| {
+        let field = |rng: &mut Lcg, other: usize| {
             let p = gen(rng, LType::Int, 3, 0);
             if through_pointer && rng.below(2) == 0 {
                 Expr::Apply(ListOp::Add, vec![Expr::Input(other), p])
@@ -546,19 +549,7 @@ fn interpreter_and_emitters_agree_on_random_functions_with_struct_results() {
         let programs = [first.clone(), second.clone(), ret.clone()];
         let found: Vec<(ListProblem, Expr)> = parts.iter().cloned().zip(programs.iter().cloned()).collect();
         let shown = synth_engine::lists::show_outputs(&parts, &programs[..parts.len()]);
-        for lang in [Lang::Python, Lang::Rust, Lang::C] {
-            let code = emit_outputs_function(lang, &found).unwrap();
-            let tests = emit_outputs_tests(lang, &parts, &joint_examples(&parts)).unwrap();
-            let report =
-                synth_engine::verify::verify(lang, &code, &tests, &synth_engine::verify::VerifyLimits::default())
-                    .unwrap();
-            assert!(
-                report.compiled
-                    && report.tests_total == spec_examples.len()
-                    && report.tests_passed == report.tests_total,
-                "{lang:?} disagrees on {shown}:\n{code}\n{tests}\n{report:?}"
-            );
-        }
+        emitted_code_passes_its_tests(&found, spec_examples.len(), &shown);
         written += usize::from(through_pointer);
         checked += 1;
     }

@@ -117,14 +117,7 @@ pub fn emit_list_tests(
             for (i, (args, want)) in examples.iter().enumerate() {
                 let _ = write!(out, "\ndef test_example_{}():\n", i + 1);
                 if let Some(shape) = &problem.shape {
-                    let call = shaped_call(
-                        shape,
-                        args,
-                        py_lit,
-                        |st, value| py_struct(st, &st.ty, &[], value),
-                        "",
-                        |items| format!("[{}]", items.join(", ")),
-                    );
+                    let call = py_shaped_call(shape, args);
                     let _ = write!(out, "    assert {f}({}) == {}\n\n", call.join(", "), py_lit(want));
                     continue;
                 }
@@ -159,14 +152,7 @@ pub fn emit_list_tests(
             for (i, (args, want)) in examples.iter().enumerate() {
                 let _ = write!(out, "\n    #[test]\n    fn example_{}() {{\n", i + 1);
                 if let Some(shape) = &problem.shape {
-                    let call = shaped_call(
-                        shape,
-                        args,
-                        rust_arg,
-                        |st, value| rust_struct(st, &st.ty, &[], value, shape.repr_c.as_ref()),
-                        "&",
-                        |items| format!("&[{}]", items.join(", ")),
-                    );
+                    let call = rs_shaped_call(shape, args, "&");
                     let _ = write!(out, "        assert_eq!({f}({}), {});\n    }}\n", call.join(", "), rust_lit(want));
                     continue;
                 }
@@ -200,10 +186,34 @@ pub fn emit_list_tests(
     }
 }
 
+/// [`shaped_call`]'s arguments in Python.
+pub(super) fn py_shaped_call(shape: &Shape, args: &[LValue]) -> Vec<String> {
+    shaped_call(
+        shape,
+        args,
+        py_lit,
+        |st, value| py_struct(st, &st.ty, &[], value),
+        "",
+        |items| format!("[{}]", items.join(", ")),
+    )
+}
+
+/// [`shaped_call`]'s arguments in Rust, each struct after `by_ref`.
+pub(super) fn rs_shaped_call(shape: &Shape, args: &[LValue], by_ref: &str) -> Vec<String> {
+    shaped_call(
+        shape,
+        args,
+        rust_arg,
+        |st, value| rust_struct(st, &st.ty, &[], value, shape.repr_c.as_ref()),
+        by_ref,
+        |items| format!("&[{}]", items.join(", ")),
+    )
+}
+
 /// The arguments of a call to a function with struct parameters, from an example's
 /// inputs: a plain one by `plain`, a struct by `build` from its fields' values (passed
 /// after `by_ref`: `&` in Rust), an array of structs by `array` from its structs built so.
-pub(super) fn shaped_call(
+fn shaped_call(
     shape: &Shape,
     args: &[LValue],
     plain: impl Fn(&LValue) -> String,
@@ -418,22 +428,16 @@ pub(super) fn py_classes(st: &StructShape, out: &mut Vec<String>) {
 }
 
 /// A struct value in Python: `RectT(origin=Point(x=1, y=-2), visible=1)`.
-pub(super) fn py_struct(st: &StructShape, ty: &str, prefix: &[String], value: &dyn Fn(usize) -> i64) -> String {
+fn py_struct(st: &StructShape, ty: &str, prefix: &[String], value: &dyn Fn(usize) -> i64) -> String {
     py_build(st, ty, prefix, &|input| value(input).to_string())
 }
 
 /// A struct value in Python from each field's text, by the number [`StructShape::fields`]
 /// gives it.
 pub(super) fn py_build(st: &StructShape, ty: &str, prefix: &[String], value: &dyn Fn(usize) -> String) -> String {
-    let parts: Vec<String> = st
-        .members(prefix)
-        .into_iter()
-        .map(|m| match m {
-            Member::Nested { name, ty, path } => format!("{name}={}", py_build(st, ty, &path, value)),
-            Member::Int { name, input } => format!("{name}={}", value(input)),
-        })
-        .collect();
-    format!("{}({})", class_name(ty), parts.join(", "))
+    st.build(ty, prefix, value, &|name, v| format!("{name}={v}"), &|class, members| {
+        format!("{class}({})", members.join(", "))
+    })
 }
 
 /// `(a + b)` → `a + b` when the outer parentheses enclose the whole text.
@@ -581,7 +585,12 @@ impl Py<'_> {
 
 // ---------------------------------------------------------------- Rust
 
-pub(super) const RUST_HELPERS: &[(&str, &str)] = &[
+/// The helper functions among `used`, in their order, each followed by a blank line.
+pub(super) fn rust_helpers(used: &[&'static str]) -> String {
+    RUST_HELPERS.iter().filter(|(name, _)| used.contains(name)).map(|(_, text)| format!("{text}\n")).collect()
+}
+
+const RUST_HELPERS: &[(&str, &str)] = &[
     ("floor_div", "fn floor_div(a: i64, b: i64) -> i64 {\n    let q = a / b;\n    if a % b != 0 && ((a < 0) != (b < 0)) { q - 1 } else { q }\n}\n"),
     ("floor_mod", "fn floor_mod(a: i64, b: i64) -> i64 {\n    let r = a % b;\n    if r != 0 && ((r < 0) != (b < 0)) { r + b } else { r }\n}\n"),
     ("at", "/// `xs[n]` with Python's negative indices.\nfn at(xs: &[i64], n: i64) -> i64 {\n    let i = if n < 0 { n + xs.len() as i64 } else { n };\n    xs[usize::try_from(i).expect(\"index out of range\")]\n}\n"),
@@ -609,13 +618,7 @@ fn rust_function(problem: &ListProblem, program: &Expr) -> Result<String, ListEm
     if problem.output == LType::List && matches!(program, Expr::Input(_)) {
         body = format!("{body}.to_vec()");
     }
-    let mut out = String::new();
-    for (name, text) in RUST_HELPERS {
-        if r.helpers.contains(name) {
-            out.push_str(text);
-            out.push('\n');
-        }
-    }
+    let mut out = rust_helpers(&r.helpers);
     let sig: Vec<String> = names
         .iter()
         .zip(&problem.params)
@@ -642,17 +645,14 @@ fn rust_function(problem: &ListProblem, program: &Expr) -> Result<String, ListEm
                 names[k]
             );
         }
-        None => {
-            let _ = write!(
-                out,
-                "pub fn {f}({}) -> {} {{\n    {}\n}}\n",
-                sig.join(", "),
-                rust_type(problem.output, false),
-                strip_parens(&body)
-            );
-        }
+        None => out.push_str(&rust_returning(&f, &sig, problem.output, &body)),
     }
     Ok(out)
+}
+
+/// `pub fn f(SIG) -> T { BODY }`.
+fn rust_returning(f: &str, sig: &[String], output: LType, body: &str) -> String {
+    format!("pub fn {f}({}) -> {} {{\n    {}\n}}\n", sig.join(", "), rust_type(output, false), strip_parens(body))
 }
 
 /// A function whose parameters include structs, taken by reference, the inputs read as
@@ -670,19 +670,8 @@ fn rust_shaped(problem: &ListProblem, shape: &Shape, program: &Expr) -> Result<S
     let mut structs: Vec<String> = Vec::new();
     let sig = rs_params(problem, shape, &body, &[], &mut structs)?;
     let mut out = rs_declarations(shape, &structs);
-    for (name, text) in RUST_HELPERS {
-        if r.helpers.contains(name) {
-            out.push_str(text);
-            out.push('\n');
-        }
-    }
-    let _ = write!(
-        out,
-        "pub fn {f}({}) -> {} {{\n    {}\n}}\n",
-        sig.join(", "),
-        rust_type(problem.output, false),
-        strip_parens(&body)
-    );
+    out.push_str(&rust_helpers(&r.helpers));
+    out.push_str(&rust_returning(&f, &sig, problem.output, &body));
     Ok(out)
 }
 
@@ -797,7 +786,7 @@ pub(super) fn rust_structs(st: &StructShape, out: &mut Vec<String>) {
 /// A struct value in Rust: `RectT { origin: Point { x: 1, y: -2 }, visible: 1 }`. With the
 /// structs as C lays them out (`repr_c`), every declared field is given: the inputs' values,
 /// and zeros (null pointers, zeroed arrays) for the fields the function was not seen to read.
-pub(super) fn rust_struct(
+fn rust_struct(
     st: &StructShape,
     ty: &str,
     prefix: &[String],

@@ -1350,9 +1350,7 @@ pub fn emit_outputs_c_tests(
 ) -> Result<String, ListEmitError> {
     if let [problem] = parts {
         if problem.result_field.is_none() {
-            let single: Vec<(Vec<LValue>, LValue)> =
-                examples.iter().map(|(a, o)| (a.clone(), o.first().cloned().unwrap_or(LValue::Int(0)))).collect();
-            return emit_list_c_tests(problem, &single, proto);
+            return emit_list_c_tests(problem, &super::outputs::single_output(examples), proto);
         }
     }
     check_outputs(parts, proto)?;

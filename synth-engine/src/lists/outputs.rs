@@ -9,14 +9,14 @@
 use std::fmt::Write as _;
 
 use super::emit::{
-    emit_list_function, emit_list_tests, ident, py_build, py_classes, py_inputs, py_lit, py_params, py_struct, py_type,
-    rs_declarations, rs_inputs, rs_params, rust_arg, rust_lit, rust_struct, rust_structs, rust_type, shaped_call,
-    strip_parens, uses, ListEmitError, Py, Rs, RUST_HELPERS,
+    emit_list_function, emit_list_tests, ident, py_build, py_classes, py_inputs, py_lit, py_params, py_shaped_call,
+    py_type, rs_declarations, rs_inputs, rs_params, rs_shaped_call, rust_arg, rust_helpers, rust_lit, rust_structs,
+    rust_type, strip_parens, uses, ListEmitError, Py, Rs,
 };
 use super::emit_c::{emit_outputs_c, emit_outputs_c_tests, mentions_name, CPrototype};
 use super::program::{Expr, LType, LValue, ListOp};
 use super::search::{synthesize_lists, ListGuide, ListLimits, ListOutcome, ListStats};
-use super::shape::{class_name, Member, ShapedKind, StructShape};
+use super::shape::{class_name, ShapedKind, StructShape};
 use super::spec::{ListProblem, ResultField};
 use crate::emit::Lang;
 use crate::search::CancelToken;
@@ -24,6 +24,11 @@ use crate::search::CancelToken;
 /// One input of a function with several outputs (a value per parameter) and every
 /// output's value, in the order of its tasks.
 pub type JointExample = (Vec<LValue>, Vec<LValue>);
+
+/// The examples of a function with one output, as [`emit_list_tests`] takes them.
+pub(super) fn single_output(examples: &[JointExample]) -> Vec<(Vec<LValue>, LValue)> {
+    examples.iter().map(|(a, o)| (a.clone(), o.first().cloned().unwrap_or(LValue::Int(0)))).collect()
+}
 
 /// An output no program was found for.
 #[derive(Clone, Debug, PartialEq)]
@@ -287,9 +292,7 @@ pub fn emit_outputs_tests(
     }
     if let [problem] = parts {
         if problem.result_field.is_none() {
-            let single: Vec<(Vec<LValue>, LValue)> =
-                examples.iter().map(|(a, o)| (a.clone(), o.first().cloned().unwrap_or(LValue::Int(0)))).collect();
-            return emit_list_tests(lang, problem, &single);
+            return emit_list_tests(lang, problem, &single_output(examples));
         }
     }
     let first = &parts[0];
@@ -326,25 +329,7 @@ pub fn emit_outputs_tests(
         // Each argument as written, and the parameters' names in order.
         let (call, names): (Vec<String>, Vec<String>) = match &first.shape {
             Some(shape) => {
-                let call = if python {
-                    shaped_call(
-                        shape,
-                        args,
-                        py_lit,
-                        |st, value| py_struct(st, &st.ty, &[], value),
-                        "",
-                        |items| format!("[{}]", items.join(", ")),
-                    )
-                } else {
-                    shaped_call(
-                        shape,
-                        args,
-                        rust_arg,
-                        |st, value| rust_struct(st, &st.ty, &[], value, shape.repr_c.as_ref()),
-                        "",
-                        |items| format!("&[{}]", items.join(", ")),
-                    )
-                };
+                let call = if python { py_shaped_call(shape, args) } else { rs_shaped_call(shape, args, "") };
                 let call = call
                     .into_iter()
                     .zip(&shape.params)
@@ -609,12 +594,7 @@ fn rust(parts: &[(ListProblem, Expr)]) -> Result<String, ListEmitError> {
         Some(shape) => rs_declarations(shape, &structs),
         None => structs.iter().map(|s| format!("{s}\n")).collect(),
     };
-    for (name, helper) in RUST_HELPERS {
-        if r.helpers().contains(name) {
-            out.push_str(helper);
-            out.push('\n');
-        }
-    }
+    out.push_str(&rust_helpers(r.helpers()));
     let returns = match (problems.iter().find(|p| matches!(dest(p), Dest::Return)), built) {
         (Some(p), _) => format!(" -> {}", rust_type(p.output, false)),
         (None, Some(rf)) => format!(" -> {}", class_name(&rf.shape.ty)),
@@ -627,13 +607,7 @@ fn rust(parts: &[(ListProblem, Expr)]) -> Result<String, ListEmitError> {
 /// A struct value in Rust from each field's text, by the number [`StructShape::fields`]
 /// gives it: `Stats { lo: a, hi: b }`.
 fn rs_build(st: &StructShape, ty: &str, prefix: &[String], value: &dyn Fn(usize) -> String) -> String {
-    let parts: Vec<String> = st
-        .members(prefix)
-        .into_iter()
-        .map(|m| match m {
-            Member::Nested { name, ty, path } => format!("{name}: {}", rs_build(st, ty, &path, value)),
-            Member::Int { name, input } => format!("{name}: {}", value(input)),
-        })
-        .collect();
-    format!("{} {{ {} }}", class_name(ty), parts.join(", "))
+    st.build(ty, prefix, value, &|name, v| format!("{name}: {v}"), &|class, members| {
+        format!("{class} {{ {} }}", members.join(", "))
+    })
 }

@@ -333,6 +333,28 @@ pub(crate) enum Member<'a> {
 }
 
 impl StructShape {
+    /// A struct value of type `ty` (the members under `prefix`) as code: each integer field
+    /// `field(name, value(number))`, nested structs built the same way, and the members put
+    /// together by `whole(class, members)`.
+    pub(crate) fn build(
+        &self,
+        ty: &str,
+        prefix: &[String],
+        value: &dyn Fn(usize) -> String,
+        field: &dyn Fn(&str, String) -> String,
+        whole: &dyn Fn(String, Vec<String>) -> String,
+    ) -> String {
+        let members: Vec<String> = self
+            .members(prefix)
+            .into_iter()
+            .map(|m| match m {
+                Member::Nested { name, ty, path } => field(name, self.build(ty, &path, value, field, whole)),
+                Member::Int { name, input } => field(name, value(input)),
+            })
+            .collect();
+        whole(class_name(ty), members)
+    }
+
     /// The struct type that holds the field at `path` (the struct itself for a top-level
     /// field, else the nested struct's type).
     #[must_use]
