@@ -162,7 +162,7 @@ fn the_list_guide_is_learned_by_default_and_missing_weights_fall_back_with_a_war
 }
 
 #[test]
-fn a_function_with_several_outputs_is_synthesized_from_examples_and_bad_outputs_are_refused() {
+fn functions_with_several_outputs_and_struct_results_are_synthesized_from_examples_and_bad_outputs_are_refused() {
     set_binary(env!("CARGO_BIN_EXE_tracesynth-under-test"));
     let dir = tempfile::tempdir().unwrap();
     let run = |name: &str, spec: &str, lang: &str| {
@@ -195,6 +195,54 @@ fn a_function_with_several_outputs_is_synthesized_from_examples_and_bad_outputs_
         assert!(ok, "{lang}: {err}");
         assert!(out.contains(signature), "{lang}: {out}");
         assert!(err.contains("\"tests_passed\": 3") && err.contains("\"tests_total\": 3"), "{lang}: {err}");
+    }
+    // A struct built and returned, a struct written through its pointer, and a list written
+    // in place beside an array of structs.
+    let structs = [
+        (
+            "min_max",
+            r#"{"function": "min_max", "types": {"range": {"lo": "int", "hi": "int"}},
+                "params": [{"name": "xs", "type": "list[int]"}], "output_type": "range",
+                "examples": [{"args": [[3, 1, 4]], "output": {"lo": 1, "hi": 4}},
+                             {"args": [[-5, 9, 2, 7]], "output": {"lo": -5, "hi": 9}},
+                             {"args": [[6]], "output": {"lo": 6, "hi": 6}},
+                             {"args": [[8, 8, -1]], "output": {"lo": -1, "hi": 8}}]}"#,
+            "return Range(lo=min(xs), hi=max(xs))",
+        ),
+        (
+            "summarize",
+            r#"{"function": "summarize", "types": {"stats": {"count": "int", "total": "int"}},
+                "params": [{"name": "xs", "type": "list[int]"}, {"name": "out", "type": "stats"}],
+                "outputs": {"out": "stats", "return": "int"},
+                "examples": [
+                  {"args": [[3, 1, 4], {"count": 0, "total": 0}], "output": {"out": {"count": 3, "total": 8}, "return": 4}},
+                  {"args": [[-5, 9, 2, 7], {"count": 7, "total": 1}], "output": {"out": {"count": 4, "total": 13}, "return": 9}},
+                  {"args": [[6], {"count": 0, "total": 0}], "output": {"out": {"count": 1, "total": 6}, "return": 6}},
+                  {"args": [[8, 8, -1, 0, 2], {"count": 2, "total": 2}], "output": {"out": {"count": 5, "total": 17}, "return": 8}}]}"#,
+            "    out.count = len(xs)\n    out.total = sum(xs)\n    return max(xs)",
+        ),
+        (
+            "restock",
+            r#"{"function": "restock", "types": {"item": {"qty": "int", "price": "int"}},
+                "params": [{"name": "items", "type": "list[item]"}, {"name": "a", "type": "list[int]"}],
+                "outputs": {"a": "list[int]"},
+                "examples": [
+                  {"args": [[{"qty": 1, "price": 5}, {"qty": 2, "price": 7}], [10, 20]], "output": {"a": [11, 22]}},
+                  {"args": [[{"qty": 3, "price": 1}], [0]], "output": {"a": [3]}},
+                  {"args": [[{"qty": 0, "price": 1}, {"qty": 5, "price": 2}, {"qty": 4, "price": 4}], [1, 1, 1]],
+                   "output": {"a": [1, 6, 5]}}]}"#,
+            "a[:] = [x + y for x, y in zip([it.qty for it in items], a)]",
+        ),
+    ];
+    for (name, spec, python) in structs {
+        for lang in ["python", "rust", "c"] {
+            let (ok, out, err) = run(name, spec, lang);
+            assert!(ok, "{name} {lang}: {err}");
+            assert!(!err.contains("FAILED"), "{name} {lang}: {err}");
+            if lang == "python" {
+                assert!(out.contains(python), "{name}: {out}");
+            }
+        }
     }
     // Outputs that are not the function's: a clear message and a failing exit.
     let bad = r#"{"function": "f", "params": [{"name": "a", "type": "list[int]"}],

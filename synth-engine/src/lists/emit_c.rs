@@ -18,7 +18,7 @@
 use std::fmt::Write as _;
 
 use super::emit::{strip_parens, ListEmitError};
-use super::outputs::{check_parts, dest, early, unchanged, Dest};
+use super::outputs::{check_parts, dest, early, needs_outputs_path, unchanged, Dest};
 use super::program::{Expr, LType, LValue, ListOp};
 use super::shape::ShapedKind;
 use super::spec::ListProblem;
@@ -130,22 +130,27 @@ impl CPrototype {
                 }
             }
         }
-        let ret = if problem.output == LType::Bool { "bool" } else { "int64_t" };
-        // A list result is written into a buffer, its length returned, as without structs.
-        let result_into = (problem.output == LType::List).then(|| {
-            let taken = |n: &str| params.iter().any(|p| p.name == n);
-            let mut out = "out".to_string();
-            while taken(&out) || taken(&format!("{out}_len")) {
-                out.push('_');
+        // A list result is written into a buffer, its length returned, as without structs;
+        // or into the list parameter it is left in.
+        let (ret, result_into) = match (problem.output, problem.result_in) {
+            (LType::List, Some(k)) => ("void", Some(problem.params[k].0.clone())),
+            (LType::List, None) => {
+                let taken = |n: &str| params.iter().any(|p| p.name == n);
+                let mut out = "out".to_string();
+                while taken(&out) || taken(&format!("{out}_len")) {
+                    out.push('_');
+                }
+                let cap = format!("{out}_len");
+                params.push(CParam { name: out.clone(), ctype: "int64_t *".into(), len: Some(cap.clone()) });
+                params.push(CParam { name: cap, ctype: "int64_t".into(), len: None });
+                ("int64_t", Some(out))
             }
-            let cap = format!("{out}_len");
-            params.push(CParam { name: out.clone(), ctype: "int64_t *".into(), len: Some(cap.clone()) });
-            params.push(CParam { name: cap, ctype: "int64_t".into(), len: None });
-            out
-        });
+            (LType::Bool, _) => ("bool", None),
+            (LType::Int, _) => ("int64_t", None),
+        };
         CPrototype {
             ret: ret.into(),
-            returns_len: result_into.is_some(),
+            returns_len: result_into.is_some() && problem.result_in.is_none(),
             params,
             result_into,
             declarations: declarations.into_iter().map(|(_, d)| d + "\n").collect(),
@@ -1256,7 +1261,7 @@ fn check_outputs(parts: &[ListProblem], proto: &CPrototype) -> Result<(), ListEm
 /// As [`emit_list_c`], and outputs that are not of one function.
 pub fn emit_outputs_c(parts: &[(ListProblem, Expr)], proto: &CPrototype) -> Result<String, ListEmitError> {
     if let [(problem, program)] = parts {
-        if problem.result_field.is_none() {
+        if !needs_outputs_path(problem) {
             return emit_list_c(problem, program, proto);
         }
     }
@@ -1349,7 +1354,7 @@ pub fn emit_outputs_c_tests(
     proto: &CPrototype,
 ) -> Result<String, ListEmitError> {
     if let [problem] = parts {
-        if problem.result_field.is_none() {
+        if !needs_outputs_path(problem) {
             return emit_list_c_tests(problem, &super::outputs::single_output(examples), proto);
         }
     }

@@ -150,6 +150,13 @@ pub(super) fn early(parts: &[(ListProblem, Expr)], j: usize) -> bool {
     parts.iter().enumerate().any(|(i, (q, _))| i != j && changes(q).is_some_and(|k| reads(e, k)))
 }
 
+/// Whether a function with the one output `p` is written by this module's emitters rather
+/// than as a single program: a field of a struct result, or a list written in place by a
+/// function with struct parameters.
+pub(super) fn needs_outputs_path(p: &ListProblem) -> bool {
+    p.result_field.is_some() || (p.shape.is_some() && p.result_in.is_some())
+}
+
 /// Whether output `p`, computed by `e`, leaves the field it writes as it was (so the write
 /// is left out).
 pub(super) fn unchanged(p: &ListProblem, e: &Expr) -> bool {
@@ -263,7 +270,7 @@ pub fn emit_outputs_function(lang: Lang, parts: &[(ListProblem, Expr)]) -> Resul
     let problems: Vec<ListProblem> = parts.iter().map(|(p, _)| p.clone()).collect();
     check_parts(&problems)?;
     if let [(problem, program)] = parts {
-        if problem.result_field.is_none() {
+        if !needs_outputs_path(problem) {
             return emit_list_function(lang, problem, program);
         }
     }
@@ -291,7 +298,7 @@ pub fn emit_outputs_tests(
         return emit_outputs_c_tests(parts, examples, &CPrototype::default_for_outputs(parts));
     }
     if let [problem] = parts {
-        if problem.result_field.is_none() {
+        if !needs_outputs_path(problem) {
             return emit_list_tests(lang, problem, &single_output(examples));
         }
     }
