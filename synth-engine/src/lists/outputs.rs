@@ -240,12 +240,44 @@ fn unused_name(base: &str, taken: &[String]) -> String {
     name
 }
 
-/// The names a function's body may not take for its own: its parameters as written.
+/// Names the emitted code calls: Python's built-ins and modules, the Rust helpers.
+const CALLED: &[&str] = &[
+    "min",
+    "max",
+    "sum",
+    "len",
+    "list",
+    "sorted",
+    "zip",
+    "range",
+    "abs",
+    "math",
+    "itertools",
+    "at",
+    "cut",
+    "floor_div",
+    "floor_mod",
+    "scanl1",
+    "self",
+    "type",
+    "fn",
+    "let",
+    "mut",
+    "match",
+    "loop",
+    "move",
+    "ref",
+    "in",
+];
+
+/// The names a function's body may not take for its own: its parameters as written, and
+/// the names its code calls.
 fn taken_names(first: &ListProblem) -> Vec<String> {
-    match &first.shape {
+    let params: Vec<String> = match &first.shape {
         Some(shape) => shape.params.iter().map(|p| p.name.clone()).collect(),
         None => first.params.iter().map(|(n, _)| n.clone()).collect(),
-    }
+    };
+    params.into_iter().chain(CALLED.iter().map(|n| (*n).to_string())).collect()
 }
 
 /// The parameter written by an output that writes one: a buffer's, or the struct's.
