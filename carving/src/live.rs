@@ -380,6 +380,10 @@ fn synthesize_observed(
         }
         .into());
     }
+    if let Some(outputs) = &carved.training.outputs {
+        let names: Vec<String> = outputs.0.iter().map(|(n, _)| format!("`{n}`")).collect();
+        return Err(SpecError::SeveralOutputs { function: options.function.clone(), outputs: names.join(", ") }.into());
+    }
     // A long trace has many more distinct calls than a specification needs: keep an even
     // spread, so the search, the emitted tests and verification stay quick.
     thin(&mut carved.training.examples, MAX_TRAINING);

@@ -57,6 +57,17 @@ pub enum SpecError {
     /// The trace has no DWARF types for the function.
     #[error("`{0}` has no DWARF type information; synthesis needs parameter types (rebuild with -g)")]
     NoDwarf(String),
+    /// A function with several results (a value returned and memory written), which the
+    /// scalar path cannot take.
+    #[error(
+        "`{function}` gives several results ({outputs}); this path takes one scalar, `synth --pid` synthesizes them"
+    )]
+    SeveralOutputs {
+        /// Function.
+        function: String,
+        /// The results, by name.
+        outputs: String,
+    },
 }
 
 /// A specification carved from a trace.
@@ -570,6 +581,30 @@ mod tests {
         let t = writing_trace(&[(vec![1, 2], 3, vec![1, 2]), (vec![4], 1, vec![4])], Some(9));
         let spec = carve(&t, "greet", 5).unwrap();
         assert_eq!(spec.training.examples[0].args[0], json!([1, 2]));
+    }
+
+    #[test]
+    fn the_scalar_path_names_several_results_instead_of_misreading_them() {
+        let t = writing_trace(&[(vec![1, 2], 3, vec![3, 6])], Some(9));
+        let options = crate::live::SynthOptions {
+            function: "greet".into(),
+            lang: synth_engine::emit::Lang::Python,
+            describe: None,
+            budget: std::time::Duration::from_secs(1),
+            max_iterations: 1,
+            guide: None,
+        };
+        let guides = crate::guide_choice::GuideSource::new(Some(crate::guide_choice::GuideChoice::Uniform));
+        let err = crate::live::synthesize_from_trace(
+            &t,
+            &options,
+            &guides,
+            &synth_engine::search::CancelToken::new(),
+            &mut |_| {},
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("several results (`return`, `a`)") && err.contains("synth --pid"), "{err}");
     }
 
     #[test]
