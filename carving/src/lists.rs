@@ -115,11 +115,16 @@ fn synthesize_from_trace(
     let started = Instant::now();
     let carved = spec::carve(trace, function, HOLDOUT_EVERY)?;
     // One task per output: the return value and each buffer the function writes.
-    // A struct written through a pointer is read from the typed examples (its type declared).
+    // A struct (or an array of them) written through a pointer is read from the typed
+    // examples (its type declared).
     let struct_written = |shape: &Shape, ex: &Examples| {
         ex.outputs.as_ref().is_some_and(|o| {
-            o.0.iter()
-                .any(|(n, _)| shape.params.iter().any(|p| p.name == *n && matches!(p.kind, ShapedKind::Struct(_))))
+            o.0.iter().any(|(n, _)| {
+                shape
+                    .params
+                    .iter()
+                    .any(|p| p.name == *n && matches!(p.kind, ShapedKind::Struct(_) | ShapedKind::Structs(_)))
+            })
         })
     };
     let typed = |ex: &Examples| match &carved.shape {
@@ -136,7 +141,7 @@ fn synthesize_from_trace(
         // The struct written as DWARF spells it.
         let written = problem.result_field.as_ref().and_then(|f| {
             carved.shape.as_ref()?.params.iter().find_map(|p| match &p.kind {
-                ShapedKind::Struct(st) if p.name == f.output => Some(st.clone()),
+                ShapedKind::Struct(st) | ShapedKind::Structs(st) if p.name == f.output => Some(st.clone()),
                 _ => None,
             })
         });

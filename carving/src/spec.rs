@@ -328,43 +328,40 @@ pub fn carve_covering(
     }
     for &i in &written {
         let p = &info.params[i];
-        match p.ctype.kind {
-            // A struct written through a pointer: its integer fields are results, under the
-            // type name the typed examples give it (`synth_engine::lists::structured`).
-            ValueKind::Record { count_param: None, .. } => {
-                let st =
-                    shape.as_ref().and_then(|s| s.params.iter().find(|sp| sp.name == p.name)).and_then(|sp| match &sp
-                        .kind
-                    {
-                        ShapedKind::Struct(st) => Some(st),
-                        _ => None,
-                    });
-                let Some(st) = st else {
-                    return Err(SpecError::Struct {
-                        function: function.into(),
-                        what: format!("its result, written into `{}`,", p.name),
-                        ctype: p.ctype.name.clone(),
-                        why: "no call showed its fields".into(),
-                    });
-                };
-                let ty = st.ty.trim().trim_start_matches("struct ").replace(' ', "_");
-                outputs.push((p.name.clone(), ty, Some(i)));
+        let ValueKind::Record { count_param, .. } = p.ctype.kind else {
+            outputs.push((p.name.clone(), "list[int]".into(), Some(i)));
+            continue;
+        };
+        // A struct written through a pointer, or an array of them written in place: each
+        // integer field (across the array) is a result, under the type name the typed
+        // examples give the struct (`synth_engine::lists::structured`).
+        let st = shape.as_ref().and_then(|s| s.params.iter().find(|sp| sp.name == p.name)).and_then(|sp| {
+            match (&sp.kind, count_param) {
+                (ShapedKind::Struct(st), None) | (ShapedKind::Structs(st), Some(_)) => Some(st),
+                _ => None,
             }
-            ValueKind::Record { .. } => {
-                return Err(SpecError::Struct {
-                    function: function.into(),
-                    what: format!("its result, written into the array `{}`,", p.name),
-                    ctype: p.ctype.name.clone(),
-                    why: "an array of structs as a result is not synthesized yet (one struct is)".into(),
-                })
-            }
-            _ => outputs.push((p.name.clone(), "list[int]".into(), Some(i))),
-        }
+        });
+        let Some(st) = st else {
+            return Err(SpecError::Struct {
+                function: function.into(),
+                what: format!("its result, written into `{}`,", p.name),
+                ctype: p.ctype.name.clone(),
+                why: "no call showed its fields".into(),
+            });
+        };
+        let ty = st.ty.trim().trim_start_matches("struct ").replace(' ', "_");
+        let ty = if count_param.is_some() { format!("list[{ty}]") } else { ty };
+        outputs.push((p.name.clone(), ty, Some(i)));
     }
     let output_of = |call: &tracer_probe::trace::Call, param: Option<usize>| match param {
         Some(i) => call.args.get(i).and_then(|a| match a {
             Value::Written { after, .. } => match after.as_ref() {
                 record @ Value::Record { .. } => record_json(record),
+                Value::Array { items, truncated: false, fault: None, .. }
+                    if items.first().is_some_and(|v| matches!(v, Value::Record { .. })) =>
+                {
+                    items.iter().map(record_json).collect::<Option<Vec<Json>>>().map(Json::Array)
+                }
                 other => json_value(other),
             },
             _ => None,

@@ -470,9 +470,11 @@ fn swap_lists(p: &mut Expr) {
 }
 
 /// Struct results: random functions over an array of `struct item {price, qty}` and an
-/// integer that return a `struct pair {first, second}` built from two random programs, or
+/// integer that return a `struct pair {first, second}` built from two random programs,
 /// write one through a pointer (`out`, whose fields as they came some programs read, so
-/// one field is computed before the other is written) and return an integer. The emitted
+/// one field is computed before the other is written) and return an integer, or write the
+/// array of items in place field by field (each from either field, some left as they
+/// were) and return an integer. The emitted
 /// Python, Rust and C each pass the tests emitted from the interpreter's values, every
 /// field checked.
 #[test]
@@ -483,22 +485,36 @@ fn interpreter_and_emitters_agree_on_random_functions_with_struct_results() {
     let mut rng = Lcg(0x0057_4c75);
     let mut checked = 0;
     let mut attempts = 0;
-    let mut written = 0;
-    while checked < 10 {
+    while checked < 12 {
         attempts += 1;
         assert!(attempts < 2000, "too few functions with values");
-        let through_pointer = checked % 2 == 1;
+        // 0: a pair returned; 1: a pair written through `out`; 2: the array of items written
+        // in place, field by field (a field's program keeps the array's length).
+        let variant = checked % 3;
         // Inputs as flattened: items.price, items.qty, k, then out.first, out.second.
         let field = |rng: &mut Lcg, other: usize| {
             let p = gen(rng, LType::Int, 3, 0);
-            if through_pointer && rng.below(2) == 0 {
+            if variant == 1 && rng.below(2) == 0 {
                 Expr::Apply(ListOp::Add, vec![Expr::Input(other), p])
             } else {
                 p
             }
         };
-        let first = field(&mut rng, 4);
-        let second = field(&mut rng, 3);
+        let column = |rng: &mut Lcg, own: usize| match rng.below(3) {
+            0 => Expr::Input(own),
+            _ => {
+                let mut p = gen_in_place(rng);
+                if rng.below(2) == 0 {
+                    swap_lists(&mut p);
+                }
+                p
+            }
+        };
+        let (first, second) = if variant == 2 {
+            (column(&mut rng, 0), column(&mut rng, 1))
+        } else {
+            (field(&mut rng, 4), field(&mut rng, 3))
+        };
         let ret = gen(&mut rng, LType::Int, 3, 0);
         let mut spec_examples = Vec::new();
         for _ in 0..40 {
@@ -511,18 +527,29 @@ fn interpreter_and_emitters_agree_on_random_functions_with_struct_results() {
             let k = rng.int(-3, 5);
             let before = (rng.int(-9, 9), rng.int(-9, 9));
             let mut args = vec![LValue::List(price.clone().into()), LValue::List(qty.clone().into()), LValue::Int(k)];
-            if through_pointer {
+            if variant == 1 {
                 args.extend([LValue::Int(before.0), LValue::Int(before.1)]);
             }
             let (Ok(a), Ok(b), Ok(r)) = (run(&first, &args), run(&second, &args), run(&ret, &args)) else { continue };
             let items: Vec<serde_json::Value> =
                 qty.iter().zip(&price).map(|(q, p)| serde_json::json!({"qty": q, "price": p})).collect();
             let pair = serde_json::json!({"first": a.to_json(), "second": b.to_json()});
-            spec_examples.push(if through_pointer {
-                serde_json::json!({"args": [items, k, {"first": before.0, "second": before.1}],
-                                   "output": {"out": pair, "return": r.to_json()}})
-            } else {
-                serde_json::json!({"args": [items, k], "output": pair})
+            spec_examples.push(match variant {
+                0 => serde_json::json!({"args": [items, k], "output": pair}),
+                1 => serde_json::json!({"args": [items, k, {"first": before.0, "second": before.1}],
+                                        "output": {"out": pair, "return": r.to_json()}}),
+                _ => {
+                    let (LValue::List(new_price), LValue::List(new_qty)) = (&a, &b) else { continue };
+                    if new_price.len() != len || new_qty.len() != len {
+                        continue;
+                    }
+                    let after: Vec<serde_json::Value> = new_qty
+                        .iter()
+                        .zip(new_price.iter())
+                        .map(|(q, p)| serde_json::json!({"qty": q, "price": p}))
+                        .collect();
+                    serde_json::json!({"args": [items, k], "output": {"items": after, "return": r.to_json()}})
+                }
             });
         }
         if spec_examples.len() < 3 {
@@ -535,23 +562,27 @@ fn interpreter_and_emitters_agree_on_random_functions_with_struct_results() {
             "output_type": "pair",
             "examples": spec_examples,
         });
-        if through_pointer {
+        if variant == 1 {
             spec["params"].as_array_mut().unwrap().push(serde_json::json!({"name": "out", "type": "pair"}));
             spec["outputs"] = serde_json::json!({"out": "pair", "return": "int"});
+        }
+        if variant == 2 {
+            spec["outputs"] = serde_json::json!({"items": "list[item]", "return": "int"});
         }
         let parts =
             ListProblem::outputs_from_examples(&synth_engine::spec::Examples::from_json(&spec.to_string()).unwrap())
                 .unwrap();
         let names: Vec<String> = parts.iter().map(ListProblem::output_name).collect();
-        let want_names: &[&str] =
-            if through_pointer { &["out.first", "out.second", "return"] } else { &["return.first", "return.second"] };
+        let want_names: &[&str] = match variant {
+            0 => &["return.first", "return.second"],
+            1 => &["out.first", "out.second", "return"],
+            _ => &["items.price", "items.qty", "return"],
+        };
         assert_eq!(names, want_names);
         let programs = [first.clone(), second.clone(), ret.clone()];
         let found: Vec<(ListProblem, Expr)> = parts.iter().cloned().zip(programs.iter().cloned()).collect();
         let shown = synth_engine::lists::show_outputs(&parts, &programs[..parts.len()]);
         emitted_code_passes_its_tests(&found, spec_examples.len(), &shown);
-        written += usize::from(through_pointer);
         checked += 1;
     }
-    assert_eq!(written, 5);
 }

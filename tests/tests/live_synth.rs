@@ -418,6 +418,8 @@ long order_total(const struct item *items, int count);
 long synth_order_total(const struct item *items, int count);
 void move_rect(struct rect *r, int dx, int dy);
 void synth_move_rect(struct rect *r, int dx, int dy);
+void restock(struct item *items, int count, int k);
+void synth_restock(struct item *items, int count, int k);
 
 static uint32_t state = 77u;
 static int next(int lo, int hi) {
@@ -426,7 +428,7 @@ static int next(int lo, int hi) {
 }
 
 int main(void) {
-    int agree[3] = {0, 0, 0};
+    int agree[4] = {0, 0, 0, 0};
     for (int t = 0; t < 1000; t++) {
         rect_t r = {{next(-1000, 1000), next(-1000, 1000)}, {next(0, 5000), next(0, 5000)}, "x", {1, 2, 3}, 1};
         agree[0] += rect_area(&r) == synth_rect_area(&r);
@@ -443,8 +445,15 @@ int main(void) {
         move_rect(&moved, dx, dy);
         synth_move_rect(&synth_moved, dx, dy);
         agree[2] += memcmp(&moved, &synth_moved, sizeof moved) == 0;
+        struct item stock[8] = {{0}}, synth_stock[8] = {{0}};
+        memcpy(stock, items, (size_t)count * sizeof *items);
+        memcpy(synth_stock, items, (size_t)count * sizeof *items);
+        int k = next(-1000, 1000);
+        restock(stock, count, k);
+        synth_restock(synth_stock, count, k);
+        agree[3] += memcmp(stock, synth_stock, sizeof stock) == 0;
     }
-    printf("rect_area %d\norder_total %d\nmove_rect %d\n", agree[0], agree[1], agree[2]);
+    printf("rect_area %d\norder_total %d\nmove_rect %d\nrestock %d\n", agree[0], agree[1], agree[2], agree[3]);
     return 0;
 }
 "#;
@@ -459,6 +468,8 @@ extern "C" {
     fn original_order_total(items: *const order_total::Item, count: i32) -> i64;
     #[link_name = "move_rect"]
     fn original_move_rect(r: *mut move_rect::Rect, dx: i32, dy: i32);
+    #[link_name = "restock"]
+    fn original_restock(items: *mut restock::Item, count: i32, k: i32);
 }
 
 fn main() {
@@ -467,7 +478,7 @@ fn main() {
         state = state.wrapping_mul(1103515245).wrapping_add(12345);
         lo + ((state >> 8) % (hi - lo + 1) as u32) as i32
     };
-    let mut agree = [0; 3];
+    let mut agree = [0; 4];
     for _ in 0..1000 {
         let r = rect_area::RectT {
             origin: rect_area::Point { x: next(-1000, 1000), y: next(-1000, 1000) },
@@ -496,8 +507,20 @@ fn main() {
         move_rect::move_rect(&mut synth_moved, i64::from(dx), i64::from(dy));
         let fields = |m: &move_rect::Rect| (m.origin.x, m.origin.y, m.size.x, m.size.y, m.tags, m.visible);
         agree[2] += usize::from(fields(&moved) == fields(&synth_moved));
+        let k = next(-1000, 1000);
+        let stock = || {
+            items.iter().map(|it| restock::Item { qty: it.qty, price: it.price, flags: it.flags }).collect::<Vec<_>>()
+        };
+        let (mut original, mut synthesized) = (stock(), stock());
+        unsafe { original_restock(original.as_mut_ptr(), count, k) };
+        restock::restock(&mut synthesized, i64::from(count), i64::from(k));
+        let each = |v: &[restock::Item]| v.iter().map(|it| (it.qty, it.price, it.flags)).collect::<Vec<_>>();
+        agree[3] += usize::from(each(&original) == each(&synthesized));
     }
-    println!("rect_area {}\norder_total {}\nmove_rect {}", agree[0], agree[1], agree[2]);
+    println!(
+        "rect_area {}\norder_total {}\nmove_rect {}\nrestock {}",
+        agree[0], agree[1], agree[2], agree[3]
+    );
 }
 "#;
 
@@ -527,6 +550,10 @@ fn struct_functions_synthesized_from_their_fields_agree_with_the_original_on_fre
             "def move_rect(r: Rect, dx: int, dy: int) -> None:\n    r.origin.x = r.origin.x + dx\n    r.origin.y = r.origin.y + dy\n",
         ),
         ("move_rect", "rust", "pub fn move_rect(r: &mut Rect, dx: i64, dy: i64) {"),
+        // An array of structs written in place: the field it changes across them.
+        ("restock", "c", "void restock(struct item *items, int count, int k) {"),
+        ("restock", "python", "    for it, value in zip(items, [it.qty + k for it in items]):\n        it.qty = value\n"),
+        ("restock", "rust", "pub fn restock(items: &mut [Item], _count: i64, k: i64) {"),
     ] {
         let report = verified_report(&bin, dir.path(), func, lang, "rectdrive 300");
         let code = report["code"].as_str().unwrap();
@@ -544,9 +571,13 @@ fn struct_functions_synthesized_from_their_fields_agree_with_the_original_on_fre
     std::fs::write(dir.path().join("harness.c"), STRUCT_HARNESS).unwrap();
     checked(Command::new("gcc").args(["-O1", "-o", "harness", "harness.c"]).args(&objects), dir.path());
     let agreed = checked(&mut Command::new(dir.path().join("harness")), dir.path());
-    assert_eq!(agreed, "rect_area 1000\norder_total 1000\nmove_rect 1000\n");
+    assert_eq!(agreed, "rect_area 1000\norder_total 1000\nmove_rect 1000\nrestock 1000\n");
     // The Rust, its structs passed to the originals as they are.
-    assert_eq!(run_rust_harness(dir.path(), &rust), "rect_area 1000\norder_total 1000\nmove_rect 1000\n", "Rust");
+    assert_eq!(
+        run_rust_harness(dir.path(), &rust),
+        "rect_area 1000\norder_total 1000\nmove_rect 1000\nrestock 1000\n",
+        "Rust"
+    );
 
     // The calls synthesized from, written as the examples JSON with their struct types,
     // synthesize the same function again.

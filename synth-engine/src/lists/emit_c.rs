@@ -916,7 +916,7 @@ pub fn emit_list_c(problem: &ListProblem, program: &Expr, proto: &CPrototype) ->
     let frees = w.blocks.last().map(|b| b.frees.clone()).unwrap_or_default();
     match (result, &proto.result_into) {
         (CValue::List(v), Some(into)) => {
-            w.copy_into(&v, into, proto);
+            w.copy_into(&v, into, "", proto);
             for name in frees.iter().rev() {
                 w.line(&format!("free({name});"));
             }
@@ -994,15 +994,16 @@ impl<'a> CWriter<'a> {
         w
     }
 
-    /// Writes list `v` into buffer parameter `into` (as many elements as both hold).
-    fn copy_into(&mut self, v: &View, into: &str, proto: &CPrototype) {
-        if v.ptr == into {
+    /// Writes list `v` into buffer parameter `into` (as many elements as both hold), or
+    /// into field `field` (`.qty`) of each struct of the array `into`.
+    fn copy_into(&mut self, v: &View, into: &str, field: &str, proto: &CPrototype) {
+        if v.ptr == into && v.field == field {
             return;
         }
         let cap = proto.len_expr(proto.param(into).and_then(|p| p.len.as_deref()).unwrap_or_default());
         let cap = (cap != v.len).then_some(cap);
         let i = self.open_bounded(0, &v.len, cap.as_ref());
-        self.line(&format!("{into}[{i}] = {};", v.at(&i)));
+        self.line(&format!("{into}[{i}]{field} = {};", v.at(&i)));
         self.close();
     }
 
@@ -1112,7 +1113,7 @@ pub fn emit_list_c_tests(
                 } else {
                     let _ = writeln!(out, "    {call};");
                 }
-                check_buffer(&mut out, &into, l, "want");
+                check_buffer(&mut out, &into, "", l, "want");
                 out.push_str("    return 1;\n}\n\n");
             }
             LValue::Int(v) => {
@@ -1157,15 +1158,16 @@ fn tests_main(examples: usize) -> String {
     out
 }
 
-/// Checks, into `out`, that buffer `buf` starts with `want` (`tag` names the array).
-fn check_buffer(out: &mut String, buf: &str, want: &[i64], tag: &str) {
+/// Checks, into `out`, that buffer `buf` starts with `want` (`tag` names the array); with
+/// a `field` (`.qty`), that field of each struct of the array `buf`.
+fn check_buffer(out: &mut String, buf: &str, field: &str, want: &[i64], tag: &str) {
     if want.is_empty() {
         return;
     }
     let _ = writeln!(out, "    const int64_t {tag}[] = {};", array_init(want));
     let _ = writeln!(
         out,
-        "    for (int i = 0; i < {}; i++) {{\n        if ({buf}[i] != {tag}[i]) {{\n            return 0;\n        }}\n    }}",
+        "    for (int i = 0; i < {}; i++) {{\n        if ({buf}[i]{field} != {tag}[i]) {{\n            return 0;\n        }}\n    }}",
         want.len()
     );
 }
@@ -1190,8 +1192,14 @@ impl CPrototype {
         };
         let mut proto = CPrototype::default_for(base);
         if ret.is_none() && (parts.len() > 1 || base.result_field.is_some()) {
+            // Nothing returned: no buffer for a list returned either.
+            if let Some(out) =
+                proto.result_into.take().filter(|_| base.output == LType::List && base.result_in.is_none())
+            {
+                let len = proto.param(&out).and_then(|p| p.len.clone());
+                proto.params.retain(|p| p.name != out && Some(&p.name) != len.as_ref());
+            }
             proto.ret = "void".into();
-            proto.result_into = None;
             proto.returns_len = false;
         }
         for p in parts {
@@ -1202,7 +1210,7 @@ impl CPrototype {
                         c.ctype = "int64_t *".into();
                     }
                 }
-                Dest::ParamField(f) => {
+                Dest::ParamField(f) | Dest::ParamColumn(f) => {
                     if let Some(c) = proto.params.iter_mut().find(|c| c.name == f.output) {
                         c.ctype = c.ctype.trim_start().trim_start_matches("const ").to_string();
                     }
@@ -1237,14 +1245,16 @@ fn check_outputs(parts: &[ListProblem], proto: &CPrototype) -> Result<(), ListEm
             Dest::ReturnField(_) if proto.ret.trim() == "void" => {
                 return bad("a `void` function cannot return a struct".into())
             }
-            Dest::ParamField(f) => match proto.param(&f.output) {
+            Dest::ParamField(f) | Dest::ParamColumn(f) => match proto.param(&f.output) {
                 Some(c) if c.ctype.contains('*') && !c.ctype.trim_start().starts_with("const ") => {}
                 _ => return bad(format!("`{}` is written through, so it is a pointer that is not `const`", f.output)),
             },
             Dest::ReturnField(_) => {}
         }
     }
-    if parts.iter().all(|p| matches!(dest(p), Dest::Buffer(_) | Dest::ParamField(_))) && proto.ret.trim() != "void" {
+    if parts.iter().all(|p| matches!(dest(p), Dest::Buffer(_) | Dest::ParamField(_) | Dest::ParamColumn(_)))
+        && proto.ret.trim() != "void"
+    {
         return bad(format!("the function returns `{}`, but no output is its return value", proto.ret.trim()));
     }
     Ok(())
@@ -1313,11 +1323,15 @@ pub fn emit_outputs_c(parts: &[(ListProblem, Expr)], proto: &CPrototype) -> Resu
     let mut fields: Vec<(Vec<String>, String)> = Vec::new();
     for ((p, e), value) in parts.iter().zip(values) {
         match (dest(p), value) {
-            (Dest::Buffer(k), CValue::List(v)) => w.copy_into(&v, &p.params[k].0, proto),
+            (Dest::Buffer(k), CValue::List(v)) => w.copy_into(&v, &p.params[k].0, "", proto),
+            (Dest::ParamColumn(_), _) if unchanged(p, e) => {}
+            (Dest::ParamColumn(fl), CValue::List(v)) => {
+                w.copy_into(&v, &fl.output, &format!(".{}", fl.path.join(".")), proto);
+            }
             (Dest::ParamField(_), _) if unchanged(p, e) => {}
             (Dest::Return, CValue::List(v)) => {
                 let into = proto.result_into.clone().unwrap_or_default();
-                w.copy_into(&v, &into, proto);
+                w.copy_into(&v, &into, "", proto);
                 returned = proto.returns_len.then_some(v.len);
             }
             (Dest::ParamField(fl), CValue::Scalar(s)) => {
@@ -1398,16 +1412,23 @@ pub fn emit_outputs_c_tests(
             let place = match dest(p) {
                 Dest::ReturnField(fl) => format!("{got}.{}", fl.path.join(".")),
                 Dest::ParamField(fl) => format!("{}.{}", fl.output, fl.path.join(".")),
+                Dest::ParamColumn(fl) => {
+                    if let LValue::List(l) = want {
+                        let field = format!(".{}", fl.path.join("."));
+                        check_buffer(&mut out, &fl.output, &field, l, &format!("want{}", j + 1));
+                    }
+                    continue;
+                }
                 Dest::Buffer(i) => {
                     if let LValue::List(l) = want {
-                        check_buffer(&mut out, &p.params[i].0, l, &format!("want{}", j + 1));
+                        check_buffer(&mut out, &p.params[i].0, "", l, &format!("want{}", j + 1));
                     }
                     continue;
                 }
                 Dest::Return => {
                     if let LValue::List(l) = want {
                         let into = proto.result_into.clone().unwrap_or_default();
-                        check_buffer(&mut out, &into, l, &format!("want{}", j + 1));
+                        check_buffer(&mut out, &into, "", l, &format!("want{}", j + 1));
                     }
                     continue;
                 }

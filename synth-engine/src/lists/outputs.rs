@@ -118,12 +118,15 @@ pub(super) enum Dest<'a> {
     ReturnField(&'a ResultField),
     /// A field of the struct parameter written through.
     ParamField(&'a ResultField),
+    /// A field across the array of structs parameter written in place.
+    ParamColumn(&'a ResultField),
 }
 
 /// Where `p`'s value goes.
 pub(super) fn dest(p: &ListProblem) -> Dest<'_> {
     match (&p.result_field, p.result_in) {
         (Some(f), _) if f.output == "return" => Dest::ReturnField(f),
+        (Some(f), _) if f.column => Dest::ParamColumn(f),
         (Some(f), _) => Dest::ParamField(f),
         (None, Some(k)) => Dest::Buffer(k),
         (None, None) => Dest::Return,
@@ -134,7 +137,7 @@ pub(super) fn dest(p: &ListProblem) -> Dest<'_> {
 pub(super) fn changes(p: &ListProblem) -> Option<usize> {
     match dest(p) {
         Dest::Buffer(k) => Some(k),
-        Dest::ParamField(f) => {
+        Dest::ParamField(f) | Dest::ParamColumn(f) => {
             let shape = p.shape.as_ref()?;
             (0..p.params.len())
                 .find(|&i| shape.source(i).is_some_and(|(sp, path)| sp.name == f.output && path == f.path))
@@ -160,7 +163,7 @@ pub(super) fn needs_outputs_path(p: &ListProblem) -> bool {
 /// Whether output `p`, computed by `e`, leaves the field it writes as it was (so the write
 /// is left out).
 pub(super) fn unchanged(p: &ListProblem, e: &Expr) -> bool {
-    matches!((dest(p), e), (Dest::ParamField(_), Expr::Input(k)) if changes(p) == Some(*k))
+    matches!((dest(p), e), (Dest::ParamField(_) | Dest::ParamColumn(_), Expr::Input(k)) if changes(p) == Some(*k))
 }
 
 /// The struct returned, when the outputs build one.
@@ -204,13 +207,15 @@ pub(super) fn check_parts(parts: &[ListProblem]) -> Result<(), ListEmitError> {
         if parts[..k].iter().any(|q| q.output_name() == p.output_name()) {
             return bad("two outputs are written into the same place");
         }
-        if let Dest::ParamField(f) = dest(p) {
-            let by_pointer = first.shape.as_ref().is_some_and(|s| {
-                s.params.iter().any(|sp| sp.name == f.output && matches!(sp.kind, ShapedKind::Struct(_)))
-            });
-            if !by_pointer {
+        let kind_of = |name: &str| first.shape.as_ref()?.params.iter().find(|sp| sp.name == name).map(|sp| &sp.kind);
+        match dest(p) {
+            Dest::ParamField(f) if !matches!(kind_of(&f.output), Some(ShapedKind::Struct(_))) => {
                 return bad("a struct result is written through a parameter that points to one struct");
             }
+            Dest::ParamColumn(f) if !matches!(kind_of(&f.output), Some(ShapedKind::Structs(_))) => {
+                return bad("an array of structs written in place is an array-of-structs parameter");
+            }
+            _ => {}
         }
         if p.result_in.is_some() && p.shape.is_some() {
             let plain = changes(p).and_then(|k| p.shape.as_ref()?.source(k)).is_some_and(|(_, path)| path.is_empty());
@@ -287,7 +292,7 @@ fn written_param(p: &ListProblem) -> Option<String> {
             Some((sp, _)) => sp.name.clone(),
             None => p.params[k].0.clone(),
         }),
-        Dest::ParamField(f) => Some(f.output.clone()),
+        Dest::ParamField(f) | Dest::ParamColumn(f) => Some(f.output.clone()),
         Dest::Return | Dest::ReturnField(_) => None,
     }
 }
@@ -398,7 +403,7 @@ pub fn emit_outputs_tests(
                 // A list buffer is a `Vec` the test owns.
                 let value = arg.strip_prefix('&').map_or(arg.clone(), |a| {
                     if a.starts_with('[') {
-                        format!("{a}.to_vec()")
+                        format!("vec!{a}")
                     } else {
                         a.to_string()
                     }
@@ -438,6 +443,15 @@ pub fn emit_outputs_tests(
                 }
                 Dest::ReturnField(fl) => (format!("{got}.{}", fl.path.join(".")), py_lit(want)),
                 Dest::ParamField(fl) => (format!("{}.{}", ident(&fl.output)?, fl.path.join(".")), py_lit(want)),
+                Dest::ParamColumn(fl) => {
+                    let array = ident(&fl.output)?;
+                    let field = fl.path.join(".");
+                    if python {
+                        (format!("[it.{field} for it in {array}]"), py_lit(want))
+                    } else {
+                        (format!("{array}.iter().map(|it| it.{field} as i64).collect::<Vec<i64>>()"), rust_lit(want))
+                    }
+                }
             };
             if python {
                 let _ = writeln!(out, "{indent}assert {place} == {lit}");
@@ -509,7 +523,9 @@ fn python(parts: &[(ListProblem, Expr)]) -> Result<String, ListEmitError> {
     for (j, (p, e)) in parts.iter().enumerate() {
         let value = if early(parts, j) {
             let base = match dest(p) {
-                Dest::Buffer(_) | Dest::ParamField(_) => format!("new_{}", p.output_name().replace('.', "_")),
+                Dest::Buffer(_) | Dest::ParamField(_) | Dest::ParamColumn(_) => {
+                    format!("new_{}", p.output_name().replace('.', "_"))
+                }
                 Dest::ReturnField(fl) => fl.path.join("_"),
                 Dest::Return => "result".into(),
             };
@@ -521,8 +537,16 @@ fn python(parts: &[(ListProblem, Expr)]) -> Result<String, ListEmitError> {
         };
         match dest(p) {
             Dest::Buffer(k) => writes.push(format!("    {}[:] = {value}", inputs[k])),
-            Dest::ParamField(_) if unchanged(p, e) => {}
+            Dest::ParamField(_) | Dest::ParamColumn(_) if unchanged(p, e) => {}
             Dest::ParamField(fl) => writes.push(format!("    {}.{} = {value}", ident(&fl.output)?, fl.path.join("."))),
+            Dest::ParamColumn(fl) => {
+                let (it, v) = (unused_name("it", &taken), unused_name("value", &taken));
+                writes.push(format!(
+                    "    for {it}, {v} in zip({}, {value}):\n        {it}.{} = {v}",
+                    ident(&fl.output)?,
+                    fl.path.join(".")
+                ));
+            }
             Dest::Return | Dest::ReturnField(_) => {}
         }
         values.push(value);
@@ -570,6 +594,23 @@ fn rust(parts: &[(ListProblem, Expr)]) -> Result<String, ListEmitError> {
                 writes.push(format!(
                     "for (slot, value) in {}.iter_mut().zip({new}) {{\n        *slot = value;\n    }}",
                     inputs[k]
+                ));
+                new
+            }
+            Dest::ParamColumn(_) if unchanged(p, e) => text,
+            Dest::ParamColumn(fl) => {
+                let new = unused_name(&format!("new_{}", p.output_name().replace('.', "_")), &taken);
+                lines.push(format!("let {new}: Vec<i64> = {text};"));
+                // A field of C's width takes each value as C's assignment would.
+                let width = repr_c.and_then(|rc| rc.field_type(fl.shape.holder(&fl.path), fl.path.last()?));
+                let value = match width {
+                    None | Some("i64") => "value".to_string(),
+                    Some(t) => format!("value as {t}"),
+                };
+                writes.push(format!(
+                    "for (it, value) in {}.iter_mut().zip({new}) {{\n        it.{} = {value};\n    }}",
+                    ident(&fl.output)?,
+                    fl.path.join(".")
                 ));
                 new
             }

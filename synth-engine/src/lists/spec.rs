@@ -37,6 +37,9 @@ pub struct ResultField {
     pub path: Vec<String>,
     /// The struct: its type and integer fields, each numbered by its place among them.
     pub shape: super::StructShape,
+    /// Whether the output is an array of such structs written in place (the task's value
+    /// is then the field across them, a list).
+    pub column: bool,
 }
 
 /// Whether an examples file names a list type anywhere (so it is a task for
@@ -178,7 +181,18 @@ impl ListProblem {
                 examples.push(crate::spec::ExampleJson { args: e.args.clone(), output: value.clone() });
             }
             if ex.types.get(ty.trim()).is_some() {
-                parts.extend(struct_result(ex, name, ty.trim(), &examples)?);
+                parts.extend(struct_result(ex, name, ty.trim(), &examples, false)?);
+                continue;
+            }
+            let compact: String = ty.chars().filter(|c| !c.is_whitespace()).collect();
+            let element = compact.strip_prefix("list[").and_then(|r| r.strip_suffix(']'));
+            if let Some(t) = element.filter(|t| ex.types.get(t).is_some()) {
+                if ret {
+                    return bad(format!(
+                        "a returned array of structs (`{ty}`) is not synthesized yet (one written in place is)"
+                    ));
+                }
+                parts.extend(struct_result(ex, name, t, &examples, true)?);
                 continue;
             }
             let one = Examples {
@@ -218,30 +232,43 @@ fn struct_result(
     name: &str,
     ty: &str,
     examples: &[crate::spec::ExampleJson],
+    column: bool,
 ) -> Result<Vec<ListProblem>, ListError> {
     let bad = |why: String| Err(ListError::BadOutputs(why));
-    if name != "return" && !ex.params.iter().any(|p| p.name == name && p.ty.trim() == ty) {
-        return bad(format!("output `{name}` is a `{ty}`, but parameter `{name}` is not"));
+    let declared = if column { format!("list[{ty}]") } else { ty.to_string() };
+    let same = |t: &str| t.chars().filter(|c| !c.is_whitespace()).collect::<String>() == declared;
+    if name != "return" && !ex.params.iter().any(|p| p.name == name && same(&p.ty)) {
+        return bad(format!("output `{name}` is a `{declared}`, but parameter `{name}` is not"));
     }
     let shape = super::shape::struct_output(&ex.types, ty)?;
     let mut parts = Vec::new();
     for (path, _) in &shape.fields {
         let mut field_examples = Vec::new();
         for (j, e) in examples.iter().enumerate() {
-            let Some(value) = super::shape::field_json(&e.output, path) else {
-                return bad(format!("example {}: output `{name}` has no integer field `{}`", j + 1, path.join(".")));
+            let missing = || format!("example {}: output `{name}` has no integer field `{}`", j + 1, path.join("."));
+            let value = if column {
+                let items = e.output.as_array().ok_or_else(|| {
+                    ListError::BadOutputs(format!("example {}: output `{name}` is an array of structs", j + 1))
+                })?;
+                let fields: Option<Vec<serde_json::Value>> =
+                    items.iter().map(|item| super::shape::field_json(item, path)).collect();
+                fields.map(serde_json::Value::Array)
+            } else {
+                super::shape::field_json(&e.output, path)
             };
+            let Some(value) = value else { return bad(missing()) };
             field_examples.push(crate::spec::ExampleJson { args: e.args.clone(), output: value });
         }
         let one = Examples {
-            output_type: "int".into(),
+            output_type: if column { "list[int]" } else { "int" }.into(),
             result_param: None,
             outputs: None,
             examples: field_examples,
             ..ex.clone()
         };
         let mut part = ListProblem::from_examples(&one)?;
-        part.result_field = Some(ResultField { output: name.to_string(), path: path.clone(), shape: shape.clone() });
+        part.result_field =
+            Some(ResultField { output: name.to_string(), path: path.clone(), shape: shape.clone(), column });
         parts.push(part);
     }
     Ok(parts)
@@ -366,5 +393,20 @@ mod tests {
         assert!(err("", "", r#"{"lo": 1}"#).contains("output `return` has no integer field `hi`"));
         assert!(err("", r#", "outputs": {"a": "span"}"#, r#"{"a": {"lo": 1, "hi": 2}}"#)
             .contains("output `a` is a `span`, but parameter `a` is not"));
+        // An array of structs written in place: each field across it; returned: refused.
+        let column = ListProblem::outputs_from_examples(
+            &Examples::from_json(
+                r#"{"function": "g", "types": {"span": {"lo": "int", "hi": "int"}},
+                    "params": [{"name": "v", "type": "list[span]"}], "outputs": {"v": "list[span]"},
+                    "examples": [{"args": [[{"lo": 1, "hi": 2}]], "output": {"v": [{"lo": 0, "hi": 2}]}}]}"#,
+            )
+            .unwrap(),
+        )
+        .unwrap();
+        assert_eq!(column[0].output_name(), "v.lo");
+        assert!(column[0].result_field.as_ref().is_some_and(|f| f.column));
+        assert_eq!(column[0].examples[0].1, LValue::List(vec![0].into()));
+        assert!(err("", r#", "outputs": {"return": "list[span]"}"#, r#"{"return": [{"lo": 1, "hi": 2}]}"#)
+            .contains("a returned array of structs"));
     }
 }
