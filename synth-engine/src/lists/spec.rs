@@ -76,6 +76,11 @@ impl ListProblem {
             .iter()
             .map(|p| Ok((p.name.clone(), ty(&p.ty, format!("parameter `{}`", p.name))?)))
             .collect::<Result<_, ListError>>()?;
+        if ex.output_type.trim().is_empty() {
+            return Err(ListError::BadOutputs(
+                "the specification has no `output_type` (a function with several results declares `outputs`)".into(),
+            ));
+        }
         let output = ty(&ex.output_type, "the output".into())?;
         if ex.examples.is_empty() {
             return Err(ListError::NoExamples);
@@ -308,6 +313,10 @@ mod tests {
                 "output_type": "int", "examples": [{"args": [["a"]], "output": 1}]}"#,
         );
         assert!(matches!(ty, Err(ListError::UnknownType { .. })), "{ty:?}");
+        let none = problem(
+            r#"{"function": "f", "params": [{"name": "xs", "type": "list[int]"}], "examples": [{"args": [[1]], "output": 1}]}"#,
+        );
+        assert!(none.is_err_and(|e| e.to_string().contains("no `output_type`")));
         let long = format!(
             r#"{{"function": "f", "params": [{{"name": "xs", "type": "list[int]"}}],
                 "output_type": "int", "examples": [{{"args": [{:?}], "output": 1}}]}}"#,

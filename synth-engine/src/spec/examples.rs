@@ -188,6 +188,9 @@ impl Examples {
             })?;
             params.push(Param { name: p.name.clone(), ty });
         }
+        if self.output_type.trim().is_empty() {
+            return Err(SpecError::NoOutputType);
+        }
         let output = TypeSpec::parse(&self.output_type)
             .ok_or_else(|| SpecError::UnknownType { name: self.output_type.clone(), what: "the output".into() })?;
         let mut problem = Problem::new(&self.function, params, output);

@@ -31,6 +31,9 @@ pub enum SpecError {
         /// Where it was used.
         what: String,
     },
+    /// No `output_type`.
+    #[error("the specification has no `output_type` (a function with several results declares `outputs`)")]
+    NoOutputType,
     /// A value that does not fit its declared type.
     #[error("example {index}: {message}")]
     BadValue {
