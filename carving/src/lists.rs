@@ -170,8 +170,10 @@ fn synthesize_from_trace(
     let info = trace.function_index(function).map(|i| &trace.functions[i as usize]);
     let proto = match (lang, info) {
         (Lang::C, Some(info)) => {
+            // The parameter by its place in the original's prototype (an input's index
+            // counts struct fields).
             let result_into = match parts.as_slice() {
-                [one] => one.result_in,
+                [one] => one.result_in.and_then(|k| info.params.iter().position(|p| p.name == one.params[k].0)),
                 _ => None,
             };
             let mut proto = c_prototype(info, result_into);
