@@ -9,9 +9,9 @@ use serde::Serialize;
 use synth_engine::emit::Lang;
 use synth_engine::lists::{
     emit_outputs_c, emit_outputs_c_tests, emit_outputs_function, emit_outputs_tests, joint_examples, show_outputs,
-    synthesize_outputs, CParam, CPrototype, Expr, JointExample, ListEmitError, ListLimits, ListProblem,
+    structured, synthesize_outputs, CParam, CPrototype, Expr, JointExample, ListEmitError, ListLimits, ListProblem,
+    Shape, ShapedKind,
 };
-use synth_engine::lists::{structured, Shape, ShapedKind};
 use synth_engine::search::CancelToken;
 use synth_engine::spec::Examples;
 use synth_engine::verify::{verify, QualityReport, VerifyLimits};

@@ -249,6 +249,13 @@ pub struct TrainOutcome {
     pub steps: usize,
 }
 
+/// The binary cross-entropy of predicting `prob` for a label that is `used` (or not),
+/// the probability kept off 0 and 1.
+pub(crate) fn label_bce(prob: f32, used: bool) -> f64 {
+    let q = f64::from(prob.clamp(1e-6, 1.0 - 1e-6));
+    -if used { q.ln() } else { (1.0 - q).ln() }
+}
+
 fn targets(tasks: &[&Task], device: &Device) -> (Tensor<2>, Tensor<2>) {
     let v = label_count();
     let mut y = vec![0.0f32; tasks.len() * v];
@@ -446,8 +453,7 @@ pub fn evaluate(
         let mut bce = 0.0f64;
         for (i, prob) in p.label_probs.iter().enumerate() {
             let y = t.labels.contains(&i);
-            let q = f64::from(prob.clamp(1e-6, 1.0 - 1e-6));
-            bce -= if y { q.ln() } else { (1.0 - q).ln() };
+            bce += label_bce(*prob, y);
             let c = f64::from(guide.label_cost(LABELS[i]));
             if y {
                 m.cost_of_used += c;

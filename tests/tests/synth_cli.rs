@@ -168,15 +168,9 @@ fn functions_with_several_outputs_and_struct_results_are_synthesized_from_exampl
     let run = |name: &str, spec: &str, lang: &str| {
         let path = dir.path().join(format!("{name}.json"));
         std::fs::write(&path, spec).unwrap();
-        let out = std::process::Command::new(env!("CARGO_BIN_EXE_tracesynth-under-test"))
-            .args(["synth", "--examples", path.to_str().unwrap(), "--lang", lang, "--timeout", "20"])
-            .output()
-            .unwrap();
-        (
-            out.status.success(),
-            String::from_utf8_lossy(&out.stdout).into_owned(),
-            String::from_utf8_lossy(&out.stderr).into_owned(),
-        )
+        let (code, out, err) =
+            run_tracesynth(&["synth", "--examples", path.to_str().unwrap(), "--lang", lang, "--timeout", "20"]);
+        (code == 0, out, err)
     };
     // Exchanges two buffers and returns the last element of the first as it came: each
     // output is computed from the inputs before any buffer is written.

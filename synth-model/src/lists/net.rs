@@ -281,9 +281,8 @@ pub fn evaluate_list_model(
         let used = t.ops();
         let mut bce = 0.0;
         for (op, prob) in ListOp::ALL.iter().zip(&p) {
-            let q = f64::from(prob.clamp(1e-6, 1.0 - 1e-6));
             let y = used.contains(op);
-            bce -= if y { q.ln() } else { (1.0 - q).ln() };
+            bce += crate::train::label_bce(*prob, y);
             let c = f64::from(super::guide::price(*prob));
             if y {
                 m.price_of_used += c;
