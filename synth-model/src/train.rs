@@ -294,10 +294,7 @@ fn losses(
         device,
     );
     let z = out.label_logits;
-    let bce_each = (y.clone() * log_sigmoid(z.clone()) + (y.ones_like() - y) * log_sigmoid(z.neg()))
-        .mean_dim(1)
-        .squeeze_dim::<1>(1)
-        .neg();
+    let bce_each = logit_bce(z, y).mean_dim(1).squeeze_dim::<1>(1);
     let ce_each = (log_softmax(out.size_logits, 1) * s).sum_dim(1).squeeze_dim::<1>(1).neg();
     Ok(((bce_each * w.clone()).sum(), (ce_each * w).sum()))
 }
@@ -409,6 +406,11 @@ fn fit(
     }
     let (first_loss, last_loss) = first_and_last_loss(&history);
     Ok(TrainOutcome { model: model.valid().to_device(&Device::flex()), first_loss, last_loss, steps: step })
+}
+
+/// Binary cross-entropy of each logit in `z` against its 0/1 target in `y`.
+pub(crate) fn logit_bce(z: Tensor<2>, y: Tensor<2>) -> Tensor<2> {
+    (y.clone() * log_sigmoid(z.clone()) + (y.ones_like() - y) * log_sigmoid(z.neg())).neg()
 }
 
 /// The learning rate at `step` of `total`: a linear warm-down from `lr` to a tenth of it.

@@ -49,8 +49,9 @@ enum Task {
         /// Train the program decoder (`synth-model train-decoder`) instead.
         #[arg(long, conflicts_with = "lists")]
         decoder: bool,
-        /// Train the list search's guide (`synth-model train-lists`, e.g. `--tasks 400000
-        /// --epochs 10`) instead.
+        /// Train the list search's guides, the operator model then the value model
+        /// (`synth-model train-lists`, e.g. `--tasks 400000 --epochs 10 --value-tasks 20000`)
+        /// instead.
         #[arg(long)]
         lists: bool,
         /// Passed to `synth-model train` (e.g. `--epochs 4 --draws 60000`), `synth-model rl`

@@ -31,7 +31,9 @@ pub use outputs::{
     OutputNotFound,
 };
 pub use program::{floor_div, floor_mod, run, Expr, LType, LValue, ListOp, RunError, Slot, MAX_LIST};
-pub use search::{synthesize_lists, CoreOpsFirst, ListGuide, ListLimits, ListOutcome, ListStats, UniformListGuide};
+pub use search::{
+    synthesize_lists, CoreOpsFirst, ListGuide, ListLimits, ListOutcome, ListStats, UniformListGuide, MAX_VALUE_COST,
+};
 pub use shape::{class_name, structured, ReprC, Shape, ShapedKind, ShapedParam, StructShape};
 pub use spec::{is_list_spec, ListProblem, ResultField, MAX_EXAMPLE_LIST};
 

@@ -26,7 +26,19 @@ use crate::search::CancelToken;
 pub trait ListGuide: Send + Sync {
     /// The cost of one use of `op` in a program for `problem`; clamped to `1..=8`.
     fn op_cost(&self, op: ListOp, problem: &ListProblem) -> u32;
+
+    /// Extra cost for a term the search built and kept, given its values on the examples
+    /// (`values[e]` on example `e`, of type `ty`): guidance that reacts to what was built,
+    /// as CrossBeam's and LambdaBeam's value models do. A term priced higher is combined
+    /// into larger programs later; a term that meets the examples is still found at once.
+    /// Clamped to `0..=`[`MAX_VALUE_COST`]; leaves are never repriced. None by default.
+    fn value_cost(&self, _ty: LType, _values: &[LValue], _problem: &ListProblem) -> u32 {
+        0
+    }
 }
+
+/// The most [`ListGuide::value_cost`] may add to a term's cost.
+pub const MAX_VALUE_COST: u32 = 3;
 
 /// Every operator costs 1: enumeration by program size.
 #[derive(Clone, Copy, Debug, Default)]
@@ -191,6 +203,7 @@ enum Stop {
 
 struct Search<'a> {
     problem: &'a ListProblem,
+    guide: &'a dyn ListGuide,
     limits: &'a ListLimits,
     cancel: &'a CancelToken,
     deadline: Instant,
@@ -287,7 +300,7 @@ impl<'a> Search<'a> {
     fn new(
         problem: &'a ListProblem,
         limits: &'a ListLimits,
-        guide: &dyn ListGuide,
+        guide: &'a dyn ListGuide,
         cancel: &'a CancelToken,
     ) -> Search<'a> {
         let started = Instant::now();
@@ -297,6 +310,7 @@ impl<'a> Search<'a> {
         }
         Search {
             problem,
+            guide,
             limits,
             cancel,
             deadline: started + limits.timeout,
@@ -322,7 +336,9 @@ impl<'a> Search<'a> {
         for cost in 2..=self.limits.max_cost {
             self.stats.cost = cost;
             for p in &mut self.pools {
-                p.push(Vec::new());
+                if p.len() <= cost as usize {
+                    p.resize_with(cost as usize + 1, Vec::new);
+                }
             }
             for &op in &self.limits.ops {
                 let c = self.op_cost[op as usize];
@@ -634,9 +650,18 @@ impl<'a> Search<'a> {
         }
         let id = u32::try_from(self.nodes.len()).map_err(|_| Stop::Limit("too many terms".into()))?;
         let found = ty == self.problem.output && col == self.target;
+        let extra = match kind {
+            Kind::Op(_) if !found => self.guide.value_cost(ty, &col, self.problem).min(MAX_VALUE_COST),
+            _ => 0,
+        };
         self.nodes.push(Node { kind, kids, col: self.closed_cols.len() as u32, open: false });
         self.closed_cols.push(col);
-        self.pools[Pool::Closed(ty).index()][cost as usize].push(id);
+        let pool = &mut self.pools[Pool::Closed(ty).index()];
+        let at = (cost + extra) as usize;
+        if pool.len() <= at {
+            pool.resize_with(at + 1, Vec::new);
+        }
+        pool[at].push(id);
         self.stats.closed += 1;
         if found {
             return Err(Stop::Found(id));
@@ -713,5 +738,69 @@ fn next_split(w: &mut [u32], total: u32) -> bool {
             w[k - 1] = total - used;
             return true;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::spec::Examples;
+
+    /// Prices every value the search keeps at the most, except those `favoured` accepts.
+    struct PricedValues<F>(F);
+
+    impl<F: Fn(&[LValue]) -> bool + Send + Sync> ListGuide for PricedValues<F> {
+        fn op_cost(&self, _op: ListOp, _problem: &ListProblem) -> u32 {
+            1
+        }
+
+        fn value_cost(&self, _ty: LType, values: &[LValue], _problem: &ListProblem) -> u32 {
+            if (self.0)(values) {
+                0
+            } else {
+                u32::MAX
+            }
+        }
+    }
+
+    fn solve(problem: &ListProblem, guide: &dyn ListGuide) -> (String, u64) {
+        match synthesize_lists(problem, &ListLimits::default(), guide, &CancelToken::new()) {
+            ListOutcome::Found { program, stats } => (program.show(&problem.param_names()), stats.candidates),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn value_prices_reorder_the_search_but_lose_no_answer() {
+        let spec = r#"{"function": "f", "params": [{"name": "xs", "type": "list[int]"}, {"name": "k", "type": "int"}],
+          "output_type": "list[int]",
+          "examples": [{"args": [[1, 5, 3, 4, 2], 2], "output": [5, 4]}, {"args": [[7, -3, 10], 1], "output": [10]},
+                       {"args": [[2, 6, 11, 0], 3], "output": [11, 6, 2]}]}"#;
+        let problem = ListProblem::from_examples(&Examples::from_json(spec).unwrap()).unwrap();
+        let sorted = |down: bool| -> Vec<LValue> {
+            problem
+                .examples
+                .iter()
+                .map(|(a, _)| {
+                    let LValue::List(l) = &a[0] else { unreachable!() };
+                    let mut l = l.to_vec();
+                    l.sort_unstable();
+                    if down {
+                        l.reverse();
+                    }
+                    LValue::List(l.into())
+                })
+                .collect()
+        };
+        let (up, down) = (sorted(false), sorted(true));
+        let (plain, n_plain) = solve(&problem, &UniformListGuide);
+        // Every built value deferred (a price above the most is clamped): still found.
+        let (worst, n_worst) = solve(&problem, &PricedValues(|_: &[LValue]| false));
+        // Only the intermediate lists the answer needs kept cheap: found sooner.
+        let (best, n_best) = solve(&problem, &PricedValues(|v: &[LValue]| v == up.as_slice() || v == down.as_slice()));
+        assert_eq!(plain, "Take(k, Reverse(Sort(xs)))");
+        assert_eq!(worst, plain);
+        assert_eq!(best, plain);
+        assert!(n_worst > n_plain && n_plain > n_best, "{n_worst} {n_plain} {n_best}");
     }
 }

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use burn::nn::{Linear, LinearConfig};
 use burn::optim::{AdamConfig, GradientsParams};
 use burn::prelude::*;
-use burn::tensor::activation::{log_sigmoid, relu, sigmoid};
+use burn::tensor::activation::{relu, sigmoid};
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -234,7 +234,7 @@ pub fn train_list_model(
             let x = Tensor::<2>::from_data(TensorData::new(x, [b, FEATURE_LEN]), &ad);
             let y = Tensor::<2>::from_data(TensorData::new(y, [b, n_ops]), &ad);
             let z = model.forward(x);
-            let loss = (y.clone() * log_sigmoid(z.clone()) + (y.ones_like() - y) * log_sigmoid(z.neg())).mean().neg();
+            let loss = crate::train::logit_bce(z, y).mean();
             let value: f32 = loss.clone().into_scalar::<f32>();
             let grads = GradientsParams::from_grads(loss.backward(), &model);
             let lr = crate::train::warm_down(config.learning_rate, step, total);

@@ -15,6 +15,11 @@ use synth_model::lists::net::{
     LIST_CONFIG_FILE, LIST_WEIGHTS_FILE,
 };
 
+use synth_model::lists::values::{
+    evaluate_value_model, labelled_values_of, train_value_model, ValueModelConfig, ValueScorer, ValueTrainingConfig,
+    VALUE_CONFIG_FILE, VALUE_CUTS, VALUE_FEATURES, VALUE_WEIGHTS_FILE,
+};
+
 use crate::bar;
 
 /// Seed of the held-out tasks of the metrics (the training tasks use the config's).
@@ -110,6 +115,103 @@ fn row(view: &str, m: &ListMetrics) -> String {
     )
 }
 
+/// Seed of the value model's held-out tasks.
+const VALUE_HELD_OUT_SEED: u64 = 2_000_003;
+
+/// Trains the value model on the values the search keeps on `tasks` random tasks; writes
+/// its weights, configuration and card into `out`.
+pub(crate) fn run_train_list_values(
+    config: &ValueTrainingConfig,
+    tasks: usize,
+    out: &Path,
+    kind: ComputeDevice,
+) -> Result<()> {
+    let started = Instant::now();
+    let device = kind.device()?;
+    let gen = GenConfig::default();
+    let train_tasks = generate_tasks(tasks, &gen, config.seed);
+    let held_tasks = generate_tasks(1_000, &gen, VALUE_HELD_OUT_SEED);
+    let data = labelled_values_of(&train_tasks, config);
+    let held = labelled_values_of(&held_tasks, config);
+    let gen_secs = started.elapsed().as_secs_f64();
+    let positives = data.iter().filter(|v| v.part_of_solution).count();
+    eprintln!(
+        "{} values ({positives} part of a solution) from {} tasks ({gen_secs:.1} s)",
+        data.len(),
+        train_tasks.len()
+    );
+    let pb = bar(0, "train values");
+    let t0 = Instant::now();
+    let mut losses: Vec<f32> = Vec::new();
+    let model = train_value_model(config, &data, &device, &mut |s| {
+        pb.set_length(s.total as u64);
+        pb.set_position(s.step as u64);
+        losses.push(s.loss);
+    })?;
+    pb.finish();
+    let train_secs = t0.elapsed().as_secs_f64();
+    let model = model.to_device(&Device::flex());
+    let scorer = ValueScorer::from_model(&model)?;
+    let m = evaluate_value_model(&scorer, &held);
+    std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
+    model.clone().save_file(out.join(VALUE_WEIGHTS_FILE)).map_err(|e| anyhow::anyhow!("saving weights: {e}"))?;
+    ValueModelConfig::new().save(out.join(VALUE_CONFIG_FILE)).context("saving the model configuration")?;
+    config.save(out.join("list-values-training-config.json")).context("saving the training configuration")?;
+    let (first_loss, last_loss) = synth_model::train::first_and_last_loss(&losses);
+    let card = format!(
+        "# List value model — model card\n\n\
+         Scores each term the list search builds by how likely it is part of the solution, from\n\
+         how its values on the examples relate to the outputs and inputs; the search defers a\n\
+         term below probability {} by one cost level, below {} by two. Measured, not used by\n\
+         `tracesynth synth`'s guides: it costs correct answers on the list benchmark (see\n\
+         `docs/benchmarks.md`); `synth-model bench-lists` compares it.\n\n\
+         - **Data**: the terms the search keeps (uniform prices, {} candidates a task) on {} random\n  \
+           list tasks (the list guide's generator, sizes {}–{}, seed {}): every term whose values\n  \
+           equal a subterm's of the task's program (positive), and {} others a task drawn at\n  \
+           random; {} values, {} positive. No benchmark task is used.\n\
+         - **Input**: {VALUE_FEATURES} features (the term's and output's types; per example the\n  \
+           term's relation to the output — lengths, membership, order, prefix, elementwise,\n  \
+           fold — and to the inputs).\n\
+         - **Network**: MLP {VALUE_FEATURES} → {} → 1 (ReLU, sigmoid), {} parameters; run natively\n  \
+           from the burn weights in the search.\n\
+         - **Training**: {} epochs, batch {}, Adam lr {} warmed down to a tenth; loss {:.4} → {:.4};\n  \
+           {:.1} s on `{:?}` (search and labelling {:.1} s).\n\
+         - **Held-out** ({} tasks, seed {VALUE_HELD_OUT_SEED}): {} values, {} positive; BCE {:.4},\n  \
+           ROC AUC {:.3}; mean extra cost of the positives {:.2}, of the others {:.2}.\n\n\
+         Retrain with `cargo xtask train --lists` (CPU).\n",
+        VALUE_CUTS[0],
+        VALUE_CUTS[1],
+        config.candidates,
+        train_tasks.len(),
+        gen.min_size,
+        gen.max_size,
+        config.seed,
+        config.negatives_per_task,
+        data.len(),
+        positives,
+        ValueModelConfig::new().d_hidden,
+        model.num_params(),
+        config.epochs,
+        config.batch_size,
+        config.learning_rate,
+        first_loss,
+        last_loss,
+        train_secs,
+        kind,
+        gen_secs,
+        held_tasks.len(),
+        m.positives + m.negatives,
+        m.positives,
+        m.bce,
+        m.auc,
+        m.extra_of_positives,
+        m.extra_of_negatives,
+    );
+    std::fs::write(out.join("LIST_VALUES_CARD.md"), &card)?;
+    println!("{card}");
+    Ok(())
+}
+
 /// Writes `count` random tasks of sizes `min_size..=max_size` into `out/plain` (no
 /// description) and `out/described`, each `TASK.json` with `TASK.tests.json` beside it.
 pub(crate) fn run_list_suite(out: &Path, count: usize, min_size: usize, max_size: usize, seed: u64) -> Result<()> {
@@ -146,6 +248,8 @@ pub(crate) fn run_bench_lists(
     weights: &Path,
     every: usize,
     scale: (f32, u32),
+    value_cuts: &[f32],
+    only: &[String],
 ) -> Result<()> {
     use synth_engine::lists::{
         run, synthesize_lists, CoreOpsFirst, ListGuide, ListLimits, ListOutcome, ListProblem, UniformListGuide,
@@ -153,6 +257,7 @@ pub(crate) fn run_bench_lists(
     use synth_engine::search::CancelToken;
     use synth_engine::spec::Examples;
     use synth_model::lists::guide::{ListModelGuide, PricedOps};
+    use synth_model::lists::values::{load_value_model, ValueGuided};
 
     let model = ListModelGuide::load(weights)?;
     let mut tasks: Vec<_> = std::fs::read_dir(suite)
@@ -163,7 +268,19 @@ pub(crate) fn run_bench_lists(
     tasks.sort();
     let tasks: Vec<_> = tasks.into_iter().step_by(every.max(1)).collect();
     let limits = ListLimits { timeout: std::time::Duration::from_secs_f64(timeout), ..ListLimits::default() };
-    let names = ["uniform", "core-first", "learned"];
+    const NAMES: [&str; 6] = ["uniform", "core-first", "learned", "values", "core+values", "learned+values"];
+    if let Some(bad) = only.iter().find(|g| !NAMES.contains(&g.as_str())) {
+        anyhow::bail!("no guide `{bad}`: one of {}", NAMES.join(", "));
+    }
+    let chosen: Vec<usize> =
+        (0..NAMES.len()).filter(|k| only.is_empty() || only.iter().any(|g| g == NAMES[*k])).collect();
+    let names: Vec<&str> = chosen.iter().map(|k| NAMES[*k]).collect();
+    // The value model, where a guide asks for it.
+    let values = if chosen.iter().any(|k| *k >= 3) {
+        ValueScorer::from_model(&load_value_model(weights, &Device::flex())?)?.with_cuts(value_cuts)
+    } else {
+        ValueScorer::default()
+    };
     let mut scores: Vec<SuiteScore> = names.iter().map(|_| SuiteScore::default()).collect();
     for path in &tasks {
         let text = std::fs::read_to_string(path)?;
@@ -176,16 +293,21 @@ pub(crate) fn run_bench_lists(
         let tests_path = path.with_extension("tests.json");
         let tests: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&tests_path)?)?;
         let mut line = format!("{:<40}", path.file_stem().unwrap_or_default().to_string_lossy());
-        for (k, score) in scores.iter_mut().enumerate() {
+        for (&k, score) in chosen.iter().zip(scores.iter_mut()) {
             let started = Instant::now();
-            let priced;
+            // Only the learned guides pay for the model's prediction.
+            let priced = if matches!(k, 2 | 5) {
+                PricedOps::with_scale(model.probabilities(&problem)?, scale.0, scale.1)
+            } else {
+                PricedOps::from_probabilities(Vec::new())
+            };
             let guide: &dyn ListGuide = match k {
                 0 => &UniformListGuide,
                 1 => &CoreOpsFirst,
-                _ => {
-                    priced = PricedOps::with_scale(model.probabilities(&problem)?, scale.0, scale.1);
-                    &priced
-                }
+                2 => &priced,
+                3 => &ValueGuided { ops: &UniformListGuide, values: &values },
+                4 => &ValueGuided { ops: &CoreOpsFirst, values: &values },
+                _ => &ValueGuided { ops: &priced, values: &values },
             };
             let outcome = synthesize_lists(&problem, &limits, guide, &CancelToken::new());
             let secs = started.elapsed().as_secs_f64();

@@ -174,7 +174,8 @@ enum Command {
         #[arg(long = "width", default_values_t = [16, 64, 256])]
         widths: Vec<usize>,
     },
-    /// Train the list search's guide on random list programs; write its weights and card.
+    /// Train the list search's guides on random list programs (the operator model, then the
+    /// value model); write their weights and cards.
     TrainLists {
         /// Random tasks trained on.
         #[arg(long, default_value_t = 400_000)]
@@ -182,6 +183,12 @@ enum Command {
         /// Passes over them.
         #[arg(long, default_value_t = 10)]
         epochs: usize,
+        /// Random tasks whose searched values train the value model.
+        #[arg(long, default_value_t = 20_000)]
+        value_tasks: usize,
+        /// Train only the value model (the operator model's weights stay).
+        #[arg(long)]
+        values_only: bool,
         /// Where to write the weights, configuration and model card.
         #[arg(long)]
         out: Option<PathBuf>,
@@ -225,6 +232,13 @@ enum Command {
         /// The highest price.
         #[arg(long, default_value_t = synth_model::lists::guide::MAX_PRICE)]
         max_price: u32,
+        /// The value model's thresholds (probabilities, descending).
+        #[arg(long = "value-cut", default_values_t = synth_model::lists::values::VALUE_CUTS)]
+        value_cuts: Vec<f32>,
+        /// Only these guides (uniform, core-first, learned, values, core+values,
+        /// learned+values); all by default.
+        #[arg(long = "guide")]
+        guides: Vec<String>,
     },
     /// Print sentence embeddings as JSON.
     Embed {
@@ -245,13 +259,18 @@ enum Command {
 fn main() -> Result<()> {
     let cli = Cli::parse();
     match cli.command {
-        Command::TrainLists { tasks, epochs, out } => {
-            let config = synth_model::lists::net::ListTrainingConfig::new().with_tasks(tasks).with_epochs(epochs);
-            lists::run_train_lists(&config, &out.unwrap_or_else(default_weights_dir), cli.device)
+        Command::TrainLists { tasks, epochs, value_tasks, values_only, out } => {
+            let out = out.unwrap_or_else(default_weights_dir);
+            if !values_only {
+                let config = synth_model::lists::net::ListTrainingConfig::new().with_tasks(tasks).with_epochs(epochs);
+                lists::run_train_lists(&config, &out, cli.device)?;
+            }
+            let config = synth_model::lists::values::ValueTrainingConfig::new();
+            lists::run_train_list_values(&config, value_tasks, &out, cli.device)
         }
-        Command::BenchLists { suite, timeout, weights, every, price_base, max_price } => {
+        Command::BenchLists { suite, timeout, weights, every, price_base, max_price, value_cuts, guides } => {
             let weights = weights.unwrap_or_else(default_weights_dir);
-            lists::run_bench_lists(&suite, timeout, &weights, every, (price_base, max_price))
+            lists::run_bench_lists(&suite, timeout, &weights, every, (price_base, max_price), &value_cuts, &guides)
         }
         Command::ListSuite { out, count, min_size, max_size, seed } => {
             lists::run_list_suite(&out, count, min_size, max_size, seed)
