@@ -160,6 +160,20 @@ struct Node {
     /// Index into `closed_cols` for a closed term, into `probe_cols` for an open one.
     col: u32,
     open: bool,
+    /// The term's cost without value prices: its operators' costs and its leaves.
+    size: u32,
+}
+
+/// Where a new term goes: the cost level it was built at (its children's levels and its
+/// operator's cost) and its size ([`Node::size`]).
+#[derive(Clone, Copy, Debug)]
+struct Built {
+    level: u32,
+    size: u32,
+}
+
+impl Built {
+    const LEAF: Built = Built { level: 1, size: 1 };
 }
 
 /// Where the terms of one pool come from: closed terms of a type, or open terms of a
@@ -369,7 +383,7 @@ impl<'a> Search<'a> {
         }
         for (i, (_, ty)) in self.problem.params.iter().enumerate() {
             let col: Vec<LValue> = self.problem.examples.iter().map(|(a, _)| a[i].clone()).collect();
-            self.add_closed(Kind::Leaf(Leaf::Input(i)), [0; 3], *ty, col, 1)?;
+            self.add_closed(Kind::Leaf(Leaf::Input(i)), [0; 3], *ty, col, Built::LEAF)?;
         }
         let mut consts = self.limits.constants.clone();
         if let Some(d) = &self.problem.description {
@@ -381,12 +395,12 @@ impl<'a> Search<'a> {
         }
         for c in consts {
             let col = vec![LValue::Int(c); self.problem.examples.len()];
-            self.add_closed(Kind::Leaf(Leaf::Const(c)), [0; 3], LType::Int, col, 1)?;
+            self.add_closed(Kind::Leaf(Leaf::Const(c)), [0; 3], LType::Int, col, Built::LEAF)?;
         }
         for (arity, vars) in [(1u8, 1u8), (2, 2)] {
             for b in 0..vars {
                 let col: Vec<i64> = self.probes[usize::from(arity - 1)].iter().map(|p| p.u[usize::from(b)]).collect();
-                self.add_open(Kind::Leaf(Leaf::Bound(b)), [0; 3], Pool::Open(arity, LType::Int), col, 1);
+                self.add_open(Kind::Leaf(Leaf::Bound(b)), [0; 3], Pool::Open(arity, LType::Int), col, Built::LEAF);
             }
         }
         Ok(())
@@ -496,15 +510,17 @@ impl<'a> Search<'a> {
 
     fn candidate(&mut self, op: ListOp, out: Pool, kids: [u32; 3], child_cost: u32) -> Result<(), Stop> {
         self.check_budget()?;
-        let cost = child_cost + self.op_cost[op as usize];
+        let op_cost = self.op_cost[op as usize];
+        let size = op_cost + kids[..op.slots().len()].iter().map(|k| self.nodes[*k as usize].size).sum::<u32>();
+        let built = Built { level: child_cost + op_cost, size };
         match out {
             Pool::Closed(ty) => {
                 let Some(col) = self.closed_column(op, &kids) else { return Ok(()) };
-                self.add_closed(Kind::Op(op), kids, ty, col, cost)
+                self.add_closed(Kind::Op(op), kids, ty, col, built)
             }
             Pool::Open(..) => {
                 let Some(col) = self.probe_column(op, out, &kids) else { return Ok(()) };
-                self.add_open(Kind::Op(op), kids, out, col, cost);
+                self.add_open(Kind::Op(op), kids, out, col, built);
                 Ok(())
             }
         }
@@ -644,7 +660,18 @@ impl<'a> Search<'a> {
         varies.then_some(col)
     }
 
-    fn add_closed(&mut self, kind: Kind, kids: [u32; 3], ty: LType, col: Vec<LValue>, cost: u32) -> Result<(), Stop> {
+    /// Keeps a closed term with new values. A term priced by the guide's
+    /// [`ListGuide::value_cost`] goes to the level of its size plus that price, or the
+    /// level it was built at if later: a price defers the term itself, and is not paid
+    /// again by every term built on it.
+    fn add_closed(
+        &mut self,
+        kind: Kind,
+        kids: [u32; 3],
+        ty: LType,
+        col: Vec<LValue>,
+        built: Built,
+    ) -> Result<(), Stop> {
         if !self.seen_closed.insert(hash_of(&col)) {
             return Ok(());
         }
@@ -654,10 +681,10 @@ impl<'a> Search<'a> {
             Kind::Op(_) if !found => self.guide.value_cost(ty, &col, self.problem).min(MAX_VALUE_COST),
             _ => 0,
         };
-        self.nodes.push(Node { kind, kids, col: self.closed_cols.len() as u32, open: false });
+        self.nodes.push(Node { kind, kids, col: self.closed_cols.len() as u32, open: false, size: built.size });
         self.closed_cols.push(col);
         let pool = &mut self.pools[Pool::Closed(ty).index()];
-        let at = (cost + extra) as usize;
+        let at = built.level.max(built.size + extra) as usize;
         if pool.len() <= at {
             pool.resize_with(at + 1, Vec::new);
         }
@@ -669,15 +696,15 @@ impl<'a> Search<'a> {
         Ok(())
     }
 
-    fn add_open(&mut self, kind: Kind, kids: [u32; 3], pool: Pool, col: Vec<i64>, cost: u32) {
+    fn add_open(&mut self, kind: Kind, kids: [u32; 3], pool: Pool, col: Vec<i64>, built: Built) {
         let key = (pool.index(), hash_of(&col));
         if !self.seen_open.insert(key) {
             return;
         }
         let id = self.nodes.len() as u32;
-        self.nodes.push(Node { kind, kids, col: self.probe_cols.len() as u32, open: true });
+        self.nodes.push(Node { kind, kids, col: self.probe_cols.len() as u32, open: true, size: built.size });
         self.probe_cols.push(col);
-        self.pools[pool.index()][cost as usize].push(id);
+        self.pools[pool.index()][built.level as usize].push(id);
         self.stats.lambdas += 1;
     }
 
