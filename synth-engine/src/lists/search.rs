@@ -790,9 +790,12 @@ mod tests {
         }
     }
 
-    fn solve(problem: &ListProblem, guide: &dyn ListGuide) -> (String, u64) {
+    /// The program found, the candidates built and the cost level reached.
+    fn solve(problem: &ListProblem, guide: &dyn ListGuide) -> (String, u64, u32) {
         match synthesize_lists(problem, &ListLimits::default(), guide, &CancelToken::new()) {
-            ListOutcome::Found { program, stats } => (program.show(&problem.param_names()), stats.candidates),
+            ListOutcome::Found { program, stats } => {
+                (program.show(&problem.param_names()), stats.candidates, stats.cost)
+            }
             other => panic!("{other:?}"),
         }
     }
@@ -820,14 +823,18 @@ mod tests {
                 .collect()
         };
         let (up, down) = (sorted(false), sorted(true));
-        let (plain, n_plain) = solve(&problem, &UniformListGuide);
-        // Every built value deferred (a price above the most is clamped): still found.
-        let (worst, n_worst) = solve(&problem, &PricedValues(|_: &[LValue]| false));
+        let (plain, n_plain, level_plain) = solve(&problem, &UniformListGuide);
+        // Every built value deferred (a price above the most is clamped): still found,
+        // and the deferral is paid once, not again by `Reverse(Sort(xs))` built on
+        // `Sort(xs)`.
+        let (worst, n_worst, level_worst) = solve(&problem, &PricedValues(|_: &[LValue]| false));
         // Only the intermediate lists the answer needs kept cheap: found sooner.
-        let (best, n_best) = solve(&problem, &PricedValues(|v: &[LValue]| v == up.as_slice() || v == down.as_slice()));
+        let (best, n_best, _) =
+            solve(&problem, &PricedValues(|v: &[LValue]| v == up.as_slice() || v == down.as_slice()));
         assert_eq!(plain, "Take(k, Reverse(Sort(xs)))");
         assert_eq!(worst, plain);
         assert_eq!(best, plain);
         assert!(n_worst > n_plain && n_plain > n_best, "{n_worst} {n_plain} {n_best}");
+        assert_eq!(level_worst, level_plain + MAX_VALUE_COST);
     }
 }
