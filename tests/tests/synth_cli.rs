@@ -238,6 +238,28 @@ fn functions_with_several_outputs_and_struct_results_are_synthesized_from_exampl
             }
         }
     }
+    // An array of structs returned, built field by field: Python and Rust; C returns no
+    // array, so it is refused with the reason and a failing exit.
+    let priced = r#"{"function": "priced", "types": {"item": {"qty": "int", "price": "int"}},
+        "params": [{"name": "qtys", "type": "list[int]"}, {"name": "unit", "type": "int"}],
+        "output_type": "list[item]",
+        "examples": [
+          {"args": [[1, 2, 3], 10], "output": [{"qty": 1, "price": 10}, {"qty": 2, "price": 20}, {"qty": 3, "price": 30}]},
+          {"args": [[5], 3], "output": [{"qty": 5, "price": 15}]},
+          {"args": [[0, 7, 4, 2], 6],
+           "output": [{"qty": 0, "price": 0}, {"qty": 7, "price": 42}, {"qty": 4, "price": 24}, {"qty": 2, "price": 12}]},
+          {"args": [[], 4], "output": []}]}"#;
+    for (lang, code) in [
+        ("python", "return [Item(qty=qty, price=price) for qty, price in zip(qtys, [x * unit for x in qtys])]"),
+        ("rust", "(0..n).map(|i| Item { qty: qty[i], price: price[i] }).collect()"),
+    ] {
+        let (ok, out, err) = run("priced", priced, lang);
+        assert!(ok, "{lang}: {err}");
+        assert!(out.contains(code), "{lang}: {out}");
+        assert!(err.contains("\"tests_passed\": 4") && err.contains("\"tests_total\": 4"), "{lang}: {err}");
+    }
+    let (ok, _, err) = run("priced", priced, "c");
+    assert!(!ok && err.contains("C returns no array"), "{err}");
     // Outputs that are not the function's: a clear message and a failing exit.
     let bad = r#"{"function": "f", "params": [{"name": "a", "type": "list[int]"}],
         "outputs": {"out": "list[int]"}, "examples": [{"args": [[1]], "output": {"out": [2]}}]}"#;

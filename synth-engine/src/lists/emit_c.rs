@@ -1226,7 +1226,7 @@ impl CPrototype {
                         }
                     }
                 }
-                Dest::Return => {}
+                Dest::Return | Dest::ReturnColumn(_) => {}
             }
         }
         proto
@@ -1250,6 +1250,11 @@ fn check_outputs(parts: &[ListProblem], proto: &CPrototype) -> Result<(), ListEm
                 _ => return bad(format!("`{}` is written through, so it is a pointer that is not `const`", f.output)),
             },
             Dest::ReturnField(_) => {}
+            Dest::ReturnColumn(_) => {
+                return bad("C returns no array: an array of structs returned is written in Python and Rust; \
+                            for C, declare it written into a parameter (`\"outputs\": {\"items\": \"list[item]\"}`)"
+                    .into())
+            }
         }
     }
     if parts.iter().all(|p| matches!(dest(p), Dest::Buffer(_) | Dest::ParamField(_) | Dest::ParamColumn(_)))
@@ -1425,6 +1430,7 @@ pub fn emit_outputs_c_tests(
                     }
                     continue;
                 }
+                Dest::ReturnColumn(_) => continue,
                 Dest::Return => {
                     if let LValue::List(l) = want {
                         let into = proto.result_into.clone().unwrap_or_default();

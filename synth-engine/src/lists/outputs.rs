@@ -116,6 +116,8 @@ pub(super) enum Dest<'a> {
     Buffer(usize),
     /// A field of the struct returned.
     ReturnField(&'a ResultField),
+    /// A field across the array of structs returned.
+    ReturnColumn(&'a ResultField),
     /// A field of the struct parameter written through.
     ParamField(&'a ResultField),
     /// A field across the array of structs parameter written in place.
@@ -125,6 +127,7 @@ pub(super) enum Dest<'a> {
 /// Where `p`'s value goes.
 pub(super) fn dest(p: &ListProblem) -> Dest<'_> {
     match (&p.result_field, p.result_in) {
+        (Some(f), _) if f.output == "return" && f.column => Dest::ReturnColumn(f),
         (Some(f), _) if f.output == "return" => Dest::ReturnField(f),
         (Some(f), _) if f.column => Dest::ParamColumn(f),
         (Some(f), _) => Dest::ParamField(f),
@@ -142,7 +145,7 @@ pub(super) fn changes(p: &ListProblem) -> Option<usize> {
             (0..p.params.len())
                 .find(|&i| shape.source(i).is_some_and(|(sp, path)| sp.name == f.output && path == f.path))
         }
-        Dest::Return | Dest::ReturnField(_) => None,
+        Dest::Return | Dest::ReturnField(_) | Dest::ReturnColumn(_) => None,
     }
 }
 
@@ -174,6 +177,28 @@ fn returned_struct(parts: &[ListProblem]) -> Option<&ResultField> {
     })
 }
 
+/// A name per field of `shape` for a record's fields in a loop (each none of `taken`, which
+/// gains them).
+fn loop_names(shape: &StructShape, taken: &mut Vec<String>) -> Vec<String> {
+    shape
+        .fields
+        .iter()
+        .map(|(path, _)| {
+            let name = unused_name(&path.join("_"), taken);
+            taken.push(name.clone());
+            name
+        })
+        .collect()
+}
+
+/// The struct of the array returned, when the outputs build one.
+fn returned_structs(parts: &[ListProblem]) -> Option<&ResultField> {
+    parts.iter().find_map(|p| match dest(p) {
+        Dest::ReturnColumn(f) => Some(f),
+        _ => None,
+    })
+}
+
 /// The value of each field of struct `shape`, by its number, from the outputs that are its
 /// fields (`values[j]` for output `j`).
 fn field_values<'a>(parts: &'a [ListProblem], output: &str, shape: &StructShape, values: &'a [String]) -> Vec<String> {
@@ -199,7 +224,7 @@ pub(super) fn check_parts(parts: &[ListProblem]) -> Result<(), ListEmitError> {
         return bad("the outputs are not of one function (names or parameters differ)");
     }
     let returned = parts.iter().filter(|p| matches!(dest(p), Dest::Return)).count();
-    let fields = parts.iter().filter(|p| matches!(dest(p), Dest::ReturnField(_))).count();
+    let fields = parts.iter().filter(|p| matches!(dest(p), Dest::ReturnField(_) | Dest::ReturnColumn(_))).count();
     if returned > 1 || (returned == 1 && fields > 0) {
         return bad("a function returns one value");
     }
@@ -293,7 +318,7 @@ fn written_param(p: &ListProblem) -> Option<String> {
             None => p.params[k].0.clone(),
         }),
         Dest::ParamField(f) | Dest::ParamColumn(f) => Some(f.output.clone()),
-        Dest::Return | Dest::ReturnField(_) => None,
+        Dest::Return | Dest::ReturnField(_) | Dest::ReturnColumn(_) => None,
     }
 }
 
@@ -414,7 +439,7 @@ pub fn emit_outputs_tests(
         }
         let call = format!("{f}({})", call_args.join(", "));
         let ret = parts.iter().position(|p| matches!(dest(p), Dest::Return));
-        let builds = returned_struct(parts).is_some();
+        let builds = returned_struct(parts).is_some() || returned_structs(parts).is_some();
         match (ret, python) {
             (Some(j), true) => {
                 let _ = writeln!(out, "{indent}assert {call} == {}", py_lit(&wants[j]));
@@ -443,13 +468,20 @@ pub fn emit_outputs_tests(
                 }
                 Dest::ReturnField(fl) => (format!("{got}.{}", fl.path.join(".")), py_lit(want)),
                 Dest::ParamField(fl) => (format!("{}.{}", ident(&fl.output)?, fl.path.join(".")), py_lit(want)),
-                Dest::ParamColumn(fl) => {
-                    let array = ident(&fl.output)?;
+                Dest::ParamColumn(fl) | Dest::ReturnColumn(fl) => {
+                    let array = if fl.output == "return" { got.clone() } else { ident(&fl.output)? };
                     let field = fl.path.join(".");
                     if python {
                         (format!("[it.{field} for it in {array}]"), py_lit(want))
                     } else {
-                        (format!("{array}.iter().map(|it| it.{field} as i64).collect::<Vec<i64>>()"), rust_lit(want))
+                        // A field of C's width, widened to compare.
+                        let repr_c = first.shape.as_ref().and_then(|s| s.repr_c.as_ref());
+                        let width = repr_c.and_then(|rc| rc.field_type(fl.shape.holder(&fl.path), fl.path.last()?));
+                        let value = match width {
+                            None | Some("i64") => format!("it.{field}"),
+                            Some(_) => format!("it.{field} as i64"),
+                        };
+                        (format!("{array}.iter().map(|it| {value}).collect::<Vec<i64>>()"), rust_lit(want))
                     }
                 }
             };
@@ -486,7 +518,8 @@ fn python(parts: &[(ListProblem, Expr)]) -> Result<String, ListEmitError> {
         }
     };
     let built = returned_struct(&problems);
-    if let Some(rf) = built {
+    let built_array = returned_structs(&problems);
+    if let Some(rf) = built.or(built_array) {
         py_classes(&rf.shape, &mut classes);
     }
     let mut out = String::new();
@@ -505,10 +538,11 @@ fn python(parts: &[(ListProblem, Expr)]) -> Result<String, ListEmitError> {
     if !out.is_empty() {
         out.push_str("\n\n");
     }
-    let returns = match (parts.iter().find(|(p, _)| matches!(dest(p), Dest::Return)), built) {
-        (Some((p, _)), _) => py_type(p.output).to_string(),
-        (None, Some(rf)) => class_name(&rf.shape.ty),
-        (None, None) => "None".into(),
+    let returns = match (parts.iter().find(|(p, _)| matches!(dest(p), Dest::Return)), built, built_array) {
+        (Some((p, _)), ..) => py_type(p.output).to_string(),
+        (None, Some(rf), _) => class_name(&rf.shape.ty),
+        (None, None, Some(rf)) => format!("list[{}]", class_name(&rf.shape.ty)),
+        (None, None, None) => "None".into(),
     };
     let _ = writeln!(out, "def {f}({}) -> {returns}:", sig.join(", "));
     let body = |e: &Expr| strip_parens(&Py::new(&inputs, columns.clone()).expr(e)).to_string();
@@ -526,7 +560,7 @@ fn python(parts: &[(ListProblem, Expr)]) -> Result<String, ListEmitError> {
                 Dest::Buffer(_) | Dest::ParamField(_) | Dest::ParamColumn(_) => {
                     format!("new_{}", p.output_name().replace('.', "_"))
                 }
-                Dest::ReturnField(fl) => fl.path.join("_"),
+                Dest::ReturnField(fl) | Dest::ReturnColumn(fl) => fl.path.join("_"),
                 Dest::Return => "result".into(),
             };
             let name = unused_name(&base, &taken);
@@ -547,7 +581,7 @@ fn python(parts: &[(ListProblem, Expr)]) -> Result<String, ListEmitError> {
                     fl.path.join(".")
                 ));
             }
-            Dest::Return | Dest::ReturnField(_) => {}
+            Dest::Return | Dest::ReturnField(_) | Dest::ReturnColumn(_) => {}
         }
         values.push(value);
     }
@@ -559,6 +593,18 @@ fn python(parts: &[(ListProblem, Expr)]) -> Result<String, ListEmitError> {
     } else if let Some(rf) = built {
         let fields = field_values(&problems, "return", &rf.shape, &values);
         let _ = writeln!(out, "    return {}", py_build(&rf.shape, &rf.shape.ty, &[], &|k| fields[k].clone()));
+    } else if let Some(rf) = built_array {
+        // A record per position, each field from its own list.
+        let columns = field_values(&problems, "return", &rf.shape, &values);
+        let mut taken = taken.clone();
+        taken.extend(values.iter().cloned());
+        let vars = loop_names(&rf.shape, &mut taken);
+        let record = py_build(&rf.shape, &rf.shape.ty, &[], &|k| vars[k].clone());
+        let each = match (vars.as_slice(), columns.as_slice()) {
+            ([one], [column]) => format!("for {one} in {column}"),
+            _ => format!("for {} in zip({})", vars.join(", "), columns.join(", ")),
+        };
+        let _ = writeln!(out, "    return [{record} {each}]");
     }
     Ok(out)
 }
@@ -598,6 +644,12 @@ fn rust(parts: &[(ListProblem, Expr)]) -> Result<String, ListEmitError> {
                 new
             }
             Dest::ParamColumn(_) if unchanged(p, e) => text,
+            // Each field's list bound by name; the records are built after the writes.
+            Dest::ReturnColumn(fl) => {
+                let name = unused_name(&fl.path.join("_"), &taken);
+                lines.push(format!("let {name}: Vec<i64> = {text};"));
+                name
+            }
             Dest::ParamColumn(fl) => {
                 let new = unused_name(&format!("new_{}", p.output_name().replace('.', "_")), &taken);
                 lines.push(format!("let {new}: Vec<i64> = {text};"));
@@ -641,11 +693,35 @@ fn rust(parts: &[(ListProblem, Expr)]) -> Result<String, ListEmitError> {
     }
     lines.extend(writes);
     let built = returned_struct(&problems);
+    let built_array = returned_structs(&problems);
     if let Some(j) = problems.iter().position(|p| matches!(dest(p), Dest::Return)) {
         lines.push(values[j].clone());
     } else if let Some(rf) = built {
         let fields = field_values(&problems, "return", &rf.shape, &values);
         lines.push(rs_build(&rf.shape, &rf.shape.ty, &[], &|k| fields[k].clone()));
+    } else if let Some(rf) = built_array {
+        // A record per position, as many as the shortest field's list.
+        let columns = field_values(&problems, "return", &rf.shape, &values);
+        let mut taken = taken.clone();
+        taken.extend(values.iter().cloned());
+        let (n, i) = (unused_name("n", &taken), unused_name("i", &taken));
+        let lens: Vec<String> = columns.iter().map(|c| format!("{c}.len()")).collect();
+        let n_value = match lens.split_first() {
+            Some((one, [])) => one.clone(),
+            Some((one, rest)) => format!("{one}{}", rest.iter().map(|l| format!(".min({l})")).collect::<String>()),
+            None => "0".into(),
+        };
+        lines.push(format!("let {n} = {n_value};"));
+        let item = |k: usize| {
+            let (path, _) = &rf.shape.fields[k];
+            let width = repr_c.and_then(|rc| rc.field_type(rf.shape.holder(path), path.last()?));
+            match width {
+                None | Some("i64") => format!("{}[{i}]", columns[k]),
+                Some(t) => format!("{}[{i}] as {t}", columns[k]),
+            }
+        };
+        let record = rs_build(&rf.shape, &rf.shape.ty, &[], &item);
+        lines.push(format!("(0..{n}).map(|{i}| {record}).collect()"));
     }
     let text = lines.join("\n    ");
     let written: Vec<String> = problems.iter().filter_map(written_param).collect();
@@ -667,7 +743,7 @@ fn rust(parts: &[(ListProblem, Expr)]) -> Result<String, ListEmitError> {
             })
             .collect(),
     };
-    if let Some(rf) = built {
+    if let Some(rf) = built.or(built_array) {
         rust_structs(&rf.shape, &mut structs);
     }
     let mut out = match &first.shape {
@@ -675,10 +751,11 @@ fn rust(parts: &[(ListProblem, Expr)]) -> Result<String, ListEmitError> {
         None => structs.iter().map(|s| format!("{s}\n")).collect(),
     };
     out.push_str(&rust_helpers(r.helpers()));
-    let returns = match (problems.iter().find(|p| matches!(dest(p), Dest::Return)), built) {
-        (Some(p), _) => format!(" -> {}", rust_type(p.output, false)),
-        (None, Some(rf)) => format!(" -> {}", class_name(&rf.shape.ty)),
-        (None, None) => String::new(),
+    let returns = match (problems.iter().find(|p| matches!(dest(p), Dest::Return)), built, built_array) {
+        (Some(p), ..) => format!(" -> {}", rust_type(p.output, false)),
+        (None, Some(rf), _) => format!(" -> {}", class_name(&rf.shape.ty)),
+        (None, None, Some(rf)) => format!(" -> Vec<{}>", class_name(&rf.shape.ty)),
+        (None, None, None) => String::new(),
     };
     let _ = write!(out, "pub fn {f}({}){returns} {{\n    {text}\n}}\n", sig.join(", "));
     Ok(out)

@@ -141,8 +141,10 @@ impl ListProblem {
     /// whose `output` is not an object with a value for each output.
     pub fn outputs_from_examples(ex: &Examples) -> Result<Vec<ListProblem>, ListError> {
         let Some(outputs) = &ex.outputs else {
-            // A struct returned: its one output, each field a task.
-            if ex.types.get(ex.output_type.trim()).is_some() {
+            // A struct (or an array of them) returned: its one output, each field a task.
+            let compact: String = ex.output_type.chars().filter(|c| !c.is_whitespace()).collect();
+            let element = compact.strip_prefix("list[").and_then(|r| r.strip_suffix(']')).unwrap_or(&compact);
+            if ex.types.get(element).is_some() {
                 let mut wrapped = ex.clone();
                 wrapped.outputs =
                     Some(crate::spec::NamedTypes(vec![("return".into(), ex.output_type.trim().to_string())]));
@@ -192,11 +194,6 @@ impl ListProblem {
             let compact: String = ty.chars().filter(|c| !c.is_whitespace()).collect();
             let element = compact.strip_prefix("list[").and_then(|r| r.strip_suffix(']'));
             if let Some(t) = element.filter(|t| ex.types.get(t).is_some()) {
-                if ret {
-                    return bad(format!(
-                        "a returned array of structs (`{ty}`) is not synthesized yet (one written in place is)"
-                    ));
-                }
                 parts.extend(struct_result(ex, name, t, &examples, true)?);
                 continue;
             }
@@ -402,7 +399,7 @@ mod tests {
         assert!(err("", "", r#"{"lo": 1}"#).contains("output `return` has no integer field `hi`"));
         assert!(err("", r#", "outputs": {"a": "span"}"#, r#"{"a": {"lo": 1, "hi": 2}}"#)
             .contains("output `a` is a `span`, but parameter `a` is not"));
-        // An array of structs written in place: each field across it; returned: refused.
+        // An array of structs written in place, or returned: each field across it.
         let column = ListProblem::outputs_from_examples(
             &Examples::from_json(
                 r#"{"function": "g", "types": {"span": {"lo": "int", "hi": "int"}},
@@ -415,7 +412,19 @@ mod tests {
         assert_eq!(column[0].output_name(), "v.lo");
         assert!(column[0].result_field.as_ref().is_some_and(|f| f.column));
         assert_eq!(column[0].examples[0].1, LValue::List(vec![0].into()));
-        assert!(err("", r#", "outputs": {"return": "list[span]"}"#, r#"{"return": [{"lo": 1, "hi": 2}]}"#)
-            .contains("a returned array of structs"));
+        let returned = ListProblem::outputs_from_examples(
+            &Examples::from_json(
+                r#"{"function": "g", "types": {"span": {"lo": "int", "hi": "int"}},
+                    "params": [{"name": "v", "type": "list[int]"}], "output_type": "list[span]",
+                    "examples": [{"args": [[1, 2]], "output": [{"lo": 1, "hi": 2}, {"lo": 2, "hi": 4}]}]}"#,
+            )
+            .unwrap(),
+        )
+        .unwrap();
+        assert_eq!(returned.iter().map(ListProblem::output_name).collect::<Vec<_>>(), ["return.lo", "return.hi"]);
+        assert!(returned[1].result_field.as_ref().is_some_and(|f| f.column));
+        assert_eq!(returned[1].examples[0].1, LValue::List(vec![2, 4].into()));
+        assert!(err("", r#", "outputs": {"return": "list[span]"}"#, r#"{"return": [{"lo": 1}]}"#)
+            .contains("output `return` has no integer field `hi`"));
     }
 }
