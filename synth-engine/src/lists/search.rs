@@ -164,18 +164,6 @@ struct Node {
     size: u32,
 }
 
-/// Where a new term goes: the cost level it was built at (its children's levels and its
-/// operator's cost) and its size ([`Node::size`]).
-#[derive(Clone, Copy, Debug)]
-struct Built {
-    level: u32,
-    size: u32,
-}
-
-impl Built {
-    const LEAF: Built = Built { level: 1, size: 1 };
-}
-
 /// Where the terms of one pool come from: closed terms of a type, or open terms of a
 /// lambda arity and type.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -383,7 +371,7 @@ impl<'a> Search<'a> {
         }
         for (i, (_, ty)) in self.problem.params.iter().enumerate() {
             let col: Vec<LValue> = self.problem.examples.iter().map(|(a, _)| a[i].clone()).collect();
-            self.add_closed(Kind::Leaf(Leaf::Input(i)), [0; 3], *ty, col, Built::LEAF)?;
+            self.add_closed(Kind::Leaf(Leaf::Input(i)), [0; 3], *ty, col, 1)?;
         }
         let mut consts = self.limits.constants.clone();
         if let Some(d) = &self.problem.description {
@@ -395,12 +383,12 @@ impl<'a> Search<'a> {
         }
         for c in consts {
             let col = vec![LValue::Int(c); self.problem.examples.len()];
-            self.add_closed(Kind::Leaf(Leaf::Const(c)), [0; 3], LType::Int, col, Built::LEAF)?;
+            self.add_closed(Kind::Leaf(Leaf::Const(c)), [0; 3], LType::Int, col, 1)?;
         }
         for (arity, vars) in [(1u8, 1u8), (2, 2)] {
             for b in 0..vars {
                 let col: Vec<i64> = self.probes[usize::from(arity - 1)].iter().map(|p| p.u[usize::from(b)]).collect();
-                self.add_open(Kind::Leaf(Leaf::Bound(b)), [0; 3], Pool::Open(arity, LType::Int), col, Built::LEAF);
+                self.add_open(Kind::Leaf(Leaf::Bound(b)), [0; 3], Pool::Open(arity, LType::Int), col, 1);
             }
         }
         Ok(())
@@ -510,17 +498,15 @@ impl<'a> Search<'a> {
 
     fn candidate(&mut self, op: ListOp, out: Pool, kids: [u32; 3], child_cost: u32) -> Result<(), Stop> {
         self.check_budget()?;
-        let op_cost = self.op_cost[op as usize];
-        let size = op_cost + kids[..op.slots().len()].iter().map(|k| self.nodes[*k as usize].size).sum::<u32>();
-        let built = Built { level: child_cost + op_cost, size };
+        let cost = child_cost + self.op_cost[op as usize];
         match out {
             Pool::Closed(ty) => {
                 let Some(col) = self.closed_column(op, &kids) else { return Ok(()) };
-                self.add_closed(Kind::Op(op), kids, ty, col, built)
+                self.add_closed(Kind::Op(op), kids, ty, col, cost)
             }
             Pool::Open(..) => {
                 let Some(col) = self.probe_column(op, out, &kids) else { return Ok(()) };
-                self.add_open(Kind::Op(op), kids, out, col, built);
+                self.add_open(Kind::Op(op), kids, out, col, cost);
                 Ok(())
             }
         }
@@ -660,18 +646,22 @@ impl<'a> Search<'a> {
         varies.then_some(col)
     }
 
-    /// Keeps a closed term with new values. A term priced by the guide's
-    /// [`ListGuide::value_cost`] goes to the level of its size plus that price, or the
-    /// level it was built at if later: a price defers the term itself, and is not paid
-    /// again by every term built on it.
-    fn add_closed(
-        &mut self,
-        kind: Kind,
-        kids: [u32; 3],
-        ty: LType,
-        col: Vec<LValue>,
-        built: Built,
-    ) -> Result<(), Stop> {
+    /// The size ([`Node::size`]) of a term of `kind` over kept terms `kids`.
+    fn term_size(&self, kind: Kind, kids: &[u32; 3]) -> u32 {
+        match kind {
+            Kind::Leaf(_) => 1,
+            Kind::Op(op) => {
+                self.op_cost[op as usize]
+                    + kids[..op.slots().len()].iter().map(|k| self.nodes[*k as usize].size).sum::<u32>()
+            }
+        }
+    }
+
+    /// Keeps a closed term with new values, built at cost level `level`. A term priced by
+    /// the guide's [`ListGuide::value_cost`] goes to the level of its size plus that
+    /// price, or `level` if later: a price defers the term itself, and is not paid again
+    /// by every term built on it.
+    fn add_closed(&mut self, kind: Kind, kids: [u32; 3], ty: LType, col: Vec<LValue>, level: u32) -> Result<(), Stop> {
         if !self.seen_closed.insert(hash_of(&col)) {
             return Ok(());
         }
@@ -681,10 +671,11 @@ impl<'a> Search<'a> {
             Kind::Op(_) if !found => self.guide.value_cost(ty, &col, self.problem).min(MAX_VALUE_COST),
             _ => 0,
         };
-        self.nodes.push(Node { kind, kids, col: self.closed_cols.len() as u32, open: false, size: built.size });
+        let size = self.term_size(kind, &kids);
+        self.nodes.push(Node { kind, kids, col: self.closed_cols.len() as u32, open: false, size });
         self.closed_cols.push(col);
         let pool = &mut self.pools[Pool::Closed(ty).index()];
-        let at = built.level.max(built.size + extra) as usize;
+        let at = level.max(size + extra) as usize;
         if pool.len() <= at {
             pool.resize_with(at + 1, Vec::new);
         }
@@ -696,15 +687,16 @@ impl<'a> Search<'a> {
         Ok(())
     }
 
-    fn add_open(&mut self, kind: Kind, kids: [u32; 3], pool: Pool, col: Vec<i64>, built: Built) {
+    fn add_open(&mut self, kind: Kind, kids: [u32; 3], pool: Pool, col: Vec<i64>, level: u32) {
         let key = (pool.index(), hash_of(&col));
         if !self.seen_open.insert(key) {
             return;
         }
         let id = self.nodes.len() as u32;
-        self.nodes.push(Node { kind, kids, col: self.probe_cols.len() as u32, open: true, size: built.size });
+        let size = self.term_size(kind, &kids);
+        self.nodes.push(Node { kind, kids, col: self.probe_cols.len() as u32, open: true, size });
         self.probe_cols.push(col);
-        self.pools[pool.index()][built.level as usize].push(id);
+        self.pools[pool.index()][level as usize].push(id);
         self.stats.lambdas += 1;
     }
 

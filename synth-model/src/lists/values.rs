@@ -260,20 +260,14 @@ impl ValueScorer {
     ///
     /// [`ValueModelError::Weights`] should a tensor not read back.
     pub fn from_model(model: &ValueModel) -> Result<ValueScorer, ValueModelError> {
+        let bias = |layer: &Linear| -> Result<Vec<f32>, ValueModelError> {
+            Ok(layer.bias.as_ref().map(|b| tensor_vec(b.val())).transpose()?.unwrap_or_default())
+        };
         Ok(ValueScorer {
             w1: tensor_vec(model.hidden.weight.val())?,
-            b1: model.hidden.bias.as_ref().map(|b| tensor_vec(b.val())).transpose()?.unwrap_or_default(),
+            b1: bias(&model.hidden)?,
             w2: tensor_vec(model.out.weight.val())?,
-            b2: model
-                .out
-                .bias
-                .as_ref()
-                .map(|b| tensor_vec(b.val()))
-                .transpose()?
-                .unwrap_or_default()
-                .first()
-                .copied()
-                .unwrap_or(0.0),
+            b2: bias(&model.out)?.first().copied().unwrap_or(0.0),
             cuts: VALUE_CUTS.to_vec(),
         })
     }
