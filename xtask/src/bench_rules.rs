@@ -2,6 +2,7 @@
 //! (`../shared/bench/business/check_rules.py`) with a release `tracesynth`, summarized:
 //! functions that agree with the original on every fresh input, terms within twice the
 //! natural size, and functions reported `verified` while wrong.
+use std::path::Path;
 use std::process::Command;
 
 use anyhow::{bail, Context as _, Result};
@@ -34,7 +35,7 @@ fn parse(line: &str) -> Option<Row> {
 }
 
 /// One pass of the check with `bin` as the `tracesynth` it runs: its lines, echoed.
-fn check(script: &std::path::Path, bin: &std::path::Path) -> Result<Vec<Row>> {
+fn check(script: &Path, bin: &Path) -> Result<Vec<Row>> {
     let out = Command::new("python3").arg(script).arg(bin).output().context("running check_rules.py")?;
     let text = String::from_utf8_lossy(&out.stdout);
     print!("{text}");
@@ -56,25 +57,50 @@ fn check(script: &std::path::Path, bin: &std::path::Path) -> Result<Vec<Row>> {
     Ok(rows)
 }
 
+/// Writes an executable wrapper around `bin` that appends `extra` to its arguments and
+/// keeps the standard error of every failed run in `failures`, as the check drops it.
+fn wrapper(path: &Path, bin: &Path, extra: &str, failures: &Path) -> Result<()> {
+    let err = path.with_extension("err");
+    std::fs::write(
+        path,
+        format!(
+            "#!/bin/sh\n'{bin}' \"$@\" {extra} 2>'{err}'\nrc=$?\n\
+             if [ $rc -ne 0 ]; then {{ echo \"--- tracesynth $* (rc=$rc)\"; tail -n 20 '{err}'; }} >>'{failures}'; fi\n\
+             exit $rc\n",
+            bin = bin.display(),
+            err = err.display(),
+            failures = failures.display(),
+        ),
+    )?;
+    let mut perms = std::fs::metadata(path)?.permissions();
+    std::os::unix::fs::PermissionsExt::set_mode(&mut perms, 0o755);
+    std::fs::set_permissions(path, perms)?;
+    Ok(())
+}
+
 /// Runs the check and prints the summary; then one more pass per entry of `with`, whose
 /// arguments are appended to every `tracesynth synth` (through a wrapper script, as the
-/// check's command line is fixed).
+/// check's command line is fixed). The standard error of a failed synth is printed after
+/// its pass.
 pub fn run(with: &[String]) -> Result<()> {
     let bin = crate::build_tracesynth()?;
     let script = crate::root().join("../shared/bench/business/check_rules.py");
     if !script.exists() {
         bail!("{} not found (the shared benchmarks sit beside the repository)", script.display());
     }
-    check(&script, &bin)?;
     let dir = tempfile::tempdir()?;
-    for (i, extra) in with.iter().enumerate() {
-        let wrapper = dir.path().join(format!("tracesynth-{i}"));
-        std::fs::write(&wrapper, format!("#!/bin/sh\nexec '{}' \"$@\" {extra}\n", bin.display()))?;
-        let mut perms = std::fs::metadata(&wrapper)?.permissions();
-        std::os::unix::fs::PermissionsExt::set_mode(&mut perms, 0o755);
-        std::fs::set_permissions(&wrapper, perms)?;
-        println!("\nwith {extra}:");
-        check(&script, &wrapper)?;
+    let passes = std::iter::once(String::new()).chain(with.iter().cloned());
+    for (i, extra) in passes.enumerate() {
+        let failures = dir.path().join(format!("failures-{i}"));
+        let wrapped = dir.path().join(format!("tracesynth-{i}"));
+        wrapper(&wrapped, &bin, &extra, &failures)?;
+        if !extra.is_empty() {
+            println!("\nwith {extra}:");
+        }
+        check(&script, &wrapped)?;
+        if let Ok(text) = std::fs::read_to_string(&failures) {
+            println!("standard error of the failed runs:\n{text}");
+        }
     }
     Ok(())
 }
