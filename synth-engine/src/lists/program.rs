@@ -282,6 +282,32 @@ impl Expr {
         }
     }
 
+    /// The program with each closed integer subterm (no input, no lambda argument) that
+    /// fits an `i32` replaced by its value, as a person writes it: `Square(Add(1,
+    /// Square(3)))` becomes `100`. The result is the same on every input.
+    #[must_use]
+    pub fn folded(&self) -> Expr {
+        let Expr::Apply(op, args) = self else { return self.clone() };
+        let folded = Expr::Apply(*op, args.iter().map(Expr::folded).collect());
+        if op.result() == LType::Int && folded.is_closed() {
+            if let Ok(LValue::Int(v)) = run(&folded, &[]) {
+                if i32::try_from(v).is_ok() {
+                    return Expr::Const(v);
+                }
+            }
+        }
+        folded
+    }
+
+    /// Whether no input and no lambda argument occurs in it.
+    fn is_closed(&self) -> bool {
+        match self {
+            Expr::Input(_) | Expr::Bound(_) => false,
+            Expr::Const(_) => true,
+            Expr::Apply(_, args) => args.iter().all(Expr::is_closed),
+        }
+    }
+
     /// The program in LambdaBeam's notation, with parameter names.
     #[must_use]
     pub fn show(&self, params: &[String]) -> String {
@@ -595,6 +621,26 @@ mod tests {
         assert_eq!(floor_div(1, 0), Err(RunError::DivisionByZero));
         assert_eq!(floor_div(i64::MIN, -1), Err(RunError::Overflow));
         assert_eq!(apply_scalar(ListOp::IsOdd, &[-3]), Ok(1));
+    }
+
+    #[test]
+    fn closed_integer_terms_fold_to_their_value() {
+        use Expr::{Apply, Bound, Const, Input};
+        let hundred =
+            Apply(ListOp::Square, vec![Apply(ListOp::Add, vec![Const(1), Apply(ListOp::Square, vec![Const(3)])])]);
+        let dollars = Apply(ListOp::IntDivide, vec![Input(0), hundred.clone()]);
+        assert_eq!(dollars.folded(), Apply(ListOp::IntDivide, vec![Input(0), Const(100)]));
+        // Inside a lambda too; a term that reads an argument stays.
+        let map = Apply(ListOp::Map, vec![Apply(ListOp::Multiply, vec![Bound(0), hundred]), Input(1)]);
+        assert_eq!(
+            map.folded(),
+            Apply(ListOp::Map, vec![Apply(ListOp::Multiply, vec![Bound(0), Const(100)]), Input(1)])
+        );
+        // A value beyond `i32`, or one with no value, is left as written.
+        let big = Apply(ListOp::Square, vec![Const(1 << 20)]);
+        assert_eq!(big.folded(), big);
+        let undefined = Apply(ListOp::IntDivide, vec![Const(1), Const(0)]);
+        assert_eq!(undefined.folded(), undefined);
     }
 
     #[test]

@@ -239,7 +239,7 @@ pub fn synthesize_lists(
     let stop = s.run();
     s.stats.elapsed_ms = u64::try_from(s.started.elapsed().as_millis()).unwrap_or(u64::MAX);
     match stop {
-        Stop::Found(id) => ListOutcome::Found { program: s.expr(id), stats: s.stats },
+        Stop::Found(id) => ListOutcome::Found { program: s.expr(id).folded(), stats: s.stats },
         Stop::Limit(reason) => ListOutcome::NotFound { reason, stats: s.stats },
     }
 }
