@@ -60,6 +60,15 @@ fn value(v: &Json) -> String {
                 format!("[{shown}]{}", if inner["truncated"].as_bool().unwrap() { "+" } else { "" })
             }
         },
+        "record" => {
+            let fields: Vec<String> = inner["fields"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|f| format!("{}: {}", f["name"].as_str().unwrap(), value(&f["value"])))
+                .collect();
+            format!("{{{}}}", fields.join(", "))
+        }
         other => format!("{other}:{inner}"),
     }
 }
@@ -399,6 +408,32 @@ fn return_instruction_probes_match_uretprobes() {
     let trace = record_commands(&bin, &["clear_lowest", "add_push", "price"], &["seq"], 8, &["--ret-probes", "insn"]);
     assert_eq!(rendered(&trace), SEQ);
     assert!(!trace["functions"][2]["ret_sites"].as_array().unwrap().is_empty());
+}
+
+#[test]
+fn reads_structs_returned_by_value_in_registers_and_the_parameters_after_a_hidden_pointer() {
+    set_binary(env!("CARGO_BIN_EXE_tracesynth-under-test"));
+    if !require_root("reads_structs_returned_by_value") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let bin = build_fixture("calls", &["-O2", "-g"], dir.path());
+    let expected = [
+        // 12 bytes: rax and rdx.
+        "bounds([3,-1,7], 3) -> {lo: -1, hi: 7, width: 8}",
+        // 8 bytes: rax.
+        "split_cents(12345) -> {dollars: 123, cents: 45}",
+        // 24 bytes, in memory: rdi is the hidden pointer, so `lo` is in rsi.
+        "widen(-5, 9) -> unavailable:\"the struct returned is not in rax:rdx\"",
+    ];
+    // Uretprobes, probes on `ret`, and leaves run through a call-through trampoline.
+    for extra in [&[][..], &["--ret-probes", "insn"], &["--fast-entry"]] {
+        let trace = record_commands(&bin, &["bounds", "split_cents", "widen"], &["span"], 3, extra);
+        assert_eq!(rendered(&trace), expected, "{extra:?}");
+        assert_eq!(trace["functions"][0]["ret"]["name"], "struct span");
+        let warnings = trace["warnings"].to_string();
+        assert!(warnings.contains("widen: struct wide is returned in memory"), "{warnings}");
+    }
 }
 
 #[test]

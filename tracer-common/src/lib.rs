@@ -88,6 +88,9 @@ pub struct CallEvent {
     pub sp: u64,
     /// The return address at `[rsp]` for entry events (0 when unread or not an entry).
     pub ret_addr: u64,
+    /// Register rdx (return and call events; 0 else): the upper eightbyte of a value
+    /// returned in two registers, a struct of 9 to 16 bytes.
+    pub ret_hi: u64,
 }
 
 /// A string read from user memory for the [`CallEvent`] just before it.
@@ -296,6 +299,7 @@ impl CallEvent {
         ticks: 0,
         sp: 0,
         ret_addr: 0,
+        ret_hi: 0,
     };
 }
 
@@ -373,12 +377,12 @@ mod tests {
 
     #[test]
     fn event_layout_is_stable() {
-        assert_eq!(core::mem::size_of::<CallEvent>(), 120);
+        assert_eq!(core::mem::size_of::<CallEvent>(), 128);
         assert_eq!(core::mem::size_of::<StrEvent>() % 4, 0);
         assert_eq!(core::mem::size_of::<BytesHead>(), 24);
         assert_eq!(core::mem::size_of::<BytesSmall>(), 24 + BYTES_SMALL);
         assert_eq!(core::mem::size_of::<ProbeConfig>(), 84);
-        assert_eq!(core::mem::size_of::<HeldStack>(), 8 + 120 * MAX_HELD);
+        assert_eq!(core::mem::size_of::<HeldStack>(), 8 + 128 * MAX_HELD);
         assert_eq!(core::mem::size_of::<ArrayStash>(), 96);
         assert_eq!(EventKind::from_raw(2), Some(EventKind::Return));
         assert_eq!(EventKind::from_raw(4), Some(EventKind::Call));

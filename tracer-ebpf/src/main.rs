@@ -424,6 +424,7 @@ fn call_event(kind: u32, probe: u32, strings: u32, pid_tgid: u64, now: u64, regs
         } else {
             0
         },
+        ret_hi: if kind == EventKind::Return as u32 || kind == EventKind::Call as u32 { regs.rdx } else { 0 },
     }
 }
 

@@ -247,7 +247,7 @@ fn call_through(plan: &Plan, index: usize, code: &[u8]) -> Result<bool, String> 
 /// parameter in one integer register, at most six, no `...` and no struct return (floats
 /// are left to the code check: a `long double` goes on the stack).
 fn stack_args(f: &tracer_probe::trace::FunctionInfo) -> StackArgs {
-    use tracer_probe::probes::dwarf::ValueKind;
+    use tracer_probe::probes::dwarf::{StructPlace, ValueKind};
     let one_register = |kind: ValueKind| match kind {
         ValueKind::Signed { bytes } | ValueKind::Unsigned { bytes } => bytes <= 8,
         ValueKind::Bool
@@ -256,13 +256,18 @@ fn stack_args(f: &tracer_probe::trace::FunctionInfo) -> StackArgs {
         | ValueKind::Raw
         | ValueKind::Elements { .. }
         | ValueKind::Record { .. } => true,
-        ValueKind::Float | ValueKind::Aggregate | ValueKind::Void => false,
+        ValueKind::Float | ValueKind::Aggregate | ValueKind::Void | ValueKind::StructValue { .. } => false,
+    };
+    let hidden_pointer = match f.ret.kind {
+        ValueKind::Aggregate => true,
+        ValueKind::StructValue { place, .. } => !matches!(place, StructPlace::Registers | StructPlace::Sse),
+        _ => false,
     };
     if !f.has_dwarf {
         StackArgs::Unknown("there is no DWARF to show its parameters are all in registers".into())
     } else if f.variadic {
         StackArgs::Unknown("it takes `...`".into())
-    } else if f.ret.kind == ValueKind::Aggregate {
+    } else if hidden_pointer {
         StackArgs::Unknown("it returns a struct (through a hidden pointer argument?)".into())
     } else if !f.params.iter().all(|p| one_register(p.ctype.kind)) {
         StackArgs::Unknown("DWARF does not show each parameter in one integer register".into())

@@ -26,7 +26,7 @@ use crate::{
     events::{CallRecord, MemRecord, Record, StrRecord},
     probes::{
         cfg::{CallBlocks, CallEdge, Cfg, MAX_PATH},
-        dwarf::{FieldKind, Layout, ValueKind},
+        dwarf::{FieldKind, Layout, StructPlace, ValueKind},
         ProbePoint,
     },
     trace::{Call, FieldValue, FunctionInfo, Incomplete, Value},
@@ -190,7 +190,7 @@ impl TraceBuilder {
             .iter()
             .enumerate()
             .map(|(i, f)| {
-                let slots = crate::probes::dwarf::register_slots(&f.params);
+                let slots = crate::probes::dwarf::register_slots(&f.params, &f.ret);
                 let entry = points.iter().find(|p| p.function == i as u32 && p.kind == EventKind::Entry);
                 Decoder {
                     params: f.params.iter().zip(slots).map(|(p, s)| (p.ctype.kind, s)).collect(),
@@ -280,6 +280,7 @@ impl TraceBuilder {
                 ticks: 0,
                 sp: frame,
                 ret_addr: 0,
+                ret_hi: 0,
                 ..*c
             };
             self.push_entry(&entry, frame);
@@ -578,6 +579,13 @@ impl TraceBuilder {
         let ret_value = ret.and_then(|r| match decoder.ret {
             ValueKind::Void => None,
             ValueKind::Float | ValueKind::Aggregate => Some(Value::Unavailable("return value is not in rax".into())),
+            ValueKind::StructValue { bytes, place: StructPlace::Registers } => {
+                Some(match decoder.layouts.get(decoder.params.len()).and_then(Option::as_ref) {
+                    Some(layout) => decode_returned_struct(layout, bytes, r.ret, r.ret_hi),
+                    None => Value::Unavailable("no layout for the struct returned".into()),
+                })
+            }
+            ValueKind::StructValue { .. } => Some(Value::Unavailable("the struct returned is not in rax:rdx".into())),
             kind => Some(decode_value(kind, r.ret, None, false)),
         });
         let cpu_ns =
@@ -753,6 +761,21 @@ fn decode_record(ptr: u64, layout: &Layout, memory: Option<&MemRecord>, strings:
     }
 }
 
+/// A struct of `bytes` bytes returned in rax (`lo`) and rdx (`hi`), decoded by its layout.
+fn decode_returned_struct(layout: &Layout, bytes: u16, lo: u64, hi: u64) -> Value {
+    let mut data = [0u8; 16];
+    data[..8].copy_from_slice(&lo.to_le_bytes());
+    data[8..].copy_from_slice(&hi.to_le_bytes());
+    let data = &data[..usize::from(bytes).min(16)];
+    Value::Record {
+        ptr: 0,
+        ty: layout.name.clone(),
+        fields: decode_fields(layout, data, 0, &[]),
+        truncated: false,
+        fault: None,
+    }
+}
+
 /// The fields of `layout` at byte `base` of `data`; a field past the bytes read is
 /// [`Value::Unavailable`]. A `char *` member whose offset is in `strings` is the string.
 fn decode_fields(layout: &Layout, data: &[u8], base: usize, strings: &[(u32, &StrRecord)]) -> Vec<FieldValue> {
@@ -833,7 +856,7 @@ fn decode_value(kind: ValueKind, raw: u64, string: Option<&StrRecord>, with_stri
             Value::Str { ptr: raw, value, truncated: string.is_some_and(|s| s.truncated) }
         }
         ValueKind::Raw => Value::Raw(raw),
-        ValueKind::Float | ValueKind::Aggregate | ValueKind::Void => {
+        ValueKind::Float | ValueKind::Aggregate | ValueKind::Void | ValueKind::StructValue { .. } => {
             Value::Unavailable(format!("{kind:?} value is not in an integer register"))
         }
         // Read through at entry only (`decode_elements`, `decode_record`); a returned pointer

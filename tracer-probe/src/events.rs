@@ -35,6 +35,8 @@ pub struct CallRecord {
     pub sp: u64,
     /// Return address at `[rsp]` of an entry (0 = unknown).
     pub ret_addr: u64,
+    /// rdx at a return or call event (0 else).
+    pub ret_hi: u64,
 }
 
 /// A string read for the preceding [`CallRecord`] of the same thread.
@@ -110,6 +112,7 @@ pub fn decode(bytes: &[u8]) -> Option<Record> {
             let ticks = c.u64()?;
             let sp = c.u64()?;
             let ret_addr = c.u64()?;
+            let ret_hi = c.u64()?;
             Some(Record::Call(CallRecord {
                 kind,
                 probe,
@@ -123,6 +126,7 @@ pub fn decode(bytes: &[u8]) -> Option<Record> {
                 ticks,
                 sp,
                 ret_addr,
+                ret_hi,
             }))
         }
         STR_MAGIC => {
@@ -180,7 +184,8 @@ pub(crate) mod tests {
         assert_eq!(offset_of!(CallEvent, ticks), 96);
         assert_eq!(offset_of!(CallEvent, sp), 104);
         assert_eq!(offset_of!(CallEvent, ret_addr), 112);
-        assert_eq!(size_of::<CallEvent>(), 120);
+        assert_eq!(offset_of!(CallEvent, ret_hi), 120);
+        assert_eq!(size_of::<CallEvent>(), 128);
         assert_eq!(offset_of!(StrEvent, data), 16);
     }
 
@@ -209,7 +214,7 @@ pub(crate) mod tests {
         }
         b.extend_from_slice(&ret.to_le_bytes());
         b.extend_from_slice(&ticks.to_le_bytes());
-        b.extend_from_slice(&[0; 16]);
+        b.extend_from_slice(&[0; 24]);
         b
     }
 
@@ -226,9 +231,10 @@ pub(crate) mod tests {
         ret_addr: u64,
     ) -> Vec<u8> {
         let mut b = call_bytes(kind, probe, tid, ts, [arg, 0, 0, 0, 0, 0], ret);
-        b.truncate(b.len() - 16);
+        b.truncate(b.len() - 24);
         b.extend_from_slice(&sp.to_le_bytes());
         b.extend_from_slice(&ret_addr.to_le_bytes());
+        b.extend_from_slice(&0u64.to_le_bytes());
         b
     }
 

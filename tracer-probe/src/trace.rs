@@ -127,9 +127,9 @@ pub enum Value {
         /// At the return.
         after: Box<Value>,
     },
-    /// The struct a pointer argument pointed to, decoded into its fields by its DWARF
-    /// layout (nested structs as records, fixed-size arrays as arrays; pointer members are
-    /// their addresses, not followed).
+    /// The struct a pointer argument pointed to, or one returned in registers (address
+    /// 0), decoded into its fields by its DWARF layout (nested structs as records,
+    /// fixed-size arrays as arrays; pointer members are their addresses, not followed).
     Record {
         /// Address of the struct.
         ptr: u64,

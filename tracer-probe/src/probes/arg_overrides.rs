@@ -174,7 +174,7 @@ impl Plan {
                 };
                 if was_string {
                     // Its bytes now, not a string up to a NUL.
-                    if let Some(s) = dwarf::register_slots(&f.params).get(pi).copied().flatten() {
+                    if let Some(s) = dwarf::register_slots(&f.params, &f.ret).get(pi).copied().flatten() {
                         for p in self.points.iter_mut().filter(|p| p.function as usize == fi) {
                             p.string_mask &= !(1 << s);
                         }
@@ -195,7 +195,7 @@ impl Plan {
     /// elements when given.
     fn replan_arrays(&mut self, fi: usize, pi: usize, written: Option<bool>, fixed: Option<u32>) {
         let f = &self.functions[fi];
-        let slots = dwarf::register_slots(&f.params);
+        let slots = dwarf::register_slots(&f.params, &f.ret);
         let Some(entry) = self.points.iter().find(|p| p.function as usize == fi && p.kind == EventKind::Entry) else {
             return;
         };

@@ -64,6 +64,30 @@ pub enum ValueKind {
         /// Index of the parameter that counts the structs, for an array of them.
         count_param: Option<u8>,
     },
+    /// A struct or union returned by value: `sizeof` it, and where the SysV ABI puts it.
+    StructValue {
+        /// `sizeof` the struct.
+        bytes: u16,
+        /// Where it travels.
+        place: StructPlace,
+    },
+}
+
+/// Where the SysV x86-64 ABI returns a struct or union.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StructPlace {
+    /// In rax, and rdx from its ninth byte: at most 16 bytes, every field an integer or a
+    /// pointer at its natural alignment (each eightbyte of the INTEGER class).
+    Registers,
+    /// In memory the caller passes as a hidden first argument in rdi: larger than 16
+    /// bytes, or with a misaligned field or a `long double`.
+    Memory,
+    /// In floating-point registers, at least in part (a `float` or `double` field).
+    Sse,
+    /// Not modelled (a union, a field of unknown type): whether rdi carries a hidden
+    /// pointer is not known.
+    Unknown,
 }
 
 /// Where each field of a struct lies and how to decode it.
@@ -128,7 +152,7 @@ pub enum FieldKind {
 impl ValueKind {
     /// Whether values of this kind travel in one general-purpose register.
     pub fn in_gpr(self) -> bool {
-        !matches!(self, Self::Float | Self::Aggregate | Self::Void)
+        !matches!(self, Self::Float | Self::Aggregate | Self::Void | Self::StructValue { .. })
     }
 }
 
@@ -169,6 +193,9 @@ pub struct Signature {
     /// For each parameter that points to a struct ([`ValueKind::Record`]), its layout.
     #[serde(skip)]
     pub layouts: Vec<Option<Layout>>,
+    /// For a struct returned in registers ([`StructPlace::Registers`]), its layout.
+    #[serde(skip)]
+    pub ret_layout: Option<Layout>,
 }
 
 type R<'a> = EndianSlice<'a, RunTimeEndian>;
@@ -275,11 +302,67 @@ fn read_signature(
         return read_signature(dwarf, unit, concrete, concrete);
     }
     let decl_entry = unit.entry(decl)?;
-    let ret = match decl_entry.attr_value(gimli::DW_AT_type)? {
-        Some(AttributeValue::UnitRef(t)) => resolve_type(dwarf, unit, t, 0)?,
-        _ => CType { name: "void".into(), kind: ValueKind::Void },
+    let (ret, ret_layout) = match decl_entry.attr_value(gimli::DW_AT_type)? {
+        Some(AttributeValue::UnitRef(t)) => {
+            let mut ret = resolve_type(dwarf, unit, t, 0)?;
+            let mut layout = None;
+            if ret.kind == ValueKind::Aggregate {
+                let target = unit.entry(strip_aliases(unit, t)?)?;
+                let bytes = target.attr_value(gimli::DW_AT_byte_size)?.and_then(|v| v.udata_value());
+                layout = struct_layout(dwarf, unit, t, ret.name.clone(), 0)?;
+                if let Some(bytes) = bytes.and_then(|b| u16::try_from(b).ok()) {
+                    let place = match &layout {
+                        Some(l) => struct_place(l),
+                        None if bytes > 16 => StructPlace::Memory,
+                        None => StructPlace::Unknown,
+                    };
+                    ret.kind = ValueKind::StructValue { bytes, place };
+                }
+            }
+            let in_registers = matches!(ret.kind, ValueKind::StructValue { place: StructPlace::Registers, .. });
+            (ret, layout.filter(|_| in_registers))
+        }
+        _ => (CType { name: "void".into(), kind: ValueKind::Void }, None),
     };
-    Ok(Signature { params, ret, variadic, layouts })
+    Ok(Signature { params, ret, variadic, layouts, ret_layout })
+}
+
+/// Where the SysV ABI returns a struct laid out as `layout`.
+fn struct_place(layout: &Layout) -> StructPlace {
+    /// The worst place among the fields of `layout` at `base`.
+    fn fields(layout: &Layout, base: u32) -> StructPlace {
+        let mut place = StructPlace::Registers;
+        for f in &layout.fields {
+            let at = base + f.offset;
+            let aligned = |bytes: u32| at.is_multiple_of(bytes.max(1));
+            let here = match &f.kind {
+                FieldKind::Int { bytes, .. } | FieldKind::Array { bytes, .. } if aligned(u32::from(*bytes)) => {
+                    StructPlace::Registers
+                }
+                FieldKind::Bool => StructPlace::Registers,
+                FieldKind::Pointer | FieldKind::CString if aligned(8) => StructPlace::Registers,
+                FieldKind::Struct(inner) => fields(inner, at),
+                FieldKind::Opaque { why } if why == "a bit-field" => StructPlace::Registers,
+                FieldKind::Opaque { .. } if f.ctype.contains("long double") => StructPlace::Memory,
+                FieldKind::Opaque { .. } if matches!(f.ctype.as_str(), "float" | "double") && aligned(4) => {
+                    StructPlace::Sse
+                }
+                FieldKind::Opaque { .. } => StructPlace::Unknown,
+                _ => StructPlace::Memory,
+            };
+            place = match (place, here) {
+                (StructPlace::Memory, _) | (_, StructPlace::Memory) => StructPlace::Memory,
+                (StructPlace::Unknown, _) | (_, StructPlace::Unknown) => StructPlace::Unknown,
+                (StructPlace::Sse, _) | (_, StructPlace::Sse) => StructPlace::Sse,
+                _ => StructPlace::Registers,
+            };
+        }
+        place
+    }
+    if layout.bytes > 16 {
+        return StructPlace::Memory;
+    }
+    fields(layout, 0)
 }
 
 /// The largest struct read behind a pointer: the largest record the probes emit.
@@ -576,13 +659,18 @@ pub fn pair_counts(params: &mut [Param]) {
     }
 }
 
-/// Assigns SysV integer argument registers to parameters: `Some(i)` is register `i` of
-/// rdi, rsi, rdx, rcx, r8, r9; `None` when the value is not in a general-purpose register
-/// we can read (floats, aggregates, the seventh argument and later, or anything after an
-/// aggregate whose classification we do not model).
-pub fn register_slots(params: &[Param]) -> Vec<Option<usize>> {
-    let mut next = 0usize;
-    let mut lost = false;
+/// Assigns SysV integer argument registers to parameters of a function returning `ret`:
+/// `Some(i)` is register `i` of rdi, rsi, rdx, rcx, r8, r9; `None` when the value is not in
+/// a general-purpose register we can read (floats, aggregates, the seventh argument and
+/// later, or anything after an aggregate whose classification we do not model). A struct
+/// returned in memory takes rdi for its hidden pointer; where that is not known, no
+/// parameter is read.
+pub fn register_slots(params: &[Param], ret: &CType) -> Vec<Option<usize>> {
+    let (mut next, mut lost) = match ret.kind {
+        ValueKind::StructValue { place: StructPlace::Memory, .. } => (1, false),
+        ValueKind::StructValue { place: StructPlace::Unknown, .. } => (0, true),
+        _ => (0, false),
+    };
     params
         .iter()
         .map(|p| {
@@ -665,13 +753,57 @@ mod tests {
     #[test]
     fn floats_do_not_take_integer_registers() {
         let params = [param(ValueKind::Signed { bytes: 4 }), param(ValueKind::Float), param(ValueKind::CString)];
-        assert_eq!(register_slots(&params), vec![Some(0), None, Some(1)]);
+        assert_eq!(register_slots(&params, &CType::raw()), vec![Some(0), None, Some(1)]);
+    }
+
+    #[test]
+    fn a_struct_returned_in_memory_takes_rdi_and_one_not_modelled_takes_every_register() {
+        let params = [param(ValueKind::Signed { bytes: 8 }), param(ValueKind::Signed { bytes: 8 })];
+        let ret = |place| CType { name: "struct s".into(), kind: ValueKind::StructValue { bytes: 24, place } };
+        assert_eq!(register_slots(&params, &ret(StructPlace::Memory)), vec![Some(1), Some(2)]);
+        assert_eq!(register_slots(&params, &ret(StructPlace::Registers)), vec![Some(0), Some(1)]);
+        assert_eq!(register_slots(&params, &ret(StructPlace::Sse)), vec![Some(0), Some(1)]);
+        assert_eq!(register_slots(&params, &ret(StructPlace::Unknown)), vec![None, None]);
+    }
+
+    #[test]
+    fn where_a_struct_is_returned_follows_the_sysv_classes() {
+        let field = |name: &str, ctype: &str, offset: u32, kind: FieldKind| Field {
+            name: name.into(),
+            ctype: ctype.into(),
+            offset,
+            kind,
+        };
+        let int = |name: &str, offset: u32| field(name, "int", offset, FieldKind::Int { bytes: 4, signed: true });
+        let layout = |bytes: u32, fields: Vec<Field>| Layout { name: "struct s".into(), bytes, fields };
+        // Three ints: rax and rdx.
+        assert_eq!(struct_place(&layout(12, vec![int("a", 0), int("b", 4), int("c", 8)])), StructPlace::Registers);
+        // A nested struct and a pointer are integers too.
+        let inner = layout(8, vec![int("x", 0), int("y", 4)]);
+        let nested = layout(
+            16,
+            vec![
+                field("p", "struct point", 0, FieldKind::Struct(inner)),
+                field("next", "void *", 8, FieldKind::Pointer),
+            ],
+        );
+        assert_eq!(struct_place(&nested), StructPlace::Registers);
+        // More than 16 bytes, a misaligned field (packed), or a long double: memory.
+        assert_eq!(struct_place(&layout(20, vec![int("a", 0)])), StructPlace::Memory);
+        assert_eq!(struct_place(&layout(5, vec![int("a", 1)])), StructPlace::Memory);
+        let long_double = field("x", "long double", 0, FieldKind::Opaque { why: "long double".into() });
+        assert_eq!(struct_place(&layout(16, vec![long_double])), StructPlace::Memory);
+        // A double: floating-point registers; a union: not modelled.
+        let double = field("d", "double", 8, FieldKind::Opaque { why: "double is not decoded".into() });
+        assert_eq!(struct_place(&layout(16, vec![int("a", 0), double])), StructPlace::Sse);
+        let union = field("u", "union value", 0, FieldKind::Opaque { why: "union value is not decoded".into() });
+        assert_eq!(struct_place(&layout(8, vec![union])), StructPlace::Unknown);
     }
 
     #[test]
     fn seventh_integer_argument_is_on_the_stack() {
         let params = vec![param(ValueKind::Unsigned { bytes: 8 }); 7];
-        let slots = register_slots(&params);
+        let slots = register_slots(&params, &CType::raw());
         assert_eq!(slots[5], Some(5));
         assert_eq!(slots[6], None);
     }

@@ -313,7 +313,9 @@ pub struct Plan {
     /// the trace builder then keeps each call's block path.
     pub cfg: Option<cfg::Cfg>,
     /// Per function, per parameter: the layout of the struct it points to
-    /// ([`ValueKind::Record`]), by which the trace builder decodes the bytes read.
+    /// ([`ValueKind::Record`]), by which the trace builder decodes the bytes read; then one
+    /// more, the layout of a struct returned in registers
+    /// ([`dwarf::StructPlace::Registers`]).
     pub layouts: Vec<Vec<Option<dwarf::Layout>>>,
 }
 
@@ -350,7 +352,7 @@ impl Plan {
             let arrays =
                 self.points.iter().find(|p| p.function as usize == fi).map_or_else(ArrayReads::default, |p| p.arrays);
             let cap = arrays.cap;
-            let slots = dwarf::register_slots(&f.params);
+            let slots = dwarf::register_slots(&f.params, &f.ret);
             let again = |slot: &Option<usize>| {
                 if slot.is_some_and(|s| arrays.out & (1 << s) != 0) {
                     " and again at the return (the function may write it)"
@@ -483,8 +485,13 @@ pub fn plan(pid: u32, functions: &[String], ret_mode: RetMode) -> Result<Plan, P
         }
 
         let signature = debug_signature(elf, &symbol.name, symbol.address);
-        let (mut params, ret, has_dwarf, variadic, layouts) = match signature {
-            Some(sig) => (sig.params, sig.ret, true, sig.variadic, sig.layouts),
+        let (mut params, ret, has_dwarf, variadic, mut layouts) = match signature {
+            Some(sig) => {
+                let mut layouts = sig.layouts;
+                layouts.resize(sig.params.len(), None);
+                layouts.push(sig.ret_layout);
+                (sig.params, sig.ret, true, sig.variadic, layouts)
+            }
             None => {
                 plan.warnings.push(format!(
                     "{name}: no DWARF in {}; arguments are recorded as the six raw argument \
@@ -497,9 +504,10 @@ pub fn plan(pid: u32, functions: &[String], ret_mode: RetMode) -> Result<Plan, P
                 (params, CType::raw(), false, false, Vec::new())
             }
         };
+        layouts.resize(params.len() + 1, None);
         plan.layouts.push(layouts);
         dwarf::pair_counts(&mut params);
-        let slots = dwarf::register_slots(&params);
+        let slots = dwarf::register_slots(&params, &ret);
         let mut notes = Vec::new();
         let mut arrays = ArrayReads::for_params(&params, &slots, DEFAULT_ARRAY_CAP, &mut notes);
         arrays.read_member_strings(&params, &slots, plan.layouts.last().map_or(&[][..], Vec::as_slice), &mut notes);
@@ -517,8 +525,24 @@ pub fn plan(pid: u32, functions: &[String], ret_mode: RetMode) -> Result<Plan, P
                 ));
             }
         }
-        if ret.kind == ValueKind::Float || ret.kind == ValueKind::Aggregate {
-            plan.warnings.push(format!("{name}: return type {} is not in rax; recorded as unavailable", ret.name));
+        match ret.kind {
+            ValueKind::Float | ValueKind::Aggregate => {
+                plan.warnings.push(format!("{name}: return type {} is not in rax; recorded as unavailable", ret.name));
+            }
+            ValueKind::StructValue { place, .. } if place != dwarf::StructPlace::Registers => {
+                plan.warnings.push(format!(
+                    "{name}: {} is returned {}; recorded as unavailable",
+                    ret.name,
+                    match place {
+                        dwarf::StructPlace::Memory => "in memory (a hidden pointer in rdi)",
+                        dwarf::StructPlace::Sse => "in floating-point registers",
+                        _ =>
+                            "where this tracer does not model (a union or a field of unknown type), and no \
+                              parameter is read",
+                    }
+                ));
+            }
+            _ => {}
         }
         let mut string_mask = 0u32;
         for (p, slot) in params.iter().zip(&slots) {
