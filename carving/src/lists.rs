@@ -10,7 +10,7 @@ use synth_engine::emit::Lang;
 use synth_engine::lists::{
     emit_outputs_c, emit_outputs_c_tests, emit_outputs_function, emit_outputs_tests, joint_examples, show_outputs,
     structured, synthesize_outputs, CParam, CPrototype, Expr, JointExample, ListEmitError, ListLimits, ListProblem,
-    Shape, ShapedKind,
+    Shape, ShapedKind, ShapedParam,
 };
 use synth_engine::search::CancelToken;
 use synth_engine::spec::Examples;
@@ -18,7 +18,7 @@ use synth_engine::verify::{verify, QualityReport, VerifyLimits};
 use tracer_probe::{
     probes::{
         self,
-        dwarf::{CType, FieldKind, Layout, ValueKind},
+        dwarf::{CType, FieldKind, Layout, StructPlace, ValueKind},
     },
     record::{self, RecordConfig},
     trace::{FunctionInfo, Trace},
@@ -30,11 +30,13 @@ use crate::spec;
 /// Every how many distinct inputs one is held out.
 const HOLDOUT_EVERY: usize = 5;
 
-/// Whether a function takes arrays (pointers whose elements are read), so that it is a
-/// list task rather than a scalar one.
+/// Whether a function is a task of the list language rather than a scalar one: it takes
+/// arrays or structs (pointers whose elements or fields are read), or returns a struct in
+/// registers.
 #[must_use]
-pub fn takes_arrays(f: &FunctionInfo) -> bool {
+pub fn is_list_task(f: &FunctionInfo) -> bool {
     f.params.iter().any(|p| matches!(p.ctype.kind, ValueKind::Elements { .. } | ValueKind::Record { .. }))
+        || matches!(f.ret.kind, ValueKind::StructValue { place: StructPlace::Registers, .. })
 }
 
 /// What live synthesis over arrays found.
@@ -84,7 +86,7 @@ fn examples(ex: &synth_engine::spec::Examples) -> Result<Vec<JointExample>, Live
     Ok(joint_examples(&ListProblem::outputs_from_examples(ex).map_err(synth_engine::Error::from)?))
 }
 
-/// Records `config.synth.function` (a function that [`takes_arrays`]) in the live process
+/// Records `config.synth.function` (a function that [`is_list_task`]) in the live process
 /// with `plan` (from [`crate::live::plan`]) and synthesizes it as a list function.
 ///
 /// # Errors
@@ -132,11 +134,30 @@ fn synthesize_from_trace(
         _ => ex.clone(),
     };
     let mut parts = ListProblem::outputs_from_examples(&typed(&carved.training)).map_err(synth_engine::Error::from)?;
+    // A struct returned by value has C's layout too: the parameters as they are.
+    let shape = carved.shape.clone().or_else(|| {
+        carved.returned.as_ref().map(|_| Shape {
+            params: carved
+                .training
+                .params
+                .iter()
+                .enumerate()
+                .map(|(i, p)| ShapedParam { name: p.name.clone(), kind: ShapedKind::Plain(i) })
+                .collect(),
+            repr_c: None,
+        })
+    });
     for problem in &mut parts {
         problem.description.clone_from(&config.synth.describe);
-        problem.shape.clone_from(&carved.shape);
+        problem.shape.clone_from(&shape);
         if let Some(shape) = problem.shape.as_mut() {
             shape.repr_c = Some(rust_declarations(layouts));
+        }
+        // The struct returned as DWARF spells it (`span_t`, not `struct span_t`).
+        if let (Some(f), Some(st)) = (problem.result_field.as_mut(), &carved.returned) {
+            if f.output == "return" && !f.column {
+                f.shape = st.clone();
+            }
         }
         // The struct written as DWARF spells it.
         let written = problem.result_field.as_ref().and_then(|f| {

@@ -6,7 +6,6 @@ use std::{path::Path, sync::atomic::AtomicBool, time::Duration};
 use serde::Serialize;
 use synth_engine::{
     emit::{self, Lang},
-    lists::ShapedKind,
     refine::{refine, IterationRecord, RefineConfig, RefineStatus, Reward},
     search::CancelToken,
     spec::invariants,
@@ -178,7 +177,7 @@ impl SynthesisReport {
 /// The probe plan for `config.synth.function`, with uretprobes and `config.arg_overrides`:
 /// what [`run`] and
 /// [`crate::lists::run`] record with, and what tells them apart
-/// ([`crate::lists::takes_arrays`]).
+/// ([`crate::lists::is_list_task`]).
 ///
 /// # Errors
 /// The function cannot be found or read.
@@ -368,22 +367,7 @@ fn synthesize_observed(
     let no_edges = std::collections::HashMap::new();
     let edges = observed.map_or(&no_edges, |o| &o.edges);
     let mut carved = spec::carve_covering(trace, &options.function, 5, edges)?;
-    // Struct fields are inputs of the list language only (`synth --pid` routes there).
-    if let Some(p) =
-        carved.shape.as_ref().and_then(|s| s.params.iter().find(|p| !matches!(p.kind, ShapedKind::Plain(_))))
-    {
-        return Err(SpecError::Struct {
-            function: options.function.clone(),
-            what: format!("parameter `{}`", p.name),
-            ctype: "a struct pointer".into(),
-            why: "this path takes scalars; `synth --pid` synthesizes struct functions".into(),
-        }
-        .into());
-    }
-    if let Some(outputs) = &carved.training.outputs {
-        let names: Vec<String> = outputs.0.iter().map(|(n, _)| format!("`{n}`")).collect();
-        return Err(SpecError::SeveralOutputs { function: options.function.clone(), outputs: names.join(", ") }.into());
-    }
+    spec::scalar_only(&carved, &options.function)?;
     // A long trace has many more distinct calls than a specification needs: keep an even
     // spread, so the search, the emitted tests and verification stay quick.
     thin(&mut carved.training.examples, MAX_TRAINING);

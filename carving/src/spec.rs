@@ -7,7 +7,7 @@ use synth_engine::lists::{Shape, ShapedKind, ShapedParam, StructShape};
 use synth_engine::spec::{ExampleJson, Examples, ParamDecl};
 
 use tracer_probe::{
-    probes::dwarf::{CType, ValueKind},
+    probes::dwarf::{CType, StructPlace, ValueKind},
     trace::{FieldValue, Trace, Value},
 };
 
@@ -84,6 +84,9 @@ pub struct CarvedSpec {
     /// The parameters as written when some are structs (their integer fields are the
     /// inputs: `r.size.x`, or `items.qty` across an array of structs).
     pub shape: Option<Shape>,
+    /// A struct returned by value: its type as DWARF spells it and its integer fields, in
+    /// the order its declaration in the examples' `"types"` gives them.
+    pub returned: Option<StructShape>,
 }
 
 /// Where an input of the specification comes from in a call's arguments.
@@ -323,7 +326,36 @@ pub fn carve_covering(
     // through a pointer argument (the memory after the call); with more than one, each
     // example's output is an object with a value for each (`"outputs"`).
     let mut outputs: Vec<(String, String, Option<usize>)> = Vec::new();
-    if info.ret.kind != ValueKind::Void || written.is_empty() {
+    let mut types = synth_engine::spec::StructTypes::default();
+    let mut returned = None;
+    if let ValueKind::StructValue { place, .. } = info.ret.kind {
+        // A struct returned in registers: a result of each integer field, its type
+        // declared from the fields a call showed.
+        let why = match place {
+            StructPlace::Registers => "no call showed its fields",
+            StructPlace::Memory => "it is returned in memory, which the probes do not read",
+            StructPlace::Sse => "it is returned in floating-point registers, which the probes do not read",
+            StructPlace::Unknown => "where the ABI returns it is not modelled (a union, a field of unknown type)",
+        };
+        let sample = trace.calls_of(index).find_map(|c| match &c.ret {
+            Some(v @ Value::Record { fault: None, truncated: false, .. }) => Some(v.clone()),
+            _ => None,
+        });
+        let Some(Value::Record { ty, fields, .. }) = sample else {
+            return Err(SpecError::Struct {
+                function: function.into(),
+                what: "its return value".into(),
+                ctype: info.ret.name.clone(),
+                why: why.into(),
+            });
+        };
+        let (mut paths, mut nested) = (Vec::new(), Vec::new());
+        leaves(&fields, &[], &mut paths, &mut nested);
+        let st = StructShape { ty, fields: paths.into_iter().enumerate().map(|(k, p)| (p, k)).collect(), nested };
+        synth_engine::lists::declare_types(&mut types, &st);
+        outputs.push(("return".into(), st.ty.trim().trim_start_matches("struct ").replace(' ', "_"), None));
+        returned = Some(st);
+    } else if info.ret.kind != ValueKind::Void || written.is_empty() {
         outputs.push(("return".into(), type_name(function, "the return value", &info.ret)?.into(), None));
     }
     for &i in &written {
@@ -366,7 +398,10 @@ pub fn carve_covering(
             },
             _ => None,
         }),
-        None => call.ret.as_ref().and_then(json_value),
+        None => match call.ret.as_ref()? {
+            record @ Value::Record { .. } => record_json(record),
+            other => json_value(other),
+        },
     };
     let struct_result = written.iter().any(|&i| matches!(info.params[i].ctype.kind, ValueKind::Record { .. }));
     // Distinct inputs in first-seen order, each with the outputs seen for it.
@@ -448,10 +483,37 @@ pub fn carve_covering(
         },
         outputs: (outputs.len() > 1 || struct_result)
             .then(|| synth_engine::spec::NamedTypes(outputs.iter().map(|(n, t, _)| (n.clone(), t.clone())).collect())),
-        types: synth_engine::spec::StructTypes::default(),
+        types: types.clone(),
         examples,
     };
-    Ok(CarvedSpec { training: make(training), held_out: make(held_out), calls, distinct: order.len(), shape })
+    Ok(CarvedSpec { training: make(training), held_out: make(held_out), calls, distinct: order.len(), shape, returned })
+}
+
+/// Checks that `carved` is a task of the scalar path (the daemon's jobs, `synth --session`):
+/// one scalar result, no struct in or out, which only `synth --pid` synthesizes.
+///
+/// # Errors
+/// [`SpecError::Struct`] or [`SpecError::SeveralOutputs`].
+pub fn scalar_only(carved: &CarvedSpec, function: &str) -> Result<(), SpecError> {
+    let struct_error = |what: String, ctype: &str| SpecError::Struct {
+        function: function.into(),
+        what,
+        ctype: ctype.into(),
+        why: "this path takes scalars; `synth --pid` synthesizes struct functions".into(),
+    };
+    if let Some(p) =
+        carved.shape.as_ref().and_then(|s| s.params.iter().find(|p| !matches!(p.kind, ShapedKind::Plain(_))))
+    {
+        return Err(struct_error(format!("parameter `{}`", p.name), "a struct pointer"));
+    }
+    if let Some(outputs) = &carved.training.outputs {
+        let names: Vec<String> = outputs.0.iter().map(|(n, _)| format!("`{n}`")).collect();
+        return Err(SpecError::SeveralOutputs { function: function.into(), outputs: names.join(", ") });
+    }
+    if !carved.training.types.is_empty() {
+        return Err(struct_error("its return value".into(), &carved.training.output_type));
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -602,6 +664,44 @@ mod tests {
         .unwrap_err()
         .to_string();
         assert!(err.contains("several results (`return`, `a`)") && err.contains("synth --pid"), "{err}");
+    }
+
+    #[test]
+    fn a_struct_returned_in_registers_is_a_typed_result_the_scalar_path_refuses() {
+        let mut t = int_trace(&[(7, 0), (-3, 0)]);
+        t.functions[0].ret = CType {
+            name: "struct span".into(),
+            kind: ValueKind::StructValue { bytes: 8, place: StructPlace::Registers },
+        };
+        let field = |name: &str, v: i64| FieldValue { name: name.into(), ctype: "int".into(), value: Value::Int(v) };
+        for c in &mut t.calls {
+            let Some(Value::Int(_)) = c.ret else { panic!() };
+            let Value::Int(x) = c.args[0] else { panic!() };
+            c.ret = Some(Value::Record {
+                ptr: 0,
+                ty: "struct span".into(),
+                fields: vec![field("lo", x - 1), field("hi", x + 1)],
+                truncated: false,
+                fault: None,
+            });
+        }
+        let spec = carve(&t, "greet", 5).unwrap();
+        assert_eq!(spec.training.output_type, "span");
+        assert_eq!(
+            spec.training.types.0,
+            [("span".to_string(), vec![("lo".to_string(), "int".to_string()), ("hi".to_string(), "int".to_string())])]
+        );
+        assert_eq!(spec.training.examples[0].output, json!({"lo": 6, "hi": 8}));
+        assert_eq!(spec.returned.as_ref().map(|st| st.ty.as_str()), Some("struct span"));
+        let err = scalar_only(&spec, "greet").unwrap_err().to_string();
+        assert!(err.contains("its return value") && err.contains("synth --pid"), "{err}");
+        // Returned in memory: no call shows it, and the error says why.
+        t.functions[0].ret.kind = ValueKind::StructValue { bytes: 24, place: StructPlace::Memory };
+        for c in &mut t.calls {
+            c.ret = Some(Value::Unavailable("the struct returned is not in rax:rdx".into()));
+        }
+        let err = carve(&t, "greet", 5).unwrap_err().to_string();
+        assert!(err.contains("returned in memory"), "{err}");
     }
 
     #[test]

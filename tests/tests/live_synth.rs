@@ -162,14 +162,23 @@ fn verified_report(
     lang: &str,
     drive: &str,
 ) -> serde_json::Value {
+    verified_report_with(bin, dir, func, lang, drive, &[])
+}
+
+/// [`verified_report`] with `extra` arguments to `synth`.
+fn verified_report_with(
+    bin: &std::path::Path,
+    dir: &std::path::Path,
+    func: &str,
+    lang: &str,
+    drive: &str,
+    extra: &[&str],
+) -> serde_json::Value {
     let mut fixture = Fixture::start(bin);
     let out = dir.join(format!("out-{func}-{lang}"));
-    let (code, err) = live(
-        &mut fixture,
-        func,
-        &["--lang", lang, "--distinct", "60", "--max-seconds", "20", "--out", out.to_str().unwrap()],
-        &[drive],
-    );
+    let mut args = vec!["--lang", lang, "--distinct", "60", "--max-seconds", "20", "--out", out.to_str().unwrap()];
+    args.extend_from_slice(extra);
+    let (code, err) = live(&mut fixture, func, &args, &[drive]);
     assert_eq!(code, 0, "{func} {lang}: {err}");
     let report: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(out.join("report.json")).unwrap()).unwrap();
@@ -603,4 +612,118 @@ fn struct_functions_synthesized_from_their_fields_agree_with_the_original_on_fre
     let (code, err) = live(&mut fixture, "move_rect", &["--lang", "c", "--max-seconds", "5"], &["rect"]);
     assert_ne!(code, 0, "not verified: {err}");
     assert!(err.contains("move_rect: fits-observed") && err.contains("1 calls"), "{err}");
+}
+
+/// Structs returned by value, each compared with the synthesized C.
+const RETURNED_HARNESS: &str = r#"#include <stdint.h>
+#include <stdio.h>
+
+struct span {
+    int lo;
+    int hi;
+    int width;
+};
+struct money {
+    int dollars;
+    int cents;
+};
+
+struct span bounds(const int *xs, int n);
+struct span synth_bounds(const int *xs, int n);
+struct money split_cents(int total);
+struct money synth_split_cents(int total);
+
+static uint32_t state = 99u;
+static int next(int lo, int hi) {
+    state = state * 1103515245u + 12345u;
+    return lo + (int)((state >> 8) % (uint32_t)(hi - lo + 1));
+}
+
+int main(void) {
+    int agree[2] = {0, 0};
+    for (int t = 0; t < 1000; t++) {
+        int xs[16];
+        int n = next(1, 16);
+        for (int j = 0; j < n; j++) xs[j] = next(-100000, 100000);
+        struct span a = bounds(xs, n), b = synth_bounds(xs, n);
+        agree[0] += a.lo == b.lo && a.hi == b.hi && a.width == b.width;
+        int total = next(0, 10000000);
+        struct money m = split_cents(total), s = synth_split_cents(total);
+        agree[1] += m.dollars == s.dollars && m.cents == s.cents;
+    }
+    printf("bounds %d\nsplit_cents %d\n", agree[0], agree[1]);
+    return 0;
+}
+"#;
+
+/// The same in Rust: the originals return the synthesized `#[repr(C)]` structs.
+const RUST_RETURNED_HARNESS: &str = r#"
+extern "C" {
+    #[link_name = "bounds"]
+    fn original_bounds(xs: *const i32, n: i32) -> bounds::Span;
+    #[link_name = "split_cents"]
+    fn original_split_cents(total: i32) -> split_cents::Money;
+}
+
+fn main() {
+    let mut state: u32 = 99;
+    let mut next = |lo: i32, hi: i32| {
+        state = state.wrapping_mul(1103515245).wrapping_add(12345);
+        lo + ((state >> 8) % (hi - lo + 1) as u32) as i32
+    };
+    let mut agree = [0; 2];
+    for _ in 0..1000 {
+        let n = next(1, 16);
+        let xs: Vec<i32> = (0..n).map(|_| next(-100000, 100000)).collect();
+        let wide: Vec<i64> = xs.iter().map(|&x| i64::from(x)).collect();
+        let a = unsafe { original_bounds(xs.as_ptr(), n) };
+        let b = bounds::bounds(&wide, i64::from(n));
+        agree[0] += usize::from((a.lo, a.hi, a.width) == (b.lo, b.hi, b.width));
+        let total = next(0, 10000000);
+        let m = unsafe { original_split_cents(total) };
+        let s = split_cents::split_cents(i64::from(total));
+        agree[1] += usize::from((m.dollars, m.cents) == (s.dollars, s.cents));
+    }
+    println!("bounds {}\nsplit_cents {}", agree[0], agree[1]);
+}
+"#;
+
+#[test]
+fn structs_returned_by_value_synthesized_in_c_and_rust_agree_with_the_original_on_fresh_inputs() {
+    set_binary(env!("CARGO_BIN_EXE_tracesynth-under-test"));
+    if !require_root("structs_returned_by_value_synthesized") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let bin = build_fixture("calls", &["-O2", "-g"], dir.path());
+    let mut objects = vec!["original.o".to_string()];
+    let mut rust = String::from(RUST_RETURNED_HARNESS);
+    let cents = ["--describe", "whole dollars and the cents left of a total in cents, 100 cents a dollar"];
+    for (func, lang, extra, expect) in [
+        ("bounds", "c", &[][..], "struct span bounds(const int *xs, int n) {"),
+        ("bounds", "python", &[], "return Span(lo=min(xs), hi=max(xs), width=max(xs) - min(xs))"),
+        ("bounds", "rust", &[], "pub fn bounds(xs: &[i64], _n: i64) -> Span {"),
+        ("split_cents", "c", &cents, "return (struct money){.dollars = "),
+        ("split_cents", "python", &cents, "return Money(dollars=total // 100, cents=total % 100)"),
+        ("split_cents", "rust", &cents, "pub fn split_cents(total: i64) -> Money {"),
+    ] {
+        let report = verified_report_with(&bin, dir.path(), func, lang, "spandrive 300", extra);
+        let code = report["code"].as_str().unwrap();
+        assert!(code.contains(expect), "{func} {lang}: {code}");
+        if lang == "c" {
+            assert!(report["report"]["warnings"].as_array().is_some_and(Vec::is_empty), "{report}");
+            objects.push(compile_renamed(dir.path(), func, code));
+        }
+        if lang == "rust" {
+            // C's layout, so the originals can return it.
+            assert!(code.contains("#[repr(C)]") && code.contains(": i32,"), "{code}");
+            rust.push_str(&format!("\nmod {func} {{\n{code}}}\n"));
+        }
+    }
+    compile_original(dir.path());
+    std::fs::write(dir.path().join("harness.c"), RETURNED_HARNESS).unwrap();
+    checked(Command::new("gcc").args(["-O1", "-o", "harness", "harness.c"]).args(&objects), dir.path());
+    let agreed = checked(&mut Command::new(dir.path().join("harness")), dir.path());
+    assert_eq!(agreed, "bounds 1000\nsplit_cents 1000\n");
+    assert_eq!(run_rust_harness(dir.path(), &rust), "bounds 1000\nsplit_cents 1000\n", "Rust");
 }

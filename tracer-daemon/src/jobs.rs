@@ -214,12 +214,7 @@ impl Jobs {
         let trace = store.trace(trace_id)?.ok_or(JobError::UnknownTrace(trace_id))?;
         // The same checks the job makes, now, so the client gets them as a 4xx.
         let carved = spec::carve(&trace, &options.function, 5)?;
-        if let Some(outputs) = &carved.training.outputs {
-            let names: Vec<String> = outputs.0.iter().map(|(n, _)| format!("`{n}`")).collect();
-            return Err(
-                SpecError::SeveralOutputs { function: options.function.clone(), outputs: names.join(", ") }.into()
-            );
-        }
+        spec::scalar_only(&carved, &options.function)?;
         let cancel = CancelToken::new();
         let view = {
             let mut jobs = lock(&self.jobs);

@@ -667,7 +667,7 @@ fn run_live_synth(args: &SynthArgs, pid: u32, budget: Duration) -> anyhow::Resul
     };
     // A function over arrays is a list task: its own search and emitters.
     let plan = carving::live::plan(&config)?;
-    if plan.functions.first().is_some_and(carving::lists::takes_arrays) {
+    if plan.functions.first().is_some_and(carving::lists::is_list_task) {
         bar.set_message("recording (a function over arrays: the list language)");
         let outcome = carving::lists::run(&config, &plan, stop_flag());
         bar.finish_and_clear();

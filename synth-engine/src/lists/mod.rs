@@ -34,7 +34,7 @@ pub use program::{floor_div, floor_mod, run, Expr, LType, LValue, ListOp, RunErr
 pub use search::{
     synthesize_lists, CoreOpsFirst, ListGuide, ListLimits, ListOutcome, ListStats, UniformListGuide, MAX_VALUE_COST,
 };
-pub use shape::{class_name, structured, ReprC, Shape, ShapedKind, ShapedParam, StructShape};
+pub use shape::{class_name, declare_types, structured, ReprC, Shape, ShapedKind, ShapedParam, StructShape};
 pub use spec::{is_list_spec, ListProblem, ResultField, MAX_EXAMPLE_LIST};
 
 /// A list task that cannot be read.

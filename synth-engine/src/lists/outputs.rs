@@ -698,7 +698,15 @@ fn rust(parts: &[(ListProblem, Expr)]) -> Result<String, ListEmitError> {
         lines.push(values[j].clone());
     } else if let Some(rf) = built {
         let fields = field_values(&problems, "return", &rf.shape, &values);
-        lines.push(rs_build(&rf.shape, &rf.shape.ty, &[], &|k| fields[k].clone()));
+        // A field of C's width takes the value as C's assignment would.
+        let field = |k: usize| {
+            let (path, _) = &rf.shape.fields[k];
+            match repr_c.and_then(|rc| rc.field_type(rf.shape.holder(path), path.last()?)) {
+                None | Some("i64") => fields[k].clone(),
+                Some(t) => format!("({}) as {t}", fields[k]),
+            }
+        };
+        lines.push(rs_build(&rf.shape, &rf.shape.ty, &[], &field));
     } else if let Some(rf) = built_array {
         // A record per position, as many as the shortest field's list.
         let columns = field_values(&problems, "return", &rf.shape, &values);
@@ -744,7 +752,9 @@ fn rust(parts: &[(ListProblem, Expr)]) -> Result<String, ListEmitError> {
             .collect(),
     };
     if let Some(rf) = built.or(built_array) {
-        rust_structs(&rf.shape, &mut structs);
+        if repr_c.and_then(|rc| rc.fields(&rf.shape.ty)).is_none() {
+            rust_structs(&rf.shape, &mut structs);
+        }
     }
     let mut out = match &first.shape {
         Some(shape) => rs_declarations(shape, &structs),

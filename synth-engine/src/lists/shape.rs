@@ -172,23 +172,8 @@ pub(crate) fn flatten_structs(ex: &Examples) -> Result<Option<(Examples, Shape)>
 pub fn structured(flat: &Examples, shape: &Shape) -> Examples {
     use serde_json::{Map, Value as Json};
     let type_name = |ty: &str| ty.trim().trim_start_matches("struct ").replace(' ', "_");
-    let mut types: Vec<(String, Vec<(String, String)>)> = Vec::new();
-    let mut declare = |s: &StructShape| {
-        for (ty, members) in s.types() {
-            let name = type_name(ty);
-            if types.iter().any(|(n, _)| *n == name) {
-                continue;
-            }
-            let fields = members
-                .into_iter()
-                .map(|m| match m {
-                    Member::Int { name, .. } => (name.to_string(), "int".to_string()),
-                    Member::Nested { name, ty, .. } => (name.to_string(), type_name(ty)),
-                })
-                .collect();
-            types.push((name, fields));
-        }
-    };
+    let mut types = flat.types.clone();
+    let mut declare = |s: &StructShape| declare_types(&mut types, s);
     // One struct's value from the inputs, `at` picking an element of list inputs.
     fn object(s: &StructShape, prefix: &[String], args: &[Json], at: Option<usize>) -> Json {
         let mut map = Map::new();
@@ -247,7 +232,27 @@ pub fn structured(flat: &Examples, shape: &Shape) -> Examples {
             ExampleJson { args, output: e.output.clone() }
         })
         .collect();
-    Examples { params, types: crate::spec::StructTypes(types), examples, ..flat.clone() }
+    Examples { params, types, examples, ..flat.clone() }
+}
+
+/// Declares in `types` the struct types of `shape` not declared yet, nested ones first,
+/// each under its name as the examples JSON spells it (`struct span` as `span`).
+pub fn declare_types(types: &mut crate::spec::StructTypes, shape: &StructShape) {
+    let type_name = |ty: &str| ty.trim().trim_start_matches("struct ").replace(' ', "_");
+    for (ty, members) in shape.types() {
+        let name = type_name(ty);
+        if types.0.iter().any(|(n, _)| *n == name) {
+            continue;
+        }
+        let fields = members
+            .into_iter()
+            .map(|m| match m {
+                Member::Int { name, .. } => (name.to_string(), "int".to_string()),
+                Member::Nested { name, ty, .. } => (name.to_string(), type_name(ty)),
+            })
+            .collect();
+        types.0.push((name, fields));
+    }
 }
 
 /// Which part of a JSON argument an input is.
