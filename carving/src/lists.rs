@@ -5,7 +5,7 @@
 use std::sync::atomic::AtomicBool;
 use std::time::Instant;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use synth_engine::emit::Lang;
 use synth_engine::lists::{
     emit_outputs_c, emit_outputs_c_tests, emit_outputs_function, emit_outputs_tests, joint_examples, show_outputs,
@@ -24,7 +24,7 @@ use tracer_probe::{
     trace::{FunctionInfo, Trace},
 };
 
-use crate::live::{LiveConfig, LiveError};
+use crate::live::{LiveConfig, LiveError, SynthOptions};
 use crate::spec;
 
 /// Every how many distinct inputs one is held out.
@@ -40,7 +40,7 @@ pub fn is_list_task(f: &FunctionInfo) -> bool {
 }
 
 /// What live synthesis over arrays found.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct ListSynthesis {
     /// Function name.
     pub function: String,
@@ -48,7 +48,7 @@ pub struct ListSynthesis {
     /// (and some were held out); `fits-observed` when only the training calls could be
     /// checked, or the function also reads memory no probe captured; `partial` when a
     /// held-out call disagrees.
-    pub status: &'static str,
+    pub status: String,
     /// Why it is not `verified`, when that is not a disagreement.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub status_reason: Option<String>,
@@ -74,7 +74,6 @@ pub struct ListSynthesis {
     pub synth_secs: f64,
     /// The calls synthesized from, in the examples JSON (`synth --examples` reads it):
     /// struct parameters typed and declared in `"types"`, their values as objects.
-    #[serde(skip)]
     pub examples: synth_engine::spec::Examples,
 }
 
@@ -102,18 +101,25 @@ pub fn run(config: &LiveConfig, plan: &probes::Plan, stop: &AtomicBool) -> Resul
     let (trace, _paths) = record::record_with_paths(plan, &record_config, stop)?;
     let record_secs = trace.end_ns.saturating_sub(trace.start_ns) as f64 / 1e9;
     let layouts = plan.layouts.first().cloned().unwrap_or_default();
-    let report = synthesize_from_trace(&trace, config, record_secs, &layouts)?;
-    Ok((report, trace))
+    let report = synthesize_from_trace(&trace, &config.synth, &layouts, &CancelToken::new())?;
+    Ok((ListSynthesis { record_secs, ..report }, trace))
 }
 
-fn synthesize_from_trace(
+/// Synthesizes `options.function` (a function that [`is_list_task`]) from the calls in
+/// `trace`, its structs laid out as `layouts` say (per parameter, then the struct
+/// returned: [`tracer_probe::probes::Plan::layouts`], or [`tracer_probe::probes::layouts_of`]);
+/// `cancel` stops the search. The report's recording time is 0.
+///
+/// # Errors
+/// As [`run`], after the recording.
+pub fn synthesize_from_trace(
     trace: &Trace,
-    config: &LiveConfig,
-    record_secs: f64,
+    options: &SynthOptions,
     layouts: &[Option<Layout>],
+    cancel: &CancelToken,
 ) -> Result<ListSynthesis, LiveError> {
-    let function = &config.synth.function;
-    let lang: Lang = config.synth.lang;
+    let function = &options.function;
+    let lang: Lang = options.lang;
     let started = Instant::now();
     let carved = spec::carve(trace, function, HOLDOUT_EVERY)?;
     // One task per output: the return value and each buffer the function writes.
@@ -148,7 +154,7 @@ fn synthesize_from_trace(
         })
     });
     for problem in &mut parts {
-        problem.description.clone_from(&config.synth.describe);
+        problem.description.clone_from(&options.describe);
         problem.shape.clone_from(&shape);
         if let Some(shape) = problem.shape.as_mut() {
             shape.repr_c = Some(rust_declarations(layouts));
@@ -172,9 +178,9 @@ fn synthesize_from_trace(
     }
     let training = joint_examples(&parts);
     let held_out = examples(&typed(&carved.held_out))?;
-    let limits = ListLimits { timeout: config.synth.budget, ..ListLimits::default() };
-    let guide = crate::guide_choice::list_guide(config.synth.guide);
-    let programs = match synthesize_outputs(&parts, &limits, guide, &CancelToken::new()) {
+    let limits = ListLimits { timeout: options.budget, ..ListLimits::default() };
+    let guide = crate::guide_choice::list_guide(options.guide);
+    let programs = match synthesize_outputs(&parts, &limits, guide, cancel) {
         Ok((programs, _)) => programs,
         Err(e) => {
             let which = if parts.len() > 1 { format!("output `{}`: ", e.output) } else { String::new() };
@@ -238,7 +244,7 @@ fn synthesize_from_trace(
     };
     Ok(ListSynthesis {
         function: function.clone(),
-        status,
+        status: status.to_string(),
         status_reason: uncaptured,
         calls_observed: carved.calls,
         distinct_inputs: carved.distinct,
@@ -248,14 +254,14 @@ fn synthesize_from_trace(
         code,
         tests,
         report,
-        record_secs,
+        record_secs: 0.0,
         synth_secs: started.elapsed().as_secs_f64(),
         examples: {
             let mut written = match &carved.shape {
                 Some(shape) => synth_engine::lists::structured(&carved.training, shape),
                 None => carved.training.clone(),
             };
-            written.description.clone_from(&config.synth.describe);
+            written.description.clone_from(&options.describe);
             written
         },
     })

@@ -275,6 +275,75 @@ fn client_verbs_limits_and_target_exit() {
 }
 
 #[test]
+fn synth_session_takes_functions_over_arrays_and_structs() {
+    set_binary(env!("CARGO_BIN_EXE_tracesynth-under-test"));
+    if !require_root("synth_session_takes_functions_over_arrays_and_structs") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let bin = build_fixture("calls", &["-O2", "-g"], dir.path());
+    let mut fixture = Fixture::start(&bin);
+    let daemon = start_daemon(&dir.path().join("data"), &[]);
+    let client = daemon.client();
+    let pid = fixture.pid().to_string();
+    let url = daemon.url.as_str();
+    let (code, out, err) = run_tracesynth(&[
+        "attach",
+        "--pid",
+        &pid,
+        "--func",
+        "bounds",
+        "--func",
+        "clamp_high",
+        "--func",
+        "move_rect",
+        "--daemon",
+        url,
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let id: u64 = out.trim().parse().expect("attach prints the session id");
+    fixture.command("spandrive 200");
+    fixture.command("arrdrive 200");
+    fixture.command("rectdrive 200");
+    wait_for("600 calls", Duration::from_secs(30), || {
+        let s = client.get_json(&format!("/v1/sessions/{id}")).unwrap();
+        (total_calls(&s) == 600).then_some(s)
+    });
+    let id = id.to_string();
+    // A struct returned in registers, an array written in place with a count returned, a
+    // struct written through its pointer: the list language's jobs, the structs laid out
+    // from the binary's DWARF.
+    for (func, lang, expect) in [
+        ("bounds", "c", "struct span bounds(const int *xs, int n) {"),
+        ("bounds", "python", "return Span(lo=min(xs), hi=max(xs), width=max(xs) - min(xs))"),
+        ("clamp_high", "python", "a[:] = [min(x, hi) for x in a]"),
+        ("move_rect", "c", "void move_rect(struct rect *r, int dx, int dy) {"),
+    ] {
+        let out_dir = dir.path().join(format!("out-{func}-{lang}"));
+        let (code, text, err) = run_tracesynth(&[
+            "synth",
+            "--session",
+            &id,
+            "--func",
+            func,
+            "--lang",
+            lang,
+            "--daemon",
+            url,
+            "--out",
+            out_dir.to_str().unwrap(),
+        ]);
+        assert_eq!(code, 0, "{func} {lang}: {err}");
+        assert!(text.contains(expect), "{func} {lang}: {text}");
+        assert!(err.contains(&format!("{func}: verified")), "{err}");
+        let report: Json =
+            serde_json::from_str(&std::fs::read_to_string(out_dir.join("report.json")).unwrap()).unwrap();
+        assert_eq!(report["status"], "verified", "{report}");
+        assert!(out_dir.join("examples.json").exists());
+    }
+}
+
+#[test]
 fn block_probes_give_the_cfg_with_hit_counts() {
     set_binary(env!("CARGO_BIN_EXE_tracesynth-under-test"));
     if !require_root("block_probes_give_the_cfg_with_hit_counts") {

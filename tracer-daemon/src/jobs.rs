@@ -162,7 +162,7 @@ pub struct JobProgress {
     pub iteration: u32,
     /// Terms the searches evaluated so far.
     pub candidates_tried: u64,
-    /// Best reward so far (0..=1).
+    /// Best reward so far (0..=1; the list language's search reports none, so 0).
     pub best_reward: f64,
 }
 
@@ -180,7 +180,9 @@ pub struct JobView {
     /// Live progress.
     pub progress: JobProgress,
     /// When finished with code: code, tests, verification report, reward history,
-    /// invariants, the observed I/O table and a carved regression test.
+    /// invariants, the observed I/O table and a carved regression test; for a function
+    /// over arrays or structs, code, tests, the program, the held-out agreement and the
+    /// examples synthesized from (`carving::lists::ListSynthesis`).
     #[schema(value_type = Option<Object>)]
     pub result: Option<serde_json::Value>,
     /// Why it failed.
@@ -214,7 +216,12 @@ impl Jobs {
         let trace = store.trace(trace_id)?.ok_or(JobError::UnknownTrace(trace_id))?;
         // The same checks the job makes, now, so the client gets them as a 4xx.
         let carved = spec::carve(&trace, &options.function, 5)?;
-        spec::scalar_only(&carved, &options.function)?;
+        let list = trace
+            .function_index(&options.function)
+            .is_some_and(|i| carving::lists::is_list_task(&trace.functions[i as usize]));
+        if !list {
+            spec::scalar_only(&carved, &options.function)?;
+        }
         let cancel = CancelToken::new();
         let view = {
             let mut jobs = lock(&self.jobs);
@@ -246,9 +253,13 @@ impl Jobs {
         };
         let this = self.clone();
         let id = view.id;
-        let spawned = std::thread::Builder::new()
-            .name(format!("synth-job-{id}"))
-            .spawn(move || this.run(id, &trace, &options, &cancel));
+        let spawned = std::thread::Builder::new().name(format!("synth-job-{id}")).spawn(move || {
+            if list {
+                this.run_list(id, &trace, &options, &cancel)
+            } else {
+                this.run(id, &trace, &options, &cancel)
+            }
+        });
         if let Err(e) = spawned {
             lock(&self.jobs).remove(&id);
             return Err(JobError::Spawn(e));
@@ -285,6 +296,38 @@ impl Jobs {
                 Ok(report) => {
                     v.state = if report.verified() { JobState::Verified } else { JobState::Partial };
                     v.progress.best_reward = v.progress.best_reward.max(report.reward.total);
+                    v.result = serde_json::to_value(&report).ok();
+                }
+                Err(e) => {
+                    v.state = JobState::Failed;
+                    v.error = Some(e.to_string());
+                }
+            }
+        });
+    }
+
+    /// A job on a function over arrays or structs: the list language's search, its code
+    /// checked on the held-out calls ([`carving::lists::synthesize_from_trace`]), the
+    /// structs laid out as the DWARF of the function's object file says now.
+    fn run_list(&self, id: u64, trace: &Trace, options: &SynthOptions, cancel: &CancelToken) {
+        let _turn = lock(&self.runner);
+        if cancel.is_cancelled() {
+            return;
+        }
+        self.update(id, |v| v.state = JobState::Running);
+        let layouts = trace
+            .function_index(&options.function)
+            .map(|i| tracer_probe::probes::layouts_of(&trace.functions[i as usize]))
+            .unwrap_or_default();
+        let result = carving::lists::synthesize_from_trace(trace, options, &layouts, cancel);
+        self.update(id, |v| {
+            if v.state == JobState::Cancelled {
+                return;
+            }
+            v.progress.iteration = 1;
+            match result {
+                Ok(report) => {
+                    v.state = if report.status == "verified" { JobState::Verified } else { JobState::Partial };
                     v.result = serde_json::to_value(&report).ok();
                 }
                 Err(e) => {

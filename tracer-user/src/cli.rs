@@ -746,6 +746,12 @@ fn run_session_synth(args: &SynthArgs, session: u64, budget: Duration) -> anyhow
         Some("cancelled") => bail!("job {} was cancelled", view["id"]),
         _ => bail!("{}", view["error"].as_str().unwrap_or("the synthesis job failed")),
     }
+    // A function over arrays or structs has the list language's report.
+    if view["result"].get("program").is_some() {
+        let result: carving::lists::ListSynthesis = serde_json::from_value(view["result"].clone())
+            .context("the daemon's job result is not a list synthesis report")?;
+        return print_list_synthesis(&result, lang, args.out.as_deref());
+    }
     let result: carving::live::SynthesisReport =
         serde_json::from_value(view["result"].clone()).context("the daemon's job result is not a synthesis report")?;
     print_synthesis(&result, lang, args.out.as_deref())

@@ -198,6 +198,18 @@ pub struct Signature {
     pub ret_layout: Option<Layout>,
 }
 
+impl Signature {
+    /// The layouts as a [`super::Plan`] keeps them: one per parameter, then the struct
+    /// returned in registers.
+    #[must_use]
+    pub fn layouts_with_return(&self) -> Vec<Option<Layout>> {
+        let mut layouts = self.layouts.clone();
+        layouts.resize(self.params.len(), None);
+        layouts.push(self.ret_layout.clone());
+        layouts
+    }
+}
+
 type R<'a> = EndianSlice<'a, RunTimeEndian>;
 
 /// Finds the signature of the function at ELF address `address` (or, failing that, named

@@ -487,9 +487,7 @@ pub fn plan(pid: u32, functions: &[String], ret_mode: RetMode) -> Result<Plan, P
         let signature = debug_signature(elf, &symbol.name, symbol.address);
         let (mut params, ret, has_dwarf, variadic, mut layouts) = match signature {
             Some(sig) => {
-                let mut layouts = sig.layouts;
-                layouts.resize(sig.params.len(), None);
-                layouts.push(sig.ret_layout);
+                let layouts = sig.layouts_with_return();
                 (sig.params, sig.ret, true, sig.variadic, layouts)
             }
             None => {
@@ -624,6 +622,18 @@ fn attach_path(pid: u32, object: &std::path::Path, is_main: bool) -> PathBuf {
 
 /// The function's signature from DWARF in the file itself, or in a separate debug file
 /// found by build id under `/usr/lib/debug/.build-id/`.
+/// The struct layouts of a traced function's parameters, then of the struct it returns in
+/// registers, as [`Plan::layouts`] has them, read again from the DWARF of its object file
+/// (or its debug file); empty when that cannot be read now.
+#[must_use]
+pub fn layouts_of(info: &FunctionInfo) -> Vec<Option<dwarf::Layout>> {
+    ElfSymbols::open(&info.object)
+        .ok()
+        .and_then(|elf| debug_signature(&elf, &info.name, info.address))
+        .map(|sig| sig.layouts_with_return())
+        .unwrap_or_default()
+}
+
 fn debug_signature(elf: &ElfSymbols, name: &str, address: u64) -> Option<dwarf::Signature> {
     if let Ok(Some(sig)) = dwarf::signature(elf.data(), name, address) {
         return Some(sig);
