@@ -122,6 +122,32 @@ pub fn synthesize_from_trace(
     let lang: Lang = options.lang;
     let started = Instant::now();
     let carved = spec::carve(trace, function, HOLDOUT_EVERY)?;
+    // C and Rust declare the structs as C lays them out; Python needs no layout.
+    let info = trace.function_index(function).map(|i| &trace.functions[i as usize]);
+    if let Some(info) = info.filter(|_| lang != Lang::Python && !layouts.iter().any(Option::is_some)) {
+        let structs = info
+            .params
+            .iter()
+            .find(|p| matches!(p.ctype.kind, ValueKind::Record { .. }))
+            .map(|p| (format!("parameter `{}`", p.name), p.ctype.name.clone()))
+            .or_else(|| {
+                matches!(info.ret.kind, ValueKind::StructValue { .. })
+                    .then(|| ("its return value".to_string(), info.ret.name.clone()))
+            });
+        if let Some((what, ctype)) = structs {
+            return Err(spec::SpecError::Struct {
+                function: function.clone(),
+                what,
+                ctype,
+                why: format!(
+                    "its layout could not be read from the DWARF of {} now, and {lang} code declares the \
+                     struct as C lays it out (Python code does not need it)",
+                    info.object.display()
+                ),
+            }
+            .into());
+        }
+    }
     // One task per output: the return value and each buffer the function writes.
     // A struct (or an array of them) written through a pointer is read from the typed
     // examples (its type declared).
@@ -194,7 +220,6 @@ pub fn synthesize_from_trace(
     let found: Vec<(ListProblem, Expr)> = parts.iter().cloned().zip(programs.iter().cloned()).collect();
     let synth_err = |e: ListEmitError| LiveError::Synth(synth_engine::Error::from(e));
     // C keeps the original's prototype, and writes a result into the buffer it came from.
-    let info = trace.function_index(function).map(|i| &trace.functions[i as usize]);
     let proto = match (lang, info) {
         (Lang::C, Some(info)) => {
             // The parameter by its place in the original's prototype (an input's index
@@ -465,9 +490,51 @@ fn c_spelling(ctype: &CType) -> String {
 
 #[cfg(test)]
 mod tests {
-    use tracer_probe::probes::dwarf::Field;
+    use tracer_probe::probes::dwarf::{Field, Param};
+    use tracer_probe::trace::{FieldValue, Value};
 
     use super::*;
+
+    #[test]
+    fn c_and_rust_of_a_struct_function_need_its_layout_python_does_not() {
+        let mut trace = Trace::sample();
+        trace.functions[0].params = vec![Param {
+            name: "r".into(),
+            ctype: CType { name: "struct point *".into(), kind: ValueKind::Record { bytes: 8, count_param: None } },
+        }];
+        let template = trace.calls[0].clone();
+        trace.calls = (0..8)
+            .map(|i| {
+                let field =
+                    |name: &str, v: i64| FieldValue { name: name.into(), ctype: "int".into(), value: Value::Int(v) };
+                let mut c = template.clone();
+                c.seq = i as u64;
+                c.args = vec![Value::Record {
+                    ptr: 0x1000,
+                    ty: "struct point".into(),
+                    fields: vec![field("x", i), field("y", 2 * i)],
+                    truncated: false,
+                    fault: None,
+                }];
+                c.ret = Some(Value::Int(3 * i));
+                c
+            })
+            .collect();
+        let options = |lang| SynthOptions {
+            function: "greet".into(),
+            lang,
+            describe: None,
+            budget: std::time::Duration::from_secs(5),
+            max_iterations: 1,
+            guide: Some(crate::guide_choice::GuideChoice::Uniform),
+        };
+        for lang in [Lang::C, Lang::Rust] {
+            let err = synthesize_from_trace(&trace, &options(lang), &[], &CancelToken::new()).unwrap_err().to_string();
+            assert!(err.contains("parameter `r`") && err.contains("could not be read from the DWARF"), "{err}");
+        }
+        let python = synthesize_from_trace(&trace, &options(Lang::Python), &[], &CancelToken::new()).unwrap();
+        assert_eq!(python.program, "Add(r.x, r.y)", "{}", python.code);
+    }
 
     fn field(name: &str, ctype: &str, offset: u32, kind: FieldKind) -> Field {
         Field { name: name.into(), ctype: ctype.into(), offset, kind }
