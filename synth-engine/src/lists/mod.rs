@@ -32,7 +32,8 @@ pub use outputs::{
 };
 pub use program::{floor_div, floor_mod, run, Expr, LType, LValue, ListOp, RunError, Slot, MAX_LIST};
 pub use search::{
-    synthesize_lists, CoreOpsFirst, ListGuide, ListLimits, ListOutcome, ListStats, UniformListGuide, MAX_VALUE_COST,
+    synthesize_lists, synthesize_lists_incrementally, CoreOpsFirst, ListGuide, ListLimits, ListOutcome, ListStats,
+    UniformListGuide, MAX_VALUE_COST,
 };
 pub use shape::{class_name, declare_types, structured, ReprC, Shape, ShapedKind, ShapedParam, StructShape};
 pub use spec::{is_list_spec, ListProblem, ResultField, MAX_EXAMPLE_LIST};

@@ -15,7 +15,7 @@ use super::emit::{
 };
 use super::emit_c::{emit_outputs_c, emit_outputs_c_tests, mentions_name, CPrototype};
 use super::program::{Expr, LType, LValue, ListOp};
-use super::search::{synthesize_lists, ListGuide, ListLimits, ListOutcome, ListStats};
+use super::search::{synthesize_lists_incrementally, ListGuide, ListLimits, ListOutcome, ListStats};
 use super::shape::{class_name, ShapedKind, StructShape};
 use super::spec::{ListProblem, ResultField};
 use crate::emit::Lang;
@@ -58,7 +58,7 @@ pub fn synthesize_outputs(
     let mut programs = Vec::new();
     for part in parts {
         let left = ListLimits { timeout: limits.timeout.saturating_sub(started.elapsed()), ..limits.clone() };
-        let (found, stats) = match synthesize_lists(part, &left, guide, cancel) {
+        let (found, stats) = match synthesize_lists_incrementally(part, &left, guide, cancel) {
             ListOutcome::Found { program, stats } => (Ok(program), stats),
             ListOutcome::NotFound { reason, stats } => (Err(reason), stats),
         };
