@@ -31,12 +31,14 @@ use crate::spec;
 const HOLDOUT_EVERY: usize = 5;
 
 /// Whether a function is a task of the list language rather than a scalar one: it takes
-/// arrays or structs (pointers whose elements or fields are read), or returns a struct in
-/// registers.
+/// arrays or structs (pointers whose elements or fields are read, or structs passed in
+/// registers), or returns a struct in registers.
 #[must_use]
 pub fn is_list_task(f: &FunctionInfo) -> bool {
-    f.params.iter().any(|p| matches!(p.ctype.kind, ValueKind::Elements { .. } | ValueKind::Record { .. }))
-        || matches!(f.ret.kind, ValueKind::StructValue { place: StructPlace::Registers, .. })
+    let in_registers = |kind: ValueKind| matches!(kind, ValueKind::StructValue { place: StructPlace::Registers, .. });
+    f.params.iter().any(|p| {
+        matches!(p.ctype.kind, ValueKind::Elements { .. } | ValueKind::Record { .. }) || in_registers(p.ctype.kind)
+    }) || in_registers(f.ret.kind)
 }
 
 /// What live synthesis over arrays found.
@@ -128,7 +130,7 @@ pub fn synthesize_from_trace(
         let structs = info
             .params
             .iter()
-            .find(|p| matches!(p.ctype.kind, ValueKind::Record { .. }))
+            .find(|p| matches!(p.ctype.kind, ValueKind::Record { .. } | ValueKind::StructValue { .. }))
             .map(|p| (format!("parameter `{}`", p.name), p.ctype.name.clone()))
             .or_else(|| {
                 matches!(info.ret.kind, ValueKind::StructValue { .. })

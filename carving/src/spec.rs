@@ -163,6 +163,19 @@ fn type_name(function: &str, what: &str, ctype: &CType) -> Result<&'static str, 
                 why: "synthesis takes struct parameters (their integer fields), not struct values".into(),
             })
         }
+        ValueKind::StructValue { place, .. } => {
+            return Err(SpecError::Struct {
+                function: function.into(),
+                what: what.into(),
+                ctype: ctype.name.clone(),
+                why: match place {
+                    StructPlace::Memory => "it is passed in memory, which the probes do not read",
+                    StructPlace::Sse => "it is passed in floating-point registers, which the probes do not read",
+                    _ => "where the ABI passes it is not modelled (a union, a field of unknown type)",
+                }
+                .into(),
+            })
+        }
         _ => return Err(unsupported()),
     })
 }
@@ -282,12 +295,17 @@ pub fn carve_covering(
     let mut sources: Vec<(usize, Extract)> = Vec::new();
     let mut shaped: Vec<ShapedParam> = Vec::new();
     for (i, p) in info.params.iter().enumerate() {
-        let ValueKind::Record { count_param, .. } = p.ctype.kind else {
-            let ty = type_name(function, &format!("parameter `{}`", p.name), &p.ctype)?;
-            shaped.push(ShapedParam { name: p.name.clone(), kind: ShapedKind::Plain(params.len()) });
-            params.push(ParamDecl { name: p.name.clone(), ty: ty.into() });
-            sources.push((i, Extract::Whole));
-            continue;
+        // A struct behind a pointer, an array of them, or one passed in registers.
+        let count_param = match p.ctype.kind {
+            ValueKind::Record { count_param, .. } => count_param,
+            ValueKind::StructValue { place: StructPlace::Registers, .. } => None,
+            _ => {
+                let ty = type_name(function, &format!("parameter `{}`", p.name), &p.ctype)?;
+                shaped.push(ShapedParam { name: p.name.clone(), kind: ShapedKind::Plain(params.len()) });
+                params.push(ParamDecl { name: p.name.clone(), ty: ty.into() });
+                sources.push((i, Extract::Whole));
+                continue;
+            }
         };
         // The fields, from the first call that shows them.
         let array = count_param.is_some();

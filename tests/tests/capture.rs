@@ -411,7 +411,7 @@ fn return_instruction_probes_match_uretprobes() {
 }
 
 #[test]
-fn reads_structs_returned_by_value_in_registers_and_the_parameters_after_a_hidden_pointer() {
+fn reads_structs_passed_and_returned_by_value_and_the_parameters_after_a_hidden_pointer() {
     set_binary(env!("CARGO_BIN_EXE_tracesynth-under-test"));
     if !require_root("reads_structs_returned_by_value") {
         return;
@@ -425,10 +425,14 @@ fn reads_structs_returned_by_value_in_registers_and_the_parameters_after_a_hidde
         "split_cents(12345) -> {dollars: 123, cents: 45}",
         // 24 bytes, in memory: rdi is the hidden pointer, so `lo` is in rsi.
         "widen(-5, 9) -> unavailable:\"the struct returned is not in rax:rdx\"",
+        // Passed by value: 8 bytes in one register each; 16 bytes in two, then `scale`.
+        "dot({x: 1, y: 2}, {x: 3, y: -4}) -> -5",
+        "scaled_len({lo: -3, hi: 10}, 2) -> 26",
     ];
     // Uretprobes, probes on `ret`, and leaves run through a call-through trampoline.
     for extra in [&[][..], &["--ret-probes", "insn"], &["--fast-entry"]] {
-        let trace = record_commands(&bin, &["bounds", "split_cents", "widen"], &["span"], 3, extra);
+        let functions = ["bounds", "split_cents", "widen", "dot", "scaled_len"];
+        let trace = record_commands(&bin, &functions, &["span"], 5, extra);
         assert_eq!(rendered(&trace), expected, "{extra:?}");
         assert_eq!(trace["functions"][0]["ret"]["name"], "struct span");
         let warnings = trace["warnings"].to_string();

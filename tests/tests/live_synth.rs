@@ -614,10 +614,18 @@ fn struct_functions_synthesized_from_their_fields_agree_with_the_original_on_fre
     assert!(err.contains("move_rect: fits-observed") && err.contains("1 calls"), "{err}");
 }
 
-/// Structs returned by value, each compared with the synthesized C.
-const RETURNED_HARNESS: &str = r#"#include <stdint.h>
+/// Structs passed and returned by value, each compared with the synthesized C.
+const BY_VALUE_HARNESS: &str = r#"#include <stdint.h>
 #include <stdio.h>
 
+struct point {
+    int x;
+    int y;
+};
+struct range64 {
+    long lo;
+    long hi;
+};
 struct span {
     int lo;
     int hi;
@@ -632,6 +640,10 @@ struct span bounds(const int *xs, int n);
 struct span synth_bounds(const int *xs, int n);
 struct money split_cents(int total);
 struct money synth_split_cents(int total);
+long dot(struct point a, struct point b);
+long synth_dot(struct point a, struct point b);
+long scaled_len(struct range64 r, int scale);
+long synth_scaled_len(struct range64 r, int scale);
 
 static uint32_t state = 99u;
 static int next(int lo, int hi) {
@@ -640,7 +652,7 @@ static int next(int lo, int hi) {
 }
 
 int main(void) {
-    int agree[2] = {0, 0};
+    int agree[4] = {0, 0, 0, 0};
     for (int t = 0; t < 1000; t++) {
         int xs[16];
         int n = next(1, 16);
@@ -650,19 +662,29 @@ int main(void) {
         int total = next(0, 10000000);
         struct money m = split_cents(total), s = synth_split_cents(total);
         agree[1] += m.dollars == s.dollars && m.cents == s.cents;
+        struct point p = {next(-30000, 30000), next(-30000, 30000)}, q = {next(-30000, 30000), next(-30000, 30000)};
+        agree[2] += dot(p, q) == synth_dot(p, q);
+        struct range64 r = {next(-100000, 100000), 0};
+        r.hi = r.lo + next(0, 100000);
+        int scale = next(-1000, 1000);
+        agree[3] += scaled_len(r, scale) == synth_scaled_len(r, scale);
     }
-    printf("bounds %d\nsplit_cents %d\n", agree[0], agree[1]);
+    printf("bounds %d\nsplit_cents %d\ndot %d\nscaled_len %d\n", agree[0], agree[1], agree[2], agree[3]);
     return 0;
 }
 "#;
 
-/// The same in Rust: the originals return the synthesized `#[repr(C)]` structs.
-const RUST_RETURNED_HARNESS: &str = r#"
+/// The same in Rust: the originals return and take the synthesized `#[repr(C)]` structs.
+const RUST_BY_VALUE_HARNESS: &str = r#"
 extern "C" {
     #[link_name = "bounds"]
     fn original_bounds(xs: *const i32, n: i32) -> bounds::Span;
     #[link_name = "split_cents"]
     fn original_split_cents(total: i32) -> split_cents::Money;
+    #[link_name = "dot"]
+    fn original_dot(a: dot::Point, b: dot::Point) -> i64;
+    #[link_name = "scaled_len"]
+    fn original_scaled_len(r: scaled_len::Range64, scale: i32) -> i64;
 }
 
 fn main() {
@@ -671,7 +693,7 @@ fn main() {
         state = state.wrapping_mul(1103515245).wrapping_add(12345);
         lo + ((state >> 8) % (hi - lo + 1) as u32) as i32
     };
-    let mut agree = [0; 2];
+    let mut agree = [0; 4];
     for _ in 0..1000 {
         let n = next(1, 16);
         let xs: Vec<i32> = (0..n).map(|_| next(-100000, 100000)).collect();
@@ -683,29 +705,44 @@ fn main() {
         let m = unsafe { original_split_cents(total) };
         let s = split_cents::split_cents(i64::from(total));
         agree[1] += usize::from((m.dollars, m.cents) == (s.dollars, s.cents));
+        let p = dot::Point { x: next(-30000, 30000), y: next(-30000, 30000) };
+        let q = dot::Point { x: next(-30000, 30000), y: next(-30000, 30000) };
+        agree[2] += usize::from(unsafe { original_dot(p, q) } == dot::dot(&p, &q));
+        let lo = i64::from(next(-100000, 100000));
+        let r = scaled_len::Range64 { lo, hi: lo + i64::from(next(0, 100000)) };
+        let scale = next(-1000, 1000);
+        agree[3] += usize::from(unsafe { original_scaled_len(r, scale) } == scaled_len::scaled_len(&r, i64::from(scale)));
     }
-    println!("bounds {}\nsplit_cents {}", agree[0], agree[1]);
+    println!("bounds {}\nsplit_cents {}\ndot {}\nscaled_len {}", agree[0], agree[1], agree[2], agree[3]);
 }
 "#;
 
 #[test]
-fn structs_returned_by_value_synthesized_in_c_and_rust_agree_with_the_original_on_fresh_inputs() {
+fn structs_passed_and_returned_by_value_synthesized_in_c_and_rust_agree_with_the_original_on_fresh_inputs() {
     set_binary(env!("CARGO_BIN_EXE_tracesynth-under-test"));
-    if !require_root("structs_returned_by_value_synthesized") {
+    if !require_root("structs_passed_and_returned_by_value_synthesized") {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
     let bin = build_fixture("calls", &["-O2", "-g"], dir.path());
     let mut objects = vec!["original.o".to_string()];
-    let mut rust = String::from(RUST_RETURNED_HARNESS);
+    let mut rust = String::from(RUST_BY_VALUE_HARNESS);
     let cents = ["--describe", "whole dollars and the cents left of a total in cents, 100 cents a dollar"];
     for (func, lang, extra, expect) in [
         ("bounds", "c", &[][..], "struct span bounds(const int *xs, int n) {"),
         ("bounds", "python", &[], "return Span(lo=min(xs), hi=max(xs), width=max(xs) - min(xs))"),
         ("bounds", "rust", &[], "pub fn bounds(xs: &[i64], _n: i64) -> Span {"),
-        ("split_cents", "c", &cents, "return (struct money){.dollars = "),
-        ("split_cents", "python", &cents, "return Money(dollars=total // 100, cents=total % 100)"),
+        ("split_cents", "c", &[], "return (struct money){.dollars = "),
+        // 100 built from the search's small constants, written as 100.
+        ("split_cents", "python", &[], "return Money(dollars=total // 100, cents=total % 100)"),
         ("split_cents", "rust", &cents, "pub fn split_cents(total: i64) -> Money {"),
+        // Passed by value: read with `.`, called without `&`.
+        ("dot", "c", &[], "long int dot(struct point a, struct point b) {"),
+        ("dot", "python", &[], "return (a.x * b.x) + (a.y * b.y)"),
+        ("dot", "rust", &[], "pub fn dot(a: &Point, b: &Point) -> i64 {"),
+        ("scaled_len", "c", &[], "long int scaled_len(struct range64 r, int scale) {"),
+        ("scaled_len", "python", &[], "return scale * (r.hi - r.lo)"),
+        ("scaled_len", "rust", &[], "pub fn scaled_len(r: &Range64, scale: i64) -> i64 {"),
     ] {
         let report = verified_report_with(&bin, dir.path(), func, lang, "spandrive 300", extra);
         let code = report["code"].as_str().unwrap();
@@ -715,15 +752,16 @@ fn structs_returned_by_value_synthesized_in_c_and_rust_agree_with_the_original_o
             objects.push(compile_renamed(dir.path(), func, code));
         }
         if lang == "rust" {
-            // C's layout, so the originals can return it.
-            assert!(code.contains("#[repr(C)]") && code.contains(": i32,"), "{code}");
+            // C's layout (`int` fields as `i32`), so the originals can take and return it.
+            assert!(code.contains("#[repr(C)]") && (func == "scaled_len" || code.contains(": i32,")), "{code}");
             rust.push_str(&format!("\nmod {func} {{\n{code}}}\n"));
         }
     }
     compile_original(dir.path());
-    std::fs::write(dir.path().join("harness.c"), RETURNED_HARNESS).unwrap();
+    std::fs::write(dir.path().join("harness.c"), BY_VALUE_HARNESS).unwrap();
     checked(Command::new("gcc").args(["-O1", "-o", "harness", "harness.c"]).args(&objects), dir.path());
     let agreed = checked(&mut Command::new(dir.path().join("harness")), dir.path());
-    assert_eq!(agreed, "bounds 1000\nsplit_cents 1000\n");
-    assert_eq!(run_rust_harness(dir.path(), &rust), "bounds 1000\nsplit_cents 1000\n", "Rust");
+    let all = "bounds 1000\nsplit_cents 1000\ndot 1000\nscaled_len 1000\n";
+    assert_eq!(agreed, all);
+    assert_eq!(run_rust_harness(dir.path(), &rust), all, "Rust");
 }

@@ -536,6 +536,10 @@ impl TraceBuilder {
             .enumerate()
             .map(|(k, (kind, slot))| match slot {
                 Some(i) => match (kind, decoder.layouts.get(k).and_then(Option::as_ref)) {
+                    (ValueKind::StructValue { bytes, place: StructPlace::Registers }, Some(layout)) => {
+                        let next = open.args.get(*i + 1).copied().unwrap_or(0);
+                        decode_struct_in_registers(layout, *bytes, open.args[*i], next)
+                    }
                     (ValueKind::Elements { bytes, signed, .. }, _) => {
                         decode_elements(open.args[*i], *bytes, *signed, open.memory[*i].as_ref())
                     }
@@ -581,7 +585,7 @@ impl TraceBuilder {
             ValueKind::Float | ValueKind::Aggregate => Some(Value::Unavailable("return value is not in rax".into())),
             ValueKind::StructValue { bytes, place: StructPlace::Registers } => {
                 Some(match decoder.layouts.get(decoder.params.len()).and_then(Option::as_ref) {
-                    Some(layout) => decode_returned_struct(layout, bytes, r.ret, r.ret_hi),
+                    Some(layout) => decode_struct_in_registers(layout, bytes, r.ret, r.ret_hi),
                     None => Value::Unavailable("no layout for the struct returned".into()),
                 })
             }
@@ -761,8 +765,10 @@ fn decode_record(ptr: u64, layout: &Layout, memory: Option<&MemRecord>, strings:
     }
 }
 
-/// A struct of `bytes` bytes returned in rax (`lo`) and rdx (`hi`), decoded by its layout.
-fn decode_returned_struct(layout: &Layout, bytes: u16, lo: u64, hi: u64) -> Value {
+/// A struct of `bytes` bytes in two registers (`lo`, then `hi` from its ninth byte: rax
+/// and rdx when returned, consecutive argument registers when passed), decoded by its
+/// layout.
+fn decode_struct_in_registers(layout: &Layout, bytes: u16, lo: u64, hi: u64) -> Value {
     let mut data = [0u8; 16];
     data[..8].copy_from_slice(&lo.to_le_bytes());
     data[8..].copy_from_slice(&hi.to_le_bytes());

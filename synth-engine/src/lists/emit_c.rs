@@ -165,6 +165,11 @@ impl CPrototype {
         format!("{} {name}({params})", self.ret.trim())
     }
 
+    /// Whether parameter `name` is a struct passed by value (its C type no pointer).
+    fn by_value(&self, name: &str) -> bool {
+        self.param(name).is_some_and(|p| !p.ctype.trim_end().ends_with('*'))
+    }
+
     fn param(&self, name: &str) -> Option<&CParam> {
         self.params.iter().find(|p| p.name == name)
     }
@@ -949,10 +954,11 @@ fn c_inputs(problem: &ListProblem, proto: &CPrototype) -> Vec<CValue> {
         .enumerate()
         .map(|(k, (name, ty))| {
             match problem.shape.as_ref().and_then(|s| s.source(k)).filter(|(_, path)| !path.is_empty()) {
-                // A struct's field: `r->size.x`.
+                // A struct's field: `r->size.x`, or `p.x` for one passed by value.
                 // Widened, as the list language computes in 64 bits.
                 Some((sp, path)) if matches!(sp.kind, ShapedKind::Struct(_)) => {
-                    CValue::Scalar(format!("(int64_t){}->{}", sp.name, path.join(".")))
+                    let arrow = if proto.by_value(&sp.name) { "." } else { "->" };
+                    CValue::Scalar(format!("(int64_t){}{arrow}{}", sp.name, path.join(".")))
                 }
                 // A field across an array of structs: `items[i].qty`.
                 Some((sp, path)) => {
@@ -1488,7 +1494,7 @@ fn c_call_args(
                 let values: Vec<(Vec<String>, String)> =
                     st.fields.iter().map(|(path, i)| field(path, *i, None)).collect();
                 let _ = writeln!(out, "    {elem} {} = {};", p.name, designated(&values));
-                call_args.push(format!("&{}", p.name));
+                call_args.push(if proto.by_value(&p.name) { p.name.clone() } else { format!("&{}", p.name) });
             } else {
                 let n = st.fields.first().and_then(|(_, i)| match &args[*i] {
                     LValue::List(l) => Some(l.len()),

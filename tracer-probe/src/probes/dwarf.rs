@@ -64,7 +64,9 @@ pub enum ValueKind {
         /// Index of the parameter that counts the structs, for an array of them.
         count_param: Option<u8>,
     },
-    /// A struct or union returned by value: `sizeof` it, and where the SysV ABI puts it.
+    /// A struct or union passed or returned by value: `sizeof` it, and where the SysV ABI
+    /// puts it (a parameter in registers takes one for each eightbyte: the `Some(i)` of
+    /// [`register_slots`] is the first).
     StructValue {
         /// `sizeof` the struct.
         bytes: u16,
@@ -73,15 +75,17 @@ pub enum ValueKind {
     },
 }
 
-/// Where the SysV x86-64 ABI returns a struct or union.
+/// Where the SysV x86-64 ABI passes or returns a struct or union.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum StructPlace {
-    /// In rax, and rdx from its ninth byte: at most 16 bytes, every field an integer or a
-    /// pointer at its natural alignment (each eightbyte of the INTEGER class).
+    /// In general-purpose registers (returned in rax, and rdx from its ninth byte): at
+    /// most 16 bytes, every field an integer or a pointer at its natural alignment (each
+    /// eightbyte of the INTEGER class).
     Registers,
-    /// In memory the caller passes as a hidden first argument in rdi: larger than 16
-    /// bytes, or with a misaligned field or a `long double`.
+    /// In memory: on the stack as a parameter; returned where the caller's hidden first
+    /// argument in rdi points. Larger than 16 bytes, or with a misaligned field or a
+    /// `long double`.
     Memory,
     /// In floating-point registers, at least in part (a `float` or `double` field).
     Sse,
@@ -190,7 +194,8 @@ pub struct Signature {
     pub ret: CType,
     /// Declared with `...` (the arguments after the named ones may be on the stack).
     pub variadic: bool,
-    /// For each parameter that points to a struct ([`ValueKind::Record`]), its layout.
+    /// For each parameter that points to a struct ([`ValueKind::Record`]) or is one passed
+    /// in registers ([`StructPlace::Registers`]), its layout.
     #[serde(skip)]
     pub layouts: Vec<Option<Layout>>,
     /// For a struct returned in registers ([`StructPlace::Registers`]), its layout.
@@ -298,7 +303,15 @@ fn read_signature(
             None => format!("arg{}", params.len()),
         };
         let (mut ctype, layout) = match entry.attr_value(gimli::DW_AT_type)? {
-            Some(AttributeValue::UnitRef(t)) => (resolve_type(dwarf, unit, t, 0)?, pointee_layout(dwarf, unit, t)?),
+            Some(AttributeValue::UnitRef(t)) => {
+                let ctype = resolve_type(dwarf, unit, t, 0)?;
+                if ctype.kind == ValueKind::Aggregate {
+                    // A struct passed by value: where the ABI passes it.
+                    struct_value(dwarf, unit, t, ctype)?
+                } else {
+                    (ctype, pointee_layout(dwarf, unit, t)?)
+                }
+            }
             _ => (CType::raw(), None),
         };
         match &layout {
@@ -307,7 +320,11 @@ fn read_signature(
             }
             _ => {}
         }
-        layouts.push(layout.filter(|_| matches!(ctype.kind, ValueKind::Record { .. })));
+        let decoded = matches!(
+            ctype.kind,
+            ValueKind::Record { .. } | ValueKind::StructValue { place: StructPlace::Registers, .. }
+        );
+        layouts.push(layout.filter(|_| decoded));
         params.push(Param { name, ctype });
     }
     if params.is_empty() && !variadic && concrete != decl {
@@ -316,27 +333,42 @@ fn read_signature(
     let decl_entry = unit.entry(decl)?;
     let (ret, ret_layout) = match decl_entry.attr_value(gimli::DW_AT_type)? {
         Some(AttributeValue::UnitRef(t)) => {
-            let mut ret = resolve_type(dwarf, unit, t, 0)?;
-            let mut layout = None;
+            let ret = resolve_type(dwarf, unit, t, 0)?;
             if ret.kind == ValueKind::Aggregate {
-                let target = unit.entry(strip_aliases(unit, t)?)?;
-                let bytes = target.attr_value(gimli::DW_AT_byte_size)?.and_then(|v| v.udata_value());
-                layout = struct_layout(dwarf, unit, t, ret.name.clone(), 0)?;
-                if let Some(bytes) = bytes.and_then(|b| u16::try_from(b).ok()) {
-                    let place = match &layout {
-                        Some(l) => struct_place(l),
-                        None if bytes > 16 => StructPlace::Memory,
-                        None => StructPlace::Unknown,
-                    };
-                    ret.kind = ValueKind::StructValue { bytes, place };
-                }
+                struct_value(dwarf, unit, t, ret)?
+            } else {
+                (ret, None)
             }
-            let in_registers = matches!(ret.kind, ValueKind::StructValue { place: StructPlace::Registers, .. });
-            (ret, layout.filter(|_| in_registers))
         }
         _ => (CType { name: "void".into(), kind: ValueKind::Void }, None),
     };
     Ok(Signature { params, ret, variadic, layouts, ret_layout })
+}
+
+/// A struct or union of type `offset` (resolved as `ctype`, an aggregate) passed or
+/// returned by value: its kind, [`ValueKind::StructValue`] with where the ABI puts it, and
+/// its layout when that is in registers. An array, or a type without a size, stays an
+/// aggregate.
+fn struct_value(
+    dwarf: &gimli::Dwarf<R<'_>>,
+    unit: &gimli::Unit<R<'_>>,
+    offset: UnitOffset,
+    mut ctype: CType,
+) -> Result<(CType, Option<Layout>), gimli::Error> {
+    let target = unit.entry(strip_aliases(unit, offset)?)?;
+    if !matches!(target.tag(), gimli::DW_TAG_structure_type | gimli::DW_TAG_union_type) {
+        return Ok((ctype, None));
+    }
+    let bytes = target.attr_value(gimli::DW_AT_byte_size)?.and_then(|v| v.udata_value());
+    let Some(bytes) = bytes.and_then(|b| u16::try_from(b).ok()) else { return Ok((ctype, None)) };
+    let layout = struct_layout(dwarf, unit, offset, ctype.name.clone(), 0)?;
+    let place = match &layout {
+        Some(l) => struct_place(l),
+        None if bytes > 16 => StructPlace::Memory,
+        None => StructPlace::Unknown,
+    };
+    ctype.kind = ValueKind::StructValue { bytes, place };
+    Ok((ctype, layout.filter(|_| place == StructPlace::Registers)))
 }
 
 /// Where the SysV ABI returns a struct laid out as `layout`.
@@ -686,6 +718,22 @@ pub fn register_slots(params: &[Param], ret: &CType) -> Vec<Option<usize>> {
     params
         .iter()
         .map(|p| {
+            if let ValueKind::StructValue { bytes, place } = p.ctype.kind {
+                // Integers in as many registers as it has eightbytes when they all fit,
+                // else on the stack; other classes are not modelled past here.
+                let n = usize::from(bytes).div_ceil(8).max(1);
+                return match place {
+                    StructPlace::Registers if !lost && next + n <= tracer_common::MAX_ARGS => {
+                        next += n;
+                        Some(next - n)
+                    }
+                    StructPlace::Registers | StructPlace::Memory => None,
+                    StructPlace::Sse | StructPlace::Unknown => {
+                        lost = true;
+                        None
+                    }
+                };
+            }
             if p.ctype.kind == ValueKind::Aggregate {
                 lost = true;
             }
@@ -779,7 +827,23 @@ mod tests {
     }
 
     #[test]
-    fn where_a_struct_is_returned_follows_the_sysv_classes() {
+    fn structs_passed_by_value_take_a_register_per_eightbyte_when_they_all_fit() {
+        let int = param(ValueKind::Signed { bytes: 4 });
+        let by_value = |bytes, place| param(ValueKind::StructValue { bytes, place });
+        let none = CType::raw();
+        let two = by_value(16, StructPlace::Registers);
+        assert_eq!(register_slots(&[two.clone(), int.clone()], &none), vec![Some(0), Some(2)]);
+        // Five registers taken: the struct goes on the stack, the next integer in r9.
+        let mut params = vec![int.clone(); 5];
+        params.extend([two, int.clone()]);
+        assert_eq!(register_slots(&params, &none)[5..], [None, Some(5)]);
+        // In memory it takes no register; partly in SSE registers, what follows is not known.
+        assert_eq!(register_slots(&[by_value(24, StructPlace::Memory), int.clone()], &none), vec![None, Some(0)]);
+        assert_eq!(register_slots(&[by_value(16, StructPlace::Sse), int], &none), vec![None, None]);
+    }
+
+    #[test]
+    fn where_a_struct_is_passed_follows_the_sysv_classes() {
         let field = |name: &str, ctype: &str, offset: u32, kind: FieldKind| Field {
             name: name.into(),
             ctype: ctype.into(),
