@@ -398,6 +398,48 @@ fn a_function_reading_a_writable_global_is_not_called_verified() {
     assert!(!text.contains("uncaptured"), "{text}");
 }
 
+/// One function to synthesize: its name, the language, more `synth` arguments, and text
+/// the code must contain.
+type Case<'a> = (&'a str, &'a str, &'a [&'a str], &'a str);
+
+/// Synthesizes each case from a fresh fixture driven by `drive`, each `verified` and its code
+/// reading as expected; links the C beside the originals with the C harness of `harnesses`,
+/// and runs its Rust harness with the Rust code (each in a module named after its function,
+/// `#[repr(C)]` structs shared with C): both must print `agreed`. The code of each
+/// (function, language).
+fn agree_with_originals(
+    bin: &std::path::Path,
+    dir: &std::path::Path,
+    drive: &str,
+    cases: &[Case<'_>],
+    (c_harness, rust_harness): (&str, &str),
+    agreed: &str,
+) -> std::collections::HashMap<(String, String), String> {
+    let mut objects = vec!["original.o".to_string()];
+    let mut rust = String::from(rust_harness);
+    let mut codes = std::collections::HashMap::new();
+    for &(func, lang, extra, expect) in cases {
+        let report = verified_report_with(bin, dir, func, lang, drive, extra);
+        let code = report["code"].as_str().unwrap();
+        assert!(code.contains(expect), "{func} {lang}: {code}");
+        if lang == "c" {
+            assert!(report["report"]["warnings"].as_array().is_some_and(Vec::is_empty), "{report}");
+            objects.push(compile_renamed(dir, func, code));
+        }
+        if lang == "rust" {
+            assert!(code.contains("#[repr(C)]"), "{code}");
+            rust.push_str(&format!("\nmod {func} {{\n{code}}}\n"));
+        }
+        codes.insert((func.to_string(), lang.to_string()), code.to_string());
+    }
+    compile_original(dir);
+    std::fs::write(dir.join("harness.c"), c_harness).unwrap();
+    checked(Command::new("gcc").args(["-O1", "-o", "harness", "harness.c"]).args(&objects), dir);
+    assert_eq!(checked(&mut Command::new(dir.join("harness")), dir), agreed, "C");
+    assert_eq!(run_rust_harness(dir, &rust), agreed, "Rust");
+    codes
+}
+
 /// The fixture's struct functions and the synthesized C ones (renamed `synth_*`) on the
 /// same 1,000 fresh inputs: coordinates and prices well beyond what the recording saw,
 /// and up to 8 items where it saw at most 4.
@@ -541,9 +583,7 @@ fn struct_functions_synthesized_from_their_fields_agree_with_the_original_on_fre
     }
     let dir = tempfile::tempdir().unwrap();
     let bin = build_fixture("calls", &["-O2", "-g"], dir.path());
-    let mut objects = vec!["original.o".to_string()];
-    let mut rust = String::from(RUST_STRUCT_HARNESS);
-    for (func, lang, expect) in [
+    let cases: &[(&str, &str, &str)] = &[
         ("rect_area", "c", "long int rect_area(const rect_t *r) {"),
         ("rect_area", "python", "def rect_area(r: RectT) -> int:\n    return r.size.x * r.size.y"),
         ("order_total", "c", "long int order_total(const struct item *items, int count) {"),
@@ -563,29 +603,16 @@ fn struct_functions_synthesized_from_their_fields_agree_with_the_original_on_fre
         ("restock", "c", "void restock(struct item *items, int count, int k) {"),
         ("restock", "python", "    for it, value in zip(items, [it.qty + k for it in items]):\n        it.qty = value\n"),
         ("restock", "rust", "pub fn restock(items: &mut [Item], _count: i64, k: i64) {"),
-    ] {
-        let report = verified_report(&bin, dir.path(), func, lang, "rectdrive 300");
-        let code = report["code"].as_str().unwrap();
-        assert!(code.contains(expect), "{func} {lang}: {code}");
-        if lang == "c" {
-            assert!(report["report"]["warnings"].as_array().is_some_and(Vec::is_empty), "{report}");
-            objects.push(compile_renamed(dir.path(), func, code));
-        }
-        if lang == "rust" {
-            assert!(code.contains("#[repr(C)]"), "{code}");
-            rust.push_str(&format!("\nmod {func} {{\n{code}}}\n"));
-        }
-    }
-    compile_original(dir.path());
-    std::fs::write(dir.path().join("harness.c"), STRUCT_HARNESS).unwrap();
-    checked(Command::new("gcc").args(["-O1", "-o", "harness", "harness.c"]).args(&objects), dir.path());
-    let agreed = checked(&mut Command::new(dir.path().join("harness")), dir.path());
-    assert_eq!(agreed, "rect_area 1000\norder_total 1000\nmove_rect 1000\nrestock 1000\n");
+    ];
+    let cases: Vec<Case> = cases.iter().map(|&(func, lang, expect)| (func, lang, &[][..], expect)).collect();
     // The Rust, its structs passed to the originals as they are.
-    assert_eq!(
-        run_rust_harness(dir.path(), &rust),
+    agree_with_originals(
+        &bin,
+        dir.path(),
+        "rectdrive 300",
+        &cases,
+        (STRUCT_HARNESS, RUST_STRUCT_HARNESS),
         "rect_area 1000\norder_total 1000\nmove_rect 1000\nrestock 1000\n",
-        "Rust"
     );
 
     // The calls synthesized from, written as the examples JSON with their struct types,
@@ -725,10 +752,8 @@ fn structs_passed_and_returned_by_value_synthesized_in_c_and_rust_agree_with_the
     }
     let dir = tempfile::tempdir().unwrap();
     let bin = build_fixture("calls", &["-O2", "-g"], dir.path());
-    let mut objects = vec!["original.o".to_string()];
-    let mut rust = String::from(RUST_BY_VALUE_HARNESS);
     let cents = ["--describe", "whole dollars and the cents left of a total in cents, 100 cents a dollar"];
-    for (func, lang, extra, expect) in [
+    let cases: Vec<Case> = vec![
         ("bounds", "c", &[][..], "struct span bounds(const int *xs, int n) {"),
         ("bounds", "python", &[], "return Span(lo=min(xs), hi=max(xs), width=max(xs) - min(xs))"),
         ("bounds", "rust", &[], "pub fn bounds(xs: &[i64], _n: i64) -> Span {"),
@@ -743,25 +768,17 @@ fn structs_passed_and_returned_by_value_synthesized_in_c_and_rust_agree_with_the
         ("scaled_len", "c", &[], "long int scaled_len(struct range64 r, int scale) {"),
         ("scaled_len", "python", &[], "return scale * (r.hi - r.lo)"),
         ("scaled_len", "rust", &[], "pub fn scaled_len(r: &Range64, scale: i64) -> i64 {"),
-    ] {
-        let report = verified_report_with(&bin, dir.path(), func, lang, "spandrive 300", extra);
-        let code = report["code"].as_str().unwrap();
-        assert!(code.contains(expect), "{func} {lang}: {code}");
-        if lang == "c" {
-            assert!(report["report"]["warnings"].as_array().is_some_and(Vec::is_empty), "{report}");
-            objects.push(compile_renamed(dir.path(), func, code));
-        }
-        if lang == "rust" {
-            // C's layout (`int` fields as `i32`), so the originals can take and return it.
-            assert!(code.contains("#[repr(C)]") && (func == "scaled_len" || code.contains(": i32,")), "{code}");
-            rust.push_str(&format!("\nmod {func} {{\n{code}}}\n"));
-        }
+    ];
+    let codes = agree_with_originals(
+        &bin,
+        dir.path(),
+        "spandrive 300",
+        &cases,
+        (BY_VALUE_HARNESS, RUST_BY_VALUE_HARNESS),
+        "bounds 1000\nsplit_cents 1000\ndot 1000\nscaled_len 1000\n",
+    );
+    // C's layout (`int` fields as `i32`), so the originals can take and return it.
+    for func in ["bounds", "split_cents", "dot"] {
+        assert!(codes[&(func.to_string(), "rust".to_string())].contains(": i32,"), "{codes:?}");
     }
-    compile_original(dir.path());
-    std::fs::write(dir.path().join("harness.c"), BY_VALUE_HARNESS).unwrap();
-    checked(Command::new("gcc").args(["-O1", "-o", "harness", "harness.c"]).args(&objects), dir.path());
-    let agreed = checked(&mut Command::new(dir.path().join("harness")), dir.path());
-    let all = "bounds 1000\nsplit_cents 1000\ndot 1000\nscaled_len 1000\n";
-    assert_eq!(agreed, all);
-    assert_eq!(run_rust_harness(dir.path(), &rust), all, "Rust");
 }
