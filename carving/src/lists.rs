@@ -9,8 +9,8 @@ use serde::{Deserialize, Serialize};
 use synth_engine::emit::Lang;
 use synth_engine::lists::{
     emit_outputs_c, emit_outputs_c_tests, emit_outputs_function, emit_outputs_tests, joint_examples, show_outputs,
-    structured, synthesize_outputs, CParam, CPrototype, Expr, JointExample, ListEmitError, ListLimits, ListProblem,
-    Shape, ShapedKind, ShapedParam,
+    structured, synthesize_outputs, CParam, CPrototype, Expr, JointExample, LValue, ListEmitError, ListLimits,
+    ListProblem, Shape, ShapedKind, ShapedParam,
 };
 use synth_engine::search::CancelToken;
 use synth_engine::spec::Examples;
@@ -219,6 +219,26 @@ pub fn synthesize_from_trace(
             });
         }
     };
+    // A native original divides as its language does (truncating toward zero) wherever
+    // its calls, training and held out, cannot tell that from the search's flooring.
+    let held_parts = if carved.held_out.examples.is_empty() {
+        Vec::new()
+    } else {
+        ListProblem::outputs_from_examples(&typed(&carved.held_out)).map_err(synth_engine::Error::from)?
+    };
+    let programs: Vec<Expr> = programs
+        .iter()
+        .enumerate()
+        .map(|(k, program)| {
+            let held = held_parts.get(k).map_or(&[][..], |p| p.examples.as_slice());
+            let inputs: Vec<&Vec<LValue>> = parts[k].examples.iter().chain(held).map(|(args, _)| args).collect();
+            program.with_truncating_division(&|candidate| {
+                inputs
+                    .iter()
+                    .all(|args| synth_engine::lists::run(candidate, args) == synth_engine::lists::run(program, args))
+            })
+        })
+        .collect();
     let found: Vec<(ListProblem, Expr)> = parts.iter().cloned().zip(programs.iter().cloned()).collect();
     let synth_err = |e: ListEmitError| LiveError::Synth(synth_engine::Error::from(e));
     // C keeps the original's prototype, and writes a result into the buffer it came from.

@@ -50,7 +50,9 @@ fn gen(rng: &mut Lcg, ty: LType, depth: u32, arity: u8) -> Expr {
             },
         };
     }
-    let ops: Vec<ListOp> = ListOp::ALL.iter().copied().filter(|o| o.result() == ty).collect();
+    // The searched operators and C's division, which programs get by rewriting.
+    let ops: Vec<ListOp> =
+        ListOp::ALL.iter().chain(&[ListOp::Quot, ListOp::Rem]).copied().filter(|o| o.result() == ty).collect();
     let op = ops[rng.below(ops.len())];
     let args = op
         .slots()

@@ -686,7 +686,8 @@ int main(void) {
         for (int j = 0; j < n; j++) xs[j] = next(-100000, 100000);
         struct span a = bounds(xs, n), b = synth_bounds(xs, n);
         agree[0] += a.lo == b.lo && a.hi == b.hi && a.width == b.width;
-        int total = next(0, 10000000);
+        /* Negative totals too, which no call showed: C's division. */
+        int total = next(-10000000, 10000000);
         struct money m = split_cents(total), s = synth_split_cents(total);
         agree[1] += m.dollars == s.dollars && m.cents == s.cents;
         struct point p = {next(-30000, 30000), next(-30000, 30000)}, q = {next(-30000, 30000), next(-30000, 30000)};
@@ -728,7 +729,7 @@ fn main() {
         let a = unsafe { original_bounds(xs.as_ptr(), n) };
         let b = bounds::bounds(&wide, i64::from(n));
         agree[0] += usize::from((a.lo, a.hi, a.width) == (b.lo, b.hi, b.width));
-        let total = next(0, 10000000);
+        let total = next(-10000000, 10000000);
         let m = unsafe { original_split_cents(total) };
         let s = split_cents::split_cents(i64::from(total));
         agree[1] += usize::from((m.dollars, m.cents) == (s.dollars, s.cents));
@@ -757,10 +758,11 @@ fn structs_passed_and_returned_by_value_synthesized_in_c_and_rust_agree_with_the
         ("bounds", "c", &[][..], "struct span bounds(const int *xs, int n) {"),
         ("bounds", "python", &[], "return Span(lo=min(xs), hi=max(xs), width=max(xs) - min(xs))"),
         ("bounds", "rust", &[], "pub fn bounds(xs: &[i64], _n: i64) -> Span {"),
-        ("split_cents", "c", &[], "return (struct money){.dollars = "),
-        // 100 built from the search's small constants, written as 100.
-        ("split_cents", "python", &[], "return Money(dollars=total // 100, cents=total % 100)"),
-        ("split_cents", "rust", &cents, "pub fn split_cents(total: i64) -> Money {"),
+        // 100 built from the search's small constants, written as 100; C's division, as
+        // the calls cannot tell it from Python's.
+        ("split_cents", "c", &[], "int64_t dollars = (int64_t)total / 100;"),
+        ("split_cents", "python", &[], "return Money(dollars=_tdiv(total, 100), cents=_tmod(total, 100))"),
+        ("split_cents", "rust", &cents, "Money { dollars: (total / 100) as i32, cents: (total % 100) as i32 }"),
         // Passed by value: read with `.`, called without `&`.
         ("dot", "c", &[], "long int dot(struct point a, struct point b) {"),
         ("dot", "python", &[], "return (a.x * b.x) + (a.y * b.y)"),

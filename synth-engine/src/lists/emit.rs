@@ -64,6 +64,30 @@ pub(super) fn uses(e: &Expr, op: ListOp) -> bool {
     }
 }
 
+/// Python's helpers for C's division (`Quot`, `Rem`), each a top-level function, where
+/// `programs` divide so.
+pub(super) fn py_truncating_helpers<'a>(programs: impl IntoIterator<Item = &'a Expr>) -> Vec<&'static str> {
+    const TDIV: &str =
+        "def _tdiv(a: int, b: int) -> int:\n    \"\"\"`a / b` truncating toward zero, as C divides.\"\"\"\n    \
+                        q = abs(a) // abs(b)\n    return q if (a < 0) == (b < 0) else -q\n";
+    const TMOD: &str =
+        "def _tmod(a: int, b: int) -> int:\n    \"\"\"`a % b` with the sign of `a`, as C takes it.\"\"\"\n    \
+                        return a - b * _tdiv(a, b)\n";
+    let (mut quot, mut rem) = (false, false);
+    for e in programs {
+        quot |= uses(e, ListOp::Quot);
+        rem |= uses(e, ListOp::Rem);
+    }
+    let mut out = Vec::new();
+    if quot || rem {
+        out.push(TDIV);
+    }
+    if rem {
+        out.push(TMOD);
+    }
+    out
+}
+
 /// The program as a function in `lang`.
 ///
 /// # Errors
@@ -307,6 +331,10 @@ fn python_function(problem: &ListProblem, program: &Expr) -> Result<String, List
     if !out.is_empty() {
         out.push_str("\n\n");
     }
+    for helper in py_truncating_helpers([program]) {
+        out.push_str(helper);
+        out.push_str("\n\n");
+    }
     let sig: Vec<String> =
         names.iter().zip(&problem.params).map(|(n, (_, t))| format!("{n}: {}", py_type(*t))).collect();
     let body = Py { params: &names, bound: Vec::new(), columns: Vec::new() }.expr(program);
@@ -342,6 +370,9 @@ fn python_shaped(problem: &ListProblem, shape: &Shape, program: &Expr) -> Result
     let sig = py_params(problem, shape, &mut classes)?;
     for c in &classes {
         let _ = write!(out, "\n\n{c}");
+    }
+    for helper in py_truncating_helpers([program]) {
+        let _ = write!(out, "\n\n{helper}");
     }
     let body = Py { params: &inputs, bound: Vec::new(), columns }.expr(program);
     let _ = write!(
@@ -556,6 +587,8 @@ impl Py<'_> {
             ListOp::Multiply => format!("({} * {})", a[0], a[1]),
             ListOp::IntDivide => format!("({} // {})", a[0], a[1]),
             ListOp::Modulo => format!("({} % {})", a[0], a[1]),
+            ListOp::Quot => format!("_tdiv({}, {})", strip_parens(&a[0]), strip_parens(&a[1])),
+            ListOp::Rem => format!("_tmod({}, {})", strip_parens(&a[0]), strip_parens(&a[1])),
             ListOp::Square => format!("({} ** 2)", a[0]),
             ListOp::Min => format!("min({}, {})", strip_parens(&a[0]), strip_parens(&a[1])),
             ListOp::Max => format!("max({}, {})", strip_parens(&a[0]), strip_parens(&a[1])),
@@ -949,6 +982,21 @@ impl Rs<'_> {
                 let h = self.helper(if op == ListOp::IntDivide { "floor_div" } else { "floor_mod" });
                 let (a, b) = (self.expr(&args[0]), self.expr(&args[1]));
                 format!("{h}({}, {})", strip_parens(&a), strip_parens(&b))
+            }
+            // Rust's own `/` and `%` truncate; by a divisor that may be 0 or -1, checked.
+            ListOp::Quot | ListOp::Rem => {
+                let (a, b) = (self.expr(&args[0]), self.expr(&args[1]));
+                match &args[1] {
+                    Expr::Const(c) if *c != 0 && *c != -1 => {
+                        format!("({a} {} {b})", if op == ListOp::Quot { "/" } else { "%" })
+                    }
+                    _ => format!(
+                        "i64::{}({}, {}).expect(\"division by zero or overflow\")",
+                        if op == ListOp::Quot { "checked_div" } else { "checked_rem" },
+                        strip_parens(&a),
+                        strip_parens(&b)
+                    ),
+                }
             }
             ListOp::Square => format!("i64::pow({}, 2)", strip_parens(&self.expr(&args[0]))),
             ListOp::Min | ListOp::Max => {

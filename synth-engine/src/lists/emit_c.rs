@@ -277,6 +277,16 @@ const HELPERS: &[(&str, &str)] = &[
          assert(b != 0);\n    int64_t r = a % b;\n    return (r != 0 && (r < 0) != (b < 0)) ? r + b : r;\n}\n",
     ),
     (
+        "trunc_div",
+        "/* C's division, stopped where it has no value. */\nstatic int64_t trunc_div(int64_t a, int64_t b) {\n    \
+         assert(b != 0 && !(a == INT64_MIN && b == -1));\n    return a / b;\n}\n",
+    ),
+    (
+        "trunc_mod",
+        "/* C's remainder, stopped where it has no value. */\nstatic int64_t trunc_mod(int64_t a, int64_t b) {\n    \
+         assert(b != 0 && !(a == INT64_MIN && b == -1));\n    return a % b;\n}\n",
+    ),
+    (
         "index_from_end",
         "/* An index as Python reads it: negative counts from the end. */\n\
          static int64_t index_from_end(int64_t n, int64_t len) {\n    return n < 0 ? n + len : n;\n}\n",
@@ -417,6 +427,8 @@ fn inline(e: &Expr) -> bool {
             | ListOp::Multiply
             | ListOp::IntDivide
             | ListOp::Modulo
+            | ListOp::Quot
+            | ListOp::Rem
             | ListOp::Min
             | ListOp::Max
             | ListOp::Greater
@@ -627,6 +639,14 @@ impl CWriter<'_> {
             ListOp::Equal => binary(self, "=="),
             ListOp::IntDivide => call(self, "floor_div"),
             ListOp::Modulo => call(self, "floor_mod"),
+            // C's own `/` and `%` truncate; by a divisor that may be 0 or -1, through a
+            // helper that stops where C has no value.
+            ListOp::Quot | ListOp::Rem => match (&args[1], op == ListOp::Quot) {
+                (Expr::Const(c), true) if *c != 0 && *c != -1 => binary(self, "/"),
+                (Expr::Const(c), false) if *c != 0 && *c != -1 => binary(self, "%"),
+                (_, true) => call(self, "trunc_div"),
+                (_, false) => call(self, "trunc_mod"),
+            },
             ListOp::Min => call(self, "min_i64"),
             ListOp::Max => call(self, "max_i64"),
             ListOp::Square => {
@@ -1039,7 +1059,9 @@ impl<'a> CWriter<'a> {
         if w.helpers.iter().any(|h| matches!(*h, "new_list" | "compare_ints")) {
             out.push_str("#include <stdlib.h>\n");
         }
-        if body.contains("assert(") || w.helpers.iter().any(|h| matches!(*h, "floor_div" | "floor_mod")) {
+        if body.contains("assert(")
+            || w.helpers.iter().any(|h| matches!(*h, "floor_div" | "floor_mod" | "trunc_div" | "trunc_mod"))
+        {
             out.push_str("#include <assert.h>\n");
         }
         out.push('\n');

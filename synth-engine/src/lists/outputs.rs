@@ -10,8 +10,8 @@ use std::fmt::Write as _;
 
 use super::emit::{
     emit_list_function, emit_list_tests, ident, py_build, py_classes, py_inputs, py_lit, py_params, py_shaped_call,
-    py_type, rs_declarations, rs_inputs, rs_params, rs_shaped_call, rust_arg, rust_helpers, rust_lit, rust_structs,
-    rust_type, strip_parens, uses, ListEmitError, Py, Rs,
+    py_truncating_helpers, py_type, rs_declarations, rs_inputs, rs_params, rs_shaped_call, rust_arg, rust_helpers,
+    rust_lit, rust_structs, rust_type, strip_parens, uses, ListEmitError, Py, Rs,
 };
 use super::emit_c::{emit_outputs_c, emit_outputs_c_tests, mentions_name, CPrototype};
 use super::program::{Expr, LType, LValue, ListOp};
@@ -534,6 +534,9 @@ fn python(parts: &[(ListProblem, Expr)]) -> Result<String, ListEmitError> {
     }
     for c in &classes {
         let _ = write!(out, "\n\n{c}");
+    }
+    for helper in py_truncating_helpers(parts.iter().map(|(_, e)| e)) {
+        let _ = write!(out, "\n\n{helper}");
     }
     if !out.is_empty() {
         out.push_str("\n\n");

@@ -125,39 +125,44 @@ pub enum Slot {
 }
 
 macro_rules! list_ops {
-    ($( $(#[$doc:meta])* $op:ident = $name:literal : ( $($slot:expr),* ) -> $ret:ident ),* $(,)?) => {
+    (
+        $( $(#[$doc:meta])* $op:ident = $name:literal : ( $($slot:expr),* ) -> $ret:ident ),* ;
+        $( $(#[$xdoc:meta])* $xop:ident = $xname:literal : ( $($xslot:expr),* ) -> $xret:ident ),* $(,)?
+    ) => {
         /// An operator of the list language.
         #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
         pub enum ListOp {
             $( $(#[$doc])* $op, )*
+            $( $(#[$xdoc])* $xop, )*
         }
 
         impl ListOp {
-            /// Every operator.
+            /// Every operator the search builds programs from (and the learned guide
+            /// prices); the others a program only gets by rewriting.
             pub const ALL: &'static [ListOp] = &[$(ListOp::$op),*];
 
             /// The operator's name (LambdaBeam's spelling).
             #[must_use]
             pub fn name(self) -> &'static str {
-                match self { $(ListOp::$op => $name,)* }
+                match self { $(ListOp::$op => $name,)* $(ListOp::$xop => $xname,)* }
             }
 
             /// What each argument takes.
             #[must_use]
             pub fn slots(self) -> &'static [Slot] {
-                match self { $(ListOp::$op => &[$($slot),*],)* }
+                match self { $(ListOp::$op => &[$($slot),*],)* $(ListOp::$xop => &[$($xslot),*],)* }
             }
 
             /// The result type.
             #[must_use]
             pub fn result(self) -> LType {
-                match self { $(ListOp::$op => LType::$ret,)* }
+                match self { $(ListOp::$op => LType::$ret,)* $(ListOp::$xop => LType::$xret,)* }
             }
 
             /// The operator with this name.
             #[must_use]
             pub fn from_name(name: &str) -> Option<ListOp> {
-                match name { $($name => Some(ListOp::$op),)* _ => None }
+                match name { $($name => Some(ListOp::$op),)* $($xname => Some(ListOp::$xop),)* _ => None }
             }
         }
     };
@@ -234,7 +239,14 @@ list_ops! {
     /// The function applied pairwise, as long as the shorter list.
     ZipWith = "ZipWith": (F2, L, L) -> List,
     /// Running fold: `ys[0] = xs[0]`, `ys[i] = f(ys[i-1], xs[i])`.
-    Scanl1 = "Scanl1": (F2, L) -> List,
+    Scanl1 = "Scanl1": (F2, L) -> List;
+    /// `a / b` truncating toward zero, as C, Rust and Go divide; by zero (or `i64::MIN /
+    /// -1`) is an error. Not searched: [`Expr::with_truncating_division`] puts it where
+    /// the calls of a native original cannot tell it from [`ListOp::IntDivide`].
+    Quot = "Quot": (I, I) -> Int,
+    /// `a % b` with the sign of `a`, as C, Rust and Go take it; by zero is an error. Not
+    /// searched, as [`ListOp::Quot`].
+    Rem = "Rem": (I, I) -> Int,
 }
 
 impl ListOp {
@@ -297,6 +309,44 @@ impl Expr {
             }
         }
         folded
+    }
+
+    /// The program with each flooring division and remainder (`IntDivide`, `Modulo`) made
+    /// truncating (`Quot`, `Rem`: the `/` and `%` of C, Rust and Go) where `fits` still
+    /// accepts it, one at a time in order: for a native original, whose calls seen divide
+    /// alike both ways, its own language's division is the likelier on the calls not seen.
+    #[must_use]
+    pub fn with_truncating_division(&self, fits: &dyn Fn(&Expr) -> bool) -> Expr {
+        /// `e` with the `k`-th division (pre-order, of either kind) truncating, if it floors;
+        /// `seen` counts the divisions passed.
+        fn replace(e: &Expr, k: usize, seen: &mut usize) -> Expr {
+            let Expr::Apply(op, args) = e else { return e.clone() };
+            let mut op = *op;
+            if matches!(op, ListOp::IntDivide | ListOp::Modulo | ListOp::Quot | ListOp::Rem) {
+                if *seen == k {
+                    op = match op {
+                        ListOp::IntDivide => ListOp::Quot,
+                        ListOp::Modulo => ListOp::Rem,
+                        other => other,
+                    };
+                }
+                *seen += 1;
+            }
+            Expr::Apply(op, args.iter().map(|a| replace(a, k, seen)).collect())
+        }
+        let mut current = self.clone();
+        let mut k = 0;
+        loop {
+            let mut seen = 0;
+            let candidate = replace(&current, k, &mut seen);
+            if k >= seen {
+                return current;
+            }
+            if candidate != current && fits(&candidate) {
+                current = candidate;
+            }
+            k += 1;
+        }
     }
 
     /// Whether no input and no lambda argument occurs in it.
@@ -421,6 +471,13 @@ pub fn apply_scalar(op: ListOp, a: &[i64]) -> Result<i64, RunError> {
         ListOp::Multiply => arg(0)?.checked_mul(arg(1)?).ok_or(ov)?,
         ListOp::IntDivide => floor_div(arg(0)?, arg(1)?)?,
         ListOp::Modulo => floor_mod(arg(0)?, arg(1)?)?,
+        ListOp::Quot | ListOp::Rem => {
+            let (a, b) = (arg(0)?, arg(1)?);
+            if b == 0 {
+                return Err(RunError::DivisionByZero);
+            }
+            if op == ListOp::Quot { a.checked_div(b) } else { a.checked_rem(b) }.ok_or(ov)?
+        }
         ListOp::Square => arg(0)?.checked_mul(arg(0)?).ok_or(ov)?,
         ListOp::Min => arg(0)?.min(arg(1)?),
         ListOp::Max => arg(0)?.max(arg(1)?),
@@ -621,6 +678,30 @@ mod tests {
         assert_eq!(floor_div(1, 0), Err(RunError::DivisionByZero));
         assert_eq!(floor_div(i64::MIN, -1), Err(RunError::Overflow));
         assert_eq!(apply_scalar(ListOp::IsOdd, &[-3]), Ok(1));
+    }
+
+    #[test]
+    fn divisions_become_truncating_where_the_examples_allow() {
+        use Expr::{Apply, Const, Input};
+        assert_eq!(apply_scalar(ListOp::Quot, &[-7, 2]), Ok(-3));
+        assert_eq!(apply_scalar(ListOp::Rem, &[-7, 2]), Ok(-1));
+        assert_eq!(apply_scalar(ListOp::Quot, &[1, 0]), Err(RunError::DivisionByZero));
+        assert_eq!(apply_scalar(ListOp::Quot, &[i64::MIN, -1]), Err(RunError::Overflow));
+        // `x // 100 + x % 7`: on non-negative x both divisions read either way.
+        let program = Apply(
+            ListOp::Add,
+            vec![Apply(ListOp::IntDivide, vec![Input(0), Const(100)]), Apply(ListOp::Modulo, vec![Input(0), Const(7)])],
+        );
+        let fits_on = |xs: Vec<i64>| {
+            let program = program.clone();
+            move |e: &Expr| xs.iter().all(|&x| run(e, &[LValue::Int(x)]) == run(&program, &[LValue::Int(x)]))
+        };
+        let truncating = program.with_truncating_division(&fits_on(vec![0, 5, 150, 999]));
+        assert_eq!(truncating.show(&["x".into()]), "Add(Quot(x, 100), Rem(x, 7))");
+        // A negative x seen: the original floors, and the program stays as it was.
+        assert_eq!(program.with_truncating_division(&fits_on(vec![5, -150])), program);
+        assert_eq!(ListOp::from_name("Quot"), Some(ListOp::Quot));
+        assert!(!ListOp::ALL.contains(&ListOp::Quot) && !ListOp::ALL.contains(&ListOp::Rem));
     }
 
     #[test]

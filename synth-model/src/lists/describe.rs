@@ -48,6 +48,9 @@ fn phrase(e: &Expr, names: &[String], rng: &mut impl Rng) -> String {
                     format!("the remainder of {x} divided by {y}"),
                     format!("{x} mod {y}"),
                 ],
+                // Not generated (not searched), described all the same.
+                ListOp::Quot => vec![format!("{x} divided by {y}, rounded toward zero")],
+                ListOp::Rem => vec![format!("the remainder of {x} divided by {y}, with the sign of {x}")],
                 ListOp::Square => vec![format!("{x} squared"), format!("the square of {x}")],
                 ListOp::Min => vec![
                     format!("the smaller of {x} and {y}"),
