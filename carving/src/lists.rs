@@ -32,13 +32,13 @@ const HOLDOUT_EVERY: usize = 5;
 
 /// Whether a function is a task of the list language rather than a scalar one: it takes
 /// arrays or structs (pointers whose elements or fields are read, or structs passed in
-/// registers), or returns a struct in registers.
+/// registers), or returns a struct (in registers, or in memory its hidden pointer shows).
 #[must_use]
 pub fn is_list_task(f: &FunctionInfo) -> bool {
     let in_registers = |kind: ValueKind| matches!(kind, ValueKind::StructValue { place: StructPlace::Registers, .. });
     f.params.iter().any(|p| {
         matches!(p.ctype.kind, ValueKind::Elements { .. } | ValueKind::Record { .. }) || in_registers(p.ctype.kind)
-    }) || in_registers(f.ret.kind)
+    }) || matches!(f.ret.kind, ValueKind::StructValue { place: StructPlace::Registers | StructPlace::Memory, .. })
 }
 
 /// What live synthesis over arrays found.

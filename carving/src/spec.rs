@@ -351,7 +351,10 @@ pub fn carve_covering(
         // declared from the fields a call showed.
         let why = match place {
             StructPlace::Registers => "no call showed its fields",
-            StructPlace::Memory => "it is returned in memory, which the probes do not read",
+            StructPlace::Memory => {
+                "it is returned in memory, and no call showed it there (probes on `ret` do not read it, \
+                 uretprobes do)"
+            }
             StructPlace::Sse => "it is returned in floating-point registers, which the probes do not read",
             StructPlace::Unknown => "where the ABI returns it is not modelled (a union, a field of unknown type)",
         };

@@ -124,7 +124,7 @@ static int next(int lo, int hi) {
 }
 
 int main(void) {
-    int agree[4] = {0, 0, 0, 0};
+    int agree[5] = {0, 0, 0, 0, 0};
     for (int t = 0; t < 1000; t++) {
         int a[16], b[16], c[16];
         memset(a, 0, sizeof a);
@@ -479,7 +479,7 @@ static int next(int lo, int hi) {
 }
 
 int main(void) {
-    int agree[4] = {0, 0, 0, 0};
+    int agree[5] = {0, 0, 0, 0, 0};
     for (int t = 0; t < 1000; t++) {
         rect_t r = {{next(-1000, 1000), next(-1000, 1000)}, {next(0, 5000), next(0, 5000)}, "x", {1, 2, 3}, 1};
         agree[0] += rect_area(&r) == synth_rect_area(&r);
@@ -662,6 +662,11 @@ struct money {
     int dollars;
     int cents;
 };
+struct wide {
+    long lo;
+    long hi;
+    long sum;
+};
 
 struct span bounds(const int *xs, int n);
 struct span synth_bounds(const int *xs, int n);
@@ -671,6 +676,8 @@ long dot(struct point a, struct point b);
 long synth_dot(struct point a, struct point b);
 long scaled_len(struct range64 r, int scale);
 long synth_scaled_len(struct range64 r, int scale);
+struct wide widen(long lo, long hi);
+struct wide synth_widen(long lo, long hi);
 
 static uint32_t state = 99u;
 static int next(int lo, int hi) {
@@ -679,7 +686,7 @@ static int next(int lo, int hi) {
 }
 
 int main(void) {
-    int agree[4] = {0, 0, 0, 0};
+    int agree[5] = {0, 0, 0, 0, 0};
     for (int t = 0; t < 1000; t++) {
         int xs[16];
         int n = next(1, 16);
@@ -696,8 +703,12 @@ int main(void) {
         r.hi = r.lo + next(0, 100000);
         int scale = next(-1000, 1000);
         agree[3] += scaled_len(r, scale) == synth_scaled_len(r, scale);
+        long lo = next(-1000000, 1000000), hi = next(-1000000, 1000000);
+        struct wide w = widen(lo, hi), v = synth_widen(lo, hi);
+        agree[4] += w.lo == v.lo && w.hi == v.hi && w.sum == v.sum;
     }
-    printf("bounds %d\nsplit_cents %d\ndot %d\nscaled_len %d\n", agree[0], agree[1], agree[2], agree[3]);
+    printf("bounds %d\nsplit_cents %d\ndot %d\nscaled_len %d\nwiden %d\n", agree[0], agree[1], agree[2], agree[3],
+           agree[4]);
     return 0;
 }
 "#;
@@ -713,6 +724,8 @@ extern "C" {
     fn original_dot(a: dot::Point, b: dot::Point) -> i64;
     #[link_name = "scaled_len"]
     fn original_scaled_len(r: scaled_len::Range64, scale: i32) -> i64;
+    #[link_name = "widen"]
+    fn original_widen(lo: i64, hi: i64) -> widen::Wide;
 }
 
 fn main() {
@@ -721,7 +734,7 @@ fn main() {
         state = state.wrapping_mul(1103515245).wrapping_add(12345);
         lo + ((state >> 8) % (hi - lo + 1) as u32) as i32
     };
-    let mut agree = [0; 4];
+    let mut agree = [0; 5];
     for _ in 0..1000 {
         let n = next(1, 16);
         let xs: Vec<i32> = (0..n).map(|_| next(-100000, 100000)).collect();
@@ -740,8 +753,14 @@ fn main() {
         let r = scaled_len::Range64 { lo, hi: lo + i64::from(next(0, 100000)) };
         let scale = next(-1000, 1000);
         agree[3] += usize::from(unsafe { original_scaled_len(r, scale) } == scaled_len::scaled_len(&r, i64::from(scale)));
+        let (lo, hi) = (i64::from(next(-1000000, 1000000)), i64::from(next(-1000000, 1000000)));
+        let (w, v) = (unsafe { original_widen(lo, hi) }, widen::widen(lo, hi));
+        agree[4] += usize::from((w.lo, w.hi, w.sum) == (v.lo, v.hi, v.sum));
     }
-    println!("bounds {}\nsplit_cents {}\ndot {}\nscaled_len {}", agree[0], agree[1], agree[2], agree[3]);
+    println!(
+        "bounds {}\nsplit_cents {}\ndot {}\nscaled_len {}\nwiden {}",
+        agree[0], agree[1], agree[2], agree[3], agree[4]
+    );
 }
 "#;
 
@@ -770,6 +789,10 @@ fn structs_passed_and_returned_by_value_synthesized_in_c_and_rust_agree_with_the
         ("scaled_len", "c", &[], "long int scaled_len(struct range64 r, int scale) {"),
         ("scaled_len", "python", &[], "return scale * (r.hi - r.lo)"),
         ("scaled_len", "rust", &[], "pub fn scaled_len(r: &Range64, scale: i64) -> i64 {"),
+        // Returned in memory, read through the hidden pointer at the return.
+        ("widen", "c", &[], "struct wide widen(long int lo, long int hi) {"),
+        ("widen", "python", &[], "return Wide(lo=lo, hi=hi, sum=lo + hi)"),
+        ("widen", "rust", &[], "pub fn widen(lo: i64, hi: i64) -> Wide {"),
     ];
     let codes = agree_with_originals(
         &bin,
@@ -777,7 +800,7 @@ fn structs_passed_and_returned_by_value_synthesized_in_c_and_rust_agree_with_the
         "spandrive 300",
         &cases,
         (BY_VALUE_HARNESS, RUST_BY_VALUE_HARNESS),
-        "bounds 1000\nsplit_cents 1000\ndot 1000\nscaled_len 1000\n",
+        "bounds 1000\nsplit_cents 1000\ndot 1000\nscaled_len 1000\nwiden 1000\n",
     );
     // C's layout (`int` fields as `i32`), so the originals can take and return it.
     for func in ["bounds", "split_cents", "dot"] {

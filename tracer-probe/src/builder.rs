@@ -477,6 +477,14 @@ impl TraceBuilder {
             if decoder.ret == ValueKind::CString {
                 call.ret = Some(decode_value(decoder.ret, rax, s.as_ref(), true));
             }
+            // A struct returned in memory: read where rax (the hidden pointer) points.
+            if let (ValueKind::StructValue { place: StructPlace::Memory, .. }, Some(layout), Some(m)) = (
+                decoder.ret,
+                decoder.layouts.get(decoder.params.len()).and_then(Option::as_ref),
+                after.first().and_then(Option::as_ref),
+            ) {
+                call.ret = Some(decode_record(rax, layout, Some(m), &[]));
+            }
             // What the call left behind its writable pointer arguments, beside what it found.
             for (k, ((kind, slot), arg)) in decoder.params.iter().zip(call.args.iter_mut()).enumerate() {
                 let Some(i) = slot else { continue };

@@ -198,7 +198,7 @@ pub struct Signature {
     /// in registers ([`StructPlace::Registers`]), its layout.
     #[serde(skip)]
     pub layouts: Vec<Option<Layout>>,
-    /// For a struct returned in registers ([`StructPlace::Registers`]), its layout.
+    /// For a struct returned in registers, or in memory of at most 4096 bytes, its layout.
     #[serde(skip)]
     pub ret_layout: Option<Layout>,
 }
@@ -347,8 +347,8 @@ fn read_signature(
 
 /// A struct or union of type `offset` (resolved as `ctype`, an aggregate) passed or
 /// returned by value: its kind, [`ValueKind::StructValue`] with where the ABI puts it, and
-/// its layout when that is in registers. An array, or a type without a size, stays an
-/// aggregate.
+/// its layout when the probes can read it there (in registers, or returned in memory of
+/// at most [`MAX_RECORD`] bytes). An array, or a type without a size, stays an aggregate.
 fn struct_value(
     dwarf: &gimli::Dwarf<R<'_>>,
     unit: &gimli::Unit<R<'_>>,
@@ -368,7 +368,12 @@ fn struct_value(
         None => StructPlace::Unknown,
     };
     ctype.kind = ValueKind::StructValue { bytes, place };
-    Ok((ctype, layout.filter(|_| place == StructPlace::Registers)))
+    let readable = match place {
+        StructPlace::Registers => true,
+        StructPlace::Memory => (1..=MAX_RECORD).contains(&u32::from(bytes)),
+        _ => false,
+    };
+    Ok((ctype, layout.filter(|_| readable)))
 }
 
 /// Where the SysV ABI returns a struct laid out as `layout`.

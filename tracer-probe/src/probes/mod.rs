@@ -509,6 +509,19 @@ pub fn plan(pid: u32, functions: &[String], ret_mode: RetMode) -> Result<Plan, P
         let mut notes = Vec::new();
         let mut arrays = ArrayReads::for_params(&params, &slots, DEFAULT_ARRAY_CAP, &mut notes);
         arrays.read_member_strings(&params, &slots, plan.layouts.last().map_or(&[][..], Vec::as_slice), &mut notes);
+        // A struct returned in memory: where the hidden pointer in rdi points, read again at
+        // the return (the read at entry finds what the caller left there).
+        let ret_readable = plan.layouts.last().and_then(|l| l.last()).is_some_and(Option::is_some);
+        let ret_in_memory = match ret.kind {
+            ValueKind::StructValue { bytes, place: dwarf::StructPlace::Memory } if ret_readable => Some(bytes),
+            _ => None,
+        };
+        if let (Some(bytes), RetMode::Uretprobe) = (ret_in_memory, ret_mode) {
+            arrays.mask |= 1;
+            arrays.len |= tracer_common::ARRAY_FIXED;
+            arrays.count[0] = u32::from(bytes);
+            arrays.out |= 1;
+        }
         if ret_mode == RetMode::Insn {
             // A return probe on `ret` sees another stack pointer than a uretprobe: memory is
             // read at entry only.
@@ -527,12 +540,17 @@ pub fn plan(pid: u32, functions: &[String], ret_mode: RetMode) -> Result<Plan, P
             ValueKind::Float | ValueKind::Aggregate => {
                 plan.warnings.push(format!("{name}: return type {} is not in rax; recorded as unavailable", ret.name));
             }
+            ValueKind::StructValue { place: dwarf::StructPlace::Memory, .. }
+                if ret_in_memory.is_some() && ret_mode == RetMode::Uretprobe => {}
             ValueKind::StructValue { place, .. } if place != dwarf::StructPlace::Registers => {
                 plan.warnings.push(format!(
                     "{name}: {} is returned {}; recorded as unavailable",
                     ret.name,
                     match place {
-                        dwarf::StructPlace::Memory => "in memory (a hidden pointer in rdi)",
+                        dwarf::StructPlace::Memory if ret_mode == RetMode::Insn => {
+                            "in memory, which probes on `ret` do not read (uretprobes do)"
+                        }
+                        dwarf::StructPlace::Memory => "in memory of a layout not read (a hidden pointer in rdi)",
                         dwarf::StructPlace::Sse => "in floating-point registers",
                         _ =>
                             "where this tracer does not model (a union or a field of unknown type), and no \
