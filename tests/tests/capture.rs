@@ -444,6 +444,29 @@ fn reads_structs_passed_and_returned_by_value_and_the_parameters_after_a_hidden_
         assert_eq!(rendered(&trace), expected, "{extra:?}");
         assert_eq!(trace["functions"][0]["ret"]["name"], "struct span");
     }
+    // `--explain` says where each struct travels.
+    let fixture = Fixture::start(&bin);
+    let pid = fixture.pid().to_string();
+    let (code, out, err) = run_tracesynth(&[
+        "record",
+        "--pid",
+        &pid,
+        "--func",
+        "bounds",
+        "--func",
+        "widen",
+        "--func",
+        "scaled_len",
+        "--explain",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    for line in [
+        "returns: in rax and rdx, as struct span {lo: int, hi: int, width: int}",
+        "returns: 24 bytes in memory, read at the return where the hidden pointer (rdi) points",
+        "reads: `r` (struct range64): passed by value in rdi and rsi, as struct range64 {lo: long int, hi: long int}",
+    ] {
+        assert!(out.contains(line), "{out}");
+    }
 }
 
 #[test]

@@ -313,9 +313,9 @@ pub struct Plan {
     /// the trace builder then keeps each call's block path.
     pub cfg: Option<cfg::Cfg>,
     /// Per function, per parameter: the layout of the struct it points to
-    /// ([`ValueKind::Record`]), by which the trace builder decodes the bytes read; then one
-    /// more, the layout of a struct returned in registers
-    /// ([`dwarf::StructPlace::Registers`]).
+    /// ([`ValueKind::Record`]) or is (passed in registers), by which the trace builder
+    /// decodes the bytes read; then one more, the layout of a struct returned (in
+    /// registers, or in memory behind the hidden pointer).
     pub layouts: Vec<Vec<Option<dwarf::Layout>>>,
 }
 
@@ -363,6 +363,19 @@ impl Plan {
             for (pi, (p, slot)) in f.params.iter().zip(&slots).enumerate() {
                 let layout = self.layouts.get(fi).and_then(|l| l.get(pi)).and_then(Option::as_ref);
                 let count_name = |j: Option<u8>| j.and_then(|j| f.params.get(usize::from(j))).map(|c| c.name.as_str());
+                // A struct passed by value in registers: nothing behind a pointer.
+                if let (ValueKind::StructValue { bytes, .. }, Some(layout), Some(s)) = (p.ctype.kind, layout, slot) {
+                    const NAMES: [&str; 6] = ["rdi", "rsi", "rdx", "rcx", "r8", "r9"];
+                    let regs: Vec<&str> = NAMES.iter().skip(*s).take(usize::from(bytes).div_ceil(8)).copied().collect();
+                    out.push_str(&format!(
+                        "  reads: `{}` ({}): passed by value in {}, as {}\n",
+                        p.name,
+                        p.ctype.name,
+                        regs.join(" and "),
+                        describe_layout(layout)
+                    ));
+                    continue;
+                }
                 // What is read behind the pointer, when anything is.
                 let what = match (p.ctype.kind, layout) {
                     (ValueKind::Record { bytes, count_param }, Some(layout)) => {
@@ -385,6 +398,23 @@ impl Plan {
                 };
                 let what = if cap == 0 { "nothing (--array-cap 0)".to_string() } else { what };
                 out.push_str(&format!("  reads: `{}` ({}): {what}\n", p.name, p.ctype.name));
+            }
+            // A struct returned in registers, or in memory behind the hidden pointer.
+            let ret_layout = self.layouts.get(fi).and_then(|l| l.get(f.params.len())).and_then(Option::as_ref);
+            match (f.ret.kind, ret_layout) {
+                (ValueKind::StructValue { place: dwarf::StructPlace::Registers, .. }, Some(layout)) => {
+                    out.push_str(&format!("  returns: in rax and rdx, as {}\n", describe_layout(layout)));
+                }
+                (ValueKind::StructValue { bytes, place: dwarf::StructPlace::Memory }, Some(layout))
+                    if arrays.out & 1 != 0 =>
+                {
+                    out.push_str(&format!(
+                        "  returns: {bytes} bytes in memory, read at the return where the hidden pointer \
+                         (rdi) points, up to {cap} bytes, as {}\n",
+                        describe_layout(layout)
+                    ));
+                }
+                _ => {}
             }
             if let Ok(globals) = globals::writable_reads(&f.object, f.address, f.size) {
                 if !globals.is_empty() {
