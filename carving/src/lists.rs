@@ -30,6 +30,9 @@ use crate::spec;
 /// Every how many distinct inputs one is held out.
 const HOLDOUT_EVERY: usize = 5;
 
+/// Most searches again with the held-out calls a program got wrong.
+const REFINEMENTS: usize = 3;
+
 /// Whether a function is a task of the list language rather than a scalar one: it takes
 /// arrays or structs (pointers whose elements or fields are read, or structs passed in
 /// registers), or returns a struct (in registers, or in memory its hidden pointer shows).
@@ -77,14 +80,6 @@ pub struct ListSynthesis {
     /// The calls synthesized from, in the examples JSON (`synth --examples` reads it):
     /// struct parameters typed and declared in `"types"`, their values as objects.
     pub examples: synth_engine::spec::Examples,
-}
-
-/// Each distinct input of `ex` with every output's value (see [`joint_examples`]).
-fn examples(ex: &synth_engine::spec::Examples) -> Result<Vec<JointExample>, LiveError> {
-    if ex.examples.is_empty() {
-        return Ok(Vec::new());
-    }
-    Ok(joint_examples(&ListProblem::outputs_from_examples(ex).map_err(synth_engine::Error::from)?))
 }
 
 /// Records `config.synth.function` (a function that [`is_list_task`]) in the live process
@@ -204,28 +199,63 @@ pub fn synthesize_from_trace(
             f.shape = st;
         }
     }
-    let training = joint_examples(&parts);
-    let held_out = examples(&typed(&carved.held_out))?;
-    let limits = ListLimits { timeout: options.budget, ..ListLimits::default() };
-    let guide = crate::guide_choice::list_guide(options.guide);
-    let programs = match synthesize_outputs(&parts, &limits, guide, cancel) {
-        Ok((programs, _)) => programs,
-        Err(e) => {
-            let which = if parts.len() > 1 { format!("output `{}`: ", e.output) } else { String::new() };
-            return Err(LiveError::NoSolution {
-                function: function.clone(),
-                total: training.len(),
-                best: format!(" ({which}{})", e.reason),
-            });
-        }
-    };
-    // A native original divides as its language does (truncating toward zero) wherever
-    // its calls, training and held out, cannot tell that from the search's flooring.
-    let held_parts = if carved.held_out.examples.is_empty() {
+    let mut held_parts = if carved.held_out.examples.is_empty() {
         Vec::new()
     } else {
         ListProblem::outputs_from_examples(&typed(&carved.held_out)).map_err(synth_engine::Error::from)?
     };
+    let guide = crate::guide_choice::list_guide(options.guide);
+    // The refinement loop: held-out calls a program gets wrong join the training calls and
+    // the search runs again, within the one budget, at most `REFINEMENTS` times; the
+    // held-out calls left check the last program.
+    let mut round = 0;
+    let mut previous: Option<Vec<Expr>> = None;
+    // Which carved held-out call each held-out example is, and those moved to training.
+    let mut held_calls: Vec<usize> = (0..held_parts.first().map_or(0, |p| p.examples.len())).collect();
+    let mut moved: Vec<usize> = Vec::new();
+    let programs = loop {
+        let limits = ListLimits { timeout: options.budget.saturating_sub(started.elapsed()), ..ListLimits::default() };
+        let programs = match synthesize_outputs(&parts, &limits, guide, cancel) {
+            Ok((programs, _)) => programs,
+            // The last program found, which the calls it got wrong (now training) show
+            // wrong: `partial`.
+            Err(_) if previous.is_some() => break previous.unwrap_or_default(),
+            Err(e) => {
+                let which = if parts.len() > 1 { format!("output `{}`: ", e.output) } else { String::new() };
+                return Err(LiveError::NoSolution {
+                    function: function.clone(),
+                    total: parts.first().map_or(0, |p| p.examples.len()),
+                    best: format!(" ({which}{})", e.reason),
+                });
+            }
+        };
+        let held = held_parts.first().map_or(0, |p| p.examples.len());
+        let wrong: Vec<usize> = (0..held)
+            .filter(|&i| {
+                held_parts.iter().zip(&programs).any(|(part, program)| {
+                    let (args, want) = &part.examples[i];
+                    synth_engine::lists::run(program, args).ok().as_ref() != Some(want)
+                })
+            })
+            .collect();
+        if wrong.is_empty() || round == REFINEMENTS || started.elapsed() >= options.budget {
+            break programs;
+        }
+        round += 1;
+        previous = Some(programs);
+        for (part, held_part) in parts.iter_mut().zip(&mut held_parts) {
+            for &i in wrong.iter().rev() {
+                part.examples.push(held_part.examples.remove(i));
+            }
+        }
+        for &i in wrong.iter().rev() {
+            moved.push(held_calls.remove(i));
+        }
+    };
+    let training = joint_examples(&parts);
+    let held_out = joint_examples(&held_parts);
+    // A native original divides as its language does (truncating toward zero) wherever
+    // its calls, training and held out, cannot tell that from the search's flooring.
     let programs: Vec<Expr> = programs
         .iter()
         .enumerate()
@@ -304,9 +334,11 @@ pub fn synthesize_from_trace(
         record_secs: 0.0,
         synth_secs: started.elapsed().as_secs_f64(),
         examples: {
+            let mut synthesized_from = carved.training.clone();
+            synthesized_from.examples.extend(moved.iter().filter_map(|&i| carved.held_out.examples.get(i).cloned()));
             let mut written = match &carved.shape {
-                Some(shape) => synth_engine::lists::structured(&carved.training, shape),
-                None => carved.training.clone(),
+                Some(shape) => synth_engine::lists::structured(&synthesized_from, shape),
+                None => synthesized_from,
             };
             written.description.clone_from(&options.describe);
             written
@@ -516,6 +548,40 @@ mod tests {
     use tracer_probe::trace::{FieldValue, Value};
 
     use super::*;
+
+    #[test]
+    fn held_out_calls_a_program_gets_wrong_join_the_training_and_the_search_runs_again() {
+        // `max(x, 0)`, whose negative calls all fall among the held-out ones (every fifth
+        // distinct input): the first search gives `x`.
+        let mut trace = Trace::sample();
+        trace.functions[0].params =
+            vec![Param { name: "x".into(), ctype: CType { name: "int".into(), kind: ValueKind::Signed { bytes: 4 } } }];
+        let template = trace.calls[0].clone();
+        trace.calls = (0..20i64)
+            .map(|i| {
+                let x = if i % 5 == 4 && i < 10 { -i } else { i + 1 };
+                let mut c = template.clone();
+                c.seq = i as u64;
+                c.args = vec![Value::Int(x)];
+                c.ret = Some(Value::Int(x.max(0)));
+                c
+            })
+            .collect();
+        let options = SynthOptions {
+            function: "greet".into(),
+            lang: Lang::Python,
+            describe: None,
+            budget: std::time::Duration::from_secs(10),
+            max_iterations: 1,
+            guide: Some(crate::guide_choice::GuideChoice::Uniform),
+        };
+        let report = synthesize_from_trace(&trace, &options, &[], &CancelToken::new()).unwrap();
+        assert_eq!(report.program, "Max(x, 0)", "{}", report.code);
+        // The two negative calls trained on, the two others still held out and reproduced.
+        assert_eq!((report.training, report.held_out_agree), (18, (2, 2)));
+        assert_eq!(report.status, "verified");
+        assert_eq!(report.examples.examples.len(), 18);
+    }
 
     #[test]
     fn c_and_rust_of_a_struct_function_need_its_layout_python_does_not() {
