@@ -374,7 +374,7 @@ pub fn carve_covering(
         leaves(&fields, &[], &mut paths, &mut nested);
         let st = StructShape { ty, fields: paths.into_iter().enumerate().map(|(k, p)| (p, k)).collect(), nested };
         synth_engine::lists::declare_types(&mut types, &st);
-        outputs.push(("return".into(), st.ty.trim().trim_start_matches("struct ").replace(' ', "_"), None));
+        outputs.push(("return".into(), synth_engine::lists::json_type_name(&st.ty), None));
         returned = Some(st);
     } else if info.ret.kind != ValueKind::Void || written.is_empty() {
         outputs.push(("return".into(), type_name(function, "the return value", &info.ret)?.into(), None));
@@ -402,7 +402,7 @@ pub fn carve_covering(
                 why: "no call showed its fields".into(),
             });
         };
-        let ty = st.ty.trim().trim_start_matches("struct ").replace(' ', "_");
+        let ty = synth_engine::lists::json_type_name(&st.ty);
         let ty = if count_param.is_some() { format!("list[{ty}]") } else { ty };
         outputs.push((p.name.clone(), ty, Some(i)));
     }

@@ -64,6 +64,12 @@ pub(super) fn uses(e: &Expr, op: ListOp) -> bool {
     }
 }
 
+/// Whether C's and Rust's own `/` and `%` by `divisor` always have a value: a constant
+/// other than 0 and -1 (which overflows `i64::MIN`). Other divisors go through a check.
+pub(super) fn plain_divisor(divisor: &Expr) -> bool {
+    matches!(divisor, Expr::Const(c) if *c != 0 && *c != -1)
+}
+
 /// Python's helpers for C's division (`Quot`, `Rem`), each a top-level function, where
 /// `programs` divide so.
 pub(super) fn py_truncating_helpers<'a>(programs: impl IntoIterator<Item = &'a Expr>) -> Vec<&'static str> {
@@ -722,7 +728,7 @@ pub(super) fn rs_inputs(problem: &ListProblem, shape: &Shape) -> Result<(Vec<Str
         // A field read as the i64 the list language computes with.
         let read = |of: &str, st: &StructShape| -> String {
             let at = format!("{of}.{}", path.join("."));
-            let c_type = shape.repr_c.as_ref().and_then(|r| r.field_type(st.holder(path), path.last()?));
+            let c_type = shape.repr_c.as_ref().and_then(|r| r.type_at(st, path));
             match c_type {
                 None | Some("i64") => at,
                 Some("u64" | "usize" | "isize") => format!("({at} as i64)"),
@@ -986,16 +992,15 @@ impl Rs<'_> {
             // Rust's own `/` and `%` truncate; by a divisor that may be 0 or -1, checked.
             ListOp::Quot | ListOp::Rem => {
                 let (a, b) = (self.expr(&args[0]), self.expr(&args[1]));
-                match &args[1] {
-                    Expr::Const(c) if *c != 0 && *c != -1 => {
-                        format!("({a} {} {b})", if op == ListOp::Quot { "/" } else { "%" })
-                    }
-                    _ => format!(
+                if plain_divisor(&args[1]) {
+                    format!("({a} {} {b})", if op == ListOp::Quot { "/" } else { "%" })
+                } else {
+                    format!(
                         "i64::{}({}, {}).expect(\"division by zero or overflow\")",
                         if op == ListOp::Quot { "checked_div" } else { "checked_rem" },
                         strip_parens(&a),
                         strip_parens(&b)
-                    ),
+                    )
                 }
             }
             ListOp::Square => format!("i64::pow({}, 2)", strip_parens(&self.expr(&args[0]))),

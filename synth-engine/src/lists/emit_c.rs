@@ -17,7 +17,7 @@
 
 use std::fmt::Write as _;
 
-use super::emit::{strip_parens, ListEmitError};
+use super::emit::{plain_divisor, strip_parens, ListEmitError};
 use super::outputs::{check_parts, dest, early, needs_outputs_path, unchanged, Dest};
 use super::program::{Expr, LType, LValue, ListOp};
 use super::shape::ShapedKind;
@@ -641,11 +641,11 @@ impl CWriter<'_> {
             ListOp::Modulo => call(self, "floor_mod"),
             // C's own `/` and `%` truncate; by a divisor that may be 0 or -1, through a
             // helper that stops where C has no value.
-            ListOp::Quot | ListOp::Rem => match (&args[1], op == ListOp::Quot) {
-                (Expr::Const(c), true) if *c != 0 && *c != -1 => binary(self, "/"),
-                (Expr::Const(c), false) if *c != 0 && *c != -1 => binary(self, "%"),
-                (_, true) => call(self, "trunc_div"),
-                (_, false) => call(self, "trunc_mod"),
+            ListOp::Quot | ListOp::Rem => match (plain_divisor(&args[1]), op == ListOp::Quot) {
+                (true, true) => binary(self, "/"),
+                (true, false) => binary(self, "%"),
+                (false, true) => call(self, "trunc_div"),
+                (false, false) => call(self, "trunc_mod"),
             },
             ListOp::Min => call(self, "min_i64"),
             ListOp::Max => call(self, "max_i64"),

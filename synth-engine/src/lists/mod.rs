@@ -35,7 +35,9 @@ pub use search::{
     synthesize_lists, synthesize_lists_incrementally, CoreOpsFirst, ListGuide, ListLimits, ListOutcome, ListStats,
     UniformListGuide, MAX_VALUE_COST,
 };
-pub use shape::{class_name, declare_types, structured, ReprC, Shape, ShapedKind, ShapedParam, StructShape};
+pub use shape::{
+    class_name, declare_types, json_type_name, structured, ReprC, Shape, ShapedKind, ShapedParam, StructShape,
+};
 pub use spec::{is_list_spec, ListProblem, ResultField, MAX_EXAMPLE_LIST};
 
 /// A list task that cannot be read.

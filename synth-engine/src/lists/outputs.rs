@@ -62,10 +62,7 @@ pub fn synthesize_outputs(
             ListOutcome::Found { program, stats } => (Ok(program), stats),
             ListOutcome::NotFound { reason, stats } => (Err(reason), stats),
         };
-        total.candidates += stats.candidates;
-        total.closed += stats.closed;
-        total.lambdas += stats.lambdas;
-        total.cost = total.cost.max(stats.cost);
+        total.add(&stats);
         total.elapsed_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
         match found {
             Ok(program) => programs.push(program),
@@ -476,7 +473,7 @@ pub fn emit_outputs_tests(
                     } else {
                         // A field of C's width, widened to compare.
                         let repr_c = first.shape.as_ref().and_then(|s| s.repr_c.as_ref());
-                        let width = repr_c.and_then(|rc| rc.field_type(fl.shape.holder(&fl.path), fl.path.last()?));
+                        let width = repr_c.and_then(|rc| rc.type_at(&fl.shape, &fl.path));
                         let value = match width {
                             None | Some("i64") => format!("it.{field}"),
                             Some(_) => format!("it.{field} as i64"),
@@ -657,7 +654,7 @@ fn rust(parts: &[(ListProblem, Expr)]) -> Result<String, ListEmitError> {
                 let new = unused_name(&format!("new_{}", p.output_name().replace('.', "_")), &taken);
                 lines.push(format!("let {new}: Vec<i64> = {text};"));
                 // A field of C's width takes each value as C's assignment would.
-                let width = repr_c.and_then(|rc| rc.field_type(fl.shape.holder(&fl.path), fl.path.last()?));
+                let width = repr_c.and_then(|rc| rc.type_at(&fl.shape, &fl.path));
                 let value = match width {
                     None | Some("i64") => "value".to_string(),
                     Some(t) => format!("value as {t}"),
@@ -685,7 +682,7 @@ fn rust(parts: &[(ListProblem, Expr)]) -> Result<String, ListEmitError> {
             let param = ident(&fl.output)?;
             let place = format!("{param}.{}", fl.path.join("."));
             // A field of C's width takes the value as C's assignment would.
-            let width = repr_c.and_then(|rc| rc.field_type(fl.shape.holder(&fl.path), fl.path.last()?));
+            let width = repr_c.and_then(|rc| rc.type_at(&fl.shape, &fl.path));
             let value = match width {
                 None | Some("i64") => value.clone(),
                 Some(t) => format!("({value}) as {t}"),
@@ -704,7 +701,7 @@ fn rust(parts: &[(ListProblem, Expr)]) -> Result<String, ListEmitError> {
         // A field of C's width takes the value as C's assignment would.
         let field = |k: usize| {
             let (path, _) = &rf.shape.fields[k];
-            match repr_c.and_then(|rc| rc.field_type(rf.shape.holder(path), path.last()?)) {
+            match repr_c.and_then(|rc| rc.type_at(&rf.shape, path)) {
                 None | Some("i64") => fields[k].clone(),
                 Some(t) => format!("({}) as {t}", fields[k]),
             }
@@ -725,7 +722,7 @@ fn rust(parts: &[(ListProblem, Expr)]) -> Result<String, ListEmitError> {
         lines.push(format!("let {n} = {n_value};"));
         let item = |k: usize| {
             let (path, _) = &rf.shape.fields[k];
-            let width = repr_c.and_then(|rc| rc.field_type(rf.shape.holder(path), path.last()?));
+            let width = repr_c.and_then(|rc| rc.type_at(&rf.shape, path));
             match width {
                 None | Some("i64") => format!("{}[{i}]", columns[k]),
                 Some(t) => format!("{}[{i}] as {t}", columns[k]),

@@ -349,6 +349,12 @@ impl Expr {
         }
     }
 
+    /// Whether the program, run on `args`, gives `want` (an error gives nothing).
+    #[must_use]
+    pub fn meets(&self, args: &[LValue], want: &LValue) -> bool {
+        run(self, args).ok().as_ref() == Some(want)
+    }
+
     /// Whether no input and no lambda argument occurs in it.
     fn is_closed(&self) -> bool {
         match self {

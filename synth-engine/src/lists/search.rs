@@ -235,7 +235,7 @@ const ADDED_PER_ROUND: usize = 4;
 
 impl ListStats {
     /// Adds another search's counters (the last cost level is the larger).
-    fn add(&mut self, other: &ListStats) {
+    pub(super) fn add(&mut self, other: &ListStats) {
         self.candidates += other.candidates;
         self.closed += other.closed;
         self.lambdas += other.lambdas;
@@ -279,7 +279,7 @@ pub fn synthesize_lists_incrementally(
             .filter(|i| !chosen.contains(i))
             .filter(|&i| {
                 let (args, want) = &problem.examples[i];
-                super::program::run(&program, args).ok().as_ref() != Some(want)
+                !program.meets(args, want)
             })
             .take(ADDED_PER_ROUND)
             .collect();

@@ -35,6 +35,12 @@ impl ReprC {
         fields.iter().find(|(n, _)| n == name).map(|(_, r)| r.as_str())
     }
 
+    /// The Rust type of the field at `path` (`["size", "x"]`) of `shape`'s struct.
+    #[must_use]
+    pub fn type_at(&self, shape: &StructShape, path: &[String]) -> Option<&str> {
+        self.field_type(shape.holder(path), path.last()?)
+    }
+
     /// The fields of struct type `ty`, in order.
     #[must_use]
     pub fn fields(&self, ty: &str) -> Option<&[(String, String)]> {
@@ -171,7 +177,6 @@ pub(crate) fn flatten_structs(ex: &Examples) -> Result<Option<(Examples, Shape)>
 #[must_use]
 pub fn structured(flat: &Examples, shape: &Shape) -> Examples {
     use serde_json::{Map, Value as Json};
-    let type_name = |ty: &str| ty.trim().trim_start_matches("struct ").replace(' ', "_");
     let mut types = flat.types.clone();
     let mut declare = |s: &StructShape| declare_types(&mut types, s);
     // One struct's value from the inputs, `at` picking an element of list inputs.
@@ -200,11 +205,11 @@ pub fn structured(flat: &Examples, shape: &Shape) -> Examples {
             ShapedKind::Plain(i) => params.extend(flat.params.get(*i).cloned()),
             ShapedKind::Struct(s) => {
                 declare(s);
-                params.push(ParamDecl { name: p.name.clone(), ty: type_name(&s.ty) });
+                params.push(ParamDecl { name: p.name.clone(), ty: json_type_name(&s.ty) });
             }
             ShapedKind::Structs(s) => {
                 declare(s);
-                params.push(ParamDecl { name: p.name.clone(), ty: format!("list[{}]", type_name(&s.ty)) });
+                params.push(ParamDecl { name: p.name.clone(), ty: format!("list[{}]", json_type_name(&s.ty)) });
             }
         }
     }
@@ -238,9 +243,8 @@ pub fn structured(flat: &Examples, shape: &Shape) -> Examples {
 /// Declares in `types` the struct types of `shape` not declared yet, nested ones first,
 /// each under its name as the examples JSON spells it (`struct span` as `span`).
 pub fn declare_types(types: &mut crate::spec::StructTypes, shape: &StructShape) {
-    let type_name = |ty: &str| ty.trim().trim_start_matches("struct ").replace(' ', "_");
     for (ty, members) in shape.types() {
-        let name = type_name(ty);
+        let name = json_type_name(ty);
         if types.0.iter().any(|(n, _)| *n == name) {
             continue;
         }
@@ -248,11 +252,18 @@ pub fn declare_types(types: &mut crate::spec::StructTypes, shape: &StructShape) 
             .into_iter()
             .map(|m| match m {
                 Member::Int { name, .. } => (name.to_string(), "int".to_string()),
-                Member::Nested { name, ty, .. } => (name.to_string(), type_name(ty)),
+                Member::Nested { name, ty, .. } => (name.to_string(), json_type_name(ty)),
             })
             .collect();
         types.0.push((name, fields));
     }
+}
+
+/// A C struct type's name as the examples JSON spells it: `struct span` is `span`,
+/// `struct long name` is `long_name`.
+#[must_use]
+pub fn json_type_name(ty: &str) -> String {
+    ty.trim().trim_start_matches("struct ").replace(' ', "_")
 }
 
 /// Which part of a JSON argument an input is.
