@@ -273,36 +273,53 @@ impl Jobs {
         }
     }
 
-    fn run(&self, id: u64, trace: &Trace, options: &SynthOptions, cancel: &CancelToken) {
+    /// Runs a job's `work` in its turn (one job at a time) unless it was cancelled while
+    /// queued, and records what it gave, unless it was cancelled meanwhile: whether the
+    /// code is verified and the result, or why it failed.
+    fn run_job(
+        &self,
+        id: u64,
+        cancel: &CancelToken,
+        work: impl FnOnce() -> Result<(bool, Option<serde_json::Value>), String>,
+    ) {
         let _turn = lock(&self.runner);
         if cancel.is_cancelled() {
             return;
         }
         self.update(id, |v| v.state = JobState::Running);
-        // The learned guide unless asked otherwise (README, "Learned guide").
-        let guides = GuideSource::new(options.guide);
-        let result = live::synthesize_from_trace(trace, options, &guides, cancel, &mut |it| {
-            self.update(id, |v| {
-                v.progress.iteration = it.iteration;
-                v.progress.candidates_tried += it.terms_enumerated;
-                v.progress.best_reward = v.progress.best_reward.max(it.reward.total);
-            });
-        });
+        let outcome = work();
         self.update(id, |v| {
             if v.state == JobState::Cancelled {
                 return;
             }
-            match result {
-                Ok(report) => {
-                    v.state = if report.verified() { JobState::Verified } else { JobState::Partial };
-                    v.progress.best_reward = v.progress.best_reward.max(report.reward.total);
-                    v.result = serde_json::to_value(&report).ok();
+            match outcome {
+                Ok((verified, result)) => {
+                    v.state = if verified { JobState::Verified } else { JobState::Partial };
+                    v.result = result;
                 }
                 Err(e) => {
                     v.state = JobState::Failed;
-                    v.error = Some(e.to_string());
+                    v.error = Some(e);
                 }
             }
+        });
+    }
+
+    /// A job on a scalar function: the refinement loop, its progress shown as it goes.
+    fn run(&self, id: u64, trace: &Trace, options: &SynthOptions, cancel: &CancelToken) {
+        self.run_job(id, cancel, || {
+            // The learned guide unless asked otherwise (README, "Learned guide").
+            let guides = GuideSource::new(options.guide);
+            let report = live::synthesize_from_trace(trace, options, &guides, cancel, &mut |it| {
+                self.update(id, |v| {
+                    v.progress.iteration = it.iteration;
+                    v.progress.candidates_tried += it.terms_enumerated;
+                    v.progress.best_reward = v.progress.best_reward.max(it.reward.total);
+                });
+            })
+            .map_err(|e| e.to_string())?;
+            self.update(id, |v| v.progress.best_reward = v.progress.best_reward.max(report.reward.total));
+            Ok((report.verified(), serde_json::to_value(&report).ok()))
         });
     }
 
@@ -310,31 +327,15 @@ impl Jobs {
     /// checked on the held-out calls ([`carving::lists::synthesize_from_trace`]), the
     /// structs laid out as the DWARF of the function's object file says now.
     fn run_list(&self, id: u64, trace: &Trace, options: &SynthOptions, cancel: &CancelToken) {
-        let _turn = lock(&self.runner);
-        if cancel.is_cancelled() {
-            return;
-        }
-        self.update(id, |v| v.state = JobState::Running);
-        let layouts = trace
-            .function_index(&options.function)
-            .map(|i| tracer_probe::probes::layouts_of(&trace.functions[i as usize]))
-            .unwrap_or_default();
-        let result = carving::lists::synthesize_from_trace(trace, options, &layouts, cancel);
-        self.update(id, |v| {
-            if v.state == JobState::Cancelled {
-                return;
-            }
-            v.progress.iteration = 1;
-            match result {
-                Ok(report) => {
-                    v.state = if report.status == "verified" { JobState::Verified } else { JobState::Partial };
-                    v.result = serde_json::to_value(&report).ok();
-                }
-                Err(e) => {
-                    v.state = JobState::Failed;
-                    v.error = Some(e.to_string());
-                }
-            }
+        self.run_job(id, cancel, || {
+            let layouts = trace
+                .function_index(&options.function)
+                .map(|i| tracer_probe::probes::layouts_of(&trace.functions[i as usize]))
+                .unwrap_or_default();
+            let result = carving::lists::synthesize_from_trace(trace, options, &layouts, cancel);
+            self.update(id, |v| v.progress.iteration = 1);
+            let report = result.map_err(|e| e.to_string())?;
+            Ok((report.status == "verified", serde_json::to_value(&report).ok()))
         });
     }
 
