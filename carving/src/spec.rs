@@ -510,8 +510,8 @@ pub fn carve_covering(
     Ok(CarvedSpec { training: make(training), held_out: make(held_out), calls, distinct: order.len(), shape, returned })
 }
 
-/// Checks that `carved` is a task of the scalar path (the daemon's jobs, `synth --session`):
-/// one scalar result, no struct in or out, which only `synth --pid` synthesizes.
+/// Checks that `carved` is a task of the scalar search: one scalar result, no struct in or
+/// out (a function [`crate::lists::is_list_task`] takes goes to the list language instead).
 ///
 /// # Errors
 /// [`SpecError::Struct`] or [`SpecError::SeveralOutputs`].
@@ -520,7 +520,9 @@ pub fn scalar_only(carved: &CarvedSpec, function: &str) -> Result<(), SpecError>
         function: function.into(),
         what,
         ctype: ctype.into(),
-        why: "this path takes scalars; `synth --pid` synthesizes struct functions".into(),
+        why: "the scalar search takes no structs, and the list language only structs of integers \
+              passed through a pointer or in integer registers, or returned in registers or memory"
+            .into(),
     };
     if let Some(p) =
         carved.shape.as_ref().and_then(|s| s.params.iter().find(|p| !matches!(p.kind, ShapedKind::Plain(_))))
@@ -715,7 +717,7 @@ mod tests {
         assert_eq!(spec.training.examples[0].output, json!({"lo": 6, "hi": 8}));
         assert_eq!(spec.returned.as_ref().map(|st| st.ty.as_str()), Some("struct span"));
         let err = scalar_only(&spec, "greet").unwrap_err().to_string();
-        assert!(err.contains("its return value") && err.contains("synth --pid"), "{err}");
+        assert!(err.contains("its return value") && err.contains("the list language only"), "{err}");
         // Returned in memory: no call shows it, and the error says why.
         t.functions[0].ret.kind = ValueKind::StructValue { bytes: 24, place: StructPlace::Memory };
         for c in &mut t.calls {

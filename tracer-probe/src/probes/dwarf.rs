@@ -118,6 +118,10 @@ pub struct Field {
     pub kind: FieldKind,
 }
 
+/// The [`FieldKind::Opaque`] reason of a bit-field (which the ABI places as its
+/// underlying integer).
+const BIT_FIELD: &str = "a bit-field";
+
 /// How a field's bytes are decoded.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum FieldKind {
@@ -205,7 +209,7 @@ pub struct Signature {
 
 impl Signature {
     /// The layouts as a [`super::Plan`] keeps them: one per parameter, then the struct
-    /// returned in registers.
+    /// returned by value (in registers, or in memory behind the hidden pointer).
     #[must_use]
     pub fn layouts_with_return(&self) -> Vec<Option<Layout>> {
         let mut layouts = self.layouts.clone();
@@ -376,7 +380,7 @@ fn struct_value(
     Ok((ctype, layout.filter(|_| readable)))
 }
 
-/// Where the SysV ABI returns a struct laid out as `layout`.
+/// Where the SysV ABI passes or returns a struct laid out as `layout` by value.
 fn struct_place(layout: &Layout) -> StructPlace {
     /// The worst place among the fields of `layout` at `base`.
     fn fields(layout: &Layout, base: u32) -> StructPlace {
@@ -391,7 +395,7 @@ fn struct_place(layout: &Layout) -> StructPlace {
                 FieldKind::Bool => StructPlace::Registers,
                 FieldKind::Pointer | FieldKind::CString if aligned(8) => StructPlace::Registers,
                 FieldKind::Struct(inner) => fields(inner, at),
-                FieldKind::Opaque { why } if why == "a bit-field" => StructPlace::Registers,
+                FieldKind::Opaque { why } if why == BIT_FIELD => StructPlace::Registers,
                 FieldKind::Opaque { .. } if f.ctype.contains("long double") => StructPlace::Memory,
                 FieldKind::Opaque { .. } if matches!(f.ctype.as_str(), "float" | "double") && aligned(4) => {
                     StructPlace::Sse
@@ -493,7 +497,7 @@ fn struct_layout(
         let Some(AttributeValue::UnitRef(t)) = member.attr_value(gimli::DW_AT_type)? else { continue };
         let mut ctype = resolve_type(dwarf, unit, t, 0)?;
         let kind = if member.attr_value(gimli::DW_AT_bit_size)?.is_some() {
-            FieldKind::Opaque { why: "a bit-field".into() }
+            FieldKind::Opaque { why: BIT_FIELD.into() }
         } else {
             field_kind(dwarf, unit, t, &ctype, depth)?
         };
