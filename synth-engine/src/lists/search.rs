@@ -35,6 +35,16 @@ pub trait ListGuide: Send + Sync {
     fn value_cost(&self, _ty: LType, _values: &[LValue], _problem: &ListProblem) -> u32 {
         0
     }
+
+    /// A second guide for `problem`, with the share of the time limit this one gets: should
+    /// the search under this guide run out of that share without an answer, the search
+    /// starts afresh under the second for the time left. For guidance that pays on hard
+    /// tasks and costs on easy ones (the value model), behind a guide that answers the easy
+    /// ones quickly. A search that ends for any other reason (an answer, the whole program
+    /// space, another limit) ends there. None by default.
+    fn then(&self, _problem: &ListProblem) -> Option<(&dyn ListGuide, f64)> {
+        None
+    }
 }
 
 /// The most [`ListGuide::value_cost`] may add to a term's cost.
@@ -200,6 +210,9 @@ const NONE: i64 = i64::MIN;
 
 enum Stop {
     Found(u32),
+    /// The time limit.
+    Time,
+    /// Another limit, or the whole program space searched.
     Limit(String),
 }
 
@@ -298,12 +311,50 @@ pub fn synthesize_lists(
     guide: &dyn ListGuide,
     cancel: &CancelToken,
 ) -> ListOutcome {
+    let Some((next, share)) = guide.then(problem) else {
+        return search_once(problem, limits, guide, cancel).0;
+    };
+    let started = Instant::now();
+    let first = ListLimits { timeout: limits.timeout.mul_f64(share.clamp(0.0, 1.0)), ..limits.clone() };
+    let (outcome, timed_out) = search_once(problem, &first, guide, cancel);
+    let ListOutcome::NotFound { stats: before, .. } = &outcome else { return outcome };
+    if !timed_out {
+        return outcome;
+    }
+    let rest = ListLimits { timeout: limits.timeout.saturating_sub(started.elapsed()), ..limits.clone() };
+    let mut outcome = synthesize_lists(problem, &rest, next, cancel);
+    let (ListOutcome::Found { stats, .. } | ListOutcome::NotFound { stats, .. }) = &mut outcome;
+    stats.add(before);
+    stats.elapsed_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+    if let ListOutcome::NotFound { reason, .. } = &mut outcome {
+        if reason.starts_with(TIME_LIMIT) {
+            *reason = time_limit(limits.timeout);
+        }
+    }
+    outcome
+}
+
+/// How a [`ListOutcome::NotFound`] that ran out of time begins.
+const TIME_LIMIT: &str = "time limit";
+
+fn time_limit(timeout: Duration) -> String {
+    format!("{TIME_LIMIT} ({:.1} s)", timeout.as_secs_f64())
+}
+
+/// One search under `guide` alone, and whether it ran out of time.
+fn search_once(
+    problem: &ListProblem,
+    limits: &ListLimits,
+    guide: &dyn ListGuide,
+    cancel: &CancelToken,
+) -> (ListOutcome, bool) {
     let mut s = Search::new(problem, limits, guide, cancel);
     let stop = s.run();
     s.stats.elapsed_ms = u64::try_from(s.started.elapsed().as_millis()).unwrap_or(u64::MAX);
     match stop {
-        Stop::Found(id) => ListOutcome::Found { program: s.expr(id).folded(), stats: s.stats },
-        Stop::Limit(reason) => ListOutcome::NotFound { reason, stats: s.stats },
+        Stop::Found(id) => (ListOutcome::Found { program: s.expr(id).folded(), stats: s.stats }, false),
+        Stop::Time => (ListOutcome::NotFound { reason: time_limit(limits.timeout), stats: s.stats }, true),
+        Stop::Limit(reason) => (ListOutcome::NotFound { reason, stats: s.stats }, false),
     }
 }
 
@@ -547,7 +598,7 @@ impl<'a> Search<'a> {
                 return Err(Stop::Limit("cancelled".into()));
             }
             if Instant::now() >= self.deadline {
-                return Err(Stop::Limit(format!("time limit ({:.1} s)", self.limits.timeout.as_secs_f64())));
+                return Err(Stop::Time);
             }
         }
         if self.stats.candidates >= self.limits.max_candidates {
@@ -845,6 +896,86 @@ mod tests {
         }
     }
 
+    /// Prices every operator at `cost`, then hands over to `next` after `share` of the time.
+    struct Staged<'a> {
+        cost: u32,
+        next: &'a dyn ListGuide,
+        share: f64,
+    }
+
+    impl ListGuide for Staged<'_> {
+        fn op_cost(&self, _op: ListOp, _problem: &ListProblem) -> u32 {
+            self.cost
+        }
+
+        fn then(&self, _problem: &ListProblem) -> Option<(&dyn ListGuide, f64)> {
+            Some((self.next, self.share))
+        }
+    }
+
+    /// Every operator at one price, noting that the search asked.
+    struct Asked(std::sync::atomic::AtomicBool, u32);
+
+    impl Asked {
+        fn costing(cost: u32) -> Asked {
+            Asked(std::sync::atomic::AtomicBool::new(false), cost)
+        }
+    }
+
+    impl ListGuide for Asked {
+        fn op_cost(&self, _op: ListOp, _problem: &ListProblem) -> u32 {
+            self.0.store(true, std::sync::atomic::Ordering::Relaxed);
+            self.1
+        }
+    }
+
+    fn take_of_sorted() -> ListProblem {
+        let spec = r#"{"function": "f", "params": [{"name": "xs", "type": "list[int]"}, {"name": "k", "type": "int"}],
+          "output_type": "list[int]",
+          "examples": [{"args": [[1, 5, 3, 4, 2], 2], "output": [5, 4]}, {"args": [[7, -3, 10], 1], "output": [10]},
+                       {"args": [[2, 6, 11, 0], 3], "output": [11, 6, 2]}]}"#;
+        ListProblem::from_examples(&Examples::from_json(spec).unwrap()).unwrap()
+    }
+
+    #[test]
+    fn a_second_guide_searches_afresh_when_the_first_runs_out_of_its_share_of_the_time() {
+        let problem = take_of_sorted();
+        // Every operator at the dearest price and no time of its own: the first search
+        // stops at its first look at the clock, and the second finds the answer.
+        let next = Asked::costing(1);
+        let staged = Staged { cost: 8, next: &next, share: 0.0 };
+        let (program, candidates, _) = solve(&problem, &staged);
+        assert_eq!(program, "Take(k, Reverse(Sort(xs)))");
+        assert!(next.0.into_inner());
+        let (_, alone, _) = solve(&problem, &UniformListGuide);
+        assert_eq!(candidates, alone + 2048, "the first search's candidates are counted too");
+        // The whole time for the first: the second is never asked.
+        let next = Asked::costing(1);
+        let (program, _, _) = solve(&problem, &Staged { cost: 1, next: &next, share: 1.0 });
+        assert_eq!(program, "Take(k, Reverse(Sort(xs)))");
+        assert!(!next.0.into_inner());
+    }
+
+    #[test]
+    fn a_first_search_that_ends_for_another_reason_than_time_is_the_answer() {
+        let problem = take_of_sorted();
+        let next = Asked::costing(1);
+        let limits = ListLimits { max_cost: 3, ..ListLimits::default() };
+        let outcome =
+            synthesize_lists(&problem, &limits, &Staged { cost: 1, next: &next, share: 0.5 }, &CancelToken::new());
+        let ListOutcome::NotFound { reason, .. } = outcome else { panic!("{outcome:?}") };
+        assert_eq!(reason, "no program of cost up to 3");
+        assert!(!next.0.into_inner());
+        // Out of the whole time under the second guide: the reason gives the whole limit.
+        let limits = ListLimits { timeout: Duration::ZERO, ..ListLimits::default() };
+        let dear = Asked::costing(8);
+        let outcome =
+            synthesize_lists(&problem, &limits, &Staged { cost: 8, next: &dear, share: 0.5 }, &CancelToken::new());
+        assert!(dear.0.into_inner());
+        let ListOutcome::NotFound { reason, .. } = outcome else { panic!("{outcome:?}") };
+        assert_eq!(reason, "time limit (0.0 s)");
+    }
+
     /// The program found, the candidates built and the cost level reached.
     fn solve(problem: &ListProblem, guide: &dyn ListGuide) -> (String, u64, u32) {
         match synthesize_lists(problem, &ListLimits::default(), guide, &CancelToken::new()) {
@@ -896,11 +1027,7 @@ mod tests {
 
     #[test]
     fn value_prices_reorder_the_search_but_lose_no_answer() {
-        let spec = r#"{"function": "f", "params": [{"name": "xs", "type": "list[int]"}, {"name": "k", "type": "int"}],
-          "output_type": "list[int]",
-          "examples": [{"args": [[1, 5, 3, 4, 2], 2], "output": [5, 4]}, {"args": [[7, -3, 10], 1], "output": [10]},
-                       {"args": [[2, 6, 11, 0], 3], "output": [11, 6, 2]}]}"#;
-        let problem = ListProblem::from_examples(&Examples::from_json(spec).unwrap()).unwrap();
+        let problem = take_of_sorted();
         let sorted = |down: bool| -> Vec<LValue> {
             problem
                 .examples
