@@ -14,13 +14,14 @@
 
 use std::sync::{Arc, OnceLock};
 
-use synth_engine::lists::{CoreOpsFirst, ListGuide, UniformListGuide};
+use synth_engine::lists::{ListGuide, UniformListGuide};
 use synth_engine::refine::{AdaptiveGuide, WeightedGuide};
 use synth_engine::search::{synthesize, CancelToken, SearchError, SearchLimits, SearchOutcome, UniformGuide};
 use synth_engine::spec::Problem;
 use synth_model::guide::Guider;
-use synth_model::lists::guide::{ListModelGuide, ModelWhenDescribed};
+use synth_model::lists::guide::{DefaultListGuide, ListModelGuide};
 use synth_model::lists::net::ListModelError;
+use synth_model::lists::values::ValueScorer;
 use synth_model::model::{default_weights_dir, GuideError};
 use synth_model::race::{guided_search, ModelSource};
 use synth_model::trace::TraceFeatures;
@@ -45,27 +46,33 @@ pub fn preload_model() {
 
 /// The list model at [`default_weights_dir`], loaded once per process.
 static LIST_MODEL: OnceLock<Result<ListModelGuide, ListModelError>> = OnceLock::new();
-/// The default list guide over [`LIST_MODEL`].
-static LIST_DEFAULT: OnceLock<ModelWhenDescribed<'static>> = OnceLock::new();
+/// The list value model beside it.
+static LIST_VALUES: OnceLock<Option<ValueScorer>> = OnceLock::new();
+/// The default list guide over [`LIST_MODEL`] and [`LIST_VALUES`].
+static LIST_DEFAULT: OnceLock<DefaultListGuide<'static>> = OnceLock::new();
 
 /// The list search's guide for `choice`: `--guide uniform` uniform costs; `--guide
-/// learned` the learned list model (uniform costs, with a warning, when it is not
-/// installed); by default the model for a task with a description and the core-first
-/// prior for one without (where the model's prices were measured to cost correct
-/// answers), the prior silently when the model is not installed.
+/// learned` the learned list model's operator prices (uniform costs, with a warning, when
+/// it is not installed); by default [`DefaultListGuide`]: the operator model for a task
+/// with a description, the core-first prior for one without, searched again with the
+/// value model's prices when the prior has found nothing in its share of the time; the
+/// prior alone, silently, where a model is not installed.
 #[must_use]
 pub fn list_guide(choice: Option<GuideChoice>) -> &'static dyn ListGuide {
     if choice == Some(GuideChoice::Uniform) {
         return &UniformListGuide;
     }
-    match (LIST_MODEL.get_or_init(|| ListModelGuide::load(&default_weights_dir())), choice) {
+    let model = LIST_MODEL.get_or_init(|| ListModelGuide::load(&default_weights_dir()));
+    match (model, choice) {
         (Ok(model), Some(GuideChoice::Learned)) => model,
-        (Ok(model), _) => LIST_DEFAULT.get_or_init(|| ModelWhenDescribed(model)),
         (Err(e), Some(GuideChoice::Learned)) => {
             eprintln!("warning: learned list guide unavailable ({e}); using uniform costs");
             &UniformListGuide
         }
-        (Err(_), _) => &CoreOpsFirst,
+        (model, _) => LIST_DEFAULT.get_or_init(|| {
+            let values = LIST_VALUES.get_or_init(|| ValueScorer::load(&default_weights_dir()).ok());
+            DefaultListGuide::new(model.as_ref().ok(), values.as_ref())
+        }),
     }
 }
 

@@ -8,6 +8,7 @@ use burn::prelude::*;
 use synth_engine::lists::{CoreOpsFirst, ListGuide, ListOp, ListProblem};
 
 use super::net::{load_list_model, ListModel, ListModelError};
+use super::values::{ValueGuided, ValueScorer};
 
 /// Each factor of this in probability below certainty adds 1 to an operator's price.
 pub const PRICE_BASE: f32 = 8.0;
@@ -115,18 +116,48 @@ impl ListGuide for ListModelGuide {
     }
 }
 
-/// The search's default: the model's prices for a task with a description, where they
-/// pay (see `docs/benchmarks.md`), the core-first prior for one without.
-#[derive(Debug)]
-pub struct ModelWhenDescribed<'a>(pub &'a ListModelGuide);
+/// The share of the time limit the default guide searches a task without a description
+/// under the core-first prior alone before it searches again with the value model's prices
+/// (chosen on random tasks of the generator, not on a benchmark's).
+pub const PLAIN_SHARE: f64 = 0.6;
 
-impl ListGuide for ModelWhenDescribed<'_> {
+/// The search's default, where each part was measured to pay (see `docs/benchmarks.md`):
+/// for a task with a description, the operator model's prices; for one without, the
+/// core-first prior, and should that find nothing in [`PLAIN_SHARE`] of the time, the
+/// core-first prior with the value model deferring unlikely terms for the rest. The value
+/// model answers hard tasks sooner but costs easy ones right answers, which the prior
+/// alone gives first. Either model may be missing: the prior takes its place.
+#[derive(Debug)]
+pub struct DefaultListGuide<'a> {
+    model: Option<&'a ListModelGuide>,
+    valued: Option<ValueGuided<'a, CoreOpsFirst>>,
+}
+
+impl<'a> DefaultListGuide<'a> {
+    /// The default over whichever models are loaded.
+    #[must_use]
+    pub fn new(model: Option<&'a ListModelGuide>, values: Option<&'a ValueScorer>) -> DefaultListGuide<'a> {
+        DefaultListGuide { model, valued: values.map(|values| ValueGuided { ops: &CoreOpsFirst, values }) }
+    }
+
+    fn described(problem: &ListProblem) -> bool {
+        problem.description.as_deref().is_some_and(|d| !d.trim().is_empty())
+    }
+}
+
+impl ListGuide for DefaultListGuide<'_> {
     fn op_cost(&self, op: ListOp, problem: &ListProblem) -> u32 {
-        if problem.description.as_deref().is_some_and(|d| !d.trim().is_empty()) {
-            self.0.op_cost(op, problem)
-        } else {
-            CoreOpsFirst.op_cost(op, problem)
+        match self.model {
+            Some(model) if Self::described(problem) => model.op_cost(op, problem),
+            _ => CoreOpsFirst.op_cost(op, problem),
         }
+    }
+
+    fn then(&self, problem: &ListProblem) -> Option<(&dyn ListGuide, f64)> {
+        if self.model.is_some() && Self::described(problem) {
+            return None;
+        }
+        self.valued.as_ref().map(|g| (g as &dyn ListGuide, PLAIN_SHARE))
     }
 }
 
@@ -138,10 +169,45 @@ impl ListGuide for PricedOps {
 
 #[cfg(test)]
 mod tests {
-    use synth_engine::lists::{synthesize_lists, ListLimits, ListOutcome, UniformListGuide};
+    use synth_engine::lists::{synthesize_lists, LType, LValue, ListLimits, ListOutcome, UniformListGuide};
     use synth_engine::search::CancelToken;
 
     use super::*;
+
+    #[test]
+    fn the_default_hands_a_plain_task_to_the_value_model_and_prices_a_described_one_by_the_operator_model() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("weights");
+        let model = ListModelGuide::load(&dir).unwrap();
+        let values = ValueScorer::load(&dir).unwrap();
+        let spec = r#"{"function": "f", "params": [{"name": "xs", "type": "list[int]"}], "output_type": "list[int]",
+          "examples": [{"args": [[1, 5, 3]], "output": [5, 3, 1]}, {"args": [[7, -3, 10]], "output": [10, 7, -3]}]}"#;
+        let plain = ListProblem::from_examples(&synth_engine::spec::Examples::from_json(spec).unwrap()).unwrap();
+        let described = ListProblem { description: Some("sort the list in descending order".into()), ..plain.clone() };
+        let guide = DefaultListGuide::new(Some(&model), Some(&values));
+        let costs = |g: &dyn ListGuide, p: &ListProblem| -> Vec<u32> {
+            ListOp::ALL.iter().map(|op| g.op_cost(*op, p)).collect()
+        };
+        // Without a description: the prior, then the prior with the value model's prices.
+        assert_eq!(costs(&guide, &plain), costs(&CoreOpsFirst, &plain));
+        let (next, share) = guide.then(&plain).expect("a second search");
+        assert_eq!(share, PLAIN_SHARE);
+        assert_eq!(costs(next, &plain), costs(&CoreOpsFirst, &plain));
+        let sorted = [LValue::List(vec![1, 3, 5].into()), LValue::List(vec![-3, 7, 10].into())];
+        let unrelated = [LValue::Int(0), LValue::Int(0)];
+        assert!(
+            next.value_cost(LType::List, &sorted, &plain) < next.value_cost(LType::Int, &unrelated, &plain),
+            "the sorted lists are likelier parts of the answer than a constant zero"
+        );
+        assert_eq!(guide.value_cost(LType::Int, &unrelated, &plain), 0, "the first search prices no value");
+        // With one: the operator model alone.
+        assert_eq!(costs(&guide, &described), costs(&model, &described));
+        assert!(guide.then(&described).is_none());
+        // Without the value model, the prior alone; without the operator model, the prior for both.
+        assert!(DefaultListGuide::new(Some(&model), None).then(&plain).is_none());
+        let no_model = DefaultListGuide::new(None, Some(&values));
+        assert_eq!(costs(&no_model, &described), costs(&CoreOpsFirst, &described));
+        assert!(no_model.then(&described).is_some());
+    }
 
     #[test]
     fn prices_fall_with_probability() {

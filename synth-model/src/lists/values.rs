@@ -272,6 +272,15 @@ impl ValueScorer {
         })
     }
 
+    /// The value model in `dir`, read out for the search (on the CPU).
+    ///
+    /// # Errors
+    ///
+    /// As [`load_value_model`].
+    pub fn load(dir: &Path) -> Result<ValueScorer, ValueModelError> {
+        ValueScorer::from_model(&load_value_model(dir, &Device::flex())?)
+    }
+
     /// The same weights with other thresholds (each a probability, descending).
     #[must_use]
     pub fn with_cuts(mut self, cuts: &[f32]) -> ValueScorer {

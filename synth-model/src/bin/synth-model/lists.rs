@@ -162,9 +162,11 @@ pub(crate) fn run_train_list_values(
         "# List value model — model card\n\n\
          Scores each term the list search builds by how likely it is part of the solution, from\n\
          how its values on the examples relate to the outputs and inputs; the search defers a\n\
-         term below probability {} by one cost level, below {} by two. Measured, not used by\n\
-         `tracesynth synth`'s guides: it costs correct answers on the list benchmark (see\n\
-         `docs/benchmarks.md`); `synth-model bench-lists` compares it.\n\n\
+         term below probability {} by one cost level, below {} by two. Used by `tracesynth synth`'s\n\
+         default list guide for a task without a description, once the core-first prior alone\n\
+         has found nothing in {} of the time: it answers harder tasks, but searched from the\n\
+         start it costs easy ones right answers (see `docs/benchmarks.md`);\n\
+         `synth-model bench-lists` compares it.\n\n\
          - **Data**: the terms the search keeps (uniform prices, {} candidates a task) on {} random\n  \
            list tasks (the list guide's generator, sizes {}–{}, seed {}): every term whose values\n  \
            equal a subterm's of the task's program (positive), and {} others a task drawn at\n  \
@@ -181,6 +183,7 @@ pub(crate) fn run_train_list_values(
          Retrain with `cargo xtask train --lists` (CPU).\n",
         VALUE_CUTS[0],
         VALUE_CUTS[1],
+        synth_model::lists::guide::PLAIN_SHARE,
         config.candidates,
         train_tasks.len(),
         gen.min_size,
@@ -256,7 +259,7 @@ pub(crate) fn run_bench_lists(
     };
     use synth_engine::search::CancelToken;
     use synth_engine::spec::Examples;
-    use synth_model::lists::guide::{ListModelGuide, PricedOps};
+    use synth_model::lists::guide::{DefaultListGuide, ListModelGuide, PricedOps};
     use synth_model::lists::values::{load_value_model, ValueGuided};
 
     let model = ListModelGuide::load(weights)?;
@@ -268,7 +271,7 @@ pub(crate) fn run_bench_lists(
     tasks.sort();
     let tasks: Vec<_> = tasks.into_iter().step_by(every.max(1)).collect();
     let limits = ListLimits { timeout: std::time::Duration::from_secs_f64(timeout), ..ListLimits::default() };
-    const NAMES: [&str; 6] = ["uniform", "core-first", "learned", "values", "core+values", "learned+values"];
+    const NAMES: [&str; 7] = ["uniform", "core-first", "learned", "values", "core+values", "learned+values", "default"];
     if let Some(bad) = only.iter().find(|g| !NAMES.contains(&g.as_str())) {
         anyhow::bail!("no guide `{bad}`: one of {}", NAMES.join(", "));
     }
@@ -281,6 +284,8 @@ pub(crate) fn run_bench_lists(
     } else {
         ValueScorer::default()
     };
+    // What `tracesynth synth` searches with by default.
+    let default = DefaultListGuide::new(Some(&model), Some(&values));
     let mut scores: Vec<SuiteScore> = names.iter().map(|_| SuiteScore::default()).collect();
     for path in &tasks {
         let text = std::fs::read_to_string(path)?;
@@ -307,7 +312,8 @@ pub(crate) fn run_bench_lists(
                 2 => &priced,
                 3 => &ValueGuided { ops: &UniformListGuide, values: &values },
                 4 => &ValueGuided { ops: &CoreOpsFirst, values: &values },
-                _ => &ValueGuided { ops: &priced, values: &values },
+                5 => &ValueGuided { ops: &priced, values: &values },
+                _ => &default,
             };
             let outcome = synthesize_lists(&problem, &limits, guide, &CancelToken::new());
             let secs = started.elapsed().as_secs_f64();

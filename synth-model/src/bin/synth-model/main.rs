@@ -236,7 +236,7 @@ enum Command {
         #[arg(long = "value-cut", default_values_t = synth_model::lists::values::VALUE_CUTS)]
         value_cuts: Vec<f32>,
         /// Only these guides (uniform, core-first, learned, values, core+values,
-        /// learned+values); all by default.
+        /// learned+values, default: what `tracesynth synth` uses); all by default.
         #[arg(long = "guide")]
         guides: Vec<String>,
     },
