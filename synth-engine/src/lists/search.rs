@@ -221,7 +221,8 @@ struct Search<'a> {
     guide: &'a dyn ListGuide,
     limits: &'a ListLimits,
     cancel: &'a CancelToken,
-    deadline: Instant,
+    /// None when the time limit is past what a clock can show.
+    deadline: Option<Instant>,
     bound: i64,
     /// Cost of each operator, by `op as usize`.
     op_cost: Vec<u32>,
@@ -315,7 +316,9 @@ pub fn synthesize_lists(
         return search_once(problem, limits, guide, cancel).0;
     };
     let started = Instant::now();
-    let first = ListLimits { timeout: limits.timeout.mul_f64(share.clamp(0.0, 1.0)), ..limits.clone() };
+    let share = if share.is_nan() { 1.0 } else { share.clamp(0.0, 1.0) };
+    let first_time = Duration::try_from_secs_f64(limits.timeout.as_secs_f64() * share).unwrap_or(limits.timeout);
+    let first = ListLimits { timeout: first_time.min(limits.timeout), ..limits.clone() };
     let (outcome, timed_out) = search_once(problem, &first, guide, cancel);
     let ListOutcome::NotFound { stats: before, .. } = &outcome else { return outcome };
     if !timed_out {
@@ -429,7 +432,7 @@ impl<'a> Search<'a> {
             guide,
             limits,
             cancel,
-            deadline: started + limits.timeout,
+            deadline: started.checked_add(limits.timeout),
             bound: limits.value_bound.unwrap_or_else(|| derived_bound(problem)),
             op_cost,
             nodes: Vec::new(),
@@ -597,7 +600,7 @@ impl<'a> Search<'a> {
             if self.cancel.is_cancelled() {
                 return Err(Stop::Limit("cancelled".into()));
             }
-            if Instant::now() >= self.deadline {
+            if self.deadline.is_some_and(|d| Instant::now() >= d) {
                 return Err(Stop::Time);
             }
         }
@@ -953,6 +956,13 @@ mod tests {
         let next = Asked::costing(1);
         let (program, _, _) = solve(&problem, &Staged { cost: 1, next: &next, share: 1.0 });
         assert_eq!(program, "Take(k, Reverse(Sort(xs)))");
+        assert!(!next.0.into_inner());
+        // A share that is no number, and a limit of all time, search as one guide would.
+        let next = Asked::costing(1);
+        let limits = ListLimits { timeout: Duration::MAX, ..ListLimits::default() };
+        let outcome =
+            synthesize_lists(&problem, &limits, &Staged { cost: 1, next: &next, share: f64::NAN }, &CancelToken::new());
+        assert!(matches!(outcome, ListOutcome::Found { .. }), "{outcome:?}");
         assert!(!next.0.into_inner());
     }
 
