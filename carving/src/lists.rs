@@ -137,8 +137,9 @@ pub fn synthesize_from_trace(
                 what,
                 ctype,
                 why: format!(
-                    "its layout could not be read from the DWARF of {} now, and {lang} code declares the \
-                     struct as C lays it out (Python code does not need it)",
+                    "its layout could not be read from the DWARF of {} now (or differs from the one the \
+                     calls were recorded with), and {lang} code declares the struct as C lays it out \
+                     (Python code does not need it)",
                     info.object.display()
                 ),
             }

@@ -668,20 +668,37 @@ fn attach_path(pid: u32, object: &std::path::Path, is_main: bool) -> PathBuf {
     PathBuf::from(format!("/proc/{pid}/root")).join(object.strip_prefix("/").unwrap_or(object))
 }
 
-/// The function's signature from DWARF in the file itself, or in a separate debug file
-/// found by build id under `/usr/lib/debug/.build-id/`.
-/// The struct layouts of a traced function's parameters, then of the struct it returns in
-/// registers, as [`Plan::layouts`] has them, read again from the DWARF of its object file
-/// (or its debug file); empty when that cannot be read now.
+/// The struct layouts of a traced function's parameters, then of the struct it returns by
+/// value, as [`Plan::layouts`] has them, read again from the DWARF of its object file
+/// (or its debug file); empty when that cannot be read now, or when a struct's size there
+/// is not the size recorded with the trace (the object was rebuilt since).
 #[must_use]
 pub fn layouts_of(info: &FunctionInfo) -> Vec<Option<dwarf::Layout>> {
+    let kinds: Vec<ValueKind> = info.params.iter().map(|p| p.ctype.kind).chain([info.ret.kind]).collect();
     ElfSymbols::open(&info.object)
         .ok()
         .and_then(|elf| debug_signature(&elf, &info.name, info.address))
         .map(|sig| sig.layouts_with_return())
+        .filter(|layouts| layouts_fit(&kinds, layouts))
         .unwrap_or_default()
 }
 
+/// Whether each layout has the size of the struct recorded in the same place (`kinds`: the
+/// parameters' kinds, then the return value's).
+fn layouts_fit(kinds: &[ValueKind], layouts: &[Option<dwarf::Layout>]) -> bool {
+    layouts.iter().enumerate().all(|(i, layout)| {
+        let Some(layout) = layout else { return true };
+        match kinds.get(i) {
+            Some(ValueKind::Record { bytes, .. } | ValueKind::StructValue { bytes, .. }) => {
+                u32::from(*bytes) == layout.bytes
+            }
+            _ => false,
+        }
+    })
+}
+
+/// The function's signature from DWARF in the file itself, or in a separate debug file
+/// found by build id under `/usr/lib/debug/.build-id/`.
 fn debug_signature(elf: &ElfSymbols, name: &str, address: u64) -> Option<dwarf::Signature> {
     if let Ok(Some(sig)) = dwarf::signature(elf.data(), name, address) {
         return Some(sig);
@@ -696,4 +713,27 @@ fn debug_signature(elf: &ElfSymbols, name: &str, address: u64) -> Option<dwarf::
     let path = format!("/usr/lib/debug/.build-id/{}/{}.debug", &hex[..2], &hex[2..]);
     let data = std::fs::read(path).ok()?;
     dwarf::signature(&data, name, address).ok().flatten()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::dwarf::{Layout, StructPlace};
+    use super::*;
+
+    #[test]
+    fn layouts_read_again_fit_only_structs_of_the_sizes_recorded() {
+        let layout = |bytes: u32| Some(Layout { name: "struct span".into(), bytes, fields: Vec::new() });
+        let kinds = [
+            ValueKind::Record { bytes: 12, count_param: None },
+            ValueKind::Signed { bytes: 4 },
+            ValueKind::StructValue { bytes: 8, place: StructPlace::Registers },
+        ];
+        assert!(layouts_fit(&kinds, &[layout(12), None, layout(8)]));
+        assert!(layouts_fit(&kinds, &[]), "no layout read: nothing to contradict");
+        // The struct grew since the trace was recorded.
+        assert!(!layouts_fit(&kinds, &[layout(16), None, layout(8)]));
+        // A layout where the trace recorded no struct.
+        assert!(!layouts_fit(&kinds, &[layout(12), layout(4), layout(8)]));
+        assert!(!layouts_fit(&kinds, &[None, None, None, layout(8)]));
+    }
 }
