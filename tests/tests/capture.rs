@@ -299,6 +299,20 @@ fn reads_structs_through_pointer_arguments_by_their_dwarf_layout() {
     fixture.command("rect");
 }
 
+/// What `record --explain` prints for `funcs` in a fresh run of `binary`.
+fn explain(binary: &std::path::Path, funcs: &[&str]) -> String {
+    let fixture = Fixture::start(binary);
+    let pid = fixture.pid().to_string();
+    let mut args = vec!["record", "--pid", &pid];
+    for f in funcs {
+        args.extend(["--func", f]);
+    }
+    args.push("--explain");
+    let (code, out, err) = run_tracesynth(&args);
+    assert_eq!(code, 0, "{err}");
+    out
+}
+
 fn record_commands(binary: &std::path::Path, funcs: &[&str], commands: &[&str], calls: usize, extra: &[&str]) -> Json {
     let dir = tempfile::tempdir().unwrap();
     let mut fixture = Fixture::start(binary);
@@ -445,21 +459,7 @@ fn reads_structs_passed_and_returned_by_value_and_the_parameters_after_a_hidden_
         assert_eq!(trace["functions"][0]["ret"]["name"], "struct span");
     }
     // `--explain` says where each struct travels.
-    let fixture = Fixture::start(&bin);
-    let pid = fixture.pid().to_string();
-    let (code, out, err) = run_tracesynth(&[
-        "record",
-        "--pid",
-        &pid,
-        "--func",
-        "bounds",
-        "--func",
-        "widen",
-        "--func",
-        "scaled_len",
-        "--explain",
-    ]);
-    assert_eq!(code, 0, "{err}");
+    let out = explain(&bin, &["bounds", "widen", "scaled_len"]);
     for line in [
         "returns: in rax and rdx, as struct span {lo: int, hi: int, width: int}",
         "returns: 24 bytes in memory, read at the return where the hidden pointer (rdi) points",
@@ -492,23 +492,7 @@ fn cheap_sites_are_chosen_and_explained() {
     }
     let dir = tempfile::tempdir().unwrap();
     let bin = build_fixture("calls", &["-O2", "-g"], dir.path());
-    let fixture = Fixture::start(&bin);
-    let pid = fixture.pid().to_string();
-    let (code, out, err) = run_tracesynth(&[
-        "record",
-        "--pid",
-        &pid,
-        "--func",
-        "lea_fn",
-        "--func",
-        "push_fn",
-        "--func",
-        "nop5_fn",
-        "--func",
-        "depth_sum",
-        "--explain",
-    ]);
-    assert_eq!(code, 0, "{err}");
+    let out = explain(&bin, &["lea_fn", "push_fn", "nop5_fn", "depth_sum"]);
     assert!(out.contains("lea_fn") && out.contains("(SingleStep)"), "{out}");
     assert!(out.contains("+0x0 `push rbx` (Emulated)"), "{out}");
     assert!(out.contains("(Optimized)"), "{out}");
